@@ -1,0 +1,85 @@
+/**
+ * Every error the gateway can answer with, as coded constructors (@fastify/error).
+ * The code is the API; the message is for humans. Each code is documented in
+ * README.md ("Error model"), and test/app/errors.test.ts checks that.
+ */
+import createError, { type FastifyErrorConstructor } from '@fastify/error'
+
+/** Extra data an error may carry to the problem+json renderer. */
+export interface ErrorExtras {
+  /** Seconds, sent as Retry-After. */
+  retryAfter?: number
+  /** Backend's own error code (EWS ResponseCode, Graph error.code). */
+  upstreamCode?: string
+  /** Backend request id (Graph request-id, EWS request-id header). */
+  upstreamRequestId?: string
+}
+
+export type GatewayError = Error & { code: string, statusCode: number } & ErrorExtras
+
+// Request
+export const BadRequest = createError('MBG_ERR_BAD_REQUEST', '%s', 400)
+export const IdMalformed = createError<[string]>('MBG_ERR_ID_MALFORMED', 'Malformed id: %s', 400)
+export const ChangeKeyInvalid = createError<[string]>('MBG_ERR_CHANGE_KEY_INVALID', 'Invalid change key: %s', 400)
+export const RouteNotFound = createError<[string, string]>('MBG_ERR_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
+
+// Mailboxes, folders, items
+export const MailboxNotFound = createError<[string]>('MBG_ERR_MAILBOX_NOT_FOUND', 'Mailbox %s not found', 404)
+export const FolderNotFound = createError<[string]>('MBG_ERR_FOLDER_NOT_FOUND', 'Folder %s not found', 404)
+export const ItemNotFound = createError<[string]>('MBG_ERR_ITEM_NOT_FOUND', 'Item %s not found', 404)
+export const FolderExists = createError<[string]>('MBG_ERR_FOLDER_EXISTS', 'A folder named %s already exists there', 409)
+export const FolderProtected = createError<[string]>('MBG_ERR_FOLDER_PROTECTED', 'Folder %s is a well-known folder and cannot be changed that way', 409)
+export const ChangeKeyConflict = createError<[string]>('MBG_ERR_CHANGE_KEY_CONFLICT', 'Item %s has changed since that change key was read', 409)
+export const AccessDenied = createError<[string]>('MBG_ERR_ACCESS_DENIED', 'Access denied: %s', 403)
+export const DataInvalid = createError<[string]>('MBG_ERR_DATA_INVALID', 'Item data is not a valid full-fidelity stream: %s', 422)
+export const DataIncompatible = createError<[string]>('MBG_ERR_DATA_INCOMPATIBLE', 'Item data cannot be imported here: %s', 422)
+export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
+export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
+export const NotSupported = createError<[string]>('MBG_ERR_NOT_SUPPORTED', 'Not supported: %s', 501)
+
+// Upstream
+export const UpstreamThrottled = createError<[string]>('MBG_ERR_UPSTREAM_THROTTLED', 'The backend is throttling requests: %s', 503)
+export const UpstreamUnavailable = createError<[string]>('MBG_ERR_UPSTREAM_UNAVAILABLE', 'The backend is unavailable: %s', 503)
+export const UpstreamTimeout = createError<[string]>('MBG_ERR_UPSTREAM_TIMEOUT', 'The backend did not answer in time: %s', 504)
+export const UpstreamBadResponse = createError<[string]>('MBG_ERR_UPSTREAM_BAD_RESPONSE', 'The backend answered in a way the gateway does not understand: %s', 502)
+export const UpstreamAuth = createError<[string]>('MBG_ERR_UPSTREAM_AUTH', 'The backend rejected the gateway\'s credentials: %s', 502)
+export const UpstreamRejected = createError<[string]>('MBG_ERR_UPSTREAM_REJECTED', 'The backend rejected the request: %s', 502)
+
+// Configuration and internals
+export const ConfigInvalid = createError<[string]>('MBG_ERR_CONFIG_INVALID', 'Invalid configuration: %s', 500)
+export const Internal = createError('MBG_ERR_INTERNAL', 'Internal error', 500)
+
+/** All constructors, keyed by code (used by the docs check and by ItemError mapping). */
+export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEntries(
+  [BadRequest, IdMalformed, ChangeKeyInvalid, RouteNotFound, MailboxNotFound, FolderNotFound, ItemNotFound,
+    FolderExists, FolderProtected, ChangeKeyConflict, AccessDenied, DataInvalid, DataIncompatible, TooLarge,
+    QuotaExceeded, NotSupported, UpstreamThrottled, UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse,
+    UpstreamAuth, UpstreamRejected, ConfigInvalid, Internal]
+    .map((ctor) => [(new (ctor as new (...args: unknown[]) => { code: string })('x', 'y')).code, ctor])
+)
+
+/** Attaches extras (Retry-After, upstream code, request id) to an error and returns it. */
+export function withExtras<E extends Error> (error: E, extras: ErrorExtras): E & ErrorExtras {
+  return Object.assign(error, Object.fromEntries(Object.entries(extras).filter(([, v]) => v !== undefined)))
+}
+
+export function isGatewayError (error: unknown): error is GatewayError {
+  return error instanceof Error &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    ((error as unknown) as { code: string }).code.startsWith('MBG_ERR_') &&
+    typeof (error as { statusCode?: unknown }).statusCode === 'number'
+}
+
+/** Turns a thrown error into a per-item error for batch results. */
+export function toItemError (error: unknown): { code: string, status: number, message: string, upstreamCode?: string, retryAfter?: number } {
+  if (isGatewayError(error)) {
+    return {
+      code: error.code,
+      status: error.statusCode,
+      message: error.message,
+      ...(error.upstreamCode !== undefined ? { upstreamCode: error.upstreamCode } : {}),
+      ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})
+    }
+  }
+  return { code: 'MBG_ERR_INTERNAL', status: 500, message: 'Internal error' }
+}

@@ -1,0 +1,255 @@
+/**
+ * FastTransfer-style item streams: the opaque full-fidelity blobs the simulators
+ * hand out from EWS ExportItems and Graph exportItems, and accept in UploadItems
+ * and Graph import.
+ *
+ * The lexical structure follows what Exchange's own export data shows (seed 003):
+ * a small header, a named-property map section, then a flat sequence of
+ *   - markers: a 32-bit little-endian tag of type PtypInteger32 with id >= 0x4000
+ *     (NewAttach 0x40000003, StartRecip 0x40030003, EndToRecip 0x40040003,
+ *      EndAttach 0x400E0003, EndMessage 0x400D0003), and
+ *   - properties: u16 type, u16 id, value. Fixed-size types (Integer32, Boolean,
+ *     Integer64, SystemTime) are inline; variable-size ones (Binary, and strings
+ *     written as code-page 1200 UTF-16LE, type 0x84B0, with a NUL terminator)
+ *     carry a u32 byte count first.
+ * The stream ends with EndMessage; nothing may follow it.
+ */
+
+export const PT_INT32 = 0x0003
+export const PT_BOOLEAN = 0x000b
+export const PT_INT64 = 0x0014
+export const PT_SYSTIME = 0x0040
+export const PT_BINARY = 0x0102
+export const PT_UNICODE = 0x001f
+/** PtypString written with code page 1200 (UTF-16LE), as Exchange's export does. */
+export const PT_UNICODE_CP1200 = 0x84b0
+
+export const MARKER = {
+  NewAttach: 0x40000003,
+  StartRecip: 0x40030003,
+  EndToRecip: 0x40040003,
+  EndMessage: 0x400d0003,
+  EndAttach: 0x400e0003
+} as const
+
+export const PROP = {
+  Importance: 0x0017,
+  MessageClass: 0x001a,
+  Subject: 0x0037,
+  ClientSubmitTime: 0x0039,
+  SenderName: 0x0c1a,
+  MessageFlags: 0x0e07,
+  MessageDeliveryTime: 0x0e06,
+  MessageSize: 0x0e08,
+  Body: 0x1000,
+  DisplayName: 0x3001,
+  EmailAddress: 0x3003,
+  CreationTime: 0x3007,
+  LastModificationTime: 0x3008,
+  RecipientType: 0x0c15,
+  AttachDataBinary: 0x3701,
+  AttachFilename: 0x3704,
+  AttachMethod: 0x3705,
+  AttachSize: 0x0e20,
+  AttachNum: 0x0e21,
+  ObjectType: 0x0ffe
+} as const
+
+/** A property's value: number (Integer32/Boolean), bigint (Integer64/SystemTime as FILETIME), string, or bytes. */
+export type PropValue = number | bigint | string | Buffer
+export interface Prop { type: number, id: number, value: PropValue }
+export interface FtsMessage {
+  props: Prop[]
+  recipients: Prop[][]
+  attachments: Prop[][]
+}
+
+export class FtsFormatError extends Error {
+  constructor (message: string, readonly offset: number) {
+    super(`${message} at byte ${offset}`)
+    this.name = 'FtsFormatError'
+  }
+}
+
+/** {00020329-0000-0000-C000-000000000046} (PS_PUBLIC_STRINGS) as a little-endian GUID. */
+const PS_PUBLIC_STRINGS = Buffer.from('2903020000000000c000000000000046', 'hex')
+const HEADER_VERSION = 1
+const HEADER_SIZE = 8
+const SECTION_NAMED_PROPS = 3
+
+const FILETIME_EPOCH_OFFSET_MS = 11644473600000n
+
+export function toFileTime (date: Date): bigint {
+  return (BigInt(date.getTime()) + FILETIME_EPOCH_OFFSET_MS) * 10000n
+}
+
+export function fromFileTime (value: bigint): Date {
+  return new Date(Number(value / 10000n - FILETIME_EPOCH_OFFSET_MS))
+}
+
+class Writer {
+  private chunks: Buffer[] = []
+  length = 0
+  push (buf: Buffer): void { this.chunks.push(buf); this.length += buf.length }
+  u16 (n: number): void { const b = Buffer.allocUnsafe(2); b.writeUInt16LE(n); this.push(b) }
+  u32 (n: number): void { const b = Buffer.allocUnsafe(4); b.writeUInt32LE(n >>> 0); this.push(b) }
+  u64 (n: bigint): void { const b = Buffer.allocUnsafe(8); b.writeBigUInt64LE(n); this.push(b) }
+  done (): Buffer { return Buffer.concat(this.chunks, this.length) }
+}
+
+function writeProp (w: Writer, prop: Prop): void {
+  w.u16(prop.type)
+  w.u16(prop.id)
+  switch (prop.type) {
+    case PT_INT32: w.u32(Number(prop.value)); break
+    case PT_BOOLEAN: w.u16(prop.value ? 1 : 0); break
+    case PT_INT64:
+    case PT_SYSTIME: w.u64(BigInt(prop.value as bigint | number)); break
+    case PT_BINARY: {
+      const bytes = prop.value as Buffer
+      w.u32(bytes.length)
+      w.push(bytes)
+      break
+    }
+    case PT_UNICODE:
+    case PT_UNICODE_CP1200: {
+      const bytes = Buffer.from(`${String(prop.value)}\0`, 'utf16le')
+      w.u32(bytes.length)
+      w.push(bytes)
+      break
+    }
+    default: throw new Error(`unsupported property type 0x${prop.type.toString(16)}`)
+  }
+}
+
+export function encodeItemStream (message: FtsMessage): Buffer {
+  const w = new Writer()
+  w.u32(HEADER_VERSION)
+  w.u32(HEADER_SIZE)
+  w.u32(0)
+  // Named-property map: one entry mapping 0x8000 to a LID in PS_PUBLIC_STRINGS.
+  w.u32(1)
+  w.u32(SECTION_NAMED_PROPS)
+  w.u32(4 + 16 + 4)
+  w.u32(1)
+  w.push(PS_PUBLIC_STRINGS)
+  w.u32(0x80002400)
+  for (const p of message.props) writeProp(w, p)
+  for (const recipient of message.recipients) {
+    w.u32(MARKER.StartRecip)
+    for (const p of recipient) writeProp(w, p)
+    w.u32(MARKER.EndToRecip)
+  }
+  for (const attachment of message.attachments) {
+    w.u32(MARKER.NewAttach)
+    for (const p of attachment) writeProp(w, p)
+    w.u32(MARKER.EndAttach)
+  }
+  w.u32(MARKER.EndMessage)
+  return w.done()
+}
+
+/** Parses and validates a stream; throws FtsFormatError on anything malformed. */
+export function decodeItemStream (buf: Buffer): FtsMessage {
+  let o = 0
+  const need = (n: number): void => {
+    if (o + n > buf.length) throw new FtsFormatError(`truncated stream (needed ${n} bytes)`, o)
+  }
+  const u16 = (): number => { need(2); const v = buf.readUInt16LE(o); o += 2; return v }
+  const u32 = (): number => { need(4); const v = buf.readUInt32LE(o); o += 4; return v }
+  const u64 = (): bigint => { need(8); const v = buf.readBigUInt64LE(o); o += 8; return v }
+
+  if (u32() !== HEADER_VERSION) throw new FtsFormatError('unknown stream version', 0)
+  if (u32() !== HEADER_SIZE) throw new FtsFormatError('bad header size', 4)
+  u32() // reserved
+  const sections = u32()
+  if (sections > 16) throw new FtsFormatError('too many header sections', o - 4)
+  for (let i = 0; i < sections; i++) {
+    u32() // section type
+    const len = u32()
+    need(len)
+    o += len
+  }
+
+  const message: FtsMessage = { props: [], recipients: [], attachments: [] }
+  let target: Prop[] = message.props
+  let state: 'message' | 'recipient' | 'attachment' = 'message'
+  for (;;) {
+    const start = o
+    const type = u16()
+    const id = u16()
+    const tag = ((id << 16) | type) >>> 0
+    if (type === PT_INT32 && id >= 0x4000) {
+      switch (tag) {
+        case MARKER.StartRecip:
+          if (state !== 'message') throw new FtsFormatError('recipient inside a sub-object', start)
+          state = 'recipient'; target = []; message.recipients.push(target); continue
+        case MARKER.EndToRecip:
+          if (state !== 'recipient') throw new FtsFormatError('unexpected end of recipient', start)
+          state = 'message'; target = message.props; continue
+        case MARKER.NewAttach:
+          if (state !== 'message') throw new FtsFormatError('attachment inside a sub-object', start)
+          state = 'attachment'; target = []; message.attachments.push(target); continue
+        case MARKER.EndAttach:
+          if (state !== 'attachment') throw new FtsFormatError('unexpected end of attachment', start)
+          state = 'message'; target = message.props; continue
+        case MARKER.EndMessage:
+          if (state !== 'message') throw new FtsFormatError('message ends inside a sub-object', start)
+          if (o !== buf.length) throw new FtsFormatError('data after the end of the message', o)
+          return message
+        default:
+          throw new FtsFormatError(`unknown marker 0x${tag.toString(16)}`, start)
+      }
+    }
+    let value: PropValue
+    switch (type) {
+      case PT_INT32: value = u32(); break
+      case PT_BOOLEAN: value = u16(); break
+      case PT_INT64:
+      case PT_SYSTIME: value = u64(); break
+      case PT_BINARY: {
+        const len = u32(); need(len)
+        value = buf.subarray(o, o + len); o += len
+        break
+      }
+      case PT_UNICODE:
+      case PT_UNICODE_CP1200: {
+        const len = u32(); need(len)
+        if (len < 2 || len % 2 !== 0 || buf.readUInt16LE(o + len - 2) !== 0) {
+          throw new FtsFormatError('string without terminator', o)
+        }
+        value = buf.toString('utf16le', o, o + len - 2); o += len
+        break
+      }
+      default:
+        throw new FtsFormatError(`unknown property type 0x${type.toString(16)}`, start)
+    }
+    target.push({ type, id, value })
+  }
+}
+
+export interface StreamSummary {
+  itemClass: string
+  subject?: string
+  created?: Date
+  modified?: Date
+  attachmentCount: number
+}
+
+/** Reads the few properties a store needs to index an item. Throws FtsFormatError. */
+export function summarizeItemStream (buf: Buffer): StreamSummary {
+  const message = decodeItemStream(buf)
+  const find = (id: number): PropValue | undefined => message.props.find((p) => p.id === id)?.value
+  const cls = find(PROP.MessageClass)
+  if (typeof cls !== 'string' || cls.length === 0) throw new FtsFormatError('stream has no message class', 0)
+  const subject = find(PROP.Subject)
+  const created = find(PROP.CreationTime)
+  const modified = find(PROP.LastModificationTime)
+  return {
+    itemClass: cls,
+    ...(typeof subject === 'string' ? { subject } : {}),
+    ...(typeof created === 'bigint' ? { created: fromFileTime(created) } : {}),
+    ...(typeof modified === 'bigint' ? { modified: fromFileTime(modified) } : {}),
+    attachmentCount: message.attachments.length
+  }
+}
