@@ -3,7 +3,7 @@
  * The code is the API; the message is for humans. Each code is documented in
  * README.md ("Error model"), and test/app/errors.test.ts checks that.
  */
-import createError, { type FastifyErrorConstructor } from '@fastify/error'
+import createError, { type FastifyError, type FastifyErrorConstructor } from '@fastify/error'
 
 /** Extra data an error may carry to the problem+json renderer. */
 export interface ErrorExtras {
@@ -15,12 +15,14 @@ export interface ErrorExtras {
   upstreamRequestId?: string
 }
 
-export type GatewayError = Error & { code: string, statusCode: number } & ErrorExtras
+/** An MBG_ERR_* error, possibly annotated for the retry policy (src/backends/policy.ts). */
+export type GatewayError = FastifyError & ErrorExtras & { retry?: 'safe' | 'idempotent', retryAfterMs?: number }
 
 // Request
 export const BadRequest = createError('MBG_ERR_BAD_REQUEST', '%s', 400)
 export const IdMalformed = createError<[string]>('MBG_ERR_ID_MALFORMED', 'Malformed id: %s', 400)
 export const ChangeKeyInvalid = createError<[string]>('MBG_ERR_CHANGE_KEY_INVALID', 'Invalid change key: %s', 400)
+export const UnsupportedMediaType = createError<[string]>('MBG_ERR_UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type: %s', 415)
 export const RouteNotFound = createError<[string, string]>('MBG_ERR_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
 
 // Mailboxes, folders, items
@@ -51,7 +53,7 @@ export const Internal = createError('MBG_ERR_INTERNAL', 'Internal error', 500)
 
 /** All constructors, keyed by code (used by the docs check and by ItemError mapping). */
 export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEntries(
-  [BadRequest, IdMalformed, ChangeKeyInvalid, RouteNotFound, MailboxNotFound, FolderNotFound, ItemNotFound,
+  [BadRequest, IdMalformed, ChangeKeyInvalid, UnsupportedMediaType, RouteNotFound, MailboxNotFound, FolderNotFound, ItemNotFound,
     FolderExists, FolderProtected, ChangeKeyConflict, AccessDenied, DataInvalid, DataIncompatible, TooLarge,
     QuotaExceeded, NotSupported, UpstreamThrottled, UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse,
     UpstreamAuth, UpstreamRejected, ConfigInvalid, Internal]
@@ -75,7 +77,7 @@ export function toItemError (error: unknown): { code: string, status: number, me
   if (isGatewayError(error)) {
     return {
       code: error.code,
-      status: error.statusCode,
+      status: error.statusCode ?? 500,
       message: error.message,
       ...(error.upstreamCode !== undefined ? { upstreamCode: error.upstreamCode } : {}),
       ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})

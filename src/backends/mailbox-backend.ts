@@ -128,6 +128,14 @@ export type ImportResult =
   | { index: number, itemId: string, changeKey: string }
   | { index: number, error: ItemError }
 
+export interface MailboxDiscovery {
+  /** Backend routing data for the primary mailbox (Graph: its MBX id). */
+  primaryRef?: string
+  /** Present when the user has an archive; Graph: the archive's MBX id. */
+  archive?: { ref?: string }
+  displayName?: string
+}
+
 export interface OperationContext {
   /** Aborted when the caller goes away; adapters pass it to their HTTP calls. */
   signal?: AbortSignal
@@ -157,6 +165,13 @@ export interface MailboxBackend {
   exportItems (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): AsyncIterable<ExportResult>
   /** Full-fidelity import. Yields one result per input item, in input order. */
   importItems (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): AsyncIterable<ImportResult>
+
+  /**
+   * Resolves what the backend knows about a configured address: Graph returns the
+   * `MBX:` ids from settings/exchange, EWS whether an archive exists. Results are
+   * cached by the caller. Throws MBG_ERR_MAILBOX_NOT_FOUND when the address is unknown.
+   */
+  discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery>
 
   /** Releases sockets, timers and sessions. */
   close (): Promise<void>

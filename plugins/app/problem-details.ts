@@ -1,0 +1,92 @@
+/**
+ * One place that turns every error into RFC 9457 application/problem+json:
+ * MBG_ERR_* errors keep their status and code, request validation and body
+ * parsing failures become 400/413/415, anything unexpected becomes an opaque 500
+ * (logged with its stack, never shown).
+ */
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isGatewayError, RouteNotFound } from '../../src/errors.js'
+import type { ProblemT } from '../../src/schemas/common.js'
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
+  409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests',
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 507: 'Insufficient Storage'
+}
+
+/** Fastify's own client-error codes and what they mean for callers. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'MBG_ERR_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'MBG_ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MBG_ERR_BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MBG_ERR_BAD_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MBG_ERR_BAD_REQUEST'
+}
+
+export function problemType (code: string): string {
+  return `urn:mailbox-gateway:problem:${code.replace(/^MBG_ERR_/, '').toLowerCase().replace(/_/g, '-')}`
+}
+
+export function buildProblem (request: FastifyRequest, status: number, code: string, detail: string | undefined, extra: Partial<ProblemT> = {}): ProblemT {
+  return {
+    type: problemType(code),
+    title: TITLES[status] ?? 'Error',
+    status,
+    ...(detail !== undefined ? { detail } : {}),
+    instance: request.url.split('?')[0],
+    code,
+    requestId: String(request.id),
+    ...extra
+  }
+}
+
+export function sendProblem (reply: FastifyReply, problem: ProblemT): FastifyReply {
+  if (problem.retryAfter !== undefined) reply.header('retry-after', String(problem.retryAfter))
+  return reply.code(problem.status).type('application/problem+json').send(problem)
+}
+
+function validationErrors (error: FastifyError): Array<{ path: string, message: string }> {
+  return (error.validation ?? []).map((v) => {
+    const missing = (v.params as { missingProperty?: string, additionalProperty?: string } | undefined)
+    let path = `/${error.validationContext ?? 'body'}${v.instancePath}`
+    if (missing?.missingProperty !== undefined) path += `/${missing.missingProperty}`
+    if (missing?.additionalProperty !== undefined) path += `/${missing.additionalProperty}`
+    const message = missing?.additionalProperty !== undefined ? 'is not allowed' : (v.message ?? 'is invalid')
+    return { path, message }
+  })
+}
+
+async function problemDetails (fastify: FastifyInstance): Promise<void> {
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation !== undefined) {
+      const errors = validationErrors(error)
+      return sendProblem(reply, buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST',
+        `Request ${error.validationContext ?? 'body'} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors }))
+    }
+    if (isGatewayError(error)) {
+      const status = error.statusCode ?? 500
+      if (status >= 500) request.log.warn({ err: error }, 'request failed upstream')
+      const internal = error.code === 'MBG_ERR_INTERNAL'
+      return sendProblem(reply, buildProblem(request, status, error.code, internal ? undefined : error.message, {
+        ...(error.upstreamCode !== undefined ? { upstreamCode: error.upstreamCode } : {}),
+        ...(error.upstreamRequestId !== undefined ? { upstreamRequestId: error.upstreamRequestId } : {}),
+        ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})
+      }))
+    }
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500
+    if (status >= 400 && status < 500) {
+      const code = FASTIFY_CODES[error.code] ?? (status === 413 ? 'MBG_ERR_TOO_LARGE' : status === 415 ? 'MBG_ERR_UNSUPPORTED_MEDIA_TYPE' : 'MBG_ERR_BAD_REQUEST')
+      return sendProblem(reply, buildProblem(request, status === 413 || status === 415 ? status : 400, code, error.message))
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return sendProblem(reply, buildProblem(request, 500, 'MBG_ERR_INTERNAL', undefined))
+  })
+
+  fastify.setNotFoundHandler((request, reply) => {
+    const err = new RouteNotFound(request.method, request.url.split('?')[0])
+    return sendProblem(reply, buildProblem(request, 404, err.code, err.message))
+  })
+}
+
+export default fp(problemDetails, { name: 'problem-details', fastify: '5.x' })

@@ -1,0 +1,52 @@
+/**
+ * The application as a plugin: external plugins, then the app's own, then routes.
+ * Tests and the OpenAPI generator build this; only src/server.ts listens.
+ */
+import type { FastifyInstance } from 'fastify'
+import underPressure from '@fastify/under-pressure'
+import swagger from '../plugins/external/swagger.js'
+import problemDetails from '../plugins/app/problem-details.js'
+import type { BackendRouter } from './backends/router.js'
+import { Problem, ItemError } from './schemas/common.js'
+import { Mailbox, MailboxList } from './schemas/mailbox.js'
+import { Folder, FolderCreate, FolderList, FolderUpdate } from './schemas/folder.js'
+import { ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse } from './schemas/item.js'
+import health from '../routes/health.js'
+import mailboxes from '../routes/mailboxes.js'
+import folders from '../routes/folders.js'
+import items from '../routes/items.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    backends: BackendRouter
+    gatewayMode: 'demo' | 'configured'
+  }
+}
+
+export interface AppOptions {
+  router: BackendRouter
+  mode: 'demo' | 'configured'
+  maxBatchItems: number
+  crossBackendImport: 'allow' | 'deny'
+  /** Serve Swagger UI at /docs (the document itself is always built). */
+  docsUi?: boolean
+}
+
+export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
+  for (const schema of [Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
+    ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse]) {
+    fastify.addSchema(schema)
+  }
+  await fastify.register(swagger, { ui: opts.docsUi ?? true })
+  await fastify.register(underPressure, { maxEventLoopDelay: 5000, exposeStatusRoute: false })
+  await fastify.register(problemDetails)
+
+  fastify.decorate('backends', opts.router)
+  fastify.decorate('gatewayMode', opts.mode)
+  fastify.addHook('onClose', async () => { await opts.router.close() })
+
+  await fastify.register(health)
+  await fastify.register(mailboxes)
+  await fastify.register(folders)
+  await fastify.register(items, { maxBatchItems: opts.maxBatchItems, crossBackendImport: opts.crossBackendImport })
+}

@@ -1,0 +1,56 @@
+/**
+ * Demo mode: with no backend configured, the gateway starts the simulators on
+ * loopback and configures itself against them — Alice and Bob as EWS
+ * mailboxes (Basic auth, impersonation), Carol and Dave as Graph mailboxes
+ * (client credentials through MSAL against the identity simulator).
+ */
+import type { Logger } from 'pino'
+import type { GatewayConfig, RuntimeExtras } from './config.js'
+import { startSimulators, DEMO_CREDENTIALS, type Simulators } from './simulators/index.js'
+import { DEMO_MAILBOXES } from './simulators/store/seed.js'
+
+export interface Demo {
+  simulators: Simulators
+  config: GatewayConfig
+  extras: RuntimeExtras
+}
+
+export function demoConfig (sims: Simulators): { config: GatewayConfig, extras: RuntimeExtras } {
+  const authority = new URL(sims.identity.authority)
+  const importHost = new URL(sims.graph.importOrigin).host
+  return {
+    config: {
+      backends: {
+        'onprem-ews': {
+          type: 'ews',
+          url: sims.ews.url,
+          auth: { kind: 'basic', username: DEMO_CREDENTIALS.ews.username, password: DEMO_CREDENTIALS.ews.password },
+          impersonation: true
+        },
+        'exo-graph': {
+          type: 'graph',
+          tenantId: sims.tenantId,
+          clientId: DEMO_CREDENTIALS.app.clientId,
+          clientSecret: DEMO_CREDENTIALS.app.clientSecret,
+          authorityHost: authority.origin,
+          graphUrl: sims.graph.url,
+          allowedImportHosts: [importHost]
+        }
+      },
+      mailboxes: [
+        { address: DEMO_MAILBOXES.alice.smtp, backend: 'onprem-ews', displayName: DEMO_MAILBOXES.alice.name },
+        { address: DEMO_MAILBOXES.bob.smtp, backend: 'onprem-ews', displayName: DEMO_MAILBOXES.bob.name },
+        { address: DEMO_MAILBOXES.carol.smtp, backend: 'exo-graph', displayName: DEMO_MAILBOXES.carol.name },
+        { address: DEMO_MAILBOXES.dave.smtp, backend: 'exo-graph', displayName: DEMO_MAILBOXES.dave.name }
+      ],
+      // The simulators accept each other's streams; real Exchange behaviour is undocumented (see README).
+      crossBackendImport: 'allow'
+    },
+    extras: { ca: sims.ca }
+  }
+}
+
+export async function startDemo (logger?: Logger): Promise<Demo> {
+  const simulators = await startSimulators(logger !== undefined ? { logger } : {})
+  return { simulators, ...demoConfig(simulators) }
+}

@@ -1,0 +1,32 @@
+import { Type } from '@sinclair/typebox'
+
+export const Folder = Type.Object({
+  id: Type.String({ description: 'Folder id (URL-safe).' }),
+  displayName: Type.String(),
+  parentId: Type.Union([Type.String(), Type.Null()], { description: 'Parent folder id; null for the root.' }),
+  folderClass: Type.String({ description: 'Folder class, e.g. IPF.Note, IPF.Appointment, IPF.Contact, IPF.Task.' }),
+  childFolderCount: Type.Integer(),
+  totalItemCount: Type.Integer(),
+  wellKnownName: Type.Optional(Type.String())
+}, { $id: 'Folder', title: 'Folder', additionalProperties: false })
+
+export const FolderList = Type.Object({
+  folders: Type.Array(Type.Ref(Folder)),
+  nextPageToken: Type.Optional(Type.String({ description: 'Pass as pageToken to get the next page; absent on the last page.' }))
+}, { $id: 'FolderList', title: 'FolderList', additionalProperties: false })
+
+export const FolderCreate = Type.Object({
+  displayName: Type.String({ minLength: 1, maxLength: 255 }),
+  parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Parent folder id or well-known name; default root.' })),
+  folderClass: Type.Optional(Type.String({ pattern: '^IPF(\\.[A-Za-z0-9_-]+)*$', maxLength: 255, description: 'Default IPF.Note.' }))
+}, { $id: 'FolderCreate', title: 'FolderCreate', additionalProperties: false })
+
+export const FolderUpdate = Type.Object({
+  displayName: Type.String({ minLength: 1, maxLength: 255 })
+}, { $id: 'FolderUpdate', title: 'FolderUpdate', additionalProperties: false })
+
+export const FolderListQuery = Type.Object({
+  parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'List only the direct children of this folder (id or well-known name). Default: the whole tree below root.' })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 }))
+}, { additionalProperties: false })

@@ -1,0 +1,56 @@
+/**
+ * Process entry: read configuration, start the simulators when no backend is
+ * configured (demo mode), build the gateway, listen, and shut down gracefully.
+ */
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import { loadConfig } from './config.js'
+import { loggerOptions } from './logger.js'
+import { buildGateway } from './build.js'
+import { createRouter } from './backends/factory.js'
+import { startDemo, type Demo } from './demo.js'
+
+const { env, gateway } = loadConfig()
+const logger = pino(loggerOptions(env.LOG_LEVEL), process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined)
+
+let demo: Demo | undefined
+let config = gateway
+let extras = {}
+if (config === undefined) {
+  demo = await startDemo(logger)
+  config = demo.config
+  extras = demo.extras
+}
+
+const router = createRouter(config, extras, logger)
+const app = await buildGateway({
+  router,
+  mode: demo !== undefined ? 'demo' : 'configured',
+  logger,
+  maxBatchItems: env.MAX_BATCH_ITEMS,
+  bodyLimit: env.BODY_LIMIT_BYTES,
+  requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+  crossBackendImport: config.crossBackendImport ?? 'deny'
+})
+if (demo !== undefined) {
+  const sims = demo.simulators
+  app.addHook('onClose', async () => { await sims.close() })
+}
+
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err !== undefined) app.log.error({ err }, 'server closing after an error')
+  else app.log.info({ signal }, 'server closing')
+  await app.close()
+})
+
+const address = await app.listen({ host: env.HOST, port: env.PORT })
+if (demo !== undefined) {
+  const s = demo.simulators
+  app.log.info({
+    gateway: address,
+    simulators: { ews: s.ews.url, identity: s.identity.authority, graph: s.graph.url },
+    mailboxes: config.mailboxes.map((m) => `${m.address} (${config.backends[m.backend].type})`)
+  }, 'demo mode: no backend configured, serving the built-in simulated EWS, identity and Graph backends on loopback')
+} else {
+  app.log.info({ gateway: address, backends: Object.keys(config.backends), mailboxes: config.mailboxes.length }, 'mailbox-gateway listening')
+}

@@ -1,0 +1,103 @@
+/**
+ * Starts the simulated Microsoft side on loopback over one shared store:
+ * EWS (HTTP), identity (HTTPS, Entra ID v2.0 client credentials) and Graph
+ * (HTTPS, plus a second HTTPS origin for import uploads). Used by demo mode,
+ * `npm run sim`, tests and benchmarks.
+ */
+import type { Logger } from 'pino'
+import { loopbackCertificate } from './tls.js'
+import { startEwsSimulator, type EwsSimulator } from './ews/index.js'
+import { startIdentitySimulator, type IdentitySimulator } from './identity/index.js'
+import { startGraphSimulator, type GraphSimulator } from './graph/index.js'
+import { seedDemoTenant, DEMO_TENANT_ID } from './store/seed.js'
+import type { MailboxStore } from './store/store.js'
+
+export const GRAPH_RESOURCE = 'https://graph.microsoft.com'
+export const EXCHANGE_RESOURCE = 'https://outlook.office365.com'
+
+export const GRAPH_ROLES = [
+  'MailboxFolder.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All',
+  'MailboxItem.Export.All', 'MailboxItem.ImportExport.All', 'User.Read.All'
+]
+
+/** Demo credentials. They only open the simulators on this machine's loopback interface. */
+export const DEMO_CREDENTIALS = {
+  ews: { username: 'svc-gateway@contoso.example', password: 'demo-ews-password' },
+  app: { clientId: '5d7e3f9a-6c1b-4e8a-9f0d-2b4c6e8a0c11', clientSecret: 'demo-client-secret' }
+} as const
+
+export interface SimulatorsOptions {
+  store?: MailboxStore
+  host?: string
+  logger?: Logger
+  /** Graph import session lifetime (seconds). */
+  importSessionLifetimeSec?: number
+}
+
+export interface Simulators {
+  store: MailboxStore
+  tenantId: string
+  /** PEM of the throwaway certificate the HTTPS simulators use. */
+  ca: string
+  ews: EwsSimulator
+  identity: IdentitySimulator
+  graph: GraphSimulator
+  close: () => Promise<void>
+}
+
+export async function startSimulators (options: SimulatorsOptions = {}): Promise<Simulators> {
+  const store = options.store ?? seedDemoTenant()
+  const host = options.host ?? '127.0.0.1'
+  const tls = await loopbackCertificate()
+  const child = (name: string): Logger | undefined => options.logger?.child({ simulator: name })
+  const started: Array<{ close: () => Promise<void> }> = []
+  try {
+    const identity = await startIdentitySimulator({
+      tenantId: store.tenantId,
+      host,
+      tls,
+      apps: [{
+        clientId: DEMO_CREDENTIALS.app.clientId,
+        clientSecret: DEMO_CREDENTIALS.app.clientSecret,
+        roles: { [GRAPH_RESOURCE]: GRAPH_ROLES, [EXCHANGE_RESOURCE]: ['full_access_as_app'] }
+      }],
+      ...opt('logger', child('identity'))
+    })
+    started.push(identity)
+    const ews = await startEwsSimulator({
+      store,
+      host,
+      accounts: [{ ...DEMO_CREDENTIALS.ews, impersonation: true }],
+      verifyBearer: async (token) => await identity.verify(token, EXCHANGE_RESOURCE),
+      ...opt('logger', child('ews'))
+    })
+    started.push(ews)
+    const graph = await startGraphSimulator({
+      store,
+      host,
+      tls,
+      verifyBearer: async (token) => await identity.verify(token, GRAPH_RESOURCE),
+      ...opt('importSessionLifetimeSec', options.importSessionLifetimeSec),
+      ...opt('logger', child('graph'))
+    })
+    started.push(graph)
+    return {
+      store,
+      tenantId: store.tenantId,
+      ca: tls.ca,
+      ews,
+      identity,
+      graph,
+      close: async () => { await Promise.allSettled(started.reverse().map(async (s) => await s.close())) }
+    }
+  } catch (err) {
+    await Promise.allSettled(started.map(async (s) => await s.close()))
+    throw err
+  }
+}
+
+function opt<K extends string, V> (key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>)
+}
+
+export { DEMO_TENANT_ID }

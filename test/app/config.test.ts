@@ -1,0 +1,55 @@
+import t from 'tap'
+import { writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig, parseGatewayConfig, resolveSecret } from '../../src/config.js'
+
+const valid = {
+  backends: {
+    onprem: { type: 'ews', url: 'https://mail.contoso.com/EWS/Exchange.asmx', auth: { kind: 'basic', username: 'svc', password: 'env:EWS_PASSWORD' } },
+    exo: { type: 'graph', tenantId: 't', clientId: 'c', clientSecret: 'env:GRAPH_SECRET' }
+  },
+  mailboxes: [{ address: 'a@contoso.com', backend: 'onprem' }, { address: 'b@contoso.com', backend: 'exo' }]
+}
+
+t.test('no backend configured means demo mode, with defaults', async (t) => {
+  const c = loadConfig({})
+  t.equal(c.gateway, undefined)
+  t.match(c.env, { HOST: '127.0.0.1', PORT: 3000, LOG_LEVEL: 'info', MAX_BATCH_ITEMS: 100 })
+})
+
+t.test('a valid document from a file or inline', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mbg-'))
+  const file = join(dir, 'gateway.json')
+  writeFileSync(file, JSON.stringify(valid))
+  t.equal(loadConfig({ MBG_CONFIG_FILE: file }).gateway?.mailboxes.length, 2)
+  t.equal(loadConfig({ MBG_CONFIG: JSON.stringify(valid), PORT: '8080' }).env.PORT, 8080)
+})
+
+t.test('invalid settings are rejected at boot with the offending key', async (t) => {
+  const bad = (env: Record<string, string>, pattern: RegExp): void => {
+    t.throws(() => loadConfig(env), { code: 'MBG_ERR_CONFIG_INVALID', message: pattern })
+  }
+  bad({ PORT: 'eighty' }, /PORT/)
+  bad({ LOG_LEVEL: 'loud' }, /LOG_LEVEL/)
+  bad({ MBG_CONFIG: '{not json' }, /not valid JSON/)
+  bad({ MBG_CONFIG_FILE: '/nonexistent/gateway.json' }, /cannot read config file/)
+  bad({ MBG_CONFIG: '{}', MBG_CONFIG_FILE: 'x' }, /not both/)
+  const withBad = (mutate: (c: any) => void, pattern: RegExp): void => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const c = structuredClone(valid)
+    mutate(c)
+    t.throws(() => parseGatewayConfig(c, 'test'), { code: 'MBG_ERR_CONFIG_INVALID', message: pattern }, pattern.source)
+  }
+  withBad((c) => { c.mailboxes[0].backend = 'nope' }, /unknown backend "nope"/)
+  withBad((c) => { c.backends.onprem.url = 'ftp://x' }, /\/backends\/onprem/)
+  withBad((c) => { delete c.backends.exo.clientSecret }, /needs clientSecret or certificate/)
+  withBad((c) => { c.mailboxes.push({ address: 'A@contoso.com', backend: 'exo' }) }, /listed twice/)
+  withBad((c) => { c.mailboxes[0].address = 'not-an-address' }, /mailboxes\/0\/address/)
+  withBad((c) => { c.extra = true }, /\//)
+})
+
+t.test('secrets can come from the environment', async (t) => {
+  t.equal(resolveSecret('plain'), 'plain')
+  t.equal(resolveSecret('env:X', { X: 'from-env' }), 'from-env')
+  t.throws(() => resolveSecret('env:MISSING', {}), { message: /MISSING/ })
+})

@@ -1,0 +1,63 @@
+import t from 'tap'
+import { Policy } from '../../src/backends/policy.js'
+import { UpstreamThrottled, UpstreamUnavailable, withExtras } from '../../src/errors.js'
+
+const throttled = (ms: number): Error => withExtras(new UpstreamThrottled('busy'), { retryAfter: Math.ceil(ms / 1000) })
+
+t.test('retries what is safe, honouring the backend\'s wait', async (t) => {
+  const p = new Policy({ baseDelayMs: 1 })
+  let calls = 0
+  const started = Date.now()
+  const v = await p.run({ key: 'k', idempotent: false }, async () => {
+    calls++
+    if (calls < 3) throw Object.assign(throttled(30), { retry: 'safe', retryAfterMs: 30 })
+    return 'ok'
+  })
+  t.equal(v, 'ok')
+  t.equal(calls, 3)
+  t.ok(Date.now() - started >= 55, 'waited the hinted back-off twice')
+  t.equal(p.stats.retries, 2)
+})
+
+t.test('gives up at once on a long wait, so the caller gets Retry-After', async (t) => {
+  const p = new Policy({ maxInlineDelayMs: 100 })
+  let calls = 0
+  await t.rejects(p.run({ key: 'k', idempotent: true }, async () => {
+    calls++
+    throw Object.assign(throttled(60_000), { retry: 'safe', retryAfterMs: 60_000 })
+  }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retryAfter: 60 })
+  t.equal(calls, 1)
+})
+
+t.test('an outcome-unknown failure is retried only for idempotent calls', async (t) => {
+  const p = new Policy({ baseDelayMs: 1 })
+  const fail = (): Error => Object.assign(new UpstreamUnavailable('reset'), { retry: 'idempotent' })
+  let calls = 0
+  await t.rejects(p.run({ key: 'k', idempotent: false }, async () => { calls++; throw fail() }))
+  t.equal(calls, 1, 'non-idempotent call not repeated')
+  calls = 0
+  await t.rejects(p.run({ key: 'k', idempotent: true }, async () => { calls++; throw fail() }))
+  t.equal(calls, 4, 'idempotent call tried maxAttempts times')
+  calls = 0
+  await t.rejects(p.run({ key: 'k', idempotent: true }, async () => { calls++; throw new Error('plain') }))
+  t.equal(calls, 1, 'unannotated errors are not retried')
+})
+
+t.test('caps concurrency per key, not across keys', async (t) => {
+  const p = new Policy({ concurrency: 2 })
+  let active = 0
+  let peak = 0
+  const job = async (): Promise<void> => {
+    active++; peak = Math.max(peak, active)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    active--
+  }
+  await Promise.all(Array.from({ length: 8 }, async () => await p.run({ key: 'a', idempotent: true }, job)))
+  t.equal(peak, 2)
+  peak = 0
+  await Promise.all([
+    ...Array.from({ length: 2 }, async () => await p.run({ key: 'a', idempotent: true }, job)),
+    ...Array.from({ length: 2 }, async () => await p.run({ key: 'b', idempotent: true }, job))
+  ])
+  t.equal(peak, 4)
+})

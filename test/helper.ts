@@ -1,0 +1,91 @@
+/**
+ * Builds the gateway against freshly seeded simulators on loopback, exactly as
+ * demo mode does, with every log line (gateway and simulators, debug level)
+ * captured. At teardown it asserts that no secret reached the logs, so every
+ * test file that uses it is part of the suite-wide secret check.
+ */
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { buildGateway } from '../src/build.js'
+import { createRouter } from '../src/backends/factory.js'
+import { demoConfig } from '../src/demo.js'
+import { loggerOptions } from '../src/logger.js'
+import { startSimulators, DEMO_CREDENTIALS, type Simulators } from '../src/simulators/index.js'
+import type { GatewayConfig } from '../src/config.js'
+import { DEMO_MAILBOXES } from '../src/simulators/store/seed.js'
+
+export interface LogCapture {
+  lines: string[]
+  logger: pino.Logger
+}
+
+export function captureLogs (level = 'debug'): LogCapture {
+  const lines: string[] = []
+  const stream = new Writable({
+    write (chunk: Buffer, _enc, cb) { lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0)); cb() }
+  })
+  return { lines, logger: pino(loggerOptions(level), stream) }
+}
+
+/** Patterns that must never appear in logs: JWTs, un-redacted authtoken values, demo secrets. */
+export function findSecrets (lines: string[], extra: string[] = []): string[] {
+  const secrets = [DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret, ...extra]
+  const hits: string[] = []
+  for (const line of lines) {
+    if (/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/.test(line)) hits.push(`JWT in: ${line.slice(0, 200)}`)
+    if (/authtoken=(?!\[REDACTED\])[^&"\s]+/i.test(line)) hits.push(`authtoken in: ${line.slice(0, 200)}`)
+    if (/Basic [A-Za-z0-9+/=]{8,}/.test(line)) hits.push(`Basic credentials in: ${line.slice(0, 200)}`)
+    for (const s of secrets) if (line.includes(s)) hits.push(`secret in: ${line.slice(0, 200)}`)
+  }
+  return hits
+}
+
+export const MAILBOXES = {
+  ews: { primary: DEMO_MAILBOXES.alice.smtp, other: DEMO_MAILBOXES.bob.smtp },
+  graph: { primary: DEMO_MAILBOXES.carol.smtp, other: DEMO_MAILBOXES.dave.smtp }
+} as const
+
+export interface TestGateway {
+  app: FastifyInstance
+  sims: Simulators
+  logs: string[]
+  config: GatewayConfig
+}
+
+export interface BuildTestOptions {
+  /** Adjust the demo configuration before the router is built. */
+  configure?: (config: GatewayConfig) => void
+  maxBatchItems?: number
+  importSessionLifetimeSec?: number
+}
+
+export async function buildTestGateway (t: Test, options: BuildTestOptions = {}): Promise<TestGateway> {
+  const capture = captureLogs('debug')
+  const sims = await startSimulators({ logger: capture.logger, ...(options.importSessionLifetimeSec !== undefined ? { importSessionLifetimeSec: options.importSessionLifetimeSec } : {}) })
+  const { config, extras } = demoConfig(sims)
+  options.configure?.(config)
+  const router = createRouter(config, extras, capture.logger)
+  const app = await buildGateway({
+    router,
+    mode: 'demo',
+    logger: capture.logger,
+    maxBatchItems: options.maxBatchItems ?? 100,
+    crossBackendImport: config.crossBackendImport ?? 'deny',
+    docsUi: false
+  })
+  await app.ready()
+  t.teardown(async () => {
+    await app.close()
+    await sims.close()
+    const hits = findSecrets(capture.lines)
+    t.same(hits, [], 'no secret reached the logs')
+  })
+  return { app, sims, logs: capture.lines, config }
+}
+
+/** JSON body of an inject response, typed loosely for assertions. */
+export function json<T = any> (res: { body: string }): T { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return JSON.parse(res.body) as T
+}
