@@ -1,0 +1,55 @@
+/**
+ * DeleteFolder: HardDelete and SoftDelete remove the subtree (the simulator keeps
+ * no dumpster); MoveToDeletedItems moves it below the mailbox's Deleted Items.
+ */
+import type { StoreFolder } from '../../store/store.js'
+import type { RequestContext } from '../context.js'
+import { folderIdEls, isWithin, resolveFolder } from '../context.js'
+import { EwsError, EwsFault, toEwsError } from '../errors.js'
+import { NS, required, requiredAttr, type XmlEl } from '../xml.js'
+import { errorMessage, operationResponse, successMessage } from '../writer.js'
+
+/**
+ * The store has no move primitive, so a move relinks the folder and records it
+ * through a same-name rename (which logs an update and bumps the ChangeKey, as a
+ * real move does).
+ */
+function moveToDeletedItems (ctx: RequestContext, folder: StoreFolder): void {
+  const mailbox = ctx.store.requireMailbox(folder.mailboxGuid)
+  const bin = mailbox.wellKnown.get(mailbox.kind === 'primary' ? 'deleteditems' : 'archivedeleteditems')
+  if (bin === undefined || isWithin(ctx, folder, bin)) {
+    ctx.store.deleteFolder(folder.id)
+    return
+  }
+  const target = ctx.store.requireFolder(bin)
+  if (target.childIds.some((c) => ctx.store.folders.get(c)?.displayName.toLowerCase() === folder.displayName.toLowerCase())) {
+    throw new EwsError('ErrorFolderExists')
+  }
+  if (folder.parentId !== null) {
+    const parent = ctx.store.requireFolder(folder.parentId)
+    parent.childIds = parent.childIds.filter((c) => c !== folder.id)
+  }
+  folder.parentId = target.id
+  target.childIds.push(folder.id)
+  ctx.store.renameFolder(folder.id, folder.displayName)
+}
+
+export function deleteFolder (ctx: RequestContext, req: XmlEl): string {
+  const type = requiredAttr(req, 'DeleteType')
+  if (type !== 'HardDelete' && type !== 'SoftDelete' && type !== 'MoveToDeletedItems') {
+    throw EwsFault.schema(`The request failed schema validation: The 'DeleteType' attribute is invalid - The value '${type}' is invalid according to its datatype 'DisposalType'.`)
+  }
+  const ids = folderIdEls(required(req, NS.m, 'FolderIds'))
+  const messages = ids.map((el) => {
+    try {
+      const folder = resolveFolder(ctx, el)
+      if (folder.distinguishedName !== undefined) throw new EwsError('ErrorDeleteDistinguishedFolder')
+      if (type === 'MoveToDeletedItems') moveToDeletedItems(ctx, folder)
+      else ctx.store.deleteFolder(folder.id)
+      return successMessage('DeleteFolder')
+    } catch (err) {
+      return errorMessage('DeleteFolder', toEwsError(err))
+    }
+  })
+  return operationResponse('DeleteFolder', messages)
+}

@@ -1,0 +1,30 @@
+/** Operation registry: body element local name → handler. */
+import type { RequestContext } from '../context.js'
+import type { XmlEl } from '../xml.js'
+import { createFolder } from './create-folder.js'
+import { deleteFolder } from './delete-folder.js'
+import { exportItems } from './export-items.js'
+import { findFolder } from './find-folder.js'
+import { findItem } from './find-item.js'
+import { getFolder } from './get-folder.js'
+import { getItem } from './get-item.js'
+import { syncFolderHierarchy } from './sync-folder-hierarchy.js'
+import { syncFolderItems } from './sync-folder-items.js'
+import { updateFolder } from './update-folder.js'
+import { uploadItems } from './upload-items.js'
+
+export type Operation = (ctx: RequestContext, req: XmlEl) => string
+
+export const OPERATIONS: Record<string, Operation> = {
+  GetFolder: getFolder,
+  FindFolder: findFolder,
+  SyncFolderHierarchy: syncFolderHierarchy,
+  CreateFolder: createFolder,
+  UpdateFolder: updateFolder,
+  DeleteFolder: deleteFolder,
+  FindItem: findItem,
+  GetItem: getItem,
+  SyncFolderItems: syncFolderItems,
+  ExportItems: exportItems,
+  UploadItems: uploadItems
+}

@@ -1,0 +1,182 @@
+/**
+ * HTTP front of the EWS simulator: POST /EWS/Exchange.asmx, SOAP 1.1 over plain
+ * HTTP on loopback. Order per request: auth → parse → fault knobs → SOAP
+ * headers (version, mailbox) → operation.
+ */
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pino, type Logger } from 'pino'
+import { authenticate, checkServerVersion, selectMailbox } from './auth.js'
+import { EwsFault } from './errors.js'
+import { OPERATIONS } from './operations/index.js'
+import type { EwsFaults, EwsSimulator, EwsSimulatorOptions, EwsStats } from './types.js'
+import { NS, child, parseXml, type XmlEl } from './xml.js'
+import { envelope, faultXml } from './writer.js'
+
+const PATH = '/ews/exchange.asmx'
+/** Larger than Exchange's 25 MB UploadItems default, so the limit never hides a test bug. */
+const MAX_BODY = 100 * 1024 * 1024
+const TRUNCATION_MARKER = '=== Truncated Data ==='
+const XML_TYPE = 'text/xml; charset=utf-8'
+
+interface Parsed { op?: string, request?: XmlEl, header?: XmlEl, fault?: EwsFault }
+
+async function readBody (req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY) return undefined
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '')
+}
+
+/** Finds the operation element; every failure becomes an ErrorSchemaValidation fault. */
+function parseEnvelope (xml: string): Parsed {
+  try {
+    const root = parseXml(xml)
+    if (root.ns !== NS.soap || root.local !== 'Envelope') {
+      throw EwsFault.schema(`The request failed schema validation: The root element must be Envelope in namespace '${NS.soap}', not '${root.local}' in '${root.ns}'.`)
+    }
+    const body = child(root, NS.soap, 'Body')
+    const request = body?.children[0]
+    if (request === undefined) throw EwsFault.schema('The request failed schema validation: The SOAP Body has no operation element.')
+    const header = child(root, NS.soap, 'Header')
+    const op = request.local
+    if (request.ns !== NS.m) {
+      return { op, fault: EwsFault.schema(`The request failed schema validation: The element '${op}' in namespace '${request.ns}' is not expected; operations are in namespace '${NS.m}'.`) }
+    }
+    if (OPERATIONS[op] === undefined) return { op, fault: EwsFault.schema(`The request failed schema validation: The element '${op}' in namespace '${NS.m}' is not a supported operation.`) }
+    return { op, request, ...(header !== undefined ? { header } : {}) }
+  } catch (err) {
+    if (err instanceof EwsFault) return { fault: err }
+    throw err
+  }
+}
+
+export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<EwsSimulator> {
+  const log: Logger = options.logger ?? pino({ level: 'silent' })
+  const faults: EwsFaults = { serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0 }
+  const stats: EwsStats = { requests: 0, byOperation: {} }
+  const host = options.host ?? '127.0.0.1'
+
+  function send (res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
+    res.writeHead(status, { 'content-type': XML_TYPE, 'content-length': Buffer.byteLength(body), ...headers })
+    res.end(body)
+  }
+
+  function unauthorized (res: ServerResponse, diagnostics: string | undefined): void {
+    const challenges = [`Basic realm="${host}"`]
+    if (options.verifyBearer !== undefined) {
+      challenges.push(`Bearer client_id="00000002-0000-0ff1-ce00-000000000000", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"${diagnostics !== undefined ? ', error="invalid_token"' : ''}`)
+    }
+    res.writeHead(401, {
+      'www-authenticate': challenges,
+      'content-length': 0,
+      ...(diagnostics !== undefined ? { 'x-ms-diagnostics': diagnostics } : {})
+    })
+    res.end()
+  }
+
+  async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now()
+    stats.requests++
+    const path = (req.url ?? '').split('?')[0].toLowerCase()
+    if (path !== PATH) {
+      res.writeHead(404, { 'content-length': 0 }).end()
+      return
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST', 'content-length': 0 }).end()
+      return
+    }
+    const xml = await readBody(req)
+    if (xml === undefined) {
+      res.writeHead(413, { 'content-length': 0, connection: 'close' }).end()
+      return
+    }
+    const caller = await authenticate(req.headers.authorization, options)
+    if ('failed' in caller) {
+      log.info({ status: 401, bearer: caller.diagnostics !== undefined }, 'ews auth failed')
+      unauthorized(res, caller.diagnostics)
+      return
+    }
+    const parsed = parseEnvelope(xml)
+    const op = parsed.op
+    if (op !== undefined) stats.byOperation[op] = (stats.byOperation[op] ?? 0) + 1
+    const applies = faults.only === undefined || (op !== undefined && faults.only.includes(op))
+    const headers: Record<string, string> = { 'request-id': randomUUID(), 'x-feserver': 'EWSSIM01' }
+    const clientRequestId = req.headers['client-request-id']
+    if (typeof clientRequestId === 'string' && req.headers['return-client-request-id'] === 'true') headers['client-request-id'] = clientRequestId
+
+    if (applies && faults.delayMs > 0) await sleep(faults.delayMs)
+    if (applies && faults.reset > 0) {
+      faults.reset--
+      log.info({ op }, 'ews fault: connection reset')
+      req.socket.destroy()
+      return
+    }
+    if (applies && faults.http503 > 0) {
+      faults.http503--
+      log.info({ op }, 'ews fault: HTTP 503')
+      res.writeHead(503, { 'content-type': 'text/html', ...headers }).end('<html><body><h1>Service Unavailable</h1></body></html>')
+      return
+    }
+    let status = 200
+    let body: string
+    try {
+      if (applies && faults.serverBusy > 0) {
+        faults.serverBusy--
+        throw new EwsFault('ErrorServerBusy', undefined, [['BackOffMilliseconds', String(faults.backOffMs)]])
+      }
+      if (parsed.fault !== undefined) throw parsed.fault
+      checkServerVersion(parsed.header)
+      const ctx = selectMailbox(options.store, caller, parsed.header)
+      body = envelope(OPERATIONS[op as string](ctx, parsed.request as XmlEl))
+    } catch (err) {
+      if (!(err instanceof EwsFault)) throw err
+      status = 500
+      body = faultXml(err)
+      log.info({ op, code: err.code }, 'ews fault')
+    }
+    if (applies && faults.truncate > 0) {
+      faults.truncate--
+      body = body.slice(0, Math.floor(body.length / 2)) + TRUNCATION_MARKER
+    }
+    send(res, status, body, headers)
+    log.debug({ op, status, ms: Date.now() - started, bytes: body.length }, 'ews request')
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'ews simulator internal error')
+      if (!res.headersSent) send(res, 500, faultXml(new EwsFault('ErrorInternalServerError', 'An internal server error occurred. The operation failed.')))
+      else res.destroy()
+    })
+  })
+  // Benchmarks open many keep-alive connections; don't let idle ones pin close().
+  server.keepAliveTimeout = 5000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const { port } = server.address() as AddressInfo
+  const urlHost = host.includes(':') ? `[${host}]` : host
+  return {
+    url: `http://${urlHost}:${port}/EWS/Exchange.asmx`,
+    faults,
+    stats,
+    async close () {
+      const closed = new Promise<void>((resolve, reject) => server.close((err) => (err !== undefined ? reject(err) : resolve())))
+      // In-flight requests (e.g. a delayMs fault) must not keep the simulator alive.
+      server.closeAllConnections()
+      await closed
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/** Public types of the EWS simulator (wired by src/simulators/index.ts and demo mode). */
+import type { Logger } from 'pino'
+import type { MailboxStore } from '../store/store.js'
+
+export interface EwsAccount { username: string, password: string, impersonation: boolean, smtp?: string }
+
+export interface EwsFaults {
+  /** The next N requests get an ErrorServerBusy SOAP fault (HTTP 500) with BackOffMilliseconds. */
+  serverBusy: number
+  /** BackOffMilliseconds value (default 500). */
+  backOffMs: number
+  /** The next N requests get HTTP 503. */
+  http503: number
+  /** Added latency per request. */
+  delayMs: number
+  /** The next N responses end with '=== Truncated Data ===' (not well-formed XML). */
+  truncate: number
+  /** The next N requests get their socket destroyed without a response. */
+  reset: number
+  /** Limit the above to these operation names (e.g. ['ExportItems']). */
+  only?: string[]
+}
+
+export interface EwsBearerIdentity { appId: string, roles: string[] }
+
+export interface EwsSimulatorOptions {
+  store: MailboxStore
+  host?: string
+  port?: number
+  /** Basic auth accounts. */
+  accounts: EwsAccount[]
+  /** OAuth; app-only roles must include full_access_as_app. */
+  verifyBearer?: (token: string) => Promise<EwsBearerIdentity | undefined>
+  logger?: Logger
+}
+
+export interface EwsStats { requests: number, byOperation: Record<string, number> }
+
+export interface EwsSimulator {
+  /** http://127.0.0.1:PORT/EWS/Exchange.asmx */
+  url: string
+  faults: EwsFaults
+  stats: EwsStats
+  close(): Promise<void>
+}

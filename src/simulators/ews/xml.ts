@@ -1,0 +1,120 @@
+/**
+ * Namespace-aware view of a SOAP request.
+ *
+ * fast-xml-parser keeps prefixes as written, but EWS clients use any prefix
+ * (`s:`, `soap:`, `SOAP-ENV:`, default namespaces), so prefixes are resolved
+ * through the in-scope xmlns declarations once and every lookup afterwards
+ * matches on (namespace URI, local name).
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { EwsFault } from './errors.js'
+
+export const NS = {
+  soap: 'http://schemas.xmlsoap.org/soap/envelope/',
+  m: 'http://schemas.microsoft.com/exchange/services/2006/messages',
+  t: 'http://schemas.microsoft.com/exchange/services/2006/types',
+  e: 'http://schemas.microsoft.com/exchange/services/2006/errors'
+} as const
+
+export interface XmlEl {
+  ns: string
+  local: string
+  /** Unqualified attributes by local name (xmlns declarations excluded). */
+  attrs: Record<string, string>
+  children: XmlEl[]
+  text: string
+}
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  processEntities: true,
+  htmlEntities: true,
+  commentPropName: false
+})
+
+type RawNode = Record<string, unknown>
+
+function splitName (qname: string): [string | undefined, string] {
+  const i = qname.indexOf(':')
+  return i < 0 ? [undefined, qname] : [qname.slice(0, i), qname.slice(i + 1)]
+}
+
+function convert (name: string, node: RawNode, scope: Map<string, string>): XmlEl {
+  const rawAttrs = (node[':@'] ?? {}) as Record<string, string>
+  let local = scope
+  const attrs: Record<string, string> = {}
+  for (const [k, v] of Object.entries(rawAttrs)) {
+    if (k === 'xmlns' || k.startsWith('xmlns:')) {
+      if (local === scope) local = new Map(scope)
+      local.set(k === 'xmlns' ? '' : k.slice(6), String(v))
+    }
+  }
+  for (const [k, v] of Object.entries(rawAttrs)) {
+    if (k === 'xmlns' || k.startsWith('xmlns:')) continue
+    attrs[splitName(k)[1]] = String(v)
+  }
+  const [prefix, localName] = splitName(name)
+  const ns = local.get(prefix ?? '')
+  if (ns === undefined) {
+    throw EwsFault.schema(prefix === undefined ? `Element '${name}' has no namespace.` : `The namespace prefix '${prefix}' is not declared.`)
+  }
+  const el: XmlEl = { ns, local: localName, attrs, children: [], text: '' }
+  const kids = node[name] as RawNode[]
+  for (const kid of kids) {
+    if ('#text' in kid) {
+      el.text += String(kid['#text'])
+      continue
+    }
+    const kidName = Object.keys(kid).find((k) => k !== ':@')
+    if (kidName === undefined) continue
+    el.children.push(convert(kidName, kid, local))
+  }
+  return el
+}
+
+/**
+ * Parses a request; malformed XML becomes an ErrorSchemaValidation fault with the
+ * line/position the validator reports (as Exchange's fault does).
+ */
+export function parseXml (xml: string): XmlEl {
+  const check = XMLValidator.validate(xml)
+  if (check !== true) {
+    throw EwsFault.schema(`The request failed schema validation: ${check.err.msg}`, { line: check.err.line, col: check.err.col })
+  }
+  const nodes = parser.parse(xml) as RawNode[]
+  const roots = nodes.filter((n) => Object.keys(n).some((k) => k !== ':@' && k !== '#text'))
+  if (roots.length !== 1) throw EwsFault.schema('The request failed schema validation: the document must have exactly one root element.')
+  const rootName = Object.keys(roots[0]).find((k) => k !== ':@') as string
+  return convert(rootName, roots[0], new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]))
+}
+
+export function child (el: XmlEl, ns: string, local: string): XmlEl | undefined {
+  return el.children.find((c) => c.local === local && c.ns === ns)
+}
+
+export function childrenNamed (el: XmlEl, ns: string, local: string): XmlEl[] {
+  return el.children.filter((c) => c.local === local && c.ns === ns)
+}
+
+/** A child the schema requires; missing → ErrorSchemaValidation fault. */
+export function required (el: XmlEl, ns: string, local: string): XmlEl {
+  const c = child(el, ns, local)
+  if (c === undefined) {
+    throw EwsFault.schema(`The request failed schema validation: The element '${el.local}' in namespace '${el.ns}' has incomplete content. List of possible elements expected: '${local}' in namespace '${ns}'.`)
+  }
+  return c
+}
+
+/** An attribute the schema requires; missing → ErrorSchemaValidation fault. */
+export function requiredAttr (el: XmlEl, name: string): string {
+  const v = el.attrs[name]
+  if (v === undefined) throw EwsFault.schema(`The request failed schema validation: The required attribute '${name}' is missing.`)
+  return v
+}

@@ -1,0 +1,95 @@
+/**
+ * Independent-client check: Debian's python3-exchangelib talks to the EWS
+ * simulator (folder walk, paged FindItem, ExportItems, UploadItems round trip).
+ */
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { ALICE, ALICE_LOGIN, harness, SVC } from './ews-test-client.js'
+
+const run = promisify(execFile)
+const PYTHON = '/usr/bin/python3'
+const DRIVER = fileURLToPath(new URL('./exchangelib/interop.py', import.meta.url))
+
+async function hasExchangelib (): Promise<boolean> {
+  try {
+    await run(PYTHON, ['-c', 'import exchangelib'], { timeout: 20_000 })
+    return true
+  } catch {
+    return false
+  }
+}
+
+interface InteropResult {
+  ok: boolean
+  error?: string
+  steps: string[]
+  msgRootFolders: string[]
+  rootFolders: string[]
+  inboxChildren: string[]
+  inboxCount: number
+  inboxTotal: number
+  inboxDistinct: number
+  exported: number
+  exportedBytes: number
+  uploaded: number
+  uploadedIds: string[]
+  roundTripEqual: boolean
+  updateSameId: boolean
+  updateChangeKeyBumped: boolean
+  targetCount: number
+  targetListed: number
+}
+
+async function drive (args: Record<string, unknown>): Promise<InteropResult> {
+  // Loopback must not go through a proxy configured for the machine.
+  const env = { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' }
+  const { stdout, stderr } = await run(PYTHON, [DRIVER, JSON.stringify(args)], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 })
+  const line = stdout.trim().split('\n').pop() ?? ''
+  const result = JSON.parse(line) as InteropResult
+  if (!result.ok) console.error(stderr)
+  return result
+}
+
+const available = await hasExchangelib()
+if (!available) {
+  console.error('\n' + '!'.repeat(78) + `\n!! exchangelib is NOT importable by ${PYTHON}: the EWS interop check is SKIPPED.\n` +
+    '!! Install Debian\'s python3-exchangelib to run it.\n' + '!'.repeat(78) + '\n')
+}
+
+const interop = available ? t.test.bind(t) : t.skip.bind(t)
+interop('exchangelib interop' + (available ? '' : ' (python3-exchangelib not installed)'), async (t) => {
+  const h = await harness(t)
+  const inbox = h.store.wellKnownFolder(h.store.mailboxBySmtp(ALICE)?.guid ?? '', 'inbox')
+  const inboxBefore = h.store.itemsIn(inbox.id).length
+
+  for (const mode of [
+    { name: 'impersonation (service account)', login: SVC, accessType: 'impersonation', target: 'Interop restore' },
+    { name: 'delegate (own mailbox)', login: ALICE_LOGIN, accessType: 'delegate', target: 'Delegate restore' }
+  ]) {
+    await t.test(mode.name, async (t) => {
+      const r = await drive({ url: h.sim.url, username: mode.login.user, password: mode.login.pass, smtp: ALICE, accessType: mode.accessType, pageSize: 7, exportCount: 5, targetFolder: mode.target })
+      t.equal(r.error, undefined, 'driver finished without an exception')
+      t.ok(r.ok)
+      t.ok(r.msgRootFolders.includes('Inbox') && r.msgRootFolders.includes('Drafts 2026') && r.msgRootFolders.includes('Calendar'), 'folder walk reaches nested folders')
+      t.ok(r.rootFolders.includes('Top of Information Store') && r.rootFolders.includes('Recoverable Items'), 'root walk includes non-IPM folders')
+      t.equal(r.inboxCount, inboxBefore, 'paged through every inbox item (page size 7)')
+      t.equal(r.inboxDistinct, inboxBefore, 'no item seen twice while paging')
+      t.equal(r.inboxTotal, inboxBefore)
+      t.equal(r.exported, 5)
+      t.ok(r.exportedBytes > 5 * 100)
+      t.equal(r.uploaded, 5)
+      t.equal(r.roundTripEqual, true, 'export → upload → export gives identical bytes')
+      t.equal(r.updateSameId, true, 'Update keeps the item id')
+      t.equal(r.updateChangeKeyBumped, true, 'Update issues a new ChangeKey')
+      t.equal(r.targetCount, 5)
+      t.equal(r.targetListed, 5)
+      const target = h.store.children(inbox.id).find((f) => f.displayName === mode.target)
+      t.ok(target, 'the folder exchangelib created exists in the store')
+      t.same(target === undefined ? [] : h.store.itemsIn(target.id).map((i) => i.id).sort(), [...r.uploadedIds].sort(), 'uploaded items landed in that folder')
+    })
+  }
+  t.ok((h.sim.stats.byOperation.FindItem ?? 0) >= 9, 'paging issued several FindItem calls')
+  t.ok((h.sim.stats.byOperation.UploadItems ?? 0) >= 4)
+})
