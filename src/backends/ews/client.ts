@@ -1,0 +1,200 @@
+/**
+ * The HTTP side of the EWS adapter: one undici Pool per endpoint origin, SOAP POSTs
+ * with auth, routing and tracing headers, and translation of every transport or
+ * protocol failure into an annotated MBG_ERR_* error for the retry policy.
+ */
+import { randomUUID } from 'node:crypto'
+import { Pool } from 'undici'
+import type { Logger } from 'pino'
+import type { TokenProvider } from '../../auth/token-provider.js'
+import { AccessDenied, TooLarge, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable } from '../../errors.js'
+import { annotate, errorForCode, OUR_BUG_CODES, type Annotated } from './errors.js'
+import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
+import { NS, type XmlNode } from './soap/xml.js'
+
+export interface EwsClientConfig {
+  name: string
+  url: string
+  auth: { kind: 'basic', username: string, password: string } | { kind: 'oauth' }
+  serverVersion: string
+  impersonation: boolean
+  timeoutMs: number
+  tls?: { ca?: string, rejectUnauthorized?: boolean }
+  userAgent: string
+}
+
+export interface CallOptions {
+  signal?: AbortSignal
+}
+
+const TRUNCATED = '=== Truncated Data ==='
+
+// Failures where the request certainly never reached the server: any call may be retried.
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+
+export class EwsClient {
+  private readonly pools = new Map<string, Pool>()
+  private readonly endpoint: URL
+
+  constructor (
+    private readonly config: EwsClientConfig,
+    private readonly logger: Logger,
+    private readonly tokenProvider?: TokenProvider
+  ) {
+    this.endpoint = new URL(config.url)
+  }
+
+  /**
+   * Sends one operation for one mailbox and returns the `m:<op>Response` element.
+   * `bodyXml` is the serialized body element (prefixes t:/m:, declared on the envelope).
+   */
+  async call (op: string, mailbox: string, bodyXml: string, options: CallOptions = {}): Promise<XmlNode> {
+    const envelope = buildEnvelope(bodyXml, {
+      serverVersion: this.config.serverVersion,
+      ...(this.config.impersonation ? { impersonate: mailbox } : {})
+    })
+    let response = await this.post(op, mailbox, envelope, options, false)
+    if (response.status === 401 && this.config.auth.kind === 'oauth') {
+      // The token may have been revoked or expired early: one retry with a fresh one.
+      response = await this.post(op, mailbox, envelope, options, true)
+    }
+    return this.interpret(op, mailbox, response)
+  }
+
+  async close (): Promise<void> {
+    const pools = [...this.pools.values()]
+    this.pools.clear()
+    await Promise.all(pools.map(async (p) => await p.close()))
+  }
+
+  private pool (): Pool {
+    const origin = this.endpoint.origin
+    let pool = this.pools.get(origin)
+    if (pool === undefined) {
+      const tls = this.config.tls
+      pool = new Pool(origin, {
+        headersTimeout: this.config.timeoutMs,
+        bodyTimeout: this.config.timeoutMs,
+        ...(tls !== undefined
+          ? { connect: { ...(tls.ca !== undefined ? { ca: tls.ca } : {}), ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}) } }
+          : {})
+      })
+      this.pools.set(origin, pool)
+    }
+    return pool
+  }
+
+  private async authorization (forceRefresh: boolean): Promise<string> {
+    const auth = this.config.auth
+    if (auth.kind === 'basic') return 'Basic ' + Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')
+    if (this.tokenProvider === undefined) throw new UpstreamAuth('no token provider configured')
+    try {
+      return 'Bearer ' + await this.tokenProvider.getToken(forceRefresh ? { forceRefresh: true } : {})
+    } catch (err) {
+      // Token endpoint trouble: report as an auth problem but never echo what it said.
+      this.logger.warn({ backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'EWS token acquisition failed')
+      throw annotate(new UpstreamAuth('could not obtain an access token'), { retry: 'idempotent' })
+    }
+  }
+
+  private async post (op: string, mailbox: string, envelope: string, options: CallOptions, forceRefresh: boolean): Promise<RawResponse> {
+    const started = performance.now()
+    const clientRequestId = randomUUID()
+    const headers: Record<string, string> = {
+      'content-type': 'text/xml; charset=utf-8',
+      accept: 'text/xml',
+      'user-agent': this.config.userAgent,
+      authorization: await this.authorization(forceRefresh),
+      'client-request-id': clientRequestId,
+      'return-client-request-id': 'true',
+      soapaction: `"${NS.m}/${op}"`
+    }
+    if (this.config.impersonation) headers['x-anchormailbox'] = mailbox
+    const timeout = AbortSignal.timeout(this.config.timeoutMs)
+    const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
+    try {
+      const res = await this.pool().request({
+        path: this.endpoint.pathname + this.endpoint.search,
+        method: 'POST',
+        headers,
+        body: envelope,
+        signal
+      })
+      const body = await res.body.text()
+      const requestId = header(res.headers['request-id'])
+      this.logger.debug({ backend: this.config.name, op, mailbox, status: res.statusCode, ms: Math.round(performance.now() - started), requestId, clientRequestId }, 'EWS call')
+      return { status: res.statusCode, body, requestId, retryAfter: header(res.headers['retry-after']) }
+    } catch (err) {
+      const ms = Math.round(performance.now() - started)
+      const code = (err as { code?: unknown }).code
+      this.logger.debug({ backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code }, 'EWS call failed')
+      if (options.signal?.aborted === true) throw err
+      if (timeout.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+        throw annotate(new UpstreamTimeout(`${op} after ${this.config.timeoutMs} ms`), { retry: 'idempotent' })
+      }
+      const notSent = typeof code === 'string' && NOT_SENT_CODES.has(code)
+      throw annotate(new UpstreamUnavailable(`${op}: connection failed${typeof code === 'string' ? ` (${code})` : ''}`),
+        { retry: notSent ? 'safe' : 'idempotent' })
+    }
+  }
+
+  private interpret (op: string, mailbox: string, res: RawResponse): XmlNode {
+    const extras = res.requestId !== undefined ? { upstreamRequestId: res.requestId } : {}
+    const retryAfterMs = parseRetryAfter(res.retryAfter)
+    const hinted = retryAfterMs !== undefined ? { retryAfterMs, retryAfter: Math.ceil(retryAfterMs / 1000) } : {}
+    switch (res.status) {
+      case 401:
+        throw annotate(new UpstreamAuth(`${this.config.name} answered 401`), extras)
+      case 403:
+        // EXO answers 403 when EWS is blocked for the app, tenant or licence (ews.md §1): not retryable.
+        throw annotate(new AccessDenied(`EWS access blocked for ${mailbox}`), { ...extras, upstreamCode: 'HTTP403' })
+      case 413:
+        throw annotate(new TooLarge(`${op} request body`), extras)
+      case 429:
+        throw annotate(new UpstreamThrottled(`${op}: HTTP 429`), { ...extras, ...hinted, retry: 'safe' })
+      case 503:
+        throw annotate(new UpstreamUnavailable(`${op}: HTTP 503`), { ...extras, ...hinted, retry: 'safe' })
+    }
+    if (res.status !== 200 && res.status !== 500) {
+      if (res.status >= 500) throw annotate(new UpstreamUnavailable(`${op}: HTTP ${res.status}`), { ...extras, ...hinted, retry: 'idempotent' })
+      throw annotate(new UpstreamBadResponse(`${op}: HTTP ${res.status}`), extras)
+    }
+    let parsed: ParsedEnvelope
+    try {
+      if (res.body.includes(TRUNCATED)) throw new Error('truncated')
+      parsed = parseEnvelope(res.body)
+    } catch {
+      // Failovers produce truncated or non-XML bodies; Microsoft says treat them as transient (ews.md §1).
+      throw annotate(new UpstreamUnavailable(`${op}: unreadable response (HTTP ${res.status})`), { ...extras, retry: 'idempotent' })
+    }
+    if (parsed.fault !== undefined) throw this.faultError(op, mailbox, parsed.fault.code, parsed.fault.values, extras)
+    const body = parsed.body as XmlNode
+    if (res.status !== 200 || body.ns !== NS.m || body.local !== `${op}Response`) {
+      throw annotate(new UpstreamBadResponse(`${op}: unexpected ${body.local}`), extras)
+    }
+    return body
+  }
+
+  private faultError (op: string, mailbox: string, code: string, values: Record<string, string>, extras: { upstreamRequestId?: string }): Annotated {
+    if (OUR_BUG_CODES.has(code)) {
+      // Our request was wrong: a bug to fix, not an outage. Values hold line/position, never secrets.
+      this.logger.error({ backend: this.config.name, op, mailbox, upstreamCode: code, detail: values }, 'EWS rejected a request the adapter built')
+    }
+    return annotate(errorForCode(code, { about: 'request', subject: op, address: mailbox, values }), extras)
+  }
+}
+
+interface RawResponse { status: number, body: string, requestId?: string, retryAfter?: string }
+
+function header (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Retry-After: delta-seconds or an HTTP date; milliseconds, or undefined. */
+export function parseRetryAfter (value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
+}

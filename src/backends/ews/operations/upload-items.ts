@@ -1,0 +1,28 @@
+/**
+ * UploadItems (ews.md §6.2). Children of t:Item in schema order: ParentFolderId,
+ * ItemId, Data. CreateNew carries no ItemId (the docs say it must not be present).
+ */
+import { NS, el, child } from '../soap/xml.js'
+import type { ResponseMessage } from './common.js'
+
+export interface UploadEntry {
+  parentFolderId: string
+  action: 'CreateNew' | 'Update'
+  itemId?: string
+  changeKey?: string
+  data: string
+}
+
+export function buildUploadItems (entries: UploadEntry[]): string {
+  return el('m:UploadItems', {}, el('m:Items', {}, ...entries.map((e) =>
+    el('t:Item', { CreateAction: e.action },
+      el('t:ParentFolderId', { Id: e.parentFolderId }),
+      e.action !== 'CreateNew' && el('t:ItemId', { Id: e.itemId as string, ChangeKey: e.changeKey }),
+      el('t:Data', {}, e.data)))))
+}
+
+export function readUploaded (message: ResponseMessage): { id: string, changeKey: string } | undefined {
+  const itemId = child(message.node, NS.m, 'ItemId')
+  if (itemId?.attrs.Id === undefined) return undefined
+  return { id: itemId.attrs.Id, changeKey: itemId.attrs.ChangeKey ?? '' }
+}

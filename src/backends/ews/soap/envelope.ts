@@ -1,0 +1,86 @@
+/**
+ * SOAP 1.1 envelopes for EWS: writing requests (RequestServerVersion and optional
+ * ExchangeImpersonation headers, fixed prefixes soap/t/m) and reading responses
+ * (Body payload or SOAP Fault, resolved by namespace, never by prefix).
+ */
+import { NS, el, text, parseXml, child, childrenOf, childText, type XmlNode } from './xml.js'
+
+export interface EnvelopeOptions {
+  serverVersion: string
+  /** SMTP address to impersonate (ExchangeImpersonation/ConnectingSID/SmtpAddress). */
+  impersonate?: string
+}
+
+/** Wraps one body element (already serialized with t:/m: prefixes) in a request envelope. */
+export function buildEnvelope (body: string, options: EnvelopeOptions): string {
+  const header = el('soap:Header', {},
+    el('t:RequestServerVersion', { Version: options.serverVersion }),
+    options.impersonate !== undefined &&
+      el('t:ExchangeImpersonation', {}, el('t:ConnectingSID', {}, el('t:SmtpAddress', {}, text(options.impersonate))))
+  )
+  return '<?xml version="1.0" encoding="utf-8"?>' +
+    el('soap:Envelope', { 'xmlns:soap': NS.soap, 'xmlns:t': NS.t, 'xmlns:m': NS.m }, header, el('soap:Body', {}, body))
+}
+
+export interface SoapFault {
+  /** EWS ResponseCode (detail/e:ResponseCode, else the local part of faultcode). */
+  code: string
+  message: string
+  /** MessageXml t:Value pairs, e.g. BackOffMilliseconds. */
+  values: Record<string, string>
+}
+
+export interface ParsedEnvelope {
+  /** The single child of soap:Body, when it is not a Fault. */
+  body?: XmlNode
+  fault?: SoapFault
+  /** ServerVersionInfo@Version, for logs only (free text, never validated). */
+  serverVersion?: string
+}
+
+/** Parses a response; throws XmlError when it is not a SOAP envelope at all. */
+export function parseEnvelope (xml: string): ParsedEnvelope {
+  const root = parseXml(xml)
+  if (root.ns !== NS.soap || root.local !== 'Envelope') throw new EnvelopeError('not a SOAP 1.1 envelope')
+  const header = child(root, NS.soap, 'Header')
+  const info = child(header, NS.t, 'ServerVersionInfo')
+  const body = child(root, NS.soap, 'Body')
+  if (body === undefined) throw new EnvelopeError('SOAP envelope without Body')
+  const out: ParsedEnvelope = {}
+  if (info?.attrs.Version !== undefined) out.serverVersion = info.attrs.Version
+  const payload = body.children[0]
+  if (payload === undefined) throw new EnvelopeError('empty SOAP Body')
+  if (payload.ns === NS.soap && payload.local === 'Fault') out.fault = readFault(payload)
+  else out.body = payload
+  return out
+}
+
+export class EnvelopeError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'EnvelopeError'
+  }
+}
+
+function readFault (fault: XmlNode): SoapFault {
+  // faultcode/faultstring/detail are unqualified in SOAP 1.1; be lenient about that.
+  const byLocal = (local: string): XmlNode | undefined => fault.children.find((c) => c.local === local)
+  const detail = byLocal('detail')
+  const faultcode = byLocal('faultcode')?.text.trim() ?? ''
+  const code = childText(detail, NS.e, 'ResponseCode')?.trim() ?? faultcode.slice(faultcode.indexOf(':') + 1)
+  const message = childText(detail, NS.e, 'Message')?.trim() ?? byLocal('faultstring')?.text.trim() ?? ''
+  const values: Record<string, string> = {}
+  const messageXml = detail?.children.find((c) => c.local === 'MessageXml' && (c.ns === NS.t || c.ns === NS.m))
+  readValues(messageXml, values)
+  return { code, message, values }
+}
+
+/** Collects `t:Value Name="…"` pairs and simple text children (LineNumber, Violation, …). */
+export function readValues (messageXml: XmlNode | undefined, into: Record<string, string> = {}): Record<string, string> {
+  if (messageXml === undefined) return into
+  for (const v of childrenOf(messageXml, NS.t)) {
+    if (v.local === 'Value' && v.attrs.Name !== undefined) into[v.attrs.Name] = v.text.trim()
+    else if (v.children.length === 0) into[v.local] = v.text.trim()
+  }
+  return into
+}

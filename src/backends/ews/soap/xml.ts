@@ -1,0 +1,204 @@
+/**
+ * XML plumbing for the EWS adapter: escaping, a tiny element writer (we write
+ * requests by hand so children come out in schema order, see ews.md §0.2) and a
+ * namespace-aware reader.
+ *
+ * Exchange answers with `s:`, `soap:`, `h:`, `t:`, `m:` or default namespaces
+ * interchangeably, so the reader resolves every prefix through the xmlns
+ * declarations in scope and callers match on (namespace URI, local name) only.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+
+export const NS = {
+  soap: 'http://schemas.xmlsoap.org/soap/envelope/',
+  t: 'http://schemas.microsoft.com/exchange/services/2006/types',
+  m: 'http://schemas.microsoft.com/exchange/services/2006/messages',
+  e: 'http://schemas.microsoft.com/exchange/services/2006/errors'
+} as const
+
+const XML_NS = 'http://www.w3.org/XML/1998/namespace'
+
+// ------------------------------------------------------------------ writing
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
+
+/** Escapes text and attribute values; strips characters XML 1.0 cannot carry at all. */
+export function escapeXml (value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"']/g, (c) => ESCAPES[c])
+}
+
+export type Attrs = Record<string, string | number | boolean | undefined>
+
+/**
+ * `el('t:FolderId', { Id: id })` → `<t:FolderId Id="…"/>`. Children are already-serialized
+ * strings (use `text()` for character data), so order is exactly the call order.
+ */
+export function el (name: string, attrs: Attrs = {}, ...children: Array<string | undefined | false>): string {
+  let out = '<' + name
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v !== undefined) out += ` ${k}="${escapeXml(String(v))}"`
+  }
+  const body = children.filter((c): c is string => typeof c === 'string').join('')
+  return body === '' ? out + '/>' : `${out}>${body}</${name}>`
+}
+
+export function text (value: string): string {
+  return escapeXml(value)
+}
+
+// ------------------------------------------------------------------ reading
+
+export interface XmlNode {
+  /** Namespace URI ('' when none). */
+  ns: string
+  local: string
+  /** Attributes by local name (unprefixed attributes have no namespace in XML; prefixed ones are rare in EWS). */
+  attrs: Record<string, string>
+  children: XmlNode[]
+  /** Concatenated character data directly inside this element. */
+  text: string
+}
+
+export class XmlError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'XmlError'
+  }
+}
+
+type RawNode = Record<string, unknown> & { ':@'?: Record<string, string> }
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  // Entities are decoded below: fast-xml-parser leaves numeric character references alone.
+  processEntities: false,
+  cdataPropName: '#cdata',
+  ignoreDeclaration: true,
+  ignorePiTags: true
+})
+
+const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
+
+function decodeEntities (value: string): string {
+  if (!value.includes('&')) return value
+  return value.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (match, ref: string) => {
+    if (ref[0] === '#') {
+      const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10)
+      return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : match
+    }
+    return NAMED_ENTITIES[ref] ?? match
+  })
+}
+
+// Big text runs (ExportItems m:Data, megabytes of base64) make fast-xml-parser slow
+// (character-wise accumulation), so they are lifted out before parsing and put back after.
+const BIG_TEXT = 16384
+const PLACEHOLDER = /^\u0001(\d+)\u0001$/
+
+/**
+ * Parses a whole document into a namespace-resolved tree; throws XmlError when the
+ * body is not well-formed XML (HTML error pages, truncated bodies, …).
+ */
+export function parseXml (xml: string): XmlNode {
+  const big: string[] = []
+  const reduced = liftBigText(xml, big)
+  const valid = XMLValidator.validate(reduced)
+  if (valid !== true) throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`)
+  // The validator accepts trailing garbage after the root element (e.g. '=== Truncated Data ===').
+  if (!reduced.trimEnd().endsWith('>')) throw new XmlError('content after the root element')
+  const raw = parser.parse(reduced) as RawNode[]
+  const roots = raw.filter((n) => elementName(n) !== undefined)
+  if (roots.length !== 1) throw new XmlError('expected exactly one root element')
+  return convert(roots[0], new Map([['xml', XML_NS]]), big)
+}
+
+/** Replaces every text run of BIG_TEXT+ characters between two tags with a placeholder (linear scan). */
+function liftBigText (xml: string, big: string[]): string {
+  const parts: string[] = []
+  let last = 0
+  let gt = xml.indexOf('>')
+  while (gt !== -1) {
+    const lt = xml.indexOf('<', gt + 1)
+    if (lt === -1) break
+    if (lt - gt - 1 >= BIG_TEXT) {
+      parts.push(xml.slice(last, gt + 1), `\u0001${big.length}\u0001`)
+      big.push(xml.slice(gt + 1, lt))
+      last = lt
+    }
+    gt = xml.indexOf('>', lt)
+  }
+  if (last === 0) return xml
+  parts.push(xml.slice(last))
+  return parts.join('')
+}
+
+function elementName (node: RawNode): string | undefined {
+  for (const key of Object.keys(node)) {
+    if (key !== ':@' && key !== '#text' && key !== '#cdata' && !key.startsWith('?')) return key
+  }
+  return undefined
+}
+
+function convert (node: RawNode, scope: Map<string, string>, big: string[]): XmlNode {
+  const name = elementName(node) as string
+  const rawAttrs = node[':@'] ?? {}
+  let inner = scope
+  for (const [k, v] of Object.entries(rawAttrs)) {
+    if (k === 'xmlns' || k.startsWith('xmlns:')) {
+      if (inner === scope) inner = new Map(scope)
+      inner.set(k === 'xmlns' ? '' : k.slice(6), decodeEntities(v))
+    }
+  }
+  const attrs: Record<string, string> = {}
+  for (const [k, v] of Object.entries(rawAttrs)) {
+    if (k === 'xmlns' || k.startsWith('xmlns:')) continue
+    const colon = k.indexOf(':')
+    attrs[colon === -1 ? k : k.slice(colon + 1)] = decodeEntities(v)
+  }
+  const colon = name.indexOf(':')
+  const prefix = colon === -1 ? '' : name.slice(0, colon)
+  const ns = inner.get(prefix)
+  if (ns === undefined && prefix !== '') throw new XmlError(`undeclared namespace prefix '${prefix}'`)
+  const children: XmlNode[] = []
+  let textValue = ''
+  for (const child of (node[name] as RawNode[]) ?? []) {
+    if ('#text' in child) {
+      const value = String(child['#text'])
+      const hole = PLACEHOLDER.exec(value)
+      textValue += hole !== null ? decodeEntities(big[Number(hole[1])]) : decodeEntities(value)
+    } else if ('#cdata' in child) {
+      for (const c of child['#cdata'] as RawNode[]) textValue += String(c['#text'] ?? '')
+    } else if (elementName(child) !== undefined) {
+      children.push(convert(child, inner, big))
+    }
+  }
+  return { ns: ns ?? '', local: colon === -1 ? name : name.slice(colon + 1), attrs, children, text: textValue }
+}
+
+// ------------------------------------------------------------------ navigation
+
+export function child (node: XmlNode | undefined, ns: string, local: string): XmlNode | undefined {
+  return node?.children.find((c) => c.ns === ns && c.local === local)
+}
+
+export function childrenOf (node: XmlNode | undefined, ns: string, local?: string): XmlNode[] {
+  if (node === undefined) return []
+  return node.children.filter((c) => c.ns === ns && (local === undefined || c.local === local))
+}
+
+/** Follows a path of (namespace, local) steps. */
+export function path (node: XmlNode | undefined, ...steps: Array<[string, string]>): XmlNode | undefined {
+  let cur = node
+  for (const [ns, local] of steps) cur = child(cur, ns, local)
+  return cur
+}
+
+export function childText (node: XmlNode | undefined, ns: string, local: string): string | undefined {
+  return child(node, ns, local)?.text
+}

@@ -1,0 +1,183 @@
+/**
+ * Failure handling that the simulator cannot produce on demand: a scripted
+ * loopback server answers each request with whatever the test says.
+ */
+import t from 'tap'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import { createEwsBackend } from '../../../src/backends/ews/index.js'
+import { collect, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { Policy } from '../../../src/backends/policy.js'
+import { toPublicId } from '../../../src/backends/ews/ids.js'
+
+const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
+const T = 'http://schemas.microsoft.com/exchange/services/2006/types'
+const alice: MailboxRef = { id: 'alice', address: 'alice@contoso.example', type: 'ews', kind: 'primary', backend: 'x' }
+const ID = (n: number): string => Buffer.from(`item-number-${n}-xx`).toString('base64')
+
+type Handler = (req: IncomingMessage & { body: string }, res: ServerResponse) => void
+let handler: Handler = (_req, res) => { res.writeHead(500).end() }
+const seen: Array<{ headers: IncomingMessage['headers'], body: string }> = []
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = []
+  req.on('data', (c: Buffer) => chunks.push(c))
+  req.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8')
+    seen.push({ headers: req.headers, body })
+    handler(Object.assign(req, { body }), res)
+  })
+})
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/EWS/Exchange.asmx`
+
+const logLines: string[] = []
+const logger = pino({ level: 'debug' }, new Writable({ write (chunk, _enc, cb) { logLines.push(String(chunk)); cb() } }))
+const policy = new Policy({ baseDelayMs: 5, maxInlineDelayMs: 500 })
+const basic = createEwsBackend({ name: 'b', url, auth: { kind: 'basic', username: 'svc', password: 'Pa55-secret' }, timeoutMs: 300, exportBatchSize: 3 }, { policy, logger })
+t.teardown(async () => {
+  await basic.close()
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+const envelope = (body: string): string =>
+  `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${body}</soap:Body></soap:Envelope>`
+const fault = (code: string, values = ''): string => envelope('<soap:Fault><faultcode xmlns:a="' + T + `">a:${code}</faultcode><faultstring>upstream text with ${'Pa55-secret'}</faultstring>` +
+  `<detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">${code}</e:ResponseCode><t:MessageXml xmlns:t="${T}">${values}</t:MessageXml></detail></soap:Fault>`)
+const folderOk = (): string => envelope(`<GetFolderResponse xmlns="${M}"><ResponseMessages><GetFolderResponseMessage ResponseClass="Success"><ResponseCode>NoError</ResponseCode>` +
+  `<Folders><Folder xmlns="${T}"><FolderId Id="${ID(1)}"/><DisplayName>Inbox</DisplayName></Folder></Folders></GetFolderResponseMessage></ResponseMessages></GetFolderResponse>`)
+const reply = (status: number, body: string, headers: Record<string, string> = {}): Handler => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'text/xml; charset=utf-8', ...headers }).end(body)
+}
+/** Answers the listed handlers in turn, then repeats the last. */
+const sequence = (...handlers: Handler[]): Handler => {
+  let i = 0
+  return (req, res) => handlers[Math.min(i++, handlers.length - 1)](req, res)
+}
+
+t.beforeEach(() => { seen.length = 0 })
+
+t.test('default namespaces and odd prefixes in responses are understood', async (t) => {
+  handler = reply(200, folderOk())
+  const f = await basic.getFolder(alice, { wellKnown: 'root' })
+  t.equal(f.displayName, 'Inbox')
+  t.equal(f.id, toPublicId(ID(1)))
+})
+
+t.test('request-level SOAP faults map to gateway errors', async (t) => {
+  handler = reply(500, fault('ErrorServerBusy', '<t:Value Name="BackOffMilliseconds">2500</t:Value>'))
+  await t.rejects(basic.getFolder(alice, { wellKnown: 'inbox' }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retry: 'safe', retryAfterMs: 2500, retryAfter: 3 })
+  t.equal(seen.length, 1, 'a back-off longer than the policy absorbs is not waited for')
+
+  logLines.length = 0
+  handler = reply(500, fault('ErrorSchemaValidation', '<t:LineNumber>1</t:LineNumber><t:Violation>bad</t:Violation>'))
+  const err = await basic.getFolder(alice, { wellKnown: 'inbox' }).then(() => new Error('resolved'), (e: Error) => e)
+  t.match(err, { code: 'MBG_ERR_UPSTREAM_REJECTED', statusCode: 502, upstreamCode: 'ErrorSchemaValidation' })
+  t.notMatch(err.message, 'Pa55-secret', 'upstream text is not copied')
+  t.ok(logLines.some((l) => JSON.parse(l).level === 50 && l.includes('ErrorSchemaValidation')), 'logged at error')
+
+  for (const [code, expected] of [['ErrorNonExistentMailbox', 'MBG_ERR_MAILBOX_NOT_FOUND'], ['ErrorImpersonateUserDenied', 'MBG_ERR_ACCESS_DENIED'],
+    ['ErrorAccessDenied', 'MBG_ERR_ACCESS_DENIED'], ['ErrorInvalidRequest', 'MBG_ERR_UPSTREAM_REJECTED']]) {
+    handler = reply(500, fault(code))
+    await t.rejects(basic.getFolder(alice, { wellKnown: 'inbox' }), { code: expected, upstreamCode: code }, code)
+  }
+})
+
+t.test('HTTP statuses: 429 and 503 honour Retry-After, 401 is an auth error', async (t) => {
+  handler = sequence(reply(429, '', { 'retry-after': '0' }), reply(503, 'busy'), reply(200, folderOk()))
+  t.equal((await basic.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox')
+  t.equal(seen.length, 3)
+  handler = reply(429, '', { 'retry-after': '120' })
+  await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retryAfter: 120 })
+  handler = reply(401, '', { 'www-authenticate': 'Basic realm="x"' })
+  await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_UPSTREAM_AUTH', statusCode: 502 })
+  handler = reply(403, 'blocked')
+  await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_ACCESS_DENIED' })
+})
+
+t.test('oauth: a 401 is retried once with a freshly forced token', async (t) => {
+  const asked: Array<boolean | undefined> = []
+  const oauth = createEwsBackend({ name: 'o', url, auth: { kind: 'oauth' } },
+    { policy, logger, tokenProvider: { getToken: async (o) => { asked.push(o?.forceRefresh); return o?.forceRefresh === true ? 'fresh-token' : 'stale-token' } } })
+  t.teardown(async () => await oauth.close())
+  handler = (req, res) => req.headers.authorization === 'Bearer fresh-token' ? reply(200, folderOk())(req, res) : reply(401, '')(req, res)
+  t.equal((await oauth.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox')
+  t.same(asked, [undefined, true])
+  handler = reply(401, '')
+  asked.length = 0
+  await t.rejects(oauth.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_UPSTREAM_AUTH' })
+  t.same(asked, [undefined, true], 'only one forced refresh per call')
+})
+
+t.test('unreadable bodies and timeouts are transient; non-idempotent calls are not replayed', async (t) => {
+  handler = sequence(reply(200, folderOk().slice(0, 200) + '=== Truncated Data ==='), reply(200, '<html>gateway error</html>'), reply(200, folderOk()))
+  t.equal((await basic.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox')
+  t.equal(seen.length, 3)
+
+  handler = () => { /* never answers */ }
+  const started = Date.now()
+  await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_UPSTREAM_TIMEOUT', statusCode: 504 })
+  t.equal(seen.length, 3 + 4, 'idempotent call retried up to maxAttempts')
+  t.ok(Date.now() - started < 5000)
+
+  seen.length = 0
+  await t.rejects(collect(basic.importItems(alice, [{ folderId: { id: toPublicId(ID(9)) }, mode: 'create', data: 'AQAA' }])), { code: 'MBG_ERR_UPSTREAM_TIMEOUT' })
+  t.equal(seen.length, 1, 'CreateNew is not replayed after a timeout')
+})
+
+t.test('export: positional correlation, Warning items retried alone, concurrency and order', async (t) => {
+  const exportResponse = (messages: string[]): string => envelope(`<m:ExportItemsResponse xmlns:m="${M}"><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:ExportItemsResponse>`)
+  const ok = (id: string): string => `<m:ExportItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:ItemId Id="${id}" ChangeKey="CK"/><m:Data>\n  ${Buffer.from(id).toString('base64')}\n</m:Data></m:ExportItemsResponseMessage>`
+  const bad = (cls: string, code: string, extra = ''): string => `<m:ExportItemsResponseMessage ResponseClass="${cls}"><m:MessageText>x</m:MessageText><m:ResponseCode>${code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>${extra}</m:ExportItemsResponseMessage>`
+  const idsIn = (body: string): string[] => [...body.matchAll(/<t:ItemId Id="([^"]+)"/g)].map((m) => m[1])
+  let inFlight = 0
+  let maxInFlight = 0
+  const attempts = new Map<string, number>()
+  handler = (req, res) => {
+    inFlight++
+    maxInFlight = Math.max(maxInFlight, inFlight)
+    const ids = idsIn(req.body)
+    // Later chunks answer sooner, so order has to be restored by the adapter.
+    const delay = ids.includes(ID(0)) ? 60 : 5
+    setTimeout(() => {
+      inFlight--
+      const messages = ids.map((id) => {
+        const n = (attempts.get(id) ?? 0) + 1
+        attempts.set(id, n)
+        if (id === ID(1)) return bad('Error', 'ErrorServerBusy', '<m:MessageXml><t:Value xmlns:t="' + T + '" Name="BackOffMilliseconds">10</t:Value></m:MessageXml>')
+        if (id === ID(2) && n === 1) return bad('Warning', 'ErrorBatchProcessingStopped')
+        if (id === ID(4)) return bad('Error', 'ErrorAccessDenied')
+        if (id === ID(5)) return bad('Error', 'ErrorInvalidChangeKey')
+        return ok(id)
+      })
+      reply(200, exportResponse(messages))(req, res)
+    }, delay)
+  }
+  const ids = Array.from({ length: 12 }, (_, i) => toPublicId(ID(i)))
+  const results = await collect(basic.exportItems(alice, ids))
+  t.same(results.map((r) => r.itemId), ids, 'request order')
+  t.same(results.map((r) => 'error' in r ? r.error.code : 'ok'), ['ok', 'MBG_ERR_UPSTREAM_THROTTLED', 'ok', 'ok', 'MBG_ERR_ACCESS_DENIED', 'MBG_ERR_CHANGE_KEY_INVALID', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'])
+  t.equal((results[1] as { error: { retryAfter?: number, status: number } }).error.status, 503)
+  t.equal((results[1] as { error: { retryAfter?: number } }).error.retryAfter, 1)
+  t.equal(attempts.get(ID(1)), 2, 'throttled item retried once, alone')
+  t.equal(attempts.get(ID(2)), 2, 'skipped item retried once')
+  t.equal(attempts.get(ID(4)), 1, 'permanent errors are not retried')
+  t.equal((results[0] as { data: string }).data, Buffer.from(ID(0)).toString('base64'), 'line-wrapped data is unwrapped')
+  t.ok(maxInFlight > 1 && maxInFlight <= policy.options.concurrency, `chunks ran concurrently (${maxInFlight})`)
+
+  // A response with the wrong number of messages cannot be correlated: reported, not guessed.
+  handler = reply(200, exportResponse([ok(ID(0))]))
+  await t.rejects(collect(basic.exportItems(alice, [toPublicId(ID(0)), toPublicId(ID(3))])), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
+})
+
+t.test('secrets never reach the logs', async (t) => {
+  const all = logLines.join('\n')
+  t.ok(logLines.some((l) => l.includes('"op":"GetFolder"') && l.includes('"status":')), 'calls are logged')
+  t.notMatch(all, 'Pa55-secret')
+  t.notMatch(all, Buffer.from('svc:Pa55-secret').toString('base64'))
+  t.notMatch(all, 'fresh-token')
+  t.notMatch(all, 'stale-token')
+  t.notMatch(all, /authorization/i)
+})
