@@ -1,0 +1,119 @@
+/**
+ * The Graph listener: request ids, bearer auth, injected faults, Outlook throttling, routing, and
+ * errors in Graph's shape.
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import type { GraphCall, GraphVersion, SimContext } from './context.js'
+import { BodyTooLarge, GraphError, graphErrorBody, readBody, Redirect, send, sleep, type Reply } from './http.js'
+import { parseMailboxId } from './ids.js'
+import { pathSegments, routeGraph } from './router.js'
+import { faultsApply, injectedFault, type Throttle } from './throttle.js'
+import type { BearerIdentity } from './types.js'
+
+const GRAPH_BODY_LIMIT = 4 * 1024 * 1024
+
+export interface GraphServerDeps {
+  ctx: SimContext
+  throttle: Throttle
+  verifyBearer: (token: string) => Promise<BearerIdentity | undefined>
+  logger?: Logger | undefined
+}
+
+function header (req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name]
+  return Array.isArray(v) ? v[0] : v
+}
+
+export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { ctx, throttle } = deps
+  return (req, res) => {
+    const started = Date.now()
+    const ids = { requestId: randomUUID(), clientRequestId: header(req, 'client-request-id') ?? randomUUID() }
+    ctx.stats.requests++
+    const target = new URL(req.url ?? '/', 'https://graph.invalid')
+    const path = target.pathname
+    let slotApp: string | undefined
+
+    const run = async (): Promise<Reply> => {
+      const auth = header(req, 'authorization')
+      const bearer = auth === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1]
+      if (bearer === undefined) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.', { 'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"' })
+      let identity: BearerIdentity | undefined
+      try {
+        identity = await deps.verifyBearer(bearer)
+      } catch {
+        identity = undefined
+      }
+      if (identity === undefined) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience, signature or lifetime.', { 'www-authenticate': 'Bearer error="invalid_token"' })
+
+      const fault = injectedFault(ctx.faults, path)
+      const retryAfter = String(ctx.faults.retryAfterSec)
+      if (fault === 429) throw new GraphError(429, 'TooManyRequests', 'Too many requests. Please try again later.', { 'retry-after': retryAfter })
+      if (fault === 503) throw new GraphError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please try again later.', { 'retry-after': retryAfter })
+
+      if (!throttle.acquire(identity.appId)) {
+        throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
+      }
+      slotApp = identity.appId
+
+      const segs = pathSegments(path)
+      const v = segs[0]?.toLowerCase()
+      if (v !== 'v1.0' && v !== 'beta') throw new GraphError(400, 'BadRequest', `Invalid version: ${segs[0] ?? ''}`)
+      const version: GraphVersion = v
+      const rest = segs.slice(1)
+      if (rest.length >= 4 && rest[0].toLowerCase() === 'admin') {
+        const mbx = parseMailboxId(rest[3])
+        const wait = mbx === undefined ? undefined : throttle.spend(identity.appId, mbx.guid)
+        if (wait !== undefined) throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxRequests limit.', { 'retry-after': String(wait) })
+      }
+      if (ctx.faults.delayMs > 0 && faultsApply(ctx.faults, path)) await sleep(ctx.faults.delayMs)
+
+      let parsed: { done: boolean, value: unknown } = { done: false, value: undefined }
+      const call: GraphCall = {
+        method: (req.method ?? 'GET').toUpperCase(),
+        version,
+        path,
+        query: target.searchParams,
+        search: target.search,
+        headers: req.headers,
+        identity,
+        json: async () => {
+          if (parsed.done) return parsed.value
+          const raw = await readBody(req, GRAPH_BODY_LIMIT)
+          let value: unknown
+          if (raw.length > 0) {
+            try {
+              value = JSON.parse(raw.toString('utf8'))
+            } catch {
+              throw new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.')
+            }
+          }
+          parsed = { done: true, value }
+          return value
+        }
+      }
+      return await routeGraph(ctx, call, rest)
+    }
+
+    const toReply = (err: unknown): Reply => {
+      if (err instanceof Redirect) return { status: 308, headers: { location: err.location } }
+      if (err instanceof GraphError) return { status: err.status, headers: err.headers, body: graphErrorBody(err, ids) }
+      if (err instanceof BodyTooLarge) return { status: 413, body: graphErrorBody(new GraphError(413, 'RequestEntityTooLarge', 'The request body is too large.'), ids) }
+      deps.logger?.error({ err, path }, 'graph simulator: unhandled error')
+      return { status: 500, body: graphErrorBody(new GraphError(500, 'generalException', 'An internal server error occurred.'), ids) }
+    }
+
+    run().catch(toReply).then((reply) => {
+      if (slotApp !== undefined) throttle.release(slotApp)
+      if (reply.status === 429) ctx.stats.throttled++
+      send(res, { ...reply, headers: { 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId, ...reply.headers } })
+      // Paths carry no secrets on this listener (the bearer token is a header); queries are left out anyway.
+      deps.logger?.debug({ method: req.method, path, status: reply.status, ms: Date.now() - started }, 'graph simulator request')
+    }).catch((err: unknown) => {
+      deps.logger?.error({ err, path }, 'graph simulator: failed to send a reply')
+      res.destroy()
+    })
+  }
+}

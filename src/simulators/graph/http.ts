@@ -1,0 +1,88 @@
+/**
+ * Small HTTP plumbing shared by both listeners: replies, errors and body reading.
+ * The simulator speaks raw node:https rather than Fastify so that every status, header and body
+ * byte is the protocol's (308 with an empty body, key-segment paths such as mailboxes('MBX%3A…')).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+export interface Reply {
+  status: number
+  headers?: Record<string, string>
+  /** JSON-serialized when present; no body when undefined. */
+  body?: unknown
+}
+
+/** A Graph-shaped error ({error:{code,message,innerError}}) raised anywhere below the router. */
+export class GraphError extends Error {
+  constructor (readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+    super(message)
+    this.name = 'GraphError'
+  }
+}
+
+/** An error of the import endpoint, which is Exchange's REST front end: {"Message": "..."}. */
+export class ImportError extends Error {
+  constructor (readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+    super(message)
+    this.name = 'ImportError'
+  }
+}
+
+/** 308 to the auxiliary archive that physically holds a folder's content. */
+export class Redirect extends Error {
+  constructor (readonly location: string) {
+    super('Permanent Redirect')
+    this.name = 'Redirect'
+  }
+}
+
+export const notFound = (): GraphError => new GraphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.')
+export const badRequest = (message: string, code = 'BadRequest'): GraphError => new GraphError(400, code, message)
+
+export function graphErrorBody (err: GraphError, ids: RequestIds): unknown {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      innerError: {
+        // Graph writes this one without a zone designator.
+        date: new Date().toISOString().slice(0, 19),
+        'request-id': ids.requestId,
+        'client-request-id': ids.clientRequestId
+      }
+    }
+  }
+}
+
+export interface RequestIds { requestId: string, clientRequestId: string }
+
+export class BodyTooLarge extends Error {}
+
+export async function readBody (req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    const b = chunk as Buffer
+    size += b.length
+    if (size > limit) throw new BodyTooLarge('body too large')
+    chunks.push(b)
+  }
+  return Buffer.concat(chunks)
+}
+
+export function send (res: ServerResponse, reply: Reply): void {
+  const headers: Record<string, string> = { ...reply.headers }
+  if (reply.body === undefined) {
+    headers['content-length'] = '0'
+    res.writeHead(reply.status, headers)
+    res.end()
+    return
+  }
+  const payload = Buffer.from(JSON.stringify(reply.body))
+  headers['content-type'] ??= 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8'
+  headers['content-length'] = String(payload.length)
+  res.writeHead(reply.status, headers)
+  res.end(payload)
+}
+
+export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,87 @@
+/**
+ * The upload behind a pre-authenticated importUrl: one item per POST, PascalCase body
+ * {FolderId, Mode, Data, ItemId?, ChangeKey?}, errors as {"Message": "..."}.
+ */
+import { createHash } from 'node:crypto'
+import { parseId, StoreError, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
+import type { SimContext } from './context.js'
+import { ImportError, type Reply } from './http.js'
+import { fromWireId, toWireId } from './ids.js'
+import { GRAPH_WELL_KNOWN } from './resolve.js'
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/
+
+function folderFor (ctx: SimContext, session: StoreMailbox, key: string): StoreFolder {
+  const name = key.toLowerCase()
+  if (GRAPH_WELL_KNOWN.includes(name) && session.kind === 'primary') {
+    const id = name === 'msgfolderroot' ? session.msgRootId : session.wellKnown.get(name)
+    if (id !== undefined) return ctx.store.requireFolder(id)
+  }
+  const storeId = fromWireId(key)
+  try {
+    if (parseId(storeId).kind !== 'folder') throw new ImportError(400, 'The FolderId is not a folder id.')
+  } catch (err) {
+    if (err instanceof StoreError) throw new ImportError(400, 'Id is malformed.')
+    throw err
+  }
+  const folder = ctx.store.folders.get(storeId)
+  if (folder === undefined) throw new ImportError(404, 'The specified folder could not be found in the store.')
+  if (folder.contentMailboxGuid === session.guid) return folder
+  // The folder is in the same archive but its content lives in another (auxiliary or main) archive mailbox.
+  const archiveOfSession = session.kind === 'auxArchive'
+    ? [...ctx.store.mailboxes.values()].find((m) => m.auxGuids.includes(session.guid))?.guid
+    : undefined
+  if (folder.mailboxGuid === session.guid || folder.mailboxGuid === archiveOfSession) {
+    throw new ImportError(409, `Invalid import session. The target session is expected in mailbox ${ctx.mailboxId(folder.contentMailboxGuid)}`)
+  }
+  throw new ImportError(404, 'The specified folder could not be found in the store.')
+}
+
+function storeFailure (err: unknown): unknown {
+  if (!(err instanceof StoreError)) return err
+  if (err.code === 'CorruptData') return new ImportError(400, `The item data is not a valid item stream. ${err.message}`)
+  if (err.code === 'ChangeKeyMismatch') return new ImportError(409, 'The ChangeKey does not match the current version of the item.')
+  if (err.code === 'ItemNotFound') return new ImportError(400, 'The ItemId and ChangeKey do not match an item in the target folder.')
+  return new ImportError(400, err.message)
+}
+
+export function importItem (ctx: SimContext, session: StoreMailbox, gv: string, body: unknown): Reply {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ImportError(400, 'The request body must be a JSON object.')
+  const b = body as Record<string, unknown>
+  const { FolderId, Mode, Data, ItemId, ChangeKey } = b
+  if (typeof FolderId !== 'string' || FolderId === '') throw new ImportError(400, "The parameter 'FolderId' is required.")
+  if (typeof Data !== 'string' || Data === '') throw new ImportError(400, "The parameter 'Data' is required.")
+  if (Mode !== 'create' && Mode !== 'update') throw new ImportError(400, "The parameter 'Mode' must be 'create' or 'update'.")
+  if (Mode === 'create' && (ItemId !== undefined || ChangeKey !== undefined)) {
+    throw new ImportError(400, "ItemId and ChangeKey must not be specified when Mode is 'create'.")
+  }
+  if (Mode === 'update' && (typeof ItemId !== 'string' || typeof ChangeKey !== 'string' || ItemId === '' || ChangeKey === '')) {
+    throw new ImportError(400, "ItemId and ChangeKey are required when Mode is 'update'.")
+  }
+  const folder = folderFor(ctx, session, FolderId)
+  if (!BASE64_RE.test(Data) || Data.length % 4 !== 0) throw new ImportError(400, "The parameter 'Data' is not valid base64.")
+  const data = Buffer.from(Data, 'base64')
+  if (!ctx.acceptForeignData && !ctx.exported.has(createHash('sha256').update(data).digest('hex'))) {
+    throw new ImportError(400, 'The item data was not produced by an export from this service.')
+  }
+  let item: StoreItem
+  try {
+    if (Mode === 'create') {
+      item = ctx.store.createItem(folder.id, data)
+    } else {
+      const existing = ctx.store.items.get(fromWireId(ItemId as string))
+      if (existing === undefined || existing.folderId !== folder.id) throw new StoreError('ItemNotFound', 'no such item in folder')
+      item = ctx.store.updateItem(existing.id, data, fromWireId(ChangeKey as string))
+    }
+  } catch (err) {
+    throw storeFailure(err)
+  }
+  return {
+    status: 200,
+    body: {
+      '@odata.context': `${ctx.importOrigin}/api/${gv}/$metadata#microsoft.graph.importMailboxItemResponse`,
+      itemId: toWireId(item.id),
+      changeKey: item.changeKey
+    }
+  }
+}

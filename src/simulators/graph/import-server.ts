@@ -1,0 +1,89 @@
+/**
+ * The import listener (the simulated outlook.office365.com): POST
+ * /api/{gv1.0|gbeta}/Mailboxes('MBX:…')/importItem?authtoken=… with no Authorization header.
+ * It is Exchange's REST front end, not Graph: errors are {"Message": "..."}.
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import type { SimContext } from './context.js'
+import { BodyTooLarge, ImportError, readBody, send, sleep, type Reply } from './http.js'
+import { parseMailboxId } from './ids.js'
+import { importItem } from './import-item.js'
+import { faultsApply, injectedFault, type Throttle } from './throttle.js'
+
+/** Exchange Online accepts messages up to 150 MB; base64 adds a third. */
+const IMPORT_BODY_LIMIT = 210 * 1024 * 1024
+const PATH_RE = /^\/api\/(gv1\.0|gbeta)\/Mailboxes\('([^']*)'\)\/importItem$/i
+
+export function importHandler (deps: { ctx: SimContext, throttle: Throttle, logger?: Logger | undefined }): (req: IncomingMessage, res: ServerResponse) => void {
+  const { ctx, throttle } = deps
+  return (req, res) => {
+    const started = Date.now()
+    const requestId = randomUUID()
+    ctx.stats.requests++
+    const target = new URL(req.url ?? '/', 'https://outlook.invalid')
+    const path = target.pathname
+    let slotApp: string | undefined
+
+    const run = async (): Promise<Reply> => {
+      let decoded: string
+      try {
+        decoded = decodeURIComponent(path)
+      } catch {
+        throw new ImportError(400, 'The request URL is malformed.')
+      }
+      const m = PATH_RE.exec(decoded)
+      if (m === null) throw new ImportError(404, 'The requested resource was not found.')
+      if (req.method !== 'POST') throw new ImportError(405, 'The requested method is not allowed.')
+      if (req.headers.authorization !== undefined) {
+        // The URL is pre-authenticated; a bearer meant for Graph has the wrong audience here.
+        throw new ImportError(401, 'The Authorization header must not be sent with a pre-authenticated import URL.')
+      }
+      const token = target.searchParams.get('authtoken')
+      if (token === null || token === '') throw new ImportError(401, 'The auth token is missing.')
+      const claims = ctx.tokens.verify(token, Date.now())
+      if ('invalid' in claims) throw new ImportError(401, claims.invalid)
+      const mbx = parseMailboxId(m[2])
+      const session = mbx === undefined ? undefined : ctx.store.mailboxes.get(mbx.guid)
+      if (session === undefined || mbx?.guid !== claims.mbx) throw new ImportError(401, 'The auth token is not valid for this mailbox.')
+
+      const fault = injectedFault(ctx.faults, path)
+      const retryAfter = String(ctx.faults.retryAfterSec)
+      if (fault === 429) throw new ImportError(429, 'Too many requests. Please try again later.', { 'retry-after': retryAfter })
+      if (fault === 503) throw new ImportError(503, 'The service is temporarily unavailable.', { 'retry-after': retryAfter })
+      if (!throttle.acquire(claims.app)) throw new ImportError(429, 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
+      slotApp = claims.app
+      const wait = throttle.spend(claims.app, session.guid)
+      if (wait !== undefined) throw new ImportError(429, 'Application is over its MailboxRequests limit.', { 'retry-after': String(wait) })
+      if (ctx.faults.delayMs > 0 && faultsApply(ctx.faults, path)) await sleep(ctx.faults.delayMs)
+
+      const raw = await readBody(req, IMPORT_BODY_LIMIT)
+      let body: unknown
+      try {
+        body = JSON.parse(raw.toString('utf8'))
+      } catch {
+        throw new ImportError(400, 'The request body is not valid JSON.')
+      }
+      return importItem(ctx, session, m[1].toLowerCase() === 'gbeta' ? 'gbeta' : 'gv1.0', body)
+    }
+
+    run().catch((err: unknown): Reply => {
+      if (err instanceof ImportError) return { status: err.status, headers: err.headers, body: { Message: err.message } }
+      if (err instanceof BodyTooLarge) return { status: 413, body: { Message: 'The request body is too large.' } }
+      deps.logger?.error({ err, path }, 'graph simulator import: unhandled error')
+      return { status: 500, body: { Message: 'An internal server error occurred.' } }
+    }).then((reply) => {
+      if (slotApp !== undefined) throttle.release(slotApp)
+      if (reply.status === 429) ctx.stats.throttled++
+      const headers: Record<string, string> = { 'request-id': requestId, ...reply.headers }
+      if (reply.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8'
+      send(res, { ...reply, headers })
+      // Never log the query string: it carries the session's authtoken.
+      deps.logger?.debug({ method: req.method, path, status: reply.status, ms: Date.now() - started }, 'graph simulator import')
+    }).catch((err: unknown) => {
+      deps.logger?.error({ err, path }, 'graph simulator import: failed to send a reply')
+      res.destroy()
+    })
+  }
+}
