@@ -6,6 +6,7 @@
  */
 import type { LoggerOptions } from 'pino'
 import type { FastifyRequest } from 'fastify'
+import { redactUrl } from './redact.js'
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -22,23 +23,19 @@ export const REDACT_PATHS = [
   '*.importUrl'
 ]
 
-const SECRET_QUERY = /([?&](?:authtoken|access_token|token|sig|code|client_secret)=)[^&#]*/gi
-
-/** Replaces secret query parameter values in a URL (or any string containing URLs). */
-export function redactUrl (value: string): string {
-  return value.replace(SECRET_QUERY, '$1[REDACTED]')
-}
+export { redactUrl }
 
 export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     serializers: {
-      req (req: FastifyRequest) {
+      // Serializers must never throw: anything logged under `req` may not be a Fastify request.
+      req (req: Partial<FastifyRequest>) {
         return {
           method: req.method,
-          url: redactUrl(req.url),
-          host: req.host,
+          url: typeof req.url === 'string' ? redactUrl(req.url) : undefined,
+          host: req.hostname,
           remoteAddress: req.ip,
           requestId: req.id
         }

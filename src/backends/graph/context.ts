@@ -1,0 +1,81 @@
+/**
+ * Shared state of one Graph backend instance, handed to the folder, export and
+ * import modules so each stays small.
+ */
+import type { Logger } from 'pino'
+import { IdMalformed } from '../../errors.js'
+import type { Policy } from '../policy.js'
+import type { GraphHttp } from './http.js'
+import type { ImportSessions } from './import-sessions.js'
+
+export type ApiVersion = 'v1.0' | 'beta'
+
+export interface ResolvedConfig {
+  name: string
+  graphOrigin: string
+  primaryVersion: ApiVersion
+  archiveVersion: 'beta'
+  exportBatchSize: number
+  importConcurrency: number
+  maxRedirects: number
+  pageSize: number
+}
+
+/** A mailbox as the adapter addresses it. */
+export interface GraphMailbox {
+  /** `MBX:{guid}@{tenant}`. */
+  mbx: string
+  version: ApiVersion
+  archive: boolean
+  /** `https://graph/{ver}/admin/exchange/mailboxes/{mbx}` (mbx raw, as the docs write it). */
+  base: string
+  /** Policy key: concurrency and retries are per backend mailbox. */
+  key: string
+}
+
+export interface GraphContext {
+  config: ResolvedConfig
+  http: GraphHttp
+  policy: Policy
+  logger: Logger
+  sessions: ImportSessions
+  /** Auxiliary archive MBX ids Graph itself pointed us to, per main archive MBX. */
+  auxMailboxes: Map<string, Set<string>>
+}
+
+/** Graph ids are URL-safe base64; anything else never reaches a URL path. */
+export const GRAPH_ID = /^[A-Za-z0-9_=-]{1,1024}$/
+
+export function checkId (id: string): string {
+  if (!GRAPH_ID.test(id)) throw new IdMalformed(id.slice(0, 100))
+  return id
+}
+
+/** MBX ids are opaque but go raw into paths: allow only the characters they are made of. */
+export const MAILBOX_ID = /^[A-Za-z0-9:@._-]{1,300}$/
+
+export function rememberAux (ctx: GraphContext, main: string, aux: string): void {
+  if (aux === main) return
+  let set = ctx.auxMailboxes.get(main)
+  if (set === undefined) {
+    set = new Set()
+    ctx.auxMailboxes.set(main, set)
+  }
+  set.add(aux)
+}
+
+/** Mailbox ids a cursor or redirect may legitimately name for this mailbox. */
+export function knownMailboxIds (ctx: GraphContext, mailbox: GraphMailbox): string[] {
+  return [mailbox.mbx, ...(ctx.auxMailboxes.get(mailbox.mbx) ?? [])]
+}
+
+/** The MBX id in a Graph URL path (`/{ver}/admin/exchange/mailboxes/{mbx}/...`), if there is one. */
+export function mailboxIdInPath (pathname: string): string | undefined {
+  const m = /^\/[^/]+\/admin\/exchange\/mailboxes\/([^/]+)/i.exec(pathname)
+  if (m === null) return undefined
+  try {
+    return decodeURIComponent(m[1])
+  } catch {
+    return undefined
+  }
+}

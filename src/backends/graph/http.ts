@@ -1,0 +1,175 @@
+/**
+ * The Graph adapter's HTTP layer: one undici Agent (trusting an extra CA when
+ * configured), bearer tokens attached only for the Graph origin, manual redirects
+ * (auxiliary archives answer 308), one forced token refresh on 401, and transport
+ * failures mapped to MBG_ERR_* errors annotated for the retry policy.
+ */
+import { rootCertificates } from 'node:tls'
+import { Agent, request, type Dispatcher } from 'undici'
+import type { Logger } from 'pino'
+import { UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable, withExtras } from '../../errors.js'
+import type { TokenProvider } from '../../auth/token-provider.js'
+import { graphError, type Annotated, type Subject } from './errors.js'
+import { redactUrl } from '../../redact.js'
+
+export interface RawResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  text: string
+  /** URL that finally answered (after redirects). */
+  url: string
+}
+
+export interface GraphRequest {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  url: string
+  body?: unknown
+  headers?: Record<string, string>
+  subject: Subject
+  signal?: AbortSignal
+}
+
+export interface GraphHttpOptions {
+  graphOrigin: string
+  ca?: string
+  timeoutMs: number
+  maxRedirects: number
+  tokenProvider: TokenProvider
+  logger: Logger
+}
+
+const REDIRECTS = new Set([301, 302, 307, 308])
+
+function retryable<E extends Error> (error: E, retry: 'safe' | 'idempotent'): E {
+  return Object.assign(error, { retry })
+}
+
+export class GraphHttp {
+  readonly graphOrigin: string
+  private readonly agent: Agent
+  private readonly options: GraphHttpOptions
+
+  constructor (options: GraphHttpOptions) {
+    this.options = options
+    this.graphOrigin = options.graphOrigin
+    // `ca` replaces Node's trust store, so keep the public roots and add ours.
+    const ca = options.ca !== undefined ? [...rootCertificates, options.ca] : undefined
+    this.agent = new Agent({
+      connect: { ...(ca !== undefined ? { ca } : {}), timeout: Math.min(options.timeoutMs, 30_000) },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      keepAliveTimeout: 10_000
+    })
+  }
+
+  async close (): Promise<void> {
+    await this.agent.close()
+  }
+
+  /** One HTTP exchange without any Graph semantics (used for the import endpoint too). */
+  async send (method: string, url: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal): Promise<RawResponse> {
+    const timeout = AbortSignal.timeout(this.options.timeoutMs)
+    const combined = signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout
+    const started = Date.now()
+    let res: Dispatcher.ResponseData
+    try {
+      res = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        dispatcher: this.agent,
+        signal: combined
+      })
+      const text = await res.body.text()
+      this.options.logger.debug({ method, url: redactUrl(url), status: res.statusCode, ms: Date.now() - started }, 'graph http')
+      return { status: res.statusCode, headers: res.headers, text, url }
+    } catch (err) {
+      // The caller went away: not an upstream failure, let the abort propagate as is.
+      if (signal?.aborted === true) throw err
+      throw this.transportError(err, method, url, timeout.aborted)
+    }
+  }
+
+  private transportError (err: unknown, method: string, url: string, timedOut: boolean): Annotated {
+    const code = (err as { code?: unknown })?.code
+    const codeText = typeof code === 'string' ? code : (err as Error)?.name ?? 'error'
+    const where = `${method} ${redactUrl(url)}`
+    this.options.logger.debug({ method, url: redactUrl(url), code: codeText }, 'graph http failed')
+    if (timedOut || codeText === 'UND_ERR_HEADERS_TIMEOUT' || codeText === 'UND_ERR_BODY_TIMEOUT' ||
+        codeText === 'UND_ERR_CONNECT_TIMEOUT' || codeText === 'TimeoutError' || codeText === 'ETIMEDOUT') {
+      return retryable(new UpstreamTimeout(where), 'idempotent') as Annotated
+    }
+    return retryable(withExtras(new UpstreamUnavailable(`${where}: ${codeText}`), { upstreamCode: codeText }), 'idempotent') as Annotated
+  }
+
+  /** True when the URL is on the Graph origin over https (the only place the bearer token may go). */
+  isGraphUrl (url: URL): boolean {
+    return url.protocol === 'https:' && url.origin === this.graphOrigin
+  }
+
+  /**
+   * A Graph call: bearer token, manual redirects within the Graph origin, one forced
+   * token refresh on 401. Returns 2xx responses; throws mapped errors otherwise.
+   */
+  async graph (req: GraphRequest): Promise<RawResponse> {
+    let forced = false
+    for (;;) {
+      const token = await this.options.tokenProvider.getToken(forced ? { forceRefresh: true } : {})
+      const res = await this.followRedirects(req, token)
+      if (res.status === 401 && !forced) {
+        forced = true
+        this.options.logger.debug({ url: redactUrl(res.url) }, 'graph 401: refreshing the token once')
+        continue
+      }
+      if (res.status >= 200 && res.status < 300) return res
+      throw graphError(res.status, res.text, res.headers, req.subject)
+    }
+  }
+
+  /** Graph call that parses a JSON body. */
+  async graphJson<T> (req: GraphRequest): Promise<{ body: T, response: RawResponse }> {
+    const response = await this.graph(req)
+    if (response.text.length === 0) return { body: {} as T, response }
+    try {
+      return { body: JSON.parse(response.text) as T, response }
+    } catch {
+      throw new UpstreamBadResponse(`non-JSON body from ${req.method} ${redactUrl(response.url)}`)
+    }
+  }
+
+  private async followRedirects (req: GraphRequest, token: string): Promise<RawResponse> {
+    let url = new URL(req.url)
+    const seen = new Set<string>()
+    const body = req.body !== undefined ? JSON.stringify(req.body) : undefined
+    for (let hop = 0; ; hop++) {
+      if (!this.isGraphUrl(url)) {
+        throw new UpstreamBadResponse(`refusing to send credentials outside the Graph origin: ${redactUrl(url)}`)
+      }
+      seen.add(url.href)
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...req.headers
+      }
+      const res = await this.send(req.method, url.href, headers, body, req.signal)
+      if (!REDIRECTS.has(res.status)) return res
+      const location = res.headers.location
+      const target = Array.isArray(location) ? location[0] : location
+      if (target === undefined) throw new UpstreamBadResponse(`HTTP ${res.status} without Location from ${redactUrl(url)}`)
+      let next: URL
+      try {
+        next = new URL(target, url)
+      } catch {
+        throw new UpstreamBadResponse(`unparseable redirect Location ${redactUrl(target)}`)
+      }
+      if (next.protocol !== 'https:' || !this.isGraphUrl(next)) {
+        throw new UpstreamBadResponse(`redirect to a foreign or insecure location refused: ${redactUrl(next)}`)
+      }
+      if (seen.has(next.href)) throw new UpstreamBadResponse(`redirect loop at ${redactUrl(next)}`)
+      if (hop + 1 > this.options.maxRedirects) throw new UpstreamBadResponse(`more than ${this.options.maxRedirects} redirects from ${redactUrl(req.url)}`)
+      this.options.logger.debug({ status: res.status, from: redactUrl(url), to: redactUrl(next), hop: hop + 1 }, 'graph redirect')
+      url = next
+    }
+  }
+}

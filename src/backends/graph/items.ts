@@ -1,0 +1,53 @@
+/**
+ * Item listing: mailboxItem has no subject (protocol brief §13.3), so the subject
+ * comes from the extended property PR_SUBJECT (String 0x0037), when Graph returns it.
+ */
+import { UpstreamBadResponse } from '../../errors.js'
+import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backend.js'
+import { cursorFromNextLink, readCursor } from './cursor.js'
+import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
+import { pageSize, refLabel, type Folders, type GraphPage } from './folders.js'
+
+export interface GraphItem {
+  id?: string
+  changeKey?: string
+  type?: string
+  size?: number
+  createdDateTime?: string
+  lastModifiedDateTime?: string
+  singleValueExtendedProperties?: Array<{ id?: string, value?: string }>
+}
+
+const SELECT = 'id,changeKey,type,size,createdDateTime,lastModifiedDateTime'
+const EXPAND = "singleValueExtendedProperties($filter=id eq 'String 0x0037')"
+// Outlook normalizes the id it returns (`String 0x37`), so match the tag numerically.
+const SUBJECT_PROP = /^String\s+0x0*37$/i
+
+export function toItemSummary (item: GraphItem): ItemSummary {
+  if (typeof item.id !== 'string') throw new UpstreamBadResponse('item without id')
+  const subject = item.singleValueExtendedProperties?.find((p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim()))?.value
+  return {
+    id: item.id,
+    changeKey: item.changeKey ?? '',
+    itemClass: item.type ?? '',
+    size: typeof item.size === 'number' ? item.size : Number(item.size ?? 0),
+    created: item.createdDateTime ?? '',
+    modified: item.lastModifiedDateTime ?? '',
+    ...(typeof subject === 'string' ? { subject } : {})
+  }
+}
+
+export async function listItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, page: PageRequest, signal?: AbortSignal): Promise<Page<ItemSummary>> {
+  const seg = await folders.segment(mailbox, folder)
+  const scope = `items:${seg}`
+  const url = page.cursor !== undefined
+    ? readCursor(page.cursor, { graphOrigin: ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(ctx, mailbox), scope })
+    : `${mailbox.base}/folders/${seg}/items?$top=${pageSize(ctx, page.limit)}&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
+  const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, { kind: 'folder', ref: refLabel(folder) }, signal)
+  if (!Array.isArray(body.value)) throw new UpstreamBadResponse('item list without value[]')
+  const next = body['@odata.nextLink']
+  return {
+    values: body.value.map(toItemSummary),
+    ...(next !== undefined ? { nextCursor: cursorFromNextLink(next, ctx.config.graphOrigin, scope) } : {})
+  }
+}
