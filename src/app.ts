@@ -37,6 +37,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse]) {
     fastify.addSchema(schema)
   }
+  // The API speaks JSON only: anything else is a 415, not a string handed to the body schema.
+  fastify.removeContentTypeParser('text/plain')
   await fastify.register(swagger, { ui: opts.docsUi ?? true })
   await fastify.register(underPressure, { maxEventLoopDelay: 5000, exposeStatusRoute: false })
   await fastify.register(problemDetails)

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 import { loopbackCertificate } from './tls.js'
 import { startEwsSimulator, type EwsSimulator } from './ews/index.js'
-import { startIdentitySimulator, type IdentitySimulator } from './identity/index.js'
+import { startIdentitySimulator, type IdentityApp, type IdentitySimulator } from './identity/index.js'
 import { startGraphSimulator, type GraphSimulator } from './graph/index.js'
 import { seedDemoTenant, DEMO_TENANT_ID } from './store/seed.js'
 import type { MailboxStore } from './store/store.js'
@@ -30,6 +30,8 @@ export interface SimulatorsOptions {
   store?: MailboxStore
   host?: string
   logger?: Logger
+  /** More app registrations in the identity simulator (e.g. one lacking a role). */
+  extraApps?: IdentityApp[]
   /** Graph import session lifetime (seconds). */
   importSessionLifetimeSec?: number
 }
@@ -60,7 +62,7 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
         clientId: DEMO_CREDENTIALS.app.clientId,
         clientSecret: DEMO_CREDENTIALS.app.clientSecret,
         roles: { [GRAPH_RESOURCE]: GRAPH_ROLES, [EXCHANGE_RESOURCE]: ['full_access_as_app'] }
-      }],
+      }, ...(options.extraApps ?? [])],
       ...opt('logger', child('identity'))
     })
     started.push(identity)
