@@ -155,7 +155,9 @@ export interface LoadedConfig {
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   let parsedEnv: Env
   try {
-    parsedEnv = envSchema<Env>({ schema: EnvSchema, data: env, dotenv: false })
+    // An empty variable counts as unset (`MBG_CONFIG=` in a compose file means "none").
+    const data = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+    parsedEnv = envSchema<Env>({ schema: EnvSchema, data, env: false, dotenv: false })
   } catch (err) {
     throw new ConfigInvalid((err as Error).message)
   }

@@ -16,6 +16,7 @@ t.test('no backend configured means demo mode, with defaults', async (t) => {
   const c = loadConfig({})
   t.equal(c.gateway, undefined)
   t.match(c.env, { HOST: '127.0.0.1', PORT: 3000, LOG_LEVEL: 'info', MAX_BATCH_ITEMS: 100 })
+  t.equal(loadConfig({ MBG_CONFIG: '', PORT: '' }).gateway, undefined, 'empty variables count as unset')
 })
 
 t.test('a valid document from a file or inline', async (t) => {
