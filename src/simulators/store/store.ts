@@ -308,6 +308,30 @@ export class MailboxStore {
     }
   }
 
+  /** Moves a folder (with its subtree) below another folder of the same mailbox; logs the folder and both parents. */
+  moveFolder (id: string, newParentId: string): StoreFolder {
+    const folder = this.requireFolder(id)
+    const target = this.requireFolder(newParentId)
+    if (folder.distinguishedName !== undefined) throw new StoreError('DeleteDistinguishedFolder', 'Distinguished folders cannot be moved.')
+    if (target.mailboxGuid !== folder.mailboxGuid) throw new StoreError('FolderNotFound', 'The target folder is in another mailbox.')
+    for (let p: StoreFolder | undefined = target; p !== undefined; p = p.parentId !== null ? this.folders.get(p.parentId) : undefined) {
+      if (p.id === id) throw new StoreError('InvalidName', 'A folder cannot be moved below itself.')
+    }
+    if (target.childIds.some((c) => this.requireFolder(c).displayName.toLowerCase() === folder.displayName.toLowerCase())) {
+      throw new StoreError('FolderExists', 'A folder with the specified name already exists.')
+    }
+    if (folder.parentId !== null) {
+      const old = this.requireFolder(folder.parentId)
+      old.childIds = old.childIds.filter((c) => c !== id)
+      this.touchFolder(old, false)
+    }
+    folder.parentId = newParentId
+    target.childIds.push(id)
+    this.touchFolder(target, false)
+    this.touchFolder(folder, true)
+    return folder
+  }
+
   /** Direct children, in creation order. */
   children (id: string): StoreFolder[] {
     return this.requireFolder(id).childIds.map((c) => this.requireFolder(c))

@@ -9,11 +9,7 @@ import { EwsError, EwsFault, toEwsError } from '../errors.js'
 import { NS, required, requiredAttr, type XmlEl } from '../xml.js'
 import { errorMessage, operationResponse, successMessage } from '../writer.js'
 
-/**
- * The store has no move primitive, so a move relinks the folder and records it
- * through a same-name rename (which logs an update and bumps the ChangeKey, as a
- * real move does).
- */
+/** Moves the folder below Deleted Items (or deletes it when it is already there). */
 function moveToDeletedItems (ctx: RequestContext, folder: StoreFolder): void {
   const mailbox = ctx.store.requireMailbox(folder.mailboxGuid)
   const bin = mailbox.wellKnown.get(mailbox.kind === 'primary' ? 'deleteditems' : 'archivedeleteditems')
@@ -21,17 +17,7 @@ function moveToDeletedItems (ctx: RequestContext, folder: StoreFolder): void {
     ctx.store.deleteFolder(folder.id)
     return
   }
-  const target = ctx.store.requireFolder(bin)
-  if (target.childIds.some((c) => ctx.store.folders.get(c)?.displayName.toLowerCase() === folder.displayName.toLowerCase())) {
-    throw new EwsError('ErrorFolderExists')
-  }
-  if (folder.parentId !== null) {
-    const parent = ctx.store.requireFolder(folder.parentId)
-    parent.childIds = parent.childIds.filter((c) => c !== folder.id)
-  }
-  folder.parentId = target.id
-  target.childIds.push(folder.id)
-  ctx.store.renameFolder(folder.id, folder.displayName)
+  ctx.store.moveFolder(folder.id, bin)
 }
 
 export function deleteFolder (ctx: RequestContext, req: XmlEl): string {
