@@ -499,7 +499,7 @@ export class EwsBackend implements MailboxBackend {
         if (up === undefined) return { index, error: toItemError(new UpstreamBadResponse('UploadItems: success without ItemId')) }
         return { index, itemId: toPublicId(up.id), changeKey: up.changeKey }
       }
-      return { index, error: this.itemError(m, items[index].itemId ?? `#${index}`, address) }
+      return { index, error: this.itemError(m, items[index].itemId ?? `item ${index}`, address) }
     }
     const messages = await send(batch)
     return await this.retryIndividually(messages, signal, toResult, async (k) => (await send([batch[k]]))[0],
