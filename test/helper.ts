@@ -4,44 +4,18 @@
  * captured. At teardown it asserts that no secret reached the logs, so every
  * test file that uses it is part of the suite-wide secret check.
  */
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { buildGateway } from '../src/build.js'
 import { createRouter } from '../src/backends/factory.js'
 import { demoConfig } from '../src/demo.js'
-import { loggerOptions } from '../src/logger.js'
+import { captureLogs, findSecrets } from './helpers/logs.js'
 import { startSimulators, DEMO_CREDENTIALS, type Simulators } from '../src/simulators/index.js'
 import type { IdentityApp } from '../src/simulators/identity/index.js'
 import type { GatewayConfig } from '../src/config.js'
 import { DEMO_MAILBOXES } from '../src/simulators/store/seed.js'
 
-export interface LogCapture {
-  lines: string[]
-  logger: pino.Logger
-}
-
-export function captureLogs (level = 'debug'): LogCapture {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _enc, cb) { lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0)); cb() }
-  })
-  return { lines, logger: pino(loggerOptions(level), stream) }
-}
-
-/** Patterns that must never appear in logs: JWTs, un-redacted authtoken values, demo secrets. */
-export function findSecrets (lines: string[], extra: string[] = []): string[] {
-  const secrets = [DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret, ...extra]
-  const hits: string[] = []
-  for (const line of lines) {
-    if (/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/.test(line)) hits.push(`JWT in: ${line.slice(0, 200)}`)
-    if (/authtoken=(?!\[REDACTED\])[^&"\s]+/i.test(line)) hits.push(`authtoken in: ${line.slice(0, 200)}`)
-    if (/Basic [A-Za-z0-9+/=]{8,}/.test(line)) hits.push(`Basic credentials in: ${line.slice(0, 200)}`)
-    for (const s of secrets) if (line.includes(s)) hits.push(`secret in: ${line.slice(0, 200)}`)
-  }
-  return hits
-}
+export { captureLogs, findSecrets, registerSecret, type LogCapture } from './helpers/logs.js'
 
 export const MAILBOXES = {
   ews: { primary: DEMO_MAILBOXES.alice.smtp, other: DEMO_MAILBOXES.bob.smtp },
@@ -87,7 +61,7 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     await app.close()
     await sims.close()
     // Teardown runs after the test's assertions have ended, so a leak fails it by throwing.
-    const hits = findSecrets(capture.lines)
+    const hits = findSecrets(capture.lines, [DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret])
     if (hits.length > 0) throw new Error(`secrets reached the logs:\n${hits.slice(0, 5).join('\n')}`)
   })
   return { app, sims, logs: capture.lines, config }

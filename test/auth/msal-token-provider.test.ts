@@ -1,6 +1,5 @@
 import t, { type Test } from 'tap'
 import { X509Certificate } from 'node:crypto'
-import { Writable } from 'node:stream'
 import { createServer } from 'node:net'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -12,6 +11,7 @@ import { startIdentitySimulator } from '../../src/simulators/identity/index.js'
 import { createMsalTokenProvider, type MsalTokenProviderOptions } from '../../src/auth/msal-token-provider.js'
 import { MsalNetworkClient } from '../../src/auth/msal-network-client.js'
 import { isGatewayError } from '../../src/errors.js'
+import { captureLogs } from '../helpers/logs.js'
 
 const TENANT = '0b7e4c2a-91d3-4f6e-8a10-3c5d7e9f1a2b'
 const SECRET_APP = '5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a'
@@ -36,7 +36,7 @@ t.teardown(() => sim.close())
 /** pino writing to an in-memory stream, so the test can read every line. */
 function capturedLogger (): { logger: pino.Logger, text: () => string } {
   const lines: string[] = []
-  const logger = pino({ level: 'trace' }, new Writable({ write (chunk: Buffer, _e, cb) { lines.push(chunk.toString()); cb() } }))
+  const { logger } = captureLogs('trace', { redaction: false }, lines)
   return { logger, text: () => lines.join('') }
 }
 

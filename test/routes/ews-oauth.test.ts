@@ -4,13 +4,14 @@
  * simulator verifies it (full_access_as_app) together with impersonation.
  */
 import t from 'tap'
-import { buildTestGateway, json, MAILBOXES } from '../helper.js'
+import { buildTestGateway, json, MAILBOXES, registerSecret } from '../helper.js'
+import type { GatewayConfig } from '../../src/config.js'
 import { DEMO_CREDENTIALS, EXCHANGE_RESOURCE } from '../../src/simulators/index.js'
 
 const alice = encodeURIComponent(MAILBOXES.ews.primary)
 
 function useOAuth (clientId: string, clientSecret: string) {
-  return (c: Parameters<NonNullable<Parameters<typeof buildTestGateway>[1]>['configure']>[0]): void => {
+  return (c: GatewayConfig): void => {
     const e = c.backends['onprem-ews']
     const g = c.backends['exo-graph']
     if (e.type !== 'ews' || g.type !== 'graph') throw new Error('unexpected demo config')
@@ -31,6 +32,7 @@ t.test('EWS over OAuth client credentials: tokens from MSAL, cached across calls
 
 t.test('an app without full_access_as_app is rejected by EWS: 502 naming the gateway\'s credentials', async (t) => {
   const app2 = { clientId: '7a1c0d2e-3f4b-4c5d-8e9f-0a1b2c3d4e5f', clientSecret: 'graph-only-secret' }
+  registerSecret(app2.clientSecret)
   const { app } = await buildTestGateway(t, {
     extraApps: [{ ...app2, roles: { [EXCHANGE_RESOURCE]: [] } }],
     configure: useOAuth(app2.clientId, app2.clientSecret)

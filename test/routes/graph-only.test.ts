@@ -4,7 +4,7 @@
  * archives (308 redirects, export re-POST, import 409), and missing app roles.
  */
 import t from 'tap'
-import { buildTestGateway, json, MAILBOXES } from '../helper.js'
+import { buildTestGateway, json, MAILBOXES, registerSecret } from '../helper.js'
 import { GRAPH_RESOURCE } from '../../src/simulators/index.js'
 
 const carol = encodeURIComponent(MAILBOXES.graph.primary)
@@ -84,6 +84,7 @@ t.test('auto-expanded archive: redirected folders read, export and import like a
 
 t.test('a Graph app without the export role gets 403 problem details, not a 5xx', async (t) => {
   const limited = { clientId: '0d7e3f9a-6c1b-4e8a-9f0d-2b4c6e8a0c99', clientSecret: 'limited-app-secret' }
+  registerSecret(limited.clientSecret)
   const { app } = await buildTestGateway(t, {
     extraApps: [{ ...limited, roles: { [GRAPH_RESOURCE]: ['User.Read.All', 'MailboxFolder.Read.All', 'MailboxItem.Read.All'] } }],
     configure (c) {

@@ -1,6 +1,7 @@
 /** EWS simulator transport behaviour: auth, impersonation, SOAP headers, namespaces, fault knobs. */
 import t from 'tap'
 import { ALICE, ALICE_LOGIN, BOB, dfid, envelope, faultCode, harness, m, messages, parse, post, shape, SVC, M, T, SOAP, foldersOf } from './ews-test-client.js'
+import { captureLogs } from '../helpers/logs.js'
 
 const getInbox = m('GetFolder', shape('FolderShape', 'Default') + m('FolderIds', dfid('inbox')))
 
@@ -147,7 +148,7 @@ t.test('fault knobs fire, count down and respect `only`', async (t) => {
 t.test('secrets never reach the simulator log', async (t) => {
   const lines: string[] = []
   const { pino } = await import('pino')
-  const logger = pino({ level: 'debug' }, { write: (s: string) => { lines.push(s) } })
+  const { logger } = captureLogs('debug', { redaction: false }, lines)
   const h = await harness(t, { logger })
   await h.call(getInbox)
   await post(h.sim.url, envelope(getInbox, { impersonate: ALICE }), { user: 'svc-ews', pass: 'wrong-password-xyz' })

@@ -1,9 +1,9 @@
-import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { makeId } from '../../src/simulators/store/store.js'
 import { toWireId } from '../../src/simulators/graph/index.js'
 import { startHarness, type Harness, type Res } from './graph-helpers.js'
+import { captureLogs } from '../helpers/logs.js'
 
 const M = DEMO_MAILBOXES
 
@@ -464,7 +464,7 @@ t.test('acceptForeignData: false accepts only streams this simulator exported', 
 
 t.test('secrets (bearer tokens, import authtokens) never reach the logs', async (t) => {
   const lines: string[] = []
-  const logger = pino({ level: 'debug' }, { write: (s: string) => { lines.push(s) } })
+  const { logger } = captureLogs('debug', { redaction: false }, lines)
   const h = await startHarness(t, { logger })
   const mbx = `${h.sim.url}/v1.0/admin/exchange/mailboxes/${h.sim.mailboxId(M.bob.guid)}`
   const bearer = await h.token()

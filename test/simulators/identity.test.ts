@@ -1,13 +1,12 @@
 import t, { type Test } from 'tap'
 import { X509Certificate, createPrivateKey } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Writable } from 'node:stream'
 import { Agent, request } from 'undici'
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose'
-import { pino } from 'pino'
 import { generate } from 'selfsigned'
 import { loopbackCertificate } from '../../src/simulators/tls.js'
 import { startIdentitySimulator, JWT_BEARER_ASSERTION, type IdentitySimulator } from '../../src/simulators/identity/index.js'
+import { captureLogs } from '../helpers/logs.js'
 
 const TENANT = '6f1c9a0e-3b7d-4c1e-9a55-2d8f0b4e7a11'
 const SECRET_APP = '2a7c4a63-0b1e-4f7e-9d0c-5b6a3e2f1d00'
@@ -21,9 +20,7 @@ const appCert = await generate([{ name: 'commonName', value: 'mbg-test-app' }], 
 const appThumbprint = new X509Certificate(appCert.cert).fingerprint.replaceAll(':', '')
 
 const logLines: string[] = []
-const logger = pino({ level: 'debug' }, new Writable({
-  write (chunk: Buffer, _enc, cb) { logLines.push(chunk.toString()); cb() }
-}))
+const { logger } = captureLogs('debug', { redaction: false }, logLines)
 
 const sim = await startIdentitySimulator({
   tenantId: TENANT,

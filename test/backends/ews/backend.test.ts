@@ -1,13 +1,13 @@
 import t from 'tap'
-import pino from 'pino'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
 import { collect, type ExportResult, type Folder, type ImportResult, type ItemSummary, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
 import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/seed.js'
 import { makeId } from '../../../src/simulators/store/store.js'
+import { captureLogs } from '../../helpers/logs.js'
 
-const logger = pino({ level: 'silent' })
+const { logger } = captureLogs('debug', { redaction: false })
 const ALICE = DEMO_MAILBOXES.alice.smtp
 const alice: MailboxRef = { id: 'alice', address: ALICE, type: 'ews', kind: 'primary', backend: 'ews' }
 const aliceArchive: MailboxRef = { ...alice, id: 'alice-archive', kind: 'archive' }

@@ -5,12 +5,11 @@
 import t from 'tap'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
 import { collect, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
+import { captureLogs } from '../../helpers/logs.js'
 
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
 const T = 'http://schemas.microsoft.com/exchange/services/2006/types'
@@ -33,7 +32,7 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/EWS/Exchange.asmx`
 
 const logLines: string[] = []
-const logger = pino({ level: 'debug' }, new Writable({ write (chunk, _enc, cb) { logLines.push(String(chunk)); cb() } }))
+const { logger } = captureLogs('debug', { redaction: false }, logLines)
 const policy = new Policy({ baseDelayMs: 5, maxInlineDelayMs: 500 })
 const basic = createEwsBackend({ name: 'b', url, auth: { kind: 'basic', username: 'svc', password: 'Pa55-secret' }, timeoutMs: 300, exportBatchSize: 3 }, { policy, logger })
 t.teardown(async () => {

@@ -3,8 +3,6 @@
  * identity simulator → MSAL token provider → adapter → Graph simulator (+ its import origin).
  */
 import t from 'tap'
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { loopbackCertificate } from '../../../src/simulators/tls.js'
 import { startIdentitySimulator } from '../../../src/simulators/identity/index.js'
 import { startGraphSimulator } from '../../../src/simulators/graph/index.js'
@@ -13,6 +11,7 @@ import { createMsalTokenProvider } from '../../../src/auth/msal-token-provider.j
 import { Policy } from '../../../src/backends/policy.js'
 import { createGraphBackend } from '../../../src/backends/graph/index.js'
 import { collect, type ExportResult, type Folder, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { captureLogs } from '../../helpers/logs.js'
 
 const GRAPH = 'https://graph.microsoft.com'
 const FULL_ROLES = ['User.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All', 'MailboxItem.ImportExport.All']
@@ -30,7 +29,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
   const tls = await loopbackCertificate()
   const tenant = seedDemoTenant()
   const lines: string[] = []
-  const logger = pino({ level: 'debug' }, new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } }))
+  const { logger } = captureLogs('debug', { redaction: false }, lines)
 
   const identity = await startIdentitySimulator({
     tenantId: DEMO_TENANT_ID,

@@ -8,10 +8,9 @@ import t from 'tap'
 import { createServer, type Server } from 'node:https'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Writable } from 'node:stream'
-import pino from 'pino'
 import { loopbackCertificate } from '../../../src/simulators/tls.js'
 import { GraphHttp } from '../../../src/backends/graph/http.js'
+import { captureLogs } from '../../helpers/logs.js'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
@@ -25,7 +24,7 @@ async function listen (tls: { key: string, cert: string }, handler: Handler): Pr
 t.test('http layer', async (t) => {
   const tls = await loopbackCertificate()
   const lines: string[] = []
-  const logger = pino({ level: 'debug' }, new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } }))
+  const { logger } = captureLogs('debug', { redaction: false }, lines)
   let routes: Record<string, Handler> = {}
   const graph = await listen(tls, (req, res) => {
     const h = routes[req.url ?? '']
