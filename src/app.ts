@@ -3,7 +3,7 @@
  * Tests and the OpenAPI generator build this; only src/server.ts listens.
  */
 import type { FastifyInstance } from 'fastify'
-import underPressure from '@fastify/under-pressure'
+import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-pressure'
 import swagger from '../plugins/external/swagger.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import type { BackendRouter } from './backends/router.js'
@@ -30,6 +30,8 @@ export interface AppOptions {
   crossBackendImport: 'allow' | 'deny'
   /** Serve Swagger UI at /docs (the document itself is always built). */
   docsUi?: boolean
+  /** Load-shedding thresholds (@fastify/under-pressure); default: event-loop delay over 1 s. */
+  underPressure?: FastifyUnderPressureOptions
 }
 
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -40,7 +42,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   // The API speaks JSON only: anything else is a 415, not a string handed to the body schema.
   fastify.removeContentTypeParser('text/plain')
   await fastify.register(swagger, { ui: opts.docsUi ?? true })
-  await fastify.register(underPressure, { maxEventLoopDelay: 5000, exposeStatusRoute: false })
+  await fastify.register(underPressure, { maxEventLoopDelay: 1000, retryAfter: 10, exposeStatusRoute: false, ...opts.underPressure })
   await fastify.register(problemDetails)
 
   fastify.decorate('backends', opts.router)

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import fp from 'fastify-plugin'
-import app from './app.js'
+import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
 
 export interface BuildOptions {
@@ -20,6 +20,7 @@ export interface BuildOptions {
   requestTimeoutMs?: number
   crossBackendImport?: 'allow' | 'deny'
   docsUi?: boolean
+  underPressure?: AppOptions['underPressure']
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -52,7 +53,8 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     mode: options.mode,
     maxBatchItems: options.maxBatchItems ?? 100,
     crossBackendImport: options.crossBackendImport ?? 'deny',
-    docsUi: options.docsUi ?? true
+    docsUi: options.docsUi ?? true,
+    ...(options.underPressure !== undefined ? { underPressure: options.underPressure } : {})
   })
   return fastify as unknown as FastifyInstance
 }

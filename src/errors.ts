@@ -47,6 +47,9 @@ export const UpstreamBadResponse = createError<[string]>('MBG_ERR_UPSTREAM_BAD_R
 export const UpstreamAuth = createError<[string]>('MBG_ERR_UPSTREAM_AUTH', 'The backend rejected the gateway\'s credentials: %s', 502)
 export const UpstreamRejected = createError<[string]>('MBG_ERR_UPSTREAM_REJECTED', 'The backend rejected the request: %s', 502)
 
+// The gateway itself
+export const Overloaded = createError<[string]>('MBG_ERR_OVERLOADED', 'The gateway is overloaded: %s', 503)
+
 // Configuration and internals
 export const ConfigInvalid = createError<[string]>('MBG_ERR_CONFIG_INVALID', 'Invalid configuration: %s', 500)
 export const Internal = createError('MBG_ERR_INTERNAL', 'Internal error', 500)
@@ -56,7 +59,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
   [BadRequest, IdMalformed, ChangeKeyInvalid, UnsupportedMediaType, RouteNotFound, MailboxNotFound, FolderNotFound, ItemNotFound,
     FolderExists, FolderProtected, ChangeKeyConflict, AccessDenied, DataInvalid, DataIncompatible, TooLarge,
     QuotaExceeded, NotSupported, UpstreamThrottled, UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse,
-    UpstreamAuth, UpstreamRejected, ConfigInvalid, Internal]
+    UpstreamAuth, UpstreamRejected, Overloaded, ConfigInvalid, Internal]
     .map((ctor) => [(new (ctor as new (...args: unknown[]) => { code: string })('x', 'y')).code, ctor])
 )
 

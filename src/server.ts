@@ -10,7 +10,18 @@ import { buildGateway } from './build.js'
 import { createRouter } from './backends/factory.js'
 import { startDemo, type Demo } from './demo.js'
 
-const { env, gateway } = loadConfig()
+function fail (message: string): never {
+  process.stderr.write(`mailbox-gateway: ${message}\n`)
+  process.exit(1)
+}
+
+let loaded: ReturnType<typeof loadConfig>
+try {
+  loaded = loadConfig()
+} catch (err) {
+  fail((err as Error).message)
+}
+const { env, gateway } = loaded
 const logger = pino(loggerOptions(env.LOG_LEVEL), process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined)
 
 let demo: Demo | undefined
@@ -22,7 +33,12 @@ if (config === undefined) {
   extras = demo.extras
 }
 
-const router = createRouter(config, extras, logger)
+let router: ReturnType<typeof createRouter>
+try {
+  router = createRouter(config, extras, logger)
+} catch (err) {
+  fail((err as Error).message)
+}
 const app = await buildGateway({
   router,
   mode: demo !== undefined ? 'demo' : 'configured',
@@ -43,7 +59,13 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   await app.close()
 })
 
-const address = await app.listen({ host: env.HOST, port: env.PORT })
+let address: string
+try {
+  address = await app.listen({ host: env.HOST, port: env.PORT })
+} catch (err) {
+  await app.close()
+  fail(`cannot listen on ${env.HOST}:${env.PORT}: ${(err as Error).message}`)
+}
 if (demo !== undefined) {
   const s = demo.simulators
   app.log.info({

@@ -31,7 +31,8 @@ if (missing.length > 0) {
       env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', MBG_CONFIG: '', MBG_CONFIG_FILE: '' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    t.teardown(() => { server.kill('SIGTERM') })
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => { resolve(code) }))
+    t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
     const gateway = await new Promise<string>((resolve, reject) => {
       let out = ''
       const timer = setTimeout(() => { reject(new Error(`gateway did not start:\n${out}`)) }, 30_000)
@@ -60,5 +61,8 @@ if (missing.length > 0) {
       const again = JSON.parse(readFileSync(join(dir, 'reexport.json'), 'utf8')) as { results: Array<{ data: string }> }
       t.same(again.results.map((r) => r.data), exported.results.map((r) => r.data), `${mailbox}: same bytes`)
     }
+
+    server.kill('SIGTERM')
+    t.equal(await exited, 0, 'SIGTERM shuts the gateway and its simulators down cleanly')
   })
 }

@@ -6,7 +6,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isGatewayError, RouteNotFound } from '../../src/errors.js'
+import { isGatewayError, Overloaded, RouteNotFound } from '../../src/errors.js'
 import type { ProblemT } from '../../src/schemas/common.js'
 
 const TITLES: Record<number, string> = {
@@ -73,6 +73,11 @@ async function problemDetails (fastify: FastifyInstance): Promise<void> {
         ...(error.upstreamRequestId !== undefined ? { upstreamRequestId: error.upstreamRequestId } : {}),
         ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})
       }))
+    }
+    if (error.code === 'FST_UNDER_PRESSURE') {
+      // @fastify/under-pressure sheds load: tell callers when to come back.
+      const err = new Overloaded('too many requests in progress or event loop saturated')
+      return sendProblem(reply, buildProblem(request, 503, err.code, err.message, { retryAfter: Number(reply.getHeader('retry-after') ?? 10) }))
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) {

@@ -4,7 +4,7 @@
  * all as problem+json, for both backend types.
  */
 import t from 'tap'
-import { buildTestGateway, json, MAILBOXES } from '../helper.js'
+import { buildTestGateway, json, MAILBOXES, registerSecret } from '../helper.js'
 
 const ews = encodeURIComponent(MAILBOXES.ews.primary)
 const graph = encodeURIComponent(MAILBOXES.graph.primary)
@@ -54,6 +54,7 @@ t.test('Graph 429: short Retry-After absorbed, long one passed on', async (t) =>
 })
 
 t.test('wrong credentials are a 502 naming the gateway\'s credentials, not a 500', async (t) => {
+  registerSecret('wrong-password', 'wrong-secret')
   const { app } = await buildTestGateway(t, {
     configure (c) {
       const e = c.backends['onprem-ews']
@@ -80,4 +81,24 @@ t.test('an unreachable backend: 503 for its mailboxes, the listing still works',
   const list = await app.inject({ method: 'GET', url: '/mailboxes' })
   t.equal(list.statusCode, 200)
   t.ok(json<{ mailboxes: Array<{ address: string }> }>(list).mailboxes.some((m) => m.address === MAILBOXES.ews.primary), 'primary still listed')
+})
+
+t.test('a backend slower than the configured timeout is a 504 for both backend types', async (t) => {
+  const { app, sims } = await buildTestGateway(t, {
+    configure (c) {
+      c.policy = { maxAttempts: 1 }
+      for (const b of Object.values(c.backends)) b.timeoutMs = 1000
+    }
+  })
+  t.equal((await app.inject({ method: 'GET', url: `/mailboxes/${graph}` })).statusCode, 200, 'discovery before the slowdown')
+  t.equal((await app.inject({ method: 'GET', url: `/mailboxes/${ews}` })).statusCode, 200)
+  sims.ews.faults.delayMs = 1500
+  sims.graph.faults.delayMs = 1500
+  for (const mbx of [ews, graph]) {
+    const res = await app.inject({ method: 'GET', url: `/mailboxes/${mbx}/folders/inbox` })
+    t.equal(res.statusCode, 504, res.body)
+    t.equal(json(res).code, 'MBG_ERR_UPSTREAM_TIMEOUT')
+  }
+  sims.ews.faults.delayMs = 0
+  sims.graph.faults.delayMs = 0
 })

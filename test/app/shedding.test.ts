@@ -1,0 +1,27 @@
+import t from 'tap'
+import pino from 'pino'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { buildGateway } from '../../src/build.js'
+import { BackendRouter } from '../../src/backends/router.js'
+
+t.test('load shedding by @fastify/under-pressure is a 503 problem with Retry-After', async (t) => {
+  const logger = pino({ level: 'silent' })
+  let healthy = true
+  const app = await buildGateway({
+    router: new BackendRouter({ backends: new Map(), mailboxes: [], logger }),
+    mode: 'configured',
+    logger,
+    docsUi: false,
+    underPressure: { healthCheck: async () => healthy, healthCheckInterval: 5, retryAfter: 7 }
+  })
+  t.teardown(async () => { await app.close() })
+  await app.ready()
+  t.equal((await app.inject({ url: '/mailboxes' })).statusCode, 200)
+  healthy = false
+  await sleep(50)
+  const res = await app.inject({ url: '/mailboxes' })
+  t.equal(res.statusCode, 503)
+  t.match(res.headers['content-type'], /application\/problem\+json/)
+  t.equal(res.headers['retry-after'], '7')
+  t.match(JSON.parse(res.body), { code: 'MBG_ERR_OVERLOADED', status: 503, retryAfter: 7 })
+})
