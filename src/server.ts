@@ -22,7 +22,9 @@ try {
   fail((err as Error).message)
 }
 const { env, gateway } = loaded
-const logger = pino(loggerOptions(env.LOG_LEVEL), process.stdout.isTTY ? pino.transport({ target: 'pino-pretty' }) : undefined)
+// Pretty logs on a terminal when pino-pretty (a dev dependency) is installed; JSON lines otherwise.
+const pretty = process.stdout.isTTY && (() => { try { import.meta.resolve('pino-pretty'); return true } catch { return false } })()
+const logger = pino(loggerOptions(env.LOG_LEVEL), pretty ? pino.transport({ target: 'pino-pretty' }) : undefined)
 
 let demo: Demo | undefined
 let config = gateway
