@@ -4,7 +4,10 @@
  * The same code means different things depending on what it is about: for a
  * folder call ErrorItemNotFound means the folder is gone, for a batch item it is
  * the item; ErrorNonExistentMailbox is the mailbox for a whole call but only the
- * item for an id whose embedded mailbox is unknown.
+ * item for an id whose embedded mailbox is unknown. Likewise ErrorAccessDenied: for
+ * a whole call (impersonation refused) it is a 403, but per message it is how EWS
+ * refuses an id of another mailbox, which the port reports as not found in this
+ * mailbox (as the Graph backend does).
  */
 import {
   AccessDenied, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
@@ -38,6 +41,9 @@ const ID_CODES = new Set([
 
 const ACCESS_CODES = new Set(['ErrorAccessDenied', 'ErrorImpersonateUserDenied', 'ErrorImpersonationDenied', 'ErrorAccountDisabled'])
 
+/** Per-message answers to an id that is not in the selected mailbox (another mailbox's, or an unknown mailbox's). */
+const FOREIGN_ID_CODES = new Set(['ErrorAccessDenied', 'ErrorNonExistentMailbox'])
+
 export interface RetryAnnotations { retry?: RetryHint, retryAfterMs?: number, retryAfter?: number }
 
 export type Annotated = GatewayError & RetryAnnotations
@@ -68,6 +74,14 @@ export interface CodeContext {
   about: 'request' | 'folder' | 'item'
   /** Public id / name shown in the message (never upstream text). */
   subject: string
+  /**
+   * The subject was addressed by id (not by a distinguished name). A per-message
+   * ErrorAccessDenied / ErrorNonExistentMailbox then means "that id is not in this
+   * mailbox": FolderNotFound. Items are always addressed by id.
+   */
+  byId?: boolean
+  /** Display name a create/rename is about: ErrorFolderExists names it, not the subject id. */
+  name?: string
   /** Mailbox address, for MailboxNotFound / AccessDenied messages. */
   address: string
   /** MessageXml values (BackOffMilliseconds, …). */
@@ -88,9 +102,11 @@ export function errorForCode (code: string, ctx: CodeContext): Annotated {
     const ctor = THROTTLING_CODES.has(code) || code === 'ErrorBatchProcessingStopped' ? UpstreamThrottled : UpstreamUnavailable
     return annotate(new ctor(`EWS ${code}`), { ...up, ...hints })
   }
-  if (code === 'ErrorNonExistentMailbox') {
-    return annotate(ctx.about === 'item' ? new ItemNotFound(ctx.subject) : new MailboxNotFound(ctx.address), up)
+  if (FOREIGN_ID_CODES.has(code)) {
+    if (ctx.about === 'item') return annotate(new ItemNotFound(ctx.subject), up)
+    if (ctx.about === 'folder' && ctx.byId === true) return annotate(new FolderNotFound(ctx.subject), up)
   }
+  if (code === 'ErrorNonExistentMailbox') return annotate(new MailboxNotFound(ctx.address), up)
   if (ACCESS_CODES.has(code)) return annotate(new AccessDenied(`${ctx.address}: ${code}`), up)
   if (ID_CODES.has(code)) return annotate(new IdMalformed(ctx.subject), up)
   if (OUR_BUG_CODES.has(code)) return annotate(new UpstreamRejected(code), up)
@@ -100,7 +116,7 @@ export function errorForCode (code: string, ctx: CodeContext): Annotated {
     case 'ErrorFolderNotFound':
       return annotate(new FolderNotFound(ctx.about === 'item' ? 'of the item' : ctx.subject), up)
     case 'ErrorFolderExists':
-      return annotate(new FolderExists(ctx.subject), up)
+      return annotate(new FolderExists(ctx.name ?? ctx.subject), up)
     case 'ErrorDeleteDistinguishedFolder':
       return annotate(new FolderProtected(ctx.subject), up)
     case 'ErrorInvalidChangeKey':
@@ -119,4 +135,30 @@ export function errorForCode (code: string, ctx: CodeContext): Annotated {
     return annotate(new DataInvalid(ctx.subject), up)
   }
   return annotate(new UpstreamRejected(code), up)
+}
+
+export interface UploadCodeContext {
+  mode: 'create' | 'update'
+  /** Input position in the import call. */
+  index: number
+  /** Public id of the item an update replaces. */
+  itemId?: string
+  /** Public folder id or well-known name the item goes to. */
+  folder: string
+  address: string
+  values?: Record<string, string>
+}
+
+/**
+ * A per-item UploadItems code. The message names what it is about: the folder for
+ * folder trouble (and, for a create, whose only id is the folder's, for id trouble),
+ * the replaced item's id for an update, and the input position ("import item 3") for
+ * a create, which has no id yet.
+ */
+export function uploadErrorForCode (code: string, ctx: UploadCodeContext): Annotated {
+  const about = { address: ctx.address, ...(ctx.values !== undefined ? { values: ctx.values } : {}) }
+  if (code === 'ErrorFolderNotFound' || (ctx.mode === 'create' && (FOREIGN_ID_CODES.has(code) || ID_CODES.has(code) || code === 'ErrorItemNotFound'))) {
+    return errorForCode(code, { ...about, about: 'folder', subject: ctx.folder, byId: true })
+  }
+  return errorForCode(code, { ...about, about: 'item', subject: ctx.itemId ?? `import item ${ctx.index}` })
 }

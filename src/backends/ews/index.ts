@@ -6,9 +6,9 @@
  * annotated MBG_ERR_* errors, and the operations here turn per-message
  * ResponseCodes into per-item errors or thrown ones.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
+import { isStrictBase64 } from '../../base64.js'
 import {
   BadRequest, ConfigInvalid, DataInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
   isGatewayError, toItemError
@@ -20,8 +20,8 @@ import type {
 import type { Policy } from '../policy.js'
 import { chunkIndices, runInOrder } from './batch.js'
 import { EwsClient } from './client.js'
-import { annotate, backOffMs, errorForCode, isRetryableCode, type CodeContext } from './errors.js'
-import { fromPublicId, toPublicId, tryFromPublicId } from './ids.js'
+import { annotate, backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type Annotated, type CodeContext } from './errors.js'
+import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
 import { decodeCursor, distinguishedName, encodeCursor, readFolder, readItemSummary, rootName, type EwsFolder } from './mapping.js'
 import { isSuccess, readRootFolder, responseMessages, ResponseShapeError, type FolderTarget, type ResponseMessage } from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
@@ -68,8 +68,6 @@ export interface EwsBackendDeps {
 export function createEwsBackend (config: EwsBackendConfig, deps: EwsBackendDeps): MailboxBackend {
   return new EwsBackend(config, deps)
 }
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$|^[A-Za-z0-9+/]{2}==$|^[A-Za-z0-9+/]{3}=$/
 
 type Resolved = { ok: true, target: FolderTarget } | { ok: false, error: ItemError }
 
@@ -142,6 +140,11 @@ export class EwsBackend implements MailboxBackend {
     return 'wellKnown' in ref ? ref.wellKnown : ref.id
   }
 
+  /** Error context for a folder call about `ref` (by id: a foreign id is "not found in this mailbox"). */
+  private folderContext (ref: FolderRef): Omit<CodeContext, 'address' | 'values'> {
+    return { about: 'folder', subject: this.subject(ref), byId: 'id' in ref }
+  }
+
   /**
    * One call through the policy. `check` runs inside the retried function so a
    * per-message throttling code (ErrorServerBusy in a ResponseMessage) is retried like a fault.
@@ -152,15 +155,18 @@ export class EwsBackend implements MailboxBackend {
     check: (response: XmlNode, attempt: number) => T
   ): Promise<T> {
     return await this.policy.run({ key: this.key(address), idempotent: opts.idempotent, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) },
-      async (attempt) => {
-        const response = await this.client.call(op, address, body, opts.signal !== undefined ? { signal: opts.signal } : {})
-        try {
-          return check(response, attempt)
-        } catch (err) {
-          if (err instanceof ResponseShapeError) this.logger.warn({ backend: this.name, op, mailbox: address, problem: err.message }, 'unexpected EWS response shape')
-          throw err
-        }
-      })
+      async (attempt) => await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt)))
+  }
+
+  /** One HTTP exchange, no policy: only for use inside a `policy.run` callback. */
+  private async callOnce<T> (address: string, op: string, body: string, signal: AbortSignal | undefined, check: (response: XmlNode) => T): Promise<T> {
+    const response = await this.client.call(op, address, body, signal !== undefined ? { signal } : {})
+    try {
+      return check(response)
+    } catch (err) {
+      if (err instanceof ResponseShapeError) this.logger.warn({ backend: this.name, op, mailbox: address, problem: err.message }, 'unexpected EWS response shape')
+      throw err
+    }
   }
 
   /** A call whose every ResponseMessage must succeed; the first failure is thrown. */
@@ -239,7 +245,7 @@ export class EwsBackend implements MailboxBackend {
     // ParentFolderId (the non-IPM root) must show as null, the tree's top.
     const targets = isRoot || rootId !== undefined ? [target] : [target, this.distinguished(mailbox, root)]
     const messages = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder(targets), targets.length, {
-      idempotent: true, signal: ctx?.signal, context: (i) => ({ about: 'folder', subject: i === 0 ? this.subject(ref) : 'root' })
+      idempotent: true, signal: ctx?.signal, context: (i) => i === 0 ? this.folderContext(ref) : { about: 'folder', subject: 'root' }
     })
     if (targets.length === 2) {
       rootId = this.readFolderOrThrow(messages[1], undefined).ewsId
@@ -259,9 +265,9 @@ export class EwsBackend implements MailboxBackend {
     const max = Math.max(1, Math.min(request.limit, this.pageSize))
     const parent = request.parentId !== undefined ? this.target(mailbox, request.parentId) : this.distinguished(mailbox, rootName(mailbox))
     const traversal = request.parentId !== undefined ? 'Shallow' : 'Deep'
-    const subject = request.parentId !== undefined ? this.subject(request.parentId) : 'root'
+    const context = request.parentId !== undefined ? this.folderContext(request.parentId) : { about: 'folder' as const, subject: 'root' }
     const [message] = await this.invokeAll(mailbox.address, 'FindFolder', buildFindFolder(parent, traversal, offset, max), 1,
-      { idempotent: true, signal: ctx?.signal, context: () => ({ about: 'folder', subject }) })
+      { idempotent: true, signal: ctx?.signal, context: () => context })
     const page = readRootFolder(message, 'Folders')
     const values = page.nodes.map((n) => readFolder(n, undefined)?.folder).filter((f): f is Folder => f !== undefined)
     // Only move forward: a server that reports no progress would otherwise loop a client forever.
@@ -275,23 +281,36 @@ export class EwsBackend implements MailboxBackend {
     const parentId = 'wellKnown' in parentRef
       ? await this.resolveDistinguished(mailbox, distinguishedName(mailbox, parentRef.wellKnown), ctx?.signal)
       : fromPublicId(parentRef.id)
+    // Errors are about the parent (not found, malformed, another mailbox's), except a name conflict, which names the new name.
     const [message] = await this.invokeAll(mailbox.address, 'CreateFolder', buildCreateFolder({ id: parentId }, request.displayName, folderClass), 1, {
       idempotent: false,
       signal: ctx?.signal,
-      context: (): Omit<CodeContext, 'address' | 'values'> => ({ about: 'folder', subject: request.displayName })
-    }).catch((err: unknown) => {
-      // A missing parent shows up as not-found of the parent, not of the new name.
-      if (isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') throw errorForCode(err.upstreamCode ?? 'ErrorFolderNotFound', { about: 'folder', subject: this.subject(parentRef), address: mailbox.address })
-      throw err
+      context: () => ({ ...this.folderContext(parentRef), name: request.displayName })
     })
     const created = this.readFolderOrThrow(message, undefined)
-    return {
+    // The server may store something other than what was asked (it trims names, for one): answer with what it stored.
+    return await this.readBack(mailbox, { id: created.folder.id }, ctx, () => ({
       id: created.folder.id,
       displayName: request.displayName,
       parentId: toPublicId(parentId),
       folderClass,
       childFolderCount: 0,
       totalItemCount: 0
+    }))
+  }
+
+  /**
+   * Reads a folder just written. The write has happened, so a failed read must not
+   * turn into a failed call (a retry would then conflict with the folder it created):
+   * the fallback, built from the request, is returned instead and the miss logged.
+   */
+  private async readBack (mailbox: MailboxRef, ref: { id: string }, ctx: OperationContext | undefined, fallback: () => Folder): Promise<Folder> {
+    try {
+      return (await this.readFolderRef(mailbox, ref, ctx)).folder
+    } catch (err) {
+      if (ctx?.signal?.aborted === true) throw err
+      this.logger.warn({ backend: this.name, mailbox: mailbox.address, folder: ref.id, errCode: isGatewayError(err) ? err.code : undefined }, 'could not read back a folder just written')
+      return fallback()
     }
   }
 
@@ -305,9 +324,9 @@ export class EwsBackend implements MailboxBackend {
       if (isSuccess(m)) return
       // Exchange refuses to rename default folders with an access error; we could read the folder, so that is what it means.
       if (m.code === 'ErrorAccessDenied') throw annotate(new FolderProtected(ref.id), { upstreamCode: m.code })
-      throw errorForCode(m.code, { about: 'folder', subject: ref.id, address: mailbox.address, values: m.values })
+      throw errorForCode(m.code, { ...this.folderContext(ref), name: displayName, address: mailbox.address, values: m.values })
     })
-    return { ...current.folder, displayName }
+    return await this.readBack(mailbox, ref, ctx, () => ({ ...current.folder, displayName }))
   }
 
   async deleteFolder (mailbox: MailboxRef, ref: FolderRef, ctx?: OperationContext): Promise<void> {
@@ -318,7 +337,7 @@ export class EwsBackend implements MailboxBackend {
       if (isSuccess(m)) return
       // A retry after a lost response finds the folder already gone: that is the outcome we wanted.
       if (attempt > 1 && (m.code === 'ErrorFolderNotFound' || m.code === 'ErrorItemNotFound')) return
-      throw errorForCode(m.code, { about: 'folder', subject: ref.id, address: mailbox.address, values: m.values })
+      throw errorForCode(m.code, { ...this.folderContext(ref), address: mailbox.address, values: m.values })
     })
   }
 
@@ -328,7 +347,7 @@ export class EwsBackend implements MailboxBackend {
     const offset = decodeCursor(page.cursor)
     const max = Math.max(1, Math.min(page.limit, this.pageSize))
     const [message] = await this.invokeAll(mailbox.address, 'FindItem', buildFindItem(this.target(mailbox, ref), offset, max), 1,
-      { idempotent: true, signal: ctx?.signal, context: () => ({ about: 'folder', subject: this.subject(ref) }) })
+      { idempotent: true, signal: ctx?.signal, context: () => this.folderContext(ref) })
     const result = readRootFolder(message, 'Items')
     const values = result.nodes.map(readItemSummary).filter((s): s is ItemSummary => s !== undefined)
     return result.nextOffset !== undefined && result.nextOffset > offset ? { values, nextCursor: encodeCursor(result.nextOffset) } : { values }
@@ -339,7 +358,7 @@ export class EwsBackend implements MailboxBackend {
     const preset = new Map<number, ExportResult>()
     const valid: number[] = []
     decoded.forEach((ews, i) => {
-      if (ews === undefined) preset.set(i, { itemId: itemIds[i], error: toItemError(new IdMalformed(itemIds[i])) })
+      if (ews === undefined) preset.set(i, { itemId: itemIds[i], error: toItemError(new IdMalformed(shortId(itemIds[i]))) })
       else valid.push(i)
     })
     return runInOrder<ExportResult>({
@@ -355,66 +374,74 @@ export class EwsBackend implements MailboxBackend {
 
   private async exportChunk (mailbox: MailboxRef, ids: string[], publicIds: string[], signal: AbortSignal): Promise<ExportResult[]> {
     const address = mailbox.address
-    const send = async (batch: string[]): Promise<ResponseMessage[]> =>
-      await this.invoke(address, 'ExportItems', buildExportItems(batch), { idempotent: true, signal }, (r) => responseMessages(r, 'ExportItems', batch.length))
     const toResult = (m: ResponseMessage, i: number): ExportResult => {
       if (isSuccess(m)) {
         const item = readExported(m)
         if (item === undefined || item.data === '') return { itemId: publicIds[i], error: toItemError(new UpstreamBadResponse('ExportItems: success without ItemId/Data')) }
         return { itemId: toPublicId(item.id), changeKey: item.changeKey, data: item.data }
       }
-      return { itemId: publicIds[i], error: this.itemError(m, publicIds[i], address) }
+      return { itemId: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
     }
-    const messages = await send(ids)
-    return await this.retryIndividually(messages, signal, toResult, async (i) => (await send([ids[i]]))[0], (i, err) => ({ itemId: publicIds[i], error: toItemError(err) }))
+    const messages = await this.invoke(address, 'ExportItems', buildExportItems(ids), { idempotent: true, signal },
+      (r) => responseMessages(r, 'ExportItems', ids.length))
+    return await this.retryIndividually(address, 'ExportItems', messages, signal, {
+      body: (i) => buildExportItems([ids[i]]),
+      idempotent: () => true,
+      toResult,
+      onError: (i, err) => ({ itemId: publicIds[i], error: toItemError(err) })
+    })
+  }
+
+  /** The server did not process this message (skipped in a batch, or throttled): sending it again may work. */
+  private notProcessed (m: ResponseMessage): boolean {
+    return !isSuccess(m) && (m.responseClass === 'Warning' || isRetryableCode(m.code))
+  }
+
+  /** The error for a message the server did not process, annotated so the policy waits what the server asked and retries. */
+  private notProcessedError (m: ResponseMessage): Annotated {
+    const ms = backOffMs(m.values)
+    return annotate(new UpstreamThrottled(`EWS ${m.code}`), {
+      upstreamCode: m.code,
+      retry: 'safe',
+      ...(ms !== undefined ? { retryAfterMs: ms } : {}),
+      ...(ms !== undefined && ms > 0 ? { retryAfter: Math.ceil(ms / 1000) } : {})
+    })
   }
 
   /**
-   * Items that failed with a throttling/transient code, or were skipped (Warning,
-   * ErrorBatchProcessingStopped), get one more try each, alone, after the back-off
-   * the server asked for. Still failing → 503 per item with Retry-After.
+   * Items a batch answer left unprocessed (Warning, ErrorBatchProcessingStopped,
+   * throttling codes) are sent again, each alone, through the one policy: the batch
+   * answer counts as attempt 1, so the policy waits its BackOffMilliseconds (or gives
+   * up at once when that is longer than a caller should wait), and every re-send still
+   * unprocessed throws the same annotated error for the policy to wait and retry. What
+   * the policy gives up on becomes the item's 503 MBG_ERR_UPSTREAM_THROTTLED with
+   * Retry-After. Items are retried concurrently; the policy caps calls per mailbox.
    */
   private async retryIndividually<R> (
-    messages: ResponseMessage[], signal: AbortSignal,
-    toResult: (m: ResponseMessage, index: number) => R,
-    resend: (index: number) => Promise<ResponseMessage>,
-    onError: (index: number, err: unknown) => R
+    address: string, op: string, messages: ResponseMessage[], signal: AbortSignal,
+    resend: {
+      body: (index: number) => string
+      idempotent: (index: number) => boolean
+      toResult: (m: ResponseMessage, index: number) => R
+      onError: (index: number, err: unknown) => R
+    }
   ): Promise<R[]> {
-    const results: R[] = []
-    const retry: number[] = []
-    let wait = 0
-    messages.forEach((m, i) => {
-      if (!isSuccess(m) && (m.responseClass === 'Warning' || isRetryableCode(m.code))) {
-        retry.push(i)
-        wait = Math.max(wait, backOffMs(m.values) ?? 0)
-      }
-      results[i] = toResult(m, i)
-    })
-    if (retry.length === 0) return results
-    const giveUp = (m: ResponseMessage): ItemError => {
-      const ms = backOffMs(m.values) ?? wait
-      const err = annotate(new UpstreamThrottled(`EWS ${m.code}`), { upstreamCode: m.code, ...(ms > 0 ? { retryAfter: Math.ceil(ms / 1000) } : {}) })
-      return toItemError(err)
-    }
-    if (wait > this.policy.options.maxInlineDelayMs) {
-      for (const i of retry) results[i] = this.withError(results[i], giveUp(messages[i]))
-      return results
-    }
-    if (wait > 0) await sleep(wait, undefined, { signal })
-    await Promise.all(retry.map(async (i) => {
+    return await Promise.all(messages.map(async (first, i): Promise<R> => {
+      if (!this.notProcessed(first)) return resend.toResult(first, i)
       try {
-        const m = await resend(i)
-        results[i] = !isSuccess(m) && (m.responseClass === 'Warning' || isRetryableCode(m.code)) ? this.withError(toResult(m, i), giveUp(m)) : toResult(m, i)
+        const m = await this.policy.run({ key: this.key(address), idempotent: resend.idempotent(i), signal }, async (attempt) => {
+          const m = attempt === 1
+            ? first
+            : await this.callOnce(address, op, resend.body(i), signal, (r) => responseMessages(r, op, 1)[0])
+          if (this.notProcessed(m)) throw this.notProcessedError(m)
+          return m
+        })
+        return resend.toResult(m, i)
       } catch (err) {
         if (signal.aborted) throw err
-        results[i] = onError(i, err)
+        return resend.onError(i, err)
       }
     }))
-    return results
-  }
-
-  private withError<R> (result: R, error: ItemError): R {
-    return { ...(result as object), error } as R
   }
 
   private itemError (m: ResponseMessage, subject: string, address: string): ItemError {
@@ -432,15 +459,16 @@ export class EwsBackend implements MailboxBackend {
     const fail = (i: number, err: unknown): void => { preset.set(i, { index: i, error: toItemError(err) }) }
     items.forEach((item, i) => {
       const data = typeof item.data === 'string' ? item.data.replace(/\s+/g, '') : ''
-      if (!BASE64.test(data)) return fail(i, new DataInvalid('data is not base64'))
-      if (item.mode !== 'create' && item.mode !== 'update') return fail(i, new BadRequest('mode must be create or update'))
+      // Not a grouped regex: V8 runs those recursively and overflows on multi-megabyte items.
+      if (!isStrictBase64(data)) return fail(i, new DataInvalid(`import item ${i}: data is not base64`))
+      if (item.mode !== 'create' && item.mode !== 'update') return fail(i, new BadRequest(`import item ${i}: mode must be create or update`))
       let itemId: string | undefined
       if (item.mode === 'update') {
         if (item.itemId === undefined || item.itemId === '' || item.changeKey === undefined || item.changeKey === '') {
-          return fail(i, new BadRequest('update needs itemId and changeKey'))
+          return fail(i, new BadRequest(`import item ${i}: update needs itemId and changeKey`))
         }
         itemId = tryFromPublicId(item.itemId)
-        if (itemId === undefined) return fail(i, new IdMalformed(item.itemId))
+        if (itemId === undefined) return fail(i, new IdMalformed(shortId(item.itemId)))
       }
       try {
         folderOf[i] = this.target(mailbox, item.folderId)
@@ -488,10 +516,6 @@ export class EwsBackend implements MailboxBackend {
 
   private async uploadChunk (mailbox: MailboxRef, indices: number[], batch: UploadEntry[], items: ImportItem[], signal: AbortSignal): Promise<ImportResult[]> {
     const address = mailbox.address
-    // A blind resend of CreateNew after a lost response can duplicate items (ews.md §9): only 'safe' failures are retried then.
-    const send = async (entries: UploadEntry[]): Promise<ResponseMessage[]> =>
-      await this.invoke(address, 'UploadItems', buildUploadItems(entries), { idempotent: entries.every((e) => e.action !== 'CreateNew'), signal },
-        (r) => responseMessages(r, 'UploadItems', entries.length))
     const toResult = (m: ResponseMessage, k: number): ImportResult => {
       const index = indices[k]
       if (isSuccess(m)) {
@@ -499,11 +523,23 @@ export class EwsBackend implements MailboxBackend {
         if (up === undefined) return { index, error: toItemError(new UpstreamBadResponse('UploadItems: success without ItemId')) }
         return { index, itemId: toPublicId(up.id), changeKey: up.changeKey }
       }
-      return { index, error: this.itemError(m, items[index].itemId ?? `item ${index}`, address) }
+      const item = items[index]
+      return {
+        index,
+        error: toItemError(uploadErrorForCode(m.code, {
+          mode: item.mode, index, folder: this.subject(item.folderId), address, values: m.values, ...(item.mode === 'update' && item.itemId !== undefined ? { itemId: shortId(item.itemId) } : {})
+        }))
+      }
     }
-    const messages = await send(batch)
-    return await this.retryIndividually(messages, signal, toResult, async (k) => (await send([batch[k]]))[0],
-      (k, err) => ({ index: indices[k], error: toItemError(err) }))
+    // A blind resend of CreateNew after a lost response can duplicate items (ews.md §9): only 'safe' failures are retried then.
+    const messages = await this.invoke(address, 'UploadItems', buildUploadItems(batch), { idempotent: batch.every((e) => e.action !== 'CreateNew'), signal },
+      (r) => responseMessages(r, 'UploadItems', batch.length))
+    return await this.retryIndividually(address, 'UploadItems', messages, signal, {
+      body: (k) => buildUploadItems([batch[k]]),
+      idempotent: (k) => batch[k].action !== 'CreateNew',
+      toResult,
+      onError: (k, err) => ({ index: indices[k], error: toItemError(err) })
+    })
   }
 
   async close (): Promise<void> {

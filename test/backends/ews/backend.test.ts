@@ -127,6 +127,32 @@ t.test('folders: create, rename, delete; well-known folders are protected', asyn
   t.equal((await backend.getFolder(alice, { wellKnown: 'inbox' })).displayName, 'Inbox')
 })
 
+t.test('folders: create and rename answer with what the server stored; a name conflict names the name', async (t) => {
+  // The server trims names: the answer must say what it stored, not echo the request.
+  const created = await backend.createFolder(alice, { displayName: '  Padded name\t ', parentId: { wellKnown: 'inbox' } })
+  t.equal(created.displayName, 'Padded name')
+  t.same(created, await backend.getFolder(alice, { id: created.id }), 'same as a later read')
+  const renamed = await backend.renameFolder(alice, { id: created.id }, ' Renamed ')
+  t.equal(renamed.displayName, 'Renamed')
+  t.same(renamed, await backend.getFolder(alice, { id: created.id }))
+
+  // Renaming a folder with content keeps its real counts.
+  const { folders } = await allFolders(backend, alice, 50)
+  const alpha = folders.find((f) => f.displayName === 'Alpha') as Folder
+  const alphaRenamed = await backend.renameFolder(alice, { id: alpha.id }, 'Alpha2 ')
+  t.match(alphaRenamed, { displayName: 'Alpha2', totalItemCount: 8, childFolderCount: 1, parentId: alpha.parentId })
+  await backend.renameFolder(alice, { id: alpha.id }, 'Alpha')
+
+  const sibling = await backend.createFolder(alice, { displayName: 'Sibling', parentId: { wellKnown: 'inbox' } })
+  const conflict = await backend.renameFolder(alice, { id: sibling.id }, 'Renamed').then(() => undefined, (e: Error) => e)
+  t.match(conflict, { code: 'MBG_ERR_FOLDER_EXISTS', statusCode: 409, upstreamCode: 'ErrorFolderExists' })
+  t.equal(conflict?.message, 'A folder named Renamed already exists there')
+  const dup = await backend.createFolder(alice, { displayName: 'Sibling', parentId: { wellKnown: 'inbox' } }).then(() => undefined, (e: Error) => e)
+  t.equal(dup?.message, 'A folder named Sibling already exists there')
+  await backend.deleteFolder(alice, { id: sibling.id })
+  await backend.deleteFolder(alice, { id: created.id })
+})
+
 t.test('items: list pages to completion in creation order', async (t) => {
   const inbox = await backend.getFolder(alice, { wellKnown: 'inbox' })
   const { items, pages } = await allItems(alice, inbox.id, 25)
@@ -194,6 +220,12 @@ t.test('per-item errors: malformed ids, unknown items, bad input', async (t) => 
   ]))
   t.same(imports.map((r) => r.index), [0, 1, 2, 3, 4, 5])
   t.same(imports.map(errorOf), ['MBG_ERR_ID_MALFORMED', 'MBG_ERR_BAD_REQUEST', 'MBG_ERR_DATA_INVALID', 'MBG_ERR_DATA_INVALID', 'MBG_ERR_FOLDER_NOT_FOUND', undefined])
+  const messages = imports.map((r) => 'error' in r ? r.error.message : '')
+  t.match(messages[1], 'import item 1')
+  t.match(messages[2], 'import item 2')
+  t.equal(messages[3], 'Item data is not a valid full-fidelity stream: import item 3', 'the server rejected it: the message names the input position')
+  t.equal(messages[4], `Folder ${unknownFolder} not found`, 'a missing folder is named')
+  t.notMatch(messages.join('\n'), /(?<!import )\bitem \d/, 'an index is always "import item N"')
 })
 
 t.test('archive mailbox', async (t) => {

@@ -46,3 +46,15 @@ t.test('malformed public ids are rejected with MBG_ERR_ID_MALFORMED', async (t) 
     t.throws(() => fromPublicId(bad), { code: 'MBG_ERR_ID_MALFORMED', statusCode: 400 }, JSON.stringify(bad))
   }
 })
+
+t.test('multi-megabyte ids map without overflowing the regex stack', async (t) => {
+  const huge = Buffer.alloc(6 * 1024 * 1024, 0xfb).toString('base64')
+  const pub = toPublicId(huge)
+  t.equal(pub.length, huge.length)
+  t.equal(pub.slice(0, 4), '-_v7')
+  t.equal(fromPublicId(pub), huge)
+  // Not canonical: the '~' form, and back.
+  t.equal(toPublicId('=AAA').slice(0, 1), '~')
+  t.equal(toPublicId('AA=A').slice(0, 1), '~')
+  t.equal(tryFromPublicId(toPublicId(huge + '=')), huge + '=')
+})

@@ -3,6 +3,7 @@
  * loopback server answers each request with whatever the test says.
  */
 import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
@@ -134,10 +135,12 @@ t.test('export: positional correlation, Warning items retried alone, concurrency
   let inFlight = 0
   let maxInFlight = 0
   const attempts = new Map<string, number>()
+  const alone: string[] = []
   handler = (req, res) => {
     inFlight++
     maxInFlight = Math.max(maxInFlight, inFlight)
     const ids = idsIn(req.body)
+    if (ids.length === 1) alone.push(ids[0])
     // Later chunks answer sooner, so order has to be restored by the adapter.
     const delay = ids.includes(ID(0)) ? 60 : 5
     setTimeout(() => {
@@ -155,13 +158,18 @@ t.test('export: positional correlation, Warning items retried alone, concurrency
     }, delay)
   }
   const ids = Array.from({ length: 12 }, (_, i) => toPublicId(ID(i)))
+  const before = { ...policy.stats }
   const results = await collect(basic.exportItems(alice, ids))
   t.same(results.map((r) => r.itemId), ids, 'request order')
-  t.same(results.map((r) => 'error' in r ? r.error.code : 'ok'), ['ok', 'MBG_ERR_UPSTREAM_THROTTLED', 'ok', 'ok', 'MBG_ERR_ACCESS_DENIED', 'MBG_ERR_CHANGE_KEY_INVALID', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'])
-  t.equal((results[1] as { error: { retryAfter?: number, status: number } }).error.status, 503)
-  t.equal((results[1] as { error: { retryAfter?: number } }).error.retryAfter, 1)
-  t.equal(attempts.get(ID(1)), 2, 'throttled item retried once, alone')
-  t.equal(attempts.get(ID(2)), 2, 'skipped item retried once')
+  t.same(results.map((r) => 'error' in r ? r.error.code : 'ok'), ['ok', 'MBG_ERR_UPSTREAM_THROTTLED', 'ok', 'ok', 'MBG_ERR_ITEM_NOT_FOUND', 'MBG_ERR_CHANGE_KEY_INVALID', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'])
+  t.match((results[1] as { error: object }).error, { status: 503, retryAfter: 1, upstreamCode: 'ErrorServerBusy' })
+  // Another mailbox's id is refused per message with ErrorAccessDenied: not found in this mailbox.
+  t.match((results[4] as { error: object }).error, { status: 404, upstreamCode: 'ErrorAccessDenied' })
+  t.equal(attempts.get(ID(1)), policy.options.maxAttempts, 'throttled item re-sent by the policy until it gives up')
+  t.equal(attempts.get(ID(2)), 2, 'skipped item re-sent once')
+  t.same(alone.sort(), [ID(1), ID(1), ID(1), ID(2)].sort(), 'only unprocessed items are re-sent, each alone')
+  t.equal(policy.stats.retries - before.retries, policy.options.maxAttempts, 'every re-send was a retry of the one policy')
+  t.equal(policy.stats.gaveUp - before.gaveUp, 1)
   t.equal(attempts.get(ID(4)), 1, 'permanent errors are not retried')
   t.equal((results[0] as { data: string }).data, Buffer.from(ID(0)).toString('base64'), 'line-wrapped data is unwrapped')
   t.ok(maxInFlight > 1 && maxInFlight <= policy.options.concurrency, `chunks ran concurrently (${maxInFlight})`)
@@ -169,6 +177,46 @@ t.test('export: positional correlation, Warning items retried alone, concurrency
   // A response with the wrong number of messages cannot be correlated: reported, not guessed.
   handler = reply(200, exportResponse([ok(ID(0))]))
   await t.rejects(collect(basic.exportItems(alice, [toPublicId(ID(0)), toPublicId(ID(3))])), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
+})
+
+t.test('unprocessed items: the policy waits BackOffMilliseconds before re-sending, and passes a long one on', async (t) => {
+  const exportResponse = (messages: string[]): string => envelope(`<m:ExportItemsResponse xmlns:m="${M}"><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:ExportItemsResponse>`)
+  const busy = (ms: number): string => '<m:ExportItemsResponseMessage ResponseClass="Error"><m:MessageText>x</m:MessageText><m:ResponseCode>ErrorServerBusy</m:ResponseCode>' +
+    `<m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:MessageXml><t:Value xmlns:t="${T}" Name="BackOffMilliseconds">${ms}</t:Value></m:MessageXml></m:ExportItemsResponseMessage>`
+  const ok = (id: string): string => `<m:ExportItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:ItemId Id="${id}" ChangeKey="CK"/><m:Data>AQAA</m:Data></m:ExportItemsResponseMessage>`
+  const idsIn = (body: string): string[] => [...body.matchAll(/<t:ItemId Id="([^"]+)"/g)].map((m) => m[1])
+  const sentAt: number[] = []
+  let backOff = 150
+  handler = (req, res) => {
+    sentAt.push(Date.now())
+    const ids = idsIn(req.body)
+    // The batch: the second item is throttled; alone, it goes through.
+    reply(200, exportResponse(ids.length > 1 ? [ok(ids[0]), busy(backOff)] : [ok(ids[0])]))(req, res)
+  }
+  const results = await collect(basic.exportItems(alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
+  t.same(results.map((r) => 'error' in r ? r.error.code : r.itemId), [toPublicId(ID(1)), toPublicId(ID(2))])
+  t.equal(sentAt.length, 2)
+  t.ok(sentAt[1] - sentAt[0] >= backOff - 5, `re-sent after the server's back-off (${sentAt[1] - sentAt[0]} ms)`)
+
+  // Longer than the policy absorbs (500 ms here): no re-send, the item carries Retry-After.
+  sentAt.length = 0
+  backOff = 30_000
+  const started = Date.now()
+  const long = await collect(basic.exportItems(alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
+  t.notOk('error' in long[0])
+  t.match((long[1] as { error: object }).error, { code: 'MBG_ERR_UPSTREAM_THROTTLED', status: 503, retryAfter: 30, upstreamCode: 'ErrorServerBusy' })
+  t.equal(sentAt.length, 1, 'not re-sent')
+  t.ok(Date.now() - started < 1000)
+})
+
+t.test('the adapter has no retry loop or timer of its own', async (t) => {
+  const dir = new URL('../../../src/backends/ews/', import.meta.url)
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))
+  t.ok(files.length > 5)
+  for (const f of files) {
+    const source = readFileSync(new URL(f, dir), 'utf8')
+    t.notMatch(source, /timers\/promises|setTimeout|\bsleep\(/, f)
+  }
 })
 
 t.test('secrets never reach the logs', async (t) => {
