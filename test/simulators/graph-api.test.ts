@@ -121,6 +121,12 @@ t.test('Graph simulator API', async (t) => {
     t.equal(encoded.json.displayName, 'Inbox')
     const deletions = await h.call('GET', `${mb('v1.0', carol)}/folders/recoverableitemsdeletions`)
     t.equal(deletions.json.displayName, 'Deletions')
+    for (const [name, displayName] of [['journal', 'Journal'], ['Notes', 'Notes'], ['calendar', 'Calendar'], ['archive', 'Archive'], ['msgfolderroot', h.store.requireFolder(h.store.requireMailbox(M.carol.guid).msgRootId).displayName]]) {
+      const wk = await h.call('GET', `${mb('v1.0', carol)}/folders/${name}`)
+      t.equal(wk.status, 200, name)
+      t.equal(wk.json.displayName, displayName, name)
+    }
+    t.equal((await h.call('GET', `${mb('beta', carol)}/folders/journal`)).json.wellKnownName, 'journal')
 
     const children = await h.call('GET', `${mb('v1.0', carol)}/folders/${inbox.id}/childFolders`)
     t.same(children.json.value.map((f: any) => f.displayName), ['Projects'])
@@ -317,8 +323,27 @@ t.test('Graph simulator API', async (t) => {
     const stale = await h.call('POST', importUrl, { token: null, body: { FolderId: receipts.id, Mode: 'update', Data: exported.data, ItemId: created.json.itemId, ChangeKey: created.json.changeKey } })
     t.equal(stale.status, 409)
     t.type(stale.json.Message, 'string')
+    t.match(stale.json.Message, /ChangeKey does not match the current version/)
     const wrongFolder = await h.call('POST', importUrl, { token: null, body: { FolderId: 'inbox', Mode: 'update', Data: exported.data, ItemId: created.json.itemId, ChangeKey: updated.json.changeKey } })
     t.equal(wrongFolder.status, 400)
+    // Each way an update can miss its item says so distinctly; only a stale key is a conflict.
+    const update = async (ItemId: string, ChangeKey: string = updated.json.changeKey): Promise<{ status: number, message: string }> => {
+      const r = await h.call('POST', importUrl, { token: null, body: { FolderId: receipts.id, Mode: 'update', Data: exported.data, ItemId, ChangeKey } })
+      return { status: r.status, message: r.json?.Message }
+    }
+    const notFound = { status: 400, message: 'The item specified by ItemId was not found in the target folder.' }
+    t.same(wrongFolder.json.Message, notFound.message, 'FolderId names another folder')
+    t.same(await update(toWireId(h.store.itemsIn(h.store.wellKnownFolder(M.bob.guid, 'inbox').id)[0].id)), notFound, 'an item of another folder')
+    t.same(await update(toWireId(src.id)), notFound, 'an item of another mailbox')
+    t.same(await update(receipts.id), notFound, 'a folder id')
+    const gone = h.store.createItem(receipts.id.replace(/-/g, '+').replace(/_/g, '/'), Buffer.from(exported.data, 'base64'))
+    h.store.deleteItem(gone.id)
+    t.same(await update(toWireId(gone.id)), notFound, 'a deleted item')
+    t.same(await update('AAAA'), { status: 400, message: 'The ItemId is malformed.' })
+    t.same(await update('not an id at all'), { status: 400, message: 'The ItemId is malformed.' })
+    t.same(await update(created.json.itemId, '%%%'), { status: 400, message: 'The ChangeKey is malformed.' })
+    t.same(await update(created.json.itemId, created.json.changeKey), { status: 409, message: 'The ChangeKey does not match the current version of the item.' })
+    t.equal((await update(created.json.itemId)).status, 200, 'the current key still works')
     const corrupt = await h.call('POST', importUrl, { token: null, body: { FolderId: 'inbox', Mode: 'create', Data: Buffer.from('not a stream at all').toString('base64') } })
     t.equal(corrupt.status, 400)
     t.match(corrupt.json.Message, /not a valid item stream/)

@@ -3,10 +3,11 @@
  *
  * A cursor is base64url JSON holding the path+query of the nextLink (never the
  * origin: the bearer token only ever goes to the configured Graph origin) and the
- * listing it belongs to. Cursors come back from callers, so they are untrusted:
- * `readCursor` checks that the link stays under the mailbox it was issued for.
+ * listing it belongs to. Cursors come back from callers, so they are untrusted: even
+ * though the gateway seals page tokens at the route level, `readCursor` checks that
+ * the link is exactly the listing it was issued for (defence in depth).
  */
-import { BadRequest, UpstreamBadResponse } from '../../errors.js'
+import { BadRequest, UpstreamBadResponse, withExtras, type GatewayError } from '../../errors.js'
 import { redactUrl } from '../../redact.js'
 
 export interface CursorPayload {
@@ -49,51 +50,123 @@ export function cursorFromNextLink (nextLink: string, graphOrigin: string, scope
   return encodeCursor({ v: 1, s: scope, p: `${url.pathname}${url.search}` })
 }
 
-function decodeSegment (segment: string): string {
+/** One segment of a collection path: fixed names (and well-known folder names) match case-insensitively, ids exactly. */
+export type PathPart = { name: string } | { id: string }
+
+/** Where a cursor may lead: the listing it was issued for, as Graph addresses it. */
+export interface CursorScope {
+  graphOrigin: string
+  version: string
+  /** The mailbox, plus auxiliary archives Graph itself redirected us to. */
+  mailboxIds: Iterable<string>
+  /** Label of the listing (`tree`, `children:<id>`, `items:<seg>`), stored in the cursor. */
+  scope: string
+}
+
+export interface CursorTarget extends CursorScope {
+  /** Accepted spellings of the collection path below the mailbox, e.g. `folders/{id}/items`. */
+  collections: PathPart[][]
+}
+
+/** A cursor checked up to the mailbox: its absolute URL and the decoded collection path below the mailbox. */
+export interface OpenedCursor {
+  url: string
+  /** Decoded segments after `mailboxes/{mbx}`, OData key segments expanded (`folders('X')` → folders, X). */
+  collection: string[]
+}
+
+/** Decodes a path segment; undefined when it is not valid percent-encoding. */
+function decodeSegment (segment: string): string | undefined {
   try {
     return decodeURIComponent(segment)
   } catch {
-    return segment
+    return undefined
   }
 }
 
-/** Strips the OData key form `mailboxes('MBX:..')` down to the bare id. */
-function mailboxFromSegment (segment: string): string {
-  const decoded = decodeSegment(segment)
-  const key = /^mailboxes\('(.+)'\)$/i.exec(decoded)
-  return key !== null ? key[1] : decoded
+/** Splits an OData key segment `name('key')` into [name, key] ('' escapes a quote); other segments stay whole. */
+function expandKey (segment: string): string[] {
+  const key = /^([^(]+)\('(.*)'\)$/.exec(segment)
+  return key !== null ? [key[1], key[2].replace(/''/g, "'")] : [segment]
+}
+
+/** The decoded segments after `/{ver}/admin/exchange/`, key segments expanded; undefined if any is unusable. */
+function pathAfterExchange (segments: string[]): string[] | undefined {
+  const out: string[] = []
+  for (const raw of segments) {
+    const decoded = decodeSegment(raw)
+    // An empty, dot or slash-bearing segment never belongs to a listing Graph handed out.
+    if (decoded === undefined || decoded === '' || decoded === '.' || decoded === '..' || decoded.includes('/')) return undefined
+    out.push(...expandKey(decoded))
+  }
+  return out
+}
+
+/** True when a decoded collection path is exactly `collection`. */
+export function matchesCollection (path: string[], collection: PathPart[]): boolean {
+  return path.length === collection.length && collection.every((part, i) =>
+    'id' in part ? path[i] === part.id : path[i].toLowerCase() === part.name.toLowerCase())
 }
 
 /**
- * Resolves a caller's cursor to an absolute URL on the Graph origin, checking that it
- * continues the same listing (`scope`) and stays under `/{version}/admin/exchange/mailboxes/{mbx}/`
- * for one of `mailboxIds` (the mailbox, plus auxiliary archives Graph itself redirected us to).
+ * Decodes a caller's cursor and checks everything but the collection: same listing label
+ * (`scope`), a path on the Graph origin under `/{version}/admin/exchange/mailboxes/{mbx}/`
+ * for one of `mailboxIds`. Callers then check `collection` (readCursor does both).
  */
-export function readCursor (cursor: string, options: { graphOrigin: string, version: string, mailboxIds: Iterable<string>, scope: string }): string {
+export function openCursor (cursor: string, target: CursorScope): OpenedCursor {
   const c = decodeCursor(cursor)
-  if (c.s !== options.scope) throw new BadRequest('The cursor belongs to a different listing')
+  if (c.s !== target.scope) throw new BadRequest('The cursor belongs to a different listing')
   // Only a path is acceptable: `//host/...` or `https:...` would change the origin.
   if (!c.p.startsWith('/') || c.p.startsWith('//') || c.p.includes('\\')) throw new BadRequest('Invalid cursor')
-  const url = new URL(c.p, options.graphOrigin)
-  if (url.origin !== options.graphOrigin) throw new BadRequest('Invalid cursor')
+  let url: URL
+  try {
+    url = new URL(c.p, target.graphOrigin)
+  } catch {
+    throw new BadRequest('Invalid cursor')
+  }
+  if (url.origin !== target.graphOrigin) throw new BadRequest('Invalid cursor')
   const segments = url.pathname.split('/')
-  // ['', ver, 'admin', 'exchange', 'mailboxes', mbx, ...] or ['', ver, 'admin', 'exchange', "mailboxes('mbx')", ...]
-  const allowed = new Set([...options.mailboxIds].map((m) => m.toLowerCase()))
+  // ['', ver, 'admin', 'exchange', 'mailboxes', mbx, ...rest] or ['', ver, 'admin', 'exchange', "mailboxes('mbx')", ...rest]
   const ver = segments[1]?.toLowerCase()
   const fixed = segments.slice(2, 4).map((s) => s.toLowerCase()).join('/')
-  let mbx: string | undefined
-  let rest: string[]
-  if (segments[4]?.toLowerCase() === 'mailboxes') {
-    mbx = segments[5] !== undefined ? decodeSegment(segments[5]) : undefined
-    rest = segments.slice(6)
-  } else {
-    mbx = segments[4] !== undefined ? mailboxFromSegment(segments[4]) : undefined
-    rest = segments.slice(5)
-  }
-  if (ver !== options.version.toLowerCase() || fixed !== 'admin/exchange' || mbx === undefined ||
-      !allowed.has(mbx.toLowerCase()) || rest.length === 0 || rest[0] === '' ||
-      rest.some((s) => s === '..' || s === '.' || decodeSegment(s).includes('/'))) {
+  const path = pathAfterExchange(segments.slice(4))
+  const allowed = new Set([...target.mailboxIds].map((m) => m.toLowerCase()))
+  if (ver !== target.version.toLowerCase() || fixed !== 'admin/exchange' || path === undefined ||
+      path[0]?.toLowerCase() !== 'mailboxes' || path[1] === undefined || !allowed.has(path[1].toLowerCase())) {
     throw new BadRequest('The cursor does not belong to this mailbox')
   }
-  return url.toString()
+  return { url: url.toString(), collection: path.slice(2) }
+}
+
+/** The cursor does not address the listing it claims to continue. */
+export const wrongListing = (): Error => new BadRequest('The cursor does not continue this listing')
+
+/**
+ * Resolves a caller's cursor to an absolute URL on the Graph origin (see openCursor), at
+ * exactly one of the listing's `collections`: a cursor issued for the items of one folder
+ * can neither list another folder's items nor the folders themselves.
+ */
+export function readCursor (cursor: string, target: CursorTarget): string {
+  const opened = openCursor(cursor, target)
+  if (!target.collections.some((collection) => matchesCollection(opened.collection, collection))) throw wrongListing()
+  return opened.url
+}
+
+/** Cursor errors worth turning into 400s: the upstream refused the link itself, not the caller's rights or the service. */
+const CURSOR_REFUSALS = new Set(['MBG_ERR_UPSTREAM_REJECTED', 'MBG_ERR_ID_MALFORMED', 'MBG_ERR_BAD_REQUEST'])
+
+/**
+ * Maps the failure of a request that followed a caller's cursor: Graph refusing the link
+ * (a bad or expired $skiptoken answers 400 or 410) is the caller's stale or damaged cursor,
+ * so it is a 400 MBG_ERR_BAD_REQUEST rather than a 502. Throttling, outages, auth, access
+ * and a folder that has meanwhile disappeared pass through unchanged.
+ */
+export function cursorFailure (err: unknown): unknown {
+  if (!(err instanceof Error)) return err
+  const e = err as GatewayError
+  if (!CURSOR_REFUSALS.has(String(e.code))) return err
+  return withExtras(new BadRequest(`The cursor is no longer valid; restart the listing (${e.message.slice(0, 200)})`), {
+    ...(e.upstreamCode !== undefined ? { upstreamCode: e.upstreamCode } : {}),
+    ...(e.upstreamRequestId !== undefined ? { upstreamRequestId: e.upstreamRequestId } : {})
+  })
 }

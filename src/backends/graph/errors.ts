@@ -6,7 +6,7 @@
  * (`ErrorItemNotFound`, ...) both occur for the same situation.
  */
 import {
-  AccessDenied, BadRequest, ChangeKeyConflict, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
+  AccessDenied, BadRequest, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
   IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamAuth, UpstreamBadResponse,
   UpstreamRejected, UpstreamThrottled, UpstreamUnavailable, withExtras, type GatewayError
 } from '../../errors.js'
@@ -139,12 +139,29 @@ export function graphError (status: number, bodyText: string, headers: Headers, 
   return annotate(new UpstreamBadResponse(text), upstream)
 }
 
+const MENTIONS_ITEM = /\bitem ?id\b|\bitem\b/i
+const MENTIONS_CHANGE_KEY = /change ?key/i
+const MALFORMED_TEXT = /malformed|not a valid (item |folder )?id\b|invalid (item |folder )?id\b/i
+const NOT_FOUND_TEXT = /not (be )?found|does not exist|doesn't exist|no such/i
+const STALE_TEXT = /stale|current|changed|conflict|version|out of date|outdated/i
+
+/** What an import POST was about, so each failure names the right thing. */
+export interface ImportSubject {
+  /** The item being updated (update mode). */
+  itemId?: string
+  folderId: string
+}
+
 /**
  * Maps a failed POST to the import endpoint (outlook.office365.com, not Graph).
  * Its bodies are `{"Message": ...}` or empty, so beyond the status the message text
- * is all there is to go on.
+ * is all there is to go on: the phrases are matched loosely, because Exchange's
+ * wording is not documented, and checked in an order where the more specific
+ * reading wins (a missing item is "not found" even though the message names the folder).
  */
-export function importError (status: number, bodyText: string, headers: Headers, ref: string): Annotated {
+export function importError (status: number, bodyText: string, headers: Headers, subject: ImportSubject | string): Annotated {
+  const { itemId, folderId } = typeof subject === 'string' ? { itemId: subject, folderId: subject } : subject
+  const ref = itemId ?? folderId
   const upstream = parseUpstreamError(bodyText, headers)
   const common = commonError(status, upstream, headers)
   if (common !== undefined) return common
@@ -155,12 +172,25 @@ export function importError (status: number, bodyText: string, headers: Headers,
   if (/corrupt|not a valid (item )?stream|not valid base64|produced by an export|'Data'/i.test(message) || /Corrupt|InvalidData/i.test(code)) {
     return annotate(new DataInvalid(message.length > 0 ? message.slice(0, 200) : 'rejected by the import endpoint'), upstream)
   }
-  if ((/change ?key/i.test(message) && /match|stale|current|changed|conflict|version/i.test(message)) || /ChangeKey|Conflict/i.test(code)) {
+  if (MALFORMED_TEXT.test(message) || (status === 400 && MALFORMED_CODES.test(code))) {
+    // "The ChangeKey is malformed." is about the key, not the id.
+    if (MENTIONS_CHANGE_KEY.test(message) && !/item ?id|folder ?id|\bid is\b/i.test(message)) return annotate(new ChangeKeyInvalid(ref), upstream)
+    return annotate(new IdMalformed(/folder/i.test(message) && !MENTIONS_ITEM.test(message) ? folderId : ref), upstream)
+  }
+  if (NOT_FOUND_TEXT.test(message)) {
+    // "The item ... was not found in the target folder" is a missing item; a message naming only the folder, a missing folder.
+    if (itemId !== undefined && MENTIONS_ITEM.test(message)) return annotate(new ItemNotFound(itemId), upstream)
+    if (/folder/i.test(message)) return annotate(new FolderNotFound(folderId), upstream)
+    return annotate(new ItemNotFound(ref), upstream)
+  }
+  // A 409 about the change key, any message calling the version stale, or a conflict code.
+  // The documented wording ("the ItemId+ChangeKey pair does not match") is ambiguous; it is read as a
+  // conflict because that is the safe answer: a client re-reads the item, where "not found" could make it
+  // create a duplicate.
+  if ((MENTIONS_CHANGE_KEY.test(message) && (status === 409 || STALE_TEXT.test(message) || /match/i.test(message))) || /ChangeKey|Conflict/i.test(code)) {
     return annotate(new ChangeKeyConflict(ref), upstream)
   }
-  if (/malformed/i.test(message)) return annotate(new IdMalformed(ref), upstream)
-  if (/folder/i.test(message) && (status === 404 || /not (be )?found|does not exist|doesn't exist/i.test(message))) return annotate(new FolderNotFound(ref), upstream)
-  if (status === 404 || /not (be )?found|does not exist/i.test(message)) return annotate(new ItemNotFound(ref), upstream)
+  if (status === 404) return annotate(itemId !== undefined ? new ItemNotFound(itemId) : new FolderNotFound(folderId), upstream)
   if (/quota/i.test(message)) return annotate(new QuotaExceeded(text), upstream)
   if (status === 400) return annotate(new BadRequest(text), upstream)
   if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), upstream)

@@ -10,7 +10,7 @@ import { FolderNotFound, FolderProtected, UpstreamBadResponse } from '../../erro
 import type {
   CreateFolderRequest, Folder, FolderRef, ListFoldersRequest, Page, WellKnownFolder
 } from '../mailbox-backend.js'
-import { cursorFromNextLink, readCursor } from './cursor.js'
+import { cursorFailure, cursorFromNextLink, readCursor, type PathPart } from './cursor.js'
 import { checkId, knownMailboxIds, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import type { Subject } from './errors.js'
 
@@ -179,22 +179,29 @@ export class Folders {
     let scope: string
     let url: string
     let headers: Record<string, string> | undefined
+    // The collection a cursor of this listing may continue (see readCursor).
+    let collections: PathPart[][]
     if (request.parentId === undefined) {
       // Whole tree: folders/delta pages through every folder below the root; the page
       // size is a Prefer header there, and nextLinks carry the rest of the state.
       scope = 'tree'
       url = `${mailbox.base}/folders/delta`
       headers = { prefer: `odata.maxpagesize=${top}` }
+      collections = [[{ name: 'folders' }, { name: 'delta' }]]
     } else {
       const parent = await this.folderId(mailbox, request.parentId)
       scope = `children:${parent}`
       url = parent === rootId ? `${mailbox.base}/folders?$top=${top}` : `${mailbox.base}/folders/${parent}/childFolders?$top=${top}`
+      const childFolders: PathPart[] = [{ name: 'folders' }, { id: parent }, { name: 'childFolders' }]
+      collections = parent === rootId ? [[{ name: 'folders' }], childFolders] : [childFolders]
     }
-    if (request.cursor !== undefined) {
-      url = readCursor(request.cursor, { graphOrigin: this.ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(this.ctx, mailbox), scope })
+    const cursor = request.cursor
+    if (cursor !== undefined) {
+      url = readCursor(cursor, { graphOrigin: this.ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(this.ctx, mailbox), scope, collections })
     }
     const subject: Subject = { kind: 'folder', ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root' }
     const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject, signal, headers)
+      .catch((err: unknown) => { throw cursor !== undefined ? cursorFailure(err) : err })
     if (!Array.isArray(body.value)) throw new UpstreamBadResponse('folder list without value[]')
     const values = body.value
       .filter((f) => f['@removed'] === undefined && typeof f.id === 'string' && f.id !== rootId)

@@ -70,7 +70,7 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
         continue
       }
     }
-    throw importError(res.status, res.text, res.headers, item.itemId ?? folderId)
+    throw importError(res.status, res.text, res.headers, { ...(item.mode === 'update' ? { itemId: item.itemId } : {}), folderId })
   }
 }
 

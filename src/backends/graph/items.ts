@@ -4,7 +4,7 @@
  */
 import { UpstreamBadResponse } from '../../errors.js'
 import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backend.js'
-import { cursorFromNextLink, readCursor } from './cursor.js'
+import { cursorFailure, cursorFromNextLink, matchesCollection, openCursor, wrongListing, type PathPart } from './cursor.js'
 import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
 import { pageSize, refLabel, type Folders, type GraphPage } from './folders.js'
 
@@ -37,13 +37,30 @@ export function toItemSummary (item: GraphItem): ItemSummary {
   }
 }
 
+const itemsOf = (key: PathPart): PathPart[] => [{ name: 'folders' }, key, { name: 'items' }]
+
+/**
+ * The URL a caller's cursor continues, which must be this folder's item collection. A nextLink
+ * normally repeats the request path (`folders/inbox/items`); should Graph spell a well-known
+ * folder by its id instead, the id is resolved (cached) and accepted too, but only then.
+ */
+async function cursorUrl (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, seg: string, scope: string, cursor: string): Promise<string> {
+  const opened = openCursor(cursor, { graphOrigin: ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(ctx, mailbox), scope })
+  // Ids, and archive well-known names (already resolved to ids by `segment`), must match exactly.
+  const byName = 'wellKnown' in folder && !mailbox.archive
+  if (matchesCollection(opened.collection, itemsOf(byName ? { name: seg } : { id: seg }))) return opened.url
+  if (byName && matchesCollection(opened.collection, itemsOf({ id: await folders.folderId(mailbox, folder) }))) return opened.url
+  throw wrongListing()
+}
+
 export async function listItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, page: PageRequest, signal?: AbortSignal): Promise<Page<ItemSummary>> {
   const seg = await folders.segment(mailbox, folder)
   const scope = `items:${seg}`
   const url = page.cursor !== undefined
-    ? readCursor(page.cursor, { graphOrigin: ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(ctx, mailbox), scope })
+    ? await cursorUrl(ctx, folders, mailbox, folder, seg, scope, page.cursor)
     : `${mailbox.base}/folders/${seg}/items?$top=${pageSize(ctx, page.limit)}&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
   const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, { kind: 'folder', ref: refLabel(folder) }, signal)
+    .catch((err: unknown) => { throw page.cursor !== undefined ? cursorFailure(err) : err })
   if (!Array.isArray(body.value)) throw new UpstreamBadResponse('item list without value[]')
   const next = body['@odata.nextLink']
   return {

@@ -3,7 +3,7 @@
  * {FolderId, Mode, Data, ItemId?, ChangeKey?}, errors as {"Message": "..."}.
  */
 import { createHash } from 'node:crypto'
-import { parseId, StoreError, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
+import { isParseableChangeKey, parseId, StoreError, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
 import type { SimContext } from './context.js'
 import { ImportError, type Reply } from './http.js'
 import { fromWireId, toWireId } from './ids.js'
@@ -37,11 +37,32 @@ function folderFor (ctx: SimContext, session: StoreMailbox, key: string): StoreF
   throw new ImportError(404, 'The specified folder could not be found in the store.')
 }
 
+// The docs only say an update "fails" when the ItemId+ChangeKey pair does not match an item in the folder.
+// Each way it can fail gets its own wording, so a client can tell a missing item from a stale version.
+const ITEM_NOT_FOUND = 'The item specified by ItemId was not found in the target folder.'
+
+/** The existing item an update replaces: well-formed ids, present in `folder`, change key well-formed. */
+function updateTarget (ctx: SimContext, folder: StoreFolder, itemId: string, changeKey: string): StoreItem {
+  const storeId = fromWireId(itemId)
+  let kind: 'folder' | 'item'
+  try {
+    kind = parseId(storeId).kind
+  } catch (err) {
+    if (err instanceof StoreError) throw new ImportError(400, 'The ItemId is malformed.')
+    throw err
+  }
+  if (!isParseableChangeKey(fromWireId(changeKey))) throw new ImportError(400, 'The ChangeKey is malformed.')
+  // A folder id, an item of another folder or mailbox, or a deleted item: all "not in the target folder".
+  const existing = kind === 'item' ? ctx.store.items.get(storeId) : undefined
+  if (existing === undefined || existing.folderId !== folder.id) throw new ImportError(400, ITEM_NOT_FOUND)
+  return existing
+}
+
 function storeFailure (err: unknown): unknown {
   if (!(err instanceof StoreError)) return err
   if (err.code === 'CorruptData') return new ImportError(400, `The item data is not a valid item stream. ${err.message}`)
   if (err.code === 'ChangeKeyMismatch') return new ImportError(409, 'The ChangeKey does not match the current version of the item.')
-  if (err.code === 'ItemNotFound') return new ImportError(400, 'The ItemId and ChangeKey do not match an item in the target folder.')
+  if (err.code === 'ItemNotFound') return new ImportError(400, ITEM_NOT_FOUND)
   return new ImportError(400, err.message)
 }
 
@@ -59,6 +80,7 @@ export function importItem (ctx: SimContext, session: StoreMailbox, gv: string, 
     throw new ImportError(400, "ItemId and ChangeKey are required when Mode is 'update'.")
   }
   const folder = folderFor(ctx, session, FolderId)
+  const existing = Mode === 'update' ? updateTarget(ctx, folder, ItemId as string, ChangeKey as string) : undefined
   if (!BASE64_RE.test(Data) || Data.length % 4 !== 0) throw new ImportError(400, "The parameter 'Data' is not valid base64.")
   const data = Buffer.from(Data, 'base64')
   if (!ctx.acceptForeignData && !ctx.exported.has(createHash('sha256').update(data).digest('hex'))) {
@@ -66,13 +88,9 @@ export function importItem (ctx: SimContext, session: StoreMailbox, gv: string, 
   }
   let item: StoreItem
   try {
-    if (Mode === 'create') {
-      item = ctx.store.createItem(folder.id, data)
-    } else {
-      const existing = ctx.store.items.get(fromWireId(ItemId as string))
-      if (existing === undefined || existing.folderId !== folder.id) throw new StoreError('ItemNotFound', 'no such item in folder')
-      item = ctx.store.updateItem(existing.id, data, fromWireId(ChangeKey as string))
-    }
+    item = existing === undefined
+      ? ctx.store.createItem(folder.id, data)
+      : ctx.store.updateItem(existing.id, data, fromWireId(ChangeKey as string))
   } catch (err) {
     throw storeFailure(err)
   }

@@ -11,7 +11,7 @@ import { fromWireId, parseMailboxId } from './ids.js'
 /** Well-known folder names Graph accepts in paths (case-insensitive), primary mailboxes only. */
 export const GRAPH_WELL_KNOWN = [
   'inbox', 'drafts', 'sentitems', 'deleteditems', 'junkemail', 'outbox', 'archive', 'calendar',
-  'contacts', 'tasks', 'notes', 'msgfolderroot', 'recoverableitemsdeletions'
+  'contacts', 'tasks', 'notes', 'journal', 'msgfolderroot', 'recoverableitemsdeletions'
 ]
 
 export function resolveMailbox (ctx: SimContext, key: string, version: GraphVersion): StoreMailbox {

@@ -10,7 +10,8 @@ import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from '../../../src/sim
 import { createMsalTokenProvider } from '../../../src/auth/msal-token-provider.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { createGraphBackend } from '../../../src/backends/graph/index.js'
-import { collect, type ExportResult, type Folder, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { collect, WELL_KNOWN_FOLDERS, type ExportResult, type Folder, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { decodeCursor, encodeCursor } from '../../../src/backends/graph/cursor.js'
 import { captureLogs } from '../../helpers/logs.js'
 
 const GRAPH = 'https://graph.microsoft.com'
@@ -192,6 +193,29 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     t.match(updated[0], { index: 0, itemId: first.itemId })
     t.match(updated[1], { index: 1, error: { code: 'MBG_ERR_CHANGE_KEY_CONFLICT' } }, 'stale change key')
     t.match(updated[2], { index: 2, error: { code: 'MBG_ERR_BAD_REQUEST' } })
+    // Update failures are told apart: only a stale change key is a conflict.
+    const current = (updated[0] as { changeKey: string }).changeKey
+    const inboxItem = itemIdsOf(DEMO_MAILBOXES.carol.guid, 'inbox')[0]
+    const bobItem = itemIdsOf(DEMO_MAILBOXES.bob.guid, 'inbox')[0]
+    const upd = (itemId: string, changeKey = current): { folderId: { id: string }, mode: 'update', data: string, itemId: string, changeKey: string } =>
+      ({ folderId: { id: target.id }, mode: 'update', data: first.data, itemId, changeKey })
+    const failures = await collect(backend.importItems(carol, [
+      upd(inboxItem), // exists, but in another folder
+      upd(bobItem), // another mailbox's item
+      upd(target.id), // a folder id
+      upd('bad id!'), // never leaves the gateway
+      upd('AAAA'), // URL-safe, but not an id
+      upd(first.itemId, 'not-a-change-key'),
+      upd(first.itemId, first.changeKey) // stale
+    ]))
+    t.same(failures.map((r) => 'error' in r ? [r.error.code, r.error.status] : 'ok'), [
+      ['MBG_ERR_ITEM_NOT_FOUND', 404], ['MBG_ERR_ITEM_NOT_FOUND', 404], ['MBG_ERR_ITEM_NOT_FOUND', 404],
+      ['MBG_ERR_ID_MALFORMED', 400], ['MBG_ERR_ID_MALFORMED', 400], ['MBG_ERR_CHANGE_KEY_INVALID', 400],
+      ['MBG_ERR_CHANGE_KEY_CONFLICT', 409]
+    ])
+    t.match(failures[0], { error: { message: new RegExp(inboxItem.replace(/[-=]/g, '.')) } }, 'the missing item is named')
+    t.notOk(lines.some((l) => l.includes('bad id!')), 'a malformed id is refused before any request')
+    t.equal(tenant.requireItem(store(inboxItem)).folderId, tenant.wellKnownFolder(DEMO_MAILBOXES.carol.guid, 'inbox').id, 'nothing moved')
     const corrupt = await collect(backend.importItems(carol, [{ folderId: { wellKnown: 'inbox' }, mode: 'create', data: Buffer.from('not a stream').toString('base64') }]))
     t.match(corrupt[0], { index: 0, error: { code: 'MBG_ERR_DATA_INVALID' } })
   })
@@ -234,6 +258,65 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     t.same(results.map((r) => r.index), items.map((_, i) => i))
     t.equal(tenant.itemsIn(store(target.id)).length, 12)
     t.ok(graph.stats.sessionsCreated > sessionsBefore, 'a new session was opened')
+  })
+
+  t.test('every well-known name of the port resolves in a primary mailbox', async (t) => {
+    const mailbox = tenant.requireMailbox(DEMO_MAILBOXES.carol.guid)
+    t.equal(WELL_KNOWN_FOLDERS.length, 13)
+    for (const name of WELL_KNOWN_FOLDERS) {
+      const expected = tenant.requireFolder(name === 'root' ? mailbox.msgRootId : tenant.wellKnownFolder(DEMO_MAILBOXES.carol.guid, name).id)
+      const folder = await backend.getFolder(carol, { wellKnown: name })
+      t.match(folder, { id: wire(expected.id), displayName: expected.displayName, folderClass: expected.folderClass }, name)
+    }
+    t.equal((await backend.getFolder(carol, { wellKnown: 'journal' })).displayName, 'Journal')
+    t.same((await backend.listItems(carol, { wellKnown: 'journal' }, { limit: 5 })).values, [])
+  })
+
+  t.test("ids of another mailbox, and folder and item ids swapped, are not found (never someone else's data)", async (t) => {
+    const bobInbox = wire(tenant.wellKnownFolder(DEMO_MAILBOXES.bob.guid, 'inbox').id)
+    const carolItem = itemIdsOf(DEMO_MAILBOXES.carol.guid, 'inbox')[0]
+    const carolInbox = wire(tenant.wellKnownFolder(DEMO_MAILBOXES.carol.guid, 'inbox').id)
+    const notFolder = { code: 'MBG_ERR_FOLDER_NOT_FOUND', statusCode: 404 }
+    await t.rejects(backend.getFolder(carol, { id: bobInbox }), notFolder)
+    await t.rejects(backend.listItems(carol, { id: bobInbox }, { limit: 5 }), notFolder)
+    await t.rejects(backend.listFolders(carol, { limit: 5, parentId: { id: bobInbox } }), notFolder)
+    await t.rejects(backend.getFolder(carol, { id: carolItem }), notFolder, 'an item id as a folder id')
+    await t.rejects(backend.listItems(carol, { id: carolItem }, { limit: 5 }), notFolder)
+    const bobItem = itemIdsOf(DEMO_MAILBOXES.bob.guid, 'inbox')[0]
+    const out = await collect(backend.exportItems(carol, [bobItem, carolInbox, carolItem]))
+    t.same(out.map((r) => 'error' in r ? [r.error.code, r.error.status] : 'ok'), [['MBG_ERR_ITEM_NOT_FOUND', 404], ['MBG_ERR_ITEM_NOT_FOUND', 404], 'ok'])
+  })
+
+  t.test('cursors: only the exact listing they were issued for; a refused link is a 400', async (t) => {
+    const first = await backend.listItems(carol, { wellKnown: 'inbox' }, { limit: 10 })
+    if (first.nextCursor === undefined) throw new Error('inbox has one page only')
+    const issued = decodeCursor(first.nextCursor)
+    t.match(issued.p, /\/folders\/inbox\/items\?/)
+    const forge = (p: string, s = issued.s): string => encodeCursor({ v: 1, s, p })
+    const calendarItems = forge(issued.p.replace('/folders/inbox/items', '/folders/calendar/items'))
+    const bad = { code: 'MBG_ERR_BAD_REQUEST', statusCode: 400 }
+    // Same label, same mailbox, another collection: refused before any request.
+    await t.rejects(backend.listItems(carol, { wellKnown: 'inbox' }, { limit: 10, cursor: calendarItems }), bad)
+    await t.rejects(backend.listItems(carol, { wellKnown: 'inbox' }, { limit: 10, cursor: forge(issued.p.replace(/\/items\?.*$/, '/childFolders')) }), bad)
+    await t.rejects(backend.listItems(carol, { wellKnown: 'calendar' }, { limit: 10, cursor: first.nextCursor }), bad, 'another folder')
+    await t.rejects(backend.listFolders(carol, { limit: 10, cursor: forge(issued.p, 'tree') }), bad, 'items as the folder tree')
+    await t.rejects(backend.listFolders(carol, { limit: 10, parentId: { wellKnown: 'inbox' }, cursor: first.nextCursor }), bad)
+    // The legitimate cursor still works.
+    const second = await backend.listItems(carol, { wellKnown: 'inbox' }, { limit: 10, cursor: first.nextCursor })
+    t.equal(second.values.length, 10)
+    t.notSame(second.values.map((i) => i.id), first.values.map((i) => i.id))
+
+    // Well-formed links Graph refuses (a damaged $skip, an unknown $skiptoken) are the cursor's fault: 400, not 502.
+    const skipped = forge(issued.p.replace(/(%24|\$)skip=\d+/, '$1skip=ten'))
+    t.not(skipped, first.nextCursor)
+    const err = await backend.listItems(carol, { wellKnown: 'inbox' }, { limit: 10, cursor: skipped }).catch((e: unknown) => e)
+    t.match(err, { ...bad, upstreamCode: 'BadRequest', message: /restart the listing/ })
+    const tree = await backend.listFolders(carol, { limit: 3 })
+    if (tree.nextCursor === undefined) throw new Error('the folder tree has one page only')
+    const treeLink = decodeCursor(tree.nextCursor)
+    t.match(treeLink.p, /\/folders\/delta\?.*skiptoken=/)
+    const stale = forge(treeLink.p.replace(/skiptoken=[^&]+/, 'skiptoken=bm90LWEtdG9rZW4'), 'tree')
+    await t.rejects(backend.listFolders(carol, { limit: 3, cursor: stale }), bad)
   })
 
   t.test('archives (beta): carol by well-known name, dave auto-expanded (308, export re-POST, import 409)', async (t) => {

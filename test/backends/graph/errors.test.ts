@@ -54,8 +54,32 @@ t.test('import endpoint messages of the simulator family map to the right codes'
   const m = (status: number, message: string): string | undefined => importError(status, JSON.stringify({ Message: message }), {}, 'I=').code
   t.equal(m(400, 'The item data is not a valid item stream. The item data is corrupt: unsupported version 7.'), 'MBG_ERR_DATA_INVALID')
   t.equal(m(409, 'The ChangeKey does not match the current version of the item.'), 'MBG_ERR_CHANGE_KEY_CONFLICT')
+  // The docs' own, ambiguous wording: read as a conflict (the client re-reads rather than re-creates).
   t.equal(m(400, 'The ItemId and ChangeKey do not match an item in the target folder.'), 'MBG_ERR_CHANGE_KEY_CONFLICT')
   t.equal(m(400, "ItemId and ChangeKey must not be specified when Mode is 'create'."), 'MBG_ERR_BAD_REQUEST')
   t.equal(m(404, 'The specified folder could not be found in the store.'), 'MBG_ERR_FOLDER_NOT_FOUND')
   t.equal(m(400, 'Id is malformed.'), 'MBG_ERR_ID_MALFORMED')
+})
+
+t.test('update-mode failures are told apart: missing item, malformed id or key, stale key, missing folder', async (t) => {
+  const update = { itemId: 'I1=', folderId: 'F1=' }
+  const m = (status: number, message: string, subject: { itemId?: string, folderId: string } = update): { code?: string, statusCode?: number, message: string } =>
+    importError(status, JSON.stringify({ Message: message }), {}, subject)
+  // What the simulator answers for each case.
+  t.match(m(400, 'The item specified by ItemId was not found in the target folder.'), { code: 'MBG_ERR_ITEM_NOT_FOUND', statusCode: 404, message: /I1=/ })
+  t.match(m(400, 'The ItemId is malformed.'), { code: 'MBG_ERR_ID_MALFORMED', statusCode: 400, message: /I1=/ })
+  t.match(m(400, 'The ChangeKey is malformed.'), { code: 'MBG_ERR_CHANGE_KEY_INVALID', statusCode: 400 })
+  t.match(m(409, 'The ChangeKey does not match the current version of the item.'), { code: 'MBG_ERR_CHANGE_KEY_CONFLICT', statusCode: 409 })
+  t.match(m(404, 'The specified folder could not be found in the store.'), { code: 'MBG_ERR_FOLDER_NOT_FOUND', message: /F1=/ })
+  t.match(m(404, 'The specified folder could not be found in the store.', { folderId: 'F1=' }), { code: 'MBG_ERR_FOLDER_NOT_FOUND', message: /F1=/ })
+  // Other plausible Exchange wordings.
+  t.match(m(404, ''), { code: 'MBG_ERR_ITEM_NOT_FOUND' })
+  t.match(m(404, '', { folderId: 'F1=' }), { code: 'MBG_ERR_FOLDER_NOT_FOUND' })
+  t.match(m(400, 'The specified object was not found in the store.'), { code: 'MBG_ERR_ITEM_NOT_FOUND' })
+  t.match(m(400, 'Item does not exist.'), { code: 'MBG_ERR_ITEM_NOT_FOUND' })
+  t.match(m(409, 'ChangeKey mismatch.'), { code: 'MBG_ERR_CHANGE_KEY_CONFLICT' })
+  t.match(m(400, 'The item has been changed; the change key is stale.'), { code: 'MBG_ERR_CHANGE_KEY_CONFLICT' })
+  t.match(importError(412, JSON.stringify({ error: { code: 'ErrorIrresolvableConflict', message: 'x' } }), {}, update), { code: 'MBG_ERR_CHANGE_KEY_CONFLICT' })
+  t.match(m(400, 'Id is malformed.'), { code: 'MBG_ERR_ID_MALFORMED' })
+  t.match(m(400, "ItemId and ChangeKey are required when Mode is 'update'."), { code: 'MBG_ERR_BAD_REQUEST' })
 })
