@@ -18,12 +18,13 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const { mailbox, backend, signal } = await mailboxContext(request, reply)
     const { parentId, pageSize = 100, pageToken } = request.query
+    const scope = `folders|${mailbox.id}|${parentId ?? ''}`
     const page = await backend.listFolders(mailbox, {
       limit: pageSize,
-      ...(pageToken !== undefined ? { cursor: pageToken } : {}),
+      ...(pageToken !== undefined ? { cursor: fastify.pageTokens.open(scope, pageToken) } : {}),
       ...(parentId !== undefined ? { parentId: parseFolderRef(parentId) } : {})
     }, { signal })
-    return { folders: page.values, ...(page.nextCursor !== undefined ? { nextPageToken: page.nextCursor } : {}) }
+    return { folders: page.values, ...(page.nextCursor !== undefined ? { nextPageToken: fastify.pageTokens.seal(scope, page.nextCursor) } : {}) }
   })
 
   fastify.get('/mailboxes/:mailbox/folders/:folder', {

@@ -28,9 +28,10 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   }, async (request, reply) => {
     const { mailbox, backend, signal } = await mailboxContext(request, reply)
     const { pageSize = 100, pageToken } = request.query
+    const scope = `items|${mailbox.id}|${request.params.folder}`
     const page = await backend.listItems(mailbox, parseFolderRef(request.params.folder),
-      { limit: pageSize, ...(pageToken !== undefined ? { cursor: pageToken } : {}) }, { signal })
-    return { items: page.values, ...(page.nextCursor !== undefined ? { nextPageToken: page.nextCursor } : {}) }
+      { limit: pageSize, ...(pageToken !== undefined ? { cursor: fastify.pageTokens.open(scope, pageToken) } : {}) }, { signal })
+    return { items: page.values, ...(page.nextCursor !== undefined ? { nextPageToken: fastify.pageTokens.seal(scope, page.nextCursor) } : {}) }
   })
 
   fastify.post('/mailboxes/:mailbox/items::export', {

@@ -7,10 +7,8 @@ import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-
 import swagger from '../plugins/external/swagger.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import type { BackendRouter } from './backends/router.js'
-import { Problem, ItemError } from './schemas/common.js'
-import { Mailbox, MailboxList } from './schemas/mailbox.js'
-import { Folder, FolderCreate, FolderList, FolderUpdate } from './schemas/folder.js'
-import { ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse } from './schemas/item.js'
+import { PageTokens } from './page-token.js'
+import { SHARED_SCHEMAS } from './schemas/index.js'
 import health from '../routes/health.js'
 import mailboxes from '../routes/mailboxes.js'
 import folders from '../routes/folders.js'
@@ -20,6 +18,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     backends: BackendRouter
     gatewayMode: 'demo' | 'configured'
+    pageTokens: PageTokens
   }
 }
 
@@ -30,15 +29,14 @@ export interface AppOptions {
   crossBackendImport: 'allow' | 'deny'
   /** Serve Swagger UI at /docs (the document itself is always built). */
   docsUi?: boolean
+  /** Key for page tokens (PAGE_TOKEN_SECRET); random per process when absent. */
+  pageTokenSecret?: string
   /** Load-shedding thresholds (@fastify/under-pressure); default: event-loop delay over 1 s. */
   underPressure?: FastifyUnderPressureOptions
 }
 
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
-  for (const schema of [Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
-    ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse]) {
-    fastify.addSchema(schema)
-  }
+  for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema)
   // The API speaks JSON only: anything else is a 415, not a string handed to the body schema.
   fastify.removeContentTypeParser('text/plain')
   await fastify.register(swagger, { ui: opts.docsUi ?? true })
@@ -47,6 +45,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
 
   fastify.decorate('backends', opts.router)
   fastify.decorate('gatewayMode', opts.mode)
+  fastify.decorate('pageTokens', new PageTokens(opts.pageTokenSecret))
   fastify.addHook('onClose', async () => { await opts.router.close() })
 
   await fastify.register(health)

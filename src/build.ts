@@ -7,9 +7,14 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
+import { Ajv, type Options as AjvOptions } from 'ajv'
+import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
+import { isStrictBase64 } from './base64.js'
+import { SHARED_SCHEMAS } from './schemas/index.js'
+import { buildProblem } from '../plugins/app/problem-details.js'
 
 export interface BuildOptions {
   router: BackendRouter
@@ -21,9 +26,28 @@ export interface BuildOptions {
   crossBackendImport?: 'allow' | 'deny'
   docsUi?: boolean
   underPressure?: AppOptions['underPressure']
+  pageTokenSecret?: string
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * Bodies are validated strictly (a string is not an array, a number not a name);
+ * only querystrings and path parameters, which arrive as text, are coerced.
+ */
+function validator (coerce: boolean): Ajv {
+  const options: AjvOptions = { removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: false, strict: false }
+  const ajv = new Ajv(options)
+  addFormats.default(ajv)
+  // ajv-formats' own `byte` regex overflows V8's regex stack on multi-megabyte strings.
+  ajv.addFormat('byte', isStrictBase64)
+  for (const schema of SHARED_SCHEMAS) ajv.addSchema(schema)
+  return ajv
+}
+
+function problemBody (status: number, detail: string): string {
+  return JSON.stringify({ type: 'urn:mailbox-gateway:problem:bad-request', title: 'Bad Request', status, detail, code: 'MBG_ERR_BAD_REQUEST' })
+}
 
 export async function buildGateway (options: BuildOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
@@ -35,13 +59,34 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
+    // Errors raised before routing (malformed URLs) and at the socket level (unknown methods,
+    // bad framing) are problem+json too.
+    frameworkErrors (error, request, reply) {
+      const raw = reply as unknown as { code: (n: number) => { type: (t: string) => { send: (b: unknown) => void } } }
+      raw.code(400).type('application/problem+json').send(buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST', error.message))
+    },
+    clientErrorHandler (error, socket) {
+      if (!socket.writable) return
+      const body = problemBody(400, 'The request could not be parsed as HTTP')
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+      void error
+    },
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
-    ajv: {
-      // Reject unknown properties instead of silently dropping them; coerce only what querystrings need.
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false }
-    }
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const strict = validator(false)
+  const coercing = validator(true)
+  fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
+
+  // DELETE and GET sent with a JSON content type but no body (common with curl aliases) are fine.
+  const json = fastify.getDefaultJsonParser('error', 'error')
+  fastify.removeContentTypeParser('application/json')
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (text === '' && (request.method === 'DELETE' || request.method === 'GET')) { done(null, undefined); return }
+    json(request, text, done)
+  })
 
   fastify.addHook('onRequest', async (request, reply) => {
     if (!REQUEST_ID.test(String(request.id))) (request as { id: string }).id = randomUUID()
@@ -54,7 +99,8 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     maxBatchItems: options.maxBatchItems ?? 100,
     crossBackendImport: options.crossBackendImport ?? 'deny',
     docsUi: options.docsUi ?? true,
-    ...(options.underPressure !== undefined ? { underPressure: options.underPressure } : {})
+    ...(options.underPressure !== undefined ? { underPressure: options.underPressure } : {}),
+    ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {})
   })
   return fastify as unknown as FastifyInstance
 }

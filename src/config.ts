@@ -20,7 +20,8 @@ export const EnvSchema = Type.Object({
   MBG_CONFIG: Type.Optional(Type.String({ minLength: 1, description: 'The same JSON document, inline.' })),
   MAX_BATCH_ITEMS: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Most ids per export and items per import request.' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 128 * 1024 * 1024, minimum: 1024, description: 'Largest request body.' }),
-  REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1000 })
+  REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1000 }),
+  PAGE_TOKEN_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Key that seals page tokens; set it so tokens survive restarts and work across replicas.' }))
 })
 export type Env = Static<typeof EnvSchema>
 

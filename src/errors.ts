@@ -37,7 +37,6 @@ export const DataInvalid = createError<[string]>('MBG_ERR_DATA_INVALID', 'Item d
 export const DataIncompatible = createError<[string]>('MBG_ERR_DATA_INCOMPATIBLE', 'Item data cannot be imported here: %s', 422)
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
-export const NotSupported = createError<[string]>('MBG_ERR_NOT_SUPPORTED', 'Not supported: %s', 501)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>('MBG_ERR_UPSTREAM_THROTTLED', 'The backend is throttling requests: %s', 503)
@@ -58,7 +57,7 @@ export const Internal = createError('MBG_ERR_INTERNAL', 'Internal error', 500)
 export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEntries(
   [BadRequest, IdMalformed, ChangeKeyInvalid, UnsupportedMediaType, RouteNotFound, MailboxNotFound, FolderNotFound, ItemNotFound,
     FolderExists, FolderProtected, ChangeKeyConflict, AccessDenied, DataInvalid, DataIncompatible, TooLarge,
-    QuotaExceeded, NotSupported, UpstreamThrottled, UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse,
+    QuotaExceeded, UpstreamThrottled, UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse,
     UpstreamAuth, UpstreamRejected, Overloaded, ConfigInvalid, Internal]
     .map((ctor) => [(new (ctor as new (...args: unknown[]) => { code: string })('x', 'y')).code, ctor])
 )

@@ -48,7 +48,8 @@ const app = await buildGateway({
   maxBatchItems: env.MAX_BATCH_ITEMS,
   bodyLimit: env.BODY_LIMIT_BYTES,
   requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
-  crossBackendImport: config.crossBackendImport ?? 'deny'
+  crossBackendImport: config.crossBackendImport ?? 'deny',
+  ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })
 if (demo !== undefined) {
   const sims = demo.simulators

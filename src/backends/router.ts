@@ -72,9 +72,9 @@ export class BackendRouter {
     for (const m of this.configured) {
       const primaryId = mailboxId(m.backend, m.address, 'primary')
       const archiveId = mailboxId(m.backend, m.address, 'archive')
-      if (key !== m.address.toLowerCase() && idOrAddress !== primaryId && idOrAddress !== archiveId) continue
+      if (key !== m.address.toLowerCase() && key !== primaryId && key !== archiveId) continue
       const refs = await this.refsFor(m)
-      const wanted = idOrAddress === archiveId ? 'archive' : 'primary'
+      const wanted = key === archiveId ? 'archive' : 'primary'
       const mailbox = refs.find((r) => r.kind === wanted)
       if (mailbox === undefined) break
       return { mailbox, backend: this.backend(m.backend) }

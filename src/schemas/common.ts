@@ -60,7 +60,6 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   413: 'Too large.',
   415: 'Unsupported media type.',
   422: 'The data cannot be processed.',
-  501: 'Not supported by this mailbox\'s backend.',
   502: 'The backend answered badly or rejected the gateway.',
   503: 'The backend is busy or unavailable; see Retry-After.',
   504: 'The backend did not answer in time.'

@@ -1,5 +1,13 @@
 import { Type } from '@sinclair/typebox'
 
+/** A folder name: 1–255 characters, not only spaces, no control characters or unpaired surrogates. */
+const FolderName = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*[^\\s\\u0000-\\u001F\\u007F\\uD800-\\uDFFF][^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*$',
+  description: 'Display name: 1–255 characters, not blank, no control characters.'
+})
+
 export const Folder = Type.Object({
   id: Type.String({ description: 'Folder id (URL-safe).' }),
   displayName: Type.String(),
@@ -16,13 +24,13 @@ export const FolderList = Type.Object({
 }, { $id: 'FolderList', title: 'FolderList', additionalProperties: false })
 
 export const FolderCreate = Type.Object({
-  displayName: Type.String({ minLength: 1, maxLength: 255 }),
+  displayName: FolderName,
   parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Parent folder id or well-known name; default root.' })),
   folderClass: Type.Optional(Type.String({ pattern: '^IPF(\\.[A-Za-z0-9_-]+)*$', maxLength: 255, description: 'Default IPF.Note.' }))
 }, { $id: 'FolderCreate', title: 'FolderCreate', additionalProperties: false })
 
 export const FolderUpdate = Type.Object({
-  displayName: Type.String({ minLength: 1, maxLength: 255 })
+  displayName: FolderName
 }, { $id: 'FolderUpdate', title: 'FolderUpdate', additionalProperties: false })
 
 export const FolderListQuery = Type.Object({

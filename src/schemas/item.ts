@@ -1,8 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { ItemError } from './common.js'
 
-/** Standard base64 (RFC 4648 section 4), padded; what backends produce and accept. */
-export const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$'
 
 export const ItemSummary = Type.Object({
   id: Type.String(),
@@ -46,7 +44,7 @@ export const ExportResponse = Type.Object({
 export const ImportItem = Type.Object({
   folderId: Type.String({ minLength: 1, maxLength: 1024, description: 'Target folder id or well-known name.' }),
   mode: Type.Union([Type.Literal('create'), Type.Literal('update')]),
-  data: Type.String({ minLength: 4, pattern: BASE64_PATTERN, contentEncoding: 'base64', description: 'Item stream exactly as an export returned it.' }),
+  data: Type.String({ minLength: 4, format: 'byte', contentEncoding: 'base64', description: 'Item stream exactly as an export returned it (standard, padded base64).' }),
   itemId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Required in update mode; not allowed in create mode.' })),
   changeKey: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Required in update mode; must be current.' })),
   source: Type.Optional(Type.Union([Type.Literal('ews'), Type.Literal('graph')], { description: 'Backend type the data was exported from (the export result\'s `source`).' }))

@@ -1,0 +1,10 @@
+/** Every shared schema (those with an $id), registered once for validation and for the OpenAPI components. */
+import { ItemError, Problem } from './common.js'
+import { Folder, FolderCreate, FolderList, FolderUpdate } from './folder.js'
+import { ExportResponse, ExportResult, ImportItem, ImportResponse, ImportResult, ItemList, ItemSummary } from './item.js'
+import { Mailbox, MailboxList } from './mailbox.js'
+
+export const SHARED_SCHEMAS = [
+  Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
+  ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse
+]
