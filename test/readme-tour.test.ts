@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { persist } from './helpers/logs.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const missing = ['curl', 'jq'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
@@ -32,6 +33,8 @@ if (missing.length > 0) {
       stdio: ['ignore', 'pipe', 'pipe']
     })
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => { resolve(code) }))
+    // The server's own log output joins the suite-wide secret scan.
+    for (const stream of [server.stdout, server.stderr]) stream.on('data', (c: Buffer) => { persist(c.toString().split('\n')) })
     t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
     const gateway = await new Promise<string>((resolve, reject) => {
       let out = ''
@@ -53,6 +56,7 @@ if (missing.length > 0) {
         .replace(/^MBX=.*$/m, `MBX=${mailbox}`)
       writeFileSync(join(dir, 'tour.sh'), `set -euo pipefail\n${script}`)
       const run = spawnSync('bash', ['tour.sh'], { cwd: dir, encoding: 'utf8', timeout: 60_000 })
+      persist(run.stderr.split('\n'))
       t.equal(run.status, 0, `${mailbox}: tour exits 0\n${run.stderr}`)
       t.match(run.stdout, /byte-identical/, `${mailbox}: re-exported data equals the original`)
       t.match(run.stdout, /"succeeded": 5,\s*"failed": 0/, `${mailbox}: 5 items exported and imported`)

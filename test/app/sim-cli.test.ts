@@ -2,6 +2,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
+import { persist } from '../helpers/logs.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -9,6 +10,8 @@ t.test('`npm run sim` prints one JSON line whose URLs and credentials work', asy
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/simulators.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+  // Logs (stderr) join the suite-wide secret scan; stdout is the credentials line, printed on purpose.
+  child.stderr.on('data', (c: Buffer) => { persist(c.toString().split('\n')) })
   const line = await new Promise<string>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => { reject(new Error('no output')) }, 30_000)

@@ -4,7 +4,7 @@
  * no bearer token, client secret, Basic credential or import-URL authtoken may
  * appear anywhere in what the suite logged (gateway, adapters, simulators).
  */
-import { appendFileSync, mkdirSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
@@ -14,7 +14,9 @@ export const LOG_DIR = fileURLToPath(new URL('../../.tap/test-logs/', import.met
 const SECRETS_FILE = `${LOG_DIR}secrets.txt`
 let file: string | undefined
 
-function persist (lines: string[]): void {
+/** Adds lines (e.g. a child process's output) to the suite-wide log scan. */
+export function persist (lines: string[]): void {
+  if (lines.length === 0) return
   if (file === undefined) {
     mkdirSync(LOG_DIR, { recursive: true })
     file = `${LOG_DIR}${process.pid}.ndjson`
@@ -59,4 +61,20 @@ export function findSecrets (lines: string[], secrets: string[] = []): string[] 
     for (const s of secrets) if (s.length > 0 && line.includes(s)) hits.push(`secret in: ${line.slice(0, 200)}`)
   }
   return hits
+}
+
+/** Scans every persisted log file in `dir` for secrets; returns the number of lines read and the hits. */
+export function scanLogDir (dir: string, knownSecrets: string[]): { files: number, lines: number, secrets: number, hits: string[] } {
+  if (!existsSync(dir)) return { files: 0, lines: 0, secrets: knownSecrets.length, hits: [] }
+  const secretsFile = `${dir}secrets.txt`
+  const secrets = [...knownSecrets, ...(existsSync(secretsFile) ? readFileSync(secretsFile, 'utf8').split('\n').filter((s) => s.length > 0) : [])]
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ndjson'))
+  let lines = 0
+  const hits: string[] = []
+  for (const f of files) {
+    const content = readFileSync(`${dir}${f}`, 'utf8').split('\n').filter((l) => l.length > 0)
+    lines += content.length
+    hits.push(...findSecrets(content, secrets).map((h) => `${f}: ${h}`))
+  }
+  return { files: files.length, lines, secrets: secrets.length, hits }
 }
