@@ -21,6 +21,7 @@ export const EnvSchema = Type.Object({
   MAX_BATCH_ITEMS: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Most ids per export and items per import request.' }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 128 * 1024 * 1024, minimum: 1024, description: 'Largest request body.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1000 }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: 'Shed load (503) when the event loop lags more than this; 0 disables.' }),
   PAGE_TOKEN_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Key that seals page tokens; set it so tokens survive restarts and work across replicas.' }))
 })
 export type Env = Static<typeof EnvSchema>

@@ -49,6 +49,7 @@ const app = await buildGateway({
   bodyLimit: env.BODY_LIMIT_BYTES,
   requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   crossBackendImport: config.crossBackendImport ?? 'deny',
+  underPressure: { maxEventLoopDelay: env.MAX_EVENT_LOOP_DELAY_MS },
   ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })
 if (demo !== undefined) {

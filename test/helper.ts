@@ -54,7 +54,10 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     logger: capture.logger,
     maxBatchItems: options.maxBatchItems ?? 100,
     crossBackendImport: config.crossBackendImport ?? 'deny',
-    docsUi: false
+    docsUi: false,
+    // The simulators run on this process's event loop too: their work must not trip load shedding
+    // (test/app/shedding.test.ts covers that mechanism on its own).
+    underPressure: { maxEventLoopDelay: 0 }
   })
   await app.ready()
   t.teardown(async () => {

@@ -46,7 +46,34 @@ function splitName (qname: string): [string | undefined, string] {
   return i < 0 ? [undefined, qname] : [qname.slice(0, i), qname.slice(i + 1)]
 }
 
-function convert (name: string, node: RawNode, scope: Map<string, string>): XmlEl {
+/**
+ * Megabytes of base64 (UploadItems t:Data) make fast-xml-parser's validator and parser
+ * slow and garbage-heavy, character by character. Long text runs without markup or
+ * entities are swapped for placeholders before parsing and restored afterwards.
+ */
+const LONG_TEXT = 16384
+const PLACEHOLDER = /^\u0001(\d+)\u0001$/
+
+function liftLongText (xml: string, lifted: string[]): string {
+  const parts: string[] = []
+  let last = 0
+  let gt = xml.indexOf('>')
+  while (gt !== -1) {
+    const lt = xml.indexOf('<', gt + 1)
+    if (lt === -1) break
+    if (lt - gt - 1 >= LONG_TEXT && !xml.slice(gt + 1, lt).includes('&')) {
+      parts.push(xml.slice(last, gt + 1), `\u0001${lifted.length}\u0001`)
+      lifted.push(xml.slice(gt + 1, lt).trim())
+      last = lt
+    }
+    gt = xml.indexOf('>', lt)
+  }
+  if (last === 0) return xml
+  parts.push(xml.slice(last))
+  return parts.join('')
+}
+
+function convert (name: string, node: RawNode, scope: Map<string, string>, lifted: string[]): XmlEl {
   const rawAttrs = (node[':@'] ?? {}) as Record<string, string>
   let local = scope
   const attrs: Record<string, string> = {}
@@ -69,12 +96,14 @@ function convert (name: string, node: RawNode, scope: Map<string, string>): XmlE
   const kids = node[name] as RawNode[]
   for (const kid of kids) {
     if ('#text' in kid) {
-      el.text += String(kid['#text'])
+      const text = String(kid['#text'])
+      const m = PLACEHOLDER.exec(text)
+      el.text += m !== null ? lifted[Number(m[1])] : text
       continue
     }
     const kidName = Object.keys(kid).find((k) => k !== ':@')
     if (kidName === undefined) continue
-    el.children.push(convert(kidName, kid, local))
+    el.children.push(convert(kidName, kid, local, lifted))
   }
   return el
 }
@@ -83,7 +112,9 @@ function convert (name: string, node: RawNode, scope: Map<string, string>): XmlE
  * Parses a request; malformed XML becomes an ErrorSchemaValidation fault with the
  * line/position the validator reports (as Exchange's fault does).
  */
-export function parseXml (xml: string): XmlEl {
+export function parseXml (text: string): XmlEl {
+  const lifted: string[] = []
+  const xml = liftLongText(text, lifted)
   const check = XMLValidator.validate(xml)
   if (check !== true) {
     throw EwsFault.schema(`The request failed schema validation: ${check.err.msg}`, { line: check.err.line, col: check.err.col })
@@ -92,7 +123,7 @@ export function parseXml (xml: string): XmlEl {
   const roots = nodes.filter((n) => Object.keys(n).some((k) => k !== ':@' && k !== '#text'))
   if (roots.length !== 1) throw EwsFault.schema('The request failed schema validation: the document must have exactly one root element.')
   const rootName = Object.keys(roots[0]).find((k) => k !== ':@') as string
-  return convert(rootName, roots[0], new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]))
+  return convert(rootName, roots[0], new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]), lifted)
 }
 
 export function child (el: XmlEl, ns: string, local: string): XmlEl | undefined {
