@@ -43,14 +43,7 @@ export function resolveFolder (ctx: SimContext, mailbox: StoreMailbox, key: stri
     if (id === undefined) throw notFound()
     return { folder: ctx.store.requireFolder(id) }
   }
-  const storeId = fromWireId(key)
-  let kind: 'folder' | 'item'
-  try {
-    kind = parseId(storeId).kind
-  } catch (err) {
-    if (err instanceof StoreError) throw badRequest('Id is malformed.', 'ErrorInvalidIdMalformed')
-    throw err
-  }
+  const { storeId, kind } = wireId(key)
   const folder = ctx.store.folders.get(storeId)
   if (kind !== 'folder' || folder === undefined) throw notFound()
   if (mailbox.kind === 'auxArchive') {
@@ -62,16 +55,20 @@ export function resolveFolder (ctx: SimContext, mailbox: StoreMailbox, key: stri
   return { folder }
 }
 
-/** Looks up an item of `folder` by its URL-safe id. */
-export function resolveItem (ctx: SimContext, folder: StoreFolder, key: string): StoreItem {
+/** A URL-safe id as the store's id and kind; a malformed one is Exchange's ErrorInvalidIdMalformed. */
+function wireId (key: string): { storeId: string, kind: 'folder' | 'item' } {
   const storeId = fromWireId(key)
-  let kind: 'folder' | 'item'
   try {
-    kind = parseId(storeId).kind
+    return { storeId, kind: parseId(storeId).kind }
   } catch (err) {
     if (err instanceof StoreError) throw badRequest('Id is malformed.', 'ErrorInvalidIdMalformed')
     throw err
   }
+}
+
+/** Looks up an item of `folder` by its URL-safe id. */
+export function resolveItem (ctx: SimContext, folder: StoreFolder, key: string): StoreItem {
+  const { storeId, kind } = wireId(key)
   const item = ctx.store.items.get(storeId)
   if (kind !== 'item' || item === undefined || item.folderId !== folder.id) throw notFound()
   return item
