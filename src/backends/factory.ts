@@ -88,7 +88,7 @@ function withClose (backend: MailboxBackend, tokens: { close: () => Promise<void
   return backend
 }
 
-export function createRouter (config: GatewayConfig, extras: RuntimeExtras, logger: Logger): BackendRouter {
+export function createRouter (config: GatewayConfig, extras: RuntimeExtras, logger: Logger, options: { discoveryTtlMs?: number } = {}): BackendRouter {
   const policy = new Policy(config.policy ?? {})
   const backends = new Map<string, MailboxBackend>()
   for (const [name, settings] of Object.entries(config.backends)) {
@@ -96,5 +96,5 @@ export function createRouter (config: GatewayConfig, extras: RuntimeExtras, logg
       ? ewsBackend(name, settings, policy, extras, logger)
       : graphBackend(name, settings, policy, extras, logger))
   }
-  return new BackendRouter({ backends, mailboxes: config.mailboxes, logger })
+  return new BackendRouter({ backends, mailboxes: config.mailboxes, logger, ...options })
 }

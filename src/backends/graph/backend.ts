@@ -96,7 +96,6 @@ class GraphBackend implements MailboxBackend {
   readonly name: string
   private readonly ctx: GraphContext
   private readonly folders: Folders
-  private readonly discovered = new Map<string, Promise<MailboxDiscovery>>()
   /** MBX ids seen as primaries use the primary version; everything else (archives, aux archives) beta. */
   private readonly primaryMbx = new Set<string>()
 
@@ -139,14 +138,8 @@ class GraphBackend implements MailboxBackend {
   async discover (address: string, _ctx?: OperationContext): Promise<MailboxDiscovery> {
     const key = address.trim().toLowerCase()
     if (key.length === 0 || key.length > 320 || /[/?#\\\s]/.test(key)) throw new BadRequest(`invalid mailbox address`)
-    let p = this.discovered.get(key)
-    if (p === undefined) {
-      // Cached and shared by concurrent callers: not tied to one caller's signal.
-      p = this.fetchDiscovery(key)
-      this.discovered.set(key, p)
-      p.catch(() => this.discovered.delete(key))
-    }
-    return await p
+    // No cache here: the router caches discoveries (with expiry) and shares concurrent lookups.
+    return await this.fetchDiscovery(key)
   }
 
   private async fetchDiscovery (address: string): Promise<MailboxDiscovery> {
