@@ -7,18 +7,17 @@ import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-
 import swagger from '../plugins/external/swagger.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import type { BackendRouter } from './backends/router.js'
-import { PageTokens } from './page-token.js'
+import { MailboxService } from './service/index.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import health from '../routes/health.js'
 import mailboxes from '../routes/mailboxes.js'
-import folders from '../routes/folders.js'
-import items from '../routes/items.js'
+import mailboxRoutes from '../routes/mailbox/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    backends: BackendRouter
+    /** The service layer: the only caller of the backend port. */
+    mailboxService: MailboxService
     gatewayMode: 'demo' | 'configured'
-    pageTokens: PageTokens
   }
 }
 
@@ -43,13 +42,16 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(underPressure, { maxEventLoopDelay: 1000, retryAfter: 10, exposeStatusRoute: false, ...opts.underPressure })
   await fastify.register(problemDetails)
 
-  fastify.decorate('backends', opts.router)
+  const service = new MailboxService({
+    router: opts.router,
+    crossBackendImport: opts.crossBackendImport,
+    ...(opts.pageTokenSecret !== undefined ? { pageTokenSecret: opts.pageTokenSecret } : {})
+  })
+  fastify.decorate('mailboxService', service)
   fastify.decorate('gatewayMode', opts.mode)
-  fastify.decorate('pageTokens', new PageTokens(opts.pageTokenSecret))
-  fastify.addHook('onClose', async () => { await opts.router.close() })
+  fastify.addHook('onClose', async () => { await service.close() })
 
   await fastify.register(health)
   await fastify.register(mailboxes)
-  await fastify.register(folders)
-  await fastify.register(items, { maxBatchItems: opts.maxBatchItems, crossBackendImport: opts.crossBackendImport })
+  await fastify.register(mailboxRoutes, { maxBatchItems: opts.maxBatchItems })
 }

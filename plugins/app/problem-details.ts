@@ -6,7 +6,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isGatewayError, Overloaded, RouteNotFound } from '../../src/errors.js'
+import { BadRequest, isGatewayError, Overloaded, RouteNotFound, TooLarge, UnsupportedMediaType } from '../../src/errors.js'
 import type { ProblemT } from '../../src/schemas/common.js'
 
 const TITLES: Record<number, string> = {
@@ -15,13 +15,17 @@ const TITLES: Record<number, string> = {
   500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 507: 'Insufficient Storage'
 }
 
+const TOO_LARGE = new TooLarge('').code
+const UNSUPPORTED_MEDIA_TYPE = new UnsupportedMediaType('').code
+const BAD_REQUEST = new BadRequest('').code
+
 /** Fastify's own client-error codes and what they mean for callers. */
 const FASTIFY_CODES: Record<string, string> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'MBG_ERR_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'MBG_ERR_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MBG_ERR_BAD_REQUEST',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'MBG_ERR_BAD_REQUEST',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'MBG_ERR_BAD_REQUEST'
+  FST_ERR_CTP_BODY_TOO_LARGE: TOO_LARGE,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: UNSUPPORTED_MEDIA_TYPE,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: BAD_REQUEST,
+  FST_ERR_CTP_EMPTY_JSON_BODY: BAD_REQUEST,
+  FST_ERR_CTP_INVALID_JSON_BODY: BAD_REQUEST
 }
 
 export function problemType (code: string): string {
@@ -81,7 +85,7 @@ async function problemDetails (fastify: FastifyInstance): Promise<void> {
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) {
-      const code = FASTIFY_CODES[error.code] ?? (status === 413 ? 'MBG_ERR_TOO_LARGE' : status === 415 ? 'MBG_ERR_UNSUPPORTED_MEDIA_TYPE' : 'MBG_ERR_BAD_REQUEST')
+      const code = FASTIFY_CODES[error.code] ?? (status === 413 ? TOO_LARGE : status === 415 ? UNSUPPORTED_MEDIA_TYPE : BAD_REQUEST)
       return sendProblem(reply, buildProblem(request, status === 413 || status === 415 ? status : 400, code, error.message))
     }
     request.log.error({ err: error }, 'unhandled error')

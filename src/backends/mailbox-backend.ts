@@ -4,8 +4,17 @@
  * Routes see only this file (and the router that hands out implementations).
  * Every id crossing this port is a *public* id: URL-safe, opaque, produced by
  * the adapter from the backend's own id and reversible by the same adapter.
- * Adapters never import each other, the simulators, or the routes.
+ * Adapters never import each other, the simulators, or the routes; only the
+ * service layer (src/service/) calls it. Shapes callers see are derived from the
+ * public TypeBox schemas (src/schemas/), so they are written once.
  */
+import type { Static } from '@sinclair/typebox'
+import type { ItemError as ItemErrorSchema } from '../schemas/common.js'
+import type { Folder as FolderSchema } from '../schemas/folder.js'
+import type {
+  ExportedItem as ExportedItemSchema, ExportFailure as ExportFailureSchema, ImportResult as ImportResultSchema,
+  ItemSummary as ItemSummarySchema
+} from '../schemas/item.js'
 
 export type MailboxType = 'ews' | 'graph'
 export type MailboxKind = 'primary' | 'archive'
@@ -52,28 +61,11 @@ export function parseFolderRef (value: string): FolderRef {
     : { id: value }
 }
 
-export interface Folder {
-  id: string
-  displayName: string
-  /** Public id of the parent; null for the root of the tree. */
-  parentId: string | null
-  /** Folder class, such as IPF.Note or IPF.Appointment (empty when the backend does not say). */
-  folderClass: string
-  childFolderCount: number
-  totalItemCount: number
-  /** Set when the folder is a well-known folder and the backend says so. */
-  wellKnownName?: string
-}
+/** A folder as callers see it (the public `Folder` schema in src/schemas/folder.ts). */
+export type Folder = Static<typeof FolderSchema>
 
-export interface ItemSummary {
-  id: string
-  changeKey: string
-  itemClass: string
-  size: number
-  created: string
-  modified: string
-  subject?: string
-}
+/** One item of a listing (the public `ItemSummary` schema in src/schemas/item.ts). */
+export type ItemSummary = Static<typeof ItemSummarySchema>
 
 export interface Page<T> {
   values: T[]
@@ -99,34 +91,44 @@ export interface CreateFolderRequest {
   folderClass?: string
 }
 
-/** Per-item failure inside a batch; the code is a stable MBG_ERR_* code. */
-export interface ItemError {
-  code: string
-  status: number
-  message: string
-  /** Backend's own error code (ResponseCode, Graph error code), for diagnostics. */
-  upstreamCode?: string
-  /** Seconds to wait before retrying this item, when the backend said so. */
-  retryAfter?: number
-}
+/** Per-item failure inside a batch; the code is a stable MBG_ERR_* code (the public `ItemError` schema). */
+export type ItemError = Static<typeof ItemErrorSchema>
 
-export type ExportResult =
-  | { itemId: string, changeKey: string, data: string }
-  | { itemId: string, error: ItemError }
+/** One exported item: the opaque full-fidelity stream (base64) and the change key it was read at. */
+export type ExportedItem = Static<typeof ExportedItemSchema>
 
-export interface ImportItem {
+/** One export result: the item, or why it could not be exported. */
+export type ExportResult = ExportedItem | Static<typeof ExportFailureSchema>
+
+/**
+ * One item to import, checked by the service before it reaches an adapter:
+ * `data` is non-empty strict base64, and update mode carries the item id and change key.
+ */
+export type ImportItem = {
   /** Public folder id or well-known name. */
   folderId: FolderRef
-  mode: 'create' | 'update'
   /** Base64 full-fidelity item stream, exactly as an export returned it. */
   data: string
-  itemId?: string
-  changeKey?: string
-}
+  /** The item's position in the caller's request; error messages name it as "import item N". */
+  position: number
+} & ({ mode: 'create' } | { mode: 'update', itemId: string, changeKey: string })
 
-export type ImportResult =
-  | { index: number, itemId: string, changeKey: string }
-  | { index: number, error: ItemError }
+/** One import result; `index` is the item's position in the batch (or request) it came in. */
+export type ImportResult = Static<typeof ImportResultSchema>
+
+/**
+ * What one backend call of a kind can carry. The service splits caller batches to fit
+ * (src/service/batches.ts) and runs at most `concurrency` calls of one request at once;
+ * the policy below the adapters still caps calls per mailbox.
+ */
+export interface BatchLimits {
+  /** Most items in one call (Graph exportItems: 20; Graph import: 1 per POST; EWS: configured). */
+  maxItems: number
+  /** Most item bytes (base64 characters) in one call; an item larger than this travels alone. */
+  maxBytes: number
+  /** Calls of this kind in flight at once for one request. */
+  concurrency: number
+}
 
 export interface MailboxDiscovery {
   /** Backend routing data for the primary mailbox (Graph: its MBX id). */
@@ -158,13 +160,21 @@ export interface MailboxBackend {
 
   listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>>
 
+  /** Batch sizes this backend accepts per call; the service never exceeds them. */
+  readonly limits: { readonly export: BatchLimits, readonly import: BatchLimits }
+
   /**
-   * Full-fidelity export. Yields one result per requested id, in request order,
-   * chunk by chunk, so callers can stream without holding the whole batch.
+   * Full-fidelity export of one batch (at most `limits.export.maxItems` ids): one result
+   * per id, in request order; malformed or unknown ids get per-item errors. Throws when
+   * the backend failed the call as a whole.
    */
-  exportItems (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): AsyncIterable<ExportResult>
-  /** Full-fidelity import. Yields one result per input item, in input order. */
-  importItems (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): AsyncIterable<ImportResult>
+  exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]>
+  /**
+   * Full-fidelity import of one batch (within `limits.import`): one result per item, in
+   * input order, `index` counting within the batch. Throws when the backend failed the
+   * call as a whole.
+   */
+  importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]>
 
   /**
    * Resolves what the backend knows about a configured address: Graph returns the
@@ -175,10 +185,4 @@ export interface MailboxBackend {
 
   /** Releases sockets, timers and sessions. */
   close (): Promise<void>
-}
-
-export async function collect<T> (iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = []
-  for await (const value of iterable) out.push(value)
-  return out
 }

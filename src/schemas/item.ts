@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { ItemError } from './common.js'
 
-
 export const ItemSummary = Type.Object({
   id: Type.String(),
   changeKey: Type.String(),
@@ -25,14 +24,22 @@ export function exportRequest (maxItems: number) {
   }, { $id: 'ExportRequest', title: 'ExportRequest', additionalProperties: false })
 }
 
+/** The fields of one exported item (without `source`, which the service adds). */
+const exportedItemFields = {
+  itemId: Type.String(),
+  changeKey: Type.String(),
+  data: Type.String({ contentEncoding: 'base64', description: 'Opaque full-fidelity item stream (base64). Import it unchanged.' })
+}
+
+/** One exported item as an adapter returns it (not registered: the public shape is ExportResult). */
+export const ExportedItem = Type.Object(exportedItemFields, { additionalProperties: false })
+
+/** An id that could not be exported, and why. */
+export const ExportFailure = Type.Object({ itemId: Type.String(), error: Type.Ref(ItemError) }, { additionalProperties: false })
+
 export const ExportResult = Type.Union([
-  Type.Object({
-    itemId: Type.String(),
-    changeKey: Type.String(),
-    data: Type.String({ contentEncoding: 'base64', description: 'Opaque full-fidelity item stream (base64). Import it unchanged.' }),
-    source: MailboxType
-  }, { additionalProperties: false }),
-  Type.Object({ itemId: Type.String(), error: Type.Ref(ItemError) }, { additionalProperties: false })
+  Type.Object({ ...exportedItemFields, source: MailboxType }, { additionalProperties: false }),
+  ExportFailure
 ], { $id: 'ExportResult', title: 'ExportResult' })
 
 export const ExportResponse = Type.Object({

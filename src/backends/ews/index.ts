@@ -18,7 +18,6 @@ import type {
   ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
 } from '../mailbox-backend.js'
 import type { Policy } from '../policy.js'
-import { chunkIndices, runInOrder } from './batch.js'
 import { EwsClient } from './client.js'
 import { annotate, backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type Annotated, type CodeContext } from './errors.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
@@ -78,9 +77,8 @@ export class EwsBackend implements MailboxBackend {
   private readonly policy: Policy
   private readonly logger: Logger
   private readonly impersonation: boolean
-  private readonly exportBatchSize: number
-  private readonly uploadBatchSize: number
-  private readonly uploadBatchBytes: number
+  /** ExportItems: `exportBatchSize` ids a call; UploadItems: `uploadBatchSize` items and `uploadBatchBytes` a call. */
+  readonly limits: MailboxBackend['limits']
   private readonly pageSize: number
   /** `${address}|${distinguished}` → EWS FolderId. Folder ids never change (ews.md §5), so no expiry. */
   private readonly folderIds = new Map<string, string>()
@@ -104,9 +102,15 @@ export class EwsBackend implements MailboxBackend {
     this.policy = deps.policy
     this.logger = deps.logger
     this.impersonation = config.impersonation ?? true
-    this.exportBatchSize = positive(config.exportBatchSize, 50, 'exportBatchSize')
-    this.uploadBatchSize = positive(config.uploadBatchSize, 20, 'uploadBatchSize')
-    this.uploadBatchBytes = positive(config.uploadBatchBytes, 16 * 1024 * 1024, 'uploadBatchBytes')
+    const concurrency = deps.policy.options.concurrency
+    this.limits = {
+      export: { maxItems: positive(config.exportBatchSize, 50, 'exportBatchSize'), maxBytes: Infinity, concurrency },
+      import: {
+        maxItems: positive(config.uploadBatchSize, 20, 'uploadBatchSize'),
+        maxBytes: positive(config.uploadBatchBytes, 16 * 1024 * 1024, 'uploadBatchBytes'),
+        concurrency
+      }
+    }
     this.pageSize = Math.min(positive(config.pageSize, 200, 'pageSize'), 1000)
     this.client = new EwsClient({
       name: config.name,
@@ -353,26 +357,19 @@ export class EwsBackend implements MailboxBackend {
     return result.nextOffset !== undefined && result.nextOffset > offset ? { values, nextCursor: encodeCursor(result.nextOffset) } : { values }
   }
 
-  exportItems (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): AsyncIterable<ExportResult> {
+  async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
     const decoded = itemIds.map((id) => tryFromPublicId(id))
-    const preset = new Map<number, ExportResult>()
     const valid: number[] = []
-    decoded.forEach((ews, i) => {
-      if (ews === undefined) preset.set(i, { itemId: itemIds[i], error: toItemError(new IdMalformed(shortId(itemIds[i]))) })
-      else valid.push(i)
-    })
-    return runInOrder<ExportResult>({
-      size: itemIds.length,
-      chunks: chunkIndices(valid, this.exportBatchSize),
-      preset,
-      width: this.policy.options.concurrency,
-      ...(ctx?.signal !== undefined ? { signal: ctx.signal } : {}),
-      run: async (chunk, signal) => await this.exportChunk(mailbox, chunk.map((i) => decoded[i] as string), chunk.map((i) => itemIds[i]), signal),
-      onChunkError: (chunk, err) => chunk.map((i) => ({ itemId: itemIds[i], error: toItemError(err) }))
-    })
+    decoded.forEach((ews, i) => { if (ews !== undefined) valid.push(i) })
+    const exported = valid.length > 0
+      ? await this.exportChunk(mailbox, valid.map((i) => decoded[i] as string), valid.map((i) => itemIds[i]), ctx?.signal)
+      : []
+    const out: ExportResult[] = itemIds.map((id) => ({ itemId: id, error: toItemError(new IdMalformed(shortId(id))) }))
+    valid.forEach((i, k) => { out[i] = exported[k] })
+    return out
   }
 
-  private async exportChunk (mailbox: MailboxRef, ids: string[], publicIds: string[], signal: AbortSignal): Promise<ExportResult[]> {
+  private async exportChunk (mailbox: MailboxRef, ids: string[], publicIds: string[], signal?: AbortSignal): Promise<ExportResult[]> {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, i: number): ExportResult => {
       if (isSuccess(m)) {
@@ -418,7 +415,7 @@ export class EwsBackend implements MailboxBackend {
    * Retry-After. Items are retried concurrently; the policy caps calls per mailbox.
    */
   private async retryIndividually<R> (
-    address: string, op: string, messages: ResponseMessage[], signal: AbortSignal,
+    address: string, op: string, messages: ResponseMessage[], signal: AbortSignal | undefined,
     resend: {
       body: (index: number) => string
       idempotent: (index: number) => boolean
@@ -438,7 +435,7 @@ export class EwsBackend implements MailboxBackend {
         })
         return resend.toResult(m, i)
       } catch (err) {
-        if (signal.aborted) throw err
+        if (signal?.aborted === true) throw err
         return resend.onError(i, err)
       }
     }))
@@ -448,25 +445,19 @@ export class EwsBackend implements MailboxBackend {
     return toItemError(errorForCode(m.code, { about: 'item', subject, address, values: m.values }))
   }
 
-  importItems (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): AsyncIterable<ImportResult> {
-    return this.importGenerator(mailbox, items, ctx)
-  }
-
-  private async * importGenerator (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): AsyncGenerator<ImportResult> {
-    const preset = new Map<number, ImportResult>()
+  /**
+   * One UploadItems call for a batch the service cut to `limits.import`. UploadItems needs a
+   * real FolderId (no DistinguishedFolderId there, ews.md §6.2), so well-known names are
+   * resolved first: a missing folder fails its items only; anything else fails the call.
+   */
+  async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
+    const out: ImportResult[] = new Array(items.length)
     const entries: Array<UploadEntry | undefined> = []
     const folderOf: Array<FolderTarget | undefined> = []
-    const fail = (i: number, err: unknown): void => { preset.set(i, { index: i, error: toItemError(err) }) }
+    const fail = (i: number, err: unknown): void => { out[i] = { index: i, error: toItemError(err) } }
     items.forEach((item, i) => {
-      const data = typeof item.data === 'string' ? item.data.replace(/\s+/g, '') : ''
-      // Not a grouped regex: V8 runs those recursively and overflows on multi-megabyte items.
-      if (!isStrictBase64(data)) return fail(i, new DataInvalid(`import item ${i}: data is not base64`))
-      if (item.mode !== 'create' && item.mode !== 'update') return fail(i, new BadRequest(`import item ${i}: mode must be create or update`))
       let itemId: string | undefined
       if (item.mode === 'update') {
-        if (item.itemId === undefined || item.itemId === '' || item.changeKey === undefined || item.changeKey === '') {
-          return fail(i, new BadRequest(`import item ${i}: update needs itemId and changeKey`))
-        }
         itemId = tryFromPublicId(item.itemId)
         if (itemId === undefined) return fail(i, new IdMalformed(shortId(item.itemId)))
       }
@@ -478,11 +469,10 @@ export class EwsBackend implements MailboxBackend {
       entries[i] = {
         parentFolderId: '', // filled once distinguished folders are resolved
         action: item.mode === 'create' ? 'CreateNew' : 'Update',
-        ...(itemId !== undefined ? { itemId, changeKey: item.changeKey as string } : {}),
-        data
+        ...(item.mode === 'update' ? { itemId, changeKey: item.changeKey } : {}),
+        data: item.data
       }
     })
-    // UploadItems needs a real FolderId (no DistinguishedFolderId allowed there, ews.md §6.2).
     const names = new Set<string>()
     folderOf.forEach((t, i) => { if (entries[i] !== undefined && t !== undefined && 'distinguished' in t) names.add(t.distinguished) })
     const resolved = new Map<string, Resolved>()
@@ -490,7 +480,6 @@ export class EwsBackend implements MailboxBackend {
       try {
         resolved.set(name, { ok: true, target: { id: await this.resolveDistinguished(mailbox, name, ctx?.signal) } })
       } catch (err) {
-        // A missing folder fails its items only; anything else (auth, throttling, mailbox) fails the call.
         if (isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') resolved.set(name, { ok: false, error: toItemError(err) })
         else throw err
       }
@@ -501,20 +490,16 @@ export class EwsBackend implements MailboxBackend {
       const t = folderOf[i] as FolderTarget
       if ('id' in t) { e.parentFolderId = t.id; valid.push(i); return }
       const r = resolved.get(t.distinguished) as Resolved
-      if (r.ok) { e.parentFolderId = (r.target as { id: string }).id; valid.push(i) } else preset.set(i, { index: i, error: r.error })
+      if (r.ok) { e.parentFolderId = (r.target as { id: string }).id; valid.push(i) } else out[i] = { index: i, error: r.error }
     })
-    yield * runInOrder<ImportResult>({
-      size: items.length,
-      chunks: chunkIndices(valid, this.uploadBatchSize, this.uploadBatchBytes, (i) => (entries[i] as UploadEntry).data.length),
-      preset,
-      width: this.policy.options.concurrency,
-      ...(ctx?.signal !== undefined ? { signal: ctx.signal } : {}),
-      run: async (chunk, signal) => await this.uploadChunk(mailbox, chunk, chunk.map((i) => entries[i] as UploadEntry), items, signal),
-      onChunkError: (chunk, err) => chunk.map((i) => ({ index: i, error: toItemError(err) }))
-    })
+    if (valid.length > 0) {
+      const uploaded = await this.uploadChunk(mailbox, valid, valid.map((i) => entries[i] as UploadEntry), items, ctx?.signal)
+      valid.forEach((i, k) => { out[i] = uploaded[k] })
+    }
+    return out
   }
 
-  private async uploadChunk (mailbox: MailboxRef, indices: number[], batch: UploadEntry[], items: ImportItem[], signal: AbortSignal): Promise<ImportResult[]> {
+  private async uploadChunk (mailbox: MailboxRef, indices: number[], batch: UploadEntry[], items: ImportItem[], signal?: AbortSignal): Promise<ImportResult[]> {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, k: number): ImportResult => {
       const index = indices[k]
@@ -527,7 +512,7 @@ export class EwsBackend implements MailboxBackend {
       return {
         index,
         error: toItemError(uploadErrorForCode(m.code, {
-          mode: item.mode, index, folder: this.subject(item.folderId), address, values: m.values, ...(item.mode === 'update' && item.itemId !== undefined ? { itemId: shortId(item.itemId) } : {})
+          mode: item.mode, index: item.position, folder: this.subject(item.folderId), address, values: m.values, ...(item.mode === 'update' ? { itemId: shortId(item.itemId) } : {})
         }))
       }
     }

@@ -15,10 +15,10 @@ import type {
   MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
 } from '../mailbox-backend.js'
 import { MAILBOX_ID, type ApiVersion, type GraphContext, type GraphMailbox, type ResolvedConfig } from './context.js'
-import { exportItems } from './export.js'
+import { exportBatch } from './export.js'
 import { Folders } from './folders.js'
 import { GraphHttp } from './http.js'
-import { importItems } from './import.js'
+import { importBatch } from './import.js'
 import { ImportSessions } from './import-sessions.js'
 import { listItems } from './items.js'
 
@@ -99,9 +99,19 @@ class GraphBackend implements MailboxBackend {
   /** MBX ids seen as primaries use the primary version; everything else (archives, aux archives) beta. */
   private readonly primaryMbx = new Set<string>()
 
+  /**
+   * exportItems takes at most 20 ids a POST (exportBatchSize), run one after another;
+   * the import endpoint takes one item a POST, `importConcurrency` at once.
+   */
+  readonly limits: MailboxBackend['limits']
+
   constructor (config: GraphBackendConfig, deps: GraphBackendDeps) {
     const resolved = resolveConfig(config)
     this.name = resolved.name
+    this.limits = {
+      export: { maxItems: resolved.exportBatchSize, maxBytes: Infinity, concurrency: 1 },
+      import: { maxItems: 1, maxBytes: Infinity, concurrency: resolved.importConcurrency }
+    }
     const logger = deps.logger.child({ backend: resolved.name, backendType: 'graph' })
     const http = new GraphHttp({
       graphOrigin: resolved.graphOrigin,
@@ -203,12 +213,12 @@ class GraphBackend implements MailboxBackend {
     return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx?.signal), folder, page, ctx?.signal)
   }
 
-  async * exportItems (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): AsyncIterable<ExportResult> {
-    yield * exportItems(this.ctx, await this.mailbox(mailbox, ctx?.signal), itemIds, ctx?.signal)
+  async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
+    return await exportBatch(this.ctx, await this.mailbox(mailbox, ctx?.signal), itemIds, ctx?.signal)
   }
 
-  async * importItems (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): AsyncIterable<ImportResult> {
-    yield * importItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx?.signal), items, ctx?.signal)
+  async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
+    return await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx?.signal), items, ctx?.signal)
   }
 
   async close (): Promise<void> {

@@ -11,12 +11,6 @@ import { redactUrl } from '../../redact.js'
 
 const MOVED = 'ErrorArchiveFolderMovedPermanently'
 
-function chunks<T> (values: T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < values.length; i += size) out.push(values.slice(i, i + size))
-  return out
-}
-
 /**
  * The re-POST target of a moved item: only an https exportItems URL of another mailbox
  * on the Graph origin (the message is upstream data; it must not steer our token elsewhere).
@@ -103,29 +97,15 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
   return out
 }
 
-/** Async generator behind MailboxBackend.exportItems (results in request order, chunk by chunk). */
-export async function * exportItems (ctx: GraphContext, mailbox: GraphMailbox, itemIds: string[], signal?: AbortSignal): AsyncGenerator<ExportResult> {
-  let yielded = false
-  for (const chunk of chunks(itemIds, ctx.config.exportBatchSize)) {
-    // Duplicates are exported once and reported at each position; malformed ids never leave the gateway.
-    const ids = [...new Set(chunk.filter((id) => GRAPH_ID.test(id)))]
-    let results: Map<string, ExportResult>
-    try {
-      results = ids.length > 0 ? await exportChunk(ctx, mailbox, ids, signal) : new Map()
-    } catch (err) {
-      // Before anything was streamed the whole call can still fail with a proper status;
-      // afterwards the failure belongs to this chunk's items only.
-      if (!yielded) throw err
-      const error = toItemError(err)
-      results = new Map(ids.map((id) => [id, { itemId: id, error }]))
-    }
-    for (const id of chunk) {
-      if (!GRAPH_ID.test(id)) {
-        yield { itemId: id, error: toItemError(new IdMalformed(id.slice(0, 100))) }
-      } else {
-        yield results.get(id) ?? { itemId: id, error: toItemError(new UpstreamBadResponse(`exportItems returned nothing for ${id}`)) }
-      }
-      yielded = true
-    }
-  }
+/**
+ * MailboxBackend.exportBatch: one exportItems POST (plus archive re-POSTs) for at most
+ * 20 ids. Duplicates are exported once and reported at each position; malformed ids
+ * never leave the gateway. Throws when the first POST fails as a whole.
+ */
+export async function exportBatch (ctx: GraphContext, mailbox: GraphMailbox, itemIds: string[], signal?: AbortSignal): Promise<ExportResult[]> {
+  const ids = [...new Set(itemIds.filter((id) => GRAPH_ID.test(id)))]
+  const results = ids.length > 0 ? await exportChunk(ctx, mailbox, ids, signal) : new Map<string, ExportResult>()
+  return itemIds.map((id) => GRAPH_ID.test(id)
+    ? results.get(id) ?? { itemId: id, error: toItemError(new UpstreamBadResponse(`exportItems returned nothing for ${id}`)) }
+    : { itemId: id, error: toItemError(new IdMalformed(id.slice(0, 100))) })
 }

@@ -15,24 +15,13 @@ import type { Folders } from './folders.js'
 
 const WRONG_MAILBOX = /expected in mailbox\s+'?(MBX:[^\s'"]+)/i
 
-interface Deferred<T> {
-  promise: Promise<T>
-  resolve: (value: T) => void
-}
-
-function deferred<T> (): Deferred<T> {
-  let resolve!: (value: T) => void
-  const promise = new Promise<T>((r) => { resolve = r })
-  return { promise, resolve }
-}
-
 /** Upload one item; returns the new itemId/changeKey or throws a mapped error. */
 async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: string, item: ImportItem, signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
   const body: Record<string, string> = { FolderId: folderId, Mode: item.mode, Data: item.data }
   // Create mode must not carry ItemId/ChangeKey (the endpoint rejects them).
   if (item.mode === 'update') {
-    body.ItemId = item.itemId as string
-    body.ChangeKey = item.changeKey as string
+    body.ItemId = item.itemId
+    body.ChangeKey = item.changeKey
   }
   const payload = JSON.stringify(body)
   let target = mailbox.mbx
@@ -75,14 +64,7 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
 }
 
 async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, item: ImportItem, signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
-  if (item.mode !== 'create' && item.mode !== 'update') throw new BadRequest(`unknown import mode ${String(item.mode).slice(0, 20)}`)
-  if (item.mode === 'update') {
-    if (typeof item.itemId !== 'string' || item.itemId.length === 0 || typeof item.changeKey !== 'string' || item.changeKey.length === 0) {
-      throw new BadRequest('update mode requires itemId and changeKey')
-    }
-    checkId(item.itemId)
-  }
-  if (typeof item.data !== 'string' || item.data.length === 0) throw new DataInvalid('empty data')
+  if (item.mode === 'update') checkId(item.itemId)
   const folderId = await folders.folderId(mailbox, item.folderId)
   // Only an update may be blindly retried: re-running a create whose outcome is unknown can duplicate the item.
   return await ctx.policy.run({ key: mailbox.key, idempotent: item.mode === 'update', ...(signal !== undefined ? { signal } : {}) },
@@ -90,33 +72,20 @@ async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMai
 }
 
 /**
- * Async generator behind MailboxBackend.importItems: items run with bounded
- * parallelism, results come out in input order as soon as each is known.
+ * MailboxBackend.importBatch: one POST per item (the endpoint takes one), all of the
+ * batch at once (the service sends batches of one). An item's failure is its own:
+ * this never throws for the batch.
  */
-export async function * importItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, items: ImportItem[], signal?: AbortSignal): AsyncGenerator<ImportResult> {
-  const slots = items.map(() => deferred<ImportResult>())
-  let nextIndex = 0
-  let stopped = false
-  const worker = async (): Promise<void> => {
-    while (!stopped && nextIndex < items.length) {
-      const index = nextIndex++
-      try {
-        const r = await importOne(ctx, folders, mailbox, items[index], signal)
-        slots[index].resolve({ index, itemId: r.itemId, changeKey: r.changeKey })
-      } catch (err) {
-        if (!(err instanceof Error && 'code' in err) || !String((err as { code: unknown }).code).startsWith('MBG_ERR_')) {
-          ctx.logger.warn({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), index }, 'import item failed unexpectedly')
-        }
-        slots[index].resolve({ index, error: toItemError(err) })
+export async function importBatch (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, items: ImportItem[], signal?: AbortSignal): Promise<ImportResult[]> {
+  return await Promise.all(items.map(async (item, index): Promise<ImportResult> => {
+    try {
+      const r = await importOne(ctx, folders, mailbox, item, signal)
+      return { index, itemId: r.itemId, changeKey: r.changeKey }
+    } catch (err) {
+      if (!(err instanceof Error && 'code' in err) || !String((err as { code: unknown }).code).startsWith('MBG_ERR_')) {
+        ctx.logger.warn({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), index }, 'import item failed unexpectedly')
       }
+      return { index, error: toItemError(err) }
     }
-  }
-  const workers = Array.from({ length: Math.min(ctx.config.importConcurrency, items.length) }, async () => await worker())
-  try {
-    for (const slot of slots) yield await slot.promise
-  } finally {
-    // The consumer stopped early: start nothing new, let in-flight items settle.
-    stopped = true
-    await Promise.allSettled(workers)
-  }
+  }))
 }

@@ -1,11 +1,12 @@
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
-import { collect, type ExportResult, type Folder, type ImportResult, type ItemSummary, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { type ExportResult, type Folder, type ImportResult, type ItemSummary, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
 import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/seed.js'
 import { makeId } from '../../../src/simulators/store/store.js'
 import { captureLogs } from '../../helpers/logs.js'
+import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const { logger } = captureLogs('debug', { redaction: false })
 const ALICE = DEMO_MAILBOXES.alice.smtp
@@ -168,7 +169,7 @@ t.test('export 5 → import CreateNew elsewhere → export again: byte-identical
   const inbox = await backend.getFolder(alice, { wellKnown: 'inbox' })
   const source = (await backend.listItems(alice, { id: inbox.id }, { limit: 5 })).values
   t.equal(source.length, 5)
-  const exported = await collect(backend.exportItems(alice, source.map((i) => i.id)))
+  const exported = await collect(exportItemsVia(backend, alice, source.map((i) => i.id)))
   t.equal(exported.length, 5)
   t.ok(exported.every(isOk), 'all exported')
   const ok = exported.filter(isOk)
@@ -176,21 +177,21 @@ t.test('export 5 → import CreateNew elsewhere → export again: byte-identical
   t.same(ok.map((e) => e.changeKey), source.map((s) => s.changeKey))
 
   const target = await backend.createFolder(alice, { displayName: 'Copy target' })
-  const imported = await collect(backend.importItems(alice, ok.map((e) => ({ folderId: { id: target.id }, mode: 'create' as const, data: e.data }))))
+  const imported = await collect(importItemsVia(backend, alice, ok.map((e) => ({ folderId: { id: target.id }, mode: 'create' as const, data: e.data }))))
   t.same(imported.map((r) => r.index), [0, 1, 2, 3, 4])
   t.ok(imported.every(isOk), 'all imported')
   const newIds = imported.filter(isOk).map((r) => r.itemId)
   t.equal(new Set([...newIds, ...source.map((s) => s.id)]).size, 10, 'new ids')
-  const again = await collect(backend.exportItems(alice, newIds))
+  const again = await collect(exportItemsVia(backend, alice, newIds))
   t.same(again.filter(isOk).map((e) => e.data), ok.map((e) => e.data), 'byte-identical streams')
   t.equal((await allItems(alice, target.id, 2)).items.length, 5)
 
   // Update with the current change key works and bumps it; the old one is then stale.
   const first = imported[0] as Ok<ImportResult>
-  const [updated] = await collect(backend.importItems(alice, [{ folderId: { id: target.id }, mode: 'update', itemId: first.itemId, changeKey: first.changeKey, data: ok[1].data }]))
+  const [updated] = await collect(importItemsVia(backend, alice, [{ folderId: { id: target.id }, mode: 'update', itemId: first.itemId, changeKey: first.changeKey, data: ok[1].data }]))
   t.ok(isOk(updated), JSON.stringify(updated))
   t.not((updated as Ok<ImportResult>).changeKey, first.changeKey)
-  const stale = await collect(backend.importItems(alice, [
+  const stale = await collect(importItemsVia(backend, alice, [
     { folderId: { id: target.id }, mode: 'update', itemId: first.itemId, changeKey: first.changeKey, data: ok[0].data },
     { folderId: { id: target.id }, mode: 'create', data: ok[2].data }
   ]))
@@ -204,13 +205,13 @@ t.test('per-item errors: malformed ids, unknown items, bad input', async (t) => 
   const [one] = (await backend.listItems(alice, { id: inbox.id }, { limit: 1 })).values
   const unknown = makeId(DEMO_MAILBOXES.alice.guid, 2, 'no such item').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
   const unknownFolder = makeId(DEMO_MAILBOXES.alice.guid, 1, 'no such folder').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-  const results = await collect(backend.exportItems(alice, ['bad id!', one.id, unknown, '~~', one.id]))
+  const results = await collect(exportItemsVia(backend, alice, ['bad id!', one.id, unknown, '~~', one.id]))
   t.same(results.map(errorOf), ['MBG_ERR_ID_MALFORMED', undefined, 'MBG_ERR_ITEM_NOT_FOUND', 'MBG_ERR_ID_MALFORMED', undefined])
   t.same(results.map((r) => r.itemId), ['bad id!', one.id, unknown, '~~', one.id])
   t.equal((results[2] as { error: { upstreamCode?: string } }).error.upstreamCode, 'ErrorItemNotFound')
 
-  const [data] = (await collect(backend.exportItems(alice, [one.id]))).filter(isOk)
-  const imports = await collect(backend.importItems(alice, [
+  const [data] = (await collect(exportItemsVia(backend, alice, [one.id]))).filter(isOk)
+  const imports = await collect(importItemsVia(backend, alice, [
     { folderId: { id: 'bad id!' }, mode: 'create', data: data.data },
     { folderId: { wellKnown: 'inbox' }, mode: 'update', itemId: one.id, data: data.data },
     { folderId: { wellKnown: 'inbox' }, mode: 'create', data: 'not base64 !!' },
@@ -247,7 +248,7 @@ t.test('archive mailbox', async (t) => {
   const q1 = folders.find((f) => f.displayName === 'Q1') as Folder
   const { items } = await allItems(aliceArchive, q1.id, 4)
   t.equal(items.length, 10)
-  const exported = await collect(backend.exportItems(aliceArchive, items.slice(0, 3).map((i) => i.id)))
+  const exported = await collect(exportItemsVia(backend, aliceArchive, items.slice(0, 3).map((i) => i.id)))
   t.ok(exported.every(isOk))
 })
 
@@ -264,7 +265,7 @@ t.test('throttling: short ErrorServerBusy is absorbed by the policy, long is pas
   const [one] = (await backend.listItems(alice, { id: inbox.id }, { limit: 1 })).values
   Object.assign(sim.faults, { serverBusy: 1, backOffMs: 60_000, only: ['ExportItems'] })
   const started = Date.now()
-  await t.rejects(collect(backend.exportItems(alice, [one.id])), { code: 'MBG_ERR_UPSTREAM_THROTTLED', statusCode: 503, retryAfter: 60, upstreamCode: 'ErrorServerBusy' })
+  await t.rejects(collect(exportItemsVia(backend, alice, [one.id])), { code: 'MBG_ERR_UPSTREAM_THROTTLED', statusCode: 503, retryAfter: 60, upstreamCode: 'ErrorServerBusy' })
   t.ok(Date.now() - started < 5000, 'did not sit through the back-off')
 })
 
@@ -282,9 +283,9 @@ t.test('transport failures: resets, 503 and truncated bodies are retried for ide
   // A reset on UploadItems CreateNew may have created the items: not retried, reported.
   const inbox = await backend.getFolder(alice, { wellKnown: 'inbox' })
   const [one] = (await backend.listItems(alice, { id: inbox.id }, { limit: 1 })).values
-  const [data] = (await collect(backend.exportItems(alice, [one.id]))).filter(isOk)
+  const [data] = (await collect(exportItemsVia(backend, alice, [one.id]))).filter(isOk)
   Object.assign(sim.faults, { reset: 1, only: ['UploadItems'] })
-  await t.rejects(collect(backend.importItems(alice, [{ folderId: { id: inbox.id }, mode: 'create', data: data.data }])), { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE' })
+  await t.rejects(collect(importItemsVia(backend, alice, [{ folderId: { id: inbox.id }, mode: 'create', data: data.data }])), { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE' })
 })
 
 t.test('account and mailbox errors', async (t) => {
@@ -294,5 +295,5 @@ t.test('account and mailbox errors', async (t) => {
   await t.rejects(backend.discover('nobody@contoso.example'), { code: 'MBG_ERR_MAILBOX_NOT_FOUND', statusCode: 404 })
   const nobody: MailboxRef = { ...alice, address: 'nobody@contoso.example' }
   await t.rejects(backend.getFolder(nobody, { wellKnown: 'inbox' }), { code: 'MBG_ERR_MAILBOX_NOT_FOUND' })
-  await t.rejects(collect(backend.exportItems(nobody, ['AAAA'])), { code: 'MBG_ERR_MAILBOX_NOT_FOUND' })
+  await t.rejects(collect(exportItemsVia(backend, nobody, ['AAAA'])), { code: 'MBG_ERR_MAILBOX_NOT_FOUND' })
 })

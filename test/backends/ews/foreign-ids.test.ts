@@ -7,11 +7,12 @@
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
-import { collect, type ExportResult, type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { type ExportResult, type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
 import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/seed.js'
 import { captureLogs } from '../../helpers/logs.js'
+import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const { logger } = captureLogs('debug', { redaction: false })
 const alice: MailboxRef = { id: 'alice', address: DEMO_MAILBOXES.alice.smtp, type: 'ews', kind: 'primary', backend: 'ews' }
@@ -60,14 +61,14 @@ t.test('folder ids of another mailbox are not found in this one', async (t) => {
 
 t.test('item ids of another mailbox are not found in this one, per item', async (t) => {
   const [mine] = (await backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 1 })).values
-  const exported = await collect(backend.exportItems(alice, [mine.id, bobItem]))
+  const exported = await collect(exportItemsVia(backend, alice, [mine.id, bobItem]))
   t.same(exported.map(codeOf), ['ok', 'MBG_ERR_ITEM_NOT_FOUND'])
   t.match((exported[1] as { error: object }).error, { status: 404, upstreamCode: 'ErrorAccessDenied' })
   t.match((exported[1] as { error: { message: string } }).error.message, bobItem)
 
   const data = (exported[0] as { data: string }).data
   const [current] = (await backend.listItems(bob, { id: bobInbox }, { limit: 1 })).values
-  const imported = await collect(backend.importItems(alice, [
+  const imported = await collect(importItemsVia(backend, alice, [
     { folderId: { id: bobInbox }, mode: 'create', data },
     { folderId: { wellKnown: 'inbox' }, mode: 'update', itemId: bobItem, changeKey: current.changeKey, data },
     { folderId: { wellKnown: 'inbox' }, mode: 'create', data }
@@ -85,7 +86,7 @@ t.test('denials of the whole call stay 403', async (t) => {
   t.teardown(async () => { await plain.close(); await delegate.close() })
   // Impersonation refused: a SOAP fault for the request.
   await t.rejects(plain.getFolder(alice, { wellKnown: 'inbox' }), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403, upstreamCode: 'ErrorImpersonateUserDenied' })
-  await t.rejects(collect(plain.exportItems(alice, [bobItem])), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403 })
+  await t.rejects(collect(exportItemsVia(plain, alice, [bobItem])), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403 })
   // Delegate access to another user's distinguished folder without rights: per message, but about the mailbox, not an id.
   t.equal((await delegate.getFolder(alice, { wellKnown: 'inbox' })).displayName, 'Inbox')
   await t.rejects(delegate.getFolder(bob, { wellKnown: 'inbox' }), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403, upstreamCode: 'ErrorAccessDenied' })

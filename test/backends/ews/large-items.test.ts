@@ -6,12 +6,13 @@
  */
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
-import { collect, type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
 import { decodeItemStream, encodeItemStream, PROP, PT_BINARY, PT_INT32, PT_UNICODE_CP1200 } from '../../../src/simulators/store/fts.js'
 import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/seed.js'
 import { captureLogs } from '../../helpers/logs.js'
+import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const { logger } = captureLogs('debug', { redaction: false })
 const alice: MailboxRef = { id: 'alice', address: DEMO_MAILBOXES.alice.smtp, type: 'ews', kind: 'primary', backend: 'ews' }
@@ -48,12 +49,12 @@ t.test('a 6 MiB item imports (create) and re-exports byte-identical', async (t) 
   const data = stream.toString('base64')
   t.match(data, /[+/]/, 'the data uses the whole base64 alphabet')
 
-  const [created] = await collect(backend.importItems(alice, [{ folderId: { wellKnown: 'inbox' }, mode: 'create', data }]))
+  const [created] = await collect(importItemsVia(backend, alice, [{ folderId: { wellKnown: 'inbox' }, mode: 'create', data }]))
   t.notOk('error' in created, JSON.stringify(created))
   const { itemId, changeKey } = created as Exclude<ImportResult, { error: unknown }>
   t.match(itemId, /^[A-Za-z0-9_-]+$/)
 
-  const [exported] = await collect(backend.exportItems(alice, [itemId]))
+  const [exported] = await collect(exportItemsVia(backend, alice, [itemId]))
   t.notOk('error' in exported, JSON.stringify('error' in exported ? exported.error : ''))
   const back = Buffer.from((exported as { data: string }).data, 'base64')
   t.equal(back.length, stream.length)
@@ -62,13 +63,13 @@ t.test('a 6 MiB item imports (create) and re-exports byte-identical', async (t) 
   t.equal(decodeItemStream(back).attachments[0].length, 5, 'still a valid stream')
 
   // Update mode goes through the same checks.
-  const [updated] = await collect(backend.importItems(alice, [{ folderId: { wellKnown: 'inbox' }, mode: 'update', itemId, changeKey, data }]))
+  const [updated] = await collect(importItemsVia(backend, alice, [{ folderId: { wellKnown: 'inbox' }, mode: 'update', itemId, changeKey, data }]))
   t.notOk('error' in updated, JSON.stringify(updated))
 })
 
 t.test('6 MiB of invalid base64 is a per-item MBG_ERR_DATA_INVALID, not a crash', async (t) => {
   const good = bigItem(6 * MiB).toString('base64')
-  const results = await collect(backend.importItems(alice, [
+  const results = await collect(importItemsVia(backend, alice, [
     { folderId: { wellKnown: 'inbox' }, mode: 'create', data: good.slice(0, -4) + 'A=A=' },
     { folderId: { wellKnown: 'inbox' }, mode: 'create', data: good.slice(1) }
   ]))
@@ -79,7 +80,7 @@ t.test('6 MiB of invalid base64 is a per-item MBG_ERR_DATA_INVALID, not a crash'
 
 t.test('a multi-megabyte id in a request is rejected as malformed, not a crash', async (t) => {
   const hugeId = '~' + Buffer.from(Buffer.alloc(3 * MiB, 0xfb).toString('base64')).toString('base64url')
-  const [r] = await collect(backend.exportItems(alice, [hugeId]))
+  const [r] = await collect(exportItemsVia(backend, alice, [hugeId]))
   t.equal('error' in r ? r.error.code : 'ok', 'MBG_ERR_ID_MALFORMED')
   t.ok('error' in r && r.error.message.length < 200, 'the message does not echo megabytes')
 })

@@ -7,10 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
-import { collect, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
 import { captureLogs } from '../../helpers/logs.js'
+import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
 const T = 'http://schemas.microsoft.com/exchange/services/2006/types'
@@ -123,7 +124,7 @@ t.test('unreadable bodies and timeouts are transient; non-idempotent calls are n
   t.ok(Date.now() - started < 5000)
 
   seen.length = 0
-  await t.rejects(collect(basic.importItems(alice, [{ folderId: { id: toPublicId(ID(9)) }, mode: 'create', data: 'AQAA' }])), { code: 'MBG_ERR_UPSTREAM_TIMEOUT' })
+  await t.rejects(collect(importItemsVia(basic, alice, [{ folderId: { id: toPublicId(ID(9)) }, mode: 'create', data: 'AQAA' }])), { code: 'MBG_ERR_UPSTREAM_TIMEOUT' })
   t.equal(seen.length, 1, 'CreateNew is not replayed after a timeout')
 })
 
@@ -159,7 +160,7 @@ t.test('export: positional correlation, Warning items retried alone, concurrency
   }
   const ids = Array.from({ length: 12 }, (_, i) => toPublicId(ID(i)))
   const before = { ...policy.stats }
-  const results = await collect(basic.exportItems(alice, ids))
+  const results = await collect(exportItemsVia(basic, alice, ids))
   t.same(results.map((r) => r.itemId), ids, 'request order')
   t.same(results.map((r) => 'error' in r ? r.error.code : 'ok'), ['ok', 'MBG_ERR_UPSTREAM_THROTTLED', 'ok', 'ok', 'MBG_ERR_ITEM_NOT_FOUND', 'MBG_ERR_CHANGE_KEY_INVALID', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'])
   t.match((results[1] as { error: object }).error, { status: 503, retryAfter: 1, upstreamCode: 'ErrorServerBusy' })
@@ -176,7 +177,7 @@ t.test('export: positional correlation, Warning items retried alone, concurrency
 
   // A response with the wrong number of messages cannot be correlated: reported, not guessed.
   handler = reply(200, exportResponse([ok(ID(0))]))
-  await t.rejects(collect(basic.exportItems(alice, [toPublicId(ID(0)), toPublicId(ID(3))])), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
+  await t.rejects(collect(exportItemsVia(basic, alice, [toPublicId(ID(0)), toPublicId(ID(3))])), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
 })
 
 t.test('unprocessed items: the policy waits BackOffMilliseconds before re-sending, and passes a long one on', async (t) => {
@@ -193,7 +194,7 @@ t.test('unprocessed items: the policy waits BackOffMilliseconds before re-sendin
     // The batch: the second item is throttled; alone, it goes through.
     reply(200, exportResponse(ids.length > 1 ? [ok(ids[0]), busy(backOff)] : [ok(ids[0])]))(req, res)
   }
-  const results = await collect(basic.exportItems(alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
+  const results = await collect(exportItemsVia(basic, alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
   t.same(results.map((r) => 'error' in r ? r.error.code : r.itemId), [toPublicId(ID(1)), toPublicId(ID(2))])
   t.equal(sentAt.length, 2)
   t.ok(sentAt[1] - sentAt[0] >= backOff - 5, `re-sent after the server's back-off (${sentAt[1] - sentAt[0]} ms)`)
@@ -202,7 +203,7 @@ t.test('unprocessed items: the policy waits BackOffMilliseconds before re-sendin
   sentAt.length = 0
   backOff = 30_000
   const started = Date.now()
-  const long = await collect(basic.exportItems(alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
+  const long = await collect(exportItemsVia(basic, alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
   t.notOk('error' in long[0])
   t.match((long[1] as { error: object }).error, { code: 'MBG_ERR_UPSTREAM_THROTTLED', status: 503, retryAfter: 30, upstreamCode: 'ErrorServerBusy' })
   t.equal(sentAt.length, 1, 'not re-sent')

@@ -10,9 +10,10 @@ import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from '../../../src/sim
 import { createMsalTokenProvider } from '../../../src/auth/msal-token-provider.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { createGraphBackend } from '../../../src/backends/graph/index.js'
-import { collect, WELL_KNOWN_FOLDERS, type ExportResult, type Folder, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { WELL_KNOWN_FOLDERS, type ExportResult, type Folder, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { decodeCursor, encodeCursor } from '../../../src/backends/graph/cursor.js'
 import { captureLogs } from '../../helpers/logs.js'
+import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const GRAPH = 'https://graph.microsoft.com'
 const FULL_ROLES = ['User.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All', 'MailboxItem.ImportExport.All']
@@ -171,21 +172,21 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
 
   t.test('export 5 → import into another folder → export again byte-identical', async (t) => {
     const ids = itemIdsOf(DEMO_MAILBOXES.carol.guid, 'sentitems').slice(0, 5)
-    const exported = await collect(backend.exportItems(carol, ids))
+    const exported = await collect(exportItemsVia(backend, carol, ids))
     t.same(exported.map((r) => r.itemId), ids)
     const ok = exported.filter((r): r is Extract<ExportResult, { data: string }> => 'data' in r)
     t.equal(ok.length, 5)
     for (const r of ok) t.equal(r.data, blob64(r.itemId))
     const target = await backend.createFolder(carol, { displayName: 'Round Trip' })
-    const imported = await collect(backend.importItems(carol, ok.map((r) => ({ folderId: { id: target.id }, mode: 'create' as const, data: r.data }))))
+    const imported = await collect(importItemsVia(backend, carol, ok.map((r) => ({ folderId: { id: target.id }, mode: 'create' as const, data: r.data }))))
     t.same(imported.map((r) => r.index), [0, 1, 2, 3, 4])
     const newIds = imported.map((r) => 'itemId' in r ? r.itemId : t.fail(JSON.stringify(r)) as never)
     t.equal(tenant.itemsIn(store(target.id)).length, 5)
-    const again = await collect(backend.exportItems(carol, newIds))
+    const again = await collect(exportItemsVia(backend, carol, newIds))
     t.same(again.map((r) => 'data' in r ? r.data : undefined), ok.map((r) => r.data), 'byte-identical')
     // update mode: keeps the id, needs itemId + changeKey
     const first = again[0] as Extract<ExportResult, { data: string }>
-    const updated = await collect(backend.importItems(carol, [
+    const updated = await collect(importItemsVia(backend, carol, [
       { folderId: { id: target.id }, mode: 'update', data: first.data, itemId: first.itemId, changeKey: first.changeKey },
       { folderId: { id: target.id }, mode: 'update', data: first.data, itemId: first.itemId, changeKey: first.changeKey },
       { folderId: { id: target.id }, mode: 'update', data: first.data }
@@ -199,7 +200,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     const bobItem = itemIdsOf(DEMO_MAILBOXES.bob.guid, 'inbox')[0]
     const upd = (itemId: string, changeKey = current): { folderId: { id: string }, mode: 'update', data: string, itemId: string, changeKey: string } =>
       ({ folderId: { id: target.id }, mode: 'update', data: first.data, itemId, changeKey })
-    const failures = await collect(backend.importItems(carol, [
+    const failures = await collect(importItemsVia(backend, carol, [
       upd(inboxItem), // exists, but in another folder
       upd(bobItem), // another mailbox's item
       upd(target.id), // a folder id
@@ -216,7 +217,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     t.match(failures[0], { error: { message: new RegExp(inboxItem.replace(/[-=]/g, '.')) } }, 'the missing item is named')
     t.notOk(lines.some((l) => l.includes('bad id!')), 'a malformed id is refused before any request')
     t.equal(tenant.requireItem(store(inboxItem)).folderId, tenant.wellKnownFolder(DEMO_MAILBOXES.carol.guid, 'inbox').id, 'nothing moved')
-    const corrupt = await collect(backend.importItems(carol, [{ folderId: { wellKnown: 'inbox' }, mode: 'create', data: Buffer.from('not a stream').toString('base64') }]))
+    const corrupt = await collect(importItemsVia(backend, carol, [{ folderId: { wellKnown: 'inbox' }, mode: 'create', data: Buffer.from('not a stream').toString('base64') }]))
     t.match(corrupt[0], { index: 0, error: { code: 'MBG_ERR_DATA_INVALID' } })
   })
 
@@ -225,14 +226,14 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     t.equal(ids.length, 45)
     const adapterPosts = (): number => lines.filter((l) => l.includes('"msg":"graph http"') && l.includes('/exportItems') && l.includes('"status":200')).length
     const before = adapterPosts()
-    const results = await collect(backend.exportItems(carol, ids))
+    const results = await collect(exportItemsVia(backend, carol, ids))
     const posts = adapterPosts() - before
     t.equal(posts, 3, 'three exportItems POSTs')
     t.same(results.map((r) => r.itemId), ids)
     for (const r of results) t.ok('data' in r && r.data === blob64(r.itemId), `data of ${r.itemId} correlated`)
     const bobItem = itemIdsOf(DEMO_MAILBOXES.bob.guid, 'inbox')[0]
     const mixed = [ids[3], 'bad id!', ids[7], ids[3], bobItem, ids[40]]
-    const out = await collect(backend.exportItems(carol, mixed))
+    const out = await collect(exportItemsVia(backend, carol, mixed))
     t.same(out.map((r) => r.itemId), mixed)
     t.equal((out[0] as { data: string }).data, blob64(ids[3]))
     t.match(out[1], { error: { code: 'MBG_ERR_ID_MALFORMED' } })
@@ -244,12 +245,12 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
 
   t.test('import: an expired session mid-batch is renewed transparently', async (t) => {
     const source = itemIdsOf(DEMO_MAILBOXES.carol.guid, 'tasks')
-    const data = (await collect(backend.exportItems(carol, source))).map((r) => (r as { data: string }).data)
+    const data = (await collect(exportItemsVia(backend, carol, source))).map((r) => (r as { data: string }).data)
     const target = await backend.createFolder(carol, { displayName: 'Session Expiry' })
     const sessionsBefore = graph.stats.sessionsCreated
     const items = [...data, ...data, ...data].map((d) => ({ folderId: { id: target.id }, mode: 'create' as const, data: d }))
     const results = []
-    for await (const r of backend.importItems(carol, items)) {
+    for await (const r of importItemsVia(backend, carol, items)) {
       results.push(r)
       if (results.length === 3) graph.faults.expireSessions = true
     }
@@ -283,7 +284,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     await t.rejects(backend.getFolder(carol, { id: carolItem }), notFolder, 'an item id as a folder id')
     await t.rejects(backend.listItems(carol, { id: carolItem }, { limit: 5 }), notFolder)
     const bobItem = itemIdsOf(DEMO_MAILBOXES.bob.guid, 'inbox')[0]
-    const out = await collect(backend.exportItems(carol, [bobItem, carolInbox, carolItem]))
+    const out = await collect(exportItemsVia(backend, carol, [bobItem, carolInbox, carolItem]))
     t.same(out.map((r) => 'error' in r ? [r.error.code, r.error.status] : 'ok'), [['MBG_ERR_ITEM_NOT_FOUND', 404], ['MBG_ERR_ITEM_NOT_FOUND', 404], 'ok'])
   })
 
@@ -346,12 +347,12 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     const auxIds = [...items.values, ...more.values].map((i) => i.id)
     const rePosts = (): number => lines.filter((l) => l.includes('export re-POST to an auxiliary archive')).length
     const rePostsBefore = rePosts()
-    const exported = await collect(backend.exportItems(dave, auxIds))
+    const exported = await collect(exportItemsVia(backend, dave, auxIds))
     t.equal(rePosts() - rePostsBefore, 10, 'every id was re-POSTed to the auxiliary archive')
     for (const r of exported) t.ok('data' in r && r.data === blob64(r.itemId), `aux export of ${r.itemId}`)
 
     const countBefore = tenant.itemsIn(store(expanded.id)).length
-    const imported = await collect(backend.importItems(dave, exported.slice(0, 2).map((r) => ({ folderId: { id: expanded.id }, mode: 'create' as const, data: (r as { data: string }).data }))))
+    const imported = await collect(importItemsVia(backend, dave, exported.slice(0, 2).map((r) => ({ folderId: { id: expanded.id }, mode: 'create' as const, data: (r as { data: string }).data }))))
     t.same(imported.filter((r) => 'error' in r), [])
     t.ok(lines.some((l) => l.includes('import rerouted') && l.includes(graph.mailboxId(DEMO_MAILBOXES.dave.aux))), '409 → session on the aux MBX')
     const after = tenant.itemsIn(store(expanded.id))
@@ -366,7 +367,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     t.equal(err.statusCode, 403)
     t.type(err.upstreamRequestId, 'string')
     t.type(err.upstreamCode, 'string')
-    await t.rejects(collect(weak.exportItems(carol, itemIdsOf(DEMO_MAILBOXES.carol.guid, 'inbox').slice(0, 2))), { code: 'MBG_ERR_ACCESS_DENIED' })
+    await t.rejects(collect(exportItemsVia(weak, carol, itemIdsOf(DEMO_MAILBOXES.carol.guid, 'inbox').slice(0, 2))), { code: 'MBG_ERR_ACCESS_DENIED' })
   })
 
   t.test('429 with a short Retry-After is retried by the policy; a long one is passed on', async (t) => {

@@ -6,7 +6,7 @@
  * across replicas; otherwise each process uses a random key.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { BadRequest } from './errors.js'
+import { BadRequest } from '../errors.js'
 
 export class PageTokens {
   private readonly key: Buffer

@@ -1,0 +1,51 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { FolderParams, MailboxParams, PageQuery, problems, UPSTREAM } from '../../src/schemas/common.js'
+import { ExportResponse, exportRequest, ImportResponse, importRequest, ItemList } from '../../src/schemas/item.js'
+
+export interface ItemRoutesOptions {
+  /** Most ids per export / items per import. */
+  maxBatchItems: number
+}
+
+const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts) => {
+  fastify.get('/mailboxes/:mailbox/folders/:folder/items', {
+    schema: {
+      tags: ['items'],
+      summary: 'List items of a folder',
+      description: 'Paged item summaries (normal items, not folder-associated ones).',
+      operationId: 'listItems',
+      params: FolderParams,
+      querystring: PageQuery,
+      response: { 200: Type.Ref(ItemList), ...problems(400, 404, ...UPSTREAM) }
+    }
+  }, async (request) => {
+    const { mailbox, params, query, cancel } = request
+    return await fastify.mailboxService.listItems(mailbox, params.folder, query, cancel)
+  })
+
+  fastify.post('/mailboxes/:mailbox/items::export', {
+    schema: {
+      tags: ['items'],
+      summary: 'Export items (full fidelity)',
+      description: `Exports up to ${opts.maxBatchItems} items as opaque full-fidelity streams. Answers 200 with one result per id, in request order; a failed item carries an error and never fails its neighbours.`,
+      operationId: 'exportItems',
+      params: MailboxParams,
+      body: exportRequest(opts.maxBatchItems),
+      response: { 200: Type.Ref(ExportResponse), ...problems(400, 404, 413, 415, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds, request.cancel))
+
+  fastify.post('/mailboxes/:mailbox/items::import', {
+    schema: {
+      tags: ['items'],
+      summary: 'Import items (full fidelity)',
+      description: `Imports up to ${opts.maxBatchItems} item streams (as exported) into folders, creating new items or updating existing ones (itemId + current changeKey). Answers 200 with one result per item, in input order.`,
+      operationId: 'importItems',
+      params: MailboxParams,
+      body: importRequest(opts.maxBatchItems),
+      response: { 200: Type.Ref(ImportResponse), ...problems(400, 404, 413, 415, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items, request.cancel))
+}
+
+export default items

@@ -1,0 +1,6 @@
+/** The service layer's public surface: what routes, jobs and the CLI call. */
+export { MailboxService, mailboxView, type MailboxServiceOptions, type MailboxView, type PageQuery } from './mailbox-service.js'
+export {
+  exportFolder, exportItems, importItems, summarize, type BatchSummary, type ExportResult, type ImportRequestItem,
+  type ImportRules, type MailboxTarget
+} from './items.js'

@@ -1,0 +1,143 @@
+/**
+ * Item export and import over the port: the import rules checked once, batches cut to
+ * the backend's limits and run by the one ordered runner, results streamed in order.
+ * Routes, jobs and change cursors all come through here.
+ */
+import type { Static } from '@sinclair/typebox'
+import { isStrictBase64 } from '../base64.js'
+import { BadRequest, DataIncompatible, DataInvalid, toItemError } from '../errors.js'
+import {
+  parseFolderRef, type ExportResult as PortExportResult, type FolderRef, type ImportItem as PortImportItem,
+  type ImportResult, type ItemSummary, type MailboxBackend, type MailboxRef, type MailboxType
+} from '../backends/mailbox-backend.js'
+import type { ExportResult as ExportResultSchema, ImportItem as ImportItemSchema } from '../schemas/item.js'
+import { planBatches, runOrdered } from './batches.js'
+
+/** A resolved mailbox and the backend serving it (what a route's mailbox hook hands over). */
+export interface MailboxTarget {
+  mailbox: MailboxRef
+  backend: MailboxBackend
+}
+
+/** One export result as callers see it: the item with the backend type it came from, or its error. */
+export type ExportResult = Static<typeof ExportResultSchema>
+
+/** One item of an import request, as callers send it (the public `ImportItem` schema). */
+export type ImportRequestItem = Static<typeof ImportItemSchema>
+
+export interface ImportRules {
+  /** Whether data exported from one backend type may be imported into the other. */
+  crossBackendImport: 'allow' | 'deny'
+}
+
+/** Totals of a batch answer. */
+export interface BatchSummary<R> {
+  results: R[]
+  succeeded: number
+  failed: number
+}
+
+/** Collects a result stream into the JSON answer of a batch call. */
+export async function summarize<R extends object> (results: AsyncIterable<R>): Promise<BatchSummary<R>> {
+  const out: R[] = []
+  let failed = 0
+  for await (const r of results) {
+    if ('error' in r) failed++
+    out.push(r)
+  }
+  return { results: out, succeeded: out.length - failed, failed }
+}
+
+/**
+ * Full-fidelity export of `itemIds`: one result per id, in request order, batch by batch.
+ * Throws (e.g. 503 with Retry-After) only when the first backend call fails as a whole;
+ * later whole-call failures become per-item errors of that call's ids.
+ */
+export async function * exportItems (target: MailboxTarget, itemIds: string[], signal?: AbortSignal): AsyncGenerator<ExportResult> {
+  const { mailbox, backend } = target
+  const limits = backend.limits.export
+  const results = runOrdered<PortExportResult>({
+    size: itemIds.length,
+    batches: planBatches(itemIds.map((_, i) => i), limits),
+    concurrency: limits.concurrency,
+    run: async (batch, batchSignal) => await backend.exportBatch(mailbox, batch.map((i) => itemIds[i]), { signal: batchSignal }),
+    onBatchError: (batch, err) => batch.map((i) => ({ itemId: itemIds[i], error: toItemError(err) })),
+    ...(signal !== undefined ? { signal } : {})
+  })
+  for await (const r of results) yield 'error' in r ? r : { ...r, source: mailbox.type }
+}
+
+/**
+ * Exports every item of a folder, page by page (`pageSize` summaries a page), in listing order.
+ * Yields the summary with its export result, so a caller can stream both.
+ */
+export async function * exportFolder (target: MailboxTarget, folder: string, options: { pageSize?: number, signal?: AbortSignal } = {}):
+AsyncGenerator<{ summary: ItemSummary, result: ExportResult }> {
+  const ref = parseFolderRef(folder)
+  const signal = options.signal
+  let cursor: string | undefined
+  do {
+    const page = await target.backend.listItems(target.mailbox, ref, {
+      limit: options.pageSize ?? 100, ...(cursor !== undefined ? { cursor } : {})
+    }, signal !== undefined ? { signal } : {})
+    let k = 0
+    for await (const result of exportItems(target, page.values.map((s) => s.id), signal)) {
+      yield { summary: page.values[k++], result }
+    }
+    cursor = page.nextCursor
+  } while (cursor !== undefined)
+}
+
+/**
+ * Checks one import item against the rules that hold whatever the backend: mode and
+ * ids agree, the data is strict base64, and it comes from a backend type this
+ * deployment accepts. Returns the port's item, or the error that refuses it.
+ */
+export function checkImportItem (item: ImportRequestItem, index: number, into: MailboxType, rules: ImportRules): PortImportItem | Error {
+  if (item.mode === 'create' && (item.itemId !== undefined || item.changeKey !== undefined)) {
+    return new BadRequest(`import item ${index}: create mode takes no itemId or changeKey`)
+  }
+  if (item.mode === 'update' && (item.itemId === undefined || item.changeKey === undefined)) {
+    return new BadRequest(`import item ${index}: update mode needs itemId and changeKey`)
+  }
+  if (rules.crossBackendImport === 'deny' && item.source !== undefined && item.source !== into) {
+    return new DataIncompatible(`data exported from a ${item.source} mailbox cannot be imported into a ${into} mailbox in this deployment (crossBackendImport is deny)`)
+  }
+  if (!isStrictBase64(item.data)) return new DataInvalid(`import item ${index}: data is not base64`)
+  const folderId: FolderRef = parseFolderRef(item.folderId)
+  return item.mode === 'create'
+    ? { folderId, mode: 'create', data: item.data, position: index }
+    : { folderId, mode: 'update', itemId: item.itemId as string, changeKey: item.changeKey as string, data: item.data, position: index }
+}
+
+/**
+ * Full-fidelity import: items that break a rule get their error in place and are not
+ * sent; the rest go in batches cut to the backend's limits (count and bytes). Yields
+ * one result per input item, in input order, `index` counting in the request.
+ */
+export async function * importItems (target: MailboxTarget, items: ImportRequestItem[], rules: ImportRules, signal?: AbortSignal):
+AsyncGenerator<ImportResult> {
+  const { mailbox, backend } = target
+  const limits = backend.limits.import
+  const preset = new Map<number, ImportResult>()
+  const checked: Array<PortImportItem | undefined> = []
+  const send: number[] = []
+  items.forEach((item, index) => {
+    const c = checkImportItem(item, index, mailbox.type, rules)
+    if (c instanceof Error) { preset.set(index, { index, error: toItemError(c) }); return }
+    checked[index] = c
+    send.push(index)
+  })
+  yield * runOrdered<ImportResult>({
+    size: items.length,
+    batches: planBatches(send, limits, (i) => (checked[i] as PortImportItem).data.length),
+    preset,
+    concurrency: limits.concurrency,
+    run: async (batch, batchSignal) => {
+      const results = await backend.importBatch(mailbox, batch.map((i) => checked[i] as PortImportItem), { signal: batchSignal })
+      return results.map((r) => ({ ...r, index: batch[r.index] }))
+    },
+    onBatchError: (batch, err) => batch.map((index) => ({ index, error: toItemError(err) })),
+    ...(signal !== undefined ? { signal } : {})
+  })
+}
