@@ -4,19 +4,13 @@
  * README.md ("Error model"), and test/app/errors.test.ts checks that.
  */
 import createError, { type FastifyError, type FastifyErrorConstructor } from '@fastify/error'
+import type { UpstreamAnnotations } from './upstream/errors.js'
 
-/** Extra data an error may carry to the problem+json renderer. */
-export interface ErrorExtras {
-  /** Seconds, sent as Retry-After. */
-  retryAfter?: number
-  /** Backend's own error code (EWS ResponseCode, Graph error.code). */
-  upstreamCode?: string
-  /** Backend request id (Graph request-id, EWS request-id header). */
-  upstreamRequestId?: string
-}
-
-/** An MBG_ERR_* error, possibly annotated for the retry policy (src/backends/policy.ts). */
-export type GatewayError = FastifyError & ErrorExtras & { retry?: 'safe' | 'idempotent', retryAfterMs?: number }
+/**
+ * An MBG_ERR_* error, possibly annotated (src/upstream/errors.ts `annotate`) with upstream
+ * facts for the retry policy and the problem+json renderer.
+ */
+export type GatewayError = FastifyError & UpstreamAnnotations
 
 // Request
 export const BadRequest = createError('MBG_ERR_BAD_REQUEST', '%s', 400)
@@ -61,11 +55,6 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     UpstreamAuth, UpstreamRejected, Overloaded, ConfigInvalid, Internal]
     .map((ctor) => [(new (ctor as new (...args: unknown[]) => { code: string })('x', 'y')).code, ctor])
 )
-
-/** Attaches extras (Retry-After, upstream code, request id) to an error and returns it. */
-export function withExtras<E extends Error> (error: E, extras: ErrorExtras): E & ErrorExtras {
-  return Object.assign(error, Object.fromEntries(Object.entries(extras).filter(([, v]) => v !== undefined)))
-}
 
 export function isGatewayError (error: unknown): error is GatewayError {
   return error instanceof Error &&

@@ -14,6 +14,7 @@
 import { rootCertificates } from 'node:tls'
 import { Agent, request } from 'undici'
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node'
+import { parseRetryAfter } from '../upstream/errors.js'
 
 const MSAL_INSTANCE_DISCOVERY = 'https://login.microsoftonline.com/common/discovery/instance'
 const DEFAULT_TIMEOUT_MS = 30_000
@@ -30,7 +31,7 @@ export interface MsalNetworkClientOptions {
 export type NetworkFailure =
   | { kind: 'transport', seq: number, message: string }
   | { kind: 'bad-response', seq: number, status: number, message: string }
-  | { kind: 'aad', seq: number, status: number, error: string, errorCode?: number, description?: string, retryAfterSec?: number }
+  | { kind: 'aad', seq: number, status: number, error: string, errorCode?: number, description?: string, retryAfterMs?: number }
 
 export class MsalNetworkClient implements INetworkModule {
   private readonly agent: Agent
@@ -107,6 +108,7 @@ export class MsalNetworkClient implements INetworkModule {
     const codes = Array.isArray(b.error_codes) ? b.error_codes : []
     // Entra's description never contains credentials; keep its first line (the AADSTS sentence).
     const description = typeof b.error_description === 'string' ? b.error_description.split(/\r?\n/)[0] : undefined
+    const retryAfterMs = parseRetryAfter(retryAfter)
     this.lastFailure = {
       kind: 'aad',
       seq: ++this.seq,
@@ -114,17 +116,9 @@ export class MsalNetworkClient implements INetworkModule {
       error: typeof b.error === 'string' ? b.error : `http_${status}`,
       ...(typeof codes[0] === 'number' ? { errorCode: codes[0] } : {}),
       ...(description !== undefined ? { description } : {}),
-      ...(retryAfterSeconds(retryAfter) !== undefined ? { retryAfterSec: retryAfterSeconds(retryAfter) } : {})
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {})
     }
   }
-}
-
-/** Retry-After as seconds (delta-seconds or HTTP date), undefined when absent or unreadable. */
-function retryAfterSeconds (value: string | undefined): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim())
-  const at = Date.parse(value)
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000))
 }
 
 function safeOrigin (url: string): string {

@@ -10,10 +10,10 @@
  */
 import { AuthError, ClientConfigurationError, ConfidentialClientApplication, LogLevel, ServerError, type Configuration } from '@azure/msal-node'
 import type { Logger } from 'pino'
-import { ConfigInvalid, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamUnavailable, withExtras } from '../errors.js'
+import { ConfigInvalid, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamUnavailable } from '../errors.js'
+import { annotate } from '../upstream/errors.js'
 import { MsalNetworkClient } from './msal-network-client.js'
 import type { TokenProvider } from './token-provider.js'
-import type { RetryHint, RetryableAnnotations } from '../backends/policy.js'
 
 export interface MsalTokenProviderOptions {
   tenantId: string
@@ -109,7 +109,7 @@ export function createMsalTokenProvider (options: MsalTokenProviderOptions): Msa
         throw mapped
       }
       if (result === null || result.accessToken === '') {
-        throw withExtras(new UpstreamAuth('the identity platform returned no access token'), {})
+        throw new UpstreamAuth('the identity platform returned no access token')
       }
       return result.accessToken
     },
@@ -130,35 +130,30 @@ function toGatewayError (err: unknown, failure: Failure, redact: (s: string) => 
     // A discovery failure surfaces from MSAL as a generic client error; the AAD body says more.
     const raw = err instanceof ServerError ? e.errorMessage : (failure?.kind === 'aad' ? failure.description : undefined)
     const description = redact(firstLine(raw !== undefined && raw !== '' ? raw : e.errorCode))
-    const retryAfter = failure?.kind === 'aad' ? failure.retryAfterSec : undefined
+    const retryAfterMs = failure?.kind === 'aad' ? failure.retryAfterMs : undefined
     if (status === 429) {
-      return retryable(withExtras(new UpstreamThrottled(description), { upstreamCode, retryAfter }), 'safe', retryAfter)
+      return annotate(new UpstreamThrottled(description), { upstreamCode, retry: 'safe', retryAfterMs })
     }
     if (status !== undefined && status >= 500) {
-      return retryable(withExtras(new UpstreamUnavailable(description), { upstreamCode, retryAfter }), 'idempotent', retryAfter)
+      return annotate(new UpstreamUnavailable(description), { upstreamCode, retry: 'idempotent', retryAfterMs })
     }
-    return withExtras(new UpstreamAuth(description), { upstreamCode })
+    return annotate(new UpstreamAuth(description), { upstreamCode })
   }
   if (failure?.kind === 'transport' || (err instanceof AuthError && err.errorCode === 'network_error')) {
     const message = failure?.kind === 'transport' ? failure.message : 'network error'
     // Whether the token endpoint saw the request is unknown; asking again is harmless.
-    return retryable(new UpstreamUnavailable(redact(message)), 'idempotent')
+    return annotate(new UpstreamUnavailable(redact(message)), { retry: 'idempotent' })
   }
   if (failure?.kind === 'bad-response') {
-    return withExtras(new UpstreamBadResponse(redact(failure.message)), {})
+    return new UpstreamBadResponse(redact(failure.message))
   }
   if (err instanceof ClientConfigurationError) {
     return new ConfigInvalid(`MSAL: ${redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))}`)
   }
   if (err instanceof AuthError) {
-    return withExtras(new UpstreamAuth(redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))), { upstreamCode: err.errorCode })
+    return annotate(new UpstreamAuth(redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))), { upstreamCode: err.errorCode })
   }
-  return withExtras(new UpstreamAuth(redact(err instanceof Error ? err.message : String(err))), {})
-}
-
-/** Annotates an error for the retry policy (src/backends/policy.ts). */
-function retryable<E extends Error> (error: E, retry: RetryHint, retryAfterSec?: number): E & RetryableAnnotations {
-  return Object.assign(error, { retry }, retryAfterSec !== undefined ? { retryAfterMs: retryAfterSec * 1000 } : {})
+  return new UpstreamAuth(redact(err instanceof Error ? err.message : String(err)))
 }
 
 /**

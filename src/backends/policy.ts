@@ -2,8 +2,8 @@
  * The one retry/pacing policy, below the adapters.
  *
  * Adapters wrap every backend call in `policy.run(...)` and throw MBG_ERR_* errors
- * annotated with `retry` (see RetryHint) and, when the backend said how long to
- * wait, `retryAfterMs`. The policy
+ * annotated (src/upstream/errors.ts) with `retry` (see RetryHint) and, when the
+ * backend said how long to wait, `retryAfterMs`. The policy
  *   - caps concurrent calls per key (one key per backend mailbox),
  *   - retries what is safe to retry, waiting what the backend asked for
  *     (Retry-After, EWS BackOffMilliseconds) or an exponential back-off with jitter,
@@ -11,18 +11,7 @@
  *     sit through, so the caller gets 503 with Retry-After instead of a hung request.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-
-/**
- * 'safe': the backend certainly did not act on the request (throttled, busy): retry any call.
- * 'idempotent': the outcome is unknown (socket reset, timeout): retry only idempotent calls.
- */
-export type RetryHint = 'safe' | 'idempotent'
-
-export interface RetryableAnnotations {
-  retry?: RetryHint
-  retryAfterMs?: number
-  retryAfter?: number
-}
+import type { UpstreamAnnotations } from '../upstream/errors.js'
 
 export interface PolicyOptions {
   /** Concurrent calls per key. */
@@ -99,7 +88,7 @@ export class Policy {
 
   /** Milliseconds to wait before the next attempt, or undefined to give up. */
   private retryDelay (err: unknown, call: CallOptions, attempt: number): number | undefined {
-    const a = (err ?? {}) as RetryableAnnotations
+    const a = (err ?? {}) as UpstreamAnnotations
     if (a.retry === undefined) return undefined
     if (a.retry === 'idempotent' && !call.idempotent) return undefined
     if (attempt >= this.options.maxAttempts || call.signal?.aborted === true) { this.stats.gaveUp++; return undefined }

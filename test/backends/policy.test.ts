@@ -1,8 +1,9 @@
 import t from 'tap'
 import { Policy } from '../../src/backends/policy.js'
-import { UpstreamThrottled, UpstreamUnavailable, withExtras } from '../../src/errors.js'
+import { UpstreamThrottled, UpstreamUnavailable } from '../../src/errors.js'
+import { annotate } from '../../src/upstream/errors.js'
 
-const throttled = (ms: number): Error => withExtras(new UpstreamThrottled('busy'), { retryAfter: Math.ceil(ms / 1000) })
+const throttled = (ms: number): Error => annotate(new UpstreamThrottled('busy'), { retry: 'safe', retryAfterMs: ms })
 
 t.test('retries what is safe, honouring the backend\'s wait', async (t) => {
   const p = new Policy({ baseDelayMs: 1 })
@@ -10,7 +11,7 @@ t.test('retries what is safe, honouring the backend\'s wait', async (t) => {
   const started = Date.now()
   const v = await p.run({ key: 'k', idempotent: false }, async () => {
     calls++
-    if (calls < 3) throw Object.assign(throttled(30), { retry: 'safe', retryAfterMs: 30 })
+    if (calls < 3) throw throttled(30)
     return 'ok'
   })
   t.equal(v, 'ok')
@@ -24,7 +25,7 @@ t.test('gives up at once on a long wait, so the caller gets Retry-After', async 
   let calls = 0
   await t.rejects(p.run({ key: 'k', idempotent: true }, async () => {
     calls++
-    throw Object.assign(throttled(60_000), { retry: 'safe', retryAfterMs: 60_000 })
+    throw throttled(60_000)
   }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retryAfter: 60 })
   t.equal(calls, 1)
 })

@@ -7,8 +7,12 @@ import { randomUUID } from 'node:crypto'
 import { Pool } from 'undici'
 import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
-import { AccessDenied, TooLarge, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable } from '../../errors.js'
-import { annotate, errorForCode, OUR_BUG_CODES, type Annotated } from './errors.js'
+import {
+  AccessDenied, TooLarge, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable,
+  type GatewayError
+} from '../../errors.js'
+import { annotate, parseRetryAfter } from '../../upstream/errors.js'
+import { errorForCode, OUR_BUG_CODES } from './errors.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
 import { NS, type XmlNode } from './soap/xml.js'
 
@@ -142,7 +146,7 @@ export class EwsClient {
   private interpret (op: string, mailbox: string, res: RawResponse): XmlNode {
     const extras = res.requestId !== undefined ? { upstreamRequestId: res.requestId } : {}
     const retryAfterMs = parseRetryAfter(res.retryAfter)
-    const hinted = retryAfterMs !== undefined ? { retryAfterMs, retryAfter: Math.ceil(retryAfterMs / 1000) } : {}
+    const hinted = { retryAfterMs }
     switch (res.status) {
       case 401:
         throw annotate(new UpstreamAuth(`${this.config.name} answered 401`), extras)
@@ -176,7 +180,7 @@ export class EwsClient {
     return body
   }
 
-  private faultError (op: string, mailbox: string, code: string, values: Record<string, string>, extras: { upstreamRequestId?: string }): Annotated {
+  private faultError (op: string, mailbox: string, code: string, values: Record<string, string>, extras: { upstreamRequestId?: string }): GatewayError {
     if (OUR_BUG_CODES.has(code)) {
       // Our request was wrong: a bug to fix, not an outage. Values hold line/position, never secrets.
       this.logger.error({ backend: this.config.name, op, mailbox, upstreamCode: code, detail: values }, 'EWS rejected a request the adapter built')
@@ -189,12 +193,4 @@ interface RawResponse { status: number, body: string, requestId?: string, retryA
 
 function header (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
-}
-
-/** Retry-After: delta-seconds or an HTTP date; milliseconds, or undefined. */
-export function parseRetryAfter (value: string | undefined): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-  const at = Date.parse(value)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
 }

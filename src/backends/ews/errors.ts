@@ -12,9 +12,9 @@
 import {
   AccessDenied, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
   IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamRejected, UpstreamThrottled,
-  UpstreamTimeout, UpstreamUnavailable, withExtras, type GatewayError
+  UpstreamTimeout, UpstreamUnavailable, type GatewayError
 } from '../../errors.js'
-import type { RetryHint } from '../policy.js'
+import { annotate, type UpstreamDetails } from '../../upstream/errors.js'
 
 /** The server is over budget: waiting helps. */
 export const THROTTLING_CODES = new Set([
@@ -44,24 +44,14 @@ const ACCESS_CODES = new Set(['ErrorAccessDenied', 'ErrorImpersonateUserDenied',
 /** Per-message answers to an id that is not in the selected mailbox (another mailbox's, or an unknown mailbox's). */
 const FOREIGN_ID_CODES = new Set(['ErrorAccessDenied', 'ErrorNonExistentMailbox'])
 
-export interface RetryAnnotations { retry?: RetryHint, retryAfterMs?: number, retryAfter?: number }
-
-export type Annotated = GatewayError & RetryAnnotations
-
-/** Attaches retry hints for src/backends/policy.ts next to the ErrorExtras. */
-export function annotate<E extends Error> (error: E, hints: RetryAnnotations & { upstreamCode?: string, upstreamRequestId?: string }): Annotated {
-  const { retry, retryAfterMs, ...extras } = hints
-  withExtras(error, extras)
-  if (retry !== undefined) Object.assign(error, { retry })
-  if (retryAfterMs !== undefined) Object.assign(error, { retryAfterMs })
-  return error as unknown as Annotated
-}
-
 export function isRetryableCode (code: string): boolean {
   return THROTTLING_CODES.has(code) || TRANSIENT_CODES.has(code)
 }
 
-/** BackOffMilliseconds from MessageXml, when present and sane. */
+/**
+ * BackOffMilliseconds from an ErrorServerBusy MessageXml, when present and sane (a number ≥ 0).
+ * https://learn.microsoft.com/exchange/client-developer/exchange-web-services/ews-throttling-in-exchange
+ */
 export function backOffMs (values: Record<string, string> | undefined): number | undefined {
   const raw = values?.BackOffMilliseconds
   if (raw === undefined) return undefined
@@ -92,12 +82,11 @@ export interface CodeContext {
  * Maps a ResponseCode to a gateway error. Messages are ours: upstream MessageText may
  * echo request data and is never copied into errors.
  */
-export function errorForCode (code: string, ctx: CodeContext): Annotated {
+export function errorForCode (code: string, ctx: CodeContext): GatewayError {
   const up = { upstreamCode: code }
   if (THROTTLING_CODES.has(code) || TRANSIENT_CODES.has(code)) {
     const ms = backOffMs(ctx.values)
-    const hints: RetryAnnotations = { retry: 'safe' }
-    if (ms !== undefined) { hints.retryAfterMs = ms; hints.retryAfter = Math.ceil(ms / 1000) }
+    const hints: UpstreamDetails = { retry: 'safe', retryAfterMs: ms }
     if (code === 'ErrorTimeoutExpired') return annotate(new UpstreamTimeout(`EWS ${code}`), { ...up, ...hints })
     const ctor = THROTTLING_CODES.has(code) || code === 'ErrorBatchProcessingStopped' ? UpstreamThrottled : UpstreamUnavailable
     return annotate(new ctor(`EWS ${code}`), { ...up, ...hints })
@@ -155,7 +144,7 @@ export interface UploadCodeContext {
  * the replaced item's id for an update, and the input position ("import item 3") for
  * a create, which has no id yet.
  */
-export function uploadErrorForCode (code: string, ctx: UploadCodeContext): Annotated {
+export function uploadErrorForCode (code: string, ctx: UploadCodeContext): GatewayError {
   const about = { address: ctx.address, ...(ctx.values !== undefined ? { values: ctx.values } : {}) }
   if (code === 'ErrorFolderNotFound' || (ctx.mode === 'create' && (FOREIGN_ID_CODES.has(code) || ID_CODES.has(code) || code === 'ErrorItemNotFound'))) {
     return errorForCode(code, { ...about, about: 'folder', subject: ctx.folder, byId: true })

@@ -11,15 +11,16 @@ import type { TokenProvider } from '../../auth/token-provider.js'
 import { isStrictBase64 } from '../../base64.js'
 import {
   BadRequest, ConfigInvalid, DataInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
-  isGatewayError, toItemError
+  isGatewayError, toItemError, type GatewayError
 } from '../../errors.js'
+import { annotate } from '../../upstream/errors.js'
 import type {
   CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError, ItemSummary,
   ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
 } from '../mailbox-backend.js'
 import type { Policy } from '../policy.js'
 import { EwsClient } from './client.js'
-import { annotate, backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type Annotated, type CodeContext } from './errors.js'
+import { backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext } from './errors.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
 import { decodeCursor, distinguishedName, encodeCursor, readFolder, readItemSummary, rootName, type EwsFolder } from './mapping.js'
 import { isSuccess, readRootFolder, responseMessages, ResponseShapeError, type FolderTarget, type ResponseMessage } from './operations/common.js'
@@ -395,13 +396,9 @@ export class EwsBackend implements MailboxBackend {
   }
 
   /** The error for a message the server did not process, annotated so the policy waits what the server asked and retries. */
-  private notProcessedError (m: ResponseMessage): Annotated {
-    const ms = backOffMs(m.values)
+  private notProcessedError (m: ResponseMessage): GatewayError {
     return annotate(new UpstreamThrottled(`EWS ${m.code}`), {
-      upstreamCode: m.code,
-      retry: 'safe',
-      ...(ms !== undefined ? { retryAfterMs: ms } : {}),
-      ...(ms !== undefined && ms > 0 ? { retryAfter: Math.ceil(ms / 1000) } : {})
+      upstreamCode: m.code, retry: 'safe', retryAfterMs: backOffMs(m.values)
     })
   }
 

@@ -7,7 +7,8 @@
  * though the gateway seals page tokens at the route level, `readCursor` checks that
  * the link is exactly the listing it was issued for (defence in depth).
  */
-import { BadRequest, UpstreamBadResponse, withExtras, type GatewayError } from '../../errors.js'
+import { BadRequest, UpstreamBadResponse, type GatewayError } from '../../errors.js'
+import { annotate } from '../../upstream/errors.js'
 import { redactUrl } from '../../redact.js'
 
 export interface CursorPayload {
@@ -165,8 +166,8 @@ export function cursorFailure (err: unknown): unknown {
   if (!(err instanceof Error)) return err
   const e = err as GatewayError
   if (!CURSOR_REFUSALS.has(String(e.code))) return err
-  return withExtras(new BadRequest(`The cursor is no longer valid; restart the listing (${e.message.slice(0, 200)})`), {
-    ...(e.upstreamCode !== undefined ? { upstreamCode: e.upstreamCode } : {}),
-    ...(e.upstreamRequestId !== undefined ? { upstreamRequestId: e.upstreamRequestId } : {})
+  return annotate(new BadRequest(`The cursor is no longer valid; restart the listing (${e.message.slice(0, 200)})`), {
+    upstreamCode: e.upstreamCode,
+    upstreamRequestId: e.upstreamRequestId
   })
 }

@@ -8,11 +8,9 @@
 import {
   AccessDenied, BadRequest, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
   IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamAuth, UpstreamBadResponse,
-  UpstreamRejected, UpstreamThrottled, UpstreamUnavailable, withExtras, type GatewayError
+  UpstreamRejected, UpstreamThrottled, UpstreamUnavailable, type GatewayError
 } from '../../errors.js'
-import type { RetryHint } from '../policy.js'
-
-export type Annotated = GatewayError & { retry?: RetryHint, retryAfterMs?: number }
+import { annotate, parseRetryAfter, type UpstreamDetails } from '../../upstream/errors.js'
 
 /** What a failed call was about, so a 404 can name the right thing. */
 export type Subject =
@@ -70,24 +68,9 @@ export function parseUpstreamError (bodyText: string, headers: Headers): Upstrea
   }
 }
 
-/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
-export function parseRetryAfter (value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined
-  const trimmed = value.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
-  const date = Date.parse(trimmed)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
-function annotate (error: GatewayError, upstream: UpstreamError, extra: { retry?: RetryHint, retryAfterMs?: number } = {}): Annotated {
-  const withUp = withExtras(error, {
-    ...(upstream.code !== undefined ? { upstreamCode: upstream.code } : {}),
-    ...(upstream.requestId !== undefined ? { upstreamRequestId: upstream.requestId } : {}),
-    ...(extra.retryAfterMs !== undefined ? { retryAfter: Math.max(1, Math.ceil(extra.retryAfterMs / 1000)) } : {})
-  }) as Annotated
-  if (extra.retry !== undefined) withUp.retry = extra.retry
-  if (extra.retryAfterMs !== undefined) withUp.retryAfterMs = extra.retryAfterMs
-  return withUp
+/** The upstream code and request id of a parsed error body, for `annotate`. */
+function up (upstream: UpstreamError): UpstreamDetails {
+  return { upstreamCode: upstream.code, upstreamRequestId: upstream.requestId }
 }
 
 function describe (status: number, upstream: UpstreamError): string {
@@ -99,44 +82,44 @@ const NOT_FOUND_CODES = /NotFound|InvalidUser|MailboxNotEnabled/i
 const MALFORMED_CODES = /Malformed|InvalidId|InvalidMailboxItemId/i
 
 /** Status-level errors every call shares (throttling, outages, auth). Undefined when the status is call-specific. */
-function commonError (status: number, upstream: UpstreamError, headers: Headers): Annotated | undefined {
+function commonError (status: number, upstream: UpstreamError, headers: Headers): GatewayError | undefined {
   const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'))
   const text = describe(status, upstream)
   const ra = retryAfterMs !== undefined ? { retryAfterMs } : {}
-  if (status === 429) return annotate(new UpstreamThrottled(text), upstream, { retry: 'safe', ...ra })
-  if (status === 503) return annotate(new UpstreamUnavailable(text), upstream, { retry: 'safe', ...ra })
-  if (status >= 500) return annotate(new UpstreamUnavailable(text), upstream, { retry: 'idempotent', ...ra })
-  if (status === 401) return annotate(new UpstreamAuth(text), upstream)
-  if (status === 403) return annotate(new AccessDenied(text), upstream)
-  if (status === 413) return annotate(new TooLarge(text), upstream)
+  if (status === 429) return annotate(new UpstreamThrottled(text), { ...up(upstream), retry: 'safe', ...ra })
+  if (status === 503) return annotate(new UpstreamUnavailable(text), { ...up(upstream), retry: 'safe', ...ra })
+  if (status >= 500) return annotate(new UpstreamUnavailable(text), { ...up(upstream), retry: 'idempotent', ...ra })
+  if (status === 401) return annotate(new UpstreamAuth(text), up(upstream))
+  if (status === 403) return annotate(new AccessDenied(text), up(upstream))
+  if (status === 413) return annotate(new TooLarge(text), up(upstream))
   return undefined
 }
 
 /** Maps a failed Graph response (graph.microsoft.com) to a gateway error. */
-export function graphError (status: number, bodyText: string, headers: Headers, subject: Subject): Annotated {
+export function graphError (status: number, bodyText: string, headers: Headers, subject: Subject): GatewayError {
   const upstream = parseUpstreamError(bodyText, headers)
   const code = upstream.code ?? ''
   // Exchange answers 403 ErrorDeleteDistinguishedFolder for well-known folders: not an access problem.
-  if (status >= 400 && status < 500 && PROTECTED_CODES.test(code)) return annotate(new FolderProtected(subject.ref), upstream)
+  if (status >= 400 && status < 500 && PROTECTED_CODES.test(code)) return annotate(new FolderProtected(subject.ref), up(upstream))
   const common = commonError(status, upstream, headers)
   if (common !== undefined) return common
   const text = describe(status, upstream)
   if (status === 404 || (status === 400 && NOT_FOUND_CODES.test(code) && !MALFORMED_CODES.test(code))) {
-    if (subject.kind === 'mailbox') return annotate(new MailboxNotFound(subject.ref), upstream)
-    if (subject.kind === 'folder') return annotate(new FolderNotFound(subject.ref), upstream)
-    if (subject.kind === 'item') return annotate(new ItemNotFound(subject.ref), upstream)
-    return annotate(new UpstreamRejected(text), upstream)
+    if (subject.kind === 'mailbox') return annotate(new MailboxNotFound(subject.ref), up(upstream))
+    if (subject.kind === 'folder') return annotate(new FolderNotFound(subject.ref), up(upstream))
+    if (subject.kind === 'item') return annotate(new ItemNotFound(subject.ref), up(upstream))
+    return annotate(new UpstreamRejected(text), up(upstream))
   }
   if (status === 409 || /FolderExists|DuplicateFolder/i.test(code)) {
     if (/FolderExists|DuplicateFolder/i.test(code) || subject.kind === 'folder') {
-      return annotate(new FolderExists(subject.kind === 'folder' ? subject.name ?? subject.ref : subject.ref), upstream)
+      return annotate(new FolderExists(subject.kind === 'folder' ? subject.name ?? subject.ref : subject.ref), up(upstream))
     }
-    return annotate(new UpstreamRejected(text), upstream)
+    return annotate(new UpstreamRejected(text), up(upstream))
   }
-  if (status === 400 && MALFORMED_CODES.test(code)) return annotate(new IdMalformed(subject.ref), upstream)
-  if (/QuotaExceeded/i.test(code)) return annotate(new QuotaExceeded(text), upstream)
-  if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), upstream)
-  return annotate(new UpstreamBadResponse(text), upstream)
+  if (status === 400 && MALFORMED_CODES.test(code)) return annotate(new IdMalformed(subject.ref), up(upstream))
+  if (/QuotaExceeded/i.test(code)) return annotate(new QuotaExceeded(text), up(upstream))
+  if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), up(upstream))
+  return annotate(new UpstreamBadResponse(text), up(upstream))
 }
 
 const MENTIONS_ITEM = /\bitem ?id\b|\bitem\b/i
@@ -159,7 +142,7 @@ export interface ImportSubject {
  * wording is not documented, and checked in an order where the more specific
  * reading wins (a missing item is "not found" even though the message names the folder).
  */
-export function importError (status: number, bodyText: string, headers: Headers, subject: ImportSubject | string): Annotated {
+export function importError (status: number, bodyText: string, headers: Headers, subject: ImportSubject | string): GatewayError {
   const { itemId, folderId } = typeof subject === 'string' ? { itemId: subject, folderId: subject } : subject
   const ref = itemId ?? folderId
   const upstream = parseUpstreamError(bodyText, headers)
@@ -170,39 +153,39 @@ export function importError (status: number, bodyText: string, headers: Headers,
   const text = describe(status, upstream)
   // Order matters: a corrupt-stream message may quote parser details that mention versions or keys.
   if (/corrupt|not a valid (item )?stream|not valid base64|produced by an export|'Data'/i.test(message) || /Corrupt|InvalidData/i.test(code)) {
-    return annotate(new DataInvalid(message.length > 0 ? message.slice(0, 200) : 'rejected by the import endpoint'), upstream)
+    return annotate(new DataInvalid(message.length > 0 ? message.slice(0, 200) : 'rejected by the import endpoint'), up(upstream))
   }
   if (MALFORMED_TEXT.test(message) || (status === 400 && MALFORMED_CODES.test(code))) {
     // "The ChangeKey is malformed." is about the key, not the id.
-    if (MENTIONS_CHANGE_KEY.test(message) && !/item ?id|folder ?id|\bid is\b/i.test(message)) return annotate(new ChangeKeyInvalid(ref), upstream)
-    return annotate(new IdMalformed(/folder/i.test(message) && !MENTIONS_ITEM.test(message) ? folderId : ref), upstream)
+    if (MENTIONS_CHANGE_KEY.test(message) && !/item ?id|folder ?id|\bid is\b/i.test(message)) return annotate(new ChangeKeyInvalid(ref), up(upstream))
+    return annotate(new IdMalformed(/folder/i.test(message) && !MENTIONS_ITEM.test(message) ? folderId : ref), up(upstream))
   }
   if (NOT_FOUND_TEXT.test(message)) {
     // "The item ... was not found in the target folder" is a missing item; a message naming only the folder, a missing folder.
-    if (itemId !== undefined && MENTIONS_ITEM.test(message)) return annotate(new ItemNotFound(itemId), upstream)
-    if (/folder/i.test(message)) return annotate(new FolderNotFound(folderId), upstream)
-    return annotate(new ItemNotFound(ref), upstream)
+    if (itemId !== undefined && MENTIONS_ITEM.test(message)) return annotate(new ItemNotFound(itemId), up(upstream))
+    if (/folder/i.test(message)) return annotate(new FolderNotFound(folderId), up(upstream))
+    return annotate(new ItemNotFound(ref), up(upstream))
   }
   // A 409 about the change key, any message calling the version stale, or a conflict code.
   // The documented wording ("the ItemId+ChangeKey pair does not match") is ambiguous; it is read as a
   // conflict because that is the safe answer: a client re-reads the item, where "not found" could make it
   // create a duplicate.
   if ((MENTIONS_CHANGE_KEY.test(message) && (status === 409 || STALE_TEXT.test(message) || /match/i.test(message))) || /ChangeKey|Conflict/i.test(code)) {
-    return annotate(new ChangeKeyConflict(ref), upstream)
+    return annotate(new ChangeKeyConflict(ref), up(upstream))
   }
-  if (status === 404) return annotate(itemId !== undefined ? new ItemNotFound(itemId) : new FolderNotFound(folderId), upstream)
-  if (/quota/i.test(message)) return annotate(new QuotaExceeded(text), upstream)
-  if (status === 400) return annotate(new BadRequest(text), upstream)
-  if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), upstream)
-  return annotate(new UpstreamBadResponse(text), upstream)
+  if (status === 404) return annotate(itemId !== undefined ? new ItemNotFound(itemId) : new FolderNotFound(folderId), up(upstream))
+  if (/quota/i.test(message)) return annotate(new QuotaExceeded(text), up(upstream))
+  if (status === 400) return annotate(new BadRequest(text), up(upstream))
+  if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), up(upstream))
+  return annotate(new UpstreamBadResponse(text), up(upstream))
 }
 
 /** Per-item export error codes (exportItemResponse.error.code) → gateway error. */
-export function exportItemError (code: string, message: string, itemId: string): Annotated {
+export function exportItemError (code: string, message: string, itemId: string): GatewayError {
   const upstream: UpstreamError = { code, message }
-  if (/ItemNotFound|ObjectNotFound|InvalidMailboxItemId|NotFound/i.test(code)) return annotate(new ItemNotFound(itemId), upstream)
-  if (MALFORMED_CODES.test(code)) return annotate(new IdMalformed(itemId), upstream)
-  if (/AccessDenied|Forbidden/i.test(code)) return annotate(new AccessDenied(`item ${itemId}`), upstream)
-  if (/Throttl|ServerBusy|TooMany/i.test(code)) return annotate(new UpstreamThrottled(`${code} for item ${itemId}`), upstream)
-  return annotate(new UpstreamRejected(`${code} for item ${itemId}: ${message.slice(0, 200)}`), upstream)
+  if (/ItemNotFound|ObjectNotFound|InvalidMailboxItemId|NotFound/i.test(code)) return annotate(new ItemNotFound(itemId), up(upstream))
+  if (MALFORMED_CODES.test(code)) return annotate(new IdMalformed(itemId), up(upstream))
+  if (/AccessDenied|Forbidden/i.test(code)) return annotate(new AccessDenied(`item ${itemId}`), up(upstream))
+  if (/Throttl|ServerBusy|TooMany/i.test(code)) return annotate(new UpstreamThrottled(`${code} for item ${itemId}`), up(upstream))
+  return annotate(new UpstreamRejected(`${code} for item ${itemId}: ${message.slice(0, 200)}`), up(upstream))
 }

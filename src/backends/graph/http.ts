@@ -7,9 +7,10 @@
 import { rootCertificates } from 'node:tls'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { Logger } from 'pino'
-import { UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable, withExtras } from '../../errors.js'
+import { UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable, type GatewayError } from '../../errors.js'
 import type { TokenProvider } from '../../auth/token-provider.js'
-import { graphError, type Annotated, type Subject } from './errors.js'
+import { graphError, type Subject } from './errors.js'
+import { annotate } from '../../upstream/errors.js'
 import { redactUrl } from '../../redact.js'
 
 export interface RawResponse {
@@ -39,10 +40,6 @@ export interface GraphHttpOptions {
 }
 
 const REDIRECTS = new Set([301, 302, 307, 308])
-
-function retryable<E extends Error> (error: E, retry: 'safe' | 'idempotent'): E {
-  return Object.assign(error, { retry })
-}
 
 export class GraphHttp {
   readonly graphOrigin: string
@@ -90,16 +87,16 @@ export class GraphHttp {
     }
   }
 
-  private transportError (err: unknown, method: string, url: string, timedOut: boolean): Annotated {
+  private transportError (err: unknown, method: string, url: string, timedOut: boolean): GatewayError {
     const code = (err as { code?: unknown })?.code
     const codeText = typeof code === 'string' ? code : (err as Error)?.name ?? 'error'
     const where = `${method} ${redactUrl(url)}`
     this.options.logger.debug({ method, url: redactUrl(url), code: codeText }, 'graph http failed')
     if (timedOut || codeText === 'UND_ERR_HEADERS_TIMEOUT' || codeText === 'UND_ERR_BODY_TIMEOUT' ||
         codeText === 'UND_ERR_CONNECT_TIMEOUT' || codeText === 'TimeoutError' || codeText === 'ETIMEDOUT') {
-      return retryable(new UpstreamTimeout(where), 'idempotent') as Annotated
+      return annotate(new UpstreamTimeout(where), { retry: 'idempotent' })
     }
-    return retryable(withExtras(new UpstreamUnavailable(`${where}: ${codeText}`), { upstreamCode: codeText }), 'idempotent') as Annotated
+    return annotate(new UpstreamUnavailable(`${where}: ${codeText}`), { upstreamCode: codeText, retry: 'idempotent' })
   }
 
   /** True when the URL is on the Graph origin over https (the only place the bearer token may go). */

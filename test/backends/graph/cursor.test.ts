@@ -1,6 +1,7 @@
 import t from 'tap'
 import { cursorFailure, cursorFromNextLink, decodeCursor, encodeCursor, readCursor, type PathPart } from '../../../src/backends/graph/cursor.js'
-import { AccessDenied, FolderNotFound, IdMalformed, UpstreamRejected, UpstreamThrottled, withExtras } from '../../../src/errors.js'
+import { AccessDenied, FolderNotFound, IdMalformed, UpstreamRejected, UpstreamThrottled } from '../../../src/errors.js'
+import { annotate } from '../../../src/upstream/errors.js'
 
 const origin = 'https://graph.example:8443'
 const mbx = 'MBX:e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e21@a7809c93-5e0b-4f5c-9d1e-6c2f8d0e4b11'
@@ -99,7 +100,8 @@ t.test('a cursor leads only to the exact collection it was issued for', async (t
 })
 
 t.test('following a cursor: refusals of the link become 400, everything else passes through', async (t) => {
-  const rejected = withExtras(new UpstreamRejected('HTTP 400 BadRequest: The delta or skip token is invalid'), { upstreamCode: 'BadRequest', upstreamRequestId: 'r-1' })
+  const rejected = annotate(new UpstreamRejected('HTTP 400 BadRequest: The delta or skip token is invalid'),
+    { upstreamCode: 'BadRequest', upstreamRequestId: 'r-1' })
   t.match(cursorFailure(rejected), { code: 'MBG_ERR_BAD_REQUEST', statusCode: 400, upstreamCode: 'BadRequest', upstreamRequestId: 'r-1', message: /restart the listing/ })
   t.match(cursorFailure(new IdMalformed('x')), { code: 'MBG_ERR_BAD_REQUEST', statusCode: 400 })
   for (const kept of [new FolderNotFound('F='), new AccessDenied('no'), new UpstreamThrottled('slow'), new Error('plain')]) {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { exportItemError, graphError, importError, parseRetryAfter, parseUpstreamError } from '../../../src/backends/graph/errors.js'
+import { exportItemError, graphError, importError, parseUpstreamError } from '../../../src/backends/graph/errors.js'
 
 const graphBody = (code: string, message = 'm', requestId = 'req-1'): string =>
   JSON.stringify({ error: { code, message, innerError: { date: '2026-08-20T10:00:00', 'request-id': requestId, 'client-request-id': 'c' } } })
@@ -9,13 +9,6 @@ t.test('parses Graph, import-endpoint and empty error bodies', async (t) => {
   t.same(parseUpstreamError('{"Message":"Invalid import session."}', { 'request-id': 'h-1' }), { message: 'Invalid import session.', requestId: 'h-1' })
   t.same(parseUpstreamError('', {}), {})
   t.same(parseUpstreamError('{"Error":{"Code":"X","Message":"y"}}', {}), { code: 'X', message: 'y' })
-})
-
-t.test('Retry-After: seconds and HTTP dates', async (t) => {
-  t.equal(parseRetryAfter('2'), 2000)
-  t.equal(parseRetryAfter(new Date(10_000).toUTCString(), 4_000), 6000)
-  t.equal(parseRetryAfter('soon'), undefined)
-  t.equal(parseRetryAfter(undefined), undefined)
 })
 
 t.test('graph errors map by status then code, with upstream details and retry hints', async (t) => {
