@@ -1,5 +1,5 @@
 import t from 'tap'
-import { redactUrl } from '../../src/logger.js'
+import { redactUrl } from '../../src/redact.js'
 import { captureLogs, findSecrets } from '../helper.js'
 
 t.test('URL secrets are rewritten', async (t) => {
