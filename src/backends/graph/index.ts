@@ -1,3 +1,3 @@
 /** Public surface of the Microsoft Graph adapter. */
-export { createGraphBackend, resolveConfig, type GraphBackendConfig, type GraphBackendDeps } from './backend.js'
+export { createGraphBackend, type GraphBackendConfig, type GraphBackendDeps } from './backend.js'
 export { redactUrl } from '../../redact.js'
