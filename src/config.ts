@@ -2,6 +2,11 @@
  * Configuration: environment variables plus an optional JSON document describing
  * backends and mailboxes. This is the only module that reads process.env.
  * Everything is validated at boot; errors name the offending key.
+ *
+ * The TypeBox schemas are the one description of every setting and its default:
+ * parseGatewayConfig fills the defaults in once and checks, resolveBackend then
+ * turns one backend's settings into the object its adapter and token provider
+ * take as is (secrets, CA and key files read).
  */
 import { readFileSync } from 'node:fs'
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox'
@@ -39,43 +44,79 @@ const OAuthCredentials = {
   clientId: Type.String({ minLength: 1 }),
   clientSecret: Type.Optional(Secret),
   certificate: Type.Optional(Certificate),
-  authorityHost: Type.Optional(Type.String({ pattern: '^https://' }))
+  authorityHost: Type.String({
+    pattern: '^https://',
+    default: 'https://login.microsoftonline.com',
+    description: 'Identity platform host; the authority is `${authorityHost}/${tenantId}`.'
+  })
 }
+type OAuthKey = keyof typeof OAuthCredentials
+
+/*
+ * Keys with a `default` may be left out of the document: parseGatewayConfig fills them in
+ * (TypeBox Value.Default) before it checks, so the settings types below have them all.
+ */
 
 export const EwsBackendSchema = Type.Object({
   type: Type.Literal('ews'),
   url: Type.String({ pattern: '^https?://.+/EWS/Exchange\\.asmx$', description: 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx' }),
   auth: Type.Union([
     Type.Object({ kind: Type.Literal('basic'), username: Type.String({ minLength: 1 }), password: Secret }, { additionalProperties: false }),
-    Type.Object({ kind: Type.Literal('oauth'), ...OAuthCredentials, scope: Type.Optional(Type.String()) }, { additionalProperties: false })
+    Type.Object({
+      kind: Type.Literal('oauth'),
+      ...OAuthCredentials,
+      scope: Type.String({ default: 'https://outlook.office365.com/.default' })
+    }, { additionalProperties: false })
   ]),
-  serverVersion: Type.Optional(Type.String({ default: 'Exchange2013_SP1' })),
-  impersonation: Type.Optional(Type.Boolean({ default: true })),
-  exportBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-  uploadBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 1000 })),
+  serverVersion: Type.String({ default: 'Exchange2013_SP1' }),
+  impersonation: Type.Boolean({
+    default: true,
+    description: 'ExchangeImpersonation and X-AnchorMailbox on every call.'
+  }),
+  exportBatchSize: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Ids per ExportItems call.' }),
+  uploadBatchSize: Type.Integer({ minimum: 1, maximum: 500, default: 20, description: 'Items per UploadItems call.' }),
+  pageSize: Type.Integer({
+    minimum: 1, maximum: 1000, default: 200, description: 'FindFolder/FindItem page when a request gives no limit.'
+  }),
+  timeoutMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'Per request.' }),
   tls: Type.Optional(Tls)
 }, { additionalProperties: false })
 
 export const GraphBackendSchema = Type.Object({
   type: Type.Literal('graph'),
   ...OAuthCredentials,
-  graphUrl: Type.Optional(Type.String({ pattern: '^https://[^/]+$', default: 'https://graph.microsoft.com' })),
-  apiVersion: Type.Optional(Type.Object({
+  graphUrl: Type.String({
+    pattern: '^https://[^/]+$', default: 'https://graph.microsoft.com', description: 'Graph origin, no version.'
+  }),
+  apiVersion: Type.Object({
     primary: Type.Union([Type.Literal('v1.0'), Type.Literal('beta')]),
     archive: Type.Literal('beta')
-  }, { additionalProperties: false })),
-  exportBatchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
-  importConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 999 })),
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 1000 })),
-  allowedImportHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  }, {
+    additionalProperties: false,
+    default: { primary: 'v1.0', archive: 'beta' },
+    description: 'Archives exist only on beta.'
+  }),
+  exportBatchSize: Type.Integer({
+    minimum: 1, maximum: 20, default: 20, description: 'Ids per exportItems call (Graph takes at most 20).'
+  }),
+  importConcurrency: Type.Integer({
+    minimum: 1, maximum: 16, default: 4, description: 'Parallel import POSTs per mailbox.'
+  }),
+  pageSize: Type.Integer({ minimum: 1, maximum: 999, default: 100, description: '$top when no limit is given.' }),
+  timeoutMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'Per request; at most 600000 is used.' }),
+  allowedImportHosts: Type.Array(Type.String({ minLength: 1 }), {
+    default: ['outlook.office365.com'],
+    description: 'Hosts (`host` or `host:port`) an importUrl may point at.'
+  }),
   tls: Type.Optional(Tls)
 }, { additionalProperties: false })
 
+export const BackendSchema = Type.Union([EwsBackendSchema, GraphBackendSchema])
+
+const BACKEND_NAME = '^[A-Za-z0-9_-]+$'
+
 export const GatewayConfigSchema = Type.Object({
-  backends: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), Type.Union([EwsBackendSchema, GraphBackendSchema])),
+  backends: Type.Record(Type.String({ pattern: BACKEND_NAME }), BackendSchema),
   mailboxes: Type.Array(Type.Object({
     address: Type.String({ format: 'email' }),
     backend: Type.String({ minLength: 1 }),
@@ -91,8 +132,12 @@ export const GatewayConfigSchema = Type.Object({
   }))
 }, { additionalProperties: false })
 
+/** One EWS backend as parsed: every key with a schema default is present. */
 export type EwsBackendSettings = Static<typeof EwsBackendSchema>
+/** One Graph backend as parsed: every key with a schema default is present. */
 export type GraphBackendSettings = Static<typeof GraphBackendSchema>
+export type BackendSettings = Static<typeof BackendSchema>
+/** The backends/mailboxes document as parsed (defaults filled in, checked). */
 export type GatewayConfig = Static<typeof GatewayConfigSchema>
 
 /** Runtime extras the config file cannot express (demo mode passes CA PEMs directly). */
@@ -107,12 +152,36 @@ function formatErrors (schema: TSchema, value: unknown): string {
   return [...Value.Errors(schema, value)].slice(0, 5).map((e) => `${e.path === '' ? '/' : e.path}: ${e.message}`).join('; ')
 }
 
-/** Validates the backends/mailboxes document; throws MBG_ERR_CONFIG_INVALID with the first problems. */
-export function parseGatewayConfig (raw: unknown, source: string): GatewayConfig {
-  if (!Value.Check(GatewayConfigSchema, raw)) {
-    throw new ConfigInvalid(`${source}: ${formatErrors(GatewayConfigSchema, raw)}`)
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * A copy of the document with the schema defaults filled in (TypeBox Value.Default), the one
+ * place defaults are applied. Value.Default descends into a Record's values only when their
+ * schema has a default of its own, so each backend is defaulted against BackendSchema here;
+ * a backend that matches neither variant is left as it is for the check to report.
+ */
+function withDefaults (raw: unknown): unknown {
+  const doc = Value.Default(GatewayConfigSchema, Value.Clone(raw))
+  if (isRecord(doc) && isRecord(doc.backends)) {
+    const name = new RegExp(BACKEND_NAME)
+    for (const key of Object.keys(doc.backends)) {
+      if (name.test(key)) doc.backends[key] = Value.Default(BackendSchema, doc.backends[key])
+    }
   }
-  const config = raw
+  return doc
+}
+
+/**
+ * Parses the backends/mailboxes document: fills in the schema defaults, then validates.
+ * Throws MBG_ERR_CONFIG_INVALID naming the first problems (JSON pointer paths).
+ */
+export function parseGatewayConfig (raw: unknown, source: string): GatewayConfig {
+  const config = withDefaults(raw)
+  if (!Value.Check(GatewayConfigSchema, config)) {
+    throw new ConfigInvalid(`${source}: ${formatErrors(GatewayConfigSchema, config)}`)
+  }
   for (const m of config.mailboxes) {
     if (config.backends[m.backend] === undefined) throw new ConfigInvalid(`${source}: mailbox ${m.address} names unknown backend "${m.backend}"`)
   }
@@ -146,6 +215,166 @@ export function readFileSetting (path: string, what: string): string {
   } catch (err) {
     throw new ConfigInvalid(`cannot read ${what} ${path}: ${(err as Error).message}`)
   }
+}
+
+// ---------------------------------------------------------------- resolved backends
+//
+// What the adapters and token providers take, as is: secrets read from the environment,
+// CA and key files read, URLs normalized. Produced once per backend by resolveBackend.
+
+/** A client certificate with its private key read (PEM). */
+export interface ResolvedCertificate {
+  /** SHA-1 thumbprint, hex. */
+  thumbprint: string
+  /** PEM private key. */
+  privateKey: string
+  /** Optional PEM chain sent as x5c (subject name/issuer authentication). */
+  x5c?: string
+}
+
+/**
+ * Client-credentials settings for one token provider (src/auth/msal-token-provider.ts):
+ * a client secret, a certificate, or both (the certificate is used then).
+ */
+export type ResolvedOAuth = {
+  tenantId: string
+  clientId: string
+  /** `https://host` without trailing slash; the authority is `${authorityHost}/${tenantId}`. */
+  authorityHost: string
+  /** e.g. 'https://graph.microsoft.com/.default' */
+  scope: string
+  /** Extra PEM to trust at the authority (the simulator CA). */
+  ca?: string
+} & (
+  | { clientSecret: string, certificate?: ResolvedCertificate }
+  | { clientSecret?: string, certificate: ResolvedCertificate }
+)
+
+/** `tls.caFile` read and joined with RuntimeExtras.ca; absent when neither is set. */
+export interface ResolvedTls {
+  /** PEM, one or more certificates. */
+  ca: string
+}
+
+export type ResolvedEwsAuth =
+  | { kind: 'basic', username: string, password: string }
+  | { kind: 'oauth', oauth: ResolvedOAuth }
+
+/** One EWS backend, ready for createEwsBackend (src/backends/ews/index.ts). */
+export type ResolvedEwsBackend = Omit<EwsBackendSettings, 'auth' | 'tls'> & {
+  name: string
+  auth: ResolvedEwsAuth
+  tls?: ResolvedTls
+  /** User-Agent header of every EWS request. */
+  userAgent: string
+}
+
+/** One Graph backend, ready for createGraphBackend (src/backends/graph/index.ts). */
+export type ResolvedGraphBackend = Omit<GraphBackendSettings, OAuthKey | 'tls'> & {
+  name: string
+  /** Token provider settings; scope https://graph.microsoft.com/.default. */
+  oauth: ResolvedOAuth
+  tls?: ResolvedTls
+}
+
+export type ResolvedBackend = ResolvedEwsBackend | ResolvedGraphBackend
+
+const USER_AGENT = 'mailbox-gateway/0.1'
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default'
+/** Longest Graph request timeout used, whatever the configuration says. */
+const GRAPH_MAX_TIMEOUT_MS = 600_000
+/** The mailbox import/export API is "Global service only" on every API page (protocol brief graph.md §1). */
+const NATIONAL_CLOUDS = ['graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn']
+
+function parseUrl (value: string, problem: string): URL {
+  try {
+    return new URL(value)
+  } catch {
+    throw new ConfigInvalid(problem)
+  }
+}
+
+function resolveTls (tls: { caFile?: string } | undefined, extras: RuntimeExtras): ResolvedTls | undefined {
+  const file = tls?.caFile !== undefined ? readFileSetting(tls.caFile, 'CA file') : undefined
+  const pems = [file, extras.ca].filter((p): p is string => p !== undefined)
+  return pems.length > 0 ? { ca: pems.join('\n') } : undefined
+}
+
+function resolveOAuth (
+  name: string, creds: Pick<GraphBackendSettings, OAuthKey>, scope: string, tls: ResolvedTls | undefined,
+  env: NodeJS.ProcessEnv
+): ResolvedOAuth {
+  const authorityHost = creds.authorityHost.replace(/\/+$/, '')
+  parseUrl(authorityHost, `backend "${name}": authorityHost '${authorityHost}' is not a URL`)
+  const { tenantId, clientId } = creds
+  const base = { tenantId, clientId, authorityHost, scope, ...(tls !== undefined ? { ca: tls.ca } : {}) }
+  const clientSecret = creds.clientSecret !== undefined ? resolveSecret(creds.clientSecret, env) : undefined
+  if (creds.certificate !== undefined) {
+    const privateKey = readFileSetting(creds.certificate.privateKeyFile, 'certificate key')
+    const certificate = { thumbprint: creds.certificate.thumbprint, privateKey }
+    return { ...base, certificate, ...(clientSecret !== undefined ? { clientSecret } : {}) }
+  }
+  if (clientSecret === undefined) throw new ConfigInvalid(`backend "${name}" needs clientSecret or certificate`)
+  return { ...base, clientSecret }
+}
+
+/**
+ * Resolves one parsed EWS backend: reads `env:` secrets and the CA and key files, adds the
+ * runtime CA. Throws MBG_ERR_CONFIG_INVALID for an unset secret variable, an unreadable file
+ * or an unparseable URL.
+ */
+export function resolveEwsBackend (
+  name: string, settings: EwsBackendSettings, extras: RuntimeExtras = {}, env: NodeJS.ProcessEnv = process.env
+): ResolvedEwsBackend {
+  const { auth, tls: tlsSettings, ...rest } = settings
+  parseUrl(settings.url, `${name}: url must be an http(s) URL`)
+  const tls = resolveTls(tlsSettings, extras)
+  return {
+    ...rest,
+    name,
+    auth: auth.kind === 'basic'
+      ? { kind: 'basic', username: auth.username, password: resolveSecret(auth.password, env) }
+      : { kind: 'oauth', oauth: resolveOAuth(name, auth, auth.scope, tls, env) },
+    ...(tls !== undefined ? { tls } : {}),
+    userAgent: USER_AGENT
+  }
+}
+
+/**
+ * Resolves one parsed Graph backend: the token provider settings (secret or key file read,
+ * scope https://graph.microsoft.com/.default), graphUrl as an origin, runtime import hosts
+ * and CA added. Throws MBG_ERR_CONFIG_INVALID as resolveEwsBackend does, and for a national
+ * cloud Graph host, where the mailbox import/export API does not exist.
+ */
+export function resolveGraphBackend (
+  name: string, settings: GraphBackendSettings, extras: RuntimeExtras = {}, env: NodeJS.ProcessEnv = process.env
+): ResolvedGraphBackend {
+  // The credentials go to the token provider only, resolved.
+  const { tenantId, clientId, clientSecret, certificate, authorityHost, tls: tlsSettings, ...rest } = settings
+  // The schema admits only https://host[:port]; its origin is the normalized form.
+  const url = parseUrl(settings.graphUrl, `graphUrl of backend ${name} is not a URL`)
+  if (NATIONAL_CLOUDS.includes(url.hostname.toLowerCase())) {
+    throw new ConfigInvalid(`the Graph mailbox import/export API is not available in the national cloud ${url.hostname}`)
+  }
+  const tls = resolveTls(tlsSettings, extras)
+  return {
+    ...rest,
+    name,
+    graphUrl: url.origin,
+    timeoutMs: Math.min(settings.timeoutMs, GRAPH_MAX_TIMEOUT_MS),
+    allowedImportHosts: [...settings.allowedImportHosts, ...(extras.importHosts ?? [])],
+    oauth: resolveOAuth(name, settings, GRAPH_SCOPE, tls, env),
+    ...(tls !== undefined ? { tls } : {})
+  }
+}
+
+/** resolveEwsBackend or resolveGraphBackend, by `settings.type`. */
+export function resolveBackend (
+  name: string, settings: BackendSettings, extras: RuntimeExtras = {}, env: NodeJS.ProcessEnv = process.env
+): ResolvedBackend {
+  return settings.type === 'ews'
+    ? resolveEwsBackend(name, settings, extras, env)
+    : resolveGraphBackend(name, settings, extras, env)
 }
 
 export interface LoadedConfig {

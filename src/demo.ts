@@ -5,7 +5,7 @@
  * (client credentials through MSAL against the identity simulator).
  */
 import type { Logger } from 'pino'
-import type { GatewayConfig, RuntimeExtras } from './config.js'
+import { parseGatewayConfig, type GatewayConfig, type RuntimeExtras } from './config.js'
 import { startSimulators, DEMO_CREDENTIALS, type Simulators } from './simulators/index.js'
 import { DEMO_MAILBOXES } from './simulators/store/seed.js'
 
@@ -15,11 +15,12 @@ export interface Demo {
   extras: RuntimeExtras
 }
 
+/** The demo document, parsed like a configured one (defaults filled in), plus the simulators' CA. */
 export function demoConfig (sims: Simulators): { config: GatewayConfig, extras: RuntimeExtras } {
   const authority = new URL(sims.identity.authority)
   const importHost = new URL(sims.graph.importOrigin).host
   return {
-    config: {
+    config: parseGatewayConfig({
       backends: {
         'onprem-ews': {
           type: 'ews',
@@ -45,7 +46,7 @@ export function demoConfig (sims: Simulators): { config: GatewayConfig, extras: 
       ],
       // The simulators accept each other's streams; real Exchange behaviour is undocumented (see README).
       crossBackendImport: 'allow'
-    },
+    }, 'demo configuration'),
     extras: { ca: sims.ca }
   }
 }

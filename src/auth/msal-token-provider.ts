@@ -14,24 +14,16 @@ import { ConfigInvalid, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, Up
 import { annotate } from '../upstream/errors.js'
 import { MsalNetworkClient } from './msal-network-client.js'
 import type { TokenProvider } from './token-provider.js'
+import type { ResolvedOAuth } from '../config.js'
 
-export interface MsalTokenProviderOptions {
-  tenantId: string
-  clientId: string
-  clientSecret?: string
-  certificate?: { thumbprint: string /* SHA-1 hex */, privateKey: string /* PEM */, x5c?: string }
-  /** Default 'https://login.microsoftonline.com'; authority = `${authorityHost}/${tenantId}`. */
-  authorityHost?: string
-  /** e.g. 'https://graph.microsoft.com/.default' */
-  scope: string
-  /** Extra PEM to trust (the simulator CA). */
-  ca?: string
-  logger: Logger
-}
+/**
+ * One backend's resolved client-credentials settings (src/config.ts, ResolvedOAuth: the
+ * authority host already validated and normalized, secret and key file read) plus a logger.
+ */
+export type MsalTokenProviderOptions = ResolvedOAuth & { logger: Logger }
 
 export type MsalTokenProvider = TokenProvider & { close: () => Promise<void> }
 
-const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com'
 // Hosts MSAL knows from its own metadata; any other host is declared a known authority.
 const MICROSOFT_HOSTS = new Set([
   'login.microsoftonline.com', 'login.microsoft.com', 'login.windows.net', 'sts.windows.net',
@@ -41,17 +33,8 @@ const JWT_LIKE = /eyJ[\w-]+\.[\w-]+\.[\w-]*/g
 const BENIGN_WARNINGS = /No client info in response/
 
 export function createMsalTokenProvider (options: MsalTokenProviderOptions): MsalTokenProvider {
-  const authorityHost = (options.authorityHost ?? DEFAULT_AUTHORITY_HOST).replace(/\/+$/, '')
-  let hostUrl: URL
-  try {
-    hostUrl = new URL(authorityHost)
-  } catch {
-    throw new ConfigInvalid(`authority host '${authorityHost}' is not a URL`)
-  }
-  if (hostUrl.protocol !== 'https:') throw new ConfigInvalid('the authority host must use https')
-  if (options.clientSecret === undefined && options.certificate === undefined) {
-    throw new ConfigInvalid(`no client secret or certificate for app ${options.clientId}`)
-  }
+  const authorityHost = options.authorityHost
+  const hostUrl = new URL(authorityHost)
   const microsoft = MICROSOFT_HOSTS.has(hostUrl.host.toLowerCase())
   const log = options.logger.child({ component: 'msal', clientId: options.clientId })
   const redact = redactor(options.clientSecret)

@@ -146,12 +146,8 @@ t.test('untrusted certificate (no CA) -> unavailable, not a silent success', asy
   t.match(err, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE' })
 })
 
-t.test('configuration errors', async (t) => {
-  const { logger } = capturedLogger()
-  const base = { tenantId: TENANT, clientId: SECRET_APP, scope: `${GRAPH}/.default`, logger }
-  t.throws(() => createMsalTokenProvider({ ...base, clientSecret: SECRET, authorityHost: 'http://127.0.0.1:1' }), { code: 'MBG_ERR_CONFIG_INVALID' })
-  t.throws(() => createMsalTokenProvider(base), { code: 'MBG_ERR_CONFIG_INVALID' })
-})
+// An http authority host and missing credentials are refused when the configuration is parsed
+// (test/app/config-backends.test.ts); the options type requires a secret or a certificate.
 
 t.test('plain MSAL without knownAuthorities: instance discovery is answered by the simulator', async (t) => {
   const network = new MsalNetworkClient({ ca: tls.ca, instanceDiscoveryOrigin: `https://${sim.host}` })

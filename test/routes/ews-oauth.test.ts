@@ -15,7 +15,8 @@ function useOAuth (clientId: string, clientSecret: string) {
     const e = c.backends['onprem-ews']
     const g = c.backends['exo-graph']
     if (e.type !== 'ews' || g.type !== 'graph') throw new Error('unexpected demo config')
-    e.auth = { kind: 'oauth', tenantId: g.tenantId, clientId, clientSecret, ...(g.authorityHost !== undefined ? { authorityHost: g.authorityHost } : {}) }
+    // The document is already parsed here, so the defaulted keys are spelled out.
+    e.auth = { kind: 'oauth', tenantId: g.tenantId, clientId, clientSecret, authorityHost: g.authorityHost, scope: `${EXCHANGE_RESOURCE}/.default` }
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
+import type { ResolvedEwsBackend } from '../../config.js'
 import { isStrictBase64 } from '../../base64.js'
 import {
   BadRequest, ConfigInvalid, DataInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
@@ -34,30 +35,11 @@ import { buildRenameFolder } from './operations/update-folder.js'
 import { buildUploadItems, readUploaded, type UploadEntry } from './operations/upload-items.js'
 import { NS, child, childrenOf, type XmlNode } from './soap/xml.js'
 
-export interface EwsBackendConfig {
-  name: string
-  /** https://host/EWS/Exchange.asmx */
-  url: string
-  /** oauth: bearer tokens from deps.tokenProvider */
-  auth: { kind: 'basic', username: string, password: string } | { kind: 'oauth' }
-  /** default 'Exchange2013_SP1' */
-  serverVersion?: string
-  /** default true: ExchangeImpersonation + X-AnchorMailbox on every call */
-  impersonation?: boolean
-  /** ids per ExportItems, default 50 */
-  exportBatchSize?: number
-  /** items per UploadItems, default 20 */
-  uploadBatchSize?: number
-  /** base64 bytes per UploadItems, default 16 MiB */
-  uploadBatchBytes?: number
-  /** FindFolder/FindItem page, default 200 (server caps at 1000) */
-  pageSize?: number
-  /** per request, default 60000 */
-  timeoutMs?: number
-  tls?: { ca?: string, rejectUnauthorized?: boolean }
-  /** default 'mailbox-gateway/0.1' */
-  userAgent?: string
-}
+/**
+ * The adapter's settings, resolved once at the edge (src/config.ts, resolveEwsBackend):
+ * defaults filled in, secrets and CA files read. Taken as is.
+ */
+export type EwsBackendConfig = ResolvedEwsBackend
 
 export interface EwsBackendDeps {
   policy: Policy
@@ -68,6 +50,9 @@ export interface EwsBackendDeps {
 export function createEwsBackend (config: EwsBackendConfig, deps: EwsBackendDeps): MailboxBackend {
   return new EwsBackend(config, deps)
 }
+
+/** Most base64 bytes of item data per UploadItems call. */
+const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024
 
 type Resolved = { ok: true, target: FolderTarget } | { ok: false, error: ItemError }
 
@@ -85,44 +70,20 @@ export class EwsBackend implements MailboxBackend {
   private readonly folderIds = new Map<string, string>()
 
   constructor (config: EwsBackendConfig, deps: EwsBackendDeps) {
-    const positive = (v: number | undefined, d: number, key: string): number => {
-      const n = v ?? d
-      if (!Number.isInteger(n) || n < 1) throw new ConfigInvalid(`${config.name}: ${key} must be a positive integer`)
-      return n
-    }
     if (config.auth.kind === 'oauth' && deps.tokenProvider === undefined) {
       throw new ConfigInvalid(`${config.name}: oauth needs a token provider`)
-    }
-    try {
-      const u = new URL(config.url)
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('scheme')
-    } catch {
-      throw new ConfigInvalid(`${config.name}: url must be an http(s) URL`)
     }
     this.name = config.name
     this.policy = deps.policy
     this.logger = deps.logger
-    this.impersonation = config.impersonation ?? true
+    this.impersonation = config.impersonation
     const concurrency = deps.policy.options.concurrency
     this.limits = {
-      export: { maxItems: positive(config.exportBatchSize, 50, 'exportBatchSize'), maxBytes: Infinity, concurrency },
-      import: {
-        maxItems: positive(config.uploadBatchSize, 20, 'uploadBatchSize'),
-        maxBytes: positive(config.uploadBatchBytes, 16 * 1024 * 1024, 'uploadBatchBytes'),
-        concurrency
-      }
+      export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency },
+      import: { maxItems: config.uploadBatchSize, maxBytes: UPLOAD_BATCH_BYTES, concurrency }
     }
-    this.pageSize = Math.min(positive(config.pageSize, 200, 'pageSize'), 1000)
-    this.client = new EwsClient({
-      name: config.name,
-      url: config.url,
-      auth: config.auth,
-      serverVersion: config.serverVersion ?? 'Exchange2013_SP1',
-      impersonation: this.impersonation,
-      timeoutMs: positive(config.timeoutMs, 60_000, 'timeoutMs'),
-      ...(config.tls !== undefined ? { tls: config.tls } : {}),
-      userAgent: config.userAgent ?? 'mailbox-gateway/0.1'
-    }, deps.logger, deps.tokenProvider)
+    this.pageSize = config.pageSize
+    this.client = new EwsClient(config, deps.logger, deps.tokenProvider)
   }
 
   // ------------------------------------------------------------------ plumbing

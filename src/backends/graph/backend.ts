@@ -7,14 +7,15 @@
  * the only version reporting inPlaceArchiveMailboxId) and are cached.
  */
 import type { Logger } from 'pino'
-import { BadRequest, ConfigInvalid, MailboxNotFound, UpstreamBadResponse } from '../../errors.js'
+import { BadRequest, MailboxNotFound, UpstreamBadResponse } from '../../errors.js'
 import type { TokenProvider } from '../../auth/token-provider.js'
+import type { ResolvedGraphBackend } from '../../config.js'
 import type { Policy } from '../policy.js'
 import type {
   CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary, ListFoldersRequest,
   MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
 } from '../mailbox-backend.js'
-import { MAILBOX_ID, type ApiVersion, type GraphContext, type GraphMailbox, type ResolvedConfig } from './context.js'
+import { MAILBOX_ID, MAX_REDIRECTS, type ApiVersion, type GraphContext, type GraphMailbox } from './context.js'
 import { exportBatch } from './export.js'
 import { Folders } from './folders.js'
 import { GraphHttp } from './http.js'
@@ -22,29 +23,11 @@ import { importBatch } from './import.js'
 import { ImportSessions } from './import-sessions.js'
 import { listItems } from './items.js'
 
-export interface GraphBackendConfig {
-  name: string
-  /** Graph origin, e.g. 'https://graph.microsoft.com' (no version). */
-  graphUrl: string
-  /** Default v1.0 for primaries; archives are beta-only. */
-  apiVersion?: { primary: ApiVersion, archive: 'beta' }
-  /** ≤ 20 (Graph's cap), default 20. */
-  exportBatchSize?: number
-  /** Parallel import POSTs per mailbox, default 4 (the policy caps anyway). */
-  importConcurrency?: number
-  /** Renew an import session this long before it expires, default 300. */
-  sessionRenewBeforeSec?: number
-  /** Default 5. */
-  maxRedirects?: number
-  /** $top / odata.maxpagesize when a request gives no limit, default 100 (clamped to 1..999). */
-  pageSize?: number
-  /** Default 60000. */
-  timeoutMs?: number
-  /** Extra CA to trust (simulators). */
-  tls?: { ca?: string }
-  /** Hosts (`host` or `host:port`) an importUrl may point to; default ['outlook.office365.com']. */
-  allowedImportHosts?: string[]
-}
+/**
+ * The adapter's settings, resolved once at the edge (src/config.ts, resolveGraphBackend):
+ * defaults filled in, graphUrl an origin, national clouds refused, CA files read. Taken as is.
+ */
+export type GraphBackendConfig = ResolvedGraphBackend
 
 export interface GraphBackendDeps {
   policy: Policy
@@ -52,44 +35,13 @@ export interface GraphBackendDeps {
   tokenProvider: TokenProvider
 }
 
-/** The mailbox import/export API is "Global service only" (protocol brief §1). */
-const NATIONAL_CLOUDS = ['graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn']
-
-function clamp (value: number | undefined, fallback: number, min: number, max: number): number {
-  const v = value === undefined || !Number.isFinite(value) ? fallback : Math.floor(value)
-  return Math.max(min, Math.min(max, v))
-}
-
-export function resolveConfig (config: GraphBackendConfig): ResolvedConfig {
-  let url: URL
-  try {
-    url = new URL(config.graphUrl)
-  } catch {
-    throw new ConfigInvalid(`graphUrl of backend ${config.name} is not a URL`)
-  }
-  if (url.protocol !== 'https:') throw new ConfigInvalid(`graphUrl of backend ${config.name} must be https`)
-  if (url.pathname !== '/' && url.pathname !== '') throw new ConfigInvalid(`graphUrl of backend ${config.name} must be an origin without a path or version`)
-  if (NATIONAL_CLOUDS.includes(url.hostname.toLowerCase())) {
-    throw new ConfigInvalid(`the Graph mailbox import/export API is not available in the national cloud ${url.hostname}`)
-  }
-  const primary = config.apiVersion?.primary ?? 'v1.0'
-  if (primary !== 'v1.0' && primary !== 'beta') throw new ConfigInvalid(`apiVersion.primary must be v1.0 or beta`)
-  return {
-    name: config.name,
-    graphOrigin: url.origin,
-    primaryVersion: primary,
-    archiveVersion: 'beta',
-    exportBatchSize: clamp(config.exportBatchSize, 20, 1, 20),
-    importConcurrency: clamp(config.importConcurrency, 4, 1, 64),
-    maxRedirects: clamp(config.maxRedirects, 5, 0, 20),
-    pageSize: clamp(config.pageSize, 100, 1, 999)
-  }
-}
-
 interface ExchangeSettings {
   primaryMailboxId?: unknown
   inPlaceArchiveMailboxId?: unknown
 }
+
+/** Renew an import session this long before it expires. */
+const SESSION_RENEW_BEFORE_MS = 300_000
 
 class GraphBackend implements MailboxBackend {
   readonly type = 'graph' as const
@@ -106,43 +58,42 @@ class GraphBackend implements MailboxBackend {
   readonly limits: MailboxBackend['limits']
 
   constructor (config: GraphBackendConfig, deps: GraphBackendDeps) {
-    const resolved = resolveConfig(config)
-    this.name = resolved.name
+    this.name = config.name
     this.limits = {
-      export: { maxItems: resolved.exportBatchSize, maxBytes: Infinity, concurrency: 1 },
-      import: { maxItems: 1, maxBytes: Infinity, concurrency: resolved.importConcurrency }
+      export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency: 1 },
+      import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency }
     }
-    const logger = deps.logger.child({ backend: resolved.name, backendType: 'graph' })
+    const logger = deps.logger.child({ backend: config.name, backendType: 'graph' })
     const http = new GraphHttp({
-      graphOrigin: resolved.graphOrigin,
-      ...(config.tls?.ca !== undefined ? { ca: config.tls.ca } : {}),
-      timeoutMs: clamp(config.timeoutMs, 60_000, 100, 600_000),
-      maxRedirects: resolved.maxRedirects,
+      graphOrigin: config.graphUrl,
+      ...(config.tls !== undefined ? { ca: config.tls.ca } : {}),
+      timeoutMs: config.timeoutMs,
+      maxRedirects: MAX_REDIRECTS,
       tokenProvider: deps.tokenProvider,
       logger
     })
     const sessions = new ImportSessions({
-      renewBeforeMs: clamp(config.sessionRenewBeforeSec, 300, 0, 86_400) * 1000,
-      allowedHosts: config.allowedImportHosts ?? ['outlook.office365.com'],
+      renewBeforeMs: SESSION_RENEW_BEFORE_MS,
+      allowedHosts: config.allowedImportHosts,
       create: async (mbx) => {
         // Sessions for archives (and their auxiliary mailboxes) need beta.
         const version = this.versionOf(mbx)
         const { body } = await http.graphJson<{ importUrl?: unknown, expirationDateTime?: unknown }>({
           method: 'POST',
-          url: `${resolved.graphOrigin}/${version}/admin/exchange/mailboxes/${mbx}/createImportSession`,
+          url: `${config.graphUrl}/${version}/admin/exchange/mailboxes/${mbx}/createImportSession`,
           body: {},
           subject: { kind: 'mailbox', ref: mbx }
         })
         return body
       }
     })
-    const ctx: GraphContext = { config: resolved, http, policy: deps.policy, logger, auxMailboxes: new Map(), sessions }
+    const ctx: GraphContext = { config, http, policy: deps.policy, logger, auxMailboxes: new Map(), sessions }
     this.ctx = ctx
     this.folders = new Folders(ctx)
   }
 
   private versionOf (mbx: string): ApiVersion {
-    return this.primaryMbx.has(mbx) ? this.ctx.config.primaryVersion : this.ctx.config.archiveVersion
+    return this.primaryMbx.has(mbx) ? this.ctx.config.apiVersion.primary : this.ctx.config.apiVersion.archive
   }
 
   async discover (address: string, _ctx?: OperationContext): Promise<MailboxDiscovery> {
@@ -154,7 +105,7 @@ class GraphBackend implements MailboxBackend {
 
   private async fetchDiscovery (address: string): Promise<MailboxDiscovery> {
     // beta: only beta reports inPlaceArchiveMailboxId.
-    const url = `${this.ctx.config.graphOrigin}/beta/users/${encodeURIComponent(address)}/settings/exchange`
+    const url = `${this.ctx.config.graphUrl}/beta/users/${encodeURIComponent(address)}/settings/exchange`
     const body = await this.ctx.policy.run({ key: `graph:${this.name}:discover`, idempotent: true }, async () => {
       const { body } = await this.ctx.http.graphJson<ExchangeSettings>({ method: 'GET', url, subject: { kind: 'mailbox', ref: address } })
       return body
@@ -179,12 +130,12 @@ class GraphBackend implements MailboxBackend {
     if (!MAILBOX_ID.test(mbx)) throw new BadRequest(`invalid Graph mailbox id for ${ref.id}`)
     const archive = ref.kind === 'archive'
     if (!archive) this.primaryMbx.add(mbx)
-    const version = archive ? this.ctx.config.archiveVersion : this.ctx.config.primaryVersion
+    const version = archive ? this.ctx.config.apiVersion.archive : this.ctx.config.apiVersion.primary
     return {
       mbx,
       version,
       archive,
-      base: `${this.ctx.config.graphOrigin}/${version}/admin/exchange/mailboxes/${mbx}`,
+      base: `${this.ctx.config.graphUrl}/${version}/admin/exchange/mailboxes/${mbx}`,
       key: `graph:${this.name}:${mbx}`
     }
   }

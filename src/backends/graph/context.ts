@@ -4,22 +4,15 @@
  */
 import type { Logger } from 'pino'
 import { IdMalformed } from '../../errors.js'
+import type { ResolvedGraphBackend } from '../../config.js'
 import type { Policy } from '../policy.js'
 import type { GraphHttp } from './http.js'
 import type { ImportSessions } from './import-sessions.js'
 
 export type ApiVersion = 'v1.0' | 'beta'
 
-export interface ResolvedConfig {
-  name: string
-  graphOrigin: string
-  primaryVersion: ApiVersion
-  archiveVersion: 'beta'
-  exportBatchSize: number
-  importConcurrency: number
-  maxRedirects: number
-  pageSize: number
-}
+/** Most redirects followed for one request (auxiliary archives answer 308). */
+export const MAX_REDIRECTS = 5
 
 /** A mailbox as the adapter addresses it. */
 export interface GraphMailbox {
@@ -34,7 +27,8 @@ export interface GraphMailbox {
 }
 
 export interface GraphContext {
-  config: ResolvedConfig
+  /** The backend's resolved settings; `graphUrl` is an origin (no path, no version). */
+  config: ResolvedGraphBackend
   http: GraphHttp
   policy: Policy
   logger: Logger

@@ -5,7 +5,9 @@
  */
 import { IdMalformed, UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ExportResult } from '../mailbox-backend.js'
-import { GRAPH_ID, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
+import {
+  GRAPH_ID, MAX_REDIRECTS, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox
+} from './context.js'
 import { exportItemError, getCi } from './errors.js'
 import { redactUrl } from '../../redact.js'
 
@@ -22,7 +24,7 @@ function movedTarget (ctx: GraphContext, message: string, from: string): URL | u
   } catch {
     return undefined
   }
-  if (url.protocol !== 'https:' || url.origin !== ctx.config.graphOrigin) return undefined
+  if (url.protocol !== 'https:' || url.origin !== ctx.config.graphUrl) return undefined
   if (!/^\/[^/]+\/admin\/exchange\/mailboxes\/[^/]+\/exportItems$/i.test(url.pathname) || url.href === from) return undefined
   return url
 }
@@ -34,8 +36,8 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
   for (let hop = 0; pending.size > 0; hop++) {
     const next = new Map<string, string[]>()
     for (const [url, batch] of pending) {
-      if (hop > ctx.config.maxRedirects) {
-        const error = toItemError(new UpstreamBadResponse(`more than ${ctx.config.maxRedirects} archive redirects`))
+      if (hop > MAX_REDIRECTS) {
+        const error = toItemError(new UpstreamBadResponse(`more than ${MAX_REDIRECTS} archive redirects`))
         for (const id of batch) out.set(id, { itemId: id, error })
         continue
       }

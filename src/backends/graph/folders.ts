@@ -136,7 +136,7 @@ export class Folders {
         if (byName === undefined && f.displayName?.toLowerCase() === displayName.toLowerCase()) byName = f.id
       }
       const next: string | undefined = body['@odata.nextLink']
-      url = next !== undefined ? new URL(next, this.ctx.config.graphOrigin).href : undefined
+      url = next !== undefined ? new URL(next, this.ctx.config.graphUrl).href : undefined
     }
     if (byName === undefined) throw new FolderNotFound(name)
     return checkId(byName)
@@ -197,7 +197,7 @@ export class Folders {
     }
     const cursor = request.cursor
     if (cursor !== undefined) {
-      url = readCursor(cursor, { graphOrigin: this.ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(this.ctx, mailbox), scope, collections })
+      url = readCursor(cursor, { graphOrigin: this.ctx.config.graphUrl, version: mailbox.version, mailboxIds: knownMailboxIds(this.ctx, mailbox), scope, collections })
     }
     const subject: Subject = { kind: 'folder', ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root' }
     const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject, signal, headers)
@@ -209,7 +209,7 @@ export class Folders {
     const next = body['@odata.nextLink']
     return {
       values,
-      ...(next !== undefined ? { nextCursor: cursorFromNextLink(next, this.ctx.config.graphOrigin, scope) } : {})
+      ...(next !== undefined ? { nextCursor: cursorFromNextLink(next, this.ctx.config.graphUrl, scope) } : {})
     }
   }
 

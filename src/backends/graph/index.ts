@@ -1,2 +1,2 @@
 /** Public surface of the Microsoft Graph adapter. */
-export { createGraphBackend, resolveConfig, type GraphBackendConfig, type GraphBackendDeps } from './backend.js'
+export { createGraphBackend, type GraphBackendConfig, type GraphBackendDeps } from './backend.js'

@@ -45,7 +45,7 @@ const itemsOf = (key: PathPart): PathPart[] => [{ name: 'folders' }, key, { name
  * folder by its id instead, the id is resolved (cached) and accepted too, but only then.
  */
 async function cursorUrl (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, seg: string, scope: string, cursor: string): Promise<string> {
-  const opened = openCursor(cursor, { graphOrigin: ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(ctx, mailbox), scope })
+  const opened = openCursor(cursor, { graphOrigin: ctx.config.graphUrl, version: mailbox.version, mailboxIds: knownMailboxIds(ctx, mailbox), scope })
   // Ids, and archive well-known names (already resolved to ids by `segment`), must match exactly.
   const byName = 'wellKnown' in folder && !mailbox.archive
   if (matchesCollection(opened.collection, itemsOf(byName ? { name: seg } : { id: seg }))) return opened.url
@@ -65,6 +65,6 @@ export async function listItems (ctx: GraphContext, folders: Folders, mailbox: G
   const next = body['@odata.nextLink']
   return {
     values: body.value.map(toItemSummary),
-    ...(next !== undefined ? { nextCursor: cursorFromNextLink(next, ctx.config.graphOrigin, scope) } : {})
+    ...(next !== undefined ? { nextCursor: cursorFromNextLink(next, ctx.config.graphUrl, scope) } : {})
   }
 }

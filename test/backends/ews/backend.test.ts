@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
+import { ewsConfig } from '../../helpers/backends.js'
 import { type ExportResult, type Folder, type ImportResult, type ItemSummary, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
@@ -21,7 +22,7 @@ const errorOf = (r: ExportResult | ImportResult): string | undefined => 'error' 
 const store = seedDemoTenant()
 const sim = await startEwsSimulator({ store, accounts: [{ username: 'svc-gateway', password: 'pw', impersonation: true }] })
 const policy = new Policy({ baseDelayMs: 5, maxInlineDelayMs: 1000 })
-const backend = createEwsBackend({ name: 'ews', url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'pw' }, exportBatchSize: 2, uploadBatchSize: 2 },
+const backend = createEwsBackend(ewsConfig('ews', { url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'pw' }, exportBatchSize: 2, uploadBatchSize: 2 }),
   { policy, logger })
 t.teardown(async () => { await backend.close(); await sim.close() })
 
@@ -289,7 +290,7 @@ t.test('transport failures: resets, 503 and truncated bodies are retried for ide
 })
 
 t.test('account and mailbox errors', async (t) => {
-  const wrong = createEwsBackend({ name: 'ews-bad', url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'nope' } }, { policy, logger })
+  const wrong = createEwsBackend(ewsConfig('ews-bad', { url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'nope' } }), { policy, logger })
   t.teardown(async () => await wrong.close())
   await t.rejects(wrong.getFolder(alice, { wellKnown: 'inbox' }), { code: 'MBG_ERR_UPSTREAM_AUTH', statusCode: 502 })
   await t.rejects(backend.discover('nobody@contoso.example'), { code: 'MBG_ERR_MAILBOX_NOT_FOUND', statusCode: 404 })

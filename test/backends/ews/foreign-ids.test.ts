@@ -6,6 +6,7 @@
  */
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
+import { ewsConfig } from '../../helpers/backends.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
 import { type ExportResult, type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
@@ -29,7 +30,7 @@ const sim = await startEwsSimulator({
 })
 const policy = new Policy({ baseDelayMs: 5 })
 const make = (name: string, username: string, impersonation = true): ReturnType<typeof createEwsBackend> =>
-  createEwsBackend({ name, url: sim.url, auth: { kind: 'basic', username, password: 'pw' }, impersonation }, { policy, logger })
+  createEwsBackend(ewsConfig(name, { url: sim.url, auth: { kind: 'basic', username, password: 'pw' }, impersonation }), { policy, logger })
 const backend = make('ews', 'svc-gateway')
 t.teardown(async () => { await backend.close(); await sim.close() })
 

@@ -6,6 +6,7 @@
  */
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
+import { ewsConfig } from '../../helpers/backends.js'
 import { type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
@@ -20,7 +21,7 @@ const MiB = 1024 * 1024
 
 const store = seedDemoTenant()
 const sim = await startEwsSimulator({ store, accounts: [{ username: 'svc-gateway', password: 'pw', impersonation: true }] })
-const backend = createEwsBackend({ name: 'ews', url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'pw' } },
+const backend = createEwsBackend(ewsConfig('ews', { url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'pw' } }),
   { policy: new Policy({ baseDelayMs: 5 }), logger })
 t.teardown(async () => { await backend.close(); await sim.close() })
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import pino from 'pino'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
+import { ewsConfig, STUB_OAUTH } from '../../helpers/backends.js'
 import { type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
@@ -16,7 +17,7 @@ const ITEM = toPublicId('AAMkAGl0ZW0taWQtMTIzNDU2Nzg5MA+/AB==')
 
 t.test('every request the adapter sends is a schema-valid EWS envelope (impersonation)', async (t) => {
   const rec = await startRecorder()
-  const backend = createEwsBackend({ name: 'ews1', url: rec.url, auth: { kind: 'basic', username: 'svc-gateway', password: 's3cret' } },
+  const backend = createEwsBackend(ewsConfig('ews1', { url: rec.url, auth: { kind: 'basic', username: 'svc-gateway', password: 's3cret' } }),
     { policy: new Policy(), logger })
   t.teardown(async () => { await backend.close(); await rec.close() })
 
@@ -89,7 +90,8 @@ t.test('every request the adapter sends is a schema-valid EWS envelope (imperson
 t.test('without impersonation: no impersonation header or anchor, delegate mailbox on distinguished ids', async (t) => {
   const rec = await startRecorder()
   const tokens: Array<boolean | undefined> = []
-  const backend = createEwsBackend({ name: 'ews2', url: rec.url, auth: { kind: 'oauth' }, impersonation: false, serverVersion: 'Exchange2016', userAgent: 'ua/1' },
+  const config = ewsConfig('ews2', { url: rec.url, auth: STUB_OAUTH, impersonation: false, serverVersion: 'Exchange2016' })
+  const backend = createEwsBackend({ ...config, userAgent: 'ua/1' },
     { policy: new Policy(), logger, tokenProvider: { getToken: async (o) => { tokens.push(o?.forceRefresh); return 'tok-123' } } })
   t.teardown(async () => { await backend.close(); await rec.close() })
   await backend.getFolder(alice, { wellKnown: 'calendar' })

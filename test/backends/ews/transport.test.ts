@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
+import { ewsConfig, STUB_OAUTH } from '../../helpers/backends.js'
 import { type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
@@ -36,7 +37,9 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/EWS/Exch
 const logLines: string[] = []
 const { logger } = captureLogs('debug', { redaction: false }, logLines)
 const policy = new Policy({ baseDelayMs: 5, maxInlineDelayMs: 500 })
-const basic = createEwsBackend({ name: 'b', url, auth: { kind: 'basic', username: 'svc', password: 'Pa55-secret' }, timeoutMs: 300, exportBatchSize: 3 }, { policy, logger })
+const basicConfig = ewsConfig('b', { url, auth: { kind: 'basic', username: 'svc', password: 'Pa55-secret' }, exportBatchSize: 3 })
+// 300 ms: below what a configuration may say (1 s), so set on the resolved settings.
+const basic = createEwsBackend({ ...basicConfig, timeoutMs: 300 }, { policy, logger })
 t.teardown(async () => {
   await basic.close()
   server.closeAllConnections()
@@ -100,7 +103,7 @@ t.test('HTTP statuses: 429 and 503 honour Retry-After, 401 is an auth error', as
 
 t.test('oauth: a 401 is retried once with a freshly forced token', async (t) => {
   const asked: Array<boolean | undefined> = []
-  const oauth = createEwsBackend({ name: 'o', url, auth: { kind: 'oauth' } },
+  const oauth = createEwsBackend(ewsConfig('o', { url, auth: STUB_OAUTH }),
     { policy, logger, tokenProvider: { getToken: async (o) => { asked.push(o?.forceRefresh); return o?.forceRefresh === true ? 'fresh-token' : 'stale-token' } } })
   t.teardown(async () => await oauth.close())
   handler = (req, res) => req.headers.authorization === 'Bearer fresh-token' ? reply(200, folderOk())(req, res) : reply(401, '')(req, res)

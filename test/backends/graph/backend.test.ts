@@ -10,6 +10,7 @@ import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from '../../../src/sim
 import { createMsalTokenProvider } from '../../../src/auth/msal-token-provider.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { createGraphBackend } from '../../../src/backends/graph/index.js'
+import { graphConfig } from '../../helpers/backends.js'
 import { WELL_KNOWN_FOLDERS, type ExportResult, type Folder, type MailboxBackend, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { decodeCursor, encodeCursor } from '../../../src/backends/graph/cursor.js'
 import { captureLogs } from '../../helpers/logs.js'
@@ -53,22 +54,17 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
 
   const policy = new Policy({ baseDelayMs: 20, maxInlineDelayMs: 3000 })
   const make = (app: typeof APP, name = 'graph'): { backend: MailboxBackend, tokens: ReturnType<typeof createMsalTokenProvider> } => {
-    const tokens = createMsalTokenProvider({
+    const config = graphConfig(name, {
       tenantId: DEMO_TENANT_ID,
       clientId: app.clientId,
       clientSecret: app.clientSecret,
       authorityHost: `https://${identity.host}`,
-      scope: `${GRAPH}/.default`,
-      ca: tls.ca,
-      logger
-    })
-    const backend = createGraphBackend({
-      name,
       graphUrl: graph.url,
-      tls: { ca: tls.ca },
       allowedImportHosts: [new URL(graph.importOrigin).host],
       pageSize: 50
-    }, { policy, logger, tokenProvider: tokens })
+    }, { ca: tls.ca })
+    const tokens = createMsalTokenProvider({ ...config.oauth, logger })
+    const backend = createGraphBackend(config, { policy, logger, tokenProvider: tokens })
     t.teardown(async () => { await backend.close(); await tokens.close() })
     return { backend, tokens }
   }

@@ -1,0 +1,37 @@
+/**
+ * Settings for tests that build an adapter directly: one backend written as the JSON
+ * document would hold it (`type` implied), parsed and resolved the way the gateway does it
+ * (src/config.ts), so the adapter gets exactly what it gets in production. Tests that need
+ * a value the document cannot hold (a sub-second timeout) override the resolved object.
+ */
+import {
+  parseGatewayConfig, resolveEwsBackend, resolveGraphBackend, type BackendSettings, type ResolvedEwsBackend,
+  type ResolvedGraphBackend, type RuntimeExtras
+} from '../../src/config.js'
+
+/** OAuth settings for an EWS backend whose token provider is a test stub. */
+export const STUB_OAUTH = { kind: 'oauth', tenantId: 'tenant', clientId: 'client', clientSecret: 'unused' } as const
+
+function parsed (name: string, backend: Record<string, unknown>): BackendSettings {
+  const doc = { backends: { [name]: backend }, mailboxes: [{ address: 'test@contoso.example', backend: name }] }
+  const config = parseGatewayConfig(doc, `test backend ${name}`)
+  return config.backends[name]
+}
+
+/** `settings`: an EWS backend of the JSON document without `type`. */
+export function ewsConfig (
+  name: string, settings: Record<string, unknown>, extras: RuntimeExtras = {}
+): ResolvedEwsBackend {
+  const s = parsed(name, { type: 'ews', ...settings })
+  if (s.type !== 'ews') throw new Error(`${name} is not an EWS backend`)
+  return resolveEwsBackend(name, s, extras)
+}
+
+/** `settings`: a Graph backend of the JSON document without `type`. */
+export function graphConfig (
+  name: string, settings: Record<string, unknown>, extras: RuntimeExtras = {}
+): ResolvedGraphBackend {
+  const s = parsed(name, { type: 'graph', ...settings })
+  if (s.type !== 'graph') throw new Error(`${name} is not a Graph backend`)
+  return resolveGraphBackend(name, s, extras)
+}
