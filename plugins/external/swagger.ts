@@ -10,7 +10,10 @@ import type { FastifyInstance } from 'fastify'
 export const API_INFO = {
   title: 'mailbox-gateway',
   version: '0.1.0',
-  description: 'One REST API to list, export and import Exchange mailbox content, whether the mailbox lives behind EWS (SOAP) or Microsoft Graph. Backend limits (batch sizes, paging, throttling, import sessions) are handled by the gateway.',
+  description: 'One REST API to list, export and import Exchange mailbox content, whether the mailbox lives behind EWS (SOAP) or Microsoft Graph. Backend limits (batch sizes, paging, throttling, import sessions) are handled by the gateway. ' +
+    'Limits marked "configurable with NAME" are environment variables of the gateway (README, Configuration). ' +
+    'The published document (openapi/openapi.json) shows the defaults and carries examples captured from a demo-mode run; ' +
+    'a running gateway serves its own at /docs/json, with its configured MAX_BATCH_ITEMS and without the examples.',
   license: { name: 'MIT', identifier: 'MIT' }
 }
 

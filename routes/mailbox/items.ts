@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { FolderParams, MailboxParams, PageQuery, problems, UPSTREAM } from '../../src/schemas/common.js'
 import { ExportResponse, exportRequest, ImportResponse, importRequest, ItemList } from '../../src/schemas/item.js'
+import { configurable } from '../../src/schemas/limits.js'
 
 export interface ItemRoutesOptions {
   /** Most ids per export / items per import. */
@@ -27,7 +28,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     schema: {
       tags: ['items'],
       summary: 'Export items (full fidelity)',
-      description: `Exports up to ${opts.maxBatchItems} items as opaque full-fidelity streams. Answers 200 with one result per id, in request order; a failed item carries an error and never fails its neighbours.`,
+      description: `Exports up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) as opaque full-fidelity streams. Answers 200 with one result per id, in request order; a failed item carries an error and never fails its neighbours.`,
       operationId: 'exportItems',
       params: MailboxParams,
       body: exportRequest(opts.maxBatchItems),
@@ -39,7 +40,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     schema: {
       tags: ['items'],
       summary: 'Import items (full fidelity)',
-      description: `Imports up to ${opts.maxBatchItems} item streams (as exported) into folders, creating new items or updating existing ones (itemId + current changeKey). Answers 200 with one result per item, in input order.`,
+      description: `Imports up to ${opts.maxBatchItems} item streams (${configurable('MAX_BATCH_ITEMS')}), as exported, into folders, creating new items or updating existing ones (itemId + current changeKey). Answers 200 with one result per item, in input order. A larger request body than the limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}) is a 413.`,
       operationId: 'importItems',
       params: MailboxParams,
       body: importRequest(opts.maxBatchItems),

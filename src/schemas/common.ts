@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { configurable } from './limits.js'
 
 /** RFC 9457 problem details, with the gateway's stable `code`. */
 export const Problem = Type.Object({
@@ -27,9 +28,16 @@ export const ItemError = Type.Object({
   retryAfter: Type.Optional(Type.Integer())
 }, { $id: 'ItemError', title: 'ItemError', additionalProperties: false })
 
+/** Shared wording of the paging parameters (PageQuery here, FolderListQuery in folder.ts). */
+export const PAGE_SIZE_DESCRIPTION = 'Most entries per page: 1–1000, default 100 (fixed, not configurable). A page may hold fewer while ' +
+  'more follow (an EWS backend caps pages at the pageSize of its entry in the configuration document, default 200); ' +
+  'the listing ends only when nextPageToken is absent.'
+export const PAGE_TOKEN_DESCRIPTION = 'The nextPageToken of the previous page, unchanged, with the same mailbox, folder and parentId. ' +
+  'Tokens are sealed with PAGE_TOKEN_SECRET; when it is not set, only the process that issued a token accepts it.'
+
 export const PageQuery = Type.Object({
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Entries per page.' })),
-  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: 'The nextPageToken of the previous page.' }))
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: PAGE_SIZE_DESCRIPTION })),
+  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: PAGE_TOKEN_DESCRIPTION }))
 }, { additionalProperties: false })
 
 export const MailboxParams = Type.Object({
@@ -57,11 +65,13 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid.',
   404: 'The mailbox, folder or item does not exist.',
   409: 'Conflict with the current state.',
-  413: 'Too large.',
+  413: `Too large: the request body is over the gateway's limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}), ` +
+    'or the backend refused the data as too large.',
   415: 'Unsupported media type.',
   422: 'The data cannot be processed.',
   502: 'The backend answered badly or rejected the gateway.',
-  503: 'The backend is busy or unavailable; see Retry-After.',
+  503: 'The backend is busy or unavailable, or the gateway sheds load (MBG_ERR_OVERLOADED: event loop lagging more than ' +
+    `MAX_EVENT_LOOP_DELAY_MS; ${configurable('MAX_EVENT_LOOP_DELAY_MS', 'ms')}, 0 disables); see Retry-After.`,
   504: 'The backend did not answer in time.'
 }
 

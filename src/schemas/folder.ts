@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { PAGE_SIZE_DESCRIPTION, PAGE_TOKEN_DESCRIPTION } from './common.js'
 
 /** A folder name: 1–255 characters, not only spaces, no control characters or unpaired surrogates. */
 const FolderName = Type.String({
@@ -35,6 +36,6 @@ export const FolderUpdate = Type.Object({
 
 export const FolderListQuery = Type.Object({
   parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'List only the direct children of this folder (id or well-known name). Default: the whole tree below root.' })),
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 }))
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: PAGE_SIZE_DESCRIPTION })),
+  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: PAGE_TOKEN_DESCRIPTION }))
 }, { additionalProperties: false })

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { ItemError } from './common.js'
+import { configurable } from './limits.js'
 
 export const ItemSummary = Type.Object({
   id: Type.String(),
@@ -20,7 +21,7 @@ const MailboxType = Type.Union([Type.Literal('ews'), Type.Literal('graph')])
 
 export function exportRequest (maxItems: number) {
   return Type.Object({
-    itemIds: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems, description: `Item ids, at most ${maxItems}. The gateway splits them into batches the backend accepts.` })
+    itemIds: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems, description: `Item ids, at most ${maxItems} (${configurable('MAX_BATCH_ITEMS')}); more is a 400. The gateway splits them into batches the backend accepts.` })
   }, { $id: 'ExportRequest', title: 'ExportRequest', additionalProperties: false })
 }
 
@@ -51,15 +52,15 @@ export const ExportResponse = Type.Object({
 export const ImportItem = Type.Object({
   folderId: Type.String({ minLength: 1, maxLength: 1024, description: 'Target folder id or well-known name.' }),
   mode: Type.Union([Type.Literal('create'), Type.Literal('update')]),
-  data: Type.String({ minLength: 4, format: 'byte', contentEncoding: 'base64', description: 'Item stream exactly as an export returned it (standard, padded base64).' }),
+  data: Type.String({ minLength: 4, format: 'byte', contentEncoding: 'base64', description: `Item stream exactly as an export returned it (standard, padded base64). It counts, as base64 (a third larger than the stream), toward the request body limit, ${configurable('BODY_LIMIT_BYTES', 'bytes')}.` }),
   itemId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Required in update mode; not allowed in create mode.' })),
   changeKey: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Required in update mode; must be current.' })),
-  source: Type.Optional(Type.Union([Type.Literal('ews'), Type.Literal('graph')], { description: 'Backend type the data was exported from (the export result\'s `source`).' }))
+  source: Type.Optional(Type.Union([Type.Literal('ews'), Type.Literal('graph')], { description: 'Backend type the data was exported from (the export result\'s `source`). Data from the other backend type fails per item with MBG_ERR_DATA_INCOMPATIBLE unless the configuration document sets crossBackendImport to allow (default deny).' }))
 }, { $id: 'ImportItem', title: 'ImportItem', additionalProperties: false })
 
 export function importRequest (maxItems: number) {
   return Type.Object({
-    items: Type.Array(Type.Ref(ImportItem), { minItems: 1, maxItems, description: `At most ${maxItems} items.` })
+    items: Type.Array(Type.Ref(ImportItem), { minItems: 1, maxItems, description: `At most ${maxItems} items (${configurable('MAX_BATCH_ITEMS')}); more is a 400.` })
   }, { $id: 'ImportRequest', title: 'ImportRequest', additionalProperties: false })
 }
 

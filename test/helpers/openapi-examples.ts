@@ -1,0 +1,138 @@
+/**
+ * Captures the OpenAPI examples from a real run: the gateway in demo mode
+ * (simulators on loopback, freshly seeded), each operation called once over
+ * inject, and the request body and answer kept verbatim as
+ * `openapi/examples.json` (operationId → { call, status, request?, response? }).
+ * `npm run openapi` merges that file into openapi/openapi.json;
+ * test/openapi-examples.test.ts re-runs the capture and fails when the file drifts.
+ *
+ * Nothing is shortened or rewritten: the item the export/import examples use is
+ * a real 178-byte item stream imported first (that bootstrap call is not
+ * recorded), so its `data` is a short, genuine base64 stream. Everything that
+ * could vary between runs is pinned instead of stripped: the seed is
+ * deterministic, the store clock is fixed, and page tokens are sealed with a
+ * fixed PAGE_TOKEN_SECRET, so two captures are byte-identical.
+ *
+ *   npm run openapi:examples   # re-capture, then regenerate openapi/openapi.json
+ */
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import pino, { type Logger } from 'pino'
+import { buildGateway } from '../../src/build.js'
+import { createRouter } from '../../src/backends/factory.js'
+import { demoConfig } from '../../src/demo.js'
+import { startSimulators } from '../../src/simulators/index.js'
+import { seedDemoTenant, DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
+import { encodeItemStream, PROP, PT_SYSTIME, PT_UNICODE_CP1200, toFileTime } from '../../src/simulators/store/fts.js'
+import { EXAMPLES_PATH, type OperationExample, type OperationExamples } from '../../src/cli/openapi.js'
+
+/** Seals the captured page tokens reproducibly (the value is only ever used by this capture). */
+const PAGE_TOKEN_SECRET = 'openapi-examples-page-token-key'
+/** Clock of the simulated store: timestamps it assigns (e.g. `modified` of an imported item). */
+const STORE_NOW = new Date('2026-06-30T09:30:00.000Z')
+
+/** A small real item stream (FastTransfer-style, as the simulators speak it): 178 bytes, 240 base64 characters. */
+function tinyItemStream (): string {
+  return encodeItemStream({
+    props: [
+      { type: PT_UNICODE_CP1200, id: PROP.MessageClass, value: 'IPM.Note' },
+      { type: PT_UNICODE_CP1200, id: PROP.Subject, value: 'Invoice 1042 paid' },
+      { type: PT_SYSTIME, id: PROP.CreationTime, value: toFileTime(new Date('2026-06-30T08:00:00.000Z')) },
+      { type: PT_UNICODE_CP1200, id: PROP.Body, value: 'Thanks, received.' }
+    ],
+    recipients: [],
+    attachments: []
+  }).toString('base64')
+}
+
+interface Call {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  url: string
+  body?: unknown
+}
+
+/**
+ * Runs the capture and returns the examples, keyed by operationId in call order.
+ * Throws when any call answers with another status than expected.
+ */
+export async function captureExamples (logger: Logger = pino({ level: 'silent' })): Promise<OperationExamples> {
+  const store = seedDemoTenant()
+  store.now = () => new Date(STORE_NOW)
+  const sims = await startSimulators({ store, logger: logger.child({ component: 'simulators' }) })
+  const { config, extras } = demoConfig(sims)
+  const app = await buildGateway({
+    router: createRouter(config, extras, logger),
+    mode: 'demo',
+    logger,
+    crossBackendImport: config.crossBackendImport ?? 'deny',
+    docsUi: false,
+    pageTokenSecret: PAGE_TOKEN_SECRET,
+    // The simulators share this event loop; their work must not trip load shedding.
+    underPressure: { maxEventLoopDelay: 0 }
+  })
+  const examples: OperationExamples = {}
+  try {
+    await app.ready()
+    const call = async (expected: number, c: Call): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const res = await app.inject({ method: c.method, url: c.url, ...(c.body !== undefined ? { payload: c.body as object } : {}) })
+      if (res.statusCode !== expected) throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`)
+      return res.body === '' ? undefined : JSON.parse(res.body)
+    }
+    const record = async (operationId: string, expected: number, c: Call): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const response = await call(expected, c)
+      const example: OperationExample = {
+        call: `${c.method} ${c.url}`,
+        status: expected,
+        ...(c.body !== undefined ? { request: c.body } : {}),
+        ...(response !== undefined ? { response } : {})
+      }
+      examples[operationId] = example
+      return response
+    }
+
+    const mbx = `/mailboxes/${encodeURIComponent(DEMO_MAILBOXES.alice.smtp)}`
+    await record('health', 200, { method: 'GET', url: '/health' })
+    await record('listMailboxes', 200, { method: 'GET', url: '/mailboxes' })
+    await record('getMailbox', 200, { method: 'GET', url: mbx })
+    await record('listFolders', 200, { method: 'GET', url: `${mbx}/folders?pageSize=3` })
+    await record('getFolder', 200, { method: 'GET', url: `${mbx}/folders/inbox` })
+    const folder = await record('createFolder', 201, { method: 'POST', url: `${mbx}/folders`, body: { displayName: 'Invoices 2026', parentId: 'inbox' } })
+    const folderUrl = `${mbx}/folders/${folder.id as string}`
+    await record('renameFolder', 200, { method: 'PATCH', url: folderUrl, body: { displayName: 'Invoices 2026 (paid)' } })
+
+    // Not recorded: puts one small real item into the new folder for the item examples below.
+    const seeded = await call(200, { method: 'POST', url: `${mbx}/items:import`, body: { items: [{ folderId: folder.id, mode: 'create', data: tinyItemStream() }] } })
+    if (seeded.failed !== 0) throw new Error(`bootstrap import failed: ${JSON.stringify(seeded)}`)
+
+    const list = await record('listItems', 200, { method: 'GET', url: `${folderUrl}/items?pageSize=10` })
+    const item = list.items[0] as { id: string, changeKey: string }
+    const exported = await record('exportItems', 200, { method: 'POST', url: `${mbx}/items:export`, body: { itemIds: [item.id] } })
+    const { data, source } = exported.results[0] as { data: string, source: string }
+    const imported = await record('importItems', 200, {
+      method: 'POST',
+      url: `${mbx}/items:import`,
+      body: {
+        items: [
+          { folderId: 'drafts', mode: 'create', data, source },
+          { folderId: folder.id, mode: 'update', itemId: item.id, changeKey: item.changeKey, data, source }
+        ]
+      }
+    })
+    if (imported.failed !== 0) throw new Error(`import example failed: ${JSON.stringify(imported)}`)
+    await record('deleteFolder', 204, { method: 'DELETE', url: folderUrl })
+  } finally {
+    await app.close()
+    await sims.close()
+  }
+  return examples
+}
+
+/** The examples file as committed: two-space JSON with a final newline. */
+export function formatExamples (examples: OperationExamples): string {
+  return `${JSON.stringify(examples, null, 2)}\n`
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(EXAMPLES_PATH, formatExamples(await captureExamples()))
+  console.log(`wrote ${EXAMPLES_PATH}`)
+}
