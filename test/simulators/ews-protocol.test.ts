@@ -138,9 +138,13 @@ t.test('fault knobs fire, count down and respect `only`', async (t) => {
   t.equal((await h.call(getInbox)).status, 200)
 
   h.sim.faults.delayMs = 150
-  const started = Date.now()
+  // Order, not a stopwatch: a 150 ms timer set before the call fires before the simulator's own
+  // 150 ms wait ends (timers of one length run in the order they were set).
+  let elapsed = false
+  const mark = setTimeout(() => { elapsed = true }, 150)
   await h.call(getInbox)
-  t.ok(Date.now() - started >= 140, 'latency added')
+  clearTimeout(mark)
+  t.ok(elapsed, 'latency added')
   h.sim.faults.delayMs = 0
   t.equal(h.sim.stats.byOperation.ExportItems, 3)
 })

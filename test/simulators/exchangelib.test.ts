@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { ALICE, ALICE_LOGIN, harness, SVC } from './ews-test-client.js'
+import { PROCESS_BUDGET_MS } from '../helpers/process.js'
 
 const run = promisify(execFile)
 const PYTHON = '/usr/bin/python3'
@@ -14,7 +15,7 @@ const DRIVER = fileURLToPath(new URL('./exchangelib/interop.py', import.meta.url
 
 async function hasExchangelib (): Promise<boolean> {
   try {
-    await run(PYTHON, ['-c', 'import exchangelib'], { timeout: 20_000 })
+    await run(PYTHON, ['-c', 'import exchangelib'], { timeout: PROCESS_BUDGET_MS })
     return true
   } catch {
     return false
@@ -45,7 +46,7 @@ interface InteropResult {
 async function drive (args: Record<string, unknown>): Promise<InteropResult> {
   // Loopback must not go through a proxy configured for the machine.
   const env = { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' }
-  const { stdout, stderr } = await run(PYTHON, [DRIVER, JSON.stringify(args)], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 })
+  const { stdout, stderr } = await run(PYTHON, [DRIVER, JSON.stringify(args)], { env, timeout: PROCESS_BUDGET_MS, maxBuffer: 16 * 1024 * 1024 })
   const line = stdout.trim().split('\n').pop() ?? ''
   const result = JSON.parse(line) as InteropResult
   if (!result.ok) console.error(stderr)
