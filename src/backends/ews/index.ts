@@ -24,7 +24,7 @@ import { EwsClient } from './client.js'
 import { backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext } from './errors.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
 import {
-  creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor, encodeItemCursor, readFolder,
+  compareFolderKeys, creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor, encodeItemCursor, readFolder,
   readItemSummary, rootName, seenHash, type EwsFolder
 } from './mapping.js'
 import { isSuccess, readRootFolder, responseMessages, ResponseShapeError, type FolderTarget, type ResponseMessage } from './operations/common.js'
@@ -239,10 +239,11 @@ export class EwsBackend implements MailboxBackend {
   }
 
   /**
-   * One page of folders (the whole tree below root, or one level below `parentId`), in public id
-   * order, at most `limit` (≤ pageSize) entries. FindFolder has no SortOrder and new folders can
-   * land anywhere in its order, so every page reads the whole listing (allFolders) and returns
-   * the folders whose id sorts after the cursor's: a folder present throughout is listed once.
+   * One page of folders (the whole tree below root, or one level below `parentId`), at most
+   * `limit` (≤ pageSize) entries, ordered by depth then public id (parents before subfolders).
+   * FindFolder has no SortOrder and new folders can land anywhere in its order, so every page
+   * reads the whole listing (allFolders) and returns the folders that sort after the cursor's:
+   * a folder present throughout (and not moved) is listed exactly once.
    */
   async listFolders (mailbox: MailboxRef, request: ListFoldersRequest, ctx?: OperationContext): Promise<Page<Folder>> {
     const after = decodeFolderCursor(request.cursor)
@@ -251,13 +252,17 @@ export class EwsBackend implements MailboxBackend {
     const traversal = request.parentId !== undefined ? 'Shallow' : 'Deep'
     const context = request.parentId !== undefined ? this.folderContext(request.parentId) : { about: 'folder' as const, subject: 'root' }
     const all = await this.allFolders(mailbox.address, parent, traversal, context, ctx?.signal)
-    const rest = after === undefined ? all : all.filter((f) => f.id > after)
-    const values = rest.slice(0, max)
-    return rest.length > max ? { values, nextCursor: encodeFolderCursor(values[values.length - 1].id) } : { values }
+    const rest = after === undefined ? all : all.filter((f) => compareFolderKeys(f, after) > 0)
+    const page = rest.slice(0, max)
+    const values = page.map((f) => f.folder)
+    if (rest.length <= max) return { values }
+    const last = page[page.length - 1]
+    return { values, nextCursor: encodeFolderCursor({ depth: last.depth, id: last.id }) }
   }
 
   /**
-   * Every folder of one FindFolder listing, deduplicated, sorted by public id. Pages of
+   * Every folder of one FindFolder listing, deduplicated, with its depth in the listing (parent
+   * chain through ParentFolderId; 0 when the parent is not in it), sorted by (depth, id). Pages of
    * `pageSize` until IncludesLastItemInRange; an answer that cannot advance is thrown by
    * readRootFolder. When the tree changes between those calls (TotalItemsInView differs),
    * the read starts over, at most FOLDER_READS times; after that the union read is used.
@@ -265,7 +270,7 @@ export class EwsBackend implements MailboxBackend {
   private async allFolders (
     address: string, parent: FolderTarget, traversal: 'Deep' | 'Shallow',
     context: Omit<CodeContext, 'address' | 'values'>, signal: AbortSignal | undefined
-  ): Promise<Folder[]> {
+  ): Promise<Array<{ folder: Folder, depth: number, id: string }>> {
     const byId = new Map<string, Folder>()
     for (let attempt = 1; ; attempt++) {
       byId.clear()
@@ -288,7 +293,17 @@ export class EwsBackend implements MailboxBackend {
       }
       if (!changed || attempt >= FOLDER_READS) break
     }
-    return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const depths = new Map<string, number>()
+    const depthOf = (folder: Folder): number => {
+      const known = depths.get(folder.id)
+      if (known !== undefined) return known
+      depths.set(folder.id, 0) // a parent cycle in a broken answer ends here
+      const parentFolder = folder.parentId !== null ? byId.get(folder.parentId) : undefined
+      const depth = parentFolder !== undefined ? depthOf(parentFolder) + 1 : 0
+      depths.set(folder.id, depth)
+      return depth
+    }
+    return [...byId.values()].map((folder) => ({ folder, depth: depthOf(folder), id: folder.id })).sort(compareFolderKeys)
   }
 
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {

@@ -127,15 +127,30 @@ export function decodeItemCursor (cursor: string | undefined): ItemCursor | unde
   return { key: k, seen }
 }
 
-/** Folder listings: `{"a": public id}`, the last folder returned in id order. */
-export function encodeFolderCursor (afterId: string): string {
-  return Buffer.from(JSON.stringify({ a: afterId }), 'utf8').toString('base64url')
+/**
+ * Position in a folder listing: the last folder returned, by its depth in the listing (0 for
+ * the parent's children) and public id. Listings are ordered by (depth, id), so a parent
+ * always comes before its subfolders and the order does not depend on what else exists.
+ */
+export interface FolderCursor { depth: number, id: string }
+
+/** `{"d": depth, "a": public id}`, base64url JSON. */
+export function encodeFolderCursor (cursor: FolderCursor): string {
+  return Buffer.from(JSON.stringify({ d: cursor.depth, a: cursor.id }), 'utf8').toString('base64url')
 }
 
 /** Undefined cursor → undefined (first page); anything not made by encodeFolderCursor → BadRequest. */
-export function decodeFolderCursor (cursor: string | undefined): string | undefined {
+export function decodeFolderCursor (cursor: string | undefined): FolderCursor | undefined {
   if (cursor === undefined) return undefined
-  const { a } = decodeJson(cursor)
-  if (typeof a !== 'string' || !/^~?[A-Za-z0-9_-]+$/.test(a)) throw new BadRequest('invalid cursor')
-  return a
+  const { d, a } = decodeJson(cursor)
+  if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0 || typeof a !== 'string' || !/^~?[A-Za-z0-9_-]+$/.test(a)) {
+    throw new BadRequest('invalid cursor')
+  }
+  return { depth: d, id: a }
+}
+
+/** Orders (depth, id) pairs: shallower first, then by public id (code unit order). */
+export function compareFolderKeys (a: FolderCursor, b: FolderCursor): number {
+  if (a.depth !== b.depth) return a.depth - b.depth
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 }

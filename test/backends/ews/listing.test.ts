@@ -161,6 +161,8 @@ t.test('simulator: items sharing one creation second, more arriving mid-listing,
   const tree = await listAll<Folder>(async (c) => await backend.listFolders(alice, { limit: 3, ...(c !== undefined ? { cursor: c } : {}) }), 3, t)
   t.equal(tree.length, store.descendants(store.requireMailbox(DEMO_MAILBOXES.alice.guid).msgRootId).length)
   t.equal(new Set(tree.map((f) => f.id)).size, tree.length)
+  const position = new Map(tree.map((f, i) => [f.id, i]))
+  t.ok(tree.every((f, i) => f.parentId === null || (position.get(f.parentId) ?? -1) < i), 'every parent listed before its subfolders')
 })
 
 t.test('item and folder cursors: foreign or old-format cursors are bad requests', async (t) => {
