@@ -24,8 +24,8 @@ import { EwsClient } from './client.js'
 import { backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext } from './errors.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
 import {
-  compareFolderKeys, creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor, encodeItemCursor, readFolder,
-  readItemSummary, rootName, seenHash, type EwsFolder
+  compareFolderKeys, creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor,
+  encodeItemCursor, readFolder, readItemSummary, rootName, seenHash, type EwsFolder
 } from './mapping.js'
 import { isSuccess, readRootFolder, responseMessages, ResponseShapeError, type FolderTarget, type ResponseMessage } from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
@@ -278,8 +278,11 @@ export class EwsBackend implements MailboxBackend {
       let total: number | undefined
       let changed = false
       for (let calls = 0; ; calls++) {
-        if (calls >= MAX_FIND_CALLS) throw new UpstreamBadResponse(`FindFolder: still not at the end after ${calls} pages`)
-        const [message] = await this.invokeAll(address, 'FindFolder', buildFindFolder(parent, traversal, offset, this.pageSize), 1,
+        if (calls >= MAX_FIND_CALLS) {
+          throw new UpstreamBadResponse(`FindFolder: still not at the end after ${calls} pages`)
+        }
+        const body = buildFindFolder(parent, traversal, offset, this.pageSize)
+        const [message] = await this.invokeAll(address, 'FindFolder', body, 1,
           { idempotent: true, signal, context: () => context })
         const page = readRootFolder(message, 'Folders', offset)
         for (const node of page.nodes) {
@@ -303,7 +306,9 @@ export class EwsBackend implements MailboxBackend {
       depths.set(folder.id, depth)
       return depth
     }
-    return [...byId.values()].map((folder) => ({ folder, depth: depthOf(folder), id: folder.id })).sort(compareFolderKeys)
+    return [...byId.values()]
+      .map((folder) => ({ folder, depth: depthOf(folder), id: folder.id }))
+      .sort(compareFolderKeys)
   }
 
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {
@@ -387,7 +392,8 @@ export class EwsBackend implements MailboxBackend {
     const max = Math.max(1, Math.min(page.limit, this.pageSize))
     const seen = cursor?.seen ?? new Set<string>()
     const window = Math.min(MAX_FIND_WINDOW, max + seen.size)
-    const [message] = await this.invokeAll(mailbox.address, 'FindItem', buildFindItem(this.target(mailbox, ref), window, cursor?.key), 1,
+    const body = buildFindItem(this.target(mailbox, ref), window, cursor?.key)
+    const [message] = await this.invokeAll(mailbox.address, 'FindItem', body, 1,
       { idempotent: true, signal: ctx?.signal, context: () => this.folderContext(ref) })
     const result = readRootFolder(message, 'Items', 0)
     const fresh: Array<{ summary: ItemSummary, key: string }> = []
@@ -397,7 +403,9 @@ export class EwsBackend implements MailboxBackend {
       if (summary === undefined) continue
       const key = creationKey(summary.created)
       if (key === undefined) throw new ResponseShapeError('FindItem: an item without a readable DateTimeCreated')
-      if (previous !== undefined && key < previous) throw new ResponseShapeError('FindItem: items not in the DateTimeCreated order asked for')
+      if (previous !== undefined && key < previous) {
+        throw new ResponseShapeError('FindItem: items not in the DateTimeCreated order asked for')
+      }
       previous = key
       if (key === cursor?.key && seen.has(seenHash(summary.id))) continue
       fresh.push({ summary, key })
@@ -406,13 +414,15 @@ export class EwsBackend implements MailboxBackend {
     const more = !result.last || fresh.length > max
     if (!more) return { values: values.map((v) => v.summary) }
     if (values.length === 0) {
-      throw new UpstreamBadResponse(`FindItem announced more items but returned none not listed already (window ${window}, ${seen.size} at the boundary)`)
+      throw new UpstreamBadResponse('FindItem announced more items but returned none not listed already ' +
+        `(window ${window}, ${seen.size} at the boundary)`)
     }
     const key = values[values.length - 1].key
     const boundary = new Set(key === cursor?.key ? seen : [])
     for (const v of values) if (v.key === key) boundary.add(seenHash(v.summary.id))
     if (boundary.size > MAX_BOUNDARY) {
-      throw new UpstreamBadResponse(`more than ${MAX_BOUNDARY} items created within the second ${key}: the listing cannot go on without repeating or skipping items`)
+      throw new UpstreamBadResponse(`more than ${MAX_BOUNDARY} items created within the second ${key}: ` +
+        'the listing cannot go on without repeating or skipping items')
     }
     return { values: values.map((v) => v.summary), nextCursor: encodeItemCursor({ key, seen: boundary }) }
   }

@@ -143,7 +143,8 @@ export function encodeFolderCursor (cursor: FolderCursor): string {
 export function decodeFolderCursor (cursor: string | undefined): FolderCursor | undefined {
   if (cursor === undefined) return undefined
   const { d, a } = decodeJson(cursor)
-  if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0 || typeof a !== 'string' || !/^~?[A-Za-z0-9_-]+$/.test(a)) {
+  const depthOk = typeof d === 'number' && Number.isSafeInteger(d) && d >= 0
+  if (!depthOk || typeof a !== 'string' || !/^~?[A-Za-z0-9_-]+$/.test(a)) {
     throw new BadRequest('invalid cursor')
   }
   return { depth: d, id: a }

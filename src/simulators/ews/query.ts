@@ -148,14 +148,23 @@ const COMPARE: Record<string, (c: number) => boolean> = {
 function fold (s: string, comparison: string): string {
   let out = s
   if (comparison !== 'Exact' && comparison !== 'IgnoreNonSpacingCharacters') out = out.toLowerCase()
-  if (comparison.includes('NonSpac') || comparison.startsWith('Loose')) out = out.normalize('NFD').replace(/\p{M}/gu, '')
+  if (comparison.includes('NonSpac') || comparison.startsWith('Loose')) {
+    out = out.normalize('NFD').replace(/\p{M}/gu, '')
+  }
   return out
+}
+
+/** Words of a text, one space apart. */
+function words (s: string): string {
+  return s.split(/[^\p{L}\p{N}]+/u).join(' ')
 }
 
 function contains<T> (el: XmlEl, props: Record<string, Prop<T>>): Predicate<T> {
   const [pathEl, constantEl] = el.children
   const prop = propOf(pathEl, props, 'ErrorUnsupportedPathForQuery')
-  if (prop.kind !== 'string') throw new EwsError('ErrorContainsFilterWrongType', 'The Contains filter can only be used on text properties.')
+  if (prop.kind !== 'string') {
+    throw new EwsError('ErrorContainsFilterWrongType', 'The Contains filter can only be used on text properties.')
+  }
   if (constantEl === undefined || constantEl.local !== 'Constant') throw invalid('Contains needs a t:Constant')
   const mode = el.attrs.ContainmentMode ?? 'FullString'
   const comparison = el.attrs.ContainmentComparison ?? 'Exact'
@@ -165,7 +174,7 @@ function contains<T> (el: XmlEl, props: Record<string, Prop<T>>): Predicate<T> {
     Prefixed: (h) => h.startsWith(needle),
     Substring: (h) => h.includes(needle),
     PrefixOnWords: (h) => h.split(/[^\p{L}\p{N}]+/u).some((w) => w.startsWith(needle)),
-    ExactPhrase: (h) => ` ${h.split(/[^\p{L}\p{N}]+/u).join(' ')} `.includes(` ${needle.split(/[^\p{L}\p{N}]+/u).join(' ')} `)
+    ExactPhrase: (h) => ` ${words(h)} `.includes(` ${words(needle)} `)
   }
   const match = test[mode]
   if (match === undefined) throw invalid(`unknown ContainmentMode '${mode}'`)
@@ -182,7 +191,9 @@ function expression<T> (el: XmlEl | undefined, props: Record<string, Prop<T>>): 
   if (cmp !== undefined) {
     const [pathEl, right] = el.children
     const left = propOf(pathEl, props, 'ErrorUnsupportedPathForQuery')
-    if (right === undefined || right.local !== 'FieldURIOrConstant') throw invalid(`${name} needs a t:FieldURIOrConstant`)
+    if (right === undefined || right.local !== 'FieldURIOrConstant') {
+      throw invalid(`${name} needs a t:FieldURIOrConstant`)
+    }
     const operand = right.children[0]
     if (operand === undefined) throw invalid(`${name} has an empty t:FieldURIOrConstant`)
     let rhs: (o: T) => Value
@@ -191,7 +202,10 @@ function expression<T> (el: XmlEl | undefined, props: Record<string, Prop<T>>): 
       rhs = () => value
     } else {
       const other = propOf(operand, props, 'ErrorUnsupportedPathForQuery')
-      if (other.kind !== left.kind) throw new EwsError('ErrorUnsupportedTypeForConversion', 'The two properties of the comparison have different types.')
+      if (other.kind !== left.kind) {
+        throw new EwsError('ErrorUnsupportedTypeForConversion',
+          'The two properties of the comparison have different types.')
+      }
       rhs = other.get
     }
     return (o) => {
@@ -219,7 +233,9 @@ function expression<T> (el: XmlEl | undefined, props: Record<string, Prop<T>>): 
       const parts = el.children.map((c) => expression(c, props))
       return name === 'And' ? (o) => parts.every((p) => p(o)) : (o) => parts.some((p) => p(o))
     }
-    case 'Excludes': throw new EwsError('ErrorUnsupportedQueryFilter', 'The Excludes (bitmask) filter is not supported by this server.')
+    case 'Excludes':
+      throw new EwsError('ErrorUnsupportedQueryFilter',
+        'The Excludes (bitmask) filter is not supported by this server.')
     default: throw invalid(`unknown search expression '${name}'`)
   }
 }
@@ -261,7 +277,9 @@ export function sortOrder<T> (el: XmlEl | undefined, props: Record<string, Prop<
 /** The paging views the simulator models; others are refused rather than ignored. */
 export function checkView (req: XmlEl, indexed: string, others: string[]): XmlEl | undefined {
   for (const name of others) {
-    if (child(req, NS.m, name) !== undefined) throw new EwsError('ErrorInvalidOperation', `${name} is not supported by this server; use ${indexed}.`)
+    if (child(req, NS.m, name) !== undefined) {
+      throw new EwsError('ErrorInvalidOperation', `${name} is not supported by this server; use ${indexed}.`)
+    }
   }
   return child(req, NS.m, indexed)
 }

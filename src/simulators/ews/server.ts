@@ -61,13 +61,16 @@ function parseEnvelope (xml: string): Parsed {
 function stallPaging (body: string, request: XmlEl): string {
   const view = request.children.find((c) => c.ns === NS.m && /^IndexedPage(Item|Folder)View$/.test(c.local))
   const offset = /^\d+$/.test(view?.attrs.Offset ?? '') ? view?.attrs.Offset as string : '0'
-  return body.replace(/<m:RootFolder IndexedPagingOffset="\d+"( TotalItemsInView="\d+") IncludesLastItemInRange="(true|false)"/g,
-    `<m:RootFolder IndexedPagingOffset="${offset}"$1 IncludesLastItemInRange="false"`)
+  const rootFolder =
+    /<m:RootFolder IndexedPagingOffset="\d+"( TotalItemsInView="\d+") IncludesLastItemInRange="(true|false)"/g
+  return body.replace(rootFolder, `<m:RootFolder IndexedPagingOffset="${offset}"$1 IncludesLastItemInRange="false"`)
 }
 
 export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<EwsSimulator> {
   const log: Logger = options.logger ?? pino({ level: 'silent' })
-  const faults: EwsFaults = { serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0, stallPaging: 0 }
+  const faults: EwsFaults = {
+    serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0, stallPaging: 0
+  }
   const stats: EwsStats = { requests: 0, byOperation: {} }
   const host = options.host ?? '127.0.0.1'
 

@@ -75,13 +75,15 @@ export function readRootFolder (message: ResponseMessage, container: 'Folders' |
   if (root === undefined) throw new ResponseShapeError('no RootFolder')
   const nodes = childrenOf(child(root, NS.t, container), NS.t)
   const totalAttr = Number(root.attrs.TotalItemsInView)
-  const total = root.attrs.TotalItemsInView !== undefined && Number.isInteger(totalAttr) && totalAttr >= 0 ? { total: totalAttr } : {}
+  const hasTotal = root.attrs.TotalItemsInView !== undefined && Number.isInteger(totalAttr) && totalAttr >= 0
+  const total = hasTotal ? { total: totalAttr } : {}
   const last = root.attrs.IncludesLastItemInRange
   if (last === 'false' || last === '0') {
     const next = Number(root.attrs.IndexedPagingOffset)
     if (!Number.isInteger(next) || next < 0) throw new ResponseShapeError('bad IndexedPagingOffset')
     if (next <= offset) {
-      throw new ResponseShapeError(`more entries announced, but IndexedPagingOffset ${next} does not advance past ${offset}`)
+      throw new ResponseShapeError(
+        `more entries announced, but IndexedPagingOffset ${next} does not advance past ${offset}`)
     }
     return { nodes, last: false, nextOffset: next, ...total }
   }

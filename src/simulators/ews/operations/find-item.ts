@@ -16,17 +16,25 @@ import { errorMessage, operationResponse, successMessage } from '../writer.js'
 interface Query { filter?: Predicate<StoreItem>, compare?: Comparator<StoreItem>, view?: XmlEl }
 
 function parseQuery (req: XmlEl): Query {
-  const view = checkView(req, 'IndexedPageItemView', ['FractionalPageItemView', 'SeekToConditionPageItemView', 'CalendarView', 'ContactsView'])
+  const view = checkView(req, 'IndexedPageItemView',
+    ['FractionalPageItemView', 'SeekToConditionPageItemView', 'CalendarView', 'ContactsView'])
   for (const name of ['GroupBy', 'DistinguishedGroupBy']) {
-    if (child(req, NS.m, name) !== undefined) throw new EwsError('ErrorInvalidOperation', `${name} is not supported by this server.`)
+    if (child(req, NS.m, name) !== undefined) {
+      throw new EwsError('ErrorInvalidOperation', `${name} is not supported by this server.`)
+    }
   }
   // Exchange runs AQS through its content index, which the simulator does not have.
   if (child(req, NS.m, 'QueryString') !== undefined) {
-    throw new EwsError('ErrorUnsupportedQueryFilter', 'QueryString (AQS) searches are not supported by this server; use a Restriction.')
+    throw new EwsError('ErrorUnsupportedQueryFilter',
+      'QueryString (AQS) searches are not supported by this server; use a Restriction.')
   }
   const filter = restriction(child(req, NS.m, 'Restriction'), ITEM_PROPS)
   const compare = sortOrder(child(req, NS.m, 'SortOrder'), ITEM_PROPS)
-  return { ...(filter !== undefined ? { filter } : {}), ...(compare !== undefined ? { compare } : {}), ...(view !== undefined ? { view } : {}) }
+  return {
+    ...(filter !== undefined ? { filter } : {}),
+    ...(compare !== undefined ? { compare } : {}),
+    ...(view !== undefined ? { view } : {})
+  }
 }
 
 export function findItem (ctx: RequestContext, req: XmlEl): string {
