@@ -23,7 +23,10 @@ import type { Policy } from '../policy.js'
 import { EwsClient } from './client.js'
 import { backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext } from './errors.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
-import { decodeCursor, distinguishedName, encodeCursor, readFolder, readItemSummary, rootName, type EwsFolder } from './mapping.js'
+import {
+  compareFolderKeys, creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor,
+  encodeItemCursor, readFolder, readItemSummary, rootName, seenHash, type EwsFolder
+} from './mapping.js'
 import { isSuccess, readRootFolder, responseMessages, ResponseShapeError, type FolderTarget, type ResponseMessage } from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
 import { buildDeleteFolder } from './operations/delete-folder.js'
@@ -50,6 +53,15 @@ export interface EwsBackendDeps {
 export function createEwsBackend (config: EwsBackendConfig, deps: EwsBackendDeps): MailboxBackend {
   return new EwsBackend(config, deps)
 }
+
+/** Exchange's default EWSFindCountLimit: a Find* page never holds more (ews.md §0.6). */
+const MAX_FIND_WINDOW = 1000
+/** Most items of one creation second an item cursor remembers (the page token has to stay under 8 KiB). */
+const MAX_BOUNDARY = 600
+/** FindFolder calls for one listing before the server is deemed never to finish. */
+const MAX_FIND_CALLS = 10_000
+/** Reads of a folder listing that changed while it was read, before the last one is used as is. */
+const FOLDER_READS = 3
 
 /** Most base64 bytes of item data per UploadItems call. */
 const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024
@@ -226,18 +238,77 @@ export class EwsBackend implements MailboxBackend {
     return read
   }
 
+  /**
+   * One page of folders (the whole tree below root, or one level below `parentId`), at most
+   * `limit` (≤ pageSize) entries, ordered by depth then public id (parents before subfolders).
+   * FindFolder has no SortOrder and new folders can land anywhere in its order, so every page
+   * reads the whole listing (allFolders) and returns the folders that sort after the cursor's:
+   * a folder present throughout (and not moved) is listed exactly once.
+   */
   async listFolders (mailbox: MailboxRef, request: ListFoldersRequest, ctx?: OperationContext): Promise<Page<Folder>> {
-    const offset = decodeCursor(request.cursor)
+    const after = decodeFolderCursor(request.cursor)
     const max = Math.max(1, Math.min(request.limit, this.pageSize))
     const parent = request.parentId !== undefined ? this.target(mailbox, request.parentId) : this.distinguished(mailbox, rootName(mailbox))
     const traversal = request.parentId !== undefined ? 'Shallow' : 'Deep'
     const context = request.parentId !== undefined ? this.folderContext(request.parentId) : { about: 'folder' as const, subject: 'root' }
-    const [message] = await this.invokeAll(mailbox.address, 'FindFolder', buildFindFolder(parent, traversal, offset, max), 1,
-      { idempotent: true, signal: ctx?.signal, context: () => context })
-    const page = readRootFolder(message, 'Folders')
-    const values = page.nodes.map((n) => readFolder(n, undefined)?.folder).filter((f): f is Folder => f !== undefined)
-    // Only move forward: a server that reports no progress would otherwise loop a client forever.
-    return page.nextOffset !== undefined && page.nextOffset > offset ? { values, nextCursor: encodeCursor(page.nextOffset) } : { values }
+    const all = await this.allFolders(mailbox.address, parent, traversal, context, ctx?.signal)
+    const rest = after === undefined ? all : all.filter((f) => compareFolderKeys(f, after) > 0)
+    const page = rest.slice(0, max)
+    const values = page.map((f) => f.folder)
+    if (rest.length <= max) return { values }
+    const last = page[page.length - 1]
+    return { values, nextCursor: encodeFolderCursor({ depth: last.depth, id: last.id }) }
+  }
+
+  /**
+   * Every folder of one FindFolder listing, deduplicated, with its depth in the listing (parent
+   * chain through ParentFolderId; 0 when the parent is not in it), sorted by (depth, id). Pages of
+   * `pageSize` until IncludesLastItemInRange; an answer that cannot advance is thrown by
+   * readRootFolder. When the tree changes between those calls (TotalItemsInView differs),
+   * the read starts over, at most FOLDER_READS times; after that the union read is used.
+   */
+  private async allFolders (
+    address: string, parent: FolderTarget, traversal: 'Deep' | 'Shallow',
+    context: Omit<CodeContext, 'address' | 'values'>, signal: AbortSignal | undefined
+  ): Promise<Array<{ folder: Folder, depth: number, id: string }>> {
+    const byId = new Map<string, Folder>()
+    for (let attempt = 1; ; attempt++) {
+      byId.clear()
+      let offset = 0
+      let total: number | undefined
+      let changed = false
+      for (let calls = 0; ; calls++) {
+        if (calls >= MAX_FIND_CALLS) {
+          throw new UpstreamBadResponse(`FindFolder: still not at the end after ${calls} pages`)
+        }
+        const body = buildFindFolder(parent, traversal, offset, this.pageSize)
+        const [message] = await this.invokeAll(address, 'FindFolder', body, 1,
+          { idempotent: true, signal, context: () => context })
+        const page = readRootFolder(message, 'Folders', offset)
+        for (const node of page.nodes) {
+          const folder = readFolder(node, undefined)?.folder
+          if (folder !== undefined) byId.set(folder.id, folder)
+        }
+        if (total !== undefined && page.total !== undefined && page.total !== total) changed = true
+        total = page.total ?? total
+        if (page.nextOffset === undefined) break
+        offset = page.nextOffset
+      }
+      if (!changed || attempt >= FOLDER_READS) break
+    }
+    const depths = new Map<string, number>()
+    const depthOf = (folder: Folder): number => {
+      const known = depths.get(folder.id)
+      if (known !== undefined) return known
+      depths.set(folder.id, 0) // a parent cycle in a broken answer ends here
+      const parentFolder = folder.parentId !== null ? byId.get(folder.parentId) : undefined
+      const depth = parentFolder !== undefined ? depthOf(parentFolder) + 1 : 0
+      depths.set(folder.id, depth)
+      return depth
+    }
+    return [...byId.values()]
+      .map((folder) => ({ folder, depth: depthOf(folder), id: folder.id }))
+      .sort(compareFolderKeys)
   }
 
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {
@@ -309,14 +380,51 @@ export class EwsBackend implements MailboxBackend {
 
   // ------------------------------------------------------------------ items
 
+  /**
+   * One page of item summaries, oldest first, at most `limit` (≤ pageSize) entries, as a keyset
+   * listing (find-item.ts, mapping.ts ItemCursor): an item present during the whole listing is
+   * listed exactly once, whatever arrives or leaves meanwhile. A window of `max` + (items already
+   * returned at the cursor's second) entries always holds `max` new ones when it is full, so
+   * an answer with more to come but nothing new cannot be advanced from: MBG_ERR_UPSTREAM_BAD_RESPONSE.
+   */
   async listItems (mailbox: MailboxRef, ref: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>> {
-    const offset = decodeCursor(page.cursor)
+    const cursor = decodeItemCursor(page.cursor)
     const max = Math.max(1, Math.min(page.limit, this.pageSize))
-    const [message] = await this.invokeAll(mailbox.address, 'FindItem', buildFindItem(this.target(mailbox, ref), offset, max), 1,
+    const seen = cursor?.seen ?? new Set<string>()
+    const window = Math.min(MAX_FIND_WINDOW, max + seen.size)
+    const body = buildFindItem(this.target(mailbox, ref), window, cursor?.key)
+    const [message] = await this.invokeAll(mailbox.address, 'FindItem', body, 1,
       { idempotent: true, signal: ctx?.signal, context: () => this.folderContext(ref) })
-    const result = readRootFolder(message, 'Items')
-    const values = result.nodes.map(readItemSummary).filter((s): s is ItemSummary => s !== undefined)
-    return result.nextOffset !== undefined && result.nextOffset > offset ? { values, nextCursor: encodeCursor(result.nextOffset) } : { values }
+    const result = readRootFolder(message, 'Items', 0)
+    const fresh: Array<{ summary: ItemSummary, key: string }> = []
+    let previous = cursor?.key
+    for (const node of result.nodes) {
+      const summary = readItemSummary(node)
+      if (summary === undefined) continue
+      const key = creationKey(summary.created)
+      if (key === undefined) throw new ResponseShapeError('FindItem: an item without a readable DateTimeCreated')
+      if (previous !== undefined && key < previous) {
+        throw new ResponseShapeError('FindItem: items not in the DateTimeCreated order asked for')
+      }
+      previous = key
+      if (key === cursor?.key && seen.has(seenHash(summary.id))) continue
+      fresh.push({ summary, key })
+    }
+    const values = fresh.slice(0, max)
+    const more = !result.last || fresh.length > max
+    if (!more) return { values: values.map((v) => v.summary) }
+    if (values.length === 0) {
+      throw new UpstreamBadResponse('FindItem announced more items but returned none not listed already ' +
+        `(window ${window}, ${seen.size} at the boundary)`)
+    }
+    const key = values[values.length - 1].key
+    const boundary = new Set(key === cursor?.key ? seen : [])
+    for (const v of values) if (v.key === key) boundary.add(seenHash(v.summary.id))
+    if (boundary.size > MAX_BOUNDARY) {
+      throw new UpstreamBadResponse(`more than ${MAX_BOUNDARY} items created within the second ${key}: ` +
+        'the listing cannot go on without repeating or skipping items')
+    }
+    return { values: values.map((v) => v.summary), nextCursor: encodeItemCursor({ key, seen: boundary }) }
   }
 
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {

@@ -17,6 +17,11 @@ export interface EwsFaults {
   truncate: number
   /** The next N requests get their socket destroyed without a response. */
   reset: number
+  /**
+   * The next N FindItem/FindFolder answers claim more entries exist (IncludesLastItemInRange="false")
+   * while their IndexedPagingOffset is the Offset asked for: an answer a client cannot advance from.
+   */
+  stallPaging: number
   /** Limit the above to these operation names (e.g. ['ExportItems']). */
   only?: string[]
 }

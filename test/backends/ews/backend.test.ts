@@ -27,7 +27,7 @@ const backend = createEwsBackend(ewsConfig('ews', { url: sim.url, auth: { kind: 
 t.teardown(async () => { await backend.close(); await sim.close() })
 
 function resetFaults (): void {
-  Object.assign(sim.faults, { serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0 })
+  Object.assign(sim.faults, { serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0, stallPaging: 0 })
   delete sim.faults.only
 }
 
