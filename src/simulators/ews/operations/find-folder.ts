@@ -1,7 +1,7 @@
 /** FindFolder: Shallow/Deep traversal below each parent, IndexedPageFolderView paging. */
 import type { StoreFolder } from '../../store/store.js'
 import type { RequestContext } from '../context.js'
-import { folderIdEls, resolveFolder } from '../context.js'
+import { folderIdEls, injectedMessageFault, resolveFolder } from '../context.js'
 import { EwsFault, toEwsError } from '../errors.js'
 import { page } from '../paging.js'
 import { parseShape, renderFolder } from '../shapes.js'
@@ -18,6 +18,7 @@ export function findFolder (ctx: RequestContext, req: XmlEl): string {
   const parents = folderIdEls(required(req, NS.m, 'ParentFolderIds'))
   const messages = parents.map((el) => {
     try {
+      injectedMessageFault(ctx)
       const parent = resolveFolder(ctx, el)
       // The simulator keeps no soft-deleted folders, so that traversal is always empty.
       const all: StoreFolder[] = traversal === 'Shallow'

@@ -1,7 +1,7 @@
 /** FindItem: Shallow or Associated traversal of each parent folder, optional SortOrder, IndexedPageItemView paging. */
 import type { StoreItem } from '../../store/store.js'
 import type { RequestContext } from '../context.js'
-import { folderIdEls, resolveFolder } from '../context.js'
+import { folderIdEls, injectedMessageFault, resolveFolder } from '../context.js'
 import { EwsFault, toEwsError } from '../errors.js'
 import { page } from '../paging.js'
 import { parseShape, renderItem } from '../shapes.js'
@@ -48,6 +48,7 @@ export function findItem (ctx: RequestContext, req: XmlEl): string {
   const parents = folderIdEls(required(req, NS.m, 'ParentFolderIds'))
   const messages = parents.map((el) => {
     try {
+      injectedMessageFault(ctx)
       const folder = resolveFolder(ctx, el)
       // The simulator keeps no dumpster, so SoftDeleted finds nothing.
       let all = traversal === 'SoftDeleted' ? [] : ctx.store.itemsIn(folder.id, traversal === 'Associated')
