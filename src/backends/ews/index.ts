@@ -21,7 +21,9 @@ import type {
 } from '../mailbox-backend.js'
 import type { Policy } from '../policy.js'
 import { EwsClient } from './client.js'
-import { backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext } from './errors.js'
+import {
+  backOffMs, CHANGE_KEY_CODES, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext
+} from './errors.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
 import {
   compareFolderKeys, creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor,
@@ -118,9 +120,12 @@ export class EwsBackend implements MailboxBackend {
     return 'wellKnown' in ref ? ref.wellKnown : ref.id
   }
 
-  /** Error context for a folder call about `ref` (by id: a foreign id is "not found in this mailbox"). */
+  /**
+   * Error context for a folder call about `ref`: an id is the caller's (a foreign one is "not found in this
+   * mailbox"); a well-known name is the caller's choice but the gateway's spelling (CodeContext, Source).
+   */
   private folderContext (ref: FolderRef): Omit<CodeContext, 'address' | 'values'> {
-    return { about: 'folder', subject: this.subject(ref), byId: 'id' in ref }
+    return { about: 'folder', subject: this.subject(ref), idFrom: 'id' in ref ? 'caller' : 'wellKnown' }
   }
 
   /**
@@ -174,7 +179,7 @@ export class EwsBackend implements MailboxBackend {
     const cached = this.folderIds.get(this.cacheKey(mailbox, name))
     if (cached !== undefined) return cached
     const [message] = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder([this.distinguished(mailbox, name)], 'IdOnly'), 1,
-      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name }) })
+      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name, idFrom: 'wellKnown' }) })
     const id = this.readFolderOrThrow(message, undefined).ewsId
     this.folderIds.set(this.cacheKey(mailbox, name), id)
     return id
@@ -223,7 +228,9 @@ export class EwsBackend implements MailboxBackend {
     // ParentFolderId (the non-IPM root) must show as null, the tree's top.
     const targets = isRoot || rootId !== undefined ? [target] : [target, this.distinguished(mailbox, root)]
     const messages = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder(targets), targets.length, {
-      idempotent: true, signal: ctx?.signal, context: (i) => i === 0 ? this.folderContext(ref) : { about: 'folder', subject: 'root' }
+      idempotent: true,
+      signal: ctx?.signal,
+      context: (i) => i === 0 ? this.folderContext(ref) : { about: 'folder', subject: 'root', idFrom: 'gateway' }
     })
     if (targets.length === 2) {
       rootId = this.readFolderOrThrow(messages[1], undefined).ewsId
@@ -250,7 +257,10 @@ export class EwsBackend implements MailboxBackend {
     const max = Math.max(1, Math.min(request.limit, this.pageSize))
     const parent = request.parentId !== undefined ? this.target(mailbox, request.parentId) : this.distinguished(mailbox, rootName(mailbox))
     const traversal = request.parentId !== undefined ? 'Shallow' : 'Deep'
-    const context = request.parentId !== undefined ? this.folderContext(request.parentId) : { about: 'folder' as const, subject: 'root' }
+    // The whole tree is below the root the gateway looks up on its own.
+    const context: Omit<CodeContext, 'address' | 'values'> = request.parentId !== undefined
+      ? this.folderContext(request.parentId)
+      : { about: 'folder', subject: 'root', idFrom: 'gateway' }
     const all = await this.allFolders(mailbox.address, parent, traversal, context, ctx?.signal)
     const rest = after === undefined ? all : all.filter((f) => compareFolderKeys(f, after) > 0)
     const page = rest.slice(0, max)
@@ -351,19 +361,40 @@ export class EwsBackend implements MailboxBackend {
     }
   }
 
+  /**
+   * Renames a folder. The ChangeKey that guards the update is one the gateway reads just before, never
+   * the caller's: when the server refuses it (invalid, stale, conflicting: CHANGE_KEY_CODES), the folder
+   * is read again and the update sent once more; refused again, it is a 409 MBG_ERR_CHANGE_KEY_CONFLICT.
+   */
   async renameFolder (mailbox: MailboxRef, ref: FolderRef, displayName: string, ctx?: OperationContext): Promise<Folder> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
-    // Read first: the current ChangeKey guards the update, and the root of the tree is refused here.
-    const current = await this.readFolderRef(mailbox, ref, ctx)
-    if (current.folder.parentId === null) throw new FolderProtected(ref.id)
-    await this.invoke(mailbox.address, 'UpdateFolder', buildRenameFolder(fromPublicId(ref.id), current.changeKey, displayName), { idempotent: false, signal: ctx?.signal }, (response) => {
-      const [m] = responseMessages(response, 'UpdateFolder', 1)
-      if (isSuccess(m)) return
-      // Exchange refuses to rename default folders with an access error; we could read the folder, so that is what it means.
-      if (m.code === 'ErrorAccessDenied') throw annotate(new FolderProtected(ref.id), { upstreamCode: m.code })
-      throw errorForCode(m.code, { ...this.folderContext(ref), name: displayName, address: mailbox.address, values: m.values })
-    })
-    return await this.readBack(mailbox, ref, ctx, () => ({ ...current.folder, displayName }))
+    for (let attempt = 1; ; attempt++) {
+      // Read first: the current ChangeKey guards the update, and the root of the tree is refused here.
+      const current = await this.readFolderRef(mailbox, ref, ctx)
+      if (current.folder.parentId === null) throw new FolderProtected(ref.id)
+      const body = buildRenameFolder(fromPublicId(ref.id), current.changeKey, displayName)
+      const opts = { idempotent: false, signal: ctx?.signal }
+      const done = await this.invoke(mailbox.address, 'UpdateFolder', body, opts, (response) => {
+        const [m] = responseMessages(response, 'UpdateFolder', 1)
+        if (isSuccess(m)) return true
+        // Exchange refuses to rename default folders with an access error; we could read the folder, so that is
+        // what it means.
+        if (m.code === 'ErrorAccessDenied') throw annotate(new FolderProtected(ref.id), { upstreamCode: m.code })
+        if (attempt === 1 && CHANGE_KEY_CODES.has(m.code)) {
+          this.logger.debug({ backend: this.name, mailbox: mailbox.address, folder: ref.id, upstreamCode: m.code },
+            'rename: change key refused, reading the folder again')
+          return false
+        }
+        throw errorForCode(m.code, {
+          ...this.folderContext(ref),
+          name: displayName,
+          changeKeyFrom: 'gateway',
+          address: mailbox.address,
+          values: m.values
+        })
+      })
+      if (done) return await this.readBack(mailbox, ref, ctx, () => ({ ...current.folder, displayName }))
+    }
   }
 
   async deleteFolder (mailbox: MailboxRef, ref: FolderRef, ctx?: OperationContext): Promise<void> {
@@ -578,7 +609,13 @@ export class EwsBackend implements MailboxBackend {
       return {
         index,
         error: toItemError(uploadErrorForCode(m.code, {
-          mode: item.mode, index: item.position, folder: this.subject(item.folderId), address, values: m.values, ...(item.mode === 'update' ? { itemId: shortId(item.itemId) } : {})
+          mode: item.mode,
+          index: item.position,
+          folder: this.subject(item.folderId),
+          folderWellKnown: 'wellKnown' in item.folderId,
+          address,
+          values: m.values,
+          ...(item.mode === 'update' ? { itemId: shortId(item.itemId) } : {})
         }))
       }
     }

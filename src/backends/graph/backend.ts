@@ -82,7 +82,8 @@ class GraphBackend implements MailboxBackend {
           method: 'POST',
           url: `${config.graphUrl}/${version}/admin/exchange/mailboxes/${mbx}/createImportSession`,
           body: {},
-          subject: { kind: 'mailbox', ref: mbx }
+          // The MBX id is discovery's answer, not something the caller sent.
+          subject: { kind: 'mailbox', ref: mbx, from: 'gateway' }
         })
         return body
       }
@@ -127,7 +128,8 @@ class GraphBackend implements MailboxBackend {
       mbx = ref.kind === 'archive' ? d.archive?.ref : d.primaryRef
       if (mbx === undefined) throw new MailboxNotFound(ref.kind === 'archive' ? `${ref.address} (archive)` : ref.address)
     }
-    if (!MAILBOX_ID.test(mbx)) throw new BadRequest(`invalid Graph mailbox id for ${ref.id}`)
+    // The MBX id is discovery's answer (already checked there): never the caller's input.
+    if (!MAILBOX_ID.test(mbx)) throw new UpstreamBadResponse(`unusable Graph mailbox id for ${ref.id}`)
     const archive = ref.kind === 'archive'
     if (!archive) this.primaryMbx.add(mbx)
     const version = archive ? this.ctx.config.apiVersion.archive : this.ctx.config.apiVersion.primary

@@ -41,6 +41,12 @@ export function refLabel (ref: FolderRef): string {
   return 'id' in ref ? ref.id : ref.wellKnown
 }
 
+/** Error subject for a call about `ref`: an id is the caller's; a well-known name the gateway spells or resolves. */
+export function folderSubject (ref: FolderRef, name?: string): Subject {
+  const from = 'id' in ref ? 'caller' : 'wellKnown'
+  return { kind: 'folder', ref: refLabel(ref), from, ...(name !== undefined ? { name } : {}) }
+}
+
 export function pageSize (ctx: GraphContext, limit: number | undefined): number {
   const n = limit !== undefined && limit > 0 ? limit : ctx.config.pageSize
   return Math.max(1, Math.min(999, Math.floor(n)))
@@ -87,7 +93,8 @@ export class Folders {
   }
 
   private async findRoot (mailbox: GraphMailbox): Promise<string> {
-    const subject: Subject = { kind: 'folder', ref: 'root' }
+    // The root is looked up by the gateway on its own, for most calls.
+    const subject: Subject = { kind: 'folder', ref: 'root', from: 'gateway' }
     if (!mailbox.archive) {
       const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/msgfolderroot`, subject)
       if (typeof body.id !== 'string') throw new UpstreamBadResponse('folder without id')
@@ -116,7 +123,8 @@ export class Folders {
   }
 
   private async findPrimaryWellKnown (mailbox: GraphMailbox, name: WellKnownFolder): Promise<string> {
-    const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${name}`, { kind: 'folder', ref: name })
+    const subject: Subject = { kind: 'folder', ref: name, from: 'wellKnown' }
+    const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${name}`, subject)
     if (typeof body.id !== 'string') throw new UpstreamBadResponse('folder without id')
     return checkId(body.id)
   }
@@ -127,7 +135,9 @@ export class Folders {
     let url: string | undefined = `${mailbox.base}/folders?$top=100`
     let byName: string | undefined
     for (let pages = 0; url !== undefined && pages < 50; pages++) {
-      const { body }: { body: GraphPage<GraphFolder> } = await this.get<GraphPage<GraphFolder>>(mailbox, url, { kind: 'folder', ref: name })
+      // A listing of the archive's folders: the gateway's own call, not the caller's name.
+      const subject: Subject = { kind: 'folder', ref: name, from: 'gateway' }
+      const { body }: { body: GraphPage<GraphFolder> } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject)
       for (const f of body.value ?? []) {
         if (typeof f.id !== 'string') continue
         // Beta's wellKnownName is authoritative when present (`inbox` or `archiveinbox`).
@@ -167,7 +177,7 @@ export class Folders {
   async getFolder (mailbox: GraphMailbox, ref: FolderRef, signal?: AbortSignal): Promise<Folder> {
     const seg = await this.segment(mailbox, ref)
     const [{ body }, rootId] = await Promise.all([
-      this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${seg}`, { kind: 'folder', ref: refLabel(ref) }, signal),
+      this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${seg}`, folderSubject(ref), signal),
       this.rootId(mailbox)
     ])
     return this.toFolder(body, rootId)
@@ -199,7 +209,9 @@ export class Folders {
     if (cursor !== undefined) {
       url = readCursor(cursor, { graphOrigin: this.ctx.config.graphUrl, version: mailbox.version, mailboxIds: knownMailboxIds(this.ctx, mailbox), scope, collections })
     }
-    const subject: Subject = { kind: 'folder', ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root' }
+    const subject: Subject = request.parentId !== undefined
+      ? folderSubject(request.parentId)
+      : { kind: 'folder', ref: 'root', from: 'gateway' }
     const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject, signal, headers)
       .catch((err: unknown) => { throw cursor !== undefined ? cursorFailure(err) : err })
     if (!Array.isArray(body.value)) throw new UpstreamBadResponse('folder list without value[]')
@@ -217,7 +229,7 @@ export class Folders {
     const rootId = await this.rootId(mailbox)
     const parent = request.parentId !== undefined ? await this.folderId(mailbox, request.parentId) : rootId
     const url = parent === rootId ? `${mailbox.base}/folders` : `${mailbox.base}/folders/${parent}/childFolders`
-    const subject: Subject = { kind: 'folder', ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root', name: request.displayName }
+    const subject = folderSubject(request.parentId ?? { wellKnown: 'root' }, request.displayName)
     // Not idempotent: a blind retry after an unknown outcome could create a duplicate.
     const body = await this.ctx.policy.run({ key: mailbox.key, idempotent: false, ...(signal !== undefined ? { signal } : {}) }, async () => {
       const { body } = await this.ctx.http.graphJson<GraphFolder>({

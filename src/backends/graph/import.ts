@@ -11,7 +11,7 @@ import { BadRequest, DataInvalid, UpstreamBadResponse, toItemError } from '../..
 import type { ImportItem, ImportResult } from '../mailbox-backend.js'
 import { GRAPH_ID, MAILBOX_ID, checkId, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import { getCi, importError, parseUpstreamError } from './errors.js'
-import type { Folders } from './folders.js'
+import { refLabel, type Folders } from './folders.js'
 
 const WRONG_MAILBOX = /expected in mailbox\s+'?(MBX:[^\s'"]+)/i
 
@@ -59,7 +59,12 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
         continue
       }
     }
-    throw importError(res.status, res.text, res.headers, { ...(item.mode === 'update' ? { itemId: item.itemId } : {}), folderId })
+    throw importError(res.status, res.text, res.headers, {
+      ...(item.mode === 'update' ? { itemId: item.itemId } : {}),
+      folderId,
+      folderLabel: refLabel(item.folderId),
+      folderFrom: 'id' in item.folderId ? 'caller' : 'wellKnown'
+    })
   }
 }
 

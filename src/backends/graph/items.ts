@@ -6,7 +6,7 @@ import { UpstreamBadResponse } from '../../errors.js'
 import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backend.js'
 import { cursorFailure, cursorFromNextLink, matchesCollection, openCursor, wrongListing, type PathPart } from './cursor.js'
 import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
-import { pageSize, refLabel, type Folders, type GraphPage } from './folders.js'
+import { folderSubject, pageSize, type Folders, type GraphPage } from './folders.js'
 
 export interface GraphItem {
   id?: string
@@ -59,7 +59,7 @@ export async function listItems (ctx: GraphContext, folders: Folders, mailbox: G
   const url = page.cursor !== undefined
     ? await cursorUrl(ctx, folders, mailbox, folder, seg, scope, page.cursor)
     : `${mailbox.base}/folders/${seg}/items?$top=${pageSize(ctx, page.limit)}&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
-  const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, { kind: 'folder', ref: refLabel(folder) }, signal)
+  const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, folderSubject(folder), signal)
     .catch((err: unknown) => { throw page.cursor !== undefined ? cursorFailure(err) : err })
   if (!Array.isArray(body.value)) throw new UpstreamBadResponse('item list without value[]')
   const next = body['@odata.nextLink']

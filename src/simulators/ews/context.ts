@@ -5,6 +5,7 @@
  */
 import { isParseableChangeKey, parseId, StoreError, type MailboxStore, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
 import { EwsError, EwsFault } from './errors.js'
+import type { EwsMessageFault } from './types.js'
 import { NS, child, type XmlEl } from './xml.js'
 
 export interface RequestContext {
@@ -15,6 +16,22 @@ export interface RequestContext {
   accessible: Set<string>
   /** Caller may act on other mailboxes (impersonation right or full_access_as_app). */
   canImpersonate: boolean
+  /** The operation being served. */
+  op?: string
+  /** Injected per-message refusals (EwsFaults.messages), consumed as they fire. */
+  messageFaults?: EwsMessageFault[]
+}
+
+/**
+ * Throws the EwsError an injected rule (EwsFaults.messages) puts here, if one matches: called at the start of
+ * each ResponseMessage (no `distinguished`), and where a DistinguishedFolderId is resolved (its lower-case name).
+ */
+export function injectedMessageFault (ctx: RequestContext, distinguished?: string): void {
+  const rule = ctx.messageFaults?.find((r) => r.count > 0 && r.distinguished?.toLowerCase() === distinguished &&
+    (r.op === undefined ? distinguished !== undefined : r.op === ctx.op))
+  if (rule === undefined) return
+  rule.count--
+  throw new EwsError(rule.code)
 }
 
 export function accessibleGuids (store: MailboxStore, primary: StoreMailbox): Set<string> {
@@ -65,6 +82,7 @@ export function itemById (ctx: RequestContext, id: string | undefined): StoreIte
 /** Resolves `t:DistinguishedFolderId` (optionally naming another mailbox through `t:Mailbox`). */
 function distinguishedFolder (ctx: RequestContext, el: XmlEl): StoreFolder {
   const name = (el.attrs.Id ?? '').toLowerCase()
+  injectedMessageFault(ctx, name)
   let primary = ctx.mailbox
   const address = child(el, NS.t, 'Mailbox')?.children.find((c) => c.ns === NS.t && c.local === 'EmailAddress')?.text
   if (address !== undefined && address !== '' && address.toLowerCase() !== ctx.mailbox.smtp) {

@@ -69,7 +69,7 @@ function stallPaging (body: string, request: XmlEl): string {
 export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<EwsSimulator> {
   const log: Logger = options.logger ?? pino({ level: 'silent' })
   const faults: EwsFaults = {
-    serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0, stallPaging: 0
+    serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0, stallPaging: 0, messages: []
   }
   const stats: EwsStats = { requests: 0, byOperation: {} }
   const host = options.host ?? '127.0.0.1'
@@ -145,7 +145,7 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       }
       if (parsed.fault !== undefined) throw parsed.fault
       checkServerVersion(parsed.header)
-      const ctx = selectMailbox(options.store, caller, parsed.header)
+      const ctx = { ...selectMailbox(options.store, caller, parsed.header), op: op as string, messageFaults: faults.messages }
       body = envelope(OPERATIONS[op as string](ctx, parsed.request as XmlEl))
       if (applies && faults.stallPaging > 0 && (op === 'FindItem' || op === 'FindFolder')) {
         faults.stallPaging--

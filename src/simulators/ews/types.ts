@@ -24,7 +24,18 @@ export interface EwsFaults {
   stallPaging: number
   /** Limit the above to these operation names (e.g. ['ExportItems']). */
   only?: string[]
+  /**
+   * Per-message refusals, to play a real server's answers: each rule makes the next `count` ResponseMessages
+   * it matches answer ResponseClass="Error" with `code` instead of doing the work (`only` does not apply).
+   */
+  messages: EwsMessageFault[]
 }
+
+/**
+ * One rule of EwsFaults.messages. Without `distinguished` it matches the messages of `op`; with it, only
+ * messages that resolve that DistinguishedFolderId (e.g. 'inbox'), in `op` or, when `op` is unset, in any operation.
+ */
+export interface EwsMessageFault { op?: string, distinguished?: string, code: string, count: number }
 
 export interface EwsBearerIdentity { appId: string, roles: string[] }
 

@@ -19,9 +19,18 @@ export interface GraphFaults {
    * them gets 401). Reads back `false`, since the expiry has already happened.
    */
   expireSessions: boolean
+  /**
+   * The next `count` matching calls answer `status` with this error instead of doing the work: Graph's
+   * `{"error":{code,message}}` on Graph, `{"Message": message}` on the import endpoint (which has no codes).
+   * Lets tests play a real server's refusals (e.g. 400 ErrorInvalidIdMalformed for a well-known name).
+   */
+  reject?: GraphRejection
   /** When set, faults apply only to requests whose path contains one of these substrings. */
   only?: string[]
 }
+
+/** An injected refusal (GraphFaults.reject); `count` counts down as it fires. */
+export interface GraphRejection { status: number, code: string, message?: string, count: number }
 
 export interface GraphThrottling {
   /** Outlook's per-app concurrency limit (default 4). */

@@ -4,7 +4,7 @@
  */
 import type { StoreFolder } from '../../store/store.js'
 import type { RequestContext } from '../context.js'
-import { folderIdEls, resolveFolder } from '../context.js'
+import { folderIdEls, injectedMessageFault, resolveFolder } from '../context.js'
 import { EwsError, EwsFault, toEwsError } from '../errors.js'
 import { page } from '../paging.js'
 import { checkView, FOLDER_PROPS, restriction, type Predicate } from '../query.js'
@@ -35,6 +35,7 @@ export function findFolder (ctx: RequestContext, req: XmlEl): string {
   }
   const messages = parents.map((el) => {
     try {
+      injectedMessageFault(ctx)
       if (query instanceof EwsError) throw query
       const parent = resolveFolder(ctx, el)
       // The simulator keeps no soft-deleted folders, so that traversal is always empty.

@@ -5,7 +5,7 @@
  */
 import type { StoreItem } from '../../store/store.js'
 import type { RequestContext } from '../context.js'
-import { folderIdEls, resolveFolder } from '../context.js'
+import { folderIdEls, injectedMessageFault, resolveFolder } from '../context.js'
 import { EwsError, EwsFault, toEwsError } from '../errors.js'
 import { page } from '../paging.js'
 import { checkView, ITEM_PROPS, restriction, sortOrder, type Comparator, type Predicate } from '../query.js'
@@ -52,6 +52,7 @@ export function findItem (ctx: RequestContext, req: XmlEl): string {
   }
   const messages = parents.map((el) => {
     try {
+      injectedMessageFault(ctx)
       if (query instanceof EwsError) throw query
       const folder = resolveFolder(ctx, el)
       // The simulator keeps no dumpster, so SoftDeleted finds nothing.

@@ -5,7 +5,7 @@
  */
 import { parseId, StoreError, type StoreItem } from '../../store/store.js'
 import type { RequestContext } from '../context.js'
-import { checkChangeKey, folderById, itemById } from '../context.js'
+import { checkChangeKey, folderById, injectedMessageFault, itemById } from '../context.js'
 import { EwsError, EwsFault, toEwsError } from '../errors.js'
 import { NS, child, required, requiredAttr, type XmlEl } from '../xml.js'
 import { errorMessage, idAttrs, operationResponse, successMessage } from '../writer.js'
@@ -72,6 +72,7 @@ export function uploadItems (ctx: RequestContext, req: XmlEl): string {
   const items = readItems(req)
   const messages = items.map((u) => {
     try {
+      injectedMessageFault(ctx)
       const item = uploadOne(ctx, u)
       return successMessage('UploadItems', `<m:ItemId ${idAttrs(item.id, item.changeKey)}/>`)
     } catch (err) {
