@@ -9,7 +9,7 @@ import { badRequest, type Reply } from './http.js'
 import { pathSegment } from './ids.js'
 import { applyOrderBy, pageOf, parseFilter, preferredPageSize, type FieldGetters } from './odata.js'
 import { fromStoreError } from './resolve.js'
-import { FOLDER_PROPS, folderJson, parseExpand, parseSelect } from './serialize.js'
+import { FOLDER_PROPS, folderJson, mailboxUrl, parseExpand, parseSelect } from './serialize.js'
 
 export function mailboxContext (ctx: SimContext, version: GraphVersion, mailbox: StoreMailbox): string {
   return `${ctx.url}/${version}/$metadata#admin/exchange/mailboxes('${encodeURIComponent(ctx.mailboxId(mailbox.guid))}')`
@@ -82,9 +82,10 @@ export async function createFolder (ctx: SimContext, call: GraphCall, mailbox: S
   } catch (err) {
     throw fromStoreError(err)
   }
+  const location = `${mailboxUrl(ctx, call.version, mailbox.guid)}/folders/${pathSegment(ctx.wireId(folder.id))}`
   return {
     status: 201,
-    headers: { location: `${ctx.url}/${call.version}/admin/exchange/mailboxes/${ctx.mailboxId(mailbox.guid)}/folders/${pathSegment(ctx.wireId(folder.id))}` },
+    headers: { location },
     body: { '@odata.context': `${mailboxContext(ctx, call.version, mailbox)}/folders/$entity`, ...folderJson(ctx, folder, call.version) }
   }
 }
@@ -163,7 +164,8 @@ export function folderDelta (ctx: SimContext, call: GraphCall, mailbox: StoreMai
       const shape = ctx.quirks.deltaFolders
       // Microsoft's delta example shows entries with only id and displayName.
       const sparse = shape === 'idAndNameOnly' || (shape === 'sparse' && select === null)
-      const selected = sparse ? new Set(['displayName']) : parseSelect(select, FOLDER_PROPS[call.version], 'mailboxFolder')
+      const declared = FOLDER_PROPS[call.version]
+      const selected = sparse ? new Set(['displayName']) : parseSelect(select, declared, 'mailboxFolder')
       return folderJson(ctx, f, call.version, { select: selected })
     },
     contextUrl: `${ctx.url}/${call.version}/$metadata#Collection(microsoft.graph.mailboxFolder)`

@@ -43,7 +43,8 @@ export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
 export function getItem (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder, item: StoreItem): Reply {
   const select = parseSelect(call.query.get('$select'), ITEM_PROPS, 'mailboxItem')
   const expand = parseExpand(call.query.get('$expand'))
-  return { status: 200, body: { '@odata.context': `${itemsContext(ctx, call, mailbox, folder)}/$entity`, ...itemJson(ctx, item, { select, expand }) } }
+  const context = `${itemsContext(ctx, call, mailbox, folder)}/$entity`
+  return { status: 200, body: { '@odata.context': context, ...itemJson(ctx, item, { select, expand }) } }
 }
 
 /** DELETE ...?disposalType=softDelete|hardDelete (required). softDelete keeps a copy in Recoverable Items\Deletions. */
@@ -82,7 +83,8 @@ export function itemDelta (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
     checkSelect: (select) => { parseSelect(select, ITEM_PROPS, 'mailboxItem') },
     render: (id, select) => {
       const item = store.items.get(id)
-      return item === undefined || item.folderId !== folder.id ? undefined : itemJson(ctx, item, { select: parseSelect(select, ITEM_PROPS, 'mailboxItem') })
+      if (item === undefined || item.folderId !== folder.id) return undefined
+      return itemJson(ctx, item, { select: parseSelect(select, ITEM_PROPS, 'mailboxItem') })
     },
     contextUrl: `${ctx.url}/${call.version}/$metadata#Collection(microsoft.graph.mailboxItem)`
   })

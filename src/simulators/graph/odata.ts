@@ -5,7 +5,8 @@
  */
 import { badRequest } from './http.js'
 
-export type QueryOption = '$filter' | '$select' | '$expand' | '$orderby' | '$top' | '$skip' | '$count' | '$skiptoken' | '$deltatoken'
+export type QueryOption =
+  '$filter' | '$select' | '$expand' | '$orderby' | '$top' | '$skip' | '$count' | '$skiptoken' | '$deltatoken'
 
 /** The names Graph's OData layer gives system query options in its errors (AllowedQueryOptions). */
 const OPTION_NAMES: Record<string, string> = {

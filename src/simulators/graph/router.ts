@@ -68,7 +68,9 @@ function mailboxRoles (method: string, rest: string[]): string[] {
 export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string[]): Promise<Reply> {
   const m = call.method
   /** Refuses the query options the target does not implement (writes and actions take none). */
-  const options = (allowed: readonly QueryOption[]): void => { checkQueryOptions(call.query, m === 'GET' ? allowed : []) }
+  const options = (allowed: readonly QueryOption[]): void => {
+    checkQueryOptions(call.query, m === 'GET' ? allowed : [])
+  }
   if (eq(segs[0], 'users') && segs.length === 4 && eq(segs[2], 'settings') && eq(segs[3], 'exchange')) {
     if (m !== 'GET') throw methodNotAllowed()
     requireRole(call, ROLES.settings, true)
@@ -133,7 +135,8 @@ export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string
     if (current.redirectTo === undefined) return
     // Content in an auxiliary archive: the client must re-issue the request against that mailbox.
     const suffix = rest.slice(i).map((s) => `/${pathSegment(s)}`).join('')
-    throw new Redirect(`${ctx.url}/beta/admin/exchange/mailboxes/${ctx.mailboxId(current.redirectTo)}/folders/${pathSegment(ctx.wireId(folder.id))}${suffix}${call.search}`)
+    const target = `${ctx.mailboxId(current.redirectTo)}/folders/${pathSegment(ctx.wireId(folder.id))}${suffix}`
+    throw new Redirect(`${ctx.url}/beta/admin/exchange/mailboxes/${target}${call.search}`)
   }
 
   if (i === rest.length) {

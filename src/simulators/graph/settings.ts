@@ -21,7 +21,9 @@ export function exchangeSettings (ctx: SimContext, call: GraphCall, key: string)
     throw new GraphError(404, 'ErrorInvalidUser', `The requested user '${key}' is invalid.`)
   }
   const settings: Record<string, unknown> = { id: user.guid, primaryMailboxId: ctx.mailboxId(user.guid) }
-  if (call.version === 'beta') settings.inPlaceArchiveMailboxId = user.archiveGuid === undefined ? null : ctx.mailboxId(user.archiveGuid)
+  if (call.version === 'beta') {
+    settings.inPlaceArchiveMailboxId = user.archiveGuid === undefined ? null : ctx.mailboxId(user.archiveGuid)
+  }
   const context = `${ctx.url}/${call.version}/$metadata#users('${encodeURIComponent(key)}')/settings/exchange`
   const shape = ctx.quirks.settingsShape
   if (shape === 'object') return { status: 200, body: { '@odata.context': `${context}/$entity`, ...settings } }
