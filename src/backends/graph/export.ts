@@ -5,10 +5,9 @@
  */
 import { IdMalformed, UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ExportResult } from '../mailbox-backend.js'
-import {
-  GRAPH_ID, MAX_REDIRECTS, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox
-} from './context.js'
+import { MAX_REDIRECTS, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import { exportItemError, getCi } from './errors.js'
+import { changeKeyFromEtag, toPublicId, tryFromPublicId } from './ids.js'
 import { redactUrl } from '../../redact.js'
 
 const MOVED = 'ErrorArchiveFolderMovedPermanently'
@@ -82,16 +81,19 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
             out.set(itemId, { itemId, error: toItemError(new UpstreamBadResponse(`${MOVED} pointing to a refused location ${redactUrl(message)}`)) })
             continue
           }
-          out.set(itemId, { itemId, error: toItemError(exportItemError(code, message, itemId)) })
+          out.set(itemId, { itemId, error: toItemError(exportItemError(code, message, toPublicId(itemId))) })
           continue
         }
         const data = getCi(entry, 'data')
         const changeKey = getCi(entry, 'changeKey')
         if (typeof data !== 'string') {
-          out.set(itemId, { itemId, error: toItemError(new UpstreamBadResponse(`export of ${itemId} returned no data`)) })
+          const error = toItemError(new UpstreamBadResponse(`export of ${toPublicId(itemId)} returned no data`))
+          out.set(itemId, { itemId, error })
           continue
         }
-        out.set(itemId, { itemId, changeKey: typeof changeKey === 'string' ? changeKey : '', data })
+        // An answer carrying the version only as an entity tag still has it.
+        const version = typeof changeKey === 'string' ? changeKey : changeKeyFromEtag(getCi(entry, '@odata.etag')) ?? ''
+        out.set(itemId, { itemId, changeKey: version, data })
       }
     }
     pending = next
@@ -101,13 +103,22 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
 
 /**
  * MailboxBackend.exportBatch: one exportItems POST (plus archive re-POSTs) for at most
- * 20 ids. Duplicates are exported once and reported at each position; malformed ids
+ * 20 public ids (see ids.ts), sent to Graph as Graph ids and answered under the ids as
+ * asked. Duplicates are exported once and reported at each position; malformed ids
  * never leave the gateway. Throws when the first POST fails as a whole.
  */
 export async function exportBatch (ctx: GraphContext, mailbox: GraphMailbox, itemIds: string[], signal?: AbortSignal): Promise<ExportResult[]> {
-  const ids = [...new Set(itemIds.filter((id) => GRAPH_ID.test(id)))]
+  const graphIds = itemIds.map((id) => tryFromPublicId(id))
+  const ids = [...new Set(graphIds.filter((id): id is string => id !== undefined))]
   const results = ids.length > 0 ? await exportChunk(ctx, mailbox, ids, signal) : new Map<string, ExportResult>()
-  return itemIds.map((id) => GRAPH_ID.test(id)
-    ? results.get(id) ?? { itemId: id, error: toItemError(new UpstreamBadResponse(`exportItems returned nothing for ${id}`)) }
-    : { itemId: id, error: toItemError(new IdMalformed(id.slice(0, 100))) })
+  return itemIds.map((publicId, i): ExportResult => {
+    const graphId = graphIds[i]
+    if (graphId === undefined) return { itemId: publicId, error: toItemError(new IdMalformed(publicId.slice(0, 100))) }
+    const r = results.get(graphId)
+    if (r === undefined) {
+      const error = toItemError(new UpstreamBadResponse(`exportItems returned nothing for ${publicId}`))
+      return { itemId: publicId, error }
+    }
+    return { ...r, itemId: publicId }
+  })
 }

@@ -7,6 +7,7 @@ import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backe
 import { cursorFailure, cursorFromNextLink, matchesCollection, openCursor, wrongListing, type PathPart } from './cursor.js'
 import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
 import { folderSubject, pageSize, type Folders, type GraphPage } from './folders.js'
+import { changeKeyFromEtag, pathSegment, publicIdOf } from './ids.js'
 
 export interface GraphItem {
   id?: string
@@ -15,6 +16,7 @@ export interface GraphItem {
   size?: number
   createdDateTime?: string
   lastModifiedDateTime?: string
+  '@odata.etag'?: string
   singleValueExtendedProperties?: Array<{ id?: string, value?: string }>
 }
 
@@ -23,12 +25,16 @@ const EXPAND = "singleValueExtendedProperties($filter=id eq 'String 0x0037')"
 // Outlook normalizes the id it returns (`String 0x37`), so match the tag numerically.
 const SUBJECT_PROP = /^String\s+0x0*37$/i
 
+/**
+ * The port's ItemSummary of a Graph item: the id made public (ids.ts), the change key from
+ * `changeKey` or else from `@odata.etag` (`W/"<changeKey>"`, protocol brief §2).
+ */
 export function toItemSummary (item: GraphItem): ItemSummary {
-  if (typeof item.id !== 'string') throw new UpstreamBadResponse('item without id')
+  const id = publicIdOf(item.id, 'item')
   const subject = item.singleValueExtendedProperties?.find((p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim()))?.value
   return {
-    id: item.id,
-    changeKey: item.changeKey ?? '',
+    id,
+    changeKey: typeof item.changeKey === 'string' ? item.changeKey : changeKeyFromEtag(item['@odata.etag']) ?? '',
     itemClass: item.type ?? '',
     size: typeof item.size === 'number' ? item.size : Number(item.size ?? 0),
     created: item.createdDateTime ?? '',
@@ -58,7 +64,8 @@ export async function listItems (ctx: GraphContext, folders: Folders, mailbox: G
   const scope = `items:${seg}`
   const url = page.cursor !== undefined
     ? await cursorUrl(ctx, folders, mailbox, folder, seg, scope, page.cursor)
-    : `${mailbox.base}/folders/${seg}/items?$top=${pageSize(ctx, page.limit)}&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
+    : `${mailbox.base}/folders/${pathSegment(seg)}/items?$top=${pageSize(ctx, page.limit)}` +
+      `&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
   const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, folderSubject(folder), signal)
     .catch((err: unknown) => { throw page.cursor !== undefined ? cursorFailure(err) : err })
   if (!Array.isArray(body.value)) throw new UpstreamBadResponse('item list without value[]')

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { isParseableChangeKey, parseId, StoreError, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
 import type { SimContext } from './context.js'
 import { ImportError, type Reply } from './http.js'
-import { fromWireId, toWireId } from './ids.js'
+import { fromWireId } from './ids.js'
 import { GRAPH_WELL_KNOWN } from './resolve.js'
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/
@@ -98,8 +98,8 @@ export function importItem (ctx: SimContext, session: StoreMailbox, gv: string, 
     status: 200,
     body: {
       '@odata.context': `${ctx.importOrigin}/api/${gv}/$metadata#microsoft.graph.importMailboxItemResponse`,
-      itemId: toWireId(item.id),
-      changeKey: item.changeKey
+      itemId: ctx.wireId(item.id),
+      ...(ctx.quirks.etagOnlyChangeKey ? { '@odata.etag': `W/"${item.changeKey}"` } : { changeKey: item.changeKey })
     }
   }
 }
