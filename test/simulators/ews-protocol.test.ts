@@ -136,6 +136,68 @@ t.test('delegate access: an account without a mailbox is served the mailboxes it
     'grants are on primary mailboxes')
 })
 
+t.test('every answer carries ServerVersionInfo, SOAP faults included', async (t) => {
+  const h = await harness(t)
+  const malformed = `<soap:Envelope xmlns:soap="${SOAP}"><soap:Body><m:GetFolder xmlns:m="${M}">` +
+    '</soap:Body></soap:Envelope>'
+  const answers = [
+    await h.call(getInbox),
+    await h.call(getFolders(fid('not-an-id'))),
+    await h.call(getInbox, { version: null }),
+    await h.call(getInbox, { version: 'Exchange2019' }),
+    await h.call('<m:FrobnicateItems/>'),
+    await h.call(getInbox, { impersonate: BOB, auth: ALICE_LOGIN }),
+    await h.call(getInbox, { impersonate: null, auth: { user: 'nomailbox', pass: 'nomailbox-secret' } }),
+    await post(h.sim.url, malformed, SVC)
+  ]
+  h.sim.faults.serverBusy = 1
+  answers.push(await h.call(getInbox))
+  t.same(answers.map((a) => a.status), [200, 200, 500, 500, 500, 500, 500, 500, 500])
+  for (const [i, a] of answers.entries()) {
+    const info = parse(a.text).Envelope.Header?.ServerVersionInfo
+    t.equal(info?.['@MajorVersion'], '15', `answer ${i} names the server version`)
+    t.equal(info?.['@Version'], 'V2018_01_08')
+  }
+})
+
+t.test('ConvertId converts between the id formats the simulator issues, with the rights of the caller', async (t) => {
+  const h = await harness(t)
+  const alice = h.store.mailboxBySmtp(ALICE)
+  const bob = h.store.mailboxBySmtp(BOB)
+  if (alice?.archiveGuid === undefined || bob === undefined) throw new Error('seed lacks a mailbox')
+  const item = h.store.itemsIn(h.store.wellKnownFolder(alice.guid, 'inbox').id)[0]
+  const archived = h.store.wellKnownFolder(alice.archiveGuid, 'archiveinbox')
+  const convertBody = (ids: string, to: string): string =>
+    m('ConvertId', m('SourceIds', ids), `DestinationFormat="${to}"`)
+  const convert = async (ids: string, to: string): Promise<Xml[]> =>
+    messages((await h.call(convertBody(ids, to))).text, 'ConvertId')
+  const alt = (id: string, format: string, mailbox: string = ALICE): string =>
+    `<t:AlternateId Format="${format}" Id="${id}" Mailbox="${mailbox}"/>`
+
+  const [entry] = await convert(alt(item.id, 'EwsId'), 'EntryId')
+  t.equal(entry.ResponseCode, 'NoError')
+  t.equal(entry.AlternateId['@Format'], 'EntryId')
+  t.equal(entry.AlternateId['@Mailbox'], ALICE)
+  const [hex] = await convert(alt(entry.AlternateId['@Id'], 'EntryId'), 'HexEntryId')
+  t.match(hex.AlternateId['@Id'], /^[0-9A-F]+$/)
+  const [back] = await convert(alt(hex.AlternateId['@Id'], 'HexEntryId'), 'EwsId')
+  t.equal(back.AlternateId['@Id'], item.id, 'EwsId → EntryId → HexEntryId → EwsId round-trips')
+  const [arch] = await convert(alt(archived.id, 'EwsId'), 'EwsId')
+  t.equal(arch.AlternateId['@IsArchive'], 'true', 'archive ids say so')
+
+  // exchangelib's version probe: a dummy id and mailbox, no impersonation.
+  const probe = await h.call(convertBody(alt('DUMMY', 'EwsId', 'DUMMY'), 'EntryId'), { impersonate: null })
+  t.equal(probe.status, 200)
+  t.same(codes(probe.text, 'ConvertId'), ['ErrorNonExistentMailbox'])
+  t.equal(parse(probe.text).Envelope.Header.ServerVersionInfo['@MajorVersion'], '15')
+  const bobItem = h.store.itemsIn(h.store.wellKnownFolder(bob.guid, 'inbox').id)[0]
+  const mixed = alt(bobItem.id, 'EwsId', BOB) + alt(bobItem.id, 'EwsId') + alt('xyz', 'HexEntryId') +
+    alt(item.id, 'EwsId') + '<t:AlternatePublicFolderId Format="EwsId" FolderId="x"/>'
+  t.same((await convert(mixed, 'OwaId')).map((x) => x.ResponseCode), ['ErrorAccessDenied', 'ErrorAccessDenied',
+    'ErrorInvalidIdMalformed', 'ErrorUnsupportedTypeForConversion', 'ErrorUnsupportedTypeForConversion'])
+  t.equal(faultCode((await h.call(convertBody(alt(item.id, 'EwsId'), 'Nope'))).text), 'ErrorSchemaValidation')
+})
+
 t.test('RequestServerVersion is required and must be a known version; ServerVersionInfo is returned', async (t) => {
   const h = await harness(t)
   t.equal(faultCode((await h.call(getInbox, { version: null })).text), 'ErrorInvalidServerVersion')
