@@ -1,12 +1,15 @@
 /**
  * Independent-client check: Debian's python3-exchangelib talks to the EWS
- * simulator (folder walk, paged FindItem, ExportItems, UploadItems round trip).
+ * simulator (folder walk, paged FindItem, ExportItems, UploadItems round trip),
+ * by impersonation and by delegate access (own mailbox, and a service account
+ * without a mailbox holding FullAccess), with a pinned server version and without
+ * one (exchangelib then probes with ConvertId and reads ServerVersionInfo).
  */
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { ALICE, ALICE_LOGIN, harness, SVC } from './ews-test-client.js'
+import { ALICE, ALICE_LOGIN, harness, SVC, SVC_DELEGATE } from './ews-test-client.js'
 import { PROCESS_BUDGET_MS } from '../helpers/process.js'
 
 const run = promisify(execFile)
@@ -26,6 +29,8 @@ interface InteropResult {
   ok: boolean
   error?: string
   steps: string[]
+  build: string
+  apiVersion: string
   msgRootFolders: string[]
   rootFolders: string[]
   inboxChildren: string[]
@@ -64,15 +69,47 @@ interop('exchangelib interop' + (available ? '' : ' (python3-exchangelib not ins
   const h = await harness(t)
   const inbox = h.store.wellKnownFolder(h.store.mailboxBySmtp(ALICE)?.guid ?? '', 'inbox')
   const inboxBefore = h.store.itemsIn(inbox.id).length
+  // How many on-premises deployments grant a service account access: FullAccess, no impersonation right.
+  h.store.grantFullAccess(h.store.mailboxBySmtp(ALICE)?.guid ?? '', SVC_DELEGATE.user)
 
   for (const mode of [
     { name: 'impersonation (service account)', login: SVC, accessType: 'impersonation', target: 'Interop restore' },
-    { name: 'delegate (own mailbox)', login: ALICE_LOGIN, accessType: 'delegate', target: 'Delegate restore' }
+    { name: 'delegate (own mailbox)', login: ALICE_LOGIN, accessType: 'delegate', target: 'Delegate restore' },
+    {
+      name: 'delegate (FullAccess service account), version not pinned',
+      login: SVC_DELEGATE,
+      accessType: 'delegate',
+      target: 'FullAccess restore',
+      pinVersion: false
+    },
+    {
+      name: 'impersonation, version not pinned',
+      login: SVC,
+      accessType: 'impersonation',
+      target: 'Probed restore',
+      pinVersion: false
+    }
   ]) {
     await t.test(mode.name, async (t) => {
-      const r = await drive({ url: h.sim.url, username: mode.login.user, password: mode.login.pass, smtp: ALICE, accessType: mode.accessType, pageSize: 7, exportCount: 5, targetFolder: mode.target })
+      const convertIdBefore = h.sim.stats.byOperation.ConvertId ?? 0
+      const pinVersion = mode.pinVersion ?? true
+      const r = await drive({
+        url: h.sim.url,
+        username: mode.login.user,
+        password: mode.login.pass,
+        smtp: ALICE,
+        accessType: mode.accessType,
+        pinVersion,
+        pageSize: 7,
+        exportCount: 5,
+        targetFolder: mode.target
+      })
       t.equal(r.error, undefined, 'driver finished without an exception')
       t.ok(r.ok)
+      if (!pinVersion) {
+        t.ok((h.sim.stats.byOperation.ConvertId ?? 0) > convertIdBefore, 'exchangelib probed the version (ConvertId)')
+        t.equal(r.build, '15.20.8857.22', 'and took the build from ServerVersionInfo')
+      }
       t.ok(r.msgRootFolders.includes('Inbox') && r.msgRootFolders.includes('Drafts 2026') && r.msgRootFolders.includes('Calendar'), 'folder walk reaches nested folders')
       t.ok(r.rootFolders.includes('Top of Information Store') && r.rootFolders.includes('Recoverable Items'), 'root walk includes non-IPM folders')
       t.equal(r.inboxCount, inboxBefore, 'paged through every inbox item (page size 7)')
