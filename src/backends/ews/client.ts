@@ -9,9 +9,10 @@ import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import {
   AccessDenied, TooLarge, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable,
-  type GatewayError
+  isGatewayError, type GatewayError
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
+import { basicAuthError, certificateError } from '../../upstream/misconfiguration.js'
 import { errorForCode, OUR_BUG_CODES } from './errors.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
 import { NS, type XmlNode } from './soap/xml.js'
@@ -96,7 +97,10 @@ export class EwsClient {
     try {
       return 'Bearer ' + await this.tokenProvider.getToken(forceRefresh ? { forceRefresh: true } : {})
     } catch (err) {
-      // Token endpoint trouble: report as an auth problem but never echo what it said.
+      // A configuration problem (untrusted authority certificate, rejected secret) says which
+      // setting to fix; its message holds no secret (src/auth/msal-token-provider.ts redacts).
+      if (isGatewayError(err) && err.code === 'MBG_ERR_BACKEND_MISCONFIGURED') throw err
+      // Other token endpoint trouble: report as an auth problem but never echo what it said.
       this.logger.warn({ backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'EWS token acquisition failed')
       throw annotate(new UpstreamAuth('could not obtain an access token'), { retry: 'idempotent' })
     }
@@ -134,6 +138,8 @@ export class EwsClient {
       const code = (err as { code?: unknown }).code
       this.logger.debug({ backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code }, 'EWS call failed')
       if (options.signal?.aborted === true) throw err
+      const untrusted = certificateError(err, { backend: this.config.name, origin: this.endpoint.origin, urlSetting: 'url' })
+      if (untrusted !== undefined) throw untrusted
       if (timeout.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
         throw annotate(new UpstreamTimeout(`${op} after ${this.config.timeoutMs} ms`), { retry: 'idempotent' })
       }
@@ -149,6 +155,8 @@ export class EwsClient {
     const hinted = { retryAfterMs }
     switch (res.status) {
       case 401:
+        // Basic credentials come from the configuration only: a 401 means they are wrong there.
+        if (this.config.auth.kind === 'basic') throw basicAuthError(this.config.name, res.requestId)
         throw annotate(new UpstreamAuth(`${this.config.name} answered 401`), extras)
       case 403:
         // EXO answers 403 when EWS is blocked for the app, tenant or licence (ews.md §1): not retryable.
