@@ -18,7 +18,8 @@ const NEVER_SHED = { pressureHandler: () => undefined }
  *    any other route: an overloaded gateway is not ready for more traffic.
  */
 const health: FastifyPluginAsyncTypebox = async (fastify) => {
-  const live = async (): Promise<{ status: 'ok', mode: 'demo' | 'configured' }> => ({ status: 'ok', mode: fastify.gatewayMode })
+  const live = async (): Promise<{ status: 'ok', mode: 'demo' | 'configured' }> =>
+    ({ status: 'ok', mode: fastify.gatewayMode })
   const liveSchema = {
     tags: ['operations'],
     querystring: Type.Object({}, { additionalProperties: false }),
@@ -30,7 +31,8 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       ...liveSchema,
       summary: 'Liveness check',
-      description: 'The process serves requests. Never shed under load; says nothing about the backends (see /health/ready).',
+      description: 'The process serves requests. Never shed under load; says nothing about the backends ' +
+        '(see /health/ready).',
       operationId: 'liveness'
     }
   }, live)
@@ -50,10 +52,10 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['operations'],
       summary: 'Readiness check',
-      description: 'Ready when every configured backend passed its start-up check (a token fetch and the discovery of its ' +
-        'first mailbox, run in the background at start and re-run every 30 s while failing) and no call ran into a ' +
-        'configuration problem. 503 MBG_ERR_NOT_READY otherwise, with each backend\'s state: unknown while its check ' +
-        'runs, failing with the code and detail (MBG_ERR_BACKEND_MISCONFIGURED names the setting to fix).',
+      description: 'Ready when every configured backend passed its start-up check (a token fetch and the discovery ' +
+        'of its first mailbox, run in the background at start and re-run every 30 s while failing) and no call ran ' +
+        'into a configuration problem. 503 MBG_ERR_NOT_READY otherwise, with each backend\'s state: unknown while ' +
+        'its check runs, failing with the code and detail (MBG_ERR_BACKEND_MISCONFIGURED names the setting to fix).',
       operationId: 'readiness',
       querystring: Type.Object({}, { additionalProperties: false }),
       response: {
@@ -68,10 +70,11 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const report = fastify.backendHealth.report()
     if (report.ready) return { status: 'ready' as const, mode: fastify.gatewayMode, backends: report.backends }
-    const failing = Object.entries(report.backends).flatMap(([name, b]) => b.state === 'failing' ? [`backend ${name}: ${b.detail}`] : [])
-    const waiting = Object.entries(report.backends).flatMap(([name, b]) => b.state === 'unknown' ? [name] : [])
-    const reasons = [...failing, ...(waiting.length > 0 ? [`start-up check of ${waiting.join(', ')} still running`] : [])]
-    const err = new NotReady(reasons.join('; '))
+    const states = Object.entries(report.backends)
+    const failing = states.flatMap(([name, b]) => b.state === 'failing' ? [`backend ${name}: ${b.detail}`] : [])
+    const waiting = states.flatMap(([name, b]) => b.state === 'unknown' ? [name] : [])
+    if (waiting.length > 0) failing.push(`start-up check of ${waiting.join(', ')} still running`)
+    const err = new NotReady(failing.join('; '))
     const problem = { ...buildProblem(request, 503, err.code, err.message), backends: report.backends }
     return sendProblem(reply, problem)
   })

@@ -44,7 +44,8 @@ export const UpstreamRejected = createError<[string]>('MBG_ERR_UPSTREAM_REJECTED
  * host it refuses, credentials the backend or identity platform rejects. Not retryable; the message
  * names the setting to fix (src/upstream/misconfiguration.ts).
  */
-export const BackendMisconfigured = createError<[string]>('MBG_ERR_BACKEND_MISCONFIGURED', 'Backend configuration problem: %s', 502)
+export const BackendMisconfigured = createError<[string]>(
+  'MBG_ERR_BACKEND_MISCONFIGURED', 'Backend configuration problem: %s', 502)
 
 // The gateway itself
 export const Overloaded = createError<[string]>('MBG_ERR_OVERLOADED', 'The gateway is overloaded: %s', 503)

@@ -30,7 +30,13 @@ export interface MsalNetworkClientOptions {
 }
 
 export type NetworkFailure =
-  | { kind: 'transport', seq: number, message: string, /** Node.js/undici error code (e.g. a TLS verification failure). */ code?: string }
+  | {
+    kind: 'transport'
+    seq: number
+    message: string
+    /** Node.js/undici error code (e.g. a TLS verification failure). */
+    code?: string
+  }
   | { kind: 'bad-response', seq: number, status: number, message: string }
   | { kind: 'aad', seq: number, status: number, error: string, errorCode?: number, description?: string, retryAfterMs?: number }
 

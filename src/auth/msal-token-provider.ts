@@ -12,7 +12,9 @@ import { AuthError, ClientConfigurationError, ConfidentialClientApplication, Log
 import type { Logger } from 'pino'
 import { ConfigInvalid, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamUnavailable } from '../errors.js'
 import { annotate } from '../upstream/errors.js'
-import { certificateError, credentialsError, type CredentialSettings, type TlsPeer } from '../upstream/misconfiguration.js'
+import {
+  certificateError, credentialsError, type CredentialSettings, type TlsPeer
+} from '../upstream/misconfiguration.js'
 import { MsalNetworkClient } from './msal-network-client.js'
 import type { TokenProvider } from './token-provider.js'
 import type { ResolvedOAuth } from '../config.js'
@@ -128,7 +130,9 @@ interface Where {
   peer: TlsPeer
 }
 
-function toGatewayError (err: unknown, failure: Failure, redact: (s: string) => string, where: Where): Error & { code: string } {
+function toGatewayError (
+  err: unknown, failure: Failure, redact: (s: string) => string, where: Where
+): Error & { code: string } {
   if (err instanceof ServerError || (err instanceof AuthError && failure?.kind === 'aad')) {
     const e = err as ServerError
     const status = e.status ?? (failure?.kind === 'aad' ? failure.status : undefined)

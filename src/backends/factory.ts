@@ -13,7 +13,9 @@ import { createEwsBackend } from './ews/index.js'
 import { createGraphBackend } from './graph/index.js'
 
 /** The adapter for one resolved backend, and its token provider when it uses OAuth. */
-function createBackend (backend: ResolvedBackend, policy: Policy, logger: Logger): { adapter: MailboxBackend, tokens?: MsalTokenProvider } {
+function createBackend (
+  backend: ResolvedBackend, policy: Policy, logger: Logger
+): { adapter: MailboxBackend, tokens?: MsalTokenProvider } {
   const log = logger.child({ backend: backend.name })
   if (backend.type === 'ews') {
     const auth = backend.auth
@@ -24,7 +26,8 @@ function createBackend (backend: ResolvedBackend, policy: Policy, logger: Logger
   }
   const settings = { backend: backend.name, path: `backends.${backend.name}` }
   const tokens = createMsalTokenProvider({ ...backend.oauth, logger: log, settings })
-  return { adapter: withClose(createGraphBackend(backend, { policy, logger: log, tokenProvider: tokens }), tokens), tokens }
+  const adapter = createGraphBackend(backend, { policy, logger: log, tokenProvider: tokens })
+  return { adapter: withClose(adapter, tokens), tokens }
 }
 
 /** Closes the token provider together with the adapter. */
@@ -47,6 +50,7 @@ export function createRouter (
   const resolved = Object.entries(config.backends).map(([name, settings]) => resolveBackend(name, settings, extras))
   const created = resolved.map((b) => ({ name: b.name, ...createBackend(b, policy, logger) }))
   const backends = new Map(created.map((c): [string, MailboxBackend] => [c.name, c.adapter]))
-  const tokenProviders = new Map(created.flatMap((c): Array<[string, MsalTokenProvider]> => c.tokens !== undefined ? [[c.name, c.tokens]] : []))
+  const tokenProviders = new Map(created.flatMap((c): Array<[string, MsalTokenProvider]> =>
+    c.tokens !== undefined ? [[c.name, c.tokens]] : []))
   return new BackendRouter({ backends, mailboxes: config.mailboxes, logger, tokenProviders, ...options })
 }

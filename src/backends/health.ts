@@ -112,9 +112,12 @@ export class BackendHealth {
     const backends: Record<string, BackendState> = {}
     let ready = true
     for (const [name, e] of this.entries) {
-      const failure = e.call !== undefined ? { ...e.call, source: 'call' as const } : (e.check?.ok === false ? { ...e.check, source: 'check' as const } : undefined)
+      const failure = e.call !== undefined
+        ? { ...e.call, source: 'call' as const }
+        : (e.check?.ok === false ? { ...e.check, source: 'check' as const } : undefined)
       if (failure !== undefined) {
-        backends[name] = { type: e.type, state: 'failing', code: failure.code, detail: failure.detail, source: failure.source, checkedAt: failure.at }
+        const { code, detail, source, at } = failure
+        backends[name] = { type: e.type, state: 'failing', code, detail, source, checkedAt: at }
         ready = false
       } else if (e.check?.ok === true) {
         backends[name] = { type: e.type, state: 'ok' }
@@ -149,7 +152,10 @@ export class BackendHealth {
     } catch (err) {
       const timedOut = (err as { timedOut?: boolean }).timedOut === true
       const { code, detail } = timedOut
-        ? { code: 'MBG_ERR_UPSTREAM_TIMEOUT', detail: `the start-up check of backend ${name} did not finish within ${timeoutMs} ms` }
+        ? {
+            code: 'MBG_ERR_UPSTREAM_TIMEOUT',
+            detail: `the start-up check of backend ${name} did not finish within ${timeoutMs} ms`
+          }
         : describeFailure(err)
       outcome = { ok: false, code, detail, at: new Date().toISOString() }
     } finally {
@@ -159,7 +165,9 @@ export class BackendHealth {
     const before = entry.check
     entry.check = outcome
     if (outcome.ok) {
-      if (!entry.logged || before?.ok === false) this.logger.info({ backend: name, type: entry.type }, `backend ${name} is ready`)
+      if (!entry.logged || before?.ok === false) {
+        this.logger.info({ backend: name, type: entry.type }, `backend ${name} is ready`)
+      }
     } else {
       const level = entry.logged && before?.ok === false && before.code === outcome.code ? 'debug' : 'error'
       this.logger[level]({ backend: name, type: entry.type, code: outcome.code, detail: outcome.detail },

@@ -74,7 +74,8 @@ export class BackendRouter {
       options.logger
     )
     // Configuration problems that calls run into mark the backend failing (GET /health/ready).
-    this.backends = new Map([...options.backends].map(([name, b]) => [name, observed(b, (err) => { this.health.observe(name, err) })]))
+    this.backends = new Map([...options.backends].map(([name, b]) =>
+      [name, observed(b, (err) => { this.health.observe(name, err) })]))
   }
 
   backend (name: string): MailboxBackend {
@@ -117,7 +118,8 @@ export class BackendRouter {
       this.cache.set(key, { at: Date.now(), refs })
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'MBG_ERR_MAILBOX_NOT_FOUND') throw err
-      this.logger.warn({ backend: name, mailbox: first.address }, `backend ${name} does not know mailbox ${first.address}`)
+      this.logger.warn({ backend: name, mailbox: first.address },
+        `backend ${name} does not know mailbox ${first.address}`)
     }
   }
 

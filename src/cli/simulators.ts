@@ -49,7 +49,8 @@ function simulatorPorts (args: string[], env: NodeJS.ProcessEnv): SimulatorPorts
     if (raw === undefined || raw === '') continue
     const port = Number(raw)
     if (!/^\d+$/.test(raw) || port > 65535) {
-      throw new Error(`${typeof flagged === 'string' ? `--${flag}` : variable} must be a port number (0-65535), not "${raw}"`)
+      const name = typeof flagged === 'string' ? `--${flag}` : variable
+      throw new Error(`${name} must be a port number (0-65535), not "${raw}"`)
     }
     ports[key] = port
   }

@@ -27,17 +27,21 @@ export const BackendState = Type.Union([
   Type.Object({
     type: BackendType,
     state: Type.Literal('failing'),
-    code: Type.String({ description: 'MBG_ERR_* code; MBG_ERR_BACKEND_MISCONFIGURED names the setting to fix in detail.' }),
+    code: Type.String({
+      description: 'MBG_ERR_* code; MBG_ERR_BACKEND_MISCONFIGURED names the setting to fix in detail.'
+    }),
     detail: Type.String(),
     source: Type.Union([Type.Literal('check'), Type.Literal('call')], {
-      description: 'check: the start-up check failed (re-run every 30 s until it passes); call: a real call ran into a ' +
-        'configuration problem (kept until the gateway restarts with a fixed configuration).'
+      description: 'check: the start-up check failed (re-run every 30 s until it passes); call: a real call ran ' +
+        'into a configuration problem (kept until the gateway restarts with a fixed configuration).'
     }),
     checkedAt: CheckedAt
   }, { additionalProperties: false })
 ], { $id: 'BackendState', title: 'BackendState' })
 
-const Backends = Type.Record(Type.String(), Type.Ref(BackendState), { description: 'Every configured backend, by name.' })
+const Backends = Type.Record(Type.String(), Type.Ref(BackendState), {
+  description: 'Every configured backend, by name.'
+})
 
 /** GET /health/ready, 200. */
 export const Readiness = Type.Object({

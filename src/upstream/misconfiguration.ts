@@ -23,9 +23,9 @@ const VALIDITY = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID'])
 const OTHER_X509 = new Set([
   'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
   'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CRL_NOT_YET_VALID',
-  'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD', 'ERROR_IN_CRL_LAST_UPDATE_FIELD',
-  'ERROR_IN_CRL_NEXT_UPDATE_FIELD', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE',
-  'CERT_REJECTED'
+  'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD', 'ERROR_IN_CRL_NEXT_UPDATE_FIELD', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED',
+  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_REJECTED'
 ])
 
 /** The error code of a transport failure: the error's own, else its cause's (undici wraps some). */
@@ -38,7 +38,8 @@ export function transportCode (err: unknown): string | undefined {
 
 /** True when `code` (see transportCode) is a certificate verification failure. */
 export function isCertificateFailure (code: string | undefined): boolean {
-  return code !== undefined && (UNTRUSTED.has(code) || NAME_MISMATCH.has(code) || VALIDITY.has(code) || OTHER_X509.has(code))
+  if (code === undefined) return false
+  return UNTRUSTED.has(code) || NAME_MISMATCH.has(code) || VALIDITY.has(code) || OTHER_X509.has(code)
 }
 
 /** Where the certificate came from, for the message. */

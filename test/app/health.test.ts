@@ -60,15 +60,26 @@ t.test('readiness: unknown while the start-up check runs, then ok or failing per
     ['onprem', fakeBackend('onprem', 'ews', async () => await slow.promise)],
     ['exo', fakeBackend('exo', 'graph', async () => {
       graphCalls++
-      throw new BackendMisconfigured('backend "exo": https://127.0.0.1:1 presents a certificate the gateway does not trust; set backends.exo.tls.caFile')
+      throw new BackendMisconfigured('backend "exo": https://127.0.0.1:1 presents a certificate the gateway does ' +
+        'not trust; set backends.exo.tls.caFile')
     })]
   ])
   const router = new BackendRouter({
     backends,
-    mailboxes: [{ address: 'alice@contoso.example', backend: 'onprem' }, { address: 'carol@contoso.example', backend: 'exo' }],
+    mailboxes: [
+      { address: 'alice@contoso.example', backend: 'onprem' },
+      { address: 'carol@contoso.example', backend: 'exo' }
+    ],
     logger: capture.logger
   })
-  const app = await buildGateway({ router, mode: 'configured', logger: capture.logger, docsUi: false, backendChecks: { retryMs: 20 }, underPressure: NO_SHEDDING })
+  const app = await buildGateway({
+    router,
+    mode: 'configured',
+    logger: capture.logger,
+    docsUi: false,
+    backendChecks: { retryMs: 20 },
+    underPressure: NO_SHEDDING
+  })
   t.teardown(async () => { await app.close() })
   await app.ready()
 
@@ -90,31 +101,50 @@ t.test('readiness: unknown while the start-up check runs, then ok or failing per
   const report = JSON.parse(res.body)
   t.match(report.backends, {
     onprem: { type: 'ews', state: 'ok' },
-    exo: { type: 'graph', state: 'failing', code: 'MBG_ERR_BACKEND_MISCONFIGURED', source: 'check', detail: /tls\.caFile/, checkedAt: String }
+    exo: {
+      type: 'graph',
+      state: 'failing',
+      code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+      source: 'check',
+      detail: /tls\.caFile/,
+      checkedAt: String
+    }
   })
   t.match(report.detail, /backend exo: .*tls\.caFile/)
   const failures = capture.lines.filter((l) => /failed its check/.test(l))
-  t.equal(failures.filter((l) => /"level":50/.test(l)).length, 1, 'the failure is logged once at error level, not at every re-run')
+  t.equal(failures.filter((l) => /"level":50/.test(l)).length, 1,
+    'the failure is logged once at error level, not at every re-run')
   t.ok(capture.lines.some((l) => /backend onprem is ready/.test(l)))
 
   // The failing backend recovers on a later re-run: ready.
   Object.assign(backends.get('exo') as object, { discover: async () => ({}) })
   let ok = await app.inject({ url: '/health/ready' })
   while (ok.statusCode !== 200) { await sleep(20); ok = await app.inject({ url: '/health/ready' }) }
-  t.match(JSON.parse(ok.body), { status: 'ready', mode: 'configured', backends: { onprem: { state: 'ok' }, exo: { state: 'ok' } } })
+  t.match(JSON.parse(ok.body), {
+    status: 'ready', mode: 'configured', backends: { onprem: { state: 'ok' }, exo: { state: 'ok' } }
+  })
 })
 
-t.test('a check that does not finish in time fails with MBG_ERR_UPSTREAM_TIMEOUT; other failures keep their code', async (t) => {
+t.test('a check that does not end in time fails with MBG_ERR_UPSTREAM_TIMEOUT; others keep their code', async (t) => {
   const logger = pino({ level: 'silent' })
   const router = new BackendRouter({
     backends: new Map([
       ['hung', fakeBackend('hung', 'ews', async () => await new Promise<MailboxDiscovery>(() => {}))],
-      ['down', fakeBackend('down', 'graph', async () => { throw new UpstreamUnavailable('GET https://graph.example: ECONNREFUSED') })]
+      ['down', fakeBackend('down', 'graph', async () => {
+        throw new UpstreamUnavailable('GET https://graph.example: ECONNREFUSED')
+      })]
     ]),
     mailboxes: [{ address: 'a@contoso.example', backend: 'hung' }, { address: 'b@contoso.example', backend: 'down' }],
     logger
   })
-  const app = await buildGateway({ router, mode: 'configured', logger, docsUi: false, backendChecks: { timeoutMs: 50, retryMs: 60_000 }, underPressure: NO_SHEDDING })
+  const app = await buildGateway({
+    router,
+    mode: 'configured',
+    logger,
+    docsUi: false,
+    backendChecks: { timeoutMs: 50, retryMs: 60_000 },
+    underPressure: NO_SHEDDING
+  })
   t.teardown(async () => { await app.close() })
   await app.ready()
   await router.health.firstChecks()
@@ -130,9 +160,16 @@ t.test('a configuration problem a call runs into fails readiness until restart',
   const logger = pino({ level: 'silent' })
   const backend = fakeBackend('exo', 'graph', async () => ({}))
   Object.assign(backend, {
-    importBatch: async () => [{ index: 0, error: { code: 'MBG_ERR_BACKEND_MISCONFIGURED', status: 502, message: 'add it to backends.exo.allowedImportHosts' } }]
+    importBatch: async () => [{
+      index: 0,
+      error: {
+        code: 'MBG_ERR_BACKEND_MISCONFIGURED', status: 502, message: 'add it to backends.exo.allowedImportHosts'
+      }
+    }]
   })
-  const router = new BackendRouter({ backends: new Map([['exo', backend]]), mailboxes: [{ address: 'c@contoso.example', backend: 'exo' }], logger })
+  const router = new BackendRouter({
+    backends: new Map([['exo', backend]]), mailboxes: [{ address: 'c@contoso.example', backend: 'exo' }], logger
+  })
   const app = await buildGateway({ router, mode: 'configured', logger, docsUi: false, underPressure: NO_SHEDDING })
   t.teardown(async () => { await app.close() })
   await app.ready()
@@ -141,5 +178,7 @@ t.test('a configuration problem a call runs into fails readiness until restart',
   await router.backend('exo').importBatch({} as never, [])
   const res = await app.inject({ url: '/health/ready' })
   t.equal(res.statusCode, 503)
-  t.match(JSON.parse(res.body).backends.exo, { state: 'failing', source: 'call', code: 'MBG_ERR_BACKEND_MISCONFIGURED', detail: /allowedImportHosts/ })
+  t.match(JSON.parse(res.body).backends.exo, {
+    state: 'failing', source: 'call', code: 'MBG_ERR_BACKEND_MISCONFIGURED', detail: /allowedImportHosts/
+  })
 })

@@ -27,8 +27,12 @@ function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Starts a child, collects its output lines (into the suite-wide secret scan too), kills it at teardown. */
-function start (t: Test, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess, lines: string[], exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+interface Started { child: ChildProcess, lines: string[], exited: Promise<number | null> }
+
+function start (t: Test, args: string[], env: NodeJS.ProcessEnv): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: root, env, stdio: ['ignore', 'pipe', 'pipe']
+  })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   t.teardown(async () => { if (child.exitCode === null) { child.kill('SIGTERM'); await exited } })
   const lines: string[] = []
@@ -74,15 +78,19 @@ interface SimInfo {
   }
 }
 
+/** An answer, its JSON body typed loosely for assertions. */
+interface Answer { status: number, body: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+
 interface Gateway {
   url: string
   lines: string[]
-  call: (method: string, path: string, body?: unknown) => Promise<{ status: number, body: any }> // eslint-disable-line @typescript-eslint/no-explicit-any
+  call: (method: string, path: string, body?: unknown) => Promise<Answer>
 }
 
 /** `npm start` with MBG_CONFIG set to `config`; resolves once it listens. */
 async function startGateway (t: Test, config: unknown): Promise<Gateway> {
-  const { lines } = start(t, ['src/server.ts'], cleanEnv({ MBG_CONFIG: JSON.stringify(config), PORT: '0', LOG_LEVEL: 'info' }))
+  const env = cleanEnv({ MBG_CONFIG: JSON.stringify(config), PORT: '0', LOG_LEVEL: 'info' })
+  const { lines } = start(t, ['src/server.ts'], env)
   t.teardown(() => { persist(lines) })
   const url = await waitFor('the gateway to listen', () => {
     for (const line of lines) {
@@ -93,7 +101,7 @@ async function startGateway (t: Test, config: unknown): Promise<Gateway> {
     }
     return undefined
   })
-  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number, body: any }> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const call = async (method: string, path: string, body?: unknown): Promise<Answer> => {
     const res = await request(`${url}${path}`, {
       method: method as 'GET',
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
@@ -105,7 +113,7 @@ async function startGateway (t: Test, config: unknown): Promise<Gateway> {
 }
 
 /** /health/ready once no backend's check is still running. */
-async function settledReadiness (gw: Gateway): Promise<{ status: number, body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function settledReadiness (gw: Gateway): Promise<Answer> {
   return await waitFor('the start-up checks', async () => {
     const res = await gw.call('GET', '/health/ready')
     const backends = Object.values<{ state: string }>(res.body.backends ?? {})
@@ -113,11 +121,14 @@ async function settledReadiness (gw: Gateway): Promise<{ status: number, body: a
   })
 }
 
-const ports = { ews: await freePort(), identity: await freePort(), graph: await freePort(), graphImport: await freePort() }
+const ports = {
+  ews: await freePort(), identity: await freePort(), graph: await freePort(), graphImport: await freePort()
+}
 const sim = start(t, ['src/cli/simulators.ts', '--ews-port', String(ports.ews), `--graph-port=${ports.graph}`],
   cleanEnv({ SIM_IDENTITY_PORT: String(ports.identity), SIM_GRAPH_IMPORT_PORT: String(ports.graphImport) }))
 const info = JSON.parse(await waitFor('the simulators', () => sim.lines[0])) as SimInfo
-const mailbox = (backend: string): string => info.gatewayConfig.mailboxes.find((m) => m.backend === backend)?.address ?? ''
+const mailbox = (backend: string): string =>
+  info.gatewayConfig.mailboxes.find((m) => m.backend === backend)?.address ?? ''
 const graphBackend = Object.entries(info.gatewayConfig.backends).find(([, b]) => b.type === 'graph')?.[0] ?? ''
 const ewsBackend = Object.entries(info.gatewayConfig.backends).find(([, b]) => b.type === 'ews')?.[0] ?? ''
 
@@ -127,8 +138,10 @@ t.test('`npm run sim` takes fixed ports and prints a configuration with the CA f
   t.match(info.graph.url, new RegExp(`:${ports.graph}$`))
   t.match(info.graph.importOrigin, new RegExp(`:${ports.graphImport}$`))
   t.match(readFileSync(info.caFile, 'utf8'), /-----BEGIN CERTIFICATE-----/)
-  t.same(JSON.parse(readFileSync(info.configFile, 'utf8')), info.gatewayConfig, 'the config file holds the printed document')
-  for (const [name, b] of Object.entries(info.gatewayConfig.backends)) t.equal(b.tls?.caFile, info.caFile, `${name} trusts the CA file`)
+  t.same(JSON.parse(readFileSync(info.configFile, 'utf8')), info.gatewayConfig, 'the config file holds the document')
+  for (const [name, b] of Object.entries(info.gatewayConfig.backends)) {
+    t.equal(b.tls?.caFile, info.caFile, `${name} trusts the CA file`)
+  }
   t.same(info.gatewayConfig.backends[graphBackend].allowedImportHosts, [new URL(info.graph.importOrigin).host])
 })
 
@@ -136,7 +149,9 @@ t.test('the printed configuration works as MBG_CONFIG: ready, list, export and i
   const gw = await startGateway(t, info.gatewayConfig)
   const ready = await settledReadiness(gw)
   t.equal(ready.status, 200, JSON.stringify(ready.body))
-  t.match(ready.body, { status: 'ready', mode: 'configured', backends: { [ewsBackend]: { state: 'ok' }, [graphBackend]: { state: 'ok' } } })
+  t.match(ready.body, {
+    status: 'ready', mode: 'configured', backends: { [ewsBackend]: { state: 'ok' }, [graphBackend]: { state: 'ok' } }
+  })
 
   const list = await gw.call('GET', '/mailboxes')
   t.equal(list.status, 200)
@@ -152,9 +167,11 @@ t.test('the printed configuration works as MBG_CONFIG: ready, list, export and i
     const ids = (items.body.items as Array<{ id: string }>).map((i) => i.id)
     const exported = await gw.call('POST', `${mbx}/items:export`, { itemIds: ids })
     t.match(exported, { status: 200, body: { succeeded: ids.length, failed: 0 } }, `${backend}: export`)
-    const data = (exported.body.results as Array<{ data: string, source: string }>).map(({ data, source }) => ({ folderId: 'inbox', mode: 'create', data, source }))
+    const results = exported.body.results as Array<{ data: string, source: string }>
+    const data = results.map(({ data, source }) => ({ folderId: 'inbox', mode: 'create', data, source }))
     const imported = await gw.call('POST', `${mbx}/items:import`, { items: data })
-    t.match(imported, { status: 200, body: { succeeded: ids.length, failed: 0 } }, `${backend}: import ${JSON.stringify(imported.body).slice(0, 300)}`)
+    t.match(imported, { status: 200, body: { succeeded: ids.length, failed: 0 } },
+      `${backend}: import ${JSON.stringify(imported.body).slice(0, 300)}`)
   }
   t.equal((await settledReadiness(gw)).status, 200, 'still ready')
 })
@@ -167,7 +184,9 @@ t.test('the CA left out: readiness, calls and the listing name tls.caFile', asyn
   t.equal(ready.status, 503)
   t.match(ready.body, { code: 'MBG_ERR_NOT_READY', status: 503 })
   const setting = `backends.${graphBackend}.tls.caFile`
-  t.match(ready.body.backends[graphBackend], { state: 'failing', code: 'MBG_ERR_BACKEND_MISCONFIGURED', source: 'check' })
+  t.match(ready.body.backends[graphBackend], {
+    state: 'failing', code: 'MBG_ERR_BACKEND_MISCONFIGURED', source: 'check'
+  })
   t.ok(ready.body.backends[graphBackend].detail.includes(setting), `the detail names ${setting}`)
   t.match(ready.body.backends[ewsBackend], { state: 'ok' }, 'the plain-HTTP EWS simulator needs no CA')
   t.ok(ready.body.detail.includes(setting))
@@ -181,9 +200,11 @@ t.test('the CA left out: readiness, calls and the listing name tls.caFile', asyn
 
   const list = await gw.call('GET', '/mailboxes')
   t.equal(list.status, 200)
-  const listed = list.body.mailboxes as Array<{ address: string, backend: string, kind: string, discovery?: { state: string, code: string, detail: string } }>
+  interface Listed { address: string, backend: string, kind: string, discovery?: { state: string, code: string } }
+  const listed = list.body.mailboxes as Listed[]
   for (const m of listed.filter((m) => m.backend === graphBackend)) {
-    t.match(m, { kind: 'primary', discovery: { state: 'failed', code: 'MBG_ERR_BACKEND_MISCONFIGURED' } }, `${m.address} is marked`)
+    const marked = { kind: 'primary', discovery: { state: 'failed', code: 'MBG_ERR_BACKEND_MISCONFIGURED' } }
+    t.match(m, marked, `${m.address} is marked`)
   }
   t.notOk(listed.some((m) => m.backend === ewsBackend && m.discovery !== undefined), 'EWS mailboxes discovered')
 
@@ -201,7 +222,8 @@ t.test('the import host left out: imports and then readiness name allowedImportH
   const items = await gw.call('GET', `${mbx}/folders/inbox/items?pageSize=1`)
   const exported = await gw.call('POST', `${mbx}/items:export`, { itemIds: [items.body.items[0].id] })
   const { data, source } = exported.body.results[0]
-  const imported = await gw.call('POST', `${mbx}/items:import`, { items: [{ folderId: 'inbox', mode: 'create', data, source }] })
+  const items2 = [{ folderId: 'inbox', mode: 'create', data, source }]
+  const imported = await gw.call('POST', `${mbx}/items:import`, { items: items2 })
   t.equal(imported.status, 200)
   t.match(imported.body, { failed: 1, results: [{ error: { code: 'MBG_ERR_BACKEND_MISCONFIGURED', status: 502 } }] })
   const setting = `backends.${graphBackend}.allowedImportHosts`
@@ -209,7 +231,9 @@ t.test('the import host left out: imports and then readiness name allowedImportH
   t.notMatch(imported.body.results[0].error.message, /authtoken/i, 'the import URL is not in the message')
   const ready = await gw.call('GET', '/health/ready')
   t.equal(ready.status, 503)
-  t.match(ready.body.backends[graphBackend], { state: 'failing', source: 'call', code: 'MBG_ERR_BACKEND_MISCONFIGURED' })
+  t.match(ready.body.backends[graphBackend], {
+    state: 'failing', source: 'call', code: 'MBG_ERR_BACKEND_MISCONFIGURED'
+  })
 })
 
 t.test('the simulators stop cleanly and remove their files', async (t) => {

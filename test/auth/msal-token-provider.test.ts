@@ -82,7 +82,7 @@ t.test('acquires a token over HTTPS, caches it, forceRefresh fetches a new one',
   t.notMatch(log, fresh.split('.')[2], 'no token in logs')
 })
 
-t.test('wrong secret -> MBG_ERR_BACKEND_MISCONFIGURED naming clientSecret, with the AADSTS code, secret never exposed', async (t) => {
+t.test('wrong secret -> MBG_ERR_BACKEND_MISCONFIGURED naming clientSecret, AADSTS code, secret hidden', async (t) => {
   const wrong = 'definitely-Wrong~secret-4242'
   const p = provider(t, { clientSecret: wrong, settings: { backend: 'exo', path: 'backends.exo' } })
   const failures = sim.stats.failures
@@ -106,9 +106,13 @@ t.test('wrong secret -> MBG_ERR_BACKEND_MISCONFIGURED naming clientSecret, with 
 
 t.test('unknown client and wrong tenant carry their AADSTS codes and name the setting', async (t) => {
   const settings = { backend: 'onprem', path: 'backends.onprem.auth' }
-  const unknown = await provider(t, { clientId: '12345678-1234-4234-8234-123456789012', settings }).getToken().then(() => undefined, (e: unknown) => e)
-  t.match(unknown, { code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: /700016/, message: /check backends\.onprem\.auth\.clientId/ })
-  const tenant = await provider(t, { tenantId: 'contoso.onmicrosoft.com', settings }).getToken().then(() => undefined, (e: unknown) => e)
+  const failure = async (p: { getToken: () => Promise<string> }): Promise<unknown> =>
+    await p.getToken().then(() => undefined, (e: unknown) => e)
+  const unknown = await failure(provider(t, { clientId: '12345678-1234-4234-8234-123456789012', settings }))
+  t.match(unknown, {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: /700016/, message: /check backends\.onprem\.auth\.clientId/
+  })
+  const tenant = await failure(provider(t, { tenantId: 'contoso.onmicrosoft.com', settings }))
   t.match(tenant, {
     code: 'MBG_ERR_BACKEND_MISCONFIGURED',
     upstreamCode: /90002/,
@@ -116,10 +120,14 @@ t.test('unknown client and wrong tenant carry their AADSTS codes and name the se
   })
 })
 
-t.test('untrusted certificate (no CA) -> MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile, not a silent success', async (t) => {
+t.test('untrusted certificate (no CA) -> MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile', async (t) => {
   const p = provider(t, { ca: undefined, settings: { backend: 'exo', path: 'backends.exo' } })
   const err = await p.getToken().then(() => undefined, (e: unknown) => e)
-  t.match(err, { code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: /does not trust.*backends\.exo\.tls\.caFile/ })
+  t.match(err, {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+    upstreamCode: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    message: /does not trust.*backends\.exo\.tls\.caFile/
+  })
   t.equal((err as { retry?: string }).retry, undefined, 'not retried')
 })
 

@@ -70,7 +70,9 @@ t.test('wrong credentials are a 502 naming the setting to fix, not a 500', async
   t.notMatch(e.body, /wrong-password/)
   const g = await app.inject({ method: 'GET', url: `/mailboxes/${graph}/folders/inbox` })
   t.equal(g.statusCode, 502)
-  t.match(json(g), { code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: 'AADSTS7000215', detail: /backends\.exo-graph\.clientSecret/ })
+  t.match(json(g), {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: 'AADSTS7000215', detail: /backends\.exo-graph\.clientSecret/
+  })
   t.notMatch(g.body, /wrong-secret/)
 })
 

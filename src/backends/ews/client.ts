@@ -138,7 +138,8 @@ export class EwsClient {
       const code = (err as { code?: unknown }).code
       this.logger.debug({ backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code }, 'EWS call failed')
       if (options.signal?.aborted === true) throw err
-      const untrusted = certificateError(err, { backend: this.config.name, origin: this.endpoint.origin, urlSetting: 'url' })
+      const peer = { backend: this.config.name, origin: this.endpoint.origin, urlSetting: 'url' }
+      const untrusted = certificateError(err, peer)
       if (untrusted !== undefined) throw untrusted
       if (timeout.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
         throw annotate(new UpstreamTimeout(`${op} after ${this.config.timeoutMs} ms`), { retry: 'idempotent' })

@@ -99,7 +99,10 @@ t.test('HTTP statuses: 429 and 503 honour Retry-After, 401 to Basic credentials 
   await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retryAfter: 120 })
   handler = reply(401, '', { 'www-authenticate': 'Basic realm="x"' })
   await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), {
-    code: 'MBG_ERR_BACKEND_MISCONFIGURED', statusCode: 502, upstreamCode: 'HTTP401', message: /backends\.b\.auth\.username/
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+    statusCode: 502,
+    upstreamCode: 'HTTP401',
+    message: /backends\.b\.auth\.username/
   })
   handler = reply(403, 'blocked')
   await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_ACCESS_DENIED' })
@@ -217,7 +220,7 @@ t.test('unprocessed items: the policy waits BackOffMilliseconds before re-sendin
   t.ok(Date.now() - started < 1000)
 })
 
-t.test('an https endpoint whose certificate is not trusted: MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile, not retried', async (t) => {
+t.test('an untrusted https certificate: MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile, not retried', async (t) => {
   const tls = await loopbackCertificate()
   let requests = 0
   const https = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -226,9 +229,13 @@ t.test('an https endpoint whose certificate is not trusted: MBG_ERR_BACKEND_MISC
     req.on('end', () => { res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(folderOk()) })
   })
   await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve))
-  t.teardown(async () => { https.closeAllConnections(); await new Promise<void>((resolve) => https.close(() => resolve())) })
+  t.teardown(async () => {
+    https.closeAllConnections()
+    await new Promise<void>((resolve) => https.close(() => resolve()))
+  })
   const endpoint = `https://127.0.0.1:${(https.address() as AddressInfo).port}/EWS/Exchange.asmx`
-  const untrusting = createEwsBackend(ewsConfig('onprem', { url: endpoint, auth: { kind: 'basic', username: 'svc', password: 'Pa55-secret' } }), { policy, logger })
+  const settings = { url: endpoint, auth: { kind: 'basic', username: 'svc', password: 'Pa55-secret' } }
+  const untrusting = createEwsBackend(ewsConfig('onprem', settings), { policy, logger })
   t.teardown(async () => await untrusting.close())
   await t.rejects(untrusting.getFolder(alice, { wellKnown: 'root' }), {
     code: 'MBG_ERR_BACKEND_MISCONFIGURED',
@@ -237,7 +244,7 @@ t.test('an https endpoint whose certificate is not trusted: MBG_ERR_BACKEND_MISC
     message: /does not trust .*backends\.onprem\.tls\.caFile/
   })
   t.equal(requests, 0, 'nothing was sent')
-  const trusting = createEwsBackend(ewsConfig('onprem', { url: endpoint, auth: { kind: 'basic', username: 'svc', password: 'Pa55-secret' } }, { ca: tls.ca }), { policy, logger })
+  const trusting = createEwsBackend(ewsConfig('onprem', settings, { ca: tls.ca }), { policy, logger })
   t.teardown(async () => await trusting.close())
   t.equal((await trusting.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox', 'with the CA it works')
 })

@@ -62,9 +62,12 @@ t.test('http layer', async (t) => {
     t.teardown(async () => await untrusting.close())
     routes = { '/x': json(200, {}) }
     graph.seen.length = 0
-    const graphCall = untrusting.graphJson({ method: 'GET', url: `${graph.origin}/x`, subject: { kind: 'other', ref: 'x' } })
+    const subject = { kind: 'other' as const, ref: 'x' }
+    const graphCall = untrusting.graphJson({ method: 'GET', url: `${graph.origin}/x`, subject })
     await t.rejects(graphCall, {
-      code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: 'DEPTH_ZERO_SELF_SIGNED_CERT', message: /does not trust.*backends\.exo\.tls\.caFile/
+      code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+      upstreamCode: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+      message: /does not trust.*backends\.exo\.tls\.caFile/
     })
     // The import endpoint is another origin: the same certificate problem, the same setting.
     await t.rejects(untrusting.send('POST', `${foreign.origin}/import?authtoken=SECRET`, {}, '{}'), {
