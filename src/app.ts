@@ -7,6 +7,7 @@ import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-
 import swagger from '../plugins/external/swagger.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import type { BackendRouter } from './backends/router.js'
+import type { BackendChecksOptions, BackendHealth } from './backends/health.js'
 import { MailboxService } from './service/index.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import health from '../routes/health.js'
@@ -18,6 +19,8 @@ declare module 'fastify' {
     /** The service layer: the only caller of the backend port. */
     mailboxService: MailboxService
     gatewayMode: 'demo' | 'configured'
+    /** Per-backend readiness (GET /health/ready). */
+    backendHealth: BackendHealth
   }
 }
 
@@ -32,6 +35,12 @@ export interface AppOptions {
   pageTokenSecret?: string
   /** Load-shedding thresholds (@fastify/under-pressure); default: event-loop delay over 1 s. */
   underPressure?: FastifyUnderPressureOptions
+  /**
+   * The start-up check of every backend (src/backends/health.ts), run in the background once the
+   * app is ready; `false` skips it (backends then stay `unknown` and /health/ready answers 503).
+   * Default: on, 30 s bound, failing checks re-run every 30 s.
+   */
+  backendChecks?: false | BackendChecksOptions
 }
 
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -49,7 +58,10 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   })
   fastify.decorate('mailboxService', service)
   fastify.decorate('gatewayMode', opts.mode)
+  fastify.decorate('backendHealth', opts.router.health)
   fastify.addHook('onClose', async () => { await service.close() })
+  const checks = opts.backendChecks
+  if (checks !== false) fastify.addHook('onReady', async () => { opts.router.health.start(checks) })
 
   await fastify.register(health)
   await fastify.register(mailboxes)

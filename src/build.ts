@@ -27,6 +27,8 @@ export interface BuildOptions {
   docsUi?: boolean
   underPressure?: AppOptions['underPressure']
   pageTokenSecret?: string
+  /** See AppOptions.backendChecks (default on). */
+  backendChecks?: AppOptions['backendChecks']
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -100,6 +102,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     crossBackendImport: options.crossBackendImport ?? 'deny',
     docsUi: options.docsUi ?? true,
     ...(options.underPressure !== undefined ? { underPressure: options.underPressure } : {}),
+    ...(options.backendChecks !== undefined ? { backendChecks: options.backendChecks } : {}),
     ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {})
   })
   return fastify as unknown as FastifyInstance

@@ -15,40 +15,51 @@ export interface Demo {
   extras: RuntimeExtras
 }
 
-/** The demo document, parsed like a configured one (defaults filled in), plus the simulators' CA. */
-export function demoConfig (sims: Simulators): { config: GatewayConfig, extras: RuntimeExtras } {
+/**
+ * The backends/mailboxes document (README "Configuration") for the simulators: Alice and Bob
+ * on the EWS simulator, Carol and Dave on Graph, the import endpoint's host allowed. With
+ * `caFile` (the simulators' CA written to a file) every backend trusts it through
+ * `tls.caFile`, so the document works as MBG_CONFIG as is (`npm run sim` prints it); without,
+ * the CA is passed as a runtime extra (demo mode, demoConfig).
+ */
+export function simulatorDocument (sims: Simulators, options: { caFile?: string } = {}): Record<string, unknown> {
   const authority = new URL(sims.identity.authority)
   const importHost = new URL(sims.graph.importOrigin).host
+  const tls = options.caFile !== undefined ? { tls: { caFile: options.caFile } } : {}
   return {
-    config: parseGatewayConfig({
-      backends: {
-        'onprem-ews': {
-          type: 'ews',
-          url: sims.ews.url,
-          auth: { kind: 'basic', username: DEMO_CREDENTIALS.ews.username, password: DEMO_CREDENTIALS.ews.password },
-          impersonation: true
-        },
-        'exo-graph': {
-          type: 'graph',
-          tenantId: sims.tenantId,
-          clientId: DEMO_CREDENTIALS.app.clientId,
-          clientSecret: DEMO_CREDENTIALS.app.clientSecret,
-          authorityHost: authority.origin,
-          graphUrl: sims.graph.url,
-          allowedImportHosts: [importHost]
-        }
+    backends: {
+      'onprem-ews': {
+        type: 'ews',
+        url: sims.ews.url,
+        auth: { kind: 'basic', username: DEMO_CREDENTIALS.ews.username, password: DEMO_CREDENTIALS.ews.password },
+        impersonation: true,
+        ...tls
       },
-      mailboxes: [
-        { address: DEMO_MAILBOXES.alice.smtp, backend: 'onprem-ews', displayName: DEMO_MAILBOXES.alice.name },
-        { address: DEMO_MAILBOXES.bob.smtp, backend: 'onprem-ews', displayName: DEMO_MAILBOXES.bob.name },
-        { address: DEMO_MAILBOXES.carol.smtp, backend: 'exo-graph', displayName: DEMO_MAILBOXES.carol.name },
-        { address: DEMO_MAILBOXES.dave.smtp, backend: 'exo-graph', displayName: DEMO_MAILBOXES.dave.name }
-      ],
-      // The simulators accept each other's streams; real Exchange behaviour is undocumented (see README).
-      crossBackendImport: 'allow'
-    }, 'demo configuration'),
-    extras: { ca: sims.ca }
+      'exo-graph': {
+        type: 'graph',
+        tenantId: sims.tenantId,
+        clientId: DEMO_CREDENTIALS.app.clientId,
+        clientSecret: DEMO_CREDENTIALS.app.clientSecret,
+        authorityHost: authority.origin,
+        graphUrl: sims.graph.url,
+        allowedImportHosts: [importHost],
+        ...tls
+      }
+    },
+    mailboxes: [
+      { address: DEMO_MAILBOXES.alice.smtp, backend: 'onprem-ews', displayName: DEMO_MAILBOXES.alice.name },
+      { address: DEMO_MAILBOXES.bob.smtp, backend: 'onprem-ews', displayName: DEMO_MAILBOXES.bob.name },
+      { address: DEMO_MAILBOXES.carol.smtp, backend: 'exo-graph', displayName: DEMO_MAILBOXES.carol.name },
+      { address: DEMO_MAILBOXES.dave.smtp, backend: 'exo-graph', displayName: DEMO_MAILBOXES.dave.name }
+    ],
+    // The simulators accept each other's streams; real Exchange behaviour is undocumented (see README).
+    crossBackendImport: 'allow'
   }
+}
+
+/** The demo document, parsed like a configured one (defaults filled in), plus the simulators' CA. */
+export function demoConfig (sims: Simulators): { config: GatewayConfig, extras: RuntimeExtras } {
+  return { config: parseGatewayConfig(simulatorDocument(sims), 'demo configuration'), extras: { ca: sims.ca } }
 }
 
 export async function startDemo (logger?: Logger): Promise<Demo> {

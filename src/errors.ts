@@ -39,9 +39,18 @@ export const UpstreamTimeout = createError<[string]>('MBG_ERR_UPSTREAM_TIMEOUT',
 export const UpstreamBadResponse = createError<[string]>('MBG_ERR_UPSTREAM_BAD_RESPONSE', 'The backend answered in a way the gateway does not understand: %s', 502)
 export const UpstreamAuth = createError<[string]>('MBG_ERR_UPSTREAM_AUTH', 'The backend rejected the gateway\'s credentials: %s', 502)
 export const UpstreamRejected = createError<[string]>('MBG_ERR_UPSTREAM_REJECTED', 'The backend rejected the request: %s', 502)
+/**
+ * The gateway cannot work with a backend as configured: a certificate it does not trust, an import
+ * host it refuses, credentials the backend or identity platform rejects. Not retryable; the message
+ * names the setting to fix (src/upstream/misconfiguration.ts).
+ */
+export const BackendMisconfigured = createError<[string]>(
+  'MBG_ERR_BACKEND_MISCONFIGURED', 'Backend configuration problem: %s', 502)
 
 // The gateway itself
 export const Overloaded = createError<[string]>('MBG_ERR_OVERLOADED', 'The gateway is overloaded: %s', 503)
+/** Readiness (GET /health/ready): a backend check failed or has not finished yet. */
+export const NotReady = createError<[string]>('MBG_ERR_NOT_READY', 'The gateway is not ready: %s', 503)
 
 // Configuration and internals
 export const ConfigInvalid = createError<[string]>('MBG_ERR_CONFIG_INVALID', 'Invalid configuration: %s', 500)
@@ -52,7 +61,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
   [BadRequest, IdMalformed, ChangeKeyInvalid, UnsupportedMediaType, RouteNotFound, MailboxNotFound, FolderNotFound, ItemNotFound,
     FolderExists, FolderProtected, ChangeKeyConflict, AccessDenied, DataInvalid, DataIncompatible, TooLarge,
     QuotaExceeded, UpstreamThrottled, UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse,
-    UpstreamAuth, UpstreamRejected, Overloaded, ConfigInvalid, Internal]
+    UpstreamAuth, UpstreamRejected, BackendMisconfigured, Overloaded, NotReady, ConfigInvalid, Internal]
     .map((ctor) => [(new (ctor as new (...args: unknown[]) => { code: string })('x', 'y')).code, ctor])
 )
 

@@ -57,7 +57,10 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     docsUi: false,
     // The simulators run on this process's event loop too: their work must not trip load shedding
     // (test/app/shedding.test.ts covers that mechanism on its own).
-    underPressure: { maxEventLoopDelay: 0 }
+    underPressure: { maxEventLoopDelay: 0 },
+    // Route tests count backend calls and inject faults: no background start-up check
+    // (test/app/health.test.ts and test/app/misconfiguration.test.ts cover it).
+    backendChecks: false
   })
   await app.ready()
   t.teardown(async () => {

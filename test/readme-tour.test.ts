@@ -38,6 +38,15 @@ if (missing.length > 0) {
     t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
     // Ready when it logs its address (a cold start on a busy machine can take well over 30 s).
     const gateway = (await waitForOutput(server, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/))[1]
+    // As a load balancer would: send traffic once /health/ready says the backends were checked
+    // (until then, and while a busy machine makes the gateway shed load, it answers 503).
+    const deadline = Date.now() + 180_000
+    for (;;) {
+      const status = await fetch(`${gateway}/health/ready`).then((r) => r.status, () => 0)
+      if (status === 200) break
+      if (Date.now() > deadline) throw new Error(`${gateway}/health/ready still answers ${status}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     const [tour, copy, more] = tourBlocks()
     t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH'), 'found the tour blocks')
 

@@ -15,6 +15,7 @@ import { rootCertificates } from 'node:tls'
 import { Agent, request } from 'undici'
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node'
 import { parseRetryAfter } from '../upstream/errors.js'
+import { transportCode } from '../upstream/misconfiguration.js'
 
 const MSAL_INSTANCE_DISCOVERY = 'https://login.microsoftonline.com/common/discovery/instance'
 const DEFAULT_TIMEOUT_MS = 30_000
@@ -29,7 +30,13 @@ export interface MsalNetworkClientOptions {
 }
 
 export type NetworkFailure =
-  | { kind: 'transport', seq: number, message: string }
+  | {
+    kind: 'transport'
+    seq: number
+    message: string
+    /** Node.js/undici error code (e.g. a TLS verification failure). */
+    code?: string
+  }
   | { kind: 'bad-response', seq: number, status: number, message: string }
   | { kind: 'aad', seq: number, status: number, error: string, errorCode?: number, description?: string, retryAfterMs?: number }
 
@@ -83,7 +90,8 @@ export class MsalNetworkClient implements INetworkModule {
     } catch (err) {
       // Only the host and the cause: the URL has no secrets, but keep messages short.
       const message = `${method} ${safeOrigin(url)} failed: ${describe(err)}`
-      this.lastFailure = { kind: 'transport', seq: ++this.seq, message }
+      const code = transportCode(err)
+      this.lastFailure = { kind: 'transport', seq: ++this.seq, message, ...(code !== undefined ? { code } : {}) }
       throw new Error(message)
     }
     const headers: Record<string, string> = {}
@@ -132,7 +140,6 @@ function safeOrigin (url: string): string {
 
 function describe (err: unknown): string {
   if (!(err instanceof Error)) return String(err)
-  const cause = (err as { cause?: unknown }).cause
-  const code = (err as { code?: unknown }).code ?? (cause as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' ? `${err.message} (${code})` : err.message
+  const code = transportCode(err)
+  return code !== undefined ? `${err.message} (${code})` : err.message
 }

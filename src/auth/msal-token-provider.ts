@@ -12,15 +12,25 @@ import { AuthError, ClientConfigurationError, ConfidentialClientApplication, Log
 import type { Logger } from 'pino'
 import { ConfigInvalid, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamUnavailable } from '../errors.js'
 import { annotate } from '../upstream/errors.js'
+import {
+  certificateError, credentialsError, type CredentialSettings, type TlsPeer
+} from '../upstream/misconfiguration.js'
 import { MsalNetworkClient } from './msal-network-client.js'
 import type { TokenProvider } from './token-provider.js'
 import type { ResolvedOAuth } from '../config.js'
 
 /**
  * One backend's resolved client-credentials settings (src/config.ts, ResolvedOAuth: the
- * authority host already validated and normalized, secret and key file read) plus a logger.
+ * authority host already validated and normalized, secret and key file read) plus a logger,
+ * and where those settings sit in the configuration document, so that a rejection caused by
+ * them (an untrusted certificate, a wrong secret) names the setting to fix
+ * (MBG_ERR_BACKEND_MISCONFIGURED, src/upstream/misconfiguration.ts).
  */
-export type MsalTokenProviderOptions = ResolvedOAuth & { logger: Logger }
+export type MsalTokenProviderOptions = ResolvedOAuth & {
+  logger: Logger
+  /** Default: backend "(token provider)", credentials at `backends.(token provider)`. */
+  settings?: { backend: string, path: string }
+}
 
 export type MsalTokenProvider = TokenProvider & { close: () => Promise<void> }
 
@@ -38,6 +48,15 @@ export function createMsalTokenProvider (options: MsalTokenProviderOptions): Msa
   const microsoft = MICROSOFT_HOSTS.has(hostUrl.host.toLowerCase())
   const log = options.logger.child({ component: 'msal', clientId: options.clientId })
   const redact = redactor(options.clientSecret)
+  const backend = options.settings?.backend ?? '(token provider)'
+  const where: Where = {
+    credentials: {
+      backend,
+      path: options.settings?.path ?? `backends.${backend}`,
+      credential: options.certificate !== undefined ? 'certificate' : 'clientSecret'
+    },
+    peer: { backend, origin: hostUrl.origin, urlSetting: 'authorityHost' }
+  }
 
   const network = new MsalNetworkClient({
     ...(options.ca !== undefined ? { ca: options.ca } : {}),
@@ -87,7 +106,7 @@ export function createMsalTokenProvider (options: MsalTokenProviderOptions): Msa
         result = await cca.acquireTokenByClientCredential({ scopes: [options.scope], skipCache: opts?.forceRefresh === true })
       } catch (err) {
         const failure = network.failureSeq > before ? network.lastFailure : undefined
-        const mapped = toGatewayError(err, failure, redact)
+        const mapped = toGatewayError(err, failure, redact, where)
         log.warn({ code: mapped.code, upstreamCode: (mapped as { upstreamCode?: string }).upstreamCode }, 'token acquisition failed')
         throw mapped
       }
@@ -104,7 +123,16 @@ export function createMsalTokenProvider (options: MsalTokenProviderOptions): Msa
 
 type Failure = MsalNetworkClient['lastFailure']
 
-function toGatewayError (err: unknown, failure: Failure, redact: (s: string) => string): Error & { code: string } {
+/** Where the token provider's settings are, for errors that name them. */
+interface Where {
+  credentials: CredentialSettings
+  /** The authority host, whose certificate must be trusted. */
+  peer: TlsPeer
+}
+
+function toGatewayError (
+  err: unknown, failure: Failure, redact: (s: string) => string, where: Where
+): Error & { code: string } {
   if (err instanceof ServerError || (err instanceof AuthError && failure?.kind === 'aad')) {
     const e = err as ServerError
     const status = e.status ?? (failure?.kind === 'aad' ? failure.status : undefined)
@@ -120,7 +148,20 @@ function toGatewayError (err: unknown, failure: Failure, redact: (s: string) => 
     if (status !== undefined && status >= 500) {
       return annotate(new UpstreamUnavailable(description), { upstreamCode, retry: 'idempotent', retryAfterMs })
     }
+    const aadError = failure?.kind === 'aad' ? failure.error : (e.errorCode !== '' ? e.errorCode : undefined)
+    const errorCode = errorNo !== undefined && /^\d+$/.test(errorNo) ? Number(errorNo) : undefined
+    const misconfigured = credentialsError({
+      ...(aadError !== undefined ? { error: aadError } : {}),
+      ...(errorCode !== undefined ? { errorCode } : {}),
+      description
+    }, where.credentials)
+    if (misconfigured !== undefined) return misconfigured
     return annotate(new UpstreamAuth(description), { upstreamCode })
+  }
+  if (failure?.kind === 'transport') {
+    // A certificate the gateway does not trust is a setting to fix, not an outage.
+    const misconfigured = certificateError({ code: failure.code }, where.peer)
+    if (misconfigured !== undefined) return misconfigured
   }
   if (failure?.kind === 'transport' || (err instanceof AuthError && err.errorCode === 'network_error')) {
     const message = failure?.kind === 'transport' ? failure.message : 'network error'

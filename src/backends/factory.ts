@@ -12,17 +12,22 @@ import { BackendRouter } from './router.js'
 import { createEwsBackend } from './ews/index.js'
 import { createGraphBackend } from './graph/index.js'
 
-/** The adapter for one resolved backend, with its token provider when it uses OAuth. */
-function createBackend (backend: ResolvedBackend, policy: Policy, logger: Logger): MailboxBackend {
+/** The adapter for one resolved backend, and its token provider when it uses OAuth. */
+function createBackend (
+  backend: ResolvedBackend, policy: Policy, logger: Logger
+): { adapter: MailboxBackend, tokens?: MsalTokenProvider } {
   const log = logger.child({ backend: backend.name })
   if (backend.type === 'ews') {
     const auth = backend.auth
-    const tokens = auth.kind === 'oauth' ? createMsalTokenProvider({ ...auth.oauth, logger: log }) : undefined
+    const settings = { backend: backend.name, path: `backends.${backend.name}.auth` }
+    const tokens = auth.kind === 'oauth' ? createMsalTokenProvider({ ...auth.oauth, logger: log, settings }) : undefined
     const deps = { policy, logger: log, ...(tokens !== undefined ? { tokenProvider: tokens } : {}) }
-    return withClose(createEwsBackend(backend, deps), tokens)
+    return { adapter: withClose(createEwsBackend(backend, deps), tokens), ...(tokens !== undefined ? { tokens } : {}) }
   }
-  const tokens = createMsalTokenProvider({ ...backend.oauth, logger: log })
-  return withClose(createGraphBackend(backend, { policy, logger: log, tokenProvider: tokens }), tokens)
+  const settings = { backend: backend.name, path: `backends.${backend.name}` }
+  const tokens = createMsalTokenProvider({ ...backend.oauth, logger: log, settings })
+  const adapter = createGraphBackend(backend, { policy, logger: log, tokenProvider: tokens })
+  return { adapter: withClose(adapter, tokens), tokens }
 }
 
 /** Closes the token provider together with the adapter. */
@@ -35,13 +40,17 @@ function withClose (backend: MailboxBackend, tokens: MsalTokenProvider | undefin
 
 /**
  * Builds the router over a parsed config. Every backend is resolved (secrets, files) before
- * any adapter is created; a resolution failure throws MBG_ERR_CONFIG_INVALID.
+ * any adapter is created; a resolution failure throws MBG_ERR_CONFIG_INVALID. The token
+ * providers go to the router too, for the start-up check (src/backends/health.ts).
  */
 export function createRouter (
   config: GatewayConfig, extras: RuntimeExtras, logger: Logger, options: { discoveryTtlMs?: number } = {}
 ): BackendRouter {
   const policy = new Policy(config.policy ?? {})
   const resolved = Object.entries(config.backends).map(([name, settings]) => resolveBackend(name, settings, extras))
-  const backends = new Map(resolved.map((b): [string, MailboxBackend] => [b.name, createBackend(b, policy, logger)]))
-  return new BackendRouter({ backends, mailboxes: config.mailboxes, logger, ...options })
+  const created = resolved.map((b) => ({ name: b.name, ...createBackend(b, policy, logger) }))
+  const backends = new Map(created.map((c): [string, MailboxBackend] => [c.name, c.adapter]))
+  const tokenProviders = new Map(created.flatMap((c): Array<[string, MsalTokenProvider]> =>
+    c.tokens !== undefined ? [[c.name, c.tokens]] : []))
+  return new BackendRouter({ backends, mailboxes: config.mailboxes, logger, tokenProviders, ...options })
 }

@@ -3,8 +3,10 @@ import { ItemError, Problem } from './common.js'
 import { Folder, FolderCreate, FolderList, FolderUpdate } from './folder.js'
 import { ExportResponse, ExportResult, ImportItem, ImportResponse, ImportResult, ItemList, ItemSummary } from './item.js'
 import { Mailbox, MailboxList } from './mailbox.js'
+import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 
 export const SHARED_SCHEMAS = [
   Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
-  ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse
+  ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse,
+  Liveness, BackendState, Readiness, NotReadyProblem
 ]

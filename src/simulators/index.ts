@@ -34,6 +34,17 @@ export interface SimulatorsOptions {
   extraApps?: IdentityApp[]
   /** Graph import session lifetime (seconds). */
   importSessionLifetimeSec?: number
+  /** Fixed ports (`npm run sim -- --ews-port …`); absent or 0: a free port each. */
+  ports?: SimulatorPorts
+}
+
+/** Ports of the four listeners. */
+export interface SimulatorPorts {
+  ews?: number
+  identity?: number
+  graph?: number
+  /** The Graph import endpoint (models outlook.office365.com). */
+  graphImport?: number
 }
 
 export interface Simulators {
@@ -75,6 +86,7 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
         clientSecret: DEMO_CREDENTIALS.app.clientSecret,
         roles: { [GRAPH_RESOURCE]: GRAPH_ROLES, [EXCHANGE_RESOURCE]: ['full_access_as_app'] }
       }, ...(options.extraApps ?? [])],
+      ...opt('port', options.ports?.identity),
       ...opt('logger', child('identity'))
     })
     started.push(identity)
@@ -83,6 +95,7 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
       host,
       accounts: [{ ...DEMO_CREDENTIALS.ews, impersonation: true }],
       verifyBearer: async (token) => await identity.verify(token, EXCHANGE_RESOURCE),
+      ...opt('port', options.ports?.ews),
       ...opt('logger', child('ews'))
     })
     started.push(ews)
@@ -92,6 +105,8 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
       tls,
       verifyBearer: async (token) => await identity.verify(token, GRAPH_RESOURCE),
       ...opt('importSessionLifetimeSec', options.importSessionLifetimeSec),
+      ...opt('port', options.ports?.graph),
+      ...opt('outlookPort', options.ports?.graphImport),
       ...opt('logger', child('graph'))
     })
     started.push(graph)

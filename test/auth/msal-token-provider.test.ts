@@ -82,31 +82,53 @@ t.test('acquires a token over HTTPS, caches it, forceRefresh fetches a new one',
   t.notMatch(log, fresh.split('.')[2], 'no token in logs')
 })
 
-t.test('wrong secret -> MBG_ERR_UPSTREAM_AUTH with the AADSTS code, secret never exposed', async (t) => {
+t.test('wrong secret -> MBG_ERR_BACKEND_MISCONFIGURED naming clientSecret, AADSTS code, secret hidden', async (t) => {
   const wrong = 'definitely-Wrong~secret-4242'
-  const p = provider(t, { clientSecret: wrong })
+  const p = provider(t, { clientSecret: wrong, settings: { backend: 'exo', path: 'backends.exo' } })
   const failures = sim.stats.failures
   const err = await p.getToken().then(() => undefined, (e: unknown) => e)
   t.ok(isGatewayError(err), 'a gateway error')
   if (!isGatewayError(err)) return
-  t.equal(err.code, 'MBG_ERR_UPSTREAM_AUTH')
+  t.equal(err.code, 'MBG_ERR_BACKEND_MISCONFIGURED')
   t.equal(err.statusCode, 502)
+  t.equal(err.retry, undefined, 'not retried')
   t.match(err.upstreamCode, /7000215/)
   t.match(err.message, /AADSTS7000215/)
+  t.match(err.message, /check backends\.exo\.clientSecret/)
   t.notMatch(err.message, wrong)
   t.notMatch(JSON.stringify(err), wrong)
   t.notMatch(String(err.stack), wrong)
   t.equal(sim.stats.failures, failures + 1)
   const log = p.log()
-  t.match(log, 'MBG_ERR_UPSTREAM_AUTH', 'the failure is logged')
+  t.match(log, 'MBG_ERR_BACKEND_MISCONFIGURED', 'the failure is logged')
   t.notMatch(log, wrong, 'no secret in logs')
 })
 
-t.test('unknown client and wrong tenant carry their AADSTS codes', async (t) => {
-  const unknown = await provider(t, { clientId: '12345678-1234-4234-8234-123456789012' }).getToken().then(() => undefined, (e: unknown) => e)
-  t.match(unknown, { code: 'MBG_ERR_UPSTREAM_AUTH', upstreamCode: /700016/ })
-  const tenant = await provider(t, { tenantId: 'contoso.onmicrosoft.com' }).getToken().then(() => undefined, (e: unknown) => e)
-  t.match(tenant, { code: 'MBG_ERR_UPSTREAM_AUTH', upstreamCode: /90002/, message: /Tenant 'contoso\.onmicrosoft\.com' not found/ })
+t.test('unknown client and wrong tenant carry their AADSTS codes and name the setting', async (t) => {
+  const settings = { backend: 'onprem', path: 'backends.onprem.auth' }
+  const failure = async (p: { getToken: () => Promise<string> }): Promise<unknown> =>
+    await p.getToken().then(() => undefined, (e: unknown) => e)
+  const unknown = await failure(provider(t, { clientId: '12345678-1234-4234-8234-123456789012', settings }))
+  t.match(unknown, {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: /700016/, message: /check backends\.onprem\.auth\.clientId/
+  })
+  const tenant = await failure(provider(t, { tenantId: 'contoso.onmicrosoft.com', settings }))
+  t.match(tenant, {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+    upstreamCode: /90002/,
+    message: /Tenant 'contoso\.onmicrosoft\.com' not found.*check backends\.onprem\.auth\.tenantId/
+  })
+})
+
+t.test('untrusted certificate (no CA) -> MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile', async (t) => {
+  const p = provider(t, { ca: undefined, settings: { backend: 'exo', path: 'backends.exo' } })
+  const err = await p.getToken().then(() => undefined, (e: unknown) => e)
+  t.match(err, {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+    upstreamCode: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    message: /does not trust.*backends\.exo\.tls\.caFile/
+  })
+  t.equal((err as { retry?: string }).retry, undefined, 'not retried')
 })
 
 t.test('certificate credential', async (t) => {
@@ -124,7 +146,7 @@ t.test('certificate credential', async (t) => {
   const otherKey = await generate([{ name: 'commonName', value: 'not-registered' }], { keySize: 2048 })
   const bad = provider(t, { clientId: CERT_APP, clientSecret: undefined, certificate: { thumbprint, privateKey: otherKey.private } })
   const err = await bad.getToken().then(() => undefined, (e: unknown) => e)
-  t.match(err, { code: 'MBG_ERR_UPSTREAM_AUTH', upstreamCode: /700027/ })
+  t.match(err, { code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: /700027/, message: /\.certificate$/ })
 })
 
 t.test('unreachable authority -> MBG_ERR_UPSTREAM_UNAVAILABLE, retry idempotent', async (t) => {
@@ -140,11 +162,6 @@ t.test('unreachable authority -> MBG_ERR_UPSTREAM_UNAVAILABLE, retry idempotent'
   t.match(err, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent' })
 })
 
-t.test('untrusted certificate (no CA) -> unavailable, not a silent success', async (t) => {
-  const p = provider(t, { ca: undefined })
-  const err = await p.getToken().then(() => undefined, (e: unknown) => e)
-  t.match(err, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE' })
-})
 
 // An http authority host and missing credentials are refused when the configuration is parsed
 // (test/app/config-backends.test.ts); the options type requires a secret or a certificate.

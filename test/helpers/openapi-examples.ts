@@ -60,8 +60,9 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
   store.now = () => new Date(STORE_NOW)
   const sims = await startSimulators({ store, logger: logger.child({ component: 'simulators' }) })
   const { config, extras } = demoConfig(sims)
+  const router = createRouter(config, extras, logger)
   const app = await buildGateway({
-    router: createRouter(config, extras, logger),
+    router,
     mode: 'demo',
     logger,
     crossBackendImport: config.crossBackendImport ?? 'deny',
@@ -73,6 +74,8 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
   const examples: OperationExamples = {}
   try {
     await app.ready()
+    // The readiness example shows every backend's start-up check passed.
+    await router.health.firstChecks()
     const call = async (expected: number, c: Call): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any
       const res = await app.inject({ method: c.method, url: c.url, ...(c.body !== undefined ? { payload: c.body as object } : {}) })
       if (res.statusCode !== expected) throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`)
@@ -92,6 +95,8 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
 
     const mbx = `/mailboxes/${encodeURIComponent(DEMO_MAILBOXES.alice.smtp)}`
     await record('health', 200, { method: 'GET', url: '/health' })
+    await record('liveness', 200, { method: 'GET', url: '/health/live' })
+    await record('readiness', 200, { method: 'GET', url: '/health/ready' })
     await record('listMailboxes', 200, { method: 'GET', url: '/mailboxes' })
     await record('getMailbox', 200, { method: 'GET', url: mbx })
     await record('listFolders', 200, { method: 'GET', url: `${mbx}/folders?pageSize=3` })

@@ -49,7 +49,8 @@ t.test('token endpoint trouble keeps its kind and AADSTS code through EWS, as th
   const { app, sims } = await buildTestGateway(t, { configure })
   const rejected = await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox` })
   t.equal(rejected.statusCode, 502, rejected.body)
-  t.match(json(rejected), { code: 'MBG_ERR_UPSTREAM_AUTH', upstreamCode: /^AADSTS\d+$/ })
+  // A secret the identity platform refuses is a setting to fix, named as such, with the platform's own code.
+  t.match(json(rejected), { code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: /^AADSTS\d+$/, detail: /clientSecret/ })
   await sims.identity.close()
   const down = await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox` })
   t.equal(down.statusCode, 503, down.body)

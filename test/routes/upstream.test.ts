@@ -53,7 +53,7 @@ t.test('Graph 429: short Retry-After absorbed, long one passed on', async (t) =>
   t.equal(json(busy).code, 'MBG_ERR_UPSTREAM_THROTTLED')
 })
 
-t.test('wrong credentials are a 502 naming the gateway\'s credentials, not a 500', async (t) => {
+t.test('wrong credentials are a 502 naming the setting to fix, not a 500', async (t) => {
   registerSecret('wrong-password', 'wrong-secret')
   const { app } = await buildTestGateway(t, {
     configure (c) {
@@ -65,10 +65,14 @@ t.test('wrong credentials are a 502 naming the gateway\'s credentials, not a 500
   })
   const e = await app.inject({ method: 'GET', url: `/mailboxes/${ews}/folders/inbox` })
   t.equal(e.statusCode, 502)
-  t.equal(json(e).code, 'MBG_ERR_UPSTREAM_AUTH')
+  t.equal(json(e).code, 'MBG_ERR_BACKEND_MISCONFIGURED')
+  t.match(json(e).detail, /backends\.onprem-ews\.auth\.password/)
+  t.notMatch(e.body, /wrong-password/)
   const g = await app.inject({ method: 'GET', url: `/mailboxes/${graph}/folders/inbox` })
   t.equal(g.statusCode, 502)
-  t.equal(json(g).code, 'MBG_ERR_UPSTREAM_AUTH')
+  t.match(json(g), {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: 'AADSTS7000215', detail: /backends\.exo-graph\.clientSecret/
+  })
   t.notMatch(g.body, /wrong-secret/)
 })
 

@@ -12,6 +12,7 @@ import {
   isGatewayError, type GatewayError
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
+import { basicAuthError, certificateError } from '../../upstream/misconfiguration.js'
 import { errorForCode, OUR_BUG_CODES } from './errors.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
 import { NS, type XmlNode } from './soap/xml.js'
@@ -96,7 +97,10 @@ export class EwsClient {
     try {
       return 'Bearer ' + await this.tokenProvider.getToken(forceRefresh ? { forceRefresh: true } : {})
     } catch (err) {
-      // Token endpoint trouble: report as an auth problem but never echo what it said.
+      // A configuration problem (untrusted authority certificate, rejected secret) says which
+      // setting to fix; its message holds no secret (src/auth/msal-token-provider.ts redacts).
+      if (isGatewayError(err) && err.code === 'MBG_ERR_BACKEND_MISCONFIGURED') throw err
+      // Other token endpoint trouble: report as an auth problem but never echo what it said.
       this.logger.warn({ backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'EWS token acquisition failed')
       // The token provider's own errors already say what failed (refused, throttled, unreachable: AADSTS code,
       // retry hint; secrets redacted), as the Graph adapter passes them on: keep them.
@@ -137,6 +141,9 @@ export class EwsClient {
       const code = (err as { code?: unknown }).code
       this.logger.debug({ backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code }, 'EWS call failed')
       if (options.signal?.aborted === true) throw err
+      const peer = { backend: this.config.name, origin: this.endpoint.origin, urlSetting: 'url' }
+      const untrusted = certificateError(err, peer)
+      if (untrusted !== undefined) throw untrusted
       if (timeout.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
         throw annotate(new UpstreamTimeout(`${op} after ${this.config.timeoutMs} ms`), { retry: 'idempotent' })
       }
@@ -152,6 +159,8 @@ export class EwsClient {
     const hinted = { retryAfterMs }
     switch (res.status) {
       case 401:
+        // Basic credentials come from the configuration only: a 401 means they are wrong there.
+        if (this.config.auth.kind === 'basic') throw basicAuthError(this.config.name, res.requestId)
         throw annotate(new UpstreamAuth(`${this.config.name} answered 401`), extras)
       case 403:
         // EXO answers 403 when EWS is blocked for the app, tenant or licence (ews.md §1): not retryable.

@@ -87,6 +87,7 @@ class GraphBackend implements MailboxBackend {
     }
     const logger = deps.logger.child({ backend: config.name, backendType: 'graph' })
     const http = new GraphHttp({
+      backend: config.name,
       graphOrigin: config.graphUrl,
       ...(config.tls !== undefined ? { ca: config.tls.ca } : {}),
       timeoutMs: config.timeoutMs,
@@ -97,6 +98,7 @@ class GraphBackend implements MailboxBackend {
     const sessions = new ImportSessions({
       renewBeforeMs: SESSION_RENEW_BEFORE_MS,
       allowedHosts: config.allowedImportHosts,
+      backend: config.name,
       create: async (mbx) => {
         // Sessions for archives (and their auxiliary mailboxes) need beta.
         const version = this.versionOf(mbx)

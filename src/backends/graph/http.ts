@@ -11,6 +11,7 @@ import { UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable, type Gateway
 import type { TokenProvider } from '../../auth/token-provider.js'
 import { graphError, type Subject } from './errors.js'
 import { annotate } from '../../upstream/errors.js'
+import { certificateError } from '../../upstream/misconfiguration.js'
 import { redactUrl } from '../../redact.js'
 
 export interface RawResponse {
@@ -31,6 +32,8 @@ export interface GraphRequest {
 }
 
 export interface GraphHttpOptions {
+  /** Name of the backend in the configuration document, for errors naming its settings. */
+  backend?: string
   graphOrigin: string
   ca?: string
   timeoutMs: number
@@ -92,6 +95,13 @@ export class GraphHttp {
     const codeText = typeof code === 'string' ? code : (err as Error)?.name ?? 'error'
     const where = `${method} ${redactUrl(url)}`
     this.options.logger.debug({ method, url: redactUrl(url), code: codeText }, 'graph http failed')
+    const origin = originOf(url)
+    const untrusted = certificateError(err, {
+      backend: this.options.backend ?? 'graph',
+      origin,
+      urlSetting: origin === this.graphOrigin ? 'graphUrl' : 'allowedImportHosts'
+    })
+    if (untrusted !== undefined) return untrusted
     if (timedOut || codeText === 'UND_ERR_HEADERS_TIMEOUT' || codeText === 'UND_ERR_BODY_TIMEOUT' ||
         codeText === 'UND_ERR_CONNECT_TIMEOUT' || codeText === 'TimeoutError' || codeText === 'ETIMEDOUT') {
       return annotate(new UpstreamTimeout(where), { retry: 'idempotent' })
@@ -168,5 +178,13 @@ export class GraphHttp {
       this.options.logger.debug({ status: res.status, from: redactUrl(url), to: redactUrl(next), hop: hop + 1 }, 'graph redirect')
       url = next
     }
+  }
+}
+
+function originOf (url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return '(invalid url)'
   }
 }

@@ -8,6 +8,7 @@
  */
 import { UpstreamBadResponse } from '../../errors.js'
 import { redactUrl } from '../../redact.js'
+import { importHostError } from '../../upstream/misconfiguration.js'
 
 export interface ImportSession {
   /** MBX id the session is bound to. */
@@ -28,11 +29,17 @@ export interface ImportSessionsOptions {
   renewBeforeMs: number
   /** Hosts (`host` or `host:port`) an importUrl may point to. */
   allowedHosts: string[]
+  /** Name of the backend in the configuration document (named by MBG_ERR_BACKEND_MISCONFIGURED). */
+  backend?: string
   now?: () => number
 }
 
-/** The importUrl must be https and on an allowed host: we send item data there without further checks. */
-export function checkImportUrl (value: unknown, allowedHosts: string[]): URL {
+/**
+ * The importUrl must be https and on an allowed host: we send item data there without further checks.
+ * Throws MBG_ERR_UPSTREAM_BAD_RESPONSE for a missing, unparseable or plain-http URL, and
+ * MBG_ERR_BACKEND_MISCONFIGURED naming `backends.<backend>.allowedImportHosts` for a host not listed.
+ */
+export function checkImportUrl (value: unknown, allowedHosts: string[], backend = 'graph'): URL {
   if (typeof value !== 'string') throw new UpstreamBadResponse('createImportSession returned no importUrl')
   let url: URL
   try {
@@ -41,8 +48,9 @@ export function checkImportUrl (value: unknown, allowedHosts: string[]): URL {
     throw new UpstreamBadResponse('createImportSession returned an unparseable importUrl')
   }
   const allowed = allowedHosts.map((h) => h.toLowerCase())
-  if (url.protocol !== 'https:' || !(allowed.includes(url.host.toLowerCase()) || allowed.includes(url.hostname.toLowerCase()))) {
-    throw new UpstreamBadResponse(`importUrl on a host that is not allowed: ${redactUrl(url)}`)
+  if (url.protocol !== 'https:') throw new UpstreamBadResponse(`importUrl is not https: ${redactUrl(url)}`)
+  if (!(allowed.includes(url.host.toLowerCase()) || allowed.includes(url.hostname.toLowerCase()))) {
+    throw importHostError(backend, url.host)
   }
   return url
 }
@@ -80,7 +88,7 @@ export class ImportSessions {
 
   private async open (mailboxId: string): Promise<ImportSession> {
     const raw = await this.options.create(mailboxId)
-    checkImportUrl(raw.importUrl, this.options.allowedHosts)
+    checkImportUrl(raw.importUrl, this.options.allowedHosts, this.options.backend)
     // Used exactly as returned (the docs say not to customize it), not re-serialized.
     const importUrl = raw.importUrl as string
     const now = this.now()

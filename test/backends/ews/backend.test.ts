@@ -294,7 +294,9 @@ t.test('transport failures: resets, 503 and truncated bodies are retried for ide
 t.test('account and mailbox errors', async (t) => {
   const wrong = createEwsBackend(ewsConfig('ews-bad', { url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'nope' } }), { policy, logger })
   t.teardown(async () => await wrong.close())
-  await t.rejects(wrong.getFolder(alice, { wellKnown: 'inbox' }), { code: 'MBG_ERR_UPSTREAM_AUTH', statusCode: 502 })
+  await t.rejects(wrong.getFolder(alice, { wellKnown: 'inbox' }), {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED', statusCode: 502, message: /backends\.ews-bad\.auth\.password/
+  })
   await t.rejects(backend.discover('nobody@contoso.example'), { code: 'MBG_ERR_MAILBOX_NOT_FOUND', statusCode: 404 })
   const nobody: MailboxRef = { ...alice, address: 'nobody@contoso.example' }
   await t.rejects(backend.getFolder(nobody, { wellKnown: 'inbox' }), { code: 'MBG_ERR_MAILBOX_NOT_FOUND' })

@@ -5,6 +5,7 @@
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
 import { ewsConfig, STUB_OAUTH } from '../../helpers/backends.js'
@@ -12,6 +13,7 @@ import { type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
 import { captureLogs } from '../../helpers/logs.js'
+import { loopbackCertificate } from '../../../src/simulators/tls.js'
 import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
@@ -93,14 +95,19 @@ t.test('request-level SOAP faults map to gateway errors', async (t) => {
   }
 })
 
-t.test('HTTP statuses: 429 and 503 honour Retry-After, 401 is an auth error', async (t) => {
+t.test('HTTP statuses: 429 and 503 honour Retry-After, 401 to Basic credentials names them', async (t) => {
   handler = sequence(reply(429, '', { 'retry-after': '0' }), reply(503, 'busy'), reply(200, folderOk()))
   t.equal((await basic.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox')
   t.equal(seen.length, 3)
   handler = reply(429, '', { 'retry-after': '120' })
   await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retryAfter: 120 })
   handler = reply(401, '', { 'www-authenticate': 'Basic realm="x"' })
-  await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_UPSTREAM_AUTH', statusCode: 502 })
+  await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+    statusCode: 502,
+    upstreamCode: 'HTTP401',
+    message: /backends\.b\.auth\.username/
+  })
   handler = reply(403, 'blocked')
   await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_ACCESS_DENIED' })
 })
@@ -229,6 +236,35 @@ t.test('unprocessed items: the policy waits BackOffMilliseconds before re-sendin
   // The policy sleeps only before a retry: none, and one give-up, means no wait.
   t.same({ retries: policy.stats.retries - stats.retries, gaveUp: policy.stats.gaveUp - stats.gaveUp },
     { retries: 0, gaveUp: 1 }, 'gave up without waiting')
+})
+
+t.test('an untrusted https certificate: MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile, not retried', async (t) => {
+  const tls = await loopbackCertificate()
+  let requests = 0
+  const https = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    requests++
+    req.resume()
+    req.on('end', () => { res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(folderOk()) })
+  })
+  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    https.closeAllConnections()
+    await new Promise<void>((resolve) => https.close(() => resolve()))
+  })
+  const endpoint = `https://127.0.0.1:${(https.address() as AddressInfo).port}/EWS/Exchange.asmx`
+  const settings = { url: endpoint, auth: { kind: 'basic', username: 'svc', password: 'Pa55-secret' } }
+  const untrusting = createEwsBackend(ewsConfig('onprem', settings), { policy, logger })
+  t.teardown(async () => await untrusting.close())
+  await t.rejects(untrusting.getFolder(alice, { wellKnown: 'root' }), {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+    statusCode: 502,
+    upstreamCode: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    message: /does not trust .*backends\.onprem\.tls\.caFile/
+  })
+  t.equal(requests, 0, 'nothing was sent')
+  const trusting = createEwsBackend(ewsConfig('onprem', settings, { ca: tls.ca }), { policy, logger })
+  t.teardown(async () => await trusting.close())
+  t.equal((await trusting.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox', 'with the CA it works')
 })
 
 t.test('the adapter has no retry loop or timer of its own', async (t) => {

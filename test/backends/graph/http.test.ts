@@ -54,6 +54,32 @@ t.test('http layer', async (t) => {
   const redirect = (status: number, location: string): Handler => (_req, res) => { res.writeHead(status, { location }); res.end() }
   const get = async (path: string): Promise<unknown> => (await http.graphJson({ method: 'GET', url: `${graph.origin}${path}`, subject: { kind: 'folder', ref: 'F' } })).body
 
+  t.test('an origin whose certificate is not trusted: MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile', async (t) => {
+    const untrusting = new GraphHttp({
+      backend: 'exo',
+      graphOrigin: graph.origin,
+      timeoutMs: 400,
+      maxRedirects: 3,
+      logger,
+      tokenProvider: { getToken: async () => 'tok' }
+    })
+    t.teardown(async () => await untrusting.close())
+    routes = { '/x': json(200, {}) }
+    graph.seen.length = 0
+    const subject = { kind: 'other' as const, ref: 'x' }
+    const graphCall = untrusting.graphJson({ method: 'GET', url: `${graph.origin}/x`, subject })
+    await t.rejects(graphCall, {
+      code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+      upstreamCode: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+      message: /does not trust.*backends\.exo\.tls\.caFile/
+    })
+    // The import endpoint is another origin: the same certificate problem, the same setting.
+    await t.rejects(untrusting.send('POST', `${foreign.origin}/import?authtoken=SECRET`, {}, '{}'), {
+      code: 'MBG_ERR_BACKEND_MISCONFIGURED', message: /backends\.exo\.tls\.caFile/
+    })
+    t.equal(graph.seen.length, 0, 'nothing reached the server')
+  })
+
   t.test('308 within the Graph origin is followed with the bearer, and logged', async (t) => {
     routes = { '/a': redirect(308, '/b'), '/b': json(200, { ok: 1 }) }
     graph.seen.length = 0

@@ -7,8 +7,16 @@ t.test('importUrl must be https on an allowed host', async (t) => {
   t.equal(checkImportUrl(url(1), ['outlook.example']).host, 'outlook.example')
   t.equal(checkImportUrl('https://127.0.0.1:9443/x?authtoken=1', ['127.0.0.1:9443']).port, '9443')
   t.throws(() => checkImportUrl('http://outlook.example/x', ['outlook.example']), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
-  const err = (() => { try { checkImportUrl('https://evil.example/x?authtoken=SECRET', ['outlook.example']) } catch (e) { return e as Error & { code?: string } } })()
-  t.equal(err?.code, 'MBG_ERR_UPSTREAM_BAD_RESPONSE')
+  const err = (() => {
+    try {
+      checkImportUrl('https://evil.example/x?authtoken=SECRET', ['outlook.example'], 'exo')
+    } catch (e) {
+      return e as Error & { code?: string }
+    }
+  })()
+  // A host the configuration does not list is a setting to fix (or to keep refusing): named as such.
+  t.equal(err?.code, 'MBG_ERR_BACKEND_MISCONFIGURED')
+  t.match(err?.message, /evil\.example.*backends\.exo\.allowedImportHosts/)
   t.notMatch(err?.message ?? 'SECRET', /SECRET/, 'the authtoken is not in the message')
   t.throws(() => checkImportUrl(undefined, ['outlook.example']), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
 })
