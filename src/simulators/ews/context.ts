@@ -5,6 +5,7 @@
  */
 import { isParseableChangeKey, parseId, StoreError, type MailboxStore, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
 import { EwsError, EwsFault } from './errors.js'
+import type { EwsFaults } from './types.js'
 import { NS, child, type XmlEl } from './xml.js'
 
 export interface RequestContext {
@@ -15,6 +16,8 @@ export interface RequestContext {
   accessible: Set<string>
   /** Caller may act on other mailboxes (impersonation right or full_access_as_app). */
   canImpersonate: boolean
+  /** The simulator's fault knobs, for operations that damage their own answers (see EwsFaults). */
+  faults?: EwsFaults
 }
 
 export function accessibleGuids (store: MailboxStore, primary: StoreMailbox): Set<string> {

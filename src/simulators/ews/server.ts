@@ -134,7 +134,7 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       }
       if (parsed.fault !== undefined) throw parsed.fault
       checkServerVersion(parsed.header)
-      const ctx = selectMailbox(options.store, caller, parsed.header)
+      const ctx = { ...selectMailbox(options.store, caller, parsed.header), faults }
       body = envelope(OPERATIONS[op as string](ctx, parsed.request as XmlEl))
     } catch (err) {
       if (!(err instanceof EwsFault)) throw err

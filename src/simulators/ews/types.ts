@@ -19,7 +19,19 @@ export interface EwsFaults {
   reset: number
   /** Limit the above to these operation names (e.g. ['ExportItems']). */
   only?: string[]
+  /**
+   * ExportItems answers for these items (keyed by EWS item id, as on the wire) are damaged, regardless of `only`:
+   * 'data' shortens m:Data the way the success sample in Microsoft's ExportItems page is (16 characters and '...',
+   * not base64); 'changeKey' leaves the ChangeKey out of m:ItemId; 'wrapped' breaks m:Data into 76-column lines
+   * (still valid: base64 with whitespace, which Exchange may send).
+   */
+  exportDamage?: Record<string, ExportDamage>
+  /** FieldURIs FindItem leaves out of every item even when the request asks for them (e.g. ['item:DateTimeCreated']). */
+  omitItemFields?: string[]
 }
+
+/** How `EwsFaults.exportDamage` damages one ExportItems answer. */
+export type ExportDamage = 'data' | 'changeKey' | 'wrapped'
 
 export interface EwsBearerIdentity { appId: string, roles: string[] }
 

@@ -21,7 +21,18 @@ export interface GraphFaults {
   expireSessions: boolean
   /** When set, faults apply only to requests whose path contains one of these substrings. */
   only?: string[]
+  /**
+   * exportItems entries for these items (keyed by item id as on the wire) are damaged, regardless of `only`:
+   * 'data' shortens `data` the way the success sample in Microsoft's exportItems page is (16 characters and '...',
+   * not base64); 'changeKey' answers a number where the changeKey string belongs.
+   */
+  exportDamage?: Record<string, GraphExportDamage>
+  /** mailboxItem properties item listings leave out even when $select names them (e.g. ['createdDateTime']). */
+  omitItemProps?: string[]
 }
+
+/** How `GraphFaults.exportDamage` damages one exportItems entry. */
+export type GraphExportDamage = 'data' | 'changeKey'
 
 export interface GraphThrottling {
   /** Outlook's per-app concurrency limit (default 4). */
