@@ -14,8 +14,8 @@ export const Folder = Type.Object({
   displayName: Type.String(),
   parentId: Type.Union([Type.String(), Type.Null()], { description: 'Parent folder id; null for the root.' }),
   folderClass: Type.String({ description: 'Folder class, e.g. IPF.Note, IPF.Appointment, IPF.Contact, IPF.Task.' }),
-  childFolderCount: Type.Integer(),
-  totalItemCount: Type.Integer(),
+  childFolderCount: Type.Integer({ minimum: 0 }),
+  totalItemCount: Type.Integer({ minimum: 0 }),
   wellKnownName: Type.Optional(Type.String())
 }, { $id: 'Folder', title: 'Folder', additionalProperties: false })
 

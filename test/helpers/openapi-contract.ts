@@ -57,7 +57,9 @@ export interface ContractCheck {
  * no JSON body), and a check with `errors` (empty when valid) otherwise. An answer
  * the document does not describe at all is a violation too.
  */
-export function checkResponse (method: string, url: string, status: number, contentType: string | undefined, body: string): ContractCheck | undefined {
+export function checkResponse (
+  method: string, url: string, status: number, contentType: string | undefined, body: string
+): ContractCheck | undefined {
   if (status < 200 || status > 299) return undefined
   if (contentType === undefined || !/^application\/json\b/.test(contentType) || body === '') return undefined
   const path = new URL(url, 'http://gateway.test').pathname
@@ -66,9 +68,11 @@ export function checkResponse (method: string, url: string, status: number, cont
   const where = `${method.toUpperCase()} ${template ?? path} ${status}`
   const media = op?.responses[String(status)]?.content?.['application/json']
   if (op === undefined || media === undefined) {
-    return { where, errors: [{ instancePath: '', schemaPath: '', keyword: 'undocumented', params: {}, message: 'the document has no JSON answer for this' }] }
+    const message = 'the document has no JSON answer for this'
+    return { where, errors: [{ instancePath: '', schemaPath: '', keyword: 'undocumented', params: {}, message }] }
   }
-  const p = pointer('paths', template as string, method.toLowerCase(), 'responses', String(status), 'content', 'application/json', 'schema')
+  const p = pointer('paths', template as string, method.toLowerCase(), 'responses', String(status),
+    'content', 'application/json', 'schema')
   let validate = compiled.get(p)
   if (validate === undefined) compiled.set(p, validate = ajv.compile({ $ref: `openapi.json${p}` }))
   const valid = validate(JSON.parse(body))
@@ -78,8 +82,12 @@ export function checkResponse (method: string, url: string, status: number, cont
 /** Human-readable list of violations (instance path, message, offending value). */
 export function describe (check: ContractCheck, body: string): string {
   const value = JSON.parse(body) as unknown
-  const at = (ptr: string): unknown => ptr.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k.replaceAll('~1', '/').replaceAll('~0', '~')], value)
-  return check.errors.map((e) => `${e.instancePath === '' ? '(root)' : e.instancePath} ${e.message ?? e.keyword}: ${JSON.stringify(at(e.instancePath))}`).join('\n')
+  const at = (ptr: string): unknown => ptr.split('/').slice(1).reduce<unknown>(
+    (v, k) => (v as Record<string, unknown> | undefined)?.[k.replaceAll('~1', '/').replaceAll('~0', '~')], value)
+  return check.errors.map((e) => {
+    const where = e.instancePath === '' ? '(root)' : e.instancePath
+    return `${where} ${e.message ?? e.keyword}: ${JSON.stringify(at(e.instancePath))}`
+  }).join('\n')
 }
 
 /**
@@ -93,7 +101,8 @@ export function enforceContract (app: FastifyInstance): void {
     return (inject(opts) as Promise<LightMyRequestResponse>).then((res) => {
       const method = typeof opts === 'string' ? 'GET' : opts.method ?? 'GET'
       const url = typeof opts === 'string' ? opts : String(opts.url ?? opts.path ?? '/')
-      const check = checkResponse(String(method), url, res.statusCode, res.headers['content-type'] as string | undefined, res.body)
+      const contentType = res.headers['content-type'] as string | undefined
+      const check = checkResponse(String(method), url, res.statusCode, contentType, res.body)
       if (check !== undefined && check.errors.length > 0) {
         throw new Error(`answer violates the published contract (${check.where}):\n${describe(check, res.body)}`)
       }

@@ -235,7 +235,12 @@ export class EwsBackend implements MailboxBackend {
     const [message] = await this.invokeAll(mailbox.address, 'FindFolder', buildFindFolder(parent, traversal, offset, max), 1,
       { idempotent: true, signal: ctx?.signal, context: () => context })
     const page = readRootFolder(message, 'Folders')
-    const values = page.nodes.map((n) => readFolder(n, undefined)?.folder).filter((f): f is Folder => f !== undefined)
+    const values = page.nodes.map((n) => {
+      const read = readFolder(n, undefined)
+      // A folder the caller cannot address would vanish from the tree unnoticed: the page is a bad answer instead.
+      if (read === undefined) throw new UpstreamBadResponse('FindFolder: a folder without FolderId')
+      return read.folder
+    })
     // Only move forward: a server that reports no progress would otherwise loop a client forever.
     return page.nextOffset !== undefined && page.nextOffset > offset ? { values, nextCursor: encodeCursor(page.nextOffset) } : { values }
   }
@@ -315,7 +320,7 @@ export class EwsBackend implements MailboxBackend {
     const [message] = await this.invokeAll(mailbox.address, 'FindItem', buildFindItem(this.target(mailbox, ref), offset, max), 1,
       { idempotent: true, signal: ctx?.signal, context: () => this.folderContext(ref) })
     const result = readRootFolder(message, 'Items')
-    const values = result.nodes.map(readItemSummary).filter((s): s is ItemSummary => s !== undefined)
+    const values = result.nodes.map(readItemSummary)
     return result.nextOffset !== undefined && result.nextOffset > offset ? { values, nextCursor: encodeCursor(result.nextOffset) } : { values }
   }
 
@@ -335,9 +340,13 @@ export class EwsBackend implements MailboxBackend {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, i: number): ExportResult => {
       if (isSuccess(m)) {
-        const item = readExported(m)
-        if (item === undefined || item.data === '') return { itemId: publicIds[i], error: toItemError(new UpstreamBadResponse('ExportItems: success without ItemId/Data')) }
-        return { itemId: toPublicId(item.id), changeKey: item.changeKey, data: item.data }
+        const read = readExported(m)
+        // An unusable answer for one item is that item's failure, never a success and never the call's.
+        if ('problem' in read) {
+          const problem = `ExportItems answered for item ${shortId(publicIds[i])} with ${read.problem}`
+          return { itemId: publicIds[i], error: toItemError(new UpstreamBadResponse(problem)) }
+        }
+        return { itemId: toPublicId(read.item.id), changeKey: read.item.changeKey, data: read.item.data }
       }
       return { itemId: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
     }
@@ -463,7 +472,12 @@ export class EwsBackend implements MailboxBackend {
       const index = indices[k]
       if (isSuccess(m)) {
         const up = readUploaded(m)
-        if (up === undefined) return { index, error: toItemError(new UpstreamBadResponse('UploadItems: success without ItemId')) }
+        if ('problem' in up) {
+          // The item was written: say where, so a caller can find it rather than import it again.
+          const where = up.id !== undefined ? ` (stored as ${shortId(toPublicId(up.id))})` : ''
+          const problem = `UploadItems answered success with ${up.problem}${where}`
+          return { index, error: toItemError(new UpstreamBadResponse(problem)) }
+        }
         return { index, itemId: toPublicId(up.id), changeKey: up.changeKey }
       }
       const item = items[index]

@@ -3,6 +3,7 @@
  * per-item errors read from `error` or `Error`, and ids living in an auxiliary
  * archive re-POSTed to the URL Graph names (ErrorArchiveFolderMovedPermanently).
  */
+import { isStrictBase64 } from '../../base64.js'
 import { IdMalformed, UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ExportResult } from '../mailbox-backend.js'
 import {
@@ -27,6 +28,20 @@ function movedTarget (ctx: GraphContext, message: string, from: string): URL | u
   if (url.protocol !== 'https:' || url.origin !== ctx.config.graphUrl) return undefined
   if (!/^\/[^/]+\/admin\/exchange\/mailboxes\/[^/]+\/exportItems$/i.test(url.pathname) || url.href === from) return undefined
   return url
+}
+
+/**
+ * What makes a success entry unusable, if anything: exportItemResponse carries `changeKey`
+ * (a string) and `data` (Edm.Stream inline as base64, protocol brief §7), which must be
+ * standard padded base64 (RFC 4648 section 4) or importing it back would fail.
+ */
+function exportedProblem (entry: unknown): string | undefined {
+  const data = getCi(entry, 'data')
+  const changeKey = getCi(entry, 'changeKey')
+  if (data === undefined || data === null) return 'no data'
+  if (typeof data !== 'string' || !isStrictBase64(data)) return 'data that is not base64'
+  if (typeof changeKey !== 'string' || changeKey === '') return 'no changeKey string'
+  return undefined
 }
 
 /** Exports one chunk (unique, well-formed ids) and returns a result per id. */
@@ -85,13 +100,15 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
           out.set(itemId, { itemId, error: toItemError(exportItemError(code, message, itemId)) })
           continue
         }
-        const data = getCi(entry, 'data')
-        const changeKey = getCi(entry, 'changeKey')
-        if (typeof data !== 'string') {
-          out.set(itemId, { itemId, error: toItemError(new UpstreamBadResponse(`export of ${itemId} returned no data`)) })
+        const problem = exportedProblem(entry)
+        if (problem !== undefined) {
+          // An unusable entry is that item's failure, never a success and never the call's.
+          const error = new UpstreamBadResponse(`exportItems answered for item ${itemId.slice(0, 100)} with ${problem}`)
+          out.set(itemId, { itemId, error: toItemError(error) })
           continue
         }
-        out.set(itemId, { itemId, changeKey: typeof changeKey === 'string' ? changeKey : '', data })
+        const changeKey = getCi(entry, 'changeKey') as string
+        out.set(itemId, { itemId, changeKey, data: getCi(entry, 'data') as string })
       }
     }
     pending = next

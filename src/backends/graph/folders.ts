@@ -7,6 +7,7 @@
  * top-level folders and inbox/deleteditems are found by name at the top level.
  */
 import { FolderNotFound, FolderProtected, UpstreamBadResponse } from '../../errors.js'
+import { nonNegativeInteger } from '../answers.js'
 import type {
   CreateFolderRequest, Folder, FolderRef, ListFoldersRequest, Page, WellKnownFolder
 } from '../mailbox-backend.js'
@@ -149,17 +150,39 @@ export class Folders {
     return await this.folderId(mailbox, ref)
   }
 
+  /**
+   * A mailboxFolder as the public Folder. Absent or null text is '' and absent or null counts
+   * are 0, as before; a value of the wrong type, or a count that is not a non-negative integer,
+   * is MBG_ERR_UPSTREAM_BAD_RESPONSE naming the folder (the Folder schema could not carry it).
+   */
   toFolder (f: GraphFolder, rootId: string): Folder {
-    if (typeof f.id !== 'string') throw new UpstreamBadResponse('folder without id')
-    const isRoot = f.id === rootId
+    if (typeof f.id !== 'string' || f.id === '') throw new UpstreamBadResponse('folder without id')
+    const id = f.id
+    const isRoot = id === rootId
+    const what = `folder ${id.slice(0, 100)}`
     const wellKnownName = isRoot ? 'root' : typeof f.wellKnownName === 'string' && f.wellKnownName.length > 0 ? f.wellKnownName : undefined
+    const text = (name: 'displayName' | 'type' | 'parentFolderId'): string | undefined => {
+      const value: unknown = f[name]
+      if (value === undefined || value === null) return undefined
+      if (typeof value !== 'string') throw new UpstreamBadResponse(`${what}: ${name} is not a string`)
+      return value
+    }
+    const count = (name: 'childFolderCount' | 'totalItemCount'): number => {
+      const value: unknown = f[name]
+      if (value === undefined || value === null) return 0
+      const n = nonNegativeInteger(value)
+      if (typeof value !== 'number' || n === undefined) {
+        throw new UpstreamBadResponse(`${what}: ${name} is not a non-negative integer`)
+      }
+      return n
+    }
     return {
-      id: f.id,
-      displayName: f.displayName ?? '',
-      parentId: isRoot ? null : f.parentFolderId ?? null,
-      folderClass: f.type ?? '',
-      childFolderCount: f.childFolderCount ?? 0,
-      totalItemCount: f.totalItemCount ?? 0,
+      id,
+      displayName: text('displayName') ?? '',
+      parentId: isRoot ? null : text('parentFolderId') ?? null,
+      folderClass: text('type') ?? '',
+      childFolderCount: count('childFolderCount'),
+      totalItemCount: count('totalItemCount'),
       ...(wellKnownName !== undefined ? { wellKnownName } : {})
     }
   }
@@ -204,7 +227,8 @@ export class Folders {
       .catch((err: unknown) => { throw cursor !== undefined ? cursorFailure(err) : err })
     if (!Array.isArray(body.value)) throw new UpstreamBadResponse('folder list without value[]')
     const values = body.value
-      .filter((f) => f['@removed'] === undefined && typeof f.id === 'string' && f.id !== rootId)
+      // A folder without an id is not dropped unnoticed: toFolder refuses the page.
+      .filter((f) => f['@removed'] === undefined && f.id !== rootId)
       .map((f) => this.toFolder(f, rootId))
     const next = body['@odata.nextLink']
     return {

@@ -40,7 +40,12 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
       const itemId = getCi(parsed, 'itemId')
       const changeKey = getCi(parsed, 'changeKey')
       if (typeof itemId !== 'string' || !GRAPH_ID.test(itemId)) throw new UpstreamBadResponse('the import endpoint answered without a usable itemId')
-      return { itemId, changeKey: typeof changeKey === 'string' ? changeKey : '' }
+      // The item was written: say where, so a caller can find it rather than import it again.
+      if (typeof changeKey !== 'string' || changeKey === '') {
+        const where = `stored as ${itemId.slice(0, 100)}`
+        throw new UpstreamBadResponse(`the import endpoint answered without a changeKey string (${where})`)
+      }
+      return { itemId, changeKey }
     }
     if ((res.status === 401 || res.status === 403) && !renewed) {
       ctx.sessions.invalidate(session)

@@ -3,6 +3,7 @@
  * comes from the extended property PR_SUBJECT (String 0x0037), when Graph returns it.
  */
 import { UpstreamBadResponse } from '../../errors.js'
+import { isDateTime, nonNegativeInteger } from '../answers.js'
 import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backend.js'
 import { cursorFailure, cursorFromNextLink, matchesCollection, openCursor, wrongListing, type PathPart } from './cursor.js'
 import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
@@ -12,9 +13,9 @@ export interface GraphItem {
   id?: string
   changeKey?: string
   type?: string
-  size?: number
-  createdDateTime?: string
-  lastModifiedDateTime?: string
+  size?: number | null
+  createdDateTime?: string | null
+  lastModifiedDateTime?: string | null
   singleValueExtendedProperties?: Array<{ id?: string, value?: string }>
 }
 
@@ -23,16 +24,36 @@ const EXPAND = "singleValueExtendedProperties($filter=id eq 'String 0x0037')"
 // Outlook normalizes the id it returns (`String 0x37`), so match the tag numerically.
 const SUBJECT_PROP = /^String\s+0x0*37$/i
 
+/**
+ * A mailboxItem as the public ItemSummary. Times Graph leaves out or answers null (the CSDL
+ * declares them nullable) are left out; an item without an id or changeKey string or a
+ * non-negative integer size, or with a time that is not an RFC 3339 date-time, is a bad answer
+ * (MBG_ERR_UPSTREAM_BAD_RESPONSE naming the item): the listing $selects all of them.
+ */
 export function toItemSummary (item: GraphItem): ItemSummary {
-  if (typeof item.id !== 'string') throw new UpstreamBadResponse('item without id')
+  if (typeof item.id !== 'string' || item.id === '') throw new UpstreamBadResponse('item without id')
+  const what = `item ${item.id.slice(0, 100)}`
+  if (typeof item.changeKey !== 'string' || item.changeKey === '') {
+    throw new UpstreamBadResponse(`${what} has no changeKey string`)
+  }
+  const size = nonNegativeInteger(item.size)
+  if (size === undefined) throw new UpstreamBadResponse(`${what} has no size that is a non-negative integer`)
+  const time = (name: 'createdDateTime' | 'lastModifiedDateTime'): string | undefined => {
+    const value: unknown = item[name]
+    if (value === undefined || value === null) return undefined
+    if (!isDateTime(value)) throw new UpstreamBadResponse(`${what}: ${name} is not an RFC 3339 date-time`)
+    return value
+  }
+  const created = time('createdDateTime')
+  const modified = time('lastModifiedDateTime')
   const subject = item.singleValueExtendedProperties?.find((p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim()))?.value
   return {
     id: item.id,
-    changeKey: item.changeKey ?? '',
-    itemClass: item.type ?? '',
-    size: typeof item.size === 'number' ? item.size : Number(item.size ?? 0),
-    created: item.createdDateTime ?? '',
-    modified: item.lastModifiedDateTime ?? '',
+    changeKey: item.changeKey,
+    itemClass: typeof item.type === 'string' ? item.type : '',
+    size,
+    ...(created !== undefined ? { created } : {}),
+    ...(modified !== undefined ? { modified } : {}),
     ...(typeof subject === 'string' ? { subject } : {})
   }
 }

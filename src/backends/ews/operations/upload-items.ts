@@ -21,8 +21,16 @@ export function buildUploadItems (entries: UploadEntry[]): string {
       el('t:Data', {}, e.data)))))
 }
 
-export function readUploaded (message: ResponseMessage): { id: string, changeKey: string } | undefined {
+/**
+ * The m:ItemId of a successful message: Id and ChangeKey, both non-empty (a caller needs the
+ * pair to update the item). `problem` says what is missing; `id` is there when only the ChangeKey is.
+ */
+export function readUploaded (message: ResponseMessage):
+{ id: string, changeKey: string } | { problem: string, id?: string } {
   const itemId = child(message.node, NS.m, 'ItemId')
-  if (itemId?.attrs.Id === undefined) return undefined
-  return { id: itemId.attrs.Id, changeKey: itemId.attrs.ChangeKey ?? '' }
+  const id = itemId?.attrs.Id
+  const changeKey = itemId?.attrs.ChangeKey
+  if (id === undefined || id === '') return { problem: 'no ItemId' }
+  if (changeKey === undefined || changeKey === '') return { problem: 'no ChangeKey', id }
+  return { id, changeKey }
 }
