@@ -11,7 +11,8 @@ import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedEwsBackend } from '../../config.js'
 import { isStrictBase64 } from '../../base64.js'
 import {
-  BadRequest, ConfigInvalid, DataInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
+  BadRequest, ChangeKeyInvalid, ConfigInvalid, DataInvalid, FolderProtected, IdMalformed, UpstreamBadResponse,
+  UpstreamThrottled,
   isGatewayError, toItemError, type GatewayError
 } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
@@ -33,7 +34,7 @@ import { buildFindItem } from './operations/find-item.js'
 import { buildGetFolder } from './operations/get-folder.js'
 import { buildRenameFolder } from './operations/update-folder.js'
 import { buildUploadItems, readUploaded, type UploadEntry } from './operations/upload-items.js'
-import { NS, child, childrenOf, type XmlNode } from './soap/xml.js'
+import { NS, child, childrenOf, notXmlText, type XmlNode } from './soap/xml.js'
 
 /**
  * The adapter's settings, resolved once at the edge (src/config.ts, resolveEwsBackend):
@@ -427,6 +428,10 @@ export class EwsBackend implements MailboxBackend {
       if (item.mode === 'update') {
         itemId = tryFromPublicId(item.itemId)
         if (itemId === undefined) return fail(i, new IdMalformed(shortId(item.itemId)))
+        const bad = notXmlText(item.changeKey)
+        if (bad !== undefined) {
+          return fail(i, new ChangeKeyInvalid(`import item ${item.position}: ${bad} cannot be sent to EWS`))
+        }
       }
       try {
         folderOf[i] = this.target(mailbox, item.folderId)
