@@ -11,7 +11,7 @@ import {
   type ImportResult, type ItemSummary, type MailboxBackend, type MailboxRef, type MailboxType
 } from '../backends/mailbox-backend.js'
 import type { ExportResult as ExportResultSchema, ImportItem as ImportItemSchema } from '../schemas/item.js'
-import { planBatches, runOrdered } from './batches.js'
+import { runOrdered } from './batches.js'
 
 /** A resolved mailbox and the backend serving it (what a route's mailbox hook hands over). */
 export interface MailboxTarget {
@@ -49,19 +49,18 @@ export async function summarize<R extends object> (results: AsyncIterable<R>): P
 }
 
 /**
- * Full-fidelity export of `itemIds`: one result per id, in request order, batch by batch.
+ * Full-fidelity export of `itemIds` (an array, or a stream read as results are taken):
+ * one result per id, in request order, batch by batch.
  * Throws (e.g. 503 with Retry-After) only when the first backend call fails as a whole;
  * later whole-call failures become per-item errors of that call's ids.
  */
-export async function * exportItems (target: MailboxTarget, itemIds: string[], signal?: AbortSignal): AsyncGenerator<ExportResult> {
+export async function * exportItems (target: MailboxTarget, itemIds: Iterable<string> | AsyncIterable<string>, signal?: AbortSignal):
+AsyncGenerator<ExportResult> {
   const { mailbox, backend } = target
-  const limits = backend.limits.export
-  const results = runOrdered<PortExportResult>({
-    size: itemIds.length,
-    batches: planBatches(itemIds.map((_, i) => i), limits),
-    concurrency: limits.concurrency,
-    run: async (batch, batchSignal) => await backend.exportBatch(mailbox, batch.map((i) => itemIds[i]), { signal: batchSignal }),
-    onBatchError: (batch, err) => batch.map((i) => ({ itemId: itemIds[i], error: toItemError(err) })),
+  const results = runOrdered<string, PortExportResult>(itemIds, {
+    limits: backend.limits.export,
+    run: async (ids, _indices, batchSignal) => await backend.exportBatch(mailbox, ids, { signal: batchSignal }),
+    onBatchError: (ids, _indices, err) => ids.map((itemId) => ({ itemId, error: toItemError(err) })),
     ...(signal !== undefined ? { signal } : {})
   })
   for await (const r of results) yield 'error' in r ? r : { ...r, source: mailbox.type }
@@ -111,33 +110,31 @@ export function checkImportItem (item: ImportRequestItem, index: number, into: M
 }
 
 /**
- * Full-fidelity import: items that break a rule get their error in place and are not
- * sent; the rest go in batches cut to the backend's limits (count and bytes). Yields
+ * Full-fidelity import of `items` (an array, or a stream read as results are taken):
+ * items that break a rule get their error in place and are not sent; the rest go in
+ * batches cut to the backend's limits (count and bytes). Yields
  * one result per input item, in input order, `index` counting in the request.
  */
-export async function * importItems (target: MailboxTarget, items: ImportRequestItem[], rules: ImportRules, signal?: AbortSignal):
-AsyncGenerator<ImportResult> {
+export async function * importItems (target: MailboxTarget, items: Iterable<ImportRequestItem> | AsyncIterable<ImportRequestItem>,
+  rules: ImportRules, signal?: AbortSignal): AsyncGenerator<ImportResult> {
   const { mailbox, backend } = target
-  const limits = backend.limits.import
-  const preset = new Map<number, ImportResult>()
-  const checked: Array<PortImportItem | undefined> = []
-  const send: number[] = []
-  items.forEach((item, index) => {
-    const c = checkImportItem(item, index, mailbox.type, rules)
-    if (c instanceof Error) { preset.set(index, { index, error: toItemError(c) }); return }
-    checked[index] = c
-    send.push(index)
-  })
-  yield * runOrdered<ImportResult>({
-    size: items.length,
-    batches: planBatches(send, limits, (i) => (checked[i] as PortImportItem).data.length),
-    preset,
-    concurrency: limits.concurrency,
-    run: async (batch, batchSignal) => {
-      const results = await backend.importBatch(mailbox, batch.map((i) => checked[i] as PortImportItem), { signal: batchSignal })
-      return results.map((r) => ({ ...r, index: batch[r.index] }))
+  const checked = new Map<number, PortImportItem>()
+  yield * runOrdered<ImportRequestItem, ImportResult>(items, {
+    limits: backend.limits.import,
+    weight: (item) => item.data.length,
+    refuse: (item, index) => {
+      const c = checkImportItem(item, index, mailbox.type, rules)
+      if (c instanceof Error) return { index, error: toItemError(c) }
+      checked.set(index, c)
+      return undefined
     },
-    onBatchError: (batch, err) => batch.map((index) => ({ index, error: toItemError(err) })),
+    run: async (_items, indices, batchSignal) => {
+      const batch = indices.map((i) => checked.get(i) as PortImportItem)
+      indices.forEach((i) => checked.delete(i))
+      const results = await backend.importBatch(mailbox, batch, { signal: batchSignal })
+      return results.map((r) => ({ ...r, index: indices[r.index] }))
+    },
+    onBatchError: (_items, indices, err) => indices.map((index) => ({ index, error: toItemError(err) })),
     ...(signal !== undefined ? { signal } : {})
   })
 }

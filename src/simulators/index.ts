@@ -9,7 +9,7 @@ import { loopbackCertificate } from './tls.js'
 import { startEwsSimulator, type EwsSimulator } from './ews/index.js'
 import { startIdentitySimulator, type IdentityApp, type IdentitySimulator } from './identity/index.js'
 import { startGraphSimulator, type GraphSimulator } from './graph/index.js'
-import { seedDemoTenant, DEMO_TENANT_ID } from './store/seed.js'
+import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from './store/seed.js'
 import type { MailboxStore } from './store/store.js'
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com'
@@ -47,8 +47,20 @@ export interface Simulators {
   close: () => Promise<void>
 }
 
+/**
+ * Rights of the demo EWS service account: the impersonation right (EwsAccount.impersonation,
+ * all mailboxes) and FullAccess on the mailboxes demo mode serves over EWS, so the gateway's
+ * delegate mode (`impersonation: false`) works as well. Mailboxes missing from `store` are skipped.
+ */
+export function grantDemoServiceAccount (store: MailboxStore): void {
+  for (const mailbox of [DEMO_MAILBOXES.alice, DEMO_MAILBOXES.bob]) {
+    if (store.mailboxes.has(mailbox.guid)) store.grantFullAccess(mailbox.guid, DEMO_CREDENTIALS.ews.username)
+  }
+}
+
 export async function startSimulators (options: SimulatorsOptions = {}): Promise<Simulators> {
   const store = options.store ?? seedDemoTenant()
+  grantDemoServiceAccount(store)
   const host = options.host ?? '127.0.0.1'
   const tls = await loopbackCertificate()
   const child = (name: string): Logger | undefined => options.logger?.child({ simulator: name })

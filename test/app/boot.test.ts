@@ -1,9 +1,6 @@
 import t from 'tap'
-import { spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { persist } from '../helpers/logs.js'
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
+import { runTs } from '../helpers/process.js'
 
 t.test('bad configuration stops the process at boot with a one-line message naming the problem', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
@@ -11,11 +8,14 @@ t.test('bad configuration stops the process at boot with a one-line message nami
     [{ MBG_CONFIG: '{"backends":{},"mailboxes":[{"address":"a@contoso.com","backend":"x"}]}' }, /unknown backend "x"/],
     [{ MBG_CONFIG_FILE: '/nonexistent/gateway.json' }, /cannot read config file \/nonexistent\/gateway.json/]
   ]
-  for (const [env, message] of cases) {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 })
+  // The three processes start side by side: each waits for its own exit, not for a deadline.
+  const runs = await Promise.all(cases.map(async ([env]) =>
+    await runTs('src/server.ts', [], { ...process.env, ...env })))
+  cases.forEach(([env, message], i) => {
+    const run = runs[i]
     persist([...run.stdout.split('\n'), ...run.stderr.split('\n')])
     t.equal(run.status, 1, JSON.stringify(env))
     t.match(run.stderr, message)
     t.notMatch(run.stderr, /\n\s+at /, 'no stack trace')
-  }
+  })
 })

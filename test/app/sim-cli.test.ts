@@ -1,26 +1,15 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { persist } from '../helpers/logs.js'
-
-const root = fileURLToPath(new URL('../..', import.meta.url))
+import { startTs, waitForOutput } from '../helpers/process.js'
 
 t.test('`npm run sim` prints one JSON line whose URLs and credentials work', async (t) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/simulators.ts'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = startTs('src/cli/simulators.ts', [])
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL') })
   // Logs (stderr) join the suite-wide secret scan; stdout is the credentials line, printed on purpose.
   child.stderr.on('data', (c: Buffer) => { persist(c.toString().split('\n')) })
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => { reject(new Error('no output')) }, 30_000)
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-      const nl = out.indexOf('\n')
-      if (nl >= 0) { clearTimeout(timer); resolve(out.slice(0, nl)) }
-    })
-  })
+  const line = (await waitForOutput(child, 'stdout', /^(.*)\n/))[1]
   const info = JSON.parse(line) as { ews: { url: string, username: string, password: string }, identity: { authority: string, clientId: string, clientSecret: string }, graph: { url: string }, caPem: string, mailboxes: string[] }
   t.equal(info.mailboxes.length, 4)
 

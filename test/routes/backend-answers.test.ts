@@ -1,9 +1,11 @@
 /**
  * Backend answers that are not what they claim, on both backend types: per-item data
  * that is not base64, a change key that is missing or not a string (per-item 502s,
- * never a success and never a failed call), and item summaries without times (the
+ * never a success and never a failed call), item summaries without times (the
  * field is left out; the answer still validates against openapi/openapi.json, which
- * buildTestGateway checks on every 2xx answer).
+ * buildTestGateway checks on every 2xx answer; EWS keyset paging needs DateTimeCreated,
+ * so there only its absence is a 502), and import answers without a change key (the
+ * item was stored: a success with an empty change key, never a failure inviting a duplicate).
  */
 import t from 'tap'
 import { isStrictBase64 } from '../../src/base64.js'
@@ -65,7 +67,8 @@ for (const type of ['ews', 'graph'] as const) {
 
   t.test(`${type}: item summaries without creation and modification times leave them out`, async (t) => {
     const gw = await buildTestGateway(t)
-    if (type === 'ews') gw.sims.ews.faults.omitItemFields = ['item:DateTimeCreated', 'item:LastModifiedTime']
+    // EWS item pages are keyset-paged on DateTimeCreated: there only the modification time may be absent.
+    if (type === 'ews') gw.sims.ews.faults.omitItemFields = ['item:LastModifiedTime']
     else gw.sims.graph.faults.omitItemProps = ['createdDateTime', 'lastModifiedDateTime']
     // The inject itself rejects when the answer breaks the published schema (e.g. created: "").
     const res = await gw.app.inject({ method: 'GET', url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=3` })
@@ -73,11 +76,49 @@ for (const type of ['ews', 'graph'] as const) {
     const items = json<{ items: Item[] }>(res).items
     t.equal(items.length, 3)
     for (const item of items) {
-      t.notOk('created' in item, 'no created')
+      if (type === 'ews') t.ok(item.created !== undefined && item.created.length > 0, 'created as the server sent it')
+      else t.notOk('created' in item, 'no created')
       t.notOk('modified' in item, 'no modified')
       t.ok(item.id.length > 0 && item.changeKey.length > 0)
     }
   })
+
+  t.test(`${type}: an import answer without a change key is a success with an empty one, never a made-up one`,
+    async (t) => {
+      const gw = await buildTestGateway(t)
+      const [item] = await firstItems(gw, 1)
+      const exported = json<ExportAnswer>(await gw.app.inject({
+        method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: [item.id] }
+      }))
+      const data = exported.results[0].data ?? ''
+      if (type === 'ews') gw.sims.ews.faults.uploadWithoutChangeKey = 1
+      else gw.sims.graph.faults.importWithoutChangeKey = 1
+      const payload = { items: [{ folderId: 'inbox', mode: 'create', data }] }
+      const res = await gw.app.inject({ method: 'POST', url: `/mailboxes/${mbx}/items:import`, payload })
+      t.equal(res.statusCode, 200, res.body)
+      type ImportAnswer = { succeeded: number, failed: number, results: Array<{ itemId?: string, changeKey?: string }> }
+      const body = json<ImportAnswer>(res)
+      t.same([body.succeeded, body.failed], [1, 0], 'the stored item is reported stored (a retry would duplicate it)')
+      const stored = body.results[0]
+      t.equal(stored.changeKey, '', 'no change key is made up')
+      t.ok(gw.logs.some((l) => l.includes('without a') && l.includes('hange') && l.includes(stored.itemId ?? '?')),
+        'a warning names the stored item')
+      const again = json<ExportAnswer>(await gw.app.inject({
+        method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: [stored.itemId] }
+      }))
+      t.same([again.succeeded, again.failed], [1, 0], 'the item is where the answer says')
+      t.equal(again.results[0].data, data, 'the same stream')
+    })
+
+  if (type === 'ews') {
+    t.test('ews: an item summary without DateTimeCreated (the keyset paging key) is a clear 502', async (t) => {
+      const gw = await buildTestGateway(t)
+      gw.sims.ews.faults.omitItemFields = ['item:DateTimeCreated']
+      const res = await gw.app.inject({ method: 'GET', url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=3` })
+      t.equal(res.statusCode, 502, res.body)
+      t.equal(json(res).code, 'MBG_ERR_UPSTREAM_BAD_RESPONSE')
+    })
+  }
 
   t.test(`${type}: an item summary without a size is a clear 502, not a made-up 0`, async (t) => {
     const gw = await buildTestGateway(t)

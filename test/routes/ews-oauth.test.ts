@@ -42,3 +42,16 @@ t.test('an app without full_access_as_app is rejected by EWS: 502 naming the gat
   t.equal(res.statusCode, 502, res.body)
   t.equal(json(res).code, 'MBG_ERR_UPSTREAM_AUTH')
 })
+
+t.test('token endpoint trouble keeps its kind and AADSTS code through EWS, as through Graph', async (t) => {
+  registerSecret('wrong-ews-secret')
+  const configure = useOAuth(DEMO_CREDENTIALS.app.clientId, 'wrong-ews-secret')
+  const { app, sims } = await buildTestGateway(t, { configure })
+  const rejected = await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox` })
+  t.equal(rejected.statusCode, 502, rejected.body)
+  t.match(json(rejected), { code: 'MBG_ERR_UPSTREAM_AUTH', upstreamCode: /^AADSTS\d+$/ })
+  await sims.identity.close()
+  const down = await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox` })
+  t.equal(down.statusCode, 503, down.body)
+  t.equal(json(down).code, 'MBG_ERR_UPSTREAM_UNAVAILABLE', 'an unreachable token endpoint rejected nothing')
+})

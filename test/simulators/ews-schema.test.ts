@@ -1,12 +1,16 @@
 /**
  * Every response kind the EWS simulator produces (success, per-item errors,
- * SOAP faults) validated against Microsoft's official schema, in one batch.
+ * SOAP faults with their ServerVersionInfo header) validated against Microsoft's
+ * official schema, in one batch.
  */
 import t from 'tap'
 import { makeId } from '../../src/simulators/store/store.js'
 import { DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { validateEws } from '../helpers/ews-schema.js'
-import { ALICE, BOB, codes, dfid, faultCode, fid, harness, iid, m, messages, post, shape, envelope, SVC, type HttpResult } from './ews-test-client.js'
+import {
+  ALICE, BOB, codes, dfid, dfidOf, faultCode, fid, harness, iid, m, messages, post, shape, envelope, SVC, SVC_DELEGATE,
+  type HttpResult
+} from './ews-test-client.js'
 
 t.test('all EWS simulator responses validate against the EWS schema', async (t) => {
   const h = await harness(t)
@@ -83,6 +87,18 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
     `<t:Item CreateAction="Update"><t:ParentFolderId Id="${store.wellKnownFolder(alice.guid, 'drafts').id}"/>${iid(inboxItems[3].id)}<t:Data>${data}</t:Data></t:Item>` +
     `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="${makeId(alice.guid, 1, 'nope')}"/><t:Data>${data}</t:Data></t:Item>`))), 'UploadItems')
 
+  // Ids and delegate access (a service account without a mailbox, FullAccess on alice only)
+  const alt = (format: string, id: string, mailbox: string): string =>
+    `<t:AlternateId Format="${format}" Id="${id}" Mailbox="${mailbox}"/>`
+  const archiveInbox = store.wellKnownFolder(alice.archiveGuid ?? '', 'archiveinbox')
+  record('ConvertId', await h.call(m('ConvertId', m('SourceIds', alt('EwsId', inboxItems[0].id, ALICE) +
+    alt('EwsId', archiveInbox.id, ALICE) + alt('EwsId', 'DUMMY', 'DUMMY') + alt('OwaId', 'x', ALICE)),
+  'DestinationFormat="HexEntryId"')), 'ConvertId')
+  store.grantFullAccess(alice.guid, SVC_DELEGATE.user)
+  const delegate = { impersonate: null, auth: SVC_DELEGATE }
+  record('delegate-GetFolder', await h.call(m('GetFolder', shape('FolderShape', 'Default') +
+    m('FolderIds', dfidOf('inbox', ALICE) + dfidOf('inbox', BOB))), delegate), 'GetFolder')
+
   // Faults
   record('fault-version', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), { version: null }))
   record('fault-malformed', await post(h.sim.url, envelope('<m:GetFolder><m:FolderShape></m:GetFolder>'), SVC))
@@ -91,6 +107,8 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
   record('fault-missing-element', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly'))))
   record('fault-nonexistent-mailbox', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), { impersonate: 'nobody@contoso.example' }))
   record('fault-impersonate-denied', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), { impersonate: BOB, auth: { user: 'alice@contoso.example', pass: 'alice-secret-1' } }))
+  record('fault-missing-email', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') +
+    m('FolderIds', dfid('inbox'))), delegate))
   record('fault-upload-no-itemid', await h.call(m('UploadItems', m('Items', `<t:Item CreateAction="Update"><t:ParentFolderId Id="${inbox.id}"/><t:Data>${data}</t:Data></t:Item>`))))
   record('fault-maxchanges', await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', dfid('inbox')) + '<m:MaxChangesReturned>513</m:MaxChangesReturned>')))
   h.sim.faults.serverBusy = 1
@@ -106,7 +124,8 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
     'ErrorDeleteDistinguishedFolder', 'ErrorFolderExists', 'ErrorFolderNotFound', 'ErrorImpersonateUserDenied',
     'ErrorInvalidChangeKey', 'ErrorInvalidIdMalformed', 'ErrorInvalidPagingMaxRows', 'ErrorInvalidRequest',
     'ErrorInvalidServerVersion', 'ErrorInvalidSyncStateData', 'ErrorIrresolvableConflict', 'ErrorItemNotFound',
-    'ErrorNonExistentMailbox', 'ErrorSchemaValidation', 'ErrorServerBusy', 'NoError'
+    'ErrorMissingEmailAddress', 'ErrorNonExistentMailbox', 'ErrorSchemaValidation', 'ErrorServerBusy',
+    'ErrorUnsupportedTypeForConversion', 'NoError'
   ])
-  t.equal(docs.length, 28)
+  t.equal(docs.length, 31)
 })

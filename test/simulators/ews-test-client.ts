@@ -20,9 +20,12 @@ export const DAVE = DEMO_MAILBOXES.dave.smtp
 export const ACCOUNTS = [
   { username: 'svc-ews', password: 'svc-secret-1', impersonation: true },
   { username: 'alice@contoso.example', password: 'alice-secret-1', impersonation: false, smtp: ALICE },
-  { username: 'nomailbox', password: 'nomailbox-secret', impersonation: false }
+  { username: 'nomailbox', password: 'nomailbox-secret', impersonation: false },
+  // A service account without a mailbox for delegate access: tests grant it FullAccess where they need it.
+  { username: 'svc-delegate', password: 'svc-delegate-secret', impersonation: false }
 ]
 export const SVC = { user: 'svc-ews', pass: 'svc-secret-1' }
+export const SVC_DELEGATE = { user: 'svc-delegate', pass: 'svc-delegate-secret' }
 export const ALICE_LOGIN = { user: 'alice@contoso.example', pass: 'alice-secret-1' }
 
 export interface EnvelopeOptions {
@@ -123,6 +126,9 @@ export async function harness (t: Test, extra: Partial<EwsSimulatorOptions> = {}
 
 export const m = (name: string, inner: string, attrs = ''): string => `<m:${name}${attrs === '' ? '' : ' ' + attrs}>${inner}</m:${name}>`
 export const dfid = (id: string): string => `<t:DistinguishedFolderId Id="${id}"/>`
+/** A distinguished folder of a named mailbox (`t:Mailbox/t:EmailAddress`), as delegate access sends it. */
+export const dfidOf = (id: string, smtp: string): string => `<t:DistinguishedFolderId Id="${id}">` +
+  `<t:Mailbox><t:EmailAddress>${smtp}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`
 export const fid = (id: string, changeKey?: string): string => `<t:FolderId Id="${id}"${changeKey !== undefined ? ` ChangeKey="${changeKey}"` : ''}/>`
 export const iid = (id: string, changeKey?: string): string => `<t:ItemId Id="${id}"${changeKey !== undefined ? ` ChangeKey="${changeKey}"` : ''}/>`
 export const shape = (tag: 'FolderShape' | 'ItemShape', base: string, fields: string[] = []): string =>

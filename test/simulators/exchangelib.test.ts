@@ -1,12 +1,16 @@
 /**
  * Independent-client check: Debian's python3-exchangelib talks to the EWS
- * simulator (folder walk, paged FindItem, ExportItems, UploadItems round trip).
+ * simulator (folder walk, paged FindItem, ExportItems, UploadItems round trip),
+ * by impersonation and by delegate access (own mailbox, and a service account
+ * without a mailbox holding FullAccess), with a pinned server version and without
+ * one (exchangelib then probes with ConvertId and reads ServerVersionInfo).
  */
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { ALICE, ALICE_LOGIN, harness, SVC } from './ews-test-client.js'
+import { ALICE, ALICE_LOGIN, harness, SVC, SVC_DELEGATE } from './ews-test-client.js'
+import { PROCESS_BUDGET_MS } from '../helpers/process.js'
 
 const run = promisify(execFile)
 const PYTHON = '/usr/bin/python3'
@@ -14,7 +18,7 @@ const DRIVER = fileURLToPath(new URL('./exchangelib/interop.py', import.meta.url
 
 async function hasExchangelib (): Promise<boolean> {
   try {
-    await run(PYTHON, ['-c', 'import exchangelib'], { timeout: 20_000 })
+    await run(PYTHON, ['-c', 'import exchangelib'], { timeout: PROCESS_BUDGET_MS })
     return true
   } catch {
     return false
@@ -25,6 +29,8 @@ interface InteropResult {
   ok: boolean
   error?: string
   steps: string[]
+  build: string
+  apiVersion: string
   msgRootFolders: string[]
   rootFolders: string[]
   inboxChildren: string[]
@@ -45,7 +51,7 @@ interface InteropResult {
 async function drive (args: Record<string, unknown>): Promise<InteropResult> {
   // Loopback must not go through a proxy configured for the machine.
   const env = { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' }
-  const { stdout, stderr } = await run(PYTHON, [DRIVER, JSON.stringify(args)], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 })
+  const { stdout, stderr } = await run(PYTHON, [DRIVER, JSON.stringify(args)], { env, timeout: PROCESS_BUDGET_MS, maxBuffer: 16 * 1024 * 1024 })
   const line = stdout.trim().split('\n').pop() ?? ''
   const result = JSON.parse(line) as InteropResult
   if (!result.ok) console.error(stderr)
@@ -63,15 +69,47 @@ interop('exchangelib interop' + (available ? '' : ' (python3-exchangelib not ins
   const h = await harness(t)
   const inbox = h.store.wellKnownFolder(h.store.mailboxBySmtp(ALICE)?.guid ?? '', 'inbox')
   const inboxBefore = h.store.itemsIn(inbox.id).length
+  // How many on-premises deployments grant a service account access: FullAccess, no impersonation right.
+  h.store.grantFullAccess(h.store.mailboxBySmtp(ALICE)?.guid ?? '', SVC_DELEGATE.user)
 
   for (const mode of [
     { name: 'impersonation (service account)', login: SVC, accessType: 'impersonation', target: 'Interop restore' },
-    { name: 'delegate (own mailbox)', login: ALICE_LOGIN, accessType: 'delegate', target: 'Delegate restore' }
+    { name: 'delegate (own mailbox)', login: ALICE_LOGIN, accessType: 'delegate', target: 'Delegate restore' },
+    {
+      name: 'delegate (FullAccess service account), version not pinned',
+      login: SVC_DELEGATE,
+      accessType: 'delegate',
+      target: 'FullAccess restore',
+      pinVersion: false
+    },
+    {
+      name: 'impersonation, version not pinned',
+      login: SVC,
+      accessType: 'impersonation',
+      target: 'Probed restore',
+      pinVersion: false
+    }
   ]) {
     await t.test(mode.name, async (t) => {
-      const r = await drive({ url: h.sim.url, username: mode.login.user, password: mode.login.pass, smtp: ALICE, accessType: mode.accessType, pageSize: 7, exportCount: 5, targetFolder: mode.target })
+      const convertIdBefore = h.sim.stats.byOperation.ConvertId ?? 0
+      const pinVersion = mode.pinVersion ?? true
+      const r = await drive({
+        url: h.sim.url,
+        username: mode.login.user,
+        password: mode.login.pass,
+        smtp: ALICE,
+        accessType: mode.accessType,
+        pinVersion,
+        pageSize: 7,
+        exportCount: 5,
+        targetFolder: mode.target
+      })
       t.equal(r.error, undefined, 'driver finished without an exception')
       t.ok(r.ok)
+      if (!pinVersion) {
+        t.ok((h.sim.stats.byOperation.ConvertId ?? 0) > convertIdBefore, 'exchangelib probed the version (ConvertId)')
+        t.equal(r.build, '15.20.8857.22', 'and took the build from ServerVersionInfo')
+      }
       t.ok(r.msgRootFolders.includes('Inbox') && r.msgRootFolders.includes('Drafts 2026') && r.msgRootFolders.includes('Calendar'), 'folder walk reaches nested folders')
       t.ok(r.rootFolders.includes('Top of Information Store') && r.rootFolders.includes('Recoverable Items'), 'root walk includes non-IPM folders')
       t.equal(r.inboxCount, inboxBefore, 'paged through every inbox item (page size 7)')

@@ -100,6 +100,7 @@ t.test('the CSDL model is read correctly', async (t) => {
   t.equal(findProp(v1, 'mailboxItem', 'size')?.type, 'Edm.Int64')
   t.equal(findProp(beta, 'mailboxFolder', 'wellKnownName')?.type, 'Edm.String', 'the newer beta mailboxFolder wins')
   t.equal(findProp(v1, 'mailboxFolder', 'parentMailboxUrl'), undefined)
+  t.equal(findProp(v1, 'mailboxFolder', 'wellKnownName')?.type, 'Edm.String', 'v1.0 follows the newer SDK shape')
   t.equal(findProp(v1, 'exchangeSettings', 'inPlaceArchiveMailboxId'), undefined)
   t.equal(findProp(beta, 'exportItemResponse', 'data')?.type, 'Edm.Stream')
   // The checker must be able to fail.

@@ -185,13 +185,16 @@ t.test('client secret: token, claims, verify()', async (t) => {
 })
 
 t.test('expired token is rejected by verify()', async (t) => {
-  const short = await startIdentitySimulator({ tenantId: TENANT, tls, tokenLifetimeSec: 1, apps: [{ clientId: SECRET_APP, clientSecret: SECRET, roles: { [GRAPH]: ['x'] } }] })
+  // iat and exp are whole seconds, so a token's validity is up to 1 s shorter than its lifetime:
+  // 3 s leaves a busy machine at least 2 s to see it valid. Then wait until its own exp has passed.
+  const short = await startIdentitySimulator({ tenantId: TENANT, tls, tokenLifetimeSec: 3, apps: [{ clientId: SECRET_APP, clientSecret: SECRET, roles: { [GRAPH]: ['x'] } }] })
   t.teardown(() => short.close())
   const res = await post(secretForm(), `${short.authority}/oauth2/v2.0/token`)
   const token = String(res.body.access_token)
   t.ok(await short.verify(token, GRAPH), 'valid at first')
   t.equal(await sim.verify(token, GRAPH), undefined, 'other issuer (port) rejected')
-  await sleep(2100)
+  const expiresAt = Number(decodeJwt(token).exp) * 1000
+  while (Date.now() < expiresAt) await sleep(expiresAt - Date.now() + 10)
   t.equal(await short.verify(token, GRAPH), undefined, 'expired')
 })
 

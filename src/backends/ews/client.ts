@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import {
   AccessDenied, TooLarge, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable,
-  type GatewayError
+  isGatewayError, type GatewayError
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
 import { errorForCode, OUR_BUG_CODES } from './errors.js'
@@ -98,6 +98,9 @@ export class EwsClient {
     } catch (err) {
       // Token endpoint trouble: report as an auth problem but never echo what it said.
       this.logger.warn({ backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'EWS token acquisition failed')
+      // The token provider's own errors already say what failed (refused, throttled, unreachable: AADSTS code,
+      // retry hint; secrets redacted), as the Graph adapter passes them on: keep them.
+      if (isGatewayError(err)) throw err
       throw annotate(new UpstreamAuth('could not obtain an access token'), { retry: 'idempotent' })
     }
   }

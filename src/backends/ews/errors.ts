@@ -1,18 +1,27 @@
 /**
- * EWS ResponseCode → MBG_ERR_* (ews.md §4), annotated for the retry policy.
+ * EWS ResponseCode → MBG_ERR_* (ews.md §4), annotated for the retry policy, as one table (`EWS_CODES`).
  *
- * The same code means different things depending on what it is about: for a
- * folder call ErrorItemNotFound means the folder is gone, for a batch item it is
- * the item; ErrorNonExistentMailbox is the mailbox for a whole call but only the
- * item for an id whose embedded mailbox is unknown. Likewise ErrorAccessDenied: for
- * a whole call (impersonation refused) it is a 403, but per message it is how EWS
- * refuses an id of another mailbox, which the port reports as not found in this
- * mailbox (as the Graph backend does).
+ * Errors name the right party: a 4xx only when the caller's input caused it, a 502/503/504 with the
+ * backend's code in `upstreamCode` when the backend failed or refused a value the gateway produced.
+ * So the same code maps by context (`CodeContext`):
+ *
+ *  - what it is about: a whole call (a SOAP fault, or a lookup the gateway makes on its own), a folder
+ *    or a batch item. ErrorItemNotFound is the folder for a folder call, the item for a batch item;
+ *    a per-message ErrorAccessDenied / ErrorNonExistentMailbox is how EWS refuses an id of another
+ *    mailbox, which the port reports as not found in this mailbox (as the Graph backend does), while
+ *    for a whole call it is the mailbox (impersonation refused, no such mailbox);
+ *  - where the offending value came from (`Source`): an id, change key, name or data the caller sent;
+ *    a well-known folder the caller chose, which the gateway spelled as a DistinguishedFolderId or
+ *    resolved to an id; or a value the gateway chose itself (the root it looks up, a change key it read).
+ *    A well-known name refused as a malformed id is the backend's fault; one the backend does not have
+ *    is a folder the caller named that does not exist.
+ *
+ * README.md ("Backend error codes") lists this table; keep them in step.
  */
 import {
-  AccessDenied, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
-  IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamRejected, UpstreamThrottled,
-  UpstreamTimeout, UpstreamUnavailable, type GatewayError
+  AccessDenied, BadRequest, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound,
+  FolderProtected, IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamRejected,
+  UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable, type GatewayError
 } from '../../errors.js'
 import { annotate, type UpstreamDetails } from '../../upstream/errors.js'
 
@@ -31,18 +40,112 @@ export const TRANSIENT_CODES = new Set([
 /** Codes that say our request is wrong: a gateway bug, logged at error level. */
 export const OUR_BUG_CODES = new Set([
   'ErrorSchemaValidation', 'ErrorInvalidRequest', 'ErrorInvalidServerVersion', 'ErrorIncorrectSchemaVersion',
-  'ErrorInvalidPagingMaxRows', 'ErrorInvalidOperation', 'ErrorInvalidExchangeImpersonationHeaderData'
+  'ErrorInvalidPagingMaxRows', 'ErrorInvalidOperation', 'ErrorInvalidExchangeImpersonationHeaderData',
+  'ErrorInvalidPropertySet', 'ErrorMissingEmailAddress'
 ])
 
-const ID_CODES = new Set([
+const ID_CODES = [
   'ErrorInvalidIdMalformed', 'ErrorInvalidIdEmpty', 'ErrorInvalidId', 'ErrorInvalidIdMalformedEwsLegacyIdFormat',
-  'ErrorInvalidFolderId', 'ErrorCannotUseFolderIdForItemId', 'ErrorCannotUseItemIdForFolderId', 'ErrorInvalidIdTooManyAttachmentLevels'
+  'ErrorInvalidFolderId', 'ErrorCannotUseFolderIdForItemId', 'ErrorCannotUseItemIdForFolderId',
+  'ErrorInvalidIdTooManyAttachmentLevels'
+]
+
+/** Change-key refusals: the caller's key is invalid, or the object changed since the key was read. */
+export const CHANGE_KEY_CODES = new Set([
+  'ErrorInvalidChangeKey', 'ErrorChangeKeyRequiredForWriteOperations', 'ErrorIrresolvableConflict', 'ErrorStaleObject'
 ])
 
-const ACCESS_CODES = new Set(['ErrorAccessDenied', 'ErrorImpersonateUserDenied', 'ErrorImpersonationDenied', 'ErrorAccountDisabled'])
+/**
+ * Where the value a code complains about came from.
+ *
+ * - `caller`: an id, change key, folder name or item data the caller sent;
+ * - `wellKnown`: a well-known folder name the caller chose, sent as a DistinguishedFolderId or resolved
+ *   by the gateway to the folder's id;
+ * - `gateway`: a value the gateway chose itself (the root it looks up, a change key it just read, data
+ *   the backend holds).
+ */
+export type Source = 'caller' | 'wellKnown' | 'gateway'
 
-/** Per-message answers to an id that is not in the selected mailbox (another mailbox's, or an unknown mailbox's). */
-const FOREIGN_ID_CODES = new Set(['ErrorAccessDenied', 'ErrorNonExistentMailbox'])
+/**
+ * What the gateway answers. Mostly an MBG_ERR_* code; `NOT_FOUND` is MBG_ERR_ITEM_NOT_FOUND or
+ * MBG_ERR_FOLDER_NOT_FOUND by what the message is about.
+ */
+type Answer =
+  | 'MBG_ERR_ID_MALFORMED' | 'NOT_FOUND' | 'MBG_ERR_FOLDER_NOT_FOUND' | 'MBG_ERR_MAILBOX_NOT_FOUND'
+  | 'MBG_ERR_ACCESS_DENIED' | 'MBG_ERR_CHANGE_KEY_INVALID' | 'MBG_ERR_CHANGE_KEY_CONFLICT' | 'MBG_ERR_FOLDER_EXISTS'
+  | 'MBG_ERR_FOLDER_PROTECTED' | 'MBG_ERR_BAD_REQUEST' | 'MBG_ERR_DATA_INVALID' | 'MBG_ERR_TOO_LARGE'
+  | 'MBG_ERR_QUOTA_EXCEEDED' | 'MBG_ERR_UPSTREAM_THROTTLED' | 'MBG_ERR_UPSTREAM_UNAVAILABLE'
+  | 'MBG_ERR_UPSTREAM_TIMEOUT' | 'MBG_ERR_UPSTREAM_REJECTED'
+
+/** One row of EWS_CODES. */
+export interface CodeRule {
+  /**
+   * Whose value the code complains about: an `id` (the message's subject), a `changeKey`, a folder `name`,
+   * item `data`, a foreign id (`foreignId`: per message an id not in this mailbox, for a whole call the
+   * mailbox), or nothing the caller sent (`backend`: load, outages, our own request).
+   */
+  blames: 'id' | 'foreignId' | 'changeKey' | 'name' | 'data' | 'backend'
+  /** The answer when that value is the caller's (for `backend` rows: always). */
+  caller: Answer
+  /** When it is a well-known folder the caller chose (default: as `gateway`). */
+  wellKnown?: Answer
+  /** When the gateway produced it, or the code is about a whole call (default: MBG_ERR_UPSTREAM_REJECTED). */
+  gateway?: Answer
+  /** For `foreignId` rows: the answer for a whole call, where the code is about the mailbox. */
+  request?: Answer
+}
+
+/** A row about the subject's id: `caller` for the caller's id, `wellKnown` for a well-known folder, else a 502. */
+const id = (caller: Answer, wellKnown?: Answer): CodeRule =>
+  ({ blames: 'id', caller, ...(wellKnown !== undefined ? { wellKnown } : {}) })
+/** A row about nothing the caller sent: the same answer in every context. */
+const backend = (answer: Answer): CodeRule => ({ blames: 'backend', caller: answer, gateway: answer })
+/** A change-key row: the caller's key as given, the gateway's own key (a rename) a conflict. */
+const changeKey = (caller: Answer): CodeRule =>
+  ({ blames: 'changeKey', caller, gateway: 'MBG_ERR_CHANGE_KEY_CONFLICT' })
+/** A foreign-id row: per message an id not in this mailbox (not found), a well-known folder or whole call `mailbox`. */
+const foreignId = (mailbox: Answer): CodeRule =>
+  ({ blames: 'foreignId', caller: 'NOT_FOUND', wellKnown: mailbox, request: mailbox })
+
+/**
+ * The mapping, by ResponseCode. Codes not listed (and not `ErrorInvalidData*`) are MBG_ERR_UPSTREAM_REJECTED.
+ * Sources: https://learn.microsoft.com/exchange/client-developer/web-service-reference/responsecode,
+ * ews-throttling-in-exchange (ErrorServerBusy, BackOffMilliseconds), and ews.md §4.
+ */
+export const EWS_CODES: Record<string, CodeRule> = {
+  ...Object.fromEntries([...THROTTLING_CODES].map((c) => [c, backend('MBG_ERR_UPSTREAM_THROTTLED')])),
+  ...Object.fromEntries([...TRANSIENT_CODES].map((c) => [c, backend('MBG_ERR_UPSTREAM_UNAVAILABLE')])),
+  ErrorBatchProcessingStopped: backend('MBG_ERR_UPSTREAM_THROTTLED'),
+  ErrorTimeoutExpired: backend('MBG_ERR_UPSTREAM_TIMEOUT'),
+  ...Object.fromEntries([...OUR_BUG_CODES].map((c) => [c, backend('MBG_ERR_UPSTREAM_REJECTED')])),
+  ...Object.fromEntries(ID_CODES.map((c) => [c, id('MBG_ERR_ID_MALFORMED')])),
+  ErrorItemNotFound: id('NOT_FOUND', 'NOT_FOUND'),
+  ErrorFolderNotFound: id('MBG_ERR_FOLDER_NOT_FOUND', 'MBG_ERR_FOLDER_NOT_FOUND'),
+  ErrorAccessDenied: foreignId('MBG_ERR_ACCESS_DENIED'),
+  ErrorNonExistentMailbox: foreignId('MBG_ERR_MAILBOX_NOT_FOUND'),
+  ErrorImpersonateUserDenied: backend('MBG_ERR_ACCESS_DENIED'),
+  ErrorImpersonationDenied: backend('MBG_ERR_ACCESS_DENIED'),
+  ErrorAccountDisabled: backend('MBG_ERR_ACCESS_DENIED'),
+  ErrorDeleteDistinguishedFolder: id('MBG_ERR_FOLDER_PROTECTED', 'MBG_ERR_FOLDER_PROTECTED'),
+  ErrorInvalidChangeKey: changeKey('MBG_ERR_CHANGE_KEY_INVALID'),
+  ErrorChangeKeyRequiredForWriteOperations: changeKey('MBG_ERR_CHANGE_KEY_INVALID'),
+  ErrorIrresolvableConflict: changeKey('MBG_ERR_CHANGE_KEY_CONFLICT'),
+  ErrorStaleObject: changeKey('MBG_ERR_CHANGE_KEY_CONFLICT'),
+  ErrorFolderExists: { blames: 'name', caller: 'MBG_ERR_FOLDER_EXISTS' },
+  ErrorInvalidValueForProperty: { blames: 'name', caller: 'MBG_ERR_BAD_REQUEST' },
+  ErrorCorruptData: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorInvalidPropertyForOperation: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorMessageSizeExceeded: { blames: 'data', caller: 'MBG_ERR_TOO_LARGE' },
+  ErrorDataSizeLimitExceeded: { blames: 'data', caller: 'MBG_ERR_TOO_LARGE' },
+  ErrorQuotaExceeded: backend('MBG_ERR_QUOTA_EXCEEDED')
+}
+
+const DEFAULT_RULE: CodeRule = backend('MBG_ERR_UPSTREAM_REJECTED')
+
+/** The row for a code: `ErrorInvalidData*` codes are all the data's. */
+export function ruleFor (code: string): CodeRule {
+  return EWS_CODES[code] ?? (code.startsWith('ErrorInvalidData') ? EWS_CODES.ErrorCorruptData : DEFAULT_RULE)
+}
 
 export function isRetryableCode (code: string): boolean {
   return THROTTLING_CODES.has(code) || TRANSIENT_CODES.has(code)
@@ -65,12 +168,21 @@ export interface CodeContext {
   /** Public id / name shown in the message (never upstream text). */
   subject: string
   /**
-   * The subject was addressed by id (not by a distinguished name). A per-message
-   * ErrorAccessDenied / ErrorNonExistentMailbox then means "that id is not in this
+   * Where the subject's id came from. Default: the caller's for an item or a folder named by id
+   * (`byId`), a well-known folder for a folder named otherwise, the gateway's for a whole call.
+   */
+  idFrom?: Source
+  /**
+   * The subject was addressed by id (not by a distinguished name): the same as `idFrom: 'caller'`.
+   * A per-message ErrorAccessDenied / ErrorNonExistentMailbox then means "that id is not in this
    * mailbox": FolderNotFound. Items are always addressed by id.
    */
   byId?: boolean
-  /** Display name a create/rename is about: ErrorFolderExists names it, not the subject id. */
+  /** Where the change key came from (default: the caller). */
+  changeKeyFrom?: Source
+  /** Where item data came from (default: the gateway's side: data the backend holds, as in an export). */
+  dataFrom?: Source
+  /** Display name a create/rename is about (the caller's): ErrorFolderExists names it, not the subject id. */
   name?: string
   /** Mailbox address, for MailboxNotFound / AccessDenied messages. */
   address: string
@@ -78,52 +190,61 @@ export interface CodeContext {
   values?: Record<string, string>
 }
 
+/** Whose value a rule's code blames in this context. */
+function sourceOf (rule: CodeRule, ctx: CodeContext): Source {
+  switch (rule.blames) {
+    case 'backend': return 'caller'
+    case 'changeKey': return ctx.changeKeyFrom ?? 'caller'
+    case 'name': return ctx.name !== undefined ? 'caller' : 'gateway'
+    case 'data': return ctx.dataFrom ?? 'gateway'
+    default:
+      if (ctx.about === 'request') return 'gateway'
+      if (ctx.idFrom !== undefined) return ctx.idFrom
+      return ctx.about === 'item' || ctx.byId === true ? 'caller' : 'wellKnown'
+  }
+}
+
+/** The answer a rule gives in this context. */
+export function answerFor (rule: CodeRule, ctx: CodeContext): Answer {
+  if (rule.blames === 'foreignId' && ctx.about === 'request' && rule.request !== undefined) return rule.request
+  const source = sourceOf(rule, ctx)
+  if (source === 'caller') return rule.caller
+  if (source === 'wellKnown' && rule.wellKnown !== undefined) return rule.wellKnown
+  return rule.gateway ?? 'MBG_ERR_UPSTREAM_REJECTED'
+}
+
 /**
- * Maps a ResponseCode to a gateway error. Messages are ours: upstream MessageText may
- * echo request data and is never copied into errors.
+ * Maps a ResponseCode to a gateway error by EWS_CODES and the context. Messages are ours: upstream
+ * MessageText may echo request data and is never copied into errors. Throttling and transient codes
+ * carry `retry: 'safe'` and the server's BackOffMilliseconds.
  */
 export function errorForCode (code: string, ctx: CodeContext): GatewayError {
-  const up = { upstreamCode: code }
-  if (THROTTLING_CODES.has(code) || TRANSIENT_CODES.has(code)) {
-    const ms = backOffMs(ctx.values)
-    const hints: UpstreamDetails = { retry: 'safe', retryAfterMs: ms }
-    if (code === 'ErrorTimeoutExpired') return annotate(new UpstreamTimeout(`EWS ${code}`), { ...up, ...hints })
-    const ctor = THROTTLING_CODES.has(code) || code === 'ErrorBatchProcessingStopped' ? UpstreamThrottled : UpstreamUnavailable
-    return annotate(new ctor(`EWS ${code}`), { ...up, ...hints })
+  const up: UpstreamDetails = { upstreamCode: code }
+  if (isRetryableCode(code)) Object.assign(up, { retry: 'safe', retryAfterMs: backOffMs(ctx.values) })
+  return annotate(build(answerFor(ruleFor(code), ctx), code, ctx), up)
+}
+
+function build (answer: Answer, code: string, ctx: CodeContext): GatewayError {
+  switch (answer) {
+    case 'MBG_ERR_ID_MALFORMED': return new IdMalformed(ctx.subject)
+    case 'NOT_FOUND': return ctx.about === 'item' ? new ItemNotFound(ctx.subject) : new FolderNotFound(ctx.subject)
+    case 'MBG_ERR_FOLDER_NOT_FOUND': return new FolderNotFound(ctx.about === 'item' ? 'of the item' : ctx.subject)
+    case 'MBG_ERR_MAILBOX_NOT_FOUND': return new MailboxNotFound(ctx.address)
+    case 'MBG_ERR_ACCESS_DENIED': return new AccessDenied(`${ctx.address}: ${code}`)
+    case 'MBG_ERR_CHANGE_KEY_INVALID': return new ChangeKeyInvalid(ctx.subject)
+    case 'MBG_ERR_CHANGE_KEY_CONFLICT': return new ChangeKeyConflict(ctx.subject)
+    case 'MBG_ERR_FOLDER_EXISTS': return new FolderExists(ctx.name ?? ctx.subject)
+    case 'MBG_ERR_FOLDER_PROTECTED': return new FolderProtected(ctx.subject)
+    case 'MBG_ERR_BAD_REQUEST':
+      return new BadRequest(`the backend refuses the folder name ${JSON.stringify(ctx.name ?? '')}`)
+    case 'MBG_ERR_DATA_INVALID': return new DataInvalid(ctx.subject)
+    case 'MBG_ERR_TOO_LARGE': return new TooLarge(ctx.subject)
+    case 'MBG_ERR_QUOTA_EXCEEDED': return new QuotaExceeded(ctx.address)
+    case 'MBG_ERR_UPSTREAM_THROTTLED': return new UpstreamThrottled(`EWS ${code}`)
+    case 'MBG_ERR_UPSTREAM_UNAVAILABLE': return new UpstreamUnavailable(`EWS ${code}`)
+    case 'MBG_ERR_UPSTREAM_TIMEOUT': return new UpstreamTimeout(`EWS ${code}`)
+    case 'MBG_ERR_UPSTREAM_REJECTED': return new UpstreamRejected(code)
   }
-  if (FOREIGN_ID_CODES.has(code)) {
-    if (ctx.about === 'item') return annotate(new ItemNotFound(ctx.subject), up)
-    if (ctx.about === 'folder' && ctx.byId === true) return annotate(new FolderNotFound(ctx.subject), up)
-  }
-  if (code === 'ErrorNonExistentMailbox') return annotate(new MailboxNotFound(ctx.address), up)
-  if (ACCESS_CODES.has(code)) return annotate(new AccessDenied(`${ctx.address}: ${code}`), up)
-  if (ID_CODES.has(code)) return annotate(new IdMalformed(ctx.subject), up)
-  if (OUR_BUG_CODES.has(code)) return annotate(new UpstreamRejected(code), up)
-  switch (code) {
-    case 'ErrorItemNotFound':
-      return annotate(ctx.about === 'item' ? new ItemNotFound(ctx.subject) : new FolderNotFound(ctx.subject), up)
-    case 'ErrorFolderNotFound':
-      return annotate(new FolderNotFound(ctx.about === 'item' ? 'of the item' : ctx.subject), up)
-    case 'ErrorFolderExists':
-      return annotate(new FolderExists(ctx.name ?? ctx.subject), up)
-    case 'ErrorDeleteDistinguishedFolder':
-      return annotate(new FolderProtected(ctx.subject), up)
-    case 'ErrorInvalidChangeKey':
-    case 'ErrorChangeKeyRequiredForWriteOperations':
-      return annotate(new ChangeKeyInvalid(ctx.subject), up)
-    case 'ErrorIrresolvableConflict':
-    case 'ErrorStaleObject':
-      return annotate(new ChangeKeyConflict(ctx.subject), up)
-    case 'ErrorQuotaExceeded':
-      return annotate(new QuotaExceeded(ctx.address), up)
-    case 'ErrorMessageSizeExceeded':
-    case 'ErrorDataSizeLimitExceeded':
-      return annotate(new TooLarge(ctx.subject), up)
-  }
-  if (code === 'ErrorCorruptData' || code.startsWith('ErrorInvalidData') || code === 'ErrorInvalidPropertyForOperation') {
-    return annotate(new DataInvalid(ctx.subject), up)
-  }
-  return annotate(new UpstreamRejected(code), up)
 }
 
 export interface UploadCodeContext {
@@ -134,6 +255,8 @@ export interface UploadCodeContext {
   itemId?: string
   /** Public folder id or well-known name the item goes to. */
   folder: string
+  /** The caller named the folder by well-known name (the gateway resolved it to the id it sent). */
+  folderWellKnown?: boolean
   address: string
   values?: Record<string, string>
 }
@@ -142,12 +265,17 @@ export interface UploadCodeContext {
  * A per-item UploadItems code. The message names what it is about: the folder for
  * folder trouble (and, for a create, whose only id is the folder's, for id trouble),
  * the replaced item's id for an update, and the input position ("import item 3") for
- * a create, which has no id yet.
+ * a create, which has no id yet. Item data, ids and change keys are the caller's; the
+ * folder id is the gateway's spelling of a well-known name when the caller gave one.
  */
 export function uploadErrorForCode (code: string, ctx: UploadCodeContext): GatewayError {
-  const about = { address: ctx.address, ...(ctx.values !== undefined ? { values: ctx.values } : {}) }
-  if (code === 'ErrorFolderNotFound' || (ctx.mode === 'create' && (FOREIGN_ID_CODES.has(code) || ID_CODES.has(code) || code === 'ErrorItemNotFound'))) {
-    return errorForCode(code, { ...about, about: 'folder', subject: ctx.folder, byId: true })
+  const about: Pick<CodeContext, 'address' | 'dataFrom' | 'values'> = {
+    address: ctx.address, dataFrom: 'caller', ...(ctx.values !== undefined ? { values: ctx.values } : {})
+  }
+  const blames = ruleFor(code).blames
+  if (code === 'ErrorFolderNotFound' || (ctx.mode === 'create' && (blames === 'id' || blames === 'foreignId'))) {
+    const idFrom = ctx.folderWellKnown === true ? 'wellKnown' : 'caller'
+    return errorForCode(code, { ...about, about: 'folder', subject: ctx.folder, idFrom })
   }
   return errorForCode(code, { ...about, about: 'item', subject: ctx.itemId ?? `import item ${ctx.index}` })
 }

@@ -22,9 +22,14 @@ import type {
 } from '../mailbox-backend.js'
 import type { Policy } from '../policy.js'
 import { EwsClient } from './client.js'
-import { backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext } from './errors.js'
+import {
+  backOffMs, CHANGE_KEY_CODES, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext
+} from './errors.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
-import { decodeCursor, distinguishedName, encodeCursor, readFolder, readItemSummary, rootName, type EwsFolder } from './mapping.js'
+import {
+  compareFolderKeys, creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor,
+  encodeItemCursor, readFolder, readItemSummary, rootName, seenHash, type EwsFolder
+} from './mapping.js'
 import { isSuccess, readRootFolder, responseMessages, ResponseShapeError, type FolderTarget, type ResponseMessage } from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
 import { buildDeleteFolder } from './operations/delete-folder.js'
@@ -51,6 +56,15 @@ export interface EwsBackendDeps {
 export function createEwsBackend (config: EwsBackendConfig, deps: EwsBackendDeps): MailboxBackend {
   return new EwsBackend(config, deps)
 }
+
+/** Exchange's default EWSFindCountLimit: a Find* page never holds more (ews.md §0.6). */
+const MAX_FIND_WINDOW = 1000
+/** Most items of one creation second an item cursor remembers (the page token has to stay under 8 KiB). */
+const MAX_BOUNDARY = 600
+/** FindFolder calls for one listing before the server is deemed never to finish. */
+const MAX_FIND_CALLS = 10_000
+/** Reads of a folder listing that changed while it was read, before the last one is used as is. */
+const FOLDER_READS = 3
 
 /** Most base64 bytes of item data per UploadItems call. */
 const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024
@@ -107,9 +121,12 @@ export class EwsBackend implements MailboxBackend {
     return 'wellKnown' in ref ? ref.wellKnown : ref.id
   }
 
-  /** Error context for a folder call about `ref` (by id: a foreign id is "not found in this mailbox"). */
+  /**
+   * Error context for a folder call about `ref`: an id is the caller's (a foreign one is "not found in this
+   * mailbox"); a well-known name is the caller's choice but the gateway's spelling (CodeContext, Source).
+   */
   private folderContext (ref: FolderRef): Omit<CodeContext, 'address' | 'values'> {
-    return { about: 'folder', subject: this.subject(ref), byId: 'id' in ref }
+    return { about: 'folder', subject: this.subject(ref), idFrom: 'id' in ref ? 'caller' : 'wellKnown' }
   }
 
   /**
@@ -163,7 +180,7 @@ export class EwsBackend implements MailboxBackend {
     const cached = this.folderIds.get(this.cacheKey(mailbox, name))
     if (cached !== undefined) return cached
     const [message] = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder([this.distinguished(mailbox, name)], 'IdOnly'), 1,
-      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name }) })
+      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name, idFrom: 'wellKnown' }) })
     const id = this.readFolderOrThrow(message, undefined).ewsId
     this.folderIds.set(this.cacheKey(mailbox, name), id)
     return id
@@ -212,7 +229,9 @@ export class EwsBackend implements MailboxBackend {
     // ParentFolderId (the non-IPM root) must show as null, the tree's top.
     const targets = isRoot || rootId !== undefined ? [target] : [target, this.distinguished(mailbox, root)]
     const messages = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder(targets), targets.length, {
-      idempotent: true, signal: ctx?.signal, context: (i) => i === 0 ? this.folderContext(ref) : { about: 'folder', subject: 'root' }
+      idempotent: true,
+      signal: ctx?.signal,
+      context: (i) => i === 0 ? this.folderContext(ref) : { about: 'folder', subject: 'root', idFrom: 'gateway' }
     })
     if (targets.length === 2) {
       rootId = this.readFolderOrThrow(messages[1], undefined).ewsId
@@ -227,23 +246,82 @@ export class EwsBackend implements MailboxBackend {
     return read
   }
 
+  /**
+   * One page of folders (the whole tree below root, or one level below `parentId`), at most
+   * `limit` (≤ pageSize) entries, ordered by depth then public id (parents before subfolders).
+   * FindFolder has no SortOrder and new folders can land anywhere in its order, so every page
+   * reads the whole listing (allFolders) and returns the folders that sort after the cursor's:
+   * a folder present throughout (and not moved) is listed exactly once.
+   */
   async listFolders (mailbox: MailboxRef, request: ListFoldersRequest, ctx?: OperationContext): Promise<Page<Folder>> {
-    const offset = decodeCursor(request.cursor)
+    const after = decodeFolderCursor(request.cursor)
     const max = Math.max(1, Math.min(request.limit, this.pageSize))
     const parent = request.parentId !== undefined ? this.target(mailbox, request.parentId) : this.distinguished(mailbox, rootName(mailbox))
     const traversal = request.parentId !== undefined ? 'Shallow' : 'Deep'
-    const context = request.parentId !== undefined ? this.folderContext(request.parentId) : { about: 'folder' as const, subject: 'root' }
-    const [message] = await this.invokeAll(mailbox.address, 'FindFolder', buildFindFolder(parent, traversal, offset, max), 1,
-      { idempotent: true, signal: ctx?.signal, context: () => context })
-    const page = readRootFolder(message, 'Folders')
-    const values = page.nodes.map((n) => {
-      const read = readFolder(n, undefined)
-      // A folder the caller cannot address would vanish from the tree unnoticed: the page is a bad answer instead.
-      if (read === undefined) throw new UpstreamBadResponse('FindFolder: a folder without FolderId')
-      return read.folder
-    })
-    // Only move forward: a server that reports no progress would otherwise loop a client forever.
-    return page.nextOffset !== undefined && page.nextOffset > offset ? { values, nextCursor: encodeCursor(page.nextOffset) } : { values }
+    // The whole tree is below the root the gateway looks up on its own.
+    const context: Omit<CodeContext, 'address' | 'values'> = request.parentId !== undefined
+      ? this.folderContext(request.parentId)
+      : { about: 'folder', subject: 'root', idFrom: 'gateway' }
+    const all = await this.allFolders(mailbox.address, parent, traversal, context, ctx?.signal)
+    const rest = after === undefined ? all : all.filter((f) => compareFolderKeys(f, after) > 0)
+    const page = rest.slice(0, max)
+    const values = page.map((f) => f.folder)
+    if (rest.length <= max) return { values }
+    const last = page[page.length - 1]
+    return { values, nextCursor: encodeFolderCursor({ depth: last.depth, id: last.id }) }
+  }
+
+  /**
+   * Every folder of one FindFolder listing, deduplicated, with its depth in the listing (parent
+   * chain through ParentFolderId; 0 when the parent is not in it), sorted by (depth, id). Pages of
+   * `pageSize` until IncludesLastItemInRange; an answer that cannot advance is thrown by
+   * readRootFolder. When the tree changes between those calls (TotalItemsInView differs),
+   * the read starts over, at most FOLDER_READS times; after that the union read is used.
+   */
+  private async allFolders (
+    address: string, parent: FolderTarget, traversal: 'Deep' | 'Shallow',
+    context: Omit<CodeContext, 'address' | 'values'>, signal: AbortSignal | undefined
+  ): Promise<Array<{ folder: Folder, depth: number, id: string }>> {
+    const byId = new Map<string, Folder>()
+    for (let attempt = 1; ; attempt++) {
+      byId.clear()
+      let offset = 0
+      let total: number | undefined
+      let changed = false
+      for (let calls = 0; ; calls++) {
+        if (calls >= MAX_FIND_CALLS) {
+          throw new UpstreamBadResponse(`FindFolder: still not at the end after ${calls} pages`)
+        }
+        const body = buildFindFolder(parent, traversal, offset, this.pageSize)
+        const [message] = await this.invokeAll(address, 'FindFolder', body, 1,
+          { idempotent: true, signal, context: () => context })
+        const page = readRootFolder(message, 'Folders', offset)
+        for (const node of page.nodes) {
+          const read = readFolder(node, undefined)
+          // A folder the caller cannot address would vanish from the tree unnoticed: the page is a bad answer instead.
+          if (read === undefined) throw new UpstreamBadResponse('FindFolder: a folder without FolderId')
+          byId.set(read.folder.id, read.folder)
+        }
+        if (total !== undefined && page.total !== undefined && page.total !== total) changed = true
+        total = page.total ?? total
+        if (page.nextOffset === undefined) break
+        offset = page.nextOffset
+      }
+      if (!changed || attempt >= FOLDER_READS) break
+    }
+    const depths = new Map<string, number>()
+    const depthOf = (folder: Folder): number => {
+      const known = depths.get(folder.id)
+      if (known !== undefined) return known
+      depths.set(folder.id, 0) // a parent cycle in a broken answer ends here
+      const parentFolder = folder.parentId !== null ? byId.get(folder.parentId) : undefined
+      const depth = parentFolder !== undefined ? depthOf(parentFolder) + 1 : 0
+      depths.set(folder.id, depth)
+      return depth
+    }
+    return [...byId.values()]
+      .map((folder) => ({ folder, depth: depthOf(folder), id: folder.id }))
+      .sort(compareFolderKeys)
   }
 
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {
@@ -286,19 +364,40 @@ export class EwsBackend implements MailboxBackend {
     }
   }
 
+  /**
+   * Renames a folder. The ChangeKey that guards the update is one the gateway reads just before, never
+   * the caller's: when the server refuses it (invalid, stale, conflicting: CHANGE_KEY_CODES), the folder
+   * is read again and the update sent once more; refused again, it is a 409 MBG_ERR_CHANGE_KEY_CONFLICT.
+   */
   async renameFolder (mailbox: MailboxRef, ref: FolderRef, displayName: string, ctx?: OperationContext): Promise<Folder> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
-    // Read first: the current ChangeKey guards the update, and the root of the tree is refused here.
-    const current = await this.readFolderRef(mailbox, ref, ctx)
-    if (current.folder.parentId === null) throw new FolderProtected(ref.id)
-    await this.invoke(mailbox.address, 'UpdateFolder', buildRenameFolder(fromPublicId(ref.id), current.changeKey, displayName), { idempotent: false, signal: ctx?.signal }, (response) => {
-      const [m] = responseMessages(response, 'UpdateFolder', 1)
-      if (isSuccess(m)) return
-      // Exchange refuses to rename default folders with an access error; we could read the folder, so that is what it means.
-      if (m.code === 'ErrorAccessDenied') throw annotate(new FolderProtected(ref.id), { upstreamCode: m.code })
-      throw errorForCode(m.code, { ...this.folderContext(ref), name: displayName, address: mailbox.address, values: m.values })
-    })
-    return await this.readBack(mailbox, ref, ctx, () => ({ ...current.folder, displayName }))
+    for (let attempt = 1; ; attempt++) {
+      // Read first: the current ChangeKey guards the update, and the root of the tree is refused here.
+      const current = await this.readFolderRef(mailbox, ref, ctx)
+      if (current.folder.parentId === null) throw new FolderProtected(ref.id)
+      const body = buildRenameFolder(fromPublicId(ref.id), current.changeKey, displayName)
+      const opts = { idempotent: false, signal: ctx?.signal }
+      const done = await this.invoke(mailbox.address, 'UpdateFolder', body, opts, (response) => {
+        const [m] = responseMessages(response, 'UpdateFolder', 1)
+        if (isSuccess(m)) return true
+        // Exchange refuses to rename default folders with an access error; we could read the folder, so that is
+        // what it means.
+        if (m.code === 'ErrorAccessDenied') throw annotate(new FolderProtected(ref.id), { upstreamCode: m.code })
+        if (attempt === 1 && CHANGE_KEY_CODES.has(m.code)) {
+          this.logger.debug({ backend: this.name, mailbox: mailbox.address, folder: ref.id, upstreamCode: m.code },
+            'rename: change key refused, reading the folder again')
+          return false
+        }
+        throw errorForCode(m.code, {
+          ...this.folderContext(ref),
+          name: displayName,
+          changeKeyFrom: 'gateway',
+          address: mailbox.address,
+          values: m.values
+        })
+      })
+      if (done) return await this.readBack(mailbox, ref, ctx, () => ({ ...current.folder, displayName }))
+    }
   }
 
   async deleteFolder (mailbox: MailboxRef, ref: FolderRef, ctx?: OperationContext): Promise<void> {
@@ -315,14 +414,51 @@ export class EwsBackend implements MailboxBackend {
 
   // ------------------------------------------------------------------ items
 
+  /**
+   * One page of item summaries, oldest first, at most `limit` (≤ pageSize) entries, as a keyset
+   * listing (find-item.ts, mapping.ts ItemCursor): an item present during the whole listing is
+   * listed exactly once, whatever arrives or leaves meanwhile. A window of `max` + (items already
+   * returned at the cursor's second) entries always holds `max` new ones when it is full, so
+   * an answer with more to come but nothing new cannot be advanced from: MBG_ERR_UPSTREAM_BAD_RESPONSE.
+   */
   async listItems (mailbox: MailboxRef, ref: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>> {
-    const offset = decodeCursor(page.cursor)
+    const cursor = decodeItemCursor(page.cursor)
     const max = Math.max(1, Math.min(page.limit, this.pageSize))
-    const [message] = await this.invokeAll(mailbox.address, 'FindItem', buildFindItem(this.target(mailbox, ref), offset, max), 1,
+    const seen = cursor?.seen ?? new Set<string>()
+    const window = Math.min(MAX_FIND_WINDOW, max + seen.size)
+    const body = buildFindItem(this.target(mailbox, ref), window, cursor?.key)
+    const [message] = await this.invokeAll(mailbox.address, 'FindItem', body, 1,
       { idempotent: true, signal: ctx?.signal, context: () => this.folderContext(ref) })
-    const result = readRootFolder(message, 'Items')
-    const values = result.nodes.map(readItemSummary)
-    return result.nextOffset !== undefined && result.nextOffset > offset ? { values, nextCursor: encodeCursor(result.nextOffset) } : { values }
+    const result = readRootFolder(message, 'Items', 0)
+    const fresh: Array<{ summary: ItemSummary, key: string }> = []
+    let previous = cursor?.key
+    for (const node of result.nodes) {
+      // Throws for an item without Id, ChangeKey or Size, or with a malformed time: never skipped, never made up.
+      const summary = readItemSummary(node)
+      const key = creationKey(summary.created)
+      if (key === undefined) throw new ResponseShapeError('FindItem: an item without a readable DateTimeCreated')
+      if (previous !== undefined && key < previous) {
+        throw new ResponseShapeError('FindItem: items not in the DateTimeCreated order asked for')
+      }
+      previous = key
+      if (key === cursor?.key && seen.has(seenHash(summary.id))) continue
+      fresh.push({ summary, key })
+    }
+    const values = fresh.slice(0, max)
+    const more = !result.last || fresh.length > max
+    if (!more) return { values: values.map((v) => v.summary) }
+    if (values.length === 0) {
+      throw new UpstreamBadResponse('FindItem announced more items but returned none not listed already ' +
+        `(window ${window}, ${seen.size} at the boundary)`)
+    }
+    const key = values[values.length - 1].key
+    const boundary = new Set(key === cursor?.key ? seen : [])
+    for (const v of values) if (v.key === key) boundary.add(seenHash(v.summary.id))
+    if (boundary.size > MAX_BOUNDARY) {
+      throw new UpstreamBadResponse(`more than ${MAX_BOUNDARY} items created within the second ${key}: ` +
+        'the listing cannot go on without repeating or skipping items')
+    }
+    return { values: values.map((v) => v.summary), nextCursor: encodeItemCursor({ key, seen: boundary }) }
   }
 
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
@@ -478,10 +614,13 @@ export class EwsBackend implements MailboxBackend {
       if (isSuccess(m)) {
         const up = readUploaded(m)
         if ('problem' in up) {
-          // The item was written: say where, so a caller can find it rather than import it again.
-          const where = up.id !== undefined ? ` (stored as ${shortId(toPublicId(up.id))})` : ''
-          const problem = `UploadItems answered success with ${up.problem}${where}`
-          return { index, error: toItemError(new UpstreamBadResponse(problem)) }
+          return { index, error: toItemError(new UpstreamBadResponse(`UploadItems answered success with ${up.problem}`)) }
+        }
+        if (up.changeKey === '') {
+          // The item was stored: reporting a failure would invite a duplicate on retry. Success, with a warning.
+          this.logger.warn({
+            backend: this.name, mailbox: address, position: items[index].position, itemId: shortId(toPublicId(up.id))
+          }, 'UploadItems answered without a ChangeKey: item stored, changeKey left empty')
         }
         return { index, itemId: toPublicId(up.id), changeKey: up.changeKey }
       }
@@ -489,7 +628,13 @@ export class EwsBackend implements MailboxBackend {
       return {
         index,
         error: toItemError(uploadErrorForCode(m.code, {
-          mode: item.mode, index: item.position, folder: this.subject(item.folderId), address, values: m.values, ...(item.mode === 'update' ? { itemId: shortId(item.itemId) } : {})
+          mode: item.mode,
+          index: item.position,
+          folder: this.subject(item.folderId),
+          folderWellKnown: 'wellKnown' in item.folderId,
+          address,
+          values: m.values,
+          ...(item.mode === 'update' ? { itemId: shortId(item.itemId) } : {})
         }))
       }
     }

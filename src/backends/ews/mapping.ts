@@ -1,4 +1,5 @@
 /** EWS ↔ port types: well-known names, folders, item summaries, paging cursors. */
+import { createHash } from 'node:crypto'
 import type { Folder, ItemSummary, MailboxRef, WellKnownFolder } from '../mailbox-backend.js'
 import { BadRequest, FolderNotFound, UpstreamBadResponse } from '../../errors.js'
 import { isDateTime, nonNegativeInteger } from '../answers.js'
@@ -104,18 +105,83 @@ export function readItemSummary (node: XmlNode): ItemSummary {
   }
 }
 
-/** Cursors are opaque to callers: base64url JSON `{"o": offset}`. */
-export function encodeCursor (offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset }), 'utf8').toString('base64url')
+/**
+ * Position in an item listing (keyset, ews.md §6.9): the creation time, in whole seconds, of
+ * the last item returned, and short hashes of every item returned so far at that second.
+ * The next page asks for items created at or after that second and drops those already
+ * returned, so items that arrive, leave or sort in front meanwhile never shift the others.
+ */
+export interface ItemCursor { key: string, seen: Set<string> }
+
+/** Bytes of SHA-256 kept per id: a false "already listed" needs a 40-bit collision inside one second's items. */
+const SEEN_BYTES = 5
+
+/** Short hash of a public item id, as kept in an ItemCursor. */
+export function seenHash (id: string): string {
+  return createHash('sha256').update(id).digest().subarray(0, SEEN_BYTES).toString('hex')
 }
 
-export function decodeCursor (cursor: string | undefined): number {
-  if (cursor === undefined) return 0
+/** A DateTimeCreated value as the keyset key: ISO 8601 UTC whole seconds, or undefined if unreadable. */
+export function creationKey (value: string | undefined): string | undefined {
+  const ms = value !== undefined ? Date.parse(value) : NaN
+  if (Number.isNaN(ms)) return undefined
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z')
+}
+
+/** Cursors are opaque to callers (the service seals them): base64url JSON. Items: `{"k": key, "s": hashes}`. */
+export function encodeItemCursor (cursor: ItemCursor): string {
+  const seen = Buffer.from([...cursor.seen].join(''), 'hex').toString('base64url')
+  return Buffer.from(JSON.stringify({ k: cursor.key, s: seen }), 'utf8').toString('base64url')
+}
+
+function decodeJson (cursor: string): Record<string, unknown> {
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw new Error('charset')
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    const o = (value as { o?: unknown }).o
-    if (typeof o === 'number' && Number.isSafeInteger(o) && o >= 0) return o
+    if (typeof value === 'object' && value !== null) return value as Record<string, unknown>
   } catch {}
   throw new BadRequest('invalid cursor')
+}
+
+/** Undefined cursor → undefined (first page); anything not made by encodeItemCursor → BadRequest. */
+export function decodeItemCursor (cursor: string | undefined): ItemCursor | undefined {
+  if (cursor === undefined) return undefined
+  const { k, s } = decodeJson(cursor)
+  if (typeof k !== 'string' || creationKey(k) !== k || typeof s !== 'string' || !/^[A-Za-z0-9_-]*$/.test(s)) {
+    throw new BadRequest('invalid cursor')
+  }
+  const bytes = Buffer.from(s, 'base64url')
+  if (bytes.length % SEEN_BYTES !== 0) throw new BadRequest('invalid cursor')
+  const seen = new Set<string>()
+  for (let i = 0; i < bytes.length; i += SEEN_BYTES) seen.add(bytes.subarray(i, i + SEEN_BYTES).toString('hex'))
+  return { key: k, seen }
+}
+
+/**
+ * Position in a folder listing: the last folder returned, by its depth in the listing (0 for
+ * the parent's children) and public id. Listings are ordered by (depth, id), so a parent
+ * always comes before its subfolders and the order does not depend on what else exists.
+ */
+export interface FolderCursor { depth: number, id: string }
+
+/** `{"d": depth, "a": public id}`, base64url JSON. */
+export function encodeFolderCursor (cursor: FolderCursor): string {
+  return Buffer.from(JSON.stringify({ d: cursor.depth, a: cursor.id }), 'utf8').toString('base64url')
+}
+
+/** Undefined cursor → undefined (first page); anything not made by encodeFolderCursor → BadRequest. */
+export function decodeFolderCursor (cursor: string | undefined): FolderCursor | undefined {
+  if (cursor === undefined) return undefined
+  const { d, a } = decodeJson(cursor)
+  const depthOk = typeof d === 'number' && Number.isSafeInteger(d) && d >= 0
+  if (!depthOk || typeof a !== 'string' || !/^~?[A-Za-z0-9_-]+$/.test(a)) {
+    throw new BadRequest('invalid cursor')
+  }
+  return { depth: d, id: a }
+}
+
+/** Orders (depth, id) pairs: shallower first, then by public id (code unit order). */
+export function compareFolderKeys (a: FolderCursor, b: FolderCursor): number {
+  if (a.depth !== b.depth) return a.depth - b.depth
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
 }

@@ -40,6 +40,28 @@ interface ExchangeSettings {
   inPlaceArchiveMailboxId?: unknown
 }
 
+/**
+ * The exchangeSettings entity of a settings/exchange answer. Documented as one object (protocol
+ * brief §4.1), but one revision of Microsoft's docs shows a collection, `{"value":[{...}]}`: both
+ * are accepted. Anything else (not an object, a collection without exactly one entry) is a 502
+ * (MBG_ERR_UPSTREAM_BAD_RESPONSE) naming settings/exchange.
+ */
+export function exchangeSettingsOf (body: unknown, address: string): ExchangeSettings {
+  const what = `settings/exchange of ${address}`
+  const isObject = (v: unknown): v is object => v !== null && typeof v === 'object' && !Array.isArray(v)
+  if (!isObject(body)) throw new UpstreamBadResponse(`${what} is not a JSON object`)
+  const record = body as ExchangeSettings & { value?: unknown }
+  if ('primaryMailboxId' in record || !('value' in record)) return record
+  const value = record.value
+  if (!Array.isArray(value)) throw new UpstreamBadResponse(`${what} has a value that is not a collection`)
+  if (value.length !== 1) {
+    throw new UpstreamBadResponse(`${what} answered a collection of ${value.length} entries; one was expected`)
+  }
+  const entry: unknown = value[0]
+  if (!isObject(entry)) throw new UpstreamBadResponse(`${what} answered a collection whose entry is not an object`)
+  return entry
+}
+
 /** Renew an import session this long before it expires. */
 const SESSION_RENEW_BEFORE_MS = 300_000
 
@@ -82,7 +104,8 @@ class GraphBackend implements MailboxBackend {
           method: 'POST',
           url: `${config.graphUrl}/${version}/admin/exchange/mailboxes/${mbx}/createImportSession`,
           body: {},
-          subject: { kind: 'mailbox', ref: mbx }
+          // The MBX id is discovery's answer, not something the caller sent.
+          subject: { kind: 'mailbox', ref: mbx, from: 'gateway' }
         })
         return body
       }
@@ -106,10 +129,12 @@ class GraphBackend implements MailboxBackend {
   private async fetchDiscovery (address: string): Promise<MailboxDiscovery> {
     // beta: only beta reports inPlaceArchiveMailboxId.
     const url = `${this.ctx.config.graphUrl}/beta/users/${encodeURIComponent(address)}/settings/exchange`
-    const body = await this.ctx.policy.run({ key: `graph:${this.name}:discover`, idempotent: true }, async () => {
-      const { body } = await this.ctx.http.graphJson<ExchangeSettings>({ method: 'GET', url, subject: { kind: 'mailbox', ref: address } })
+    const answer = await this.ctx.policy.run({ key: `graph:${this.name}:discover`, idempotent: true }, async () => {
+      const subject = { kind: 'mailbox', ref: address } as const
+      const { body } = await this.ctx.http.graphJson<unknown>({ method: 'GET', url, subject })
       return body
     })
+    const body = exchangeSettingsOf(answer, address)
     const primary = body.primaryMailboxId
     const archive = body.inPlaceArchiveMailboxId
     if (typeof primary !== 'string' || !MAILBOX_ID.test(primary)) throw new UpstreamBadResponse(`settings/exchange of ${address} has no usable primaryMailboxId`)
@@ -127,7 +152,8 @@ class GraphBackend implements MailboxBackend {
       mbx = ref.kind === 'archive' ? d.archive?.ref : d.primaryRef
       if (mbx === undefined) throw new MailboxNotFound(ref.kind === 'archive' ? `${ref.address} (archive)` : ref.address)
     }
-    if (!MAILBOX_ID.test(mbx)) throw new BadRequest(`invalid Graph mailbox id for ${ref.id}`)
+    // The MBX id is discovery's answer (already checked there): never the caller's input.
+    if (!MAILBOX_ID.test(mbx)) throw new UpstreamBadResponse(`unusable Graph mailbox id for ${ref.id}`)
     const archive = ref.kind === 'archive'
     if (!archive) this.primaryMbx.add(mbx)
     const version = archive ? this.ctx.config.apiVersion.archive : this.ctx.config.apiVersion.primary

@@ -3,7 +3,6 @@
  * import modules so each stays small.
  */
 import type { Logger } from 'pino'
-import { IdMalformed } from '../../errors.js'
 import type { ResolvedGraphBackend } from '../../config.js'
 import type { Policy } from '../policy.js'
 import type { GraphHttp } from './http.js'
@@ -35,14 +34,6 @@ export interface GraphContext {
   sessions: ImportSessions
   /** Auxiliary archive MBX ids Graph itself pointed us to, per main archive MBX. */
   auxMailboxes: Map<string, Set<string>>
-}
-
-/** Graph ids are URL-safe base64; anything else never reaches a URL path. */
-export const GRAPH_ID = /^[A-Za-z0-9_=-]{1,1024}$/
-
-export function checkId (id: string): string {
-  if (!GRAPH_ID.test(id)) throw new IdMalformed(id.slice(0, 100))
-  return id
 }
 
 /** MBX ids are opaque but go raw into paths: allow only the characters they are made of. */

@@ -96,8 +96,10 @@ function pathAfterExchange (segments: string[]): string[] | undefined {
   const out: string[] = []
   for (const raw of segments) {
     const decoded = decodeSegment(raw)
-    // An empty, dot or slash-bearing segment never belongs to a listing Graph handed out.
-    if (decoded === undefined || decoded === '' || decoded === '.' || decoded === '..' || decoded.includes('/')) return undefined
+    // An empty or dot segment never belongs to a listing Graph handed out. A '/' may (ids in standard
+    // base64, sent as %2F), but never one that turns into a dot segment or a backslash path.
+    if (decoded === undefined || decoded === '' || decoded.includes('\\')) return undefined
+    if (decoded.split('/').some((p) => p === '.' || p === '..')) return undefined
     out.push(...expandKey(decoded))
   }
   return out

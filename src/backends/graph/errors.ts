@@ -3,20 +3,39 @@
  *
  * Mapping is by HTTP status first and Graph error code second (protocol brief §8),
  * because generic Graph codes (`ResourceNotFound`, `Forbidden`) and Exchange codes
- * (`ErrorItemNotFound`, ...) both occur for the same situation.
+ * (`ErrorItemNotFound`, ...) both occur for the same situation. The rows are `GRAPH_RULES`.
+ *
+ * Errors name the right party: a 4xx only when the caller's input caused it. Where the refused
+ * value came from is the subject's `from` (see `Source`): a well-known folder the caller chose but
+ * the gateway spelled (in the path, or resolved to an id) refused as malformed is the backend's
+ * fault (502), as is anything about the root or a mailbox id the gateway found on its own.
+ * README.md ("Backend error codes") lists the mapping; keep them in step.
  */
 import {
-  AccessDenied, BadRequest, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
+  AccessDenied, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
   IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamAuth, UpstreamBadResponse,
   UpstreamRejected, UpstreamThrottled, UpstreamUnavailable, type GatewayError
 } from '../../errors.js'
 import { annotate, parseRetryAfter, type UpstreamDetails } from '../../upstream/errors.js'
 
-/** What a failed call was about, so a 404 can name the right thing. */
+/**
+ * Where the id a call is about came from: the caller's own id or address; a well-known folder name the
+ * caller chose, which the gateway put in the path or resolved to an id; or a value the gateway found
+ * itself (the root folder, a mailbox's MBX id from discovery). Absent means the caller's.
+ */
+export type Source = 'caller' | 'wellKnown' | 'gateway'
+
+/** What a failed call was about, so a 404 can name the right thing (and blame the right party). */
 export type Subject =
-  | { kind: 'mailbox', ref: string }
-  | { kind: 'folder', ref: string, /** Name of a folder being created or renamed (for FOLDER_EXISTS). */ name?: string }
-  | { kind: 'item', ref: string }
+  | { kind: 'mailbox', ref: string, from?: Source }
+  | {
+    kind: 'folder'
+    ref: string
+    /** Name of a folder being created or renamed (for FOLDER_EXISTS). */
+    name?: string
+    from?: Source
+  }
+  | { kind: 'item', ref: string, from?: Source }
   | { kind: 'other', ref: string }
 
 export interface UpstreamError {
@@ -95,31 +114,96 @@ function commonError (status: number, upstream: UpstreamError, headers: Headers)
   return undefined
 }
 
-/** Maps a failed Graph response (graph.microsoft.com) to a gateway error. */
+/** What a GRAPH_RULES row answers; `NOT_FOUND` is the mailbox, folder or item not found, by the subject. */
+type Answer = 'MBG_ERR_FOLDER_PROTECTED' | 'NOT_FOUND' | 'MBG_ERR_FOLDER_EXISTS' | 'MBG_ERR_ID_MALFORMED' |
+  'MBG_ERR_QUOTA_EXCEEDED' | 'MBG_ERR_UPSTREAM_REJECTED' | 'MBG_ERR_UPSTREAM_BAD_RESPONSE'
+
+/** One row of GRAPH_RULES: the first row whose `when` holds maps the failure. */
+export interface GraphRule {
+  when: (status: number, code: string) => boolean
+  /** Whose value the failure complains about: the subject's id, the folder name, or nothing the caller sent. */
+  blames: 'id' | 'name' | 'backend'
+  /** The answer when that value is the caller's (for `backend` rows: always). */
+  caller: Answer
+  /** When it is a well-known folder the caller chose (default: as `gateway`). */
+  wellKnown?: Answer
+  /** When the gateway produced it (default: MBG_ERR_UPSTREAM_REJECTED). */
+  gateway?: Answer
+}
+
+const FOLDER_EXISTS_CODES = /FolderExists|DuplicateFolder/i
+const is4xx = (status: number): boolean => status >= 400 && status < 500
+
+/**
+ * Graph failures after the status-level ones every call shares (`commonError`: 429, 5xx, 401, 403, 413),
+ * in order. Exchange answers 403 ErrorDeleteDistinguishedFolder for well-known folders, which is not an
+ * access problem, so that row is checked before the common ones.
+ */
+export const GRAPH_RULES: GraphRule[] = [
+  {
+    when: (s, c) => is4xx(s) && PROTECTED_CODES.test(c),
+    blames: 'id',
+    caller: 'MBG_ERR_FOLDER_PROTECTED',
+    wellKnown: 'MBG_ERR_FOLDER_PROTECTED'
+  },
+  {
+    when: (s, c) => s === 404 || (s === 400 && NOT_FOUND_CODES.test(c) && !MALFORMED_CODES.test(c)),
+    blames: 'id',
+    caller: 'NOT_FOUND',
+    wellKnown: 'NOT_FOUND'
+  },
+  { when: (s, c) => s === 409 || FOLDER_EXISTS_CODES.test(c), blames: 'name', caller: 'MBG_ERR_FOLDER_EXISTS' },
+  { when: (s, c) => s === 400 && MALFORMED_CODES.test(c), blames: 'id', caller: 'MBG_ERR_ID_MALFORMED' },
+  { when: (_s, c) => /QuotaExceeded/i.test(c), blames: 'backend', caller: 'MBG_ERR_QUOTA_EXCEEDED' },
+  { when: (s) => is4xx(s), blames: 'backend', caller: 'MBG_ERR_UPSTREAM_REJECTED' },
+  { when: () => true, blames: 'backend', caller: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' }
+]
+
+/** Whose value a row's failure blames for this subject. */
+function sourceOf (rule: GraphRule, subject: Subject): Source {
+  if (rule.blames === 'backend') return 'caller'
+  if (rule.blames === 'name') return subject.kind === 'folder' && subject.name !== undefined ? 'caller' : 'gateway'
+  return subject.kind === 'other' ? 'gateway' : subject.from ?? 'caller'
+}
+
+function answerFor (rule: GraphRule, subject: Subject): Answer {
+  const source = sourceOf(rule, subject)
+  if (source === 'caller') return rule.caller
+  if (source === 'wellKnown' && rule.wellKnown !== undefined) return rule.wellKnown
+  return rule.gateway ?? 'MBG_ERR_UPSTREAM_REJECTED'
+}
+
+function notFound (subject: Subject): GatewayError {
+  switch (subject.kind) {
+    case 'mailbox': return new MailboxNotFound(subject.ref)
+    case 'folder': return new FolderNotFound(subject.ref)
+    case 'item': return new ItemNotFound(subject.ref)
+    case 'other': return new UpstreamRejected(subject.ref)
+  }
+}
+
+/** Maps a failed Graph response (graph.microsoft.com) to a gateway error by GRAPH_RULES and the subject. */
 export function graphError (status: number, bodyText: string, headers: Headers, subject: Subject): GatewayError {
   const upstream = parseUpstreamError(bodyText, headers)
   const code = upstream.code ?? ''
-  // Exchange answers 403 ErrorDeleteDistinguishedFolder for well-known folders: not an access problem.
-  if (status >= 400 && status < 500 && PROTECTED_CODES.test(code)) return annotate(new FolderProtected(subject.ref), up(upstream))
-  const common = commonError(status, upstream, headers)
+  // The last row matches everything.
+  const first = GRAPH_RULES.find((r) => r.when(status, code)) as GraphRule
+  const common = first === GRAPH_RULES[0] ? undefined : commonError(status, upstream, headers)
   if (common !== undefined) return common
   const text = describe(status, upstream)
-  if (status === 404 || (status === 400 && NOT_FOUND_CODES.test(code) && !MALFORMED_CODES.test(code))) {
-    if (subject.kind === 'mailbox') return annotate(new MailboxNotFound(subject.ref), up(upstream))
-    if (subject.kind === 'folder') return annotate(new FolderNotFound(subject.ref), up(upstream))
-    if (subject.kind === 'item') return annotate(new ItemNotFound(subject.ref), up(upstream))
-    return annotate(new UpstreamRejected(text), up(upstream))
+  let error: GatewayError
+  switch (answerFor(first, subject)) {
+    case 'MBG_ERR_FOLDER_PROTECTED': error = new FolderProtected(subject.ref); break
+    case 'NOT_FOUND': error = notFound(subject); break
+    case 'MBG_ERR_FOLDER_EXISTS':
+      error = new FolderExists(subject.kind === 'folder' ? subject.name ?? subject.ref : subject.ref)
+      break
+    case 'MBG_ERR_ID_MALFORMED': error = new IdMalformed(subject.ref); break
+    case 'MBG_ERR_QUOTA_EXCEEDED': error = new QuotaExceeded(text); break
+    case 'MBG_ERR_UPSTREAM_REJECTED': error = new UpstreamRejected(text); break
+    case 'MBG_ERR_UPSTREAM_BAD_RESPONSE': error = new UpstreamBadResponse(text); break
   }
-  if (status === 409 || /FolderExists|DuplicateFolder/i.test(code)) {
-    if (/FolderExists|DuplicateFolder/i.test(code) || subject.kind === 'folder') {
-      return annotate(new FolderExists(subject.kind === 'folder' ? subject.name ?? subject.ref : subject.ref), up(upstream))
-    }
-    return annotate(new UpstreamRejected(text), up(upstream))
-  }
-  if (status === 400 && MALFORMED_CODES.test(code)) return annotate(new IdMalformed(subject.ref), up(upstream))
-  if (/QuotaExceeded/i.test(code)) return annotate(new QuotaExceeded(text), up(upstream))
-  if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), up(upstream))
-  return annotate(new UpstreamBadResponse(text), up(upstream))
+  return annotate(error, up(upstream))
 }
 
 const MENTIONS_ITEM = /\bitem ?id\b|\bitem\b/i
@@ -132,7 +216,12 @@ const STALE_TEXT = /stale|current|changed|conflict|version|out of date|outdated/
 export interface ImportSubject {
   /** The item being updated (update mode). */
   itemId?: string
+  /** The folder id sent. */
   folderId: string
+  /** The folder as the caller named it (a well-known name, or the id itself); default `folderId`. */
+  folderLabel?: string
+  /** Where the folder id came from: a well-known name the gateway resolved, or the caller's id (default). */
+  folderFrom?: Source
 }
 
 /**
@@ -143,7 +232,10 @@ export interface ImportSubject {
  * reading wins (a missing item is "not found" even though the message names the folder).
  */
 export function importError (status: number, bodyText: string, headers: Headers, subject: ImportSubject | string): GatewayError {
-  const { itemId, folderId } = typeof subject === 'string' ? { itemId: subject, folderId: subject } : subject
+  const { itemId, folderId: sentFolderId, folderLabel, folderFrom } = typeof subject === 'string'
+    ? { itemId: subject, folderId: subject, folderLabel: undefined, folderFrom: undefined }
+    : subject
+  const folderId = folderLabel ?? sentFolderId
   const ref = itemId ?? folderId
   const upstream = parseUpstreamError(bodyText, headers)
   const common = commonError(status, upstream, headers)
@@ -158,7 +250,12 @@ export function importError (status: number, bodyText: string, headers: Headers,
   if (MALFORMED_TEXT.test(message) || (status === 400 && MALFORMED_CODES.test(code))) {
     // "The ChangeKey is malformed." is about the key, not the id.
     if (MENTIONS_CHANGE_KEY.test(message) && !/item ?id|folder ?id|\bid is\b/i.test(message)) return annotate(new ChangeKeyInvalid(ref), up(upstream))
-    return annotate(new IdMalformed(/folder/i.test(message) && !MENTIONS_ITEM.test(message) ? folderId : ref), up(upstream))
+    const aboutFolder = itemId === undefined || (/folder/i.test(message) && !MENTIONS_ITEM.test(message))
+    // The id of a well-known folder is the one the gateway resolved: refused, it is not the caller's fault.
+    if (aboutFolder && folderFrom !== undefined && folderFrom !== 'caller') {
+      return annotate(new UpstreamRejected(text), up(upstream))
+    }
+    return annotate(new IdMalformed(aboutFolder ? folderId : ref), up(upstream))
   }
   if (NOT_FOUND_TEXT.test(message)) {
     // "The item ... was not found in the target folder" is a missing item; a message naming only the folder, a missing folder.
@@ -175,7 +272,7 @@ export function importError (status: number, bodyText: string, headers: Headers,
   }
   if (status === 404) return annotate(itemId !== undefined ? new ItemNotFound(itemId) : new FolderNotFound(folderId), up(upstream))
   if (/quota/i.test(message)) return annotate(new QuotaExceeded(text), up(upstream))
-  if (status === 400) return annotate(new BadRequest(text), up(upstream))
+  // Any other refusal names nothing the caller sent (the gateway checks ids, mode and base64 first): not a 400.
   if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), up(upstream))
   return annotate(new UpstreamBadResponse(text), up(upstream))
 }

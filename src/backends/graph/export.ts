@@ -6,10 +6,9 @@
 import { isStrictBase64 } from '../../base64.js'
 import { IdMalformed, UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ExportResult } from '../mailbox-backend.js'
-import {
-  GRAPH_ID, MAX_REDIRECTS, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox
-} from './context.js'
+import { MAX_REDIRECTS, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import { exportItemError, getCi } from './errors.js'
+import { changeKeyFromEtag, toPublicId, tryFromPublicId } from './ids.js'
 import { redactUrl } from '../../redact.js'
 
 const MOVED = 'ErrorArchiveFolderMovedPermanently'
@@ -31,17 +30,21 @@ function movedTarget (ctx: GraphContext, message: string, from: string): URL | u
 }
 
 /**
- * What makes a success entry unusable, if anything: exportItemResponse carries `changeKey`
- * (a string) and `data` (Edm.Stream inline as base64, protocol brief §7), which must be
+ * A success entry's payload, or what makes it unusable: exportItemResponse carries `changeKey`
+ * (a string; an answer carrying the version only as an entity tag, `@odata.etag` W/"<changeKey>",
+ * still has it) and `data` (Edm.Stream inline as base64, protocol brief §7), which must be
  * standard padded base64 (RFC 4648 section 4) or importing it back would fail.
  */
-function exportedProblem (entry: unknown): string | undefined {
+function readExported (entry: unknown): { changeKey: string, data: string } | { problem: string } {
   const data = getCi(entry, 'data')
   const changeKey = getCi(entry, 'changeKey')
-  if (data === undefined || data === null) return 'no data'
-  if (typeof data !== 'string' || !isStrictBase64(data)) return 'data that is not base64'
-  if (typeof changeKey !== 'string' || changeKey === '') return 'no changeKey string'
-  return undefined
+  if (data === undefined || data === null) return { problem: 'no data' }
+  if (typeof data !== 'string' || !isStrictBase64(data)) return { problem: 'data that is not base64' }
+  const version = typeof changeKey === 'string' && changeKey !== ''
+    ? changeKey
+    : changeKeyFromEtag(getCi(entry, '@odata.etag'))
+  if (version === undefined) return { problem: 'no changeKey string' }
+  return { changeKey: version, data }
 }
 
 /** Exports one chunk (unique, well-formed ids) and returns a result per id. */
@@ -97,18 +100,17 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
             out.set(itemId, { itemId, error: toItemError(new UpstreamBadResponse(`${MOVED} pointing to a refused location ${redactUrl(message)}`)) })
             continue
           }
-          out.set(itemId, { itemId, error: toItemError(exportItemError(code, message, itemId)) })
+          out.set(itemId, { itemId, error: toItemError(exportItemError(code, message, toPublicId(itemId))) })
           continue
         }
-        const problem = exportedProblem(entry)
-        if (problem !== undefined) {
+        const exported = readExported(entry)
+        if ('problem' in exported) {
           // An unusable entry is that item's failure, never a success and never the call's.
-          const error = new UpstreamBadResponse(`exportItems answered for item ${itemId.slice(0, 100)} with ${problem}`)
+          const error = new UpstreamBadResponse(`exportItems answered for item ${toPublicId(itemId)} with ${exported.problem}`)
           out.set(itemId, { itemId, error: toItemError(error) })
           continue
         }
-        const changeKey = getCi(entry, 'changeKey') as string
-        out.set(itemId, { itemId, changeKey, data: getCi(entry, 'data') as string })
+        out.set(itemId, { itemId, changeKey: exported.changeKey, data: exported.data })
       }
     }
     pending = next
@@ -118,13 +120,22 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
 
 /**
  * MailboxBackend.exportBatch: one exportItems POST (plus archive re-POSTs) for at most
- * 20 ids. Duplicates are exported once and reported at each position; malformed ids
+ * 20 public ids (see ids.ts), sent to Graph as Graph ids and answered under the ids as
+ * asked. Duplicates are exported once and reported at each position; malformed ids
  * never leave the gateway. Throws when the first POST fails as a whole.
  */
 export async function exportBatch (ctx: GraphContext, mailbox: GraphMailbox, itemIds: string[], signal?: AbortSignal): Promise<ExportResult[]> {
-  const ids = [...new Set(itemIds.filter((id) => GRAPH_ID.test(id)))]
+  const graphIds = itemIds.map((id) => tryFromPublicId(id))
+  const ids = [...new Set(graphIds.filter((id): id is string => id !== undefined))]
   const results = ids.length > 0 ? await exportChunk(ctx, mailbox, ids, signal) : new Map<string, ExportResult>()
-  return itemIds.map((id) => GRAPH_ID.test(id)
-    ? results.get(id) ?? { itemId: id, error: toItemError(new UpstreamBadResponse(`exportItems returned nothing for ${id}`)) }
-    : { itemId: id, error: toItemError(new IdMalformed(id.slice(0, 100))) })
+  return itemIds.map((publicId, i): ExportResult => {
+    const graphId = graphIds[i]
+    if (graphId === undefined) return { itemId: publicId, error: toItemError(new IdMalformed(publicId.slice(0, 100))) }
+    const r = results.get(graphId)
+    if (r === undefined) {
+      const error = toItemError(new UpstreamBadResponse(`exportItems returned nothing for ${publicId}`))
+      return { itemId: publicId, error }
+    }
+    return { ...r, itemId: publicId }
+  })
 }

@@ -12,8 +12,9 @@ import type {
   CreateFolderRequest, Folder, FolderRef, ListFoldersRequest, Page, WellKnownFolder
 } from '../mailbox-backend.js'
 import { cursorFailure, cursorFromNextLink, readCursor, type PathPart } from './cursor.js'
-import { checkId, knownMailboxIds, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
+import { knownMailboxIds, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import type { Subject } from './errors.js'
+import { fromPublicId, isUsableGraphId, pathSegment, toPublicId } from './ids.js'
 
 export interface GraphFolder {
   id?: string
@@ -24,6 +25,40 @@ export interface GraphFolder {
   type?: string | null
   wellKnownName?: string | null
   '@removed'?: unknown
+}
+
+/**
+ * The mailboxFolder properties the port needs, asked for with $select wherever folders are read
+ * (list, childFolders, get and delta, which supports $select: protocol brief §4.2, §4.3, §4.8), so
+ * that a server answering sparse entries by default (Microsoft's delta example shows only id and
+ * displayName) still sends them. wellKnownName: beta CSDL 2026-08-04, and Microsoft's v1.0 SDK.
+ */
+export const FOLDER_SELECT = 'id,displayName,parentFolderId,childFolderCount,totalItemCount,type,wellKnownName'
+const SELECT_QUERY = `$select=${encodeURIComponent(FOLDER_SELECT)}`
+
+/** Folders fetched at once to fill in entries a server answered without needed properties. */
+const FILL_CONCURRENCY = 4
+
+/** A Graph id from upstream, checked before it is used or handed out. */
+function upstreamId (id: unknown, what: string): string {
+  if (typeof id !== 'string' || !isUsableGraphId(id)) throw new UpstreamBadResponse(`${what} without a usable id`)
+  return id
+}
+
+/**
+ * The properties a folder answer lacks for the port's Folder. A missing parentFolderId is only
+ * acceptable for the root (whose parentId is null) or when the parent is known from the request;
+ * `type: null` is the server's own answer (no class), a missing `type` is not.
+ */
+function missingProps (f: GraphFolder, rootId: string, knownParent: string | undefined): string[] {
+  const missing: string[] = []
+  if (typeof f.displayName !== 'string') missing.push('displayName')
+  const hasParent = typeof f.parentFolderId === 'string' && f.parentFolderId.length > 0
+  if (f.id !== rootId && knownParent === undefined && !hasParent) missing.push('parentFolderId')
+  if (f.type === undefined) missing.push('type')
+  if (typeof f.childFolderCount !== 'number') missing.push('childFolderCount')
+  if (typeof f.totalItemCount !== 'number') missing.push('totalItemCount')
+  return missing
 }
 
 export interface GraphPage<T> {
@@ -40,6 +75,12 @@ const ARCHIVE_WELL_KNOWN: Partial<Record<WellKnownFolder, string>> = {
 
 export function refLabel (ref: FolderRef): string {
   return 'id' in ref ? ref.id : ref.wellKnown
+}
+
+/** Error subject for a call about `ref`: an id is the caller's; a well-known name the gateway spells or resolves. */
+export function folderSubject (ref: FolderRef, name?: string): Subject {
+  const from = 'id' in ref ? 'caller' : 'wellKnown'
+  return { kind: 'folder', ref: refLabel(ref), from, ...(name !== undefined ? { name } : {}) }
 }
 
 export function pageSize (ctx: GraphContext, limit: number | undefined): number {
@@ -88,22 +129,22 @@ export class Folders {
   }
 
   private async findRoot (mailbox: GraphMailbox): Promise<string> {
-    const subject: Subject = { kind: 'folder', ref: 'root' }
+    // The root is looked up by the gateway on its own, for most calls.
+    const subject: Subject = { kind: 'folder', ref: 'root', from: 'gateway' }
     if (!mailbox.archive) {
       const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/msgfolderroot`, subject)
-      if (typeof body.id !== 'string') throw new UpstreamBadResponse('folder without id')
-      return checkId(body.id)
+      return upstreamId(body.id, 'the root folder')
     }
     // Well-known names fail in archives: the root is the parent of any top-level folder.
     const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, `${mailbox.base}/folders?$top=1`, subject)
     const parent = body.value?.[0]?.parentFolderId
     if (typeof parent !== 'string') throw new FolderNotFound('root')
-    return checkId(parent)
+    return upstreamId(parent, 'the root folder')
   }
 
-  /** A real folder id for a reference (well-known names resolved and cached). */
+  /** The Graph id of a reference: public ids decoded (400 when malformed), well-known names resolved and cached. */
   async folderId (mailbox: GraphMailbox, ref: FolderRef): Promise<string> {
-    if ('id' in ref) return checkId(ref.id)
+    if ('id' in ref) return fromPublicId(ref.id)
     if (ref.wellKnown === 'root') return await this.rootId(mailbox)
     const key = `${mailbox.mbx}/${ref.wellKnown}`
     let p = this.wellKnown.get(key)
@@ -117,9 +158,9 @@ export class Folders {
   }
 
   private async findPrimaryWellKnown (mailbox: GraphMailbox, name: WellKnownFolder): Promise<string> {
-    const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${name}`, { kind: 'folder', ref: name })
-    if (typeof body.id !== 'string') throw new UpstreamBadResponse('folder without id')
-    return checkId(body.id)
+    const subject: Subject = { kind: 'folder', ref: name, from: 'wellKnown' }
+    const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${name}`, subject)
+    return upstreamId(body.id, `the ${name} folder`)
   }
 
   private async findArchiveWellKnown (mailbox: GraphMailbox, name: WellKnownFolder): Promise<string> {
@@ -128,48 +169,55 @@ export class Folders {
     let url: string | undefined = `${mailbox.base}/folders?$top=100`
     let byName: string | undefined
     for (let pages = 0; url !== undefined && pages < 50; pages++) {
-      const { body }: { body: GraphPage<GraphFolder> } = await this.get<GraphPage<GraphFolder>>(mailbox, url, { kind: 'folder', ref: name })
+      // A listing of the archive's folders: the gateway's own call, not the caller's name.
+      const subject: Subject = { kind: 'folder', ref: name, from: 'gateway' }
+      const { body }: { body: GraphPage<GraphFolder> } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject)
       for (const f of body.value ?? []) {
         if (typeof f.id !== 'string') continue
         // Beta's wellKnownName is authoritative when present (`inbox` or `archiveinbox`).
         const wk = typeof f.wellKnownName === 'string' ? f.wellKnownName.toLowerCase() : undefined
-        if (wk === name || wk === `archive${name}`) return checkId(f.id)
+        if (wk === name || wk === `archive${name}`) return upstreamId(f.id, `the ${name} folder`)
         if (byName === undefined && f.displayName?.toLowerCase() === displayName.toLowerCase()) byName = f.id
       }
       const next: string | undefined = body['@odata.nextLink']
       url = next !== undefined ? new URL(next, this.ctx.config.graphUrl).href : undefined
     }
     if (byName === undefined) throw new FolderNotFound(name)
-    return checkId(byName)
+    return upstreamId(byName, `the ${name} folder`)
   }
 
-  /** Path segment for a folder: primaries take well-known names as they are (root → msgfolderroot). */
+  /**
+   * A folder as Graph addresses it in a path, decoded (put it in a URL with pathSegment): the Graph
+   * id, or on primaries a well-known name as it is (root → msgfolderroot).
+   */
   async segment (mailbox: GraphMailbox, ref: FolderRef): Promise<string> {
-    if ('id' in ref) return checkId(ref.id)
+    if ('id' in ref) return fromPublicId(ref.id)
     if (!mailbox.archive) return ref.wellKnown === 'root' ? 'msgfolderroot' : ref.wellKnown
     return await this.folderId(mailbox, ref)
   }
 
   /**
-   * A mailboxFolder as the public Folder. Absent or null text is '' and absent or null counts
-   * are 0, as before; a value of the wrong type, or a count that is not a non-negative integer,
-   * is MBG_ERR_UPSTREAM_BAD_RESPONSE naming the folder (the Folder schema could not carry it).
+   * The port's Folder for a complete Graph folder (public ids; the root's parentId is null).
+   * `knownParent`: the Graph id of the parent the request named, used when the answer omits it.
+   * Throws MBG_ERR_UPSTREAM_BAD_RESPONSE (502) naming what is missing, or what has a value the
+   * Folder schema could not carry (a class that is not a string or null, a count that is not a
+   * non-negative integer): nothing is made up.
    */
-  toFolder (f: GraphFolder, rootId: string): Folder {
-    if (typeof f.id !== 'string' || f.id === '') throw new UpstreamBadResponse('folder without id')
-    const id = f.id
+  toFolder (f: GraphFolder, rootId: string, knownParent?: string): Folder {
+    const id = upstreamId(f.id, 'folder')
+    const missing = missingProps(f, rootId, knownParent)
+    if (missing.length > 0) {
+      throw new UpstreamBadResponse(`Graph answered folder ${id.slice(0, 100)} without ${missing.join(', ')}`)
+    }
     const isRoot = id === rootId
+    const given = typeof f.parentFolderId === 'string' && f.parentFolderId.length > 0 ? f.parentFolderId : knownParent
+    const parent = given !== undefined ? upstreamId(given, `the parent of ${id.slice(0, 100)}`) : undefined
     const what = `folder ${id.slice(0, 100)}`
     const wellKnownName = isRoot ? 'root' : typeof f.wellKnownName === 'string' && f.wellKnownName.length > 0 ? f.wellKnownName : undefined
-    const text = (name: 'displayName' | 'type' | 'parentFolderId'): string | undefined => {
-      const value: unknown = f[name]
-      if (value === undefined || value === null) return undefined
-      if (typeof value !== 'string') throw new UpstreamBadResponse(`${what}: ${name} is not a string`)
-      return value
-    }
+    const type: unknown = f.type
+    if (type !== null && typeof type !== 'string') throw new UpstreamBadResponse(`${what}: type is not a string`)
     const count = (name: 'childFolderCount' | 'totalItemCount'): number => {
       const value: unknown = f[name]
-      if (value === undefined || value === null) return 0
       const n = nonNegativeInteger(value)
       if (typeof value !== 'number' || n === undefined) {
         throw new UpstreamBadResponse(`${what}: ${name} is not a non-negative integer`)
@@ -177,20 +225,63 @@ export class Folders {
       return n
     }
     return {
-      id,
-      displayName: text('displayName') ?? '',
-      parentId: isRoot ? null : text('parentFolderId') ?? null,
-      folderClass: text('type') ?? '',
+      id: toPublicId(id),
+      displayName: f.displayName as string,
+      parentId: isRoot || parent === undefined ? null : toPublicId(parent),
+      folderClass: typeof type === 'string' ? type : '',
       childFolderCount: count('childFolderCount'),
       totalItemCount: count('totalItemCount'),
       ...(wellKnownName !== undefined ? { wellKnownName } : {})
     }
   }
 
+  /** GET one folder by Graph id (or well-known name) with the properties the port needs. */
+  private async fetchFolder (
+    mailbox: GraphMailbox, seg: string, subject: Subject, signal?: AbortSignal
+  ): Promise<GraphFolder> {
+    const url = `${mailbox.base}/folders/${pathSegment(seg)}?${SELECT_QUERY}`
+    return (await this.get<GraphFolder>(mailbox, url, subject, signal)).body
+  }
+
+  /**
+   * Folders of a listing as the port's Folders. Entries a server answered without needed
+   * properties (despite $select) are fetched one by one; still incomplete → 502. One deleted
+   * in the meantime (404) is left out, as the next listing would not show it either.
+   */
+  private async toFolders (
+    mailbox: GraphMailbox, entries: GraphFolder[], rootId: string, knownParent?: string, signal?: AbortSignal
+  ): Promise<Folder[]> {
+    const out: Array<Folder | undefined> = new Array<Folder | undefined>(entries.length)
+    const incomplete: number[] = []
+    entries.forEach((f, i) => {
+      upstreamId(f.id, 'folder')
+      if (missingProps(f, rootId, knownParent).length > 0) incomplete.push(i)
+      else out[i] = this.toFolder(f, rootId, knownParent)
+    })
+    if (incomplete.length > 0) {
+      const fields = { mailbox: mailbox.mbx, folders: incomplete.length }
+      this.ctx.logger.debug(fields, 'folder entries without needed properties: fetching them')
+    }
+    for (let start = 0; start < incomplete.length; start += FILL_CONCURRENCY) {
+      await Promise.all(incomplete.slice(start, start + FILL_CONCURRENCY).map(async (i) => {
+        const id = entries[i].id as string
+        let fetched: GraphFolder
+        try {
+          fetched = await this.fetchFolder(mailbox, id, { kind: 'folder', ref: toPublicId(id), from: 'gateway' }, signal)
+        } catch (err) {
+          if ((err as { code?: unknown }).code === 'MBG_ERR_FOLDER_NOT_FOUND') return
+          throw err
+        }
+        out[i] = this.toFolder({ ...entries[i], ...fetched }, rootId, knownParent)
+      }))
+    }
+    return out.filter((f): f is Folder => f !== undefined)
+  }
+
   async getFolder (mailbox: GraphMailbox, ref: FolderRef, signal?: AbortSignal): Promise<Folder> {
     const seg = await this.segment(mailbox, ref)
-    const [{ body }, rootId] = await Promise.all([
-      this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${seg}`, { kind: 'folder', ref: refLabel(ref) }, signal),
+    const [body, rootId] = await Promise.all([
+      this.fetchFolder(mailbox, seg, folderSubject(ref), signal),
       this.rootId(mailbox)
     ])
     return this.toFolder(body, rootId)
@@ -208,13 +299,15 @@ export class Folders {
       // Whole tree: folders/delta pages through every folder below the root; the page
       // size is a Prefer header there, and nextLinks carry the rest of the state.
       scope = 'tree'
-      url = `${mailbox.base}/folders/delta`
+      url = `${mailbox.base}/folders/delta?${SELECT_QUERY}`
       headers = { prefer: `odata.maxpagesize=${top}` }
       collections = [[{ name: 'folders' }, { name: 'delta' }]]
     } else {
       const parent = await this.folderId(mailbox, request.parentId)
       scope = `children:${parent}`
-      url = parent === rootId ? `${mailbox.base}/folders?$top=${top}` : `${mailbox.base}/folders/${parent}/childFolders?$top=${top}`
+      url = parent === rootId
+        ? `${mailbox.base}/folders?$top=${top}&${SELECT_QUERY}`
+        : `${mailbox.base}/folders/${pathSegment(parent)}/childFolders?$top=${top}&${SELECT_QUERY}`
       const childFolders: PathPart[] = [{ name: 'folders' }, { id: parent }, { name: 'childFolders' }]
       collections = parent === rootId ? [[{ name: 'folders' }], childFolders] : [childFolders]
     }
@@ -222,14 +315,16 @@ export class Folders {
     if (cursor !== undefined) {
       url = readCursor(cursor, { graphOrigin: this.ctx.config.graphUrl, version: mailbox.version, mailboxIds: knownMailboxIds(this.ctx, mailbox), scope, collections })
     }
-    const subject: Subject = { kind: 'folder', ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root' }
+    const subject: Subject = request.parentId !== undefined
+      ? folderSubject(request.parentId)
+      : { kind: 'folder', ref: 'root', from: 'gateway' }
     const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject, signal, headers)
       .catch((err: unknown) => { throw cursor !== undefined ? cursorFailure(err) : err })
     if (!Array.isArray(body.value)) throw new UpstreamBadResponse('folder list without value[]')
-    const values = body.value
-      // A folder without an id is not dropped unnoticed: toFolder refuses the page.
-      .filter((f) => f['@removed'] === undefined && f.id !== rootId)
-      .map((f) => this.toFolder(f, rootId))
+    const live = body.value.filter((f) => f['@removed'] === undefined && f.id !== rootId)
+    // Children of a named parent: the parent is known even where an entry omits parentFolderId.
+    const knownParent = scope.startsWith('children:') ? scope.slice('children:'.length) : undefined
+    const values = await this.toFolders(mailbox, live, rootId, knownParent, signal)
     const next = body['@odata.nextLink']
     return {
       values,
@@ -240,8 +335,10 @@ export class Folders {
   async createFolder (mailbox: GraphMailbox, request: CreateFolderRequest, signal?: AbortSignal): Promise<Folder> {
     const rootId = await this.rootId(mailbox)
     const parent = request.parentId !== undefined ? await this.folderId(mailbox, request.parentId) : rootId
-    const url = parent === rootId ? `${mailbox.base}/folders` : `${mailbox.base}/folders/${parent}/childFolders`
-    const subject: Subject = { kind: 'folder', ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root', name: request.displayName }
+    const url = parent === rootId
+      ? `${mailbox.base}/folders`
+      : `${mailbox.base}/folders/${pathSegment(parent)}/childFolders`
+    const subject = folderSubject(request.parentId ?? { wellKnown: 'root' }, request.displayName)
     // Not idempotent: a blind retry after an unknown outcome could create a duplicate.
     const body = await this.ctx.policy.run({ key: mailbox.key, idempotent: false, ...(signal !== undefined ? { signal } : {}) }, async () => {
       const { body } = await this.ctx.http.graphJson<GraphFolder>({
@@ -249,32 +346,41 @@ export class Folders {
       })
       return body
     })
-    return this.toFolder(body, rootId)
+    const [made] = await this.toFolders(mailbox, [body], rootId, parent, signal)
+    if (made === undefined) throw new FolderNotFound(refLabel(request.parentId ?? { wellKnown: 'root' }))
+    return made
   }
 
   async renameFolder (mailbox: GraphMailbox, ref: FolderRef, displayName: string, signal?: AbortSignal): Promise<Folder> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
-    const id = checkId(ref.id)
+    const id = fromPublicId(ref.id)
     const rootId = await this.rootId(mailbox)
     if (id === rootId) throw new FolderProtected('root')
-    const url = `${mailbox.base}/folders/${id}`
-    const subject: Subject = { kind: 'folder', ref: id, name: displayName }
+    const url = `${mailbox.base}/folders/${pathSegment(id)}`
+    const subject: Subject = { kind: 'folder', ref: ref.id, name: displayName }
     const body = await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
       const { body } = await this.ctx.http.graphJson<GraphFolder>({ method: 'PATCH', url, subject, body: { displayName }, ...(signal !== undefined ? { signal } : {}) })
       return body
     })
     // The docs promise the updated folder in the body; fetch it if a server answers 204.
     if (typeof body.id !== 'string') return await this.getFolder(mailbox, ref, signal)
-    return this.toFolder(body, rootId)
+    const [renamed] = await this.toFolders(mailbox, [body], rootId, undefined, signal)
+    if (renamed === undefined) throw new FolderNotFound(ref.id)
+    return renamed
   }
 
   async deleteFolder (mailbox: GraphMailbox, ref: FolderRef, signal?: AbortSignal): Promise<void> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
-    const id = checkId(ref.id)
+    const id = fromPublicId(ref.id)
     const rootId = await this.rootId(mailbox)
     if (id === rootId) throw new FolderProtected('root')
     await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
-      await this.ctx.http.graph({ method: 'DELETE', url: `${mailbox.base}/folders/${id}`, subject: { kind: 'folder', ref: id }, ...(signal !== undefined ? { signal } : {}) })
+      await this.ctx.http.graph({
+        method: 'DELETE',
+        url: `${mailbox.base}/folders/${pathSegment(id)}`,
+        subject: { kind: 'folder', ref: ref.id },
+        ...(signal !== undefined ? { signal } : {})
+      })
     })
   }
 }

@@ -9,18 +9,25 @@
  */
 import { BadRequest, DataInvalid, UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ImportItem, ImportResult } from '../mailbox-backend.js'
-import { GRAPH_ID, MAILBOX_ID, checkId, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
+import { MAILBOX_ID, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import { getCi, importError, parseUpstreamError } from './errors.js'
-import type { Folders } from './folders.js'
+import { changeKeyFromEtag, fromPublicId, isUsableGraphId, toPublicId } from './ids.js'
+import { refLabel, type Folders } from './folders.js'
 
 const WRONG_MAILBOX = /expected in mailbox\s+'?(MBX:[^\s'"]+)/i
 
-/** Upload one item; returns the new itemId/changeKey or throws a mapped error. */
-async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: string, item: ImportItem, signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
+/**
+ * Upload one item (`folderId` and `itemId` are Graph ids); returns the Graph itemId and the
+ * changeKey of the new version, or throws a mapped error.
+ */
+async function upload (
+  ctx: GraphContext, mailbox: GraphMailbox, folderId: string, item: ImportItem, itemId: string | undefined,
+  signal?: AbortSignal
+): Promise<{ itemId: string, changeKey: string }> {
   const body: Record<string, string> = { FolderId: folderId, Mode: item.mode, Data: item.data }
   // Create mode must not carry ItemId/ChangeKey (the endpoint rejects them).
-  if (item.mode === 'update') {
-    body.ItemId = item.itemId
+  if (item.mode === 'update' && itemId !== undefined) {
+    body.ItemId = itemId
     body.ChangeKey = item.changeKey
   }
   const payload = JSON.stringify(body)
@@ -37,15 +44,22 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
       } catch {
         throw new UpstreamBadResponse('the import endpoint answered with a non-JSON body')
       }
-      const itemId = getCi(parsed, 'itemId')
+      const newId = getCi(parsed, 'itemId')
       const changeKey = getCi(parsed, 'changeKey')
-      if (typeof itemId !== 'string' || !GRAPH_ID.test(itemId)) throw new UpstreamBadResponse('the import endpoint answered without a usable itemId')
-      // The item was written: say where, so a caller can find it rather than import it again.
-      if (typeof changeKey !== 'string' || changeKey === '') {
-        const where = `stored as ${itemId.slice(0, 100)}`
-        throw new UpstreamBadResponse(`the import endpoint answered without a changeKey string (${where})`)
+      if (typeof newId !== 'string' || !isUsableGraphId(newId)) {
+        throw new UpstreamBadResponse('the import endpoint answered without a usable itemId')
       }
-      return { itemId, changeKey }
+      // The version may come only as an entity tag (`@odata.etag`: W/"<changeKey>"). The item was written
+      // either way: an answer with neither is still a success (reporting a failure would invite a duplicate
+      // on retry), with an empty changeKey and a warning naming the stored item.
+      const version = typeof changeKey === 'string' && changeKey !== ''
+        ? changeKey
+        : changeKeyFromEtag(getCi(parsed, '@odata.etag')) ?? ''
+      if (version === '') {
+        ctx.logger.warn({ itemId: toPublicId(newId), folderId: toPublicId(folderId), mode: item.mode },
+          'the import endpoint answered without a change key: item stored, changeKey left empty')
+      }
+      return { itemId: newId, changeKey: version }
     }
     if ((res.status === 401 || res.status === 403) && !renewed) {
       ctx.sessions.invalidate(session)
@@ -64,16 +78,23 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
         continue
       }
     }
-    throw importError(res.status, res.text, res.headers, { ...(item.mode === 'update' ? { itemId: item.itemId } : {}), folderId })
+    throw importError(res.status, res.text, res.headers, {
+      ...(item.mode === 'update' ? { itemId: item.itemId } : {}),
+      folderId: toPublicId(folderId),
+      folderLabel: refLabel(item.folderId),
+      folderFrom: 'id' in item.folderId ? 'caller' : 'wellKnown'
+    })
   }
 }
 
+/** Imports one item; ids in and out are public ids (see ids.ts). */
 async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, item: ImportItem, signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
-  if (item.mode === 'update') checkId(item.itemId)
+  const itemId = item.mode === 'update' ? fromPublicId(item.itemId) : undefined
   const folderId = await folders.folderId(mailbox, item.folderId)
   // Only an update may be blindly retried: re-running a create whose outcome is unknown can duplicate the item.
-  return await ctx.policy.run({ key: mailbox.key, idempotent: item.mode === 'update', ...(signal !== undefined ? { signal } : {}) },
-    async () => await upload(ctx, mailbox, folderId, item, signal))
+  const run = { key: mailbox.key, idempotent: item.mode === 'update', ...(signal !== undefined ? { signal } : {}) }
+  const r = await ctx.policy.run(run, async () => await upload(ctx, mailbox, folderId, item, itemId, signal))
+  return { itemId: toPublicId(r.itemId), changeKey: r.changeKey }
 }
 
 /**

@@ -7,7 +7,8 @@ import { isDateTime, nonNegativeInteger } from '../answers.js'
 import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backend.js'
 import { cursorFailure, cursorFromNextLink, matchesCollection, openCursor, wrongListing, type PathPart } from './cursor.js'
 import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
-import { pageSize, refLabel, type Folders, type GraphPage } from './folders.js'
+import { folderSubject, pageSize, type Folders, type GraphPage } from './folders.js'
+import { changeKeyFromEtag, pathSegment, publicIdOf } from './ids.js'
 
 export interface GraphItem {
   id?: string
@@ -16,6 +17,7 @@ export interface GraphItem {
   size?: number | null
   createdDateTime?: string | null
   lastModifiedDateTime?: string | null
+  '@odata.etag'?: string
   singleValueExtendedProperties?: Array<{ id?: string, value?: string }>
 }
 
@@ -25,17 +27,20 @@ const EXPAND = "singleValueExtendedProperties($filter=id eq 'String 0x0037')"
 const SUBJECT_PROP = /^String\s+0x0*37$/i
 
 /**
- * A mailboxItem as the public ItemSummary. Times Graph leaves out or answers null (the CSDL
- * declares them nullable) are left out; an item without an id or changeKey string or a
- * non-negative integer size, or with a time that is not an RFC 3339 date-time, is a bad answer
- * (MBG_ERR_UPSTREAM_BAD_RESPONSE naming the item): the listing $selects all of them.
+ * The port's ItemSummary of a Graph item: the id made public (ids.ts), the change key from
+ * `changeKey` or else from `@odata.etag` (`W/"<changeKey>"`, protocol brief §2). Times Graph
+ * leaves out or answers null (the CSDL declares them nullable) are left out; an item without a
+ * usable id, without a change key in either place, without a non-negative integer size, or with
+ * a time that is not an RFC 3339 date-time, is a bad answer (MBG_ERR_UPSTREAM_BAD_RESPONSE
+ * naming the item): the listing $selects all of them.
  */
 export function toItemSummary (item: GraphItem): ItemSummary {
-  if (typeof item.id !== 'string' || item.id === '') throw new UpstreamBadResponse('item without id')
-  const what = `item ${item.id.slice(0, 100)}`
-  if (typeof item.changeKey !== 'string' || item.changeKey === '') {
-    throw new UpstreamBadResponse(`${what} has no changeKey string`)
-  }
+  const id = publicIdOf(item.id, 'item')
+  const what = `item ${id.slice(0, 100)}`
+  const changeKey = typeof item.changeKey === 'string' && item.changeKey !== ''
+    ? item.changeKey
+    : changeKeyFromEtag(item['@odata.etag'])
+  if (changeKey === undefined) throw new UpstreamBadResponse(`${what} has no changeKey string`)
   const size = nonNegativeInteger(item.size)
   if (size === undefined) throw new UpstreamBadResponse(`${what} has no size that is a non-negative integer`)
   const time = (name: 'createdDateTime' | 'lastModifiedDateTime'): string | undefined => {
@@ -48,8 +53,8 @@ export function toItemSummary (item: GraphItem): ItemSummary {
   const modified = time('lastModifiedDateTime')
   const subject = item.singleValueExtendedProperties?.find((p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim()))?.value
   return {
-    id: item.id,
-    changeKey: item.changeKey,
+    id,
+    changeKey,
     itemClass: typeof item.type === 'string' ? item.type : '',
     size,
     ...(created !== undefined ? { created } : {}),
@@ -79,8 +84,9 @@ export async function listItems (ctx: GraphContext, folders: Folders, mailbox: G
   const scope = `items:${seg}`
   const url = page.cursor !== undefined
     ? await cursorUrl(ctx, folders, mailbox, folder, seg, scope, page.cursor)
-    : `${mailbox.base}/folders/${seg}/items?$top=${pageSize(ctx, page.limit)}&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
-  const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, { kind: 'folder', ref: refLabel(folder) }, signal)
+    : `${mailbox.base}/folders/${pathSegment(seg)}/items?$top=${pageSize(ctx, page.limit)}` +
+      `&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
+  const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, folderSubject(folder), signal)
     .catch((err: unknown) => { throw page.cursor !== undefined ? cursorFailure(err) : err })
   if (!Array.isArray(body.value)) throw new UpstreamBadResponse('item list without value[]')
   const next = body['@odata.nextLink']

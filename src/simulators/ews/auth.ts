@@ -3,8 +3,8 @@
  * identity simulator's verifier) and mailbox selection from the SOAP headers.
  */
 import { timingSafeEqual } from 'node:crypto'
-import type { MailboxStore } from '../store/store.js'
-import { accessibleGuids, type RequestContext } from './context.js'
+import type { MailboxStore, StoreMailbox } from '../store/store.js'
+import { contextFor, type RequestContext } from './context.js'
 import { EwsFault } from './errors.js'
 import type { EwsAccount, EwsSimulatorOptions } from './types.js'
 import { NS, child, type XmlEl } from './xml.js'
@@ -68,25 +68,36 @@ export function checkServerVersion (header: XmlEl | undefined): string {
 
 const NO_MAILBOX = 'The SMTP address has no mailbox associated with it.'
 
-/** Picks the mailbox a request acts on from ExchangeImpersonation or the caller's own account. */
+/**
+ * Picks the identity a request acts as. With ExchangeImpersonation: the impersonated user
+ * (the caller needs the impersonation right; that user's rights apply). Without it: the
+ * caller's own account (delegate access) — its mailbox if it has one, plus every mailbox it
+ * holds FullAccess on. App-only callers have no mailbox or grants and must impersonate.
+ * Faults: ErrorInvalidExchangeImpersonationHeaderData, ErrorImpersonateUserDenied,
+ * ErrorNonExistentMailbox, ErrorMissingEmailAddress [D responsecode.md].
+ */
 export function selectMailbox (store: MailboxStore, caller: Caller, header: XmlEl | undefined): RequestContext {
   const canImpersonate = caller.kind === 'app' || caller.account.impersonation
   const impersonation = header === undefined ? undefined : child(header, NS.t, 'ExchangeImpersonation')
-  let address: string | undefined
   if (impersonation !== undefined) {
     const sid = child(impersonation, NS.t, 'ConnectingSID')
     const value = sid?.children.find((c) => c.ns === NS.t && ['PrimarySmtpAddress', 'SmtpAddress', 'PrincipalName', 'SID'].includes(c.local))
     if (value === undefined || value.text.trim() === '') throw new EwsFault('ErrorInvalidExchangeImpersonationHeaderData')
     if (!canImpersonate) throw new EwsFault('ErrorImpersonateUserDenied')
     // The simulator has no directory of SIDs; UPNs equal primary SMTP addresses.
-    address = value.local === 'SID' ? undefined : value.text.trim()
+    const address = value.local === 'SID' ? undefined : value.text.trim()
     if (address === undefined) throw new EwsFault('ErrorNonExistentMailbox', NO_MAILBOX)
-  } else {
-    // App-only callers have no mailbox of their own: they must impersonate.
-    if (caller.kind === 'app' || caller.account.smtp === undefined) throw new EwsFault('ErrorMissingEmailAddress')
-    address = caller.account.smtp
+    const mailbox = store.mailboxBySmtp(address)
+    if (mailbox === undefined) throw new EwsFault('ErrorNonExistentMailbox', NO_MAILBOX, [['SmtpAddress', address]])
+    return contextFor(store, mailbox, [mailbox.smtp])
   }
-  const mailbox = store.mailboxBySmtp(address)
-  if (mailbox === undefined) throw new EwsFault('ErrorNonExistentMailbox', NO_MAILBOX, [['SmtpAddress', address]])
-  return { store, mailbox, accessible: accessibleGuids(store, mailbox), canImpersonate }
+  // App-only callers have no mailbox of their own: they must impersonate.
+  if (caller.kind === 'app') throw new EwsFault('ErrorMissingEmailAddress')
+  const { account } = caller
+  let own: StoreMailbox | undefined
+  if (account.smtp !== undefined) {
+    own = store.mailboxBySmtp(account.smtp)
+    if (own === undefined) throw new EwsFault('ErrorNonExistentMailbox', NO_MAILBOX, [['SmtpAddress', account.smtp]])
+  }
+  return contextFor(store, own, [account.username, ...(account.smtp !== undefined ? [account.smtp] : [])])
 }

@@ -1,25 +1,48 @@
 /**
- * Per-request state (the selected mailbox) and id resolution with Exchange's
- * access rules: an id is usable when it belongs to the selected primary
- * mailbox, its archive or one of the archive's auxiliary mailboxes.
+ * Per-request state (the acting identity and what it may open) and id resolution
+ * with Exchange's access rules: an object is usable when its mailbox is the acting
+ * user's own primary, archive or auxiliary archive, or belongs to a mailbox that
+ * user holds FullAccess on (then with its archives too). Under ExchangeImpersonation
+ * the impersonated user's rights apply, not the caller's [D impersonation-and-ews-in-exchange.md].
  */
 import { isParseableChangeKey, parseId, StoreError, type MailboxStore, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
 import { EwsError, EwsFault } from './errors.js'
-import type { EwsFaults } from './types.js'
+import type { EwsFaults, EwsMessageFault } from './types.js'
 import { NS, child, type XmlEl } from './xml.js'
+
+const NO_MAILBOX = 'The SMTP address has no mailbox associated with it.'
 
 export interface RequestContext {
   store: MailboxStore
-  /** The primary mailbox the request acts on. */
-  mailbox: StoreMailbox
-  /** Physical mailboxes reachable through it (primary, archive, auxiliary archives). */
+  /**
+   * The mailbox the request acts as: the impersonated user's or the caller's own. Undefined for an
+   * account without a mailbox using delegate access, which must name the mailbox of every
+   * distinguished folder (`t:DistinguishedFolderId/t:Mailbox`).
+   */
+  mailbox: StoreMailbox | undefined
+  /** Physical mailboxes (GUIDs) the acting identity may open: its own and those it has FullAccess on, with archives. */
   accessible: Set<string>
-  /** Caller may act on other mailboxes (impersonation right or full_access_as_app). */
-  canImpersonate: boolean
+  /** The operation being served. */
+  op?: string
+  /** Injected per-message refusals (EwsFaults.messages), consumed as they fire. */
+  messageFaults?: EwsMessageFault[]
   /** The simulator's fault knobs, for operations that damage their own answers (see EwsFaults). */
   faults?: EwsFaults
 }
 
+/**
+ * Throws the EwsError an injected rule (EwsFaults.messages) puts here, if one matches: called at the start of
+ * each ResponseMessage (no `distinguished`), and where a DistinguishedFolderId is resolved (its lower-case name).
+ */
+export function injectedMessageFault (ctx: RequestContext, distinguished?: string): void {
+  const rule = ctx.messageFaults?.find((r) => r.count > 0 && r.distinguished?.toLowerCase() === distinguished &&
+    (r.op === undefined ? distinguished !== undefined : r.op === ctx.op))
+  if (rule === undefined) return
+  rule.count--
+  throw new EwsError(rule.code)
+}
+
+/** A primary mailbox with its in-place archive and the archive's auxiliary mailboxes. */
 export function accessibleGuids (store: MailboxStore, primary: StoreMailbox): Set<string> {
   const out = new Set([primary.guid])
   if (primary.archiveGuid !== undefined) {
@@ -28,6 +51,27 @@ export function accessibleGuids (store: MailboxStore, primary: StoreMailbox): Se
     for (const aux of archive?.auxGuids ?? []) out.add(aux)
   }
   return out
+}
+
+/**
+ * The context for an identity: `own` is its mailbox (if any), `trustees` the names FullAccess
+ * grants may use for it (primary SMTP address, logon name).
+ */
+export function contextFor (store: MailboxStore, own: StoreMailbox | undefined, trustees: string[]): RequestContext {
+  const accessible = new Set<string>()
+  for (const primary of [...(own !== undefined ? [own] : []), ...store.fullAccessMailboxes(trustees)]) {
+    for (const guid of accessibleGuids(store, primary)) accessible.add(guid)
+  }
+  return { store, mailbox: own, accessible }
+}
+
+/**
+ * The acting mailbox; an account without one gets the ErrorMissingEmailAddress fault (it must
+ * name the mailbox of distinguished folders) [D responsecode.md, ErrorMissingEmailAddress].
+ */
+export function ownMailbox (ctx: RequestContext): StoreMailbox {
+  if (ctx.mailbox === undefined) throw new EwsFault('ErrorMissingEmailAddress')
+  return ctx.mailbox
 }
 
 /** Decodes an id and applies the mailbox rules; returns its kind. */
@@ -68,13 +112,18 @@ export function itemById (ctx: RequestContext, id: string | undefined): StoreIte
 /** Resolves `t:DistinguishedFolderId` (optionally naming another mailbox through `t:Mailbox`). */
 function distinguishedFolder (ctx: RequestContext, el: XmlEl): StoreFolder {
   const name = (el.attrs.Id ?? '').toLowerCase()
-  let primary = ctx.mailbox
-  const address = child(el, NS.t, 'Mailbox')?.children.find((c) => c.ns === NS.t && c.local === 'EmailAddress')?.text
-  if (address !== undefined && address !== '' && address.toLowerCase() !== ctx.mailbox.smtp) {
-    const other = ctx.store.mailboxBySmtp(address)
-    if (other === undefined) throw new EwsError('ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')
-    if (!ctx.canImpersonate) throw new EwsError('ErrorAccessDenied')
-    primary = other
+  injectedMessageFault(ctx, name)
+  const mailboxEl = child(el, NS.t, 'Mailbox')
+  const address = mailboxEl === undefined ? undefined : child(mailboxEl, NS.t, 'EmailAddress')?.text.trim()
+  let primary: StoreMailbox
+  if (address !== undefined && address !== '') {
+    const named = ctx.store.mailboxBySmtp(address)
+    if (named === undefined) throw new EwsError('ErrorNonExistentMailbox', NO_MAILBOX)
+    // The acting identity's rights decide, also when it is an impersonated user.
+    if (!ctx.accessible.has(named.guid)) throw new EwsError('ErrorAccessDenied')
+    primary = named
+  } else {
+    primary = ownMailbox(ctx)
   }
   // archive* names live in the primary's in-place archive; everything else in the primary.
   const own = primary.wellKnown.get(name)

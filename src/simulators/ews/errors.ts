@@ -31,7 +31,8 @@ export const MESSAGES: Record<string, string> = {
   ErrorImpersonateUserDenied: 'The account does not have permission to impersonate the requested user.',
   ErrorInvalidExchangeImpersonationHeaderData: 'The impersonation header data is invalid.',
   ErrorMissingEmailAddress: 'When making a request as an account that does not have a mailbox, you must specify the mailbox primary SMTP address for any distinguished folder Ids.',
-  ErrorInvalidRequest: 'The request is invalid.'
+  ErrorInvalidRequest: 'The request is invalid.',
+  ErrorUnsupportedTypeForConversion: 'The id format is not supported for conversion.'
 }
 
 /** A per-item failure: becomes one ResponseMessage with ResponseClass="Error". */

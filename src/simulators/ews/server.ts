@@ -57,9 +57,20 @@ function parseEnvelope (xml: string): Parsed {
   }
 }
 
+/** Rewrites every RootFolder of a Find* answer to "more to come, next offset = the offset asked for". */
+function stallPaging (body: string, request: XmlEl): string {
+  const view = request.children.find((c) => c.ns === NS.m && /^IndexedPage(Item|Folder)View$/.test(c.local))
+  const offset = /^\d+$/.test(view?.attrs.Offset ?? '') ? view?.attrs.Offset as string : '0'
+  const rootFolder =
+    /<m:RootFolder IndexedPagingOffset="\d+"( TotalItemsInView="\d+") IncludesLastItemInRange="(true|false)"/g
+  return body.replace(rootFolder, `<m:RootFolder IndexedPagingOffset="${offset}"$1 IncludesLastItemInRange="false"`)
+}
+
 export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<EwsSimulator> {
   const log: Logger = options.logger ?? pino({ level: 'silent' })
-  const faults: EwsFaults = { serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0 }
+  const faults: EwsFaults = {
+    serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0, stallPaging: 0, messages: []
+  }
   const stats: EwsStats = { requests: 0, byOperation: {} }
   const host = options.host ?? '127.0.0.1'
 
@@ -134,8 +145,15 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       }
       if (parsed.fault !== undefined) throw parsed.fault
       checkServerVersion(parsed.header)
-      const ctx = { ...selectMailbox(options.store, caller, parsed.header), faults }
+      const ctx = {
+        ...selectMailbox(options.store, caller, parsed.header), op: op as string, messageFaults: faults.messages, faults
+      }
       body = envelope(OPERATIONS[op as string](ctx, parsed.request as XmlEl))
+      if (applies && faults.stallPaging > 0 && (op === 'FindItem' || op === 'FindFolder')) {
+        faults.stallPaging--
+        log.info({ op }, 'ews fault: paging that does not advance')
+        body = stallPaging(body, parsed.request as XmlEl)
+      }
     } catch (err) {
       if (!(err instanceof EwsFault)) throw err
       status = 500

@@ -17,8 +17,18 @@ export interface EwsFaults {
   truncate: number
   /** The next N requests get their socket destroyed without a response. */
   reset: number
+  /**
+   * The next N FindItem/FindFolder answers claim more entries exist (IncludesLastItemInRange="false")
+   * while their IndexedPagingOffset is the Offset asked for: an answer a client cannot advance from.
+   */
+  stallPaging: number
   /** Limit the above to these operation names (e.g. ['ExportItems']). */
   only?: string[]
+  /**
+   * Per-message refusals, to play a real server's answers: each rule makes the next `count` ResponseMessages
+   * it matches answer ResponseClass="Error" with `code` instead of doing the work (`only` does not apply).
+   */
+  messages: EwsMessageFault[]
   /**
    * ExportItems answers for these items (keyed by EWS item id, as on the wire) are damaged, regardless of `only`:
    * 'data' shortens m:Data the way the success sample in Microsoft's ExportItems page is (16 characters and '...',
@@ -28,10 +38,18 @@ export interface EwsFaults {
   exportDamage?: Record<string, ExportDamage>
   /** FieldURIs FindItem leaves out of every item even when the request asks for them (e.g. ['item:DateTimeCreated']). */
   omitItemFields?: string[]
+  /** The next N successful UploadItems messages leave the ChangeKey out of m:ItemId (the item is stored all the same). */
+  uploadWithoutChangeKey?: number
 }
 
 /** How `EwsFaults.exportDamage` damages one ExportItems answer. */
 export type ExportDamage = 'data' | 'changeKey' | 'wrapped'
+
+/**
+ * One rule of EwsFaults.messages. Without `distinguished` it matches the messages of `op`; with it, only
+ * messages that resolve that DistinguishedFolderId (e.g. 'inbox'), in `op` or, when `op` is unset, in any operation.
+ */
+export interface EwsMessageFault { op?: string, distinguished?: string, code: string, count: number }
 
 export interface EwsBearerIdentity { appId: string, roles: string[] }
 

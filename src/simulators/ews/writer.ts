@@ -29,6 +29,12 @@ const SERVER_VERSION_INFO = `<h:ServerVersionInfo MajorVersion="${SERVER_VERSION
   `MajorBuildNumber="${SERVER_VERSION.majorBuild}" MinorBuildNumber="${SERVER_VERSION.minorBuild}" Version="${SERVER_VERSION.version}" ` +
   `xmlns:h="${NS.t}" xmlns="${NS.t}" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>`
 
+/**
+ * Every answer (operation responses and SOAP faults alike) carries `t:ServerVersionInfo` in the
+ * SOAP header: services.wsdl binds it as a header part of every operation's output message, and
+ * clients that do not pin a version (exchangelib's ConvertId probe) read the build from any answer,
+ * a fault included (faultXml writes the same header).
+ */
 export function envelope (body: string): string {
   return `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="${NS.soap}"><s:Header>${SERVER_VERSION_INFO}</s:Header>` +
     `<s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">${body}</s:Body></s:Envelope>`
@@ -38,7 +44,10 @@ function valuesXml (values: MessageValues): string {
   return values.map(([name, value]) => `<t:Value Name="${esc(name)}">${text(value)}</t:Value>`).join('')
 }
 
-/** SOAP 1.1 fault in the shape Exchange uses (faultcode prefix bound to the types namespace). */
+/**
+ * SOAP 1.1 fault in the shape Exchange uses (faultcode prefix bound to the types namespace), with
+ * ServerVersionInfo in its header like every other answer.
+ */
 export function faultXml (fault: EwsFault): string {
   const values: string[] = []
   if (fault.position !== undefined) {
@@ -47,7 +56,8 @@ export function faultXml (fault: EwsFault): string {
   if (fault.values.length > 0) values.push(valuesXml(fault.values))
   const messageXml = values.length > 0 ? `<t:MessageXml xmlns:t="${NS.t}">${values.join('')}</t:MessageXml>` : ''
   const faultString = fault.message
-  return `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="${NS.soap}"><s:Body><s:Fault>` +
+  return `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="${NS.soap}">` +
+    `<s:Header>${SERVER_VERSION_INFO}</s:Header><s:Body><s:Fault>` +
     `<faultcode xmlns:a="${NS.t}">a:${fault.code}</faultcode>` +
     `<faultstring xml:lang="en-US">${text(faultString)}</faultstring>` +
     `<detail><e:ResponseCode xmlns:e="${NS.e}">${fault.code}</e:ResponseCode>` +

@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { MailboxStore } from '../store/store.js'
 import type { DeltaRounds } from './delta.js'
 import type { ImportTokens } from './import-token.js'
-import type { BearerIdentity, GraphFaults, GraphSimulatorStats } from './types.js'
+import type { BearerIdentity, GraphFaults, GraphQuirks, GraphSimulatorStats } from './types.js'
 
 export type GraphVersion = 'v1.0' | 'beta'
 
@@ -16,6 +16,7 @@ export interface SimContext {
   /** Import endpoint origin (the simulated outlook.office365.com). */
   importOrigin: string
   faults: GraphFaults
+  quirks: GraphQuirks
   stats: GraphSimulatorStats
   sessionLifetimeSec: number
   acceptForeignData: boolean
@@ -24,6 +25,8 @@ export interface SimContext {
   tokens: ImportTokens
   delta: DeltaRounds
   mailboxId: (guid: string) => string
+  /** A store id as this simulator hands it out (URL-safe, or standard base64 under the quirk). */
+  wireId: (storeId: string) => string
 }
 
 /** One authenticated Graph request, as the router sees it. */

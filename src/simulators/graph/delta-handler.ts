@@ -4,8 +4,7 @@
 import type { GraphCall, SimContext } from './context.js'
 import { syncStateGone, type DeltaEntry, type DeltaScope } from './delta.js'
 import type { Reply } from './http.js'
-import { toWireId } from './ids.js'
-import { DEFAULT_PAGE_SIZE, preferredPageSize } from './odata.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, intParam, preferredPageSize } from './odata.js'
 
 export interface DeltaSpec {
   scope: DeltaScope
@@ -32,7 +31,9 @@ export function deltaReply (ctx: SimContext, call: GraphCall, spec: DeltaSpec): 
   } else {
     let since = 0
     let select = call.query.get('$select')
-    let pageSize = prefer ?? DEFAULT_PAGE_SIZE
+    // items/delta also takes $top; the round keeps the size for its $skiptoken pages.
+    const top = intParam(call.query, '$top')
+    let pageSize = prefer ?? (top !== undefined ? Math.max(1, Math.min(MAX_PAGE_SIZE, top)) : DEFAULT_PAGE_SIZE)
     if (dtok !== null) {
       const body = ctx.delta.decode(dtok, spec.scope)
       // A token from the future belongs to another store instance (for example after a restart).
@@ -50,7 +51,7 @@ export function deltaReply (ctx: SimContext, call: GraphCall, spec: DeltaSpec): 
   const size = prefer ?? round.pageSize
   const value = round.entries.slice(offset, offset + size).map((e) => {
     const live = e.removed ? undefined : spec.render(e.id, round.select)
-    return live ?? { id: toWireId(e.id), '@removed': { reason: 'deleted' } }
+    return live ?? { id: ctx.wireId(e.id), '@removed': { reason: 'deleted' } }
   })
   const body: Record<string, unknown> = { '@odata.context': spec.contextUrl, value }
   if (offset + size < round.entries.length) {

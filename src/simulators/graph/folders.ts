@@ -6,26 +6,25 @@ import type { GraphCall, GraphVersion, SimContext } from './context.js'
 import { deltaReply } from './delta-handler.js'
 import type { DeltaEntry } from './delta.js'
 import { badRequest, type Reply } from './http.js'
-import { toWireId } from './ids.js'
+import { pathSegment } from './ids.js'
 import { applyOrderBy, pageOf, parseFilter, preferredPageSize, type FieldGetters } from './odata.js'
 import { fromStoreError } from './resolve.js'
-import { FOLDER_PROPS, folderJson, parseExpand, parseSelect } from './serialize.js'
+import { FOLDER_PROPS, folderJson, mailboxUrl, parseExpand, parseSelect } from './serialize.js'
 
 export function mailboxContext (ctx: SimContext, version: GraphVersion, mailbox: StoreMailbox): string {
   return `${ctx.url}/${version}/$metadata#admin/exchange/mailboxes('${encodeURIComponent(ctx.mailboxId(mailbox.guid))}')`
 }
 
 function folderFields (ctx: SimContext, version: GraphVersion): FieldGetters<StoreFolder> {
-  const fields: FieldGetters<StoreFolder> = {
-    id: (f) => toWireId(f.id),
+  return {
+    id: (f) => ctx.wireId(f.id),
     displayName: (f) => f.displayName,
-    parentFolderId: (f) => f.parentId === null ? null : toWireId(f.parentId),
+    parentFolderId: (f) => f.parentId === null ? null : ctx.wireId(f.parentId),
     childFolderCount: (f) => f.childIds.length,
     totalItemCount: (f) => f.itemIds.length,
-    type: (f) => f.folderClass
+    type: (f) => f.folderClass,
+    wellKnownName: (f) => folderJson(ctx, f, version).wellKnownName as string | null
   }
-  if (version === 'beta') fields.wellKnownName = (f) => folderJson(ctx, f, 'beta').wellKnownName as string | null
-  return fields
 }
 
 /** GET .../folders or .../folders/{id}/childFolders */
@@ -40,7 +39,7 @@ export function listFolders (ctx: SimContext, call: GraphCall, mailbox: StoreMai
   const { page, nextLink, count } = pageOf(list, call.query, `${ctx.url}${call.path}`, preferredPageSize(call.headers.prefer))
   const base = mailboxContext(ctx, call.version, mailbox)
   const body: Record<string, unknown> = {
-    '@odata.context': isRoot ? `${base}/folders` : `${base}/folders('${toWireId(parent.id)}')/childFolders`
+    '@odata.context': isRoot ? `${base}/folders` : `${base}/folders('${ctx.wireId(parent.id)}')/childFolders`
   }
   if (count !== undefined) body['@odata.count'] = count
   body.value = page.map((f) => folderJson(ctx, f, call.version, { select, expand }))
@@ -83,9 +82,10 @@ export async function createFolder (ctx: SimContext, call: GraphCall, mailbox: S
   } catch (err) {
     throw fromStoreError(err)
   }
+  const location = `${mailboxUrl(ctx, call.version, mailbox.guid)}/folders/${pathSegment(ctx.wireId(folder.id))}`
   return {
     status: 201,
-    headers: { location: `${ctx.url}/${call.version}/admin/exchange/mailboxes/${ctx.mailboxId(mailbox.guid)}/folders/${toWireId(folder.id)}` },
+    headers: { location },
     body: { '@odata.context': `${mailboxContext(ctx, call.version, mailbox)}/folders/$entity`, ...folderJson(ctx, folder, call.version) }
   }
 }
@@ -160,7 +160,13 @@ export function folderDelta (ctx: SimContext, call: GraphCall, mailbox: StoreMai
     checkSelect: (select) => { parseSelect(select, FOLDER_PROPS[call.version], 'mailboxFolder') },
     render: (id, select) => {
       const f = store.folders.get(id)
-      return f === undefined ? undefined : folderJson(ctx, f, call.version, { select: parseSelect(select, FOLDER_PROPS[call.version], 'mailboxFolder') })
+      if (f === undefined) return undefined
+      const shape = ctx.quirks.deltaFolders
+      // Microsoft's delta example shows entries with only id and displayName.
+      const sparse = shape === 'idAndNameOnly' || (shape === 'sparse' && select === null)
+      const declared = FOLDER_PROPS[call.version]
+      const selected = sparse ? new Set(['displayName']) : parseSelect(select, declared, 'mailboxFolder')
+      return folderJson(ctx, f, call.version, { select: selected })
     },
     contextUrl: `${ctx.url}/${call.version}/$metadata#Collection(microsoft.graph.mailboxFolder)`
   })

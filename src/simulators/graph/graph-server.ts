@@ -9,7 +9,7 @@ import type { GraphCall, GraphVersion, SimContext } from './context.js'
 import { BodyTooLarge, GraphError, graphErrorBody, readBody, Redirect, send, sleep, type Reply } from './http.js'
 import { parseMailboxId } from './ids.js'
 import { pathSegments, routeGraph } from './router.js'
-import { faultsApply, injectedFault, type Throttle } from './throttle.js'
+import { faultsApply, injectedFault, injectedRejection, type Throttle } from './throttle.js'
 import type { BearerIdentity } from './types.js'
 
 const GRAPH_BODY_LIMIT = 4 * 1024 * 1024
@@ -52,6 +52,8 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
       const retryAfter = String(ctx.faults.retryAfterSec)
       if (fault === 429) throw new GraphError(429, 'TooManyRequests', 'Too many requests. Please try again later.', { 'retry-after': retryAfter })
       if (fault === 503) throw new GraphError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please try again later.', { 'retry-after': retryAfter })
+      const rejection = injectedRejection(ctx.faults, path)
+      if (rejection !== undefined) throw new GraphError(rejection.status, rejection.code, rejection.message ?? rejection.code)
 
       if (!throttle.acquire(identity.appId)) {
         throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })

@@ -14,6 +14,14 @@ export function fromWireId (wireId: string): string {
   return wireId.replace(/-/g, '+').replace(/_/g, '/')
 }
 
+/**
+ * A decoded value as one URL path segment: characters outside RFC 3986 `pchar` (among them the '/'
+ * of a standard base64 id) percent-encoded; URL-safe ids stay as they are.
+ */
+export function pathSegment (value: string): string {
+  return value.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/g, (c) => encodeURIComponent(c))
+}
+
 export function formatMailboxId (guid: string, tenantId: string): string {
   return `MBX:${guid}@${tenantId}`
 }

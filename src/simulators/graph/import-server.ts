@@ -10,7 +10,7 @@ import type { SimContext } from './context.js'
 import { BodyTooLarge, ImportError, readBody, send, sleep, type Reply } from './http.js'
 import { parseMailboxId } from './ids.js'
 import { importItem } from './import-item.js'
-import { faultsApply, injectedFault, type Throttle } from './throttle.js'
+import { faultsApply, injectedFault, injectedRejection, type Throttle } from './throttle.js'
 
 /** Exchange Online accepts messages up to 150 MB; base64 adds a third. */
 const IMPORT_BODY_LIMIT = 210 * 1024 * 1024
@@ -52,6 +52,8 @@ export function importHandler (deps: { ctx: SimContext, throttle: Throttle, logg
       const retryAfter = String(ctx.faults.retryAfterSec)
       if (fault === 429) throw new ImportError(429, 'Too many requests. Please try again later.', { 'retry-after': retryAfter })
       if (fault === 503) throw new ImportError(503, 'The service is temporarily unavailable.', { 'retry-after': retryAfter })
+      const rejection = injectedRejection(ctx.faults, path)
+      if (rejection !== undefined) throw new ImportError(rejection.status, rejection.message ?? rejection.code)
       if (!throttle.acquire(claims.app)) throw new ImportError(429, 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
       slotApp = claims.app
       const wait = throttle.spend(claims.app, session.guid)

@@ -8,13 +8,16 @@ import type { AddressInfo } from 'node:net'
 import type { SimContext } from './context.js'
 import { DeltaRounds } from './delta.js'
 import { graphHandler } from './graph-server.js'
-import { formatMailboxId } from './ids.js'
+import { formatMailboxId, toWireId } from './ids.js'
 import { importHandler } from './import-server.js'
 import { ImportTokens } from './import-token.js'
 import { Throttle } from './throttle.js'
-import type { GraphFaults, GraphSimulator, GraphSimulatorOptions } from './types.js'
+import { DEFAULT_QUIRKS, type GraphFaults, type GraphSimulator, type GraphSimulatorOptions } from './types.js'
 
-export type { BearerIdentity, GraphExportDamage, GraphFaults, GraphSimulator, GraphSimulatorOptions, GraphSimulatorStats, GraphThrottling } from './types.js'
+export type {
+  BearerIdentity, GraphExportDamage, GraphFaults, GraphQuirks, GraphSimulator, GraphSimulatorOptions,
+  GraphSimulatorStats, GraphThrottling
+} from './types.js'
 export { toWireId, fromWireId, formatMailboxId, parseMailboxId } from './ids.js'
 
 async function listen (server: Server, port: number, host: string): Promise<number> {
@@ -48,18 +51,21 @@ export async function startGraphSimulator (options: GraphSimulatorOptions): Prom
   const host = options.host ?? '127.0.0.1'
   const tokens = new ImportTokens()
   const store = options.store
+  const quirks = { ...DEFAULT_QUIRKS, ...options.quirks }
   const ctx: SimContext = {
     store,
     url: '',
     importOrigin: '',
     faults: makeFaults(tokens),
+    quirks,
     stats: { requests: 0, throttled: 0, sessionsCreated: 0 },
     sessionLifetimeSec: options.importSessionLifetimeSec ?? 900,
     acceptForeignData: options.acceptForeignData ?? true,
     exported: new Set(),
     tokens,
     delta: new DeltaRounds(),
-    mailboxId: (guid) => formatMailboxId(guid, store.tenantId)
+    mailboxId: (guid) => formatMailboxId(guid, store.tenantId),
+    wireId: (storeId) => quirks.standardBase64Ids ? storeId : toWireId(storeId)
   }
   const throttle = new Throttle(options.throttling)
   const logger = options.logger?.child({ component: 'graph-simulator' })
@@ -79,6 +85,7 @@ export async function startGraphSimulator (options: GraphSimulatorOptions): Prom
     url: ctx.url,
     importOrigin: ctx.importOrigin,
     faults: ctx.faults,
+    quirks,
     stats: ctx.stats,
     mailboxId: ctx.mailboxId,
     close: async () => { await Promise.all([closeServer(graph), closeServer(outlook)]) }

@@ -7,39 +7,38 @@ import type { GraphCall, SimContext } from './context.js'
 import { deltaReply } from './delta-handler.js'
 import type { DeltaEntry } from './delta.js'
 import { badRequest, type Reply } from './http.js'
-import { toWireId } from './ids.js'
 import { applyOrderBy, pageOf, parseFilter, preferredPageSize, type FieldGetters } from './odata.js'
 import { mailboxContext } from './folders.js'
 import { fromStoreError } from './resolve.js'
 import { ITEM_PROPS, itemJson, parseExpand, parseSelect } from './serialize.js'
 
-const ITEM_FIELDS: FieldGetters<StoreItem> = {
-  id: (i) => toWireId(i.id),
+const itemFields = (ctx: SimContext): FieldGetters<StoreItem> => ({
+  id: (i) => ctx.wireId(i.id),
   createdDateTime: (i) => i.created,
   lastModifiedDateTime: (i) => i.modified,
   changeKey: (i) => i.changeKey,
   type: (i) => i.itemClass,
   size: (i) => i.size
-}
+})
 
 function itemsContext (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder): string {
-  return `${mailboxContext(ctx, call.version, mailbox)}/folders('${toWireId(folder.id)}')/items`
+  return `${mailboxContext(ctx, call.version, mailbox)}/folders('${ctx.wireId(folder.id)}')/items`
 }
 
 /** GET .../folders/{id}/items; `faults.omitItemProps` leaves chosen properties out of every entry (see GraphFaults). */
 export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder): Reply {
   const select = parseSelect(call.query.get('$select'), ITEM_PROPS, 'mailboxItem')
   const expand = parseExpand(call.query.get('$expand'))
-  const filter = parseFilter(call.query.get('$filter'), ITEM_FIELDS, 'mailboxItem')
+  const filter = parseFilter(call.query.get('$filter'), itemFields(ctx), 'mailboxItem')
   let list = ctx.store.itemsIn(folder.id)
   if (filter !== undefined) list = list.filter(filter)
-  list = applyOrderBy(list, call.query.get('$orderby'), ITEM_FIELDS, 'mailboxItem')
+  list = applyOrderBy(list, call.query.get('$orderby'), itemFields(ctx), 'mailboxItem')
   const { page, nextLink, count } = pageOf(list, call.query, `${ctx.url}${call.path}`, preferredPageSize(call.headers.prefer))
   const body: Record<string, unknown> = { '@odata.context': itemsContext(ctx, call, mailbox, folder) }
   if (count !== undefined) body['@odata.count'] = count
   const omit = ctx.faults.omitItemProps ?? []
   body.value = page.map((i) => {
-    const json = itemJson(i, { select, expand })
+    const json = itemJson(ctx, i, { select, expand })
     for (const name of omit) delete json[name]
     return json
   })
@@ -50,7 +49,8 @@ export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
 export function getItem (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder, item: StoreItem): Reply {
   const select = parseSelect(call.query.get('$select'), ITEM_PROPS, 'mailboxItem')
   const expand = parseExpand(call.query.get('$expand'))
-  return { status: 200, body: { '@odata.context': `${itemsContext(ctx, call, mailbox, folder)}/$entity`, ...itemJson(item, { select, expand }) } }
+  const context = `${itemsContext(ctx, call, mailbox, folder)}/$entity`
+  return { status: 200, body: { '@odata.context': context, ...itemJson(ctx, item, { select, expand }) } }
 }
 
 /** DELETE ...?disposalType=softDelete|hardDelete (required). softDelete keeps a copy in Recoverable Items\Deletions. */
@@ -89,7 +89,8 @@ export function itemDelta (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
     checkSelect: (select) => { parseSelect(select, ITEM_PROPS, 'mailboxItem') },
     render: (id, select) => {
       const item = store.items.get(id)
-      return item === undefined || item.folderId !== folder.id ? undefined : itemJson(item, { select: parseSelect(select, ITEM_PROPS, 'mailboxItem') })
+      if (item === undefined || item.folderId !== folder.id) return undefined
+      return itemJson(ctx, item, { select: parseSelect(select, ITEM_PROPS, 'mailboxItem') })
     },
     contextUrl: `${ctx.url}/${call.version}/$metadata#Collection(microsoft.graph.mailboxItem)`
   })

@@ -1,8 +1,60 @@
 /**
  * The OData query options the mailbox API honours: $filter (comparisons joined by and/or, with
  * parentheses), $orderby, $top/$skip paging with nextLinks, $count and the Prefer page size.
+ * Every other system query option is refused (checkQueryOptions), never silently ignored.
  */
 import { badRequest } from './http.js'
+
+export type QueryOption =
+  '$filter' | '$select' | '$expand' | '$orderby' | '$top' | '$skip' | '$count' | '$skiptoken' | '$deltatoken'
+
+/** The names Graph's OData layer gives system query options in its errors (AllowedQueryOptions). */
+const OPTION_NAMES: Record<string, string> = {
+  $filter: 'Filter',
+  $select: 'Select',
+  $expand: 'Expand',
+  $orderby: 'OrderBy',
+  $top: 'Top',
+  $skip: 'Skip',
+  $count: 'Count',
+  $search: 'Search',
+  $format: 'Format',
+  $skiptoken: 'SkipToken',
+  $deltatoken: 'DeltaToken',
+  $apply: 'Apply',
+  $compute: 'Compute'
+}
+
+/**
+ * Refuses every `$` query option not in `allowed` with 400 BadRequest, worded as Graph words it:
+ * "The query specified in the URI is not valid. Query option 'Search' is not allowed. ..."
+ * (seen in microsoft-graph-docs-contrib issue 2556 and msgraph-sdk-dotnet issue 3097), or
+ * "The query parameter '$x' is not supported." for a name OData does not know.
+ * Non-`$` parameters (disposalType, ...) are left to the handlers.
+ */
+export function checkQueryOptions (query: URLSearchParams, allowed: readonly QueryOption[]): void {
+  for (const key of new Set(query.keys())) {
+    if (!key.startsWith('$') || (allowed as readonly string[]).includes(key)) continue
+    const name = OPTION_NAMES[key]
+    if (name === undefined) throw badRequest(`The query parameter '${key}' is not supported.`)
+    throw badRequest(`The query specified in the URI is not valid. Query option '${name}' is not allowed. ` +
+      "To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.")
+  }
+}
+
+/** The query options each kind of request implements (protocol brief §4). */
+export const QUERY_OPTIONS = {
+  /** settings/exchange: the docs list no OData query options. */
+  none: [],
+  /** GET folders, childFolders, items (§4.2, §4.7, §4.9; no $search: not searchable). */
+  collection: ['$filter', '$select', '$expand', '$orderby', '$top', '$skip', '$count'],
+  /** GET one folder or item (§4.3, §4.10). */
+  entity: ['$select', '$expand'],
+  /** folders/delta, childFolders/delta (§4.8): $select only; the page size is a Prefer header. */
+  folderDelta: ['$select', '$skiptoken', '$deltatoken'],
+  /** items/delta (§4.11): $select and $top (receivedDateTime filters name no mailboxItem property). */
+  itemDelta: ['$select', '$top', '$skiptoken', '$deltatoken']
+} as const satisfies Record<string, readonly QueryOption[]>
 
 export type FieldValue = string | number | boolean | Date | null
 export type FieldGetters<T> = Record<string, (entity: T) => FieldValue>
@@ -153,7 +205,7 @@ export function applyOrderBy<T> (list: T[], src: string | null, fields: FieldGet
   })
 }
 
-function intParam (query: URLSearchParams, name: string): number | undefined {
+export function intParam (query: URLSearchParams, name: string): number | undefined {
   const v = query.get(name)
   if (v === null) return undefined
   if (!/^\d+$/.test(v)) throw badRequest(`Invalid value '${v}' for query option '${name}'.`)

@@ -7,7 +7,8 @@ import type { StoreFolder } from '../store/store.js'
 import type { GraphCall, SimContext } from './context.js'
 import { createFolder, deleteFolder, folderDelta, getFolder, listFolders, updateFolder } from './folders.js'
 import { badRequest, GraphError, notFound, Redirect, type Reply } from './http.js'
-import { toWireId } from './ids.js'
+import { pathSegment } from './ids.js'
+import { checkQueryOptions, QUERY_OPTIONS, type QueryOption } from './odata.js'
 import { deleteItem, getItem, itemDelta, listItems } from './items.js'
 import { createImportSession, exportItems } from './mailbox-actions.js'
 import { resolveFolder, resolveItem, resolveMailbox, type FolderAccess } from './resolve.js'
@@ -66,9 +67,14 @@ function mailboxRoles (method: string, rest: string[]): string[] {
 /** `segs` are the decoded segments after the version segment. */
 export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string[]): Promise<Reply> {
   const m = call.method
+  /** Refuses the query options the target does not implement (writes and actions take none). */
+  const options = (allowed: readonly QueryOption[]): void => {
+    checkQueryOptions(call.query, m === 'GET' ? allowed : [])
+  }
   if (eq(segs[0], 'users') && segs.length === 4 && eq(segs[2], 'settings') && eq(segs[3], 'exchange')) {
     if (m !== 'GET') throw methodNotAllowed()
     requireRole(call, ROLES.settings, true)
+    options(QUERY_OPTIONS.none)
     return exchangeSettings(ctx, call, segs[1])
   }
   if (!(eq(segs[0], 'admin') && eq(segs[1], 'exchange') && eq(segs[2], 'mailboxes') && segs.length >= 4)) {
@@ -81,22 +87,26 @@ export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string
 
   if (rest.length === 1 && isAction(rest[0], 'exportItems')) {
     if (m !== 'POST') throw methodNotAllowed()
+    options(QUERY_OPTIONS.none)
     return await exportItems(ctx, call, mailbox)
   }
   if (rest.length === 1 && isAction(rest[0], 'createImportSession')) {
     if (m !== 'POST') throw methodNotAllowed()
+    options(QUERY_OPTIONS.none)
     return await createImportSession(ctx, call, mailbox)
   }
   if (!eq(rest[0], 'folders')) throw unknownSegment(rest[0])
 
   const root = ctx.store.requireFolder(mailbox.msgRootId)
   if (rest.length === 1) {
+    options(QUERY_OPTIONS.collection)
     if (m === 'GET') return listFolders(ctx, call, mailbox, root, true)
     if (m === 'POST') return await createFolder(ctx, call, mailbox, root)
     throw methodNotAllowed()
   }
   if (isDelta(rest[1]) && rest.length === 2) {
     if (m !== 'GET') throw methodNotAllowed()
+    options(QUERY_OPTIONS.folderDelta)
     return folderDelta(ctx, call, mailbox, undefined)
   }
 
@@ -105,12 +115,14 @@ export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string
   while (i < rest.length && eq(rest[i], 'childFolders')) {
     // Hierarchy operations stay in the mailbox that shows the tree, even for expanded archive folders.
     if (i + 1 === rest.length) {
+      options(QUERY_OPTIONS.collection)
       if (m === 'GET') return listFolders(ctx, call, mailbox, current.folder, false)
       if (m === 'POST') return await createFolder(ctx, call, mailbox, current.folder)
       throw methodNotAllowed()
     }
     if (isDelta(rest[i + 1]) && i + 2 === rest.length) {
       if (m !== 'GET') throw methodNotAllowed()
+      options(QUERY_OPTIONS.folderDelta)
       return folderDelta(ctx, call, mailbox, current.folder)
     }
     const child = resolveFolder(ctx, mailbox, rest[i + 1])
@@ -122,11 +134,13 @@ export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string
   const redirect = (): void => {
     if (current.redirectTo === undefined) return
     // Content in an auxiliary archive: the client must re-issue the request against that mailbox.
-    const suffix = rest.slice(i).map((s) => `/${s}`).join('')
-    throw new Redirect(`${ctx.url}/beta/admin/exchange/mailboxes/${ctx.mailboxId(current.redirectTo)}/folders/${toWireId(folder.id)}${suffix}${call.search}`)
+    const suffix = rest.slice(i).map((s) => `/${pathSegment(s)}`).join('')
+    const target = `${ctx.mailboxId(current.redirectTo)}/folders/${pathSegment(ctx.wireId(folder.id))}${suffix}`
+    throw new Redirect(`${ctx.url}/beta/admin/exchange/mailboxes/${target}${call.search}`)
   }
 
   if (i === rest.length) {
+    options(QUERY_OPTIONS.entity)
     if (m === 'GET') { redirect(); return getFolder(ctx, call, mailbox, folder) }
     if (m === 'PATCH') return await updateFolder(ctx, call, mailbox, folder)
     if (m === 'DELETE') return deleteFolder(ctx, folder)
@@ -135,16 +149,19 @@ export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string
   if (!eq(rest[i], 'items')) throw unknownSegment(rest[i])
   if (i + 1 === rest.length) {
     if (m !== 'GET') throw methodNotAllowed()
+    options(QUERY_OPTIONS.collection)
     redirect()
     return listItems(ctx, call, mailbox, folder)
   }
   if (isDelta(rest[i + 1]) && i + 2 === rest.length) {
     if (m !== 'GET') throw methodNotAllowed()
+    options(QUERY_OPTIONS.itemDelta)
     redirect()
     return itemDelta(ctx, call, mailbox, folder)
   }
   if (i + 2 !== rest.length) throw unknownSegment(rest[i + 2])
   if (m !== 'GET' && m !== 'DELETE') throw methodNotAllowed()
+  options(QUERY_OPTIONS.entity)
   redirect()
   const item = resolveItem(ctx, folder, rest[i + 1])
   return m === 'GET' ? getItem(ctx, call, mailbox, folder, item) : deleteItem(ctx, call, item)

@@ -5,11 +5,16 @@
 import type { StoreFolder, StoreItem, StoreMailbox } from '../store/store.js'
 import type { GraphVersion, SimContext } from './context.js'
 import { badRequest } from './http.js'
-import { isoDate, toWireId } from './ids.js'
+import { isoDate } from './ids.js'
 import { GRAPH_WELL_KNOWN } from './resolve.js'
 
+/**
+ * Declared mailboxFolder properties per version. beta: CSDL of 2026-08-04 (msgraph-metadata 69bb1201).
+ * v1.0: the CSDL of 2026-08-20 lacks wellKnownName, but Microsoft's v1.0 SDK models it (msgraph-sdk-go
+ * models/mailbox_folder.go, commit 51cf12f1); see test/fixtures/graph-csdl/SOURCE.txt.
+ */
 export const FOLDER_PROPS: Record<GraphVersion, string[]> = {
-  'v1.0': ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'totalItemCount', 'type'],
+  'v1.0': ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'totalItemCount', 'type', 'wellKnownName'],
   beta: ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'totalItemCount', 'type', 'parentMailboxUrl', 'wellKnownName']
 }
 export const ITEM_PROPS = ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'type', 'size']
@@ -77,18 +82,16 @@ export interface ShapeOptions { select?: Set<string> | undefined, expand?: Expan
 export function folderJson (ctx: SimContext, folder: StoreFolder, version: GraphVersion, opts: ShapeOptions = {}): Record<string, unknown> {
   const mailbox = ctx.store.mailboxes.get(folder.mailboxGuid)
   const full: Record<string, unknown> = {
-    id: toWireId(folder.id),
+    id: ctx.wireId(folder.id),
     displayName: folder.displayName,
-    parentFolderId: folder.parentId === null ? null : toWireId(folder.parentId),
+    parentFolderId: folder.parentId === null ? null : ctx.wireId(folder.parentId),
     childFolderCount: folder.childIds.length,
     totalItemCount: folder.itemIds.length,
     type: folder.folderClass
   }
-  if (version === 'beta') {
-    // The routing link: the mailbox that physically holds the folder's content.
-    full.parentMailboxUrl = mailboxUrl(ctx, 'beta', folder.contentMailboxGuid)
-    full.wellKnownName = wellKnownName(mailbox, folder)
-  }
+  // The routing link: the mailbox that physically holds the folder's content (beta only).
+  if (version === 'beta') full.parentMailboxUrl = mailboxUrl(ctx, 'beta', folder.contentMailboxGuid)
+  full.wellKnownName = wellKnownName(mailbox, folder)
   const out: Record<string, unknown> = { '@odata.type': '#microsoft.graph.mailboxFolder' }
   for (const [k, v] of Object.entries(full)) {
     const always = k === 'id' || k === 'parentMailboxUrl'
@@ -103,9 +106,9 @@ export function folderJson (ctx: SimContext, folder: StoreFolder, version: Graph
   return out
 }
 
-export function itemJson (item: StoreItem, opts: ShapeOptions = {}): Record<string, unknown> {
+export function itemJson (ctx: SimContext, item: StoreItem, opts: ShapeOptions = {}): Record<string, unknown> {
   const full: Record<string, unknown> = {
-    id: toWireId(item.id),
+    id: ctx.wireId(item.id),
     createdDateTime: isoDate(item.created),
     lastModifiedDateTime: isoDate(item.modified),
     changeKey: item.changeKey,
@@ -118,6 +121,7 @@ export function itemJson (item: StoreItem, opts: ShapeOptions = {}): Record<stri
     '@odata.etag': `W/"${item.changeKey}"`
   }
   for (const [k, v] of Object.entries(full)) {
+    if (k === 'changeKey' && ctx.quirks.etagOnlyChangeKey) continue
     if (opts.select === undefined || k === 'id' || opts.select.has(k)) out[k] = v
   }
   if (opts.expand !== undefined) {

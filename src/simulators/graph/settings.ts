@@ -20,11 +20,13 @@ export function exchangeSettings (ctx: SimContext, call: GraphCall, key: string)
   if (user === undefined) {
     throw new GraphError(404, 'ErrorInvalidUser', `The requested user '${key}' is invalid.`)
   }
-  const body: Record<string, unknown> = {
-    '@odata.context': `${ctx.url}/${call.version}/$metadata#users('${encodeURIComponent(key)}')/settings/exchange/$entity`,
-    id: user.guid,
-    primaryMailboxId: ctx.mailboxId(user.guid)
+  const settings: Record<string, unknown> = { id: user.guid, primaryMailboxId: ctx.mailboxId(user.guid) }
+  if (call.version === 'beta') {
+    settings.inPlaceArchiveMailboxId = user.archiveGuid === undefined ? null : ctx.mailboxId(user.archiveGuid)
   }
-  if (call.version === 'beta') body.inPlaceArchiveMailboxId = user.archiveGuid === undefined ? null : ctx.mailboxId(user.archiveGuid)
-  return { status: 200, body }
+  const context = `${ctx.url}/${call.version}/$metadata#users('${encodeURIComponent(key)}')/settings/exchange`
+  const shape = ctx.quirks.settingsShape
+  if (shape === 'object') return { status: 200, body: { '@odata.context': `${context}/$entity`, ...settings } }
+  // The collection one revision of the docs shows (quirk), or an empty one.
+  return { status: 200, body: { '@odata.context': context, value: shape === 'collection' ? [settings] : [] } }
 }

@@ -2,7 +2,7 @@
  * Outlook's throttling model: a concurrency cap per app (across mailboxes) and a request budget
  * per app + mailbox per window, plus the injected faults of GraphFaults.
  */
-import type { GraphFaults, GraphThrottling } from './types.js'
+import type { GraphFaults, GraphRejection, GraphThrottling } from './types.js'
 
 export class Throttle {
   private readonly inflight = new Map<string, number>()
@@ -48,6 +48,14 @@ export class Throttle {
 /** Whether the fault knobs target this path. */
 export function faultsApply (faults: GraphFaults, path: string): boolean {
   return faults.only === undefined || faults.only.length === 0 || faults.only.some((s) => path.includes(s))
+}
+
+/** Consumes one injected refusal (GraphFaults.reject), if one is pending for this path. */
+export function injectedRejection (faults: GraphFaults, path: string): GraphRejection | undefined {
+  const r = faults.reject
+  if (r === undefined || r.count <= 0 || !faultsApply(faults, path)) return undefined
+  r.count--
+  return r
 }
 
 /** Consumes one injected 429/503, if any is pending for this path. */

@@ -19,6 +19,12 @@ export interface GraphFaults {
    * them gets 401). Reads back `false`, since the expiry has already happened.
    */
   expireSessions: boolean
+  /**
+   * The next `count` matching calls answer `status` with this error instead of doing the work: Graph's
+   * `{"error":{code,message}}` on Graph, `{"Message": message}` on the import endpoint (which has no codes).
+   * Lets tests play a real server's refusals (e.g. 400 ErrorInvalidIdMalformed for a well-known name).
+   */
+  reject?: GraphRejection
   /** When set, faults apply only to requests whose path contains one of these substrings. */
   only?: string[]
   /**
@@ -29,10 +35,50 @@ export interface GraphFaults {
   exportDamage?: Record<string, GraphExportDamage>
   /** mailboxItem properties item listings leave out even when $select names them (e.g. ['createdDateTime']). */
   omitItemProps?: string[]
+  /**
+   * The next N successful import answers carry neither `changeKey` nor `@odata.etag` (the item is stored
+   * all the same), regardless of `only`.
+   */
+  importWithoutChangeKey?: number
 }
 
 /** How `GraphFaults.exportDamage` damages one exportItems entry. */
 export type GraphExportDamage = 'data' | 'changeKey'
+
+/** An injected refusal (GraphFaults.reject); `count` counts down as it fires. */
+export interface GraphRejection { status: number, code: string, message?: string, count: number }
+
+/**
+ * Answer shapes seen from real servers or in revisions of Microsoft's docs that differ from the
+ * simulator's defaults. Mutable at runtime, so tests can switch one on for the calls that follow.
+ */
+export interface GraphQuirks {
+  /**
+   * Hand out ids in standard base64 ('+', '/', '=' padding) instead of the URL-safe form, as several
+   * Graph APIs do. Both forms are always accepted back (paths must percent-encode '/').
+   */
+  standardBase64Ids: boolean
+  /**
+   * GET /users/{id}/settings/exchange: `object` (the documented single entity), `collection`
+   * (`{"value":[{...}]}`, as one revision of the docs shows) or `emptyCollection` (`{"value":[]}`).
+   */
+  settingsShape: 'object' | 'collection' | 'emptyCollection'
+  /**
+   * Entries of folders/delta: `full` (every property unless $select narrows it), `sparse` (only `id`
+   * and `displayName` unless $select asks for more, as Microsoft's example shows) or
+   * `idAndNameOnly` (only `id` and `displayName` whatever $select asks: a server that omits fields).
+   */
+  deltaFolders: 'full' | 'sparse' | 'idAndNameOnly'
+  /** Items (listings, get, delta, import answers) carry their change key only in `@odata.etag` (`W/"<changeKey>"`). */
+  etagOnlyChangeKey: boolean
+}
+
+export const DEFAULT_QUIRKS: GraphQuirks = {
+  standardBase64Ids: false,
+  settingsShape: 'object',
+  deltaFolders: 'full',
+  etagOnlyChangeKey: false
+}
 
 export interface GraphThrottling {
   /** Outlook's per-app concurrency limit (default 4). */
@@ -60,6 +106,8 @@ export interface GraphSimulatorOptions {
   throttling?: GraphThrottling
   /** Default true: import accepts any valid stream; false: only streams this simulator exported. */
   acceptForeignData?: boolean
+  /** Initial answer shapes (see GraphQuirks); defaults as in DEFAULT_QUIRKS. */
+  quirks?: Partial<GraphQuirks>
   logger?: Logger
 }
 
@@ -71,6 +119,8 @@ export interface GraphSimulator {
   /** Origin of the import endpoint (https://127.0.0.1:PORT2). */
   importOrigin: string
   faults: GraphFaults
+  /** Answer shapes, mutable at runtime (see GraphQuirks). */
+  quirks: GraphQuirks
   stats: GraphSimulatorStats
   /** `MBX:{guid}@{tenantId}` for a store mailbox GUID. */
   mailboxId: (guid: string) => string

@@ -148,6 +148,8 @@ export class MailboxStore {
   readonly items = new Map<string, StoreItem>()
   private seq = 0
   private counter = 0
+  /** FullAccess grants: primary mailbox GUID → trustees (lowercase SMTP addresses or logon names). */
+  private readonly fullAccess = new Map<string, Set<string>>()
   /** Clock used for server-assigned timestamps (tests may pin it). */
   now: () => Date = () => new Date()
 
@@ -198,6 +200,37 @@ export class MailboxStore {
     const s = smtp.toLowerCase()
     for (const m of this.mailboxes.values()) if (m.kind === 'primary' && m.smtp === s) return m
     return undefined
+  }
+
+  /**
+   * Grants `trustee` FullAccess on a primary mailbox, as `Add-MailboxPermission -AccessRights FullAccess`
+   * does on Exchange: the trustee may open the mailbox and its archive (delegate access, no impersonation).
+   * `trustee` is the user's primary SMTP address or, for an account without a mailbox, its logon name
+   * (compared case-insensitively). Throws StoreError('MailboxNotFound') for an unknown or non-primary mailbox.
+   */
+  grantFullAccess (mailboxGuid: string, trustee: string): void {
+    const mailbox = this.requireMailbox(mailboxGuid)
+    if (mailbox.kind !== 'primary') {
+      throw new StoreError('MailboxNotFound', `Mailbox ${mailboxGuid} is not a primary mailbox.`)
+    }
+    const trustees = this.fullAccess.get(mailbox.guid) ?? new Set<string>()
+    trustees.add(trustee.toLowerCase())
+    this.fullAccess.set(mailbox.guid, trustees)
+  }
+
+  /** Removes a FullAccess grant (`Remove-MailboxPermission`); no-op when there is none. */
+  revokeFullAccess (mailboxGuid: string, trustee: string): void {
+    this.fullAccess.get(mailboxGuid)?.delete(trustee.toLowerCase())
+  }
+
+  /** Primary mailboxes on which any of `trustees` (SMTP addresses or logon names) holds FullAccess. */
+  fullAccessMailboxes (trustees: string[]): StoreMailbox[] {
+    const names = trustees.map((t) => t.toLowerCase())
+    const out: StoreMailbox[] = []
+    for (const [guid, granted] of this.fullAccess) {
+      if (names.some((n) => granted.has(n))) out.push(this.requireMailbox(guid))
+    }
+    return out
   }
 
   /** Links an auxiliary archive to an archive (auto-expanding archives). */

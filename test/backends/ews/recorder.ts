@@ -40,7 +40,7 @@ function answer (op: string, body: string): string {
     case 'UpdateFolder': return messages(op, 1, () => `<m:Folders><t:Folder><t:FolderId Id="${fakeId()}" ChangeKey="AQAAABYAAAA="/></t:Folder></m:Folders>`)
     case 'DeleteFolder': return messages(op, 1, () => '')
     case 'FindItem': return messages(op, 1, () => '<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Items>' +
-      `<t:Message><t:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><t:ItemClass>IPM.Note</t:ItemClass><t:Subject>s</t:Subject><t:Size>10</t:Size></t:Message></t:Items></m:RootFolder>`)
+      `<t:Message><t:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><t:ItemClass>IPM.Note</t:ItemClass><t:Subject>s</t:Subject><t:Size>10</t:Size><t:DateTimeCreated>2024-01-01T00:00:00Z</t:DateTimeCreated></t:Message></t:Items></m:RootFolder>`)
     case 'ExportItems': return messages(op, count(body, /<t:ItemId\b/g), () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><m:Data>AQAA\nAAgA</m:Data>`)
     case 'UploadItems': return messages(op, count(body, /<t:Item\b/g), () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/>`)
     default: throw new Error(`recorder: unexpected ${op}`)

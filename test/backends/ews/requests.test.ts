@@ -5,6 +5,7 @@ import { ewsConfig, STUB_OAUTH } from '../../helpers/backends.js'
 import { type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
+import { encodeItemCursor } from '../../../src/backends/ews/mapping.js'
 import { validateEws } from '../../helpers/ews-schema.js'
 import { startRecorder } from './recorder.js'
 import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
@@ -41,7 +42,7 @@ t.test('every request the adapter sends is a schema-valid EWS envelope (imperson
   t.same([renamed.displayName, renamed.totalItemCount], ['F', 3])
   t.same(rec.requests.slice(-2).map((r) => r.op), ['UpdateFolder', 'GetFolder'], 'renamed folder read back')
   await backend.deleteFolder(alice, { id: FOLDER })
-  const items = await backend.listItems(alice, { id: FOLDER }, { limit: 10, cursor: Buffer.from('{"o":20}').toString('base64url') })
+  const items = await backend.listItems(alice, { id: FOLDER }, { limit: 10, cursor: encodeItemCursor({ key: '2024-01-01T00:00:00Z', seen: new Set(['0123456789']) }) })
   t.equal(items.values[0].itemClass, 'IPM.Note')
   t.equal(items.values[0].size, 10)
   const exported = await collect(exportItemsVia(backend, alice, [ITEM, 'not a valid id', ITEM]))
@@ -74,9 +75,15 @@ t.test('every request the adapter sends is a schema-valid EWS envelope (imperson
   }
   const byOp = (op: string): string[] => rec.requests.filter((r) => r.op === op).map((r) => r.body)
   t.match(byOp('GetFolder').join(''), '<t:DistinguishedFolderId Id="archiveinbox"/>', 'archive inbox maps to archiveinbox')
-  t.match(byOp('FindFolder')[0], /Traversal="Deep".*MaxEntriesReturned="7" Offset="0".*<t:DistinguishedFolderId Id="msgfolderroot"\/>/)
+  // Folder pages are cut from the whole listing, read in FindFolder pages of the configured size.
+  t.match(byOp('FindFolder')[0], /Traversal="Deep".*MaxEntriesReturned="200" Offset="0".*<t:DistinguishedFolderId Id="msgfolderroot"\/>/)
   t.match(byOp('FindFolder')[1], /Traversal="Shallow".*MaxEntriesReturned="200"/, 'page size is capped by config')
-  t.match(byOp('FindItem')[0], /Offset="20"/)
+  // Item pages are keyset queries: the cursor's second as a restriction, creation order, the window
+  // one larger than the page for the one item already listed at that second.
+  t.match(byOp('FindItem')[0], '<m:IndexedPageItemView MaxEntriesReturned="11" Offset="0" BasePoint="Beginning"/>' +
+    '<m:Restriction><t:IsGreaterThanOrEqualTo><t:FieldURI FieldURI="item:DateTimeCreated"/><t:FieldURIOrConstant>' +
+    '<t:Constant Value="2024-01-01T00:00:00Z"/></t:FieldURIOrConstant></t:IsGreaterThanOrEqualTo></m:Restriction>' +
+    '<m:SortOrder><t:FieldOrder Order="Ascending"><t:FieldURI FieldURI="item:DateTimeCreated"/></t:FieldOrder></m:SortOrder>')
   t.match(byOp('CreateFolder')[0], '<t:FolderClass>IPF.Appointment</t:FolderClass><t:DisplayName>R&amp;D &lt;&quot;Q1&quot;&gt; &apos;x&apos;</t:DisplayName>')
   t.match(byOp('UpdateFolder')[0], /<t:FolderId Id="AAMkAGZvbGRlci1pZC0xMjM0NTY3ODkw\+\/==" ChangeKey="AQAAABYAAAA="\/>/)
   t.match(byOp('DeleteFolder')[0], 'DeleteType="HardDelete"')

@@ -182,11 +182,16 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     t.same(again.map((r) => 'data' in r ? r.data : undefined), ok.map((r) => r.data), 'byte-identical')
     // update mode: keeps the id, needs itemId + changeKey
     const first = again[0] as Extract<ExportResult, { data: string }>
-    const updated = await collect(importItemsVia(backend, carol, [
-      { folderId: { id: target.id }, mode: 'update', data: first.data, itemId: first.itemId, changeKey: first.changeKey },
-      { folderId: { id: target.id }, mode: 'update', data: first.data, itemId: first.itemId, changeKey: first.changeKey },
-      { folderId: { id: target.id }, mode: 'update', data: first.data }
-    ]))
+    // Two updates with one change key: the first to arrive wins, so they go one after the other.
+    const updated = [
+      ...await collect(importItemsVia(backend, carol, [
+        { folderId: { id: target.id }, mode: 'update', data: first.data, itemId: first.itemId, changeKey: first.changeKey }
+      ])),
+      ...(await collect(importItemsVia(backend, carol, [
+        { folderId: { id: target.id }, mode: 'update', data: first.data, itemId: first.itemId, changeKey: first.changeKey },
+        { folderId: { id: target.id }, mode: 'update', data: first.data }
+      ]))).map((r) => ({ ...r, index: r.index + 1 }))
+    ]
     t.match(updated[0], { index: 0, itemId: first.itemId })
     t.match(updated[1], { index: 1, error: { code: 'MBG_ERR_CHANGE_KEY_CONFLICT' } }, 'stale change key')
     t.match(updated[2], { index: 2, error: { code: 'MBG_ERR_BAD_REQUEST' } })

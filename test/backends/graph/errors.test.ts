@@ -28,6 +28,26 @@ t.test('graph errors map by status then code, with upstream details and retry hi
   t.equal((graphError(400, '', {}, { kind: 'other', ref: 'x' }) as { retry?: string }).retry, undefined, '4xx are not retried')
 })
 
+t.test('graph errors blame the caller only for the caller\'s values', async (t) => {
+  const malformed = graphBody('ErrorInvalidIdMalformed')
+  t.match(graphError(400, malformed, {}, { kind: 'folder', ref: 'F=', from: 'caller' }),
+    { code: 'MBG_ERR_ID_MALFORMED', statusCode: 400 })
+  t.match(graphError(400, malformed, {}, { kind: 'folder', ref: 'inbox', from: 'wellKnown' }),
+    { code: 'MBG_ERR_UPSTREAM_REJECTED', statusCode: 502, upstreamCode: 'ErrorInvalidIdMalformed' })
+  const rejected = { code: 'MBG_ERR_UPSTREAM_REJECTED', statusCode: 502 }
+  t.match(graphError(400, malformed, {}, { kind: 'folder', ref: 'root', from: 'gateway' }), rejected)
+  const missing = graphBody('ErrorItemNotFound')
+  t.match(graphError(404, missing, {}, { kind: 'folder', ref: 'calendar', from: 'wellKnown' }),
+    { code: 'MBG_ERR_FOLDER_NOT_FOUND', message: /calendar/ })
+  t.match(graphError(404, missing, {}, { kind: 'folder', ref: 'root', from: 'gateway' }), rejected)
+  const mbx = { kind: 'mailbox', ref: 'MBX:x', from: 'gateway' } as const
+  t.match(graphError(404, graphBody('ResourceNotFound'), {}, mbx), rejected)
+  const noName = { kind: 'folder', ref: 'F=' } as const
+  t.match(graphError(409, graphBody('ErrorFolderExists'), {}, noName), rejected, 'no name in the call')
+  const root = { kind: 'folder', ref: 'root', from: 'gateway' } as const
+  t.match(graphError(403, graphBody('ErrorDeleteDistinguishedFolder'), {}, root), rejected)
+})
+
 t.test('import endpoint errors are parsed leniently', async (t) => {
   t.match(importError(409, '{"Message":"The change key does not match the current version of the item."}', {}, 'I='), { code: 'MBG_ERR_CHANGE_KEY_CONFLICT' })
   t.match(importError(400, '{"Message":"The item data is corrupt: truncated stream."}', {}, 'I='), { code: 'MBG_ERR_DATA_INVALID' })
@@ -49,7 +69,8 @@ t.test('import endpoint messages of the simulator family map to the right codes'
   t.equal(m(409, 'The ChangeKey does not match the current version of the item.'), 'MBG_ERR_CHANGE_KEY_CONFLICT')
   // The docs' own, ambiguous wording: read as a conflict (the client re-reads rather than re-creates).
   t.equal(m(400, 'The ItemId and ChangeKey do not match an item in the target folder.'), 'MBG_ERR_CHANGE_KEY_CONFLICT')
-  t.equal(m(400, "ItemId and ChangeKey must not be specified when Mode is 'create'."), 'MBG_ERR_BAD_REQUEST')
+  // The gateway builds Mode/ItemId/ChangeKey itself (and checks the caller's): such a refusal is not the caller's.
+  t.equal(m(400, "ItemId and ChangeKey must not be specified when Mode is 'create'."), 'MBG_ERR_UPSTREAM_REJECTED')
   t.equal(m(404, 'The specified folder could not be found in the store.'), 'MBG_ERR_FOLDER_NOT_FOUND')
   t.equal(m(400, 'Id is malformed.'), 'MBG_ERR_ID_MALFORMED')
 })
@@ -74,5 +95,14 @@ t.test('update-mode failures are told apart: missing item, malformed id or key, 
   t.match(m(400, 'The item has been changed; the change key is stale.'), { code: 'MBG_ERR_CHANGE_KEY_CONFLICT' })
   t.match(importError(412, JSON.stringify({ error: { code: 'ErrorIrresolvableConflict', message: 'x' } }), {}, update), { code: 'MBG_ERR_CHANGE_KEY_CONFLICT' })
   t.match(m(400, 'Id is malformed.'), { code: 'MBG_ERR_ID_MALFORMED' })
-  t.match(m(400, "ItemId and ChangeKey are required when Mode is 'update'."), { code: 'MBG_ERR_BAD_REQUEST' })
+  t.match(m(400, "ItemId and ChangeKey are required when Mode is 'update'."),
+    { code: 'MBG_ERR_UPSTREAM_REJECTED', statusCode: 502 })
+  // The id a well-known folder was resolved to is the gateway's; it is named as the caller named it.
+  const wk = { folderId: 'F1=', folderLabel: 'inbox', folderFrom: 'wellKnown' as const }
+  t.match(m(400, 'The FolderId is malformed.', wk), { code: 'MBG_ERR_UPSTREAM_REJECTED', statusCode: 502 })
+  t.match(m(400, 'Id is malformed.', wk), { code: 'MBG_ERR_UPSTREAM_REJECTED', statusCode: 502 })
+  t.match(m(400, 'The ItemId is malformed.', { ...wk, itemId: 'I1=' }),
+    { code: 'MBG_ERR_ID_MALFORMED', message: /I1=/ })
+  t.match(m(404, 'The specified folder could not be found in the store.', wk),
+    { code: 'MBG_ERR_FOLDER_NOT_FOUND', message: /inbox/ })
 })

@@ -1,6 +1,8 @@
 """Independent-client check: drives the EWS simulator with exchangelib (Debian's python3-exchangelib).
 
 Usage: /usr/bin/python3 interop.py '{"url": ..., "username": ..., "password": ..., "smtp": ..., "accessType": "impersonation"}'
+"accessType" is "impersonation" or "delegate"; "pinVersion": false lets exchangelib probe the server version
+(ConvertId, then ServerVersionInfo) instead of pinning Exchange 2016.
 Prints exactly one JSON line with the results on stdout (diagnostics go to stderr).
 """
 import base64
@@ -22,15 +24,19 @@ def main():
         print(f"interop: {name}", file=sys.stderr)
 
     try:
+        pinned = {"version": Version(build=Build(15, 1, 2507, 0))} if args.get("pinVersion", True) else {}
         config = Configuration(
             service_endpoint=args["url"],
             credentials=Credentials(args["username"], args["password"]),
             auth_type=BASIC,
-            version=Version(build=Build(15, 1, 2507, 0)),
             max_connections=4,
+            **pinned,
         )
         access = IMPERSONATION if args.get("accessType", "impersonation") == "impersonation" else DELEGATE
         account = Account(primary_smtp_address=args["smtp"], config=config, access_type=access, autodiscover=False)
+        step("version")
+        result["build"] = str(account.version.build)
+        result["apiVersion"] = account.version.api_version
 
         step("root")
         root = account.root

@@ -57,18 +57,35 @@ export function isSuccess (message: ResponseMessage): boolean {
   return message.responseClass === 'Success' && message.code === 'NoError'
 }
 
-/** IndexedPagingOffset / IncludesLastItemInRange of a Find* RootFolder. */
-export interface FindPage { nodes: XmlNode[], nextOffset?: number }
+/**
+ * A Find* RootFolder: its entries and paging attributes. `last` is IncludesLastItemInRange;
+ * `nextOffset` the IndexedPagingOffset when more exist; `total` TotalItemsInView when given.
+ */
+export interface FindPage { nodes: XmlNode[], last: boolean, nextOffset?: number, total?: number }
 
-export function readRootFolder (message: ResponseMessage, container: 'Folders' | 'Items'): FindPage {
+/**
+ * Reads `m:RootFolder` of a FindItem/FindFolder answer to a view that started at `offset`.
+ * An answer that says more exists (IncludesLastItemInRange="false") but whose
+ * IndexedPagingOffset is not past `offset` cannot be advanced from: it is a
+ * ResponseShapeError (MBG_ERR_UPSTREAM_BAD_RESPONSE), never the silent end of a listing
+ * (https://learn.microsoft.com/exchange/client-developer/web-service-reference/rootfolder-finditemresponsemessage).
+ */
+export function readRootFolder (message: ResponseMessage, container: 'Folders' | 'Items', offset: number): FindPage {
   const root = child(message.node, NS.m, 'RootFolder')
   if (root === undefined) throw new ResponseShapeError('no RootFolder')
   const nodes = childrenOf(child(root, NS.t, container), NS.t)
+  const totalAttr = Number(root.attrs.TotalItemsInView)
+  const hasTotal = root.attrs.TotalItemsInView !== undefined && Number.isInteger(totalAttr) && totalAttr >= 0
+  const total = hasTotal ? { total: totalAttr } : {}
   const last = root.attrs.IncludesLastItemInRange
   if (last === 'false' || last === '0') {
     const next = Number(root.attrs.IndexedPagingOffset)
     if (!Number.isInteger(next) || next < 0) throw new ResponseShapeError('bad IndexedPagingOffset')
-    return { nodes, nextOffset: next }
+    if (next <= offset) {
+      throw new ResponseShapeError(
+        `more entries announced, but IndexedPagingOffset ${next} does not advance past ${offset}`)
+    }
+    return { nodes, last: false, nextOffset: next, ...total }
   }
-  return { nodes }
+  return { nodes, last: true, ...total }
 }

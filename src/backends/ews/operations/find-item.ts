@@ -1,16 +1,22 @@
 /**
- * FindItem (ews.md §6.9): Shallow, IdOnly + the summary fields, sorted by creation
- * time so offsets stay meaningful while new items arrive (they sort last).
+ * FindItem (ews.md §6.9): Shallow, IdOnly + the summary fields, as a keyset query: sorted
+ * by creation time ascending (immutable, so an item never moves in this order) and, after
+ * the first page, restricted to items created at or after the last second already listed.
+ * Offsets alone would shift under items arriving in front of the ones already read.
  */
 import { el } from '../soap/xml.js'
 import { fieldUris, folderIdXml, type FolderTarget } from './common.js'
 
 export const ITEM_FIELDS = ['item:ItemClass', 'item:Subject', 'item:Size', 'item:DateTimeCreated', 'item:LastModifiedTime']
 
-export function buildFindItem (folder: FolderTarget, offset: number, max: number): string {
+/** `max` entries from the start of the view; `from`: ISO 8601 UTC, items created at or after it. */
+export function buildFindItem (folder: FolderTarget, max: number, from?: string): string {
+  const created = el('t:FieldURI', { FieldURI: 'item:DateTimeCreated' })
   return el('m:FindItem', { Traversal: 'Shallow' },
     el('m:ItemShape', {}, el('t:BaseShape', {}, 'IdOnly'), fieldUris(ITEM_FIELDS)),
-    el('m:IndexedPageItemView', { MaxEntriesReturned: max, Offset: offset, BasePoint: 'Beginning' }),
-    el('m:SortOrder', {}, el('t:FieldOrder', { Order: 'Ascending' }, el('t:FieldURI', { FieldURI: 'item:DateTimeCreated' }))),
+    el('m:IndexedPageItemView', { MaxEntriesReturned: max, Offset: 0, BasePoint: 'Beginning' }),
+    from !== undefined && el('m:Restriction', {},
+      el('t:IsGreaterThanOrEqualTo', {}, created, el('t:FieldURIOrConstant', {}, el('t:Constant', { Value: from })))),
+    el('m:SortOrder', {}, el('t:FieldOrder', { Order: 'Ascending' }, created)),
     el('m:ParentFolderIds', {}, folderIdXml(folder)))
 }

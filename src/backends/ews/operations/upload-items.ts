@@ -22,15 +22,12 @@ export function buildUploadItems (entries: UploadEntry[]): string {
 }
 
 /**
- * The m:ItemId of a successful message: Id and ChangeKey, both non-empty (a caller needs the
- * pair to update the item). `problem` says what is missing; `id` is there when only the ChangeKey is.
+ * The m:ItemId of a successful message: Id and ChangeKey. Without an Id, `problem` says so. A
+ * missing ChangeKey is '' (the item was stored all the same: the caller reports it stored).
  */
-export function readUploaded (message: ResponseMessage):
-{ id: string, changeKey: string } | { problem: string, id?: string } {
+export function readUploaded (message: ResponseMessage): { id: string, changeKey: string } | { problem: string } {
   const itemId = child(message.node, NS.m, 'ItemId')
   const id = itemId?.attrs.Id
-  const changeKey = itemId?.attrs.ChangeKey
   if (id === undefined || id === '') return { problem: 'no ItemId' }
-  if (changeKey === undefined || changeKey === '') return { problem: 'no ChangeKey', id }
-  return { id, changeKey }
+  return { id, changeKey: itemId?.attrs.ChangeKey ?? '' }
 }

@@ -1,6 +1,6 @@
 /** CreateFolder: one response message per folder element, folder class from FolderClass or the element type. */
 import type { RequestContext } from '../context.js'
-import { resolveFolder, targetFolderEl } from '../context.js'
+import { injectedMessageFault, resolveFolder, targetFolderEl } from '../context.js'
 import { EwsError, toEwsError } from '../errors.js'
 import { folderElementName } from '../shapes.js'
 import { NS, child, required, type XmlEl } from '../xml.js'
@@ -30,6 +30,7 @@ export function createFolder (ctx: RequestContext, req: XmlEl): string {
   }
   const messages = folderEls.map((el) => {
     try {
+      injectedMessageFault(ctx)
       if (parentError !== undefined) throw parentError
       const name = child(el, NS.t, 'DisplayName')?.text ?? ''
       const folderClass = child(el, NS.t, 'FolderClass')?.text ?? CLASS_FOR[el.local]

@@ -4,7 +4,7 @@
  */
 import type { StoreFolder } from '../../store/store.js'
 import type { RequestContext } from '../context.js'
-import { folderIdEls, isWithin, resolveFolder } from '../context.js'
+import { folderIdEls, injectedMessageFault, isWithin, resolveFolder } from '../context.js'
 import { EwsError, EwsFault, toEwsError } from '../errors.js'
 import { NS, required, requiredAttr, type XmlEl } from '../xml.js'
 import { errorMessage, operationResponse, successMessage } from '../writer.js'
@@ -28,6 +28,7 @@ export function deleteFolder (ctx: RequestContext, req: XmlEl): string {
   const ids = folderIdEls(required(req, NS.m, 'FolderIds'))
   const messages = ids.map((el) => {
     try {
+      injectedMessageFault(ctx)
       const folder = resolveFolder(ctx, el)
       if (folder.distinguishedName !== undefined) throw new EwsError('ErrorDeleteDistinguishedFolder')
       if (type === 'MoveToDeletedItems') moveToDeletedItems(ctx, folder)

@@ -4,7 +4,7 @@
  * `faults.exportDamage` damages the answers for chosen items (see EwsFaults).
  */
 import type { RequestContext } from '../context.js'
-import { checkChangeKey, itemById } from '../context.js'
+import { checkChangeKey, injectedMessageFault, itemById } from '../context.js'
 import { toEwsError } from '../errors.js'
 import { NS, required, type XmlEl } from '../xml.js'
 import { errorMessage, esc, idAttrs, operationResponse, successMessage } from '../writer.js'
@@ -13,6 +13,7 @@ export function exportItems (ctx: RequestContext, req: XmlEl): string {
   const ids = required(req, NS.m, 'ItemIds').children.filter((c) => c.ns === NS.t)
   const messages = ids.map((el) => {
     try {
+      injectedMessageFault(ctx)
       checkChangeKey(el.attrs.ChangeKey)
       const item = itemById(ctx, el.attrs.Id)
       const damage = ctx.faults?.exportDamage?.[item.id]

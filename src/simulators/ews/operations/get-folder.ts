@@ -1,6 +1,6 @@
 /** GetFolder: one response message per requested folder id, in request order. */
 import type { RequestContext } from '../context.js'
-import { folderIdEls, resolveFolder } from '../context.js'
+import { folderIdEls, injectedMessageFault, resolveFolder } from '../context.js'
 import { toEwsError } from '../errors.js'
 import { parseShape, renderFolder } from '../shapes.js'
 import { NS, required, type XmlEl } from '../xml.js'
@@ -11,6 +11,7 @@ export function getFolder (ctx: RequestContext, req: XmlEl): string {
   const ids = folderIdEls(required(req, NS.m, 'FolderIds'))
   const messages = ids.map((el) => {
     try {
+      injectedMessageFault(ctx)
       const folder = resolveFolder(ctx, el)
       return successMessage('GetFolder', `<m:Folders>${renderFolder(ctx.store, folder, shape)}</m:Folders>`)
     } catch (err) {

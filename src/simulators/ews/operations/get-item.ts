@@ -1,6 +1,6 @@
 /** GetItem: one response message (with one item) per requested id. */
 import type { RequestContext } from '../context.js'
-import { itemById } from '../context.js'
+import { injectedMessageFault, itemById } from '../context.js'
 import { toEwsError } from '../errors.js'
 import { parseShape, renderItem } from '../shapes.js'
 import { NS, required, type XmlEl } from '../xml.js'
@@ -11,6 +11,7 @@ export function getItem (ctx: RequestContext, req: XmlEl): string {
   const ids = required(req, NS.m, 'ItemIds').children.filter((c) => c.ns === NS.t)
   const messages = ids.map((el) => {
     try {
+      injectedMessageFault(ctx)
       const item = itemById(ctx, el.attrs.Id)
       return successMessage('GetItem', `<m:Items>${renderItem(item, shape)}</m:Items>`)
     } catch (err) {

@@ -1,6 +1,7 @@
 /** Operation registry: body element local name → handler. */
 import type { RequestContext } from '../context.js'
 import type { XmlEl } from '../xml.js'
+import { convertId } from './convert-id.js'
 import { createFolder } from './create-folder.js'
 import { deleteFolder } from './delete-folder.js'
 import { exportItems } from './export-items.js'
@@ -26,5 +27,6 @@ export const OPERATIONS: Record<string, Operation> = {
   GetItem: getItem,
   SyncFolderItems: syncFolderItems,
   ExportItems: exportItems,
-  UploadItems: uploadItems
+  UploadItems: uploadItems,
+  ConvertId: convertId
 }

@@ -3,7 +3,7 @@
  * restricted to the subtree of SyncFolderId (default: the mailbox root).
  */
 import type { RequestContext } from '../context.js'
-import { isWithin, resolveFolder, targetFolderEl } from '../context.js'
+import { isWithin, ownMailbox, resolveFolder, targetFolderEl } from '../context.js'
 import { toEwsError } from '../errors.js'
 import { parseShape, renderFolder } from '../shapes.js'
 import { decodeSyncState, encodeSyncState } from '../sync-state.js'
@@ -20,7 +20,7 @@ export function syncFolderHierarchy (ctx: RequestContext, req: XmlEl): string {
   try {
     const root = syncFolderEl !== undefined
       ? resolveFolder(ctx, targetFolderEl(syncFolderEl))
-      : ctx.store.requireFolder(ctx.mailbox.rootId)
+      : ctx.store.requireFolder(ownMailbox(ctx).rootId)
     const since = decodeSyncState(rawState, `h:${root.id}`)
     const changes = ctx.store.changesSince(root.mailboxGuid, since, { kind: 'folder' })
     // Parents of folders that no longer exist come from the change log.

@@ -4,7 +4,7 @@
  * (ErrorIrresolvableConflict).
  */
 import type { RequestContext } from '../context.js'
-import { checkChangeKey, resolveFolder } from '../context.js'
+import { checkChangeKey, injectedMessageFault, resolveFolder } from '../context.js'
 import { EwsError, toEwsError } from '../errors.js'
 import { folderElementName } from '../shapes.js'
 import { NS, child, required, type XmlEl } from '../xml.js'
@@ -14,6 +14,7 @@ export function updateFolder (ctx: RequestContext, req: XmlEl): string {
   const changes = required(req, NS.m, 'FolderChanges').children.filter((c) => c.ns === NS.t && c.local === 'FolderChange')
   const messages = changes.map((change) => {
     try {
+      injectedMessageFault(ctx)
       const idEl = change.children.find((c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId'))
       if (idEl === undefined) throw new EwsError('ErrorInvalidIdEmpty', 'Id is empty.')
       const changeKey = idEl.local === 'FolderId' ? idEl.attrs.ChangeKey : undefined
