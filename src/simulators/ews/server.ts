@@ -175,8 +175,10 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       else res.destroy()
     })
   })
-  // Benchmarks open many keep-alive connections; don't let idle ones pin close().
-  server.keepAliveTimeout = 5000
+  // Idle keep-alive connections live well past any client's reuse window (undici reuses for the server's hint
+  // less 1 s): with Node's 5 s default, a client on a busy machine can send on a socket the server has just
+  // closed ("other side closed"). close() ends every connection, so long-lived idle ones never pin it.
+  server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, host, () => {

@@ -72,6 +72,9 @@ export async function startGraphSimulator (options: GraphSimulatorOptions): Prom
   const tls = { key: options.tls.key, cert: options.tls.cert }
   const graph = createServer(tls, graphHandler({ ctx, throttle, verifyBearer: options.verifyBearer, logger }))
   const outlook = createServer(tls, importHandler({ ctx, throttle, logger }))
+  // As in the EWS simulator: idle connections outlive every client's reuse window; close() ends them all.
+  graph.keepAliveTimeout = 65_000
+  outlook.keepAliveTimeout = 65_000
   const urlHost = host.includes(':') ? `[${host}]` : host
   try {
     ctx.url = `https://${urlHost}:${await listen(graph, options.port ?? 0, host)}`
