@@ -2,7 +2,9 @@
  * Builds the gateway against freshly seeded simulators on loopback, exactly as
  * demo mode does, with every log line (gateway and simulators, debug level)
  * captured. At teardown it asserts that no secret reached the logs, so every
- * test file that uses it is part of the suite-wide secret check.
+ * test file that uses it is part of the suite-wide secret check. Every 2xx JSON
+ * answer its `app.inject` returns must validate against openapi/openapi.json
+ * (test/helpers/openapi-contract.ts): a violation rejects the inject call.
  */
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
@@ -10,6 +12,7 @@ import { buildGateway } from '../src/build.js'
 import { createRouter } from '../src/backends/factory.js'
 import { demoConfig } from '../src/demo.js'
 import { captureLogs, findSecrets } from './helpers/logs.js'
+import { enforceContract } from './helpers/openapi-contract.js'
 import { startSimulators, DEMO_CREDENTIALS, type Simulators } from '../src/simulators/index.js'
 import type { IdentityApp } from '../src/simulators/identity/index.js'
 import type { GatewayConfig } from '../src/config.js'
@@ -63,6 +66,7 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     backendChecks: false
   })
   await app.ready()
+  enforceContract(app)
   t.teardown(async () => {
     await app.close()
     await sims.close()

@@ -1,12 +1,18 @@
 import { Type } from '@sinclair/typebox'
 import { PAGE_SIZE_DESCRIPTION, PAGE_TOKEN_DESCRIPTION } from './common.js'
 
-/** A folder name: 1–255 characters, not only spaces, no control characters or unpaired surrogates. */
+/**
+ * A folder name: 1–255 characters, not only spaces, no C0 control characters or DEL, no
+ * noncharacters U+FFFE/U+FFFF and no unpaired surrogates. Those are refused, never altered:
+ * XML 1.0 (section 2.2, Char) cannot carry them to EWS, and the contract is the same for every backend.
+ */
 const FolderName = Type.String({
   minLength: 1,
   maxLength: 255,
-  pattern: '^[^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*[^\\s\\u0000-\\u001F\\u007F\\uD800-\\uDFFF][^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*$',
-  description: 'Display name: 1–255 characters, not blank, no control characters.'
+  pattern: '^[^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF\\uFFFE\\uFFFF]*' +
+    '[^\\s\\u0000-\\u001F\\u007F\\uD800-\\uDFFF\\uFFFE\\uFFFF][^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF\\uFFFE\\uFFFF]*$',
+  description: 'Display name: 1–255 characters, not blank; no control characters, U+FFFE, U+FFFF or ' +
+    'unpaired surrogates (refused with a 400, never altered).'
 })
 
 export const Folder = Type.Object({
@@ -14,8 +20,8 @@ export const Folder = Type.Object({
   displayName: Type.String(),
   parentId: Type.Union([Type.String(), Type.Null()], { description: 'Parent folder id; null for the root.' }),
   folderClass: Type.String({ description: 'Folder class, e.g. IPF.Note, IPF.Appointment, IPF.Contact, IPF.Task.' }),
-  childFolderCount: Type.Integer(),
-  totalItemCount: Type.Integer(),
+  childFolderCount: Type.Integer({ minimum: 0 }),
+  totalItemCount: Type.Integer({ minimum: 0 }),
   wellKnownName: Type.Optional(Type.String())
 }, { $id: 'Folder', title: 'Folder', additionalProperties: false })
 

@@ -6,9 +6,15 @@ export const ItemSummary = Type.Object({
   id: Type.String(),
   changeKey: Type.String(),
   itemClass: Type.String({ description: 'Message class, e.g. IPM.Note, IPM.Appointment.' }),
-  size: Type.Integer({ description: 'Size in bytes as the backend reports it.' }),
-  created: Type.String({ format: 'date-time' }),
-  modified: Type.String({ format: 'date-time' }),
+  size: Type.Integer({ minimum: 0, description: 'Size in bytes as the backend reports it.' }),
+  created: Type.Optional(Type.String({
+    format: 'date-time',
+    description: 'Creation time; absent when the backend does not report it (Graph declares it nullable).'
+  })),
+  modified: Type.Optional(Type.String({
+    format: 'date-time',
+    description: 'Last modification time; absent when the backend does not report it (Graph declares it nullable).'
+  })),
   subject: Type.Optional(Type.String())
 }, { $id: 'ItemSummary', title: 'ItemSummary', additionalProperties: false })
 

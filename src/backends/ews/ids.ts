@@ -7,10 +7,12 @@
  *   anything else (EWS ids are opaque; a server may hand out other shapes)
  *       → '~' + base64url(utf8)
  *
- * '~' is not a base64url character, so the two forms never collide.
+ * '~' is not a base64url character, so the two forms never collide. A '~' id whose text XML 1.0
+ * cannot carry is malformed: it could only reach the server changed into another id.
  */
 import { isStrictBase64 } from '../../base64.js'
 import { IdMalformed } from '../../errors.js'
+import { notXmlText } from './soap/xml.js'
 
 const B64URL = /^[A-Za-z0-9_-]+$/
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -46,8 +48,8 @@ export function tryFromPublicId (publicId: string): string | undefined {
     } catch {
       return undefined
     }
-    // Strict: only the exact string toPublicId would produce is accepted.
-    if (toPublicId(value) !== publicId) return undefined
+    // Strict: only the exact string toPublicId would produce is accepted, and only text XML can carry.
+    if (toPublicId(value) !== publicId || notXmlText(value) !== undefined) return undefined
     return value
   }
   if (!B64URL.test(publicId) || publicId.length % 4 === 1) return undefined

@@ -11,7 +11,8 @@ import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedEwsBackend } from '../../config.js'
 import { isStrictBase64 } from '../../base64.js'
 import {
-  BadRequest, ConfigInvalid, DataInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
+  BadRequest, ChangeKeyInvalid, ConfigInvalid, DataInvalid, FolderProtected, IdMalformed, UpstreamBadResponse,
+  UpstreamThrottled,
   isGatewayError, toItemError, type GatewayError
 } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
@@ -38,7 +39,7 @@ import { buildFindItem } from './operations/find-item.js'
 import { buildGetFolder } from './operations/get-folder.js'
 import { buildRenameFolder } from './operations/update-folder.js'
 import { buildUploadItems, readUploaded, type UploadEntry } from './operations/upload-items.js'
-import { NS, child, childrenOf, type XmlNode } from './soap/xml.js'
+import { NS, child, childrenOf, notXmlText, type XmlNode } from './soap/xml.js'
 
 /**
  * The adapter's settings, resolved once at the edge (src/config.ts, resolveEwsBackend):
@@ -296,8 +297,10 @@ export class EwsBackend implements MailboxBackend {
           { idempotent: true, signal, context: () => context })
         const page = readRootFolder(message, 'Folders', offset)
         for (const node of page.nodes) {
-          const folder = readFolder(node, undefined)?.folder
-          if (folder !== undefined) byId.set(folder.id, folder)
+          const read = readFolder(node, undefined)
+          // A folder the caller cannot address would vanish from the tree unnoticed: the page is a bad answer instead.
+          if (read === undefined) throw new UpstreamBadResponse('FindFolder: a folder without FolderId')
+          byId.set(read.folder.id, read.folder)
         }
         if (total !== undefined && page.total !== undefined && page.total !== total) changed = true
         total = page.total ?? total
@@ -430,8 +433,8 @@ export class EwsBackend implements MailboxBackend {
     const fresh: Array<{ summary: ItemSummary, key: string }> = []
     let previous = cursor?.key
     for (const node of result.nodes) {
+      // Throws for an item without Id, ChangeKey or Size, or with a malformed time: never skipped, never made up.
       const summary = readItemSummary(node)
-      if (summary === undefined) continue
       const key = creationKey(summary.created)
       if (key === undefined) throw new ResponseShapeError('FindItem: an item without a readable DateTimeCreated')
       if (previous !== undefined && key < previous) {
@@ -474,9 +477,13 @@ export class EwsBackend implements MailboxBackend {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, i: number): ExportResult => {
       if (isSuccess(m)) {
-        const item = readExported(m)
-        if (item === undefined || item.data === '') return { itemId: publicIds[i], error: toItemError(new UpstreamBadResponse('ExportItems: success without ItemId/Data')) }
-        return { itemId: toPublicId(item.id), changeKey: item.changeKey, data: item.data }
+        const read = readExported(m)
+        // An unusable answer for one item is that item's failure, never a success and never the call's.
+        if ('problem' in read) {
+          const problem = `ExportItems answered for item ${shortId(publicIds[i])} with ${read.problem}`
+          return { itemId: publicIds[i], error: toItemError(new UpstreamBadResponse(problem)) }
+        }
+        return { itemId: toPublicId(read.item.id), changeKey: read.item.changeKey, data: read.item.data }
       }
       return { itemId: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
     }
@@ -557,6 +564,10 @@ export class EwsBackend implements MailboxBackend {
       if (item.mode === 'update') {
         itemId = tryFromPublicId(item.itemId)
         if (itemId === undefined) return fail(i, new IdMalformed(shortId(item.itemId)))
+        const bad = notXmlText(item.changeKey)
+        if (bad !== undefined) {
+          return fail(i, new ChangeKeyInvalid(`import item ${item.position}: ${bad} cannot be sent to EWS`))
+        }
       }
       try {
         folderOf[i] = this.target(mailbox, item.folderId)
@@ -602,7 +613,15 @@ export class EwsBackend implements MailboxBackend {
       const index = indices[k]
       if (isSuccess(m)) {
         const up = readUploaded(m)
-        if (up === undefined) return { index, error: toItemError(new UpstreamBadResponse('UploadItems: success without ItemId')) }
+        if ('problem' in up) {
+          return { index, error: toItemError(new UpstreamBadResponse(`UploadItems answered success with ${up.problem}`)) }
+        }
+        if (up.changeKey === '') {
+          // The item was stored: reporting a failure would invite a duplicate on retry. Success, with a warning.
+          this.logger.warn({
+            backend: this.name, mailbox: address, position: items[index].position, itemId: shortId(toPublicId(up.id))
+          }, 'UploadItems answered without a ChangeKey: item stored, changeKey left empty')
+        }
         return { index, itemId: toPublicId(up.id), changeKey: up.changeKey }
       }
       const item = items[index]

@@ -1,8 +1,9 @@
 /** EWS ↔ port types: well-known names, folders, item summaries, paging cursors. */
 import { createHash } from 'node:crypto'
 import type { Folder, ItemSummary, MailboxRef, WellKnownFolder } from '../mailbox-backend.js'
-import { BadRequest, FolderNotFound } from '../../errors.js'
-import { toPublicId } from './ids.js'
+import { BadRequest, FolderNotFound, UpstreamBadResponse } from '../../errors.js'
+import { isDateTime, nonNegativeInteger } from '../answers.js'
+import { shortId, toPublicId } from './ids.js'
 import { NS, child, childText, type XmlNode } from './soap/xml.js'
 
 /** The IPM subtree root of a mailbox: what the port calls `root`. */
@@ -29,27 +30,36 @@ export function distinguishedName (mailbox: MailboxRef, name: WellKnownFolder): 
   return name === 'root' ? 'msgfolderroot' : name
 }
 
-function int (value: string | undefined): number {
-  const n = Number(value)
-  return Number.isFinite(n) && n >= 0 ? Math.trunc(n) : 0
+/** A count the backend may leave out (0 then); anything but a non-negative integer is a bad answer. */
+function count (node: XmlNode, local: string, what: string): number {
+  const text = childText(node, NS.t, local)
+  if (text === undefined) return 0
+  const n = nonNegativeInteger(text)
+  if (n === undefined) throw new UpstreamBadResponse(`${what}: ${local} is not a non-negative integer`)
+  return n
 }
 
 export interface EwsFolder { folder: Folder, ewsId: string, changeKey?: string, ewsParentId?: string }
 
-/** Any t:Folder / t:CalendarFolder / t:ContactsFolder / t:SearchFolder / t:TasksFolder element. */
+/**
+ * Any t:Folder / t:CalendarFolder / t:ContactsFolder / t:SearchFolder / t:TasksFolder element;
+ * undefined without a FolderId. Throws MBG_ERR_UPSTREAM_BAD_RESPONSE for a count that is not a
+ * non-negative integer (the Folder schema's counts are).
+ */
 export function readFolder (node: XmlNode, rootEwsId: string | undefined): EwsFolder | undefined {
   const idNode = child(node, NS.t, 'FolderId')
   const id = idNode?.attrs.Id
-  if (id === undefined) return undefined
+  if (id === undefined || id === '') return undefined
   const parent = child(node, NS.t, 'ParentFolderId')?.attrs.Id
   const isRoot = rootEwsId !== undefined && id === rootEwsId
+  const what = `folder ${shortId(toPublicId(id))}`
   const folder: Folder = {
     id: toPublicId(id),
     displayName: childText(node, NS.t, 'DisplayName') ?? '',
     parentId: isRoot || parent === undefined ? null : toPublicId(parent),
     folderClass: childText(node, NS.t, 'FolderClass') ?? '',
-    childFolderCount: int(childText(node, NS.t, 'ChildFolderCount')),
-    totalItemCount: int(childText(node, NS.t, 'TotalCount'))
+    childFolderCount: count(node, 'ChildFolderCount', what),
+    totalItemCount: count(node, 'TotalCount', what)
   }
   return {
     folder,
@@ -59,18 +69,38 @@ export function readFolder (node: XmlNode, rootEwsId: string | undefined): EwsFo
   }
 }
 
-/** Any item element of t:Items (Message, CalendarItem, Contact, Task, Item, …). */
-export function readItemSummary (node: XmlNode): ItemSummary | undefined {
+/**
+ * Any item element of t:Items (Message, CalendarItem, Contact, Task, Item, …) as the public
+ * ItemSummary. Times the server left out are left out; an item without Id, ChangeKey or a
+ * non-negative integer Size, or with a time that is not an RFC 3339 date-time, is a bad answer
+ * (MBG_ERR_UPSTREAM_BAD_RESPONSE naming the item): FindItem was asked for all of them (find-item.ts).
+ */
+export function readItemSummary (node: XmlNode): ItemSummary {
   const idNode = child(node, NS.t, 'ItemId')
-  if (idNode?.attrs.Id === undefined) return undefined
+  const id = idNode?.attrs.Id
+  if (id === undefined || id === '') throw new UpstreamBadResponse('FindItem: an item without ItemId')
+  const what = `FindItem: item ${shortId(toPublicId(id))}`
+  const changeKey = idNode?.attrs.ChangeKey
+  if (changeKey === undefined || changeKey === '') throw new UpstreamBadResponse(`${what} has no ChangeKey`)
+  const size = nonNegativeInteger(childText(node, NS.t, 'Size'))
+  if (size === undefined) throw new UpstreamBadResponse(`${what} has no Size that is a non-negative integer`)
+  const time = (local: string): string | undefined => {
+    const value = childText(node, NS.t, local)?.trim()
+    if (value !== undefined && !isDateTime(value)) {
+      throw new UpstreamBadResponse(`${what}: ${local} is not an RFC 3339 date-time`)
+    }
+    return value
+  }
+  const created = time('DateTimeCreated')
+  const modified = time('LastModifiedTime')
   const subject = childText(node, NS.t, 'Subject')
   return {
-    id: toPublicId(idNode.attrs.Id),
-    changeKey: idNode.attrs.ChangeKey ?? '',
+    id: toPublicId(id),
+    changeKey,
     itemClass: childText(node, NS.t, 'ItemClass') ?? '',
-    size: int(childText(node, NS.t, 'Size')),
-    created: childText(node, NS.t, 'DateTimeCreated') ?? '',
-    modified: childText(node, NS.t, 'LastModifiedTime') ?? '',
+    size,
+    ...(created !== undefined ? { created } : {}),
+    ...(modified !== undefined ? { modified } : {}),
     ...(subject !== undefined ? { subject } : {})
   }
 }

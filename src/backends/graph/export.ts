@@ -3,6 +3,7 @@
  * per-item errors read from `error` or `Error`, and ids living in an auxiliary
  * archive re-POSTed to the URL Graph names (ErrorArchiveFolderMovedPermanently).
  */
+import { isStrictBase64 } from '../../base64.js'
 import { IdMalformed, UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ExportResult } from '../mailbox-backend.js'
 import { MAX_REDIRECTS, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
@@ -26,6 +27,24 @@ function movedTarget (ctx: GraphContext, message: string, from: string): URL | u
   if (url.protocol !== 'https:' || url.origin !== ctx.config.graphUrl) return undefined
   if (!/^\/[^/]+\/admin\/exchange\/mailboxes\/[^/]+\/exportItems$/i.test(url.pathname) || url.href === from) return undefined
   return url
+}
+
+/**
+ * A success entry's payload, or what makes it unusable: exportItemResponse carries `changeKey`
+ * (a string; an answer carrying the version only as an entity tag, `@odata.etag` W/"<changeKey>",
+ * still has it) and `data` (Edm.Stream inline as base64, protocol brief §7), which must be
+ * standard padded base64 (RFC 4648 section 4) or importing it back would fail.
+ */
+function readExported (entry: unknown): { changeKey: string, data: string } | { problem: string } {
+  const data = getCi(entry, 'data')
+  const changeKey = getCi(entry, 'changeKey')
+  if (data === undefined || data === null) return { problem: 'no data' }
+  if (typeof data !== 'string' || !isStrictBase64(data)) return { problem: 'data that is not base64' }
+  const version = typeof changeKey === 'string' && changeKey !== ''
+    ? changeKey
+    : changeKeyFromEtag(getCi(entry, '@odata.etag'))
+  if (version === undefined) return { problem: 'no changeKey string' }
+  return { changeKey: version, data }
 }
 
 /** Exports one chunk (unique, well-formed ids) and returns a result per id. */
@@ -84,16 +103,14 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
           out.set(itemId, { itemId, error: toItemError(exportItemError(code, message, toPublicId(itemId))) })
           continue
         }
-        const data = getCi(entry, 'data')
-        const changeKey = getCi(entry, 'changeKey')
-        if (typeof data !== 'string') {
-          const error = toItemError(new UpstreamBadResponse(`export of ${toPublicId(itemId)} returned no data`))
-          out.set(itemId, { itemId, error })
+        const exported = readExported(entry)
+        if ('problem' in exported) {
+          // An unusable entry is that item's failure, never a success and never the call's.
+          const error = new UpstreamBadResponse(`exportItems answered for item ${toPublicId(itemId)} with ${exported.problem}`)
+          out.set(itemId, { itemId, error: toItemError(error) })
           continue
         }
-        // An answer carrying the version only as an entity tag still has it.
-        const version = typeof changeKey === 'string' ? changeKey : changeKeyFromEtag(getCi(entry, '@odata.etag')) ?? ''
-        out.set(itemId, { itemId, changeKey: version, data })
+        out.set(itemId, { itemId, changeKey: exported.changeKey, data: exported.data })
       }
     }
     pending = next

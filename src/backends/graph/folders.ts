@@ -7,6 +7,7 @@
  * top-level folders and inbox/deleteditems are found by name at the top level.
  */
 import { FolderNotFound, FolderProtected, UpstreamBadResponse } from '../../errors.js'
+import { nonNegativeInteger } from '../answers.js'
 import type {
   CreateFolderRequest, Folder, FolderRef, ListFoldersRequest, Page, WellKnownFolder
 } from '../mailbox-backend.js'
@@ -198,7 +199,9 @@ export class Folders {
   /**
    * The port's Folder for a complete Graph folder (public ids; the root's parentId is null).
    * `knownParent`: the Graph id of the parent the request named, used when the answer omits it.
-   * Throws MBG_ERR_UPSTREAM_BAD_RESPONSE (502) naming what is missing: nothing is made up.
+   * Throws MBG_ERR_UPSTREAM_BAD_RESPONSE (502) naming what is missing, or what has a value the
+   * Folder schema could not carry (a class that is not a string or null, a count that is not a
+   * non-negative integer): nothing is made up.
    */
   toFolder (f: GraphFolder, rootId: string, knownParent?: string): Folder {
     const id = upstreamId(f.id, 'folder')
@@ -209,14 +212,25 @@ export class Folders {
     const isRoot = id === rootId
     const given = typeof f.parentFolderId === 'string' && f.parentFolderId.length > 0 ? f.parentFolderId : knownParent
     const parent = given !== undefined ? upstreamId(given, `the parent of ${id.slice(0, 100)}`) : undefined
+    const what = `folder ${id.slice(0, 100)}`
     const wellKnownName = isRoot ? 'root' : typeof f.wellKnownName === 'string' && f.wellKnownName.length > 0 ? f.wellKnownName : undefined
+    const type: unknown = f.type
+    if (type !== null && typeof type !== 'string') throw new UpstreamBadResponse(`${what}: type is not a string`)
+    const count = (name: 'childFolderCount' | 'totalItemCount'): number => {
+      const value: unknown = f[name]
+      const n = nonNegativeInteger(value)
+      if (typeof value !== 'number' || n === undefined) {
+        throw new UpstreamBadResponse(`${what}: ${name} is not a non-negative integer`)
+      }
+      return n
+    }
     return {
       id: toPublicId(id),
       displayName: f.displayName as string,
       parentId: isRoot || parent === undefined ? null : toPublicId(parent),
-      folderClass: f.type ?? '',
-      childFolderCount: f.childFolderCount as number,
-      totalItemCount: f.totalItemCount as number,
+      folderClass: typeof type === 'string' ? type : '',
+      childFolderCount: count('childFolderCount'),
+      totalItemCount: count('totalItemCount'),
       ...(wellKnownName !== undefined ? { wellKnownName } : {})
     }
   }

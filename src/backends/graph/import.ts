@@ -49,8 +49,16 @@ async function upload (
       if (typeof newId !== 'string' || !isUsableGraphId(newId)) {
         throw new UpstreamBadResponse('the import endpoint answered without a usable itemId')
       }
-      // The version may come only as an entity tag (`@odata.etag`: W/"<changeKey>").
-      const version = typeof changeKey === 'string' ? changeKey : changeKeyFromEtag(getCi(parsed, '@odata.etag')) ?? ''
+      // The version may come only as an entity tag (`@odata.etag`: W/"<changeKey>"). The item was written
+      // either way: an answer with neither is still a success (reporting a failure would invite a duplicate
+      // on retry), with an empty changeKey and a warning naming the stored item.
+      const version = typeof changeKey === 'string' && changeKey !== ''
+        ? changeKey
+        : changeKeyFromEtag(getCi(parsed, '@odata.etag')) ?? ''
+      if (version === '') {
+        ctx.logger.warn({ itemId: toPublicId(newId), folderId: toPublicId(folderId), mode: item.mode },
+          'the import endpoint answered without a change key: item stored, changeKey left empty')
+      }
       return { itemId: newId, changeKey: version }
     }
     if ((res.status === 401 || res.status === 403) && !renewed) {

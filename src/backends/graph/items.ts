@@ -3,6 +3,7 @@
  * comes from the extended property PR_SUBJECT (String 0x0037), when Graph returns it.
  */
 import { UpstreamBadResponse } from '../../errors.js'
+import { isDateTime, nonNegativeInteger } from '../answers.js'
 import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backend.js'
 import { cursorFailure, cursorFromNextLink, matchesCollection, openCursor, wrongListing, type PathPart } from './cursor.js'
 import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
@@ -13,9 +14,9 @@ export interface GraphItem {
   id?: string
   changeKey?: string
   type?: string
-  size?: number
-  createdDateTime?: string
-  lastModifiedDateTime?: string
+  size?: number | null
+  createdDateTime?: string | null
+  lastModifiedDateTime?: string | null
   '@odata.etag'?: string
   singleValueExtendedProperties?: Array<{ id?: string, value?: string }>
 }
@@ -27,18 +28,37 @@ const SUBJECT_PROP = /^String\s+0x0*37$/i
 
 /**
  * The port's ItemSummary of a Graph item: the id made public (ids.ts), the change key from
- * `changeKey` or else from `@odata.etag` (`W/"<changeKey>"`, protocol brief §2).
+ * `changeKey` or else from `@odata.etag` (`W/"<changeKey>"`, protocol brief §2). Times Graph
+ * leaves out or answers null (the CSDL declares them nullable) are left out; an item without a
+ * usable id, without a change key in either place, without a non-negative integer size, or with
+ * a time that is not an RFC 3339 date-time, is a bad answer (MBG_ERR_UPSTREAM_BAD_RESPONSE
+ * naming the item): the listing $selects all of them.
  */
 export function toItemSummary (item: GraphItem): ItemSummary {
   const id = publicIdOf(item.id, 'item')
+  const what = `item ${id.slice(0, 100)}`
+  const changeKey = typeof item.changeKey === 'string' && item.changeKey !== ''
+    ? item.changeKey
+    : changeKeyFromEtag(item['@odata.etag'])
+  if (changeKey === undefined) throw new UpstreamBadResponse(`${what} has no changeKey string`)
+  const size = nonNegativeInteger(item.size)
+  if (size === undefined) throw new UpstreamBadResponse(`${what} has no size that is a non-negative integer`)
+  const time = (name: 'createdDateTime' | 'lastModifiedDateTime'): string | undefined => {
+    const value: unknown = item[name]
+    if (value === undefined || value === null) return undefined
+    if (!isDateTime(value)) throw new UpstreamBadResponse(`${what}: ${name} is not an RFC 3339 date-time`)
+    return value
+  }
+  const created = time('createdDateTime')
+  const modified = time('lastModifiedDateTime')
   const subject = item.singleValueExtendedProperties?.find((p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim()))?.value
   return {
     id,
-    changeKey: typeof item.changeKey === 'string' ? item.changeKey : changeKeyFromEtag(item['@odata.etag']) ?? '',
-    itemClass: item.type ?? '',
-    size: typeof item.size === 'number' ? item.size : Number(item.size ?? 0),
-    created: item.createdDateTime ?? '',
-    modified: item.lastModifiedDateTime ?? '',
+    changeKey,
+    itemClass: typeof item.type === 'string' ? item.type : '',
+    size,
+    ...(created !== undefined ? { created } : {}),
+    ...(modified !== undefined ? { modified } : {}),
     ...(typeof subject === 'string' ? { subject } : {})
   }
 }

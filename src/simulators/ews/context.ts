@@ -7,7 +7,7 @@
  */
 import { isParseableChangeKey, parseId, StoreError, type MailboxStore, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
 import { EwsError, EwsFault } from './errors.js'
-import type { EwsMessageFault } from './types.js'
+import type { EwsFaults, EwsMessageFault } from './types.js'
 import { NS, child, type XmlEl } from './xml.js'
 
 const NO_MAILBOX = 'The SMTP address has no mailbox associated with it.'
@@ -26,6 +26,8 @@ export interface RequestContext {
   op?: string
   /** Injected per-message refusals (EwsFaults.messages), consumed as they fire. */
   messageFaults?: EwsMessageFault[]
+  /** The simulator's fault knobs, for operations that damage their own answers (see EwsFaults). */
+  faults?: EwsFaults
 }
 
 /**

@@ -1,3 +1,5 @@
 /** EWS simulator: a SOAP 1.1 Exchange Web Services endpoint over the shared MailboxStore. */
 export { startEwsSimulator } from './server.js'
-export type { EwsAccount, EwsBearerIdentity, EwsFaults, EwsMessageFault, EwsSimulator, EwsSimulatorOptions, EwsStats } from './types.js'
+export type {
+  EwsAccount, EwsBearerIdentity, EwsFaults, EwsMessageFault, EwsSimulator, EwsSimulatorOptions, EwsStats, ExportDamage
+} from './types.js'

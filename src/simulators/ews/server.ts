@@ -145,7 +145,9 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       }
       if (parsed.fault !== undefined) throw parsed.fault
       checkServerVersion(parsed.header)
-      const ctx = { ...selectMailbox(options.store, caller, parsed.header), op: op as string, messageFaults: faults.messages }
+      const ctx = {
+        ...selectMailbox(options.store, caller, parsed.header), op: op as string, messageFaults: faults.messages, faults
+      }
       body = envelope(OPERATIONS[op as string](ctx, parsed.request as XmlEl))
       if (applies && faults.stallPaging > 0 && (op === 'FindItem' || op === 'FindFolder')) {
         faults.stallPaging--

@@ -9,7 +9,12 @@ import { dateTime, esc, idAttrs, text } from './writer.js'
 
 export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties'
 
-export interface Shape { base: BaseShape, extra: Set<string> }
+export interface Shape {
+  base: BaseShape
+  extra: Set<string>
+  /** Fields left out even when asked for (the `omitItemFields` fault knob). */
+  omit?: Set<string>
+}
 
 /** Parses `m:FolderShape` / `m:ItemShape`; unknown FieldURIs are accepted and simply not returned. */
 export function parseShape (shapeEl: XmlEl): Shape {
@@ -42,6 +47,7 @@ export function folderElementName (folderClass: string): FolderElement {
 }
 
 function wants (shape: Shape, field: string, defaults: Set<string>, all: Set<string>): boolean {
+  if (shape.omit?.has(field) === true) return false
   if (shape.extra.has(field)) return true
   if (shape.base === 'Default') return defaults.has(field)
   if (shape.base === 'AllProperties') return all.has(field)

@@ -29,7 +29,21 @@ export interface EwsFaults {
    * it matches answer ResponseClass="Error" with `code` instead of doing the work (`only` does not apply).
    */
   messages: EwsMessageFault[]
+  /**
+   * ExportItems answers for these items (keyed by EWS item id, as on the wire) are damaged, regardless of `only`:
+   * 'data' shortens m:Data the way the success sample in Microsoft's ExportItems page is (16 characters and '...',
+   * not base64); 'changeKey' leaves the ChangeKey out of m:ItemId; 'wrapped' breaks m:Data into 76-column lines
+   * (still valid: base64 with whitespace, which Exchange may send).
+   */
+  exportDamage?: Record<string, ExportDamage>
+  /** FieldURIs FindItem leaves out of every item even when the request asks for them (e.g. ['item:DateTimeCreated']). */
+  omitItemFields?: string[]
+  /** The next N successful UploadItems messages leave the ChangeKey out of m:ItemId (the item is stored all the same). */
+  uploadWithoutChangeKey?: number
 }
+
+/** How `EwsFaults.exportDamage` damages one ExportItems answer. */
+export type ExportDamage = 'data' | 'changeKey' | 'wrapped'
 
 /**
  * One rule of EwsFaults.messages. Without `distinguished` it matches the messages of `op`; with it, only

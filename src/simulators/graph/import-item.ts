@@ -94,12 +94,15 @@ export function importItem (ctx: SimContext, session: StoreMailbox, gv: string, 
   } catch (err) {
     throw storeFailure(err)
   }
-  return {
-    status: 200,
-    body: {
-      '@odata.context': `${ctx.importOrigin}/api/${gv}/$metadata#microsoft.graph.importMailboxItemResponse`,
-      itemId: ctx.wireId(item.id),
-      ...(ctx.quirks.etagOnlyChangeKey ? { '@odata.etag': `W/"${item.changeKey}"` } : { changeKey: item.changeKey })
-    }
+  const answer: Record<string, unknown> = {
+    '@odata.context': `${ctx.importOrigin}/api/${gv}/$metadata#microsoft.graph.importMailboxItemResponse`,
+    itemId: ctx.wireId(item.id),
+    ...(ctx.quirks.etagOnlyChangeKey ? { '@odata.etag': `W/"${item.changeKey}"` } : { changeKey: item.changeKey })
   }
+  if ((ctx.faults.importWithoutChangeKey ?? 0) > 0) {
+    ctx.faults.importWithoutChangeKey = (ctx.faults.importWithoutChangeKey ?? 0) - 1
+    delete answer.changeKey
+    delete answer['@odata.etag']
+  }
+  return { status: 200, body: answer }
 }

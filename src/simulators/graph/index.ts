@@ -15,7 +15,8 @@ import { Throttle } from './throttle.js'
 import { DEFAULT_QUIRKS, type GraphFaults, type GraphSimulator, type GraphSimulatorOptions } from './types.js'
 
 export type {
-  BearerIdentity, GraphFaults, GraphQuirks, GraphSimulator, GraphSimulatorOptions, GraphSimulatorStats, GraphThrottling
+  BearerIdentity, GraphExportDamage, GraphFaults, GraphQuirks, GraphSimulator, GraphSimulatorOptions,
+  GraphSimulatorStats, GraphThrottling
 } from './types.js'
 export { toWireId, fromWireId, formatMailboxId, parseMailboxId } from './ids.js'
 

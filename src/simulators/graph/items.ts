@@ -25,6 +25,7 @@ function itemsContext (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, 
   return `${mailboxContext(ctx, call.version, mailbox)}/folders('${ctx.wireId(folder.id)}')/items`
 }
 
+/** GET .../folders/{id}/items; `faults.omitItemProps` leaves chosen properties out of every entry (see GraphFaults). */
 export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder): Reply {
   const select = parseSelect(call.query.get('$select'), ITEM_PROPS, 'mailboxItem')
   const expand = parseExpand(call.query.get('$expand'))
@@ -35,7 +36,12 @@ export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
   const { page, nextLink, count } = pageOf(list, call.query, `${ctx.url}${call.path}`, preferredPageSize(call.headers.prefer))
   const body: Record<string, unknown> = { '@odata.context': itemsContext(ctx, call, mailbox, folder) }
   if (count !== undefined) body['@odata.count'] = count
-  body.value = page.map((i) => itemJson(ctx, i, { select, expand }))
+  const omit = ctx.faults.omitItemProps ?? []
+  body.value = page.map((i) => {
+    const json = itemJson(ctx, i, { select, expand })
+    for (const name of omit) delete json[name]
+    return json
+  })
   if (nextLink !== undefined) body['@odata.nextLink'] = nextLink
   return { status: 200, body }
 }

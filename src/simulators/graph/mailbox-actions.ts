@@ -11,11 +11,13 @@ import { mailboxUrl } from './serialize.js'
 export const EXPORT_MAX_IDS = 20
 
 type ExportResult =
-  | { itemId: string, changeKey: string, data: string }
+  // changeKey is a number only when the exportDamage fault knob asks for it.
+  | { itemId: string, changeKey: string | number, data: string }
   | { itemId: string, error: { code: string, message: string } }
   // The archive-redirect sample in Microsoft's docs spells the key with a capital E; clients must cope.
   | { itemId: string, Error: { code: string, message: string } }
 
+/** One entry of the answer; `faults.exportDamage` damages the entries of chosen items (see GraphFaults). */
 function exportOne (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, requested: unknown): ExportResult {
   if (typeof requested !== 'string') return { itemId: String(requested), error: { code: 'ErrorInvalidIdMalformed', message: 'Id is malformed.' } }
   const storeId = fromWireId(requested)
@@ -37,7 +39,11 @@ function exportOne (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, req
   if (kind !== 'item' || item === undefined) return { itemId: requested, error: { code: 'ErrorItemNotFound', message: 'The specified object was not found in the store.' } }
   const blob = item.blob()
   if (!ctx.acceptForeignData) ctx.exported.add(createHash('sha256').update(blob).digest('hex'))
-  return { itemId: requested, changeKey: item.changeKey, data: blob.toString('base64') }
+  const damage = ctx.faults.exportDamage?.[requested]
+  const data = blob.toString('base64')
+  if (damage === 'data') return { itemId: requested, changeKey: item.changeKey, data: data.slice(0, 16) + '...' }
+  if (damage === 'changeKey') return { itemId: requested, changeKey: 42, data }
+  return { itemId: requested, changeKey: item.changeKey, data }
 }
 
 /** POST .../exportItems {itemIds: [...]} (the CSDL spells the parameter ItemIds; both are accepted). */

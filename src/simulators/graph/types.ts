@@ -27,7 +27,23 @@ export interface GraphFaults {
   reject?: GraphRejection
   /** When set, faults apply only to requests whose path contains one of these substrings. */
   only?: string[]
+  /**
+   * exportItems entries for these items (keyed by item id as on the wire) are damaged, regardless of `only`:
+   * 'data' shortens `data` the way the success sample in Microsoft's exportItems page is (16 characters and '...',
+   * not base64); 'changeKey' answers a number where the changeKey string belongs.
+   */
+  exportDamage?: Record<string, GraphExportDamage>
+  /** mailboxItem properties item listings leave out even when $select names them (e.g. ['createdDateTime']). */
+  omitItemProps?: string[]
+  /**
+   * The next N successful import answers carry neither `changeKey` nor `@odata.etag` (the item is stored
+   * all the same), regardless of `only`.
+   */
+  importWithoutChangeKey?: number
 }
+
+/** How `GraphFaults.exportDamage` damages one exportItems entry. */
+export type GraphExportDamage = 'data' | 'changeKey'
 
 /** An injected refusal (GraphFaults.reject); `count` counts down as it fires. */
 export interface GraphRejection { status: number, code: string, message?: string, count: number }

@@ -161,9 +161,10 @@ t.test('items: list pages to completion in creation order', async (t) => {
   t.equal(items.length, 60)
   t.equal(pages, 3)
   t.equal(new Set(items.map((i) => i.id)).size, 60)
-  const created = items.map((i) => Date.parse(i.created))
+  const created = items.map((i) => Date.parse(i.created ?? ''))
+  t.ok(created.every((c) => !Number.isNaN(c)), 'every item has a creation time')
   t.ok(created.every((c, i) => i === 0 || c >= created[i - 1]), 'ascending by creation time')
-  t.ok(items.every((i) => i.itemClass === 'IPM.Note' && i.size > 0 && i.changeKey !== '' && i.subject !== undefined && !Number.isNaN(Date.parse(i.modified))))
+  t.ok(items.every((i) => i.itemClass === 'IPM.Note' && i.size > 0 && i.changeKey !== '' && i.subject !== undefined && !Number.isNaN(Date.parse(i.modified ?? ''))))
 })
 
 t.test('export 5 → import CreateNew elsewhere → export again: byte-identical; stale update → 409', async (t) => {

@@ -114,7 +114,7 @@ t.test('answers that cannot advance or break the asked order are 502s', async (t
   const unordered = await fakeEws(t, () => root(2, 2, true, 'Items', message(0, '2024-01-02T00:00:00Z') + message(1, '2024-01-01T00:00:00Z')))
   await t.rejects(unordered.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' }, 'not in creation order')
 
-  const undated = await fakeEws(t, () => root(1, 1, true, 'Items', `<t:Message><t:ItemId Id="${id('item', 1)}"/><t:ItemClass>IPM.Note</t:ItemClass></t:Message>`))
+  const undated = await fakeEws(t, () => root(1, 1, true, 'Items', `<t:Message><t:ItemId Id="${id('item', 1)}" ChangeKey="CQAAAA=="/><t:ItemClass>IPM.Note</t:ItemClass><t:Size>10</t:Size></t:Message>`))
   await t.rejects(undated.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' }, 'no DateTimeCreated')
 })
 

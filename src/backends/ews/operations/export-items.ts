@@ -1,4 +1,5 @@
 /** ExportItems (ews.md §6.1): one message per id, correlated by position; m:Data may be line-wrapped. */
+import { isStrictBase64 } from '../../../base64.js'
 import { NS, el, child } from '../soap/xml.js'
 import type { ResponseMessage } from './common.js'
 
@@ -8,10 +9,21 @@ export function buildExportItems (ids: string[]): string {
 
 export interface ExportedItem { id: string, changeKey: string, data: string }
 
-/** Payload of a successful message, or undefined when the server left out ItemId/Data. */
-export function readExported (message: ResponseMessage): ExportedItem | undefined {
+/**
+ * The payload of a successful message, or what makes it unusable. Success carries m:ItemId
+ * (Id and ChangeKey) and m:Data [MS-OXWSBTRF R170/R173]; Data must be standard padded base64
+ * (RFC 4648 section 4) once the whitespace a server may wrap it with is removed, or importing
+ * it back would fail the whole UploadItems call.
+ */
+export function readExported (message: ResponseMessage): { item: ExportedItem } | { problem: string } {
   const itemId = child(message.node, NS.m, 'ItemId')
   const data = child(message.node, NS.m, 'Data')
-  if (itemId?.attrs.Id === undefined || data === undefined) return undefined
-  return { id: itemId.attrs.Id, changeKey: itemId.attrs.ChangeKey ?? '', data: data.text.replace(/\s+/g, '') }
+  const id = itemId?.attrs.Id
+  const changeKey = itemId?.attrs.ChangeKey
+  if (id === undefined || id === '') return { problem: 'no ItemId' }
+  if (changeKey === undefined || changeKey === '') return { problem: 'no ChangeKey' }
+  if (data === undefined) return { problem: 'no Data' }
+  const stream = data.text.replace(/\s+/g, '')
+  if (!isStrictBase64(stream)) return { problem: stream === '' ? 'empty Data' : 'Data that is not base64' }
+  return { item: { id, changeKey, data: stream } }
 }

@@ -21,8 +21,13 @@ export function buildUploadItems (entries: UploadEntry[]): string {
       el('t:Data', {}, e.data)))))
 }
 
-export function readUploaded (message: ResponseMessage): { id: string, changeKey: string } | undefined {
+/**
+ * The m:ItemId of a successful message: Id and ChangeKey. Without an Id, `problem` says so. A
+ * missing ChangeKey is '' (the item was stored all the same: the caller reports it stored).
+ */
+export function readUploaded (message: ResponseMessage): { id: string, changeKey: string } | { problem: string } {
   const itemId = child(message.node, NS.m, 'ItemId')
-  if (itemId?.attrs.Id === undefined) return undefined
-  return { id: itemId.attrs.Id, changeKey: itemId.attrs.ChangeKey ?? '' }
+  const id = itemId?.attrs.Id
+  if (id === undefined || id === '') return { problem: 'no ItemId' }
+  return { id, changeKey: itemId?.attrs.ChangeKey ?? '' }
 }

@@ -8,6 +8,7 @@
  * declarations in scope and callers match on (namespace URI, local name) only.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { BadRequest } from '../../../errors.js'
 
 export const NS = {
   soap: 'http://schemas.xmlsoap.org/soap/envelope/',
@@ -22,10 +23,29 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace'
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
 
-/** Escapes text and attribute values; strips characters XML 1.0 cannot carry at all. */
+// Not XML 1.0 Char (section 2.2): C0 controls but tab, LF and CR; U+FFFE/U+FFFF; unpaired surrogates (no code point).
+const NOT_XML_CHAR = new RegExp('[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\ufffe\\uffff]' +
+  '|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]')
+
+/**
+ * The first character of `value` XML 1.0 cannot carry, as "U+XXXX at position N" (0-based,
+ * UTF-16 units), or undefined when every character can be carried.
+ */
+export function notXmlText (value: string): string | undefined {
+  const m = NOT_XML_CHAR.exec(value)
+  if (m === null) return undefined
+  return `U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at position ${m.index}`
+}
+
+/**
+ * Escapes text and attribute values. Text XML 1.0 cannot carry is refused (MBG_ERR_BAD_REQUEST),
+ * never stripped: a changed name or id would reach the server as something the caller did not send.
+ * Callers check caller text first (naming the field); this is the last line.
+ */
 export function escapeXml (value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"']/g, (c) => ESCAPES[c])
+  const bad = notXmlText(value)
+  if (bad !== undefined) throw new BadRequest(`text the EWS backend cannot carry in XML (${bad})`)
+  return value.replace(/[&<>"']/g, (c) => ESCAPES[c])
 }
 
 export type Attrs = Record<string, string | number | boolean | undefined>

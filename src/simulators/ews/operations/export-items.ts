@@ -1,12 +1,13 @@
 /**
  * ExportItems: per id, the current Id/ChangeKey and the full-fidelity stream.
  * A ChangeKey in the request need not be current but must parse [MS-OXWSBTRF R184].
+ * `faults.exportDamage` damages the answers for chosen items (see EwsFaults).
  */
 import type { RequestContext } from '../context.js'
 import { checkChangeKey, injectedMessageFault, itemById } from '../context.js'
 import { toEwsError } from '../errors.js'
 import { NS, required, type XmlEl } from '../xml.js'
-import { errorMessage, idAttrs, operationResponse, successMessage } from '../writer.js'
+import { errorMessage, esc, idAttrs, operationResponse, successMessage } from '../writer.js'
 
 export function exportItems (ctx: RequestContext, req: XmlEl): string {
   const ids = required(req, NS.m, 'ItemIds').children.filter((c) => c.ns === NS.t)
@@ -15,7 +16,12 @@ export function exportItems (ctx: RequestContext, req: XmlEl): string {
       injectedMessageFault(ctx)
       checkChangeKey(el.attrs.ChangeKey)
       const item = itemById(ctx, el.attrs.Id)
-      return successMessage('ExportItems', `<m:ItemId ${idAttrs(item.id, item.changeKey)}/><m:Data>${item.blob().toString('base64')}</m:Data>`)
+      const damage = ctx.faults?.exportDamage?.[item.id]
+      let data = item.blob().toString('base64')
+      if (damage === 'data') data = data.slice(0, 16) + '...'
+      if (damage === 'wrapped') data = data.replace(/.{1,76}/g, '$&\r\n  ')
+      const id = damage === 'changeKey' ? `Id="${esc(item.id)}"` : idAttrs(item.id, item.changeKey)
+      return successMessage('ExportItems', `<m:ItemId ${id}/><m:Data>${data}</m:Data>`)
     } catch (err) {
       return errorMessage('ExportItems', toEwsError(err))
     }

@@ -43,6 +43,7 @@ export function findItem (ctx: RequestContext, req: XmlEl): string {
     throw EwsFault.schema(`The request failed schema validation: The 'Traversal' attribute is invalid - The value '${traversal}' is invalid according to its datatype 'ItemQueryTraversalType'.`)
   }
   const shape = parseShape(required(req, NS.m, 'ItemShape'))
+  if (ctx.faults?.omitItemFields !== undefined) shape.omit = new Set(ctx.faults.omitItemFields)
   const parents = folderIdEls(required(req, NS.m, 'ParentFolderIds'))
   let query: Query | EwsError
   try {

@@ -2,13 +2,14 @@
  * UploadItems [MS-OXWSBTRF]: CreateNew (ItemId ignored, new item), Update (ItemId
  * required, item must be in ParentFolderId, else ErrorItemNotFound) and
  * UpdateOrCreate (update when the item is in ParentFolderId, otherwise a new copy).
+ * `faults.uploadWithoutChangeKey` leaves the ChangeKey out of success answers (see EwsFaults).
  */
 import { parseId, StoreError, type StoreItem } from '../../store/store.js'
 import type { RequestContext } from '../context.js'
 import { checkChangeKey, folderById, injectedMessageFault, itemById } from '../context.js'
 import { EwsError, EwsFault, toEwsError } from '../errors.js'
 import { NS, child, required, requiredAttr, type XmlEl } from '../xml.js'
-import { errorMessage, idAttrs, operationResponse, successMessage } from '../writer.js'
+import { errorMessage, esc, idAttrs, operationResponse, successMessage } from '../writer.js'
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
@@ -74,6 +75,11 @@ export function uploadItems (ctx: RequestContext, req: XmlEl): string {
     try {
       injectedMessageFault(ctx)
       const item = uploadOne(ctx, u)
+      const faults = ctx.faults
+      if (faults?.uploadWithoutChangeKey !== undefined && faults.uploadWithoutChangeKey > 0) {
+        faults.uploadWithoutChangeKey--
+        return successMessage('UploadItems', `<m:ItemId Id="${esc(item.id)}"/>`)
+      }
       return successMessage('UploadItems', `<m:ItemId ${idAttrs(item.id, item.changeKey)}/>`)
     } catch (err) {
       return errorMessage('UploadItems', toEwsError(err))

@@ -1,0 +1,30 @@
+/**
+ * Checks on values the adapters take from a backend's answer before they reach a caller,
+ * so no answer breaks the published schema (src/schemas/): a value the schema cannot
+ * carry is either left out (optional fields) or a clear MBG_ERR_UPSTREAM_BAD_RESPONSE.
+ */
+import { Ajv } from 'ajv'
+import addFormats from 'ajv-formats'
+
+const ajv = new Ajv({ strict: false })
+addFormats.default(ajv)
+const dateTime = ajv.compile<string>({ type: 'string', format: 'date-time' })
+
+/**
+ * Whether `value` is an RFC 3339 date-time (section 5.6: full-date "T" full-time with an
+ * offset), checked exactly as the published schema's `format: date-time` is (ajv-formats).
+ */
+export function isDateTime (value: unknown): value is string {
+  return dateTime(value)
+}
+
+/**
+ * A size or count as the schema's non-negative integers: a JSON number or a decimal
+ * string (XML text), from 0 to Number.MAX_SAFE_INTEGER. Undefined for anything else
+ * (negative, fractional, NaN, empty, other types).
+ */
+export function nonNegativeInteger (value: unknown): number | undefined {
+  const decimal = typeof value === 'string' && /^\s*\d+\s*$/.test(value)
+  const n = typeof value === 'number' ? value : decimal ? Number(value) : NaN
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined
+}
