@@ -71,6 +71,6 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
 }
 
 /** JSON body of an inject response, typed loosely for assertions. */
-export function json<T = any> (res: { body: string }): T { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function json<T = any> (res: { body: string }): T {
   return JSON.parse(res.body) as T
 }

@@ -10,9 +10,23 @@ import { isGatewayError, Overloaded, RouteNotFound } from '../../src/errors.js'
 import type { ProblemT } from '../../src/schemas/common.js'
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
-  409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 507: 'Insufficient Storage'
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  507: 'Insufficient Storage'
 }
 
 /** Fastify's own client-error codes and what they mean for callers. */
@@ -48,7 +62,7 @@ export function sendProblem (reply: FastifyReply, problem: ProblemT): FastifyRep
 
 function validationErrors (error: FastifyError): Array<{ path: string, message: string }> {
   return (error.validation ?? []).map((v) => {
-    const missing = (v.params as { missingProperty?: string, additionalProperty?: string } | undefined)
+    const missing = v.params as { missingProperty?: string, additionalProperty?: string } | undefined
     let path = `/${error.validationContext ?? 'body'}${v.instancePath}`
     if (missing?.missingProperty !== undefined) path += `/${missing.missingProperty}`
     if (missing?.additionalProperty !== undefined) path += `/${missing.additionalProperty}`

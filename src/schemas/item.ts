@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { ItemError } from './common.js'
 
-
 export const ItemSummary = Type.Object({
   id: Type.String(),
   changeKey: Type.String(),

@@ -55,7 +55,7 @@ async function sideBySide (name: string, a: () => Promise<void>, b: () => Promis
 }
 const round = (n: number): number => Math.round(n * 100) / 100
 
-async function gatewayJson (method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function gatewayJson (method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
   const res = await request(`${gw}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) })
   const text = await res.body.text()
   if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`)
@@ -83,7 +83,7 @@ const tokenRes = await request(`${sims.identity.authority}/oauth2/v2.0/token`, {
   body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEMO_CREDENTIALS.app.clientId, client_secret: DEMO_CREDENTIALS.app.clientSecret, scope: 'https://graph.microsoft.com/.default' }).toString()
 })
 const token = ((await tokenRes.body.json()) as { access_token: string }).access_token
-async function graph (method: 'GET' | 'POST', url: string, body?: unknown, auth = true): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function graph (method: 'GET' | 'POST', url: string, body?: unknown, auth = true): Promise<any> {
   const res = await request(url, { method, dispatcher: tlsAgent, headers: { ...(auth ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
   const text = await res.body.text()
   if (res.statusCode >= 300) throw new Error(`Graph ${res.statusCode} ${text.slice(0, 200)}`)

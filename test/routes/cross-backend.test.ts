@@ -44,10 +44,12 @@ t.test('crossBackendImport "deny" refuses foreign data per item and lets the res
   const res = await app.inject({
     method: 'POST',
     url: `/mailboxes/${encodeURIComponent(MAILBOXES.graph.primary)}/items:import`,
-    payload: { items: [
-      { folderId: 'inbox', mode: 'create', data: exported.results[0].data, source: 'ews' },
-      { folderId: 'inbox', mode: 'create', data: exported.results[1].data }
-    ] }
+    payload: {
+      items: [
+        { folderId: 'inbox', mode: 'create', data: exported.results[0].data, source: 'ews' },
+        { folderId: 'inbox', mode: 'create', data: exported.results[1].data }
+      ]
+    }
   })
   const body = json<ImportBody>(res)
   t.equal(body.results[0].error?.code, 'MBG_ERR_DATA_INCOMPATIBLE')

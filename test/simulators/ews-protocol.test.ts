@@ -87,7 +87,7 @@ t.test('namespace handling: any SOAP prefix, default namespaces, wrong namespace
   const res = await h.call(body)
   t.equal(messages(res.text, 'GetFolder')[0].ResponseCode, 'NoError')
   // https:// namespaces (a documentation bug) are not EWS.
-  const wrong = `<x:GetFolder xmlns:x="https://schemas.microsoft.com/exchange/services/2006/messages"><x:FolderShape/></x:GetFolder>`
+  const wrong = '<x:GetFolder xmlns:x="https://schemas.microsoft.com/exchange/services/2006/messages"><x:FolderShape/></x:GetFolder>'
   const rej = await h.call(wrong)
   t.equal(rej.status, 500)
   t.equal(faultCode(rej.text), 'ErrorSchemaValidation')

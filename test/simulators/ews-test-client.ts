@@ -67,7 +67,7 @@ const parser = new XMLParser({
 })
 
 /** Parsed XML with prefixes removed; `any` keeps test navigation terse. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export type Xml = any
 
 export function parse (text: string): Xml {

@@ -73,7 +73,7 @@ export function resolveConfig (config: GraphBackendConfig): ResolvedConfig {
     throw new ConfigInvalid(`the Graph mailbox import/export API is not available in the national cloud ${url.hostname}`)
   }
   const primary = config.apiVersion?.primary ?? 'v1.0'
-  if (primary !== 'v1.0' && primary !== 'beta') throw new ConfigInvalid(`apiVersion.primary must be v1.0 or beta`)
+  if (primary !== 'v1.0' && primary !== 'beta') throw new ConfigInvalid('apiVersion.primary must be v1.0 or beta')
   return {
     name: config.name,
     graphOrigin: url.origin,
@@ -137,7 +137,7 @@ class GraphBackend implements MailboxBackend {
 
   async discover (address: string, _ctx?: OperationContext): Promise<MailboxDiscovery> {
     const key = address.trim().toLowerCase()
-    if (key.length === 0 || key.length > 320 || /[/?#\\\s]/.test(key)) throw new BadRequest(`invalid mailbox address`)
+    if (key.length === 0 || key.length > 320 || /[/?#\\\s]/.test(key)) throw new BadRequest('invalid mailbox address')
     // No cache here: the router caches discoveries (with expiry) and shares concurrent lookups.
     return await this.fetchDiscovery(key)
   }
