@@ -23,6 +23,14 @@ export default [
         code: 120,
         ignoreUrls: true,
         ignoreRegExpLiterals: true,
+        // A line that is one string literal and nothing more (verbatim protocol messages, XML samples): splitting
+        // it would only hide the text from search.
+        ignorePattern: String.raw`^\s*(?:[\w$]+: |return |[?:] |\+ )?(['"\x60]).*\1[\s,+)\]}]*$`,
+      }],
+      // The codebase's convention: `{ a: string, b: number }` on one line, no delimiter at line ends.
+      '@stylistic/member-delimiter-style': ['error', {
+        multiline: { delimiter: 'none' },
+        singleline: { delimiter: 'comma', requireLast: false },
       }],
     },
   },
