@@ -11,7 +11,8 @@ export interface MailboxContext {
   signal: AbortSignal
 }
 
-export async function mailboxContext (request: FastifyRequest<{ Params: { mailbox: string } }>, reply: FastifyReply): Promise<MailboxContext> {
+export async function mailboxContext (request: FastifyRequest<{ Params: { mailbox: string } }>,
+  reply: FastifyReply): Promise<MailboxContext> {
   const { mailbox, backend } = await request.server.backends.resolve(request.params.mailbox)
   const controller = new AbortController()
   reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort() })

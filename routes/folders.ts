@@ -24,7 +24,10 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
       ...(pageToken !== undefined ? { cursor: fastify.pageTokens.open(scope, pageToken) } : {}),
       ...(parentId !== undefined ? { parentId: parseFolderRef(parentId) } : {})
     }, { signal })
-    return { folders: page.values, ...(page.nextCursor !== undefined ? { nextPageToken: fastify.pageTokens.seal(scope, page.nextCursor) } : {}) }
+    return {
+      folders: page.values,
+      ...(page.nextCursor !== undefined ? { nextPageToken: fastify.pageTokens.seal(scope, page.nextCursor) } : {})
+    }
   })
 
   fastify.get('/mailboxes/:mailbox/folders/:folder', {
@@ -51,13 +54,20 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const { mailbox, backend, signal } = await mailboxContext(request, reply)
-    const { displayName, parentId, folderClass } = request.body as { displayName: string, parentId?: string, folderClass?: string }
+    const { displayName, parentId, folderClass } = request.body as {
+      displayName: string
+      parentId?: string
+      folderClass?: string
+    }
     const folder = await backend.createFolder(mailbox, {
       displayName,
       ...(parentId !== undefined ? { parentId: parseFolderRef(parentId) } : {}),
       ...(folderClass !== undefined ? { folderClass } : {})
     }, { signal })
-    return await reply.code(201).header('location', `/mailboxes/${encodeURIComponent(request.params.mailbox)}/folders/${folder.id}`).send(folder)
+    return await reply
+      .code(201)
+      .header('location', `/mailboxes/${encodeURIComponent(request.params.mailbox)}/folders/${folder.id}`)
+      .send(folder)
   })
 
   fastify.patch('/mailboxes/:mailbox/folders/:folder', {

@@ -12,7 +12,14 @@ export interface ItemRoutesOptions {
   crossBackendImport: 'allow' | 'deny'
 }
 
-interface ImportBodyItem { folderId: string, mode: 'create' | 'update', data: string, itemId?: string, changeKey?: string, source?: MailboxType }
+interface ImportBodyItem {
+  folderId: string
+  mode: 'create' | 'update'
+  data: string
+  itemId?: string
+  changeKey?: string
+  source?: MailboxType
+}
 
 const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts) => {
   fastify.get('/mailboxes/:mailbox/folders/:folder/items', {
@@ -29,9 +36,16 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     const { mailbox, backend, signal } = await mailboxContext(request, reply)
     const { pageSize = 100, pageToken } = request.query
     const scope = `items|${mailbox.id}|${request.params.folder}`
-    const page = await backend.listItems(mailbox, parseFolderRef(request.params.folder),
-      { limit: pageSize, ...(pageToken !== undefined ? { cursor: fastify.pageTokens.open(scope, pageToken) } : {}) }, { signal })
-    return { items: page.values, ...(page.nextCursor !== undefined ? { nextPageToken: fastify.pageTokens.seal(scope, page.nextCursor) } : {}) }
+    const page = await backend.listItems(
+      mailbox,
+      parseFolderRef(request.params.folder),
+      { limit: pageSize, ...(pageToken !== undefined ? { cursor: fastify.pageTokens.open(scope, pageToken) } : {}) },
+      { signal }
+    )
+    return {
+      items: page.values,
+      ...(page.nextCursor !== undefined ? { nextPageToken: fastify.pageTokens.seal(scope, page.nextCursor) } : {})
+    }
   })
 
   fastify.post('/mailboxes/:mailbox/items::export', {
@@ -67,19 +81,33 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   }, async (request, reply) => {
     const { mailbox, backend, signal } = await mailboxContext(request, reply)
     const input = (request.body as { items: ImportBodyItem[] }).items
-    const results: Array<{ index: number, itemId: string, changeKey: string } | { index: number, error: ReturnType<typeof toItemError> }> = new Array(input.length)
+    const results: Array<
+      { index: number, itemId: string, changeKey: string } | { index: number, error: ReturnType<typeof toItemError> }
+    > = new Array(input.length)
     const sent: PortImportItem[] = []
     const sentIndex: number[] = []
     input.forEach((item, index) => {
-      const problem = item.mode === 'create'
-        ? (item.itemId !== undefined || item.changeKey !== undefined ? 'create mode takes no itemId or changeKey' : undefined)
-        : (item.itemId === undefined || item.changeKey === undefined ? 'update mode needs itemId and changeKey' : undefined)
+      const problem =
+        item.mode === 'create'
+          ? item.itemId !== undefined || item.changeKey !== undefined
+            ? 'create mode takes no itemId or changeKey'
+            : undefined
+          : item.itemId === undefined || item.changeKey === undefined
+            ? 'update mode needs itemId and changeKey'
+            : undefined
       if (problem !== undefined) {
         results[index] = { index, error: toItemError(new BadRequest(problem)) }
         return
       }
       if (opts.crossBackendImport === 'deny' && item.source !== undefined && item.source !== mailbox.type) {
-        results[index] = { index, error: toItemError(new DataIncompatible(`data exported from a ${item.source} mailbox cannot be imported into a ${mailbox.type} mailbox in this deployment (crossBackendImport is deny)`)) }
+        results[index] = {
+          index,
+          error: toItemError(
+            new DataIncompatible(
+              `data exported from a ${item.source} mailbox cannot be imported into a ${mailbox.type} mailbox in this deployment (crossBackendImport is deny)`
+            )
+          )
+        }
         return
       }
       sent.push({

@@ -42,7 +42,9 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
   const capture = captureLogs('debug')
   const sims = await startSimulators({
     logger: capture.logger,
-    ...(options.importSessionLifetimeSec !== undefined ? { importSessionLifetimeSec: options.importSessionLifetimeSec } : {}),
+    ...(options.importSessionLifetimeSec !== undefined
+      ? { importSessionLifetimeSec: options.importSessionLifetimeSec }
+      : {}),
     ...(options.extraApps !== undefined ? { extraApps: options.extraApps } : {})
   })
   const { config, extras } = demoConfig(sims)

@@ -34,7 +34,11 @@ if (missing.length > 0) {
     })
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => { resolve(code) }))
     // The server's own log output joins the suite-wide secret scan.
-    for (const stream of [server.stdout, server.stderr]) stream.on('data', (c: Buffer) => { persist(c.toString().split('\n')) })
+    for (const stream of [server.stdout, server.stderr]) {
+      stream.on('data', (c: Buffer) => {
+        persist(c.toString().split('\n'))
+      })
+    }
     t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
     const gateway = await new Promise<string>((resolve, reject) => {
       let out = ''
@@ -44,7 +48,10 @@ if (missing.length > 0) {
         const m = /"gateway":"(http:\/\/[^"]+)".*demo mode/.exec(out)
         if (m !== null) { clearTimeout(timer); resolve(m[1]) }
       })
-      server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${String(code)}:\n${out}`)) })
+      server.on('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`gateway exited with ${String(code)}:\n${out}`))
+      })
     })
     const [tour, copy, more] = tourBlocks()
     t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH'), 'found the tour blocks')
@@ -61,7 +68,9 @@ if (missing.length > 0) {
       t.match(run.stdout, /byte-identical/, `${mailbox}: re-exported data equals the original`)
       t.match(run.stdout, /"succeeded": 5,\s*"failed": 0/, `${mailbox}: 5 items exported and imported`)
       t.match(run.stdout, /^204$/m, `${mailbox}: folder deleted`)
-      const exported = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as { results: Array<{ data: string }> }
+      const exported = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
+        results: Array<{ data: string }>
+      }
       const again = JSON.parse(readFileSync(join(dir, 'reexport.json'), 'utf8')) as { results: Array<{ data: string }> }
       t.same(again.results.map((r) => r.data), exported.results.map((r) => r.data), `${mailbox}: same bytes`)
     }

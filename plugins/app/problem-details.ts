@@ -42,7 +42,8 @@ export function problemType (code: string): string {
   return `urn:mailbox-gateway:problem:${code.replace(/^MBG_ERR_/, '').toLowerCase().replace(/_/g, '-')}`
 }
 
-export function buildProblem (request: FastifyRequest, status: number, code: string, detail: string | undefined, extra: Partial<ProblemT> = {}): ProblemT {
+export function buildProblem (request: FastifyRequest, status: number, code: string, detail: string | undefined,
+  extra: Partial<ProblemT> = {}): ProblemT {
   return {
     type: problemType(code),
     title: TITLES[status] ?? 'Error',
@@ -75,8 +76,16 @@ async function problemDetails (fastify: FastifyInstance): Promise<void> {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation !== undefined) {
       const errors = validationErrors(error)
-      return sendProblem(reply, buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST',
-        `Request ${error.validationContext ?? 'body'} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors }))
+      return sendProblem(
+        reply,
+        buildProblem(
+          request,
+          400,
+          'MBG_ERR_BAD_REQUEST',
+          `Request ${error.validationContext ?? 'body'} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+          { errors }
+        )
+      )
     }
     if (isGatewayError(error)) {
       const status = error.statusCode ?? 500
@@ -91,12 +100,24 @@ async function problemDetails (fastify: FastifyInstance): Promise<void> {
     if (error.code === 'FST_UNDER_PRESSURE') {
       // @fastify/under-pressure sheds load: tell callers when to come back.
       const err = new Overloaded('too many requests in progress or event loop saturated')
-      return sendProblem(reply, buildProblem(request, 503, err.code, err.message, { retryAfter: Number(reply.getHeader('retry-after') ?? 10) }))
+      return sendProblem(
+        reply,
+        buildProblem(request, 503, err.code, err.message, { retryAfter: Number(reply.getHeader('retry-after') ?? 10) })
+      )
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) {
-      const code = FASTIFY_CODES[error.code] ?? (status === 413 ? 'MBG_ERR_TOO_LARGE' : status === 415 ? 'MBG_ERR_UNSUPPORTED_MEDIA_TYPE' : 'MBG_ERR_BAD_REQUEST')
-      return sendProblem(reply, buildProblem(request, status === 413 || status === 415 ? status : 400, code, error.message))
+      const code =
+        FASTIFY_CODES[error.code] ??
+        (status === 413
+          ? 'MBG_ERR_TOO_LARGE'
+          : status === 415
+            ? 'MBG_ERR_UNSUPPORTED_MEDIA_TYPE'
+            : 'MBG_ERR_BAD_REQUEST')
+      return sendProblem(
+        reply,
+        buildProblem(request, status === 413 || status === 415 ? status : 400, code, error.message)
+      )
     }
     request.log.error({ err: error }, 'unhandled error')
     return sendProblem(reply, buildProblem(request, 500, 'MBG_ERR_INTERNAL', undefined))

@@ -10,7 +10,8 @@ import type { FastifyInstance } from 'fastify'
 export const API_INFO = {
   title: 'mailbox-gateway',
   version: '0.1.0',
-  description: 'One REST API to list, export and import Exchange mailbox content, whether the mailbox lives behind EWS (SOAP) or Microsoft Graph. Backend limits (batch sizes, paging, throttling, import sessions) are handled by the gateway.',
+  description:
+    'One REST API to list, export and import Exchange mailbox content, whether the mailbox lives behind EWS (SOAP) or Microsoft Graph. Backend limits (batch sizes, paging, throttling, import sessions) are handled by the gateway.',
   license: { name: 'MIT', identifier: 'MIT' }
 }
 

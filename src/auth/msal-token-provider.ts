@@ -8,9 +8,23 @@
  * network client trusts the extra CA. Failures become MBG_ERR_* errors; neither
  * the secret nor tokens are ever put in errors or logs.
  */
-import { AuthError, ClientConfigurationError, ConfidentialClientApplication, LogLevel, ServerError, type Configuration } from '@azure/msal-node'
+import {
+  AuthError,
+  ClientConfigurationError,
+  ConfidentialClientApplication,
+  LogLevel,
+  ServerError,
+  type Configuration
+} from '@azure/msal-node'
 import type { Logger } from 'pino'
-import { ConfigInvalid, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamUnavailable, withExtras } from '../errors.js'
+import {
+  ConfigInvalid,
+  UpstreamAuth,
+  UpstreamBadResponse,
+  UpstreamThrottled,
+  UpstreamUnavailable,
+  withExtras
+} from '../errors.js'
 import { MsalNetworkClient } from './msal-network-client.js'
 import type { TokenProvider } from './token-provider.js'
 import type { RetryHint, RetryableAnnotations } from '../backends/policy.js'
@@ -101,11 +115,17 @@ export function createMsalTokenProvider (options: MsalTokenProviderOptions): Msa
       const before = network.failureSeq
       let result
       try {
-        result = await cca.acquireTokenByClientCredential({ scopes: [options.scope], skipCache: opts?.forceRefresh === true })
+        result = await cca.acquireTokenByClientCredential({
+          scopes: [options.scope],
+          skipCache: opts?.forceRefresh === true
+        })
       } catch (err) {
         const failure = network.failureSeq > before ? network.lastFailure : undefined
         const mapped = toGatewayError(err, failure, redact)
-        log.warn({ code: mapped.code, upstreamCode: (mapped as { upstreamCode?: string }).upstreamCode }, 'token acquisition failed')
+        log.warn(
+          { code: mapped.code, upstreamCode: (mapped as { upstreamCode?: string }).upstreamCode },
+          'token acquisition failed'
+        )
         throw mapped
       }
       if (result === null || result.accessToken === '') {
@@ -125,17 +145,22 @@ function toGatewayError (err: unknown, failure: Failure, redact: (s: string) => 
   if (err instanceof ServerError || (err instanceof AuthError && failure?.kind === 'aad')) {
     const e = err as ServerError
     const status = e.status ?? (failure?.kind === 'aad' ? failure.status : undefined)
-    const errorNo = e.errorNo ?? (failure?.kind === 'aad' && failure.errorCode !== undefined ? String(failure.errorCode) : undefined)
+    const errorNo =
+      e.errorNo ?? (failure?.kind === 'aad' && failure.errorCode !== undefined ? String(failure.errorCode) : undefined)
     const upstreamCode = errorNo !== undefined ? `AADSTS${errorNo}` : (e.errorCode !== '' ? e.errorCode : undefined)
     // A discovery failure surfaces from MSAL as a generic client error; the AAD body says more.
-    const raw = err instanceof ServerError ? e.errorMessage : (failure?.kind === 'aad' ? failure.description : undefined)
+    const raw = err instanceof ServerError ? e.errorMessage : failure?.kind === 'aad' ? failure.description : undefined
     const description = redact(firstLine(raw !== undefined && raw !== '' ? raw : e.errorCode))
     const retryAfter = failure?.kind === 'aad' ? failure.retryAfterSec : undefined
     if (status === 429) {
       return retryable(withExtras(new UpstreamThrottled(description), { upstreamCode, retryAfter }), 'safe', retryAfter)
     }
     if (status !== undefined && status >= 500) {
-      return retryable(withExtras(new UpstreamUnavailable(description), { upstreamCode, retryAfter }), 'idempotent', retryAfter)
+      return retryable(
+        withExtras(new UpstreamUnavailable(description), { upstreamCode, retryAfter }),
+        'idempotent',
+        retryAfter
+      )
     }
     return withExtras(new UpstreamAuth(description), { upstreamCode })
   }
@@ -151,7 +176,9 @@ function toGatewayError (err: unknown, failure: Failure, redact: (s: string) => 
     return new ConfigInvalid(`MSAL: ${redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))}`)
   }
   if (err instanceof AuthError) {
-    return withExtras(new UpstreamAuth(redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))), { upstreamCode: err.errorCode })
+    return withExtras(new UpstreamAuth(redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))), {
+      upstreamCode: err.errorCode
+    })
   }
   return withExtras(new UpstreamAuth(redact(err instanceof Error ? err.message : String(err))), {})
 }

@@ -156,7 +156,9 @@ export interface MailboxBackend {
   renameFolder (mailbox: MailboxRef, folder: FolderRef, displayName: string, ctx?: OperationContext): Promise<Folder>
   deleteFolder (mailbox: MailboxRef, folder: FolderRef, ctx?: OperationContext): Promise<void>
 
-  listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>>
+  listItems (
+    mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext
+  ): Promise<Page<ItemSummary>>
 
   /**
    * Full-fidelity export. Yields one result per requested id, in request order,

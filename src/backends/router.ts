@@ -53,13 +53,18 @@ export class BackendRouter {
     return b
   }
 
-  /** Every mailbox, primaries followed by their archives. A backend that cannot be reached still lists its primaries. */
+  /**
+   * Every mailbox, primaries followed by their archives. A backend that cannot be reached still lists its primaries.
+   */
   async list (): Promise<MailboxRef[]> {
     const lists = await Promise.all(this.configured.map(async (m) => {
       try {
         return await this.refsFor(m)
       } catch (err) {
-        this.logger.warn({ err, mailbox: m.address, backend: m.backend }, 'mailbox discovery failed; listing the primary only')
+        this.logger.warn(
+          { err, mailbox: m.address, backend: m.backend },
+          'mailbox discovery failed; listing the primary only'
+        )
         return [this.primaryRef(m)]
       }
     }))

@@ -2,14 +2,22 @@ import { Type, type Static } from '@sinclair/typebox'
 
 /** RFC 9457 problem details, with the gateway's stable `code`. */
 export const Problem = Type.Object({
-  type: Type.String({ description: 'URI identifying the problem type.', examples: ['urn:mailbox-gateway:problem:mailbox-not-found'] }),
+  type: Type.String({
+    description: 'URI identifying the problem type.',
+    examples: ['urn:mailbox-gateway:problem:mailbox-not-found']
+  }),
   title: Type.String({ description: 'Short, human-readable summary of the problem type.' }),
   status: Type.Integer({ description: 'HTTP status code.' }),
   detail: Type.Optional(Type.String({ description: 'Human-readable explanation of this occurrence.' })),
   instance: Type.Optional(Type.String({ description: 'The request path.' })),
-  code: Type.String({ description: 'Stable machine-readable code (MBG_ERR_*).', examples: ['MBG_ERR_MAILBOX_NOT_FOUND'] }),
+  code: Type.String({
+    description: 'Stable machine-readable code (MBG_ERR_*).',
+    examples: ['MBG_ERR_MAILBOX_NOT_FOUND']
+  }),
   requestId: Type.Optional(Type.String({ description: 'Gateway request id (also in the x-request-id header).' })),
-  upstreamCode: Type.Optional(Type.String({ description: 'The backend\'s own error code, when the problem came from the backend.' })),
+  upstreamCode: Type.Optional(Type.String({
+    description: 'The backend\'s own error code, when the problem came from the backend.'
+  })),
   upstreamRequestId: Type.Optional(Type.String({ description: 'The backend\'s request id, when it gave one.' })),
   retryAfter: Type.Optional(Type.Integer({ description: 'Seconds to wait before retrying (also in Retry-After).' })),
   errors: Type.Optional(Type.Array(Type.Object({
@@ -27,18 +35,38 @@ export const ItemError = Type.Object({
   retryAfter: Type.Optional(Type.Integer())
 }, { $id: 'ItemError', title: 'ItemError', additionalProperties: false })
 
-export const PageQuery = Type.Object({
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Entries per page.' })),
-  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: 'The nextPageToken of the previous page.' }))
-}, { additionalProperties: false })
+export const PageQuery = Type.Object(
+  {
+    pageSize: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Entries per page.' })
+    ),
+    pageToken: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 8192, description: 'The nextPageToken of the previous page.' })
+    )
+  },
+  { additionalProperties: false }
+)
 
 export const MailboxParams = Type.Object({
-  mailbox: Type.String({ minLength: 1, maxLength: 512, description: 'Gateway mailbox id, or the primary SMTP address.' })
+  mailbox: Type.String({
+    minLength: 1,
+    maxLength: 512,
+    description: 'Gateway mailbox id, or the primary SMTP address.'
+  })
 })
 
 export const FolderParams = Type.Object({
-  mailbox: Type.String({ minLength: 1, maxLength: 512, description: 'Gateway mailbox id, or the primary SMTP address.' }),
-  folder: Type.String({ minLength: 1, maxLength: 1024, description: 'Folder id, or a well-known name (root, inbox, drafts, sentitems, deleteditems, outbox, junkemail, calendar, contacts, tasks, notes, journal, archive).' })
+  mailbox: Type.String({
+    minLength: 1,
+    maxLength: 512,
+    description: 'Gateway mailbox id, or the primary SMTP address.'
+  }),
+  folder: Type.String({
+    minLength: 1,
+    maxLength: 1024,
+    description:
+      'Folder id, or a well-known name (root, inbox, drafts, sentitems, deleteditems, outbox, junkemail, calendar, contacts, tasks, notes, journal, archive).'
+  })
 })
 
 /** Problem responses for a route, documented as application/problem+json. */

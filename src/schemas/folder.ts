@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox'
 const FolderName = Type.String({
   minLength: 1,
   maxLength: 255,
-  pattern: '^[^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*[^\\s\\u0000-\\u001F\\u007F\\uD800-\\uDFFF][^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*$',
+  pattern:
+    '^[^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*[^\\s\\u0000-\\u001F\\u007F\\uD800-\\uDFFF][^\\u0000-\\u001F\\u007F\\uD800-\\uDFFF]*$',
   description: 'Display name: 1–255 characters, not blank, no control characters.'
 })
 
@@ -18,23 +19,45 @@ export const Folder = Type.Object({
   wellKnownName: Type.Optional(Type.String())
 }, { $id: 'Folder', title: 'Folder', additionalProperties: false })
 
-export const FolderList = Type.Object({
-  folders: Type.Array(Type.Ref(Folder)),
-  nextPageToken: Type.Optional(Type.String({ description: 'Pass as pageToken to get the next page; absent on the last page.' }))
-}, { $id: 'FolderList', title: 'FolderList', additionalProperties: false })
+export const FolderList = Type.Object(
+  {
+    folders: Type.Array(Type.Ref(Folder)),
+    nextPageToken: Type.Optional(
+      Type.String({ description: 'Pass as pageToken to get the next page; absent on the last page.' })
+    )
+  },
+  { $id: 'FolderList', title: 'FolderList', additionalProperties: false }
+)
 
-export const FolderCreate = Type.Object({
-  displayName: FolderName,
-  parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Parent folder id or well-known name; default root.' })),
-  folderClass: Type.Optional(Type.String({ pattern: '^IPF(\\.[A-Za-z0-9_-]+)*$', maxLength: 255, description: 'Default IPF.Note.' }))
-}, { $id: 'FolderCreate', title: 'FolderCreate', additionalProperties: false })
+export const FolderCreate = Type.Object(
+  {
+    displayName: FolderName,
+    parentId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'Parent folder id or well-known name; default root.' })
+    ),
+    folderClass: Type.Optional(
+      Type.String({ pattern: '^IPF(\\.[A-Za-z0-9_-]+)*$', maxLength: 255, description: 'Default IPF.Note.' })
+    )
+  },
+  { $id: 'FolderCreate', title: 'FolderCreate', additionalProperties: false }
+)
 
 export const FolderUpdate = Type.Object({
   displayName: FolderName
 }, { $id: 'FolderUpdate', title: 'FolderUpdate', additionalProperties: false })
 
-export const FolderListQuery = Type.Object({
-  parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'List only the direct children of this folder (id or well-known name). Default: the whole tree below root.' })),
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 }))
-}, { additionalProperties: false })
+export const FolderListQuery = Type.Object(
+  {
+    parentId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description:
+          'List only the direct children of this folder (id or well-known name). Default: the whole tree below root.'
+      })
+    ),
+    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 }))
+  },
+  { additionalProperties: false }
+)

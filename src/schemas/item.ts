@@ -19,20 +19,36 @@ export const ItemList = Type.Object({
 const MailboxType = Type.Union([Type.Literal('ews'), Type.Literal('graph')])
 
 export function exportRequest (maxItems: number) {
-  return Type.Object({
-    itemIds: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems, description: `Item ids, at most ${maxItems}. The gateway splits them into batches the backend accepts.` })
-  }, { $id: 'ExportRequest', title: 'ExportRequest', additionalProperties: false })
+  return Type.Object(
+    {
+      itemIds: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+        minItems: 1,
+        maxItems,
+        description: `Item ids, at most ${maxItems}. The gateway splits them into batches the backend accepts.`
+      })
+    },
+    { $id: 'ExportRequest', title: 'ExportRequest', additionalProperties: false }
+  )
 }
 
-export const ExportResult = Type.Union([
-  Type.Object({
-    itemId: Type.String(),
-    changeKey: Type.String(),
-    data: Type.String({ contentEncoding: 'base64', description: 'Opaque full-fidelity item stream (base64). Import it unchanged.' }),
-    source: MailboxType
-  }, { additionalProperties: false }),
-  Type.Object({ itemId: Type.String(), error: Type.Ref(ItemError) }, { additionalProperties: false })
-], { $id: 'ExportResult', title: 'ExportResult' })
+export const ExportResult = Type.Union(
+  [
+    Type.Object(
+      {
+        itemId: Type.String(),
+        changeKey: Type.String(),
+        data: Type.String({
+          contentEncoding: 'base64',
+          description: 'Opaque full-fidelity item stream (base64). Import it unchanged.'
+        }),
+        source: MailboxType
+      },
+      { additionalProperties: false }
+    ),
+    Type.Object({ itemId: Type.String(), error: Type.Ref(ItemError) }, { additionalProperties: false })
+  ],
+  { $id: 'ExportResult', title: 'ExportResult' }
+)
 
 export const ExportResponse = Type.Object({
   results: Type.Array(Type.Ref(ExportResult), { description: 'One result per requested id, in request order.' }),
@@ -40,14 +56,34 @@ export const ExportResponse = Type.Object({
   failed: Type.Integer()
 }, { $id: 'ExportResponse', title: 'ExportResponse', additionalProperties: false })
 
-export const ImportItem = Type.Object({
-  folderId: Type.String({ minLength: 1, maxLength: 1024, description: 'Target folder id or well-known name.' }),
-  mode: Type.Union([Type.Literal('create'), Type.Literal('update')]),
-  data: Type.String({ minLength: 4, format: 'byte', contentEncoding: 'base64', description: 'Item stream exactly as an export returned it (standard, padded base64).' }),
-  itemId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Required in update mode; not allowed in create mode.' })),
-  changeKey: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Required in update mode; must be current.' })),
-  source: Type.Optional(Type.Union([Type.Literal('ews'), Type.Literal('graph')], { description: 'Backend type the data was exported from (the export result\'s `source`).' }))
-}, { $id: 'ImportItem', title: 'ImportItem', additionalProperties: false })
+export const ImportItem = Type.Object(
+  {
+    folderId: Type.String({ minLength: 1, maxLength: 1024, description: 'Target folder id or well-known name.' }),
+    mode: Type.Union([Type.Literal('create'), Type.Literal('update')]),
+    data: Type.String({
+      minLength: 4,
+      format: 'byte',
+      contentEncoding: 'base64',
+      description: 'Item stream exactly as an export returned it (standard, padded base64).'
+    }),
+    itemId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'Required in update mode; not allowed in create mode.'
+      })
+    ),
+    changeKey: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 512, description: 'Required in update mode; must be current.' })
+    ),
+    source: Type.Optional(
+      Type.Union([Type.Literal('ews'), Type.Literal('graph')], {
+        description: "Backend type the data was exported from (the export result's `source`)."
+      })
+    )
+  },
+  { $id: 'ImportItem', title: 'ImportItem', additionalProperties: false }
+)
 
 export function importRequest (maxItems: number) {
   return Type.Object({
@@ -55,10 +91,16 @@ export function importRequest (maxItems: number) {
   }, { $id: 'ImportRequest', title: 'ImportRequest', additionalProperties: false })
 }
 
-export const ImportResult = Type.Union([
-  Type.Object({ index: Type.Integer(), itemId: Type.String(), changeKey: Type.String() }, { additionalProperties: false }),
-  Type.Object({ index: Type.Integer(), error: Type.Ref(ItemError) }, { additionalProperties: false })
-], { $id: 'ImportResult', title: 'ImportResult' })
+export const ImportResult = Type.Union(
+  [
+    Type.Object(
+      { index: Type.Integer(), itemId: Type.String(), changeKey: Type.String() },
+      { additionalProperties: false }
+    ),
+    Type.Object({ index: Type.Integer(), error: Type.Ref(ItemError) }, { additionalProperties: false })
+  ],
+  { $id: 'ImportResult', title: 'ImportResult' }
+)
 
 export const ImportResponse = Type.Object({
   results: Type.Array(Type.Ref(ImportResult), { description: 'One result per input item, in input order.' }),

@@ -1,15 +1,20 @@
 import { Type } from '@sinclair/typebox'
 
-export const Mailbox = Type.Object({
-  id: Type.String({ description: 'Gateway mailbox id (stable, URL-safe).' }),
-  address: Type.String({ description: 'Primary SMTP address of the owner (shared by a primary and its archive).' }),
-  type: Type.Union([Type.Literal('ews'), Type.Literal('graph')], { description: 'Backend protocol serving the mailbox.' }),
-  kind: Type.Union([Type.Literal('primary'), Type.Literal('archive')]),
-  backend: Type.String({ description: 'Name of the configured backend.' }),
-  displayName: Type.Optional(Type.String()),
-  primaryId: Type.Optional(Type.String({ description: 'For an archive: id of its primary mailbox.' })),
-  archiveId: Type.Optional(Type.String({ description: 'For a primary: id of its archive, when there is one.' }))
-}, { $id: 'Mailbox', title: 'Mailbox', additionalProperties: false })
+export const Mailbox = Type.Object(
+  {
+    id: Type.String({ description: 'Gateway mailbox id (stable, URL-safe).' }),
+    address: Type.String({ description: 'Primary SMTP address of the owner (shared by a primary and its archive).' }),
+    type: Type.Union([Type.Literal('ews'), Type.Literal('graph')], {
+      description: 'Backend protocol serving the mailbox.'
+    }),
+    kind: Type.Union([Type.Literal('primary'), Type.Literal('archive')]),
+    backend: Type.String({ description: 'Name of the configured backend.' }),
+    displayName: Type.Optional(Type.String()),
+    primaryId: Type.Optional(Type.String({ description: 'For an archive: id of its primary mailbox.' })),
+    archiveId: Type.Optional(Type.String({ description: 'For a primary: id of its archive, when there is one.' }))
+  },
+  { $id: 'Mailbox', title: 'Mailbox', additionalProperties: false }
+)
 
 export const MailboxList = Type.Object({
   mailboxes: Type.Array(Type.Ref(Mailbox))

@@ -12,7 +12,12 @@ t.test('bad configuration stops the process at boot with a one-line message nami
     [{ MBG_CONFIG_FILE: '/nonexistent/gateway.json' }, /cannot read config file \/nonexistent\/gateway.json/]
   ]
   for (const [env, message] of cases) {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 })
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 20_000
+    })
     persist([...run.stdout.split('\n'), ...run.stderr.split('\n')])
     t.equal(run.status, 1, JSON.stringify(env))
     t.match(run.stderr, message)

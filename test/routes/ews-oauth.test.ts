@@ -15,17 +15,33 @@ function useOAuth (clientId: string, clientSecret: string) {
     const e = c.backends['onprem-ews']
     const g = c.backends['exo-graph']
     if (e.type !== 'ews' || g.type !== 'graph') throw new Error('unexpected demo config')
-    e.auth = { kind: 'oauth', tenantId: g.tenantId, clientId, clientSecret, ...(g.authorityHost !== undefined ? { authorityHost: g.authorityHost } : {}) }
+    e.auth = {
+      kind: 'oauth',
+      tenantId: g.tenantId,
+      clientId,
+      clientSecret,
+      ...(g.authorityHost !== undefined ? { authorityHost: g.authorityHost } : {})
+    }
   }
 }
 
 t.test('EWS over OAuth client credentials: tokens from MSAL, cached across calls', async (t) => {
-  const { app, sims } = await buildTestGateway(t, { configure: useOAuth(DEMO_CREDENTIALS.app.clientId, DEMO_CREDENTIALS.app.clientSecret) })
+  const { app, sims } = await buildTestGateway(t, {
+    configure: useOAuth(DEMO_CREDENTIALS.app.clientId, DEMO_CREDENTIALS.app.clientSecret)
+  })
   const before = sims.identity.stats.tokensIssued
   const folders = await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders?parentId=inbox` })
   t.equal(folders.statusCode, 200, folders.body)
-  const items = json<{ items: Array<{ id: string }> }>(await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox/items?pageSize=3` }))
-  const exp = json<{ succeeded: number }>(await app.inject({ method: 'POST', url: `/mailboxes/${alice}/items:export`, payload: { itemIds: items.items.map((i) => i.id) } }))
+  const items = json<{ items: Array<{ id: string }> }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox/items?pageSize=3` })
+  )
+  const exp = json<{ succeeded: number }>(
+    await app.inject({
+      method: 'POST',
+      url: `/mailboxes/${alice}/items:export`,
+      payload: { itemIds: items.items.map((i) => i.id) }
+    })
+  )
   t.equal(exp.succeeded, 3)
   t.equal(sims.identity.stats.tokensIssued - before, 1, 'one token, reused from MSAL\'s cache')
 })

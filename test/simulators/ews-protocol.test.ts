@@ -1,6 +1,24 @@
 /** EWS simulator transport behaviour: auth, impersonation, SOAP headers, namespaces, fault knobs. */
 import t from 'tap'
-import { ALICE, ALICE_LOGIN, BOB, dfid, envelope, faultCode, harness, m, messages, parse, post, shape, SVC, M, T, SOAP, foldersOf } from './ews-test-client.js'
+import {
+  ALICE,
+  ALICE_LOGIN,
+  BOB,
+  dfid,
+  envelope,
+  faultCode,
+  harness,
+  m,
+  messages,
+  parse,
+  post,
+  shape,
+  SVC,
+  M,
+  T,
+  SOAP,
+  foldersOf
+} from './ews-test-client.js'
 import { captureLogs } from '../helpers/logs.js'
 
 const getInbox = m('GetFolder', shape('FolderShape', 'Default') + m('FolderIds', dfid('inbox')))
@@ -21,7 +39,12 @@ t.test('Basic auth: missing or wrong credentials get 401 with a Basic challenge'
 
 t.test('Bearer auth: app-only tokens need full_access_as_app and impersonation', async (t) => {
   const h = await harness(t, {
-    verifyBearer: async (token) => token === 'app-token' ? { appId: 'app-1', roles: ['full_access_as_app'] } : token === 'weak-token' ? { appId: 'app-2', roles: ['EWS.Read'] } : undefined
+    verifyBearer: async (token) =>
+      token === 'app-token'
+        ? { appId: 'app-1', roles: ['full_access_as_app'] }
+        : token === 'weak-token'
+          ? { appId: 'app-2', roles: ['EWS.Read'] }
+          : undefined
   })
   const bad = await post(h.sim.url, envelope(getInbox, { impersonate: ALICE }), 'Bearer nope')
   t.equal(bad.status, 401)
@@ -33,7 +56,11 @@ t.test('Bearer auth: app-only tokens need full_access_as_app and impersonation',
   const good = await post(h.sim.url, envelope(getInbox, { impersonate: BOB }), 'Bearer app-token')
   t.equal(good.status, 200)
   const inbox = foldersOf(messages(good.text, 'GetFolder')[0].Folders)[0]
-  t.equal(inbox.FolderId['@Id'], h.store.wellKnownFolder(h.store.mailboxBySmtp(BOB)?.guid ?? '', 'inbox').id, 'acts on the impersonated mailbox')
+  t.equal(
+    inbox.FolderId['@Id'],
+    h.store.wellKnownFolder(h.store.mailboxBySmtp(BOB)?.guid ?? '', 'inbox').id,
+    'acts on the impersonated mailbox'
+  )
   const noImp = await post(h.sim.url, envelope(getInbox), 'Bearer app-token')
   t.equal(noImp.status, 500)
   t.equal(faultCode(noImp.text), 'ErrorMissingEmailAddress')
@@ -56,11 +83,31 @@ t.test('impersonation rules and mailbox selection', async (t) => {
   const noMailbox = await h.call(getInbox, { impersonate: null, auth: { user: 'nomailbox', pass: 'nomailbox-secret' } })
   t.equal(faultCode(noMailbox.text), 'ErrorMissingEmailAddress')
   // Mailbox element on a DistinguishedFolderId is honoured for impersonating callers only.
-  const other = m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', `<t:DistinguishedFolderId Id="inbox"><t:Mailbox><t:EmailAddress>${BOB}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`))
+  const other = m(
+    'GetFolder',
+    shape('FolderShape', 'IdOnly') +
+      m(
+        'FolderIds',
+        `<t:DistinguishedFolderId Id="inbox"><t:Mailbox><t:EmailAddress>${BOB}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`
+      )
+  )
   t.equal(idOf((await h.call(other)).text), bobInbox)
-  t.same(messages((await h.call(other, { impersonate: null, auth: ALICE_LOGIN })).text, 'GetFolder').map((x) => x.ResponseCode), ['ErrorAccessDenied'])
+  t.same(
+    messages((await h.call(other, { impersonate: null, auth: ALICE_LOGIN })).text, 'GetFolder').map(
+      (x) => x.ResponseCode
+    ),
+    ['ErrorAccessDenied']
+  )
   // X-AnchorMailbox is accepted but not required.
-  const anchored = await fetch(h.sim.url, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${SVC.user}:${SVC.pass}`).toString('base64')}`, 'x-anchormailbox': ALICE, 'content-type': 'text/xml' }, body: envelope(getInbox, { impersonate: ALICE }) })
+  const anchored = await fetch(h.sim.url, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${SVC.user}:${SVC.pass}`).toString('base64')}`,
+      'x-anchormailbox': ALICE,
+      'content-type': 'text/xml'
+    },
+    body: envelope(getInbox, { impersonate: ALICE })
+  })
   t.equal(anchored.status, 200)
 })
 
@@ -83,11 +130,13 @@ t.test('namespace handling: any SOAP prefix, default namespaces, wrong namespace
     t.equal(messages(res.text, 'GetFolder')[0].ResponseCode, 'NoError')
   }
   // Default namespace on the body element, custom prefix for types.
-  const body = `<GetFolder xmlns="${M}" xmlns:x="${T}"><FolderShape><x:BaseShape>IdOnly</x:BaseShape></FolderShape><FolderIds><x:DistinguishedFolderId Id="inbox"/></FolderIds></GetFolder>`
+  const body = `<GetFolder xmlns="${M}" xmlns:x="${T}"><FolderShape><x:BaseShape>IdOnly</x:BaseShape></FolderShape>` +
+    '<FolderIds><x:DistinguishedFolderId Id="inbox"/></FolderIds></GetFolder>'
   const res = await h.call(body)
   t.equal(messages(res.text, 'GetFolder')[0].ResponseCode, 'NoError')
   // https:// namespaces (a documentation bug) are not EWS.
-  const wrong = '<x:GetFolder xmlns:x="https://schemas.microsoft.com/exchange/services/2006/messages"><x:FolderShape/></x:GetFolder>'
+  const wrong =
+    '<x:GetFolder xmlns:x="https://schemas.microsoft.com/exchange/services/2006/messages"><x:FolderShape/></x:GetFolder>'
   const rej = await h.call(wrong)
   t.equal(rej.status, 500)
   t.equal(faultCode(rej.text), 'ErrorSchemaValidation')
@@ -95,7 +144,11 @@ t.test('namespace handling: any SOAP prefix, default namespaces, wrong namespace
   t.equal(faultCode((await post(h.sim.url, wrongEnv, SVC)).text), 'ErrorSchemaValidation')
   const undeclared = await h.call('<q:GetFolder/>')
   t.equal(faultCode(undeclared.text), 'ErrorSchemaValidation')
-  const malformed = await post(h.sim.url, `<soap:Envelope xmlns:soap="${SOAP}">\n<soap:Body>\n<m:GetFolder xmlns:m="${M}"></soap:Body></soap:Envelope>`, SVC)
+  const malformed = await post(
+    h.sim.url,
+    `<soap:Envelope xmlns:soap="${SOAP}">\n<soap:Body>\n<m:GetFolder xmlns:m="${M}"></soap:Body></soap:Envelope>`,
+    SVC
+  )
   const fault = parse(malformed.text).Envelope.Body.Fault
   t.equal(fault.detail.ResponseCode, 'ErrorSchemaValidation')
   t.equal(fault.detail.MessageXml.LineNumber, '3')
@@ -105,7 +158,13 @@ t.test('namespace handling: any SOAP prefix, default namespaces, wrong namespace
 
 t.test('fault knobs fire, count down and respect `only`', async (t) => {
   const h = await harness(t)
-  const exportBody = m('ExportItems', m('ItemIds', `<t:ItemId Id="${h.store.itemsIn(h.store.wellKnownFolder(h.store.mailboxBySmtp(ALICE)?.guid ?? '', 'inbox').id)[0].id}"/>`))
+  const exportBody = m(
+    'ExportItems',
+    m(
+      'ItemIds',
+      `<t:ItemId Id="${h.store.itemsIn(h.store.wellKnownFolder(h.store.mailboxBySmtp(ALICE)?.guid ?? '', 'inbox').id)[0].id}"/>`
+    )
+  )
   h.sim.faults.serverBusy = 2
   h.sim.faults.backOffMs = 2500
   h.sim.faults.only = ['ExportItems']

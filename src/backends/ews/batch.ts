@@ -67,7 +67,8 @@ export async function * runInOrder<R> (runner: ChunkRunner<R>): AsyncGenerator<R
 }
 
 /** Splits indices into chunks of at most `count` entries and `bytes` total weight (an oversize entry goes alone). */
-export function chunkIndices (indices: number[], count: number, bytes = Infinity, weight: (i: number) => number = () => 0): number[][] {
+export function chunkIndices (indices: number[], count: number, bytes = Infinity,
+  weight: (i: number) => number = () => 0): number[][] {
   const out: number[][] = []
   let cur: number[] = []
   let curBytes = 0

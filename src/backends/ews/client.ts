@@ -7,7 +7,15 @@ import { randomUUID } from 'node:crypto'
 import { Pool } from 'undici'
 import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
-import { AccessDenied, TooLarge, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable } from '../../errors.js'
+import {
+  AccessDenied,
+  TooLarge,
+  UpstreamAuth,
+  UpstreamBadResponse,
+  UpstreamThrottled,
+  UpstreamTimeout,
+  UpstreamUnavailable
+} from '../../errors.js'
 import { annotate, errorForCode, OUR_BUG_CODES, type Annotated } from './errors.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
 import { NS, type XmlNode } from './soap/xml.js'
@@ -30,7 +38,14 @@ export interface CallOptions {
 const TRUNCATED = '=== Truncated Data ==='
 
 // Failures where the request certainly never reached the server: any call may be retried.
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH'
+])
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 export class EwsClient {
@@ -77,7 +92,12 @@ export class EwsClient {
         headersTimeout: this.config.timeoutMs,
         bodyTimeout: this.config.timeoutMs,
         ...(tls !== undefined
-          ? { connect: { ...(tls.ca !== undefined ? { ca: tls.ca } : {}), ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}) } }
+          ? {
+              connect: {
+                ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+                ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {})
+              }
+            }
           : {})
       })
       this.pools.set(origin, pool)
@@ -87,18 +107,24 @@ export class EwsClient {
 
   private async authorization (forceRefresh: boolean): Promise<string> {
     const auth = this.config.auth
-    if (auth.kind === 'basic') return 'Basic ' + Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')
+    if (auth.kind === 'basic') {
+      return 'Basic ' + Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')
+    }
     if (this.tokenProvider === undefined) throw new UpstreamAuth('no token provider configured')
     try {
       return 'Bearer ' + await this.tokenProvider.getToken(forceRefresh ? { forceRefresh: true } : {})
     } catch (err) {
       // Token endpoint trouble: report as an auth problem but never echo what it said.
-      this.logger.warn({ backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'EWS token acquisition failed')
+      this.logger.warn(
+        { backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } },
+        'EWS token acquisition failed'
+      )
       throw annotate(new UpstreamAuth('could not obtain an access token'), { retry: 'idempotent' })
     }
   }
 
-  private async post (op: string, mailbox: string, envelope: string, options: CallOptions, forceRefresh: boolean): Promise<RawResponse> {
+  private async post (op: string, mailbox: string, envelope: string, options: CallOptions,
+    forceRefresh: boolean): Promise<RawResponse> {
     const started = performance.now()
     const clientRequestId = randomUUID()
     const headers: Record<string, string> = {
@@ -123,12 +149,26 @@ export class EwsClient {
       })
       const body = await res.body.text()
       const requestId = header(res.headers['request-id'])
-      this.logger.debug({ backend: this.config.name, op, mailbox, status: res.statusCode, ms: Math.round(performance.now() - started), requestId, clientRequestId }, 'EWS call')
+      this.logger.debug(
+        {
+          backend: this.config.name,
+          op,
+          mailbox,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+          requestId,
+          clientRequestId
+        },
+        'EWS call'
+      )
       return { status: res.statusCode, body, requestId, retryAfter: header(res.headers['retry-after']) }
     } catch (err) {
       const ms = Math.round(performance.now() - started)
       const code = (err as { code?: unknown }).code
-      this.logger.debug({ backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code }, 'EWS call failed')
+      this.logger.debug(
+        { backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code },
+        'EWS call failed'
+      )
       if (options.signal?.aborted === true) throw err
       if (timeout.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
         throw annotate(new UpstreamTimeout(`${op} after ${this.config.timeoutMs} ms`), { retry: 'idempotent' })
@@ -157,7 +197,13 @@ export class EwsClient {
         throw annotate(new UpstreamUnavailable(`${op}: HTTP 503`), { ...extras, ...hinted, retry: 'safe' })
     }
     if (res.status !== 200 && res.status !== 500) {
-      if (res.status >= 500) throw annotate(new UpstreamUnavailable(`${op}: HTTP ${res.status}`), { ...extras, ...hinted, retry: 'idempotent' })
+      if (res.status >= 500) {
+        throw annotate(new UpstreamUnavailable(`${op}: HTTP ${res.status}`), {
+          ...extras,
+          ...hinted,
+          retry: 'idempotent'
+        })
+      }
       throw annotate(new UpstreamBadResponse(`${op}: HTTP ${res.status}`), extras)
     }
     let parsed: ParsedEnvelope
@@ -166,7 +212,10 @@ export class EwsClient {
       parsed = parseEnvelope(res.body)
     } catch {
       // Failovers produce truncated or non-XML bodies; Microsoft says treat them as transient (ews.md §1).
-      throw annotate(new UpstreamUnavailable(`${op}: unreadable response (HTTP ${res.status})`), { ...extras, retry: 'idempotent' })
+      throw annotate(new UpstreamUnavailable(`${op}: unreadable response (HTTP ${res.status})`), {
+        ...extras,
+        retry: 'idempotent'
+      })
     }
     if (parsed.fault !== undefined) throw this.faultError(op, mailbox, parsed.fault.code, parsed.fault.values, extras)
     const body = parsed.body as XmlNode
@@ -176,10 +225,14 @@ export class EwsClient {
     return body
   }
 
-  private faultError (op: string, mailbox: string, code: string, values: Record<string, string>, extras: { upstreamRequestId?: string }): Annotated {
+  private faultError (op: string, mailbox: string, code: string, values: Record<string, string>,
+    extras: { upstreamRequestId?: string }): Annotated {
     if (OUR_BUG_CODES.has(code)) {
       // Our request was wrong: a bug to fix, not an outage. Values hold line/position, never secrets.
-      this.logger.error({ backend: this.config.name, op, mailbox, upstreamCode: code, detail: values }, 'EWS rejected a request the adapter built')
+      this.logger.error(
+        { backend: this.config.name, op, mailbox, upstreamCode: code, detail: values },
+        'EWS rejected a request the adapter built'
+      )
     }
     return annotate(errorForCode(code, { about: 'request', subject: op, address: mailbox, values }), extras)
   }

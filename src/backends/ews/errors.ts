@@ -35,11 +35,22 @@ export const OUR_BUG_CODES = new Set([
 ])
 
 const ID_CODES = new Set([
-  'ErrorInvalidIdMalformed', 'ErrorInvalidIdEmpty', 'ErrorInvalidId', 'ErrorInvalidIdMalformedEwsLegacyIdFormat',
-  'ErrorInvalidFolderId', 'ErrorCannotUseFolderIdForItemId', 'ErrorCannotUseItemIdForFolderId', 'ErrorInvalidIdTooManyAttachmentLevels'
+  'ErrorInvalidIdMalformed',
+  'ErrorInvalidIdEmpty',
+  'ErrorInvalidId',
+  'ErrorInvalidIdMalformedEwsLegacyIdFormat',
+  'ErrorInvalidFolderId',
+  'ErrorCannotUseFolderIdForItemId',
+  'ErrorCannotUseItemIdForFolderId',
+  'ErrorInvalidIdTooManyAttachmentLevels'
 ])
 
-const ACCESS_CODES = new Set(['ErrorAccessDenied', 'ErrorImpersonateUserDenied', 'ErrorImpersonationDenied', 'ErrorAccountDisabled'])
+const ACCESS_CODES = new Set([
+  'ErrorAccessDenied',
+  'ErrorImpersonateUserDenied',
+  'ErrorImpersonationDenied',
+  'ErrorAccountDisabled'
+])
 
 /** Per-message answers to an id that is not in the selected mailbox (another mailbox's, or an unknown mailbox's). */
 const FOREIGN_ID_CODES = new Set(['ErrorAccessDenied', 'ErrorNonExistentMailbox'])
@@ -49,7 +60,8 @@ export interface RetryAnnotations { retry?: RetryHint, retryAfterMs?: number, re
 export type Annotated = GatewayError & RetryAnnotations
 
 /** Attaches retry hints for src/backends/policy.ts next to the ErrorExtras. */
-export function annotate<E extends Error> (error: E, hints: RetryAnnotations & { upstreamCode?: string, upstreamRequestId?: string }): Annotated {
+export function annotate<E extends Error> (error: E,
+  hints: RetryAnnotations & { upstreamCode?: string, upstreamRequestId?: string }): Annotated {
   const { retry, retryAfterMs, ...extras } = hints
   withExtras(error, extras)
   if (retry !== undefined) Object.assign(error, { retry })
@@ -99,7 +111,8 @@ export function errorForCode (code: string, ctx: CodeContext): Annotated {
     const hints: RetryAnnotations = { retry: 'safe' }
     if (ms !== undefined) { hints.retryAfterMs = ms; hints.retryAfter = Math.ceil(ms / 1000) }
     if (code === 'ErrorTimeoutExpired') return annotate(new UpstreamTimeout(`EWS ${code}`), { ...up, ...hints })
-    const ctor = THROTTLING_CODES.has(code) || code === 'ErrorBatchProcessingStopped' ? UpstreamThrottled : UpstreamUnavailable
+    const ctor =
+      THROTTLING_CODES.has(code) || code === 'ErrorBatchProcessingStopped' ? UpstreamThrottled : UpstreamUnavailable
     return annotate(new ctor(`EWS ${code}`), { ...up, ...hints })
   }
   if (FOREIGN_ID_CODES.has(code)) {
@@ -131,7 +144,8 @@ export function errorForCode (code: string, ctx: CodeContext): Annotated {
     case 'ErrorDataSizeLimitExceeded':
       return annotate(new TooLarge(ctx.subject), up)
   }
-  if (code === 'ErrorCorruptData' || code.startsWith('ErrorInvalidData') || code === 'ErrorInvalidPropertyForOperation') {
+  if (code === 'ErrorCorruptData' || code.startsWith('ErrorInvalidData') ||
+    code === 'ErrorInvalidPropertyForOperation') {
     return annotate(new DataInvalid(ctx.subject), up)
   }
   return annotate(new UpstreamRejected(code), up)
@@ -157,7 +171,8 @@ export interface UploadCodeContext {
  */
 export function uploadErrorForCode (code: string, ctx: UploadCodeContext): Annotated {
   const about = { address: ctx.address, ...(ctx.values !== undefined ? { values: ctx.values } : {}) }
-  if (code === 'ErrorFolderNotFound' || (ctx.mode === 'create' && (FOREIGN_ID_CODES.has(code) || ID_CODES.has(code) || code === 'ErrorItemNotFound'))) {
+  if (code === 'ErrorFolderNotFound' || (ctx.mode === 'create' && (FOREIGN_ID_CODES.has(code) || ID_CODES.has(code) ||
+    code === 'ErrorItemNotFound'))) {
     return errorForCode(code, { ...about, about: 'folder', subject: ctx.folder, byId: true })
   }
   return errorForCode(code, { ...about, about: 'item', subject: ctx.itemId ?? `import item ${ctx.index}` })

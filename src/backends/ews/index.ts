@@ -20,10 +20,33 @@ import type {
 import type { Policy } from '../policy.js'
 import { chunkIndices, runInOrder } from './batch.js'
 import { EwsClient } from './client.js'
-import { annotate, backOffMs, errorForCode, isRetryableCode, uploadErrorForCode, type Annotated, type CodeContext } from './errors.js'
+import {
+  annotate,
+  backOffMs,
+  errorForCode,
+  isRetryableCode,
+  uploadErrorForCode,
+  type Annotated,
+  type CodeContext
+} from './errors.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
-import { decodeCursor, distinguishedName, encodeCursor, readFolder, readItemSummary, rootName, type EwsFolder } from './mapping.js'
-import { isSuccess, readRootFolder, responseMessages, ResponseShapeError, type FolderTarget, type ResponseMessage } from './operations/common.js'
+import {
+  decodeCursor,
+  distinguishedName,
+  encodeCursor,
+  readFolder,
+  readItemSummary,
+  rootName,
+  type EwsFolder
+} from './mapping.js'
+import {
+  isSuccess,
+  readRootFolder,
+  responseMessages,
+  ResponseShapeError,
+  type FolderTarget,
+  type ResponseMessage
+} from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
 import { buildDeleteFolder } from './operations/delete-folder.js'
 import { buildExportItems, readExported } from './operations/export-items.js'
@@ -154,17 +177,29 @@ export class EwsBackend implements MailboxBackend {
     opts: { idempotent: boolean, signal?: AbortSignal | undefined },
     check: (response: XmlNode, attempt: number) => T
   ): Promise<T> {
-    return await this.policy.run({ key: this.key(address), idempotent: opts.idempotent, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) },
-      async (attempt) => await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt)))
+    return await this.policy.run(
+      {
+        key: this.key(address),
+        idempotent: opts.idempotent,
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {})
+      },
+      async (attempt) => await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt))
+    )
   }
 
   /** One HTTP exchange, no policy: only for use inside a `policy.run` callback. */
-  private async callOnce<T> (address: string, op: string, body: string, signal: AbortSignal | undefined, check: (response: XmlNode) => T): Promise<T> {
+  private async callOnce<T> (address: string, op: string, body: string, signal: AbortSignal | undefined,
+    check: (response: XmlNode) => T): Promise<T> {
     const response = await this.client.call(op, address, body, signal !== undefined ? { signal } : {})
     try {
       return check(response)
     } catch (err) {
-      if (err instanceof ResponseShapeError) this.logger.warn({ backend: this.name, op, mailbox: address, problem: err.message }, 'unexpected EWS response shape')
+      if (err instanceof ResponseShapeError) {
+        this.logger.warn(
+          { backend: this.name, op, mailbox: address, problem: err.message },
+          'unexpected EWS response shape'
+        )
+      }
       throw err
     }
   }
@@ -172,7 +207,11 @@ export class EwsBackend implements MailboxBackend {
   /** A call whose every ResponseMessage must succeed; the first failure is thrown. */
   private async invokeAll (
     address: string, op: string, body: string, count: number,
-    opts: { idempotent: boolean, signal?: AbortSignal | undefined, context: (index: number) => Omit<CodeContext, 'address' | 'values'> }
+    opts: {
+      idempotent: boolean
+      signal?: AbortSignal | undefined
+      context: (index: number) => Omit<CodeContext, 'address' | 'values'>
+    }
   ): Promise<ResponseMessage[]> {
     return await this.invoke(address, op, body, opts, (response) => {
       const messages = responseMessages(response, op, count)
@@ -195,8 +234,13 @@ export class EwsBackend implements MailboxBackend {
   private async resolveDistinguished (mailbox: MailboxRef, name: string, signal?: AbortSignal): Promise<string> {
     const cached = this.folderIds.get(this.cacheKey(mailbox, name))
     if (cached !== undefined) return cached
-    const [message] = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder([this.distinguished(mailbox, name)], 'IdOnly'), 1,
-      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name }) })
+    const [message] = await this.invokeAll(
+      mailbox.address,
+      'GetFolder',
+      buildGetFolder([this.distinguished(mailbox, name)], 'IdOnly'),
+      1,
+      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name }) }
+    )
     const id = this.readFolderOrThrow(message, undefined).ewsId
     this.folderIds.set(this.cacheKey(mailbox, name), id)
     return id
@@ -214,19 +258,32 @@ export class EwsBackend implements MailboxBackend {
 
   async discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery> {
     const primary: MailboxRef = { id: address, address, type: 'ews', kind: 'primary', backend: this.name }
-    const body = buildGetFolder([this.distinguished(primary, 'msgfolderroot'), this.distinguished(primary, 'archivemsgfolderroot')], 'IdOnly')
+    const body = buildGetFolder(
+      [this.distinguished(primary, 'msgfolderroot'), this.distinguished(primary, 'archivemsgfolderroot')],
+      'IdOnly'
+    )
     return await this.invoke(address, 'GetFolder', body, { idempotent: true, signal: ctx?.signal }, (response) => {
       const [root, archive] = responseMessages(response, 'GetFolder', 2)
-      if (!isSuccess(root)) throw errorForCode(root.code, { about: 'request', subject: 'msgfolderroot', address, values: root.values })
+      if (!isSuccess(root)) {
+        throw errorForCode(root.code, { about: 'request', subject: 'msgfolderroot', address, values: root.values })
+      }
       const rootId = this.readFolderOrThrow(root, undefined).ewsId
       this.folderIds.set(`${address.toLowerCase()}|msgfolderroot`, rootId)
       if (isSuccess(archive)) {
-        this.folderIds.set(`${address.toLowerCase()}|archivemsgfolderroot`, this.readFolderOrThrow(archive, undefined).ewsId)
+        this.folderIds.set(
+          `${address.toLowerCase()}|archivemsgfolderroot`,
+          this.readFolderOrThrow(archive, undefined).ewsId
+        )
         return { archive: {} }
       }
       // No archive is a normal answer; anything else (throttling, access) is not.
       if (archive.code === 'ErrorFolderNotFound' || archive.code === 'ErrorItemNotFound') return {}
-      throw errorForCode(archive.code, { about: 'request', subject: 'archivemsgfolderroot', address, values: archive.values })
+      throw errorForCode(archive.code, {
+        about: 'request',
+        subject: 'archivemsgfolderroot',
+        address,
+        values: archive.values
+      })
     })
   }
 
@@ -245,7 +302,9 @@ export class EwsBackend implements MailboxBackend {
     // ParentFolderId (the non-IPM root) must show as null, the tree's top.
     const targets = isRoot || rootId !== undefined ? [target] : [target, this.distinguished(mailbox, root)]
     const messages = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder(targets), targets.length, {
-      idempotent: true, signal: ctx?.signal, context: (i) => i === 0 ? this.folderContext(ref) : { about: 'folder', subject: 'root' }
+      idempotent: true,
+      signal: ctx?.signal,
+      context: (i) => (i === 0 ? this.folderContext(ref) : { about: 'folder', subject: 'root' })
     })
     if (targets.length === 2) {
       rootId = this.readFolderOrThrow(messages[1], undefined).ewsId
@@ -263,26 +322,42 @@ export class EwsBackend implements MailboxBackend {
   async listFolders (mailbox: MailboxRef, request: ListFoldersRequest, ctx?: OperationContext): Promise<Page<Folder>> {
     const offset = decodeCursor(request.cursor)
     const max = Math.max(1, Math.min(request.limit, this.pageSize))
-    const parent = request.parentId !== undefined ? this.target(mailbox, request.parentId) : this.distinguished(mailbox, rootName(mailbox))
+    const parent =
+      request.parentId !== undefined
+        ? this.target(mailbox, request.parentId)
+        : this.distinguished(mailbox, rootName(mailbox))
     const traversal = request.parentId !== undefined ? 'Shallow' : 'Deep'
-    const context = request.parentId !== undefined ? this.folderContext(request.parentId) : { about: 'folder' as const, subject: 'root' }
-    const [message] = await this.invokeAll(mailbox.address, 'FindFolder', buildFindFolder(parent, traversal, offset, max), 1,
-      { idempotent: true, signal: ctx?.signal, context: () => context })
+    const context =
+      request.parentId !== undefined
+        ? this.folderContext(request.parentId)
+        : { about: 'folder' as const, subject: 'root' }
+    const [message] = await this.invokeAll(
+      mailbox.address,
+      'FindFolder',
+      buildFindFolder(parent, traversal, offset, max),
+      1,
+      { idempotent: true, signal: ctx?.signal, context: () => context }
+    )
     const page = readRootFolder(message, 'Folders')
     const values = page.nodes.map((n) => readFolder(n, undefined)?.folder).filter((f): f is Folder => f !== undefined)
     // Only move forward: a server that reports no progress would otherwise loop a client forever.
-    return page.nextOffset !== undefined && page.nextOffset > offset ? { values, nextCursor: encodeCursor(page.nextOffset) } : { values }
+    return page.nextOffset !== undefined && page.nextOffset > offset
+      ? { values, nextCursor: encodeCursor(page.nextOffset) }
+      : { values }
   }
 
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {
     const parentRef: FolderRef = request.parentId ?? { wellKnown: 'root' }
     const folderClass = request.folderClass ?? 'IPF.Note'
-    // Resolve the parent first: the Folder we return names it by id, and failures happen before the (non-idempotent) create.
+    // Resolve the parent first: the Folder we return names it by id, and failures happen before the (non-idempotent)
+    // create.
     const parentId = 'wellKnown' in parentRef
       ? await this.resolveDistinguished(mailbox, distinguishedName(mailbox, parentRef.wellKnown), ctx?.signal)
       : fromPublicId(parentRef.id)
-    // Errors are about the parent (not found, malformed, another mailbox's), except a name conflict, which names the new name.
-    const [message] = await this.invokeAll(mailbox.address, 'CreateFolder', buildCreateFolder({ id: parentId }, request.displayName, folderClass), 1, {
+    // Errors are about the parent (not found, malformed, another mailbox's), except a name conflict, which names the
+    // new name.
+    const [message] = await this.invokeAll(mailbox.address, 'CreateFolder', buildCreateFolder({ id: parentId },
+      request.displayName, folderClass), 1, {
       idempotent: false,
       signal: ctx?.signal,
       context: () => ({ ...this.folderContext(parentRef), name: request.displayName })
@@ -304,27 +379,44 @@ export class EwsBackend implements MailboxBackend {
    * turn into a failed call (a retry would then conflict with the folder it created):
    * the fallback, built from the request, is returned instead and the miss logged.
    */
-  private async readBack (mailbox: MailboxRef, ref: { id: string }, ctx: OperationContext | undefined, fallback: () => Folder): Promise<Folder> {
+  private async readBack (mailbox: MailboxRef, ref: { id: string }, ctx: OperationContext | undefined,
+    fallback: () => Folder): Promise<Folder> {
     try {
       return (await this.readFolderRef(mailbox, ref, ctx)).folder
     } catch (err) {
       if (ctx?.signal?.aborted === true) throw err
-      this.logger.warn({ backend: this.name, mailbox: mailbox.address, folder: ref.id, errCode: isGatewayError(err) ? err.code : undefined }, 'could not read back a folder just written')
+      this.logger.warn(
+        {
+          backend: this.name,
+          mailbox: mailbox.address,
+          folder: ref.id,
+          errCode: isGatewayError(err) ? err.code : undefined
+        },
+        'could not read back a folder just written'
+      )
       return fallback()
     }
   }
 
-  async renameFolder (mailbox: MailboxRef, ref: FolderRef, displayName: string, ctx?: OperationContext): Promise<Folder> {
+  async renameFolder (mailbox: MailboxRef, ref: FolderRef, displayName: string,
+    ctx?: OperationContext): Promise<Folder> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
     // Read first: the current ChangeKey guards the update, and the root of the tree is refused here.
     const current = await this.readFolderRef(mailbox, ref, ctx)
     if (current.folder.parentId === null) throw new FolderProtected(ref.id)
-    await this.invoke(mailbox.address, 'UpdateFolder', buildRenameFolder(fromPublicId(ref.id), current.changeKey, displayName), { idempotent: false, signal: ctx?.signal }, (response) => {
+    await this.invoke(mailbox.address, 'UpdateFolder', buildRenameFolder(fromPublicId(ref.id), current.changeKey,
+      displayName), { idempotent: false, signal: ctx?.signal }, (response) => {
       const [m] = responseMessages(response, 'UpdateFolder', 1)
       if (isSuccess(m)) return
-      // Exchange refuses to rename default folders with an access error; we could read the folder, so that is what it means.
+      // Exchange refuses to rename default folders with an access error; we could read the folder, so that is what it
+      // means.
       if (m.code === 'ErrorAccessDenied') throw annotate(new FolderProtected(ref.id), { upstreamCode: m.code })
-      throw errorForCode(m.code, { ...this.folderContext(ref), name: displayName, address: mailbox.address, values: m.values })
+      throw errorForCode(m.code, {
+        ...this.folderContext(ref),
+        name: displayName,
+        address: mailbox.address,
+        values: m.values
+      })
     })
     return await this.readBack(mailbox, ref, ctx, () => ({ ...current.folder, displayName }))
   }
@@ -332,25 +424,34 @@ export class EwsBackend implements MailboxBackend {
   async deleteFolder (mailbox: MailboxRef, ref: FolderRef, ctx?: OperationContext): Promise<void> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
     const ewsId = fromPublicId(ref.id)
-    await this.invoke(mailbox.address, 'DeleteFolder', buildDeleteFolder(ewsId), { idempotent: true, signal: ctx?.signal }, (response, attempt) => {
-      const [m] = responseMessages(response, 'DeleteFolder', 1)
-      if (isSuccess(m)) return
-      // A retry after a lost response finds the folder already gone: that is the outcome we wanted.
-      if (attempt > 1 && (m.code === 'ErrorFolderNotFound' || m.code === 'ErrorItemNotFound')) return
-      throw errorForCode(m.code, { ...this.folderContext(ref), address: mailbox.address, values: m.values })
-    })
+    await this.invoke(mailbox.address, 'DeleteFolder', buildDeleteFolder(ewsId),
+      { idempotent: true, signal: ctx?.signal }, (response, attempt) => {
+        const [m] = responseMessages(response, 'DeleteFolder', 1)
+        if (isSuccess(m)) return
+        // A retry after a lost response finds the folder already gone: that is the outcome we wanted.
+        if (attempt > 1 && (m.code === 'ErrorFolderNotFound' || m.code === 'ErrorItemNotFound')) return
+        throw errorForCode(m.code, { ...this.folderContext(ref), address: mailbox.address, values: m.values })
+      })
   }
 
   // ------------------------------------------------------------------ items
 
-  async listItems (mailbox: MailboxRef, ref: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>> {
+  async listItems (mailbox: MailboxRef, ref: FolderRef, page: PageRequest,
+    ctx?: OperationContext): Promise<Page<ItemSummary>> {
     const offset = decodeCursor(page.cursor)
     const max = Math.max(1, Math.min(page.limit, this.pageSize))
-    const [message] = await this.invokeAll(mailbox.address, 'FindItem', buildFindItem(this.target(mailbox, ref), offset, max), 1,
-      { idempotent: true, signal: ctx?.signal, context: () => this.folderContext(ref) })
+    const [message] = await this.invokeAll(
+      mailbox.address,
+      'FindItem',
+      buildFindItem(this.target(mailbox, ref), offset, max),
+      1,
+      { idempotent: true, signal: ctx?.signal, context: () => this.folderContext(ref) }
+    )
     const result = readRootFolder(message, 'Items')
     const values = result.nodes.map(readItemSummary).filter((s): s is ItemSummary => s !== undefined)
-    return result.nextOffset !== undefined && result.nextOffset > offset ? { values, nextCursor: encodeCursor(result.nextOffset) } : { values }
+    return result.nextOffset !== undefined && result.nextOffset > offset
+      ? { values, nextCursor: encodeCursor(result.nextOffset) }
+      : { values }
   }
 
   exportItems (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): AsyncIterable<ExportResult> {
@@ -358,8 +459,9 @@ export class EwsBackend implements MailboxBackend {
     const preset = new Map<number, ExportResult>()
     const valid: number[] = []
     decoded.forEach((ews, i) => {
-      if (ews === undefined) preset.set(i, { itemId: itemIds[i], error: toItemError(new IdMalformed(shortId(itemIds[i]))) })
-      else valid.push(i)
+      if (ews === undefined) {
+        preset.set(i, { itemId: itemIds[i], error: toItemError(new IdMalformed(shortId(itemIds[i]))) })
+      } else valid.push(i)
     })
     return runInOrder<ExportResult>({
       size: itemIds.length,
@@ -367,17 +469,29 @@ export class EwsBackend implements MailboxBackend {
       preset,
       width: this.policy.options.concurrency,
       ...(ctx?.signal !== undefined ? { signal: ctx.signal } : {}),
-      run: async (chunk, signal) => await this.exportChunk(mailbox, chunk.map((i) => decoded[i] as string), chunk.map((i) => itemIds[i]), signal),
+      run: async (chunk, signal) =>
+        await this.exportChunk(
+          mailbox,
+          chunk.map((i) => decoded[i] as string),
+          chunk.map((i) => itemIds[i]),
+          signal
+        ),
       onChunkError: (chunk, err) => chunk.map((i) => ({ itemId: itemIds[i], error: toItemError(err) }))
     })
   }
 
-  private async exportChunk (mailbox: MailboxRef, ids: string[], publicIds: string[], signal: AbortSignal): Promise<ExportResult[]> {
+  private async exportChunk (mailbox: MailboxRef, ids: string[], publicIds: string[],
+    signal: AbortSignal): Promise<ExportResult[]> {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, i: number): ExportResult => {
       if (isSuccess(m)) {
         const item = readExported(m)
-        if (item === undefined || item.data === '') return { itemId: publicIds[i], error: toItemError(new UpstreamBadResponse('ExportItems: success without ItemId/Data')) }
+        if (item === undefined || item.data === '') {
+          return {
+            itemId: publicIds[i],
+            error: toItemError(new UpstreamBadResponse('ExportItems: success without ItemId/Data'))
+          }
+        }
         return { itemId: toPublicId(item.id), changeKey: item.changeKey, data: item.data }
       }
       return { itemId: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
@@ -397,7 +511,10 @@ export class EwsBackend implements MailboxBackend {
     return !isSuccess(m) && (m.responseClass === 'Warning' || isRetryableCode(m.code))
   }
 
-  /** The error for a message the server did not process, annotated so the policy waits what the server asked and retries. */
+  /**
+   * The error for a message the server did not process, annotated so the policy waits what the server asked and
+   * retries.
+   */
   private notProcessedError (m: ResponseMessage): Annotated {
     const ms = backOffMs(m.values)
     return annotate(new UpstreamThrottled(`EWS ${m.code}`), {
@@ -429,13 +546,14 @@ export class EwsBackend implements MailboxBackend {
     return await Promise.all(messages.map(async (first, i): Promise<R> => {
       if (!this.notProcessed(first)) return resend.toResult(first, i)
       try {
-        const m = await this.policy.run({ key: this.key(address), idempotent: resend.idempotent(i), signal }, async (attempt) => {
-          const m = attempt === 1
-            ? first
-            : await this.callOnce(address, op, resend.body(i), signal, (r) => responseMessages(r, op, 1)[0])
-          if (this.notProcessed(m)) throw this.notProcessedError(m)
-          return m
-        })
+        const m = await this.policy.run({ key: this.key(address), idempotent: resend.idempotent(i), signal },
+          async (attempt) => {
+            const m = attempt === 1
+              ? first
+              : await this.callOnce(address, op, resend.body(i), signal, (r) => responseMessages(r, op, 1)[0])
+            if (this.notProcessed(m)) throw this.notProcessedError(m)
+            return m
+          })
         return resend.toResult(m, i)
       } catch (err) {
         if (signal.aborted) throw err
@@ -452,7 +570,8 @@ export class EwsBackend implements MailboxBackend {
     return this.importGenerator(mailbox, items, ctx)
   }
 
-  private async * importGenerator (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): AsyncGenerator<ImportResult> {
+  private async * importGenerator (mailbox: MailboxRef, items: ImportItem[],
+    ctx?: OperationContext): AsyncGenerator<ImportResult> {
     const preset = new Map<number, ImportResult>()
     const entries: Array<UploadEntry | undefined> = []
     const folderOf: Array<FolderTarget | undefined> = []
@@ -461,7 +580,9 @@ export class EwsBackend implements MailboxBackend {
       const data = typeof item.data === 'string' ? item.data.replace(/\s+/g, '') : ''
       // Not a grouped regex: V8 runs those recursively and overflows on multi-megabyte items.
       if (!isStrictBase64(data)) return fail(i, new DataInvalid(`import item ${i}: data is not base64`))
-      if (item.mode !== 'create' && item.mode !== 'update') return fail(i, new BadRequest(`import item ${i}: mode must be create or update`))
+      if (item.mode !== 'create' && item.mode !== 'update') {
+        return fail(i, new BadRequest(`import item ${i}: mode must be create or update`))
+      }
       let itemId: string | undefined
       if (item.mode === 'update') {
         if (item.itemId === undefined || item.itemId === '' || item.changeKey === undefined || item.changeKey === '') {
@@ -484,15 +605,18 @@ export class EwsBackend implements MailboxBackend {
     })
     // UploadItems needs a real FolderId (no DistinguishedFolderId allowed there, ews.md §6.2).
     const names = new Set<string>()
-    folderOf.forEach((t, i) => { if (entries[i] !== undefined && t !== undefined && 'distinguished' in t) names.add(t.distinguished) })
+    folderOf.forEach((t, i) => {
+      if (entries[i] !== undefined && t !== undefined && 'distinguished' in t) names.add(t.distinguished)
+    })
     const resolved = new Map<string, Resolved>()
     for (const name of names) {
       try {
         resolved.set(name, { ok: true, target: { id: await this.resolveDistinguished(mailbox, name, ctx?.signal) } })
       } catch (err) {
         // A missing folder fails its items only; anything else (auth, throttling, mailbox) fails the call.
-        if (isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') resolved.set(name, { ok: false, error: toItemError(err) })
-        else throw err
+        if (isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') {
+          resolved.set(name, { ok: false, error: toItemError(err) })
+        } else throw err
       }
     }
     const valid: number[] = []
@@ -501,39 +625,71 @@ export class EwsBackend implements MailboxBackend {
       const t = folderOf[i] as FolderTarget
       if ('id' in t) { e.parentFolderId = t.id; valid.push(i); return }
       const r = resolved.get(t.distinguished) as Resolved
-      if (r.ok) { e.parentFolderId = (r.target as { id: string }).id; valid.push(i) } else preset.set(i, { index: i, error: r.error })
+      if (r.ok) {
+        e.parentFolderId = (r.target as { id: string }).id
+        valid.push(i)
+      } else preset.set(i, { index: i, error: r.error })
     })
-    yield * runInOrder<ImportResult>({
+    yield *
+    runInOrder<ImportResult>({
       size: items.length,
-      chunks: chunkIndices(valid, this.uploadBatchSize, this.uploadBatchBytes, (i) => (entries[i] as UploadEntry).data.length),
+      chunks: chunkIndices(
+        valid,
+        this.uploadBatchSize,
+        this.uploadBatchBytes,
+        (i) => (entries[i] as UploadEntry).data.length
+      ),
       preset,
       width: this.policy.options.concurrency,
       ...(ctx?.signal !== undefined ? { signal: ctx.signal } : {}),
-      run: async (chunk, signal) => await this.uploadChunk(mailbox, chunk, chunk.map((i) => entries[i] as UploadEntry), items, signal),
+      run: async (chunk, signal) =>
+        await this.uploadChunk(
+          mailbox,
+          chunk,
+          chunk.map((i) => entries[i] as UploadEntry),
+          items,
+          signal
+        ),
       onChunkError: (chunk, err) => chunk.map((i) => ({ index: i, error: toItemError(err) }))
     })
   }
 
-  private async uploadChunk (mailbox: MailboxRef, indices: number[], batch: UploadEntry[], items: ImportItem[], signal: AbortSignal): Promise<ImportResult[]> {
+  private async uploadChunk (mailbox: MailboxRef, indices: number[], batch: UploadEntry[], items: ImportItem[],
+    signal: AbortSignal): Promise<ImportResult[]> {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, k: number): ImportResult => {
       const index = indices[k]
       if (isSuccess(m)) {
         const up = readUploaded(m)
-        if (up === undefined) return { index, error: toItemError(new UpstreamBadResponse('UploadItems: success without ItemId')) }
+        if (up === undefined) {
+          return { index, error: toItemError(new UpstreamBadResponse('UploadItems: success without ItemId')) }
+        }
         return { index, itemId: toPublicId(up.id), changeKey: up.changeKey }
       }
       const item = items[index]
       return {
         index,
-        error: toItemError(uploadErrorForCode(m.code, {
-          mode: item.mode, index, folder: this.subject(item.folderId), address, values: m.values, ...(item.mode === 'update' && item.itemId !== undefined ? { itemId: shortId(item.itemId) } : {})
-        }))
+        error: toItemError(
+          uploadErrorForCode(m.code, {
+            mode: item.mode,
+            index,
+            folder: this.subject(item.folderId),
+            address,
+            values: m.values,
+            ...(item.mode === 'update' && item.itemId !== undefined ? { itemId: shortId(item.itemId) } : {})
+          })
+        )
       }
     }
-    // A blind resend of CreateNew after a lost response can duplicate items (ews.md §9): only 'safe' failures are retried then.
-    const messages = await this.invoke(address, 'UploadItems', buildUploadItems(batch), { idempotent: batch.every((e) => e.action !== 'CreateNew'), signal },
-      (r) => responseMessages(r, 'UploadItems', batch.length))
+    // A blind resend of CreateNew after a lost response can duplicate items (ews.md §9): only 'safe' failures are
+    // retried then.
+    const messages = await this.invoke(
+      address,
+      'UploadItems',
+      buildUploadItems(batch),
+      { idempotent: batch.every((e) => e.action !== 'CreateNew'), signal },
+      (r) => responseMessages(r, 'UploadItems', batch.length)
+    )
     return await this.retryIndividually(address, 'UploadItems', messages, signal, {
       body: (k) => buildUploadItems([batch[k]]),
       idempotent: (k) => batch[k].action !== 'CreateNew',

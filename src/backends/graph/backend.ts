@@ -68,9 +68,13 @@ export function resolveConfig (config: GraphBackendConfig): ResolvedConfig {
     throw new ConfigInvalid(`graphUrl of backend ${config.name} is not a URL`)
   }
   if (url.protocol !== 'https:') throw new ConfigInvalid(`graphUrl of backend ${config.name} must be https`)
-  if (url.pathname !== '/' && url.pathname !== '') throw new ConfigInvalid(`graphUrl of backend ${config.name} must be an origin without a path or version`)
+  if (url.pathname !== '/' && url.pathname !== '') {
+    throw new ConfigInvalid(`graphUrl of backend ${config.name} must be an origin without a path or version`)
+  }
   if (NATIONAL_CLOUDS.includes(url.hostname.toLowerCase())) {
-    throw new ConfigInvalid(`the Graph mailbox import/export API is not available in the national cloud ${url.hostname}`)
+    throw new ConfigInvalid(
+      `the Graph mailbox import/export API is not available in the national cloud ${url.hostname}`
+    )
   }
   const primary = config.apiVersion?.primary ?? 'v1.0'
   if (primary !== 'v1.0' && primary !== 'beta') throw new ConfigInvalid('apiVersion.primary must be v1.0 or beta')
@@ -146,17 +150,26 @@ class GraphBackend implements MailboxBackend {
     // beta: only beta reports inPlaceArchiveMailboxId.
     const url = `${this.ctx.config.graphOrigin}/beta/users/${encodeURIComponent(address)}/settings/exchange`
     const body = await this.ctx.policy.run({ key: `graph:${this.name}:discover`, idempotent: true }, async () => {
-      const { body } = await this.ctx.http.graphJson<ExchangeSettings>({ method: 'GET', url, subject: { kind: 'mailbox', ref: address } })
+      const { body } = await this.ctx.http.graphJson<ExchangeSettings>({
+        method: 'GET',
+        url,
+        subject: { kind: 'mailbox', ref: address }
+      })
       return body
     })
     const primary = body.primaryMailboxId
     const archive = body.inPlaceArchiveMailboxId
-    if (typeof primary !== 'string' || !MAILBOX_ID.test(primary)) throw new UpstreamBadResponse(`settings/exchange of ${address} has no usable primaryMailboxId`)
+    if (typeof primary !== 'string' || !MAILBOX_ID.test(primary)) {
+      throw new UpstreamBadResponse(`settings/exchange of ${address} has no usable primaryMailboxId`)
+    }
     if (archive !== undefined && archive !== null && (typeof archive !== 'string' || !MAILBOX_ID.test(archive))) {
       throw new UpstreamBadResponse(`settings/exchange of ${address} has an unusable inPlaceArchiveMailboxId`)
     }
     this.primaryMbx.add(primary)
-    return { primaryRef: primary, ...(typeof archive === 'string' && archive.length > 0 ? { archive: { ref: archive } } : {}) }
+    return {
+      primaryRef: primary,
+      ...(typeof archive === 'string' && archive.length > 0 ? { archive: { ref: archive } } : {})
+    }
   }
 
   private async mailbox (ref: MailboxRef, signal?: AbortSignal): Promise<GraphMailbox> {
@@ -164,7 +177,9 @@ class GraphBackend implements MailboxBackend {
     if (mbx === undefined || mbx.length === 0) {
       const d = await this.discover(ref.address)
       mbx = ref.kind === 'archive' ? d.archive?.ref : d.primaryRef
-      if (mbx === undefined) throw new MailboxNotFound(ref.kind === 'archive' ? `${ref.address} (archive)` : ref.address)
+      if (mbx === undefined) {
+        throw new MailboxNotFound(ref.kind === 'archive' ? `${ref.address} (archive)` : ref.address)
+      }
     }
     if (!MAILBOX_ID.test(mbx)) throw new BadRequest(`invalid Graph mailbox id for ${ref.id}`)
     const archive = ref.kind === 'archive'
@@ -191,7 +206,8 @@ class GraphBackend implements MailboxBackend {
     return await this.folders.createFolder(await this.mailbox(mailbox, ctx?.signal), request, ctx?.signal)
   }
 
-  async renameFolder (mailbox: MailboxRef, folder: FolderRef, displayName: string, ctx?: OperationContext): Promise<Folder> {
+  async renameFolder (mailbox: MailboxRef, folder: FolderRef, displayName: string,
+    ctx?: OperationContext): Promise<Folder> {
     return await this.folders.renameFolder(await this.mailbox(mailbox, ctx?.signal), folder, displayName, ctx?.signal)
   }
 
@@ -199,7 +215,8 @@ class GraphBackend implements MailboxBackend {
     await this.folders.deleteFolder(await this.mailbox(mailbox, ctx?.signal), folder, ctx?.signal)
   }
 
-  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>> {
+  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
+    ctx?: OperationContext): Promise<Page<ItemSummary>> {
     return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx?.signal), folder, page, ctx?.signal)
   }
 

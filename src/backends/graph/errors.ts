@@ -6,9 +6,26 @@
  * (`ErrorItemNotFound`, ...) both occur for the same situation.
  */
 import {
-  AccessDenied, BadRequest, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
-  IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamAuth, UpstreamBadResponse,
-  UpstreamRejected, UpstreamThrottled, UpstreamUnavailable, withExtras, type GatewayError
+  AccessDenied,
+  BadRequest,
+  ChangeKeyConflict,
+  ChangeKeyInvalid,
+  DataInvalid,
+  FolderExists,
+  FolderNotFound,
+  FolderProtected,
+  IdMalformed,
+  ItemNotFound,
+  MailboxNotFound,
+  QuotaExceeded,
+  TooLarge,
+  UpstreamAuth,
+  UpstreamBadResponse,
+  UpstreamRejected,
+  UpstreamThrottled,
+  UpstreamUnavailable,
+  withExtras,
+  type GatewayError
 } from '../../errors.js'
 import type { RetryHint } from '../policy.js'
 
@@ -79,7 +96,8 @@ export function parseRetryAfter (value: string | undefined, now = Date.now()): n
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
-function annotate (error: GatewayError, upstream: UpstreamError, extra: { retry?: RetryHint, retryAfterMs?: number } = {}): Annotated {
+function annotate (error: GatewayError, upstream: UpstreamError,
+  extra: { retry?: RetryHint, retryAfterMs?: number } = {}): Annotated {
   const withUp = withExtras(error, {
     ...(upstream.code !== undefined ? { upstreamCode: upstream.code } : {}),
     ...(upstream.requestId !== undefined ? { upstreamRequestId: upstream.requestId } : {}),
@@ -117,7 +135,9 @@ export function graphError (status: number, bodyText: string, headers: Headers, 
   const upstream = parseUpstreamError(bodyText, headers)
   const code = upstream.code ?? ''
   // Exchange answers 403 ErrorDeleteDistinguishedFolder for well-known folders: not an access problem.
-  if (status >= 400 && status < 500 && PROTECTED_CODES.test(code)) return annotate(new FolderProtected(subject.ref), upstream)
+  if (status >= 400 && status < 500 && PROTECTED_CODES.test(code)) {
+    return annotate(new FolderProtected(subject.ref), upstream)
+  }
   const common = commonError(status, upstream, headers)
   if (common !== undefined) return common
   const text = describe(status, upstream)
@@ -159,7 +179,8 @@ export interface ImportSubject {
  * wording is not documented, and checked in an order where the more specific
  * reading wins (a missing item is "not found" even though the message names the folder).
  */
-export function importError (status: number, bodyText: string, headers: Headers, subject: ImportSubject | string): Annotated {
+export function importError (status: number, bodyText: string, headers: Headers,
+  subject: ImportSubject | string): Annotated {
   const { itemId, folderId } = typeof subject === 'string' ? { itemId: subject, folderId: subject } : subject
   const ref = itemId ?? folderId
   const upstream = parseUpstreamError(bodyText, headers)
@@ -169,16 +190,23 @@ export function importError (status: number, bodyText: string, headers: Headers,
   const code = upstream.code ?? ''
   const text = describe(status, upstream)
   // Order matters: a corrupt-stream message may quote parser details that mention versions or keys.
-  if (/corrupt|not a valid (item )?stream|not valid base64|produced by an export|'Data'/i.test(message) || /Corrupt|InvalidData/i.test(code)) {
-    return annotate(new DataInvalid(message.length > 0 ? message.slice(0, 200) : 'rejected by the import endpoint'), upstream)
+  if (/corrupt|not a valid (item )?stream|not valid base64|produced by an export|'Data'/i.test(message) ||
+    /Corrupt|InvalidData/i.test(code)) {
+    return annotate(
+      new DataInvalid(message.length > 0 ? message.slice(0, 200) : 'rejected by the import endpoint'),
+      upstream
+    )
   }
   if (MALFORMED_TEXT.test(message) || (status === 400 && MALFORMED_CODES.test(code))) {
     // "The ChangeKey is malformed." is about the key, not the id.
-    if (MENTIONS_CHANGE_KEY.test(message) && !/item ?id|folder ?id|\bid is\b/i.test(message)) return annotate(new ChangeKeyInvalid(ref), upstream)
+    if (MENTIONS_CHANGE_KEY.test(message) && !/item ?id|folder ?id|\bid is\b/i.test(message)) {
+      return annotate(new ChangeKeyInvalid(ref), upstream)
+    }
     return annotate(new IdMalformed(/folder/i.test(message) && !MENTIONS_ITEM.test(message) ? folderId : ref), upstream)
   }
   if (NOT_FOUND_TEXT.test(message)) {
-    // "The item ... was not found in the target folder" is a missing item; a message naming only the folder, a missing folder.
+    // "The item ... was not found in the target folder" is a missing item; a message naming only the folder, a missing
+    // folder.
     if (itemId !== undefined && MENTIONS_ITEM.test(message)) return annotate(new ItemNotFound(itemId), upstream)
     if (/folder/i.test(message)) return annotate(new FolderNotFound(folderId), upstream)
     return annotate(new ItemNotFound(ref), upstream)
@@ -187,10 +215,13 @@ export function importError (status: number, bodyText: string, headers: Headers,
   // The documented wording ("the ItemId+ChangeKey pair does not match") is ambiguous; it is read as a
   // conflict because that is the safe answer: a client re-reads the item, where "not found" could make it
   // create a duplicate.
-  if ((MENTIONS_CHANGE_KEY.test(message) && (status === 409 || STALE_TEXT.test(message) || /match/i.test(message))) || /ChangeKey|Conflict/i.test(code)) {
+  if ((MENTIONS_CHANGE_KEY.test(message) && (status === 409 || STALE_TEXT.test(message) || /match/i.test(message))) ||
+    /ChangeKey|Conflict/i.test(code)) {
     return annotate(new ChangeKeyConflict(ref), upstream)
   }
-  if (status === 404) return annotate(itemId !== undefined ? new ItemNotFound(itemId) : new FolderNotFound(folderId), upstream)
+  if (status === 404) {
+    return annotate(itemId !== undefined ? new ItemNotFound(itemId) : new FolderNotFound(folderId), upstream)
+  }
   if (/quota/i.test(message)) return annotate(new QuotaExceeded(text), upstream)
   if (status === 400) return annotate(new BadRequest(text), upstream)
   if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), upstream)
@@ -200,9 +231,13 @@ export function importError (status: number, bodyText: string, headers: Headers,
 /** Per-item export error codes (exportItemResponse.error.code) → gateway error. */
 export function exportItemError (code: string, message: string, itemId: string): Annotated {
   const upstream: UpstreamError = { code, message }
-  if (/ItemNotFound|ObjectNotFound|InvalidMailboxItemId|NotFound/i.test(code)) return annotate(new ItemNotFound(itemId), upstream)
+  if (/ItemNotFound|ObjectNotFound|InvalidMailboxItemId|NotFound/i.test(code)) {
+    return annotate(new ItemNotFound(itemId), upstream)
+  }
   if (MALFORMED_CODES.test(code)) return annotate(new IdMalformed(itemId), upstream)
   if (/AccessDenied|Forbidden/i.test(code)) return annotate(new AccessDenied(`item ${itemId}`), upstream)
-  if (/Throttl|ServerBusy|TooMany/i.test(code)) return annotate(new UpstreamThrottled(`${code} for item ${itemId}`), upstream)
+  if (/Throttl|ServerBusy|TooMany/i.test(code)) {
+    return annotate(new UpstreamThrottled(`${code} for item ${itemId}`), upstream)
+  }
   return annotate(new UpstreamRejected(`${code} for item ${itemId}: ${message.slice(0, 200)}`), upstream)
 }

@@ -29,12 +29,15 @@ function movedTarget (ctx: GraphContext, message: string, from: string): URL | u
     return undefined
   }
   if (url.protocol !== 'https:' || url.origin !== ctx.config.graphOrigin) return undefined
-  if (!/^\/[^/]+\/admin\/exchange\/mailboxes\/[^/]+\/exportItems$/i.test(url.pathname) || url.href === from) return undefined
+  if (!/^\/[^/]+\/admin\/exchange\/mailboxes\/[^/]+\/exportItems$/i.test(url.pathname) || url.href === from) {
+    return undefined
+  }
   return url
 }
 
 /** Exports one chunk (unique, well-formed ids) and returns a result per id. */
-async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: string[], signal?: AbortSignal): Promise<Map<string, ExportResult>> {
+async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: string[],
+  signal?: AbortSignal): Promise<Map<string, ExportResult>> {
   const out = new Map<string, ExportResult>()
   let pending = new Map<string, string[]>([[`${mailbox.base}/exportItems`, ids]])
   for (let hop = 0; pending.size > 0; hop++) {
@@ -47,12 +50,17 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
       }
       let body: { value?: unknown }
       try {
-        body = await ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
-          const { body } = await ctx.http.graphJson<{ value?: unknown }>({
-            method: 'POST', url, body: { itemIds: batch }, subject: { kind: 'item', ref: batch.length === 1 ? batch[0] : `${batch.length} items` }, ...(signal !== undefined ? { signal } : {})
+        body = await ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) },
+          async () => {
+            const { body } = await ctx.http.graphJson<{ value?: unknown }>({
+              method: 'POST',
+              url,
+              body: { itemIds: batch },
+              subject: { kind: 'item', ref: batch.length === 1 ? batch[0] : `${batch.length} items` },
+              ...(signal !== undefined ? { signal } : {})
+            })
+            return body
           })
-          return body
-        })
       } catch (err) {
         // A failed re-POST to an auxiliary archive must not lose the results already in hand.
         if (hop === 0) throw err
@@ -60,12 +68,17 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
         for (const id of batch) out.set(id, { itemId: id, error })
         continue
       }
-      if (!Array.isArray(body.value)) throw new UpstreamBadResponse(`exportItems answered without value[] (${redactUrl(url)})`)
+      if (!Array.isArray(body.value)) {
+        throw new UpstreamBadResponse(`exportItems answered without value[] (${redactUrl(url)})`)
+      }
       const wanted = new Set(batch)
       for (const entry of body.value) {
         const itemId = getCi(entry, 'itemId')
         if (typeof itemId !== 'string' || !wanted.has(itemId)) {
-          ctx.logger.warn({ itemId: typeof itemId === 'string' ? itemId.slice(0, 100) : undefined }, 'exportItems returned an id that was not asked for')
+          ctx.logger.warn(
+            { itemId: typeof itemId === 'string' ? itemId.slice(0, 100) : undefined },
+            'exportItems returned an id that was not asked for'
+          )
           continue
         }
         const err = getCi(entry, 'error')
@@ -83,7 +96,12 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
               next.set(target.href, list)
               continue
             }
-            out.set(itemId, { itemId, error: toItemError(new UpstreamBadResponse(`${MOVED} pointing to a refused location ${redactUrl(message)}`)) })
+            out.set(itemId, {
+              itemId,
+              error: toItemError(
+                new UpstreamBadResponse(`${MOVED} pointing to a refused location ${redactUrl(message)}`)
+              )
+            })
             continue
           }
           out.set(itemId, { itemId, error: toItemError(exportItemError(code, message, itemId)) })
@@ -92,7 +110,10 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
         const data = getCi(entry, 'data')
         const changeKey = getCi(entry, 'changeKey')
         if (typeof data !== 'string') {
-          out.set(itemId, { itemId, error: toItemError(new UpstreamBadResponse(`export of ${itemId} returned no data`)) })
+          out.set(itemId, {
+            itemId,
+            error: toItemError(new UpstreamBadResponse(`export of ${itemId} returned no data`))
+          })
           continue
         }
         out.set(itemId, { itemId, changeKey: typeof changeKey === 'string' ? changeKey : '', data })
@@ -104,7 +125,8 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
 }
 
 /** Async generator behind MailboxBackend.exportItems (results in request order, chunk by chunk). */
-export async function * exportItems (ctx: GraphContext, mailbox: GraphMailbox, itemIds: string[], signal?: AbortSignal): AsyncGenerator<ExportResult> {
+export async function * exportItems (ctx: GraphContext, mailbox: GraphMailbox, itemIds: string[],
+  signal?: AbortSignal): AsyncGenerator<ExportResult> {
   let yielded = false
   for (const chunk of chunks(itemIds, ctx.config.exportBatchSize)) {
     // Duplicates are exported once and reported at each position; malformed ids never leave the gateway.
@@ -123,7 +145,12 @@ export async function * exportItems (ctx: GraphContext, mailbox: GraphMailbox, i
       if (!GRAPH_ID.test(id)) {
         yield { itemId: id, error: toItemError(new IdMalformed(id.slice(0, 100))) }
       } else {
-        yield results.get(id) ?? { itemId: id, error: toItemError(new UpstreamBadResponse(`exportItems returned nothing for ${id}`)) }
+        yield (
+          results.get(id) ?? {
+            itemId: id,
+            error: toItemError(new UpstreamBadResponse(`exportItems returned nothing for ${id}`))
+          }
+        )
       }
       yielded = true
     }

@@ -11,7 +11,14 @@ import type {
   CreateFolderRequest, Folder, FolderRef, ListFoldersRequest, Page, WellKnownFolder
 } from '../mailbox-backend.js'
 import { cursorFailure, cursorFromNextLink, readCursor, type PathPart } from './cursor.js'
-import { checkId, knownMailboxIds, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
+import {
+  checkId,
+  knownMailboxIds,
+  mailboxIdInPath,
+  rememberAux,
+  type GraphContext,
+  type GraphMailbox
+} from './context.js'
 import type { Subject } from './errors.js'
 
 export interface GraphFolder {
@@ -55,10 +62,21 @@ export class Folders {
   constructor (private readonly ctx: GraphContext) {}
 
   /** GET through the policy (idempotent), JSON body. */
-  async get<T> (mailbox: GraphMailbox, url: string, subject: Subject, signal?: AbortSignal, headers?: Record<string, string>): Promise<{ body: T, url: string }> {
-    return await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
+  async get<T> (mailbox: GraphMailbox, url: string, subject: Subject, signal?: AbortSignal,
+    headers?: Record<string, string>): Promise<{ body: T, url: string }> {
+    return await this.ctx.policy.run({
+      key: mailbox.key,
+      idempotent: true,
+      ...(signal !== undefined
+        ? { signal }
+        : {})
+    }, async () => {
       const { body, response } = await this.ctx.http.graphJson<T>({
-        method: 'GET', url, subject, ...(signal !== undefined ? { signal } : {}), ...(headers !== undefined ? { headers } : {})
+        method: 'GET',
+        url,
+        subject,
+        ...(signal !== undefined ? { signal } : {}),
+        ...(headers !== undefined ? { headers } : {})
       })
       this.learnAux(mailbox, response.url)
       return { body, url: response.url }
@@ -108,7 +126,9 @@ export class Folders {
     let p = this.wellKnown.get(key)
     if (p === undefined) {
       // Shared and cached: not tied to one caller's signal.
-      p = mailbox.archive ? this.findArchiveWellKnown(mailbox, ref.wellKnown) : this.findPrimaryWellKnown(mailbox, ref.wellKnown)
+      p = mailbox.archive
+        ? this.findArchiveWellKnown(mailbox, ref.wellKnown)
+        : this.findPrimaryWellKnown(mailbox, ref.wellKnown)
       this.wellKnown.set(key, p)
       p.catch(() => this.wellKnown.delete(key))
     }
@@ -116,7 +136,10 @@ export class Folders {
   }
 
   private async findPrimaryWellKnown (mailbox: GraphMailbox, name: WellKnownFolder): Promise<string> {
-    const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${name}`, { kind: 'folder', ref: name })
+    const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${name}`, {
+      kind: 'folder',
+      ref: name
+    })
     if (typeof body.id !== 'string') throw new UpstreamBadResponse('folder without id')
     return checkId(body.id)
   }
@@ -127,7 +150,10 @@ export class Folders {
     let url: string | undefined = `${mailbox.base}/folders?$top=100`
     let byName: string | undefined
     for (let pages = 0; url !== undefined && pages < 50; pages++) {
-      const { body }: { body: GraphPage<GraphFolder> } = await this.get<GraphPage<GraphFolder>>(mailbox, url, { kind: 'folder', ref: name })
+      const { body }: { body: GraphPage<GraphFolder> } = await this.get<GraphPage<GraphFolder>>(mailbox, url, {
+        kind: 'folder',
+        ref: name
+      })
       for (const f of body.value ?? []) {
         if (typeof f.id !== 'string') continue
         // Beta's wellKnownName is authoritative when present (`inbox` or `archiveinbox`).
@@ -152,7 +178,11 @@ export class Folders {
   toFolder (f: GraphFolder, rootId: string): Folder {
     if (typeof f.id !== 'string') throw new UpstreamBadResponse('folder without id')
     const isRoot = f.id === rootId
-    const wellKnownName = isRoot ? 'root' : typeof f.wellKnownName === 'string' && f.wellKnownName.length > 0 ? f.wellKnownName : undefined
+    const wellKnownName = isRoot
+      ? 'root'
+      : typeof f.wellKnownName === 'string' && f.wellKnownName.length > 0
+        ? f.wellKnownName
+        : undefined
     return {
       id: f.id,
       displayName: f.displayName ?? '',
@@ -191,15 +221,27 @@ export class Folders {
     } else {
       const parent = await this.folderId(mailbox, request.parentId)
       scope = `children:${parent}`
-      url = parent === rootId ? `${mailbox.base}/folders?$top=${top}` : `${mailbox.base}/folders/${parent}/childFolders?$top=${top}`
+      url =
+        parent === rootId
+          ? `${mailbox.base}/folders?$top=${top}`
+          : `${mailbox.base}/folders/${parent}/childFolders?$top=${top}`
       const childFolders: PathPart[] = [{ name: 'folders' }, { id: parent }, { name: 'childFolders' }]
       collections = parent === rootId ? [[{ name: 'folders' }], childFolders] : [childFolders]
     }
     const cursor = request.cursor
     if (cursor !== undefined) {
-      url = readCursor(cursor, { graphOrigin: this.ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(this.ctx, mailbox), scope, collections })
+      url = readCursor(cursor, {
+        graphOrigin: this.ctx.config.graphOrigin,
+        version: mailbox.version,
+        mailboxIds: knownMailboxIds(this.ctx, mailbox),
+        scope,
+        collections
+      })
     }
-    const subject: Subject = { kind: 'folder', ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root' }
+    const subject: Subject = {
+      kind: 'folder',
+      ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root'
+    }
     const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject, signal, headers)
       .catch((err: unknown) => { throw cursor !== undefined ? cursorFailure(err) : err })
     if (!Array.isArray(body.value)) throw new UpstreamBadResponse('folder list without value[]')
@@ -217,26 +259,53 @@ export class Folders {
     const rootId = await this.rootId(mailbox)
     const parent = request.parentId !== undefined ? await this.folderId(mailbox, request.parentId) : rootId
     const url = parent === rootId ? `${mailbox.base}/folders` : `${mailbox.base}/folders/${parent}/childFolders`
-    const subject: Subject = { kind: 'folder', ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root', name: request.displayName }
+    const subject: Subject = {
+      kind: 'folder',
+      ref: request.parentId !== undefined ? refLabel(request.parentId) : 'root',
+      name: request.displayName
+    }
     // Not idempotent: a blind retry after an unknown outcome could create a duplicate.
-    const body = await this.ctx.policy.run({ key: mailbox.key, idempotent: false, ...(signal !== undefined ? { signal } : {}) }, async () => {
+    const body = await this.ctx.policy.run({
+      key: mailbox.key,
+      idempotent: false,
+      ...(signal !== undefined
+        ? { signal }
+        : {})
+    }, async () => {
       const { body } = await this.ctx.http.graphJson<GraphFolder>({
-        method: 'POST', url, subject, body: { displayName: request.displayName, type: request.folderClass ?? 'IPF.Note' }, ...(signal !== undefined ? { signal } : {})
+        method: 'POST',
+        url,
+        subject,
+        body: { displayName: request.displayName, type: request.folderClass ?? 'IPF.Note' },
+        ...(signal !== undefined ? { signal } : {})
       })
       return body
     })
     return this.toFolder(body, rootId)
   }
 
-  async renameFolder (mailbox: GraphMailbox, ref: FolderRef, displayName: string, signal?: AbortSignal): Promise<Folder> {
+  async renameFolder (mailbox: GraphMailbox, ref: FolderRef, displayName: string,
+    signal?: AbortSignal): Promise<Folder> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
     const id = checkId(ref.id)
     const rootId = await this.rootId(mailbox)
     if (id === rootId) throw new FolderProtected('root')
     const url = `${mailbox.base}/folders/${id}`
     const subject: Subject = { kind: 'folder', ref: id, name: displayName }
-    const body = await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
-      const { body } = await this.ctx.http.graphJson<GraphFolder>({ method: 'PATCH', url, subject, body: { displayName }, ...(signal !== undefined ? { signal } : {}) })
+    const body = await this.ctx.policy.run({
+      key: mailbox.key,
+      idempotent: true,
+      ...(signal !== undefined
+        ? { signal }
+        : {})
+    }, async () => {
+      const { body } = await this.ctx.http.graphJson<GraphFolder>({
+        method: 'PATCH',
+        url,
+        subject,
+        body: { displayName },
+        ...(signal !== undefined ? { signal } : {})
+      })
       return body
     })
     // The docs promise the updated folder in the body; fetch it if a server answers 204.
@@ -249,8 +318,14 @@ export class Folders {
     const id = checkId(ref.id)
     const rootId = await this.rootId(mailbox)
     if (id === rootId) throw new FolderProtected('root')
-    await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
-      await this.ctx.http.graph({ method: 'DELETE', url: `${mailbox.base}/folders/${id}`, subject: { kind: 'folder', ref: id }, ...(signal !== undefined ? { signal } : {}) })
-    })
+    await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) },
+      async () => {
+        await this.ctx.http.graph({
+          method: 'DELETE',
+          url: `${mailbox.base}/folders/${id}`,
+          subject: { kind: 'folder', ref: id },
+          ...(signal !== undefined ? { signal } : {})
+        })
+      })
   }
 }

@@ -41,7 +41,8 @@ export function checkImportUrl (value: unknown, allowedHosts: string[]): URL {
     throw new UpstreamBadResponse('createImportSession returned an unparseable importUrl')
   }
   const allowed = allowedHosts.map((h) => h.toLowerCase())
-  if (url.protocol !== 'https:' || !(allowed.includes(url.host.toLowerCase()) || allowed.includes(url.hostname.toLowerCase()))) {
+  if (url.protocol !== 'https:' || !(allowed.includes(url.host.toLowerCase()) ||
+    allowed.includes(url.hostname.toLowerCase()))) {
     throw new UpstreamBadResponse(`importUrl on a host that is not allowed: ${redactUrl(url)}`)
   }
   return url

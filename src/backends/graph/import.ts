@@ -27,7 +27,8 @@ function deferred<T> (): Deferred<T> {
 }
 
 /** Upload one item; returns the new itemId/changeKey or throws a mapped error. */
-async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: string, item: ImportItem, signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
+async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: string, item: ImportItem,
+  signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
   const body: Record<string, string> = { FolderId: folderId, Mode: item.mode, Data: item.data }
   // Create mode must not carry ItemId/ChangeKey (the endpoint rejects them).
   if (item.mode === 'update') {
@@ -40,7 +41,13 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
   let rerouted = 0
   for (;;) {
     const session = await ctx.sessions.get(target)
-    const res = await ctx.http.send('POST', session.importUrl, { 'content-type': 'application/json', accept: 'application/json' }, payload, signal)
+    const res = await ctx.http.send(
+      'POST',
+      session.importUrl,
+      { 'content-type': 'application/json', accept: 'application/json' },
+      payload,
+      signal
+    )
     if (res.status >= 200 && res.status < 300) {
       let parsed: unknown
       try {
@@ -50,7 +57,9 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
       }
       const itemId = getCi(parsed, 'itemId')
       const changeKey = getCi(parsed, 'changeKey')
-      if (typeof itemId !== 'string' || !GRAPH_ID.test(itemId)) throw new UpstreamBadResponse('the import endpoint answered without a usable itemId')
+      if (typeof itemId !== 'string' || !GRAPH_ID.test(itemId)) {
+        throw new UpstreamBadResponse('the import endpoint answered without a usable itemId')
+      }
       return { itemId, changeKey: typeof changeKey === 'string' ? changeKey : '' }
     }
     if ((res.status === 401 || res.status === 403) && !renewed) {
@@ -70,14 +79,21 @@ async function upload (ctx: GraphContext, mailbox: GraphMailbox, folderId: strin
         continue
       }
     }
-    throw importError(res.status, res.text, res.headers, { ...(item.mode === 'update' ? { itemId: item.itemId } : {}), folderId })
+    throw importError(res.status, res.text, res.headers, {
+      ...(item.mode === 'update' ? { itemId: item.itemId } : {}),
+      folderId
+    })
   }
 }
 
-async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, item: ImportItem, signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
-  if (item.mode !== 'create' && item.mode !== 'update') throw new BadRequest(`unknown import mode ${String(item.mode).slice(0, 20)}`)
+async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, item: ImportItem,
+  signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
+  if (item.mode !== 'create' && item.mode !== 'update') {
+    throw new BadRequest(`unknown import mode ${String(item.mode).slice(0, 20)}`)
+  }
   if (item.mode === 'update') {
-    if (typeof item.itemId !== 'string' || item.itemId.length === 0 || typeof item.changeKey !== 'string' || item.changeKey.length === 0) {
+    if (typeof item.itemId !== 'string' || item.itemId.length === 0 || typeof item.changeKey !== 'string' ||
+      item.changeKey.length === 0) {
       throw new BadRequest('update mode requires itemId and changeKey')
     }
     checkId(item.itemId)
@@ -85,15 +101,18 @@ async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMai
   if (typeof item.data !== 'string' || item.data.length === 0) throw new DataInvalid('empty data')
   const folderId = await folders.folderId(mailbox, item.folderId)
   // Only an update may be blindly retried: re-running a create whose outcome is unknown can duplicate the item.
-  return await ctx.policy.run({ key: mailbox.key, idempotent: item.mode === 'update', ...(signal !== undefined ? { signal } : {}) },
-    async () => await upload(ctx, mailbox, folderId, item, signal))
+  return await ctx.policy.run(
+    { key: mailbox.key, idempotent: item.mode === 'update', ...(signal !== undefined ? { signal } : {}) },
+    async () => await upload(ctx, mailbox, folderId, item, signal)
+  )
 }
 
 /**
  * Async generator behind MailboxBackend.importItems: items run with bounded
  * parallelism, results come out in input order as soon as each is known.
  */
-export async function * importItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, items: ImportItem[], signal?: AbortSignal): AsyncGenerator<ImportResult> {
+export async function * importItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, items: ImportItem[],
+  signal?: AbortSignal): AsyncGenerator<ImportResult> {
   const slots = items.map(() => deferred<ImportResult>())
   let nextIndex = 0
   let stopped = false
@@ -104,14 +123,21 @@ export async function * importItems (ctx: GraphContext, folders: Folders, mailbo
         const r = await importOne(ctx, folders, mailbox, items[index], signal)
         slots[index].resolve({ index, itemId: r.itemId, changeKey: r.changeKey })
       } catch (err) {
-        if (!(err instanceof Error && 'code' in err) || !String((err as { code: unknown }).code).startsWith('MBG_ERR_')) {
-          ctx.logger.warn({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), index }, 'import item failed unexpectedly')
+        if (!(err instanceof Error && 'code' in err) ||
+          !String((err as { code: unknown }).code).startsWith('MBG_ERR_')) {
+          ctx.logger.warn(
+            { err: err instanceof Error ? { name: err.name, message: err.message } : String(err), index },
+            'import item failed unexpectedly'
+          )
         }
         slots[index].resolve({ index, error: toItemError(err) })
       }
     }
   }
-  const workers = Array.from({ length: Math.min(ctx.config.importConcurrency, items.length) }, async () => await worker())
+  const workers = Array.from(
+    { length: Math.min(ctx.config.importConcurrency, items.length) },
+    async () => await worker()
+  )
   try {
     for (const slot of slots) yield await slot.promise
   } finally {

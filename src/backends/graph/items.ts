@@ -4,7 +4,14 @@
  */
 import { UpstreamBadResponse } from '../../errors.js'
 import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backend.js'
-import { cursorFailure, cursorFromNextLink, matchesCollection, openCursor, wrongListing, type PathPart } from './cursor.js'
+import {
+  cursorFailure,
+  cursorFromNextLink,
+  matchesCollection,
+  openCursor,
+  wrongListing,
+  type PathPart
+} from './cursor.js'
 import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
 import { pageSize, refLabel, type Folders, type GraphPage } from './folders.js'
 
@@ -25,7 +32,9 @@ const SUBJECT_PROP = /^String\s+0x0*37$/i
 
 export function toItemSummary (item: GraphItem): ItemSummary {
   if (typeof item.id !== 'string') throw new UpstreamBadResponse('item without id')
-  const subject = item.singleValueExtendedProperties?.find((p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim()))?.value
+  const subject = item.singleValueExtendedProperties?.find(
+    (p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim())
+  )?.value
   return {
     id: item.id,
     changeKey: item.changeKey ?? '',
@@ -44,23 +53,36 @@ const itemsOf = (key: PathPart): PathPart[] => [{ name: 'folders' }, key, { name
  * normally repeats the request path (`folders/inbox/items`); should Graph spell a well-known
  * folder by its id instead, the id is resolved (cached) and accepted too, but only then.
  */
-async function cursorUrl (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, seg: string, scope: string, cursor: string): Promise<string> {
-  const opened = openCursor(cursor, { graphOrigin: ctx.config.graphOrigin, version: mailbox.version, mailboxIds: knownMailboxIds(ctx, mailbox), scope })
+async function cursorUrl (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, seg: string,
+  scope: string, cursor: string): Promise<string> {
+  const opened = openCursor(cursor, {
+    graphOrigin: ctx.config.graphOrigin,
+    version: mailbox.version,
+    mailboxIds: knownMailboxIds(ctx, mailbox),
+    scope
+  })
   // Ids, and archive well-known names (already resolved to ids by `segment`), must match exactly.
   const byName = 'wellKnown' in folder && !mailbox.archive
   if (matchesCollection(opened.collection, itemsOf(byName ? { name: seg } : { id: seg }))) return opened.url
-  if (byName && matchesCollection(opened.collection, itemsOf({ id: await folders.folderId(mailbox, folder) }))) return opened.url
+  if (byName && matchesCollection(opened.collection, itemsOf({ id: await folders.folderId(mailbox, folder) }))) {
+    return opened.url
+  }
   throw wrongListing()
 }
 
-export async function listItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, page: PageRequest, signal?: AbortSignal): Promise<Page<ItemSummary>> {
+export async function listItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef,
+  page: PageRequest, signal?: AbortSignal): Promise<Page<ItemSummary>> {
   const seg = await folders.segment(mailbox, folder)
   const scope = `items:${seg}`
-  const url = page.cursor !== undefined
-    ? await cursorUrl(ctx, folders, mailbox, folder, seg, scope, page.cursor)
-    : `${mailbox.base}/folders/${seg}/items?$top=${pageSize(ctx, page.limit)}&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
-  const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, { kind: 'folder', ref: refLabel(folder) }, signal)
-    .catch((err: unknown) => { throw page.cursor !== undefined ? cursorFailure(err) : err })
+  const url =
+    page.cursor !== undefined
+      ? await cursorUrl(ctx, folders, mailbox, folder, seg, scope, page.cursor)
+      : `${mailbox.base}/folders/${seg}/items?$top=${pageSize(ctx, page.limit)}&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
+  const { body } = await folders
+    .get<GraphPage<GraphItem>>(mailbox, url, { kind: 'folder', ref: refLabel(folder) }, signal)
+    .catch((err: unknown) => {
+      throw page.cursor !== undefined ? cursorFailure(err) : err
+    })
   if (!Array.isArray(body.value)) throw new UpstreamBadResponse('item list without value[]')
   const next = body['@odata.nextLink']
   return {

@@ -3,7 +3,15 @@
  * access rules: an id is usable when it belongs to the selected primary
  * mailbox, its archive or one of the archive's auxiliary mailboxes.
  */
-import { isParseableChangeKey, parseId, StoreError, type MailboxStore, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
+import {
+  isParseableChangeKey,
+  parseId,
+  StoreError,
+  type MailboxStore,
+  type StoreFolder,
+  type StoreItem,
+  type StoreMailbox
+} from '../store/store.js'
 import { EwsError, EwsFault } from './errors.js'
 import { NS, child, type XmlEl } from './xml.js'
 
@@ -69,7 +77,9 @@ function distinguishedFolder (ctx: RequestContext, el: XmlEl): StoreFolder {
   const address = child(el, NS.t, 'Mailbox')?.children.find((c) => c.ns === NS.t && c.local === 'EmailAddress')?.text
   if (address !== undefined && address !== '' && address.toLowerCase() !== ctx.mailbox.smtp) {
     const other = ctx.store.mailboxBySmtp(address)
-    if (other === undefined) throw new EwsError('ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')
+    if (other === undefined) {
+      throw new EwsError('ErrorNonExistentMailbox', 'The SMTP address has no mailbox associated with it.')
+    }
     if (!ctx.canImpersonate) throw new EwsError('ErrorAccessDenied')
     primary = other
   }
@@ -91,18 +101,26 @@ export function resolveFolder (ctx: RequestContext, el: XmlEl): StoreFolder {
 
 /** First FolderId/DistinguishedFolderId child of a TargetFolderIdType container. */
 export function targetFolderEl (container: XmlEl): XmlEl {
-  const el = container.children.find((c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId'))
+  const el = container.children.find(
+    (c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId')
+  )
   if (el === undefined) {
-    throw EwsFault.schema(`The request failed schema validation: The element '${container.local}' has incomplete content. List of possible elements expected: 'FolderId, DistinguishedFolderId'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The element '${container.local}' has incomplete content. List of possible elements expected: 'FolderId, DistinguishedFolderId'.`
+    )
   }
   return el
 }
 
 /** All folder id children of a NonEmptyArrayOfBaseFolderIdsType container, in order. */
 export function folderIdEls (container: XmlEl): XmlEl[] {
-  const els = container.children.filter((c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId'))
+  const els = container.children.filter(
+    (c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId')
+  )
   if (els.length === 0) {
-    throw EwsFault.schema(`The request failed schema validation: The element '${container.local}' has incomplete content. List of possible elements expected: 'FolderId, DistinguishedFolderId'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The element '${container.local}' has incomplete content. List of possible elements expected: 'FolderId, DistinguishedFolderId'.`
+    )
   }
   return els
 }

@@ -14,7 +14,14 @@ import { ImportTokens } from './import-token.js'
 import { Throttle } from './throttle.js'
 import type { GraphFaults, GraphSimulator, GraphSimulatorOptions } from './types.js'
 
-export type { BearerIdentity, GraphFaults, GraphSimulator, GraphSimulatorOptions, GraphSimulatorStats, GraphThrottling } from './types.js'
+export type {
+  BearerIdentity,
+  GraphFaults,
+  GraphSimulator,
+  GraphSimulatorOptions,
+  GraphSimulatorStats,
+  GraphThrottling
+} from './types.js'
 export { toWireId, fromWireId, formatMailboxId, parseMailboxId } from './ids.js'
 
 async function listen (server: Server, port: number, host: string): Promise<number> {

@@ -33,7 +33,12 @@ export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
   let list = ctx.store.itemsIn(folder.id)
   if (filter !== undefined) list = list.filter(filter)
   list = applyOrderBy(list, call.query.get('$orderby'), ITEM_FIELDS, 'mailboxItem')
-  const { page, nextLink, count } = pageOf(list, call.query, `${ctx.url}${call.path}`, preferredPageSize(call.headers.prefer))
+  const { page, nextLink, count } = pageOf(
+    list,
+    call.query,
+    `${ctx.url}${call.path}`,
+    preferredPageSize(call.headers.prefer)
+  )
   const body: Record<string, unknown> = { '@odata.context': itemsContext(ctx, call, mailbox, folder) }
   if (count !== undefined) body['@odata.count'] = count
   body.value = page.map((i) => itemJson(i, { select, expand }))
@@ -41,25 +46,54 @@ export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
   return { status: 200, body }
 }
 
-export function getItem (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder, item: StoreItem): Reply {
+export function getItem (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder,
+  item: StoreItem): Reply {
   const select = parseSelect(call.query.get('$select'), ITEM_PROPS, 'mailboxItem')
   const expand = parseExpand(call.query.get('$expand'))
-  return { status: 200, body: { '@odata.context': `${itemsContext(ctx, call, mailbox, folder)}/$entity`, ...itemJson(item, { select, expand }) } }
+  return {
+    status: 200,
+    body: {
+      '@odata.context': `${itemsContext(ctx, call, mailbox, folder)}/$entity`,
+      ...itemJson(item, { select, expand })
+    }
+  }
 }
 
 /** DELETE ...?disposalType=softDelete|hardDelete (required). softDelete keeps a copy in Recoverable Items\Deletions. */
 export function deleteItem (ctx: SimContext, call: GraphCall, item: StoreItem): Reply {
   const disposal = call.query.get('disposalType')
-  if (disposal === null) throw badRequest("The 'disposalType' query parameter is required. Allowed values: softDelete, hardDelete.", 'ErrorInvalidRequest')
+  if (disposal === null) {
+    throw badRequest(
+      "The 'disposalType' query parameter is required. Allowed values: softDelete, hardDelete.",
+      'ErrorInvalidRequest'
+    )
+  }
   const kind = disposal.toLowerCase()
-  if (kind !== 'softdelete' && kind !== 'harddelete') throw badRequest(`Invalid value '${disposal}' for 'disposalType'. Allowed values: softDelete, hardDelete.`, 'ErrorInvalidRequest')
+  if (kind !== 'softdelete' && kind !== 'harddelete') {
+    throw badRequest(
+      `Invalid value '${disposal}' for 'disposalType'. Allowed values: softDelete, hardDelete.`,
+      'ErrorInvalidRequest'
+    )
+  }
   const store = ctx.store
   try {
     if (kind === 'softdelete') {
       const physical = store.requireMailbox(item.mailboxGuid)
-      const deletions = physical.wellKnown.get('recoverableitemsdeletions') ?? physical.wellKnown.get('archiverecoverableitemsdeletions')
+      const deletions =
+        physical.wellKnown.get('recoverableitemsdeletions') ??
+        physical.wellKnown.get('archiverecoverableitemsdeletions')
       if (deletions !== undefined && deletions !== item.folderId) {
-        store.createItem(deletions, { size: item.size, itemClass: item.itemClass, ...(item.subject !== undefined ? { subject: item.subject } : {}), hasAttachments: item.hasAttachments, blob: item.blob }, { created: item.created, isRead: item.isRead })
+        store.createItem(
+          deletions,
+          {
+            size: item.size,
+            itemClass: item.itemClass,
+            ...(item.subject !== undefined ? { subject: item.subject } : {}),
+            hasAttachments: item.hasAttachments,
+            blob: item.blob
+          },
+          { created: item.created, isRead: item.isRead }
+        )
       }
     }
     store.deleteItem(item.id)
@@ -83,7 +117,9 @@ export function itemDelta (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
     checkSelect: (select) => { parseSelect(select, ITEM_PROPS, 'mailboxItem') },
     render: (id, select) => {
       const item = store.items.get(id)
-      return item === undefined || item.folderId !== folder.id ? undefined : itemJson(item, { select: parseSelect(select, ITEM_PROPS, 'mailboxItem') })
+      return item === undefined || item.folderId !== folder.id
+        ? undefined
+        : itemJson(item, { select: parseSelect(select, ITEM_PROPS, 'mailboxItem') })
     },
     contextUrl: `${ctx.url}/${call.version}/$metadata#Collection(microsoft.graph.mailboxItem)`
   })

@@ -21,10 +21,13 @@ export function exchangeSettings (ctx: SimContext, call: GraphCall, key: string)
     throw new GraphError(404, 'ErrorInvalidUser', `The requested user '${key}' is invalid.`)
   }
   const body: Record<string, unknown> = {
-    '@odata.context': `${ctx.url}/${call.version}/$metadata#users('${encodeURIComponent(key)}')/settings/exchange/$entity`,
+    '@odata.context':
+      `${ctx.url}/${call.version}/$metadata#users('${encodeURIComponent(key)}')/settings/exchange/$entity`,
     id: user.guid,
     primaryMailboxId: ctx.mailboxId(user.guid)
   }
-  if (call.version === 'beta') body.inPlaceArchiveMailboxId = user.archiveGuid === undefined ? null : ctx.mailboxId(user.archiveGuid)
+  if (call.version === 'beta') {
+    body.inPlaceArchiveMailboxId = user.archiveGuid === undefined ? null : ctx.mailboxId(user.archiveGuid)
+  }
   return { status: 200, body }
 }

@@ -16,14 +16,17 @@ let counter = 0
 const fakeId = (): string => Buffer.from(`fake-id-${++counter}-padding`).toString('base64')
 
 function folder (id = fakeId()): string {
-  return `<t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAABYAAAA="/><t:ParentFolderId Id="${ROOT_PARENT}"/>` +
+  return (
+    `<t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAABYAAAA="/><t:ParentFolderId Id="${ROOT_PARENT}"/>` +
     '<t:FolderClass>IPF.Note</t:FolderClass><t:DisplayName>F</t:DisplayName><t:TotalCount>3</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:Folder>'
+  )
 }
 
 function messages (op: string, count: number, payload: () => string): string {
   let out = ''
   for (let i = 0; i < count; i++) {
-    out += `<m:${op}ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>${payload()}</m:${op}ResponseMessage>`
+    out += `<m:${op}ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>` +
+      `${payload()}</m:${op}ResponseMessage>`
   }
   return `<m:${op}Response xmlns:m="${M}" xmlns:t="${T}"><m:ResponseMessages>${out}</m:ResponseMessages></m:${op}Response>`
 }
@@ -34,16 +37,46 @@ function count (body: string, re: RegExp): number {
 
 function answer (op: string, body: string): string {
   switch (op) {
-    case 'GetFolder': return messages(op, count(body, /<t:(FolderId|DistinguishedFolderId)\b/g), () => `<m:Folders>${folder()}</m:Folders>`)
-    case 'FindFolder': return messages(op, 1, () => `<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Folders>${folder()}</t:Folders></m:RootFolder>`)
+    case 'GetFolder':
+      return messages(
+        op,
+        count(body, /<t:(FolderId|DistinguishedFolderId)\b/g),
+        () => `<m:Folders>${folder()}</m:Folders>`
+      )
+    case 'FindFolder':
+      return messages(
+        op,
+        1,
+        () =>
+          `<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Folders>${folder()}</t:Folders></m:RootFolder>`
+      )
     case 'CreateFolder':
-    case 'UpdateFolder': return messages(op, 1, () => `<m:Folders><t:Folder><t:FolderId Id="${fakeId()}" ChangeKey="AQAAABYAAAA="/></t:Folder></m:Folders>`)
-    case 'DeleteFolder': return messages(op, 1, () => '')
-    case 'FindItem': return messages(op, 1, () => '<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Items>' +
-      `<t:Message><t:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><t:ItemClass>IPM.Note</t:ItemClass><t:Subject>s</t:Subject><t:Size>10</t:Size></t:Message></t:Items></m:RootFolder>`)
-    case 'ExportItems': return messages(op, count(body, /<t:ItemId\b/g), () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><m:Data>AQAA\nAAgA</m:Data>`)
-    case 'UploadItems': return messages(op, count(body, /<t:Item\b/g), () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/>`)
-    default: throw new Error(`recorder: unexpected ${op}`)
+    case 'UpdateFolder':
+      return messages(
+        op,
+        1,
+        () => `<m:Folders><t:Folder><t:FolderId Id="${fakeId()}" ChangeKey="AQAAABYAAAA="/></t:Folder></m:Folders>`
+      )
+    case 'DeleteFolder':
+      return messages(op, 1, () => '')
+    case 'FindItem':
+      return messages(
+        op,
+        1,
+        () =>
+          '<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Items>' +
+          `<t:Message><t:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><t:ItemClass>IPM.Note</t:ItemClass><t:Subject>s</t:Subject><t:Size>10</t:Size></t:Message></t:Items></m:RootFolder>`
+      )
+    case 'ExportItems':
+      return messages(
+        op,
+        count(body, /<t:ItemId\b/g),
+        () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><m:Data>AQAA\nAAgA</m:Data>`
+      )
+    case 'UploadItems':
+      return messages(op, count(body, /<t:Item\b/g), () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/>`)
+    default:
+      throw new Error(`recorder: unexpected ${op}`)
   }
 }
 
@@ -56,8 +89,10 @@ export async function startRecorder (): Promise<{ url: string, requests: Recorde
       const body = Buffer.concat(chunks).toString('utf8')
       const op = /<soap:Body><m:(\w+)/.exec(body)?.[1] ?? 'unknown'
       requests.push({ op, headers: req.headers, body })
-      const xml = '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' +
-        answer(op, body) + '</s:Body></s:Envelope>'
+      const xml =
+        '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' +
+        answer(op, body) +
+        '</s:Body></s:Envelope>'
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(xml)
     })
   })
@@ -66,6 +101,9 @@ export async function startRecorder (): Promise<{ url: string, requests: Recorde
   return {
     url: `http://127.0.0.1:${port}/EWS/Exchange.asmx`,
     requests,
-    close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => resolve())) }
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   }
 }

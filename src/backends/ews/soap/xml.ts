@@ -24,8 +24,9 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 /** Escapes text and attribute values; strips characters XML 1.0 cannot carry at all. */
 export function escapeXml (value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"']/g, (c) => ESCAPES[c])
+  return value
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+    .replace(/[&<>"']/g, (c) => ESCAPES[c])
 }
 
 export type Attrs = Record<string, string | number | boolean | undefined>
@@ -109,7 +110,9 @@ export function parseXml (xml: string): XmlNode {
   const big: string[] = []
   const reduced = liftBigText(xml, big)
   const valid = XMLValidator.validate(reduced)
-  if (valid !== true) throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`)
+  if (valid !== true) {
+    throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`)
+  }
   // The validator accepts trailing garbage after the root element (e.g. '=== Truncated Data ===').
   if (!reduced.trimEnd().endsWith('>')) throw new XmlError('content after the root element')
   const raw = parser.parse(reduced) as RawNode[]

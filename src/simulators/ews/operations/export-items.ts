@@ -14,7 +14,10 @@ export function exportItems (ctx: RequestContext, req: XmlEl): string {
     try {
       checkChangeKey(el.attrs.ChangeKey)
       const item = itemById(ctx, el.attrs.Id)
-      return successMessage('ExportItems', `<m:ItemId ${idAttrs(item.id, item.changeKey)}/><m:Data>${item.blob().toString('base64')}</m:Data>`)
+      return successMessage(
+        'ExportItems',
+        `<m:ItemId ${idAttrs(item.id, item.changeKey)}/><m:Data>${item.blob().toString('base64')}</m:Data>`
+      )
     } catch (err) {
       return errorMessage('ExportItems', toEwsError(err))
     }

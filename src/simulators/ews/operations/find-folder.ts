@@ -11,7 +11,9 @@ import { errorMessage, operationResponse, successMessage } from '../writer.js'
 export function findFolder (ctx: RequestContext, req: XmlEl): string {
   const traversal = requiredAttr(req, 'Traversal')
   if (traversal !== 'Shallow' && traversal !== 'Deep' && traversal !== 'SoftDeleted') {
-    throw EwsFault.schema(`The request failed schema validation: The 'Traversal' attribute is invalid - The value '${traversal}' is invalid according to its datatype 'FolderQueryTraversalType'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The 'Traversal' attribute is invalid - The value '${traversal}' is invalid according to its datatype 'FolderQueryTraversalType'.`
+    )
   }
   const shape = parseShape(required(req, NS.m, 'FolderShape'))
   const view = child(req, NS.m, 'IndexedPageFolderView')
