@@ -80,13 +80,12 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
         .type('application/problem+json')
         .send(buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST', error.message))
     },
-    clientErrorHandler (error, socket) {
+    clientErrorHandler (_error, socket) {
       if (!socket.writable) return
       const body = problemBody(400, 'The request could not be parsed as HTTP')
       socket.end(
         `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
       )
-      void error
     },
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },

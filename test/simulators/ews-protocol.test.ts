@@ -206,7 +206,6 @@ t.test('fault knobs fire, count down and respect `only`', async (t) => {
 
 t.test('secrets never reach the simulator log', async (t) => {
   const lines: string[] = []
-  const { pino } = await import('pino')
   const { logger } = captureLogs('debug', { redaction: false }, lines)
   const h = await harness(t, { logger })
   await h.call(getInbox)

@@ -5,11 +5,7 @@ import { Agent, request } from 'undici'
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose'
 import { generate } from 'selfsigned'
 import { loopbackCertificate } from '../../src/simulators/tls.js'
-import {
-  startIdentitySimulator,
-  JWT_BEARER_ASSERTION,
-  type IdentitySimulator
-} from '../../src/simulators/identity/index.js'
+import { startIdentitySimulator, JWT_BEARER_ASSERTION } from '../../src/simulators/identity/index.js'
 import { captureLogs } from '../helpers/logs.js'
 
 const TENANT = '6f1c9a0e-3b7d-4c1e-9a55-2d8f0b4e7a11'

@@ -111,9 +111,9 @@ export function errorForCode (code: string, ctx: CodeContext): Annotated {
     const hints: RetryAnnotations = { retry: 'safe' }
     if (ms !== undefined) { hints.retryAfterMs = ms; hints.retryAfter = Math.ceil(ms / 1000) }
     if (code === 'ErrorTimeoutExpired') return annotate(new UpstreamTimeout(`EWS ${code}`), { ...up, ...hints })
-    const ctor =
+    const Ctor =
       THROTTLING_CODES.has(code) || code === 'ErrorBatchProcessingStopped' ? UpstreamThrottled : UpstreamUnavailable
-    return annotate(new ctor(`EWS ${code}`), { ...up, ...hints })
+    return annotate(new Ctor(`EWS ${code}`), { ...up, ...hints })
   }
   if (FOREIGN_ID_CODES.has(code)) {
     if (ctx.about === 'item') return annotate(new ItemNotFound(ctx.subject), up)

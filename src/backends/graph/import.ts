@@ -22,7 +22,7 @@ interface Deferred<T> {
 
 function deferred<T> (): Deferred<T> {
   let resolve!: (value: T) => void
-  const promise = new Promise<T>((r) => { resolve = r })
+  const promise = new Promise<T>((_resolve) => { resolve = _resolve })
   return { promise, resolve }
 }
 
@@ -117,6 +117,7 @@ export async function * importItems (ctx: GraphContext, folders: Folders, mailbo
   let nextIndex = 0
   let stopped = false
   const worker = async (): Promise<void> => {
+    // eslint-disable-next-line no-unmodified-loop-condition -- `stopped` is set by the consumer below
     while (!stopped && nextIndex < items.length) {
       const index = nextIndex++
       try {

@@ -52,6 +52,7 @@ function splitName (qname: string): [string | undefined, string] {
  * entities are swapped for placeholders before parsing and restored afterwards.
  */
 const LONG_TEXT = 16384
+// eslint-disable-next-line no-control-regex -- U+0001 cannot occur in XML 1.0 text, so it marks placeholders
 const PLACEHOLDER = /^\u0001(\d+)\u0001$/
 
 function liftLongText (xml: string, lifted: string[]): string {

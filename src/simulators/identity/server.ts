@@ -34,6 +34,7 @@ export async function startIdentitySimulator (options: IdentitySimulatorOptions)
 
   // Filled once listening (the port is only known then).
   let ep: Endpoints = { origin: '', host: '', tenantId: options.tenantId }
+  // eslint-disable-next-line prefer-const -- assigned once listening, read by the handlers registered before
   let ctx: TokenContext | undefined
 
   const sendAadError = (req: FastifyRequest, reply: FastifyReply, err: AadError): FastifyReply => {

@@ -25,6 +25,7 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 /** Escapes text and attribute values; strips characters XML 1.0 cannot carry at all. */
 export function escapeXml (value: string): string {
   return value
+    // eslint-disable-next-line no-control-regex -- the control characters XML 1.0 forbids
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
     .replace(/[&<>"']/g, (c) => ESCAPES[c])
 }
@@ -100,6 +101,7 @@ function decodeEntities (value: string): string {
 // Big text runs (ExportItems m:Data, megabytes of base64) make fast-xml-parser slow
 // (character-wise accumulation), so they are lifted out before parsing and put back after.
 const BIG_TEXT = 16384
+// eslint-disable-next-line no-control-regex -- U+0001 cannot occur in XML 1.0 text, so it marks placeholders
 const PLACEHOLDER = /^\u0001(\d+)\u0001$/
 
 /**
