@@ -48,7 +48,12 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   // The API speaks JSON only: anything else is a 415, not a string handed to the body schema.
   fastify.removeContentTypeParser('text/plain')
   await fastify.register(swagger, { ui: opts.docsUi ?? true })
-  await fastify.register(underPressure, { maxEventLoopDelay: 1000, retryAfter: 10, exposeStatusRoute: false, ...opts.underPressure })
+  await fastify.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    retryAfter: 10,
+    exposeStatusRoute: false,
+    ...opts.underPressure
+  })
   await fastify.register(problemDetails)
 
   const service = new MailboxService({

@@ -38,7 +38,13 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  * only querystrings and path parameters, which arrive as text, are coerced.
  */
 function validator (coerce: boolean): Ajv {
-  const options: AjvOptions = { removeAdditional: false, useDefaults: true, coerceTypes: coerce ? 'array' : false, allErrors: false, strict: false }
+  const options: AjvOptions = {
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: coerce ? 'array' : false,
+    allErrors: false,
+    strict: false
+  }
   const ajv = new Ajv(options)
   addFormats.default(ajv)
   // ajv-formats' own `byte` regex overflows V8's regex stack on multi-megabyte strings.
@@ -48,7 +54,13 @@ function validator (coerce: boolean): Ajv {
 }
 
 function problemBody (status: number, detail: string): string {
-  return JSON.stringify({ type: 'urn:mailbox-gateway:problem:bad-request', title: 'Bad Request', status, detail, code: 'MBG_ERR_BAD_REQUEST' })
+  return JSON.stringify({
+    type: 'urn:mailbox-gateway:problem:bad-request',
+    title: 'Bad Request',
+    status,
+    detail,
+    code: 'MBG_ERR_BAD_REQUEST'
+  })
 }
 
 export async function buildGateway (options: BuildOptions): Promise<FastifyInstance> {
@@ -65,13 +77,17 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     // bad framing) are problem+json too.
     frameworkErrors (error, request, reply) {
       const raw = reply as unknown as { code: (n: number) => { type: (t: string) => { send: (b: unknown) => void } } }
-      raw.code(400).type('application/problem+json').send(buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST', error.message))
+      raw
+        .code(400)
+        .type('application/problem+json')
+        .send(buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST', error.message))
     },
-    clientErrorHandler (error, socket) {
+    clientErrorHandler (_error, socket) {
       if (!socket.writable) return
       const body = problemBody(400, 'The request could not be parsed as HTTP')
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
-      void error
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+      )
     },
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },

@@ -19,19 +19,48 @@ if (!FormatRegistry.Has('email')) FormatRegistry.Set('email', (v) => /^[^@\s]+@[
 export const EnvSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers).' }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
-  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
-    Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
-  MBG_CONFIG_FILE: Type.Optional(Type.String({ minLength: 1, description: 'Path of the backends/mailboxes JSON document.' })),
+  LOG_LEVEL: Type.Union(
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent')
+    ],
+    { default: 'info' }
+  ),
+  MBG_CONFIG_FILE: Type.Optional(
+    Type.String({ minLength: 1, description: 'Path of the backends/mailboxes JSON document.' })
+  ),
   MBG_CONFIG: Type.Optional(Type.String({ minLength: 1, description: 'The same JSON document, inline.' })),
-  MAX_BATCH_ITEMS: Type.Integer({ default: 100, minimum: 1, maximum: 1000, description: 'Most ids per export and items per import request.' }),
+  MAX_BATCH_ITEMS: Type.Integer({
+    default: 100,
+    minimum: 1,
+    maximum: 1000,
+    description: 'Most ids per export and items per import request.'
+  }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 128 * 1024 * 1024, minimum: 1024, description: 'Largest request body.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1000 }),
-  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, description: 'Shed load (503) when the event loop lags more than this; 0 disables.' }),
-  PAGE_TOKEN_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'Key that seals page tokens; set it so tokens survive restarts and work across replicas.' }))
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
+    default: 1000,
+    minimum: 0,
+    description: 'Shed load (503) when the event loop lags more than this; 0 disables.'
+  }),
+  PAGE_TOKEN_SECRET: Type.Optional(
+    Type.String({
+      minLength: 16,
+      description: 'Key that seals page tokens; set it so tokens survive restarts and work across replicas.'
+    })
+  )
 })
 export type Env = Static<typeof EnvSchema>
 
-const Secret = Type.String({ minLength: 1, description: 'A literal value, or "env:NAME" to read it from the environment.' })
+const Secret = Type.String({
+  minLength: 1,
+  description: 'A literal value, or "env:NAME" to read it from the environment.'
+})
 const Tls = Type.Object({
   caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM file with extra CA certificates to trust.' }))
 }, { additionalProperties: false })
@@ -59,9 +88,13 @@ type OAuthKey = keyof typeof OAuthCredentials
 
 export const EwsBackendSchema = Type.Object({
   type: Type.Literal('ews'),
-  url: Type.String({ pattern: '^https?://.+/EWS/Exchange\\.asmx$', description: 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx' }),
+  url: Type.String({
+    pattern: '^https?://.+/EWS/Exchange\\.asmx$',
+    description: 'EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx'
+  }),
   auth: Type.Union([
-    Type.Object({ kind: Type.Literal('basic'), username: Type.String({ minLength: 1 }), password: Secret }, { additionalProperties: false }),
+    Type.Object({ kind: Type.Literal('basic'), username: Type.String({ minLength: 1 }), password: Secret },
+      { additionalProperties: false }),
     Type.Object({
       kind: Type.Literal('oauth'),
       ...OAuthCredentials,
@@ -149,7 +182,10 @@ export interface RuntimeExtras {
 }
 
 function formatErrors (schema: TSchema, value: unknown): string {
-  return [...Value.Errors(schema, value)].slice(0, 5).map((e) => `${e.path === '' ? '/' : e.path}: ${e.message}`).join('; ')
+  return [...Value.Errors(schema, value)]
+    .slice(0, 5)
+    .map((e) => `${e.path === '' ? '/' : e.path}: ${e.message}`)
+    .join('; ')
 }
 
 function isRecord (value: unknown): value is Record<string, unknown> {
@@ -183,7 +219,7 @@ export function parseGatewayConfig (raw: unknown, source: string): GatewayConfig
     throw new ConfigInvalid(`${source}: ${formatErrors(GatewayConfigSchema, config)}`)
   }
   for (const m of config.mailboxes) {
-    if (config.backends[m.backend] === undefined) throw new ConfigInvalid(`${source}: mailbox ${m.address} names unknown backend "${m.backend}"`)
+    if (config.backends[m.backend] === undefined) { throw new ConfigInvalid(`${source}: mailbox ${m.address} names unknown backend "${m.backend}"`) }
   }
   for (const [name, b] of Object.entries(config.backends)) {
     const creds = b.type === 'graph' ? b : b.auth.kind === 'oauth' ? b.auth : undefined
@@ -205,7 +241,8 @@ export function resolveSecret (value: string, env: NodeJS.ProcessEnv = process.e
   if (!value.startsWith('env:')) return value
   const name = value.slice(4)
   const v = env[name]
-  if (v === undefined || v === '') throw new ConfigInvalid(`environment variable ${name} (referenced as a secret) is not set`)
+  if (v === undefined ||
+    v === '') { throw new ConfigInvalid(`environment variable ${name} (referenced as a secret) is not set`) }
   return v
 }
 
@@ -354,7 +391,9 @@ export function resolveGraphBackend (
   // The schema admits only https://host[:port]; its origin is the normalized form.
   const url = parseUrl(settings.graphUrl, `graphUrl of backend ${name} is not a URL`)
   if (NATIONAL_CLOUDS.includes(url.hostname.toLowerCase())) {
-    throw new ConfigInvalid(`the Graph mailbox import/export API is not available in the national cloud ${url.hostname}`)
+    throw new ConfigInvalid(
+      `the Graph mailbox import/export API is not available in the national cloud ${url.hostname}`
+    )
   }
   const tls = resolveTls(tlsSettings, extras)
   return {

@@ -16,29 +16,77 @@ export type GatewayError = FastifyError & UpstreamAnnotations
 export const BadRequest = createError('MBG_ERR_BAD_REQUEST', '%s', 400)
 export const IdMalformed = createError<[string]>('MBG_ERR_ID_MALFORMED', 'Malformed id: %s', 400)
 export const ChangeKeyInvalid = createError<[string]>('MBG_ERR_CHANGE_KEY_INVALID', 'Invalid change key: %s', 400)
-export const UnsupportedMediaType = createError<[string]>('MBG_ERR_UNSUPPORTED_MEDIA_TYPE', 'Unsupported media type: %s', 415)
+export const UnsupportedMediaType = createError<[string]>(
+  'MBG_ERR_UNSUPPORTED_MEDIA_TYPE',
+  'Unsupported media type: %s',
+  415
+)
 export const RouteNotFound = createError<[string, string]>('MBG_ERR_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
 
 // Mailboxes, folders, items
 export const MailboxNotFound = createError<[string]>('MBG_ERR_MAILBOX_NOT_FOUND', 'Mailbox %s not found', 404)
 export const FolderNotFound = createError<[string]>('MBG_ERR_FOLDER_NOT_FOUND', 'Folder %s not found', 404)
 export const ItemNotFound = createError<[string]>('MBG_ERR_ITEM_NOT_FOUND', 'Item %s not found', 404)
-export const FolderExists = createError<[string]>('MBG_ERR_FOLDER_EXISTS', 'A folder named %s already exists there', 409)
-export const FolderProtected = createError<[string]>('MBG_ERR_FOLDER_PROTECTED', 'Folder %s is a well-known folder and cannot be changed that way', 409)
-export const ChangeKeyConflict = createError<[string]>('MBG_ERR_CHANGE_KEY_CONFLICT', 'Item %s has changed since that change key was read', 409)
+export const FolderExists = createError<[string]>(
+  'MBG_ERR_FOLDER_EXISTS',
+  'A folder named %s already exists there',
+  409
+)
+export const FolderProtected = createError<[string]>(
+  'MBG_ERR_FOLDER_PROTECTED',
+  'Folder %s is a well-known folder and cannot be changed that way',
+  409
+)
+export const ChangeKeyConflict = createError<[string]>(
+  'MBG_ERR_CHANGE_KEY_CONFLICT',
+  'Item %s has changed since that change key was read',
+  409
+)
 export const AccessDenied = createError<[string]>('MBG_ERR_ACCESS_DENIED', 'Access denied: %s', 403)
-export const DataInvalid = createError<[string]>('MBG_ERR_DATA_INVALID', 'Item data is not a valid full-fidelity stream: %s', 422)
-export const DataIncompatible = createError<[string]>('MBG_ERR_DATA_INCOMPATIBLE', 'Item data cannot be imported here: %s', 422)
+export const DataInvalid = createError<[string]>(
+  'MBG_ERR_DATA_INVALID',
+  'Item data is not a valid full-fidelity stream: %s',
+  422
+)
+export const DataIncompatible = createError<[string]>(
+  'MBG_ERR_DATA_INCOMPATIBLE',
+  'Item data cannot be imported here: %s',
+  422
+)
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
 
 // Upstream
-export const UpstreamThrottled = createError<[string]>('MBG_ERR_UPSTREAM_THROTTLED', 'The backend is throttling requests: %s', 503)
-export const UpstreamUnavailable = createError<[string]>('MBG_ERR_UPSTREAM_UNAVAILABLE', 'The backend is unavailable: %s', 503)
-export const UpstreamTimeout = createError<[string]>('MBG_ERR_UPSTREAM_TIMEOUT', 'The backend did not answer in time: %s', 504)
-export const UpstreamBadResponse = createError<[string]>('MBG_ERR_UPSTREAM_BAD_RESPONSE', 'The backend answered in a way the gateway does not understand: %s', 502)
-export const UpstreamAuth = createError<[string]>('MBG_ERR_UPSTREAM_AUTH', 'The backend rejected the gateway\'s credentials: %s', 502)
-export const UpstreamRejected = createError<[string]>('MBG_ERR_UPSTREAM_REJECTED', 'The backend rejected the request: %s', 502)
+export const UpstreamThrottled = createError<[string]>(
+  'MBG_ERR_UPSTREAM_THROTTLED',
+  'The backend is throttling requests: %s',
+  503
+)
+export const UpstreamUnavailable = createError<[string]>(
+  'MBG_ERR_UPSTREAM_UNAVAILABLE',
+  'The backend is unavailable: %s',
+  503
+)
+export const UpstreamTimeout = createError<[string]>(
+  'MBG_ERR_UPSTREAM_TIMEOUT',
+  'The backend did not answer in time: %s',
+  504
+)
+export const UpstreamBadResponse = createError<[string]>(
+  'MBG_ERR_UPSTREAM_BAD_RESPONSE',
+  'The backend answered in a way the gateway does not understand: %s',
+  502
+)
+export const UpstreamAuth = createError<[string]>(
+  'MBG_ERR_UPSTREAM_AUTH',
+  "The backend rejected the gateway's credentials: %s",
+  502
+)
+export const UpstreamRejected = createError<[string]>(
+  'MBG_ERR_UPSTREAM_REJECTED',
+  'The backend rejected the request: %s',
+  502
+)
 /**
  * The gateway cannot work with a backend as configured: a certificate it does not trust, an import
  * host it refuses, credentials the backend or identity platform rejects. Not retryable; the message
@@ -58,11 +106,35 @@ export const Internal = createError('MBG_ERR_INTERNAL', 'Internal error', 500)
 
 /** All constructors, keyed by code (used by the docs check and by ItemError mapping). */
 export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEntries(
-  [BadRequest, IdMalformed, ChangeKeyInvalid, UnsupportedMediaType, RouteNotFound, MailboxNotFound, FolderNotFound, ItemNotFound,
-    FolderExists, FolderProtected, ChangeKeyConflict, AccessDenied, DataInvalid, DataIncompatible, TooLarge,
-    QuotaExceeded, UpstreamThrottled, UpstreamUnavailable, UpstreamTimeout, UpstreamBadResponse,
-    UpstreamAuth, UpstreamRejected, BackendMisconfigured, Overloaded, NotReady, ConfigInvalid, Internal]
-    .map((ctor) => [(new (ctor as new (...args: unknown[]) => { code: string })('x', 'y')).code, ctor])
+  [
+    BadRequest,
+    IdMalformed,
+    ChangeKeyInvalid,
+    UnsupportedMediaType,
+    RouteNotFound,
+    MailboxNotFound,
+    FolderNotFound,
+    ItemNotFound,
+    FolderExists,
+    FolderProtected,
+    ChangeKeyConflict,
+    AccessDenied,
+    DataInvalid,
+    DataIncompatible,
+    TooLarge,
+    QuotaExceeded,
+    UpstreamThrottled,
+    UpstreamUnavailable,
+    UpstreamTimeout,
+    UpstreamBadResponse,
+    UpstreamAuth,
+    UpstreamRejected,
+    BackendMisconfigured,
+    Overloaded,
+    NotReady,
+    ConfigInvalid,
+    Internal
+  ].map((ctor) => [new (ctor as new (...args: unknown[]) => { code: string })('x', 'y').code, ctor])
 )
 
 export function isGatewayError (error: unknown): error is GatewayError {
@@ -73,7 +145,13 @@ export function isGatewayError (error: unknown): error is GatewayError {
 }
 
 /** Turns a thrown error into a per-item error for batch results. */
-export function toItemError (error: unknown): { code: string, status: number, message: string, upstreamCode?: string, retryAfter?: number } {
+export function toItemError (error: unknown): {
+  code: string
+  status: number
+  message: string
+  upstreamCode?: string
+  retryAfter?: number
+} {
   if (isGatewayError(error)) {
     return {
       code: error.code,

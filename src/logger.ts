@@ -23,7 +23,6 @@ export const REDACT_PATHS = [
   '*.importUrl'
 ]
 
-
 export function loggerOptions (level: string): LoggerOptions {
   return {
     level,

@@ -7,7 +7,15 @@
  */
 
 /** Query (or fragment) parameters whose values are credentials. Compared case-insensitively. */
-const SECRET_PARAMS = new Set(['authtoken', 'token', 'access_token', 'sig', 'code', 'client_secret', 'client_assertion'])
+const SECRET_PARAMS = new Set([
+  'authtoken',
+  'token',
+  'access_token',
+  'sig',
+  'code',
+  'client_secret',
+  'client_assertion'
+])
 
 export const REDACTED = '[REDACTED]'
 

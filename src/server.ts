@@ -23,7 +23,16 @@ try {
 }
 const { env, gateway } = loaded
 // Pretty logs on a terminal when pino-pretty (a dev dependency) is installed; JSON lines otherwise.
-const pretty = process.stdout.isTTY && (() => { try { import.meta.resolve('pino-pretty'); return true } catch { return false } })()
+const pretty =
+  process.stdout.isTTY &&
+  (() => {
+    try {
+      import.meta.resolve('pino-pretty')
+      return true
+    } catch {
+      return false
+    }
+  })()
 const logger = pino(loggerOptions(env.LOG_LEVEL), pretty ? pino.transport({ target: 'pino-pretty' }) : undefined)
 
 let demo: Demo | undefined
@@ -78,5 +87,8 @@ if (demo !== undefined) {
     mailboxes: config.mailboxes.map((m) => `${m.address} (${config.backends[m.backend].type})`)
   }, 'demo mode: no backend configured, serving the built-in simulated EWS, identity and Graph backends on loopback')
 } else {
-  app.log.info({ gateway: address, backends: Object.keys(config.backends), mailboxes: config.mailboxes.length }, 'mailbox-gateway listening')
+  app.log.info(
+    { gateway: address, backends: Object.keys(config.backends), mailboxes: config.mailboxes.length },
+    'mailbox-gateway listening'
+  )
 }

@@ -45,7 +45,9 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
   const capture = captureLogs('debug')
   const sims = await startSimulators({
     logger: capture.logger,
-    ...(options.importSessionLifetimeSec !== undefined ? { importSessionLifetimeSec: options.importSessionLifetimeSec } : {}),
+    ...(options.importSessionLifetimeSec !== undefined
+      ? { importSessionLifetimeSec: options.importSessionLifetimeSec }
+      : {}),
     ...(options.extraApps !== undefined ? { extraApps: options.extraApps } : {})
   })
   const { config, extras } = demoConfig(sims)
@@ -78,6 +80,6 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
 }
 
 /** JSON body of an inject response, typed loosely for assertions. */
-export function json<T = any> (res: { body: string }): T { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function json<T = any> (res: { body: string }): T {
   return JSON.parse(res.body) as T
 }

@@ -42,12 +42,27 @@ function exampleSlots (): Map<string, { request?: Located, responses: Map<number
       for (const [status, r] of Object.entries(op.responses)) {
         if (!/^2\d\d$/.test(status)) continue
         const media = r.content?.['application/json']
-        responses.set(Number(status), media === undefined
-          ? undefined
-          : { where: `${where} ${status}`, pointer: pointer('paths', path, method, 'responses', status, 'content', 'application/json', 'schema'), media })
+        responses.set(
+          Number(status),
+          media === undefined
+            ? undefined
+            : {
+                where: `${where} ${status}`,
+                pointer: pointer('paths', path, method, 'responses', status, 'content', 'application/json', 'schema'),
+                media
+              }
+        )
       }
       slots.set(op.operationId, {
-        ...(body !== undefined ? { request: { where: `${where} request body`, pointer: pointer('paths', path, method, 'requestBody', 'content', 'application/json', 'schema'), media: body } } : {}),
+        ...(body !== undefined
+          ? {
+              request: {
+                where: `${where} request body`,
+                pointer: pointer('paths', path, method, 'requestBody', 'content', 'application/json', 'schema'),
+                media: body
+              }
+            }
+          : {}),
         responses
       })
     }
@@ -80,12 +95,18 @@ t.test('every request body and 2xx JSON answer in the document has an example th
   for (const [operationId, slot] of slots) {
     if (slot.request !== undefined) {
       t.not(slot.request.media.example, undefined, `${operationId}: request body has an example`)
-      if (slot.request.media.example !== undefined) checkValid(t, slot.request, slot.request.media.example, `${operationId} request example`)
+      if (slot.request.media.example !== undefined) {
+        checkValid(t, slot.request, slot.request.media.example,
+        `${operationId} request example`)
+      }
     }
     for (const [status, located] of slot.responses) {
       if (located === undefined) continue
       t.not(located.media.example, undefined, `${operationId}: ${status} answer has an example`)
-      if (located.media.example !== undefined) checkValid(t, located, located.media.example, `${operationId} ${status} example`)
+      if (located.media.example !== undefined) {
+        checkValid(t, located, located.media.example,
+        `${operationId} ${status} example`)
+      }
     }
   }
 })
@@ -93,15 +114,32 @@ t.test('every request body and 2xx JSON answer in the document has an example th
 t.test('the validator rejects what the schemas forbid (so the check above means something)', async (t) => {
   const exportOk = slots.get('exportItems')?.responses.get(200)
   const importBody = slots.get('importItems')?.request
-  if (exportOk === undefined || importBody === undefined) throw new Error('exportItems / importItems missing from the document')
-  t.notOk(validate(exportOk.pointer)({ results: [{ itemId: 'x' }], succeeded: 1, failed: 0 }), 'result without data or error')
-  t.notOk(validate(importBody.pointer)({ items: [{ folderId: 'inbox', mode: 'create', data: 'not base64!' }] }), 'data not base64')
-  t.notOk(validate(importBody.pointer)({ items: new Array(101).fill({ folderId: 'inbox', mode: 'create', data: 'AAAA' }) }), 'more items than MAX_BATCH_ITEMS')
+  if (exportOk === undefined ||
+    importBody === undefined) { throw new Error('exportItems / importItems missing from the document') }
+  t.notOk(
+    validate(exportOk.pointer)({ results: [{ itemId: 'x' }], succeeded: 1, failed: 0 }),
+    'result without data or error'
+  )
+  t.notOk(
+    validate(importBody.pointer)({ items: [{ folderId: 'inbox', mode: 'create', data: 'not base64!' }] }),
+    'data not base64'
+  )
+  t.notOk(
+    validate(importBody.pointer)({ items: new Array(101).fill({ folderId: 'inbox', mode: 'create', data: 'AAAA' }) }),
+    'more items than MAX_BATCH_ITEMS'
+  )
 })
 
 t.test('configurable limits are named in the document, with the defaults it was generated with', async (t) => {
   const text = JSON.stringify(doc)
-  const exportOp = doc.paths['/mailboxes/{mailbox}/items:export'].post as unknown as { description: string, requestBody: { content: { 'application/json': { schema: { properties: { itemIds: { maxItems: number, description: string } } } } } } }
+  const exportOp = doc.paths['/mailboxes/{mailbox}/items:export'].post as unknown as {
+    description: string
+    requestBody: {
+      content: {
+        'application/json': { schema: { properties: { itemIds: { maxItems: number, description: string } } } }
+      }
+    }
+  }
   const itemIds = exportOp.requestBody.content['application/json'].schema.properties.itemIds
   t.equal(itemIds.maxItems, 100)
   t.match(itemIds.description, 'at most 100 (configurable with MAX_BATCH_ITEMS (1–1000, default 100))')
@@ -113,11 +151,18 @@ t.test('configurable limits are named in the document, with the defaults it was 
 
   // A gateway configured otherwise serves its own value, and still names the default.
   const logger = pino({ level: 'silent' })
-  const app = await buildGateway({ router: new BackendRouter({ backends: new Map(), mailboxes: [], logger }), mode: 'configured', logger, docsUi: false, maxBatchItems: 500 })
+  const app = await buildGateway({
+    router: new BackendRouter({ backends: new Map(), mailboxes: [], logger }),
+    mode: 'configured',
+    logger,
+    docsUi: false,
+    maxBatchItems: 500
+  })
   await app.ready()
   const served = app.swagger() as unknown as typeof doc
   await app.close()
-  const servedIds = (served.paths['/mailboxes/{mailbox}/items:export'].post as unknown as typeof exportOp).requestBody.content['application/json'].schema.properties.itemIds
+  const servedIds = (served.paths['/mailboxes/{mailbox}/items:export'].post as unknown as typeof exportOp).requestBody
+    .content['application/json'].schema.properties.itemIds
   t.equal(servedIds.maxItems, 500)
   t.match(servedIds.description, 'at most 500 (configurable with MAX_BATCH_ITEMS (1–1000, default 100))')
 })
@@ -126,7 +171,11 @@ t.test('openapi/examples.json is what a fresh capture against the demo gateway p
   const committed = readExamples()
   const capture = captureLogs('debug')
   const fresh: OperationExamples = await captureExamples(capture.logger)
-  t.same(findSecrets(capture.lines, [DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret]), [], 'no secret in the capture logs')
+  t.same(
+    findSecrets(capture.lines, [DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret]),
+    [],
+    'no secret in the capture logs'
+  )
 
   t.same(Object.keys(fresh).sort(), [...slots.keys()].sort(), 'the capture calls every operation in the document')
   for (const [operationId, example] of Object.entries(fresh)) {
@@ -134,9 +183,17 @@ t.test('openapi/examples.json is what a fresh capture against the demo gateway p
     if (slot === undefined) continue
     t.ok(slot.responses.has(example.status), `${operationId}: answered ${example.status}, a documented 2xx status`)
     const located = slot.responses.get(example.status)
-    t.equal(example.response !== undefined, located !== undefined, `${operationId}: JSON answer exactly when the document has one`)
+    t.equal(
+      example.response !== undefined,
+      located !== undefined,
+      `${operationId}: JSON answer exactly when the document has one`
+    )
     if (located !== undefined) checkValid(t, located, example.response, `${operationId} fresh answer`)
-    t.equal(example.request !== undefined, slot.request !== undefined, `${operationId}: request body exactly when the document takes one`)
+    t.equal(
+      example.request !== undefined,
+      slot.request !== undefined,
+      `${operationId}: request body exactly when the document takes one`
+    )
     if (slot.request !== undefined) checkValid(t, slot.request, example.request, `${operationId} fresh request`)
   }
   // Demo mode is deterministic (seeded store, pinned store clock, fixed page-token key): the file must match byte for byte.

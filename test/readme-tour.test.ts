@@ -29,12 +29,22 @@ if (missing.length > 0) {
     // Load shedding off: the simulators share the gateway's event loop, and on a busy machine the
     // process can lag past the 1 s default without anything being wrong (test/app/shedding.test.ts
     // covers shedding).
-    const env = { ...process.env, PORT: '0', LOG_LEVEL: 'info', MBG_CONFIG: '', MBG_CONFIG_FILE: '',
-      MAX_EVENT_LOOP_DELAY_MS: '0' }
+    const env = {
+      ...process.env,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      MBG_CONFIG: '',
+      MBG_CONFIG_FILE: '',
+      MAX_EVENT_LOOP_DELAY_MS: '0'
+    }
     const server = startTs('src/server.ts', [], env)
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => { resolve(code) }))
     // The server's own log output joins the suite-wide secret scan.
-    for (const stream of [server.stdout, server.stderr]) stream.on('data', (c: Buffer) => { persist(c.toString().split('\n')) })
+    for (const stream of [server.stdout, server.stderr]) {
+      stream.on('data', (c: Buffer) => {
+        persist(c.toString().split('\n'))
+      })
+    }
     t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
     // Ready when it logs its address (a cold start on a busy machine can take well over 30 s).
     const gateway = (await waitForOutput(server, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/))[1]
@@ -62,7 +72,9 @@ if (missing.length > 0) {
       t.match(run.stdout, /byte-identical/, `${mailbox}: re-exported data equals the original`)
       t.match(run.stdout, /"succeeded": 5,\s*"failed": 0/, `${mailbox}: 5 items exported and imported`)
       t.match(run.stdout, /^204$/m, `${mailbox}: folder deleted`)
-      const exported = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as { results: Array<{ data: string }> }
+      const exported = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
+        results: Array<{ data: string }>
+      }
       const again = JSON.parse(readFileSync(join(dir, 'reexport.json'), 'utf8')) as { results: Array<{ data: string }> }
       t.same(again.results.map((r) => r.data), exported.results.map((r) => r.data), `${mailbox}: same bytes`)
     }

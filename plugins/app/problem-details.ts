@@ -6,13 +6,34 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { BadRequest, isGatewayError, Overloaded, RouteNotFound, TooLarge, UnsupportedMediaType } from '../../src/errors.js'
+import {
+  BadRequest,
+  isGatewayError,
+  Overloaded,
+  RouteNotFound,
+  TooLarge,
+  UnsupportedMediaType
+} from '../../src/errors.js'
 import type { ProblemT } from '../../src/schemas/common.js'
 
 const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
-  409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 507: 'Insufficient Storage'
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+  507: 'Insufficient Storage'
 }
 
 const TOO_LARGE = new TooLarge('').code
@@ -32,7 +53,8 @@ export function problemType (code: string): string {
   return `urn:mailbox-gateway:problem:${code.replace(/^MBG_ERR_/, '').toLowerCase().replace(/_/g, '-')}`
 }
 
-export function buildProblem (request: FastifyRequest, status: number, code: string, detail: string | undefined, extra: Partial<ProblemT> = {}): ProblemT {
+export function buildProblem (request: FastifyRequest, status: number, code: string, detail: string | undefined,
+  extra: Partial<ProblemT> = {}): ProblemT {
   return {
     type: problemType(code),
     title: TITLES[status] ?? 'Error',
@@ -52,7 +74,7 @@ export function sendProblem (reply: FastifyReply, problem: ProblemT): FastifyRep
 
 function validationErrors (error: FastifyError): Array<{ path: string, message: string }> {
   return (error.validation ?? []).map((v) => {
-    const missing = (v.params as { missingProperty?: string, additionalProperty?: string } | undefined)
+    const missing = v.params as { missingProperty?: string, additionalProperty?: string } | undefined
     let path = `/${error.validationContext ?? 'body'}${v.instancePath}`
     if (missing?.missingProperty !== undefined) path += `/${missing.missingProperty}`
     if (missing?.additionalProperty !== undefined) path += `/${missing.additionalProperty}`
@@ -65,8 +87,16 @@ async function problemDetails (fastify: FastifyInstance): Promise<void> {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation !== undefined) {
       const errors = validationErrors(error)
-      return sendProblem(reply, buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST',
-        `Request ${error.validationContext ?? 'body'} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors }))
+      return sendProblem(
+        reply,
+        buildProblem(
+          request,
+          400,
+          'MBG_ERR_BAD_REQUEST',
+          `Request ${error.validationContext ?? 'body'} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+          { errors }
+        )
+      )
     }
     if (isGatewayError(error)) {
       const status = error.statusCode ?? 500
@@ -81,12 +111,20 @@ async function problemDetails (fastify: FastifyInstance): Promise<void> {
     if (error.code === 'FST_UNDER_PRESSURE') {
       // @fastify/under-pressure sheds load: tell callers when to come back.
       const err = new Overloaded('too many requests in progress or event loop saturated')
-      return sendProblem(reply, buildProblem(request, 503, err.code, err.message, { retryAfter: Number(reply.getHeader('retry-after') ?? 10) }))
+      return sendProblem(
+        reply,
+        buildProblem(request, 503, err.code, err.message, { retryAfter: Number(reply.getHeader('retry-after') ?? 10) })
+      )
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) {
-      const code = FASTIFY_CODES[error.code] ?? (status === 413 ? TOO_LARGE : status === 415 ? UNSUPPORTED_MEDIA_TYPE : BAD_REQUEST)
-      return sendProblem(reply, buildProblem(request, status === 413 || status === 415 ? status : 400, code, error.message))
+      const code =
+        FASTIFY_CODES[error.code] ??
+        (status === 413 ? TOO_LARGE : status === 415 ? UNSUPPORTED_MEDIA_TYPE : BAD_REQUEST)
+      return sendProblem(
+        reply,
+        buildProblem(request, status === 413 || status === 415 ? status : 400, code, error.message)
+      )
     }
     request.log.error({ err: error }, 'unhandled error')
     return sendProblem(reply, buildProblem(request, 500, 'MBG_ERR_INTERNAL', undefined))

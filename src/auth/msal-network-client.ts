@@ -38,7 +38,15 @@ export type NetworkFailure =
     code?: string
   }
   | { kind: 'bad-response', seq: number, status: number, message: string }
-  | { kind: 'aad', seq: number, status: number, error: string, errorCode?: number, description?: string, retryAfterMs?: number }
+  | {
+    kind: 'aad'
+    seq: number
+    status: number
+    error: string
+    errorCode?: number
+    description?: string
+    retryAfterMs?: number
+  }
 
 export class MsalNetworkClient implements INetworkModule {
   private readonly agent: Agent
@@ -57,7 +65,8 @@ export class MsalNetworkClient implements INetworkModule {
   /** Sequence number of the latest failure (0 when none); compare before/after a call. */
   get failureSeq (): number { return this.seq }
 
-  async sendGetRequestAsync<T> (url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+  async sendGetRequestAsync<T> (url: string, options?: NetworkRequestOptions,
+    timeout?: number): Promise<NetworkResponse<T>> {
     return await this.send<T>('GET', this.route(url), options, timeout)
   }
 
@@ -77,7 +86,8 @@ export class MsalNetworkClient implements INetworkModule {
     return url
   }
 
-  private async send<T> (method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+  private async send<T> (method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions,
+    timeout?: number): Promise<NetworkResponse<T>> {
     let res: Awaited<ReturnType<typeof request>>
     try {
       res = await request(url, {
@@ -112,7 +122,11 @@ export class MsalNetworkClient implements INetworkModule {
   }
 
   private recordAadError (status: number, body: unknown, retryAfter: string | undefined): void {
-    const b = (typeof body === 'object' && body !== null ? body : {}) as { error?: unknown, error_codes?: unknown, error_description?: unknown }
+    const b = (typeof body === 'object' && body !== null ? body : {}) as {
+      error?: unknown
+      error_codes?: unknown
+      error_description?: unknown
+    }
     const codes = Array.isArray(b.error_codes) ? b.error_codes : []
     // Entra's description never contains credentials; keep its first line (the AADSTS sentence).
     const description = typeof b.error_description === 'string' ? b.error_description.split(/\r?\n/)[0] : undefined

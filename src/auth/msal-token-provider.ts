@@ -8,7 +8,14 @@
  * network client trusts the extra CA. Failures become MBG_ERR_* errors; neither
  * the secret nor tokens are ever put in errors or logs.
  */
-import { AuthError, ClientConfigurationError, ConfidentialClientApplication, LogLevel, ServerError, type Configuration } from '@azure/msal-node'
+import {
+  AuthError,
+  ClientConfigurationError,
+  ConfidentialClientApplication,
+  LogLevel,
+  ServerError,
+  type Configuration
+} from '@azure/msal-node'
 import type { Logger } from 'pino'
 import { ConfigInvalid, UpstreamAuth, UpstreamBadResponse, UpstreamThrottled, UpstreamUnavailable } from '../errors.js'
 import { annotate } from '../upstream/errors.js'
@@ -103,11 +110,17 @@ export function createMsalTokenProvider (options: MsalTokenProviderOptions): Msa
       const before = network.failureSeq
       let result
       try {
-        result = await cca.acquireTokenByClientCredential({ scopes: [options.scope], skipCache: opts?.forceRefresh === true })
+        result = await cca.acquireTokenByClientCredential({
+          scopes: [options.scope],
+          skipCache: opts?.forceRefresh === true
+        })
       } catch (err) {
         const failure = network.failureSeq > before ? network.lastFailure : undefined
         const mapped = toGatewayError(err, failure, redact, where)
-        log.warn({ code: mapped.code, upstreamCode: (mapped as { upstreamCode?: string }).upstreamCode }, 'token acquisition failed')
+        log.warn(
+          { code: mapped.code, upstreamCode: (mapped as { upstreamCode?: string }).upstreamCode },
+          'token acquisition failed'
+        )
         throw mapped
       }
       if (result === null || result.accessToken === '') {
@@ -136,10 +149,11 @@ function toGatewayError (
   if (err instanceof ServerError || (err instanceof AuthError && failure?.kind === 'aad')) {
     const e = err as ServerError
     const status = e.status ?? (failure?.kind === 'aad' ? failure.status : undefined)
-    const errorNo = e.errorNo ?? (failure?.kind === 'aad' && failure.errorCode !== undefined ? String(failure.errorCode) : undefined)
+    const errorNo =
+      e.errorNo ?? (failure?.kind === 'aad' && failure.errorCode !== undefined ? String(failure.errorCode) : undefined)
     const upstreamCode = errorNo !== undefined ? `AADSTS${errorNo}` : (e.errorCode !== '' ? e.errorCode : undefined)
     // A discovery failure surfaces from MSAL as a generic client error; the AAD body says more.
-    const raw = err instanceof ServerError ? e.errorMessage : (failure?.kind === 'aad' ? failure.description : undefined)
+    const raw = err instanceof ServerError ? e.errorMessage : failure?.kind === 'aad' ? failure.description : undefined
     const description = redact(firstLine(raw !== undefined && raw !== '' ? raw : e.errorCode))
     const retryAfterMs = failure?.kind === 'aad' ? failure.retryAfterMs : undefined
     if (status === 429) {
@@ -175,7 +189,9 @@ function toGatewayError (
     return new ConfigInvalid(`MSAL: ${redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))}`)
   }
   if (err instanceof AuthError) {
-    return annotate(new UpstreamAuth(redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))), { upstreamCode: err.errorCode })
+    return annotate(new UpstreamAuth(redact(firstLine(err.errorMessage !== '' ? err.errorMessage : err.errorCode))), {
+      upstreamCode: err.errorCode
+    })
   }
   return new UpstreamAuth(redact(err instanceof Error ? err.message : String(err)))
 }

@@ -158,7 +158,9 @@ export interface MailboxBackend {
   renameFolder (mailbox: MailboxRef, folder: FolderRef, displayName: string, ctx?: OperationContext): Promise<Folder>
   deleteFolder (mailbox: MailboxRef, folder: FolderRef, ctx?: OperationContext): Promise<void>
 
-  listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>>
+  listItems (
+    mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext
+  ): Promise<Page<ItemSummary>>
 
   /** Batch sizes this backend accepts per call; the service never exceeds them. */
   readonly limits: { readonly export: BatchLimits, readonly import: BatchLimits }

@@ -24,7 +24,12 @@ export interface PolicyOptions {
   baseDelayMs: number
 }
 
-export const DEFAULT_POLICY: PolicyOptions = { concurrency: 4, maxAttempts: 4, maxInlineDelayMs: 5000, baseDelayMs: 200 }
+export const DEFAULT_POLICY: PolicyOptions = {
+  concurrency: 4,
+  maxAttempts: 4,
+  maxInlineDelayMs: 5000,
+  baseDelayMs: 200
+}
 
 export interface CallOptions {
   /** Concurrency key, e.g. `${backend}:${mailboxAddress}`. */

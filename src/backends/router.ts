@@ -94,7 +94,10 @@ export class BackendRouter {
       try {
         return await this.refsFor(m)
       } catch (err) {
-        this.logger.warn({ err, mailbox: m.address, backend: m.backend }, 'mailbox discovery failed; listing the primary only')
+        this.logger.warn(
+          { err, mailbox: m.address, backend: m.backend },
+          'mailbox discovery failed; listing the primary only'
+        )
         return [{ ...this.primaryRef(m), discovery: { state: 'failed', ...describeFailure(err) } }]
       }
     }))

@@ -25,23 +25,47 @@ export const Folder = Type.Object({
   wellKnownName: Type.Optional(Type.String())
 }, { $id: 'Folder', title: 'Folder', additionalProperties: false })
 
-export const FolderList = Type.Object({
-  folders: Type.Array(Type.Ref(Folder)),
-  nextPageToken: Type.Optional(Type.String({ description: 'Pass as pageToken to get the next page; absent on the last page.' }))
-}, { $id: 'FolderList', title: 'FolderList', additionalProperties: false })
+export const FolderList = Type.Object(
+  {
+    folders: Type.Array(Type.Ref(Folder)),
+    nextPageToken: Type.Optional(
+      Type.String({ description: 'Pass as pageToken to get the next page; absent on the last page.' })
+    )
+  },
+  { $id: 'FolderList', title: 'FolderList', additionalProperties: false }
+)
 
-export const FolderCreate = Type.Object({
-  displayName: FolderName,
-  parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Parent folder id or well-known name; default root.' })),
-  folderClass: Type.Optional(Type.String({ pattern: '^IPF(\\.[A-Za-z0-9_-]+)*$', maxLength: 255, description: 'Default IPF.Note.' }))
-}, { $id: 'FolderCreate', title: 'FolderCreate', additionalProperties: false })
+export const FolderCreate = Type.Object(
+  {
+    displayName: FolderName,
+    parentId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'Parent folder id or well-known name; default root.' })
+    ),
+    folderClass: Type.Optional(
+      Type.String({ pattern: '^IPF(\\.[A-Za-z0-9_-]+)*$', maxLength: 255, description: 'Default IPF.Note.' })
+    )
+  },
+  { $id: 'FolderCreate', title: 'FolderCreate', additionalProperties: false }
+)
 
 export const FolderUpdate = Type.Object({
   displayName: FolderName
 }, { $id: 'FolderUpdate', title: 'FolderUpdate', additionalProperties: false })
 
-export const FolderListQuery = Type.Object({
-  parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'List only the direct children of this folder (id or well-known name). Default: the whole tree below root.' })),
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: PAGE_SIZE_DESCRIPTION })),
-  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: PAGE_TOKEN_DESCRIPTION }))
-}, { additionalProperties: false })
+export const FolderListQuery = Type.Object(
+  {
+    parentId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description:
+          'List only the direct children of this folder (id or well-known name). Default: the whole tree below root.'
+      })
+    ),
+    pageSize: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: PAGE_SIZE_DESCRIPTION })
+    ),
+    pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 8192, description: PAGE_TOKEN_DESCRIPTION }))
+  },
+  { additionalProperties: false }
+)

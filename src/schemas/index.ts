@@ -1,7 +1,15 @@
 /** Every shared schema (those with an $id), registered once for validation and for the OpenAPI components. */
 import { ItemError, Problem } from './common.js'
 import { Folder, FolderCreate, FolderList, FolderUpdate } from './folder.js'
-import { ExportResponse, ExportResult, ImportItem, ImportResponse, ImportResult, ItemList, ItemSummary } from './item.js'
+import {
+  ExportResponse,
+  ExportResult,
+  ImportItem,
+  ImportResponse,
+  ImportResult,
+  ItemList,
+  ItemSummary
+} from './item.js'
 import { Mailbox, MailboxList } from './mailbox.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 

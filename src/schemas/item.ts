@@ -26,23 +26,36 @@ export const ItemList = Type.Object({
 const MailboxType = Type.Union([Type.Literal('ews'), Type.Literal('graph')])
 
 export function exportRequest (maxItems: number) {
-  return Type.Object({
-    itemIds: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems, description: `Item ids, at most ${maxItems} (${configurable('MAX_BATCH_ITEMS')}); more is a 400. The gateway splits them into batches the backend accepts.` })
-  }, { $id: 'ExportRequest', title: 'ExportRequest', additionalProperties: false })
+  return Type.Object(
+    {
+      itemIds: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+        minItems: 1,
+        maxItems,
+        description: `Item ids, at most ${maxItems} (${configurable('MAX_BATCH_ITEMS')}); more is a 400. The gateway splits them into batches the backend accepts.`
+      })
+    },
+    { $id: 'ExportRequest', title: 'ExportRequest', additionalProperties: false }
+  )
 }
 
 /** The fields of one exported item (without `source`, which the service adds). */
 const exportedItemFields = {
   itemId: Type.String(),
   changeKey: Type.String(),
-  data: Type.String({ contentEncoding: 'base64', description: 'Opaque full-fidelity item stream (base64). Import it unchanged.' })
+  data: Type.String({
+    contentEncoding: 'base64',
+    description: 'Opaque full-fidelity item stream (base64). Import it unchanged.'
+  })
 }
 
 /** One exported item as an adapter returns it (not registered: the public shape is ExportResult). */
 export const ExportedItem = Type.Object(exportedItemFields, { additionalProperties: false })
 
 /** An id that could not be exported, and why. */
-export const ExportFailure = Type.Object({ itemId: Type.String(), error: Type.Ref(ItemError) }, { additionalProperties: false })
+export const ExportFailure = Type.Object(
+  { itemId: Type.String(), error: Type.Ref(ItemError) },
+  { additionalProperties: false }
+)
 
 export const ExportResult = Type.Union([
   Type.Object({ ...exportedItemFields, source: MailboxType }, { additionalProperties: false }),
@@ -55,25 +68,59 @@ export const ExportResponse = Type.Object({
   failed: Type.Integer()
 }, { $id: 'ExportResponse', title: 'ExportResponse', additionalProperties: false })
 
-export const ImportItem = Type.Object({
-  folderId: Type.String({ minLength: 1, maxLength: 1024, description: 'Target folder id or well-known name.' }),
-  mode: Type.Union([Type.Literal('create'), Type.Literal('update')]),
-  data: Type.String({ minLength: 4, format: 'byte', contentEncoding: 'base64', description: `Item stream exactly as an export returned it (standard, padded base64). It counts, as base64 (a third larger than the stream), toward the request body limit, ${configurable('BODY_LIMIT_BYTES', 'bytes')}.` }),
-  itemId: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Required in update mode; not allowed in create mode.' })),
-  changeKey: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Required in update mode; must be current.' })),
-  source: Type.Optional(Type.Union([Type.Literal('ews'), Type.Literal('graph')], { description: 'Backend type the data was exported from (the export result\'s `source`). Data from the other backend type fails per item with MBG_ERR_DATA_INCOMPATIBLE unless the configuration document sets crossBackendImport to allow (default deny).' }))
-}, { $id: 'ImportItem', title: 'ImportItem', additionalProperties: false })
+export const ImportItem = Type.Object(
+  {
+    folderId: Type.String({ minLength: 1, maxLength: 1024, description: 'Target folder id or well-known name.' }),
+    mode: Type.Union([Type.Literal('create'), Type.Literal('update')]),
+    data: Type.String({
+      minLength: 4,
+      format: 'byte',
+      contentEncoding: 'base64',
+      description: `Item stream exactly as an export returned it (standard, padded base64). It counts, as base64 (a third larger than the stream), toward the request body limit, ${configurable('BODY_LIMIT_BYTES', 'bytes')}.`
+    }),
+    itemId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'Required in update mode; not allowed in create mode.'
+      })
+    ),
+    changeKey: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 512, description: 'Required in update mode; must be current.' })
+    ),
+    source: Type.Optional(
+      Type.Union([Type.Literal('ews'), Type.Literal('graph')], {
+        description:
+          "Backend type the data was exported from (the export result's `source`). Data from the other backend type fails per item with MBG_ERR_DATA_INCOMPATIBLE unless the configuration document sets crossBackendImport to allow (default deny)."
+      })
+    )
+  },
+  { $id: 'ImportItem', title: 'ImportItem', additionalProperties: false }
+)
 
 export function importRequest (maxItems: number) {
-  return Type.Object({
-    items: Type.Array(Type.Ref(ImportItem), { minItems: 1, maxItems, description: `At most ${maxItems} items (${configurable('MAX_BATCH_ITEMS')}); more is a 400.` })
-  }, { $id: 'ImportRequest', title: 'ImportRequest', additionalProperties: false })
+  return Type.Object(
+    {
+      items: Type.Array(Type.Ref(ImportItem), {
+        minItems: 1,
+        maxItems,
+        description: `At most ${maxItems} items (${configurable('MAX_BATCH_ITEMS')}); more is a 400.`
+      })
+    },
+    { $id: 'ImportRequest', title: 'ImportRequest', additionalProperties: false }
+  )
 }
 
-export const ImportResult = Type.Union([
-  Type.Object({ index: Type.Integer(), itemId: Type.String(), changeKey: Type.String() }, { additionalProperties: false }),
-  Type.Object({ index: Type.Integer(), error: Type.Ref(ItemError) }, { additionalProperties: false })
-], { $id: 'ImportResult', title: 'ImportResult' })
+export const ImportResult = Type.Union(
+  [
+    Type.Object(
+      { index: Type.Integer(), itemId: Type.String(), changeKey: Type.String() },
+      { additionalProperties: false }
+    ),
+    Type.Object({ index: Type.Integer(), error: Type.Ref(ItemError) }, { additionalProperties: false })
+  ],
+  { $id: 'ImportResult', title: 'ImportResult' }
+)
 
 export const ImportResponse = Type.Object({
   results: Type.Array(Type.Ref(ImportResult), { description: 'One result per input item, in input order.' }),

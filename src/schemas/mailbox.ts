@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox'
 export const Mailbox = Type.Object({
   id: Type.String({ description: 'Gateway mailbox id (stable, URL-safe).' }),
   address: Type.String({ description: 'Primary SMTP address of the owner (shared by a primary and its archive).' }),
-  type: Type.Union([Type.Literal('ews'), Type.Literal('graph')], { description: 'Backend protocol serving the mailbox.' }),
+  type: Type.Union([Type.Literal('ews'), Type.Literal('graph')],
+    { description: 'Backend protocol serving the mailbox.' }),
   kind: Type.Union([Type.Literal('primary'), Type.Literal('archive')]),
   backend: Type.String({ description: 'Name of the configured backend.' }),
   displayName: Type.Optional(Type.String()),

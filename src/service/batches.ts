@@ -38,7 +38,8 @@ interface Started<T, R> {
  * results through `onBatchError`. Stopping early, or the caller's signal, aborts the calls
  * in flight.
  */
-export async function * runOrdered<T, R> (input: Iterable<T> | AsyncIterable<T>, job: OrderedRun<T, R>): AsyncGenerator<R> {
+export async function * runOrdered<T, R> (input: Iterable<T> | AsyncIterable<T>,
+  job: OrderedRun<T, R>): AsyncGenerator<R> {
   const { limits, run, onBatchError } = job
   const weight = job.weight ?? (() => 0)
   const concurrency = Math.max(1, limits.concurrency)

@@ -1,5 +1,11 @@
 /** The service layer's public surface: what routes, jobs and the CLI call. */
-export { MailboxService, mailboxView, type MailboxServiceOptions, type MailboxView, type PageQuery } from './mailbox-service.js'
+export {
+  MailboxService,
+  mailboxView,
+  type MailboxServiceOptions,
+  type MailboxView,
+  type PageQuery
+} from './mailbox-service.js'
 export {
   exportFolder, exportItems, importItems, summarize, type BatchSummary, type ExportResult, type ImportRequestItem,
   type ImportRules, type MailboxTarget

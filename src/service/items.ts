@@ -54,8 +54,11 @@ export async function summarize<R extends object> (results: AsyncIterable<R>): P
  * Throws (e.g. 503 with Retry-After) only when the first backend call fails as a whole;
  * later whole-call failures become per-item errors of that call's ids.
  */
-export async function * exportItems (target: MailboxTarget, itemIds: Iterable<string> | AsyncIterable<string>, signal?: AbortSignal):
-AsyncGenerator<ExportResult> {
+export async function * exportItems (
+  target: MailboxTarget,
+  itemIds: Iterable<string> | AsyncIterable<string>,
+  signal?: AbortSignal
+): AsyncGenerator<ExportResult> {
   const { mailbox, backend } = target
   const results = runOrdered<string, PortExportResult>(itemIds, {
     limits: backend.limits.export,
@@ -70,17 +73,30 @@ AsyncGenerator<ExportResult> {
  * Exports every item of a folder, page by page (`pageSize` summaries a page), in listing order.
  * Yields the summary with its export result, so a caller can stream both.
  */
-export async function * exportFolder (target: MailboxTarget, folder: string, options: { pageSize?: number, signal?: AbortSignal } = {}):
-AsyncGenerator<{ summary: ItemSummary, result: ExportResult }> {
+export async function * exportFolder (
+  target: MailboxTarget,
+  folder: string,
+  options: { pageSize?: number, signal?: AbortSignal } = {}
+): AsyncGenerator<{ summary: ItemSummary, result: ExportResult }> {
   const ref = parseFolderRef(folder)
   const signal = options.signal
   let cursor: string | undefined
   do {
-    const page = await target.backend.listItems(target.mailbox, ref, {
-      limit: options.pageSize ?? 100, ...(cursor !== undefined ? { cursor } : {})
-    }, signal !== undefined ? { signal } : {})
+    const page = await target.backend.listItems(
+      target.mailbox,
+      ref,
+      {
+        limit: options.pageSize ?? 100,
+        ...(cursor !== undefined ? { cursor } : {})
+      },
+      signal !== undefined ? { signal } : {}
+    )
     let k = 0
-    for await (const result of exportItems(target, page.values.map((s) => s.id), signal)) {
+    for await (const result of exportItems(
+      target,
+      page.values.map((s) => s.id),
+      signal
+    )) {
       yield { summary: page.values[k++], result }
     }
     cursor = page.nextCursor
@@ -92,7 +108,8 @@ AsyncGenerator<{ summary: ItemSummary, result: ExportResult }> {
  * ids agree, the data is strict base64, and it comes from a backend type this
  * deployment accepts. Returns the port's item, or the error that refuses it.
  */
-export function checkImportItem (item: ImportRequestItem, index: number, into: MailboxType, rules: ImportRules): PortImportItem | Error {
+export function checkImportItem (item: ImportRequestItem, index: number, into: MailboxType,
+  rules: ImportRules): PortImportItem | Error {
   if (item.mode === 'create' && (item.itemId !== undefined || item.changeKey !== undefined)) {
     return new BadRequest(`import item ${index}: create mode takes no itemId or changeKey`)
   }
@@ -100,13 +117,22 @@ export function checkImportItem (item: ImportRequestItem, index: number, into: M
     return new BadRequest(`import item ${index}: update mode needs itemId and changeKey`)
   }
   if (rules.crossBackendImport === 'deny' && item.source !== undefined && item.source !== into) {
-    return new DataIncompatible(`data exported from a ${item.source} mailbox cannot be imported into a ${into} mailbox in this deployment (crossBackendImport is deny)`)
+    return new DataIncompatible(
+      `data exported from a ${item.source} mailbox cannot be imported into a ${into} mailbox in this deployment (crossBackendImport is deny)`
+    )
   }
   if (!isStrictBase64(item.data)) return new DataInvalid(`import item ${index}: data is not base64`)
   const folderId: FolderRef = parseFolderRef(item.folderId)
   return item.mode === 'create'
     ? { folderId, mode: 'create', data: item.data, position: index }
-    : { folderId, mode: 'update', itemId: item.itemId as string, changeKey: item.changeKey as string, data: item.data, position: index }
+    : {
+        folderId,
+        mode: 'update',
+        itemId: item.itemId as string,
+        changeKey: item.changeKey as string,
+        data: item.data,
+        position: index
+      }
 }
 
 /**
@@ -115,8 +141,12 @@ export function checkImportItem (item: ImportRequestItem, index: number, into: M
  * batches cut to the backend's limits (count and bytes). Yields
  * one result per input item, in input order, `index` counting in the request.
  */
-export async function * importItems (target: MailboxTarget, items: Iterable<ImportRequestItem> | AsyncIterable<ImportRequestItem>,
-  rules: ImportRules, signal?: AbortSignal): AsyncGenerator<ImportResult> {
+export async function * importItems (
+  target: MailboxTarget,
+  items: Iterable<ImportRequestItem> | AsyncIterable<ImportRequestItem>,
+  rules: ImportRules,
+  signal?: AbortSignal
+): AsyncGenerator<ImportResult> {
   const { mailbox, backend } = target
   const checked = new Map<number, PortImportItem>()
   yield * runOrdered<ImportRequestItem, ImportResult>(items, {

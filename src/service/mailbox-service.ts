@@ -5,7 +5,13 @@
  * runs batches through the one ordered runner (src/service/batches.ts).
  */
 import type { Static } from '@sinclair/typebox'
-import { parseFolderRef, type Folder, type ImportResult, type ItemSummary, type MailboxRef } from '../backends/mailbox-backend.js'
+import {
+  parseFolderRef,
+  type Folder,
+  type ImportResult,
+  type ItemSummary,
+  type MailboxRef
+} from '../backends/mailbox-backend.js'
 import type { BackendRouter } from '../backends/router.js'
 import type { FolderCreate } from '../schemas/folder.js'
 import type { Mailbox } from '../schemas/mailbox.js'
@@ -72,7 +78,8 @@ export class MailboxService {
     return await target.backend.getFolder(target.mailbox, parseFolderRef(folder), { signal })
   }
 
-  async createFolder (target: MailboxTarget, request: Static<typeof FolderCreate>, signal?: AbortSignal): Promise<Folder> {
+  async createFolder (target: MailboxTarget, request: Static<typeof FolderCreate>,
+    signal?: AbortSignal): Promise<Folder> {
     const { displayName, parentId, folderClass } = request
     return await target.backend.createFolder(target.mailbox, {
       displayName,
@@ -81,7 +88,8 @@ export class MailboxService {
     }, { signal })
   }
 
-  async renameFolder (target: MailboxTarget, folder: string, displayName: string, signal?: AbortSignal): Promise<Folder> {
+  async renameFolder (target: MailboxTarget, folder: string, displayName: string,
+    signal?: AbortSignal): Promise<Folder> {
     return await target.backend.renameFolder(target.mailbox, parseFolderRef(folder), displayName, { signal })
   }
 
@@ -93,17 +101,21 @@ export class MailboxService {
   async listItems (target: MailboxTarget, folder: string, query: PageQuery, signal?: AbortSignal):
   Promise<{ items: ItemSummary[], nextPageToken?: string }> {
     const scope = `items|${target.mailbox.id}|${folder}`
-    const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), this.page(scope, query), { signal })
+    const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), this.page(scope, query), {
+      signal
+    })
     return { items: page.values, ...this.next(scope, page.nextCursor) }
   }
 
   /** Exports `itemIds` (see items.ts exportItems) and answers with the totals. */
-  async exportItems (target: MailboxTarget, itemIds: string[], signal?: AbortSignal): Promise<BatchSummary<ExportResult>> {
+  async exportItems (target: MailboxTarget, itemIds: string[],
+    signal?: AbortSignal): Promise<BatchSummary<ExportResult>> {
     return await summarize(exportItems(target, itemIds, signal))
   }
 
   /** Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals. */
-  async importItems (target: MailboxTarget, items: ImportRequestItem[], signal?: AbortSignal): Promise<BatchSummary<ImportResult>> {
+  async importItems (target: MailboxTarget, items: ImportRequestItem[],
+    signal?: AbortSignal): Promise<BatchSummary<ImportResult>> {
     return await summarize(importItems(target, items, this.rules, signal))
   }
 

@@ -31,7 +31,9 @@ export class PageTokens {
     const given = Buffer.from(token.slice(dot + 1), 'base64url')
     const expected = this.mac(scope, payload)
     if (dot <= 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new BadRequest('pageToken is not a token this listing issued (pass nextPageToken back unchanged, with the same mailbox, folder and parentId)')
+      throw new BadRequest(
+        'pageToken is not a token this listing issued (pass nextPageToken back unchanged, with the same mailbox, folder and parentId)'
+      )
     }
     return Buffer.from(payload, 'base64url').toString('utf8')
   }

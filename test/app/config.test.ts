@@ -36,7 +36,7 @@ t.test('invalid settings are rejected at boot with the offending key', async (t)
   bad({ MBG_CONFIG: '{not json' }, /not valid JSON/)
   bad({ MBG_CONFIG_FILE: '/nonexistent/gateway.json' }, /cannot read config file/)
   bad({ MBG_CONFIG: '{}', MBG_CONFIG_FILE: 'x' }, /not both/)
-  const withBad = (mutate: (c: any) => void, pattern: RegExp): void => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const withBad = (mutate: (c: any) => void, pattern: RegExp): void => {
     const c = structuredClone(valid)
     mutate(c)
     t.throws(() => parseGatewayConfig(c, 'test'), { code: 'MBG_ERR_CONFIG_INVALID', message: pattern }, pattern.source)

@@ -79,7 +79,7 @@ interface SimInfo {
 }
 
 /** An answer, its JSON body typed loosely for assertions. */
-interface Answer { status: number, body: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+interface Answer { status: number, body: any }
 
 interface Gateway {
   url: string

@@ -27,8 +27,17 @@ const sim = await startIdentitySimulator({
   tenantId: TENANT,
   tls,
   apps: [
-    { clientId: SECRET_APP, clientSecret: SECRET, roles: { [GRAPH]: ['MailboxItem.Export.All', 'MailboxFolder.Read.All'] } },
-    { clientId: CERT_APP, certificateThumbprint: thumbprint, publicKeyPem: appCert.cert, roles: { [GRAPH]: ['MailboxItem.ImportExport.All'] } }
+    {
+      clientId: SECRET_APP,
+      clientSecret: SECRET,
+      roles: { [GRAPH]: ['MailboxItem.Export.All', 'MailboxFolder.Read.All'] }
+    },
+    {
+      clientId: CERT_APP,
+      certificateThumbprint: thumbprint,
+      publicKeyPem: appCert.cert,
+      roles: { [GRAPH]: ['MailboxItem.ImportExport.All'] }
+    }
   ]
 })
 t.teardown(() => sim.close())
@@ -40,7 +49,10 @@ function capturedLogger (): { logger: pino.Logger, text: () => string } {
   return { logger, text: () => lines.join('') }
 }
 
-function provider (t: Test, overrides: Partial<MsalTokenProviderOptions> = {}): ReturnType<typeof createMsalTokenProvider> & { log: () => string } {
+function provider (
+  t: Test,
+  overrides: Partial<MsalTokenProviderOptions> = {}
+): ReturnType<typeof createMsalTokenProvider> & { log: () => string } {
   const { logger, text } = capturedLogger()
   const p = createMsalTokenProvider({
     tenantId: TENANT,
@@ -144,7 +156,11 @@ t.test('certificate credential', async (t) => {
   t.notMatch(p.log(), 'PRIVATE KEY')
 
   const otherKey = await generate([{ name: 'commonName', value: 'not-registered' }], { keySize: 2048 })
-  const bad = provider(t, { clientId: CERT_APP, clientSecret: undefined, certificate: { thumbprint, privateKey: otherKey.private } })
+  const bad = provider(t, {
+    clientId: CERT_APP,
+    clientSecret: undefined,
+    certificate: { thumbprint, privateKey: otherKey.private }
+  })
   const err = await bad.getToken().then(() => undefined, (e: unknown) => e)
   t.match(err, { code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: /700027/, message: /\.certificate$/ })
 })
@@ -162,7 +178,6 @@ t.test('unreachable authority -> MBG_ERR_UPSTREAM_UNAVAILABLE, retry idempotent'
   t.match(err, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent' })
 })
 
-
 // An http authority host and missing credentials are refused when the configuration is parsed
 // (test/app/config-backends.test.ts); the options type requires a secret or a certificate.
 
@@ -171,7 +186,8 @@ t.test('plain MSAL without knownAuthorities: instance discovery is answered by t
   t.teardown(() => network.close())
   const seen: string[] = []
   const spy = {
-    sendGetRequestAsync: async <T>(url: string, o?: Parameters<MsalNetworkClient['sendGetRequestAsync']>[1], timeout?: number) => {
+    sendGetRequestAsync: async <T>(url: string, o?: Parameters<MsalNetworkClient['sendGetRequestAsync']>[1],
+      timeout?: number) => {
       seen.push(url)
       return await network.sendGetRequestAsync<T>(url, o, timeout)
     },
@@ -187,8 +203,14 @@ t.test('plain MSAL without knownAuthorities: instance discovery is answered by t
   const result = await cca.acquireTokenByClientCredential({ scopes: [`${GRAPH}/.default`] })
   t.ok(result)
   t.equal((await sim.verify(result?.accessToken ?? '', GRAPH))?.appId, SECRET_APP)
-  t.ok(seen.some((u) => u.startsWith('https://login.microsoftonline.com/common/discovery/instance')), 'MSAL asked for instance discovery')
-  t.ok(seen.some((u) => u.startsWith(`${sim.authority}/v2.0/.well-known/openid-configuration`)), 'then the tenant metadata')
+  t.ok(
+    seen.some((u) => u.startsWith('https://login.microsoftonline.com/common/discovery/instance')),
+    'MSAL asked for instance discovery'
+  )
+  t.ok(
+    seen.some((u) => u.startsWith(`${sim.authority}/v2.0/.well-known/openid-configuration`)),
+    'then the tenant metadata'
+  )
   t.ok(seen.some((u) => u.startsWith(`${sim.authority}/oauth2/v2.0/token`)), 'then the token endpoint')
 })
 
@@ -210,7 +232,13 @@ t.test('token endpoint 503 / 429 -> unavailable (idempotent) / throttled (safe)'
     req.resume()
     res.statusCode = status
     if (status === 429) res.setHeader('retry-after', '1')
-    res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'AADSTS90033: A transient error has occurred. Please try again.', error_codes: [90033] }))
+    res.end(
+      JSON.stringify({
+        error: 'temporarily_unavailable',
+        error_description: 'AADSTS90033: A transient error has occurred. Please try again.',
+        error_codes: [90033]
+      })
+    )
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { server.close() })
@@ -220,5 +248,11 @@ t.test('token endpoint 503 / 429 -> unavailable (idempotent) / throttled (safe)'
   t.match(unavailable, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent', upstreamCode: 'AADSTS90033' })
   status = 429
   const throttled = await provider(t, { authorityHost: host }).getToken().then(() => undefined, (e: unknown) => e)
-  t.match(throttled, { code: 'MBG_ERR_UPSTREAM_THROTTLED', retry: 'safe', retryAfter: 1, retryAfterMs: 1000, upstreamCode: 'AADSTS90033' })
+  t.match(throttled, {
+    code: 'MBG_ERR_UPSTREAM_THROTTLED',
+    retry: 'safe',
+    retryAfter: 1,
+    retryAfterMs: 1000,
+    upstreamCode: 'AADSTS90033'
+  })
 })

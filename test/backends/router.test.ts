@@ -36,9 +36,17 @@ t.test('after the expiry, a new archive is discovered (EWS and Graph)', async (t
   const before = await router.list()
   t.notOk(before.some((m) => m.address === DEMO_MAILBOXES.bob.smtp && m.kind === 'archive'))
   const graph = sims.graph.stats.requests
-  sims.store.addMailbox({ smtp: DEMO_MAILBOXES.bob.smtp, displayName: 'Bob Baker (archive)', kind: 'archive', primaryGuid: DEMO_MAILBOXES.bob.guid })
+  sims.store.addMailbox({
+    smtp: DEMO_MAILBOXES.bob.smtp,
+    displayName: 'Bob Baker (archive)',
+    kind: 'archive',
+    primaryGuid: DEMO_MAILBOXES.bob.guid
+  })
   const after = await router.list()
-  t.ok(after.some((m) => m.address === DEMO_MAILBOXES.bob.smtp && m.kind === 'archive'), 'EWS: the new archive is listed')
+  t.ok(
+    after.some((m) => m.address === DEMO_MAILBOXES.bob.smtp && m.kind === 'archive'),
+    'EWS: the new archive is listed'
+  )
   t.ok(sims.graph.stats.requests > graph, 'Graph settings/exchange asked again, not answered from an adapter cache')
   const { mailbox } = await router.resolve(DEMO_MAILBOXES.carol.smtp)
   t.match(mailbox.backendRef, /^MBX:/)

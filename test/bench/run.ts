@@ -27,7 +27,13 @@ const BATCH = 20
 const logger = pino({ level: 'silent' })
 const sims = await startSimulators({ logger })
 const { config, extras } = demoConfig(sims)
-const app = await buildGateway({ router: createRouter(config, extras, logger), mode: 'demo', logger, docsUi: false, crossBackendImport: 'allow' })
+const app = await buildGateway({
+  router: createRouter(config, extras, logger),
+  mode: 'demo',
+  logger,
+  docsUi: false,
+  crossBackendImport: 'allow'
+})
 const gw = await app.listen({ host: '127.0.0.1', port: 0 })
 const tlsAgent = new Agent({ connect: { ca: sims.ca } })
 
@@ -41,7 +47,8 @@ async function time (fn: () => Promise<void>): Promise<number> {
 }
 
 /** Runs A and B alternately (A first on even iterations, B first on odd ones). */
-async function sideBySide (name: string, a: () => Promise<void>, b: () => Promise<void>): Promise<Record<string, number | string>> {
+async function sideBySide (name: string, a: () => Promise<void>,
+  b: () => Promise<void>): Promise<Record<string, number | string>> {
   const ta: number[] = []
   const tb: number[] = []
   for (let i = 0; i < WARMUP + ITERATIONS; i++) {
@@ -51,25 +58,44 @@ async function sideBySide (name: string, a: () => Promise<void>, b: () => Promis
     const t2 = await time(second[0])
     if (i >= WARMUP) { first[1].push(t1); second[1].push(t2) }
   }
-  return { scenario: name, gatewayMedianMs: round(median(ta)), directMedianMs: round(median(tb)), gatewayP90Ms: round(p90(ta)), directP90Ms: round(p90(tb)), ratio: round(median(ta) / median(tb)) }
+  return {
+    scenario: name,
+    gatewayMedianMs: round(median(ta)),
+    directMedianMs: round(median(tb)),
+    gatewayP90Ms: round(p90(ta)),
+    directP90Ms: round(p90(tb)),
+    ratio: round(median(ta) / median(tb))
+  }
 }
 const round = (n: number): number => Math.round(n * 100) / 100
 
-async function gatewayJson (method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await request(`${gw}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) })
+async function gatewayJson (method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+  const res = await request(`${gw}${path}`, {
+    method,
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
+  })
   const text = await res.body.text()
-  if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`)
+  if (res.statusCode !== 200 && res.statusCode !== 201) {
+    throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`)
+  }
   return JSON.parse(text)
 }
 
 // ---- EWS, direct: hand-written SOAP as any EWS client would send it
-const basic = `Basic ${Buffer.from(`${DEMO_CREDENTIALS.ews.username}:${DEMO_CREDENTIALS.ews.password}`).toString('base64')}`
+const basicCredentials = `${DEMO_CREDENTIALS.ews.username}:${DEMO_CREDENTIALS.ews.password}`
+const basic = `Basic ${Buffer.from(basicCredentials).toString('base64')}`
 function soap (smtp: string, body: string): string {
-  return '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">' +
+  return (
+    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">' +
     `<soap:Header><t:RequestServerVersion Version="Exchange2013_SP1"/><t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${smtp}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header><soap:Body>${body}</soap:Body></soap:Envelope>`
+  )
 }
 async function ews (smtp: string, body: string): Promise<string> {
-  const res = await request(sims.ews.url, { method: 'POST', body: soap(smtp, body), headers: { 'content-type': 'text/xml; charset=utf-8', authorization: basic, 'x-anchormailbox': smtp } })
+  const res = await request(sims.ews.url, {
+    method: 'POST',
+    body: soap(smtp, body),
+    headers: { 'content-type': 'text/xml; charset=utf-8', authorization: basic, 'x-anchormailbox': smtp }
+  })
   const text = await res.body.text()
   if (res.statusCode !== 200) throw new Error(`EWS ${res.statusCode}`)
   return text
@@ -80,11 +106,21 @@ const tokenRes = await request(`${sims.identity.authority}/oauth2/v2.0/token`, {
   method: 'POST',
   dispatcher: tlsAgent,
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams({ grant_type: 'client_credentials', client_id: DEMO_CREDENTIALS.app.clientId, client_secret: DEMO_CREDENTIALS.app.clientSecret, scope: 'https://graph.microsoft.com/.default' }).toString()
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: DEMO_CREDENTIALS.app.clientId,
+    client_secret: DEMO_CREDENTIALS.app.clientSecret,
+    scope: 'https://graph.microsoft.com/.default'
+  }).toString()
 })
 const token = ((await tokenRes.body.json()) as { access_token: string }).access_token
-async function graph (method: 'GET' | 'POST', url: string, body?: unknown, auth = true): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await request(url, { method, dispatcher: tlsAgent, headers: { ...(auth ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
+async function graph (method: 'GET' | 'POST', url: string, body?: unknown, auth = true): Promise<any> {
+  const res = await request(url, {
+    method,
+    dispatcher: tlsAgent,
+    headers: { ...(auth ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+  })
   const text = await res.body.text()
   if (res.statusCode >= 300) throw new Error(`Graph ${res.statusCode} ${text.slice(0, 200)}`)
   return text.length > 0 ? JSON.parse(text) : undefined
@@ -98,23 +134,53 @@ const aliceInbox = sims.store.wellKnownFolder(DEMO_MAILBOXES.alice.guid, 'inbox'
 const aliceItems = sims.store.itemsIn(aliceInbox.id).filter((i) => i.size < 1024 * 1024).slice(0, BATCH)
 const aliceIds = (await gatewayJson('GET', `/mailboxes/${alice}/folders/inbox/items?pageSize=100`)).items
   .filter((i: { size: number }) => i.size < 1024 * 1024).slice(0, BATCH).map((i: { id: string }) => i.id)
-const exportXml = `<m:ExportItems><m:ItemIds>${aliceItems.map((i) => `<t:ItemId Id="${i.id}"/>`).join('')}</m:ItemIds></m:ExportItems>`
+const exportXml =
+  `<m:ExportItems><m:ItemIds>${aliceItems.map((i) => `<t:ItemId Id="${i.id}"/>`).join('')}</m:ItemIds></m:ExportItems>`
 
-results.push(await sideBySide(`EWS export ${BATCH} items`,
-  async () => { const r = await gatewayJson('POST', `/mailboxes/${alice}/items:export`, { itemIds: aliceIds }); if (r.succeeded !== BATCH) throw new Error('export failed') },
-  async () => { await ews(alice, exportXml) }))
+results.push(
+  await sideBySide(
+    `EWS export ${BATCH} items`,
+    async () => {
+      const r = await gatewayJson('POST', `/mailboxes/${alice}/items:export`, { itemIds: aliceIds })
+      if (r.succeeded !== BATCH) throw new Error('export failed')
+    },
+    async () => {
+      await ews(alice, exportXml)
+    }
+  )
+)
 
-results.push(await sideBySide('EWS folder tree (deep)',
-  async () => { await gatewayJson('GET', `/mailboxes/${alice}/folders?pageSize=1000`) },
-  async () => { await ews(alice, '<m:FindFolder Traversal="Deep"><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="folder:ParentFolderId"/><t:FieldURI FieldURI="folder:DisplayName"/><t:FieldURI FieldURI="folder:FolderClass"/><t:FieldURI FieldURI="folder:TotalCount"/><t:FieldURI FieldURI="folder:ChildFolderCount"/></t:AdditionalProperties></m:FolderShape><m:IndexedPageFolderView MaxEntriesReturned="1000" Offset="0" BasePoint="Beginning"/><m:ParentFolderIds><t:DistinguishedFolderId Id="msgfolderroot"/></m:ParentFolderIds></m:FindFolder>') }))
+results.push(
+  await sideBySide(
+    'EWS folder tree (deep)',
+    async () => {
+      await gatewayJson('GET', `/mailboxes/${alice}/folders?pageSize=1000`)
+    },
+    async () => {
+      await ews(
+        alice,
+        '<m:FindFolder Traversal="Deep"><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="folder:ParentFolderId"/><t:FieldURI FieldURI="folder:DisplayName"/><t:FieldURI FieldURI="folder:FolderClass"/><t:FieldURI FieldURI="folder:TotalCount"/><t:FieldURI FieldURI="folder:ChildFolderCount"/></t:AdditionalProperties></m:FolderShape><m:IndexedPageFolderView MaxEntriesReturned="1000" Offset="0" BasePoint="Beginning"/><m:ParentFolderIds><t:DistinguishedFolderId Id="msgfolderroot"/></m:ParentFolderIds></m:FindFolder>'
+      )
+    }
+  )
+)
 
 const mbx = sims.graph.mailboxId(DEMO_MAILBOXES.carol.guid)
 const graphBase = `${sims.graph.url}/v1.0/admin/exchange/mailboxes/${mbx}`
 const carolIds = (await gatewayJson('GET', `/mailboxes/${carol}/folders/inbox/items?pageSize=100`)).items
   .filter((i: { size: number }) => i.size < 1024 * 1024).slice(0, BATCH).map((i: { id: string }) => i.id)
-results.push(await sideBySide(`Graph export ${BATCH} items`,
-  async () => { const r = await gatewayJson('POST', `/mailboxes/${carol}/items:export`, { itemIds: carolIds }); if (r.succeeded !== BATCH) throw new Error('export failed') },
-  async () => { await graph('POST', `${graphBase}/exportItems`, { itemIds: carolIds }) }))
+results.push(
+  await sideBySide(
+    `Graph export ${BATCH} items`,
+    async () => {
+      const r = await gatewayJson('POST', `/mailboxes/${carol}/items:export`, { itemIds: carolIds })
+      if (r.succeeded !== BATCH) throw new Error('export failed')
+    },
+    async () => {
+      await graph('POST', `${graphBase}/exportItems`, { itemIds: carolIds })
+    }
+  )
+)
 
 // EWS → Graph copy of 10 items: export from Alice, import into Carol's inbox
 const copyIds = aliceIds.slice(0, 10)
@@ -122,16 +188,30 @@ const session = await graph('POST', `${graphBase}/createImportSession`, {})
 results.push(await sideBySide('EWS → Graph copy of 10 items',
   async () => {
     const exp = await gatewayJson('POST', `/mailboxes/${alice}/items:export`, { itemIds: copyIds })
-    const imp = await gatewayJson('POST', `/mailboxes/${carol}/items:import`, { items: exp.results.map((r: { data: string }) => ({ folderId: 'inbox', mode: 'create', data: r.data })) })
+    const imp = await gatewayJson('POST', `/mailboxes/${carol}/items:import`, {
+      items: exp.results.map((r: { data: string }) => ({ folderId: 'inbox', mode: 'create', data: r.data }))
+    })
     if (imp.succeeded !== 10) throw new Error('import failed')
   },
   async () => {
-    const xml = await ews(alice, `<m:ExportItems><m:ItemIds>${aliceItems.slice(0, 10).map((i) => `<t:ItemId Id="${i.id}"/>`).join('')}</m:ItemIds></m:ExportItems>`)
+    const xml = await ews(
+      alice,
+      `<m:ExportItems><m:ItemIds>${aliceItems
+        .slice(0, 10)
+        .map((i) => `<t:ItemId Id="${i.id}"/>`)
+        .join('')}</m:ItemIds></m:ExportItems>`
+    )
     const datas = [...xml.matchAll(/<m:Data>([^<]*)<\/m:Data>/g)].map((m) => m[1])
     const inbox = await graph('GET', `${graphBase}/folders/inbox?$select=id`)
     // Graph allows 4 concurrent requests per app: the direct client uses the same parallelism as the gateway.
     for (let i = 0; i < datas.length; i += 4) {
-      await Promise.all(datas.slice(i, i + 4).map(async (d) => await graph('POST', session.importUrl, { FolderId: inbox.id, Mode: 'create', Data: d }, false)))
+      await Promise.all(
+        datas
+          .slice(i, i + 4)
+          .map(
+            async (d) => await graph('POST', session.importUrl, { FolderId: inbox.id, Mode: 'create', Data: d }, false)
+          )
+      )
     }
   }))
 
@@ -141,25 +221,54 @@ const hasExchangelib = spawnSync(python, ['-c', 'import exchangelib'], { stdio: 
 if (hasExchangelib) {
   const script = fileURLToPath(new URL('exchangelib_export.py', import.meta.url))
   // Asynchronously: the simulator answering exchangelib lives in this process.
-  const py = await promisify(execFile)(python, [script, sims.ews.url, DEMO_CREDENTIALS.ews.username, DEMO_CREDENTIALS.ews.password, alice, String(BATCH), String(ITERATIONS), String(WARMUP)], { encoding: 'utf8', timeout: 300_000 })
+  const py = await promisify(execFile)(
+    python,
+    [
+      script,
+      sims.ews.url,
+      DEMO_CREDENTIALS.ews.username,
+      DEMO_CREDENTIALS.ews.password,
+      alice,
+      String(BATCH),
+      String(ITERATIONS),
+      String(WARMUP)
+    ],
+    { encoding: 'utf8', timeout: 300_000 }
+  )
   const lib = JSON.parse(py.stdout.trim().split('\n').pop() ?? '{}') as { ms: number[] }
   const ours: number[] = []
-  const oldest = (await gatewayJson('GET', `/mailboxes/${alice}/folders/inbox/items?pageSize=${BATCH}`)).items.map((i: { id: string }) => i.id)
+  const oldest = (await gatewayJson('GET', `/mailboxes/${alice}/folders/inbox/items?pageSize=${BATCH}`)).items.map(
+    (i: { id: string }) => i.id
+  )
   for (let i = 0; i < WARMUP + ITERATIONS; i++) {
-    const ms = await time(async () => { await gatewayJson('POST', `/mailboxes/${alice}/items:export`, { itemIds: oldest }) })
+    const ms = await time(async () => {
+      await gatewayJson('POST', `/mailboxes/${alice}/items:export`, { itemIds: oldest })
+    })
     if (i >= WARMUP) ours.push(ms)
   }
-  results.push({ scenario: `EWS export ${BATCH} items: gateway vs exchangelib`, gatewayMedianMs: round(median(ours)), exchangelibMedianMs: round(median(lib.ms)), ratio: round(median(ours) / median(lib.ms)) })
+  results.push({
+    scenario: `EWS export ${BATCH} items: gateway vs exchangelib`,
+    gatewayMedianMs: round(median(ours)),
+    exchangelibMedianMs: round(median(lib.ms)),
+    ratio: round(median(ours) / median(lib.ms))
+  })
 } else {
-  console.error('exchangelib not installed (apt-get install python3-exchangelib): gateway-vs-exchangelib scenario skipped')
+  console.error(
+    'exchangelib not installed (apt-get install python3-exchangelib): gateway-vs-exchangelib scenario skipped'
+  )
 }
 
 await app.close()
 await sims.close()
 await tlsAgent.close()
 
-console.log(`\nmailbox-gateway benchmarks (${ITERATIONS} iterations after ${WARMUP} warm-up, medians in ms; ratio = gateway / other)\n`)
+console.log(
+  `\nmailbox-gateway benchmarks (${ITERATIONS} iterations after ${WARMUP} warm-up, medians in ms; ratio = gateway / other)\n`
+)
 console.table(results)
 const dir = fileURLToPath(new URL('../../bench-results/', import.meta.url))
 mkdirSync(dir, { recursive: true })
-writeFileSync(`${dir}latest.json`, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, iterations: ITERATIONS, results }, null, 2)}\n`)
+writeFileSync(
+  `${dir}latest.json`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, iterations: ITERATIONS, results }, null, 2)}\n`
+)

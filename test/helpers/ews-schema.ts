@@ -33,7 +33,8 @@ export interface SchemaResult {
  * Validates documents. `kind` 'envelope' expects whole SOAP 1.1 envelopes
  * (header children lax, body children strict); 'body' expects one EWS body element.
  */
-export async function validateEws (docs: Array<{ name: string, xml: string }>, kind: 'envelope' | 'body' = 'envelope'): Promise<SchemaResult> {
+export async function validateEws (docs: Array<{ name: string, xml: string }>,
+  kind: 'envelope' | 'body' = 'envelope'): Promise<SchemaResult> {
   if (docs.length === 0) throw new Error('validateEws: no documents')
   const driver = kind === 'envelope' ? 'ews-envelope.xsd' : 'ews-body.xsd'
   const result = await validateXML({

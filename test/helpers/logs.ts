@@ -55,7 +55,7 @@ export function captureLogs (level = 'debug', options: { redaction?: boolean } =
 export function findSecrets (lines: string[], secrets: string[] = []): string[] {
   const hits: string[] = []
   for (const line of lines) {
-    if (/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/.test(line)) hits.push(`JWT in: ${line.slice(0, 200)}`)
+    if (/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/.test(line)) { hits.push(`JWT in: ${line.slice(0, 200)}`) }
     if (/authtoken=(?!\[REDACTED\])[^&"\s]+/i.test(line)) hits.push(`authtoken in: ${line.slice(0, 200)}`)
     if (/Basic [A-Za-z0-9+/=]{8,}/.test(line)) hits.push(`Basic credentials in: ${line.slice(0, 200)}`)
     for (const s of secrets) if (s.length > 0 && line.includes(s)) hits.push(`secret in: ${line.slice(0, 200)}`)
@@ -64,10 +64,18 @@ export function findSecrets (lines: string[], secrets: string[] = []): string[] 
 }
 
 /** Scans every persisted log file in `dir` for secrets; returns the number of lines read and the hits. */
-export function scanLogDir (dir: string, knownSecrets: string[]): { files: number, lines: number, secrets: number, hits: string[] } {
+export function scanLogDir (dir: string,
+  knownSecrets: string[]): { files: number, lines: number, secrets: number, hits: string[] } {
   if (!existsSync(dir)) return { files: 0, lines: 0, secrets: knownSecrets.length, hits: [] }
   const secretsFile = `${dir}secrets.txt`
-  const secrets = [...knownSecrets, ...(existsSync(secretsFile) ? readFileSync(secretsFile, 'utf8').split('\n').filter((s) => s.length > 0) : [])]
+  const secrets = [
+    ...knownSecrets,
+    ...(existsSync(secretsFile)
+      ? readFileSync(secretsFile, 'utf8')
+        .split('\n')
+        .filter((s) => s.length > 0)
+      : [])
+  ]
   const files = readdirSync(dir).filter((f) => f.endsWith('.ndjson'))
   let lines = 0
   const hits: string[] = []

@@ -76,12 +76,16 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
     await app.ready()
     // The readiness example shows every backend's start-up check passed.
     await router.health.firstChecks()
-    const call = async (expected: number, c: Call): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      const res = await app.inject({ method: c.method, url: c.url, ...(c.body !== undefined ? { payload: c.body as object } : {}) })
-      if (res.statusCode !== expected) throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`)
+    const call = async (expected: number, c: Call): Promise<any> => {
+      const res = await app.inject({
+        method: c.method,
+        url: c.url,
+        ...(c.body !== undefined ? { payload: c.body as object } : {})
+      })
+      if (res.statusCode !== expected) { throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`) }
       return res.body === '' ? undefined : JSON.parse(res.body)
     }
-    const record = async (operationId: string, expected: number, c: Call): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const record = async (operationId: string, expected: number, c: Call): Promise<any> => {
       const response = await call(expected, c)
       const example: OperationExample = {
         call: `${c.method} ${c.url}`,
@@ -101,17 +105,33 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
     await record('getMailbox', 200, { method: 'GET', url: mbx })
     await record('listFolders', 200, { method: 'GET', url: `${mbx}/folders?pageSize=3` })
     await record('getFolder', 200, { method: 'GET', url: `${mbx}/folders/inbox` })
-    const folder = await record('createFolder', 201, { method: 'POST', url: `${mbx}/folders`, body: { displayName: 'Invoices 2026', parentId: 'inbox' } })
+    const folder = await record('createFolder', 201, {
+      method: 'POST',
+      url: `${mbx}/folders`,
+      body: { displayName: 'Invoices 2026', parentId: 'inbox' }
+    })
     const folderUrl = `${mbx}/folders/${folder.id as string}`
-    await record('renameFolder', 200, { method: 'PATCH', url: folderUrl, body: { displayName: 'Invoices 2026 (paid)' } })
+    await record('renameFolder', 200, {
+      method: 'PATCH',
+      url: folderUrl,
+      body: { displayName: 'Invoices 2026 (paid)' }
+    })
 
     // Not recorded: puts one small real item into the new folder for the item examples below.
-    const seeded = await call(200, { method: 'POST', url: `${mbx}/items:import`, body: { items: [{ folderId: folder.id, mode: 'create', data: tinyItemStream() }] } })
+    const seeded = await call(200, {
+      method: 'POST',
+      url: `${mbx}/items:import`,
+      body: { items: [{ folderId: folder.id, mode: 'create', data: tinyItemStream() }] }
+    })
     if (seeded.failed !== 0) throw new Error(`bootstrap import failed: ${JSON.stringify(seeded)}`)
 
     const list = await record('listItems', 200, { method: 'GET', url: `${folderUrl}/items?pageSize=10` })
     const item = list.items[0] as { id: string, changeKey: string }
-    const exported = await record('exportItems', 200, { method: 'POST', url: `${mbx}/items:export`, body: { itemIds: [item.id] } })
+    const exported = await record('exportItems', 200, {
+      method: 'POST',
+      url: `${mbx}/items:export`,
+      body: { itemIds: [item.id] }
+    })
     const { data, source } = exported.results[0] as { data: string, source: string }
     const imported = await record('importItems', 200, {
       method: 'POST',

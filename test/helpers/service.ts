@@ -26,8 +26,12 @@ function folderString (ref: FolderRef): string {
 }
 
 /** Exports through the service; results without the service's `source`. */
-export async function * exportItemsVia (backend: MailboxBackend, mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext):
-AsyncGenerator<Exclude<ExportResult, { source: unknown }> | { itemId: string, changeKey: string, data: string }> {
+export async function * exportItemsVia (
+  backend: MailboxBackend,
+  mailbox: MailboxRef,
+  itemIds: string[],
+  ctx?: OperationContext
+): AsyncGenerator<Exclude<ExportResult, { source: unknown }> | { itemId: string, changeKey: string, data: string }> {
   for await (const r of exportItems({ mailbox, backend }, itemIds, ctx?.signal)) {
     if ('error' in r) yield r
     else yield { itemId: r.itemId, changeKey: r.changeKey, data: r.data }
@@ -35,7 +39,8 @@ AsyncGenerator<Exclude<ExportResult, { source: unknown }> | { itemId: string, ch
 }
 
 /** Imports through the service (cross-backend data allowed, as in demo mode). */
-export function importItemsVia (backend: MailboxBackend, mailbox: MailboxRef, items: TestImportItem[], ctx?: OperationContext) {
+export function importItemsVia (backend: MailboxBackend, mailbox: MailboxRef, items: TestImportItem[],
+  ctx?: OperationContext) {
   const request: ImportRequestItem[] = items.map((i) => ({ ...i, folderId: folderString(i.folderId) }))
   return importItems({ mailbox, backend }, request, { crossBackendImport: 'allow' }, ctx?.signal)
 }

@@ -26,8 +26,16 @@ t.test("Fastify's request.signal aborts a POST with a body before the handler an
     return { aborted: signal.aborted }
   })
   const port = await listen(app)
-  const res = await fetch(`http://127.0.0.1:${port}/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' })
-  t.same(await res.json(), { aborted: true }, 'still premature: keep the hook signal (switch to request.signal once this fails)')
+  const res = await fetch(`http://127.0.0.1:${port}/x`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"a":1}'
+  })
+  t.same(
+    await res.json(),
+    { aborted: true },
+    'still premature: keep the hook signal (switch to request.signal once this fails)'
+  )
 })
 
 t.test('the mailbox hook resolves the mailbox once and aborts only when the caller goes away', async (t) => {
@@ -58,11 +66,21 @@ t.test('the mailbox hook resolves the mailbox once and aborts only when the call
   })
   const port = await listen(app)
 
-  const res = await fetch(`http://127.0.0.1:${port}/mailboxes/m1/quick`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' })
+  const res = await fetch(`http://127.0.0.1:${port}/mailboxes/m1/quick`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"a":1}'
+  })
   t.same(await res.json(), { mailbox: 'm1', aborted: false }, 'a caller who waits is not cancelled')
   t.same(resolved, ['m1'], 'resolved once by the hook')
 
-  const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/mailboxes/m2/slow', headers: { 'content-type': 'application/json' } })
+  const req = httpRequest({
+    port,
+    host: '127.0.0.1',
+    method: 'POST',
+    path: '/mailboxes/m2/slow',
+    headers: { 'content-type': 'application/json' }
+  })
   req.on('error', () => {})
   req.end('{"a":1}')
   await handlerEntered

@@ -16,17 +16,34 @@ function useOAuth (clientId: string, clientSecret: string) {
     const g = c.backends['exo-graph']
     if (e.type !== 'ews' || g.type !== 'graph') throw new Error('unexpected demo config')
     // The document is already parsed here, so the defaulted keys are spelled out.
-    e.auth = { kind: 'oauth', tenantId: g.tenantId, clientId, clientSecret, authorityHost: g.authorityHost, scope: `${EXCHANGE_RESOURCE}/.default` }
+    e.auth = {
+      kind: 'oauth',
+      tenantId: g.tenantId,
+      clientId,
+      clientSecret,
+      authorityHost: g.authorityHost,
+      scope: `${EXCHANGE_RESOURCE}/.default`
+    }
   }
 }
 
 t.test('EWS over OAuth client credentials: tokens from MSAL, cached across calls', async (t) => {
-  const { app, sims } = await buildTestGateway(t, { configure: useOAuth(DEMO_CREDENTIALS.app.clientId, DEMO_CREDENTIALS.app.clientSecret) })
+  const { app, sims } = await buildTestGateway(t, {
+    configure: useOAuth(DEMO_CREDENTIALS.app.clientId, DEMO_CREDENTIALS.app.clientSecret)
+  })
   const before = sims.identity.stats.tokensIssued
   const folders = await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders?parentId=inbox` })
   t.equal(folders.statusCode, 200, folders.body)
-  const items = json<{ items: Array<{ id: string }> }>(await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox/items?pageSize=3` }))
-  const exp = json<{ succeeded: number }>(await app.inject({ method: 'POST', url: `/mailboxes/${alice}/items:export`, payload: { itemIds: items.items.map((i) => i.id) } }))
+  const items = json<{ items: Array<{ id: string }> }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox/items?pageSize=3` })
+  )
+  const exp = json<{ succeeded: number }>(
+    await app.inject({
+      method: 'POST',
+      url: `/mailboxes/${alice}/items:export`,
+      payload: { itemIds: items.items.map((i) => i.id) }
+    })
+  )
   t.equal(exp.succeeded, 3)
   t.equal(sims.identity.stats.tokensIssued - before, 1, 'one token, reused from MSAL\'s cache')
 })
@@ -50,7 +67,11 @@ t.test('token endpoint trouble keeps its kind and AADSTS code through EWS, as th
   const rejected = await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox` })
   t.equal(rejected.statusCode, 502, rejected.body)
   // A secret the identity platform refuses is a setting to fix, named as such, with the platform's own code.
-  t.match(json(rejected), { code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: /^AADSTS\d+$/, detail: /clientSecret/ })
+  t.match(json(rejected), {
+    code: 'MBG_ERR_BACKEND_MISCONFIGURED',
+    upstreamCode: /^AADSTS\d+$/,
+    detail: /clientSecret/
+  })
   await sims.identity.close()
   const down = await app.inject({ method: 'GET', url: `/mailboxes/${alice}/folders/inbox` })
   t.equal(down.statusCode, 503, down.body)

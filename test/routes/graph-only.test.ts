@@ -14,7 +14,9 @@ interface Folder { id: string, displayName: string, parentId: string | null, tot
 
 t.test('an export of 45 ids is split into Graph-sized calls and answered in order', async (t) => {
   const { app, sims } = await buildTestGateway(t)
-  const items = json<{ items: Item[] }>(await app.inject({ method: 'GET', url: `/mailboxes/${carol}/folders/inbox/items?pageSize=35` })).items
+  const items = json<{ items: Item[] }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${carol}/folders/inbox/items?pageSize=35` })
+  ).items
   const ids = [...items.map((i) => i.id), ...items.slice(0, 10).map((i) => i.id)]
   t.equal(ids.length, 45)
   const before = sims.graph.stats.requests
@@ -29,9 +31,19 @@ t.test('an export of 45 ids is split into Graph-sized calls and answered in orde
 
 t.test('an import session that expires in the middle of a batch is renewed without failing items', async (t) => {
   const { app, sims } = await buildTestGateway(t)
-  const items = json<{ items: Item[] }>(await app.inject({ method: 'GET', url: `/mailboxes/${carol}/folders/inbox/items?pageSize=12` })).items
-  const exported = json<{ results: Array<{ data: string }> }>(await app.inject({ method: 'POST', url: `/mailboxes/${carol}/items:export`, payload: { itemIds: items.map((i) => i.id) } }))
-  const target = json<Folder>(await app.inject({ method: 'POST', url: `/mailboxes/${carol}/folders`, payload: { displayName: 'Session test' } }))
+  const items = json<{ items: Item[] }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${carol}/folders/inbox/items?pageSize=12` })
+  ).items
+  const exported = json<{ results: Array<{ data: string }> }>(
+    await app.inject({
+      method: 'POST',
+      url: `/mailboxes/${carol}/items:export`,
+      payload: { itemIds: items.map((i) => i.id) }
+    })
+  )
+  const target = json<Folder>(
+    await app.inject({ method: 'POST', url: `/mailboxes/${carol}/folders`, payload: { displayName: 'Session test' } })
+  )
   const sessionsBefore = sims.graph.stats.sessionsCreated
   const startCount = sims.store.items.size
   let flipped = false
@@ -54,10 +66,14 @@ t.test('an import session that expires in the middle of a batch is renewed witho
 
 t.test('auto-expanded archive: redirected folders read, export and import like any other', async (t) => {
   const { app } = await buildTestGateway(t)
-  const dave = json<{ archiveId: string }>(await app.inject({ method: 'GET', url: `/mailboxes/${encodeURIComponent(MAILBOXES.graph.other)}` }))
+  const dave = json<{ archiveId: string }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${encodeURIComponent(MAILBOXES.graph.other)}` })
+  )
   const archive = dave.archiveId
   t.ok(archive)
-  const folders = json<{ folders: Folder[] }>(await app.inject({ method: 'GET', url: `/mailboxes/${archive}/folders?pageSize=100` })).folders
+  const folders = json<{ folders: Folder[] }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${archive}/folders?pageSize=100` })
+  ).folders
   const expanded = folders.find((f) => f.displayName === '2018')
   const child = folders.find((f) => f.displayName === 'Expanded')
   t.ok(expanded !== undefined && child !== undefined, 'expanded folders are listed')
@@ -66,7 +82,9 @@ t.test('auto-expanded archive: redirected folders read, export and import like a
   const got = await app.inject({ method: 'GET', url: `/mailboxes/${archive}/folders/${expanded?.id ?? ''}` })
   t.equal(got.statusCode, 200, 'the 308 to the auxiliary archive is followed')
   t.equal(json<Folder>(got).totalItemCount, 12)
-  const items = json<{ items: Item[] }>(await app.inject({ method: 'GET', url: `/mailboxes/${archive}/folders/${expanded?.id ?? ''}/items?pageSize=50` })).items
+  const items = json<{ items: Item[] }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${archive}/folders/${expanded?.id ?? ''}/items?pageSize=50` })
+  ).items
   t.equal(items.length, 12)
   const exported = json<{ results: Array<{ data?: string, error?: unknown }>, succeeded: number }>(await app.inject({
     method: 'POST', url: `/mailboxes/${archive}/items:export`, payload: { itemIds: items.slice(0, 3).map((i) => i.id) }
@@ -77,8 +95,14 @@ t.test('auto-expanded archive: redirected folders read, export and import like a
     url: `/mailboxes/${archive}/items:import`,
     payload: { items: exported.results.map((r) => ({ folderId: child?.id, mode: 'create', data: r.data })) }
   })
-  t.match(json(imported), { succeeded: 3, failed: 0 }, 'the 409 "expected in mailbox" is rerouted to the auxiliary archive')
-  const after = json<Folder>(await app.inject({ method: 'GET', url: `/mailboxes/${archive}/folders/${child?.id ?? ''}` }))
+  t.match(
+    json(imported),
+    { succeeded: 3, failed: 0 },
+    'the 409 "expected in mailbox" is rerouted to the auxiliary archive'
+  )
+  const after = json<Folder>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${archive}/folders/${child?.id ?? ''}` })
+  )
   t.equal(after.totalItemCount, 4 + 3)
 })
 
@@ -86,15 +110,26 @@ t.test('a Graph app without the export role gets 403 problem details, not a 5xx'
   const limited = { clientId: '0d7e3f9a-6c1b-4e8a-9f0d-2b4c6e8a0c99', clientSecret: 'limited-app-secret' }
   registerSecret(limited.clientSecret)
   const { app } = await buildTestGateway(t, {
-    extraApps: [{ ...limited, roles: { [GRAPH_RESOURCE]: ['User.Read.All', 'MailboxFolder.Read.All', 'MailboxItem.Read.All'] } }],
+    extraApps: [
+      { ...limited, roles: { [GRAPH_RESOURCE]: ['User.Read.All', 'MailboxFolder.Read.All', 'MailboxItem.Read.All'] } }
+    ],
     configure (c) {
       const g = c.backends['exo-graph']
-      if (g.type === 'graph') { g.clientId = limited.clientId; g.clientSecret = limited.clientSecret }
+      if (g.type === 'graph') {
+        g.clientId = limited.clientId
+        g.clientSecret = limited.clientSecret
+      }
     }
   })
-  const items = json<{ items: Item[] }>(await app.inject({ method: 'GET', url: `/mailboxes/${carol}/folders/inbox/items?pageSize=2` }))
+  const items = json<{ items: Item[] }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${carol}/folders/inbox/items?pageSize=2` })
+  )
   t.equal(items.items.length, 2, 'reading works with read roles')
-  const res = await app.inject({ method: 'POST', url: `/mailboxes/${carol}/items:export`, payload: { itemIds: items.items.map((i) => i.id) } })
+  const res = await app.inject({
+    method: 'POST',
+    url: `/mailboxes/${carol}/items:export`,
+    payload: { itemIds: items.items.map((i) => i.id) }
+  })
   t.equal(res.statusCode, 403, res.body)
   const p = json(res)
   t.equal(p.code, 'MBG_ERR_ACCESS_DENIED')

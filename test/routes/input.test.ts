@@ -14,37 +14,62 @@ for (const type of ['ews', 'graph'] as const) {
   const mbx = encodeURIComponent(MAILBOXES[type].primary)
   const other = encodeURIComponent(MAILBOXES[type].other)
 
-  t.test(`${type}: the largest seeded item and a 6 MiB stream round-trip; a 6 MiB garbage stream is a per-item 422`, async (t) => {
-    const { app } = await buildTestGateway(t)
-    const items = json<{ items: Item[] }>(await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=100` })).items
-    const largest = items.reduce((a, b) => (b.size > a.size ? b : a))
-    t.ok(largest.size >= 3 * 1024 * 1024, `largest inbox item is ${largest.size} bytes`)
-    const exported = json<{ results: Array<{ data: string }> }>(await app.inject({ method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: [largest.id] } }))
-    const big = encodeItemStream({
-      props: [{ type: PT_UNICODE_CP1200, id: PROP.MessageClass, value: 'IPM.Note' }, { type: PT_UNICODE_CP1200, id: PROP.Subject, value: 'big' }],
-      recipients: [],
-      attachments: [[{ type: PT_BINARY, id: PROP.AttachDataBinary, value: Buffer.alloc(6 * 1024 * 1024, 0x5a) }]]
-    }).toString('base64')
-    const garbage = Buffer.alloc(6 * 1024 * 1024, 0x41).toString('base64')
-    const res = await app.inject({
-      method: 'POST',
-      url: `/mailboxes/${mbx}/items:import`,
-      payload: { items: [{ folderId: 'drafts', mode: 'create', data: exported.results[0].data }, { folderId: 'drafts', mode: 'create', data: garbage }, { folderId: 'drafts', mode: 'create', data: big }] }
+  t.test(`${type}: the largest seeded item and a 6 MiB stream round-trip; a 6 MiB garbage stream is a per-item 422`,
+    async (t) => {
+      const { app } = await buildTestGateway(t)
+      const items = json<{ items: Item[] }>(
+        await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=100` })
+      ).items
+      const largest = items.reduce((a, b) => (b.size > a.size ? b : a))
+      t.ok(largest.size >= 3 * 1024 * 1024, `largest inbox item is ${largest.size} bytes`)
+      const exported = json<{ results: Array<{ data: string }> }>(
+        await app.inject({ method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: [largest.id] } })
+      )
+      const big = encodeItemStream({
+        props: [
+          { type: PT_UNICODE_CP1200, id: PROP.MessageClass, value: 'IPM.Note' },
+          { type: PT_UNICODE_CP1200, id: PROP.Subject, value: 'big' }
+        ],
+        recipients: [],
+        attachments: [[{ type: PT_BINARY, id: PROP.AttachDataBinary, value: Buffer.alloc(6 * 1024 * 1024, 0x5a) }]]
+      }).toString('base64')
+      const garbage = Buffer.alloc(6 * 1024 * 1024, 0x41).toString('base64')
+      const res = await app.inject({
+        method: 'POST',
+        url: `/mailboxes/${mbx}/items:import`,
+        payload: {
+          items: [
+            { folderId: 'drafts', mode: 'create', data: exported.results[0].data },
+            { folderId: 'drafts', mode: 'create', data: garbage },
+            { folderId: 'drafts', mode: 'create', data: big }
+          ]
+        }
+      })
+      t.equal(res.statusCode, 200, res.body.slice(0, 300))
+      const body = json<{ results: Array<{ itemId?: string, error?: { code: string, status: number } }> }>(res)
+      t.ok(body.results[0].itemId, 'the largest seeded item imports')
+      t.match(body.results[1].error, { code: 'MBG_ERR_DATA_INVALID', status: 422 })
+      t.ok(body.results[2].itemId, 'a 6 MiB stream imports')
+      const again = json<{ results: Array<{ data: string }> }>(
+        await app.inject({
+          method: 'POST',
+          url: `/mailboxes/${mbx}/items:export`,
+          payload: { itemIds: [body.results[0].itemId, body.results[2].itemId] }
+        })
+      )
+      t.ok(again.results[0].data === exported.results[0].data, 'largest item byte-identical')
+      t.ok(again.results[1].data === big, '6 MiB item byte-identical')
     })
-    t.equal(res.statusCode, 200, res.body.slice(0, 300))
-    const body = json<{ results: Array<{ itemId?: string, error?: { code: string, status: number } }> }>(res)
-    t.ok(body.results[0].itemId, 'the largest seeded item imports')
-    t.match(body.results[1].error, { code: 'MBG_ERR_DATA_INVALID', status: 422 })
-    t.ok(body.results[2].itemId, 'a 6 MiB stream imports')
-    const again = json<{ results: Array<{ data: string }> }>(await app.inject({ method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: [body.results[0].itemId, body.results[2].itemId] } }))
-    t.ok(again.results[0].data === exported.results[0].data, 'largest item byte-identical')
-    t.ok(again.results[1].data === big, '6 MiB item byte-identical')
-  })
 
   t.test(`${type}: names, types and tokens are validated before any backend call`, async (t) => {
     const { app } = await buildTestGateway(t)
-    const bad = async (method: 'POST' | 'PATCH' | 'GET', url: string, payload?: string, code = 'MBG_ERR_BAD_REQUEST'): Promise<void> => {
-      const res = await app.inject({ method, url, ...(payload !== undefined ? { payload, headers: { 'content-type': 'application/json' } } : {}) })
+    const bad = async (method: 'POST' | 'PATCH' | 'GET', url: string, payload?: string,
+      code = 'MBG_ERR_BAD_REQUEST'): Promise<void> => {
+      const res = await app.inject({
+        method,
+        url,
+        ...(payload !== undefined ? { payload, headers: { 'content-type': 'application/json' } } : {})
+      })
       t.equal(res.statusCode, 400, `${method} ${url} ${payload ?? ''}: ${res.body.slice(0, 200)}`)
       t.match(res.headers['content-type'], /application\/problem\+json/)
       t.equal(json(res).code, code)
@@ -55,12 +80,26 @@ for (const type of ['ews', 'graph'] as const) {
     }
     await bad('POST', `/mailboxes/${mbx}/items:export`, '{"itemIds": "abc"}')
     await bad('POST', `/mailboxes/${mbx}/items:export`, '{"itemIds": [1, 2]}')
-    await bad('POST', `/mailboxes/${mbx}/items:import`, '{"items": [{"folderId": "inbox", "mode": "create", "data": "AAA"}]}')
-    await bad('POST', `/mailboxes/${mbx}/items:import`, '{"items": [{"folderId": "inbox", "mode": "create", "data": "AA=A"}]}')
+    await bad(
+      'POST',
+      `/mailboxes/${mbx}/items:import`,
+      '{"items": [{"folderId": "inbox", "mode": "create", "data": "AAA"}]}'
+    )
+    await bad(
+      'POST',
+      `/mailboxes/${mbx}/items:import`,
+      '{"items": [{"folderId": "inbox", "mode": "create", "data": "AA=A"}]}'
+    )
 
-    const first = json<{ nextPageToken: string }>(await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=2` }))
+    const first = json<{ nextPageToken: string }>(
+      await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=2` })
+    )
     const token = first.nextPageToken
-    t.equal((await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=2&pageToken=${token}` })).statusCode, 200, 'the token works where it came from')
+    t.equal(
+      (await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=2&pageToken=${token}` })).statusCode,
+      200,
+      'the token works where it came from'
+    )
     const tampered = `${token.slice(0, 3)}${token[3] === 'A' ? 'B' : 'A'}${token.slice(4)}`
     await bad('GET', `/mailboxes/${mbx}/folders/inbox/items?pageToken=${tampered}`)
     await bad('GET', `/mailboxes/${mbx}/folders/calendar/items?pageToken=${token}`)
@@ -71,11 +110,15 @@ for (const type of ['ews', 'graph'] as const) {
   t.test(`${type}: ids of another mailbox are not found in this one`, async (t) => {
     const { app } = await buildTestGateway(t)
     const theirInbox = json<{ id: string }>(await app.inject({ url: `/mailboxes/${other}/folders/inbox` }))
-    const theirItem = json<{ items: Item[] }>(await app.inject({ url: `/mailboxes/${other}/folders/inbox/items?pageSize=1` })).items[0]
+    const theirItem = json<{ items: Item[] }>(
+      await app.inject({ url: `/mailboxes/${other}/folders/inbox/items?pageSize=1` })
+    ).items[0]
     const folder = await app.inject({ url: `/mailboxes/${mbx}/folders/${theirInbox.id}` })
     t.equal(folder.statusCode, 404, folder.body)
     t.equal(json(folder).code, 'MBG_ERR_FOLDER_NOT_FOUND')
-    const exp = json<{ results: Array<{ error?: { code: string } }> }>(await app.inject({ method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: [theirItem.id] } }))
+    const exp = json<{ results: Array<{ error?: { code: string } }> }>(
+      await app.inject({ method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: [theirItem.id] } })
+    )
     t.equal(exp.results[0].error?.code, 'MBG_ERR_ITEM_NOT_FOUND')
   })
 }
@@ -86,9 +129,23 @@ t.test('requests broken below the routes still get problem+json', async (t) => {
   t.equal(badUrl.statusCode, 400)
   t.match(badUrl.headers['content-type'], /application\/problem\+json/)
   const list = json<{ mailboxes: Array<{ id: string }> }>(await app.inject({ url: '/mailboxes' })).mailboxes
-  t.equal((await app.inject({ url: `/mailboxes/${list[0].id.toUpperCase()}` })).statusCode, 200, 'gateway ids are case-insensitive')
-  const created = json<{ id: string }>(await app.inject({ method: 'POST', url: `/mailboxes/${encodeURIComponent(MAILBOXES.ews.primary)}/folders`, payload: { displayName: 'Tmp' } }))
-  const del = await app.inject({ method: 'DELETE', url: `/mailboxes/${encodeURIComponent(MAILBOXES.ews.primary)}/folders/${created.id}`, headers: { 'content-type': 'application/json' } })
+  t.equal(
+    (await app.inject({ url: `/mailboxes/${list[0].id.toUpperCase()}` })).statusCode,
+    200,
+    'gateway ids are case-insensitive'
+  )
+  const created = json<{ id: string }>(
+    await app.inject({
+      method: 'POST',
+      url: `/mailboxes/${encodeURIComponent(MAILBOXES.ews.primary)}/folders`,
+      payload: { displayName: 'Tmp' }
+    })
+  )
+  const del = await app.inject({
+    method: 'DELETE',
+    url: `/mailboxes/${encodeURIComponent(MAILBOXES.ews.primary)}/folders/${created.id}`,
+    headers: { 'content-type': 'application/json' }
+  })
   t.equal(del.statusCode, 204, 'DELETE with a JSON content type and no body')
 
   const address = await app.listen({ host: '127.0.0.1', port: 0 })

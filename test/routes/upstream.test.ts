@@ -84,7 +84,10 @@ t.test('an unreachable backend: 503 for its mailboxes, the listing still works',
   t.equal(json(res).code, 'MBG_ERR_UPSTREAM_UNAVAILABLE')
   const list = await app.inject({ method: 'GET', url: '/mailboxes' })
   t.equal(list.statusCode, 200)
-  t.ok(json<{ mailboxes: Array<{ address: string }> }>(list).mailboxes.some((m) => m.address === MAILBOXES.ews.primary), 'primary still listed')
+  t.ok(
+    json<{ mailboxes: Array<{ address: string }> }>(list).mailboxes.some((m) => m.address === MAILBOXES.ews.primary),
+    'primary still listed'
+  )
 })
 
 t.test('a backend slower than the configured timeout is a 504 for both backend types', async (t) => {
@@ -97,7 +100,11 @@ t.test('a backend slower than the configured timeout is a 504 for both backend t
       for (const b of Object.values(c.backends)) b.timeoutMs = timeoutMs
     }
   })
-  t.equal((await app.inject({ method: 'GET', url: `/mailboxes/${graph}` })).statusCode, 200, 'discovery before the slowdown')
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/mailboxes/${graph}` })).statusCode,
+    200,
+    'discovery before the slowdown'
+  )
   t.equal((await app.inject({ method: 'GET', url: `/mailboxes/${ews}` })).statusCode, 200)
   sims.ews.faults.delayMs = timeoutMs + 1000
   sims.graph.faults.delayMs = timeoutMs + 1000

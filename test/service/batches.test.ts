@@ -11,7 +11,8 @@ async function drain<R> (it: AsyncIterable<R>): Promise<R[]> {
 
 t.test('calls are cut by count and by bytes; a heavy item travels alone', async (t) => {
   const calls: number[][] = []
-  const job = (limits: OrderedRun<number, number>['limits'], weight?: (n: number) => number): OrderedRun<number, number> => ({
+  const job = (limits: OrderedRun<number, number>['limits'],
+    weight?: (n: number) => number): OrderedRun<number, number> => ({
     limits,
     ...(weight !== undefined ? { weight } : {}),
     run: async (batch, indices) => { calls.push(indices); return batch },
@@ -74,11 +75,15 @@ t.test('a stream is read only as fast as results are taken', async (t) => {
 })
 
 t.test('the first call failing as a whole fails the run; a later one fails only its items', async (t) => {
-  const failing = (bad: number) => runOrdered<number, string>([0, 1, 2, 3], {
-    limits: { maxItems: 2, maxBytes: Infinity, concurrency: 1 },
-    run: async (batch) => { if (batch[0] === bad) throw new Error(`call ${bad} failed`); return batch.map((i) => `ok-${i}`) },
-    onBatchError: (batch, _indices, err) => batch.map((i) => `${i}: ${(err as Error).message}`)
-  })
+  const failing = (bad: number) =>
+    runOrdered<number, string>([0, 1, 2, 3], {
+      limits: { maxItems: 2, maxBytes: Infinity, concurrency: 1 },
+      run: async (batch) => {
+        if (batch[0] === bad) throw new Error(`call ${bad} failed`)
+        return batch.map((i) => `ok-${i}`)
+      },
+      onBatchError: (batch, _indices, err) => batch.map((i) => `${i}: ${(err as Error).message}`)
+    })
   await t.rejects(drain(failing(0)), { message: 'call 0 failed' })
   t.same(await drain(failing(2)), ['ok-0', 'ok-1', '2: call 2 failed', '3: call 2 failed'])
 })

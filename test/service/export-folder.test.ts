@@ -15,7 +15,10 @@ for (const type of ['ews', 'graph'] as const) {
     const listed: string[] = []
     let pageToken: string | undefined
     do {
-      const page = await service.listItems(target, 'inbox', { pageSize: 50, ...(pageToken !== undefined ? { pageToken } : {}) })
+      const page = await service.listItems(target, 'inbox', {
+        pageSize: 50,
+        ...(pageToken !== undefined ? { pageToken } : {})
+      })
       listed.push(...page.items.map((i) => i.id))
       pageToken = page.nextPageToken
     } while (pageToken !== undefined)

@@ -25,7 +25,12 @@ t.test('Basic auth: missing or wrong credentials get 401 with a Basic challenge'
 
 t.test('Bearer auth: app-only tokens need full_access_as_app and impersonation', async (t) => {
   const h = await harness(t, {
-    verifyBearer: async (token) => token === 'app-token' ? { appId: 'app-1', roles: ['full_access_as_app'] } : token === 'weak-token' ? { appId: 'app-2', roles: ['EWS.Read'] } : undefined
+    verifyBearer: async (token) =>
+      token === 'app-token'
+        ? { appId: 'app-1', roles: ['full_access_as_app'] }
+        : token === 'weak-token'
+          ? { appId: 'app-2', roles: ['EWS.Read'] }
+          : undefined
   })
   const bad = await post(h.sim.url, envelope(getInbox, { impersonate: ALICE }), 'Bearer nope')
   t.equal(bad.status, 401)
@@ -37,7 +42,11 @@ t.test('Bearer auth: app-only tokens need full_access_as_app and impersonation',
   const good = await post(h.sim.url, envelope(getInbox, { impersonate: BOB }), 'Bearer app-token')
   t.equal(good.status, 200)
   const inbox = foldersOf(messages(good.text, 'GetFolder')[0].Folders)[0]
-  t.equal(inbox.FolderId['@Id'], h.store.wellKnownFolder(h.store.mailboxBySmtp(BOB)?.guid ?? '', 'inbox').id, 'acts on the impersonated mailbox')
+  t.equal(
+    inbox.FolderId['@Id'],
+    h.store.wellKnownFolder(h.store.mailboxBySmtp(BOB)?.guid ?? '', 'inbox').id,
+    'acts on the impersonated mailbox'
+  )
   const noImp = await post(h.sim.url, envelope(getInbox), 'Bearer app-token')
   t.equal(noImp.status, 500)
   t.equal(faultCode(noImp.text), 'ErrorMissingEmailAddress')
@@ -80,7 +89,15 @@ t.test('impersonation rules and mailbox selection', async (t) => {
   h.store.grantFullAccess(bobGuid, SVC.user)
   t.same(codes((await h.call(other)).text, 'GetFolder'), ['ErrorAccessDenied'], 'svc\'s FullAccess is not alice\'s')
   // X-AnchorMailbox is accepted but not required.
-  const anchored = await fetch(h.sim.url, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${SVC.user}:${SVC.pass}`).toString('base64')}`, 'x-anchormailbox': ALICE, 'content-type': 'text/xml' }, body: envelope(getInbox, { impersonate: ALICE }) })
+  const anchored = await fetch(h.sim.url, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${SVC.user}:${SVC.pass}`).toString('base64')}`,
+      'x-anchormailbox': ALICE,
+      'content-type': 'text/xml'
+    },
+    body: envelope(getInbox, { impersonate: ALICE })
+  })
   t.equal(anchored.status, 200)
 })
 
@@ -221,7 +238,8 @@ t.test('namespace handling: any SOAP prefix, default namespaces, wrong namespace
   const res = await h.call(body)
   t.equal(messages(res.text, 'GetFolder')[0].ResponseCode, 'NoError')
   // https:// namespaces (a documentation bug) are not EWS.
-  const wrong = `<x:GetFolder xmlns:x="https://schemas.microsoft.com/exchange/services/2006/messages"><x:FolderShape/></x:GetFolder>`
+  const wrong =
+    '<x:GetFolder xmlns:x="https://schemas.microsoft.com/exchange/services/2006/messages"><x:FolderShape/></x:GetFolder>'
   const rej = await h.call(wrong)
   t.equal(rej.status, 500)
   t.equal(faultCode(rej.text), 'ErrorSchemaValidation')
@@ -229,7 +247,11 @@ t.test('namespace handling: any SOAP prefix, default namespaces, wrong namespace
   t.equal(faultCode((await post(h.sim.url, wrongEnv, SVC)).text), 'ErrorSchemaValidation')
   const undeclared = await h.call('<q:GetFolder/>')
   t.equal(faultCode(undeclared.text), 'ErrorSchemaValidation')
-  const malformed = await post(h.sim.url, `<soap:Envelope xmlns:soap="${SOAP}">\n<soap:Body>\n<m:GetFolder xmlns:m="${M}"></soap:Body></soap:Envelope>`, SVC)
+  const malformed = await post(
+    h.sim.url,
+    `<soap:Envelope xmlns:soap="${SOAP}">\n<soap:Body>\n<m:GetFolder xmlns:m="${M}"></soap:Body></soap:Envelope>`,
+    SVC
+  )
   const fault = parse(malformed.text).Envelope.Body.Fault
   t.equal(fault.detail.ResponseCode, 'ErrorSchemaValidation')
   t.equal(fault.detail.MessageXml.LineNumber, '3')
@@ -239,7 +261,13 @@ t.test('namespace handling: any SOAP prefix, default namespaces, wrong namespace
 
 t.test('fault knobs fire, count down and respect `only`', async (t) => {
   const h = await harness(t)
-  const exportBody = m('ExportItems', m('ItemIds', `<t:ItemId Id="${h.store.itemsIn(h.store.wellKnownFolder(h.store.mailboxBySmtp(ALICE)?.guid ?? '', 'inbox').id)[0].id}"/>`))
+  const exportBody = m(
+    'ExportItems',
+    m(
+      'ItemIds',
+      `<t:ItemId Id="${h.store.itemsIn(h.store.wellKnownFolder(h.store.mailboxBySmtp(ALICE)?.guid ?? '', 'inbox').id)[0].id}"/>`
+    )
+  )
   h.sim.faults.serverBusy = 2
   h.sim.faults.backOffMs = 2500
   h.sim.faults.only = ['ExportItems']

@@ -30,13 +30,62 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
   }
 
   // Folders
-  record('GetFolder', await h.call(m('GetFolder', shape('FolderShape', 'AllProperties') +
-    m('FolderIds', dfid('msgfolderroot') + dfid('calendar') + dfid('contacts') + dfid('tasks') + dfid('archiveinbox') + dfid('root') +
-      fid(inbox.id) + fid('not-an-id') + fid(inboxItems[0].id) + fid(makeId(alice.guid, 1, 'missing'))))), 'GetFolder')
-  record('FindFolder', await h.call(m('FindFolder', shape('FolderShape', 'IdOnly', ['folder:ParentFolderId', 'folder:DisplayName', 'folder:FolderClass', 'folder:TotalCount', 'folder:ChildFolderCount', 'folder:UnreadCount']) +
-    '<m:IndexedPageFolderView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>' + m('ParentFolderIds', dfid('msgfolderroot') + dfid('nosuchfolder')), 'Traversal="Deep"')), 'FindFolder')
-  record('FindFolder-default', await h.call(m('FindFolder', shape('FolderShape', 'Default') +
-    '<m:IndexedPageFolderView MaxEntriesReturned="0" Offset="0" BasePoint="Beginning"/>' + m('ParentFolderIds', dfid('msgfolderroot')), 'Traversal="Shallow"')), 'FindFolder')
+  record(
+    'GetFolder',
+    await h.call(
+      m(
+        'GetFolder',
+        shape('FolderShape', 'AllProperties') +
+          m(
+            'FolderIds',
+            dfid('msgfolderroot') +
+              dfid('calendar') +
+              dfid('contacts') +
+              dfid('tasks') +
+              dfid('archiveinbox') +
+              dfid('root') +
+              fid(inbox.id) +
+              fid('not-an-id') +
+              fid(inboxItems[0].id) +
+              fid(makeId(alice.guid, 1, 'missing'))
+          )
+      )
+    ),
+    'GetFolder'
+  )
+  record(
+    'FindFolder',
+    await h.call(
+      m(
+        'FindFolder',
+        shape('FolderShape', 'IdOnly', [
+          'folder:ParentFolderId',
+          'folder:DisplayName',
+          'folder:FolderClass',
+          'folder:TotalCount',
+          'folder:ChildFolderCount',
+          'folder:UnreadCount'
+        ]) +
+          '<m:IndexedPageFolderView MaxEntriesReturned="50" Offset="0" BasePoint="Beginning"/>' +
+          m('ParentFolderIds', dfid('msgfolderroot') + dfid('nosuchfolder')),
+        'Traversal="Deep"'
+      )
+    ),
+    'FindFolder'
+  )
+  record(
+    'FindFolder-default',
+    await h.call(
+      m(
+        'FindFolder',
+        shape('FolderShape', 'Default') +
+          '<m:IndexedPageFolderView MaxEntriesReturned="0" Offset="0" BasePoint="Beginning"/>' +
+          m('ParentFolderIds', dfid('msgfolderroot')),
+        'Traversal="Shallow"'
+      )
+    ),
+    'FindFolder'
+  )
   const created = record('CreateFolder', await h.call(m('CreateFolder', m('ParentFolderId', dfid('inbox')) +
     m('Folders', '<t:Folder><t:FolderClass>IPF.Note</t:FolderClass><t:DisplayName>Schema A</t:DisplayName></t:Folder>' +
       '<t:CalendarFolder><t:DisplayName>Schema Cal</t:DisplayName></t:CalendarFolder>' +
@@ -44,48 +93,191 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
       '<t:TasksFolder><t:DisplayName>Schema Tasks</t:DisplayName></t:TasksFolder>' +
       '<t:Folder><t:DisplayName>Projects</t:DisplayName></t:Folder>'))), 'CreateFolder')
   const newFolder = messages(created.text, 'CreateFolder')[0].Folders.Folder[0].FolderId
-  record('UpdateFolder', await h.call(m('UpdateFolder', m('FolderChanges',
-    `<t:FolderChange>${fid(newFolder['@Id'], newFolder['@ChangeKey'])}<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:Folder><t:DisplayName>Schema B</t:DisplayName></t:Folder></t:SetFolderField></t:Updates></t:FolderChange>` +
-    `<t:FolderChange>${fid(newFolder['@Id'], newFolder['@ChangeKey'])}<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:Folder><t:DisplayName>Schema C</t:DisplayName></t:Folder></t:SetFolderField></t:Updates></t:FolderChange>` +
-    `<t:FolderChange>${fid(newFolder['@Id'], '!!bad!!')}<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:Folder><t:DisplayName>Schema D</t:DisplayName></t:Folder></t:SetFolderField></t:Updates></t:FolderChange>`))), 'UpdateFolder')
-  const sh = record('SyncFolderHierarchy', await h.call(m('SyncFolderHierarchy', shape('FolderShape', 'IdOnly', ['folder:ParentFolderId', 'folder:DisplayName', 'folder:FolderClass']) +
-    m('SyncFolderId', dfid('msgfolderroot')))), 'SyncFolderHierarchy')
+  record(
+    'UpdateFolder',
+    await h.call(
+      m(
+        'UpdateFolder',
+        m(
+          'FolderChanges',
+          `<t:FolderChange>${fid(newFolder['@Id'], newFolder['@ChangeKey'])}<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:Folder><t:DisplayName>Schema B</t:DisplayName></t:Folder></t:SetFolderField></t:Updates></t:FolderChange>` +
+            `<t:FolderChange>${fid(newFolder['@Id'], newFolder['@ChangeKey'])}<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:Folder><t:DisplayName>Schema C</t:DisplayName></t:Folder></t:SetFolderField></t:Updates></t:FolderChange>` +
+            `<t:FolderChange>${fid(newFolder['@Id'], '!!bad!!')}<t:Updates><t:SetFolderField><t:FieldURI FieldURI="folder:DisplayName"/><t:Folder><t:DisplayName>Schema D</t:DisplayName></t:Folder></t:SetFolderField></t:Updates></t:FolderChange>`
+        )
+      )
+    ),
+    'UpdateFolder'
+  )
+  const sh = record(
+    'SyncFolderHierarchy',
+    await h.call(
+      m(
+        'SyncFolderHierarchy',
+        shape('FolderShape', 'IdOnly', ['folder:ParentFolderId', 'folder:DisplayName', 'folder:FolderClass']) +
+          m('SyncFolderId', dfid('msgfolderroot'))
+      )
+    ),
+    'SyncFolderHierarchy'
+  )
   const hState = messages(sh.text, 'SyncFolderHierarchy')[0].SyncState
-  record('DeleteFolder', await h.call(m('DeleteFolder', m('FolderIds', fid(newFolder['@Id']) + dfid('inbox') + fid(makeId(alice.guid, 1, 'gone'))), 'DeleteType="HardDelete"')), 'DeleteFolder')
+  record(
+    'DeleteFolder',
+    await h.call(
+      m(
+        'DeleteFolder',
+        m('FolderIds', fid(newFolder['@Id']) + dfid('inbox') + fid(makeId(alice.guid, 1, 'gone'))),
+        'DeleteType="HardDelete"'
+      )
+    ),
+    'DeleteFolder'
+  )
   record('SyncFolderHierarchy-delta', await h.call(m('SyncFolderHierarchy', shape('FolderShape', 'Default') +
     m('SyncFolderId', dfid('msgfolderroot')) + `<m:SyncState>${hState}</m:SyncState>`)), 'SyncFolderHierarchy')
-  record('SyncFolderHierarchy-bad', await h.call(m('SyncFolderHierarchy', shape('FolderShape', 'IdOnly') + '<m:SyncState>garbage</m:SyncState>')), 'SyncFolderHierarchy')
+  record(
+    'SyncFolderHierarchy-bad',
+    await h.call(m('SyncFolderHierarchy', shape('FolderShape', 'IdOnly') + '<m:SyncState>garbage</m:SyncState>')),
+    'SyncFolderHierarchy'
+  )
 
   // Items
-  record('FindItem', await h.call(m('FindItem', shape('ItemShape', 'IdOnly', ['item:ItemClass', 'item:Subject', 'item:Size', 'item:DateTimeCreated', 'item:DateTimeReceived', 'item:LastModifiedTime', 'item:HasAttachments']) +
-    '<m:IndexedPageItemView MaxEntriesReturned="10" Offset="0" BasePoint="Beginning"/>' +
-    '<m:SortOrder><t:FieldOrder Order="Descending"><t:FieldURI FieldURI="item:DateTimeReceived"/></t:FieldOrder></m:SortOrder>' +
-    m('ParentFolderIds', dfid('inbox') + dfid('calendar') + dfid('contacts') + dfid('tasks') + dfid('notes') + fid('bad')), 'Traversal="Shallow"')), 'FindItem')
-  record('FindItem-assoc', await h.call(m('FindItem', shape('ItemShape', 'Default') +
-    '<m:IndexedPageItemView MaxEntriesReturned="10" Offset="0" BasePoint="End"/>' + m('ParentFolderIds', dfid('inbox')), 'Traversal="Associated"')), 'FindItem')
-  record('FindItem-maxrows', await h.call(m('FindItem', shape('ItemShape', 'IdOnly') +
-    '<m:IndexedPageItemView MaxEntriesReturned="0" Offset="0" BasePoint="Beginning"/>' + m('ParentFolderIds', dfid('inbox')), 'Traversal="Shallow"')), 'FindItem')
-  record('GetItem', await h.call(m('GetItem', shape('ItemShape', 'Default') +
-    m('ItemIds', iid(inboxItems[0].id) + iid(inboxItems[1].id) + iid('x') + iid(bobItem.id) + iid(ghostItem)))), 'GetItem')
-  const sfi = record('SyncFolderItems', await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', dfid('inbox')) +
-    '<m:MaxChangesReturned>5</m:MaxChangesReturned><m:SyncScope>NormalAndAssociatedItems</m:SyncScope>')), 'SyncFolderItems')
-  record('SyncFolderItems-default', await h.call(m('SyncFolderItems', shape('ItemShape', 'Default') + m('SyncFolderId', dfid('calendar')) +
-    '<m:MaxChangesReturned>512</m:MaxChangesReturned>')), 'SyncFolderItems')
-  record('SyncFolderItems-bad', await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', dfid('inbox')) +
-    `<m:SyncState>${messages(sfi.text, 'SyncFolderItems')[0].SyncState}x</m:SyncState><m:MaxChangesReturned>5</m:MaxChangesReturned>`)), 'SyncFolderItems')
-  const exp = record('ExportItems', await h.call(m('ExportItems', m('ItemIds',
-    iid(inboxItems[0].id, inboxItems[0].changeKey) + iid(inboxItems[1].id, 'not*a*key') + iid(ghostItem) + iid(bobItem.id) + iid('@@') + iid(inbox.id)))), 'ExportItems')
+  record(
+    'FindItem',
+    await h.call(
+      m(
+        'FindItem',
+        shape('ItemShape', 'IdOnly', [
+          'item:ItemClass',
+          'item:Subject',
+          'item:Size',
+          'item:DateTimeCreated',
+          'item:DateTimeReceived',
+          'item:LastModifiedTime',
+          'item:HasAttachments'
+        ]) +
+          '<m:IndexedPageItemView MaxEntriesReturned="10" Offset="0" BasePoint="Beginning"/>' +
+          '<m:SortOrder><t:FieldOrder Order="Descending"><t:FieldURI FieldURI="item:DateTimeReceived"/></t:FieldOrder></m:SortOrder>' +
+          m(
+            'ParentFolderIds',
+            dfid('inbox') + dfid('calendar') + dfid('contacts') + dfid('tasks') + dfid('notes') + fid('bad')
+          ),
+        'Traversal="Shallow"'
+      )
+    ),
+    'FindItem'
+  )
+  record(
+    'FindItem-assoc',
+    await h.call(
+      m(
+        'FindItem',
+        shape('ItemShape', 'Default') +
+          '<m:IndexedPageItemView MaxEntriesReturned="10" Offset="0" BasePoint="End"/>' +
+          m('ParentFolderIds', dfid('inbox')),
+        'Traversal="Associated"'
+      )
+    ),
+    'FindItem'
+  )
+  record(
+    'FindItem-maxrows',
+    await h.call(
+      m(
+        'FindItem',
+        shape('ItemShape', 'IdOnly') +
+          '<m:IndexedPageItemView MaxEntriesReturned="0" Offset="0" BasePoint="Beginning"/>' +
+          m('ParentFolderIds', dfid('inbox')),
+        'Traversal="Shallow"'
+      )
+    ),
+    'FindItem'
+  )
+  record(
+    'GetItem',
+    await h.call(
+      m(
+        'GetItem',
+        shape('ItemShape', 'Default') +
+          m('ItemIds', iid(inboxItems[0].id) + iid(inboxItems[1].id) + iid('x') + iid(bobItem.id) + iid(ghostItem))
+      )
+    ),
+    'GetItem'
+  )
+  const sfi = record(
+    'SyncFolderItems',
+    await h.call(
+      m(
+        'SyncFolderItems',
+        shape('ItemShape', 'IdOnly') +
+          m('SyncFolderId', dfid('inbox')) +
+          '<m:MaxChangesReturned>5</m:MaxChangesReturned><m:SyncScope>NormalAndAssociatedItems</m:SyncScope>'
+      )
+    ),
+    'SyncFolderItems'
+  )
+  record(
+    'SyncFolderItems-default',
+    await h.call(
+      m(
+        'SyncFolderItems',
+        shape('ItemShape', 'Default') +
+          m('SyncFolderId', dfid('calendar')) +
+          '<m:MaxChangesReturned>512</m:MaxChangesReturned>'
+      )
+    ),
+    'SyncFolderItems'
+  )
+  record(
+    'SyncFolderItems-bad',
+    await h.call(
+      m(
+        'SyncFolderItems',
+        shape('ItemShape', 'IdOnly') +
+          m('SyncFolderId', dfid('inbox')) +
+          `<m:SyncState>${messages(sfi.text, 'SyncFolderItems')[0].SyncState}x</m:SyncState><m:MaxChangesReturned>5</m:MaxChangesReturned>`
+      )
+    ),
+    'SyncFolderItems'
+  )
+  const exp = record(
+    'ExportItems',
+    await h.call(
+      m(
+        'ExportItems',
+        m(
+          'ItemIds',
+          iid(inboxItems[0].id, inboxItems[0].changeKey) +
+            iid(inboxItems[1].id, 'not*a*key') +
+            iid(ghostItem) +
+            iid(bobItem.id) +
+            iid('@@') +
+            iid(inbox.id)
+        )
+      )
+    ),
+    'ExportItems'
+  )
   const data = messages(exp.text, 'ExportItems')[0].Data as string
   // Upload a changed item first so the later Update with its old ChangeKey conflicts.
-  record('UploadItems', await h.call(m('UploadItems', m('Items',
-    `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="${inbox.id}"/><t:Data>${data}</t:Data></t:Item>` +
-    `<t:Item CreateAction="CreateNew" IsAssociated="true"><t:ParentFolderId Id="${inbox.id}"/><t:Data>${data}</t:Data></t:Item>` +
-    `<t:Item CreateAction="Update"><t:ParentFolderId Id="${inbox.id}"/>${iid(inboxItems[2].id, inboxItems[2].changeKey)}<t:Data>${data}</t:Data></t:Item>` +
-    `<t:Item CreateAction="Update"><t:ParentFolderId Id="${inbox.id}"/>${iid(inboxItems[2].id, inboxItems[2].changeKey)}<t:Data>${data}</t:Data></t:Item>` +
-    `<t:Item CreateAction="UpdateOrCreate"><t:ParentFolderId Id="${inbox.id}"/>${iid(bobItem.id)}<t:Data>${data}</t:Data></t:Item>` +
-    `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="${inbox.id}"/><t:Data>AAAA</t:Data></t:Item>` +
-    `<t:Item CreateAction="Update"><t:ParentFolderId Id="${store.wellKnownFolder(alice.guid, 'drafts').id}"/>${iid(inboxItems[3].id)}<t:Data>${data}</t:Data></t:Item>` +
-    `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="${makeId(alice.guid, 1, 'nope')}"/><t:Data>${data}</t:Data></t:Item>`))), 'UploadItems')
+  record(
+    'UploadItems',
+    await h.call(
+      m(
+        'UploadItems',
+        m(
+          'Items',
+          `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="${inbox.id}"/><t:Data>${data}</t:Data></t:Item>` +
+            `<t:Item CreateAction="CreateNew" IsAssociated="true"><t:ParentFolderId Id="${inbox.id}"/><t:Data>${data}</t:Data></t:Item>` +
+            `<t:Item CreateAction="Update"><t:ParentFolderId Id="${inbox.id}"/>${iid(inboxItems[2].id, inboxItems[2].changeKey)}<t:Data>${data}</t:Data></t:Item>` +
+            `<t:Item CreateAction="Update"><t:ParentFolderId Id="${inbox.id}"/>${iid(inboxItems[2].id, inboxItems[2].changeKey)}<t:Data>${data}</t:Data></t:Item>` +
+            `<t:Item CreateAction="UpdateOrCreate"><t:ParentFolderId Id="${inbox.id}"/>${iid(bobItem.id)}<t:Data>${data}</t:Data></t:Item>` +
+            `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="${inbox.id}"/><t:Data>AAAA</t:Data></t:Item>` +
+            `<t:Item CreateAction="Update"><t:ParentFolderId Id="${store.wellKnownFolder(alice.guid, 'drafts').id}"/>${iid(inboxItems[3].id)}<t:Data>${data}</t:Data></t:Item>` +
+            `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="${makeId(alice.guid, 1, 'nope')}"/><t:Data>${data}</t:Data></t:Item>`
+        )
+      )
+    ),
+    'UploadItems'
+  )
 
   // Ids and delegate access (a service account without a mailbox, FullAccess on alice only)
   const alt = (format: string, id: string, mailbox: string): string =>
@@ -100,17 +292,61 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
     m('FolderIds', dfidOf('inbox', ALICE) + dfidOf('inbox', BOB))), delegate), 'GetFolder')
 
   // Faults
-  record('fault-version', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), { version: null }))
+  record(
+    'fault-version',
+    await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), { version: null })
+  )
   record('fault-malformed', await post(h.sim.url, envelope('<m:GetFolder><m:FolderShape></m:GetFolder>'), SVC))
   record('fault-unknown-op', await h.call(m('FrobnicateItems', '')))
-  record('fault-wrong-ns', await post(h.sim.url, envelope('<x:GetFolder xmlns:x="https://schemas.microsoft.com/exchange/services/2006/messages"/>', { impersonate: ALICE }), SVC))
+  record(
+    'fault-wrong-ns',
+    await post(
+      h.sim.url,
+      envelope('<x:GetFolder xmlns:x="https://schemas.microsoft.com/exchange/services/2006/messages"/>', {
+        impersonate: ALICE
+      }),
+      SVC
+    )
+  )
   record('fault-missing-element', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly'))))
-  record('fault-nonexistent-mailbox', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), { impersonate: 'nobody@contoso.example' }))
-  record('fault-impersonate-denied', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), { impersonate: BOB, auth: { user: 'alice@contoso.example', pass: 'alice-secret-1' } }))
+  record(
+    'fault-nonexistent-mailbox',
+    await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), {
+      impersonate: 'nobody@contoso.example'
+    })
+  )
+  record(
+    'fault-impersonate-denied',
+    await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox'))), {
+      impersonate: BOB,
+      auth: { user: 'alice@contoso.example', pass: 'alice-secret-1' }
+    })
+  )
   record('fault-missing-email', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') +
     m('FolderIds', dfid('inbox'))), delegate))
-  record('fault-upload-no-itemid', await h.call(m('UploadItems', m('Items', `<t:Item CreateAction="Update"><t:ParentFolderId Id="${inbox.id}"/><t:Data>${data}</t:Data></t:Item>`))))
-  record('fault-maxchanges', await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', dfid('inbox')) + '<m:MaxChangesReturned>513</m:MaxChangesReturned>')))
+  record(
+    'fault-upload-no-itemid',
+    await h.call(
+      m(
+        'UploadItems',
+        m(
+          'Items',
+          `<t:Item CreateAction="Update"><t:ParentFolderId Id="${inbox.id}"/><t:Data>${data}</t:Data></t:Item>`
+        )
+      )
+    )
+  )
+  record(
+    'fault-maxchanges',
+    await h.call(
+      m(
+        'SyncFolderItems',
+        shape('ItemShape', 'IdOnly') +
+          m('SyncFolderId', dfid('inbox')) +
+          '<m:MaxChangesReturned>513</m:MaxChangesReturned>'
+      )
+    )
+  )
   h.sim.faults.serverBusy = 1
   h.sim.faults.backOffMs = 1234
   record('fault-busy', await h.call(m('GetFolder', shape('FolderShape', 'IdOnly') + m('FolderIds', dfid('inbox')))))

@@ -42,17 +42,20 @@ export function envelope (body: string, opts: EnvelopeOptions = {}): string {
   const p = opts.soapPrefix ?? 'soap'
   const q = p === '' ? '' : `${p}:`
   const decl = p === '' ? `xmlns="${SOAP}"` : `xmlns:${p}="${SOAP}"`
-  const version = opts.version === null ? '' : `<t:RequestServerVersion Version="${opts.version ?? 'Exchange2013_SP1'}"/>`
-  const imp = opts.impersonate === null || opts.impersonate === undefined
-    ? ''
-    : `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${opts.impersonate}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>`
+  const version =
+    opts.version === null ? '' : `<t:RequestServerVersion Version="${opts.version ?? 'Exchange2013_SP1'}"/>`
+  const imp =
+    opts.impersonate === null || opts.impersonate === undefined
+      ? ''
+      : `<t:ExchangeImpersonation><t:ConnectingSID><t:SmtpAddress>${opts.impersonate}</t:SmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>`
   return `<?xml version="1.0" encoding="utf-8"?><${q}Envelope ${decl} xmlns:t="${T}" xmlns:m="${M}">` +
     `<${q}Header>${version}${imp}${opts.header ?? ''}</${q}Header><${q}Body>${body}</${q}Body></${q}Envelope>`
 }
 
 export interface HttpResult { status: number, headers: Headers, text: string }
 
-export async function post (url: string, xml: string, auth: { user: string, pass: string } | string | null): Promise<HttpResult> {
+export async function post (url: string, xml: string,
+  auth: { user: string, pass: string } | string | null): Promise<HttpResult> {
   const headers: Record<string, string> = { 'content-type': 'text/xml; charset=utf-8' }
   if (typeof auth === 'string') headers.authorization = auth
   else if (auth !== null) headers.authorization = `Basic ${Buffer.from(`${auth.user}:${auth.pass}`).toString('base64')}`
@@ -66,11 +69,27 @@ const parser = new XMLParser({
   removeNSPrefix: true,
   parseTagValue: false,
   parseAttributeValue: false,
-  isArray: (name) => name.endsWith('ResponseMessage') || ['Folder', 'CalendarFolder', 'ContactsFolder', 'TasksFolder', 'Message', 'CalendarItem', 'Contact', 'Task', 'Item', 'Create', 'Update', 'Delete', 'Value'].includes(name)
+  isArray: (name) =>
+    name.endsWith('ResponseMessage') ||
+    [
+      'Folder',
+      'CalendarFolder',
+      'ContactsFolder',
+      'TasksFolder',
+      'Message',
+      'CalendarItem',
+      'Contact',
+      'Task',
+      'Item',
+      'Create',
+      'Update',
+      'Delete',
+      'Value'
+    ].includes(name)
 })
 
 /** Parsed XML with prefixes removed; `any` keeps test navigation terse. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export type Xml = any
 
 export function parse (text: string): Xml {
@@ -106,7 +125,10 @@ export interface Harness {
   sim: EwsSimulator
   store: MailboxStore
   /** Calls an operation as svc-ews impersonating `mailbox` (default alice). */
-  call: (body: string, opts?: EnvelopeOptions & { auth?: { user: string, pass: string } | string | null }) => Promise<HttpResult>
+  call: (
+    body: string,
+    opts?: EnvelopeOptions & { auth?: { user: string, pass: string } | string | null }
+  ) => Promise<HttpResult>
 }
 
 export async function harness (t: Test, extra: Partial<EwsSimulatorOptions> = {}): Promise<Harness> {
@@ -124,12 +146,18 @@ export async function harness (t: Test, extra: Partial<EwsSimulatorOptions> = {}
   }
 }
 
-export const m = (name: string, inner: string, attrs = ''): string => `<m:${name}${attrs === '' ? '' : ' ' + attrs}>${inner}</m:${name}>`
+export const m = (name: string, inner: string, attrs = ''): string =>
+  `<m:${name}${attrs === '' ? '' : ' ' + attrs}>${inner}</m:${name}>`
 export const dfid = (id: string): string => `<t:DistinguishedFolderId Id="${id}"/>`
 /** A distinguished folder of a named mailbox (`t:Mailbox/t:EmailAddress`), as delegate access sends it. */
 export const dfidOf = (id: string, smtp: string): string => `<t:DistinguishedFolderId Id="${id}">` +
   `<t:Mailbox><t:EmailAddress>${smtp}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>`
-export const fid = (id: string, changeKey?: string): string => `<t:FolderId Id="${id}"${changeKey !== undefined ? ` ChangeKey="${changeKey}"` : ''}/>`
-export const iid = (id: string, changeKey?: string): string => `<t:ItemId Id="${id}"${changeKey !== undefined ? ` ChangeKey="${changeKey}"` : ''}/>`
+export const fid = (id: string, changeKey?: string): string =>
+  `<t:FolderId Id="${id}"${changeKey !== undefined ? ` ChangeKey="${changeKey}"` : ''}/>`
+export const iid = (id: string, changeKey?: string): string =>
+  `<t:ItemId Id="${id}"${changeKey !== undefined ? ` ChangeKey="${changeKey}"` : ''}/>`
 export const shape = (tag: 'FolderShape' | 'ItemShape', base: string, fields: string[] = []): string =>
-  m(tag, `<t:BaseShape>${base}</t:BaseShape>${fields.length > 0 ? `<t:AdditionalProperties>${fields.map((f) => `<t:FieldURI FieldURI="${f}"/>`).join('')}</t:AdditionalProperties>` : ''}`)
+  m(
+    tag,
+    `<t:BaseShape>${base}</t:BaseShape>${fields.length > 0 ? `<t:AdditionalProperties>${fields.map((f) => `<t:FieldURI FieldURI="${f}"/>`).join('')}</t:AdditionalProperties>` : ''}`
+  )

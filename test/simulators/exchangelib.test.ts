@@ -51,7 +51,11 @@ interface InteropResult {
 async function drive (args: Record<string, unknown>): Promise<InteropResult> {
   // Loopback must not go through a proxy configured for the machine.
   const env = { ...process.env, NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' }
-  const { stdout, stderr } = await run(PYTHON, [DRIVER, JSON.stringify(args)], { env, timeout: PROCESS_BUDGET_MS, maxBuffer: 16 * 1024 * 1024 })
+  const { stdout, stderr } = await run(PYTHON, [DRIVER, JSON.stringify(args)], {
+    env,
+    timeout: PROCESS_BUDGET_MS,
+    maxBuffer: 16 * 1024 * 1024
+  })
   const line = stdout.trim().split('\n').pop() ?? ''
   const result = JSON.parse(line) as InteropResult
   if (!result.ok) console.error(stderr)
@@ -60,8 +64,14 @@ async function drive (args: Record<string, unknown>): Promise<InteropResult> {
 
 const available = await hasExchangelib()
 if (!available) {
-  console.error('\n' + '!'.repeat(78) + `\n!! exchangelib is NOT importable by ${PYTHON}: the EWS interop check is SKIPPED.\n` +
-    '!! Install Debian\'s python3-exchangelib to run it.\n' + '!'.repeat(78) + '\n')
+  console.error(
+    '\n' +
+      '!'.repeat(78) +
+      `\n!! exchangelib is NOT importable by ${PYTHON}: the EWS interop check is SKIPPED.\n` +
+      "!! Install Debian's python3-exchangelib to run it.\n" +
+      '!'.repeat(78) +
+      '\n'
+  )
 }
 
 const interop = available ? t.test.bind(t) : t.skip.bind(t)
@@ -110,8 +120,16 @@ interop('exchangelib interop' + (available ? '' : ' (python3-exchangelib not ins
         t.ok((h.sim.stats.byOperation.ConvertId ?? 0) > convertIdBefore, 'exchangelib probed the version (ConvertId)')
         t.equal(r.build, '15.20.8857.22', 'and took the build from ServerVersionInfo')
       }
-      t.ok(r.msgRootFolders.includes('Inbox') && r.msgRootFolders.includes('Drafts 2026') && r.msgRootFolders.includes('Calendar'), 'folder walk reaches nested folders')
-      t.ok(r.rootFolders.includes('Top of Information Store') && r.rootFolders.includes('Recoverable Items'), 'root walk includes non-IPM folders')
+      t.ok(
+        r.msgRootFolders.includes('Inbox') &&
+          r.msgRootFolders.includes('Drafts 2026') &&
+          r.msgRootFolders.includes('Calendar'),
+        'folder walk reaches nested folders'
+      )
+      t.ok(
+        r.rootFolders.includes('Top of Information Store') && r.rootFolders.includes('Recoverable Items'),
+        'root walk includes non-IPM folders'
+      )
       t.equal(r.inboxCount, inboxBefore, 'paged through every inbox item (page size 7)')
       t.equal(r.inboxDistinct, inboxBefore, 'no item seen twice while paging')
       t.equal(r.inboxTotal, inboxBefore)
@@ -125,7 +143,16 @@ interop('exchangelib interop' + (available ? '' : ' (python3-exchangelib not ins
       t.equal(r.targetListed, 5)
       const target = h.store.children(inbox.id).find((f) => f.displayName === mode.target)
       t.ok(target, 'the folder exchangelib created exists in the store')
-      t.same(target === undefined ? [] : h.store.itemsIn(target.id).map((i) => i.id).sort(), [...r.uploadedIds].sort(), 'uploaded items landed in that folder')
+      t.same(
+        target === undefined
+          ? []
+          : h.store
+            .itemsIn(target.id)
+            .map((i) => i.id)
+            .sort(),
+        [...r.uploadedIds].sort(),
+        'uploaded items landed in that folder'
+      )
     })
   }
   t.ok((h.sim.stats.byOperation.FindItem ?? 0) >= 9, 'paging issued several FindItem calls')

@@ -7,10 +7,18 @@ import { generate } from 'selfsigned'
 import { Agent, request } from 'undici'
 import { seedDemoTenant, DEMO_TENANT_ID } from '../../src/simulators/store/seed.js'
 import type { MailboxStore } from '../../src/simulators/store/store.js'
-import { startGraphSimulator, type GraphSimulator, type GraphSimulatorOptions } from '../../src/simulators/graph/index.js'
+import {
+  startGraphSimulator,
+  type GraphSimulator,
+  type GraphSimulatorOptions
+} from '../../src/simulators/graph/index.js'
 
 export const ALL_ROLES = [
-  'User.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.ReadWrite.All', 'MailboxItem.ImportExport.All', 'MailboxItem.Export.All'
+  'User.Read.All',
+  'MailboxFolder.ReadWrite.All',
+  'MailboxItem.ReadWrite.All',
+  'MailboxItem.ImportExport.All',
+  'MailboxItem.Export.All'
 ]
 export const APP_ID = '11111111-2222-3333-4444-555555555555'
 
@@ -20,7 +28,11 @@ export interface Harness {
   sim: GraphSimulator
   store: MailboxStore
   token: (roles?: string[], claims?: Record<string, unknown>) => Promise<string>
-  call: (method: string, url: string, init?: { token?: string | null, body?: unknown, headers?: Record<string, string>, roles?: string[] }) => Promise<Res>
+  call: (
+    method: string,
+    url: string,
+    init?: { token?: string | null, body?: unknown, headers?: Record<string, string>, roles?: string[] }
+  ) => Promise<Res>
   close: () => Promise<void>
 }
 
@@ -53,7 +65,8 @@ export async function startHarness (t: Tap, opts: Partial<GraphSimulatorOptions>
   const defaultToken = await token()
   const call: Harness['call'] = async (method, url, init = {}) => {
     const headers: Record<string, string> = { ...init.headers }
-    const bearer = init.roles !== undefined ? await token(init.roles) : init.token === undefined ? defaultToken : init.token
+    const bearer =
+      init.roles !== undefined ? await token(init.roles) : init.token === undefined ? defaultToken : init.token
     if (bearer !== null) headers.authorization = `Bearer ${bearer}`
     let body: string | undefined
     if (init.body !== undefined) {

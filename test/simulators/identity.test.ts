@@ -5,7 +5,11 @@ import { Agent, request } from 'undici'
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose'
 import { generate } from 'selfsigned'
 import { loopbackCertificate } from '../../src/simulators/tls.js'
-import { startIdentitySimulator, JWT_BEARER_ASSERTION, type IdentitySimulator } from '../../src/simulators/identity/index.js'
+import {
+  startIdentitySimulator,
+  JWT_BEARER_ASSERTION,
+  type IdentitySimulator
+} from '../../src/simulators/identity/index.js'
 import { captureLogs } from '../helpers/logs.js'
 
 const TENANT = '6f1c9a0e-3b7d-4c1e-9a55-2d8f0b4e7a11'
@@ -27,8 +31,17 @@ const sim = await startIdentitySimulator({
   tls,
   logger,
   apps: [
-    { clientId: SECRET_APP, clientSecret: SECRET, roles: { [GRAPH]: ['MailboxItem.Read.All', 'MailboxFolder.Read.All'], [EXO]: ['full_access_as_app'] } },
-    { clientId: CERT_APP, certificateThumbprint: appThumbprint, publicKeyPem: appCert.cert, roles: { [GRAPH]: ['MailboxItem.ImportExport.All'] } }
+    {
+      clientId: SECRET_APP,
+      clientSecret: SECRET,
+      roles: { [GRAPH]: ['MailboxItem.Read.All', 'MailboxFolder.Read.All'], [EXO]: ['full_access_as_app'] }
+    },
+    {
+      clientId: CERT_APP,
+      certificateThumbprint: appThumbprint,
+      publicKeyPem: appCert.cert,
+      roles: { [GRAPH]: ['MailboxItem.ImportExport.All'] }
+    }
   ]
 })
 const agent = new Agent({ connect: { ca: tls.ca } })
@@ -36,7 +49,8 @@ t.teardown(async () => { await sim.close(); await agent.close() })
 
 const tokenEndpoint = `${sim.authority}/oauth2/v2.0/token`
 
-async function post (form: Record<string, string>, url = tokenEndpoint): Promise<{ status: number, body: Record<string, unknown>, headers: Record<string, unknown> }> {
+async function post (form: Record<string, string>,
+  url = tokenEndpoint): Promise<{ status: number, body: Record<string, unknown>, headers: Record<string, unknown> }> {
   const res = await request(url, {
     method: 'POST',
     dispatcher: agent,
@@ -54,13 +68,17 @@ async function get (url: string): Promise<{ status: number, body: Record<string,
 const secretForm = (scope = `${GRAPH}/.default`): Record<string, string> =>
   ({ grant_type: 'client_credentials', client_id: SECRET_APP, client_secret: SECRET, scope })
 
-function checkAadError (t: Test, res: { status: number, body: Record<string, unknown> }, status: number, error: string, code: number): void {
+function checkAadError (t: Test, res: { status: number, body: Record<string, unknown> }, status: number, error: string,
+  code: number): void {
   t.equal(res.status, status, `HTTP ${status}`)
   t.equal(res.body.error, error)
   t.same(res.body.error_codes, [code])
   const desc = String(res.body.error_description)
   t.match(desc, new RegExp(`^AADSTS${code}: `))
-  t.match(desc, /\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/)
+  t.match(
+    desc,
+    /\r\nTrace ID: [0-9a-f-]{36}\r\nCorrelation ID: [0-9a-f-]{36}\r\nTimestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/
+  )
   t.match(res.body.trace_id, /^[0-9a-f-]{36}$/)
   t.match(res.body.correlation_id, /^[0-9a-f-]{36}$/)
   t.match(res.body.timestamp, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/)
@@ -91,15 +109,21 @@ t.test('endpoints and metadata over HTTPS', async (t) => {
   t.equal(keys[0].kid, keys[0].x5t)
   t.ok(Array.isArray(keys[0].x5c))
 
-  const wrong = await get(`https://${sim.host}/00000000-0000-0000-0000-000000000000/v2.0/.well-known/openid-configuration`)
+  const wrong = await get(
+    `https://${sim.host}/00000000-0000-0000-0000-000000000000/v2.0/.well-known/openid-configuration`
+  )
   checkAadError(t, wrong, 400, 'invalid_tenant', 90002)
 
   const authorize = `${sim.authority}/oauth2/v2.0/authorize`
-  const inst = await get(`https://${sim.host}/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(authorize)}`)
+  const inst = await get(
+    `https://${sim.host}/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(authorize)}`
+  )
   t.equal(inst.status, 200)
   t.equal(inst.body.tenant_discovery_endpoint, `${sim.authority}/v2.0/.well-known/openid-configuration`)
   t.same(inst.body.metadata, [{ preferred_network: sim.host, preferred_cache: sim.host, aliases: [sim.host] }])
-  const otherInst = await get(`https://${sim.host}/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent('https://example.com/x/oauth2/v2.0/authorize')}`)
+  const otherInst = await get(
+    `https://${sim.host}/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent('https://example.com/x/oauth2/v2.0/authorize')}`
+  )
   checkAadError(t, otherInst, 400, 'invalid_instance', 50049)
 
   // The simulator's certificate is not trusted without the CA.
@@ -147,11 +171,17 @@ t.test('client secret: token, claims, verify()', async (t) => {
   t.same(ok?.roles, ['MailboxItem.Read.All', 'MailboxFolder.Read.All'])
   t.equal(ok?.tenantId, TENANT)
   t.equal(ok?.expiresAt.getTime(), (claims.exp ?? 0) * 1000)
-  t.equal(await sim.verify(token, `${GRAPH}/`).then((v) => v?.appId), SECRET_APP, 'trailing slash on the audience is the same resource')
+  t.equal(
+    await sim.verify(token, `${GRAPH}/`).then((v) => v?.appId),
+    SECRET_APP,
+    'trailing slash on the audience is the same resource'
+  )
 
   t.equal(await sim.verify(token, EXO), undefined, 'wrong audience')
   const [h, p, s] = token.split('.')
-  const forged = Buffer.from(JSON.stringify({ ...claims, roles: ['MailboxItem.ImportExport.All'] })).toString('base64url')
+  const forged = Buffer.from(JSON.stringify({ ...claims, roles: ['MailboxItem.ImportExport.All'] })).toString(
+    'base64url'
+  )
   t.equal(await sim.verify(`${h}.${forged}.${s}`, GRAPH), undefined, 'tampered payload')
   const flipped = s.slice(0, -4) + (s.endsWith('AAAA') ? 'BBBB' : 'AAAA')
   t.equal(await sim.verify(`${h}.${p}.${flipped}`, GRAPH), undefined, 'tampered signature')
@@ -159,7 +189,9 @@ t.test('client secret: token, claims, verify()', async (t) => {
 
   // A token signed by some other key with the same claims is rejected.
   const other = await generate([{ name: 'commonName', value: 'attacker' }], { keySize: 2048 })
-  const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: header.kid }).sign(createPrivateKey(other.private))
+  const foreign = await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', kid: header.kid })
+    .sign(createPrivateKey(other.private))
   t.equal(await sim.verify(foreign, GRAPH), undefined, 'foreign signature')
 
   // Exchange Online audience carries that resource's roles.
@@ -187,7 +219,12 @@ t.test('client secret: token, claims, verify()', async (t) => {
 t.test('expired token is rejected by verify()', async (t) => {
   // iat and exp are whole seconds, so a token's validity is up to 1 s shorter than its lifetime:
   // 3 s leaves a busy machine at least 2 s to see it valid. Then wait until its own exp has passed.
-  const short = await startIdentitySimulator({ tenantId: TENANT, tls, tokenLifetimeSec: 3, apps: [{ clientId: SECRET_APP, clientSecret: SECRET, roles: { [GRAPH]: ['x'] } }] })
+  const short = await startIdentitySimulator({
+    tenantId: TENANT,
+    tls,
+    tokenLifetimeSec: 3,
+    apps: [{ clientId: SECRET_APP, clientSecret: SECRET, roles: { [GRAPH]: ['x'] } }]
+  })
   t.teardown(() => short.close())
   const res = await post(secretForm(), `${short.authority}/oauth2/v2.0/token`)
   const token = String(res.body.access_token)
@@ -202,13 +239,37 @@ t.test('error shapes', async (t) => {
   const failures = sim.stats.failures
   const issued = sim.stats.tokensIssued
   checkAadError(t, await post({ ...secretForm(), client_secret: 'wrong' }), 401, 'invalid_client', 7000215)
-  checkAadError(t, await post({ ...secretForm(), client_id: '11111111-2222-3333-4444-555555555555' }), 400, 'unauthorized_client', 700016)
+  checkAadError(
+    t,
+    await post({ ...secretForm(), client_id: '11111111-2222-3333-4444-555555555555' }),
+    400,
+    'unauthorized_client',
+    700016
+  )
   checkAadError(t, await post(secretForm(`${GRAPH}/Mail.Read`)), 400, 'invalid_scope', 1002012)
   checkAadError(t, await post(secretForm(`${GRAPH}/.default ${EXO}/.default`)), 400, 'invalid_scope', 70011)
   checkAadError(t, await post({ ...secretForm(), grant_type: 'password' }), 400, 'unsupported_grant_type', 70003)
-  checkAadError(t, await post(secretForm(), `https://${sim.host}/contoso.onmicrosoft.com/oauth2/v2.0/token`), 400, 'invalid_request', 90002)
-  checkAadError(t, await post({ grant_type: 'client_credentials', client_id: SECRET_APP, scope: `${GRAPH}/.default` }), 401, 'invalid_client', 7000216)
-  checkAadError(t, await post({ grant_type: 'client_credentials', client_secret: SECRET, scope: `${GRAPH}/.default` }), 400, 'invalid_request', 900144)
+  checkAadError(
+    t,
+    await post(secretForm(), `https://${sim.host}/contoso.onmicrosoft.com/oauth2/v2.0/token`),
+    400,
+    'invalid_request',
+    90002
+  )
+  checkAadError(
+    t,
+    await post({ grant_type: 'client_credentials', client_id: SECRET_APP, scope: `${GRAPH}/.default` }),
+    401,
+    'invalid_client',
+    7000216
+  )
+  checkAadError(
+    t,
+    await post({ grant_type: 'client_credentials', client_secret: SECRET, scope: `${GRAPH}/.default` }),
+    400,
+    'invalid_request',
+    900144
+  )
   checkAadError(t, await post(secretForm('https://contoso.example/.default')), 400, 'invalid_resource', 500011)
   t.equal(sim.stats.failures, failures + 9)
   t.equal(sim.stats.tokensIssued, issued)
@@ -219,7 +280,8 @@ t.test('error shapes', async (t) => {
   t.match(String(res.body.error_description), SECRET_APP)
 })
 
-async function assertion (claims: { aud?: string, iss?: string, sub?: string, expIn?: number }, opts: { x5t?: string | null, key?: string } = {}): Promise<string> {
+async function assertion (claims: { aud?: string, iss?: string, sub?: string, expIn?: number },
+  opts: { x5t?: string | null, key?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
   const x5t = opts.x5t === undefined ? Buffer.from(appThumbprint, 'hex').toString('base64url') : opts.x5t
   return await new SignJWT({ jti: crypto.randomUUID() })
@@ -252,12 +314,36 @@ t.test('certificate credential (client_assertion)', async (t) => {
 
   const other = await generate([{ name: 'commonName', value: 'someone-else' }], { keySize: 2048 })
   checkAadError(t, await post(certForm(await assertion({}, { key: other.private }))), 401, 'invalid_client', 700027)
-  checkAadError(t, await post(certForm(await assertion({}, { x5t: Buffer.alloc(20, 7).toString('base64url') }))), 401, 'invalid_client', 700027)
+  checkAadError(
+    t,
+    await post(certForm(await assertion({}, { x5t: Buffer.alloc(20, 7).toString('base64url') }))),
+    401,
+    'invalid_client',
+    700027
+  )
   checkAadError(t, await post(certForm(await assertion({}, { x5t: null }))), 401, 'invalid_client', 700027)
-  checkAadError(t, await post(certForm(await assertion({ aud: 'https://example.com/token' }))), 401, 'invalid_client', 50027)
-  checkAadError(t, await post(certForm(await assertion({ iss: SECRET_APP, sub: SECRET_APP }))), 401, 'invalid_client', 700021)
+  checkAadError(
+    t,
+    await post(certForm(await assertion({ aud: 'https://example.com/token' }))),
+    401,
+    'invalid_client',
+    50027
+  )
+  checkAadError(
+    t,
+    await post(certForm(await assertion({ iss: SECRET_APP, sub: SECRET_APP }))),
+    401,
+    'invalid_client',
+    700021
+  )
   checkAadError(t, await post(certForm(await assertion({ expIn: -600 }))), 401, 'invalid_client', 700024)
-  checkAadError(t, await post({ ...certForm('x.y.z'), client_assertion_type: 'urn:example' }), 400, 'invalid_request', 50027)
+  checkAadError(
+    t,
+    await post({ ...certForm('x.y.z'), client_assertion_type: 'urn:example' }),
+    400,
+    'invalid_request',
+    50027
+  )
   // A secret is no use for an app that only has a certificate.
   checkAadError(t, await post({ ...secretForm(), client_id: CERT_APP }), 401, 'invalid_client', 7000215)
 })

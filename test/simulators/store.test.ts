@@ -1,11 +1,24 @@
 import t from 'tap'
-import { decodeItemStream, encodeItemStream, FtsFormatError, summarizeItemStream, PROP, PT_UNICODE_CP1200, PT_INT32, PT_BINARY, MARKER } from '../../src/simulators/store/fts.js'
+import {
+  decodeItemStream,
+  encodeItemStream,
+  FtsFormatError,
+  summarizeItemStream,
+  PROP,
+  PT_UNICODE_CP1200,
+  PT_INT32,
+  PT_BINARY,
+  MARKER
+} from '../../src/simulators/store/fts.js'
 import { isParseableChangeKey, parseId, StoreError } from '../../src/simulators/store/store.js'
 import { seedDemoTenant, DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 
 t.test('item streams: encode/decode round trip and strict validation', async (t) => {
   const msg = {
-    props: [{ type: PT_UNICODE_CP1200, id: PROP.MessageClass, value: 'IPM.Note' }, { type: PT_UNICODE_CP1200, id: PROP.Subject, value: 'Grüße ✓' }],
+    props: [
+      { type: PT_UNICODE_CP1200, id: PROP.MessageClass, value: 'IPM.Note' },
+      { type: PT_UNICODE_CP1200, id: PROP.Subject, value: 'Grüße ✓' }
+    ],
     recipients: [[{ type: PT_INT32, id: PROP.RecipientType, value: 1 }]],
     attachments: [[{ type: PT_BINARY, id: PROP.AttachDataBinary, value: Buffer.from([1, 2, 3]) }]]
   }
@@ -50,7 +63,11 @@ t.test('demo tenant: deterministic, realistic, well-formed', async (t) => {
   t.ok([...a.items.keys()].some((id) => id.includes('/') || id.includes('+')), 'ids need URL-safe re-encoding')
   const archive = a.requireMailbox(DEMO_MAILBOXES.alice.archive)
   t.equal(archive.primaryGuid, DEMO_MAILBOXES.alice.guid)
-  t.equal(a.requireMailbox(DEMO_MAILBOXES.dave.archive).auxGuids.length, 1, 'auto-expanded archive has an auxiliary mailbox')
+  t.equal(
+    a.requireMailbox(DEMO_MAILBOXES.dave.archive).auxGuids.length,
+    1,
+    'auto-expanded archive has an auxiliary mailbox'
+  )
 })
 
 t.test('store: ids, change keys, folders, items and change tracking', async (t) => {
@@ -75,7 +92,11 @@ t.test('store: ids, change keys, folders, items and change tracking', async (t) 
   s.updateItem(copy.id, item.blob(), ck)
   t.not(copy.changeKey, ck, 'change key changes on update')
   t.throws(() => s.updateItem(copy.id, item.blob(), ck), { code: 'ChangeKeyMismatch' })
-  t.same(s.changesSince(alice!.guid, since, { kind: 'item', folderId: f.id }).map((c) => c.op), ['create'], 'create+update collapse to create')
+  t.same(
+    s.changesSince(alice!.guid, since, { kind: 'item', folderId: f.id }).map((c) => c.op),
+    ['create'],
+    'create+update collapse to create'
+  )
   const mid = s.sequence
   s.deleteItem(copy.id)
   t.same(s.changesSince(alice!.guid, mid, { kind: 'item', folderId: f.id }).map((c) => c.op), ['delete'])
@@ -86,7 +107,11 @@ t.test('store: ids, change keys, folders, items and change tracking', async (t) 
   s.moveFolder(f.id, bin.id)
   t.equal(s.requireFolder(f.id).parentId, bin.id)
   t.notOk(inbox.childIds.includes(f.id))
-  t.same(new Set(s.changesSince(alice!.guid, beforeMove, { kind: 'folder' }).map((c) => c.id)), new Set([f.id, inbox.id, bin.id]), 'the folder and both parents changed')
+  t.same(
+    new Set(s.changesSince(alice!.guid, beforeMove, { kind: 'folder' }).map((c) => c.id)),
+    new Set([f.id, inbox.id, bin.id]),
+    'the folder and both parents changed'
+  )
   t.throws(() => s.moveFolder(inbox.id, bin.id), { code: 'DeleteDistinguishedFolder' })
   const child = s.createFolder(f.id, 'Child')
   t.throws(() => s.moveFolder(f.id, child.id), { code: 'InvalidName' }, 'not below itself')

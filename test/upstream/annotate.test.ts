@@ -23,8 +23,12 @@ t.test('annotate sets the hints on the same error and skips what is undefined', 
   })
   t.equal(a, e)
   t.match(a, {
-    code: 'MBG_ERR_UPSTREAM_THROTTLED', retry: 'safe', retryAfterMs: 2500, retryAfter: 3,
-    upstreamCode: 'ErrorServerBusy', upstreamRequestId: 'r-1'
+    code: 'MBG_ERR_UPSTREAM_THROTTLED',
+    retry: 'safe',
+    retryAfterMs: 2500,
+    retryAfter: 3,
+    upstreamCode: 'ErrorServerBusy',
+    upstreamRequestId: 'r-1'
   })
 
   const plain = annotate(new UpstreamUnavailable('reset'),

@@ -35,7 +35,14 @@ export interface CallOptions {
 const TRUNCATED = '=== Truncated Data ==='
 
 // Failures where the request certainly never reached the server: any call may be retried.
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH'
+])
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 export class EwsClient {
@@ -82,7 +89,12 @@ export class EwsClient {
         headersTimeout: this.config.timeoutMs,
         bodyTimeout: this.config.timeoutMs,
         ...(tls !== undefined
-          ? { connect: { ...(tls.ca !== undefined ? { ca: tls.ca } : {}), ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}) } }
+          ? {
+              connect: {
+                ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+                ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {})
+              }
+            }
           : {})
       })
       this.pools.set(origin, pool)
@@ -92,7 +104,10 @@ export class EwsClient {
 
   private async authorization (forceRefresh: boolean): Promise<string> {
     const auth = this.config.auth
-    if (auth.kind === 'basic') return 'Basic ' + Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')
+    if (auth.kind === 'basic') {
+      return 'Basic ' + Buffer.from(`${auth.username}:${auth.password}`,
+        'utf8').toString('base64')
+    }
     if (this.tokenProvider === undefined) throw new UpstreamAuth('no token provider configured')
     try {
       return 'Bearer ' + await this.tokenProvider.getToken(forceRefresh ? { forceRefresh: true } : {})
@@ -101,7 +116,10 @@ export class EwsClient {
       // setting to fix; its message holds no secret (src/auth/msal-token-provider.ts redacts).
       if (isGatewayError(err) && err.code === 'MBG_ERR_BACKEND_MISCONFIGURED') throw err
       // Other token endpoint trouble: report as an auth problem but never echo what it said.
-      this.logger.warn({ backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } }, 'EWS token acquisition failed')
+      this.logger.warn(
+        { backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } },
+        'EWS token acquisition failed'
+      )
       // The token provider's own errors already say what failed (refused, throttled, unreachable: AADSTS code,
       // retry hint; secrets redacted), as the Graph adapter passes them on: keep them.
       if (isGatewayError(err)) throw err
@@ -109,7 +127,8 @@ export class EwsClient {
     }
   }
 
-  private async post (op: string, mailbox: string, envelope: string, options: CallOptions, forceRefresh: boolean): Promise<RawResponse> {
+  private async post (op: string, mailbox: string, envelope: string, options: CallOptions,
+    forceRefresh: boolean): Promise<RawResponse> {
     const started = performance.now()
     const clientRequestId = randomUUID()
     const headers: Record<string, string> = {
@@ -134,12 +153,26 @@ export class EwsClient {
       })
       const body = await res.body.text()
       const requestId = header(res.headers['request-id'])
-      this.logger.debug({ backend: this.config.name, op, mailbox, status: res.statusCode, ms: Math.round(performance.now() - started), requestId, clientRequestId }, 'EWS call')
+      this.logger.debug(
+        {
+          backend: this.config.name,
+          op,
+          mailbox,
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+          requestId,
+          clientRequestId
+        },
+        'EWS call'
+      )
       return { status: res.statusCode, body, requestId, retryAfter: header(res.headers['retry-after']) }
     } catch (err) {
       const ms = Math.round(performance.now() - started)
       const code = (err as { code?: unknown }).code
-      this.logger.debug({ backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code }, 'EWS call failed')
+      this.logger.debug(
+        { backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code },
+        'EWS call failed'
+      )
       if (options.signal?.aborted === true) throw err
       const peer = { backend: this.config.name, origin: this.endpoint.origin, urlSetting: 'url' }
       const untrusted = certificateError(err, peer)
@@ -173,7 +206,13 @@ export class EwsClient {
         throw annotate(new UpstreamUnavailable(`${op}: HTTP 503`), { ...extras, ...hinted, retry: 'safe' })
     }
     if (res.status !== 200 && res.status !== 500) {
-      if (res.status >= 500) throw annotate(new UpstreamUnavailable(`${op}: HTTP ${res.status}`), { ...extras, ...hinted, retry: 'idempotent' })
+      if (res.status >= 500) {
+        throw annotate(new UpstreamUnavailable(`${op}: HTTP ${res.status}`), {
+          ...extras,
+          ...hinted,
+          retry: 'idempotent'
+        })
+      }
       throw annotate(new UpstreamBadResponse(`${op}: HTTP ${res.status}`), extras)
     }
     let parsed: ParsedEnvelope
@@ -182,7 +221,10 @@ export class EwsClient {
       parsed = parseEnvelope(res.body)
     } catch {
       // Failovers produce truncated or non-XML bodies; Microsoft says treat them as transient (ews.md §1).
-      throw annotate(new UpstreamUnavailable(`${op}: unreadable response (HTTP ${res.status})`), { ...extras, retry: 'idempotent' })
+      throw annotate(new UpstreamUnavailable(`${op}: unreadable response (HTTP ${res.status})`), {
+        ...extras,
+        retry: 'idempotent'
+      })
     }
     if (parsed.fault !== undefined) throw this.faultError(op, mailbox, parsed.fault.code, parsed.fault.values, extras)
     const body = parsed.body as XmlNode
@@ -192,10 +234,14 @@ export class EwsClient {
     return body
   }
 
-  private faultError (op: string, mailbox: string, code: string, values: Record<string, string>, extras: { upstreamRequestId?: string }): GatewayError {
+  private faultError (op: string, mailbox: string, code: string, values: Record<string, string>,
+    extras: { upstreamRequestId?: string }): GatewayError {
     if (OUR_BUG_CODES.has(code)) {
       // Our request was wrong: a bug to fix, not an outage. Values hold line/position, never secrets.
-      this.logger.error({ backend: this.config.name, op, mailbox, upstreamCode: code, detail: values }, 'EWS rejected a request the adapter built')
+      this.logger.error(
+        { backend: this.config.name, op, mailbox, upstreamCode: code, detail: values },
+        'EWS rejected a request the adapter built'
+      )
     }
     return annotate(errorForCode(code, { about: 'request', subject: op, address: mailbox, values }), extras)
   }

@@ -30,7 +30,14 @@ import {
   compareFolderKeys, creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor,
   encodeItemCursor, readFolder, readItemSummary, rootName, seenHash, type EwsFolder
 } from './mapping.js'
-import { isSuccess, readRootFolder, responseMessages, ResponseShapeError, type FolderTarget, type ResponseMessage } from './operations/common.js'
+import {
+  isSuccess,
+  readRootFolder,
+  responseMessages,
+  ResponseShapeError,
+  type FolderTarget,
+  type ResponseMessage
+} from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
 import { buildDeleteFolder } from './operations/delete-folder.js'
 import { buildExportItems, readExported } from './operations/export-items.js'
@@ -138,17 +145,29 @@ export class EwsBackend implements MailboxBackend {
     opts: { idempotent: boolean, signal?: AbortSignal | undefined },
     check: (response: XmlNode, attempt: number) => T
   ): Promise<T> {
-    return await this.policy.run({ key: this.key(address), idempotent: opts.idempotent, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) },
-      async (attempt) => await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt)))
+    return await this.policy.run(
+      {
+        key: this.key(address),
+        idempotent: opts.idempotent,
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {})
+      },
+      async (attempt) => await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt))
+    )
   }
 
   /** One HTTP exchange, no policy: only for use inside a `policy.run` callback. */
-  private async callOnce<T> (address: string, op: string, body: string, signal: AbortSignal | undefined, check: (response: XmlNode) => T): Promise<T> {
+  private async callOnce<T> (address: string, op: string, body: string, signal: AbortSignal | undefined,
+    check: (response: XmlNode) => T): Promise<T> {
     const response = await this.client.call(op, address, body, signal !== undefined ? { signal } : {})
     try {
       return check(response)
     } catch (err) {
-      if (err instanceof ResponseShapeError) this.logger.warn({ backend: this.name, op, mailbox: address, problem: err.message }, 'unexpected EWS response shape')
+      if (err instanceof ResponseShapeError) {
+        this.logger.warn(
+          { backend: this.name, op, mailbox: address, problem: err.message },
+          'unexpected EWS response shape'
+        )
+      }
       throw err
     }
   }
@@ -156,7 +175,12 @@ export class EwsBackend implements MailboxBackend {
   /** A call whose every ResponseMessage must succeed; the first failure is thrown. */
   private async invokeAll (
     address: string, op: string, body: string, count: number,
-    opts: { idempotent: boolean, signal?: AbortSignal | undefined, context: (index: number) => Omit<CodeContext, 'address' | 'values'> }
+    opts: {
+      idempotent: boolean
+      signal?: AbortSignal | undefined
+      context: (index: number) =>
+      Omit<CodeContext, 'address' | 'values'>
+    }
   ): Promise<ResponseMessage[]> {
     return await this.invoke(address, op, body, opts, (response) => {
       const messages = responseMessages(response, op, count)
@@ -179,8 +203,13 @@ export class EwsBackend implements MailboxBackend {
   private async resolveDistinguished (mailbox: MailboxRef, name: string, signal?: AbortSignal): Promise<string> {
     const cached = this.folderIds.get(this.cacheKey(mailbox, name))
     if (cached !== undefined) return cached
-    const [message] = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder([this.distinguished(mailbox, name)], 'IdOnly'), 1,
-      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name, idFrom: 'wellKnown' }) })
+    const [message] = await this.invokeAll(
+      mailbox.address,
+      'GetFolder',
+      buildGetFolder([this.distinguished(mailbox, name)], 'IdOnly'),
+      1,
+      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name, idFrom: 'wellKnown' }) }
+    )
     const id = this.readFolderOrThrow(message, undefined).ewsId
     this.folderIds.set(this.cacheKey(mailbox, name), id)
     return id
@@ -198,19 +227,33 @@ export class EwsBackend implements MailboxBackend {
 
   async discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery> {
     const primary: MailboxRef = { id: address, address, type: 'ews', kind: 'primary', backend: this.name }
-    const body = buildGetFolder([this.distinguished(primary, 'msgfolderroot'), this.distinguished(primary, 'archivemsgfolderroot')], 'IdOnly')
+    const body = buildGetFolder(
+      [this.distinguished(primary, 'msgfolderroot'), this.distinguished(primary, 'archivemsgfolderroot')],
+      'IdOnly'
+    )
     return await this.invoke(address, 'GetFolder', body, { idempotent: true, signal: ctx?.signal }, (response) => {
       const [root, archive] = responseMessages(response, 'GetFolder', 2)
-      if (!isSuccess(root)) throw errorForCode(root.code, { about: 'request', subject: 'msgfolderroot', address, values: root.values })
+      if (!isSuccess(root)) {
+        throw errorForCode(root.code,
+          { about: 'request', subject: 'msgfolderroot', address, values: root.values })
+      }
       const rootId = this.readFolderOrThrow(root, undefined).ewsId
       this.folderIds.set(`${address.toLowerCase()}|msgfolderroot`, rootId)
       if (isSuccess(archive)) {
-        this.folderIds.set(`${address.toLowerCase()}|archivemsgfolderroot`, this.readFolderOrThrow(archive, undefined).ewsId)
+        this.folderIds.set(
+          `${address.toLowerCase()}|archivemsgfolderroot`,
+          this.readFolderOrThrow(archive, undefined).ewsId
+        )
         return { archive: {} }
       }
       // No archive is a normal answer; anything else (throttling, access) is not.
       if (archive.code === 'ErrorFolderNotFound' || archive.code === 'ErrorItemNotFound') return {}
-      throw errorForCode(archive.code, { about: 'request', subject: 'archivemsgfolderroot', address, values: archive.values })
+      throw errorForCode(archive.code, {
+        about: 'request',
+        subject: 'archivemsgfolderroot',
+        address,
+        values: archive.values
+      })
     })
   }
 
@@ -256,7 +299,10 @@ export class EwsBackend implements MailboxBackend {
   async listFolders (mailbox: MailboxRef, request: ListFoldersRequest, ctx?: OperationContext): Promise<Page<Folder>> {
     const after = decodeFolderCursor(request.cursor)
     const max = Math.max(1, Math.min(request.limit, this.pageSize))
-    const parent = request.parentId !== undefined ? this.target(mailbox, request.parentId) : this.distinguished(mailbox, rootName(mailbox))
+    const parent =
+      request.parentId !== undefined
+        ? this.target(mailbox, request.parentId)
+        : this.distinguished(mailbox, rootName(mailbox))
     const traversal = request.parentId !== undefined ? 'Shallow' : 'Deep'
     // The whole tree is below the root the gateway looks up on its own.
     const context: Omit<CodeContext, 'address' | 'values'> = request.parentId !== undefined
@@ -332,7 +378,8 @@ export class EwsBackend implements MailboxBackend {
       ? await this.resolveDistinguished(mailbox, distinguishedName(mailbox, parentRef.wellKnown), ctx?.signal)
       : fromPublicId(parentRef.id)
     // Errors are about the parent (not found, malformed, another mailbox's), except a name conflict, which names the new name.
-    const [message] = await this.invokeAll(mailbox.address, 'CreateFolder', buildCreateFolder({ id: parentId }, request.displayName, folderClass), 1, {
+    const [message] = await this.invokeAll(mailbox.address, 'CreateFolder', buildCreateFolder({ id: parentId },
+      request.displayName, folderClass), 1, {
       idempotent: false,
       signal: ctx?.signal,
       context: () => ({ ...this.folderContext(parentRef), name: request.displayName })
@@ -354,12 +401,21 @@ export class EwsBackend implements MailboxBackend {
    * turn into a failed call (a retry would then conflict with the folder it created):
    * the fallback, built from the request, is returned instead and the miss logged.
    */
-  private async readBack (mailbox: MailboxRef, ref: { id: string }, ctx: OperationContext | undefined, fallback: () => Folder): Promise<Folder> {
+  private async readBack (mailbox: MailboxRef, ref: { id: string }, ctx: OperationContext | undefined,
+    fallback: () => Folder): Promise<Folder> {
     try {
       return (await this.readFolderRef(mailbox, ref, ctx)).folder
     } catch (err) {
       if (ctx?.signal?.aborted === true) throw err
-      this.logger.warn({ backend: this.name, mailbox: mailbox.address, folder: ref.id, errCode: isGatewayError(err) ? err.code : undefined }, 'could not read back a folder just written')
+      this.logger.warn(
+        {
+          backend: this.name,
+          mailbox: mailbox.address,
+          folder: ref.id,
+          errCode: isGatewayError(err) ? err.code : undefined
+        },
+        'could not read back a folder just written'
+      )
       return fallback()
     }
   }
@@ -369,7 +425,8 @@ export class EwsBackend implements MailboxBackend {
    * the caller's: when the server refuses it (invalid, stale, conflicting: CHANGE_KEY_CODES), the folder
    * is read again and the update sent once more; refused again, it is a 409 MBG_ERR_CHANGE_KEY_CONFLICT.
    */
-  async renameFolder (mailbox: MailboxRef, ref: FolderRef, displayName: string, ctx?: OperationContext): Promise<Folder> {
+  async renameFolder (mailbox: MailboxRef, ref: FolderRef, displayName: string,
+    ctx?: OperationContext): Promise<Folder> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
     for (let attempt = 1; ; attempt++) {
       // Read first: the current ChangeKey guards the update, and the root of the tree is refused here.
@@ -403,13 +460,14 @@ export class EwsBackend implements MailboxBackend {
   async deleteFolder (mailbox: MailboxRef, ref: FolderRef, ctx?: OperationContext): Promise<void> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
     const ewsId = fromPublicId(ref.id)
-    await this.invoke(mailbox.address, 'DeleteFolder', buildDeleteFolder(ewsId), { idempotent: true, signal: ctx?.signal }, (response, attempt) => {
-      const [m] = responseMessages(response, 'DeleteFolder', 1)
-      if (isSuccess(m)) return
-      // A retry after a lost response finds the folder already gone: that is the outcome we wanted.
-      if (attempt > 1 && (m.code === 'ErrorFolderNotFound' || m.code === 'ErrorItemNotFound')) return
-      throw errorForCode(m.code, { ...this.folderContext(ref), address: mailbox.address, values: m.values })
-    })
+    await this.invoke(mailbox.address, 'DeleteFolder', buildDeleteFolder(ewsId),
+      { idempotent: true, signal: ctx?.signal }, (response, attempt) => {
+        const [m] = responseMessages(response, 'DeleteFolder', 1)
+        if (isSuccess(m)) return
+        // A retry after a lost response finds the folder already gone: that is the outcome we wanted.
+        if (attempt > 1 && (m.code === 'ErrorFolderNotFound' || m.code === 'ErrorItemNotFound')) return
+        throw errorForCode(m.code, { ...this.folderContext(ref), address: mailbox.address, values: m.values })
+      })
   }
 
   // ------------------------------------------------------------------ items
@@ -421,7 +479,8 @@ export class EwsBackend implements MailboxBackend {
    * returned at the cursor's second) entries always holds `max` new ones when it is full, so
    * an answer with more to come but nothing new cannot be advanced from: MBG_ERR_UPSTREAM_BAD_RESPONSE.
    */
-  async listItems (mailbox: MailboxRef, ref: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>> {
+  async listItems (mailbox: MailboxRef, ref: FolderRef, page: PageRequest,
+    ctx?: OperationContext): Promise<Page<ItemSummary>> {
     const cursor = decodeItemCursor(page.cursor)
     const max = Math.max(1, Math.min(page.limit, this.pageSize))
     const seen = cursor?.seen ?? new Set<string>()
@@ -465,15 +524,22 @@ export class EwsBackend implements MailboxBackend {
     const decoded = itemIds.map((id) => tryFromPublicId(id))
     const valid: number[] = []
     decoded.forEach((ews, i) => { if (ews !== undefined) valid.push(i) })
-    const exported = valid.length > 0
-      ? await this.exportChunk(mailbox, valid.map((i) => decoded[i] as string), valid.map((i) => itemIds[i]), ctx?.signal)
-      : []
+    const exported =
+      valid.length > 0
+        ? await this.exportChunk(
+          mailbox,
+          valid.map((i) => decoded[i] as string),
+          valid.map((i) => itemIds[i]),
+          ctx?.signal
+        )
+        : []
     const out: ExportResult[] = itemIds.map((id) => ({ itemId: id, error: toItemError(new IdMalformed(shortId(id))) }))
     valid.forEach((i, k) => { out[i] = exported[k] })
     return out
   }
 
-  private async exportChunk (mailbox: MailboxRef, ids: string[], publicIds: string[], signal?: AbortSignal): Promise<ExportResult[]> {
+  private async exportChunk (mailbox: MailboxRef, ids: string[], publicIds: string[],
+    signal?: AbortSignal): Promise<ExportResult[]> {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, i: number): ExportResult => {
       if (isSuccess(m)) {
@@ -530,13 +596,14 @@ export class EwsBackend implements MailboxBackend {
     return await Promise.all(messages.map(async (first, i): Promise<R> => {
       if (!this.notProcessed(first)) return resend.toResult(first, i)
       try {
-        const m = await this.policy.run({ key: this.key(address), idempotent: resend.idempotent(i), signal }, async (attempt) => {
-          const m = attempt === 1
-            ? first
-            : await this.callOnce(address, op, resend.body(i), signal, (r) => responseMessages(r, op, 1)[0])
-          if (this.notProcessed(m)) throw this.notProcessedError(m)
-          return m
-        })
+        const m = await this.policy.run({ key: this.key(address), idempotent: resend.idempotent(i), signal },
+          async (attempt) => {
+            const m = attempt === 1
+              ? first
+              : await this.callOnce(address, op, resend.body(i), signal, (r) => responseMessages(r, op, 1)[0])
+            if (this.notProcessed(m)) throw this.notProcessedError(m)
+            return m
+          })
         return resend.toResult(m, i)
       } catch (err) {
         if (signal?.aborted === true) throw err
@@ -582,14 +649,18 @@ export class EwsBackend implements MailboxBackend {
       }
     })
     const names = new Set<string>()
-    folderOf.forEach((t, i) => { if (entries[i] !== undefined && t !== undefined && 'distinguished' in t) names.add(t.distinguished) })
+    folderOf.forEach((t, i) => {
+      if (entries[i] !== undefined && t !== undefined && 'distinguished' in t) names.add(t.distinguished)
+    })
     const resolved = new Map<string, Resolved>()
     for (const name of names) {
       try {
         resolved.set(name, { ok: true, target: { id: await this.resolveDistinguished(mailbox, name, ctx?.signal) } })
       } catch (err) {
-        if (isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') resolved.set(name, { ok: false, error: toItemError(err) })
-        else throw err
+        if (isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') {
+          resolved.set(name,
+            { ok: false, error: toItemError(err) })
+        } else throw err
       }
     }
     const valid: number[] = []
@@ -598,23 +669,36 @@ export class EwsBackend implements MailboxBackend {
       const t = folderOf[i] as FolderTarget
       if ('id' in t) { e.parentFolderId = t.id; valid.push(i); return }
       const r = resolved.get(t.distinguished) as Resolved
-      if (r.ok) { e.parentFolderId = (r.target as { id: string }).id; valid.push(i) } else out[i] = { index: i, error: r.error }
+      if (r.ok) {
+        e.parentFolderId = (r.target as { id: string }).id
+        valid.push(i)
+      } else out[i] = { index: i, error: r.error }
     })
     if (valid.length > 0) {
-      const uploaded = await this.uploadChunk(mailbox, valid, valid.map((i) => entries[i] as UploadEntry), items, ctx?.signal)
+      const uploaded = await this.uploadChunk(
+        mailbox,
+        valid,
+        valid.map((i) => entries[i] as UploadEntry),
+        items,
+        ctx?.signal
+      )
       valid.forEach((i, k) => { out[i] = uploaded[k] })
     }
     return out
   }
 
-  private async uploadChunk (mailbox: MailboxRef, indices: number[], batch: UploadEntry[], items: ImportItem[], signal?: AbortSignal): Promise<ImportResult[]> {
+  private async uploadChunk (mailbox: MailboxRef, indices: number[], batch: UploadEntry[], items: ImportItem[],
+    signal?: AbortSignal): Promise<ImportResult[]> {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, k: number): ImportResult => {
       const index = indices[k]
       if (isSuccess(m)) {
         const up = readUploaded(m)
         if ('problem' in up) {
-          return { index, error: toItemError(new UpstreamBadResponse(`UploadItems answered success with ${up.problem}`)) }
+          return {
+            index,
+            error: toItemError(new UpstreamBadResponse(`UploadItems answered success with ${up.problem}`))
+          }
         }
         if (up.changeKey === '') {
           // The item was stored: reporting a failure would invite a duplicate on retry. Success, with a warning.
@@ -639,8 +723,13 @@ export class EwsBackend implements MailboxBackend {
       }
     }
     // A blind resend of CreateNew after a lost response can duplicate items (ews.md §9): only 'safe' failures are retried then.
-    const messages = await this.invoke(address, 'UploadItems', buildUploadItems(batch), { idempotent: batch.every((e) => e.action !== 'CreateNew'), signal },
-      (r) => responseMessages(r, 'UploadItems', batch.length))
+    const messages = await this.invoke(
+      address,
+      'UploadItems',
+      buildUploadItems(batch),
+      { idempotent: batch.every((e) => e.action !== 'CreateNew'), signal },
+      (r) => responseMessages(r, 'UploadItems', batch.length)
+    )
     return await this.retryIndividually(address, 'UploadItems', messages, signal, {
       body: (k) => buildUploadItems([batch[k]]),
       idempotent: (k) => batch[k].action !== 'CreateNew',

@@ -123,7 +123,7 @@ class GraphBackend implements MailboxBackend {
 
   async discover (address: string, _ctx?: OperationContext): Promise<MailboxDiscovery> {
     const key = address.trim().toLowerCase()
-    if (key.length === 0 || key.length > 320 || /[/?#\\\s]/.test(key)) throw new BadRequest(`invalid mailbox address`)
+    if (key.length === 0 || key.length > 320 || /[/?#\\\s]/.test(key)) throw new BadRequest('invalid mailbox address')
     // No cache here: the router caches discoveries (with expiry) and shares concurrent lookups.
     return await this.fetchDiscovery(key)
   }
@@ -139,12 +139,16 @@ class GraphBackend implements MailboxBackend {
     const body = exchangeSettingsOf(answer, address)
     const primary = body.primaryMailboxId
     const archive = body.inPlaceArchiveMailboxId
-    if (typeof primary !== 'string' || !MAILBOX_ID.test(primary)) throw new UpstreamBadResponse(`settings/exchange of ${address} has no usable primaryMailboxId`)
+    if (typeof primary !== 'string' ||
+      !MAILBOX_ID.test(primary)) { throw new UpstreamBadResponse(`settings/exchange of ${address} has no usable primaryMailboxId`) }
     if (archive !== undefined && archive !== null && (typeof archive !== 'string' || !MAILBOX_ID.test(archive))) {
       throw new UpstreamBadResponse(`settings/exchange of ${address} has an unusable inPlaceArchiveMailboxId`)
     }
     this.primaryMbx.add(primary)
-    return { primaryRef: primary, ...(typeof archive === 'string' && archive.length > 0 ? { archive: { ref: archive } } : {}) }
+    return {
+      primaryRef: primary,
+      ...(typeof archive === 'string' && archive.length > 0 ? { archive: { ref: archive } } : {})
+    }
   }
 
   private async mailbox (ref: MailboxRef, signal?: AbortSignal): Promise<GraphMailbox> {
@@ -152,7 +156,11 @@ class GraphBackend implements MailboxBackend {
     if (mbx === undefined || mbx.length === 0) {
       const d = await this.discover(ref.address)
       mbx = ref.kind === 'archive' ? d.archive?.ref : d.primaryRef
-      if (mbx === undefined) throw new MailboxNotFound(ref.kind === 'archive' ? `${ref.address} (archive)` : ref.address)
+      if (mbx === undefined) {
+        throw new MailboxNotFound(ref.kind === 'archive'
+          ? `${ref.address} (archive)`
+          : ref.address)
+      }
     }
     // The MBX id is discovery's answer (already checked there): never the caller's input.
     if (!MAILBOX_ID.test(mbx)) throw new UpstreamBadResponse(`unusable Graph mailbox id for ${ref.id}`)
@@ -180,7 +188,8 @@ class GraphBackend implements MailboxBackend {
     return await this.folders.createFolder(await this.mailbox(mailbox, ctx?.signal), request, ctx?.signal)
   }
 
-  async renameFolder (mailbox: MailboxRef, folder: FolderRef, displayName: string, ctx?: OperationContext): Promise<Folder> {
+  async renameFolder (mailbox: MailboxRef, folder: FolderRef, displayName: string,
+    ctx?: OperationContext): Promise<Folder> {
     return await this.folders.renameFolder(await this.mailbox(mailbox, ctx?.signal), folder, displayName, ctx?.signal)
   }
 
@@ -188,7 +197,8 @@ class GraphBackend implements MailboxBackend {
     await this.folders.deleteFolder(await this.mailbox(mailbox, ctx?.signal), folder, ctx?.signal)
   }
 
-  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext): Promise<Page<ItemSummary>> {
+  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
+    ctx?: OperationContext): Promise<Page<ItemSummary>> {
     return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx?.signal), folder, page, ctx?.signal)
   }
 

@@ -47,7 +47,7 @@ export function cursorFromNextLink (nextLink: string, graphOrigin: string, scope
   } catch {
     throw new UpstreamBadResponse(`unparseable @odata.nextLink ${redactUrl(nextLink)}`)
   }
-  if (url.origin !== graphOrigin) throw new UpstreamBadResponse(`@odata.nextLink leaves the Graph origin: ${redactUrl(url)}`)
+  if (url.origin !== graphOrigin) { throw new UpstreamBadResponse(`@odata.nextLink leaves the Graph origin: ${redactUrl(url)}`) }
   return encodeCursor({ v: 1, s: scope, p: `${url.pathname}${url.search}` })
 }
 

@@ -231,7 +231,8 @@ export interface ImportSubject {
  * wording is not documented, and checked in an order where the more specific
  * reading wins (a missing item is "not found" even though the message names the folder).
  */
-export function importError (status: number, bodyText: string, headers: Headers, subject: ImportSubject | string): GatewayError {
+export function importError (status: number, bodyText: string, headers: Headers,
+  subject: ImportSubject | string): GatewayError {
   const { itemId, folderId: sentFolderId, folderLabel, folderFrom } = typeof subject === 'string'
     ? { itemId: subject, folderId: subject, folderLabel: undefined, folderFrom: undefined }
     : subject
@@ -244,12 +245,17 @@ export function importError (status: number, bodyText: string, headers: Headers,
   const code = upstream.code ?? ''
   const text = describe(status, upstream)
   // Order matters: a corrupt-stream message may quote parser details that mention versions or keys.
-  if (/corrupt|not a valid (item )?stream|not valid base64|produced by an export|'Data'/i.test(message) || /Corrupt|InvalidData/i.test(code)) {
-    return annotate(new DataInvalid(message.length > 0 ? message.slice(0, 200) : 'rejected by the import endpoint'), up(upstream))
+  if (/corrupt|not a valid (item )?stream|not valid base64|produced by an export|'Data'/i.test(message) ||
+    /Corrupt|InvalidData/i.test(code)) {
+    return annotate(
+      new DataInvalid(message.length > 0 ? message.slice(0, 200) : 'rejected by the import endpoint'),
+      up(upstream)
+    )
   }
   if (MALFORMED_TEXT.test(message) || (status === 400 && MALFORMED_CODES.test(code))) {
     // "The ChangeKey is malformed." is about the key, not the id.
-    if (MENTIONS_CHANGE_KEY.test(message) && !/item ?id|folder ?id|\bid is\b/i.test(message)) return annotate(new ChangeKeyInvalid(ref), up(upstream))
+    if (MENTIONS_CHANGE_KEY.test(message) &&
+      !/item ?id|folder ?id|\bid is\b/i.test(message)) { return annotate(new ChangeKeyInvalid(ref), up(upstream)) }
     const aboutFolder = itemId === undefined || (/folder/i.test(message) && !MENTIONS_ITEM.test(message))
     // The id of a well-known folder is the one the gateway resolved: refused, it is not the caller's fault.
     if (aboutFolder && folderFrom !== undefined && folderFrom !== 'caller') {
@@ -267,10 +273,14 @@ export function importError (status: number, bodyText: string, headers: Headers,
   // The documented wording ("the ItemId+ChangeKey pair does not match") is ambiguous; it is read as a
   // conflict because that is the safe answer: a client re-reads the item, where "not found" could make it
   // create a duplicate.
-  if ((MENTIONS_CHANGE_KEY.test(message) && (status === 409 || STALE_TEXT.test(message) || /match/i.test(message))) || /ChangeKey|Conflict/i.test(code)) {
+  if ((MENTIONS_CHANGE_KEY.test(message) && (status === 409 || STALE_TEXT.test(message) || /match/i.test(message))) ||
+    /ChangeKey|Conflict/i.test(code)) {
     return annotate(new ChangeKeyConflict(ref), up(upstream))
   }
-  if (status === 404) return annotate(itemId !== undefined ? new ItemNotFound(itemId) : new FolderNotFound(folderId), up(upstream))
+  if (status === 404) {
+    return annotate(itemId !== undefined ? new ItemNotFound(itemId) : new FolderNotFound(folderId),
+      up(upstream))
+  }
   if (/quota/i.test(message)) return annotate(new QuotaExceeded(text), up(upstream))
   // Any other refusal names nothing the caller sent (the gateway checks ids, mode and base64 first): not a 400.
   if (status >= 400 && status < 500) return annotate(new UpstreamRejected(text), up(upstream))
@@ -280,9 +290,12 @@ export function importError (status: number, bodyText: string, headers: Headers,
 /** Per-item export error codes (exportItemResponse.error.code) → gateway error. */
 export function exportItemError (code: string, message: string, itemId: string): GatewayError {
   const upstream: UpstreamError = { code, message }
-  if (/ItemNotFound|ObjectNotFound|InvalidMailboxItemId|NotFound/i.test(code)) return annotate(new ItemNotFound(itemId), up(upstream))
+  if (/ItemNotFound|ObjectNotFound|InvalidMailboxItemId|NotFound/i.test(code)) { return annotate(new ItemNotFound(itemId), up(upstream)) }
   if (MALFORMED_CODES.test(code)) return annotate(new IdMalformed(itemId), up(upstream))
   if (/AccessDenied|Forbidden/i.test(code)) return annotate(new AccessDenied(`item ${itemId}`), up(upstream))
-  if (/Throttl|ServerBusy|TooMany/i.test(code)) return annotate(new UpstreamThrottled(`${code} for item ${itemId}`), up(upstream))
+  if (/Throttl|ServerBusy|TooMany/i.test(code)) {
+    return annotate(new UpstreamThrottled(`${code} for item ${itemId}`),
+      up(upstream))
+  }
   return annotate(new UpstreamRejected(`${code} for item ${itemId}: ${message.slice(0, 200)}`), up(upstream))
 }

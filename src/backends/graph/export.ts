@@ -25,7 +25,8 @@ function movedTarget (ctx: GraphContext, message: string, from: string): URL | u
     return undefined
   }
   if (url.protocol !== 'https:' || url.origin !== ctx.config.graphUrl) return undefined
-  if (!/^\/[^/]+\/admin\/exchange\/mailboxes\/[^/]+\/exportItems$/i.test(url.pathname) || url.href === from) return undefined
+  if (!/^\/[^/]+\/admin\/exchange\/mailboxes\/[^/]+\/exportItems$/i.test(url.pathname) ||
+    url.href === from) { return undefined }
   return url
 }
 
@@ -48,7 +49,8 @@ function readExported (entry: unknown): { changeKey: string, data: string } | { 
 }
 
 /** Exports one chunk (unique, well-formed ids) and returns a result per id. */
-async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: string[], signal?: AbortSignal): Promise<Map<string, ExportResult>> {
+async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: string[],
+  signal?: AbortSignal): Promise<Map<string, ExportResult>> {
   const out = new Map<string, ExportResult>()
   let pending = new Map<string, string[]>([[`${mailbox.base}/exportItems`, ids]])
   for (let hop = 0; pending.size > 0; hop++) {
@@ -61,12 +63,17 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
       }
       let body: { value?: unknown }
       try {
-        body = await ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
-          const { body } = await ctx.http.graphJson<{ value?: unknown }>({
-            method: 'POST', url, body: { itemIds: batch }, subject: { kind: 'item', ref: batch.length === 1 ? batch[0] : `${batch.length} items` }, ...(signal !== undefined ? { signal } : {})
+        body = await ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) },
+          async () => {
+            const { body } = await ctx.http.graphJson<{ value?: unknown }>({
+              method: 'POST',
+              url,
+              body: { itemIds: batch },
+              subject: { kind: 'item', ref: batch.length === 1 ? batch[0] : `${batch.length} items` },
+              ...(signal !== undefined ? { signal } : {})
+            })
+            return body
           })
-          return body
-        })
       } catch (err) {
         // A failed re-POST to an auxiliary archive must not lose the results already in hand.
         if (hop === 0) throw err
@@ -74,12 +81,15 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
         for (const id of batch) out.set(id, { itemId: id, error })
         continue
       }
-      if (!Array.isArray(body.value)) throw new UpstreamBadResponse(`exportItems answered without value[] (${redactUrl(url)})`)
+      if (!Array.isArray(body.value)) { throw new UpstreamBadResponse(`exportItems answered without value[] (${redactUrl(url)})`) }
       const wanted = new Set(batch)
       for (const entry of body.value) {
         const itemId = getCi(entry, 'itemId')
         if (typeof itemId !== 'string' || !wanted.has(itemId)) {
-          ctx.logger.warn({ itemId: typeof itemId === 'string' ? itemId.slice(0, 100) : undefined }, 'exportItems returned an id that was not asked for')
+          ctx.logger.warn(
+            { itemId: typeof itemId === 'string' ? itemId.slice(0, 100) : undefined },
+            'exportItems returned an id that was not asked for'
+          )
           continue
         }
         const err = getCi(entry, 'error')
@@ -97,7 +107,12 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
               next.set(target.href, list)
               continue
             }
-            out.set(itemId, { itemId, error: toItemError(new UpstreamBadResponse(`${MOVED} pointing to a refused location ${redactUrl(message)}`)) })
+            out.set(itemId, {
+              itemId,
+              error: toItemError(
+                new UpstreamBadResponse(`${MOVED} pointing to a refused location ${redactUrl(message)}`)
+              )
+            })
             continue
           }
           out.set(itemId, { itemId, error: toItemError(exportItemError(code, message, toPublicId(itemId))) })
@@ -106,7 +121,9 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
         const exported = readExported(entry)
         if ('problem' in exported) {
           // An unusable entry is that item's failure, never a success and never the call's.
-          const error = new UpstreamBadResponse(`exportItems answered for item ${toPublicId(itemId)} with ${exported.problem}`)
+          const error = new UpstreamBadResponse(
+            `exportItems answered for item ${toPublicId(itemId)} with ${exported.problem}`
+          )
           out.set(itemId, { itemId, error: toItemError(error) })
           continue
         }
@@ -124,7 +141,8 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
  * asked. Duplicates are exported once and reported at each position; malformed ids
  * never leave the gateway. Throws when the first POST fails as a whole.
  */
-export async function exportBatch (ctx: GraphContext, mailbox: GraphMailbox, itemIds: string[], signal?: AbortSignal): Promise<ExportResult[]> {
+export async function exportBatch (ctx: GraphContext, mailbox: GraphMailbox, itemIds: string[],
+  signal?: AbortSignal): Promise<ExportResult[]> {
   const graphIds = itemIds.map((id) => tryFromPublicId(id))
   const ids = [...new Set(graphIds.filter((id): id is string => id !== undefined))]
   const results = ids.length > 0 ? await exportChunk(ctx, mailbox, ids, signal) : new Map<string, ExportResult>()

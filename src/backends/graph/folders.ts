@@ -97,10 +97,21 @@ export class Folders {
   constructor (private readonly ctx: GraphContext) {}
 
   /** GET through the policy (idempotent), JSON body. */
-  async get<T> (mailbox: GraphMailbox, url: string, subject: Subject, signal?: AbortSignal, headers?: Record<string, string>): Promise<{ body: T, url: string }> {
-    return await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
+  async get<T> (mailbox: GraphMailbox, url: string, subject: Subject, signal?: AbortSignal,
+    headers?: Record<string, string>): Promise<{ body: T, url: string }> {
+    return await this.ctx.policy.run({
+      key: mailbox.key,
+      idempotent: true,
+      ...(signal !== undefined
+        ? { signal }
+        : {})
+    }, async () => {
       const { body, response } = await this.ctx.http.graphJson<T>({
-        method: 'GET', url, subject, ...(signal !== undefined ? { signal } : {}), ...(headers !== undefined ? { headers } : {})
+        method: 'GET',
+        url,
+        subject,
+        ...(signal !== undefined ? { signal } : {}),
+        ...(headers !== undefined ? { headers } : {})
       })
       this.learnAux(mailbox, response.url)
       return { body, url: response.url }
@@ -150,7 +161,9 @@ export class Folders {
     let p = this.wellKnown.get(key)
     if (p === undefined) {
       // Shared and cached: not tied to one caller's signal.
-      p = mailbox.archive ? this.findArchiveWellKnown(mailbox, ref.wellKnown) : this.findPrimaryWellKnown(mailbox, ref.wellKnown)
+      p = mailbox.archive
+        ? this.findArchiveWellKnown(mailbox, ref.wellKnown)
+        : this.findPrimaryWellKnown(mailbox, ref.wellKnown)
       this.wellKnown.set(key, p)
       p.catch(() => this.wellKnown.delete(key))
     }
@@ -213,7 +226,11 @@ export class Folders {
     const given = typeof f.parentFolderId === 'string' && f.parentFolderId.length > 0 ? f.parentFolderId : knownParent
     const parent = given !== undefined ? upstreamId(given, `the parent of ${id.slice(0, 100)}`) : undefined
     const what = `folder ${id.slice(0, 100)}`
-    const wellKnownName = isRoot ? 'root' : typeof f.wellKnownName === 'string' && f.wellKnownName.length > 0 ? f.wellKnownName : undefined
+    const wellKnownName = isRoot
+      ? 'root'
+      : typeof f.wellKnownName === 'string' && f.wellKnownName.length > 0
+        ? f.wellKnownName
+        : undefined
     const type: unknown = f.type
     if (type !== null && typeof type !== 'string') throw new UpstreamBadResponse(`${what}: type is not a string`)
     const count = (name: 'childFolderCount' | 'totalItemCount'): number => {
@@ -267,7 +284,12 @@ export class Folders {
         const id = entries[i].id as string
         let fetched: GraphFolder
         try {
-          fetched = await this.fetchFolder(mailbox, id, { kind: 'folder', ref: toPublicId(id), from: 'gateway' }, signal)
+          fetched = await this.fetchFolder(
+            mailbox,
+            id,
+            { kind: 'folder', ref: toPublicId(id), from: 'gateway' },
+            signal
+          )
         } catch (err) {
           if ((err as { code?: unknown }).code === 'MBG_ERR_FOLDER_NOT_FOUND') return
           throw err
@@ -313,7 +335,13 @@ export class Folders {
     }
     const cursor = request.cursor
     if (cursor !== undefined) {
-      url = readCursor(cursor, { graphOrigin: this.ctx.config.graphUrl, version: mailbox.version, mailboxIds: knownMailboxIds(this.ctx, mailbox), scope, collections })
+      url = readCursor(cursor, {
+        graphOrigin: this.ctx.config.graphUrl,
+        version: mailbox.version,
+        mailboxIds: knownMailboxIds(this.ctx, mailbox),
+        scope,
+        collections
+      })
     }
     const subject: Subject = request.parentId !== undefined
       ? folderSubject(request.parentId)
@@ -340,9 +368,19 @@ export class Folders {
       : `${mailbox.base}/folders/${pathSegment(parent)}/childFolders`
     const subject = folderSubject(request.parentId ?? { wellKnown: 'root' }, request.displayName)
     // Not idempotent: a blind retry after an unknown outcome could create a duplicate.
-    const body = await this.ctx.policy.run({ key: mailbox.key, idempotent: false, ...(signal !== undefined ? { signal } : {}) }, async () => {
+    const body = await this.ctx.policy.run({
+      key: mailbox.key,
+      idempotent: false,
+      ...(signal !== undefined
+        ? { signal }
+        : {})
+    }, async () => {
       const { body } = await this.ctx.http.graphJson<GraphFolder>({
-        method: 'POST', url, subject, body: { displayName: request.displayName, type: request.folderClass ?? 'IPF.Note' }, ...(signal !== undefined ? { signal } : {})
+        method: 'POST',
+        url,
+        subject,
+        body: { displayName: request.displayName, type: request.folderClass ?? 'IPF.Note' },
+        ...(signal !== undefined ? { signal } : {})
       })
       return body
     })
@@ -351,15 +389,28 @@ export class Folders {
     return made
   }
 
-  async renameFolder (mailbox: GraphMailbox, ref: FolderRef, displayName: string, signal?: AbortSignal): Promise<Folder> {
+  async renameFolder (mailbox: GraphMailbox, ref: FolderRef, displayName: string,
+    signal?: AbortSignal): Promise<Folder> {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
     const id = fromPublicId(ref.id)
     const rootId = await this.rootId(mailbox)
     if (id === rootId) throw new FolderProtected('root')
     const url = `${mailbox.base}/folders/${pathSegment(id)}`
     const subject: Subject = { kind: 'folder', ref: ref.id, name: displayName }
-    const body = await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
-      const { body } = await this.ctx.http.graphJson<GraphFolder>({ method: 'PATCH', url, subject, body: { displayName }, ...(signal !== undefined ? { signal } : {}) })
+    const body = await this.ctx.policy.run({
+      key: mailbox.key,
+      idempotent: true,
+      ...(signal !== undefined
+        ? { signal }
+        : {})
+    }, async () => {
+      const { body } = await this.ctx.http.graphJson<GraphFolder>({
+        method: 'PATCH',
+        url,
+        subject,
+        body: { displayName },
+        ...(signal !== undefined ? { signal } : {})
+      })
       return body
     })
     // The docs promise the updated folder in the body; fetch it if a server answers 204.
@@ -374,13 +425,14 @@ export class Folders {
     const id = fromPublicId(ref.id)
     const rootId = await this.rootId(mailbox)
     if (id === rootId) throw new FolderProtected('root')
-    await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) }, async () => {
-      await this.ctx.http.graph({
-        method: 'DELETE',
-        url: `${mailbox.base}/folders/${pathSegment(id)}`,
-        subject: { kind: 'folder', ref: ref.id },
-        ...(signal !== undefined ? { signal } : {})
+    await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) },
+      async () => {
+        await this.ctx.http.graph({
+          method: 'DELETE',
+          url: `${mailbox.base}/folders/${pathSegment(id)}`,
+          subject: { kind: 'folder', ref: ref.id },
+          ...(signal !== undefined ? { signal } : {})
+        })
       })
-    })
   }
 }

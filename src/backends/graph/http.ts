@@ -67,7 +67,8 @@ export class GraphHttp {
   }
 
   /** One HTTP exchange without any Graph semantics (used for the import endpoint too). */
-  async send (method: string, url: string, headers: Record<string, string>, body: string | undefined, signal?: AbortSignal): Promise<RawResponse> {
+  async send (method: string, url: string, headers: Record<string, string>, body: string | undefined,
+    signal?: AbortSignal): Promise<RawResponse> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs)
     const combined = signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout
     const started = Date.now()
@@ -81,7 +82,10 @@ export class GraphHttp {
         signal: combined
       })
       const text = await res.body.text()
-      this.options.logger.debug({ method, url: redactUrl(url), status: res.statusCode, ms: Date.now() - started }, 'graph http')
+      this.options.logger.debug(
+        { method, url: redactUrl(url), status: res.statusCode, ms: Date.now() - started },
+        'graph http'
+      )
       return { status: res.statusCode, headers: res.headers, text, url }
     } catch (err) {
       // The caller went away: not an upstream failure, let the abort propagate as is.
@@ -163,7 +167,7 @@ export class GraphHttp {
       if (!REDIRECTS.has(res.status)) return res
       const location = res.headers.location
       const target = Array.isArray(location) ? location[0] : location
-      if (target === undefined) throw new UpstreamBadResponse(`HTTP ${res.status} without Location from ${redactUrl(url)}`)
+      if (target === undefined) { throw new UpstreamBadResponse(`HTTP ${res.status} without Location from ${redactUrl(url)}`) }
       let next: URL
       try {
         next = new URL(target, url)
@@ -174,8 +178,11 @@ export class GraphHttp {
         throw new UpstreamBadResponse(`redirect to a foreign or insecure location refused: ${redactUrl(next)}`)
       }
       if (seen.has(next.href)) throw new UpstreamBadResponse(`redirect loop at ${redactUrl(next)}`)
-      if (hop + 1 > this.options.maxRedirects) throw new UpstreamBadResponse(`more than ${this.options.maxRedirects} redirects from ${redactUrl(req.url)}`)
-      this.options.logger.debug({ status: res.status, from: redactUrl(url), to: redactUrl(next), hop: hop + 1 }, 'graph redirect')
+      if (hop + 1 > this.options.maxRedirects) { throw new UpstreamBadResponse(`more than ${this.options.maxRedirects} redirects from ${redactUrl(req.url)}`) }
+      this.options.logger.debug(
+        { status: res.status, from: redactUrl(url), to: redactUrl(next), hop: hop + 1 },
+        'graph redirect'
+      )
       url = next
     }
   }

@@ -36,7 +36,13 @@ async function upload (
   let rerouted = 0
   for (;;) {
     const session = await ctx.sessions.get(target)
-    const res = await ctx.http.send('POST', session.importUrl, { 'content-type': 'application/json', accept: 'application/json' }, payload, signal)
+    const res = await ctx.http.send(
+      'POST',
+      session.importUrl,
+      { 'content-type': 'application/json', accept: 'application/json' },
+      payload,
+      signal
+    )
     if (res.status >= 200 && res.status < 300) {
       let parsed: unknown
       try {
@@ -88,7 +94,8 @@ async function upload (
 }
 
 /** Imports one item; ids in and out are public ids (see ids.ts). */
-async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, item: ImportItem, signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
+async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, item: ImportItem,
+  signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
   const itemId = item.mode === 'update' ? fromPublicId(item.itemId) : undefined
   const folderId = await folders.folderId(mailbox, item.folderId)
   // Only an update may be blindly retried: re-running a create whose outcome is unknown can duplicate the item.
@@ -102,14 +109,18 @@ async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMai
  * batch at once (the service sends batches of one). An item's failure is its own:
  * this never throws for the batch.
  */
-export async function importBatch (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, items: ImportItem[], signal?: AbortSignal): Promise<ImportResult[]> {
+export async function importBatch (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, items: ImportItem[],
+  signal?: AbortSignal): Promise<ImportResult[]> {
   return await Promise.all(items.map(async (item, index): Promise<ImportResult> => {
     try {
       const r = await importOne(ctx, folders, mailbox, item, signal)
       return { index, itemId: r.itemId, changeKey: r.changeKey }
     } catch (err) {
       if (!(err instanceof Error && 'code' in err) || !String((err as { code: unknown }).code).startsWith('MBG_ERR_')) {
-        ctx.logger.warn({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err), index }, 'import item failed unexpectedly')
+        ctx.logger.warn(
+          { err: err instanceof Error ? { name: err.name, message: err.message } : String(err), index },
+          'import item failed unexpectedly'
+        )
       }
       return { index, error: toItemError(err) }
     }

@@ -5,7 +5,14 @@
 import { UpstreamBadResponse } from '../../errors.js'
 import { isDateTime, nonNegativeInteger } from '../answers.js'
 import type { FolderRef, ItemSummary, Page, PageRequest } from '../mailbox-backend.js'
-import { cursorFailure, cursorFromNextLink, matchesCollection, openCursor, wrongListing, type PathPart } from './cursor.js'
+import {
+  cursorFailure,
+  cursorFromNextLink,
+  matchesCollection,
+  openCursor,
+  wrongListing,
+  type PathPart
+} from './cursor.js'
 import { knownMailboxIds, type GraphContext, type GraphMailbox } from './context.js'
 import { folderSubject, pageSize, type Folders, type GraphPage } from './folders.js'
 import { changeKeyFromEtag, pathSegment, publicIdOf } from './ids.js'
@@ -51,7 +58,9 @@ export function toItemSummary (item: GraphItem): ItemSummary {
   }
   const created = time('createdDateTime')
   const modified = time('lastModifiedDateTime')
-  const subject = item.singleValueExtendedProperties?.find((p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim()))?.value
+  const subject = item.singleValueExtendedProperties?.find(
+    (p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim())
+  )?.value
   return {
     id,
     changeKey,
@@ -70,16 +79,24 @@ const itemsOf = (key: PathPart): PathPart[] => [{ name: 'folders' }, key, { name
  * normally repeats the request path (`folders/inbox/items`); should Graph spell a well-known
  * folder by its id instead, the id is resolved (cached) and accepted too, but only then.
  */
-async function cursorUrl (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, seg: string, scope: string, cursor: string): Promise<string> {
-  const opened = openCursor(cursor, { graphOrigin: ctx.config.graphUrl, version: mailbox.version, mailboxIds: knownMailboxIds(ctx, mailbox), scope })
+async function cursorUrl (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, seg: string,
+  scope: string, cursor: string): Promise<string> {
+  const opened = openCursor(cursor, {
+    graphOrigin: ctx.config.graphUrl,
+    version: mailbox.version,
+    mailboxIds: knownMailboxIds(ctx, mailbox),
+    scope
+  })
   // Ids, and archive well-known names (already resolved to ids by `segment`), must match exactly.
   const byName = 'wellKnown' in folder && !mailbox.archive
   if (matchesCollection(opened.collection, itemsOf(byName ? { name: seg } : { id: seg }))) return opened.url
-  if (byName && matchesCollection(opened.collection, itemsOf({ id: await folders.folderId(mailbox, folder) }))) return opened.url
+  if (byName && matchesCollection(opened.collection,
+    itemsOf({ id: await folders.folderId(mailbox, folder) }))) { return opened.url }
   throw wrongListing()
 }
 
-export async function listItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef, page: PageRequest, signal?: AbortSignal): Promise<Page<ItemSummary>> {
+export async function listItems (ctx: GraphContext, folders: Folders, mailbox: GraphMailbox, folder: FolderRef,
+  page: PageRequest, signal?: AbortSignal): Promise<Page<ItemSummary>> {
   const seg = await folders.segment(mailbox, folder)
   const scope = `items:${seg}`
   const url = page.cursor !== undefined

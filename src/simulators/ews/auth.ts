@@ -21,7 +21,8 @@ function safeEqual (a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
-export async function authenticate (header: string | undefined, options: Pick<EwsSimulatorOptions, 'accounts' | 'verifyBearer'>): Promise<Caller | AuthFailure> {
+export async function authenticate (header: string | undefined,
+  options: Pick<EwsSimulatorOptions, 'accounts' | 'verifyBearer'>): Promise<Caller | AuthFailure> {
   if (header === undefined) return { failed: true }
   const space = header.indexOf(' ')
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase()
@@ -43,9 +44,18 @@ export async function authenticate (header: string | undefined, options: Pick<Ew
     } catch {
       identity = undefined
     }
-    if (identity === undefined) return { failed: true, diagnostics: '2000001;reason="The token is invalid or has expired.";error_category="invalid_token"' }
+    if (identity === undefined) {
+      return {
+        failed: true,
+        diagnostics: '2000001;reason="The token is invalid or has expired.";error_category="invalid_token"'
+      }
+    }
     if (!identity.roles.includes(FULL_ACCESS_AS_APP)) {
-      return { failed: true, diagnostics: '2000008;reason="The token contains no permissions, or permissions can not be understood.";error_category="invalid_grant"' }
+      return {
+        failed: true,
+        diagnostics:
+          '2000008;reason="The token contains no permissions, or permissions can not be understood.";error_category="invalid_grant"'
+      }
     }
     return { kind: 'app', appId: identity.appId }
   }
@@ -81,8 +91,12 @@ export function selectMailbox (store: MailboxStore, caller: Caller, header: XmlE
   const impersonation = header === undefined ? undefined : child(header, NS.t, 'ExchangeImpersonation')
   if (impersonation !== undefined) {
     const sid = child(impersonation, NS.t, 'ConnectingSID')
-    const value = sid?.children.find((c) => c.ns === NS.t && ['PrimarySmtpAddress', 'SmtpAddress', 'PrincipalName', 'SID'].includes(c.local))
-    if (value === undefined || value.text.trim() === '') throw new EwsFault('ErrorInvalidExchangeImpersonationHeaderData')
+    const value = sid?.children.find(
+      (c) => c.ns === NS.t && ['PrimarySmtpAddress', 'SmtpAddress', 'PrincipalName', 'SID'].includes(c.local)
+    )
+    if (value === undefined || value.text.trim() === '') {
+      throw new EwsFault('ErrorInvalidExchangeImpersonationHeaderData')
+    }
     if (!canImpersonate) throw new EwsFault('ErrorImpersonateUserDenied')
     // The simulator has no directory of SIDs; UPNs equal primary SMTP addresses.
     const address = value.local === 'SID' ? undefined : value.text.trim()

@@ -5,7 +5,15 @@
  * user holds FullAccess on (then with its archives too). Under ExchangeImpersonation
  * the impersonated user's rights apply, not the caller's [D impersonation-and-ews-in-exchange.md].
  */
-import { isParseableChangeKey, parseId, StoreError, type MailboxStore, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
+import {
+  isParseableChangeKey,
+  parseId,
+  StoreError,
+  type MailboxStore,
+  type StoreFolder,
+  type StoreItem,
+  type StoreMailbox
+} from '../store/store.js'
 import { EwsError, EwsFault } from './errors.js'
 import type { EwsFaults, EwsMessageFault } from './types.js'
 import { NS, child, type XmlEl } from './xml.js'
@@ -143,16 +151,22 @@ export function resolveFolder (ctx: RequestContext, el: XmlEl): StoreFolder {
 
 /** First FolderId/DistinguishedFolderId child of a TargetFolderIdType container. */
 export function targetFolderEl (container: XmlEl): XmlEl {
-  const el = container.children.find((c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId'))
+  const el = container.children.find(
+    (c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId')
+  )
   if (el === undefined) {
-    throw EwsFault.schema(`The request failed schema validation: The element '${container.local}' has incomplete content. List of possible elements expected: 'FolderId, DistinguishedFolderId'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The element '${container.local}' has incomplete content. List of possible elements expected: 'FolderId, DistinguishedFolderId'.`
+    )
   }
   return el
 }
 
 /** All folder id children of a NonEmptyArrayOfBaseFolderIdsType container, in order. */
 export function folderIdEls (container: XmlEl): XmlEl[] {
-  const els = container.children.filter((c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId'))
+  const els = container.children.filter(
+    (c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId')
+  )
   if (els.length === 0) {
     throw EwsFault.schema(`The request failed schema validation: The element '${container.local}' has incomplete content. List of possible elements expected: 'FolderId, DistinguishedFolderId'.`)
   }

@@ -45,7 +45,8 @@ export class EwsError extends Error {
 
 /** A request-level failure: becomes a SOAP Fault with HTTP 500. */
 export class EwsFault extends Error {
-  constructor (readonly code: string, message?: string, readonly values: MessageValues = [], readonly position?: { line: number, col: number }) {
+  constructor (readonly code: string, message?: string, readonly values: MessageValues = [],
+    readonly position?: { line: number, col: number }) {
     super(message ?? MESSAGES[code] ?? code)
     this.name = 'EwsFault'
   }

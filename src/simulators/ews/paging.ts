@@ -13,7 +13,11 @@ function intAttr (el: XmlEl, name: string, fallback?: number): number {
     if (fallback !== undefined) return fallback
     throw EwsFault.schema(`The request failed schema validation: The required attribute '${name}' is missing.`)
   }
-  if (!/^-?\d+$/.test(raw.trim())) throw EwsFault.schema(`The request failed schema validation: The '${name}' attribute is invalid - The value '${raw}' is invalid according to its datatype 'http://www.w3.org/2001/XMLSchema:int'.`)
+  if (!/^-?\d+$/.test(raw.trim())) {
+    throw EwsFault.schema(
+      `The request failed schema validation: The '${name}' attribute is invalid - The value '${raw}' is invalid according to its datatype 'http://www.w3.org/2001/XMLSchema:int'.`
+    )
+  }
   return Number(raw)
 }
 
@@ -31,7 +35,9 @@ export function page<T> (all: T[], view: XmlEl | undefined): Page<T> {
     offset = intAttr(view, 'Offset')
     const base = view.attrs.BasePoint
     if (base !== 'Beginning' && base !== 'End') {
-      throw EwsFault.schema(`The request failed schema validation: The 'BasePoint' attribute is invalid - The value '${base ?? ''}' is invalid according to its datatype 'IndexBasePointType'.`)
+      throw EwsFault.schema(
+        `The request failed schema validation: The 'BasePoint' attribute is invalid - The value '${base ?? ''}' is invalid according to its datatype 'IndexBasePointType'.`
+      )
     }
     fromEnd = base === 'End'
     if (max <= 0) throw new EwsError('ErrorInvalidPagingMaxRows')

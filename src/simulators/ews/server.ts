@@ -39,17 +39,33 @@ function parseEnvelope (xml: string): Parsed {
   try {
     const root = parseXml(xml)
     if (root.ns !== NS.soap || root.local !== 'Envelope') {
-      throw EwsFault.schema(`The request failed schema validation: The root element must be Envelope in namespace '${NS.soap}', not '${root.local}' in '${root.ns}'.`)
+      throw EwsFault.schema(
+        `The request failed schema validation: The root element must be Envelope in namespace '${NS.soap}', not '${root.local}' in '${root.ns}'.`
+      )
     }
     const body = child(root, NS.soap, 'Body')
     const request = body?.children[0]
-    if (request === undefined) throw EwsFault.schema('The request failed schema validation: The SOAP Body has no operation element.')
+    if (request === undefined) {
+      throw EwsFault.schema('The request failed schema validation: The SOAP Body has no operation element.')
+    }
     const header = child(root, NS.soap, 'Header')
     const op = request.local
     if (request.ns !== NS.m) {
-      return { op, fault: EwsFault.schema(`The request failed schema validation: The element '${op}' in namespace '${request.ns}' is not expected; operations are in namespace '${NS.m}'.`) }
+      return {
+        op,
+        fault: EwsFault.schema(
+          `The request failed schema validation: The element '${op}' in namespace '${request.ns}' is not expected; operations are in namespace '${NS.m}'.`
+        )
+      }
     }
-    if (OPERATIONS[op] === undefined) return { op, fault: EwsFault.schema(`The request failed schema validation: The element '${op}' in namespace '${NS.m}' is not a supported operation.`) }
+    if (OPERATIONS[op] === undefined) {
+      return {
+        op,
+        fault: EwsFault.schema(
+          `The request failed schema validation: The element '${op}' in namespace '${NS.m}' is not a supported operation.`
+        )
+      }
+    }
     return { op, request, ...(header !== undefined ? { header } : {}) }
   } catch (err) {
     if (err instanceof EwsFault) return { fault: err }
@@ -74,7 +90,8 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
   const stats: EwsStats = { requests: 0, byOperation: {} }
   const host = options.host ?? '127.0.0.1'
 
-  function send (res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
+  function send (res: ServerResponse, status: number, body: string,
+    headers: Record<string, string | string[]> = {}): void {
     res.writeHead(status, { 'content-type': XML_TYPE, 'content-length': Buffer.byteLength(body), ...headers })
     res.end(body)
   }
@@ -82,7 +99,9 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
   function unauthorized (res: ServerResponse, diagnostics: string | undefined): void {
     const challenges = [`Basic realm="${host}"`]
     if (options.verifyBearer !== undefined) {
-      challenges.push(`Bearer client_id="00000002-0000-0ff1-ce00-000000000000", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"${diagnostics !== undefined ? ', error="invalid_token"' : ''}`)
+      challenges.push(
+        `Bearer client_id="00000002-0000-0ff1-ce00-000000000000", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"${diagnostics !== undefined ? ', error="invalid_token"' : ''}`
+      )
     }
     res.writeHead(401, {
       'www-authenticate': challenges,
@@ -121,7 +140,9 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
     const applies = faults.only === undefined || (op !== undefined && faults.only.includes(op))
     const headers: Record<string, string> = { 'request-id': randomUUID(), 'x-feserver': 'EWSSIM01' }
     const clientRequestId = req.headers['client-request-id']
-    if (typeof clientRequestId === 'string' && req.headers['return-client-request-id'] === 'true') headers['client-request-id'] = clientRequestId
+    if (typeof clientRequestId === 'string' && req.headers['return-client-request-id'] === 'true') {
+      headers['client-request-id'] = clientRequestId
+    }
 
     if (applies && faults.delayMs > 0) await sleep(faults.delayMs)
     if (applies && faults.reset > 0) {
@@ -133,7 +154,9 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
     if (applies && faults.http503 > 0) {
       faults.http503--
       log.info({ op }, 'ews fault: HTTP 503')
-      res.writeHead(503, { 'content-type': 'text/html', ...headers }).end('<html><body><h1>Service Unavailable</h1></body></html>')
+      res
+        .writeHead(503, { 'content-type': 'text/html', ...headers })
+        .end('<html><body><h1>Service Unavailable</h1></body></html>')
       return
     }
     let status = 200
@@ -171,8 +194,13 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, 'ews simulator internal error')
-      if (!res.headersSent) send(res, 500, faultXml(new EwsFault('ErrorInternalServerError', 'An internal server error occurred. The operation failed.')))
-      else res.destroy()
+      if (!res.headersSent) {
+        send(
+          res,
+          500,
+          faultXml(new EwsFault('ErrorInternalServerError', 'An internal server error occurred. The operation failed.'))
+        )
+      } else res.destroy()
     })
   })
   // Idle keep-alive connections live well past any client's reuse window (undici reuses for the server's hint
@@ -193,7 +221,9 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
     faults,
     stats,
     async close () {
-      const closed = new Promise<void>((resolve, reject) => server.close((err) => (err !== undefined ? reject(err) : resolve())))
+      const closed = new Promise<void>((resolve, reject) =>
+        server.close((err) => (err !== undefined ? reject(err) : resolve()))
+      )
       // In-flight requests (e.g. a delayMs fault) must not keep the simulator alive.
       server.closeAllConnections()
       await closed

@@ -20,7 +20,9 @@ export interface Shape {
 export function parseShape (shapeEl: XmlEl): Shape {
   const base = required(shapeEl, NS.t, 'BaseShape').text
   if (base !== 'IdOnly' && base !== 'Default' && base !== 'AllProperties') {
-    throw EwsFault.schema(`The request failed schema validation: The value '${base}' is invalid according to its datatype 'DefaultShapeNamesType'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The value '${base}' is invalid according to its datatype 'DefaultShapeNamesType'.`
+    )
   }
   const extra = new Set<string>()
   const props = child(shapeEl, NS.t, 'AdditionalProperties')
@@ -34,8 +36,18 @@ export function parseShape (shapeEl: XmlEl): Shape {
 
 // ------------------------------------------------------------------ folders
 
-const FOLDER_DEFAULT = new Set(['folder:DisplayName', 'folder:TotalCount', 'folder:ChildFolderCount', 'folder:UnreadCount'])
-const FOLDER_ALL = new Set([...FOLDER_DEFAULT, 'folder:ParentFolderId', 'folder:FolderClass', 'folder:DistinguishedFolderId'])
+const FOLDER_DEFAULT = new Set([
+  'folder:DisplayName',
+  'folder:TotalCount',
+  'folder:ChildFolderCount',
+  'folder:UnreadCount'
+])
+const FOLDER_ALL = new Set([
+  ...FOLDER_DEFAULT,
+  'folder:ParentFolderId',
+  'folder:FolderClass',
+  'folder:DistinguishedFolderId'
+])
 
 export type FolderElement = 'Folder' | 'CalendarFolder' | 'ContactsFolder' | 'TasksFolder'
 
@@ -62,7 +74,9 @@ export function renderFolder (store: MailboxStore, folder: StoreFolder, shape: S
     const parent = store.folders.get(folder.parentId)
     if (parent !== undefined) out += `<t:ParentFolderId ${idAttrs(parent.id, parent.changeKey)}/>`
   }
-  if (w('folder:FolderClass') && folder.folderClass !== '') out += `<t:FolderClass>${text(folder.folderClass)}</t:FolderClass>`
+  if (w('folder:FolderClass') && folder.folderClass !== '') {
+    out += `<t:FolderClass>${text(folder.folderClass)}</t:FolderClass>`
+  }
   if (w('folder:DisplayName')) out += `<t:DisplayName>${text(folder.displayName)}</t:DisplayName>`
   if (w('folder:TotalCount')) out += `<t:TotalCount>${folder.itemIds.length}</t:TotalCount>`
   if (w('folder:ChildFolderCount')) out += `<t:ChildFolderCount>${folder.childIds.length}</t:ChildFolderCount>`
@@ -80,8 +94,18 @@ export function renderFolder (store: MailboxStore, folder: StoreFolder, shape: S
 
 // -------------------------------------------------------------------- items
 
-const ITEM_DEFAULT = new Set(['item:ParentFolderId', 'item:ItemClass', 'item:Subject', 'item:DateTimeReceived', 'item:Size',
-  'item:DateTimeSent', 'item:DateTimeCreated', 'item:HasAttachments', 'item:LastModifiedTime', 'message:IsRead'])
+const ITEM_DEFAULT = new Set([
+  'item:ParentFolderId',
+  'item:ItemClass',
+  'item:Subject',
+  'item:DateTimeReceived',
+  'item:Size',
+  'item:DateTimeSent',
+  'item:DateTimeCreated',
+  'item:HasAttachments',
+  'item:LastModifiedTime',
+  'message:IsRead'
+])
 const ITEM_ALL = new Set([...ITEM_DEFAULT, 'item:IsAssociated'])
 
 export type ItemElement = 'Message' | 'CalendarItem' | 'Contact' | 'Task' | 'Item'

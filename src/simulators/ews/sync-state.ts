@@ -11,12 +11,17 @@ export function encodeSyncState (scope: string, seq: number): string {
   return Buffer.from(JSON.stringify(state)).toString('base64')
 }
 
-/** Returns the sequence to sync from; absent/empty state = 0 (full sync). Foreign or corrupt state → ErrorInvalidSyncStateData. */
+/**
+ * Returns the sequence to sync from; absent/empty state = 0 (full sync). Foreign or corrupt state →
+ * ErrorInvalidSyncStateData.
+ */
 export function decodeSyncState (raw: string | undefined, scope: string): number {
   if (raw === undefined || raw.trim() === '') return 0
   try {
     const state = JSON.parse(Buffer.from(raw.trim(), 'base64').toString('utf8')) as Partial<SyncState>
-    if (state.v === 1 && state.scope === scope && Number.isInteger(state.seq) && (state.seq as number) >= 0) return state.seq as number
+    if (state.v === 1 && state.scope === scope && Number.isInteger(state.seq) && (state.seq as number) >= 0) {
+      return state.seq as number
+    }
   } catch {
     // fall through: not our state
   }

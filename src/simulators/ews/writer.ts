@@ -23,9 +23,16 @@ export function dateTime (d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
-export const SERVER_VERSION = { major: 15, minor: 20, majorBuild: 8857, minorBuild: 22, version: 'V2018_01_08' } as const
+export const SERVER_VERSION = {
+  major: 15,
+  minor: 20,
+  majorBuild: 8857,
+  minorBuild: 22,
+  version: 'V2018_01_08'
+} as const
 
-const SERVER_VERSION_INFO = `<h:ServerVersionInfo MajorVersion="${SERVER_VERSION.major}" MinorVersion="${SERVER_VERSION.minor}" ` +
+const SERVER_VERSION_INFO =
+  `<h:ServerVersionInfo MajorVersion="${SERVER_VERSION.major}" MinorVersion="${SERVER_VERSION.minor}" ` +
   `MajorBuildNumber="${SERVER_VERSION.majorBuild}" MinorBuildNumber="${SERVER_VERSION.minorBuild}" Version="${SERVER_VERSION.version}" ` +
   `xmlns:h="${NS.t}" xmlns="${NS.t}" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>`
 
@@ -36,8 +43,10 @@ const SERVER_VERSION_INFO = `<h:ServerVersionInfo MajorVersion="${SERVER_VERSION
  * a fault included (faultXml writes the same header).
  */
 export function envelope (body: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="${NS.soap}"><s:Header>${SERVER_VERSION_INFO}</s:Header>` +
+  return (
+    `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="${NS.soap}"><s:Header>${SERVER_VERSION_INFO}</s:Header>` +
     `<s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">${body}</s:Body></s:Envelope>`
+  )
 }
 
 function valuesXml (values: MessageValues): string {
@@ -51,7 +60,9 @@ function valuesXml (values: MessageValues): string {
 export function faultXml (fault: EwsFault): string {
   const values: string[] = []
   if (fault.position !== undefined) {
-    values.push(`<t:LineNumber>${fault.position.line}</t:LineNumber><t:LinePosition>${fault.position.col}</t:LinePosition><t:Violation>${text(fault.message)}</t:Violation>`)
+    values.push(
+      `<t:LineNumber>${fault.position.line}</t:LineNumber><t:LinePosition>${fault.position.col}</t:LinePosition><t:Violation>${text(fault.message)}</t:Violation>`
+    )
   }
   if (fault.values.length > 0) values.push(valuesXml(fault.values))
   const messageXml = values.length > 0 ? `<t:MessageXml xmlns:t="${NS.t}">${values.join('')}</t:MessageXml>` : ''
@@ -77,8 +88,10 @@ export function successMessage (op: string, payload = ''): string {
 /** `emptyPayload` is what the schema requires even on error (e.g. `<m:Items/>` for GetItem). */
 export function errorMessage (op: string, err: EwsError, emptyPayload = ''): string {
   const xml = err.values.length > 0 ? `<m:MessageXml>${valuesXml(err.values)}</m:MessageXml>` : ''
-  return `<m:${op}ResponseMessage ResponseClass="Error"><m:MessageText>${text(err.message)}</m:MessageText>` +
+  return (
+    `<m:${op}ResponseMessage ResponseClass="Error"><m:MessageText>${text(err.message)}</m:MessageText>` +
     `<m:ResponseCode>${err.code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>${xml}${emptyPayload}</m:${op}ResponseMessage>`
+  )
 }
 
 export function idAttrs (id: string, changeKey: string): string {

@@ -52,6 +52,7 @@ function splitName (qname: string): [string | undefined, string] {
  * entities are swapped for placeholders before parsing and restored afterwards.
  */
 const LONG_TEXT = 16384
+// eslint-disable-next-line no-control-regex -- U+0001 cannot occur in XML 1.0 text, so it marks placeholders
 const PLACEHOLDER = /^\u0001(\d+)\u0001$/
 
 function liftLongText (xml: string, lifted: string[]): string {
@@ -90,7 +91,9 @@ function convert (name: string, node: RawNode, scope: Map<string, string>, lifte
   const [prefix, localName] = splitName(name)
   const ns = local.get(prefix ?? '')
   if (ns === undefined) {
-    throw EwsFault.schema(prefix === undefined ? `Element '${name}' has no namespace.` : `The namespace prefix '${prefix}' is not declared.`)
+    throw EwsFault.schema(
+      prefix === undefined ? `Element '${name}' has no namespace.` : `The namespace prefix '${prefix}' is not declared.`
+    )
   }
   const el: XmlEl = { ns, local: localName, attrs, children: [], text: '' }
   const kids = node[name] as RawNode[]
@@ -117,11 +120,16 @@ export function parseXml (text: string): XmlEl {
   const xml = liftLongText(text, lifted)
   const check = XMLValidator.validate(xml)
   if (check !== true) {
-    throw EwsFault.schema(`The request failed schema validation: ${check.err.msg}`, { line: check.err.line, col: check.err.col })
+    throw EwsFault.schema(`The request failed schema validation: ${check.err.msg}`, {
+      line: check.err.line,
+      col: check.err.col
+    })
   }
   const nodes = parser.parse(xml) as RawNode[]
   const roots = nodes.filter((n) => Object.keys(n).some((k) => k !== ':@' && k !== '#text'))
-  if (roots.length !== 1) throw EwsFault.schema('The request failed schema validation: the document must have exactly one root element.')
+  if (roots.length !== 1) {
+    throw EwsFault.schema('The request failed schema validation: the document must have exactly one root element.')
+  }
   const rootName = Object.keys(roots[0]).find((k) => k !== ':@') as string
   return convert(rootName, roots[0], new Map([['xml', 'http://www.w3.org/XML/1998/namespace']]), lifted)
 }
@@ -138,7 +146,9 @@ export function childrenNamed (el: XmlEl, ns: string, local: string): XmlEl[] {
 export function required (el: XmlEl, ns: string, local: string): XmlEl {
   const c = child(el, ns, local)
   if (c === undefined) {
-    throw EwsFault.schema(`The request failed schema validation: The element '${el.local}' in namespace '${el.ns}' has incomplete content. List of possible elements expected: '${local}' in namespace '${ns}'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The element '${el.local}' in namespace '${el.ns}' has incomplete content. List of possible elements expected: '${local}' in namespace '${ns}'.`
+    )
   }
   return c
 }
@@ -146,6 +156,8 @@ export function required (el: XmlEl, ns: string, local: string): XmlEl {
 /** An attribute the schema requires; missing → ErrorSchemaValidation fault. */
 export function requiredAttr (el: XmlEl, name: string): string {
   const v = el.attrs[name]
-  if (v === undefined) throw EwsFault.schema(`The request failed schema validation: The required attribute '${name}' is missing.`)
+  if (v === undefined) {
+    throw EwsFault.schema(`The request failed schema validation: The required attribute '${name}' is missing.`)
+  }
   return v
 }

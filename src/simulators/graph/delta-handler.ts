@@ -25,7 +25,9 @@ export function deltaReply (ctx: SimContext, call: GraphCall, spec: DeltaSpec): 
   let offset: number
   if (skip !== null) {
     const body = ctx.delta.decode(skip, spec.scope)
-    if (typeof body.r !== 'string' || typeof body.o !== 'number' || ctx.delta.get(body.r) === undefined) throw syncStateGone()
+    if (typeof body.r !== 'string' || typeof body.o !== 'number' || ctx.delta.get(body.r) === undefined) {
+      throw syncStateGone()
+    }
     roundId = body.r
     offset = body.o
   } else {
@@ -55,7 +57,8 @@ export function deltaReply (ctx: SimContext, call: GraphCall, spec: DeltaSpec): 
   })
   const body: Record<string, unknown> = { '@odata.context': spec.contextUrl, value }
   if (offset + size < round.entries.length) {
-    body['@odata.nextLink'] = `${ctx.url}${call.path}?%24skiptoken=${ctx.delta.skipToken(roundId, offset + size, round)}`
+    body['@odata.nextLink'] =
+      `${ctx.url}${call.path}?%24skiptoken=${ctx.delta.skipToken(roundId, offset + size, round)}`
   } else {
     body['@odata.deltaLink'] = `${ctx.url}${call.path}?%24deltatoken=${ctx.delta.deltaToken(round)}`
   }

@@ -29,11 +29,21 @@ interface Round extends DeltaScope {
   lastUsed: number
 }
 
-interface TokenBody { r?: string, o?: number, s?: number, k: string, m: string, sc: string, sel: string | null, ps: number }
+interface TokenBody {
+  r?: string
+  o?: number
+  s?: number
+  k: string
+  m: string
+  sc: string
+  sel: string | null
+  ps: number
+}
 
 const MAX_ROUNDS = 2000
 
-const invalidToken = (): GraphError => new GraphError(400, 'BadRequest', 'The delta or skip token is invalid for this request.')
+const invalidToken = (): GraphError =>
+  new GraphError(400, 'BadRequest', 'The delta or skip token is invalid for this request.')
 
 export class DeltaRounds {
   private readonly rounds = new Map<string, Round>()
@@ -59,11 +69,26 @@ export class DeltaRounds {
   }
 
   skipToken (roundId: string, offset: number, round: Round): string {
-    return encode({ r: roundId, o: offset, k: round.kind, m: round.mailboxGuid, sc: round.scope, sel: round.select, ps: round.pageSize })
+    return encode({
+      r: roundId,
+      o: offset,
+      k: round.kind,
+      m: round.mailboxGuid,
+      sc: round.scope,
+      sel: round.select,
+      ps: round.pageSize
+    })
   }
 
   deltaToken (round: Round): string {
-    return encode({ s: round.highWater, k: round.kind, m: round.mailboxGuid, sc: round.scope, sel: round.select, ps: round.pageSize })
+    return encode({
+      s: round.highWater,
+      k: round.kind,
+      m: round.mailboxGuid,
+      sc: round.scope,
+      sel: round.select,
+      ps: round.pageSize
+    })
   }
 
   /** Decodes a token and checks it belongs to this collection. */
@@ -74,7 +99,13 @@ export class DeltaRounds {
     } catch {
       throw invalidToken()
     }
-    if (typeof body !== 'object' || body === null || body.k !== scope.kind || body.m !== scope.mailboxGuid || body.sc !== scope.scope) throw invalidToken()
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      body.k !== scope.kind ||
+      body.m !== scope.mailboxGuid ||
+      body.sc !== scope.scope
+    ) { throw invalidToken() }
     return body
   }
 }
@@ -83,4 +114,9 @@ function encode (body: TokenBody): string {
   return Buffer.from(JSON.stringify(body)).toString('base64url')
 }
 
-export const syncStateGone = (): GraphError => new GraphError(410, 'SyncStateNotFound', 'The sync state is not found or has expired. Restart the synchronization without a token.')
+export const syncStateGone = (): GraphError =>
+  new GraphError(
+    410,
+    'SyncStateNotFound',
+    'The sync state is not found or has expired. Restart the synchronization without a token.'
+  )

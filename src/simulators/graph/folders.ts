@@ -28,7 +28,8 @@ function folderFields (ctx: SimContext, version: GraphVersion): FieldGetters<Sto
 }
 
 /** GET .../folders or .../folders/{id}/childFolders */
-export function listFolders (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, parent: StoreFolder, isRoot: boolean): Reply {
+export function listFolders (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, parent: StoreFolder,
+  isRoot: boolean): Reply {
   const fields = folderFields(ctx, call.version)
   const select = parseSelect(call.query.get('$select'), FOLDER_PROPS[call.version], 'mailboxFolder')
   const expand = parseExpand(call.query.get('$expand'))
@@ -36,7 +37,12 @@ export function listFolders (ctx: SimContext, call: GraphCall, mailbox: StoreMai
   let list = ctx.store.children(parent.id)
   if (filter !== undefined) list = list.filter(filter)
   list = applyOrderBy(list, call.query.get('$orderby'), fields, 'mailboxFolder')
-  const { page, nextLink, count } = pageOf(list, call.query, `${ctx.url}${call.path}`, preferredPageSize(call.headers.prefer))
+  const { page, nextLink, count } = pageOf(
+    list,
+    call.query,
+    `${ctx.url}${call.path}`,
+    preferredPageSize(call.headers.prefer)
+  )
   const base = mailboxContext(ctx, call.version, mailbox)
   const body: Record<string, unknown> = {
     '@odata.context': isRoot ? `${base}/folders` : `${base}/folders('${ctx.wireId(parent.id)}')/childFolders`
@@ -52,30 +58,44 @@ export function getFolder (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
   const expand = parseExpand(call.query.get('$expand'))
   return {
     status: 200,
-    body: { '@odata.context': `${mailboxContext(ctx, call.version, mailbox)}/folders/$entity`, ...folderJson(ctx, folder, call.version, { select, expand }) }
+    body: {
+      '@odata.context': `${mailboxContext(ctx, call.version, mailbox)}/folders/$entity`,
+      ...folderJson(ctx, folder, call.version, { select, expand })
+    }
   }
 }
 
 const NAV_PROPS = ['singleValueExtendedProperties', 'multiValueExtendedProperties', 'childFolders', 'items']
 
 function objectBody (body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Empty Payload. JSON content expected.')
+  if (typeof body !== 'object' || body === null ||
+    Array.isArray(body)) { throw badRequest('Empty Payload. JSON content expected.') }
   return body as Record<string, unknown>
 }
 
 function checkKnownProps (body: Record<string, unknown>, version: GraphVersion): void {
   for (const k of Object.keys(body)) {
     if (k.startsWith('@odata.') || FOLDER_PROPS[version].includes(k) || NAV_PROPS.includes(k)) continue
-    throw badRequest(`The property '${k}' does not exist on type 'microsoft.graph.mailboxFolder'. Make sure to only use property names that are defined by the type.`)
+    throw badRequest(
+      `The property '${k}' does not exist on type 'microsoft.graph.mailboxFolder'. Make sure to only use property names that are defined by the type.`
+    )
   }
 }
 
 /** POST .../folders or .../childFolders: {displayName, type} → 201 */
-export async function createFolder (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, parent: StoreFolder): Promise<Reply> {
+export async function createFolder (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox,
+  parent: StoreFolder): Promise<Reply> {
   const body = objectBody(await call.json())
   checkKnownProps(body, call.version)
-  if (typeof body.displayName !== 'string' || body.displayName.trim() === '') throw badRequest("The property 'displayName' is required.", 'ErrorInvalidRequest')
-  if (typeof body.type !== 'string' || body.type.trim() === '') throw badRequest("The property 'type' is required.", 'ErrorInvalidRequest')
+  if (typeof body.displayName !== 'string' ||
+    body.displayName.trim() === '') {
+    throw badRequest("The property 'displayName' is required.",
+      'ErrorInvalidRequest')
+  }
+  if (typeof body.type !== 'string' || body.type.trim() === '') {
+    throw badRequest("The property 'type' is required.",
+      'ErrorInvalidRequest')
+  }
   let folder: StoreFolder
   try {
     folder = ctx.store.createFolder(parent.id, body.displayName, body.type)
@@ -86,24 +106,35 @@ export async function createFolder (ctx: SimContext, call: GraphCall, mailbox: S
   return {
     status: 201,
     headers: { location },
-    body: { '@odata.context': `${mailboxContext(ctx, call.version, mailbox)}/folders/$entity`, ...folderJson(ctx, folder, call.version) }
+    body: {
+      '@odata.context': `${mailboxContext(ctx, call.version, mailbox)}/folders/$entity`,
+      ...folderJson(ctx, folder, call.version)
+    }
   }
 }
 
 /** PATCH: only displayName may change; `type` is immutable. → 200 with the folder */
-export async function updateFolder (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder): Promise<Reply> {
+export async function updateFolder (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox,
+  folder: StoreFolder): Promise<Reply> {
   const body = objectBody(await call.json())
   checkKnownProps(body, call.version)
   if (body.type !== undefined && body.type !== folder.folderClass) {
-    throw badRequest("The property 'type' cannot be updated. Delete the folder and create it again with the new type.", 'BadRequest')
+    throw badRequest(
+      "The property 'type' cannot be updated. Delete the folder and create it again with the new type.",
+      'BadRequest'
+    )
   }
   for (const k of Object.keys(body)) {
-    if (!['displayName', 'type', 'singleValueExtendedProperties', 'multiValueExtendedProperties'].includes(k) && !k.startsWith('@odata.')) {
+    if (!['displayName', 'type', 'singleValueExtendedProperties', 'multiValueExtendedProperties'].includes(k) &&
+      !k.startsWith('@odata.')) {
       throw badRequest(`The property '${k}' is read-only and cannot be updated.`, 'ErrorInvalidRequest')
     }
   }
   if (body.displayName !== undefined) {
-    if (typeof body.displayName !== 'string') throw badRequest("The property 'displayName' must be a string.", 'ErrorInvalidRequest')
+    if (typeof body.displayName !== 'string') {
+      throw badRequest("The property 'displayName' must be a string.",
+        'ErrorInvalidRequest')
+    }
     if (body.displayName !== folder.displayName) {
       try {
         ctx.store.renameFolder(folder.id, body.displayName)
@@ -112,7 +143,13 @@ export async function updateFolder (ctx: SimContext, call: GraphCall, mailbox: S
       }
     }
   }
-  return { status: 200, body: { '@odata.context': `${mailboxContext(ctx, call.version, mailbox)}/folders/$entity`, ...folderJson(ctx, folder, call.version) } }
+  return {
+    status: 200,
+    body: {
+      '@odata.context': `${mailboxContext(ctx, call.version, mailbox)}/folders/$entity`,
+      ...folderJson(ctx, folder, call.version)
+    }
+  }
 }
 
 export function deleteFolder (ctx: SimContext, folder: StoreFolder): Reply {
@@ -135,7 +172,8 @@ function isBelow (id: string, ancestor: string, parentOf: (id: string) => string
 }
 
 /** GET .../folders/delta (scope: the whole IPM subtree) or .../folders/{id}/childFolders/delta (direct children). */
-export function folderDelta (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, parent: StoreFolder | undefined): Reply {
+export function folderDelta (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox,
+  parent: StoreFolder | undefined): Reply {
   const store = ctx.store
   const root = parent ?? store.requireFolder(mailbox.msgRootId)
   const compute = (since: number): DeltaEntry[] => {
@@ -146,10 +184,16 @@ export function folderDelta (ctx: SimContext, call: GraphCall, mailbox: StoreMai
     // Parents of folders that are gone come from the change log.
     const loggedParent = new Map<string, string | null>()
     for (const guid of [mailbox.guid, ...mailbox.auxGuids]) {
-      for (const rec of store.requireMailbox(guid).log) if (rec.kind === 'folder') loggedParent.set(rec.id, rec.folderId)
+      for (const rec of store.requireMailbox(guid).log) {
+        if (rec.kind === 'folder') {
+          loggedParent.set(rec.id,
+            rec.folderId)
+        }
+      }
     }
     const parentOf = (id: string): string | null | undefined => store.folders.get(id)?.parentId ?? loggedParent.get(id)
-    const inScope = (id: string): boolean => parent === undefined ? isBelow(id, root.id, parentOf) : parentOf(id) === root.id
+    const inScope = (id: string): boolean =>
+      parent === undefined ? isBelow(id, root.id, parentOf) : parentOf(id) === root.id
     return store.changesSince(mailbox.guid, since, { kind: 'folder' })
       .filter((c) => inScope(c.id))
       .map((c) => ({ id: c.id, removed: c.op === 'delete' }))

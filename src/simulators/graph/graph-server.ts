@@ -39,24 +39,52 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
     const run = async (): Promise<Reply> => {
       const auth = header(req, 'authorization')
       const bearer = auth === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1]
-      if (bearer === undefined) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.', { 'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"' })
+      if (bearer === undefined) {
+        throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.', {
+          'www-authenticate':
+            'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"'
+        })
+      }
       let identity: BearerIdentity | undefined
       try {
         identity = await deps.verifyBearer(bearer)
       } catch {
         identity = undefined
       }
-      if (identity === undefined) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience, signature or lifetime.', { 'www-authenticate': 'Bearer error="invalid_token"' })
+      if (identity === undefined) {
+        throw new GraphError(
+          401,
+          'InvalidAuthenticationToken',
+          'Access token validation failure. Invalid audience, signature or lifetime.',
+          { 'www-authenticate': 'Bearer error="invalid_token"' }
+        )
+      }
 
       const fault = injectedFault(ctx.faults, path)
       const retryAfter = String(ctx.faults.retryAfterSec)
-      if (fault === 429) throw new GraphError(429, 'TooManyRequests', 'Too many requests. Please try again later.', { 'retry-after': retryAfter })
-      if (fault === 503) throw new GraphError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please try again later.', { 'retry-after': retryAfter })
+      if (fault === 429) {
+        throw new GraphError(429, 'TooManyRequests', 'Too many requests. Please try again later.', {
+          'retry-after': retryAfter
+        })
+      }
+      if (fault === 503) {
+        throw new GraphError(
+          503,
+          'ServiceUnavailable',
+          'The service is temporarily unavailable. Please try again later.',
+          { 'retry-after': retryAfter }
+        )
+      }
       const rejection = injectedRejection(ctx.faults, path)
-      if (rejection !== undefined) throw new GraphError(rejection.status, rejection.code, rejection.message ?? rejection.code)
+      if (rejection !== undefined) {
+        throw new GraphError(rejection.status, rejection.code, rejection.message ??
+        rejection.code)
+      }
 
       if (!throttle.acquire(identity.appId)) {
-        throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
+        throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', {
+          'retry-after': '1'
+        })
       }
       slotApp = identity.appId
 
@@ -68,7 +96,11 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
       if (rest.length >= 4 && rest[0].toLowerCase() === 'admin') {
         const mbx = parseMailboxId(rest[3])
         const wait = mbx === undefined ? undefined : throttle.spend(identity.appId, mbx.guid)
-        if (wait !== undefined) throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxRequests limit.', { 'retry-after': String(wait) })
+        if (wait !== undefined) {
+          throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxRequests limit.', {
+            'retry-after': String(wait)
+          })
+        }
       }
       if (ctx.faults.delayMs > 0 && faultsApply(ctx.faults, path)) await sleep(ctx.faults.delayMs)
 
@@ -89,7 +121,11 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
             try {
               value = JSON.parse(raw.toString('utf8'))
             } catch {
-              throw new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.')
+              throw new GraphError(
+                400,
+                'BadRequest',
+                'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'
+              )
             }
           }
           parsed = { done: true, value }
@@ -102,17 +138,31 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
     const toReply = (err: unknown): Reply => {
       if (err instanceof Redirect) return { status: 308, headers: { location: err.location } }
       if (err instanceof GraphError) return { status: err.status, headers: err.headers, body: graphErrorBody(err, ids) }
-      if (err instanceof BodyTooLarge) return { status: 413, body: graphErrorBody(new GraphError(413, 'RequestEntityTooLarge', 'The request body is too large.'), ids) }
+      if (err instanceof BodyTooLarge) {
+        return {
+          status: 413,
+          body: graphErrorBody(new GraphError(413, 'RequestEntityTooLarge', 'The request body is too large.'), ids)
+        }
+      }
       deps.logger?.error({ err, path }, 'graph simulator: unhandled error')
-      return { status: 500, body: graphErrorBody(new GraphError(500, 'generalException', 'An internal server error occurred.'), ids) }
+      return {
+        status: 500,
+        body: graphErrorBody(new GraphError(500, 'generalException', 'An internal server error occurred.'), ids)
+      }
     }
 
     run().catch(toReply).then((reply) => {
       if (slotApp !== undefined) throttle.release(slotApp)
       if (reply.status === 429) ctx.stats.throttled++
-      send(res, { ...reply, headers: { 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId, ...reply.headers } })
+      send(res, {
+        ...reply,
+        headers: { 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId, ...reply.headers }
+      })
       // Paths carry no secrets on this listener (the bearer token is a header); queries are left out anyway.
-      deps.logger?.debug({ method: req.method, path, status: reply.status, ms: Date.now() - started }, 'graph simulator request')
+      deps.logger?.debug(
+        { method: req.method, path, status: reply.status, ms: Date.now() - started },
+        'graph simulator request'
+      )
     }).catch((err: unknown) => {
       deps.logger?.error({ err, path }, 'graph simulator: failed to send a reply')
       res.destroy()

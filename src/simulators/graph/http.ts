@@ -14,7 +14,8 @@ export interface Reply {
 
 /** A Graph-shaped error ({error:{code,message,innerError}}) raised anywhere below the router. */
 export class GraphError extends Error {
-  constructor (readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+  constructor (readonly status: number, readonly code: string, message: string,
+    readonly headers: Record<string, string> = {}) {
     super(message)
     this.name = 'GraphError'
   }
@@ -36,7 +37,8 @@ export class Redirect extends Error {
   }
 }
 
-export const notFound = (): GraphError => new GraphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.')
+export const notFound = (): GraphError =>
+  new GraphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.')
 export const badRequest = (message: string, code = 'BadRequest'): GraphError => new GraphError(400, code, message)
 
 export function graphErrorBody (err: GraphError, ids: RequestIds): unknown {
@@ -79,7 +81,8 @@ export function send (res: ServerResponse, reply: Reply): void {
     return
   }
   const payload = Buffer.from(JSON.stringify(reply.body))
-  headers['content-type'] ??= 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8'
+  headers['content-type'] ??=
+    'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8'
   headers['content-length'] = String(payload.length)
   res.writeHead(reply.status, headers)
   res.end(payload)

@@ -3,7 +3,14 @@
  * {FolderId, Mode, Data, ItemId?, ChangeKey?}, errors as {"Message": "..."}.
  */
 import { createHash } from 'node:crypto'
-import { isParseableChangeKey, parseId, StoreError, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
+import {
+  isParseableChangeKey,
+  parseId,
+  StoreError,
+  type StoreFolder,
+  type StoreItem,
+  type StoreMailbox
+} from '../store/store.js'
 import type { SimContext } from './context.js'
 import { ImportError, type Reply } from './http.js'
 import { fromWireId } from './ids.js'
@@ -32,7 +39,10 @@ function folderFor (ctx: SimContext, session: StoreMailbox, key: string): StoreF
     ? [...ctx.store.mailboxes.values()].find((m) => m.auxGuids.includes(session.guid))?.guid
     : undefined
   if (folder.mailboxGuid === session.guid || folder.mailboxGuid === archiveOfSession) {
-    throw new ImportError(409, `Invalid import session. The target session is expected in mailbox ${ctx.mailboxId(folder.contentMailboxGuid)}`)
+    throw new ImportError(
+      409,
+      `Invalid import session. The target session is expected in mailbox ${ctx.mailboxId(folder.contentMailboxGuid)}`
+    )
   }
   throw new ImportError(404, 'The specified folder could not be found in the store.')
 }
@@ -60,28 +70,41 @@ function updateTarget (ctx: SimContext, folder: StoreFolder, itemId: string, cha
 
 function storeFailure (err: unknown): unknown {
   if (!(err instanceof StoreError)) return err
-  if (err.code === 'CorruptData') return new ImportError(400, `The item data is not a valid item stream. ${err.message}`)
-  if (err.code === 'ChangeKeyMismatch') return new ImportError(409, 'The ChangeKey does not match the current version of the item.')
+  if (err.code === 'CorruptData') {
+    return new ImportError(400, `The item data is not a valid item stream. ${err.message}`)
+  }
+  if (err.code === 'ChangeKeyMismatch') {
+    return new ImportError(409, 'The ChangeKey does not match the current version of the item.')
+  }
   if (err.code === 'ItemNotFound') return new ImportError(400, ITEM_NOT_FOUND)
   return new ImportError(400, err.message)
 }
 
 export function importItem (ctx: SimContext, session: StoreMailbox, gv: string, body: unknown): Reply {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ImportError(400, 'The request body must be a JSON object.')
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ImportError(400, 'The request body must be a JSON object.')
+  }
   const b = body as Record<string, unknown>
   const { FolderId, Mode, Data, ItemId, ChangeKey } = b
-  if (typeof FolderId !== 'string' || FolderId === '') throw new ImportError(400, "The parameter 'FolderId' is required.")
+  if (typeof FolderId !== 'string' || FolderId === '') {
+    throw new ImportError(400, "The parameter 'FolderId' is required.")
+  }
   if (typeof Data !== 'string' || Data === '') throw new ImportError(400, "The parameter 'Data' is required.")
-  if (Mode !== 'create' && Mode !== 'update') throw new ImportError(400, "The parameter 'Mode' must be 'create' or 'update'.")
+  if (Mode !== 'create' && Mode !== 'update') {
+    throw new ImportError(400, "The parameter 'Mode' must be 'create' or 'update'.")
+  }
   if (Mode === 'create' && (ItemId !== undefined || ChangeKey !== undefined)) {
     throw new ImportError(400, "ItemId and ChangeKey must not be specified when Mode is 'create'.")
   }
-  if (Mode === 'update' && (typeof ItemId !== 'string' || typeof ChangeKey !== 'string' || ItemId === '' || ChangeKey === '')) {
+  if (Mode === 'update' && (typeof ItemId !== 'string' || typeof ChangeKey !== 'string' || ItemId === '' ||
+    ChangeKey === '')) {
     throw new ImportError(400, "ItemId and ChangeKey are required when Mode is 'update'.")
   }
   const folder = folderFor(ctx, session, FolderId)
   const existing = Mode === 'update' ? updateTarget(ctx, folder, ItemId as string, ChangeKey as string) : undefined
-  if (!BASE64_RE.test(Data) || Data.length % 4 !== 0) throw new ImportError(400, "The parameter 'Data' is not valid base64.")
+  if (!BASE64_RE.test(Data) || Data.length % 4 !== 0) {
+    throw new ImportError(400, "The parameter 'Data' is not valid base64.")
+  }
   const data = Buffer.from(Data, 'base64')
   if (!ctx.acceptForeignData && !ctx.exported.has(createHash('sha256').update(data).digest('hex'))) {
     throw new ImportError(400, 'The item data was not produced by an export from this service.')

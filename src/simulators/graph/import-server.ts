@@ -46,18 +46,33 @@ export function importHandler (deps: { ctx: SimContext, throttle: Throttle, logg
       if ('invalid' in claims) throw new ImportError(401, claims.invalid)
       const mbx = parseMailboxId(m[2])
       const session = mbx === undefined ? undefined : ctx.store.mailboxes.get(mbx.guid)
-      if (session === undefined || mbx?.guid !== claims.mbx) throw new ImportError(401, 'The auth token is not valid for this mailbox.')
+      if (session === undefined || mbx?.guid !== claims.mbx) {
+        throw new ImportError(401,
+          'The auth token is not valid for this mailbox.')
+      }
 
       const fault = injectedFault(ctx.faults, path)
       const retryAfter = String(ctx.faults.retryAfterSec)
-      if (fault === 429) throw new ImportError(429, 'Too many requests. Please try again later.', { 'retry-after': retryAfter })
-      if (fault === 503) throw new ImportError(503, 'The service is temporarily unavailable.', { 'retry-after': retryAfter })
+      if (fault === 429) {
+        throw new ImportError(429, 'Too many requests. Please try again later.',
+          { 'retry-after': retryAfter })
+      }
+      if (fault === 503) {
+        throw new ImportError(503, 'The service is temporarily unavailable.',
+          { 'retry-after': retryAfter })
+      }
       const rejection = injectedRejection(ctx.faults, path)
       if (rejection !== undefined) throw new ImportError(rejection.status, rejection.message ?? rejection.code)
-      if (!throttle.acquire(claims.app)) throw new ImportError(429, 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
+      if (!throttle.acquire(claims.app)) {
+        throw new ImportError(429,
+          'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
+      }
       slotApp = claims.app
       const wait = throttle.spend(claims.app, session.guid)
-      if (wait !== undefined) throw new ImportError(429, 'Application is over its MailboxRequests limit.', { 'retry-after': String(wait) })
+      if (wait !== undefined) {
+        throw new ImportError(429, 'Application is over its MailboxRequests limit.',
+          { 'retry-after': String(wait) })
+      }
       if (ctx.faults.delayMs > 0 && faultsApply(ctx.faults, path)) await sleep(ctx.faults.delayMs)
 
       const raw = await readBody(req, IMPORT_BODY_LIMIT)
@@ -71,7 +86,13 @@ export function importHandler (deps: { ctx: SimContext, throttle: Throttle, logg
     }
 
     run().catch((err: unknown): Reply => {
-      if (err instanceof ImportError) return { status: err.status, headers: err.headers, body: { Message: err.message } }
+      if (err instanceof ImportError) {
+        return {
+          status: err.status,
+          headers: err.headers,
+          body: { Message: err.message }
+        }
+      }
       if (err instanceof BodyTooLarge) return { status: 413, body: { Message: 'The request body is too large.' } }
       deps.logger?.error({ err, path }, 'graph simulator import: unhandled error')
       return { status: 500, body: { Message: 'An internal server error occurred.' } }
@@ -82,7 +103,10 @@ export function importHandler (deps: { ctx: SimContext, throttle: Throttle, logg
       if (reply.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8'
       send(res, { ...reply, headers })
       // Never log the query string: it carries the session's authtoken.
-      deps.logger?.debug({ method: req.method, path, status: reply.status, ms: Date.now() - started }, 'graph simulator import')
+      deps.logger?.debug(
+        { method: req.method, path, status: reply.status, ms: Date.now() - started },
+        'graph simulator import'
+      )
     }).catch((err: unknown) => {
       deps.logger?.error({ err, path }, 'graph simulator import: failed to send a reply')
       res.destroy()

@@ -21,7 +21,13 @@ export class ImportTokens {
 
   issue (mailboxGuid: string, appId: string, expiresAt: Date): string {
     const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
-    const claims: ImportClaims = { mbx: mailboxGuid, app: appId, exp: Math.floor(expiresAt.getTime() / 1000), gen: this.generation, sid: randomUUID() }
+    const claims: ImportClaims = {
+      mbx: mailboxGuid,
+      app: appId,
+      exp: Math.floor(expiresAt.getTime() / 1000),
+      gen: this.generation,
+      sid: randomUUID()
+    }
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url')
     return `${header}.${payload}.${this.sign(`${header}.${payload}`)}`
   }
@@ -36,7 +42,9 @@ export class ImportTokens {
     if (parts.length !== 3) return { invalid: 'The auth token is malformed.' }
     const expected = Buffer.from(this.sign(`${parts[0]}.${parts[1]}`))
     const given = Buffer.from(parts[2])
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { invalid: 'The auth token signature is invalid.' }
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      return { invalid: 'The auth token signature is invalid.' }
+    }
     let claims: ImportClaims
     try {
       claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as ImportClaims

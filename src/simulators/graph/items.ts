@@ -33,7 +33,12 @@ export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
   let list = ctx.store.itemsIn(folder.id)
   if (filter !== undefined) list = list.filter(filter)
   list = applyOrderBy(list, call.query.get('$orderby'), itemFields(ctx), 'mailboxItem')
-  const { page, nextLink, count } = pageOf(list, call.query, `${ctx.url}${call.path}`, preferredPageSize(call.headers.prefer))
+  const { page, nextLink, count } = pageOf(
+    list,
+    call.query,
+    `${ctx.url}${call.path}`,
+    preferredPageSize(call.headers.prefer)
+  )
   const body: Record<string, unknown> = { '@odata.context': itemsContext(ctx, call, mailbox, folder) }
   if (count !== undefined) body['@odata.count'] = count
   const omit = ctx.faults.omitItemProps ?? []
@@ -46,7 +51,8 @@ export function listItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailb
   return { status: 200, body }
 }
 
-export function getItem (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder, item: StoreItem): Reply {
+export function getItem (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, folder: StoreFolder,
+  item: StoreItem): Reply {
   const select = parseSelect(call.query.get('$select'), ITEM_PROPS, 'mailboxItem')
   const expand = parseExpand(call.query.get('$expand'))
   const context = `${itemsContext(ctx, call, mailbox, folder)}/$entity`
@@ -56,16 +62,38 @@ export function getItem (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox
 /** DELETE ...?disposalType=softDelete|hardDelete (required). softDelete keeps a copy in Recoverable Items\Deletions. */
 export function deleteItem (ctx: SimContext, call: GraphCall, item: StoreItem): Reply {
   const disposal = call.query.get('disposalType')
-  if (disposal === null) throw badRequest("The 'disposalType' query parameter is required. Allowed values: softDelete, hardDelete.", 'ErrorInvalidRequest')
+  if (disposal === null) {
+    throw badRequest(
+      "The 'disposalType' query parameter is required. Allowed values: softDelete, hardDelete.",
+      'ErrorInvalidRequest'
+    )
+  }
   const kind = disposal.toLowerCase()
-  if (kind !== 'softdelete' && kind !== 'harddelete') throw badRequest(`Invalid value '${disposal}' for 'disposalType'. Allowed values: softDelete, hardDelete.`, 'ErrorInvalidRequest')
+  if (kind !== 'softdelete' && kind !== 'harddelete') {
+    throw badRequest(
+      `Invalid value '${disposal}' for 'disposalType'. Allowed values: softDelete, hardDelete.`,
+      'ErrorInvalidRequest'
+    )
+  }
   const store = ctx.store
   try {
     if (kind === 'softdelete') {
       const physical = store.requireMailbox(item.mailboxGuid)
-      const deletions = physical.wellKnown.get('recoverableitemsdeletions') ?? physical.wellKnown.get('archiverecoverableitemsdeletions')
+      const deletions =
+        physical.wellKnown.get('recoverableitemsdeletions') ??
+        physical.wellKnown.get('archiverecoverableitemsdeletions')
       if (deletions !== undefined && deletions !== item.folderId) {
-        store.createItem(deletions, { size: item.size, itemClass: item.itemClass, ...(item.subject !== undefined ? { subject: item.subject } : {}), hasAttachments: item.hasAttachments, blob: item.blob }, { created: item.created, isRead: item.isRead })
+        store.createItem(
+          deletions,
+          {
+            size: item.size,
+            itemClass: item.itemClass,
+            ...(item.subject !== undefined ? { subject: item.subject } : {}),
+            hasAttachments: item.hasAttachments,
+            blob: item.blob
+          },
+          { created: item.created, isRead: item.isRead }
+        )
       }
     }
     store.deleteItem(item.id)

@@ -19,24 +19,42 @@ type ExportResult =
 
 /** One entry of the answer; `faults.exportDamage` damages the entries of chosen items (see GraphFaults). */
 function exportOne (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, requested: unknown): ExportResult {
-  if (typeof requested !== 'string') return { itemId: String(requested), error: { code: 'ErrorInvalidIdMalformed', message: 'Id is malformed.' } }
+  if (typeof requested !== 'string') {
+    return { itemId: String(requested), error: { code: 'ErrorInvalidIdMalformed', message: 'Id is malformed.' } }
+  }
   const storeId = fromWireId(requested)
   let owner: string
   let kind: 'folder' | 'item'
   try {
     ({ mailboxGuid: owner, kind } = parseId(storeId))
   } catch (err) {
-    if (err instanceof StoreError) return { itemId: requested, error: { code: 'ErrorInvalidIdMalformed', message: 'Id is malformed.' } }
+    if (err instanceof StoreError) {
+      return { itemId: requested, error: { code: 'ErrorInvalidIdMalformed', message: 'Id is malformed.' } }
+    }
     throw err
   }
   if (owner !== mailbox.guid) {
     if (mailbox.auxGuids.includes(owner)) {
-      return { itemId: requested, Error: { code: 'ErrorArchiveFolderMovedPermanently', message: `${mailboxUrl(ctx, 'beta', owner)}/exportItems` } }
+      return {
+        itemId: requested,
+        Error: { code: 'ErrorArchiveFolderMovedPermanently', message: `${mailboxUrl(ctx, 'beta', owner)}/exportItems` }
+      }
     }
-    return { itemId: requested, error: { code: 'ErrorInvalidMailboxItemId', message: `Item '${requested}' doesn't belong to the targeted mailbox '${ctx.mailboxId(mailbox.guid)}'.` } }
+    return {
+      itemId: requested,
+      error: {
+        code: 'ErrorInvalidMailboxItemId',
+        message: `Item '${requested}' doesn't belong to the targeted mailbox '${ctx.mailboxId(mailbox.guid)}'.`
+      }
+    }
   }
   const item = ctx.store.items.get(storeId)
-  if (kind !== 'item' || item === undefined) return { itemId: requested, error: { code: 'ErrorItemNotFound', message: 'The specified object was not found in the store.' } }
+  if (kind !== 'item' || item === undefined) {
+    return {
+      itemId: requested,
+      error: { code: 'ErrorItemNotFound', message: 'The specified object was not found in the store.' }
+    }
+  }
   const blob = item.blob()
   if (!ctx.acceptForeignData) ctx.exported.add(createHash('sha256').update(blob).digest('hex'))
   const damage = ctx.faults.exportDamage?.[requested]
@@ -49,11 +67,20 @@ function exportOne (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, req
 /** POST .../exportItems {itemIds: [...]} (the CSDL spells the parameter ItemIds; both are accepted). */
 export async function exportItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox): Promise<Reply> {
   const body = await call.json()
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Empty Payload. JSON content expected.')
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('Empty Payload. JSON content expected.')
+  }
   const params = body as Record<string, unknown>
   const ids = params.itemIds ?? params.ItemIds
-  if (!Array.isArray(ids) || ids.length === 0) throw badRequest("The parameter 'ItemIds' is required and must be a non-empty collection.", 'ErrorInvalidParameter')
-  if (ids.length > EXPORT_MAX_IDS) throw badRequest(`The number of item ids (${ids.length}) exceeds the maximum of ${EXPORT_MAX_IDS}.`, 'ErrorInvalidParameter')
+  if (!Array.isArray(ids) || ids.length === 0) {
+    throw badRequest("The parameter 'ItemIds' is required and must be a non-empty collection.", 'ErrorInvalidParameter')
+  }
+  if (ids.length > EXPORT_MAX_IDS) {
+    throw badRequest(
+      `The number of item ids (${ids.length}) exceeds the maximum of ${EXPORT_MAX_IDS}.`,
+      'ErrorInvalidParameter'
+    )
+  }
   return {
     status: 200,
     body: {
@@ -66,7 +93,8 @@ export async function exportItems (ctx: SimContext, call: GraphCall, mailbox: St
 /** POST .../createImportSession (no body, or {}) → 201 {importUrl, expirationDateTime} */
 export async function createImportSession (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox): Promise<Reply> {
   const body = await call.json()
-  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0)) {
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body) ||
+    Object.keys(body).length > 0)) {
     throw badRequest('The action createImportSession does not take parameters.')
   }
   const expires = new Date(Date.now() + ctx.sessionLifetimeSec * 1000)

@@ -124,11 +124,15 @@ function compare (a: FieldValue, op: string, b: FieldValue, field: string): bool
     if (!(b instanceof Date)) throw badRequest(`A binary operator with incompatible types was detected for '${field}'.`)
     x = a.getTime(); y = b.getTime()
   } else if (typeof a === 'string') {
-    if (typeof b !== 'string') throw badRequest(`A binary operator with incompatible types was detected for '${field}'.`)
+    if (typeof b !== 'string') {
+      throw badRequest(`A binary operator with incompatible types was detected for '${field}'.`)
+    }
     // Exchange compares strings case-insensitively.
     x = a.toLowerCase(); y = b.toLowerCase()
   } else {
-    if (typeof b !== typeof a || b instanceof Date) throw badRequest(`A binary operator with incompatible types was detected for '${field}'.`)
+    if (typeof b !== typeof a || b instanceof Date) {
+      throw badRequest(`A binary operator with incompatible types was detected for '${field}'.`)
+    }
     x = a; y = b as number | boolean
   }
   switch (op) {
@@ -142,11 +146,15 @@ function compare (a: FieldValue, op: string, b: FieldValue, field: string): bool
 }
 
 /** Compiles $filter into a predicate over the entity (unknown properties → 400). */
-export function parseFilter<T> (src: string | null, fields: FieldGetters<T>, typeName: string): ((e: T) => boolean) | undefined {
+export function parseFilter<T> (src: string | null, fields: FieldGetters<T>,
+  typeName: string): ((e: T) => boolean) | undefined {
   if (src === null || src.trim() === '') return undefined
   const toks = tokenize(src)
   let pos = 0
-  const peekWord = (w: string): boolean => { const t = toks[pos]; return t !== undefined && t.t === 'word' && t.v.toLowerCase() === w }
+  const peekWord = (w: string): boolean => {
+    const t = toks[pos]
+    return t !== undefined && t.t === 'word' && t.v.toLowerCase() === w
+  }
   const orExpr = (): ((e: T) => boolean) => {
     let left = andExpr()
     while (peekWord('or')) { pos++; const l = left; const r = andExpr(); left = (e) => l(e) || r(e) }
@@ -168,9 +176,13 @@ export function parseFilter<T> (src: string | null, fields: FieldGetters<T>, typ
     if (tok.t === 'word' && tok.v.toLowerCase() === 'not') { const inner = primary(); return (e) => !inner(e) }
     if (tok.t !== 'word') throw badRequest('Invalid filter clause: a property name was expected.')
     const getter = fields[tok.v]
-    if (getter === undefined) throw badRequest(`Could not find a property named '${tok.v}' on type 'microsoft.graph.${typeName}'.`)
+    if (getter === undefined) {
+      throw badRequest(`Could not find a property named '${tok.v}' on type 'microsoft.graph.${typeName}'.`)
+    }
     const opTok = toks[pos++]
-    if (opTok === undefined || opTok.t !== 'word' || !OPS.includes(opTok.v.toLowerCase())) throw badRequest('Invalid filter clause: an operator was expected.')
+    if (opTok === undefined || opTok.t !== 'word' || !OPS.includes(opTok.v.toLowerCase())) {
+      throw badRequest('Invalid filter clause: an operator was expected.')
+    }
     const valTok = toks[pos++]
     if (valTok === undefined) throw badRequest('Invalid filter clause: a literal was expected.')
     const value = literal(valTok)
@@ -190,10 +202,21 @@ export function applyOrderBy<T> (list: T[], src: string | null, fields: FieldGet
     const m = /^\s*(\w+)(?:\s+(asc|desc))?\s*$/i.exec(term)
     if (m === null) throw badRequest(`Invalid $orderby expression '${term}'.`)
     const getter = fields[m[1]]
-    if (getter === undefined) throw badRequest(`Could not find a property named '${m[1]}' on type 'microsoft.graph.${typeName}'.`)
+    if (getter === undefined) {
+      throw badRequest(`Could not find a property named '${m[1]}' on type 'microsoft.graph.${typeName}'.`)
+    }
     return { getter, dir: m[2]?.toLowerCase() === 'desc' ? -1 : 1 }
   })
-  const key = (v: FieldValue): number | string => v instanceof Date ? v.getTime() : v === null ? '' : typeof v === 'boolean' ? Number(v) : typeof v === 'string' ? v.toLowerCase() : v
+  const key = (v: FieldValue): number | string =>
+    v instanceof Date
+      ? v.getTime()
+      : v === null
+        ? ''
+        : typeof v === 'boolean'
+          ? Number(v)
+          : typeof v === 'string'
+            ? v.toLowerCase()
+            : v
   return [...list].sort((a, b) => {
     for (const { getter, dir } of terms) {
       const x = key(getter(a))
@@ -231,13 +254,16 @@ export function encodeQuery (params: URLSearchParams): string {
  * $top/$skip paging: returns one page and, when more remain, a nextLink that repeats the request's
  * query with `$skip` advanced (the docs' links look like `...items?%24skip=10`).
  */
-export function pageOf<T> (all: T[], query: URLSearchParams, linkBase: string, prefer?: number): { page: T[], nextLink?: string, count?: number } {
+export function pageOf<T> (all: T[], query: URLSearchParams, linkBase: string,
+  prefer?: number): { page: T[], nextLink?: string, count?: number } {
   const top = intParam(query, '$top')
   const skip = intParam(query, '$skip') ?? 0
   const size = Math.max(1, Math.min(MAX_PAGE_SIZE, top ?? prefer ?? DEFAULT_PAGE_SIZE))
   const page = all.slice(skip, skip + size)
   const countParam = query.get('$count')
-  if (countParam !== null && !/^(true|false)$/i.test(countParam)) throw badRequest(`Invalid value '${countParam}' for query option '$count'.`)
+  if (countParam !== null && !/^(true|false)$/i.test(countParam)) {
+    throw badRequest(`Invalid value '${countParam}' for query option '$count'.`)
+  }
   const out: { page: T[], nextLink?: string, count?: number } = { page }
   if (countParam?.toLowerCase() === 'true') out.count = all.length
   if (skip + size < all.length) {

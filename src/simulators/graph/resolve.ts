@@ -23,7 +23,11 @@ export function resolveMailbox (ctx: SimContext, key: string, version: GraphVers
   }
   // Archive support is beta-only: on v1.0 an archive MBX is simply not a mailbox the service knows.
   if (version === 'v1.0' && mailbox.kind !== 'primary') {
-    throw new GraphError(404, 'ResourceNotFound', `Mailbox '${key}' was not found. Archive mailboxes are available on the beta endpoint only.`)
+    throw new GraphError(
+      404,
+      'ResourceNotFound',
+      `Mailbox '${key}' was not found. Archive mailboxes are available on the beta endpoint only.`
+    )
   }
   return mailbox
 }
@@ -78,13 +82,21 @@ export function resolveItem (ctx: SimContext, folder: StoreFolder, key: string):
 export function fromStoreError (err: unknown): unknown {
   if (!(err instanceof StoreError)) return err
   switch (err.code) {
-    case 'FolderExists': return new GraphError(409, 'ErrorFolderExists', 'A folder with the specified name already exists.')
-    case 'InvalidName': return badRequest(err.message, 'ErrorInvalidRequest')
-    case 'DeleteDistinguishedFolder': return new GraphError(403, 'ErrorDeleteDistinguishedFolder', err.message)
-    case 'ChangeKeyMismatch': return new GraphError(409, 'ErrorIrresolvableConflict', err.message)
-    case 'CorruptData': return badRequest(err.message, 'ErrorCorruptData')
-    case 'InvalidId': return badRequest('Id is malformed.', 'ErrorInvalidIdMalformed')
-    case 'MailboxNotFound': return new GraphError(404, 'ResourceNotFound', err.message)
-    default: return notFound()
+    case 'FolderExists':
+      return new GraphError(409, 'ErrorFolderExists', 'A folder with the specified name already exists.')
+    case 'InvalidName':
+      return badRequest(err.message, 'ErrorInvalidRequest')
+    case 'DeleteDistinguishedFolder':
+      return new GraphError(403, 'ErrorDeleteDistinguishedFolder', err.message)
+    case 'ChangeKeyMismatch':
+      return new GraphError(409, 'ErrorIrresolvableConflict', err.message)
+    case 'CorruptData':
+      return badRequest(err.message, 'ErrorCorruptData')
+    case 'InvalidId':
+      return badRequest('Id is malformed.', 'ErrorInvalidIdMalformed')
+    case 'MailboxNotFound':
+      return new GraphError(404, 'ResourceNotFound', err.message)
+    default:
+      return notFound()
   }
 }

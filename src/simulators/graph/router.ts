@@ -31,12 +31,14 @@ function requireRole (call: GraphCall, allowed: string[], anyMailboxRole = false
   if (!ok) throw new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.')
 }
 
-const methodNotAllowed = (): GraphError => new GraphError(405, 'BadRequest', 'Specified HTTP method is not allowed for the request target.')
+const methodNotAllowed = (): GraphError =>
+  new GraphError(405, 'BadRequest', 'Specified HTTP method is not allowed for the request target.')
 const unknownSegment = (seg: string): GraphError => badRequest(`Resource not found for the segment '${seg}'.`)
 
 const eq = (a: string | undefined, b: string): boolean => a !== undefined && a.toLowerCase() === b.toLowerCase()
 const isDelta = (s: string | undefined): boolean => s !== undefined && /^(microsoft\.graph\.)?delta(\(\))?$/i.test(s)
-const isAction = (s: string | undefined, name: string): boolean => s !== undefined && new RegExp(`^(microsoft\\.graph\\.)?${name}$`, 'i').test(s)
+const isAction = (s: string | undefined, name: string): boolean =>
+  s !== undefined && new RegExp(`^(microsoft\\.graph\\.)?${name}$`, 'i').test(s)
 
 /** Splits a raw path into decoded segments, expanding OData key segments `name('key')` into two. */
 export function pathSegments (rawPath: string): string[] {
@@ -78,7 +80,11 @@ export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string
     return exchangeSettings(ctx, call, segs[1])
   }
   if (!(eq(segs[0], 'admin') && eq(segs[1], 'exchange') && eq(segs[2], 'mailboxes') && segs.length >= 4)) {
-    throw unknownSegment(segs.find((s, i) => i > 0 && !['admin', 'exchange', 'mailboxes', 'users'].includes(s.toLowerCase())) ?? segs[0] ?? '')
+    throw unknownSegment(
+      segs.find((s, i) => i > 0 && !['admin', 'exchange', 'mailboxes', 'users'].includes(s.toLowerCase())) ??
+        segs[0] ??
+        ''
+    )
   }
   const rest = segs.slice(4)
   if (rest.length === 0) throw methodNotAllowed()

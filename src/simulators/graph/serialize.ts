@@ -15,7 +15,16 @@ import { GRAPH_WELL_KNOWN } from './resolve.js'
  */
 export const FOLDER_PROPS: Record<GraphVersion, string[]> = {
   'v1.0': ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'totalItemCount', 'type', 'wellKnownName'],
-  beta: ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'totalItemCount', 'type', 'parentMailboxUrl', 'wellKnownName']
+  beta: [
+    'id',
+    'displayName',
+    'parentFolderId',
+    'childFolderCount',
+    'totalItemCount',
+    'type',
+    'parentMailboxUrl',
+    'wellKnownName'
+  ]
 }
 export const ITEM_PROPS = ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'type', 'size']
 
@@ -25,7 +34,11 @@ export function parseSelect (value: string | null, declared: string[], typeName:
   const out = new Set<string>()
   for (const raw of value.split(',')) {
     const name = raw.trim()
-    if (!declared.includes(name)) throw badRequest(`Parsing OData Select and Expand failed: Could not find a property named '${name}' on type 'microsoft.graph.${typeName}'.`)
+    if (!declared.includes(name)) {
+      throw badRequest(
+        `Parsing OData Select and Expand failed: Could not find a property named '${name}' on type 'microsoft.graph.${typeName}'.`
+      )
+    }
     out.add(name)
   }
   return out
@@ -56,7 +69,8 @@ export function parseExpand (value: string | null): ExpandSpec | undefined {
   return ids
 }
 
-function extendedProps (available: Array<[string, string | undefined]>, spec: ExpandSpec): Array<{ id: string, value: string }> {
+function extendedProps (available: Array<[string, string | undefined]>,
+  spec: ExpandSpec): Array<{ id: string, value: string }> {
   const out: Array<{ id: string, value: string }> = []
   for (const [id, value] of available) {
     if (value === undefined) continue
@@ -79,7 +93,8 @@ function wellKnownName (mailbox: StoreMailbox | undefined, folder: StoreFolder):
 
 export interface ShapeOptions { select?: Set<string> | undefined, expand?: ExpandSpec | undefined }
 
-export function folderJson (ctx: SimContext, folder: StoreFolder, version: GraphVersion, opts: ShapeOptions = {}): Record<string, unknown> {
+export function folderJson (ctx: SimContext, folder: StoreFolder, version: GraphVersion,
+  opts: ShapeOptions = {}): Record<string, unknown> {
   const mailbox = ctx.store.mailboxes.get(folder.mailboxGuid)
   const full: Record<string, unknown> = {
     id: ctx.wireId(folder.id),

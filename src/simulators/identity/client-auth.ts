@@ -24,22 +24,32 @@ export interface AssertionContext {
 /** Which credential type authenticated the client: Entra's `azpacr` ('1' secret, '2' certificate). */
 export type AuthMethod = '1' | '2'
 
-export async function authenticateClient (app: IdentityApp, creds: ClientCredentials, ctx: AssertionContext): Promise<AuthMethod> {
+export async function authenticateClient (app: IdentityApp, creds: ClientCredentials,
+  ctx: AssertionContext): Promise<AuthMethod> {
   if (creds.clientAssertion !== undefined || creds.clientAssertionType !== undefined) {
     if (creds.clientAssertionType !== JWT_BEARER_ASSERTION) {
       throw new AadError(400, 'invalid_request', 50027,
         `Invalid client_assertion_type '${creds.clientAssertionType ?? ''}'. It must be '${JWT_BEARER_ASSERTION}'.`)
     }
     if (creds.clientAssertion === undefined || creds.clientAssertion === '') {
-      throw new AadError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_assertion'.")
+      throw new AadError(
+        400,
+        'invalid_request',
+        900144,
+        "The request body must contain the following parameter: 'client_assertion'."
+      )
     }
     await verifyAssertion(app, creds.clientAssertion, ctx)
     return '2'
   }
   if (creds.clientSecret !== undefined) {
     if (app.clientSecret === undefined || !sameSecret(creds.clientSecret, app.clientSecret)) {
-      throw new AadError(401, 'invalid_client', 7000215,
-        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`)
+      throw new AadError(
+        401,
+        'invalid_client',
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`
+      )
     }
     return '1'
   }
@@ -75,9 +85,14 @@ async function verifyAssertion (app: IdentityApp, assertion: string, ctx: Assert
     throw invalidSignature('The key was not found., Thumbprint of key used by client: \'\'')
   }
   if (x5t !== undefined) {
-    const registered = app.certificateThumbprint ?? (certDer !== undefined ? createHash('sha1').update(certDer).digest('hex') : undefined)
-    if (registered === undefined || Buffer.from(registered.replace(/[^0-9a-f]/gi, ''), 'hex').toString('base64url') !== x5t) {
-      throw invalidSignature(`The key was not found., Thumbprint of key used by client: '${Buffer.from(x5t, 'base64url').toString('hex').toUpperCase()}'`)
+    const registered =
+      app.certificateThumbprint ??
+      (certDer !== undefined ? createHash('sha1').update(certDer).digest('hex') : undefined)
+    if (registered === undefined || Buffer.from(registered.replace(/[^0-9a-f]/gi, ''),
+      'hex').toString('base64url') !== x5t) {
+      throw invalidSignature(
+        `The key was not found., Thumbprint of key used by client: '${Buffer.from(x5t, 'base64url').toString('hex').toUpperCase()}'`
+      )
     }
   }
   if (x5tS256 !== undefined && certDer !== undefined &&
@@ -100,12 +115,22 @@ async function verifyAssertion (app: IdentityApp, assertion: string, ctx: Assert
     }
     if (err instanceof joseErrors.JWTClaimValidationFailed) {
       if (err.claim === 'iss' || err.claim === 'sub') {
-        throw new AadError(401, 'invalid_client', 700021, "Client assertion application identifier doesn't match 'client_id' parameter.")
+        throw new AadError(
+          401,
+          'invalid_client',
+          700021,
+          "Client assertion application identifier doesn't match 'client_id' parameter."
+        )
       }
       if (err.claim === 'nbf') {
         throw new AadError(401, 'invalid_client', 700024, 'Client assertion is not within its valid time range.')
       }
-      throw new AadError(401, 'invalid_client', 50027, `Invalid JWT token. Claim '${err.claim}' is not valid: audience must be the token endpoint.`)
+      throw new AadError(
+        401,
+        'invalid_client',
+        50027,
+        `Invalid JWT token. Claim '${err.claim}' is not valid: audience must be the token endpoint.`
+      )
     }
     if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw invalidSignature('The signature is invalid.')
     throw new AadError(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.')

@@ -47,7 +47,8 @@ export function openIdConfiguration ({ origin, tenantId }: Endpoints): Record<st
  * Instance discovery for `authorization_endpoint`, or undefined when that
  * endpoint is not on this simulator (Entra answers invalid_instance / AADSTS50049).
  */
-export function instanceDiscovery (ep: Endpoints, authorizationEndpoint: string | undefined): Record<string, unknown> | undefined {
+export function instanceDiscovery (ep: Endpoints,
+  authorizationEndpoint: string | undefined): Record<string, unknown> | undefined {
   let url: URL
   try {
     url = new URL(authorizationEndpoint ?? '')

@@ -34,6 +34,7 @@ export async function startIdentitySimulator (options: IdentitySimulatorOptions)
 
   // Filled once listening (the port is only known then).
   let ep: Endpoints = { origin: '', host: '', tenantId: options.tenantId }
+  // eslint-disable-next-line prefer-const -- assigned once listening, read by the handlers registered before
   let ctx: TokenContext | undefined
 
   const sendAadError = (req: FastifyRequest, reply: FastifyReply, err: AadError): FastifyReply => {
@@ -72,7 +73,11 @@ export async function startIdentitySimulator (options: IdentitySimulatorOptions)
   app.get<{ Querystring: { authorization_endpoint?: string } }>('/common/discovery/instance', async (req, reply) => {
     const doc = instanceDiscovery(ep, req.query.authorization_endpoint)
     if (doc === undefined) {
-      const body = aadErrorBody(new AadError(400, 'invalid_instance', 50049, 'Unknown or invalid instance.'), ep.origin, header(req, 'client-request-id'))
+      const body = aadErrorBody(
+        new AadError(400, 'invalid_instance', 50049, 'Unknown or invalid instance.'),
+        ep.origin,
+        header(req, 'client-request-id')
+      )
       return reply.code(400).headers(noStore(body.trace_id, body.correlation_id)).send(body)
     }
     return reply.header('access-control-allow-origin', '*').send(doc)
@@ -85,7 +90,10 @@ export async function startIdentitySimulator (options: IdentitySimulatorOptions)
       if (ctx === undefined) throw new Error('identity simulator is not listening yet')
       const issued = await issueToken(req.params.tenant, form, basicCredentials(req), ctx)
       stats.tokensIssued++
-      logger?.info({ clientId: issued.clientId, audience: issued.audience, outcome: 'issued' }, 'identity simulator: token issued')
+      logger?.info(
+        { clientId: issued.clientId, audience: issued.audience, outcome: 'issued' },
+        'identity simulator: token issued'
+      )
       const traceId = randomUUID()
       return reply.headers(noStore(traceId, header(req, 'client-request-id') ?? randomUUID()))
         .type('application/json; charset=utf-8')
@@ -96,7 +104,10 @@ export async function startIdentitySimulator (options: IdentitySimulatorOptions)
         logger?.info({ clientId, outcome: err.error, aadsts: err.aadsts }, 'identity simulator: token request rejected')
         return sendAadError(req, reply, err)
       }
-      logger?.error({ clientId, outcome: 'server_error', err: (err as Error).message }, 'identity simulator: token request failed')
+      logger?.error(
+        { clientId, outcome: 'server_error', err: (err as Error).message },
+        'identity simulator: token request failed'
+      )
       throw err
     }
   })
@@ -125,7 +136,8 @@ export async function startIdentitySimulator (options: IdentitySimulatorOptions)
         requiredClaims: ['exp', 'nbf', 'iat', 'tid']
       })
       if (payload.tid !== options.tenantId || payload.exp === undefined) return undefined
-      const appId = typeof payload.appid === 'string' ? payload.appid : typeof payload.azp === 'string' ? payload.azp : undefined
+      const appId =
+        typeof payload.appid === 'string' ? payload.appid : typeof payload.azp === 'string' ? payload.azp : undefined
       if (appId === undefined) return undefined
       const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : []
       return { appId, roles, tenantId: options.tenantId, expiresAt: new Date(payload.exp * 1000) }

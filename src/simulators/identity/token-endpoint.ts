@@ -16,7 +16,11 @@ const RESOURCE_ALIASES: Record<string, string> = {
   '00000003-0000-0000-c000-000000000000': 'https://graph.microsoft.com',
   '00000002-0000-0ff1-ce00-000000000000': 'https://outlook.office365.com'
 }
-const FIRST_PARTY_RESOURCES = ['https://graph.microsoft.com', 'https://outlook.office365.com', 'https://outlook.office.com']
+const FIRST_PARTY_RESOURCES = [
+  'https://graph.microsoft.com',
+  'https://outlook.office365.com',
+  'https://outlook.office.com'
+]
 // MSAL and some clients add OIDC scopes; Entra ignores them in the client-credentials flow.
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access', 'email'])
 
@@ -49,8 +53,12 @@ export function normalizeResource (resource: string): string {
 /** Validates the tenant path segment (AADSTS90002 when it is not this tenant). */
 export function checkTenant (tenant: string, tenantId: string, error = 'invalid_request'): void {
   if (tenant.toLowerCase() !== tenantId.toLowerCase()) {
-    throw new AadError(400, error, 90002,
-      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`)
+    throw new AadError(
+      400,
+      error,
+      90002,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`
+    )
   }
 }
 
@@ -71,8 +79,12 @@ export async function issueToken (
   if (clientId === undefined || clientId === '') throw missing('client_id')
   const app = ctx.apps.get(clientId.toLowerCase())
   if (app === undefined) {
-    throw new AadError(400, 'unauthorized_client', 700016,
-      `Application with identifier '${clientId}' was not found in the directory '${ctx.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`)
+    throw new AadError(
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory '${ctx.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`
+    )
   }
   const resource = parseScope(form.scope)
   const creds: ClientCredentials = {
@@ -83,8 +95,12 @@ export async function issueToken (
   const azpacr = await authenticateClient(app, creds, { audiences: [ctx.tokenEndpoint, ctx.issuer] })
   const audience = knownResource(resource, ctx)
   if (audience === undefined) {
-    throw new AadError(400, 'invalid_resource', 500011,
-      `The resource principal named ${resource} was not found in the tenant named ${ctx.tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`)
+    throw new AadError(
+      400,
+      'invalid_resource',
+      500011,
+      `The resource principal named ${resource} was not found in the tenant named ${ctx.tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`
+    )
   }
   const roles = rolesFor(app, audience)
   const now = Math.floor(Date.now() / 1000)
@@ -113,7 +129,12 @@ export async function issueToken (
   return {
     clientId: app.clientId,
     audience,
-    response: { token_type: 'Bearer', expires_in: ctx.lifetimeSec, ext_expires_in: ctx.lifetimeSec, access_token: accessToken }
+    response: {
+      token_type: 'Bearer',
+      expires_in: ctx.lifetimeSec,
+      ext_expires_in: ctx.lifetimeSec,
+      access_token: accessToken
+    }
   }
 }
 
@@ -123,19 +144,30 @@ function parseScope (scope: string | undefined): string {
   const scopes = scope.split(/\s+/).filter((s) => s !== '' && !OIDC_SCOPES.has(s.toLowerCase()))
   const bad = scopes.find((s) => !s.toLowerCase().endsWith('/.default'))
   if (bad !== undefined) {
-    throw new AadError(400, 'invalid_scope', 1002012,
-      `The provided value for scope ${bad} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`)
+    throw new AadError(
+      400,
+      'invalid_scope',
+      1002012,
+      `The provided value for scope ${bad} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`
+    )
   }
   if (scopes.length !== 1) {
-    throw new AadError(400, 'invalid_scope', 70011,
-      `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`)
+    throw new AadError(
+      400,
+      'invalid_scope',
+      70011,
+      `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`
+    )
   }
   return scopes[0].slice(0, -'/.default'.length)
 }
 
 function knownResource (resource: string, ctx: TokenContext): string | undefined {
   const wanted = normalizeResource(resource).toLowerCase()
-  const known = [...FIRST_PARTY_RESOURCES, ...[...ctx.apps.values()].flatMap((a) => Object.keys(a.roles).map(normalizeResource))]
+  const known = [
+    ...FIRST_PARTY_RESOURCES,
+    ...[...ctx.apps.values()].flatMap((a) => Object.keys(a.roles).map(normalizeResource))
+  ]
   return known.find((r) => r.toLowerCase() === wanted)
 }
 

@@ -20,10 +20,26 @@ export const DEMO_TENANT_ID = 'a7809c93-5e0b-4f5c-9d1e-6c2f8d0e4b11'
 export const DEMO_DOMAIN = 'contoso.example'
 
 export const DEMO_MAILBOXES = {
-  alice: { guid: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e01', archive: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e02', smtp: `alice@${DEMO_DOMAIN}`, name: 'Alice Archer' },
+  alice: {
+    guid: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e01',
+    archive: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e02',
+    smtp: `alice@${DEMO_DOMAIN}`,
+    name: 'Alice Archer'
+  },
   bob: { guid: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e11', smtp: `bob@${DEMO_DOMAIN}`, name: 'Bob Baker' },
-  carol: { guid: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e21', archive: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e22', smtp: `carol@${DEMO_DOMAIN}`, name: 'Carol Chen' },
-  dave: { guid: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e31', archive: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e32', aux: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e33', smtp: `dave@${DEMO_DOMAIN}`, name: 'Dave Diaz' }
+  carol: {
+    guid: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e21',
+    archive: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e22',
+    smtp: `carol@${DEMO_DOMAIN}`,
+    name: 'Carol Chen'
+  },
+  dave: {
+    guid: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e31',
+    archive: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e32',
+    aux: 'e0643f21-7a1b-4c5d-8e9f-0a1b2c3d4e33',
+    smtp: `dave@${DEMO_DOMAIN}`,
+    name: 'Dave Diaz'
+  }
 } as const
 
 /** mulberry32: small, fast, deterministic. */
@@ -118,7 +134,8 @@ export function seedItemStream (spec: SeedItemSpec): { size: number, blob: () =>
     let cached: Buffer | undefined
     return {
       size,
-      blob: () => (cached ??= encodeItemStream(buildMessage(spec, randomBytes(`${spec.key}/attach`, attachmentLength), 0)))
+      blob: () =>
+        (cached ??= encodeItemStream(buildMessage(spec, randomBytes(`${spec.key}/attach`, attachmentLength), 0)))
     }
   }
   const base = encodeItemStream(buildMessage(spec, null, 0)).length
@@ -148,7 +165,8 @@ const ITEM_CLASS_FOR: Record<string, string> = {
   'IPF.Journal': 'IPM.Activity'
 }
 
-function primaryPlan (counts: { inbox: number, sent: number, calendar: number, contacts: number, tasks: number }, extra: FolderPlan[]): FolderPlan[] {
+function primaryPlan (counts: { inbox: number, sent: number, calendar: number, contacts: number, tasks: number },
+  extra: FolderPlan[]): FolderPlan[] {
   return [
     { name: 'Inbox', distinguished: 'inbox', items: counts.inbox, children: extra },
     { name: 'Drafts', distinguished: 'drafts', items: 2 },
@@ -185,7 +203,8 @@ interface SeedContext {
   counter: number
 }
 
-function populate (ctx: SeedContext, mailbox: StoreMailbox, parent: StoreFolder, plans: FolderPlan[], bigItems: Record<string, Record<number, number>>): void {
+function populate (ctx: SeedContext, mailbox: StoreMailbox, parent: StoreFolder, plans: FolderPlan[],
+  bigItems: Record<string, Record<number, number>>): void {
   for (const plan of plans) {
     const folderClass = plan.folderClass ?? 'IPF.Note'
     const auxGuid = plan.aux === true ? mailbox.auxGuids[0] : undefined
@@ -209,16 +228,29 @@ function populate (ctx: SeedContext, mailbox: StoreMailbox, parent: StoreFolder,
         attachment: (bigItems[plan.name]?.[i] !== undefined) || (itemClass === 'IPM.Note' && rnd() < 0.25)
       }
       const { size, blob } = seedItemStream(spec)
-      ctx.store.createItem(folder.id, { size, itemClass, subject: spec.subject, hasAttachments: spec.attachment, blob }, {
-        created: spec.created, modified: spec.modified, isRead: rnd() < 0.7
-      })
+      ctx.store.createItem(folder.id, { size, itemClass, subject: spec.subject, hasAttachments: spec.attachment, blob },
+        {
+          created: spec.created, modified: spec.modified, isRead: rnd() < 0.7
+        })
     }
     if (plan.distinguished === 'inbox') {
       // Folder-associated items (view settings, rules) exist in real inboxes too.
       for (const cls of ['IPM.Configuration.MRM', 'IPM.Rule.Version2.Message']) {
-        const spec: SeedItemSpec = { key: `${path}#fai#${cls}`, itemClass: cls, subject: '', created: ctx.base, modified: ctx.base, size: 1024, attachment: false }
+        const spec: SeedItemSpec = {
+          key: `${path}#fai#${cls}`,
+          itemClass: cls,
+          subject: '',
+          created: ctx.base,
+          modified: ctx.base,
+          size: 1024,
+          attachment: false
+        }
         const { size, blob } = seedItemStream(spec)
-        ctx.store.createItem(folder.id, { size, itemClass: cls, hasAttachments: false, blob }, { associated: true, created: ctx.base, modified: ctx.base })
+        ctx.store.createItem(
+          folder.id,
+          { size, itemClass: cls, hasAttachments: false, blob },
+          { associated: true, created: ctx.base, modified: ctx.base }
+        )
       }
     }
     if (plan.children !== undefined) populate(ctx, mailbox, folder, plan.children, bigItems)
@@ -227,7 +259,9 @@ function populate (ctx: SeedContext, mailbox: StoreMailbox, parent: StoreFolder,
 
 function addNonIpmFolders (store: MailboxStore, mailbox: StoreMailbox): void {
   const prefix = mailbox.kind === 'primary' ? '' : 'archive'
-  const recoverable = store.createFolder(mailbox.rootId, 'Recoverable Items', '', { distinguishedName: `${prefix}recoverableitemsroot` })
+  const recoverable = store.createFolder(mailbox.rootId, 'Recoverable Items', '', {
+    distinguishedName: `${prefix}recoverableitemsroot`
+  })
   store.createFolder(recoverable.id, 'Deletions', '', { distinguishedName: `${prefix}recoverableitemsdeletions` })
 }
 
@@ -240,18 +274,34 @@ export function seedDemoTenant (options: { now?: Date } = {}): MailboxStore {
 
   const alice = store.addMailbox({ guid: M.alice.guid, smtp: M.alice.smtp, displayName: M.alice.name, kind: 'primary' })
   addNonIpmFolders(store, alice)
-  populate(ctx, alice, store.requireFolder(alice.msgRootId), primaryPlan({ inbox: 60, sent: 15, calendar: 20, contacts: 15, tasks: 8 }, [
-    {
-      name: 'Projects',
-      items: 10,
-      children: [
-        { name: 'Alpha', items: 8, children: [{ name: 'Specs', items: 6, children: [{ name: 'Drafts 2026', items: 3 }] }] },
-        { name: 'Beta', items: 5 }
-      ]
-    },
-    { name: 'Receipts', items: 12 }
-  ]), { Inbox: { 6: 5 * MiB }, Receipts: { 1: Math.round(1.5 * MiB) } })
-  const aliceArchive = store.addMailbox({ guid: M.alice.archive, smtp: M.alice.smtp, displayName: `${M.alice.name} (archive)`, kind: 'archive', primaryGuid: alice.guid })
+  populate(
+    ctx,
+    alice,
+    store.requireFolder(alice.msgRootId),
+    primaryPlan({ inbox: 60, sent: 15, calendar: 20, contacts: 15, tasks: 8 }, [
+      {
+        name: 'Projects',
+        items: 10,
+        children: [
+          {
+            name: 'Alpha',
+            items: 8,
+            children: [{ name: 'Specs', items: 6, children: [{ name: 'Drafts 2026', items: 3 }] }]
+          },
+          { name: 'Beta', items: 5 }
+        ]
+      },
+      { name: 'Receipts', items: 12 }
+    ]),
+    { Inbox: { 6: 5 * MiB }, Receipts: { 1: Math.round(1.5 * MiB) } }
+  )
+  const aliceArchive = store.addMailbox({
+    guid: M.alice.archive,
+    smtp: M.alice.smtp,
+    displayName: `${M.alice.name} (archive)`,
+    kind: 'archive',
+    primaryGuid: alice.guid
+  })
   addNonIpmFolders(store, aliceArchive)
   populate(ctx, aliceArchive, store.requireFolder(aliceArchive.msgRootId), archivePlan([
     { name: '2019', items: 4, children: [{ name: 'Q1', items: 10 }, { name: 'Q2', items: 10 }] },
@@ -260,19 +310,35 @@ export function seedDemoTenant (options: { now?: Date } = {}): MailboxStore {
 
   const bob = store.addMailbox({ guid: M.bob.guid, smtp: M.bob.smtp, displayName: M.bob.name, kind: 'primary' })
   addNonIpmFolders(store, bob)
-  populate(ctx, bob, store.requireFolder(bob.msgRootId), primaryPlan({ inbox: 40, sent: 10, calendar: 12, contacts: 10, tasks: 6 }, [
-    { name: 'Receipts', items: 10 }
-  ]), { Inbox: { 2: 2 * MiB } })
+  populate(
+    ctx,
+    bob,
+    store.requireFolder(bob.msgRootId),
+    primaryPlan({ inbox: 40, sent: 10, calendar: 12, contacts: 10, tasks: 6 }, [{ name: 'Receipts', items: 10 }]),
+    { Inbox: { 2: 2 * MiB } }
+  )
   populate(ctx, bob, store.requireFolder(bob.msgRootId), [
     { name: 'Team', items: 2, children: [{ name: 'Minutes', items: 8, children: [{ name: '2026', items: 4 }] }] }
   ], {})
 
   const carol = store.addMailbox({ guid: M.carol.guid, smtp: M.carol.smtp, displayName: M.carol.name, kind: 'primary' })
   addNonIpmFolders(store, carol)
-  populate(ctx, carol, store.requireFolder(carol.msgRootId), primaryPlan({ inbox: 35, sent: 8, calendar: 10, contacts: 8, tasks: 4 }, [
-    { name: 'Projects', items: 8, children: [{ name: 'Gamma', items: 5, children: [{ name: 'Reviews', items: 3 }] }] }
-  ]), { Inbox: { 3: 3 * MiB } })
-  const carolArchive = store.addMailbox({ guid: M.carol.archive, smtp: M.carol.smtp, displayName: `${M.carol.name} (archive)`, kind: 'archive', primaryGuid: carol.guid })
+  populate(
+    ctx,
+    carol,
+    store.requireFolder(carol.msgRootId),
+    primaryPlan({ inbox: 35, sent: 8, calendar: 10, contacts: 8, tasks: 4 }, [
+      { name: 'Projects', items: 8, children: [{ name: 'Gamma', items: 5, children: [{ name: 'Reviews', items: 3 }] }] }
+    ]),
+    { Inbox: { 3: 3 * MiB } }
+  )
+  const carolArchive = store.addMailbox({
+    guid: M.carol.archive,
+    smtp: M.carol.smtp,
+    displayName: `${M.carol.name} (archive)`,
+    kind: 'archive',
+    primaryGuid: carol.guid
+  })
   addNonIpmFolders(store, carolArchive)
   populate(ctx, carolArchive, store.requireFolder(carolArchive.msgRootId), archivePlan([
     { name: '2019', items: 12, children: [{ name: 'Travel', items: 4 }] }
@@ -280,8 +346,20 @@ export function seedDemoTenant (options: { now?: Date } = {}): MailboxStore {
 
   const dave = store.addMailbox({ guid: M.dave.guid, smtp: M.dave.smtp, displayName: M.dave.name, kind: 'primary' })
   addNonIpmFolders(store, dave)
-  populate(ctx, dave, store.requireFolder(dave.msgRootId), primaryPlan({ inbox: 25, sent: 5, calendar: 6, contacts: 5, tasks: 3 }, []), {})
-  const daveArchive = store.addMailbox({ guid: M.dave.archive, smtp: M.dave.smtp, displayName: `${M.dave.name} (archive)`, kind: 'archive', primaryGuid: dave.guid })
+  populate(
+    ctx,
+    dave,
+    store.requireFolder(dave.msgRootId),
+    primaryPlan({ inbox: 25, sent: 5, calendar: 6, contacts: 5, tasks: 3 }, []),
+    {}
+  )
+  const daveArchive = store.addMailbox({
+    guid: M.dave.archive,
+    smtp: M.dave.smtp,
+    displayName: `${M.dave.name} (archive)`,
+    kind: 'archive',
+    primaryGuid: dave.guid
+  })
   store.addAuxArchive(daveArchive.guid, M.dave.aux)
   addNonIpmFolders(store, daveArchive)
   populate(ctx, daveArchive, store.requireFolder(daveArchive.msgRootId), archivePlan([

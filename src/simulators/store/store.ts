@@ -115,7 +115,9 @@ export function makeId (mailboxGuid: string, kind: number, key: string): string 
 export function parseId (id: string): { mailboxGuid: string, kind: 'folder' | 'item' } {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(id) || id.length % 4 !== 0) throw new StoreError('InvalidId', 'Id is malformed.')
   const bytes = Buffer.from(id, 'base64')
-  if (bytes.length !== 44 || !bytes.subarray(0, 3).equals(ID_PREFIX)) throw new StoreError('InvalidId', 'Id is malformed.')
+  if (bytes.length !== 44 || !bytes.subarray(0, 3).equals(ID_PREFIX)) {
+    throw new StoreError('InvalidId', 'Id is malformed.')
+  }
   const kind = bytes[19] === KIND_FOLDER ? 'folder' : bytes[19] === KIND_ITEM ? 'item' : undefined
   if (kind === undefined) throw new StoreError('InvalidId', 'Id is malformed.')
   return { mailboxGuid: bytesToGuid(bytes.subarray(3, 19)), kind }
@@ -161,7 +163,9 @@ export class MailboxStore {
 
   // ---------------------------------------------------------------- mailboxes
 
-  addMailbox (init: { guid?: string, smtp: string, displayName: string, kind: MailboxKind, primaryGuid?: string }): StoreMailbox {
+  addMailbox (
+    init: { guid?: string, smtp: string, displayName: string, kind: MailboxKind, primaryGuid?: string }
+  ): StoreMailbox {
     const guid = init.guid ?? randomUUID()
     const isArchive = init.kind !== 'primary'
     const mailbox: StoreMailbox = {
@@ -236,7 +240,13 @@ export class MailboxStore {
   /** Links an auxiliary archive to an archive (auto-expanding archives). */
   addAuxArchive (archiveGuid: string, guid?: string): StoreMailbox {
     const archive = this.requireMailbox(archiveGuid)
-    const aux = this.addMailbox({ ...(guid !== undefined ? { guid } : {}), smtp: archive.smtp, displayName: `${archive.displayName} (auxiliary)`, kind: 'auxArchive', primaryGuid: archive.primaryGuid ?? archive.guid })
+    const aux = this.addMailbox({
+      ...(guid !== undefined ? { guid } : {}),
+      smtp: archive.smtp,
+      displayName: `${archive.displayName} (auxiliary)`,
+      kind: 'auxArchive',
+      primaryGuid: archive.primaryGuid ?? archive.guid
+    })
     archive.auxGuids.push(aux.guid)
     return aux
   }
@@ -249,7 +259,8 @@ export class MailboxStore {
     return seq
   }
 
-  private insertFolder (mailbox: StoreMailbox, parentId: string | null, displayName: string, folderClass: string, distinguishedName?: string, contentMailboxGuid?: string): StoreFolder {
+  private insertFolder (mailbox: StoreMailbox, parentId: string | null, displayName: string, folderClass: string,
+    distinguishedName?: string, contentMailboxGuid?: string): StoreFolder {
     const id = makeId(mailbox.guid, KIND_FOLDER, `${mailbox.guid}/folder/${++this.counter}/${displayName}`)
     const folder: StoreFolder = {
       id,
@@ -282,19 +293,31 @@ export class MailboxStore {
   /** Folder by distinguished name in a mailbox (EWS names). */
   wellKnownFolder (mailboxGuid: string, name: string): StoreFolder {
     const id = this.requireMailbox(mailboxGuid).wellKnown.get(name.toLowerCase())
-    if (id === undefined) throw new StoreError('FolderNotFound', `The distinguished folder ${name} does not exist in this mailbox.`)
+    if (id === undefined) {
+      throw new StoreError('FolderNotFound', `The distinguished folder ${name} does not exist in this mailbox.`)
+    }
     return this.requireFolder(id)
   }
 
-  createFolder (parentId: string, displayName: string, folderClass = 'IPF.Note', options: { distinguishedName?: string, contentMailboxGuid?: string } = {}): StoreFolder {
+  createFolder (parentId: string, displayName: string, folderClass = 'IPF.Note',
+    options: { distinguishedName?: string, contentMailboxGuid?: string } = {}): StoreFolder {
     const parent = this.requireFolder(parentId)
     const name = displayName.trim()
-    if (name.length === 0 || name.length > 255) throw new StoreError('InvalidName', 'The folder name is empty or too long.')
+    if (name.length === 0 || name.length > 255) {
+      throw new StoreError('InvalidName', 'The folder name is empty or too long.')
+    }
     if (parent.childIds.some((c) => this.requireFolder(c).displayName.toLowerCase() === name.toLowerCase())) {
       throw new StoreError('FolderExists', 'A folder with the specified name already exists.')
     }
     const mailbox = this.requireMailbox(parent.mailboxGuid)
-    const folder = this.insertFolder(mailbox, parentId, name, folderClass, options.distinguishedName, options.contentMailboxGuid)
+    const folder = this.insertFolder(
+      mailbox,
+      parentId,
+      name,
+      folderClass,
+      options.distinguishedName,
+      options.contentMailboxGuid
+    )
     this.touchFolder(parent, false)
     return folder
   }
@@ -304,18 +327,30 @@ export class MailboxStore {
       folder.version++
       folder.changeKey = changeKeyFor(1, folder.id, folder.version)
     }
-    folder.changeSeq = this.record(folder.mailboxGuid, { kind: 'folder', op: 'update', id: folder.id, folderId: folder.parentId })
+    folder.changeSeq = this.record(folder.mailboxGuid, {
+      kind: 'folder',
+      op: 'update',
+      id: folder.id,
+      folderId: folder.parentId
+    })
   }
 
   renameFolder (id: string, displayName: string, changeKey?: string): StoreFolder {
     const folder = this.requireFolder(id)
-    if (folder.distinguishedName !== undefined) throw new StoreError('DeleteDistinguishedFolder', 'Distinguished folders cannot be renamed.')
-    if (changeKey !== undefined && changeKey !== folder.changeKey) throw new StoreError('ChangeKeyMismatch', 'The folder has changed.')
+    if (folder.distinguishedName !== undefined) {
+      throw new StoreError('DeleteDistinguishedFolder', 'Distinguished folders cannot be renamed.')
+    }
+    if (changeKey !== undefined && changeKey !== folder.changeKey) {
+      throw new StoreError('ChangeKeyMismatch', 'The folder has changed.')
+    }
     const name = displayName.trim()
-    if (name.length === 0 || name.length > 255) throw new StoreError('InvalidName', 'The folder name is empty or too long.')
+    if (name.length === 0 || name.length > 255) {
+      throw new StoreError('InvalidName', 'The folder name is empty or too long.')
+    }
     if (folder.parentId !== null) {
       const parent = this.requireFolder(folder.parentId)
-      if (parent.childIds.some((c) => c !== id && this.requireFolder(c).displayName.toLowerCase() === name.toLowerCase())) {
+      if (parent.childIds.some((c) => c !== id &&
+        this.requireFolder(c).displayName.toLowerCase() === name.toLowerCase())) {
         throw new StoreError('FolderExists', 'A folder with the specified name already exists.')
       }
     }
@@ -326,7 +361,9 @@ export class MailboxStore {
 
   deleteFolder (id: string): void {
     const folder = this.requireFolder(id)
-    if (folder.distinguishedName !== undefined) throw new StoreError('DeleteDistinguishedFolder', 'Distinguished folders cannot be deleted.')
+    if (folder.distinguishedName !== undefined) {
+      throw new StoreError('DeleteDistinguishedFolder', 'Distinguished folders cannot be deleted.')
+    }
     const drop = (f: StoreFolder): void => {
       for (const c of [...f.childIds]) drop(this.requireFolder(c))
       for (const i of [...f.itemIds, ...f.associatedItemIds]) this.deleteItem(i)
@@ -345,12 +382,19 @@ export class MailboxStore {
   moveFolder (id: string, newParentId: string): StoreFolder {
     const folder = this.requireFolder(id)
     const target = this.requireFolder(newParentId)
-    if (folder.distinguishedName !== undefined) throw new StoreError('DeleteDistinguishedFolder', 'Distinguished folders cannot be moved.')
-    if (target.mailboxGuid !== folder.mailboxGuid) throw new StoreError('FolderNotFound', 'The target folder is in another mailbox.')
-    for (let p: StoreFolder | undefined = target; p !== undefined; p = p.parentId !== null ? this.folders.get(p.parentId) : undefined) {
+    if (folder.distinguishedName !== undefined) {
+      throw new StoreError('DeleteDistinguishedFolder', 'Distinguished folders cannot be moved.')
+    }
+    if (target.mailboxGuid !== folder.mailboxGuid) {
+      throw new StoreError('FolderNotFound', 'The target folder is in another mailbox.')
+    }
+    for (let p: StoreFolder | undefined = target; p !== undefined; p = p.parentId !== null
+      ? this.folders.get(p.parentId)
+      : undefined) {
       if (p.id === id) throw new StoreError('InvalidName', 'A folder cannot be moved below itself.')
     }
-    if (target.childIds.some((c) => this.requireFolder(c).displayName.toLowerCase() === folder.displayName.toLowerCase())) {
+    if (target.childIds.some((c) =>
+      this.requireFolder(c).displayName.toLowerCase() === folder.displayName.toLowerCase())) {
       throw new StoreError('FolderExists', 'A folder with the specified name already exists.')
     }
     if (folder.parentId !== null) {
@@ -402,10 +446,19 @@ export class MailboxStore {
    * Adds an item from a full-fidelity stream; validates the stream (StoreError 'CorruptData').
    * `lazyBlob` lets the seed defer generating large streams; its summary must then be given.
    */
-  createItem (folderId: string, data: Buffer | { size: number, itemClass: string, subject?: string, hasAttachments: boolean, blob: () => Buffer }, options: CreateItemOptions = {}): StoreItem {
+  createItem (folderId: string,
+    data: Buffer | { size: number, itemClass: string, subject?: string, hasAttachments: boolean, blob: () => Buffer },
+    options: CreateItemOptions = {}): StoreItem {
     const folder = this.requireFolder(folderId)
     const now = this.now()
-    let summary: { itemClass: string, subject?: string, created?: Date, size: number, hasAttachments: boolean, blob: () => Buffer }
+    let summary: {
+      itemClass: string
+      subject?: string
+      created?: Date
+      size: number
+      hasAttachments: boolean
+      blob: () => Buffer
+    }
     if (Buffer.isBuffer(data)) {
       const s = this.summarize(data)
       const copy = Buffer.from(data)
@@ -442,7 +495,9 @@ export class MailboxStore {
     try {
       return summarizeItemStream(data)
     } catch (err) {
-      if (err instanceof FtsFormatError) throw new StoreError('CorruptData', `The item data is corrupt: ${err.message}.`)
+      if (err instanceof FtsFormatError) {
+        throw new StoreError('CorruptData', `The item data is corrupt: ${err.message}.`)
+      }
       throw err
     }
   }
@@ -450,7 +505,9 @@ export class MailboxStore {
   /** Replaces an item's content from a stream; the change key, when given, must be current. */
   updateItem (id: string, data: Buffer, changeKey?: string): StoreItem {
     const item = this.requireItem(id)
-    if (changeKey !== undefined && changeKey !== item.changeKey) throw new StoreError('ChangeKeyMismatch', 'The item has changed since the change key was read.')
+    if (changeKey !== undefined && changeKey !== item.changeKey) {
+      throw new StoreError('ChangeKeyMismatch', 'The item has changed since the change key was read.')
+    }
     const s = this.summarize(data)
     const copy = Buffer.from(data)
     item.itemClass = s.itemClass
@@ -483,7 +540,9 @@ export class MailboxStore {
    * Changes in a mailbox after sequence `since`, collapsed to the latest state per object.
    * `filter` limits them to folders (optionally below one folder) or to the items of one folder.
    */
-  changesSince (mailboxGuid: string, since: number, filter: { kind: 'folder' } | { kind: 'item', folderId: string }): Array<{ op: 'create' | 'update' | 'delete', id: string, seq: number }> {
+  changesSince (
+    mailboxGuid: string, since: number, filter: { kind: 'folder' } | { kind: 'item', folderId: string }
+  ): Array<{ op: 'create' | 'update' | 'delete', id: string, seq: number }> {
     const mailboxes = [mailboxGuid, ...this.requireMailbox(mailboxGuid).auxGuids]
     const latest = new Map<string, { op: 'create' | 'update' | 'delete', id: string, seq: number, created: boolean }>()
     for (const guid of mailboxes) {

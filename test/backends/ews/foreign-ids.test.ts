@@ -16,7 +16,13 @@ import { captureLogs } from '../../helpers/logs.js'
 import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const { logger } = captureLogs('debug', { redaction: false })
-const alice: MailboxRef = { id: 'alice', address: DEMO_MAILBOXES.alice.smtp, type: 'ews', kind: 'primary', backend: 'ews' }
+const alice: MailboxRef = {
+  id: 'alice',
+  address: DEMO_MAILBOXES.alice.smtp,
+  type: 'ews',
+  kind: 'primary',
+  backend: 'ews'
+}
 const bob: MailboxRef = { id: 'bob', address: DEMO_MAILBOXES.bob.smtp, type: 'ews', kind: 'primary', backend: 'ews' }
 
 const store = seedDemoTenant()
@@ -30,7 +36,10 @@ const sim = await startEwsSimulator({
 })
 const policy = new Policy({ baseDelayMs: 5 })
 const make = (name: string, username: string, impersonation = true): ReturnType<typeof createEwsBackend> =>
-  createEwsBackend(ewsConfig(name, { url: sim.url, auth: { kind: 'basic', username, password: 'pw' }, impersonation }), { policy, logger })
+  createEwsBackend(
+    ewsConfig(name, { url: sim.url, auth: { kind: 'basic', username, password: 'pw' }, impersonation }),
+    { policy, logger }
+  )
 const backend = make('ews', 'svc-gateway')
 t.teardown(async () => { await backend.close(); await sim.close() })
 
@@ -50,11 +59,18 @@ t.test('folder ids of another mailbox are not found in this one', async (t) => {
 
   const notFound = { code: 'MBG_ERR_FOLDER_NOT_FOUND', statusCode: 404, upstreamCode: 'ErrorAccessDenied' }
   await t.rejects(backend.getFolder(alice, { id: bobInbox }), notFound, 'getFolder')
-  await t.rejects(backend.listFolders(alice, { limit: 5, parentId: { id: bobInbox } }), notFound, 'listFolders under it')
+  await t.rejects(
+    backend.listFolders(alice, { limit: 5, parentId: { id: bobInbox } }),
+    notFound,
+    'listFolders under it'
+  )
   await t.rejects(backend.listItems(alice, { id: bobInbox }, { limit: 5 }), notFound, 'listItems')
   await t.rejects(backend.renameFolder(alice, { id: bobInbox }, 'Mine now'), notFound, 'renameFolder')
   await t.rejects(backend.deleteFolder(alice, { id: bobInbox }), notFound, 'deleteFolder')
-  const err = await backend.createFolder(alice, { displayName: 'Planted', parentId: { id: bobInbox } }).then(() => undefined, (e: Error) => e)
+  const err = await backend.createFolder(alice, { displayName: 'Planted', parentId: { id: bobInbox } }).then(
+    () => undefined,
+    (e: Error) => e
+  )
   t.match(err, notFound, 'createFolder under it')
   t.match(err?.message, bobInbox, 'the message names the parent, not the new name')
   t.equal(store.folders.get(bobInboxEws)?.displayName, 'Inbox', 'Bob\'s folder is untouched')
@@ -86,12 +102,23 @@ t.test('denials of the whole call stay 403', async (t) => {
   const delegate = make('ews-delegate', 'alice-user', false)
   t.teardown(async () => { await plain.close(); await delegate.close() })
   // Impersonation refused: a SOAP fault for the request.
-  await t.rejects(plain.getFolder(alice, { wellKnown: 'inbox' }), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403, upstreamCode: 'ErrorImpersonateUserDenied' })
+  await t.rejects(plain.getFolder(alice, { wellKnown: 'inbox' }), {
+    code: 'MBG_ERR_ACCESS_DENIED',
+    statusCode: 403,
+    upstreamCode: 'ErrorImpersonateUserDenied'
+  })
   await t.rejects(collect(exportItemsVia(plain, alice, [bobItem])), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403 })
   // Delegate access to another user's distinguished folder without rights: per message, but about the mailbox, not an id.
   t.equal((await delegate.getFolder(alice, { wellKnown: 'inbox' })).displayName, 'Inbox')
-  await t.rejects(delegate.getFolder(bob, { wellKnown: 'inbox' }), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403, upstreamCode: 'ErrorAccessDenied' })
-  await t.rejects(delegate.listItems(bob, { wellKnown: 'inbox' }, { limit: 1 }), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403 })
+  await t.rejects(delegate.getFolder(bob, { wellKnown: 'inbox' }), {
+    code: 'MBG_ERR_ACCESS_DENIED',
+    statusCode: 403,
+    upstreamCode: 'ErrorAccessDenied'
+  })
+  await t.rejects(delegate.listItems(bob, { wellKnown: 'inbox' }, { limit: 1 }), {
+    code: 'MBG_ERR_ACCESS_DENIED',
+    statusCode: 403
+  })
   // Renaming a distinguished folder is refused with ErrorAccessDenied too: that is a protected folder.
   const inbox = await backend.getFolder(alice, { wellKnown: 'inbox' })
   await t.rejects(backend.renameFolder(alice, { id: inbox.id }, 'Not inbox'), { code: 'MBG_ERR_FOLDER_PROTECTED' })

@@ -32,16 +32,29 @@ t.test('non-canonical ids use the ~ form and round-trip', async (t) => {
 t.test('round trips over many random canonical ids', async (t) => {
   let ok = 0
   for (let n = 0; n < 500; n++) {
-    const id = Buffer.from(Array.from({ length: 1 + (n % 60) }, () => Math.floor(Math.random() * 256))).toString('base64')
+    const id = Buffer.from(Array.from({ length: 1 + (n % 60) }, () => Math.floor(Math.random() * 256))).toString(
+      'base64'
+    )
     if (fromPublicId(toPublicId(id)) === id && !toPublicId(id).includes('=')) ok++
   }
   t.equal(ok, 500)
 })
 
 t.test('malformed public ids are rejected with MBG_ERR_ID_MALFORMED', async (t) => {
-  for (const bad of ['', 'abcde', 'ab+c', 'ab/c', 'ab==', 'a b', '~', '~abcde', '~!!', '~' + Buffer.from([0xff, 0xfe]).toString('base64url'),
+  for (const bad of [
+    '',
+    'abcde',
+    'ab+c',
+    'ab/c',
+    'ab==',
+    'a b',
+    '~',
+    '~abcde',
+    '~!!',
+    '~' + Buffer.from([0xff, 0xfe]).toString('base64url'),
     // The ~ form of a canonical id is never produced, so it is not accepted either.
-    '~' + Buffer.from('AAAA').toString('base64url')]) {
+    '~' + Buffer.from('AAAA').toString('base64url')
+  ]) {
     t.equal(tryFromPublicId(bad), undefined, JSON.stringify(bad))
     t.throws(() => fromPublicId(bad), { code: 'MBG_ERR_ID_MALFORMED', statusCode: 400 }, JSON.stringify(bad))
   }

@@ -10,19 +10,37 @@ import { ewsConfig } from '../../helpers/backends.js'
 import { type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
-import { decodeItemStream, encodeItemStream, PROP, PT_BINARY, PT_INT32, PT_UNICODE_CP1200 } from '../../../src/simulators/store/fts.js'
+import {
+  decodeItemStream,
+  encodeItemStream,
+  PROP,
+  PT_BINARY,
+  PT_INT32,
+  PT_UNICODE_CP1200
+} from '../../../src/simulators/store/fts.js'
 import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/seed.js'
 import { captureLogs } from '../../helpers/logs.js'
 import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const { logger } = captureLogs('debug', { redaction: false })
-const alice: MailboxRef = { id: 'alice', address: DEMO_MAILBOXES.alice.smtp, type: 'ews', kind: 'primary', backend: 'ews' }
+const alice: MailboxRef = {
+  id: 'alice',
+  address: DEMO_MAILBOXES.alice.smtp,
+  type: 'ews',
+  kind: 'primary',
+  backend: 'ews'
+}
 const MiB = 1024 * 1024
 
 const store = seedDemoTenant()
-const sim = await startEwsSimulator({ store, accounts: [{ username: 'svc-gateway', password: 'pw', impersonation: true }] })
-const backend = createEwsBackend(ewsConfig('ews', { url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'pw' } }),
-  { policy: new Policy({ baseDelayMs: 5 }), logger })
+const sim = await startEwsSimulator({
+  store,
+  accounts: [{ username: 'svc-gateway', password: 'pw', impersonation: true }]
+})
+const backend = createEwsBackend(
+  ewsConfig('ews', { url: sim.url, auth: { kind: 'basic', username: 'svc-gateway', password: 'pw' } }),
+  { policy: new Policy({ baseDelayMs: 5 }), logger }
+)
 t.teardown(async () => { await backend.close(); await sim.close() })
 
 /** A valid item stream with one PT_BINARY attachment of `bytes` pseudo-random bytes. */
@@ -30,7 +48,11 @@ function bigItem (bytes: number): Buffer {
   const attachment = Buffer.alloc(bytes)
   // Not all-equal bytes: the base64 then uses the whole alphabet ('+' and '/' included).
   for (let i = 0; i < bytes; i++) attachment[i] = (i * 2654435761) >>> 24
-  const str = (id: number, value: string): { type: number, id: number, value: string } => ({ type: PT_UNICODE_CP1200, id, value })
+  const str = (id: number, value: string): { type: number, id: number, value: string } => ({
+    type: PT_UNICODE_CP1200,
+    id,
+    value
+  })
   return encodeItemStream({
     props: [str(PROP.MessageClass, 'IPM.Note'), str(PROP.Subject, 'Six megabytes')],
     recipients: [],
@@ -50,7 +72,9 @@ t.test('a 6 MiB item imports (create) and re-exports byte-identical', async (t) 
   const data = stream.toString('base64')
   t.match(data, /[+/]/, 'the data uses the whole base64 alphabet')
 
-  const [created] = await collect(importItemsVia(backend, alice, [{ folderId: { wellKnown: 'inbox' }, mode: 'create', data }]))
+  const [created] = await collect(
+    importItemsVia(backend, alice, [{ folderId: { wellKnown: 'inbox' }, mode: 'create', data }])
+  )
   t.notOk('error' in created, JSON.stringify(created))
   const { itemId, changeKey } = created as Exclude<ImportResult, { error: unknown }>
   t.match(itemId, /^[A-Za-z0-9_-]+$/)
@@ -64,7 +88,9 @@ t.test('a 6 MiB item imports (create) and re-exports byte-identical', async (t) 
   t.equal(decodeItemStream(back).attachments[0].length, 5, 'still a valid stream')
 
   // Update mode goes through the same checks.
-  const [updated] = await collect(importItemsVia(backend, alice, [{ folderId: { wellKnown: 'inbox' }, mode: 'update', itemId, changeKey, data }]))
+  const [updated] = await collect(
+    importItemsVia(backend, alice, [{ folderId: { wellKnown: 'inbox' }, mode: 'update', itemId, changeKey, data }])
+  )
   t.notOk('error' in updated, JSON.stringify(updated))
 })
 

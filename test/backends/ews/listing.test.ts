@@ -16,7 +16,13 @@ import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/se
 import { ewsConfig } from '../../helpers/backends.js'
 
 const logger = pino({ level: 'silent' })
-const alice: MailboxRef = { id: 'alice', address: DEMO_MAILBOXES.alice.smtp, type: 'ews', kind: 'primary', backend: 'ews' }
+const alice: MailboxRef = {
+  id: 'alice',
+  address: DEMO_MAILBOXES.alice.smtp,
+  type: 'ews',
+  kind: 'primary',
+  backend: 'ews'
+}
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
 const T = 'http://schemas.microsoft.com/exchange/services/2006/types'
 
@@ -28,7 +34,8 @@ async function fakeEws (t: Test, answer: (op: string, body: string) => string): 
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8')
       const op = /<soap:Body><m:(\w+)/.exec(body)?.[1] ?? 'unknown'
-      const xml = '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' +
+      const xml =
+        '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' +
         `<m:${op}Response xmlns:m="${M}" xmlns:t="${T}"><m:ResponseMessages><m:${op}ResponseMessage ResponseClass="Success">` +
         `<m:ResponseCode>NoError</m:ResponseCode>${answer(op, body)}</m:${op}ResponseMessage></m:ResponseMessages></m:${op}Response></s:Body></s:Envelope>`
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(xml)
@@ -47,7 +54,8 @@ async function fakeEws (t: Test, answer: (op: string, body: string) => string): 
   return backend
 }
 
-const id = (prefix: string, n: number): string => Buffer.from(`${prefix}-${String(n).padStart(4, '0')}-padding-x`).toString('base64')
+const id = (prefix: string, n: number): string =>
+  Buffer.from(`${prefix}-${String(n).padStart(4, '0')}-padding-x`).toString('base64')
 const message = (n: number, created: string): string =>
   `<t:Message><t:ItemId Id="${id('item', n)}" ChangeKey="CQAAAA=="/><t:ItemClass>IPM.Note</t:ItemClass><t:Subject>s${n}</t:Subject>` +
   `<t:Size>10</t:Size><t:DateTimeCreated>${created}</t:DateTimeCreated></t:Message>`
@@ -56,7 +64,8 @@ const folder = (n: number): string =>
 const root = (offset: number, total: number, last: boolean, container: string, entries: string): string =>
   `<m:RootFolder IndexedPagingOffset="${offset}" TotalItemsInView="${total}" IncludesLastItemInRange="${last}"><t:${container}>${entries}</t:${container}></m:RootFolder>`
 
-async function listAll<T> (next: (cursor?: string) => Promise<{ values: T[], nextCursor?: string }>, limit: number, t: Test): Promise<T[]> {
+async function listAll<T> (next: (cursor?: string) => Promise<{ values: T[], nextCursor?: string }>, limit: number,
+  t: Test): Promise<T[]> {
   const out: T[] = []
   let cursor: string | undefined
   let pages = 0
@@ -80,22 +89,38 @@ t.test('a server answering more entries than asked never makes a page exceed the
     const matching = Array.from({ length: 10 }, (_, n) => n).filter((n) => created(n) >= from)
     return root(matching.length, matching.length, true, 'Items', matching.map((n) => message(n, created(n))).join(''))
   })
-  const listed = await listAll<ItemSummary>(async (cursor) => await backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 3, ...(cursor !== undefined ? { cursor } : {}) }), 3, t)
-  t.same(listed.map((i) => i.subject), ['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9'], 'every item once, in order')
-  const tree = await listAll<Folder>(async (cursor) => await backend.listFolders(alice, { limit: 4, ...(cursor !== undefined ? { cursor } : {}) }), 4, t)
+  const listed = await listAll<ItemSummary>(
+    async (cursor) =>
+      await backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 3, ...(cursor !== undefined ? { cursor } : {}) }),
+    3,
+    t
+  )
+  t.same(
+    listed.map((i) => i.subject),
+    ['s0', 's1', 's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9'],
+    'every item once, in order'
+  )
+  const tree = await listAll<Folder>(
+    async (cursor) => await backend.listFolders(alice, { limit: 4, ...(cursor !== undefined ? { cursor } : {}) }),
+    4,
+    t
+  )
   t.equal(new Set(tree.map((f) => f.id)).size, 10, 'every folder once')
   t.equal(tree.length, 10)
 })
 
-t.test('a server that ignores the restriction (the same items again, "more to come") is a 502, not a silent end', async (t) => {
+t.test('a server that ignores the restriction (the same items again, "more to come") is a 502, not a silent end',
+  async (t) => {
   // 5 items exist; the server always answers the first two and says more follow.
-  const backend = await fakeEws(t, () => root(2, 5, false, 'Items', message(0, '2024-01-01T00:00:00Z') + message(1, '2024-01-01T00:00:01Z')))
-  const first = await backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 })
-  t.equal(first.values.length, 2)
-  t.ok(first.nextCursor)
-  await t.rejects(backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 2, cursor: first.nextCursor }),
-    { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE', statusCode: 502 })
-})
+    const backend = await fakeEws(t, () =>
+      root(2, 5, false, 'Items', message(0, '2024-01-01T00:00:00Z') + message(1, '2024-01-01T00:00:01Z'))
+    )
+    const first = await backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 })
+    t.equal(first.values.length, 2)
+    t.ok(first.nextCursor)
+    await t.rejects(backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 2, cursor: first.nextCursor }),
+      { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE', statusCode: 502 })
+  })
 
 t.test('answers that cannot advance or break the asked order are 502s', async (t) => {
   const stalled = await fakeEws(t, (op, body) => {
@@ -104,32 +129,63 @@ t.test('answers that cannot advance or break the asked order are 502s', async (t
       ? `<m:RootFolder IndexedPagingOffset="${offset}" TotalItemsInView="5" IncludesLastItemInRange="false"><t:Items>${message(0, '2024-01-01T00:00:00Z')}${message(1, '2024-01-01T00:00:01Z')}</t:Items></m:RootFolder>`
       : `<m:RootFolder IndexedPagingOffset="${offset}" TotalItemsInView="5" IncludesLastItemInRange="false"><t:Folders>${folder(0)}${folder(1)}</t:Folders></m:RootFolder>`
   })
-  await t.rejects(stalled.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
+  await t.rejects(stalled.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }), {
+    code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE'
+  })
   await t.rejects(stalled.listFolders(alice, { limit: 2 }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
-  await t.rejects(stalled.listFolders(alice, { limit: 2, parentId: { wellKnown: 'inbox' } }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
+  await t.rejects(stalled.listFolders(alice, { limit: 2, parentId: { wellKnown: 'inbox' } }), {
+    code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE'
+  })
 
   const empty = await fakeEws(t, () => root(1, 5, false, 'Items', ''))
-  await t.rejects(empty.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' }, 'more announced, nothing returned')
+  await t.rejects(
+    empty.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }),
+    { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' },
+    'more announced, nothing returned'
+  )
 
-  const unordered = await fakeEws(t, () => root(2, 2, true, 'Items', message(0, '2024-01-02T00:00:00Z') + message(1, '2024-01-01T00:00:00Z')))
-  await t.rejects(unordered.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' }, 'not in creation order')
+  const unordered = await fakeEws(t, () =>
+    root(2, 2, true, 'Items', message(0, '2024-01-02T00:00:00Z') + message(1, '2024-01-01T00:00:00Z'))
+  )
+  await t.rejects(
+    unordered.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }),
+    { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' },
+    'not in creation order'
+  )
 
-  const undated = await fakeEws(t, () => root(1, 1, true, 'Items', `<t:Message><t:ItemId Id="${id('item', 1)}" ChangeKey="CQAAAA=="/><t:ItemClass>IPM.Note</t:ItemClass><t:Size>10</t:Size></t:Message>`))
-  await t.rejects(undated.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' }, 'no DateTimeCreated')
+  const undated = await fakeEws(t, () =>
+    root(
+      1,
+      1,
+      true,
+      'Items',
+      `<t:Message><t:ItemId Id="${id('item', 1)}" ChangeKey="CQAAAA=="/><t:ItemClass>IPM.Note</t:ItemClass><t:Size>10</t:Size></t:Message>`
+    )
+  )
+  await t.rejects(
+    undated.listItems(alice, { wellKnown: 'inbox' }, { limit: 2 }),
+    { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' },
+    'no DateTimeCreated'
+  )
 })
 
 t.test('simulator: items sharing one creation second, more arriving mid-listing, each listed once', async (t) => {
   const store = seedDemoTenant()
   const sim = await startEwsSimulator({ store, accounts: [{ username: 'svc', password: 'pw', impersonation: true }] })
-  const backend = createEwsBackend(ewsConfig('ews', { url: sim.url, auth: { kind: 'basic', username: 'svc', password: 'pw' }, pageSize: 2 }),
-    { policy: new Policy(), logger })
+  const backend = createEwsBackend(
+    ewsConfig('ews', { url: sim.url, auth: { kind: 'basic', username: 'svc', password: 'pw' }, pageSize: 2 }),
+    { policy: new Policy(), logger }
+  )
   t.teardown(async () => { await backend.close(); await sim.close() })
   const inbox = store.wellKnownFolder(DEMO_MAILBOXES.alice.guid, 'inbox')
   const target = store.createFolder(inbox.id, 'Same second', 'IPF.Note')
   const second = Date.parse('2024-05-01T12:00:00Z')
   const add = (n: number, ms: number): void => {
-    store.createItem(target.id, { size: 10, itemClass: 'IPM.Note', subject: `s${n}`, hasAttachments: false, blob: () => Buffer.alloc(0) },
-      { created: new Date(second + ms) })
+    store.createItem(
+      target.id,
+      { size: 10, itemClass: 'IPM.Note', subject: `s${n}`, hasAttachments: false, blob: () => Buffer.alloc(0) },
+      { created: new Date(second + ms) }
+    )
   }
   for (let n = 0; n < 7; n++) add(n, n * 100)
   const folderRef = { id: toPublicId(target.id) }
@@ -158,18 +214,35 @@ t.test('simulator: items sharing one creation second, more arriving mid-listing,
   t.ok(subjects.includes('s0'), 's0 was listed before it went')
 
   // The folder tree read in FindFolder pages of 2, cut into pages of 3.
-  const tree = await listAll<Folder>(async (c) => await backend.listFolders(alice, { limit: 3, ...(c !== undefined ? { cursor: c } : {}) }), 3, t)
+  const tree = await listAll<Folder>(
+    async (c) => await backend.listFolders(alice, { limit: 3, ...(c !== undefined ? { cursor: c } : {}) }),
+    3,
+    t
+  )
   t.equal(tree.length, store.descendants(store.requireMailbox(DEMO_MAILBOXES.alice.guid).msgRootId).length)
   t.equal(new Set(tree.map((f) => f.id)).size, tree.length)
   const position = new Map(tree.map((f, i) => [f.id, i]))
-  t.ok(tree.every((f, i) => f.parentId === null || (position.get(f.parentId) ?? -1) < i), 'every parent listed before its subfolders')
+  t.ok(
+    tree.every((f, i) => f.parentId === null || (position.get(f.parentId) ?? -1) < i),
+    'every parent listed before its subfolders'
+  )
 })
 
 t.test('item and folder cursors: foreign or old-format cursors are bad requests', async (t) => {
   const backend = await fakeEws(t, () => root(0, 0, true, 'Items', ''))
-  for (const cursor of ['not-a-cursor!', Buffer.from('{"o":20}').toString('base64url'), Buffer.from('{"k":"2024-01-01T00:00:00.5Z","s":""}').toString('base64url'),
-    Buffer.from('{"k":"2024-01-01T00:00:00Z","s":"AAA"}').toString('base64url')]) {
-    await t.rejects(backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 2, cursor }), { code: 'MBG_ERR_BAD_REQUEST' }, cursor)
+  for (const cursor of [
+    'not-a-cursor!',
+    Buffer.from('{"o":20}').toString('base64url'),
+    Buffer.from('{"k":"2024-01-01T00:00:00.5Z","s":""}').toString('base64url'),
+    Buffer.from('{"k":"2024-01-01T00:00:00Z","s":"AAA"}').toString('base64url')
+  ]) {
+    await t.rejects(
+      backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 2, cursor }),
+      { code: 'MBG_ERR_BAD_REQUEST' },
+      cursor
+    )
   }
-  await t.rejects(backend.listFolders(alice, { limit: 2, cursor: Buffer.from('{"a":"x y"}').toString('base64url') }), { code: 'MBG_ERR_BAD_REQUEST' })
+  await t.rejects(backend.listFolders(alice, { limit: 2, cursor: Buffer.from('{"a":"x y"}').toString('base64url') }), {
+    code: 'MBG_ERR_BAD_REQUEST'
+  })
 })

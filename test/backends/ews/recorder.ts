@@ -16,8 +16,10 @@ let counter = 0
 const fakeId = (): string => Buffer.from(`fake-id-${++counter}-padding`).toString('base64')
 
 function folder (id = fakeId()): string {
-  return `<t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAABYAAAA="/><t:ParentFolderId Id="${ROOT_PARENT}"/>` +
+  return (
+    `<t:Folder><t:FolderId Id="${id}" ChangeKey="AQAAABYAAAA="/><t:ParentFolderId Id="${ROOT_PARENT}"/>` +
     '<t:FolderClass>IPF.Note</t:FolderClass><t:DisplayName>F</t:DisplayName><t:TotalCount>3</t:TotalCount><t:ChildFolderCount>0</t:ChildFolderCount></t:Folder>'
+  )
 }
 
 function messages (op: string, count: number, payload: () => string): string {
@@ -34,16 +36,46 @@ function count (body: string, re: RegExp): number {
 
 function answer (op: string, body: string): string {
   switch (op) {
-    case 'GetFolder': return messages(op, count(body, /<t:(FolderId|DistinguishedFolderId)\b/g), () => `<m:Folders>${folder()}</m:Folders>`)
-    case 'FindFolder': return messages(op, 1, () => `<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Folders>${folder()}</t:Folders></m:RootFolder>`)
+    case 'GetFolder':
+      return messages(
+        op,
+        count(body, /<t:(FolderId|DistinguishedFolderId)\b/g),
+        () => `<m:Folders>${folder()}</m:Folders>`
+      )
+    case 'FindFolder':
+      return messages(
+        op,
+        1,
+        () =>
+          `<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Folders>${folder()}</t:Folders></m:RootFolder>`
+      )
     case 'CreateFolder':
-    case 'UpdateFolder': return messages(op, 1, () => `<m:Folders><t:Folder><t:FolderId Id="${fakeId()}" ChangeKey="AQAAABYAAAA="/></t:Folder></m:Folders>`)
-    case 'DeleteFolder': return messages(op, 1, () => '')
-    case 'FindItem': return messages(op, 1, () => '<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Items>' +
-      `<t:Message><t:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><t:ItemClass>IPM.Note</t:ItemClass><t:Subject>s</t:Subject><t:Size>10</t:Size><t:DateTimeCreated>2024-01-01T00:00:00Z</t:DateTimeCreated></t:Message></t:Items></m:RootFolder>`)
-    case 'ExportItems': return messages(op, count(body, /<t:ItemId\b/g), () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><m:Data>AQAA\nAAgA</m:Data>`)
-    case 'UploadItems': return messages(op, count(body, /<t:Item\b/g), () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/>`)
-    default: throw new Error(`recorder: unexpected ${op}`)
+    case 'UpdateFolder':
+      return messages(
+        op,
+        1,
+        () => `<m:Folders><t:Folder><t:FolderId Id="${fakeId()}" ChangeKey="AQAAABYAAAA="/></t:Folder></m:Folders>`
+      )
+    case 'DeleteFolder':
+      return messages(op, 1, () => '')
+    case 'FindItem':
+      return messages(
+        op,
+        1,
+        () =>
+          '<m:RootFolder IndexedPagingOffset="1" TotalItemsInView="1" IncludesLastItemInRange="true"><t:Items>' +
+          `<t:Message><t:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><t:ItemClass>IPM.Note</t:ItemClass><t:Subject>s</t:Subject><t:Size>10</t:Size><t:DateTimeCreated>2024-01-01T00:00:00Z</t:DateTimeCreated></t:Message></t:Items></m:RootFolder>`
+      )
+    case 'ExportItems':
+      return messages(
+        op,
+        count(body, /<t:ItemId\b/g),
+        () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/><m:Data>AQAA\nAAgA</m:Data>`
+      )
+    case 'UploadItems':
+      return messages(op, count(body, /<t:Item\b/g), () => `<m:ItemId Id="${fakeId()}" ChangeKey="CQAAABYAAAA="/>`)
+    default:
+      throw new Error(`recorder: unexpected ${op}`)
   }
 }
 
@@ -56,8 +88,10 @@ export async function startRecorder (): Promise<{ url: string, requests: Recorde
       const body = Buffer.concat(chunks).toString('utf8')
       const op = /<soap:Body><m:(\w+)/.exec(body)?.[1] ?? 'unknown'
       requests.push({ op, headers: req.headers, body })
-      const xml = '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' +
-        answer(op, body) + '</s:Body></s:Envelope>'
+      const xml =
+        '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' +
+        answer(op, body) +
+        '</s:Body></s:Envelope>'
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(xml)
     })
   })
@@ -66,6 +100,9 @@ export async function startRecorder (): Promise<{ url: string, requests: Recorde
   return {
     url: `http://127.0.0.1:${port}/EWS/Exchange.asmx`,
     requests,
-    close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => resolve())) }
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   }
 }

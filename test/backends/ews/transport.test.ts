@@ -54,10 +54,18 @@ t.teardown(async () => {
 
 const envelope = (body: string): string =>
   `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${body}</soap:Body></soap:Envelope>`
-const fault = (code: string, values = ''): string => envelope('<soap:Fault><faultcode xmlns:a="' + T + `">a:${code}</faultcode><faultstring>upstream text with ${'Pa55-secret'}</faultstring>` +
-  `<detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">${code}</e:ResponseCode><t:MessageXml xmlns:t="${T}">${values}</t:MessageXml></detail></soap:Fault>`)
-const folderOk = (): string => envelope(`<GetFolderResponse xmlns="${M}"><ResponseMessages><GetFolderResponseMessage ResponseClass="Success"><ResponseCode>NoError</ResponseCode>` +
-  `<Folders><Folder xmlns="${T}"><FolderId Id="${ID(1)}"/><DisplayName>Inbox</DisplayName></Folder></Folders></GetFolderResponseMessage></ResponseMessages></GetFolderResponse>`)
+const fault = (code: string, values = ''): string =>
+  envelope(
+    '<soap:Fault><faultcode xmlns:a="' +
+      T +
+      `">a:${code}</faultcode><faultstring>upstream text with ${'Pa55-secret'}</faultstring>` +
+      `<detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">${code}</e:ResponseCode><t:MessageXml xmlns:t="${T}">${values}</t:MessageXml></detail></soap:Fault>`
+  )
+const folderOk = (): string =>
+  envelope(
+    `<GetFolderResponse xmlns="${M}"><ResponseMessages><GetFolderResponseMessage ResponseClass="Success"><ResponseCode>NoError</ResponseCode>` +
+      `<Folders><Folder xmlns="${T}"><FolderId Id="${ID(1)}"/><DisplayName>Inbox</DisplayName></Folder></Folders></GetFolderResponseMessage></ResponseMessages></GetFolderResponse>`
+  )
 const reply = (status: number, body: string, headers: Record<string, string> = {}): Handler => (_req, res) => {
   res.writeHead(status, { 'content-type': 'text/xml; charset=utf-8', ...headers }).end(body)
 }
@@ -78,7 +86,12 @@ t.test('default namespaces and odd prefixes in responses are understood', async 
 
 t.test('request-level SOAP faults map to gateway errors', async (t) => {
   handler = reply(500, fault('ErrorServerBusy', '<t:Value Name="BackOffMilliseconds">2500</t:Value>'))
-  await t.rejects(basic.getFolder(alice, { wellKnown: 'inbox' }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retry: 'safe', retryAfterMs: 2500, retryAfter: 3 })
+  await t.rejects(basic.getFolder(alice, { wellKnown: 'inbox' }), {
+    code: 'MBG_ERR_UPSTREAM_THROTTLED',
+    retry: 'safe',
+    retryAfterMs: 2500,
+    retryAfter: 3
+  })
   t.equal(seen.length, 1, 'a back-off longer than the policy absorbs is not waited for')
 
   logLines.length = 0
@@ -88,8 +101,12 @@ t.test('request-level SOAP faults map to gateway errors', async (t) => {
   t.notMatch(err.message, 'Pa55-secret', 'upstream text is not copied')
   t.ok(logLines.some((l) => JSON.parse(l).level === 50 && l.includes('ErrorSchemaValidation')), 'logged at error')
 
-  for (const [code, expected] of [['ErrorNonExistentMailbox', 'MBG_ERR_MAILBOX_NOT_FOUND'], ['ErrorImpersonateUserDenied', 'MBG_ERR_ACCESS_DENIED'],
-    ['ErrorAccessDenied', 'MBG_ERR_ACCESS_DENIED'], ['ErrorInvalidRequest', 'MBG_ERR_UPSTREAM_REJECTED']]) {
+  for (const [code, expected] of [
+    ['ErrorNonExistentMailbox', 'MBG_ERR_MAILBOX_NOT_FOUND'],
+    ['ErrorImpersonateUserDenied', 'MBG_ERR_ACCESS_DENIED'],
+    ['ErrorAccessDenied', 'MBG_ERR_ACCESS_DENIED'],
+    ['ErrorInvalidRequest', 'MBG_ERR_UPSTREAM_REJECTED']
+  ]) {
     handler = reply(500, fault(code))
     await t.rejects(basic.getFolder(alice, { wellKnown: 'inbox' }), { code: expected, upstreamCode: code }, code)
   }
@@ -100,7 +117,10 @@ t.test('HTTP statuses: 429 and 503 honour Retry-After, 401 to Basic credentials 
   t.equal((await basic.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox')
   t.equal(seen.length, 3)
   handler = reply(429, '', { 'retry-after': '120' })
-  await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retryAfter: 120 })
+  await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), {
+    code: 'MBG_ERR_UPSTREAM_THROTTLED',
+    retryAfter: 120
+  })
   handler = reply(401, '', { 'www-authenticate': 'Basic realm="x"' })
   await t.rejects(basic.getFolder(alice, { wellKnown: 'root' }), {
     code: 'MBG_ERR_BACKEND_MISCONFIGURED',
@@ -114,10 +134,19 @@ t.test('HTTP statuses: 429 and 503 honour Retry-After, 401 to Basic credentials 
 
 t.test('oauth: a 401 is retried once with a freshly forced token', async (t) => {
   const asked: Array<boolean | undefined> = []
-  const oauth = createEwsBackend(ewsConfig('o', { url, auth: STUB_OAUTH }),
-    { policy, logger, tokenProvider: { getToken: async (o) => { asked.push(o?.forceRefresh); return o?.forceRefresh === true ? 'fresh-token' : 'stale-token' } } })
+  const oauth = createEwsBackend(ewsConfig('o', { url, auth: STUB_OAUTH }), {
+    policy,
+    logger,
+    tokenProvider: {
+      getToken: async (o) => {
+        asked.push(o?.forceRefresh)
+        return o?.forceRefresh === true ? 'fresh-token' : 'stale-token'
+      }
+    }
+  })
   t.teardown(async () => await oauth.close())
-  handler = (req, res) => req.headers.authorization === 'Bearer fresh-token' ? reply(200, folderOk())(req, res) : reply(401, '')(req, res)
+  handler = (req, res) =>
+    req.headers.authorization === 'Bearer fresh-token' ? reply(200, folderOk())(req, res) : reply(401, '')(req, res)
   t.equal((await oauth.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox')
   t.same(asked, [undefined, true])
   handler = reply(401, '')
@@ -127,7 +156,11 @@ t.test('oauth: a 401 is retried once with a freshly forced token', async (t) => 
 })
 
 t.test('unreadable bodies and timeouts are transient; non-idempotent calls are not replayed', async (t) => {
-  handler = sequence(reply(200, folderOk().slice(0, 200) + '=== Truncated Data ==='), reply(200, '<html>gateway error</html>'), reply(200, folderOk()))
+  handler = sequence(
+    reply(200, folderOk().slice(0, 200) + '=== Truncated Data ==='),
+    reply(200, '<html>gateway error</html>'),
+    reply(200, folderOk())
+  )
   t.equal((await basic.getFolder(alice, { wellKnown: 'root' })).displayName, 'Inbox')
   t.equal(seen.length, 3)
 
@@ -141,15 +174,23 @@ t.test('unreadable bodies and timeouts are transient; non-idempotent calls are n
 
   seen.length = 0
   retries = policy.stats.retries
-  await t.rejects(collect(importItemsVia(impatient, alice, [{ folderId: { id: toPublicId(ID(9)) }, mode: 'create', data: 'AQAA' }])), { code: 'MBG_ERR_UPSTREAM_TIMEOUT' })
+  await t.rejects(
+    collect(importItemsVia(impatient, alice, [{ folderId: { id: toPublicId(ID(9)) }, mode: 'create', data: 'AQAA' }])),
+    { code: 'MBG_ERR_UPSTREAM_TIMEOUT' }
+  )
   t.equal(policy.stats.retries - retries, 0, 'CreateNew is not replayed after a timeout')
   t.ok(seen.length <= 1, 'sent at most once')
 })
 
 t.test('export: positional correlation, Warning items retried alone, concurrency and order', async (t) => {
-  const exportResponse = (messages: string[]): string => envelope(`<m:ExportItemsResponse xmlns:m="${M}"><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:ExportItemsResponse>`)
-  const ok = (id: string): string => `<m:ExportItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:ItemId Id="${id}" ChangeKey="CK"/><m:Data>\n  ${Buffer.from(id).toString('base64')}\n</m:Data></m:ExportItemsResponseMessage>`
-  const bad = (cls: string, code: string, extra = ''): string => `<m:ExportItemsResponseMessage ResponseClass="${cls}"><m:MessageText>x</m:MessageText><m:ResponseCode>${code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>${extra}</m:ExportItemsResponseMessage>`
+  const exportResponse = (messages: string[]): string =>
+    envelope(
+      `<m:ExportItemsResponse xmlns:m="${M}"><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:ExportItemsResponse>`
+    )
+  const ok = (id: string): string =>
+    `<m:ExportItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:ItemId Id="${id}" ChangeKey="CK"/><m:Data>\n  ${Buffer.from(id).toString('base64')}\n</m:Data></m:ExportItemsResponseMessage>`
+  const bad = (cls: string, code: string, extra = ''): string =>
+    `<m:ExportItemsResponseMessage ResponseClass="${cls}"><m:MessageText>x</m:MessageText><m:ResponseCode>${code}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>${extra}</m:ExportItemsResponseMessage>`
   const idsIn = (body: string): string[] => [...body.matchAll(/<t:ItemId Id="([^"]+)"/g)].map((m) => m[1])
   let inFlight = 0
   let maxInFlight = 0
@@ -167,7 +208,13 @@ t.test('export: positional correlation, Warning items retried alone, concurrency
       const messages = ids.map((id) => {
         const n = (attempts.get(id) ?? 0) + 1
         attempts.set(id, n)
-        if (id === ID(1)) return bad('Error', 'ErrorServerBusy', '<m:MessageXml><t:Value xmlns:t="' + T + '" Name="BackOffMilliseconds">10</t:Value></m:MessageXml>')
+        if (id === ID(1)) {
+          return bad(
+            'Error',
+            'ErrorServerBusy',
+            '<m:MessageXml><t:Value xmlns:t="' + T + '" Name="BackOffMilliseconds">10</t:Value></m:MessageXml>'
+          )
+        }
         if (id === ID(2) && n === 1) return bad('Warning', 'ErrorBatchProcessingStopped')
         if (id === ID(4)) return bad('Error', 'ErrorAccessDenied')
         if (id === ID(5)) return bad('Error', 'ErrorInvalidChangeKey')
@@ -180,63 +227,100 @@ t.test('export: positional correlation, Warning items retried alone, concurrency
   const before = { ...policy.stats }
   const results = await collect(exportItemsVia(basic, alice, ids))
   t.same(results.map((r) => r.itemId), ids, 'request order')
-  t.same(results.map((r) => 'error' in r ? r.error.code : 'ok'), ['ok', 'MBG_ERR_UPSTREAM_THROTTLED', 'ok', 'ok', 'MBG_ERR_ITEM_NOT_FOUND', 'MBG_ERR_CHANGE_KEY_INVALID', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'])
+  t.same(
+    results.map((r) => ('error' in r ? r.error.code : 'ok')),
+    [
+      'ok',
+      'MBG_ERR_UPSTREAM_THROTTLED',
+      'ok',
+      'ok',
+      'MBG_ERR_ITEM_NOT_FOUND',
+      'MBG_ERR_CHANGE_KEY_INVALID',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      'ok'
+    ]
+  )
   t.match((results[1] as { error: object }).error, { status: 503, retryAfter: 1, upstreamCode: 'ErrorServerBusy' })
   // Another mailbox's id is refused per message with ErrorAccessDenied: not found in this mailbox.
   t.match((results[4] as { error: object }).error, { status: 404, upstreamCode: 'ErrorAccessDenied' })
   t.equal(attempts.get(ID(1)), policy.options.maxAttempts, 'throttled item re-sent by the policy until it gives up')
   t.equal(attempts.get(ID(2)), 2, 'skipped item re-sent once')
   t.same(alone.sort(), [ID(1), ID(1), ID(1), ID(2)].sort(), 'only unprocessed items are re-sent, each alone')
-  t.equal(policy.stats.retries - before.retries, policy.options.maxAttempts, 'every re-send was a retry of the one policy')
+  t.equal(
+    policy.stats.retries - before.retries,
+    policy.options.maxAttempts,
+    'every re-send was a retry of the one policy'
+  )
   t.equal(policy.stats.gaveUp - before.gaveUp, 1)
   t.equal(attempts.get(ID(4)), 1, 'permanent errors are not retried')
-  t.equal((results[0] as { data: string }).data, Buffer.from(ID(0)).toString('base64'), 'line-wrapped data is unwrapped')
+  t.equal(
+    (results[0] as { data: string }).data,
+    Buffer.from(ID(0)).toString('base64'),
+    'line-wrapped data is unwrapped'
+  )
   t.ok(maxInFlight > 1 && maxInFlight <= policy.options.concurrency, `chunks ran concurrently (${maxInFlight})`)
 
   // A response with the wrong number of messages cannot be correlated: reported, not guessed.
   handler = reply(200, exportResponse([ok(ID(0))]))
-  await t.rejects(collect(exportItemsVia(basic, alice, [toPublicId(ID(0)), toPublicId(ID(3))])), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
+  await t.rejects(collect(exportItemsVia(basic, alice, [toPublicId(ID(0)), toPublicId(ID(3))])), {
+    code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE'
+  })
 })
 
-t.test('unprocessed items: the policy waits BackOffMilliseconds before re-sending, and passes a long one on', async (t) => {
-  const exportResponse = (messages: string[]): string => envelope(`<m:ExportItemsResponse xmlns:m="${M}"><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:ExportItemsResponse>`)
-  const busy = (ms: number): string => '<m:ExportItemsResponseMessage ResponseClass="Error"><m:MessageText>x</m:MessageText><m:ResponseCode>ErrorServerBusy</m:ResponseCode>' +
-    `<m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:MessageXml><t:Value xmlns:t="${T}" Name="BackOffMilliseconds">${ms}</t:Value></m:MessageXml></m:ExportItemsResponseMessage>`
-  const ok = (id: string): string => `<m:ExportItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:ItemId Id="${id}" ChangeKey="CK"/><m:Data>AQAA</m:Data></m:ExportItemsResponseMessage>`
-  const idsIn = (body: string): string[] => [...body.matchAll(/<t:ItemId Id="([^"]+)"/g)].map((m) => m[1])
-  // Order, not a stopwatch: each request records whether a timer as long as the back-off, set when the
-  // server answered busy, has fired; timers of one length run in order, so it has exactly when the
-  // policy waited the back-off before re-sending.
-  const sent: Array<{ backOffElapsed: boolean }> = []
-  let backOffElapsed = true
-  let backOff = 150
-  handler = (req, res) => {
-    sent.push({ backOffElapsed })
-    const ids = idsIn(req.body)
-    // The batch: the second item is throttled; alone, it goes through.
-    if (ids.length > 1) {
-      backOffElapsed = false
-      if (backOff < 1000) setTimeout(() => { backOffElapsed = true }, backOff)
+t.test('unprocessed items: the policy waits BackOffMilliseconds before re-sending, and passes a long one on',
+  async (t) => {
+    const exportResponse = (messages: string[]): string =>
+      envelope(
+        `<m:ExportItemsResponse xmlns:m="${M}"><m:ResponseMessages>${messages.join('')}</m:ResponseMessages></m:ExportItemsResponse>`
+      )
+    const busy = (ms: number): string =>
+      '<m:ExportItemsResponseMessage ResponseClass="Error"><m:MessageText>x</m:MessageText><m:ResponseCode>ErrorServerBusy</m:ResponseCode>' +
+      `<m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:MessageXml><t:Value xmlns:t="${T}" Name="BackOffMilliseconds">${ms}</t:Value></m:MessageXml></m:ExportItemsResponseMessage>`
+    const ok = (id: string): string =>
+      `<m:ExportItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:ItemId Id="${id}" ChangeKey="CK"/><m:Data>AQAA</m:Data></m:ExportItemsResponseMessage>`
+    const idsIn = (body: string): string[] => [...body.matchAll(/<t:ItemId Id="([^"]+)"/g)].map((m) => m[1])
+    // Order, not a stopwatch: each request records whether a timer as long as the back-off, set when the
+    // server answered busy, has fired; timers of one length run in order, so it has exactly when the
+    // policy waited the back-off before re-sending.
+    const sent: Array<{ backOffElapsed: boolean }> = []
+    let backOffElapsed = true
+    let backOff = 150
+    handler = (req, res) => {
+      sent.push({ backOffElapsed })
+      const ids = idsIn(req.body)
+      // The batch: the second item is throttled; alone, it goes through.
+      if (ids.length > 1) {
+        backOffElapsed = false
+        if (backOff < 1000) setTimeout(() => { backOffElapsed = true }, backOff)
+      }
+      reply(200, exportResponse(ids.length > 1 ? [ok(ids[0]), busy(backOff)] : [ok(ids[0])]))(req, res)
     }
-    reply(200, exportResponse(ids.length > 1 ? [ok(ids[0]), busy(backOff)] : [ok(ids[0])]))(req, res)
-  }
-  const results = await collect(exportItemsVia(basic, alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
-  t.same(results.map((r) => 'error' in r ? r.error.code : r.itemId), [toPublicId(ID(1)), toPublicId(ID(2))])
-  t.equal(sent.length, 2)
-  t.equal(sent[1].backOffElapsed, true, 're-sent after the server\'s back-off')
+    const results = await collect(exportItemsVia(basic, alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
+    t.same(results.map((r) => 'error' in r ? r.error.code : r.itemId), [toPublicId(ID(1)), toPublicId(ID(2))])
+    t.equal(sent.length, 2)
+    t.equal(sent[1].backOffElapsed, true, 're-sent after the server\'s back-off')
 
-  // Longer than the policy absorbs (500 ms here): no re-send, the item carries Retry-After.
-  sent.length = 0
-  backOff = 30_000
-  const stats = { ...policy.stats }
-  const long = await collect(exportItemsVia(basic, alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
-  t.notOk('error' in long[0])
-  t.match((long[1] as { error: object }).error, { code: 'MBG_ERR_UPSTREAM_THROTTLED', status: 503, retryAfter: 30, upstreamCode: 'ErrorServerBusy' })
-  t.equal(sent.length, 1, 'not re-sent')
-  // The policy sleeps only before a retry: none, and one give-up, means no wait.
-  t.same({ retries: policy.stats.retries - stats.retries, gaveUp: policy.stats.gaveUp - stats.gaveUp },
-    { retries: 0, gaveUp: 1 }, 'gave up without waiting')
-})
+    // Longer than the policy absorbs (500 ms here): no re-send, the item carries Retry-After.
+    sent.length = 0
+    backOff = 30_000
+    const stats = { ...policy.stats }
+    const long = await collect(exportItemsVia(basic, alice, [toPublicId(ID(1)), toPublicId(ID(2))]))
+    t.notOk('error' in long[0])
+    t.match((long[1] as { error: object }).error, {
+      code: 'MBG_ERR_UPSTREAM_THROTTLED',
+      status: 503,
+      retryAfter: 30,
+      upstreamCode: 'ErrorServerBusy'
+    })
+    t.equal(sent.length, 1, 'not re-sent')
+    // The policy sleeps only before a retry: none, and one give-up, means no wait.
+    t.same({ retries: policy.stats.retries - stats.retries, gaveUp: policy.stats.gaveUp - stats.gaveUp },
+      { retries: 0, gaveUp: 1 }, 'gave up without waiting')
+  })
 
 t.test('an untrusted https certificate: MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile, not retried', async (t) => {
   const tls = await loopbackCertificate()

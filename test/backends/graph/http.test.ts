@@ -14,7 +14,8 @@ import { captureLogs } from '../../helpers/logs.js'
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
-async function listen (tls: { key: string, cert: string }, handler: Handler): Promise<{ server: Server, origin: string, seen: IncomingMessage[] }> {
+async function listen (tls: { key: string, cert: string },
+  handler: Handler): Promise<{ server: Server, origin: string, seen: IncomingMessage[] }> {
   const seen: IncomingMessage[] = []
   const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => { seen.push(req); handler(req, res) })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -32,7 +33,12 @@ t.test('http layer', async (t) => {
     else { res.statusCode = 404; res.end() }
   })
   const foreign = await listen(tls, (_req, res) => { res.end('{}') })
-  t.teardown(() => { graph.server.closeAllConnections(); graph.server.close(); foreign.server.closeAllConnections(); foreign.server.close() })
+  t.teardown(() => {
+    graph.server.closeAllConnections()
+    graph.server.close()
+    foreign.server.closeAllConnections()
+    foreign.server.close()
+  })
   const tokens = { calls: [] as boolean[], n: 0 }
   const options: GraphHttpOptions = {
     graphOrigin: graph.origin,
@@ -41,7 +47,12 @@ t.test('http layer', async (t) => {
     timeoutMs: 60_000,
     maxRedirects: 3,
     logger,
-    tokenProvider: { getToken: async (o) => { tokens.calls.push(o?.forceRefresh === true); return `tok-${++tokens.n}` } }
+    tokenProvider: {
+      getToken: async (o) => {
+        tokens.calls.push(o?.forceRefresh === true)
+        return `tok-${++tokens.n}`
+      }
+    }
   }
   const http = new GraphHttp(options)
   // Only for an upstream that stalls: times out whatever the machine's load.
@@ -51,8 +62,14 @@ t.test('http layer', async (t) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers })
     res.end(JSON.stringify(body))
   }
-  const redirect = (status: number, location: string): Handler => (_req, res) => { res.writeHead(status, { location }); res.end() }
-  const get = async (path: string): Promise<unknown> => (await http.graphJson({ method: 'GET', url: `${graph.origin}${path}`, subject: { kind: 'folder', ref: 'F' } })).body
+  const redirect =
+    (status: number, location: string): Handler =>
+      (_req, res) => {
+        res.writeHead(status, { location })
+        res.end()
+      }
+  const get = async (path: string): Promise<unknown> =>
+    (await http.graphJson({ method: 'GET', url: `${graph.origin}${path}`, subject: { kind: 'folder', ref: 'F' } })).body
 
   t.test('an origin whose certificate is not trusted: MBG_ERR_BACKEND_MISCONFIGURED naming tls.caFile', async (t) => {
     const untrusting = new GraphHttp({
@@ -96,20 +113,34 @@ t.test('http layer', async (t) => {
     routes = { '/y': redirect(307, graph.origin.replace('https:', 'http:') + '/plain') }
     await t.rejects(get('/y'), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
     t.equal(foreign.seen.length, 0, 'the foreign host never saw a request (nor a token)')
-    await t.rejects(http.graph({ method: 'GET', url: `${foreign.origin}/direct`, subject: { kind: 'other', ref: 'x' } }), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
+    await t.rejects(
+      http.graph({ method: 'GET', url: `${foreign.origin}/direct`, subject: { kind: 'other', ref: 'x' } }),
+      { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' }
+    )
     t.equal(foreign.seen.length, 0)
   })
 
   t.test('redirect loops and too many hops are detected', async (t) => {
     routes = { '/l1': redirect(308, '/l2'), '/l2': redirect(308, '/l1') }
     await t.rejects(get('/l1'), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE', message: /loop/ })
-    routes = { '/h0': redirect(301, '/h1'), '/h1': redirect(302, '/h2'), '/h2': redirect(308, '/h3'), '/h3': redirect(308, '/h4'), '/h4': json(200, {}) }
+    routes = {
+      '/h0': redirect(301, '/h1'),
+      '/h1': redirect(302, '/h2'),
+      '/h2': redirect(308, '/h3'),
+      '/h3': redirect(308, '/h4'),
+      '/h4': json(200, {})
+    }
     await t.rejects(get('/h0'), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE', message: /redirects/ })
   })
 
   t.test('401 forces one token refresh, a second 401 is MBG_ERR_UPSTREAM_AUTH', async (t) => {
     let n = 0
-    routes = { '/auth': (req, res) => { n++; json(n === 1 ? 401 : 200, { seen: req.headers.authorization })(req, res) } }
+    routes = {
+      '/auth': (req, res) => {
+        n++
+        json(n === 1 ? 401 : 200, { seen: req.headers.authorization })(req, res)
+      }
+    }
     tokens.calls.length = 0
     t.match(await get('/auth'), { seen: /^Bearer tok-/ })
     t.same(tokens.calls, [false, true])
@@ -119,13 +150,14 @@ t.test('http layer', async (t) => {
     t.same(tokens.calls, [false, true])
   })
 
-  t.test('a stalled upstream is MBG_ERR_UPSTREAM_TIMEOUT, a reset socket UNAVAILABLE; both idempotent-retryable', async (t) => {
-    routes = { '/slow': () => { /* never answers */ } }
-    const stalled = { method: 'GET', url: `${graph.origin}/slow`, subject: { kind: 'folder', ref: 'F' } } as const
-    await t.rejects(impatient.graphJson(stalled), { code: 'MBG_ERR_UPSTREAM_TIMEOUT', retry: 'idempotent' })
-    routes = { '/reset': (req) => { req.socket.destroy() } }
-    await t.rejects(get('/reset'), { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent' })
-  })
+  t.test('a stalled upstream is MBG_ERR_UPSTREAM_TIMEOUT, a reset socket UNAVAILABLE; both idempotent-retryable',
+    async (t) => {
+      routes = { '/slow': () => { /* never answers */ } }
+      const stalled = { method: 'GET', url: `${graph.origin}/slow`, subject: { kind: 'folder', ref: 'F' } } as const
+      await t.rejects(impatient.graphJson(stalled), { code: 'MBG_ERR_UPSTREAM_TIMEOUT', retry: 'idempotent' })
+      routes = { '/reset': (req) => { req.socket.destroy() } }
+      await t.rejects(get('/reset'), { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent' })
+    })
 
   t.test('the bearer token never reaches the log', async (t) => {
     t.notOk(lines.some((l) => /tok-\d/.test(l)), 'no token in logs')

@@ -6,7 +6,9 @@ const url = (n: number): string => `https://outlook.example/api/gv1.0/Mailboxes(
 t.test('importUrl must be https on an allowed host', async (t) => {
   t.equal(checkImportUrl(url(1), ['outlook.example']).host, 'outlook.example')
   t.equal(checkImportUrl('https://127.0.0.1:9443/x?authtoken=1', ['127.0.0.1:9443']).port, '9443')
-  t.throws(() => checkImportUrl('http://outlook.example/x', ['outlook.example']), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE' })
+  t.throws(() => checkImportUrl('http://outlook.example/x', ['outlook.example']), {
+    code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE'
+  })
   const err = (() => {
     try {
       checkImportUrl('https://evil.example/x?authtoken=SECRET', ['outlook.example'], 'exo')
@@ -60,7 +62,10 @@ t.test('short-lived sessions are renewed at half their life, not on every call',
     renewBeforeMs: 300_000,
     allowedHosts: ['outlook.example'],
     now: () => now,
-    create: async () => { created++; return { importUrl: url(created), expirationDateTime: new Date(now + 60_000).toISOString() } }
+    create: async () => {
+      created++
+      return { importUrl: url(created), expirationDateTime: new Date(now + 60_000).toISOString() }
+    }
   })
   await sessions.get('MBX:a@t')
   now += 20_000

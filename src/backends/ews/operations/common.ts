@@ -43,9 +43,17 @@ export function responseMessages (response: XmlNode, op: string, expected?: numb
   if (list === undefined) throw new ResponseShapeError(`${op}: no ResponseMessages`)
   const messages = childrenOf(list, NS.m).map((node) => {
     const cls = node.attrs.ResponseClass
-    if (cls !== 'Success' && cls !== 'Warning' && cls !== 'Error') throw new ResponseShapeError(`${op}: bad ResponseClass`)
-    const code = childText(node, NS.m, 'ResponseCode')?.trim() ?? (cls === 'Success' ? 'NoError' : 'ErrorInternalServerError')
-    return { responseClass: cls, code, values: readValues(child(node, NS.m, 'MessageXml')), node } satisfies ResponseMessage
+    if (cls !== 'Success' && cls !== 'Warning' && cls !== 'Error') {
+      throw new ResponseShapeError(`${op}: bad ResponseClass`)
+    }
+    const code =
+      childText(node, NS.m, 'ResponseCode')?.trim() ?? (cls === 'Success' ? 'NoError' : 'ErrorInternalServerError')
+    return {
+      responseClass: cls,
+      code,
+      values: readValues(child(node, NS.m, 'MessageXml')),
+      node
+    } satisfies ResponseMessage
   })
   if (expected !== undefined && messages.length !== expected) {
     throw new ResponseShapeError(`${op}: ${messages.length} response messages for ${expected} inputs`)

@@ -3,7 +3,8 @@ import { el } from '../soap/xml.js'
 import { fieldUris, folderIdXml, type FolderTarget } from './common.js'
 import { FOLDER_FIELDS } from './get-folder.js'
 
-export function buildFindFolder (parent: FolderTarget, traversal: 'Deep' | 'Shallow', offset: number, max: number): string {
+export function buildFindFolder (parent: FolderTarget, traversal: 'Deep' | 'Shallow', offset: number,
+  max: number): string {
   return el('m:FindFolder', { Traversal: traversal },
     el('m:FolderShape', {}, el('t:BaseShape', {}, 'IdOnly'), fieldUris(FOLDER_FIELDS)),
     el('m:IndexedPageFolderView', { MaxEntriesReturned: max, Offset: offset, BasePoint: 'Beginning' }),

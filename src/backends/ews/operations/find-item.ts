@@ -7,7 +7,13 @@
 import { el } from '../soap/xml.js'
 import { fieldUris, folderIdXml, type FolderTarget } from './common.js'
 
-export const ITEM_FIELDS = ['item:ItemClass', 'item:Subject', 'item:Size', 'item:DateTimeCreated', 'item:LastModifiedTime']
+export const ITEM_FIELDS = [
+  'item:ItemClass',
+  'item:Subject',
+  'item:Size',
+  'item:DateTimeCreated',
+  'item:LastModifiedTime'
+]
 
 /** `max` entries from the start of the view; `from`: ISO 8601 UTC, items created at or after it. */
 export function buildFindItem (folder: FolderTarget, max: number, from?: string): string {

@@ -76,7 +76,8 @@ function readFault (fault: XmlNode): SoapFault {
 }
 
 /** Collects `t:Value Name="…"` pairs and simple text children (LineNumber, Violation, …). */
-export function readValues (messageXml: XmlNode | undefined, into: Record<string, string> = {}): Record<string, string> {
+export function readValues (messageXml: XmlNode | undefined,
+  into: Record<string, string> = {}): Record<string, string> {
   if (messageXml === undefined) return into
   for (const v of childrenOf(messageXml, NS.t)) {
     if (v.local === 'Value' && v.attrs.Name !== undefined) into[v.attrs.Name] = v.text.trim()

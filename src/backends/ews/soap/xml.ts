@@ -129,7 +129,7 @@ export function parseXml (xml: string): XmlNode {
   const big: string[] = []
   const reduced = liftBigText(xml, big)
   const valid = XMLValidator.validate(reduced)
-  if (valid !== true) throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`)
+  if (valid !== true) { throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`) }
   // The validator accepts trailing garbage after the root element (e.g. '=== Truncated Data ===').
   if (!reduced.trimEnd().endsWith('>')) throw new XmlError('content after the root element')
   const raw = parser.parse(reduced) as RawNode[]

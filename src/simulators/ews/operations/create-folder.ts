@@ -20,7 +20,9 @@ const CLASS_FOR: Record<string, string> = {
 
 export function createFolder (ctx: RequestContext, req: XmlEl): string {
   const parentEl = targetFolderEl(required(req, NS.m, 'ParentFolderId'))
-  const folderEls = required(req, NS.m, 'Folders').children.filter((c) => c.ns === NS.t && CLASS_FOR[c.local] !== undefined)
+  const folderEls = required(req, NS.m, 'Folders').children.filter(
+    (c) => c.ns === NS.t && CLASS_FOR[c.local] !== undefined
+  )
   let parentError: EwsError | undefined
   let parentId: string | undefined
   try {
@@ -36,7 +38,10 @@ export function createFolder (ctx: RequestContext, req: XmlEl): string {
       const folderClass = child(el, NS.t, 'FolderClass')?.text ?? CLASS_FOR[el.local]
       const folder = ctx.store.createFolder(parentId as string, name, folderClass)
       const tag = folderElementName(folder.folderClass)
-      return successMessage('CreateFolder', `<m:Folders><t:${tag}><t:FolderId ${idAttrs(folder.id, folder.changeKey)}/></t:${tag}></m:Folders>`)
+      return successMessage(
+        'CreateFolder',
+        `<m:Folders><t:${tag}><t:FolderId ${idAttrs(folder.id, folder.changeKey)}/></t:${tag}></m:Folders>`
+      )
     } catch (err) {
       return errorMessage('CreateFolder', toEwsError(err), '<m:Folders/>')
     }

@@ -23,7 +23,9 @@ function moveToDeletedItems (ctx: RequestContext, folder: StoreFolder): void {
 export function deleteFolder (ctx: RequestContext, req: XmlEl): string {
   const type = requiredAttr(req, 'DeleteType')
   if (type !== 'HardDelete' && type !== 'SoftDelete' && type !== 'MoveToDeletedItems') {
-    throw EwsFault.schema(`The request failed schema validation: The 'DeleteType' attribute is invalid - The value '${type}' is invalid according to its datatype 'DisposalType'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The 'DeleteType' attribute is invalid - The value '${type}' is invalid according to its datatype 'DisposalType'.`
+    )
   }
   const ids = folderIdEls(required(req, NS.m, 'FolderIds'))
   const messages = ids.map((el) => {

@@ -23,7 +23,9 @@ function parseQuery (req: XmlEl): Query {
 export function findFolder (ctx: RequestContext, req: XmlEl): string {
   const traversal = requiredAttr(req, 'Traversal')
   if (traversal !== 'Shallow' && traversal !== 'Deep' && traversal !== 'SoftDeleted') {
-    throw EwsFault.schema(`The request failed schema validation: The 'Traversal' attribute is invalid - The value '${traversal}' is invalid according to its datatype 'FolderQueryTraversalType'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The 'Traversal' attribute is invalid - The value '${traversal}' is invalid according to its datatype 'FolderQueryTraversalType'.`
+    )
   }
   const shape = parseShape(required(req, NS.m, 'FolderShape'))
   const parents = folderIdEls(required(req, NS.m, 'ParentFolderIds'))

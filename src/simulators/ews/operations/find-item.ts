@@ -40,7 +40,9 @@ function parseQuery (req: XmlEl): Query {
 export function findItem (ctx: RequestContext, req: XmlEl): string {
   const traversal = requiredAttr(req, 'Traversal')
   if (traversal !== 'Shallow' && traversal !== 'Associated' && traversal !== 'SoftDeleted') {
-    throw EwsFault.schema(`The request failed schema validation: The 'Traversal' attribute is invalid - The value '${traversal}' is invalid according to its datatype 'ItemQueryTraversalType'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The 'Traversal' attribute is invalid - The value '${traversal}' is invalid according to its datatype 'ItemQueryTraversalType'.`
+    )
   }
   const shape = parseShape(required(req, NS.m, 'ItemShape'))
   if (ctx.faults?.omitItemFields !== undefined) shape.omit = new Set(ctx.faults.omitItemFields)

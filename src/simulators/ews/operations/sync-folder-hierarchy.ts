@@ -31,7 +31,9 @@ export function syncFolderHierarchy (ctx: RequestContext, req: XmlEl): string {
       if (live !== undefined) return isWithin(ctx, live, root.id)
       if (logParents === undefined) {
         logParents = new Map()
-        for (const rec of ctx.store.requireMailbox(root.mailboxGuid).log) if (rec.kind === 'folder') logParents.set(rec.id, rec.folderId)
+        for (const rec of ctx.store.requireMailbox(root.mailboxGuid).log) {
+          if (rec.kind === 'folder') logParents.set(rec.id, rec.folderId)
+        }
       }
       let cur = logParents.get(id) ?? null
       for (let hops = 0; cur !== null && hops < 1000; hops++) {

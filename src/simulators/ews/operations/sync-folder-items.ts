@@ -14,7 +14,9 @@ export function syncFolderItems (ctx: RequestContext, req: XmlEl): string {
   const maxRaw = required(req, NS.m, 'MaxChangesReturned').text
   const max = /^\d+$/.test(maxRaw) ? Number(maxRaw) : NaN
   if (!(max >= 1 && max <= 512)) {
-    throw EwsFault.schema(`The request failed schema validation: The 'MaxChangesReturned' element is invalid - The value '${maxRaw}' is invalid according to its datatype 'MaxSyncChangesReturnedType'.`)
+    throw EwsFault.schema(
+      `The request failed schema validation: The 'MaxChangesReturned' element is invalid - The value '${maxRaw}' is invalid according to its datatype 'MaxSyncChangesReturnedType'.`
+    )
   }
   const scope = child(req, NS.m, 'SyncScope')?.text ?? 'NormalItems'
   const withAssociated = scope === 'NormalAndAssociatedItems'
@@ -22,7 +24,8 @@ export function syncFolderItems (ctx: RequestContext, req: XmlEl): string {
   try {
     const folder = resolveFolder(ctx, folderEl)
     const since = decodeSyncState(rawState, `i:${folder.id}`)
-    const relevant = ctx.store.changesSince(folder.contentMailboxGuid, since, { kind: 'item', folderId: folder.id }).filter((c) => {
+    const relevant = ctx.store.changesSince(folder.contentMailboxGuid, since,
+      { kind: 'item', folderId: folder.id }).filter((c) => {
       if (ignore.has(c.id)) return false
       const item = ctx.store.items.get(c.id)
       return item === undefined || withAssociated || !item.associated

@@ -15,7 +15,9 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
 function decodeData (raw: string): Buffer {
   const compact = raw.replace(/\s+/g, '')
-  if (compact.length % 4 !== 0 || !BASE64.test(compact)) throw new EwsError('ErrorCorruptData', 'The item data is not valid base64.')
+  if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
+    throw new EwsError('ErrorCorruptData', 'The item data is not valid base64.')
+  }
   return Buffer.from(compact, 'base64')
 }
 
@@ -26,7 +28,9 @@ function readItems (req: XmlEl): UploadRequest[] {
   return els.map((el) => {
     const action = requiredAttr(el, 'CreateAction')
     if (action !== 'CreateNew' && action !== 'Update' && action !== 'UpdateOrCreate') {
-      throw EwsFault.schema(`The request failed schema validation: The 'CreateAction' attribute is invalid - The value '${action}' is invalid according to its datatype 'CreateActionType'.`)
+      throw EwsFault.schema(
+        `The request failed schema validation: The 'CreateAction' attribute is invalid - The value '${action}' is invalid according to its datatype 'CreateActionType'.`
+      )
     }
     const itemId = child(el, NS.t, 'ItemId')
     // Checked for the whole batch before anything is written: this is a request-level fault.
@@ -34,7 +38,13 @@ function readItems (req: XmlEl): UploadRequest[] {
       throw new EwsFault('ErrorInvalidRequest', `The request is invalid: CreateAction ${action} requires an ItemId.`)
     }
     const associated = el.attrs.IsAssociated === 'true' || el.attrs.IsAssociated === '1'
-    return { action, associated, parent: required(el, NS.t, 'ParentFolderId'), ...(itemId !== undefined ? { itemId } : {}), data: required(el, NS.t, 'Data').text }
+    return {
+      action,
+      associated,
+      parent: required(el, NS.t, 'ParentFolderId'),
+      ...(itemId !== undefined ? { itemId } : {}),
+      data: required(el, NS.t, 'Data').text
+    }
   })
 }
 
