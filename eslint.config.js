@@ -1,5 +1,5 @@
 // ESLint flat config: neostandard (the style of the Fastify ecosystem) plus the layer boundaries of
-// /work/shared/design/architecture.md, enforced on resolved file paths by eslint-plugin-import-x `no-restricted-paths`.
+// README "Architecture", enforced on resolved file paths by eslint-plugin-import-x `no-restricted-paths`.
 // `test/app/lint-boundaries.test.ts` shows each boundary rule failing on a deliberate violation.
 import neostandard, { resolveIgnoresFromGitignore } from 'neostandard'
 import importX, { createNodeResolver } from 'eslint-plugin-import-x'

@@ -28,6 +28,8 @@ export interface AppOptions {
   router: BackendRouter
   mode: 'demo' | 'configured'
   maxBatchItems: number
+  /** Most item data one export answer carries (MAX_EXPORT_ANSWER_BYTES); see MailboxService.exportItems. */
+  maxExportAnswerBytes?: number
   crossBackendImport: 'allow' | 'deny'
   /** Serve Swagger UI at /docs (the document itself is always built). */
   docsUi?: boolean
@@ -58,6 +60,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
 
   const service = new MailboxService({
     router: opts.router,
+    ...(opts.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: opts.maxExportAnswerBytes } : {}),
     crossBackendImport: opts.crossBackendImport,
     ...(opts.pageTokenSecret !== undefined ? { pageTokenSecret: opts.pageTokenSecret } : {})
   })

@@ -21,6 +21,7 @@ export interface BuildOptions {
   mode: 'demo' | 'configured'
   logger: Logger
   maxBatchItems?: number
+  maxExportAnswerBytes?: number
   bodyLimit?: number
   requestTimeoutMs?: number
   crossBackendImport?: 'allow' | 'deny'
@@ -115,6 +116,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     router: options.router,
     mode: options.mode,
     maxBatchItems: options.maxBatchItems ?? 100,
+    ...(options.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: options.maxExportAnswerBytes } : {}),
     crossBackendImport: options.crossBackendImport ?? 'deny',
     docsUi: options.docsUi ?? true,
     ...(options.underPressure !== undefined ? { underPressure: options.underPressure } : {}),

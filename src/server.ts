@@ -55,6 +55,7 @@ const app = await buildGateway({
   mode: demo !== undefined ? 'demo' : 'configured',
   logger,
   maxBatchItems: env.MAX_BATCH_ITEMS,
+  maxExportAnswerBytes: env.MAX_EXPORT_ANSWER_BYTES,
   bodyLimit: env.BODY_LIMIT_BYTES,
   requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   crossBackendImport: config.crossBackendImport ?? 'deny',

@@ -36,6 +36,8 @@ export interface BuildTestOptions {
   /** Adjust the demo configuration before the router is built. */
   configure?: (config: GatewayConfig) => void
   maxBatchItems?: number
+  /** Most item data in one export answer (MAX_EXPORT_ANSWER_BYTES). */
+  maxExportAnswerBytes?: number
   importSessionLifetimeSec?: number
   /** More identity-simulator apps. */
   extraApps?: IdentityApp[]
@@ -58,6 +60,7 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     mode: 'demo',
     logger: capture.logger,
     maxBatchItems: options.maxBatchItems ?? 100,
+    ...(options.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: options.maxExportAnswerBytes } : {}),
     crossBackendImport: config.crossBackendImport ?? 'deny',
     docsUi: false,
     // The simulators run on this process's event loop too: their work must not trip load shedding

@@ -70,7 +70,10 @@ function exampleSlots (): Map<string, { request?: Located, responses: Map<number
   return slots
 }
 
-/** Validates against the document's own schemas: the whole document is added under an $id, so component $refs resolve. */
+/**
+ * Validates against the document's own schemas: the whole document is added under an $id, so component $refs
+ * resolve.
+ */
 function schemaValidator (): (p: string) => ValidateFunction {
   const ajv = new Ajv({ strict: false, allErrors: true })
   addFormats.default(ajv)
@@ -196,7 +199,8 @@ t.test('openapi/examples.json is what a fresh capture against the demo gateway p
     )
     if (slot.request !== undefined) checkValid(t, slot.request, example.request, `${operationId} fresh request`)
   }
-  // Demo mode is deterministic (seeded store, pinned store clock, fixed page-token key): the file must match byte for byte.
+  // Demo mode is deterministic (seeded store, pinned store clock, fixed page-token key): the file must match byte
+  // for byte.
   t.equal(formatExamples(fresh), readFileSync(EXAMPLES_PATH, 'utf8'), 'no drift (run `npm run openapi:examples`)')
   t.same(fresh, committed)
 })

@@ -85,6 +85,11 @@ function validationErrors (error: FastifyError): Array<{ path: string, message: 
 
 async function problemDetails (fastify: FastifyInstance): Promise<void> {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    if (reply.raw.destroyed || request.raw.socket?.destroyed === true) {
+      // The caller went away (its work was cancelled): nobody to answer, and not a gateway fault.
+      request.log.info({ errName: error.name, errCode: error.code }, 'caller went away before the answer')
+      return reply.code(499).send()
+    }
     if (error.validation !== undefined) {
       const errors = validationErrors(error)
       return sendProblem(

@@ -28,7 +28,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     schema: {
       tags: ['items'],
       summary: 'Export items (full fidelity)',
-      description: `Exports up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) as opaque full-fidelity streams. Answers 200 with one result per id, in request order; a failed item carries an error and never fails its neighbours.`,
+      description: `Exports up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) as opaque full-fidelity streams. Answers 200 with one result per id, in request order; a failed item carries an error and never fails its neighbours. Item data in one answer is bounded (${configurable('MAX_EXPORT_ANSWER_BYTES', 'bytes')}); ids past the bound get a per-item 413 (export them in another request).`,
       operationId: 'exportItems',
       params: MailboxParams,
       body: exportRequest(opts.maxBatchItems),

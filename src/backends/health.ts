@@ -184,7 +184,8 @@ export class BackendHealth {
       const level = entry.logged && before?.ok === false && before.code === outcome.code ? 'debug' : 'error'
       this.logger[level]({ backend: name, type: entry.type, code: outcome.code, detail: outcome.detail },
         `backend ${name} failed its check: ${outcome.detail}`)
-      entry.timer = setTimeout(() => { void this.run(name, timeoutMs, retryMs) }, retryMs)
+      // Not awaited: run() catches the check's own failures and schedules the next retry itself.
+      entry.timer = setTimeout(() => this.run(name, timeoutMs, retryMs), retryMs)
       entry.timer.unref()
     }
     entry.logged = true

@@ -53,10 +53,14 @@ export function mergeExamples<T extends object> (doc: T, examples: OperationExam
         media.example = example.request
       }
       const response = op.responses[String(example.status)]
-      if (response === undefined) { throw new Error(`${where}: example answered ${example.status}, which the operation does not document`) }
+      if (response === undefined) {
+        throw new Error(`${where}: example answered ${example.status}, which the operation does not document`)
+      }
       if (example.response !== undefined) {
         const media = response.content?.['application/json']
-        if (media === undefined) { throw new Error(`${where}: example has a JSON answer, the ${example.status} response has none`) }
+        if (media === undefined) {
+          throw new Error(`${where}: example has a JSON answer, the ${example.status} response has none`)
+        }
         media.example = example.response
       }
     }

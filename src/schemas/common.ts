@@ -16,7 +16,9 @@ export const Problem = Type.Object({
     examples: ['MBG_ERR_MAILBOX_NOT_FOUND']
   }),
   requestId: Type.Optional(Type.String({ description: 'Gateway request id (also in the x-request-id header).' })),
-  upstreamCode: Type.Optional(Type.String({ description: 'The backend\'s own error code, when the problem came from the backend.' })),
+  upstreamCode: Type.Optional(Type.String({
+    description: 'The backend\'s own error code, when the problem came from the backend.'
+  })),
   upstreamRequestId: Type.Optional(Type.String({ description: 'The backend\'s request id, when it gave one.' })),
   retryAfter: Type.Optional(Type.Integer({ description: 'Seconds to wait before retrying (also in Retry-After).' })),
   errors: Type.Optional(Type.Array(Type.Object({

@@ -6,7 +6,7 @@
  */
 import { EnvSchema } from '../config.js'
 
-type Configurable = 'MAX_BATCH_ITEMS' | 'BODY_LIMIT_BYTES' | 'MAX_EVENT_LOOP_DELAY_MS'
+type Configurable = 'MAX_BATCH_ITEMS' | 'MAX_EXPORT_ANSWER_BYTES' | 'BODY_LIMIT_BYTES' | 'MAX_EVENT_LOOP_DELAY_MS'
 
 const MiB = 1024 * 1024
 

@@ -20,6 +20,10 @@ import {
   type MailboxTarget
 } from './items.js'
 import { PageTokens } from './page-tokens.js'
+import { BadRequest, TooLarge, toItemError } from '../errors.js'
+
+/** Default most item data in one export answer: 192 MiB of base64 (V8 strings end near 512 MiB, JSON doubles it). */
+export const DEFAULT_MAX_EXPORT_ANSWER_BYTES = 192 * 1024 * 1024
 
 /** A mailbox as callers see it (routing data stays inside). */
 export type MailboxView = Static<typeof Mailbox>
@@ -32,8 +36,27 @@ export interface PageQuery {
 
 export interface MailboxServiceOptions extends ImportRules {
   router: BackendRouter
+  /**
+   * Most item data (base64 characters) one export answer carries; ids past it get a per-item 413 asking for
+   * another request. Default DEFAULT_MAX_EXPORT_ANSWER_BYTES.
+   */
+  maxExportAnswerBytes?: number
   /** Key for page tokens (PAGE_TOKEN_SECRET); random per process when absent. */
   pageTokenSecret?: string
+}
+
+/**
+ * Folder names are limited in the unit the backends count: EWS `DisplayName` and Graph `displayName` hold at most
+ * 255 UTF-16 code units. The request schema counts characters, so 128 emoji (256 units) pass it; they are refused
+ * here with a 400, not left for the backend to refuse (a 502 that blames the backend for the caller's input).
+ */
+export const MAX_FOLDER_NAME_UNITS = 255
+
+function checkFolderName (displayName: string): void {
+  if (displayName.length > MAX_FOLDER_NAME_UNITS) {
+    throw new BadRequest(`displayName is ${displayName.length} UTF-16 code units long; folder names hold at most ` +
+      `${MAX_FOLDER_NAME_UNITS} (an emoji counts as 2)`)
+  }
 }
 
 /** Public view of a mailbox: everything but the backend's routing data. */
@@ -46,10 +69,12 @@ export class MailboxService {
   private readonly router: BackendRouter
   private readonly tokens: PageTokens
   private readonly rules: ImportRules
+  private readonly maxExportAnswerBytes: number
 
   constructor (options: MailboxServiceOptions) {
     this.router = options.router
     this.tokens = new PageTokens(options.pageTokenSecret)
+    this.maxExportAnswerBytes = options.maxExportAnswerBytes ?? DEFAULT_MAX_EXPORT_ANSWER_BYTES
     this.rules = { crossBackendImport: options.crossBackendImport }
   }
 
@@ -81,6 +106,7 @@ export class MailboxService {
   async createFolder (target: MailboxTarget, request: Static<typeof FolderCreate>,
     signal?: AbortSignal): Promise<Folder> {
     const { displayName, parentId, folderClass } = request
+    checkFolderName(displayName)
     return await target.backend.createFolder(target.mailbox, {
       displayName,
       ...(parentId !== undefined ? { parentId: parseFolderRef(parentId) } : {}),
@@ -90,6 +116,7 @@ export class MailboxService {
 
   async renameFolder (target: MailboxTarget, folder: string, displayName: string,
     signal?: AbortSignal): Promise<Folder> {
+    checkFolderName(displayName)
     return await target.backend.renameFolder(target.mailbox, parseFolderRef(folder), displayName, { signal })
   }
 
@@ -107,10 +134,30 @@ export class MailboxService {
     return { items: page.values, ...this.next(scope, page.nextCursor) }
   }
 
-  /** Exports `itemIds` (see items.ts exportItems) and answers with the totals. */
+  /**
+   * Exports `itemIds` (see items.ts exportItems) and answers with the totals. One JSON answer is held in
+   * memory whole, so it carries at most `maxExportAnswerBytes` of item data (the first item always goes):
+   * the export stops there, and every id not exported gets a per-item 413 MBG_ERR_TOO_LARGE saying to ask
+   * for it in another request. Nothing is lost: an export changes nothing.
+   */
   async exportItems (target: MailboxTarget, itemIds: string[],
     signal?: AbortSignal): Promise<BatchSummary<ExportResult>> {
-    return await summarize(exportItems(target, itemIds, signal))
+    const results: ExportResult[] = []
+    let bytes = 0
+    for await (const r of exportItems(target, itemIds, signal)) {
+      if (!('error' in r)) {
+        if (bytes > 0 && bytes + r.data.length > this.maxExportAnswerBytes) break
+        bytes += r.data.length
+      }
+      results.push(r)
+    }
+    for (let i = results.length; i < itemIds.length; i++) {
+      const error = new TooLarge(`this answer already carries ${bytes} bytes of item data (at most ` +
+        `${this.maxExportAnswerBytes}); export ${itemIds[i].slice(0, 100)} in another request`)
+      results.push({ itemId: itemIds[i], error: toItemError(error) })
+    }
+    const failed = results.filter((r) => 'error' in r).length
+    return { results, succeeded: results.length - failed, failed }
   }
 
   /** Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals. */

@@ -1,40 +1,52 @@
 /**
- * Page tokens as callers see them: the adapter's own cursor, bound by an HMAC to
- * the listing it came from (mailbox, collection, folder or parent). A token that
- * was altered, or is replayed against another listing, is a 400 before any
- * backend sees it. Set PAGE_TOKEN_SECRET so tokens survive restarts and work
- * across replicas; otherwise each process uses a random key.
+ * Page tokens as callers see them: the adapter's own cursor, encrypted and bound to the
+ * listing it came from (mailbox, collection, folder or parent) with AES-256-GCM, the listing
+ * as additional authenticated data (NIST SP 800-38D). Cursors can carry backend routing data
+ * (a Graph `MBX:` id, upstream paths), so callers and access logs see only ciphertext. A token
+ * that was altered, or is replayed against another listing, is a 400 before any backend sees
+ * it. Set PAGE_TOKEN_SECRET so tokens survive restarts and work across replicas; otherwise each
+ * process uses a random key.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import { BadRequest } from '../errors.js'
+
+/** GCM nonce and tag sizes in bytes (SP 800-38D: 96-bit nonce, 128-bit tag). */
+const NONCE = 12
+const TAG = 16
 
 export class PageTokens {
   private readonly key: Buffer
 
+  /** @param secret any string of ≥ 16 characters (hashed to the 256-bit key); random when absent */
   constructor (secret?: string) {
-    this.key = secret !== undefined ? Buffer.from(secret, 'utf8') : randomBytes(32)
+    this.key = secret !== undefined
+      ? createHash('sha256').update('mailbox-gateway page tokens\0').update(secret, 'utf8').digest()
+      : randomBytes(32)
   }
 
-  private mac (scope: string, payload: string): Buffer {
-    return createHmac('sha256', this.key).update(scope).update('\0').update(payload).digest().subarray(0, 16)
-  }
-
+  /** base64url(nonce ‖ ciphertext ‖ tag) of `cursor`, bound to `scope`. */
   seal (scope: string, cursor: string): string {
-    const payload = Buffer.from(cursor, 'utf8').toString('base64url')
-    return `${payload}.${this.mac(scope, payload).toString('base64url')}`
+    const nonce = randomBytes(NONCE)
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce).setAAD(Buffer.from(scope, 'utf8'))
+    const body = Buffer.concat([cipher.update(cursor, 'utf8'), cipher.final()])
+    return Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url')
   }
 
-  /** Returns the adapter cursor; throws MBG_ERR_BAD_REQUEST for anything not sealed for this scope. */
+  /** Returns the adapter cursor; throws MBG_ERR_BAD_REQUEST for anything not sealed for this scope by this key. */
   open (scope: string, token: string): string {
-    const dot = token.lastIndexOf('.')
-    const payload = token.slice(0, dot)
-    const given = Buffer.from(token.slice(dot + 1), 'base64url')
-    const expected = this.mac(scope, payload)
-    if (dot <= 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new BadRequest(
-        'pageToken is not a token this listing issued (pass nextPageToken back unchanged, with the same mailbox, folder and parentId)'
-      )
+    const raw = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url') : Buffer.alloc(0)
+    if (raw.length >= NONCE + TAG) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, NONCE))
+          .setAAD(Buffer.from(scope, 'utf8'))
+          .setAuthTag(raw.subarray(raw.length - TAG))
+        const cursor = Buffer.concat([decipher.update(raw.subarray(NONCE, raw.length - TAG)), decipher.final()])
+        return cursor.toString('utf8')
+      } catch {
+        // authentication failed: fall through to the caller's 400
+      }
     }
-    return Buffer.from(payload, 'base64url').toString('utf8')
+    throw new BadRequest('pageToken is not a token this listing issued (pass nextPageToken back unchanged, ' +
+      'with the same mailbox, folder and parentId)')
   }
 }

@@ -82,7 +82,9 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
         url: c.url,
         ...(c.body !== undefined ? { payload: c.body as object } : {})
       })
-      if (res.statusCode !== expected) { throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`) }
+      if (res.statusCode !== expected) {
+        throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`)
+      }
       return res.body === '' ? undefined : JSON.parse(res.body)
     }
     const record = async (operationId: string, expected: number, c: Call): Promise<any> => {

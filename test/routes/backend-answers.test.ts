@@ -18,7 +18,10 @@ type Type = 'ews' | 'graph'
 interface Item { id: string, changeKey: string, created?: string, modified?: string }
 interface ExportAnswer {
   results: Array<{
-    itemId: string, changeKey?: string, data?: string, error?: { code: string, status: number, message: string }
+    itemId: string
+    changeKey?: string
+    data?: string
+    error?: { code: string, status: number, message: string }
   }>
   succeeded: number
   failed: number

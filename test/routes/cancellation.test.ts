@@ -10,6 +10,7 @@ import Fastify from 'fastify'
 import t from 'tap'
 import hooks from '../../routes/mailbox/hooks.js'
 import type { MailboxService } from '../../src/service/index.js'
+import { buildTestGateway, json, MAILBOXES } from '../helper.js'
 
 async function listen (app: ReturnType<typeof Fastify>): Promise<number> {
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -87,4 +88,34 @@ t.test('the mailbox hook resolves the mailbox once and aborts only when the call
   req.destroy()
   t.equal(await abortSeen, true, 'the caller went away: the signal aborts')
   if (!req.destroyed) await once(req, 'close')
+})
+
+t.test('a caller who goes away mid-export cancels it, logged as such, not as a gateway error', async (t) => {
+  const { app, sims, logs } = await buildTestGateway(t)
+  const mbx = encodeURIComponent(MAILBOXES.ews.primary)
+  const listed = json<{ items: Array<{ id: string }> }>(
+    await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=3` })
+  )
+  sims.ews.faults.delayMs = 2000
+  const port = await listen(app)
+  const exportsBefore = sims.ews.stats.byOperation.ExportItems ?? 0
+  const req = httpRequest({
+    port,
+    host: '127.0.0.1',
+    method: 'POST',
+    path: `/mailboxes/${mbx}/items:export`,
+    headers: { 'content-type': 'application/json' }
+  })
+  req.on('error', () => {})
+  req.end(JSON.stringify({ itemIds: listed.items.map((i) => i.id) }))
+  // Go away once the backend has the request.
+  const exportsNow = (): number => sims.ews.stats.byOperation.ExportItems ?? 0
+  while (exportsNow() === exportsBefore) await new Promise((resolve) => setTimeout(resolve, 20))
+  req.destroy()
+  for (let waited = 0; !logs.some((l) => l.includes('caller went away')) && waited < 60_000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  sims.ews.faults.delayMs = 0
+  t.ok(logs.some((l) => l.includes('caller went away')), 'logged as the caller going away')
+  t.notOk(logs.some((l) => l.includes('unhandled error')), 'not as a gateway error')
 })

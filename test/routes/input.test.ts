@@ -95,6 +95,8 @@ for (const type of ['ews', 'graph'] as const) {
       await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=2` })
     )
     const token = first.nextPageToken
+    // Cursors can carry backend routing data (Graph MBX ids, upstream paths): callers see only ciphertext.
+    t.notMatch(Buffer.from(token, 'base64url').toString('latin1'), /[\x20-\x7e]{16}/, 'no cursor text in the token')
     t.equal(
       (await app.inject({ url: `/mailboxes/${mbx}/folders/inbox/items?pageSize=2&pageToken=${token}` })).statusCode,
       200,

@@ -234,7 +234,8 @@ t.test('namespace handling: any SOAP prefix, default namespaces, wrong namespace
     t.equal(messages(res.text, 'GetFolder')[0].ResponseCode, 'NoError')
   }
   // Default namespace on the body element, custom prefix for types.
-  const body = `<GetFolder xmlns="${M}" xmlns:x="${T}"><FolderShape><x:BaseShape>IdOnly</x:BaseShape></FolderShape><FolderIds><x:DistinguishedFolderId Id="inbox"/></FolderIds></GetFolder>`
+  const body = `<GetFolder xmlns="${M}" xmlns:x="${T}"><FolderShape><x:BaseShape>IdOnly</x:BaseShape></FolderShape>` +
+    '<FolderIds><x:DistinguishedFolderId Id="inbox"/></FolderIds></GetFolder>'
   const res = await h.call(body)
   t.equal(messages(res.text, 'GetFolder')[0].ResponseCode, 'NoError')
   // https:// namespaces (a documentation bug) are not EWS.
@@ -313,7 +314,6 @@ t.test('fault knobs fire, count down and respect `only`', async (t) => {
 
 t.test('secrets never reach the simulator log', async (t) => {
   const lines: string[] = []
-  const { pino } = await import('pino')
   const { logger } = captureLogs('debug', { redaction: false }, lines)
   const h = await harness(t, { logger })
   await h.call(getInbox)

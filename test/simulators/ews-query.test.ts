@@ -224,16 +224,22 @@ t.test('FindItem and FindFolder apply Restriction and SortOrder, refuse what is 
         .sort()
     )
 
-    // Refused the way Exchange refuses what it cannot do: one error message per parent folder, nothing answered as if done.
+    // Refused the way Exchange refuses what it cannot do: one error message per parent folder, nothing answered
+    // as if done.
     const refusals: Array<[string, string, string]> = [
       ['unsupported-path', findItem({ restriction: restriction(cmp('IsEqualTo', 'item:Body', 'x')) }),
         'ErrorUnsupportedPathForQuery'],
       ['extended-path', findItem({
-        restriction: restriction('<t:IsEqualTo><t:ExtendedFieldURI PropertyTag="0x0E23" PropertyType="Integer"/><t:FieldURIOrConstant><t:Constant Value="1"/></t:FieldURIOrConstant></t:IsEqualTo>')
+        restriction: restriction('<t:IsEqualTo><t:ExtendedFieldURI PropertyTag="0x0E23" PropertyType="Integer"/>' +
+          '<t:FieldURIOrConstant><t:Constant Value="1"/></t:FieldURIOrConstant></t:IsEqualTo>')
       }), 'ErrorUnsupportedPathForQuery'],
       ['unsupported-sort', findItem({ sort: sort(['item:Body', 'Ascending']) }), 'ErrorUnsupportedPathForSortGroup'],
-      ['contains-number', findItem({ restriction: restriction(`<t:Contains>${uri('item:Size')}<t:Constant Value="1"/></t:Contains>`) }), 'ErrorContainsFilterWrongType'],
-      ['excludes', findItem({ restriction: restriction(`<t:Excludes>${uri('item:Size')}<t:Bitmask Value="1"/></t:Excludes>`) }), 'ErrorUnsupportedQueryFilter'],
+      ['contains-number',
+        findItem({ restriction: restriction(`<t:Contains>${uri('item:Size')}<t:Constant Value="1"/></t:Contains>`) }),
+        'ErrorContainsFilterWrongType'],
+      ['excludes',
+        findItem({ restriction: restriction(`<t:Excludes>${uri('item:Size')}<t:Bitmask Value="1"/></t:Excludes>`) }),
+        'ErrorUnsupportedQueryFilter'],
       ['bad-date', findItem({ restriction: restriction(cmp('IsGreaterThan', 'item:DateTimeCreated', 'yesterday')) }),
         'ErrorInvalidValueForProperty'],
       ['bad-bool', findItem({ restriction: restriction(cmp('IsEqualTo', 'message:IsRead', 'maybe')) }),

@@ -7,8 +7,7 @@ import { generate } from 'selfsigned'
 import { loopbackCertificate } from '../../src/simulators/tls.js'
 import {
   startIdentitySimulator,
-  JWT_BEARER_ASSERTION,
-  type IdentitySimulator
+  JWT_BEARER_ASSERTION
 } from '../../src/simulators/identity/index.js'
 import { captureLogs } from '../helpers/logs.js'
 

@@ -9,10 +9,8 @@
 import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedEwsBackend } from '../../config.js'
-import { isStrictBase64 } from '../../base64.js'
 import {
-  BadRequest, ChangeKeyInvalid, ConfigInvalid, DataInvalid, FolderProtected, IdMalformed, UpstreamBadResponse,
-  UpstreamThrottled,
+  ChangeKeyInvalid, ConfigInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
   isGatewayError, toItemError, type GatewayError
 } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
@@ -373,11 +371,13 @@ export class EwsBackend implements MailboxBackend {
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {
     const parentRef: FolderRef = request.parentId ?? { wellKnown: 'root' }
     const folderClass = request.folderClass ?? 'IPF.Note'
-    // Resolve the parent first: the Folder we return names it by id, and failures happen before the (non-idempotent) create.
+    // Resolve the parent first: the Folder we return names it by id, and failures happen before the
+    // (non-idempotent) create.
     const parentId = 'wellKnown' in parentRef
       ? await this.resolveDistinguished(mailbox, distinguishedName(mailbox, parentRef.wellKnown), ctx?.signal)
       : fromPublicId(parentRef.id)
-    // Errors are about the parent (not found, malformed, another mailbox's), except a name conflict, which names the new name.
+    // Errors are about the parent (not found, malformed, another mailbox's), except a name conflict, which names
+    // the new name.
     const [message] = await this.invokeAll(mailbox.address, 'CreateFolder', buildCreateFolder({ id: parentId },
       request.displayName, folderClass), 1, {
       idempotent: false,
@@ -568,7 +568,10 @@ export class EwsBackend implements MailboxBackend {
     return !isSuccess(m) && (m.responseClass === 'Warning' || isRetryableCode(m.code))
   }
 
-  /** The error for a message the server did not process, annotated so the policy waits what the server asked and retries. */
+  /**
+   * The error for a message the server did not process, annotated so the policy waits what the server asked
+   * and retries.
+   */
   private notProcessedError (m: ResponseMessage): GatewayError {
     return annotate(new UpstreamThrottled(`EWS ${m.code}`), {
       upstreamCode: m.code, retry: 'safe', retryAfterMs: backOffMs(m.values)
@@ -722,7 +725,8 @@ export class EwsBackend implements MailboxBackend {
         }))
       }
     }
-    // A blind resend of CreateNew after a lost response can duplicate items (ews.md §9): only 'safe' failures are retried then.
+    // A blind resend of CreateNew after a lost response can duplicate items (ews.md §9): only 'safe' failures are
+    // retried then.
     const messages = await this.invoke(
       address,
       'UploadItems',

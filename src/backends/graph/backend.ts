@@ -139,8 +139,9 @@ class GraphBackend implements MailboxBackend {
     const body = exchangeSettingsOf(answer, address)
     const primary = body.primaryMailboxId
     const archive = body.inPlaceArchiveMailboxId
-    if (typeof primary !== 'string' ||
-      !MAILBOX_ID.test(primary)) { throw new UpstreamBadResponse(`settings/exchange of ${address} has no usable primaryMailboxId`) }
+    if (typeof primary !== 'string' || !MAILBOX_ID.test(primary)) {
+      throw new UpstreamBadResponse(`settings/exchange of ${address} has no usable primaryMailboxId`)
+    }
     if (archive !== undefined && archive !== null && (typeof archive !== 'string' || !MAILBOX_ID.test(archive))) {
       throw new UpstreamBadResponse(`settings/exchange of ${address} has an unusable inPlaceArchiveMailboxId`)
     }

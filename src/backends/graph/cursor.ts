@@ -47,11 +47,16 @@ export function cursorFromNextLink (nextLink: string, graphOrigin: string, scope
   } catch {
     throw new UpstreamBadResponse(`unparseable @odata.nextLink ${redactUrl(nextLink)}`)
   }
-  if (url.origin !== graphOrigin) { throw new UpstreamBadResponse(`@odata.nextLink leaves the Graph origin: ${redactUrl(url)}`) }
+  if (url.origin !== graphOrigin) {
+    throw new UpstreamBadResponse(`@odata.nextLink leaves the Graph origin: ${redactUrl(url)}`)
+  }
   return encodeCursor({ v: 1, s: scope, p: `${url.pathname}${url.search}` })
 }
 
-/** One segment of a collection path: fixed names (and well-known folder names) match case-insensitively, ids exactly. */
+/**
+ * One segment of a collection path: fixed names (and well-known folder names) match case-insensitively,
+ * ids exactly.
+ */
 export type PathPart = { name: string } | { id: string }
 
 /** Where a cursor may lead: the listing it was issued for, as Graph addresses it. */
@@ -129,7 +134,8 @@ export function openCursor (cursor: string, target: CursorScope): OpenedCursor {
   }
   if (url.origin !== target.graphOrigin) throw new BadRequest('Invalid cursor')
   const segments = url.pathname.split('/')
-  // ['', ver, 'admin', 'exchange', 'mailboxes', mbx, ...rest] or ['', ver, 'admin', 'exchange', "mailboxes('mbx')", ...rest]
+  // ['', ver, 'admin', 'exchange', 'mailboxes', mbx, ...rest]
+  // or ['', ver, 'admin', 'exchange', "mailboxes('mbx')", ...rest]
   const ver = segments[1]?.toLowerCase()
   const fixed = segments.slice(2, 4).map((s) => s.toLowerCase()).join('/')
   const path = pathAfterExchange(segments.slice(4))
@@ -155,7 +161,10 @@ export function readCursor (cursor: string, target: CursorTarget): string {
   return opened.url
 }
 
-/** Cursor errors worth turning into 400s: the upstream refused the link itself, not the caller's rights or the service. */
+/**
+ * Cursor errors worth turning into 400s: the upstream refused the link itself, not the caller's rights or
+ * the service.
+ */
 const CURSOR_REFUSALS = new Set(['MBG_ERR_UPSTREAM_REJECTED', 'MBG_ERR_ID_MALFORMED', 'MBG_ERR_BAD_REQUEST'])
 
 /**

@@ -264,7 +264,8 @@ export function importError (status: number, bodyText: string, headers: Headers,
     return annotate(new IdMalformed(aboutFolder ? folderId : ref), up(upstream))
   }
   if (NOT_FOUND_TEXT.test(message)) {
-    // "The item ... was not found in the target folder" is a missing item; a message naming only the folder, a missing folder.
+    // "The item ... was not found in the target folder" is a missing item; a message naming only the folder,
+    // a missing folder.
     if (itemId !== undefined && MENTIONS_ITEM.test(message)) return annotate(new ItemNotFound(itemId), up(upstream))
     if (/folder/i.test(message)) return annotate(new FolderNotFound(folderId), up(upstream))
     return annotate(new ItemNotFound(ref), up(upstream))

@@ -81,7 +81,9 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
         for (const id of batch) out.set(id, { itemId: id, error })
         continue
       }
-      if (!Array.isArray(body.value)) { throw new UpstreamBadResponse(`exportItems answered without value[] (${redactUrl(url)})`) }
+      if (!Array.isArray(body.value)) {
+        throw new UpstreamBadResponse(`exportItems answered without value[] (${redactUrl(url)})`)
+      }
       const wanted = new Set(batch)
       for (const entry of body.value) {
         const itemId = getCi(entry, 'itemId')

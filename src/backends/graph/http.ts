@@ -167,7 +167,9 @@ export class GraphHttp {
       if (!REDIRECTS.has(res.status)) return res
       const location = res.headers.location
       const target = Array.isArray(location) ? location[0] : location
-      if (target === undefined) { throw new UpstreamBadResponse(`HTTP ${res.status} without Location from ${redactUrl(url)}`) }
+      if (target === undefined) {
+        throw new UpstreamBadResponse(`HTTP ${res.status} without Location from ${redactUrl(url)}`)
+      }
       let next: URL
       try {
         next = new URL(target, url)
@@ -178,7 +180,9 @@ export class GraphHttp {
         throw new UpstreamBadResponse(`redirect to a foreign or insecure location refused: ${redactUrl(next)}`)
       }
       if (seen.has(next.href)) throw new UpstreamBadResponse(`redirect loop at ${redactUrl(next)}`)
-      if (hop + 1 > this.options.maxRedirects) { throw new UpstreamBadResponse(`more than ${this.options.maxRedirects} redirects from ${redactUrl(req.url)}`) }
+      if (hop + 1 > this.options.maxRedirects) {
+        throw new UpstreamBadResponse(`more than ${this.options.maxRedirects} redirects from ${redactUrl(req.url)}`)
+      }
       this.options.logger.debug(
         { status: res.status, from: redactUrl(url), to: redactUrl(next), hop: hop + 1 },
         'graph redirect'

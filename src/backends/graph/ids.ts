@@ -18,6 +18,8 @@ import { IdMalformed, UpstreamBadResponse } from '../../errors.js'
 const URL_SAFE = /^[A-Za-z0-9_=-]+$/
 const STANDARD = /^[A-Za-z0-9+/=]+$/
 const B64URL = /^[A-Za-z0-9_-]+$/
+/** What Graph takes for a well-known folder name in a path (mailFolder docs: letters only, e.g. `msgfolderroot`). */
+const WELL_KNOWN_SHAPE = /^[A-Za-z]{1,64}$/
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** Longest Graph id the adapter handles (Graph's long `AAMkAG...` ids are about 150 characters). */
@@ -74,6 +76,10 @@ export function tryFromPublicId (publicId: string): string | undefined {
   } else {
     graphId = publicId
   }
+  // Graph reads a path segment of letters only as a well-known folder name (msgfolderroot,
+  // recoverableitemsdeletions, ...): callers name well-known folders through the gateway's own list,
+  // never by passing Graph's names as ids. Graph ids are long base64 strings, never letters alone.
+  if (WELL_KNOWN_SHAPE.test(graphId)) return undefined
   // Strict: only the exact string toPublicId would produce (and only ids the adapter can use).
   return isUsableGraphId(graphId) && toPublicId(graphId) === publicId ? graphId : undefined
 }

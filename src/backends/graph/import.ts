@@ -7,7 +7,7 @@
  * once. A 409 "...expected in mailbox MBX:x" means the folder lives in an
  * auxiliary archive: open a session there and retry.
  */
-import { BadRequest, DataInvalid, UpstreamBadResponse, toItemError } from '../../errors.js'
+import { UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ImportItem, ImportResult } from '../mailbox-backend.js'
 import { MAILBOX_ID, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import { getCi, importError, parseUpstreamError } from './errors.js'

@@ -168,7 +168,8 @@ export function folderIdEls (container: XmlEl): XmlEl[] {
     (c) => c.ns === NS.t && (c.local === 'FolderId' || c.local === 'DistinguishedFolderId')
   )
   if (els.length === 0) {
-    throw EwsFault.schema(`The request failed schema validation: The element '${container.local}' has incomplete content. List of possible elements expected: 'FolderId, DistinguishedFolderId'.`)
+    throw EwsFault.schema(`The request failed schema validation: The element '${container.local}' has incomplete ` +
+      'content. List of possible elements expected: \'FolderId, DistinguishedFolderId\'.')
   }
   return els
 }

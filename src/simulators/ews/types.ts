@@ -36,9 +36,15 @@ export interface EwsFaults {
    * (still valid: base64 with whitespace, which Exchange may send).
    */
   exportDamage?: Record<string, ExportDamage>
-  /** FieldURIs FindItem leaves out of every item even when the request asks for them (e.g. ['item:DateTimeCreated']). */
+  /**
+   * FieldURIs FindItem leaves out of every item even when the request asks for them
+   * (e.g. ['item:DateTimeCreated']).
+   */
   omitItemFields?: string[]
-  /** The next N successful UploadItems messages leave the ChangeKey out of m:ItemId (the item is stored all the same). */
+  /**
+   * The next N successful UploadItems messages leave the ChangeKey out of m:ItemId (the item is stored all
+   * the same).
+   */
   uploadWithoutChangeKey?: number
 }
 

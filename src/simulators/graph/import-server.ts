@@ -16,7 +16,9 @@ import { faultsApply, injectedFault, injectedRejection, type Throttle } from './
 const IMPORT_BODY_LIMIT = 210 * 1024 * 1024
 const PATH_RE = /^\/api\/(gv1\.0|gbeta)\/Mailboxes\('([^']*)'\)\/importItem$/i
 
-export function importHandler (deps: { ctx: SimContext, throttle: Throttle, logger?: Logger | undefined }): (req: IncomingMessage, res: ServerResponse) => void {
+export function importHandler (
+  deps: { ctx: SimContext, throttle: Throttle, logger?: Logger | undefined }
+): (req: IncomingMessage, res: ServerResponse) => void {
   const { ctx, throttle } = deps
   return (req, res) => {
     const started = Date.now()

@@ -108,7 +108,8 @@ t.test('denials of the whole call stay 403', async (t) => {
     upstreamCode: 'ErrorImpersonateUserDenied'
   })
   await t.rejects(collect(exportItemsVia(plain, alice, [bobItem])), { code: 'MBG_ERR_ACCESS_DENIED', statusCode: 403 })
-  // Delegate access to another user's distinguished folder without rights: per message, but about the mailbox, not an id.
+  // Delegate access to another user's distinguished folder without rights: per message, but about the mailbox,
+  // not an id.
   t.equal((await delegate.getFolder(alice, { wellKnown: 'inbox' })).displayName, 'Inbox')
   await t.rejects(delegate.getFolder(bob, { wellKnown: 'inbox' }), {
     code: 'MBG_ERR_ACCESS_DENIED',

@@ -25,7 +25,8 @@ function folder (id = fakeId()): string {
 function messages (op: string, count: number, payload: () => string): string {
   let out = ''
   for (let i = 0; i < count; i++) {
-    out += `<m:${op}ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>${payload()}</m:${op}ResponseMessage>`
+    out += `<m:${op}ResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>` +
+      `${payload()}</m:${op}ResponseMessage>`
   }
   return `<m:${op}Response xmlns:m="${M}" xmlns:t="${T}"><m:ResponseMessages>${out}</m:ResponseMessages></m:${op}Response>`
 }

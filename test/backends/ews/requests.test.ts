@@ -46,7 +46,8 @@ t.test('every request the adapter sends is a schema-valid EWS envelope (imperson
     parentId: { wellKnown: 'inbox' },
     folderClass: 'IPF.Appointment'
   })
-  // The result is the folder as the server reads it back (this stand-in always says 'F', IPF.Note, 3 items), not the request echoed.
+  // The result is the folder as the server reads it back (this stand-in always says 'F', IPF.Note, 3 items),
+  // not the request echoed.
   t.same([created.displayName, created.folderClass, created.totalItemCount], ['F', 'IPF.Note', 3])
   t.same(rec.requests.slice(-2).map((r) => r.op), ['CreateFolder', 'GetFolder'], 'created folder read back')
   t.match(rec.requests[rec.requests.length - 1].body, /<m:FolderIds><t:FolderId Id="[^"]+"\/><\/m:FolderIds>/)

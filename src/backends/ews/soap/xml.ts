@@ -119,6 +119,7 @@ function decodeEntities (value: string): string {
 // Big text runs (ExportItems m:Data, megabytes of base64) make fast-xml-parser slow
 // (character-wise accumulation), so they are lifted out before parsing and put back after.
 const BIG_TEXT = 16384
+// eslint-disable-next-line no-control-regex -- U+0001 delimits lifted-text placeholders: it cannot occur in XML text
 const PLACEHOLDER = /^\u0001(\d+)\u0001$/
 
 /**
@@ -129,7 +130,9 @@ export function parseXml (xml: string): XmlNode {
   const big: string[] = []
   const reduced = liftBigText(xml, big)
   const valid = XMLValidator.validate(reduced)
-  if (valid !== true) { throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`) }
+  if (valid !== true) {
+    throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`)
+  }
   // The validator accepts trailing garbage after the root element (e.g. '=== Truncated Data ===').
   if (!reduced.trimEnd().endsWith('>')) throw new XmlError('content after the root element')
   const raw = parser.parse(reduced) as RawNode[]
