@@ -7,7 +7,7 @@
  * it. Set PAGE_TOKEN_SECRET so tokens survive restarts and work across replicas; otherwise each
  * process uses a random key.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto'
 import { BadRequest } from '../errors.js'
 
 /** GCM nonce and tag sizes in bytes (SP 800-38D: 96-bit nonce, 128-bit tag). */
@@ -16,17 +16,25 @@ const TAG = 16
 
 export class PageTokens {
   private readonly key: Buffer
+  private readonly nonceKey: Buffer
 
-  /** @param secret any string of ≥ 16 characters (hashed to the 256-bit key); random when absent */
+  /** @param secret any string of ≥ 16 characters (hashed to the 256-bit keys); random when absent */
   constructor (secret?: string) {
-    this.key = secret !== undefined
+    const root = secret !== undefined
       ? createHash('sha256').update('mailbox-gateway page tokens\0').update(secret, 'utf8').digest()
       : randomBytes(32)
+    this.key = createHash('sha256').update('encryption\0').update(root).digest()
+    this.nonceKey = createHash('sha256').update('nonce\0').update(root).digest()
   }
 
-  /** base64url(nonce ‖ ciphertext ‖ tag) of `cursor`, bound to `scope`. */
+  /**
+   * base64url(nonce ‖ ciphertext ‖ tag) of `cursor`, bound to `scope`. The nonce is synthetic, an HMAC of scope
+   * and cursor (the SIV construction, RFC 5297 §1.3): only the same cursor of the same listing ever shares one,
+   * so a token is stable (the same page gives the same token) without ever reusing a nonce for other data.
+   */
   seal (scope: string, cursor: string): string {
-    const nonce = randomBytes(NONCE)
+    const mac = createHmac('sha256', this.nonceKey).update(scope).update('\0').update(cursor).digest()
+    const nonce = mac.subarray(0, NONCE)
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce).setAAD(Buffer.from(scope, 'utf8'))
     const body = Buffer.concat([cipher.update(cursor, 'utf8'), cipher.final()])
     return Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url')
