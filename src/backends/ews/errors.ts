@@ -231,7 +231,7 @@ function build (answer: Answer, code: string, ctx: CodeContext): GatewayError {
     case 'MBG_ERR_FOLDER_NOT_FOUND': return new FolderNotFound(ctx.about === 'item' ? 'of the item' : ctx.subject)
     case 'MBG_ERR_MAILBOX_NOT_FOUND': return new MailboxNotFound(ctx.address)
     case 'MBG_ERR_ACCESS_DENIED': return new AccessDenied(`${ctx.address}: ${code}`)
-    case 'MBG_ERR_CHANGE_KEY_INVALID': return new ChangeKeyInvalid(ctx.subject)
+    case 'MBG_ERR_CHANGE_KEY_INVALID': return new ChangeKeyInvalid(`the one sent for ${ctx.about} ${ctx.subject}`)
     case 'MBG_ERR_CHANGE_KEY_CONFLICT': return new ChangeKeyConflict(ctx.subject)
     case 'MBG_ERR_FOLDER_EXISTS': return new FolderExists(ctx.name ?? ctx.subject)
     case 'MBG_ERR_FOLDER_PROTECTED': return new FolderProtected(ctx.subject)

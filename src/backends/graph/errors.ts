@@ -255,7 +255,7 @@ export function importError (status: number, bodyText: string, headers: Headers,
   if (MALFORMED_TEXT.test(message) || (status === 400 && MALFORMED_CODES.test(code))) {
     // "The ChangeKey is malformed." is about the key, not the id.
     if (MENTIONS_CHANGE_KEY.test(message) &&
-      !/item ?id|folder ?id|\bid is\b/i.test(message)) { return annotate(new ChangeKeyInvalid(ref), up(upstream)) }
+      !/item ?id|folder ?id|\bid is\b/i.test(message)) { return annotate(new ChangeKeyInvalid(`the one sent for item ${ref}`), up(upstream)) }
     const aboutFolder = itemId === undefined || (/folder/i.test(message) && !MENTIONS_ITEM.test(message))
     // The id of a well-known folder is the one the gateway resolved: refused, it is not the caller's fault.
     if (aboutFolder && folderFrom !== undefined && folderFrom !== 'caller') {

@@ -42,6 +42,8 @@ t.test('foreign ids and the mailbox', async (t) => {
 
 t.test('change keys, names and data by whose they are', async (t) => {
   t.equal(code('ErrorInvalidChangeKey', { about: 'item', subject: 'I' }), 'MBG_ERR_CHANGE_KEY_INVALID')
+  t.equal(errorForCode('ErrorInvalidChangeKey', { about: 'item', subject: 'I', address: 'a@b.c' }).message,
+    'Invalid change key: the one sent for item I', 'the message names the item the key was sent for')
   const ours = { about: 'folder', subject: 'F', byId: true, changeKeyFrom: 'gateway' } as const
   t.equal(code('ErrorInvalidChangeKey', ours), 'MBG_ERR_CHANGE_KEY_CONFLICT', 'a key the gateway read')
   t.equal(code('ErrorIrresolvableConflict', { about: 'item', subject: 'I' }), 'MBG_ERR_CHANGE_KEY_CONFLICT')

@@ -286,6 +286,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
       { error: { message: new RegExp(inboxItem.replace(/[-=]/g, '.')) } },
       'the missing item is named'
     )
+    t.match(failures[5], { error: { message: /^Invalid change key: the one sent for item / } }, 'names what was wrong')
     t.notOk(lines.some((l) => l.includes('bad id!')), 'a malformed id is refused before any request')
     t.equal(
       tenant.requireItem(store(inboxItem)).folderId,
