@@ -59,6 +59,12 @@ function checkFolderName (displayName: string): void {
   }
 }
 
+/** The folder a listing is of, as page tokens bind it: well-known names in any letter case are one folder. */
+function listingKey (folder: string): string {
+  const ref = parseFolderRef(folder)
+  return 'id' in ref ? `id:${ref.id}` : `wk:${ref.wellKnown}`
+}
+
 /** Public view of a mailbox: everything but the backend's routing data. */
 export function mailboxView (m: MailboxRef): MailboxView {
   const { backendRef: _hidden, ...rest } = m
@@ -91,7 +97,7 @@ export class MailboxService {
   /** The folder tree below root as a flat page, or one level below `parentId` (id or well-known name). */
   async listFolders (target: MailboxTarget, query: PageQuery & { parentId?: string }, signal?: AbortSignal):
   Promise<{ folders: Folder[], nextPageToken?: string }> {
-    const scope = `folders|${target.mailbox.id}|${query.parentId ?? ''}`
+    const scope = `folders|${target.mailbox.id}|${query.parentId !== undefined ? listingKey(query.parentId) : ''}`
     const page = await target.backend.listFolders(target.mailbox, {
       ...this.page(scope, query),
       ...(query.parentId !== undefined ? { parentId: parseFolderRef(query.parentId) } : {})
@@ -127,7 +133,7 @@ export class MailboxService {
   /** One page of item summaries of a folder. */
   async listItems (target: MailboxTarget, folder: string, query: PageQuery, signal?: AbortSignal):
   Promise<{ items: ItemSummary[], nextPageToken?: string }> {
-    const scope = `items|${target.mailbox.id}|${folder}`
+    const scope = `items|${target.mailbox.id}|${listingKey(folder)}`
     const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), this.page(scope, query), {
       signal
     })

@@ -102,6 +102,11 @@ for (const type of ['ews', 'graph'] as const) {
       200,
       'the token works where it came from'
     )
+    t.equal(
+      (await app.inject({ url: `/mailboxes/${mbx}/folders/INBOX/items?pageSize=2&pageToken=${token}` })).statusCode,
+      200,
+      'well-known names in any letter case are the same listing'
+    )
     const tampered = `${token.slice(0, 3)}${token[3] === 'A' ? 'B' : 'A'}${token.slice(4)}`
     await bad('GET', `/mailboxes/${mbx}/folders/inbox/items?pageToken=${tampered}`)
     await bad('GET', `/mailboxes/${mbx}/folders/calendar/items?pageToken=${token}`)
