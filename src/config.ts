@@ -42,7 +42,7 @@ export const EnvSchema = Type.Object({
     description: 'Most ids per export and items per import request.'
   }),
   MAX_EXPORT_ANSWER_BYTES: Type.Integer({
-    default: 192 * 1024 * 1024,
+    default: 64 * 1024 * 1024,
     minimum: 1,
     maximum: 256 * 1024 * 1024,
     description: 'Most item data (base64 characters) one export answer carries; ids past it get a per-item 413.'

@@ -87,7 +87,8 @@ async function problemDetails (fastify: FastifyInstance): Promise<void> {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (reply.raw.destroyed || request.raw.socket?.destroyed === true) {
       // The caller went away (its work was cancelled): nobody to answer, and not a gateway fault.
-      request.log.info({ errName: error.name, errCode: error.code }, 'caller went away before the answer')
+      // routes/mailbox/hooks.ts logged the caller going away; this is the cancelled work's error.
+      request.log.debug({ errName: error.name, errCode: error.code }, 'cancelled: the caller went away')
       return reply.code(499).send()
     }
     if (error.validation !== undefined) {

@@ -28,7 +28,12 @@ const hooks: FastifyPluginAsync = async (fastify) => {
   fastify.addHook<{ Params: { mailbox: string } }>('preHandler', async (request, reply) => {
     request.mailbox = await fastify.mailboxService.resolve(request.params.mailbox)
     const controller = new AbortController()
-    reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort() })
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return
+      // Before or while the answer was written: either way the work stops and the log says why, once.
+      request.log.info({ answerStarted: reply.raw.headersSent }, 'caller went away before the answer')
+      controller.abort()
+    })
     request.cancel = controller.signal
   })
 }
