@@ -26,32 +26,6 @@ function deferred (): { promise: Promise<MailboxDiscovery>, resolve: () => void 
   return { promise, resolve }
 }
 
-t.test('liveness is never shed; readiness is, like any route', async (t) => {
-  const logger = pino({ level: 'silent' })
-  let healthy = true
-  const app = await buildGateway({
-    router: new BackendRouter({ backends: new Map(), mailboxes: [], logger }),
-    mode: 'configured',
-    logger,
-    docsUi: false,
-    underPressure: { healthCheck: async () => healthy, healthCheckInterval: 5, retryAfter: 7 }
-  })
-  t.teardown(async () => { await app.close() })
-  await app.ready()
-  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200, 'no backends: ready at once')
-  healthy = false
-  await sleep(50)
-  t.equal((await app.inject({ url: '/mailboxes' })).statusCode, 503, 'the gateway sheds load')
-  for (const url of ['/health/live', '/health']) {
-    const res = await app.inject({ url })
-    t.equal(res.statusCode, 200, `${url} answers under pressure`)
-    t.same(JSON.parse(res.body), { status: 'ok', mode: 'configured' })
-  }
-  const ready = await app.inject({ url: '/health/ready' })
-  t.equal(ready.statusCode, 503)
-  t.match(JSON.parse(ready.body), { code: 'MBG_ERR_OVERLOADED' })
-})
-
 t.test('readiness: unknown while the start-up check runs, then ok or failing per backend, logged once', async (t) => {
   const capture = captureLogs('info')
   const slow = deferred()

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { buildGateway } from '../../src/build.js'
 import { BackendRouter } from '../../src/backends/router.js'
 
-t.test('load shedding by @fastify/under-pressure is a 503 problem with Retry-After', async (t) => {
+t.test('load shedding is a 503 problem with Retry-After; liveness is never shed, readiness is', async (t) => {
   const logger = pino({ level: 'silent' })
   let healthy = true
   const app = await buildGateway({
@@ -17,6 +17,7 @@ t.test('load shedding by @fastify/under-pressure is a 503 problem with Retry-Aft
   t.teardown(async () => { await app.close() })
   await app.ready()
   t.equal((await app.inject({ url: '/mailboxes' })).statusCode, 200)
+  t.equal((await app.inject({ url: '/health/ready' })).statusCode, 200, 'no backends: ready at once')
   healthy = false
   await sleep(50)
   const res = await app.inject({ url: '/mailboxes' })
@@ -24,4 +25,12 @@ t.test('load shedding by @fastify/under-pressure is a 503 problem with Retry-Aft
   t.match(res.headers['content-type'], /application\/problem\+json/)
   t.equal(res.headers['retry-after'], '7')
   t.match(JSON.parse(res.body), { code: 'MBG_ERR_OVERLOADED', status: 503, retryAfter: 7 })
+  for (const url of ['/health/live', '/health']) {
+    const live = await app.inject({ url })
+    t.equal(live.statusCode, 200, `${url} answers under pressure`)
+    t.same(JSON.parse(live.body), { status: 'ok', mode: 'configured' })
+  }
+  const ready = await app.inject({ url: '/health/ready' })
+  t.equal(ready.statusCode, 503)
+  t.match(JSON.parse(ready.body), { code: 'MBG_ERR_OVERLOADED' })
 })

@@ -8,6 +8,14 @@ import {
   parseGatewayConfig, resolveEwsBackend, resolveGraphBackend, type BackendSettings, type ResolvedEwsBackend,
   type ResolvedGraphBackend, type RuntimeExtras
 } from '../../src/config.js'
+import type { MailboxRef } from '../../src/backends/mailbox-backend.js'
+import { DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
+
+/** A demo user's mailbox as the router would hand it to an EWS adapter named `ews` (id: the user's name). */
+export function ewsMailbox (user: 'alice' | 'bob', kind: 'primary' | 'archive' = 'primary'): MailboxRef {
+  const id = kind === 'primary' ? user : `${user}-archive`
+  return { id, address: DEMO_MAILBOXES[user].smtp, type: 'ews', kind, backend: 'ews' }
+}
 
 /** OAuth settings for an EWS backend whose token provider is a test stub. */
 export const STUB_OAUTH = { kind: 'oauth', tenantId: 'tenant', clientId: 'client', clientSecret: 'unused' } as const

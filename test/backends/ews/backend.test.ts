@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
-import { ewsConfig } from '../../helpers/backends.js'
+import { ewsConfig, ewsMailbox } from '../../helpers/backends.js'
 import {
   type ExportResult,
   type Folder,
@@ -18,9 +18,9 @@ import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.j
 
 const { logger } = captureLogs('debug', { redaction: false })
 const ALICE = DEMO_MAILBOXES.alice.smtp
-const alice: MailboxRef = { id: 'alice', address: ALICE, type: 'ews', kind: 'primary', backend: 'ews' }
-const aliceArchive: MailboxRef = { ...alice, id: 'alice-archive', kind: 'archive' }
-const bob: MailboxRef = { id: 'bob', address: DEMO_MAILBOXES.bob.smtp, type: 'ews', kind: 'primary', backend: 'ews' }
+const alice = ewsMailbox('alice')
+const aliceArchive = ewsMailbox('alice', 'archive')
+const bob = ewsMailbox('bob')
 
 type Ok<T> = Exclude<T, { error: unknown }>
 const isOk = <T extends object>(r: T): r is Ok<T> => !('error' in r)

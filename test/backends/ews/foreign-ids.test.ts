@@ -6,9 +6,9 @@
  */
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
-import { ewsConfig } from '../../helpers/backends.js'
+import { ewsConfig, ewsMailbox } from '../../helpers/backends.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
-import { type ExportResult, type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { type ExportResult, type ImportResult } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
 import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/seed.js'
@@ -16,14 +16,8 @@ import { captureLogs } from '../../helpers/logs.js'
 import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const { logger } = captureLogs('debug', { redaction: false })
-const alice: MailboxRef = {
-  id: 'alice',
-  address: DEMO_MAILBOXES.alice.smtp,
-  type: 'ews',
-  kind: 'primary',
-  backend: 'ews'
-}
-const bob: MailboxRef = { id: 'bob', address: DEMO_MAILBOXES.bob.smtp, type: 'ews', kind: 'primary', backend: 'ews' }
+const alice = ewsMailbox('alice')
+const bob = ewsMailbox('bob')
 
 const store = seedDemoTenant()
 const sim = await startEwsSimulator({

@@ -6,8 +6,8 @@
  */
 import t from 'tap'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
-import { ewsConfig } from '../../helpers/backends.js'
-import { type ImportResult, type MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import { ewsConfig, ewsMailbox } from '../../helpers/backends.js'
+import { type ImportResult } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
 import {
@@ -18,18 +18,12 @@ import {
   PT_INT32,
   PT_UNICODE_CP1200
 } from '../../../src/simulators/store/fts.js'
-import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/seed.js'
+import { seedDemoTenant } from '../../../src/simulators/store/seed.js'
 import { captureLogs } from '../../helpers/logs.js'
 import { collect, exportItemsVia, importItemsVia } from '../../helpers/service.js'
 
 const { logger } = captureLogs('debug', { redaction: false })
-const alice: MailboxRef = {
-  id: 'alice',
-  address: DEMO_MAILBOXES.alice.smtp,
-  type: 'ews',
-  kind: 'primary',
-  backend: 'ews'
-}
+const alice = ewsMailbox('alice')
 const MiB = 1024 * 1024
 
 const store = seedDemoTenant()

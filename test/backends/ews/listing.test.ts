@@ -8,21 +8,15 @@ import pino from 'pino'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createEwsBackend } from '../../../src/backends/ews/index.js'
-import type { Folder, ItemSummary, MailboxBackend, MailboxRef } from '../../../src/backends/mailbox-backend.js'
+import type { Folder, ItemSummary, MailboxBackend } from '../../../src/backends/mailbox-backend.js'
 import { Policy } from '../../../src/backends/policy.js'
 import { toPublicId } from '../../../src/backends/ews/ids.js'
 import { startEwsSimulator } from '../../../src/simulators/ews/index.js'
 import { DEMO_MAILBOXES, seedDemoTenant } from '../../../src/simulators/store/seed.js'
-import { ewsConfig } from '../../helpers/backends.js'
+import { ewsConfig, ewsMailbox } from '../../helpers/backends.js'
 
 const logger = pino({ level: 'silent' })
-const alice: MailboxRef = {
-  id: 'alice',
-  address: DEMO_MAILBOXES.alice.smtp,
-  type: 'ews',
-  kind: 'primary',
-  backend: 'ews'
-}
+const alice = ewsMailbox('alice')
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
 const T = 'http://schemas.microsoft.com/exchange/services/2006/types'
 
