@@ -95,8 +95,22 @@ export const UpstreamRejected = createError<[string]>(
 export const BackendMisconfigured = createError<[string]>(
   'MBG_ERR_BACKEND_MISCONFIGURED', 'Backend configuration problem: %s', 502)
 
+/**
+ * A write whose outcome is unknown: it was sent, and the answer was lost (connection reset, timeout,
+ * truncated or unreadable answer, a 5xx after the request went out). The backend may or may not
+ * have acted. Never retried blindly by the gateway; a caller should check (or replay with the same
+ * Idempotency-Key) before sending it again.
+ */
+export const OutcomeUnknown = createError<[string]>(
+  'MBG_ERR_OUTCOME_UNKNOWN',
+  'The backend may or may not have done this; check before retrying: %s',
+  502
+)
+
 // The gateway itself
 export const Overloaded = createError<[string]>('MBG_ERR_OVERLOADED', 'The gateway is overloaded: %s', 503)
+/** The gateway is shutting down: work not started is reported as not done (retry elsewhere or later). */
+export const ShuttingDown = createError<[string]>('MBG_ERR_SHUTTING_DOWN', 'The gateway is shutting down: %s', 503)
 /** Readiness (GET /health/ready): a backend check failed or has not finished yet. */
 export const NotReady = createError<[string]>('MBG_ERR_NOT_READY', 'The gateway is not ready: %s', 503)
 
@@ -130,7 +144,9 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     UpstreamAuth,
     UpstreamRejected,
     BackendMisconfigured,
+    OutcomeUnknown,
     Overloaded,
+    ShuttingDown,
     NotReady,
     ConfigInvalid,
     Internal
@@ -144,11 +160,30 @@ export function isGatewayError (error: unknown): error is GatewayError {
     typeof (error as { statusCode?: unknown }).statusCode === 'number'
 }
 
+/** Codes whose failure says nothing about the item itself: the same request later may succeed. */
+const TRANSIENT_CODES = new Set([
+  'MBG_ERR_UPSTREAM_THROTTLED', 'MBG_ERR_UPSTREAM_UNAVAILABLE', 'MBG_ERR_UPSTREAM_TIMEOUT',
+  'MBG_ERR_OVERLOADED', 'MBG_ERR_SHUTTING_DOWN'
+])
+
+/**
+ * Whether sending the same thing again (later) can succeed: true for throttling, an unavailable
+ * or slow backend, an overloaded or stopping gateway; false for what the caller or the item must
+ * change first, and for MBG_ERR_OUTCOME_UNKNOWN (it may already be done: check first). An error
+ * annotated with `retryable` says so itself (e.g. a backend 500 that names a corrupt item).
+ */
+export function isRetryable (error: unknown): boolean {
+  if (!isGatewayError(error)) return false
+  if (error.retryable !== undefined) return error.retryable
+  return TRANSIENT_CODES.has(error.code)
+}
+
 /** Turns a thrown error into a per-item error for batch results. */
 export function toItemError (error: unknown): {
   code: string
   status: number
   message: string
+  retryable: boolean
   upstreamCode?: string
   retryAfter?: number
 } {
@@ -157,9 +192,10 @@ export function toItemError (error: unknown): {
       code: error.code,
       status: error.statusCode ?? 500,
       message: error.message,
+      retryable: isRetryable(error),
       ...(error.upstreamCode !== undefined ? { upstreamCode: error.upstreamCode } : {}),
       ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {})
     }
   }
-  return { code: 'MBG_ERR_INTERNAL', status: 500, message: 'Internal error' }
+  return { code: 'MBG_ERR_INTERNAL', status: 500, message: 'Internal error', retryable: false }
 }

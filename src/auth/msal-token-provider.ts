@@ -160,7 +160,8 @@ function toGatewayError (
       return annotate(new UpstreamThrottled(description), { upstreamCode, retry: 'safe', retryAfterMs })
     }
     if (status !== undefined && status >= 500) {
-      return annotate(new UpstreamUnavailable(description), { upstreamCode, retry: 'idempotent', retryAfterMs })
+      // Asking for a token again is harmless, and no mailbox call was sent: 'safe' for whatever call needed it.
+      return annotate(new UpstreamUnavailable(description), { upstreamCode, retry: 'safe', retryAfterMs })
     }
     const aadError = failure?.kind === 'aad' ? failure.error : (e.errorCode !== '' ? e.errorCode : undefined)
     const errorCode = errorNo !== undefined && /^\d+$/.test(errorNo) ? Number(errorNo) : undefined
@@ -179,8 +180,9 @@ function toGatewayError (
   }
   if (failure?.kind === 'transport' || (err instanceof AuthError && err.errorCode === 'network_error')) {
     const message = failure?.kind === 'transport' ? failure.message : 'network error'
-    // Whether the token endpoint saw the request is unknown; asking again is harmless.
-    return annotate(new UpstreamUnavailable(redact(message)), { retry: 'idempotent' })
+    // Whether the token endpoint saw the request is unknown; asking again is harmless, and no mailbox
+    // call was sent yet: 'safe' for whatever call needed the token.
+    return annotate(new UpstreamUnavailable(redact(message)), { retry: 'safe' })
   }
   if (failure?.kind === 'bad-response') {
     return new UpstreamBadResponse(redact(failure.message))

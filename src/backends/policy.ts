@@ -11,7 +11,8 @@
  *     sit through, so the caller gets 503 with Retry-After instead of a hung request.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { UpstreamAnnotations } from '../upstream/errors.js'
+import { OutcomeUnknown, type GatewayError } from '../errors.js'
+import { annotate, type UpstreamAnnotations } from '../upstream/errors.js'
 
 export interface PolicyOptions {
   /** Concurrent calls per key. */
@@ -80,7 +81,7 @@ export class Policy {
         return await fn(attempt)
       } catch (err) {
         const d = this.retryDelay(err, call, attempt)
-        if (d === undefined) throw err
+        if (d === undefined) throw call.idempotent ? err : outcomeOf(err)
         delay = d
       } finally {
         sem.release()
@@ -102,4 +103,22 @@ export class Policy {
     const backoff = this.options.baseDelayMs * 2 ** (attempt - 1)
     return hinted ?? Math.round(backoff / 2 + Math.random() * backoff / 2)
   }
+}
+
+/**
+ * What a failed write that is not retried means to its caller. An error hinted `'idempotent'` says the
+ * request went out and the answer was lost (reset, timeout, truncated or unreadable answer, a 5xx after
+ * sending): for a write that is not idempotent the backend may have acted, so the caller gets
+ * MBG_ERR_OUTCOME_UNKNOWN (not retryable: check first), never the "retry later" of the cause.
+ * Other errors pass unchanged.
+ */
+export function outcomeOf (err: unknown): unknown {
+  const a = (err ?? {}) as GatewayError
+  if (a.retry !== 'idempotent') return err
+  const unknown = annotate(new OutcomeUnknown(a.message ?? 'the answer was lost'), {
+    ...(a.upstreamCode !== undefined ? { upstreamCode: a.upstreamCode } : {}),
+    ...(a.upstreamRequestId !== undefined ? { upstreamRequestId: a.upstreamRequestId } : {})
+  })
+  unknown.cause = err
+  return unknown
 }

@@ -32,8 +32,14 @@ export const ItemError = Type.Object({
   code: Type.String({ description: 'Stable MBG_ERR_* code.' }),
   status: Type.Integer({ description: 'The HTTP status this error would have on its own.' }),
   message: Type.String(),
+  retryable: Type.Boolean({
+    description: 'Whether sending the same item again later can succeed (throttling, an unavailable backend, a ' +
+      'gateway shutting down). False when the item or request must change first, and for ' +
+      'MBG_ERR_OUTCOME_UNKNOWN: that item may already be done, so check (or replay with the same Idempotency-Key) ' +
+      'before sending it again.'
+  }),
   upstreamCode: Type.Optional(Type.String()),
-  retryAfter: Type.Optional(Type.Integer())
+  retryAfter: Type.Optional(Type.Integer({ description: 'Seconds to wait before retrying, when the backend said.' }))
 }, { $id: 'ItemError', title: 'ItemError', additionalProperties: false })
 
 /** Shared wording of the paging parameters (PageQuery here, FolderListQuery in folder.ts). */

@@ -40,6 +40,17 @@ export interface UpstreamAnnotations {
   upstreamCode?: string
   /** Backend request id (Graph request-id, EWS request-id header). */
   upstreamRequestId?: string
+  /**
+   * The backend refused the call as a whole, for something one of its items may cause (a damaged
+   * item it cannot read, an item over its size limit), and did nothing: the service splits such a
+   * batch and sends the halves (src/service/batches.ts) until the culprit travels alone.
+   */
+  isolate?: boolean
+  /**
+   * Whether the same request later can succeed, when the code alone does not say it
+   * (src/errors.ts `isRetryable`): e.g. false for a backend 500 that names a corrupt item.
+   */
+  retryable?: boolean
 }
 
 /** What `annotate` takes: everything but the caller-facing `retryAfter`, which it derives from `retryAfterMs`. */
@@ -139,6 +150,8 @@ export function annotate<E extends Error> (error: E, details: UpstreamDetails): 
   if (details.retry !== undefined) out.retry = details.retry
   if (details.upstreamCode !== undefined) out.upstreamCode = details.upstreamCode
   if (details.upstreamRequestId !== undefined) out.upstreamRequestId = details.upstreamRequestId
+  if (details.isolate !== undefined) out.isolate = details.isolate
+  if (details.retryable !== undefined) out.retryable = details.retryable
   const ms = details.retryAfterMs
   const seconds = ms !== undefined ? retryAfterSeconds(ms) : undefined
   if (ms !== undefined && seconds !== undefined) {

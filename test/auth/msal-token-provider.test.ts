@@ -165,7 +165,7 @@ t.test('certificate credential', async (t) => {
   t.match(err, { code: 'MBG_ERR_BACKEND_MISCONFIGURED', upstreamCode: /700027/, message: /\.certificate$/ })
 })
 
-t.test('unreachable authority -> MBG_ERR_UPSTREAM_UNAVAILABLE, retry idempotent', async (t) => {
+t.test('unreachable authority -> MBG_ERR_UPSTREAM_UNAVAILABLE, retry safe (no mailbox call was sent)', async (t) => {
   // A port that was free a moment ago: connection refused.
   const port = await new Promise<number>((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -175,7 +175,7 @@ t.test('unreachable authority -> MBG_ERR_UPSTREAM_UNAVAILABLE, retry idempotent'
   })
   const p = provider(t, { authorityHost: `https://127.0.0.1:${port}` })
   const err = await p.getToken().then(() => undefined, (e: unknown) => e)
-  t.match(err, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent' })
+  t.match(err, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'safe' })
 })
 
 // An http authority host and missing credentials are refused when the configuration is parsed
@@ -214,7 +214,7 @@ t.test('plain MSAL without knownAuthorities: instance discovery is answered by t
   t.ok(seen.some((u) => u.startsWith(`${sim.authority}/oauth2/v2.0/token`)), 'then the token endpoint')
 })
 
-t.test('token endpoint 503 / 429 -> unavailable (idempotent) / throttled (safe)', async (t) => {
+t.test('token endpoint 503 / 429 -> unavailable / throttled, both safe to retry', async (t) => {
   // A stand-in authority whose token endpoint is failing (Entra outage or throttling).
   let status = 503
   const server = createHttpsServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -245,7 +245,7 @@ t.test('token endpoint 503 / 429 -> unavailable (idempotent) / throttled (safe)'
   const host = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
 
   const unavailable = await provider(t, { authorityHost: host }).getToken().then(() => undefined, (e: unknown) => e)
-  t.match(unavailable, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent', upstreamCode: 'AADSTS90033' })
+  t.match(unavailable, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'safe', upstreamCode: 'AADSTS90033' })
   status = 429
   const throttled = await provider(t, { authorityHost: host }).getToken().then(() => undefined, (e: unknown) => e)
   t.match(throttled, {

@@ -123,7 +123,8 @@ export class EwsClient {
       // The token provider's own errors already say what failed (refused, throttled, unreachable: AADSTS code,
       // retry hint; secrets redacted), as the Graph adapter passes them on: keep them.
       if (isGatewayError(err)) throw err
-      throw annotate(new UpstreamAuth('could not obtain an access token'), { retry: 'idempotent' })
+      // Nothing was sent to EWS yet: any call may be retried.
+      throw annotate(new UpstreamAuth('could not obtain an access token'), { retry: 'safe' })
     }
   }
 
