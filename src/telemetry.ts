@@ -9,7 +9,7 @@
 export interface BackendCallEvent {
   /** Configured backend name (`backends.<name>` of the configuration document). */
   backend: string
-  /** EWS operation (`ExportItems`, `UploadItems`, …) or Graph action (`exportItems`, `importItem`, `listFolders`, …). */
+  /** EWS operation (`ExportItems`, `UploadItems`, …) or Graph action (`exportItems`, `importItem`, …). */
   operation: string
   outcome: 'ok' | 'error'
   /** MBG_ERR_* code of a failed attempt. */
