@@ -26,7 +26,8 @@ const hooks: FastifyPluginAsync = async (fastify) => {
   fastify.decorateRequest('mailbox', null as unknown as MailboxTarget)
   fastify.decorateRequest('cancel', null as unknown as AbortSignal)
   fastify.addHook<{ Params: { mailbox: string } }>('preHandler', async (request, reply) => {
-    request.mailbox = await fastify.mailboxService.resolve(request.params.mailbox)
+    // The request id names the caller: the policy serves the callers of one mailbox round-robin.
+    request.mailbox = await fastify.mailboxService.resolve(request.params.mailbox, request.id)
     const controller = new AbortController()
     reply.raw.once('close', () => {
       if (reply.raw.writableFinished) return

@@ -141,6 +141,11 @@ export interface MailboxDiscovery {
 export interface OperationContext {
   /** Aborted when the caller goes away; adapters pass it to their HTTP calls. */
   signal?: AbortSignal
+  /**
+   * Who asks (a request id now, an authenticated principal later): the policy serves the calls
+   * waiting for one mailbox round-robin across callers (src/backends/fair-queue.ts).
+   */
+  caller?: string
 }
 
 /**

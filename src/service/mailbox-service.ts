@@ -19,6 +19,7 @@ import {
   exportItems, importItems, summarize, type BatchSummary, type ExportResult, type ImportRequestItem, type ImportRules,
   type MailboxTarget
 } from './items.js'
+import { forCaller } from './caller.js'
 import { PageTokens } from './page-tokens.js'
 import { BadRequest, TooLarge, toItemError } from '../errors.js'
 
@@ -92,9 +93,14 @@ export class MailboxService {
     return (await this.router.list()).map(mailboxView)
   }
 
-  /** Resolves a gateway mailbox id or primary SMTP address; throws MBG_ERR_MAILBOX_NOT_FOUND. */
-  async resolve (idOrAddress: string): Promise<MailboxTarget> {
-    return await this.router.resolve(idOrAddress)
+  /**
+   * Resolves a gateway mailbox id or primary SMTP address; throws MBG_ERR_MAILBOX_NOT_FOUND.
+   * With `caller` (a request id, later a principal), every backend call through the target names
+   * it, so the calls waiting for one mailbox are served round-robin across callers.
+   */
+  async resolve (idOrAddress: string, caller?: string): Promise<MailboxTarget> {
+    const target = await this.router.resolve(idOrAddress)
+    return caller !== undefined ? { ...target, backend: forCaller(target.backend, caller) } : target
   }
 
   /** The folder tree below root as a flat page, or one level below `parentId` (id or well-known name). */
