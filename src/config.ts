@@ -88,6 +88,14 @@ const OAuthCredentials = {
 }
 type OAuthKey = keyof typeof OAuthCredentials
 
+/** A budget: at most `limit` units per `windowSec` seconds, per app + mailbox (src/backends/budgets.ts). */
+const budgetLimit = (description: string, defaults?: { limit: number, windowSec: number }) => Type.Object({
+  limit: Type.Integer({ minimum: 1 }),
+  windowSec: Type.Integer({ minimum: 1, maximum: 86_400 })
+}, { additionalProperties: false, description, ...(defaults !== undefined ? { default: defaults } : {}) })
+const REQUESTS_BUDGET = 'Requests per mailbox (every attempt counts): at most `limit` in any `windowSec` seconds.'
+const UPLOAD_BUDGET = 'Bytes uploaded per mailbox (import request bodies): at most `limit` in any `windowSec` seconds.'
+
 /*
  * Keys with a `default` may be left out of the document: parseGatewayConfig fills them in
  * (TypeBox Value.Default) before it checks, so the settings types below have them all.
@@ -119,6 +127,16 @@ export const EwsBackendSchema = Type.Object({
     minimum: 1, maximum: 1000, default: 200, description: 'FindFolder/FindItem page when a request gives no limit.'
   }),
   timeoutMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'Per request.' }),
+  maxConcurrency: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 27,
+    description: 'Concurrent calls to this backend, all mailboxes together (Exchange\'s EWSMaxConcurrency: 27).'
+  }),
+  budgets: Type.Optional(Type.Object({
+    requests: Type.Optional(budgetLimit(REQUESTS_BUDGET)),
+    uploadBytes: Type.Optional(budgetLimit(UPLOAD_BUDGET))
+  }, { additionalProperties: false, description: 'Pacing budgets per mailbox; none by default.' })),
   tls: Type.Optional(Tls)
 }, { additionalProperties: false })
 
@@ -142,6 +160,20 @@ export const GraphBackendSchema = Type.Object({
   importConcurrency: Type.Integer({
     minimum: 1, maximum: 16, default: 4, description: 'Parallel import POSTs per mailbox.'
   }),
+  appConcurrency: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    default: 4,
+    description: 'Concurrent requests of this backend\'s app registration, all mailboxes together (Outlook allows 4).'
+  }),
+  budgets: Type.Object({
+    requests: budgetLimit(REQUESTS_BUDGET, { limit: 10_000, windowSec: 600 }),
+    uploadBytes: budgetLimit(UPLOAD_BUDGET, { limit: 150_000_000, windowSec: 300 })
+  }, {
+    additionalProperties: false,
+    default: {},
+    description: 'Pacing budgets per app + mailbox (Outlook: 10,000 requests per 10 min, 150 MB upload per 5 min).'
+  }),
   pageSize: Type.Integer({ minimum: 1, maximum: 999, default: 100, description: '$top when no limit is given.' }),
   timeoutMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'Per request; at most 600000 is used.' }),
   allowedImportHosts: Type.Array(Type.String({ minLength: 1 }), {
@@ -163,9 +195,21 @@ export const GatewayConfigSchema = Type.Object({
     displayName: Type.Optional(Type.String())
   }, { additionalProperties: false }), { minItems: 1 }),
   policy: Type.Optional(Type.Object({
-    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Concurrent calls per mailbox.' })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
-    maxInlineDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 }))
+    maxInlineDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 })),
+    maxQueued: Type.Optional(Type.Integer({
+      minimum: 1, maximum: 1_000_000, description: 'Most calls waiting for a slot, per backend.'
+    })),
+    queueTimeoutMs: Type.Optional(Type.Integer({
+      minimum: 100, maximum: 600_000, description: 'Longest a call waits for a slot (ms).'
+    })),
+    circuit: Type.Optional(Type.Object({
+      errorThresholdPercentage: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+      volumeThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+      windowMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
+      resetMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 }))
+    }, { additionalProperties: false }))
   }, { additionalProperties: false })),
   crossBackendImport: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('deny')], {
     description: 'Whether data exported from one backend type may be imported into the other (EWS ExportItems data into Graph import and back). Undocumented by Microsoft; default deny.'

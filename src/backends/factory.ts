@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import { resolveBackend, type GatewayConfig, type ResolvedBackend, type RuntimeExtras } from '../config.js'
 import { createMsalTokenProvider, type MsalTokenProvider } from '../auth/msal-token-provider.js'
 import type { MailboxBackend } from './mailbox-backend.js'
+import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 import { Policy } from './policy.js'
 import { BackendRouter } from './router.js'
 import { createEwsBackend } from './ews/index.js'
@@ -41,16 +42,26 @@ function withClose (backend: MailboxBackend, tokens: MsalTokenProvider | undefin
 /**
  * Builds the router over a parsed config. Every backend is resolved (secrets, files) before
  * any adapter is created; a resolution failure throws MBG_ERR_CONFIG_INVALID. The token
- * providers go to the router too, for the start-up check (src/backends/health.ts).
+ * providers go to the router too, for the start-up check (src/backends/health.ts), and so do
+ * the policy's circuits, for readiness. `telemetry` receives what the policy reports.
  */
 export function createRouter (
-  config: GatewayConfig, extras: RuntimeExtras, logger: Logger, options: { discoveryTtlMs?: number } = {}
+  config: GatewayConfig, extras: RuntimeExtras, logger: Logger,
+  options: { discoveryTtlMs?: number, telemetry?: Telemetry } = {}
 ): BackendRouter {
-  const policy = new Policy(config.policy ?? {})
+  const { telemetry = NO_TELEMETRY, ...routerOptions } = options
+  const policy = new Policy(config.policy ?? {}, telemetry)
   const resolved = Object.entries(config.backends).map(([name, settings]) => resolveBackend(name, settings, extras))
   const created = resolved.map((b) => ({ name: b.name, ...createBackend(b, policy, logger) }))
   const backends = new Map(created.map((c): [string, MailboxBackend] => [c.name, c.adapter]))
   const tokenProviders = new Map(created.flatMap((c): Array<[string, MsalTokenProvider]> =>
     c.tokens !== undefined ? [[c.name, c.tokens]] : []))
-  return new BackendRouter({ backends, mailboxes: config.mailboxes, logger, tokenProviders, ...options })
+  return new BackendRouter({
+    backends,
+    mailboxes: config.mailboxes,
+    logger,
+    tokenProviders,
+    circuits: (name) => policy.circuit(name),
+    ...routerOptions
+  })
 }

@@ -9,20 +9,26 @@
  * which no check can see) marks the backend failing too, for CALL_FAILURE_MS: long enough for a
  * load balancer to take the replica out, short enough that a problem fixed on the backend's side
  * (a renewed certificate) does not keep it out until a restart; the next failing call marks it
- * again. Timers are unref'd and cleared on close, as
+ * again. A backend whose circuit is open (src/backends/policy.ts: it kept failing, calls fail fast
+ * until a trial call passes) is failing too, with source `circuit`, while the circuit stays open;
+ * every backend's report shows its circuit state. Timers are unref'd and cleared on close, as
  * @fastify/under-pressure does with its own.
  */
 import type { Logger } from 'pino'
 import { isGatewayError } from '../errors.js'
 import type { MailboxBackend, MailboxType } from './mailbox-backend.js'
+import type { CircuitReport } from './policy.js'
 
 const MISCONFIGURED = 'MBG_ERR_BACKEND_MISCONFIGURED'
 
 /** How long a configuration problem a real call ran into keeps a backend failing (ms). */
 export const CALL_FAILURE_MS = 5 * 60_000
 
+/** A circuit's state as readiness shows it. */
+export type CircuitState = CircuitReport['state']
+
 /** One backend's readiness as GET /health/ready shows it (src/schemas/health.ts). */
-export type BackendState =
+export type BackendState = (
   | { type: MailboxType, state: 'unknown' }
   | { type: MailboxType, state: 'ok' }
   | {
@@ -32,11 +38,18 @@ export type BackendState =
     code: string
     /** What failed, naming the setting to fix for MBG_ERR_BACKEND_MISCONFIGURED. */
     detail: string
-    /** `check`: the start-up check (re-run until it passes); `call`: a real call (kept CALL_FAILURE_MS). */
-    source: 'check' | 'call'
-    /** ISO 8601 time of the failure (of the latest run, for a check). */
+    /**
+     * `check`: the start-up check (re-run until it passes); `call`: a real call (kept CALL_FAILURE_MS);
+     * `circuit`: the backend kept failing and its circuit is open.
+     */
+    source: 'check' | 'call' | 'circuit'
+    /** ISO 8601 time of the failure (of the latest run, for a check; when it opened, for a circuit). */
     checkedAt: string
   }
+) & {
+  /** The backend's circuit (closed, open: calls fail fast, halfOpen: a trial call is let through). */
+  circuit?: CircuitState
+}
 
 export interface ReadinessReport {
   ready: boolean
@@ -64,6 +77,16 @@ interface Entry {
   logged: boolean
 }
 
+/** An open circuit as a readiness failure. */
+function circuitFailure (name: string, circuit: CircuitReport): Failure {
+  const inS = Math.ceil((circuit.retryInMs ?? 0) / 1000)
+  return {
+    code: 'MBG_ERR_UPSTREAM_UNAVAILABLE',
+    detail: `circuit open: backend ${name} kept failing; calls fail fast, a trial call is let through in ${inS} s`,
+    at: new Date(circuit.openedAt ?? Date.now()).toISOString()
+  }
+}
+
 /** `{ code, detail }` of anything thrown. Non-gateway errors stay opaque, as in problem answers. */
 export function describeFailure (err: unknown): { code: string, detail: string } {
   if (isGatewayError(err)) return { code: err.code, detail: err.message }
@@ -74,6 +97,7 @@ export class BackendHealth {
   private readonly entries = new Map<string, Entry>()
   private readonly logger: Logger
   private readonly check: (name: string) => Promise<void>
+  private readonly circuits: ((name: string) => CircuitReport) | undefined
   private started = false
   private closed = false
   private settled: Promise<void> = Promise.resolve()
@@ -81,11 +105,14 @@ export class BackendHealth {
   /**
    * @param backends name → type of every configured backend
    * @param check runs one backend's check; resolves when it passes, throws why it failed
+   * @param circuits each backend's circuit (the policy's); without it no circuit is shown
    */
-  constructor (backends: Map<string, MailboxType>, check: (name: string) => Promise<void>, logger: Logger) {
+  constructor (backends: Map<string, MailboxType>, check: (name: string) => Promise<void>, logger: Logger,
+    circuits?: (name: string) => CircuitReport) {
     for (const [name, type] of backends) this.entries.set(name, { type, logged: false })
     this.check = check
     this.logger = logger
+    this.circuits = circuits
   }
 
   /** Starts every backend's check in the background (once; later calls do nothing). */
@@ -123,18 +150,22 @@ export class BackendHealth {
     const backends: Record<string, BackendState> = {}
     let ready = true
     for (const [name, e] of this.entries) {
+      const circuit = this.circuits?.(name)
       const call = this.callFailure(e)
       const failure = call !== undefined
         ? { ...call, source: 'call' as const }
-        : (e.check?.ok === false ? { ...e.check, source: 'check' as const } : undefined)
+        : e.check?.ok === false
+          ? { ...e.check, source: 'check' as const }
+          : circuit?.state === 'open' ? { ...circuitFailure(name, circuit), source: 'circuit' as const } : undefined
+      const shown = circuit !== undefined ? { circuit: circuit.state } : {}
       if (failure !== undefined) {
         const { code, detail, source, at } = failure
-        backends[name] = { type: e.type, state: 'failing', code, detail, source, checkedAt: at }
+        backends[name] = { type: e.type, state: 'failing', code, detail, source, checkedAt: at, ...shown }
         ready = false
       } else if (e.check?.ok === true) {
-        backends[name] = { type: e.type, state: 'ok' }
+        backends[name] = { type: e.type, state: 'ok', ...shown }
       } else {
-        backends[name] = { type: e.type, state: 'unknown' }
+        backends[name] = { type: e.type, state: 'unknown', ...shown }
         ready = false
       }
     }

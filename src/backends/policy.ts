@@ -3,93 +3,343 @@
  *
  * Adapters wrap every backend call in `policy.run(...)` and throw MBG_ERR_* errors
  * annotated (src/upstream/errors.ts) with `retry` (see RetryHint) and, when the
- * backend said how long to wait, `retryAfterMs`. The policy
- *   - caps concurrent calls per key (one key per backend mailbox),
- *   - retries what is safe to retry, waiting what the backend asked for
- *     (Retry-After, EWS BackOffMilliseconds) or an exponential back-off with jitter,
- *   - gives up at once when the backend asks for a longer wait than a caller should
- *     sit through, so the caller gets 503 with Retry-After instead of a hung request.
+ * backend said how long to wait, `retryAfterMs`. For each attempt of a call the policy
+ *   - fails fast with 503 MBG_ERR_UPSTREAM_UNAVAILABLE while the backend's circuit is open
+ *     (opossum; a backend that keeps failing is left alone until a trial call passes),
+ *   - waits for a slot in the backend's fair queue (src/backends/fair-queue.ts): caps per
+ *     backend (Graph: per app registration) and per mailbox, served round-robin across
+ *     mailboxes and callers; refuses with 503 MBG_ERR_OVERLOADED when the queue is full or
+ *     the wait too long,
+ *   - takes the attempt's cost from the mailbox's request and upload budgets
+ *     (src/backends/budgets.ts), waiting for them to refill when that is within
+ *     `maxInlineDelayMs`, else failing at once with 503 MBG_ERR_UPSTREAM_THROTTLED and
+ *     Retry-After, without sending,
+ *   - retries what is safe to retry, waiting what the backend asked for (Retry-After,
+ *     EWS BackOffMilliseconds) or an exponential back-off with jitter, and gives up at
+ *     once when the backend asks for a longer wait than a caller should sit through.
+ * It reports each step to a Telemetry (src/telemetry.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { OutcomeUnknown, type GatewayError } from '../errors.js'
+import CircuitBreaker from 'opossum'
+import {
+  OutcomeUnknown, UpstreamThrottled, UpstreamUnavailable, isGatewayError, type GatewayError
+} from '../errors.js'
+import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 import { annotate, type UpstreamAnnotations } from '../upstream/errors.js'
+import { memoryBudget, type Budget, type BudgetFactory, type BudgetLimit } from './budgets.js'
+import { FairQueue, type Release } from './fair-queue.js'
+
+/** When a backend's circuit opens and for how long (opossum options). */
+export interface CircuitOptions {
+  /** The circuit opens when more than this share of calls failed (percent)… */
+  errorThresholdPercentage: number
+  /** …among at least this many calls… */
+  volumeThreshold: number
+  /** …in a rolling window this long (ms). */
+  windowMs: number
+  /** Time an open circuit waits before it lets one trial call through (half-open), ms. */
+  resetMs: number
+}
 
 export interface PolicyOptions {
-  /** Concurrent calls per key. */
+  /** Concurrent calls per mailbox. */
   concurrency: number
   /** Attempts per call, the first included. */
   maxAttempts: number
-  /** Longest single wait the policy absorbs; a longer Retry-After is passed to the caller. */
+  /**
+   * Longest wait the policy absorbs (a backend's Retry-After; a call's budget waits together); a longer
+   * one is passed to the caller (503 with Retry-After).
+   */
   maxInlineDelayMs: number
   /** Base of the exponential back-off when the backend gave no hint. */
   baseDelayMs: number
+  /** Most calls waiting for a slot, per backend; one more is refused (MBG_ERR_OVERLOADED). */
+  maxQueued: number
+  /** Longest a call waits for a slot before it is refused (MBG_ERR_OVERLOADED), ms. */
+  queueTimeoutMs: number
+  circuit: CircuitOptions
+}
+
+/** What `new Policy` takes: any PolicyOptions, `circuit` key by key. */
+export type PolicySettings = Partial<Omit<PolicyOptions, 'circuit'>> & { circuit?: Partial<CircuitOptions> }
+
+export const DEFAULT_CIRCUIT: CircuitOptions = {
+  errorThresholdPercentage: 50,
+  volumeThreshold: 20,
+  windowMs: 10_000,
+  resetMs: 30_000
 }
 
 export const DEFAULT_POLICY: PolicyOptions = {
   concurrency: 4,
   maxAttempts: 4,
   maxInlineDelayMs: 5000,
-  baseDelayMs: 200
+  baseDelayMs: 200,
+  maxQueued: 1000,
+  queueTimeoutMs: 60_000,
+  circuit: DEFAULT_CIRCUIT
 }
+
+/** What one backend allows, registered by its adapter (`policy.register`). */
+export interface BackendPacing {
+  /** Concurrent calls of the backend, all mailboxes together (Graph: of its app registration). */
+  concurrency: number
+  /** Per mailbox (Graph: app + mailbox): requests, and bytes uploaded (import bodies). */
+  budgets?: { requests?: BudgetLimit, uploadBytes?: BudgetLimit }
+}
+
+/** Budget settings of the configuration document (windows in seconds) as `BackendPacing` takes them (ms). */
+export function budgetsOf (b: { requests?: BudgetSetting, uploadBytes?: BudgetSetting }): BackendPacing['budgets'] {
+  const ms = (l: BudgetSetting): BudgetLimit => ({ limit: l.limit, windowMs: l.windowSec * 1000 })
+  return {
+    ...(b.requests !== undefined ? { requests: ms(b.requests) } : {}),
+    ...(b.uploadBytes !== undefined ? { uploadBytes: ms(b.uploadBytes) } : {})
+  }
+}
+
+/** `limit` units per `windowSec` seconds, as the configuration document writes a budget. */
+export interface BudgetSetting { limit: number, windowSec: number }
 
 export interface CallOptions {
-  /** Concurrency key, e.g. `${backend}:${mailboxAddress}`. */
+  /** Configured backend name (`backends.<name>`): its caps, budgets and circuit. */
+  backend: string
+  /** EWS operation (`ExportItems`, …) or Graph action (`exportItems`, `importItem`, …), for telemetry. */
+  operation: string
+  /** Mailbox key, e.g. `${backend}:${mailboxAddress}`: the per-mailbox cap and budgets. */
   key: string
   idempotent: boolean
+  /** Who asked (a request id; later an authenticated principal): round-robin within a mailbox. */
+  caller?: string
+  /** The caller's signal: a waiting call is removed at once, a back-off cut short. */
   signal?: AbortSignal
+  /** What one attempt spends beyond one request: `uploadBytes`, the request body of an upload. */
+  cost?: { uploadBytes?: number }
 }
 
-class Semaphore {
-  private active = 0
-  private readonly waiters: Array<() => void> = []
-  constructor (private readonly limit: number) {}
-  async acquire (): Promise<void> {
-    if (this.active < this.limit) { this.active++; return }
-    await new Promise<void>((resolve) => this.waiters.push(resolve))
-  }
-
-  release (): void {
-    const next = this.waiters.shift()
-    if (next !== undefined) next()
-    else this.active--
-  }
-
-  get idle (): boolean { return this.active === 0 && this.waiters.length === 0 }
+/** A backend's circuit as readiness shows it. */
+export interface CircuitReport {
+  state: 'closed' | 'open' | 'halfOpen'
+  /** Open: when it opened (epoch ms) and how long until a trial call is let through (ms). */
+  openedAt?: number
+  retryInMs?: number
 }
 
 export interface PolicyStats { retries: number, gaveUp: number }
 
+interface Backend {
+  queue: FairQueue
+  budgets: Array<{ budget: Budget, cost: (call: CallOptions) => number }>
+  breaker: CircuitBreaker<[() => Promise<unknown>, CallOptions], unknown>
+  openedAt?: number
+}
+
+/** Codes that say the backend itself is failing (transport failure, 5xx, timeout), for the circuit. */
+const BACKEND_FAILURES = new Set(['MBG_ERR_UPSTREAM_UNAVAILABLE', 'MBG_ERR_UPSTREAM_TIMEOUT'])
+
+/**
+ * Whether a failed attempt counts against the backend's circuit: a transport failure, 5xx or
+ * timeout. Not the caller's errors (4xx, not found, conflict), not throttling (pacing's business),
+ * not a failure one item causes (`isolate`, `retryable: false`), not a call the caller aborted.
+ */
+export function isBackendFailure (err: unknown, call?: CallOptions): boolean {
+  if (call?.signal?.aborted === true || !isGatewayError(err)) return false
+  if (err.isolate === true || err.retryable === false) return false
+  return BACKEND_FAILURES.has(err.code)
+}
+
 export class Policy {
   readonly options: PolicyOptions
   readonly stats: PolicyStats = { retries: 0, gaveUp: 0 }
-  private readonly semaphores = new Map<string, Semaphore>()
+  private readonly telemetry: Telemetry
+  private readonly budgetFactory: BudgetFactory
+  private readonly pacing = new Map<string, BackendPacing>()
+  private readonly backends = new Map<string, Backend>()
 
-  constructor (options: Partial<PolicyOptions> = {}) {
-    this.options = { ...DEFAULT_POLICY, ...options }
+  /**
+   * @param options defaults: DEFAULT_POLICY (`circuit` merged key by key)
+   * @param telemetry where calls, retries, waits and circuit changes are reported
+   * @param budgets the budget store (in memory unless replicas share one)
+   */
+  constructor (options: PolicySettings = {}, telemetry: Telemetry = NO_TELEMETRY,
+    budgets: BudgetFactory = memoryBudget) {
+    this.options = { ...DEFAULT_POLICY, ...options, circuit: { ...DEFAULT_CIRCUIT, ...options.circuit } }
+    this.telemetry = telemetry
+    this.budgetFactory = budgets
+  }
+
+  /**
+   * Sets what backend `name` allows (its adapter calls this once). A backend never registered has
+   * no backend-wide cap and no budgets; the per-mailbox cap and its circuit apply still.
+   */
+  register (name: string, pacing: BackendPacing): void {
+    this.pacing.set(name, pacing)
+    const before = this.backends.get(name)
+    this.backends.delete(name)
+    this.backend(name, before?.breaker)
+  }
+
+  /** The circuit of backend `name` (closed for one that has made no call yet). */
+  circuit (name: string): CircuitReport {
+    const b = this.backends.get(name)
+    if (b === undefined || b.breaker.closed) return { state: 'closed' }
+    if (b.breaker.halfOpen) return { state: 'halfOpen' }
+    const openedAt = b.openedAt ?? Date.now()
+    return { state: 'open', openedAt, retryInMs: Math.max(0, openedAt + this.options.circuit.resetMs - Date.now()) }
+  }
+
+  /** Calls of backend `name` waiting for a slot, and holding one. */
+  load (name: string): { queued: number, inFlight: number } {
+    const q = this.backends.get(name)?.queue
+    return { queued: q?.queued ?? 0, inFlight: q?.inFlight ?? 0 }
+  }
+
+  /** Stops the circuits' timers. */
+  close (): void {
+    for (const b of this.backends.values()) b.breaker.shutdown()
   }
 
   async run<T> (call: CallOptions, fn: (attempt: number) => Promise<T>): Promise<T> {
+    const b = this.backend(call.backend)
+    const waited = { budgetMs: 0 }
     for (let attempt = 1; ; attempt++) {
-      let sem = this.semaphores.get(call.key)
-      if (sem === undefined) {
-        sem = new Semaphore(this.options.concurrency)
-        this.semaphores.set(call.key, sem)
-      }
-      await sem.acquire()
+      if (b.breaker.opened) throw this.circuitOpen(call.backend)
+      const release = await this.admit(b, call, waited)
+      this.telemetry.inFlight(call.backend, 1)
+      const started = performance.now()
       let delay: number
       try {
-        return await fn(attempt)
-      } catch (err) {
+        const value = await b.breaker.fire(async () => await fn(attempt), call) as T
+        this.report(call, 'ok', started)
+        return value
+      } catch (raw) {
+        const err = (raw as { code?: unknown }).code === 'EOPENBREAKER' ? this.circuitOpen(call.backend) : raw
+        if (err === raw) this.report(call, 'error', started, err)
         const d = this.retryDelay(err, call, attempt)
         if (d === undefined) throw call.idempotent ? err : outcomeOf(err)
         delay = d
+        this.telemetry.retry({
+          backend: call.backend, operation: call.operation, code: codeOf(err), waitSeconds: d / 1000
+        })
       } finally {
-        sem.release()
-        if (sem.idle) this.semaphores.delete(call.key)
+        release()
+        this.telemetry.inFlight(call.backend, -1)
       }
       this.stats.retries++
       await sleep(delay, undefined, call.signal !== undefined ? { signal: call.signal } : undefined)
     }
+  }
+
+  private report (call: CallOptions, outcome: 'ok' | 'error', started: number, err?: unknown): void {
+    const seconds = (performance.now() - started) / 1000
+    this.telemetry.backendCall({
+      backend: call.backend,
+      operation: call.operation,
+      outcome,
+      ...(outcome === 'error' ? { code: codeOf(err) } : {}),
+      seconds
+    })
+  }
+
+  /**
+   * A slot, with the attempt's cost taken from the budgets. A budget without room gives the
+   * slot back and waits (not holding it) until it refills, as long as the call's budget waits
+   * stay within `maxInlineDelayMs`; past that, 503 MBG_ERR_UPSTREAM_THROTTLED with Retry-After.
+   */
+  private async admit (b: Backend, call: CallOptions, waited: { budgetMs: number }): Promise<Release> {
+    for (;;) {
+      const queuedAt = performance.now()
+      const release = await b.queue.acquire(call.key, call.caller ?? '', call.signal)
+      const queuedMs = performance.now() - queuedAt
+      if (queuedMs >= 1) {
+        this.telemetry.paced({ backend: call.backend, reason: 'concurrency', seconds: queuedMs / 1000 })
+      }
+      let wait: number
+      try {
+        wait = await this.spend(b, call)
+      } catch (err) {
+        release()
+        throw err
+      }
+      if (wait === 0) return release
+      release()
+      if (waited.budgetMs + wait > this.options.maxInlineDelayMs) {
+        this.stats.gaveUp++
+        throw annotate(new UpstreamThrottled(`the request budget of backend ${call.backend} for this mailbox is ` +
+          `spent; it has room again in ${Math.ceil(wait / 1000)} s`), { retryAfterMs: wait })
+      }
+      await sleep(wait, undefined, call.signal !== undefined ? { signal: call.signal } : undefined)
+      waited.budgetMs += wait
+      this.telemetry.paced({ backend: call.backend, reason: 'budget', seconds: wait / 1000 })
+    }
+  }
+
+  /** Takes the call's cost from every budget: 0, or the ms until all have room (nothing taken then). */
+  private async spend (b: Backend, call: CallOptions): Promise<number> {
+    const taken: Array<{ budget: Budget, cost: number }> = []
+    for (const { budget, cost: costOf } of b.budgets) {
+      const cost = costOf(call)
+      const wait = await budget.take(call.key, cost)
+      if (wait > 0) {
+        for (const t of taken) await t.budget.refund(call.key, t.cost)
+        return wait
+      }
+      taken.push({ budget, cost })
+    }
+    return 0
+  }
+
+  private circuitOpen (backend: string): GatewayError {
+    const { retryInMs } = this.circuit(backend)
+    return annotate(new UpstreamUnavailable(`circuit open: backend ${backend} keeps failing, calls are not sent ` +
+      'until a trial call passes'), { retryAfterMs: retryInMs ?? this.options.circuit.resetMs })
+  }
+
+  private backend (name: string, breaker?: Backend['breaker']): Backend {
+    let b = this.backends.get(name)
+    if (b !== undefined) return b
+    const pacing = this.pacing.get(name)
+    const queue = new FairQueue(name, {
+      backendConcurrency: pacing?.concurrency ?? Number.POSITIVE_INFINITY,
+      mailboxConcurrency: this.options.concurrency,
+      maxQueued: this.options.maxQueued,
+      queueTimeoutMs: this.options.queueTimeoutMs
+    }, (delta) => { this.telemetry.queued(name, delta) })
+    const budgets: Backend['budgets'] = []
+    const requests = pacing?.budgets?.requests
+    if (requests !== undefined) {
+      budgets.push({ budget: this.budgetFactory(`${name}:requests`, requests), cost: () => 1 })
+    }
+    const upload = pacing?.budgets?.uploadBytes
+    if (upload !== undefined) {
+      budgets.push({ budget: this.budgetFactory(`${name}:uploadBytes`, upload), cost: (c) => c.cost?.uploadBytes ?? 0 })
+    }
+    b = { queue, budgets, breaker: breaker ?? this.breaker(name) }
+    this.backends.set(name, b)
+    return b
+  }
+
+  private breaker (name: string): Backend['breaker'] {
+    const c = this.options.circuit
+    const breaker = new CircuitBreaker(async (fn: () => Promise<unknown>, _call: CallOptions) => await fn(), {
+      name,
+      timeout: false,
+      errorThresholdPercentage: c.errorThresholdPercentage,
+      volumeThreshold: c.volumeThreshold,
+      rollingCountTimeout: c.windowMs,
+      rollingCountBuckets: 10,
+      resetTimeout: c.resetMs,
+      // true: not a failure of the backend (see isBackendFailure).
+      errorFilter: ((err: unknown, _fn: unknown, call: CallOptions) => !isBackendFailure(err, call)) as
+        (err: unknown) => boolean
+    })
+    breaker.on('open', () => {
+      const b = this.backends.get(name)
+      if (b !== undefined) b.openedAt = Date.now()
+      this.telemetry.circuit(name, 'open')
+    })
+    breaker.on('halfOpen', () => { this.telemetry.circuit(name, 'halfOpen') })
+    breaker.on('close', () => { this.telemetry.circuit(name, 'closed') })
+    return breaker
   }
 
   /** Milliseconds to wait before the next attempt, or undefined to give up. */
@@ -103,6 +353,10 @@ export class Policy {
     const backoff = this.options.baseDelayMs * 2 ** (attempt - 1)
     return hinted ?? Math.round(backoff / 2 + Math.random() * backoff / 2)
   }
+}
+
+function codeOf (err: unknown): string {
+  return isGatewayError(err) ? err.code : 'MBG_ERR_INTERNAL'
 }
 
 /**

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { TokenProvider } from '../auth/token-provider.js'
 import type { MailboxBackend, MailboxKind, MailboxRef } from './mailbox-backend.js'
+import type { CircuitReport } from './policy.js'
 import { BackendHealth, describeFailure, observed } from './health.js'
 import { MailboxNotFound } from '../errors.js'
 
@@ -26,6 +27,8 @@ export interface RouterOptions {
   discoveryTtlMs?: number
   /** Each OAuth backend's token provider, by backend name: the start-up check fetches a token first. */
   tokenProviders?: Map<string, TokenProvider>
+  /** Each backend's circuit (src/backends/policy.ts `circuit`), shown by readiness. */
+  circuits?: (backend: string) => CircuitReport
 }
 
 /** Why a configured mailbox could not be discovered (GET /mailboxes shows it instead of dropping its archive). */
@@ -71,7 +74,8 @@ export class BackendRouter {
     this.health = new BackendHealth(
       new Map([...options.backends].map(([name, b]) => [name, b.type])),
       async (name) => { await this.checkBackend(name) },
-      options.logger
+      options.logger,
+      options.circuits
     )
     // Configuration problems that calls run into mark the backend failing (GET /health/ready).
     this.backends = new Map([...options.backends].map(([name, b]) =>

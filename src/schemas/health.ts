@@ -14,15 +14,22 @@ export const Liveness = Type.Object({
 const BackendType = Type.Union([Type.Literal('ews'), Type.Literal('graph')])
 const CheckedAt = Type.String({ format: 'date-time', description: 'When it failed (the latest run, for a check).' })
 
+const Circuit = Type.Optional(Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('halfOpen')], {
+  description: 'The backend\'s circuit: closed; open (it kept failing: calls fail fast with 503 ' +
+    'MBG_ERR_UPSTREAM_UNAVAILABLE and the gateway is not ready); halfOpen (a trial call is let through).'
+}))
+
 /** One backend's readiness (src/backends/health.ts BackendState). */
 export const BackendState = Type.Union([
   Type.Object({
     type: BackendType,
-    state: Type.Literal('unknown', { description: 'The start-up check is still running.' })
+    state: Type.Literal('unknown', { description: 'The start-up check is still running.' }),
+    circuit: Circuit
   }, { additionalProperties: false }),
   Type.Object({
     type: BackendType,
-    state: Type.Literal('ok', { description: 'The start-up check passed: a token fetch and a mailbox discovery.' })
+    state: Type.Literal('ok', { description: 'The start-up check passed: a token fetch and a mailbox discovery.' }),
+    circuit: Circuit
   }, { additionalProperties: false }),
   Type.Object({
     type: BackendType,
@@ -31,11 +38,13 @@ export const BackendState = Type.Union([
       description: 'MBG_ERR_* code; MBG_ERR_BACKEND_MISCONFIGURED names the setting to fix in detail.'
     }),
     detail: Type.String(),
-    source: Type.Union([Type.Literal('check'), Type.Literal('call')], {
+    source: Type.Union([Type.Literal('check'), Type.Literal('call'), Type.Literal('circuit')], {
       description: 'check: the start-up check failed (re-run every 30 s until it passes); call: a real call ran ' +
-        'into a configuration problem (kept until the gateway restarts with a fixed configuration).'
+        'into a configuration problem (kept until the gateway restarts with a fixed configuration); circuit: the ' +
+        'backend kept failing and its circuit is open (until a trial call passes).'
     }),
-    checkedAt: CheckedAt
+    checkedAt: CheckedAt,
+    circuit: Circuit
   }, { additionalProperties: false })
 ], { $id: 'BackendState', title: 'BackendState' })
 

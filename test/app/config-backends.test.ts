@@ -41,7 +41,8 @@ t.test('a parsed document has the documented defaults filled in', async (t) => {
     exportBatchSize: 50,
     uploadBatchSize: 20,
     pageSize: 200,
-    timeoutMs: 60_000
+    timeoutMs: 60_000,
+    maxConcurrency: 27
   })
   const exoEws = config.backends['exo-ews']
   if (exoEws.type !== 'ews') throw new Error('not an EWS backend')
@@ -57,6 +58,11 @@ t.test('a parsed document has the documented defaults filled in', async (t) => {
     apiVersion: { primary: 'v1.0', archive: 'beta' },
     exportBatchSize: 20,
     importConcurrency: 4,
+    appConcurrency: 4,
+    budgets: {
+      requests: { limit: 10_000, windowSec: 600 },
+      uploadBytes: { limit: 150_000_000, windowSec: 300 }
+    },
     pageSize: 100,
     timeoutMs: 60_000,
     allowedImportHosts: ['outlook.office365.com']
@@ -70,6 +76,19 @@ t.test('configured values win over defaults', async (t) => {
   const apiVersion = { primary: 'beta', archive: 'beta' }
   const g = parse(graph({ apiVersion, allowedImportHosts: ['import.example:8443'] })).backends.b
   t.match(g, { apiVersion: { primary: 'beta', archive: 'beta' }, allowedImportHosts: ['import.example:8443'] })
+})
+
+t.test('pacing settings: caps and budgets per backend, defaults filled in key by key', async (t) => {
+  const g = parse(graph({ appConcurrency: 8, budgets: { requests: { limit: 10, windowSec: 2 } } })).backends.b
+  t.match(g, {
+    appConcurrency: 8,
+    budgets: { requests: { limit: 10, windowSec: 2 }, uploadBytes: { limit: 150_000_000, windowSec: 300 } }
+  })
+  const e = parse(ews({ maxConcurrency: 10, budgets: { uploadBytes: { limit: 150_000_000, windowSec: 300 } } }))
+  t.match(e.backends.b, { maxConcurrency: 10, budgets: { uploadBytes: { limit: 150_000_000, windowSec: 300 } } })
+  t.equal((e.backends.b as { budgets?: { requests?: unknown } }).budgets?.requests, undefined, 'EWS: none by default')
+  t.throws(() => parse(graph({ appConcurrency: 0 })), { code: 'MBG_ERR_CONFIG_INVALID' })
+  t.throws(() => parse(graph({ budgets: { requests: { limit: 0, windowSec: 2 } } })), { code: 'MBG_ERR_CONFIG_INVALID' })
 })
 
 t.test('a resolved backend is what the adapter and token provider take', async (t) => {
@@ -91,6 +110,7 @@ t.test('a resolved backend is what the adapter and token provider take', async (
     uploadBatchSize: 20,
     pageSize: 200,
     timeoutMs: 60_000,
+    maxConcurrency: 27,
     name: 'onprem',
     auth: { kind: 'basic', username: 'svc', password: 'from-env' },
     tls: { ca: 'CA-PEM\nEXTRA' },
@@ -171,4 +191,15 @@ t.test('invalid Graph URLs, authority hosts and national clouds are refused', as
   }
   unresolved({ graphUrl: 'https://graph.microsoft.us' }, /national cloud/)
   unresolved({ authorityHost: 'https://bad host' }, /authorityHost/)
+})
+
+t.test('policy settings: queue and circuit, validated', async (t) => {
+  const doc = (policy: unknown): unknown => ({
+    backends: { b: ews() }, mailboxes: [{ address: 'a@contoso.com', backend: 'b' }], policy
+  })
+  const config = parseGatewayConfig(doc({ maxQueued: 50, queueTimeoutMs: 2000, circuit: { volumeThreshold: 40 } }), 't')
+  t.same(config.policy, { maxQueued: 50, queueTimeoutMs: 2000, circuit: { volumeThreshold: 40 } })
+  t.throws(() => parseGatewayConfig(doc({ circuit: { errorThresholdPercentage: 0 } }), 't'),
+    { code: 'MBG_ERR_CONFIG_INVALID' })
+  t.throws(() => parseGatewayConfig(doc({ queueTimeout: 5 }), 't'), { code: 'MBG_ERR_CONFIG_INVALID' })
 })

@@ -1,7 +1,10 @@
 import t from 'tap'
-import { Policy } from '../../src/backends/policy.js'
+import { Policy, type CallOptions } from '../../src/backends/policy.js'
 import { UpstreamThrottled, UpstreamUnavailable } from '../../src/errors.js'
 import { annotate } from '../../src/upstream/errors.js'
+
+/** A call of backend `b` about mailbox `key`. */
+const call = (key: string, idempotent: boolean): CallOptions => ({ backend: 'b', operation: 'op', key, idempotent })
 
 const throttled = (ms: number): Error => annotate(new UpstreamThrottled('busy'), { retry: 'safe', retryAfterMs: ms })
 
@@ -12,7 +15,7 @@ t.test('retries what is safe, honouring the backend\'s wait', async (t) => {
   // before the next attempt exactly when the policy waited the hint (timers of one length run in order).
   let hintElapsed = true
   const unwaited: number[] = []
-  const v = await p.run({ key: 'k', idempotent: false }, async () => {
+  const v = await p.run(call('k', false), async () => {
     calls++
     if (!hintElapsed) unwaited.push(calls)
     if (calls < 3) {
@@ -31,7 +34,7 @@ t.test('retries what is safe, honouring the backend\'s wait', async (t) => {
 t.test('gives up at once on a long wait, so the caller gets Retry-After', async (t) => {
   const p = new Policy({ maxInlineDelayMs: 100 })
   let calls = 0
-  await t.rejects(p.run({ key: 'k', idempotent: true }, async () => {
+  await t.rejects(p.run(call('k', true), async () => {
     calls++
     throw throttled(60_000)
   }), { code: 'MBG_ERR_UPSTREAM_THROTTLED', retryAfter: 60 })
@@ -42,13 +45,13 @@ t.test('an outcome-unknown failure is retried only for idempotent calls', async 
   const p = new Policy({ baseDelayMs: 1 })
   const fail = (): Error => Object.assign(new UpstreamUnavailable('reset'), { retry: 'idempotent' })
   let calls = 0
-  await t.rejects(p.run({ key: 'k', idempotent: false }, async () => { calls++; throw fail() }))
+  await t.rejects(p.run(call('k', false), async () => { calls++; throw fail() }))
   t.equal(calls, 1, 'non-idempotent call not repeated')
   calls = 0
-  await t.rejects(p.run({ key: 'k', idempotent: true }, async () => { calls++; throw fail() }))
+  await t.rejects(p.run(call('k', true), async () => { calls++; throw fail() }))
   t.equal(calls, 4, 'idempotent call tried maxAttempts times')
   calls = 0
-  await t.rejects(p.run({ key: 'k', idempotent: true }, async () => { calls++; throw new Error('plain') }))
+  await t.rejects(p.run(call('k', true), async () => { calls++; throw new Error('plain') }))
   t.equal(calls, 1, 'unannotated errors are not retried')
 })
 
@@ -61,12 +64,12 @@ t.test('caps concurrency per key, not across keys', async (t) => {
     await new Promise((resolve) => setTimeout(resolve, 10))
     active--
   }
-  await Promise.all(Array.from({ length: 8 }, async () => await p.run({ key: 'a', idempotent: true }, job)))
+  await Promise.all(Array.from({ length: 8 }, async () => await p.run(call('a', true), job)))
   t.equal(peak, 2)
   peak = 0
   await Promise.all([
-    ...Array.from({ length: 2 }, async () => await p.run({ key: 'a', idempotent: true }, job)),
-    ...Array.from({ length: 2 }, async () => await p.run({ key: 'b', idempotent: true }, job))
+    ...Array.from({ length: 2 }, async () => await p.run(call('a', true), job)),
+    ...Array.from({ length: 2 }, async () => await p.run(call('b', true), job))
   ])
   t.equal(peak, 4)
 })

@@ -18,7 +18,7 @@ import type {
   CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError, ItemSummary,
   ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
 } from '../mailbox-backend.js'
-import type { Policy } from '../policy.js'
+import { budgetsOf, type CallOptions, type Policy } from '../policy.js'
 import { EwsClient } from './client.js'
 import {
   backOffMs, CHANGE_KEY_CODES, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext
@@ -98,6 +98,10 @@ export class EwsBackend implements MailboxBackend {
     this.logger = deps.logger
     this.impersonation = config.impersonation
     const concurrency = deps.policy.options.concurrency
+    deps.policy.register(config.name, {
+      concurrency: config.maxConcurrency,
+      ...(config.budgets !== undefined ? { budgets: budgetsOf(config.budgets) } : {})
+    })
     this.limits = {
       export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency },
       import: { maxItems: config.uploadBatchSize, maxBytes: UPLOAD_BATCH_BYTES, concurrency }
@@ -140,17 +144,29 @@ export class EwsBackend implements MailboxBackend {
    */
   private async invoke<T> (
     address: string, op: string, body: string,
-    opts: { idempotent: boolean, signal?: AbortSignal | undefined },
+    opts: { idempotent: boolean, signal?: AbortSignal | undefined, caller?: string | undefined },
     check: (response: XmlNode, attempt: number) => T
   ): Promise<T> {
     return await this.policy.run(
       {
-        key: this.key(address),
-        idempotent: opts.idempotent,
-        ...(opts.signal !== undefined ? { signal: opts.signal } : {})
+        ...this.callOptions(address, op, opts),
+        ...(op === 'UploadItems' ? { cost: { uploadBytes: Buffer.byteLength(body) } } : {})
       },
       async (attempt) => await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt))
     )
+  }
+
+  /** What the policy needs to know of a call (src/backends/policy.ts CallOptions), but its cost. */
+  private callOptions (address: string, op: string,
+    opts: { idempotent: boolean, signal?: AbortSignal | undefined, caller?: string | undefined }): CallOptions {
+    return {
+      backend: this.name,
+      operation: op,
+      key: this.key(address),
+      idempotent: opts.idempotent,
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+      ...(opts.caller !== undefined ? { caller: opts.caller } : {})
+    }
   }
 
   /** One HTTP exchange, no policy: only for use inside a `policy.run` callback. */
@@ -176,6 +192,7 @@ export class EwsBackend implements MailboxBackend {
     opts: {
       idempotent: boolean
       signal?: AbortSignal | undefined
+      caller?: string | undefined
       context: (index: number) =>
       Omit<CodeContext, 'address' | 'values'>
     }
@@ -198,7 +215,7 @@ export class EwsBackend implements MailboxBackend {
   }
 
   /** Real FolderId of a distinguished folder (UploadItems and ParentFolderId need one). */
-  private async resolveDistinguished (mailbox: MailboxRef, name: string, signal?: AbortSignal): Promise<string> {
+  private async resolveDistinguished (mailbox: MailboxRef, name: string, ctx?: OperationContext): Promise<string> {
     const cached = this.folderIds.get(this.cacheKey(mailbox, name))
     if (cached !== undefined) return cached
     const [message] = await this.invokeAll(
@@ -206,7 +223,12 @@ export class EwsBackend implements MailboxBackend {
       'GetFolder',
       buildGetFolder([this.distinguished(mailbox, name)], 'IdOnly'),
       1,
-      { idempotent: true, signal, context: () => ({ about: 'folder', subject: name, idFrom: 'wellKnown' }) }
+      {
+        idempotent: true,
+        signal: ctx?.signal,
+        caller: ctx?.caller,
+        context: () => ({ about: 'folder', subject: name, idFrom: 'wellKnown' })
+      }
     )
     const id = this.readFolderOrThrow(message, undefined).ewsId
     this.folderIds.set(this.cacheKey(mailbox, name), id)
@@ -229,7 +251,8 @@ export class EwsBackend implements MailboxBackend {
       [this.distinguished(primary, 'msgfolderroot'), this.distinguished(primary, 'archivemsgfolderroot')],
       'IdOnly'
     )
-    return await this.invoke(address, 'GetFolder', body, { idempotent: true, signal: ctx?.signal }, (response) => {
+    const opts = { idempotent: true, signal: ctx?.signal, caller: ctx?.caller }
+    return await this.invoke(address, 'GetFolder', body, opts, (response) => {
       const [root, archive] = responseMessages(response, 'GetFolder', 2)
       if (!isSuccess(root)) {
         throw errorForCode(root.code,
@@ -272,6 +295,7 @@ export class EwsBackend implements MailboxBackend {
     const messages = await this.invokeAll(mailbox.address, 'GetFolder', buildGetFolder(targets), targets.length, {
       idempotent: true,
       signal: ctx?.signal,
+      caller: ctx?.caller,
       context: (i) => i === 0 ? this.folderContext(ref) : { about: 'folder', subject: 'root', idFrom: 'gateway' }
     })
     if (targets.length === 2) {
@@ -306,7 +330,7 @@ export class EwsBackend implements MailboxBackend {
     const context: Omit<CodeContext, 'address' | 'values'> = request.parentId !== undefined
       ? this.folderContext(request.parentId)
       : { about: 'folder', subject: 'root', idFrom: 'gateway' }
-    const all = await this.allFolders(mailbox.address, parent, traversal, context, ctx?.signal)
+    const all = await this.allFolders(mailbox.address, parent, traversal, context, ctx)
     const rest = after === undefined ? all : all.filter((f) => compareFolderKeys(f, after) > 0)
     const page = rest.slice(0, max)
     const values = page.map((f) => f.folder)
@@ -324,7 +348,7 @@ export class EwsBackend implements MailboxBackend {
    */
   private async allFolders (
     address: string, parent: FolderTarget, traversal: 'Deep' | 'Shallow',
-    context: Omit<CodeContext, 'address' | 'values'>, signal: AbortSignal | undefined
+    context: Omit<CodeContext, 'address' | 'values'>, ctx: OperationContext | undefined
   ): Promise<Array<{ folder: Folder, depth: number, id: string }>> {
     const byId = new Map<string, Folder>()
     for (let attempt = 1; ; attempt++) {
@@ -338,7 +362,7 @@ export class EwsBackend implements MailboxBackend {
         }
         const body = buildFindFolder(parent, traversal, offset, this.pageSize)
         const [message] = await this.invokeAll(address, 'FindFolder', body, 1,
-          { idempotent: true, signal, context: () => context })
+          { idempotent: true, signal: ctx?.signal, caller: ctx?.caller, context: () => context })
         const page = readRootFolder(message, 'Folders', offset)
         for (const node of page.nodes) {
           const read = readFolder(node, undefined)
@@ -374,7 +398,7 @@ export class EwsBackend implements MailboxBackend {
     // Resolve the parent first: the Folder we return names it by id, and failures happen before the
     // (non-idempotent) create.
     const parentId = 'wellKnown' in parentRef
-      ? await this.resolveDistinguished(mailbox, distinguishedName(mailbox, parentRef.wellKnown), ctx?.signal)
+      ? await this.resolveDistinguished(mailbox, distinguishedName(mailbox, parentRef.wellKnown), ctx)
       : fromPublicId(parentRef.id)
     // Errors are about the parent (not found, malformed, another mailbox's), except a name conflict, which names
     // the new name.
@@ -382,6 +406,7 @@ export class EwsBackend implements MailboxBackend {
       request.displayName, folderClass), 1, {
       idempotent: false,
       signal: ctx?.signal,
+      caller: ctx?.caller,
       context: () => ({ ...this.folderContext(parentRef), name: request.displayName })
     })
     const created = this.readFolderOrThrow(message, undefined)
@@ -433,7 +458,7 @@ export class EwsBackend implements MailboxBackend {
       const current = await this.readFolderRef(mailbox, ref, ctx)
       if (current.folder.parentId === null) throw new FolderProtected(ref.id)
       const body = buildRenameFolder(fromPublicId(ref.id), current.changeKey, displayName)
-      const opts = { idempotent: false, signal: ctx?.signal }
+      const opts = { idempotent: false, signal: ctx?.signal, caller: ctx?.caller }
       const done = await this.invoke(mailbox.address, 'UpdateFolder', body, opts, (response) => {
         const [m] = responseMessages(response, 'UpdateFolder', 1)
         if (isSuccess(m)) return true
@@ -461,7 +486,7 @@ export class EwsBackend implements MailboxBackend {
     if ('wellKnown' in ref) throw new FolderProtected(ref.wellKnown)
     const ewsId = fromPublicId(ref.id)
     await this.invoke(mailbox.address, 'DeleteFolder', buildDeleteFolder(ewsId),
-      { idempotent: true, signal: ctx?.signal }, (response, attempt) => {
+      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller }, (response, attempt) => {
         const [m] = responseMessages(response, 'DeleteFolder', 1)
         if (isSuccess(m)) return
         // A retry after a lost response finds the folder already gone: that is the outcome we wanted.
@@ -487,7 +512,7 @@ export class EwsBackend implements MailboxBackend {
     const window = Math.min(MAX_FIND_WINDOW, max + seen.size)
     const body = buildFindItem(this.target(mailbox, ref), window, cursor?.key)
     const [message] = await this.invokeAll(mailbox.address, 'FindItem', body, 1,
-      { idempotent: true, signal: ctx?.signal, context: () => this.folderContext(ref) })
+      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller, context: () => this.folderContext(ref) })
     const result = readRootFolder(message, 'Items', 0)
     const fresh: Array<{ summary: ItemSummary, key: string }> = []
     let previous = cursor?.key
@@ -530,7 +555,7 @@ export class EwsBackend implements MailboxBackend {
           mailbox,
           valid.map((i) => decoded[i] as string),
           valid.map((i) => itemIds[i]),
-          ctx?.signal
+          ctx
         )
         : []
     const out: ExportResult[] = itemIds.map((id) => ({ itemId: id, error: toItemError(new IdMalformed(shortId(id))) }))
@@ -539,7 +564,7 @@ export class EwsBackend implements MailboxBackend {
   }
 
   private async exportChunk (mailbox: MailboxRef, ids: string[], publicIds: string[],
-    signal?: AbortSignal): Promise<ExportResult[]> {
+    ctx?: OperationContext): Promise<ExportResult[]> {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, i: number): ExportResult => {
       if (isSuccess(m)) {
@@ -553,9 +578,10 @@ export class EwsBackend implements MailboxBackend {
       }
       return { itemId: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
     }
-    const messages = await this.invoke(address, 'ExportItems', buildExportItems(ids), { idempotent: true, signal },
+    const messages = await this.invoke(address, 'ExportItems', buildExportItems(ids),
+      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller },
       (r) => responseMessages(r, 'ExportItems', ids.length))
-    return await this.retryIndividually(address, 'ExportItems', messages, signal, {
+    return await this.retryIndividually(address, 'ExportItems', messages, ctx, {
       body: (i) => buildExportItems([ids[i]]),
       idempotent: () => true,
       toResult,
@@ -588,7 +614,7 @@ export class EwsBackend implements MailboxBackend {
    * Retry-After. Items are retried concurrently; the policy caps calls per mailbox.
    */
   private async retryIndividually<R> (
-    address: string, op: string, messages: ResponseMessage[], signal: AbortSignal | undefined,
+    address: string, op: string, messages: ResponseMessage[], ctx: OperationContext | undefined,
     resend: {
       body: (index: number) => string
       idempotent: (index: number) => boolean
@@ -598,8 +624,12 @@ export class EwsBackend implements MailboxBackend {
   ): Promise<R[]> {
     return await Promise.all(messages.map(async (first, i): Promise<R> => {
       if (!this.notProcessed(first)) return resend.toResult(first, i)
+      const signal = ctx?.signal
+      const call = this.callOptions(address, op, { idempotent: resend.idempotent(i), signal, caller: ctx?.caller })
+      const body = op === 'UploadItems' ? resend.body(i) : undefined
+      const paced = body !== undefined ? { ...call, cost: { uploadBytes: Buffer.byteLength(body) } } : call
       try {
-        const m = await this.policy.run({ key: this.key(address), idempotent: resend.idempotent(i), signal },
+        const m = await this.policy.run(paced,
           async (attempt) => {
             const m = attempt === 1
               ? first
@@ -658,7 +688,7 @@ export class EwsBackend implements MailboxBackend {
     const resolved = new Map<string, Resolved>()
     for (const name of names) {
       try {
-        resolved.set(name, { ok: true, target: { id: await this.resolveDistinguished(mailbox, name, ctx?.signal) } })
+        resolved.set(name, { ok: true, target: { id: await this.resolveDistinguished(mailbox, name, ctx) } })
       } catch (err) {
         if (isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') {
           resolved.set(name,
@@ -683,7 +713,7 @@ export class EwsBackend implements MailboxBackend {
         valid,
         valid.map((i) => entries[i] as UploadEntry),
         items,
-        ctx?.signal
+        ctx
       )
       valid.forEach((i, k) => { out[i] = uploaded[k] })
     }
@@ -691,7 +721,7 @@ export class EwsBackend implements MailboxBackend {
   }
 
   private async uploadChunk (mailbox: MailboxRef, indices: number[], batch: UploadEntry[], items: ImportItem[],
-    signal?: AbortSignal): Promise<ImportResult[]> {
+    ctx?: OperationContext): Promise<ImportResult[]> {
     const address = mailbox.address
     const toResult = (m: ResponseMessage, k: number): ImportResult => {
       const index = indices[k]
@@ -731,10 +761,10 @@ export class EwsBackend implements MailboxBackend {
       address,
       'UploadItems',
       buildUploadItems(batch),
-      { idempotent: batch.every((e) => e.action !== 'CreateNew'), signal },
+      { idempotent: batch.every((e) => e.action !== 'CreateNew'), signal: ctx?.signal, caller: ctx?.caller },
       (r) => responseMessages(r, 'UploadItems', batch.length)
     )
-    return await this.retryIndividually(address, 'UploadItems', messages, signal, {
+    return await this.retryIndividually(address, 'UploadItems', messages, ctx, {
       body: (k) => buildUploadItems([batch[k]]),
       idempotent: (k) => batch[k].action !== 'CreateNew',
       toResult,

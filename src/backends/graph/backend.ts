@@ -10,7 +10,7 @@ import type { Logger } from 'pino'
 import { BadRequest, MailboxNotFound, UpstreamBadResponse } from '../../errors.js'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedGraphBackend } from '../../config.js'
-import type { Policy } from '../policy.js'
+import { budgetsOf, type Policy } from '../policy.js'
 import type {
   CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary, ListFoldersRequest,
   MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
@@ -74,17 +74,20 @@ class GraphBackend implements MailboxBackend {
   private readonly primaryMbx = new Set<string>()
 
   /**
-   * exportItems takes at most 20 ids a POST (exportBatchSize), run one after another;
-   * the import endpoint takes one item a POST, `importConcurrency` at once.
+   * exportItems takes at most 20 ids a POST (exportBatchSize), `appConcurrency` at once (the
+   * policy shares the app's slots across mailboxes, so a bulk export keeps them busy); the
+   * import endpoint takes one item a POST, `importConcurrency` at once.
    */
   readonly limits: MailboxBackend['limits']
 
   constructor (config: GraphBackendConfig, deps: GraphBackendDeps) {
     this.name = config.name
     this.limits = {
-      export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency: 1 },
+      export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency: config.appConcurrency },
       import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency }
     }
+    // One Graph backend is one app registration: its cap and budgets are the app's.
+    deps.policy.register(config.name, { concurrency: config.appConcurrency, budgets: budgetsOf(config.budgets) })
     const logger = deps.logger.child({ backend: config.name, backendType: 'graph' })
     const http = new GraphHttp({
       backend: config.name,
@@ -99,7 +102,10 @@ class GraphBackend implements MailboxBackend {
       renewBeforeMs: SESSION_RENEW_BEFORE_MS,
       allowedHosts: config.allowedImportHosts,
       backend: config.name,
-      create: async (mbx) => {
+      // Shared by the items that wait for it, so no caller's and no signal; never inside another policy call.
+      create: async (mbx) => await deps.policy.run({
+        backend: config.name, operation: 'createImportSession', key: `graph:${config.name}:${mbx}`, idempotent: true
+      }, async () => {
         // Sessions for archives (and their auxiliary mailboxes) need beta.
         const version = this.versionOf(mbx)
         const { body } = await http.graphJson<{ importUrl?: unknown, expirationDateTime?: unknown }>({
@@ -110,7 +116,7 @@ class GraphBackend implements MailboxBackend {
           subject: { kind: 'mailbox', ref: mbx, from: 'gateway' }
         })
         return body
-      }
+      })
     })
     const ctx: GraphContext = { config, http, policy: deps.policy, logger, auxMailboxes: new Map(), sessions }
     this.ctx = ctx
@@ -131,7 +137,8 @@ class GraphBackend implements MailboxBackend {
   private async fetchDiscovery (address: string): Promise<MailboxDiscovery> {
     // beta: only beta reports inPlaceArchiveMailboxId.
     const url = `${this.ctx.config.graphUrl}/beta/users/${encodeURIComponent(address)}/settings/exchange`
-    const answer = await this.ctx.policy.run({ key: `graph:${this.name}:discover`, idempotent: true }, async () => {
+    const call = { backend: this.name, operation: 'discover', key: `graph:${this.name}:discover`, idempotent: true }
+    const answer = await this.ctx.policy.run(call, async () => {
       const subject = { kind: 'mailbox', ref: address } as const
       const { body } = await this.ctx.http.graphJson<unknown>({ method: 'GET', url, subject })
       return body
@@ -152,7 +159,7 @@ class GraphBackend implements MailboxBackend {
     }
   }
 
-  private async mailbox (ref: MailboxRef, signal?: AbortSignal): Promise<GraphMailbox> {
+  private async mailbox (ref: MailboxRef, ctx?: OperationContext): Promise<GraphMailbox> {
     let mbx = ref.backendRef
     if (mbx === undefined || mbx.length === 0) {
       const d = await this.discover(ref.address)
@@ -173,42 +180,43 @@ class GraphBackend implements MailboxBackend {
       version,
       archive,
       base: `${this.ctx.config.graphUrl}/${version}/admin/exchange/mailboxes/${mbx}`,
-      key: `graph:${this.name}:${mbx}`
+      key: `graph:${this.name}:${mbx}`,
+      ...(ctx?.caller !== undefined ? { caller: ctx.caller } : {})
     }
   }
 
   async getFolder (mailbox: MailboxRef, folder: FolderRef, ctx?: OperationContext): Promise<Folder> {
-    return await this.folders.getFolder(await this.mailbox(mailbox, ctx?.signal), folder, ctx?.signal)
+    return await this.folders.getFolder(await this.mailbox(mailbox, ctx), folder, ctx?.signal)
   }
 
   async listFolders (mailbox: MailboxRef, request: ListFoldersRequest, ctx?: OperationContext): Promise<Page<Folder>> {
-    return await this.folders.listFolders(await this.mailbox(mailbox, ctx?.signal), request, ctx?.signal)
+    return await this.folders.listFolders(await this.mailbox(mailbox, ctx), request, ctx?.signal)
   }
 
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {
-    return await this.folders.createFolder(await this.mailbox(mailbox, ctx?.signal), request, ctx?.signal)
+    return await this.folders.createFolder(await this.mailbox(mailbox, ctx), request, ctx?.signal)
   }
 
   async renameFolder (mailbox: MailboxRef, folder: FolderRef, displayName: string,
     ctx?: OperationContext): Promise<Folder> {
-    return await this.folders.renameFolder(await this.mailbox(mailbox, ctx?.signal), folder, displayName, ctx?.signal)
+    return await this.folders.renameFolder(await this.mailbox(mailbox, ctx), folder, displayName, ctx?.signal)
   }
 
   async deleteFolder (mailbox: MailboxRef, folder: FolderRef, ctx?: OperationContext): Promise<void> {
-    await this.folders.deleteFolder(await this.mailbox(mailbox, ctx?.signal), folder, ctx?.signal)
+    await this.folders.deleteFolder(await this.mailbox(mailbox, ctx), folder, ctx?.signal)
   }
 
   async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
-    return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx?.signal), folder, page, ctx?.signal)
+    return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, page, ctx?.signal)
   }
 
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
-    return await exportBatch(this.ctx, await this.mailbox(mailbox, ctx?.signal), itemIds, ctx?.signal)
+    return await exportBatch(this.ctx, await this.mailbox(mailbox, ctx), itemIds, ctx?.signal)
   }
 
   async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
-    return await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx?.signal), items, ctx?.signal)
+    return await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx), items, ctx?.signal)
   }
 
   async close (): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino'
 import type { ResolvedGraphBackend } from '../../config.js'
-import type { Policy } from '../policy.js'
+import type { CallOptions, Policy } from '../policy.js'
 import type { GraphHttp } from './http.js'
 import type { ImportSessions } from './import-sessions.js'
 
@@ -21,8 +21,10 @@ export interface GraphMailbox {
   archive: boolean
   /** `https://graph/{ver}/admin/exchange/mailboxes/{mbx}` (mbx raw, as the docs write it). */
   base: string
-  /** Policy key: concurrency and retries are per backend mailbox. */
+  /** Policy key: concurrency, budgets and retries are per backend mailbox (app + mailbox). */
   key: string
+  /** Who asked (OperationContext.caller): the policy serves callers of one mailbox round-robin. */
+  caller?: string
 }
 
 export interface GraphContext {
@@ -34,6 +36,23 @@ export interface GraphContext {
   sessions: ImportSessions
   /** Auxiliary archive MBX ids Graph itself pointed us to, per main archive MBX. */
   auxMailboxes: Map<string, Set<string>>
+}
+
+/**
+ * The policy's view of one call about `mailbox`: `operation` is the Graph action (`exportItems`,
+ * `importItem`, `createImportSession`, `listFolders`, `getFolder`, `createFolder`, …).
+ */
+export function callFor (ctx: GraphContext, mailbox: GraphMailbox, operation: string, idempotent: boolean,
+  signal?: AbortSignal, cost?: CallOptions['cost']): CallOptions {
+  return {
+    backend: ctx.config.name,
+    operation,
+    key: mailbox.key,
+    idempotent,
+    ...(mailbox.caller !== undefined ? { caller: mailbox.caller } : {}),
+    ...(signal !== undefined ? { signal } : {}),
+    ...(cost !== undefined ? { cost } : {})
+  }
 }
 
 /** MBX ids are opaque but go raw into paths: allow only the characters they are made of. */

@@ -6,7 +6,9 @@
 import { isStrictBase64 } from '../../base64.js'
 import { IdMalformed, UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ExportResult } from '../mailbox-backend.js'
-import { MAX_REDIRECTS, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
+import {
+  MAX_REDIRECTS, callFor, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox
+} from './context.js'
 import { exportItemError, getCi } from './errors.js'
 import { changeKeyFromEtag, toPublicId, tryFromPublicId } from './ids.js'
 import { redactUrl } from '../../redact.js'
@@ -63,7 +65,7 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
       }
       let body: { value?: unknown }
       try {
-        body = await ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) },
+        body = await ctx.policy.run(callFor(ctx, mailbox, 'exportItems', true, signal),
           async () => {
             const { body } = await ctx.http.graphJson<{ value?: unknown }>({
               method: 'POST',

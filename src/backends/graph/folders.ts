@@ -12,7 +12,9 @@ import type {
   CreateFolderRequest, Folder, FolderRef, ListFoldersRequest, Page, WellKnownFolder
 } from '../mailbox-backend.js'
 import { cursorFailure, cursorFromNextLink, readCursor, type PathPart } from './cursor.js'
-import { knownMailboxIds, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
+import {
+  callFor, knownMailboxIds, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox
+} from './context.js'
 import type { Subject } from './errors.js'
 import { fromPublicId, isUsableGraphId, pathSegment, toPublicId } from './ids.js'
 
@@ -96,16 +98,10 @@ export class Folders {
 
   constructor (private readonly ctx: GraphContext) {}
 
-  /** GET through the policy (idempotent), JSON body. */
-  async get<T> (mailbox: GraphMailbox, url: string, subject: Subject, signal?: AbortSignal,
+  /** GET through the policy (idempotent), JSON body; `operation` names the Graph action for telemetry. */
+  async get<T> (mailbox: GraphMailbox, operation: string, url: string, subject: Subject, signal?: AbortSignal,
     headers?: Record<string, string>): Promise<{ body: T, url: string }> {
-    return await this.ctx.policy.run({
-      key: mailbox.key,
-      idempotent: true,
-      ...(signal !== undefined
-        ? { signal }
-        : {})
-    }, async () => {
+    return await this.ctx.policy.run(callFor(this.ctx, mailbox, operation, true, signal), async () => {
       const { body, response } = await this.ctx.http.graphJson<T>({
         method: 'GET',
         url,
@@ -143,11 +139,13 @@ export class Folders {
     // The root is looked up by the gateway on its own, for most calls.
     const subject: Subject = { kind: 'folder', ref: 'root', from: 'gateway' }
     if (!mailbox.archive) {
-      const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/msgfolderroot`, subject)
+      const url = `${mailbox.base}/folders/msgfolderroot`
+      const { body } = await this.get<GraphFolder>(mailbox, 'getFolder', url, subject)
       return upstreamId(body.id, 'the root folder')
     }
     // Well-known names fail in archives: the root is the parent of any top-level folder.
-    const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, `${mailbox.base}/folders?$top=1`, subject)
+    const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, 'listFolders', `${mailbox.base}/folders?$top=1`,
+      subject)
     const parent = body.value?.[0]?.parentFolderId
     if (typeof parent !== 'string') throw new FolderNotFound('root')
     return upstreamId(parent, 'the root folder')
@@ -172,7 +170,7 @@ export class Folders {
 
   private async findPrimaryWellKnown (mailbox: GraphMailbox, name: WellKnownFolder): Promise<string> {
     const subject: Subject = { kind: 'folder', ref: name, from: 'wellKnown' }
-    const { body } = await this.get<GraphFolder>(mailbox, `${mailbox.base}/folders/${name}`, subject)
+    const { body } = await this.get<GraphFolder>(mailbox, 'getFolder', `${mailbox.base}/folders/${name}`, subject)
     return upstreamId(body.id, `the ${name} folder`)
   }
 
@@ -184,7 +182,8 @@ export class Folders {
     for (let pages = 0; url !== undefined && pages < 50; pages++) {
       // A listing of the archive's folders: the gateway's own call, not the caller's name.
       const subject: Subject = { kind: 'folder', ref: name, from: 'gateway' }
-      const { body }: { body: GraphPage<GraphFolder> } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject)
+      const { body }: { body: GraphPage<GraphFolder> } = await this.get<GraphPage<GraphFolder>>(mailbox, 'listFolders',
+        url, subject)
       for (const f of body.value ?? []) {
         if (typeof f.id !== 'string') continue
         // Beta's wellKnownName is authoritative when present (`inbox` or `archiveinbox`).
@@ -257,7 +256,7 @@ export class Folders {
     mailbox: GraphMailbox, seg: string, subject: Subject, signal?: AbortSignal
   ): Promise<GraphFolder> {
     const url = `${mailbox.base}/folders/${pathSegment(seg)}?${SELECT_QUERY}`
-    return (await this.get<GraphFolder>(mailbox, url, subject, signal)).body
+    return (await this.get<GraphFolder>(mailbox, 'getFolder', url, subject, signal)).body
   }
 
   /**
@@ -346,7 +345,7 @@ export class Folders {
     const subject: Subject = request.parentId !== undefined
       ? folderSubject(request.parentId)
       : { kind: 'folder', ref: 'root', from: 'gateway' }
-    const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, url, subject, signal, headers)
+    const { body } = await this.get<GraphPage<GraphFolder>>(mailbox, 'listFolders', url, subject, signal, headers)
       .catch((err: unknown) => { throw cursor !== undefined ? cursorFailure(err) : err })
     if (!Array.isArray(body.value)) throw new UpstreamBadResponse('folder list without value[]')
     const live = body.value.filter((f) => f['@removed'] === undefined && f.id !== rootId)
@@ -368,13 +367,7 @@ export class Folders {
       : `${mailbox.base}/folders/${pathSegment(parent)}/childFolders`
     const subject = folderSubject(request.parentId ?? { wellKnown: 'root' }, request.displayName)
     // Not idempotent: a blind retry after an unknown outcome could create a duplicate.
-    const body = await this.ctx.policy.run({
-      key: mailbox.key,
-      idempotent: false,
-      ...(signal !== undefined
-        ? { signal }
-        : {})
-    }, async () => {
+    const body = await this.ctx.policy.run(callFor(this.ctx, mailbox, 'createFolder', false, signal), async () => {
       const { body } = await this.ctx.http.graphJson<GraphFolder>({
         method: 'POST',
         url,
@@ -397,13 +390,7 @@ export class Folders {
     if (id === rootId) throw new FolderProtected('root')
     const url = `${mailbox.base}/folders/${pathSegment(id)}`
     const subject: Subject = { kind: 'folder', ref: ref.id, name: displayName }
-    const body = await this.ctx.policy.run({
-      key: mailbox.key,
-      idempotent: true,
-      ...(signal !== undefined
-        ? { signal }
-        : {})
-    }, async () => {
+    const body = await this.ctx.policy.run(callFor(this.ctx, mailbox, 'renameFolder', true, signal), async () => {
       const { body } = await this.ctx.http.graphJson<GraphFolder>({
         method: 'PATCH',
         url,
@@ -425,7 +412,7 @@ export class Folders {
     const id = fromPublicId(ref.id)
     const rootId = await this.rootId(mailbox)
     if (id === rootId) throw new FolderProtected('root')
-    await this.ctx.policy.run({ key: mailbox.key, idempotent: true, ...(signal !== undefined ? { signal } : {}) },
+    await this.ctx.policy.run(callFor(this.ctx, mailbox, 'deleteFolder', true, signal),
       async () => {
         await this.ctx.http.graph({
           method: 'DELETE',

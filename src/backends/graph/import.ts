@@ -9,7 +9,7 @@
  */
 import { UpstreamBadResponse, toItemError } from '../../errors.js'
 import type { ImportItem, ImportResult } from '../mailbox-backend.js'
-import { MAILBOX_ID, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
+import { MAILBOX_ID, callFor, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import { getCi, importError, parseUpstreamError } from './errors.js'
 import { changeKeyFromEtag, fromPublicId, isUsableGraphId, toPublicId } from './ids.js'
 import { refLabel, type Folders } from './folders.js'
@@ -18,7 +18,9 @@ const WRONG_MAILBOX = /expected in mailbox\s+'?(MBX:[^\s'"]+)/i
 
 /**
  * Upload one item (`folderId` and `itemId` are Graph ids); returns the Graph itemId and the
- * changeKey of the new version, or throws a mapped error.
+ * changeKey of the new version, or throws a mapped error. Every POST goes through the policy on
+ * its own (its upload cost is the body's bytes), and so does a session it needs first: never one
+ * inside the other, which could wait for a slot its own caller holds.
  */
 async function upload (
   ctx: GraphContext, mailbox: GraphMailbox, folderId: string, item: ImportItem, itemId: string | undefined,
@@ -31,18 +33,32 @@ async function upload (
     body.ChangeKey = item.changeKey
   }
   const payload = JSON.stringify(body)
+  // Only an update may be blindly retried: re-running a create whose outcome is unknown can duplicate the item.
+  const run = callFor(ctx, mailbox, 'importItem', item.mode === 'update', signal,
+    { uploadBytes: Buffer.byteLength(payload) })
   let target = mailbox.mbx
   let renewed = false
   let rerouted = 0
   for (;;) {
     const session = await ctx.sessions.get(target)
-    const res = await ctx.http.send(
-      'POST',
-      session.importUrl,
-      { 'content-type': 'application/json', accept: 'application/json' },
-      payload,
-      signal
-    )
+    const res = await ctx.policy.run(run, async () => {
+      const res = await ctx.http.send(
+        'POST',
+        session.importUrl,
+        { 'content-type': 'application/json', accept: 'application/json' },
+        payload,
+        signal
+      )
+      if (res.status >= 200 && res.status < 300) return res
+      if ((res.status === 401 || res.status === 403) && !renewed) return res
+      if (res.status === 409 && rerouted < 2 && otherMailbox(res, target) !== undefined) return res
+      throw importError(res.status, res.text, res.headers, {
+        ...(item.mode === 'update' ? { itemId: item.itemId } : {}),
+        folderId: toPublicId(folderId),
+        folderLabel: refLabel(item.folderId),
+        folderFrom: 'id' in item.folderId ? 'caller' : 'wellKnown'
+      })
+    })
     if (res.status >= 200 && res.status < 300) {
       let parsed: unknown
       try {
@@ -73,24 +89,21 @@ async function upload (
       ctx.logger.debug({ mailbox: target, status: res.status }, 'import session refused: renewing')
       continue
     }
-    if (res.status === 409 && rerouted < 2) {
-      const m = WRONG_MAILBOX.exec(parseUpstreamError(res.text, res.headers).message ?? '')
-      const other = m?.[1].replace(/[.,;:)]+$/, '')
-      if (other !== undefined && other !== target && MAILBOX_ID.test(other)) {
-        ctx.logger.debug({ from: target, to: other }, 'import rerouted to the mailbox the endpoint named')
-        if (mailbox.archive) rememberAux(ctx, mailbox.mbx, other)
-        target = other
-        rerouted++
-        continue
-      }
-    }
-    throw importError(res.status, res.text, res.headers, {
-      ...(item.mode === 'update' ? { itemId: item.itemId } : {}),
-      folderId: toPublicId(folderId),
-      folderLabel: refLabel(item.folderId),
-      folderFrom: 'id' in item.folderId ? 'caller' : 'wellKnown'
-    })
+    // A 409 naming another mailbox: the folder lives in an auxiliary archive.
+    const other = otherMailbox(res, target) as string
+    ctx.logger.debug({ from: target, to: other }, 'import rerouted to the mailbox the endpoint named')
+    if (mailbox.archive) rememberAux(ctx, mailbox.mbx, other)
+    target = other
+    rerouted++
   }
+}
+
+/** The mailbox a 409 of the import endpoint says the folder is in, when it names another usable one. */
+function otherMailbox (res: { text: string, headers: Parameters<typeof parseUpstreamError>[1] },
+  target: string): string | undefined {
+  const m = WRONG_MAILBOX.exec(parseUpstreamError(res.text, res.headers).message ?? '')
+  const other = m?.[1].replace(/[.,;:)]+$/, '')
+  return other !== undefined && other !== target && MAILBOX_ID.test(other) ? other : undefined
 }
 
 /** Imports one item; ids in and out are public ids (see ids.ts). */
@@ -98,9 +111,7 @@ async function importOne (ctx: GraphContext, folders: Folders, mailbox: GraphMai
   signal?: AbortSignal): Promise<{ itemId: string, changeKey: string }> {
   const itemId = item.mode === 'update' ? fromPublicId(item.itemId) : undefined
   const folderId = await folders.folderId(mailbox, item.folderId)
-  // Only an update may be blindly retried: re-running a create whose outcome is unknown can duplicate the item.
-  const run = { key: mailbox.key, idempotent: item.mode === 'update', ...(signal !== undefined ? { signal } : {}) }
-  const r = await ctx.policy.run(run, async () => await upload(ctx, mailbox, folderId, item, itemId, signal))
+  const r = await upload(ctx, mailbox, folderId, item, itemId, signal)
   return { itemId: toPublicId(r.itemId), changeKey: r.changeKey }
 }
 

@@ -103,7 +103,7 @@ export async function listItems (ctx: GraphContext, folders: Folders, mailbox: G
     ? await cursorUrl(ctx, folders, mailbox, folder, seg, scope, page.cursor)
     : `${mailbox.base}/folders/${pathSegment(seg)}/items?$top=${pageSize(ctx, page.limit)}` +
       `&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
-  const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, url, folderSubject(folder), signal)
+  const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, 'listItems', url, folderSubject(folder), signal)
     .catch((err: unknown) => { throw page.cursor !== undefined ? cursorFailure(err) : err })
   if (!Array.isArray(body.value)) throw new UpstreamBadResponse('item list without value[]')
   const next = body['@odata.nextLink']
