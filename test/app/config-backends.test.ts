@@ -88,7 +88,8 @@ t.test('pacing settings: caps and budgets per backend, defaults filled in key by
   t.match(e.backends.b, { maxConcurrency: 10, budgets: { uploadBytes: { limit: 150_000_000, windowSec: 300 } } })
   t.equal((e.backends.b as { budgets?: { requests?: unknown } }).budgets?.requests, undefined, 'EWS: none by default')
   t.throws(() => parse(graph({ appConcurrency: 0 })), { code: 'MBG_ERR_CONFIG_INVALID' })
-  t.throws(() => parse(graph({ budgets: { requests: { limit: 0, windowSec: 2 } } })), { code: 'MBG_ERR_CONFIG_INVALID' })
+  t.throws(() => parse(graph({ budgets: { requests: { limit: 0, windowSec: 2 } } })),
+    { code: 'MBG_ERR_CONFIG_INVALID' })
 })
 
 t.test('a resolved backend is what the adapter and token provider take', async (t) => {
