@@ -16,11 +16,12 @@ import type { BackendRouter } from '../backends/router.js'
 import type { FolderCreate } from '../schemas/folder.js'
 import type { Mailbox } from '../schemas/mailbox.js'
 import {
-  exportItems, importItems, summarize, type BatchSummary, type ExportResult, type ImportRequestItem, type ImportRules,
-  type MailboxTarget
+  batchOptions, exportItems, importItems, summarize, type BatchOptions, type BatchSummary, type ExportResult,
+  type ImportRequestItem, type ImportRules, type MailboxTarget
 } from './items.js'
 import { PageTokens } from './page-tokens.js'
 import { BadRequest, TooLarge, toItemError } from '../errors.js'
+import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 
 /**
  * Default most item data in one export answer: 64 MiB of base64. While an answer is built the gateway holds
@@ -46,6 +47,8 @@ export interface MailboxServiceOptions extends ImportRules {
   maxExportAnswerBytes?: number
   /** Key for page tokens (PAGE_TOKEN_SECRET); random per process when absent. */
   pageTokenSecret?: string
+  /** Where item outcomes and batch splits are reported; default NO_TELEMETRY. */
+  telemetry?: Telemetry
 }
 
 /**
@@ -79,8 +82,10 @@ export class MailboxService {
   private readonly tokens: PageTokens
   private readonly rules: ImportRules
   private readonly maxExportAnswerBytes: number
+  private readonly telemetry: Telemetry
 
   constructor (options: MailboxServiceOptions) {
+    this.telemetry = options.telemetry ?? NO_TELEMETRY
     this.router = options.router
     this.tokens = new PageTokens(options.pageTokenSecret)
     this.maxExportAnswerBytes = options.maxExportAnswerBytes ?? DEFAULT_MAX_EXPORT_ANSWER_BYTES
@@ -147,13 +152,14 @@ export class MailboxService {
    * Exports `itemIds` (see items.ts exportItems) and answers with the totals. One JSON answer is held in
    * memory whole, so it carries at most `maxExportAnswerBytes` of item data (the first item always goes):
    * the export stops there, and every id not exported gets a per-item 413 MBG_ERR_TOO_LARGE saying to ask
-   * for it in another request. Nothing is lost: an export changes nothing.
+   * for it in another request. Nothing is lost: an export changes nothing. `options`: the caller's signal
+   * and the graceful `stop` (BatchOptions), or the caller's AbortSignal alone.
    */
   async exportItems (target: MailboxTarget, itemIds: string[],
-    signal?: AbortSignal): Promise<BatchSummary<ExportResult>> {
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ExportResult>> {
     const results: ExportResult[] = []
     let bytes = 0
-    for await (const r of exportItems(target, itemIds, signal)) {
+    for await (const r of exportItems(target, itemIds, this.batchOptions(options))) {
       if (!('error' in r)) {
         if (bytes > 0 && bytes + r.data.length > this.maxExportAnswerBytes) break
         bytes += r.data.length
@@ -169,14 +175,22 @@ export class MailboxService {
     return { results, succeeded: results.length - failed, failed }
   }
 
-  /** Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals. */
+  /**
+   * Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals.
+   * `options`: the caller's signal and the graceful `stop` (BatchOptions), or the caller's AbortSignal alone.
+   */
   async importItems (target: MailboxTarget, items: ImportRequestItem[],
-    signal?: AbortSignal): Promise<BatchSummary<ImportResult>> {
-    return await summarize(importItems(target, items, this.rules, signal))
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ImportResult>> {
+    return await summarize(importItems(target, items, this.rules, this.batchOptions(options)))
   }
 
   async close (): Promise<void> {
     await this.router.close()
+  }
+
+  /** The caller's options with this service's telemetry. */
+  private batchOptions (options: BatchOptions | AbortSignal | undefined): BatchOptions {
+    return { telemetry: this.telemetry, ...batchOptions(options) }
   }
 
   private page (scope: string, query: PageQuery): { limit: number, cursor?: string } {

@@ -135,7 +135,8 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       return
     }
     if (faults.maxRequestBytes !== undefined && Buffer.byteLength(xml) > faults.maxRequestBytes) {
-      log.info({ bytes: Buffer.byteLength(xml), oversize: faults.oversize ?? 'http413' }, 'ews fault: request too large')
+      log.info({ bytes: Buffer.byteLength(xml), oversize: faults.oversize ?? 'http413' },
+        'ews fault: request too large')
       if (faults.oversize === 'fault') {
         send(res, 500, faultXml(new EwsFault('ErrorMessageSizeExceeded',
           'The request message size exceeds the limit of this server.')))

@@ -86,7 +86,9 @@ export async function exportItems (ctx: SimContext, call: GraphCall, mailbox: St
   }
   const poison = ids.map((id) => typeof id === 'string' ? ctx.faults.exportPoison?.[id] : undefined)
     .find((code) => code !== undefined)
-  if (poison !== undefined) throw new GraphError(500, poison, 'An internal server error occurred. The operation failed.')
+  if (poison !== undefined) {
+    throw new GraphError(500, poison, 'An internal server error occurred. The operation failed.')
+  }
   return {
     status: 200,
     body: {
