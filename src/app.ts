@@ -62,7 +62,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     router: opts.router,
     ...(opts.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: opts.maxExportAnswerBytes } : {}),
     crossBackendImport: opts.crossBackendImport,
-    ...(opts.pageTokenSecret !== undefined ? { pageTokenSecret: opts.pageTokenSecret } : {})
+    ...(opts.pageTokenSecret !== undefined ? { pageTokenSecret: opts.pageTokenSecret } : {}),
+    logger: fastify.log
   })
   fastify.decorate('mailboxService', service)
   fastify.decorate('gatewayMode', opts.mode)

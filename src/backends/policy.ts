@@ -345,7 +345,8 @@ export class Policy {
   /** Milliseconds to wait before the next attempt, or undefined to give up. */
   private retryDelay (err: unknown, call: CallOptions, attempt: number): number | undefined {
     const a = (err ?? {}) as UpstreamAnnotations
-    if (a.retry === undefined) return undefined
+    // A batch refused for one of its items is split by the service (src/service/batches.ts), not sent again whole.
+    if (a.retry === undefined || a.isolate === true) return undefined
     if (a.retry === 'idempotent' && !call.idempotent) return undefined
     if (attempt >= this.options.maxAttempts || call.signal?.aborted === true) { this.stats.gaveUp++; return undefined }
     const hinted = a.retryAfterMs

@@ -74,9 +74,8 @@ export const ImportItem = Type.Object(
     mode: Type.Union([Type.Literal('create'), Type.Literal('update')]),
     data: Type.String({
       minLength: 4,
-      format: 'byte',
       contentEncoding: 'base64',
-      description: `Item stream exactly as an export returned it (standard, padded base64). It counts, as base64 (a third larger than the stream), toward the request body limit, ${configurable('BODY_LIMIT_BYTES', 'bytes')}.`
+      description: `Item stream exactly as an export returned it (standard, padded base64). Data that is not fails that item alone (per-item 422 MBG_ERR_DATA_INVALID); its neighbours are imported. It counts, as base64 (a third larger than the stream), toward the request body limit, ${configurable('BODY_LIMIT_BYTES', 'bytes')}.`
     }),
     itemId: Type.Optional(
       Type.String({

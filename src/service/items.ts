@@ -4,8 +4,9 @@
  * Routes, jobs and change cursors all come through here.
  */
 import type { Static } from '@sinclair/typebox'
-import { isStrictBase64 } from '../base64.js'
-import { BadRequest, DataIncompatible, DataInvalid, toItemError } from '../errors.js'
+import { decodedLength, isStrictBase64 } from '../base64.js'
+import { BadRequest, DataIncompatible, DataInvalid, isGatewayError, ShuttingDown, toItemError } from '../errors.js'
+import { NO_TELEMETRY, type ItemOutcome, type Telemetry } from '../telemetry.js'
 import {
   parseFolderRef, type ExportResult as PortExportResult, type FolderRef, type ImportItem as PortImportItem,
   type ImportResult, type ItemSummary, type MailboxBackend, type MailboxRef, type MailboxType
@@ -30,6 +31,30 @@ export interface ImportRules {
   crossBackendImport: 'allow' | 'deny'
 }
 
+/** How a batch runs, besides what it carries. */
+export interface BatchOptions {
+  /** The caller's signal: the caller went away; calls in flight are aborted and the run throws. */
+  signal?: AbortSignal
+  /**
+   * Graceful stop (shutdown): no backend call starts after it fires; items not sent by then get a
+   * per-item 503 MBG_ERR_SHUTTING_DOWN (retryable) in their place. Calls in flight complete normally.
+   */
+  stop?: AbortSignal
+  /** Where item outcomes and batch splits are reported (default NO_TELEMETRY). */
+  telemetry?: Telemetry
+}
+
+/** Options as given: a bare AbortSignal is the caller's signal (the older form). */
+export function batchOptions (options: BatchOptions | AbortSignal | undefined): BatchOptions {
+  return options instanceof AbortSignal ? { signal: options } : options ?? {}
+}
+
+/** The per-item outcome a result reports to telemetry: done, not done, or a write that may be done. */
+function outcomeOf (result: object): ItemOutcome {
+  if (!('error' in result)) return 'ok'
+  return (result.error as { code?: string }).code === 'MBG_ERR_OUTCOME_UNKNOWN' ? 'unknown' : 'failed'
+}
+
 /** Totals of a batch answer. */
 export interface BatchSummary<R> {
   results: R[]
@@ -51,32 +76,48 @@ export async function summarize<R extends object> (results: AsyncIterable<R>): P
 /**
  * Full-fidelity export of `itemIds` (an array, or a stream read as results are taken):
  * one result per id, in request order, batch by batch.
- * Throws (e.g. 503 with Retry-After) only when the first backend call fails as a whole;
- * later whole-call failures become per-item errors of that call's ids.
+ * Throws (e.g. 503 with Retry-After) only when the first backend call fails as a whole for a
+ * reason that concerns every id (src/service/batches.ts); a batch the backend refuses for one
+ * of its ids is split until that id alone gets the error; other whole-call failures become
+ * per-item errors of that call's ids. `options` may be the caller's AbortSignal alone.
  */
 export async function * exportItems (
   target: MailboxTarget,
   itemIds: Iterable<string> | AsyncIterable<string>,
-  signal?: AbortSignal
+  options?: BatchOptions | AbortSignal
 ): AsyncGenerator<ExportResult> {
   const { mailbox, backend } = target
+  const { signal, stop, telemetry = NO_TELEMETRY } = batchOptions(options)
   const results = runOrdered<string, PortExportResult>(itemIds, {
     limits: backend.limits.export,
     run: async (ids, _indices, batchSignal) => await backend.exportBatch(mailbox, ids, { signal: batchSignal }),
     onBatchError: (ids, _indices, err) => ids.map((itemId) => ({ itemId, error: toItemError(err) })),
-    ...(signal !== undefined ? { signal } : {})
+    onSplit: (err) => telemetry.split({ backend: backend.name, kind: 'export', code: codeOf(err) }),
+    ...(signal !== undefined ? { signal } : {}),
+    ...(stop !== undefined ? { stop } : {})
   })
-  for await (const r of results) yield 'error' in r ? r : { ...r, source: mailbox.type }
+  for await (const r of results) {
+    const outcome = outcomeOf(r)
+    const bytes = 'data' in r ? decodedLength(r.data) : 0
+    telemetry.items({ backend: backend.name, kind: 'export', outcome, count: 1, bytes })
+    yield 'error' in r ? r : { ...r, source: mailbox.type }
+  }
+}
+
+function codeOf (err: unknown): string {
+  return isGatewayError(err) ? err.code : 'MBG_ERR_INTERNAL'
 }
 
 /**
  * Exports every item of a folder, page by page (`pageSize` summaries a page), in listing order.
- * Yields the summary with its export result, so a caller can stream both.
+ * Yields the summary with its export result, so a caller can stream both. When `stop` fires, ids of
+ * the page in hand get MBG_ERR_SHUTTING_DOWN and no further page is listed: the generator then throws
+ * MBG_ERR_SHUTTING_DOWN, so an incomplete folder is never taken for a whole one.
  */
 export async function * exportFolder (
   target: MailboxTarget,
   folder: string,
-  options: { pageSize?: number, signal?: AbortSignal } = {}
+  options: BatchOptions & { pageSize?: number } = {}
 ): AsyncGenerator<{ summary: ItemSummary, result: ExportResult }> {
   const ref = parseFolderRef(folder)
   const signal = options.signal
@@ -92,14 +133,13 @@ export async function * exportFolder (
       signal !== undefined ? { signal } : {}
     )
     let k = 0
-    for await (const result of exportItems(
-      target,
-      page.values.map((s) => s.id),
-      signal
-    )) {
+    for await (const result of exportItems(target, page.values.map((s) => s.id), options)) {
       yield { summary: page.values[k++], result }
     }
     cursor = page.nextCursor
+    if (cursor !== undefined && options.stop?.aborted === true) {
+      throw new ShuttingDown('the folder export stopped before its end; run it again')
+    }
   } while (cursor !== undefined)
 }
 
@@ -137,34 +177,54 @@ export function checkImportItem (item: ImportRequestItem, index: number, into: M
 
 /**
  * Full-fidelity import of `items` (an array, or a stream read as results are taken):
- * items that break a rule get their error in place and are not sent; the rest go in
- * batches cut to the backend's limits (count and bytes). Yields
- * one result per input item, in input order, `index` counting in the request.
+ * items that break a rule (including data that is not strict base64: a per-item 422) get
+ * their error in place and are not sent; the rest go in batches cut to the backend's limits
+ * (count and bytes). Yields one result per input item, in input order, `index` counting in
+ * the request. A batch the backend refuses for one of its items (too large, data it cannot
+ * read) is split until that item alone gets the error; a batch whose answer was lost gives
+ * its items MBG_ERR_OUTCOME_UNKNOWN and is never sent again (src/service/batches.ts).
+ * `options` may be the caller's AbortSignal alone.
  */
 export async function * importItems (
   target: MailboxTarget,
   items: Iterable<ImportRequestItem> | AsyncIterable<ImportRequestItem>,
   rules: ImportRules,
-  signal?: AbortSignal
+  options?: BatchOptions | AbortSignal
 ): AsyncGenerator<ImportResult> {
   const { mailbox, backend } = target
+  const { signal, stop, telemetry = NO_TELEMETRY } = batchOptions(options)
   const checked = new Map<number, PortImportItem>()
-  yield * runOrdered<ImportRequestItem, ImportResult>(items, {
+  const sizes = new Map<number, number>()
+  const results = runOrdered<ImportRequestItem, ImportResult>(items, {
     limits: backend.limits.import,
     weight: (item) => item.data.length,
     refuse: (item, index) => {
       const c = checkImportItem(item, index, mailbox.type, rules)
       if (c instanceof Error) return { index, error: toItemError(c) }
       checked.set(index, c)
+      sizes.set(index, decodedLength(c.data))
       return undefined
     },
     run: async (_items, indices, batchSignal) => {
+      // Kept until the call succeeds: a part of a split batch is sent again.
       const batch = indices.map((i) => checked.get(i) as PortImportItem)
-      indices.forEach((i) => checked.delete(i))
       const results = await backend.importBatch(mailbox, batch, { signal: batchSignal })
+      indices.forEach((i) => checked.delete(i))
       return results.map((r) => ({ ...r, index: indices[r.index] }))
     },
-    onBatchError: (_items, indices, err) => indices.map((index) => ({ index, error: toItemError(err) })),
-    ...(signal !== undefined ? { signal } : {})
+    onBatchError: (_items, indices, err) => indices.map((index) => {
+      checked.delete(index)
+      return { index, error: toItemError(err) }
+    }),
+    onSplit: (err) => telemetry.split({ backend: backend.name, kind: 'import', code: codeOf(err) }),
+    ...(signal !== undefined ? { signal } : {}),
+    ...(stop !== undefined ? { stop } : {})
   })
+  for await (const r of results) {
+    const outcome = outcomeOf(r)
+    const bytes = outcome === 'ok' ? sizes.get(r.index) ?? 0 : 0
+    sizes.delete(r.index)
+    telemetry.items({ backend: backend.name, kind: 'import', outcome, count: 1, bytes })
+    yield r
+  }
 }

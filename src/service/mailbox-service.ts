@@ -16,12 +16,13 @@ import type { BackendRouter } from '../backends/router.js'
 import type { FolderCreate } from '../schemas/folder.js'
 import type { Mailbox } from '../schemas/mailbox.js'
 import {
-  exportItems, importItems, summarize, type BatchSummary, type ExportResult, type ImportRequestItem, type ImportRules,
-  type MailboxTarget
+  batchOptions, exportItems, importItems, summarize, type BatchOptions, type BatchSummary, type ExportResult,
+  type ImportRequestItem, type ImportRules, type MailboxTarget
 } from './items.js'
 import { forCaller } from './caller.js'
 import { PageTokens } from './page-tokens.js'
-import { BadRequest, TooLarge, toItemError } from '../errors.js'
+import { BadRequest, isGatewayError, TooLarge, toItemError } from '../errors.js'
+import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 
 /**
  * Default most item data in one export answer: 64 MiB of base64. While an answer is built the gateway holds
@@ -47,6 +48,15 @@ export interface MailboxServiceOptions extends ImportRules {
   maxExportAnswerBytes?: number
   /** Key for page tokens (PAGE_TOKEN_SECRET); random per process when absent. */
   pageTokenSecret?: string
+  /** Where item outcomes and batch splits are reported; default NO_TELEMETRY. */
+  telemetry?: Telemetry
+  /** Where the service notes what it settled on its own (a create reconciled after a lost answer). */
+  logger?: ServiceLogger
+}
+
+/** The part of a pino (or Fastify) logger the service uses. */
+export interface ServiceLogger {
+  info: (obj: object, msg: string) => void
 }
 
 /**
@@ -69,6 +79,21 @@ function listingKey (folder: string): string {
   return 'id' in ref ? `id:${ref.id}` : `wk:${ref.wellKnown}`
 }
 
+/** The answer to a write was lost: the backend may or may not have acted (src/backends/policy.ts `outcomeOf`). */
+function outcomeUnknown (err: unknown): boolean {
+  return isGatewayError(err) && err.code === 'MBG_ERR_OUTCOME_UNKNOWN'
+}
+
+/** A call whose answer was lost, even after the policy's retries: an idempotent one may still have acted. */
+function answerLost (err: unknown): boolean {
+  return outcomeUnknown(err) || (isGatewayError(err) && err.retry === 'idempotent')
+}
+
+/** Folder names as Exchange compares them: without surrounding blanks (it trims), in any letter case. */
+function sameName (a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase()
+}
+
 /** Public view of a mailbox: everything but the backend's routing data. */
 export function mailboxView (m: MailboxRef): MailboxView {
   const { backendRef: _hidden, ...rest } = m
@@ -80,8 +105,12 @@ export class MailboxService {
   private readonly tokens: PageTokens
   private readonly rules: ImportRules
   private readonly maxExportAnswerBytes: number
+  private readonly telemetry: Telemetry
+  private readonly logger: ServiceLogger | undefined
 
   constructor (options: MailboxServiceOptions) {
+    this.telemetry = options.telemetry ?? NO_TELEMETRY
+    this.logger = options.logger
     this.router = options.router
     this.tokens = new PageTokens(options.pageTokenSecret)
     this.maxExportAnswerBytes = options.maxExportAnswerBytes ?? DEFAULT_MAX_EXPORT_ANSWER_BYTES
@@ -118,25 +147,78 @@ export class MailboxService {
     return await target.backend.getFolder(target.mailbox, parseFolderRef(folder), { signal })
   }
 
+  /**
+   * Creates a folder. A create whose answer was lost (MBG_ERR_OUTCOME_UNKNOWN) is settled here, once:
+   * the parent's children are listed for a folder of that name (compared as Exchange does: trimmed, in
+   * any letter case). Found: it is the answer (logged as reconciled). Certainly absent: the create is
+   * sent once more. When the listing fails too, the caller gets the MBG_ERR_OUTCOME_UNKNOWN (check
+   * before creating again; a second create of an existing name is a 409 MBG_ERR_FOLDER_EXISTS).
+   */
   async createFolder (target: MailboxTarget, request: Static<typeof FolderCreate>,
     signal?: AbortSignal): Promise<Folder> {
     const { displayName, parentId, folderClass } = request
     checkFolderName(displayName)
-    return await target.backend.createFolder(target.mailbox, {
+    const create = async (): Promise<Folder> => await target.backend.createFolder(target.mailbox, {
       displayName,
       ...(parentId !== undefined ? { parentId: parseFolderRef(parentId) } : {}),
       ...(folderClass !== undefined ? { folderClass } : {})
     }, { signal })
+    try {
+      return await create()
+    } catch (err) {
+      if (!outcomeUnknown(err) || signal?.aborted === true) throw err
+      let found: Folder | undefined
+      try {
+        found = await this.findChild(target, parentId ?? 'root', displayName, signal)
+      } catch {
+        throw err
+      }
+      if (found === undefined) return await create()
+      this.logger?.info({ mailbox: target.mailbox.id, backend: target.backend.name, folder: found.id },
+        'folder create reconciled: its answer was lost, the folder is there')
+      return found
+    }
   }
 
+  /** The child of `parent` named `displayName` (sameName), listing every page; undefined when there is none. */
+  private async findChild (target: MailboxTarget, parent: string, displayName: string,
+    signal?: AbortSignal): Promise<Folder | undefined> {
+    let cursor: string | undefined
+    do {
+      const page = await target.backend.listFolders(target.mailbox, {
+        parentId: parseFolderRef(parent), limit: 100, ...(cursor !== undefined ? { cursor } : {})
+      }, { signal })
+      const found = page.values.find((f) => sameName(f.displayName, displayName))
+      if (found !== undefined) return found
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
+    return undefined
+  }
+
+  /** Renames a folder. Setting a name is idempotent: the backends may send it again after a lost answer. */
   async renameFolder (target: MailboxTarget, folder: string, displayName: string,
     signal?: AbortSignal): Promise<Folder> {
     checkFolderName(displayName)
     return await target.backend.renameFolder(target.mailbox, parseFolderRef(folder), displayName, { signal })
   }
 
+  /**
+   * Deletes a folder. When the answer was lost (even after the policy's retries), the folder is looked
+   * up: gone (404) means done; still there, the delete did not happen and the error stands.
+   */
   async deleteFolder (target: MailboxTarget, folder: string, signal?: AbortSignal): Promise<void> {
-    await target.backend.deleteFolder(target.mailbox, parseFolderRef(folder), { signal })
+    const ref = parseFolderRef(folder)
+    try {
+      await target.backend.deleteFolder(target.mailbox, ref, { signal })
+    } catch (err) {
+      if (!answerLost(err) || signal?.aborted === true) throw err
+      try {
+        await target.backend.getFolder(target.mailbox, ref, { signal })
+      } catch (check) {
+        if (isGatewayError(check) && check.code === 'MBG_ERR_FOLDER_NOT_FOUND') return
+      }
+      throw err
+    }
   }
 
   /** One page of item summaries of a folder. */
@@ -153,13 +235,14 @@ export class MailboxService {
    * Exports `itemIds` (see items.ts exportItems) and answers with the totals. One JSON answer is held in
    * memory whole, so it carries at most `maxExportAnswerBytes` of item data (the first item always goes):
    * the export stops there, and every id not exported gets a per-item 413 MBG_ERR_TOO_LARGE saying to ask
-   * for it in another request. Nothing is lost: an export changes nothing.
+   * for it in another request. Nothing is lost: an export changes nothing. `options`: the caller's signal
+   * and the graceful `stop` (BatchOptions), or the caller's AbortSignal alone.
    */
   async exportItems (target: MailboxTarget, itemIds: string[],
-    signal?: AbortSignal): Promise<BatchSummary<ExportResult>> {
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ExportResult>> {
     const results: ExportResult[] = []
     let bytes = 0
-    for await (const r of exportItems(target, itemIds, signal)) {
+    for await (const r of exportItems(target, itemIds, this.batchOptions(options))) {
       if (!('error' in r)) {
         if (bytes > 0 && bytes + r.data.length > this.maxExportAnswerBytes) break
         bytes += r.data.length
@@ -175,14 +258,22 @@ export class MailboxService {
     return { results, succeeded: results.length - failed, failed }
   }
 
-  /** Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals. */
+  /**
+   * Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals.
+   * `options`: the caller's signal and the graceful `stop` (BatchOptions), or the caller's AbortSignal alone.
+   */
   async importItems (target: MailboxTarget, items: ImportRequestItem[],
-    signal?: AbortSignal): Promise<BatchSummary<ImportResult>> {
-    return await summarize(importItems(target, items, this.rules, signal))
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ImportResult>> {
+    return await summarize(importItems(target, items, this.rules, this.batchOptions(options)))
   }
 
   async close (): Promise<void> {
     await this.router.close()
+  }
+
+  /** The caller's options with this service's telemetry. */
+  private batchOptions (options: BatchOptions | AbortSignal | undefined): BatchOptions {
+    return { telemetry: this.telemetry, ...batchOptions(options) }
   }
 
   private page (scope: string, query: PageQuery): { limit: number, cursor?: string } {

@@ -1,5 +1,9 @@
 import t from 'tap'
+import {
+  isRetryable, OutcomeUnknown, ShuttingDown, TooLarge, UpstreamRejected, UpstreamThrottled
+} from '../../src/errors.js'
 import { runOrdered, type OrderedRun } from '../../src/service/batches.js'
+import { annotate } from '../../src/upstream/errors.js'
 
 const big = { maxItems: 100, maxBytes: Infinity, concurrency: 4 }
 
@@ -141,4 +145,156 @@ t.test('stopping early or the caller aborting stops the calls in flight', async 
   caller.abort()
   await t.rejects(result, { message: 'aborted' })
   t.ok(seen.every((s) => s.aborted), 'the caller going away stops every call')
+})
+
+/** A backend call that refuses any batch holding a poisoned item as a whole (annotated `isolate`). */
+function poisoned (bad: Set<number>, calls: number[][]) {
+  return async (batch: number[]): Promise<string[]> => {
+    calls.push([...batch])
+    if (batch.some((i) => bad.has(i))) {
+      throw annotate(new UpstreamRejected('ErrorInternalServerError'), { isolate: true, upstreamCode: 'X' })
+    }
+    return batch.map((i) => `ok-${i}`)
+  }
+}
+const perItem = (batch: number[], _indices: number[], err: unknown): string[] =>
+  batch.map((i) => `${i}: ${(err as { code: string }).code}`)
+
+t.test('a call refused as a whole for one item is halved down to that item; order is kept', async (t) => {
+  const calls: number[][] = []
+  const splits: number[] = []
+  const out = await drain(runOrdered([0, 1, 2, 3, 4], {
+    limits: big,
+    run: poisoned(new Set([2]), calls),
+    onBatchError: perItem,
+    onSplit: (_err, size) => splits.push(size)
+  }))
+  t.same(out, ['ok-0', 'ok-1', '2: MBG_ERR_UPSTREAM_REJECTED', 'ok-3', 'ok-4'])
+  t.same(calls, [[0, 1, 2, 3, 4], [0, 1, 2], [0, 1], [2], [3, 4]], 'halves, first half first, each through `run`')
+  t.same(splits, [5, 3], 'two splits reported')
+
+  calls.length = 0
+  const two = await drain(runOrdered([0, 1, 2, 3, 4, 5, 6, 7], {
+    limits: { ...big, maxItems: 4 },
+    run: poisoned(new Set([1, 6]), calls),
+    onBatchError: perItem
+  }))
+  t.same(two, ['ok-0', '1: MBG_ERR_UPSTREAM_REJECTED', 'ok-2', 'ok-3', 'ok-4', 'ok-5',
+    '6: MBG_ERR_UPSTREAM_REJECTED', 'ok-7'], 'one culprit per call, each found')
+  t.ok(calls.length <= 2 * (2 * 4 - 1), `${calls.length} calls`)
+})
+
+t.test('an isolate error is never the whole run\'s, even for the first call of one item', async (t) => {
+  const out = await drain(runOrdered([7], { limits: big, run: poisoned(new Set([7]), []), onBatchError: perItem }))
+  t.same(out, ['7: MBG_ERR_UPSTREAM_REJECTED'])
+})
+
+t.test('after a split, any failure of a part is per item; the other part still goes', async (t) => {
+  const calls: number[][] = []
+  const out = await drain(runOrdered([0, 1, 2, 3], {
+    limits: big,
+    run: async (batch) => {
+      calls.push(batch)
+      if (batch.length === 4) throw annotate(new TooLarge('request body'), { isolate: true })
+      if (batch[0] === 0) throw annotate(new UpstreamThrottled('busy'), { retryAfterMs: 60_000 })
+      return batch.map((i) => `ok-${i}`)
+    },
+    onBatchError: perItem
+  }))
+  t.same(out, ['0: MBG_ERR_UPSTREAM_THROTTLED', '1: MBG_ERR_UPSTREAM_THROTTLED', 'ok-2', 'ok-3'])
+})
+
+t.test('whole-run errors: the first call fails the run only when no other call did its work', async (t) => {
+  const throttled = (): Error => annotate(new UpstreamThrottled('busy'), { retryAfterMs: 60_000 })
+  // Every call throttled: the request fails as a whole (503 with Retry-After for the caller).
+  await t.rejects(drain(runOrdered([0, 1, 2, 3], {
+    limits: { maxItems: 2, maxBytes: Infinity, concurrency: 2 },
+    run: async () => { throw throttled() },
+    onBatchError: perItem
+  })), { code: 'MBG_ERR_UPSTREAM_THROTTLED' })
+  // The second call, in flight at the same time, stored its items: they are reported, the first call's items
+  // get per-item errors.
+  const out = await drain(runOrdered([0, 1, 2, 3], {
+    limits: { maxItems: 2, maxBytes: Infinity, concurrency: 2 },
+    run: async (batch) => {
+      if (batch[0] === 0) throw throttled()
+      return batch.map((i) => `ok-${i}`)
+    },
+    onBatchError: perItem
+  }))
+  t.same(out, ['0: MBG_ERR_UPSTREAM_THROTTLED', '1: MBG_ERR_UPSTREAM_THROTTLED', 'ok-2', 'ok-3'])
+})
+
+t.test('an unknown outcome is the per-item answer of exactly that call, never re-sent nor split', async (t) => {
+  const calls: number[][] = []
+  const out = await drain(runOrdered([0, 1, 2, 3, 4, 5], {
+    limits: { maxItems: 2, maxBytes: Infinity, concurrency: 1 },
+    run: async (batch) => {
+      calls.push(batch)
+      if (batch[0] === 0) throw new OutcomeUnknown('connection reset')
+      return batch.map((i) => `ok-${i}`)
+    },
+    onBatchError: perItem
+  }))
+  t.same(out, ['0: MBG_ERR_OUTCOME_UNKNOWN', '1: MBG_ERR_OUTCOME_UNKNOWN', 'ok-2', 'ok-3', 'ok-4', 'ok-5'],
+    'the first call\'s unknown outcome does not fail the run; the other calls go on')
+  t.same(calls, [[0, 1], [2, 3], [4, 5]], 'each call sent once')
+
+  // Unknown within a split part: that part's items only.
+  const parts: number[][] = []
+  const split = await drain(runOrdered([0, 1, 2, 3], {
+    limits: big,
+    run: async (batch) => {
+      parts.push(batch)
+      if (batch.length === 4) throw annotate(new TooLarge('request body'), { isolate: true })
+      if (batch[0] === 2) throw new OutcomeUnknown('connection reset')
+      return batch.map((i) => `ok-${i}`)
+    },
+    onBatchError: perItem
+  }))
+  t.same(split, ['ok-0', 'ok-1', '2: MBG_ERR_OUTCOME_UNKNOWN', '3: MBG_ERR_OUTCOME_UNKNOWN'])
+  t.same(parts, [[0, 1, 2, 3], [0, 1], [2, 3]], 'the unknown part is not split further')
+})
+
+t.test('stop: no call starts after it; items not sent are MBG_ERR_SHUTTING_DOWN in place', async (t) => {
+  const stop = new AbortController()
+  const calls: number[][] = []
+  let release: () => void = () => {}
+  const out = drain(runOrdered([0, 1, 2, 3, 4, 5, 6], {
+    limits: { maxItems: 2, maxBytes: Infinity, concurrency: 1 },
+    refuse: (n) => n === 5 ? 'refused-5' : undefined,
+    run: async (batch, _indices, signal) => {
+      calls.push(batch)
+      if (batch[0] === 0) await new Promise<void>((resolve) => { release = resolve })
+      t.notOk(signal.aborted, 'a call in flight is not aborted by stop')
+      return batch.map((i) => `ok-${i}`)
+    },
+    onBatchError: perItem,
+    stop: stop.signal
+  }))
+  while (calls.length === 0) await new Promise((resolve) => setImmediate(resolve))
+  stop.abort()
+  release()
+  t.same(await out, ['ok-0', 'ok-1', '2: MBG_ERR_SHUTTING_DOWN', '3: MBG_ERR_SHUTTING_DOWN',
+    '4: MBG_ERR_SHUTTING_DOWN', 'refused-5', '6: MBG_ERR_SHUTTING_DOWN'])
+  t.same(calls, [[0, 1]], 'only the call in flight ran')
+  t.equal(new ShuttingDown('x').statusCode, 503)
+  t.ok(isRetryable(new ShuttingDown('x')), 'retryable')
+
+  // Stop while a split is under way: parts not yet sent are not sent.
+  const halted = new AbortController()
+  const sent: number[][] = []
+  const split = await drain(runOrdered([0, 1, 2, 3], {
+    limits: big,
+    run: async (batch) => {
+      sent.push(batch)
+      if (batch.length === 4) { halted.abort(); throw annotate(new TooLarge('request body'), { isolate: true }) }
+      return batch.map((i) => `ok-${i}`)
+    },
+    onBatchError: perItem,
+    stop: halted.signal
+  }))
+  t.same(split, ['0: MBG_ERR_SHUTTING_DOWN', '1: MBG_ERR_SHUTTING_DOWN', '2: MBG_ERR_SHUTTING_DOWN',
+    '3: MBG_ERR_SHUTTING_DOWN'])
+  t.same(sent, [[0, 1, 2, 3]])
 })

@@ -13,7 +13,7 @@ import {
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
 import { basicAuthError, certificateError } from '../../upstream/misconfiguration.js'
-import { errorForCode, OUR_BUG_CODES } from './errors.js'
+import { errorForCode, faultIsolates, OUR_BUG_CODES } from './errors.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
 import { NS, type XmlNode } from './soap/xml.js'
 
@@ -33,6 +33,8 @@ export interface CallOptions {
 }
 
 const TRUNCATED = '=== Truncated Data ==='
+/** Operations whose request carries many items (a refusal of the whole may be one item's doing). */
+const BATCH_OPS = new Set(['ExportItems', 'UploadItems'])
 
 // Failures where the request certainly never reached the server: any call may be retried.
 const NOT_SENT_CODES = new Set([
@@ -200,7 +202,8 @@ export class EwsClient {
         // EXO answers 403 when EWS is blocked for the app, tenant or licence (ews.md §1): not retryable.
         throw annotate(new AccessDenied(`EWS access blocked for ${mailbox}`), { ...extras, upstreamCode: 'HTTP403' })
       case 413:
-        throw annotate(new TooLarge(`${op} request body`), extras)
+        // Refused before it was read: nothing done. For a batch, one large item may be the cause.
+        throw annotate(new TooLarge(`${op} request body`), { ...extras, isolate: BATCH_OPS.has(op) })
       case 429:
         throw annotate(new UpstreamThrottled(`${op}: HTTP 429`), { ...extras, ...hinted, retry: 'safe' })
       case 503:
@@ -244,7 +247,10 @@ export class EwsClient {
         'EWS rejected a request the adapter built'
       )
     }
-    return annotate(errorForCode(code, { about: 'request', subject: op, address: mailbox, values }), extras)
+    // UploadItems carries the caller's item data: a fault about data blames it (e.g. ErrorMessageSizeExceeded → 413).
+    const dataFrom = op === 'UploadItems' ? { dataFrom: 'caller' as const } : {}
+    const error = errorForCode(code, { about: 'request', subject: op, address: mailbox, values, ...dataFrom })
+    return annotate(error, { ...extras, ...(faultIsolates(op, code) ? { isolate: true } : {}) })
   }
 }
 

@@ -247,6 +247,38 @@ function build (answer: Answer, code: string, ctx: CodeContext): GatewayError {
   }
 }
 
+/** Operations whose one request carries many items, any one of which a whole-request fault may be about. */
+const BATCH_OPS = new Set(['ExportItems', 'UploadItems'])
+
+/** Whole-request faults about the mailbox, the account or the request's headers: never one item's doing. */
+const ABOUT_EVERY_ITEM = new Set([
+  'ErrorInvalidServerVersion', 'ErrorIncorrectSchemaVersion', 'ErrorInvalidExchangeImpersonationHeaderData',
+  'ErrorMissingEmailAddress', 'ErrorImpersonateUserDenied', 'ErrorImpersonationDenied', 'ErrorAccountDisabled',
+  'ErrorAccessDenied', 'ErrorNonExistentMailbox', 'ErrorQuotaExceeded'
+])
+
+/**
+ * Whole-request faults that refuse an UploadItems before any item is written: its size, or data or
+ * markup the server could not read. Other faults on UploadItems (ErrorInternalServerError…) may come
+ * after some items were stored: sending parts again could duplicate them, so they are not split.
+ */
+const REFUSED_BEFORE_WRITING = new Set([
+  'ErrorMessageSizeExceeded', 'ErrorDataSizeLimitExceeded', 'ErrorCorruptData', 'ErrorSchemaValidation'
+])
+
+/**
+ * Whether a SOAP fault (HTTP 500, no per-item messages) of `op` refuses the request as a whole for
+ * something one of its items may cause, with nothing done: the service then splits the batch to find
+ * the item (annotation `isolate`, src/service/batches.ts). ExportItems changes nothing, so any fault
+ * but throttling, outages and faults about the mailbox or account qualifies; UploadItems only for
+ * faults raised before anything is written (REFUSED_BEFORE_WRITING, `ErrorInvalidData*`).
+ */
+export function faultIsolates (op: string, code: string): boolean {
+  if (!BATCH_OPS.has(op) || isRetryableCode(code) || ABOUT_EVERY_ITEM.has(code)) return false
+  if (op === 'ExportItems') return true
+  return REFUSED_BEFORE_WRITING.has(code) || code.startsWith('ErrorInvalidData')
+}
+
 export interface UploadCodeContext {
   mode: 'create' | 'update'
   /** Input position in the import call. */

@@ -458,7 +458,9 @@ export class EwsBackend implements MailboxBackend {
       const current = await this.readFolderRef(mailbox, ref, ctx)
       if (current.folder.parentId === null) throw new FolderProtected(ref.id)
       const body = buildRenameFolder(fromPublicId(ref.id), current.changeKey, displayName)
-      const opts = { idempotent: false, signal: ctx?.signal, caller: ctx?.caller }
+      // Setting the same name twice is harmless: after a lost answer the policy may send it again (the server then
+      // refuses the used ChangeKey, and the folder is read again above).
+      const opts = { idempotent: true, signal: ctx?.signal, caller: ctx?.caller }
       const done = await this.invoke(mailbox.address, 'UpdateFolder', body, opts, (response) => {
         const [m] = responseMessages(response, 'UpdateFolder', 1)
         if (isSuccess(m)) return true

@@ -35,7 +35,13 @@ export type Subject =
     name?: string
     from?: Source
   }
-  | { kind: 'item', ref: string, from?: Source }
+  | {
+    kind: 'item'
+    ref: string
+    from?: Source
+    /** Items the call carries (exportItems: up to 20); default 1. */
+    count?: number
+  }
   | { kind: 'other', ref: string }
 
 export interface UpstreamError {
@@ -182,10 +188,29 @@ function notFound (subject: Subject): GatewayError {
   }
 }
 
+/**
+ * A 500 for a call about items (exportItems). `ErrorCorruptData` names an item the server cannot read:
+ * the same request never succeeds (502, retryable false, not retried). For a call of several items,
+ * any 500 may be one item's doing, and nothing was changed (exportItems only reads): annotated
+ * `isolate` and not retried whole, so the service splits the batch (src/service/batches.ts); a call of
+ * one item gets the usual retries of a 5xx. Undefined when the general mapping applies.
+ */
+function itemCallError (status: number, upstream: UpstreamError, subject: Subject): GatewayError | undefined {
+  if (status !== 500 || subject.kind !== 'item') return undefined
+  const several = (subject.count ?? 1) > 1
+  const text = describe(status, upstream)
+  if (upstream.code === 'ErrorCorruptData') {
+    return annotate(new UpstreamRejected(text), { ...up(upstream), retryable: false, isolate: several })
+  }
+  return several ? annotate(new UpstreamUnavailable(text), { ...up(upstream), isolate: true }) : undefined
+}
+
 /** Maps a failed Graph response (graph.microsoft.com) to a gateway error by GRAPH_RULES and the subject. */
 export function graphError (status: number, bodyText: string, headers: Headers, subject: Subject): GatewayError {
   const upstream = parseUpstreamError(bodyText, headers)
   const code = upstream.code ?? ''
+  const itemCall = itemCallError(status, upstream, subject)
+  if (itemCall !== undefined) return itemCall
   // The last row matches everything.
   const first = GRAPH_RULES.find((r) => r.when(status, code)) as GraphRule
   const common = first === GRAPH_RULES[0] ? undefined : commonError(status, upstream, headers)

@@ -71,7 +71,9 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
               method: 'POST',
               url,
               body: { itemIds: batch },
-              subject: { kind: 'item', ref: batch.length === 1 ? batch[0] : `${batch.length} items` },
+              subject: {
+                kind: 'item', ref: batch.length === 1 ? batch[0] : `${batch.length} items`, count: batch.length
+              },
               ...(signal !== undefined ? { signal } : {})
             })
             return body

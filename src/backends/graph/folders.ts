@@ -6,7 +6,7 @@
  * Archives do not (protocol brief §2, §12): there `root` is the parent of the
  * top-level folders and inbox/deleteditems are found by name at the top level.
  */
-import { FolderNotFound, FolderProtected, UpstreamBadResponse } from '../../errors.js'
+import { FolderNotFound, FolderProtected, isGatewayError, UpstreamBadResponse } from '../../errors.js'
 import { nonNegativeInteger } from '../answers.js'
 import type {
   CreateFolderRequest, Folder, FolderRef, ListFoldersRequest, Page, WellKnownFolder
@@ -413,13 +413,19 @@ export class Folders {
     const rootId = await this.rootId(mailbox)
     if (id === rootId) throw new FolderProtected('root')
     await this.ctx.policy.run(callFor(this.ctx, mailbox, 'deleteFolder', true, signal),
-      async () => {
-        await this.ctx.http.graph({
-          method: 'DELETE',
-          url: `${mailbox.base}/folders/${pathSegment(id)}`,
-          subject: { kind: 'folder', ref: ref.id },
-          ...(signal !== undefined ? { signal } : {})
-        })
+      async (attempt) => {
+        try {
+          await this.ctx.http.graph({
+            method: 'DELETE',
+            url: `${mailbox.base}/folders/${pathSegment(id)}`,
+            subject: { kind: 'folder', ref: ref.id },
+            ...(signal !== undefined ? { signal } : {})
+          })
+        } catch (err) {
+          // A retry after a lost answer finds the folder already gone: that is the outcome we wanted.
+          if (attempt > 1 && isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') return
+          throw err
+        }
       })
   }
 }

@@ -134,6 +134,15 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       unauthorized(res, caller.diagnostics)
       return
     }
+    if (faults.maxRequestBytes !== undefined && Buffer.byteLength(xml) > faults.maxRequestBytes) {
+      log.info({ bytes: Buffer.byteLength(xml), oversize: faults.oversize ?? 'http413' },
+        'ews fault: request too large')
+      if (faults.oversize === 'fault') {
+        send(res, 500, faultXml(new EwsFault('ErrorMessageSizeExceeded',
+          'The request message size exceeds the limit of this server.')))
+      } else res.writeHead(413, { 'content-length': 0 }).end()
+      return
+    }
     const parsed = parseEnvelope(xml)
     const op = parsed.op
     if (op !== undefined) stats.byOperation[op] = (stats.byOperation[op] ?? 0) + 1
@@ -182,6 +191,12 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       status = 500
       body = faultXml(err)
       log.info({ op, code: err.code }, 'ews fault')
+    }
+    if (applies && (faults.resetAfter ?? 0) > 0) {
+      faults.resetAfter = (faults.resetAfter ?? 0) - 1
+      log.info({ op }, 'ews fault: connection reset after the work was done')
+      req.socket.destroy()
+      return
     }
     if (applies && faults.truncate > 0) {
       faults.truncate--

@@ -46,6 +46,24 @@ export interface EwsFaults {
    * the same).
    */
   uploadWithoutChangeKey?: number
+  /**
+   * ExportItems requests naming one of these items (keyed by EWS item id, as on the wire) fail as a whole with a
+   * SOAP fault of the given code (HTTP 500, no per-item messages), as a server does when one item it cannot read
+   * breaks the batch (e.g. `{ [id]: 'ErrorInternalServerError' }`); regardless of `only`.
+   */
+  exportPoison?: Record<string, string>
+  /**
+   * Most request body bytes the server takes; a larger request is refused as a whole before anything is done:
+   * HTTP 413 (`oversize: 'http413'`, the default, as IIS's request limits answer) or an ErrorMessageSizeExceeded
+   * SOAP fault (`oversize: 'fault'`). Regardless of `only`.
+   */
+  maxRequestBytes?: number
+  oversize?: 'http413' | 'fault'
+  /**
+   * The next N requests are carried out, then their socket is destroyed without an answer: the client cannot
+   * know what was done.
+   */
+  resetAfter?: number
 }
 
 /** How `EwsFaults.exportDamage` damages one ExportItems answer. */

@@ -101,6 +101,12 @@ export function importHandler (
     }).then((reply) => {
       if (slotApp !== undefined) throttle.release(slotApp)
       if (reply.status === 429) ctx.stats.throttled++
+      if (reply.status < 300 && (ctx.faults.importResetAfter ?? 0) > 0) {
+        ctx.faults.importResetAfter = (ctx.faults.importResetAfter ?? 0) - 1
+        deps.logger?.info({ path }, 'graph simulator import fault: connection reset after storing the item')
+        res.destroy()
+        return
+      }
       const headers: Record<string, string> = { 'request-id': requestId, ...reply.headers }
       if (reply.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8'
       send(res, { ...reply, headers })

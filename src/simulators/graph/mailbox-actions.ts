@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { parseId, StoreError, type StoreMailbox } from '../store/store.js'
 import type { GraphCall, SimContext } from './context.js'
-import { badRequest, type Reply } from './http.js'
+import { badRequest, GraphError, type Reply } from './http.js'
 import { fromWireId, isoDate } from './ids.js'
 import { mailboxUrl } from './serialize.js'
 
@@ -64,7 +64,10 @@ function exportOne (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, req
   return { itemId: requested, changeKey: item.changeKey, data }
 }
 
-/** POST .../exportItems {itemIds: [...]} (the CSDL spells the parameter ItemIds; both are accepted). */
+/**
+ * POST .../exportItems {itemIds: [...]} (the CSDL spells the parameter ItemIds; both are accepted).
+ * `faults.exportPoison` fails a whole request that names a chosen item (see GraphFaults).
+ */
 export async function exportItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox): Promise<Reply> {
   const body = await call.json()
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -80,6 +83,11 @@ export async function exportItems (ctx: SimContext, call: GraphCall, mailbox: St
       `The number of item ids (${ids.length}) exceeds the maximum of ${EXPORT_MAX_IDS}.`,
       'ErrorInvalidParameter'
     )
+  }
+  const poison = ids.map((id) => typeof id === 'string' ? ctx.faults.exportPoison?.[id] : undefined)
+    .find((code) => code !== undefined)
+  if (poison !== undefined) {
+    throw new GraphError(500, poison, 'An internal server error occurred. The operation failed.')
   }
   return {
     status: 200,

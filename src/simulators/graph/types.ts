@@ -40,6 +40,16 @@ export interface GraphFaults {
    * all the same), regardless of `only`.
    */
   importWithoutChangeKey?: number
+  /**
+   * exportItems POSTs naming one of these items (keyed by item id as on the wire) fail as a whole, regardless of
+   * `only`: HTTP 500 with this Graph error code (e.g. 'ErrorCorruptData') and no per-item entries.
+   */
+  exportPoison?: Record<string, string>
+  /**
+   * The next N successful imports are stored, then their connection is destroyed without an answer (the caller
+   * cannot know the item was stored), regardless of `only`.
+   */
+  importResetAfter?: number
 }
 
 /** How `GraphFaults.exportDamage` damages one exportItems entry. */

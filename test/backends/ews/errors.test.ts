@@ -4,7 +4,9 @@
  */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { EWS_CODES, errorForCode, uploadErrorForCode, type CodeContext } from '../../../src/backends/ews/errors.js'
+import {
+  EWS_CODES, errorForCode, faultIsolates, uploadErrorForCode, type CodeContext
+} from '../../../src/backends/ews/errors.js'
 
 const address = 'alice@contoso.example'
 const code = (c: string, ctx: Omit<CodeContext, 'address'>): string | undefined =>
@@ -87,4 +89,17 @@ t.test('UploadItems: a create\'s folder is the caller\'s id or a resolved well-k
 t.test('README lists every code of the table', async (t) => {
   const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
   for (const c of Object.keys(EWS_CODES)) t.match(readme, `\`${c}\``, `${c} in README`)
+})
+
+t.test('which whole-request faults split a batch to find the item', async (t) => {
+  t.ok(faultIsolates('ExportItems', 'ErrorInternalServerError'), 'an export changes nothing: any item fault')
+  t.ok(faultIsolates('ExportItems', 'ErrorCorruptData'))
+  t.ok(faultIsolates('UploadItems', 'ErrorMessageSizeExceeded'), 'refused before writing')
+  t.ok(faultIsolates('UploadItems', 'ErrorInvalidDataMarker'))
+  t.notOk(faultIsolates('UploadItems', 'ErrorInternalServerError'), 'items may have been stored before it')
+  for (const code of ['ErrorServerBusy', 'ErrorMailboxStoreUnavailable', 'ErrorNonExistentMailbox',
+    'ErrorImpersonateUserDenied', 'ErrorQuotaExceeded', 'ErrorInvalidServerVersion']) {
+    t.notOk(faultIsolates('ExportItems', code), `${code} concerns every item`)
+  }
+  t.notOk(faultIsolates('CreateFolder', 'ErrorInternalServerError'), 'not a batch')
 })

@@ -190,3 +190,22 @@ t.test('update-mode failures are told apart: missing item, malformed id or key, 
     t.match(m(404, 'The specified folder could not be found in the store.', wk),
       { code: 'MBG_ERR_FOLDER_NOT_FOUND', message: /inbox/ })
   })
+
+t.test('a 500 to a call about items: ErrorCorruptData is final; several items are split, not retried', async (t) => {
+  const items = (count: number) => ({ kind: 'item' as const, ref: `${count} items`, count })
+  const corrupt = graphError(500, graphBody('ErrorCorruptData'), {}, items(5))
+  t.match(corrupt,
+    { code: 'MBG_ERR_UPSTREAM_REJECTED', upstreamCode: 'ErrorCorruptData', retryable: false, isolate: true })
+  t.equal(corrupt.retry, undefined, 'never retried')
+  const alone = graphError(500, graphBody('ErrorCorruptData'), {}, items(1))
+  t.match(alone, { code: 'MBG_ERR_UPSTREAM_REJECTED', retryable: false, isolate: false })
+  t.equal(alone.retry, undefined)
+  const several = graphError(500, graphBody('ErrorInternalServerError'), {}, items(3))
+  t.match(several, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', isolate: true })
+  t.equal(several.retry, undefined, 'split instead of retried whole')
+  const one = graphError(500, graphBody('ErrorInternalServerError'), {}, items(1))
+  t.match(one, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent' }, 'one item: the usual 5xx retries')
+  t.equal(one.isolate, undefined)
+  const folder = graphError(500, graphBody('ErrorCorruptData'), {}, { kind: 'folder', ref: 'f' })
+  t.match(folder, { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE', retry: 'idempotent' }, 'other calls as before')
+})

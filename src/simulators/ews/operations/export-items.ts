@@ -1,16 +1,19 @@
 /**
  * ExportItems: per id, the current Id/ChangeKey and the full-fidelity stream.
  * A ChangeKey in the request need not be current but must parse [MS-OXWSBTRF R184].
- * `faults.exportDamage` damages the answers for chosen items (see EwsFaults).
+ * `faults.exportDamage` damages the answers for chosen items; `faults.exportPoison` fails a whole request that
+ * names a chosen item (see EwsFaults).
  */
 import type { RequestContext } from '../context.js'
 import { checkChangeKey, injectedMessageFault, itemById } from '../context.js'
-import { toEwsError } from '../errors.js'
+import { EwsFault, toEwsError } from '../errors.js'
 import { NS, required, type XmlEl } from '../xml.js'
 import { errorMessage, esc, idAttrs, operationResponse, successMessage } from '../writer.js'
 
 export function exportItems (ctx: RequestContext, req: XmlEl): string {
   const ids = required(req, NS.m, 'ItemIds').children.filter((c) => c.ns === NS.t)
+  const poison = ids.map((el) => ctx.faults?.exportPoison?.[el.attrs.Id ?? '']).find((code) => code !== undefined)
+  if (poison !== undefined) throw new EwsFault(poison, 'An internal server error occurred. The operation failed.')
   const messages = ids.map((el) => {
     try {
       injectedMessageFault(ctx)
