@@ -10,3 +10,7 @@ export {
   exportFolder, exportItems, importItems, summarize, type BatchSummary, type ExportResult, type ImportRequestItem,
   type ImportRules, type MailboxTarget
 } from './items.js'
+export {
+  IdempotencyKeys, parseIdempotencyKey, requestFingerprint, scopedKey, type IdempotencyClaim,
+  type IdempotencyKeysOptions, type IdempotencyScope, type IdempotencyStart
+} from './idempotency.js'
