@@ -3,12 +3,10 @@
  * survives a restart and nothing is shared between replicas (SQLite and PostgreSQL stores do that).
  */
 import { randomUUID } from 'node:crypto'
-import type { IdempotencyBegin, IdempotencyRecord, IdempotencyStore } from './store.js'
-
-/** Default time a completed key is kept: 24 hours, in milliseconds. */
-export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
-/** Default time an unfinished request holds its key: 5 minutes (the default request timeout), in ms. */
-export const DEFAULT_IDEMPOTENCY_LEASE_MS = 5 * 60 * 1000
+import {
+  DEFAULT_IDEMPOTENCY_LEASE_MS, DEFAULT_IDEMPOTENCY_TTL_MS, type IdempotencyBegin, type IdempotencyRecord,
+  type IdempotencyStore
+} from './store.js'
 /** Default most keys kept at once. */
 export const DEFAULT_IDEMPOTENCY_MAX_ENTRIES = 10_000
 /** Default most answer bytes (UTF-16 code units of recorded bodies) kept at once: 64 Mi. */

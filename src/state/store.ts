@@ -9,6 +9,15 @@
  */
 
 /**
+ * Default time a completed key is kept: 24 hours, in milliseconds. Every store uses it when not told
+ * otherwise (draft-ietf-httpapi-idempotency-key-header "Idempotency Key Validity and Expiry" leaves it
+ * to the server; 24 hours is what Stripe keeps).
+ */
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
+/** Default time an unfinished request holds its key: 5 minutes (the default request timeout), in ms. */
+export const DEFAULT_IDEMPOTENCY_LEASE_MS = 5 * 60 * 1000
+
+/**
  * The final answer of a request made with an Idempotency-Key, as it was sent: replayed verbatim
  * (status, these headers, body byte for byte) to a repeat of the request.
  */

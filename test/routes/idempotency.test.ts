@@ -307,3 +307,19 @@ t.test('the header is documented on both operations', async (t) => {
     t.ok(params.some((p) => p.in === 'header' && p.name === 'Idempotency-Key'), `POST ${path}`)
   }
 })
+
+t.test('a store that cannot record does not fail the answer; the key stays held until its lease ends', async (t) => {
+  class FailingStore extends MemoryIdempotencyStore {
+    override async complete (): Promise<boolean> { throw new Error('state store unreachable') }
+  }
+  const gw = await buildTestGateway(t, { idempotency: { store: new FailingStore() } })
+  const { primary } = MAILBOXES.ews
+  const folder = await newFolder(gw, primary, 'idem store down')
+  const body = await importBody(gw, primary, folder, 1)
+  const res = await importWith(gw, primary, body, 'down-1')
+  t.equal(res.statusCode, 200, 'the answer goes out')
+  t.ok(gw.logs.some((l) => l.includes('idempotency key could not be settled') && l.includes('state store unreachable')))
+  const again = await importWith(gw, primary, body, 'down-1')
+  t.equal(again.statusCode, 409, 'not run twice: the key is held, not freed')
+  t.equal(await countItems(gw, primary, folder), 1)
+})
