@@ -8,7 +8,9 @@ import swagger from '../plugins/external/swagger.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import type { BackendRouter } from './backends/router.js'
 import type { BackendChecksOptions, BackendHealth } from './backends/health.js'
-import { MailboxService } from './service/index.js'
+import { IdempotencyKeys, MailboxService } from './service/index.js'
+import { MemoryIdempotencyStore, type MemoryIdempotencyOptions } from './state/memory.js'
+import type { IdempotencyStore } from './state/store.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import health from '../routes/health.js'
 import mailboxes from '../routes/mailboxes.js'
@@ -18,6 +20,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The service layer: the only caller of the backend port. */
     mailboxService: MailboxService
+    /** Idempotency-Key handling of write routes (routes/mailbox/idempotency.ts). */
+    idempotencyKeys: IdempotencyKeys
     gatewayMode: 'demo' | 'configured'
     /** Per-backend readiness (GET /health/ready). */
     backendHealth: BackendHealth
@@ -43,6 +47,16 @@ export interface AppOptions {
    * Default: on, 30 s bound, failing checks re-run every 30 s.
    */
   backendChecks?: false | BackendChecksOptions
+  /** Where Idempotency-Keys live; default: an in-memory store with these options (see IdempotencyOptions). */
+  idempotency?: IdempotencyOptions
+}
+
+/**
+ * The idempotency-key store: `store` as given (its own time to live and lease), or a
+ * MemoryIdempotencyStore built with the other options (time to live 24 h, lease 5 min, 10 000 keys by default).
+ */
+export interface IdempotencyOptions extends MemoryIdempotencyOptions {
+  store?: IdempotencyStore
 }
 
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -66,6 +80,13 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     logger: fastify.log
   })
   fastify.decorate('mailboxService', service)
+  const { store, ...memory } = opts.idempotency ?? {}
+  const idempotencyKeys = new IdempotencyKeys({
+    store: store ?? new MemoryIdempotencyStore(memory),
+    ...(memory.now !== undefined ? { now: memory.now } : {})
+  })
+  fastify.decorate('idempotencyKeys', idempotencyKeys)
+  fastify.addHook('onClose', async () => { await idempotencyKeys.close() })
   fastify.decorate('gatewayMode', opts.mode)
   fastify.decorate('backendHealth', opts.router.health)
   fastify.addHook('onClose', async () => { await service.close() })

@@ -30,6 +30,11 @@ export interface BuildOptions {
   pageTokenSecret?: string
   /** See AppOptions.backendChecks (default on). */
   backendChecks?: AppOptions['backendChecks']
+  /**
+   * See AppOptions.idempotency. The in-memory store's lease (how long an unfinished request holds its
+   * Idempotency-Key) defaults to the request timeout here.
+   */
+  idempotency?: AppOptions['idempotency']
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -121,7 +126,8 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     docsUi: options.docsUi ?? true,
     ...(options.underPressure !== undefined ? { underPressure: options.underPressure } : {}),
     ...(options.backendChecks !== undefined ? { backendChecks: options.backendChecks } : {}),
-    ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {})
+    ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {}),
+    idempotency: { leaseMs: options.requestTimeoutMs ?? 300_000, ...options.idempotency }
   })
   return fastify as unknown as FastifyInstance
 }

@@ -22,6 +22,24 @@ export const UnsupportedMediaType = createError<[string]>(
   415
 )
 export const RouteNotFound = createError<[string, string]>('MBG_ERR_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
+/**
+ * An Idempotency-Key already used for another request (another body, or another operation) in this
+ * scope: 422 as draft-ietf-httpapi-idempotency-key-header ("Error Scenarios") asks. Nothing was done.
+ */
+export const IdempotencyKeyReused = createError<[string]>(
+  'MBG_ERR_IDEMPOTENCY_KEY_REUSED',
+  'Idempotency-Key already used for another request: %s',
+  422
+)
+/**
+ * The first request with this Idempotency-Key is still being processed: 409 (same draft), with
+ * Retry-After. Nothing was done by this one; repeat it later to get the first one's answer.
+ */
+export const IdempotencyKeyInUse = createError<[string]>(
+  'MBG_ERR_IDEMPOTENCY_KEY_IN_USE',
+  'A request with this Idempotency-Key is still in progress: %s',
+  409
+)
 
 // Mailboxes, folders, items
 export const MailboxNotFound = createError<[string]>('MBG_ERR_MAILBOX_NOT_FOUND', 'Mailbox %s not found', 404)
@@ -126,6 +144,8 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     ChangeKeyInvalid,
     UnsupportedMediaType,
     RouteNotFound,
+    IdempotencyKeyReused,
+    IdempotencyKeyInUse,
     MailboxNotFound,
     FolderNotFound,
     ItemNotFound,

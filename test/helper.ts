@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { buildGateway } from '../src/build.js'
+import { buildGateway, type BuildOptions } from '../src/build.js'
 import { createRouter } from '../src/backends/factory.js'
 import { demoConfig } from '../src/demo.js'
 import { captureLogs, findSecrets } from './helpers/logs.js'
@@ -41,6 +41,8 @@ export interface BuildTestOptions {
   importSessionLifetimeSec?: number
   /** More identity-simulator apps. */
   extraApps?: IdentityApp[]
+  /** Idempotency-Key store or its options (a clock, a short time to live). */
+  idempotency?: BuildOptions['idempotency']
 }
 
 export async function buildTestGateway (t: Test, options: BuildTestOptions = {}): Promise<TestGateway> {
@@ -68,7 +70,8 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     underPressure: { maxEventLoopDelay: 0 },
     // Route tests count backend calls and inject faults: no background start-up check
     // (test/app/health.test.ts and test/app/misconfiguration.test.ts cover it).
-    backendChecks: false
+    backendChecks: false,
+    ...(options.idempotency !== undefined ? { idempotency: options.idempotency } : {})
   })
   await app.ready()
   enforceContract(app)

@@ -1,6 +1,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { FolderParams, MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
 import { Folder, FolderCreate, FolderList, FolderListQuery, FolderUpdate } from '../../src/schemas/folder.js'
+import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
+import { idempotent, workSignal } from './idempotency.js'
 
 const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/mailboxes/:mailbox/folders', {
@@ -26,16 +28,18 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => await fastify.mailboxService.getFolder(request.mailbox, request.params.folder, request.cancel))
 
   fastify.post('/mailboxes/:mailbox/folders', {
+    ...idempotent(fastify),
     schema: {
       tags: ['folders'],
       summary: 'Create a folder',
       operationId: 'createFolder',
       params: MailboxParams,
+      headers: IdempotencyHeaders,
       body: Type.Ref(FolderCreate),
-      response: { 201: Type.Ref(Folder), ...problems(400, 404, 409, ...UPSTREAM) }
+      response: { 201: Type.Ref(Folder), ...problems(400, 404, 409, 422, ...UPSTREAM) }
     }
   }, async (request, reply) => {
-    const folder = await fastify.mailboxService.createFolder(request.mailbox, request.body, request.cancel)
+    const folder = await fastify.mailboxService.createFolder(request.mailbox, request.body, workSignal(request))
     const location = `/mailboxes/${encodeURIComponent(request.params.mailbox)}/folders/${folder.id}`
     return await reply.code(201).header('location', location).send(folder)
   })

@@ -2,6 +2,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { FolderParams, MailboxParams, PageQuery, problems, UPSTREAM } from '../../src/schemas/common.js'
 import { ExportResponse, exportRequest, ImportResponse, importRequest, ItemList } from '../../src/schemas/item.js'
 import { configurable } from '../../src/schemas/limits.js'
+import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
+import { idempotent, workSignal } from './idempotency.js'
 
 export interface ItemRoutesOptions {
   /** Most ids per export / items per import. */
@@ -37,16 +39,19 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds, request.cancel))
 
   fastify.post('/mailboxes/:mailbox/items::import', {
+    ...idempotent(fastify),
     schema: {
       tags: ['items'],
       summary: 'Import items (full fidelity)',
       description: `Imports up to ${opts.maxBatchItems} item streams (${configurable('MAX_BATCH_ITEMS')}), as exported, into folders, creating new items or updating existing ones (itemId + current changeKey). Answers 200 with one result per item, in input order. A larger request body than the limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}) is a 413.`,
       operationId: 'importItems',
       params: MailboxParams,
+      headers: IdempotencyHeaders,
       body: importRequest(opts.maxBatchItems),
-      response: { 200: Type.Ref(ImportResponse), ...problems(400, 404, 413, 415, ...UPSTREAM) }
+      response: { 200: Type.Ref(ImportResponse), ...problems(400, 404, 409, 413, 415, 422, ...UPSTREAM) }
     }
-  }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items, request.cancel))
+  }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items,
+    workSignal(request)))
 }
 
 export default items

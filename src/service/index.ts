@@ -11,3 +11,7 @@ export {
   type BatchSummary, type ExportResult, type ImportRequestItem,
   type ImportRules, type MailboxTarget
 } from './items.js'
+export {
+  IdempotencyKeys, parseIdempotencyKey, requestFingerprint, scopedKey, type IdempotencyClaim,
+  type IdempotencyKeysOptions, type IdempotencyScope, type IdempotencyStart
+} from './idempotency.js'
