@@ -11,6 +11,7 @@ import { Policy } from './policy.js'
 import { BackendRouter } from './router.js'
 import { createEwsBackend } from './ews/index.js'
 import { createGraphBackend } from './graph/index.js'
+import type { Telemetry } from '../telemetry.js'
 
 /** The adapter for one resolved backend, and its token provider when it uses OAuth. */
 function createBackend (
@@ -42,11 +43,13 @@ function withClose (backend: MailboxBackend, tokens: MsalTokenProvider | undefin
  * Builds the router over a parsed config. Every backend is resolved (secrets, files) before
  * any adapter is created; a resolution failure throws MBG_ERR_CONFIG_INVALID. The token
  * providers go to the router too, for the start-up check (src/backends/health.ts).
+ * `telemetry` goes to the policy (default: reports nowhere).
  */
 export function createRouter (
-  config: GatewayConfig, extras: RuntimeExtras, logger: Logger, options: { discoveryTtlMs?: number } = {}
+  config: GatewayConfig, extras: RuntimeExtras, logger: Logger,
+  { telemetry, ...options }: { discoveryTtlMs?: number, telemetry?: Telemetry } = {}
 ): BackendRouter {
-  const policy = new Policy(config.policy ?? {})
+  const policy = new Policy(config.policy ?? {}, telemetry)
   const resolved = Object.entries(config.backends).map(([name, settings]) => resolveBackend(name, settings, extras))
   const created = resolved.map((b) => ({ name: b.name, ...createBackend(b, policy, logger) }))
   const backends = new Map(created.map((c): [string, MailboxBackend] => [c.name, c.adapter]))

@@ -13,6 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { OutcomeUnknown, type GatewayError } from '../errors.js'
 import { annotate, type UpstreamAnnotations } from '../upstream/errors.js'
+import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 
 export interface PolicyOptions {
   /** Concurrent calls per key. */
@@ -64,7 +65,8 @@ export class Policy {
   readonly stats: PolicyStats = { retries: 0, gaveUp: 0 }
   private readonly semaphores = new Map<string, Semaphore>()
 
-  constructor (options: Partial<PolicyOptions> = {}) {
+  /** `telemetry`: where calls, retries and pacing are reported (src/metrics.ts); default nowhere. */
+  constructor (options: Partial<PolicyOptions> = {}, readonly telemetry: Telemetry = NO_TELEMETRY) {
     this.options = { ...DEFAULT_POLICY, ...options }
   }
 

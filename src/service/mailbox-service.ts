@@ -21,6 +21,7 @@ import {
 } from './items.js'
 import { PageTokens } from './page-tokens.js'
 import { BadRequest, TooLarge, toItemError } from '../errors.js'
+import { NO_TELEMETRY, type ItemOutcome, type Telemetry } from '../telemetry.js'
 
 /**
  * Default most item data in one export answer: 64 MiB of base64. While an answer is built the gateway holds
@@ -46,6 +47,8 @@ export interface MailboxServiceOptions extends ImportRules {
   maxExportAnswerBytes?: number
   /** Key for page tokens (PAGE_TOKEN_SECRET); random per process when absent. */
   pageTokenSecret?: string
+  /** Where item outcomes are reported (src/metrics.ts); default nowhere. */
+  telemetry?: Telemetry
 }
 
 /**
@@ -79,9 +82,11 @@ export class MailboxService {
   private readonly tokens: PageTokens
   private readonly rules: ImportRules
   private readonly maxExportAnswerBytes: number
+  private readonly telemetry: Telemetry
 
   constructor (options: MailboxServiceOptions) {
     this.router = options.router
+    this.telemetry = options.telemetry ?? NO_TELEMETRY
     this.tokens = new PageTokens(options.pageTokenSecret)
     this.maxExportAnswerBytes = options.maxExportAnswerBytes ?? DEFAULT_MAX_EXPORT_ANSWER_BYTES
     this.rules = { crossBackendImport: options.crossBackendImport }
@@ -166,17 +171,36 @@ export class MailboxService {
       results.push({ itemId: itemIds[i], error: toItemError(error) })
     }
     const failed = results.filter((r) => 'error' in r).length
+    this.reportItems(target, 'export', results.map((r) => 'error' in r ? r.error : r.data))
     return { results, succeeded: results.length - failed, failed }
   }
 
   /** Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals. */
   async importItems (target: MailboxTarget, items: ImportRequestItem[],
     signal?: AbortSignal): Promise<BatchSummary<ImportResult>> {
-    return await summarize(importItems(target, items, this.rules, signal))
+    const summary = await summarize(importItems(target, items, this.rules, signal))
+    this.reportItems(target, 'import', summary.results.map((r) => 'error' in r ? r.error : items[r.index].data))
+    return summary
   }
 
   async close (): Promise<void> {
     await this.router.close()
+  }
+
+  /** Reports item outcomes: per item, its MBG_ERR_* code when it failed, else its data (base64). */
+  private reportItems (target: MailboxTarget, kind: 'export' | 'import', outcomes: Array<{ code: string } | string>):
+  void {
+    const count = { ok: 0, failed: 0, unknown: 0 }
+    let bytes = 0
+    for (const o of outcomes) {
+      if (typeof o === 'string') { count.ok++; bytes += decodedLength(o); continue }
+      count[o.code === 'MBG_ERR_OUTCOME_UNKNOWN' ? 'unknown' : 'failed']++
+    }
+    for (const outcome of ['ok', 'failed', 'unknown'] as ItemOutcome[]) {
+      if (count[outcome] === 0) continue
+      const b = outcome === 'ok' ? bytes : 0
+      this.telemetry.items({ backend: target.backend.name, kind, outcome, count: count[outcome], bytes: b })
+    }
   }
 
   private page (scope: string, query: PageQuery): { limit: number, cursor?: string } {
@@ -189,4 +213,10 @@ export class MailboxService {
   private next (scope: string, cursor: string | undefined): { nextPageToken?: string } {
     return cursor !== undefined ? { nextPageToken: this.tokens.seal(scope, cursor) } : {}
   }
+}
+
+/** Bytes a padded base64 string decodes to (RFC 4648 section 4). */
+function decodedLength (base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0
+  return base64.length / 4 * 3 - padding
 }
