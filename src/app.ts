@@ -9,8 +9,10 @@ import problemDetails from '../plugins/app/problem-details.js'
 import type { BackendRouter } from './backends/router.js'
 import type { BackendChecksOptions, BackendHealth } from './backends/health.js'
 import { MailboxService } from './service/index.js'
+import { GatewayMetrics } from './metrics.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import health from '../routes/health.js'
+import metricsRoute from '../routes/metrics.js'
 import mailboxes from '../routes/mailboxes.js'
 import mailboxRoutes from '../routes/mailbox/index.js'
 
@@ -21,6 +23,8 @@ declare module 'fastify' {
     gatewayMode: 'demo' | 'configured'
     /** Per-backend readiness (GET /health/ready). */
     backendHealth: BackendHealth
+    /** This gateway's Prometheus metrics (GET /metrics). */
+    metrics: GatewayMetrics
   }
 }
 
@@ -43,6 +47,11 @@ export interface AppOptions {
    * Default: on, 30 s bound, failing checks re-run every 30 s.
    */
   backendChecks?: false | BackendChecksOptions
+  /**
+   * Metrics of this gateway (GET /metrics); pass the instance the router's policy reports to
+   * (`createRouter(…, { telemetry })`). Default: a fresh one, with HTTP and service metrics only.
+   */
+  metrics?: GatewayMetrics
 }
 
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -57,9 +66,12 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     ...opts.underPressure
   })
   await fastify.register(problemDetails)
+  const metrics = opts.metrics ?? new GatewayMetrics()
+  metrics.instrument(fastify)
 
   const service = new MailboxService({
     router: opts.router,
+    telemetry: metrics,
     ...(opts.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: opts.maxExportAnswerBytes } : {}),
     crossBackendImport: opts.crossBackendImport,
     ...(opts.pageTokenSecret !== undefined ? { pageTokenSecret: opts.pageTokenSecret } : {})
@@ -67,11 +79,13 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.decorate('mailboxService', service)
   fastify.decorate('gatewayMode', opts.mode)
   fastify.decorate('backendHealth', opts.router.health)
+  fastify.decorate('metrics', metrics)
   fastify.addHook('onClose', async () => { await service.close() })
   const checks = opts.backendChecks
   if (checks !== false) fastify.addHook('onReady', async () => { opts.router.health.start(checks) })
 
   await fastify.register(health)
+  await fastify.register(metricsRoute)
   await fastify.register(mailboxes)
   await fastify.register(mailboxRoutes, { maxBatchItems: opts.maxBatchItems })
 }

@@ -30,6 +30,8 @@ export interface BuildOptions {
   pageTokenSecret?: string
   /** See AppOptions.backendChecks (default on). */
   backendChecks?: AppOptions['backendChecks']
+  /** See AppOptions.metrics (default: a fresh instance). */
+  metrics?: AppOptions['metrics']
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -121,6 +123,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     docsUi: options.docsUi ?? true,
     ...(options.underPressure !== undefined ? { underPressure: options.underPressure } : {}),
     ...(options.backendChecks !== undefined ? { backendChecks: options.backendChecks } : {}),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {})
   })
   return fastify as unknown as FastifyInstance
