@@ -156,12 +156,7 @@ export class GatewayMetrics implements Telemetry {
     })
   }
 
-  /** Content type of `scrape()`: `text/plain; version=0.0.4; charset=utf-8`. */
-  get contentType (): string {
-    return this.registry.contentType
-  }
-
-  /** Every metric in the text exposition format. */
+  /** Every metric in the text exposition format 0.0.4 (`text/plain; version=0.0.4; charset=utf-8`). */
   async scrape (): Promise<string> {
     return await this.registry.metrics()
   }
