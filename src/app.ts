@@ -11,8 +11,10 @@ import type { BackendChecksOptions, BackendHealth } from './backends/health.js'
 import { IdempotencyKeys, MailboxService } from './service/index.js'
 import { MemoryIdempotencyStore, type MemoryIdempotencyOptions } from './state/memory.js'
 import type { IdempotencyStore } from './state/store.js'
+import { GatewayMetrics } from './metrics.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import health from '../routes/health.js'
+import metricsRoute from '../routes/metrics.js'
 import mailboxes from '../routes/mailboxes.js'
 import mailboxRoutes from '../routes/mailbox/index.js'
 
@@ -25,6 +27,8 @@ declare module 'fastify' {
     gatewayMode: 'demo' | 'configured'
     /** Per-backend readiness (GET /health/ready). */
     backendHealth: BackendHealth
+    /** This gateway's Prometheus metrics (GET /metrics). */
+    metrics: GatewayMetrics
   }
 }
 
@@ -49,6 +53,11 @@ export interface AppOptions {
   backendChecks?: false | BackendChecksOptions
   /** Where Idempotency-Keys live; default: an in-memory store with these options (see IdempotencyOptions). */
   idempotency?: IdempotencyOptions
+  /**
+   * Metrics of this gateway (GET /metrics); pass the instance the router's policy reports to
+   * (`createRouter(…, { telemetry })`). Default: a fresh one, with HTTP and service metrics only.
+   */
+  metrics?: GatewayMetrics
 }
 
 /**
@@ -71,9 +80,12 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     ...opts.underPressure
   })
   await fastify.register(problemDetails)
+  const metrics = opts.metrics ?? new GatewayMetrics()
+  metrics.instrument(fastify)
 
   const service = new MailboxService({
     router: opts.router,
+    telemetry: metrics,
     ...(opts.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: opts.maxExportAnswerBytes } : {}),
     crossBackendImport: opts.crossBackendImport,
     ...(opts.pageTokenSecret !== undefined ? { pageTokenSecret: opts.pageTokenSecret } : {}),
@@ -89,11 +101,13 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.addHook('onClose', async () => { await idempotencyKeys.close() })
   fastify.decorate('gatewayMode', opts.mode)
   fastify.decorate('backendHealth', opts.router.health)
+  fastify.decorate('metrics', metrics)
   fastify.addHook('onClose', async () => { await service.close() })
   const checks = opts.backendChecks
   if (checks !== false) fastify.addHook('onReady', async () => { opts.router.health.start(checks) })
 
   await fastify.register(health)
+  await fastify.register(metricsRoute)
   await fastify.register(mailboxes)
   await fastify.register(mailboxRoutes, { maxBatchItems: opts.maxBatchItems })
 }

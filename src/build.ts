@@ -35,6 +35,8 @@ export interface BuildOptions {
    * Idempotency-Key) defaults to the request timeout here.
    */
   idempotency?: AppOptions['idempotency']
+  /** See AppOptions.metrics (default: a fresh instance). */
+  metrics?: AppOptions['metrics']
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -127,6 +129,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     ...(options.underPressure !== undefined ? { underPressure: options.underPressure } : {}),
     ...(options.backendChecks !== undefined ? { backendChecks: options.backendChecks } : {}),
     ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {}),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     idempotency: { leaseMs: options.requestTimeoutMs ?? 300_000, ...options.idempotency }
   })
   return fastify as unknown as FastifyInstance

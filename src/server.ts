@@ -9,6 +9,7 @@ import { loggerOptions } from './logger.js'
 import { buildGateway } from './build.js'
 import { createRouter } from './backends/factory.js'
 import { startDemo, type Demo } from './demo.js'
+import { GatewayMetrics } from './metrics.js'
 
 function fail (message: string): never {
   process.stderr.write(`mailbox-gateway: ${message}\n`)
@@ -44,9 +45,10 @@ if (config === undefined) {
   extras = demo.extras
 }
 
+const metrics = new GatewayMetrics()
 let router: ReturnType<typeof createRouter>
 try {
-  router = createRouter(config, extras, logger)
+  router = createRouter(config, extras, logger, { telemetry: metrics })
 } catch (err) {
   fail((err as Error).message)
 }
@@ -54,6 +56,7 @@ const app = await buildGateway({
   router,
   mode: demo !== undefined ? 'demo' : 'configured',
   logger,
+  metrics,
   maxBatchItems: env.MAX_BATCH_ITEMS,
   maxExportAnswerBytes: env.MAX_EXPORT_ANSWER_BYTES,
   bodyLimit: env.BODY_LIMIT_BYTES,

@@ -9,6 +9,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { buildGateway, type BuildOptions } from '../src/build.js'
+import { GatewayMetrics } from '../src/metrics.js'
 import { createRouter } from '../src/backends/factory.js'
 import { demoConfig } from '../src/demo.js'
 import { captureLogs, findSecrets } from './helpers/logs.js'
@@ -30,6 +31,8 @@ export interface TestGateway {
   sims: Simulators
   logs: string[]
   config: GatewayConfig
+  /** The gateway's metrics (also scraped at GET /metrics). */
+  metrics: GatewayMetrics
 }
 
 export interface BuildTestOptions {
@@ -56,11 +59,13 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
   })
   const { config, extras } = demoConfig(sims)
   options.configure?.(config)
-  const router = createRouter(config, extras, capture.logger)
+  const metrics = new GatewayMetrics()
+  const router = createRouter(config, extras, capture.logger, { telemetry: metrics })
   const app = await buildGateway({
     router,
     mode: 'demo',
     logger: capture.logger,
+    metrics,
     maxBatchItems: options.maxBatchItems ?? 100,
     ...(options.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: options.maxExportAnswerBytes } : {}),
     crossBackendImport: config.crossBackendImport ?? 'deny',
@@ -82,7 +87,7 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     const hits = findSecrets(capture.lines, [DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret])
     if (hits.length > 0) throw new Error(`secrets reached the logs:\n${hits.slice(0, 5).join('\n')}`)
   })
-  return { app, sims, logs: capture.lines, config }
+  return { app, sims, logs: capture.lines, config, metrics }
 }
 
 /** JSON body of an inject response, typed loosely for assertions. */
