@@ -21,6 +21,11 @@ declare module 'fastify' {
     gatewayMode: 'demo' | 'configured'
     /** Per-backend readiness (GET /health/ready). */
     backendHealth: BackendHealth
+    /**
+     * Fires at the stop point of a shutdown (src/shutdown.ts): batch work starts no new backend calls and
+     * reports items not sent as MBG_ERR_SHUTTING_DOWN. Its reason is that error.
+     */
+    stopping: AbortSignal
   }
 }
 
@@ -43,6 +48,8 @@ export interface AppOptions {
    * Default: on, 30 s bound, failing checks re-run every 30 s.
    */
   backendChecks?: false | BackendChecksOptions
+  /** The server's stop signal (`fastify.stopping`); default: one that never fires. */
+  stop?: AbortSignal
 }
 
 export default async function app (fastify: FastifyInstance, opts: AppOptions): Promise<void> {
@@ -67,6 +74,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.decorate('mailboxService', service)
   fastify.decorate('gatewayMode', opts.mode)
   fastify.decorate('backendHealth', opts.router.health)
+  fastify.decorate('stopping', opts.stop ?? new AbortController().signal)
   fastify.addHook('onClose', async () => { await service.close() })
   const checks = opts.backendChecks
   if (checks !== false) fastify.addHook('onReady', async () => { opts.router.health.start(checks) })

@@ -34,7 +34,8 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
       body: exportRequest(opts.maxBatchItems),
       response: { 200: Type.Ref(ExportResponse), ...problems(400, 404, 413, 415, ...UPSTREAM) }
     }
-  }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds, request.cancel))
+  }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds, request.cancel,
+    { stop: request.stop }))
 
   fastify.post('/mailboxes/:mailbox/items::import', {
     schema: {
@@ -46,7 +47,8 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
       body: importRequest(opts.maxBatchItems),
       response: { 200: Type.Ref(ImportResponse), ...problems(400, 404, 413, 415, ...UPSTREAM) }
     }
-  }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items, request.cancel))
+  }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items, request.cancel,
+    { stop: request.stop }))
 }
 
 export default items

@@ -1,6 +1,7 @@
 /** The service layer's public surface: what routes, jobs and the CLI call. */
 export {
   MailboxService,
+  type BatchOptions,
   mailboxView,
   type MailboxServiceOptions,
   type MailboxView,

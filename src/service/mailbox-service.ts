@@ -31,6 +31,17 @@ export const DEFAULT_MAX_EXPORT_ANSWER_BYTES = 64 * 1024 * 1024
 /** A mailbox as callers see it (routing data stays inside). */
 export type MailboxView = Static<typeof Mailbox>
 
+/** How a batch call (exportItems, importItems) may be told to wind down, beyond the caller's cancel signal. */
+export interface BatchOptions {
+  /**
+   * The gateway's stop signal (`request.stop`, src/shutdown.ts): once aborted, the batch starts no new backend
+   * call and reports each item it did not send as MBG_ERR_SHUTTING_DOWN (retryable); calls in flight go on.
+   * Handed to the batch runner's `stop` (src/service/batches.ts runOrdered), which is added separately: until
+   * then it is accepted and not acted on.
+   */
+  stop?: AbortSignal
+}
+
 /** A page request as callers send it: `pageToken` is the previous page's `nextPageToken`. */
 export interface PageQuery {
   pageSize?: number
@@ -150,7 +161,7 @@ export class MailboxService {
    * for it in another request. Nothing is lost: an export changes nothing.
    */
   async exportItems (target: MailboxTarget, itemIds: string[],
-    signal?: AbortSignal): Promise<BatchSummary<ExportResult>> {
+    signal?: AbortSignal, _options: BatchOptions = {}): Promise<BatchSummary<ExportResult>> {
     const results: ExportResult[] = []
     let bytes = 0
     for await (const r of exportItems(target, itemIds, signal)) {
@@ -171,7 +182,7 @@ export class MailboxService {
 
   /** Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals. */
   async importItems (target: MailboxTarget, items: ImportRequestItem[],
-    signal?: AbortSignal): Promise<BatchSummary<ImportResult>> {
+    signal?: AbortSignal, _options: BatchOptions = {}): Promise<BatchSummary<ImportResult>> {
     return await summarize(importItems(target, items, this.rules, signal))
   }
 
