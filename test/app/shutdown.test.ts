@@ -37,7 +37,15 @@ async function startGateway (t: Test, env: Record<string, string>): Promise<Gate
   const base = { ...process.env }
   delete base.MBG_CONFIG
   delete base.MBG_CONFIG_FILE
-  const child = startTs('src/server.ts', [], { ...base, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env })
+  const child = startTs('src/server.ts', [], {
+    ...base,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    // On a busy machine a starting process lags: no load shedding (test/app/shedding.test.ts covers it).
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    ...env
+  })
   let text = ''
   child.stdout.on('data', (c: Buffer) => { text += c.toString() })
   child.stderr.on('data', (c: Buffer) => { text += c.toString() })
@@ -127,10 +135,18 @@ function importItems (prefix: string, n: number, folderId: string): Array<Record
   }))
 }
 
-/** Resolves once the EWS simulator has received more UploadItems calls than `before`. */
-async function uploadsBeyond (sims: Simulators, before: number): Promise<void> {
+/**
+ * Resolves once the EWS simulator has received more UploadItems calls than `before`; rejects, with
+ * the answer, when the request was answered first (it never reached the backend).
+ */
+async function uploadsBeyond (sims: Simulators, before: number, answer: Promise<unknown>): Promise<void> {
+  let answered: unknown
+  answer.then((a) => { answered = a ?? 'no answer' }, (err: unknown) => { answered = err })
   const uploads = (): number => sims.ews.stats.byOperation.UploadItems ?? 0
-  while (uploads() <= before) await new Promise((resolve) => setTimeout(resolve, 20))
+  while (uploads() <= before) {
+    if (answered !== undefined) throw new Error(`answered before any upload: ${JSON.stringify(answered)}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
 
 /**
@@ -195,7 +211,7 @@ t.test('SIGTERM during an import: the answer arrives, idle and finished connecti
     sims.ews.faults.only = ['UploadItems']
     sims.ews.faults.delayMs = 500
     const answer = send(work, gw.url, 'POST', `/mailboxes/${ALICE}/items:import`, { items })
-    await uploadsBeyond(sims, before)
+    await uploadsBeyond(sims, before, answer)
     gw.child.kill('SIGTERM')
     await waitForOutput(gw.child, 'stdout', /"msg":"server closing"/)
     late.write('\r\n')
@@ -241,7 +257,7 @@ t.test('at the stop point batch work sends nothing more: the rest is reported MB
   sims.ews.faults.only = ['UploadItems']
   sims.ews.faults.delayMs = 1000
   const answer = send(agent, gw.url, 'POST', `/mailboxes/${ALICE}/items:import`, { items })
-  await uploadsBeyond(sims, before)
+  await uploadsBeyond(sims, before, answer)
   gw.child.kill('SIGTERM')
 
   const res = await answer
@@ -271,7 +287,7 @@ t.test('at the deadline the requests still running are logged and the process ex
   sims.ews.faults.delayMs = 15_000
   const answer = send(agent, gw.url, 'POST', `/mailboxes/${ALICE}/items:import`, { items },
     { 'x-request-id': 'shutdown-deadline-1' }).then(() => 'answered', () => 'connection lost')
-  await uploadsBeyond(sims, before)
+  await uploadsBeyond(sims, before, answer)
   gw.child.kill('SIGTERM')
 
   const exit = await gw.exited()
