@@ -29,6 +29,11 @@ declare module 'fastify' {
     backendHealth: BackendHealth
     /** This gateway's Prometheus metrics (GET /metrics). */
     metrics: GatewayMetrics
+    /**
+     * Fires at the stop point of a shutdown (src/shutdown.ts): batch work starts no new backend calls and
+     * reports items not sent as MBG_ERR_SHUTTING_DOWN. Its reason is that error.
+     */
+    stopping: AbortSignal
   }
 }
 
@@ -58,6 +63,8 @@ export interface AppOptions {
    * (`createRouter(…, { telemetry })`). Default: a fresh one, with HTTP and service metrics only.
    */
   metrics?: GatewayMetrics
+  /** The server's stop signal (`fastify.stopping`); default: one that never fires. */
+  stop?: AbortSignal
 }
 
 /**
@@ -102,6 +109,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.decorate('gatewayMode', opts.mode)
   fastify.decorate('backendHealth', opts.router.health)
   fastify.decorate('metrics', metrics)
+  fastify.decorate('stopping', opts.stop ?? new AbortController().signal)
   fastify.addHook('onClose', async () => { await service.close() })
   const checks = opts.backendChecks
   if (checks !== false) fastify.addHook('onReady', async () => { opts.router.health.start(checks) })

@@ -15,6 +15,7 @@ import type { BackendRouter } from './backends/router.js'
 import { isStrictBase64 } from './base64.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import { buildProblem } from '../plugins/app/problem-details.js'
+import { drain } from './shutdown.js'
 
 export interface BuildOptions {
   router: BackendRouter
@@ -37,6 +38,8 @@ export interface BuildOptions {
   idempotency?: AppOptions['idempotency']
   /** See AppOptions.metrics (default: a fresh instance). */
   metrics?: AppOptions['metrics']
+  /** See AppOptions.stop: the server's stop signal (src/shutdown.ts); default never fires. */
+  stop?: AbortSignal
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -78,7 +81,9 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     requestTimeout: options.requestTimeoutMs ?? 300_000,
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
-    return503OnClosing: true,
+    // While closing, src/shutdown.ts answers new requests with a 503 problem and Retry-After, and closes each
+    // connection once its answer is written; idle ones are closed at once.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
     // Errors raised before routing (malformed URLs) and at the socket level (unknown methods,
@@ -118,6 +123,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     if (!REQUEST_ID.test(String(request.id))) (request as { id: string }).id = randomUUID()
     reply.header('x-request-id', request.id)
   })
+  drain(fastify as unknown as FastifyInstance)
 
   await fastify.register(fp(app, { name: 'mailbox-gateway' }), {
     router: options.router,
@@ -130,6 +136,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     ...(options.backendChecks !== undefined ? { backendChecks: options.backendChecks } : {}),
     ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    ...(options.stop !== undefined ? { stop: options.stop } : {}),
     idempotency: { leaseMs: options.requestTimeoutMs ?? 300_000, ...options.idempotency }
   })
   return fastify as unknown as FastifyInstance

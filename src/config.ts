@@ -54,6 +54,13 @@ export const EnvSchema = Type.Object({
     minimum: 0,
     description: 'Shed load (503) when the event loop lags more than this; 0 disables.'
   }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    default: 30_000,
+    minimum: 1000,
+    maximum: 3_600_000,
+    description: 'Longest graceful shutdown after SIGTERM/SIGINT; batch work stops starting backend calls ' +
+      '5 s before it (half-way for deadlines under 10 s), and work still running at it is logged and abandoned.'
+  }),
   PAGE_TOKEN_SECRET: Type.Optional(
     Type.String({
       minLength: 16,

@@ -1,6 +1,7 @@
 /**
  * Process entry: read configuration, start the simulators when no backend is
- * configured (demo mode), build the gateway, listen, and shut down gracefully.
+ * configured (demo mode), build the gateway, listen, and shut down gracefully
+ * on SIGTERM/SIGINT within SHUTDOWN_TIMEOUT_MS (see src/shutdown.ts).
  */
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
@@ -10,6 +11,8 @@ import { buildGateway } from './build.js'
 import { createRouter } from './backends/factory.js'
 import { startDemo, type Demo } from './demo.js'
 import { GatewayMetrics } from './metrics.js'
+import { ShuttingDown } from './errors.js'
+import { reportDeadline, stopAfterMs } from './shutdown.js'
 
 function fail (message: string): never {
   process.stderr.write(`mailbox-gateway: ${message}\n`)
@@ -52,6 +55,8 @@ try {
 } catch (err) {
   fail((err as Error).message)
 }
+// Fires at the stop point of a shutdown: batch work starts no new backend calls (src/shutdown.ts).
+const stopping = new AbortController()
 const app = await buildGateway({
   router,
   mode: demo !== undefined ? 'demo' : 'configured',
@@ -63,6 +68,7 @@ const app = await buildGateway({
   requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
   crossBackendImport: config.crossBackendImport ?? 'deny',
   underPressure: { maxEventLoopDelay: env.MAX_EVENT_LOOP_DELAY_MS },
+  stop: stopping.signal,
   ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })
 if (demo !== undefined) {
@@ -70,10 +76,25 @@ if (demo !== undefined) {
   app.addHook('onClose', async () => { await sims.close() })
 }
 
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+const timeoutMs = env.SHUTDOWN_TIMEOUT_MS
+closeWithGrace({
+  delay: timeoutMs,
+  logger: { error: (message: unknown) => { app.log.error(String(message)) } },
+  // close-with-grace exits 1 right after this.
+  onTimeout: () => { reportDeadline(logger, timeoutMs, app.inFlight()) }
+}, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ err }, 'server closing after an error')
-  else app.log.info({ signal }, 'server closing')
-  await app.close()
+  else app.log.info({ signal, timeoutMs, inFlight: app.inFlight().length }, 'server closing')
+  const stopTimer = setTimeout(() => {
+    app.log.info({ inFlight: app.inFlight().length }, 'shutdown stop point: batch work starts no new backend calls')
+    stopping.abort(new ShuttingDown('this item was not sent; send it again'))
+  }, stopAfterMs(timeoutMs))
+  try {
+    await app.close()
+  } finally {
+    clearTimeout(stopTimer)
+  }
+  app.log.info('server closed')
 })
 
 let address: string

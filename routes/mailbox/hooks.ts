@@ -1,7 +1,7 @@
 /**
  * Hooks for every route under /mailboxes/:mailbox: the mailbox is resolved once
- * (id or SMTP address; 404 problem when unknown) and a cancellation signal is made
- * once, so handlers only call the service.
+ * (id or SMTP address; 404 problem when unknown), a cancellation signal is made
+ * once and the gateway's stop signal is handed on, so handlers only call the service.
  *
  * The signal follows the response, not the request: Fastify's own `request.signal`
  * listens for the request stream's `close`, which Node emits as soon as a request body
@@ -19,12 +19,22 @@ declare module 'fastify' {
     mailbox: MailboxTarget
     /** Aborted when the caller goes away before the answer is written. */
     cancel: AbortSignal
+    /**
+     * The gateway's stop signal (`fastify.stopping`, src/shutdown.ts): aborted at the stop point of a
+     * shutdown. Batch work then starts no new backend calls and reports the items it did not send as
+     * MBG_ERR_SHUTTING_DOWN; calls in flight go on (`cancel` stops those).
+     */
+    stop: AbortSignal
   }
 }
+
+/** The stop signal of an app that has none (hooks registered outside the gateway app). */
+const NEVER = new AbortController().signal
 
 const hooks: FastifyPluginAsync = async (fastify) => {
   fastify.decorateRequest('mailbox', null as unknown as MailboxTarget)
   fastify.decorateRequest('cancel', null as unknown as AbortSignal)
+  fastify.decorateRequest('stop', null as unknown as AbortSignal)
   fastify.addHook<{ Params: { mailbox: string } }>('preHandler', async (request, reply) => {
     // The request id names the caller: the policy serves the callers of one mailbox round-robin.
     request.mailbox = await fastify.mailboxService.resolve(request.params.mailbox, request.id)
@@ -36,6 +46,7 @@ const hooks: FastifyPluginAsync = async (fastify) => {
       controller.abort()
     })
     request.cancel = controller.signal
+    request.stop = fastify.hasDecorator('stopping') ? fastify.stopping : NEVER
   })
 }
 

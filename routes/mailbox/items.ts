@@ -36,7 +36,8 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
       body: exportRequest(opts.maxBatchItems),
       response: { 200: Type.Ref(ExportResponse), ...problems(400, 404, 413, 415, ...UPSTREAM) }
     }
-  }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds, request.cancel))
+  }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
+    { signal: request.cancel, stop: request.stop }))
 
   fastify.post('/mailboxes/:mailbox/items::import', {
     ...idempotent(fastify),
@@ -51,7 +52,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
       response: { 200: Type.Ref(ImportResponse), ...problems(400, 404, 409, 413, 415, 422, ...UPSTREAM) }
     }
   }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items,
-    workSignal(request)))
+    { signal: workSignal(request), stop: request.stop }))
 }
 
 export default items

@@ -89,6 +89,7 @@ export async function * runOrdered<T, R> (input: Iterable<T> | AsyncIterable<T>,
   const onAbort = (): void => abort.abort(job.signal?.reason)
   job.signal?.addEventListener('abort', onAbort, { once: true })
   const stopped = (): boolean => job.stop?.aborted === true
+  const gone = (): boolean => job.signal?.aborted === true
   const notSent = (items: T[], indices: number[]): R[] =>
     onBatchError(items, indices, new ShuttingDown('this item was not sent; send it again'))
 
@@ -181,6 +182,8 @@ export async function * runOrdered<T, R> (input: Iterable<T> | AsyncIterable<T>,
 
   try {
     for (;;) {
+      // The caller went away: start nothing more (the calls in flight were aborted with it).
+      if (gone()) throw job.signal?.reason
       await fill()
       const call = inFlight.shift()
       if (call === undefined) {
@@ -192,7 +195,7 @@ export async function * runOrdered<T, R> (input: Iterable<T> | AsyncIterable<T>,
       try {
         results = await call.results
       } catch (err) {
-        if (job.signal?.aborted === true) throw err
+        if (gone()) throw err
         if (!yielded && concernsEveryItem(err) && await othersFailedAlike()) throw err
         results = onBatchError(call.items, call.indices, err)
       }

@@ -11,6 +11,7 @@ import t from 'tap'
 import hooks from '../../routes/mailbox/hooks.js'
 import type { MailboxService } from '../../src/service/index.js'
 import { buildTestGateway, json, MAILBOXES } from '../helper.js'
+import { seedItemStream } from '../../src/simulators/store/seed.js'
 
 async function listen (app: ReturnType<typeof Fastify>): Promise<number> {
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -118,4 +119,57 @@ t.test('a caller who goes away mid-export cancels it, logged as such, not as a g
   sims.ews.faults.delayMs = 0
   t.ok(logs.some((l) => l.includes('caller went away')), 'logged as the caller going away')
   t.notOk(logs.some((l) => l.includes('unhandled error')), 'not as a gateway error')
+})
+
+t.test('a caller who goes away mid-import: its queued backend calls are never sent', async (t) => {
+  // One backend call at a time per mailbox, while the batch runner keeps importConcurrency (4) calls
+  // started: three wait in the policy's queue behind the one the slow backend holds.
+  const { app, sims, logs } = await buildTestGateway(t, { configure: (c) => { c.policy = { concurrency: 1 } } })
+  const carol = encodeURIComponent(MAILBOXES.graph.primary)
+  const created = new Date('2026-01-05T10:00:00Z')
+  const items = Array.from({ length: 20 }, (_, i) => ({
+    folderId: 'inbox',
+    mode: 'create',
+    data: seedItemStream({
+      key: `gone-${i}`,
+      itemClass: 'IPM.Note',
+      subject: `gone-${i}`,
+      created,
+      modified: created,
+      size: 600,
+      attachment: false
+    }).blob().toString('base64')
+  }))
+  // Warm up: the mailbox, the inbox id and the import session are known, so the import itself is uploads only.
+  const warm = await app.inject({
+    method: 'POST', url: `/mailboxes/${carol}/items:import`, payload: { items: items.slice(0, 1) }
+  })
+  t.equal(json<{ succeeded: number }>(warm).succeeded, 1, warm.body)
+  const port = await listen(app)
+  sims.graph.faults.delayMs = 1000
+  const before = sims.graph.stats.requests
+  const req = httpRequest({
+    port,
+    host: '127.0.0.1',
+    method: 'POST',
+    path: `/mailboxes/${carol}/items:import`,
+    headers: { 'content-type': 'application/json' }
+  })
+  req.on('error', () => {})
+  req.end(JSON.stringify({ items: items.slice(1) }))
+  while (sims.graph.stats.requests === before) await new Promise((resolve) => setTimeout(resolve, 20))
+  const sent = sims.graph.stats.requests
+  req.destroy()
+  // The hook saw the caller go away; then long enough for a queued call that was wrongly kept to reach the backend
+  // once the slow call in flight is over (a correct gateway sends nothing more however long this is).
+  for (let waited = 0; !logs.some((l) => l.includes('caller went away')) && waited < 60_000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 3 * sims.graph.faults.delayMs))
+  sims.graph.faults.delayMs = 0
+  t.equal(sims.graph.stats.requests, sent, 'the backend saw only the call already in flight')
+  // The batch runner hands no later item to the adapter once the caller has gone (it would fail each at once on the
+  // aborted signal, and warn about each one).
+  t.equal(logs.filter((l) => l.includes('import item failed unexpectedly')).length, 0,
+    'the items not started are not run at all')
 })

@@ -127,6 +127,8 @@ export async function importBatch (ctx: GraphContext, folders: Folders, mailbox:
       const r = await importOne(ctx, folders, mailbox, item, signal)
       return { index, itemId: r.itemId, changeKey: r.changeKey }
     } catch (err) {
+      // The caller went away: the whole batch is cancelled, not failed item by item.
+      if (signal?.aborted === true) throw err
       if (!(err instanceof Error && 'code' in err) || !String((err as { code: unknown }).code).startsWith('MBG_ERR_')) {
         ctx.logger.warn(
           { err: err instanceof Error ? { name: err.name, message: err.message } : String(err), index },
