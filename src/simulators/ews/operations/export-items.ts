@@ -1,11 +1,12 @@
 /**
  * ExportItems: per id, the current Id/ChangeKey and the full-fidelity stream.
  * A ChangeKey in the request need not be current but must parse [MS-OXWSBTRF R184].
- * `faults.exportDamage` damages the answers for chosen items (see EwsFaults).
+ * `faults.exportDamage` damages the answers for chosen items; a poisoned item (`faults.poison`) fails the whole
+ * request with an ErrorInternalServerError SOAP fault, no per-item messages (see EwsFaults).
  */
 import type { RequestContext } from '../context.js'
 import { checkChangeKey, injectedMessageFault, itemById } from '../context.js'
-import { toEwsError } from '../errors.js'
+import { EwsFault, toEwsError } from '../errors.js'
 import { NS, required, type XmlEl } from '../xml.js'
 import { errorMessage, esc, idAttrs, operationResponse, successMessage } from '../writer.js'
 
@@ -16,6 +17,8 @@ export function exportItems (ctx: RequestContext, req: XmlEl): string {
       injectedMessageFault(ctx)
       checkChangeKey(el.attrs.ChangeKey)
       const item = itemById(ctx, el.attrs.Id)
+      // Not an EwsError: toEwsError rethrows it, so the whole request becomes a SOAP fault.
+      if (ctx.poisoned?.(item) === true) throw new EwsFault('ErrorInternalServerError')
       const damage = ctx.faults?.exportDamage?.[item.id]
       let data = item.blob().toString('base64')
       if (damage === 'data') data = data.slice(0, 16) + '...'
