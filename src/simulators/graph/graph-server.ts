@@ -100,6 +100,9 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
         )
       }
 
+      const segs = pathSegments(path)
+      const op = graphOperation(req.method ?? 'GET', segs.slice(1))
+      ctx.stats.byOperation[op] = (ctx.stats.byOperation[op] ?? 0) + 1
       // The slot first: a request that finds the app at its limit is a concurrency violation whatever else
       // would have happened to it.
       if (!throttle.acquire(identity.appId)) {
@@ -108,9 +111,6 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
         })
       }
       slotApp = identity.appId
-      const segs = pathSegments(path)
-      const op = graphOperation(req.method ?? 'GET', segs.slice(1))
-      ctx.stats.byOperation[op] = (ctx.stats.byOperation[op] ?? 0) + 1
 
       const fault = injectedFault(ctx.faults, path)
       if (fault !== undefined) countFault(ctx, fault === 429 ? 'throttle' : 'unavailable')

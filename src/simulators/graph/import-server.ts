@@ -55,13 +55,13 @@ export function importHandler (
           'The auth token is not valid for this mailbox.')
       }
 
+      ctx.stats.byOperation.importItem = (ctx.stats.byOperation.importItem ?? 0) + 1
       // Same slots as the Graph listener: Outlook's concurrency limit is per app across both.
       if (!throttle.acquire(claims.app)) {
         throw new ImportError(429,
           'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
       }
       slotApp = claims.app
-      ctx.stats.byOperation.importItem = (ctx.stats.byOperation.importItem ?? 0) + 1
 
       const fault = injectedFault(ctx.faults, path)
       if (fault !== undefined) countFault(ctx, fault === 429 ? 'throttle' : 'unavailable')
