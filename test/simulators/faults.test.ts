@@ -351,6 +351,21 @@ t.test('Graph: every kind over HTTP', async (t) => {
   })
 })
 
+t.test('Graph: the count-down knobs count as their kinds on the import endpoint; expiredSession is import-only',
+  async (t) => {
+    const h = await startHarness(t)
+    const url = await importUrl(h, M.bob.guid)
+    h.sim.faults.only = ['importItem']
+    h.sim.faults.throttle = 1
+    h.sim.faults.http503 = 1
+    t.equal((await h.call('POST', url, { token: null, body: importBody(h) })).status, 429)
+    t.equal((await h.call('POST', url, { token: null, body: importBody(h) })).status, 503)
+    t.equal((await h.call('POST', url, { token: null, body: importBody(h) })).status, 200)
+    h.sim.faults.plan.configure({ rules: [{ operations: ['*'], rate: 1, kinds: ['expiredSession'] }] })
+    t.equal((await h.call('GET', `${mbx(h, M.carol.guid)}/folders`)).status, 200, 'no effect on Graph calls')
+    t.same(h.sim.stats.faults, { throttle: 1, unavailable: 1 })
+  })
+
 t.test('Graph: same seed, same faults', async (t) => {
   const h = await startHarness(t)
   const folders = `${mbx(h, M.carol.guid)}/folders`
@@ -421,12 +436,15 @@ t.test('Graph stats: concurrency violations, import POSTs on the same slots, mea
   const over = await h.call('GET', folders)
   t.equal(over.status, 429)
   t.equal(over.json.error.code, 'ApplicationThrottled')
+  const overImport = await h.call('POST', url, { token: null, body: importBody(h) })
+  t.equal(overImport.status, 429, 'an import POST meanwhile is one too')
+  t.equal(overImport.json.Message, 'Application is over its MailboxConcurrency limit.')
   t.same((await slowImports).map((r) => r.status), [200, 200])
-  t.equal(app().concurrencyViolations, 1)
-  t.equal(h.sim.stats.concurrencyViolations, 1)
+  t.equal(app().concurrencyViolations, 2)
+  t.equal(h.sim.stats.concurrencyViolations, 2)
   t.equal(app().maxInFlight, 2)
   t.ok(app().meanInFlight > 1, `overlapping mean ${app().meanInFlight}`)
-  t.equal(h.sim.stats.byOperation.importItem, 2)
+  t.equal(h.sim.stats.byOperation.importItem, 3)
   t.equal(h.sim.stats.byOperation.createImportSession, 1)
   t.equal(h.sim.stats.byOperation.listFolders, 1)
 })
@@ -446,6 +464,23 @@ t.test('SIMULATOR_FAULTS: JSON or @file, validated with one-line errors', async 
     ['{"ews":[{"rate":0.5,"kinds":["expiredSession"]}]}', /^SIMULATOR_FAULTS\.ews\[0\]\.kinds: "expiredSession"/],
     ['{"graph":[{"rate":0.5,"kinds":["slow"],"delay":3}]}', /^SIMULATOR_FAULTS\.graph\[0\] has an unknown field "delay"$/],
     ['{"ewsOversizeAnswer":"413"}', /ewsOversizeAnswer must be/],
+    ['{"seed":1.5}', /^SIMULATOR_FAULTS\.seed must be an integer$/],
+    ['{"frobnicate":1}', /unknown field "frobnicate"/],
+    ['{"ews":{}}', /^SIMULATOR_FAULTS\.ews must be an array of fault rules$/],
+    ['{"ews":[1]}', /ews\[0\] must be an object$/],
+    ['{"ews":[{"operations":"ExportItems","rate":1,"kinds":["slow"]}]}', /operations must be an array/],
+    ['{"ews":[{"rate":1,"kinds":[]}]}', /kinds must be a non-empty array/],
+    ['{"ews":[{"rate":1,"kinds":["slow","throttle"],"weights":[1]}]}', /weights must be/],
+    ['{"ews":[{"rate":1,"kinds":["slow"],"weights":[0]}]}', /weights must be/],
+    ['{"ews":[{"rate":1,"kinds":["slow"],"count":-1}]}', /count must be a non-negative integer/],
+    ['{"ews":[{"rate":1,"kinds":["slow"],"delayMs":"5"}]}', /delayMs must be a number/],
+    ['{"ews":[{"rate":1,"kinds":["throttle"],"retryAfter":"never"}]}', /retryAfter must be one of/],
+    ['{"ews":[{"rate":1,"kinds":["throttle"],"status":500}]}', /status must be 429 or 503/],
+    ['{"poison":[]}', /poison must be an object/],
+    ['{"poison":{"items":[]}}', /poison has an unknown field "items"/],
+    ['{"poison":{"ids":"x"}}', /poison\.ids must be an array of strings/],
+    ['{"ewsMaxRequestBytes":0}', /ewsMaxRequestBytes must be a positive integer/],
+    ['{"graphConcurrencyPerApp":2.5}', /graphConcurrencyPerApp must be a positive integer/],
     [`@${join(dir, 'missing.json')}`, /^SIMULATOR_FAULTS: cannot read /]
   ]
   for (const [value, message] of bad) {
