@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino'
 import { parseGatewayConfig, type GatewayConfig, type RuntimeExtras } from './config.js'
+import { simulatorFaultsFromEnv } from './simulators/faults.js'
 import { startSimulators, DEMO_CREDENTIALS, type Simulators } from './simulators/index.js'
 import { DEMO_MAILBOXES } from './simulators/store/seed.js'
 
@@ -62,7 +63,16 @@ export function demoConfig (sims: Simulators): { config: GatewayConfig, extras: 
   return { config: parseGatewayConfig(simulatorDocument(sims), 'demo configuration'), extras: { ca: sims.ca } }
 }
 
-export async function startDemo (logger?: Logger): Promise<Demo> {
-  const simulators = await startSimulators(logger !== undefined ? { logger } : {})
+/**
+ * Starts the simulators for demo mode, with the faults SIMULATOR_FAULTS asks for (README "Simulators and demo
+ * mode"). Throws a one-line Error when SIMULATOR_FAULTS is not valid.
+ */
+export async function startDemo (logger?: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Demo> {
+  const faults = simulatorFaultsFromEnv(env)
+  if (faults !== undefined) logger?.warn({ faults }, 'demo mode: SIMULATOR_FAULTS injects faults into the simulators')
+  const simulators = await startSimulators({
+    ...(logger !== undefined ? { logger } : {}),
+    ...(faults !== undefined ? { faults } : {})
+  })
   return { simulators, ...demoConfig(simulators) }
 }

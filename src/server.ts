@@ -43,7 +43,11 @@ let demo: Demo | undefined
 let config = gateway
 let extras = {}
 if (config === undefined) {
-  demo = await startDemo(logger)
+  try {
+    demo = await startDemo(logger)
+  } catch (err) {
+    fail((err as Error).message)
+  }
   config = demo.config
   extras = demo.extras
 }

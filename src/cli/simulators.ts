@@ -13,6 +13,9 @@
  * Ports are free ones unless fixed with flags or variables (a flag wins):
  * `--ews-port` / SIM_EWS_PORT, `--identity-port` / SIM_IDENTITY_PORT, `--graph-port` /
  * SIM_GRAPH_PORT, `--graph-import-port` / SIM_GRAPH_IMPORT_PORT.
+ *
+ * SIMULATOR_FAULTS (JSON, or `@/path/file.json`) switches on injected faults, poisoned items and limits
+ * (README "Simulators and demo mode"; SimulatorFaultsConfig in src/simulators/faults.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +23,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
+import { simulatorFaultsFromEnv, type SimulatorFaultsConfig } from '../simulators/faults.js'
 import { startSimulators, DEMO_CREDENTIALS, type SimulatorPorts } from '../simulators/index.js'
 import { DEMO_MAILBOXES } from '../simulators/store/seed.js'
 import { simulatorDocument } from '../demo.js'
@@ -58,15 +62,17 @@ function simulatorPorts (args: string[], env: NodeJS.ProcessEnv): SimulatorPorts
 }
 
 let ports: SimulatorPorts
+let faults: SimulatorFaultsConfig | undefined
 try {
   ports = simulatorPorts(process.argv.slice(2), process.env)
+  faults = simulatorFaultsFromEnv(process.env)
 } catch (err) {
   process.stderr.write(`simulators: ${(err as Error).message}\n`)
   process.exit(1)
 }
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2))
-const sims = await startSimulators({ logger, ports })
+const sims = await startSimulators({ logger, ports, ...(faults !== undefined ? { faults } : {}) })
 const dir = mkdtempSync(join(tmpdir(), 'mbg-sim-'))
 const caFile = join(dir, 'simulators-ca.pem')
 writeFileSync(caFile, sims.ca)

@@ -5,6 +5,7 @@
  * `npm run sim`, tests and benchmarks.
  */
 import type { Logger } from 'pino'
+import type { SimulatorFaultsConfig } from './faults.js'
 import { loopbackCertificate } from './tls.js'
 import { startEwsSimulator, type EwsSimulator } from './ews/index.js'
 import { startIdentitySimulator, type IdentityApp, type IdentitySimulator } from './identity/index.js'
@@ -36,6 +37,8 @@ export interface SimulatorsOptions {
   importSessionLifetimeSec?: number
   /** Fixed ports (`npm run sim -- --ews-port …`); absent or 0: a free port each. */
   ports?: SimulatorPorts
+  /** Fault plans, poisoned items and limits (the SIMULATOR_FAULTS document; see ./faults.ts). */
+  faults?: SimulatorFaultsConfig
 }
 
 /** Ports of the four listeners. */
@@ -76,6 +79,8 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
   const tls = await loopbackCertificate()
   const child = (name: string): Logger | undefined => options.logger?.child({ simulator: name })
   const started: Array<{ close: () => Promise<void> }> = []
+  const faults = options.faults ?? {}
+  const seed = faults.seed !== undefined ? { seed: faults.seed } : {}
   try {
     const identity = await startIdentitySimulator({
       tenantId: store.tenantId,
@@ -96,7 +101,13 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
       accounts: [{ ...DEMO_CREDENTIALS.ews, impersonation: true }],
       verifyBearer: async (token) => await identity.verify(token, EXCHANGE_RESOURCE),
       ...opt('port', options.ports?.ews),
-      ...opt('logger', child('ews'))
+      ...opt('logger', child('ews')),
+      ...(faults.ews !== undefined || faults.seed !== undefined
+        ? { faultPlan: { ...seed, rules: faults.ews ?? [] } }
+        : {}),
+      ...opt('poison', faults.poison),
+      ...opt('maxRequestBytes', faults.ewsMaxRequestBytes),
+      ...opt('oversizeAnswer', faults.ewsOversizeAnswer)
     })
     started.push(ews)
     const graph = await startGraphSimulator({
@@ -107,7 +118,15 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
       ...opt('importSessionLifetimeSec', options.importSessionLifetimeSec),
       ...opt('port', options.ports?.graph),
       ...opt('outlookPort', options.ports?.graphImport),
-      ...opt('logger', child('graph'))
+      ...opt('logger', child('graph')),
+      ...(faults.graph !== undefined || faults.seed !== undefined
+        ? { faultPlan: { ...seed, rules: faults.graph ?? [] } }
+        : {}),
+      ...opt('poison', faults.poison),
+      ...opt('importMaxBytes', faults.graphImportMaxBytes),
+      ...(faults.graphConcurrencyPerApp !== undefined
+        ? { throttling: { concurrencyPerApp: faults.graphConcurrencyPerApp } }
+        : {})
     })
     started.push(graph)
     return {

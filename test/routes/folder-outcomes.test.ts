@@ -5,16 +5,21 @@
  * were all lost is done when the folder is gone.
  */
 import t from 'tap'
-import { buildTestGateway, json, MAILBOXES } from '../helper.js'
+import { buildTestGateway, json, MAILBOXES, type TestGateway } from '../helper.js'
 
 const ews = encodeURIComponent(MAILBOXES.ews.primary)
 const graph = encodeURIComponent(MAILBOXES.graph.primary)
 
 interface Folder { id: string, displayName: string, parentId: string | null }
 
+/** The next `count` calls of `operations` are carried out, then their connection drops before the answer. */
+function resetAfter (gw: TestGateway, operations: string[], count: number): void {
+  gw.sims.ews.faults.plan.configure({ rules: [{ operations, rate: 1, kinds: ['resetAfter'], count }] })
+}
+
 t.test('EWS create: the server made the folder and the answer was lost: the folder is the answer', async (t) => {
   const gw = await buildTestGateway(t)
-  Object.assign(gw.sims.ews.faults, { only: ['CreateFolder'], resetAfter: 1 })
+  resetAfter(gw, ['CreateFolder'], 1)
   const before = gw.sims.ews.stats.byOperation.CreateFolder ?? 0
   const payload = { displayName: 'Lost' }
   const res = await gw.app.inject({ method: 'POST', url: `/mailboxes/${ews}/folders`, payload })
@@ -41,7 +46,7 @@ t.test('EWS create: the request never got there: the folder is certainly absent 
 t.test('EWS create: the lookup fails too: the caller gets MBG_ERR_OUTCOME_UNKNOWN', async (t) => {
   const gw = await buildTestGateway(t)
   // The create's answer and every attempt of the lookup are lost.
-  Object.assign(gw.sims.ews.faults, { only: ['CreateFolder', 'FindFolder'], resetAfter: 1 + 4 })
+  resetAfter(gw, ['CreateFolder', 'FindFolder'], 1 + 4)
   const res = await gw.app.inject({ method: 'POST', url: `/mailboxes/${ews}/folders`, payload: { displayName: 'Who' } })
   t.equal(res.statusCode, 502, res.body)
   t.equal(json(res).code, 'MBG_ERR_OUTCOME_UNKNOWN')
@@ -65,7 +70,7 @@ t.test('EWS rename: the answer was lost: sent again, not an unknown outcome', as
   const made = json<Folder>(await gw.app.inject({
     method: 'POST', url: `/mailboxes/${ews}/folders`, payload: { displayName: 'Old name' }
   }))
-  Object.assign(gw.sims.ews.faults, { only: ['UpdateFolder'], resetAfter: 1 })
+  resetAfter(gw, ['UpdateFolder'], 1)
   const res = await gw.app.inject({
     method: 'PATCH', url: `/mailboxes/${ews}/folders/${made.id}`, payload: { displayName: 'New name' }
   })
@@ -78,7 +83,7 @@ t.test('EWS delete: every answer lost, the folder is gone: done', async (t) => {
   const made = json<Folder>(await gw.app.inject({
     method: 'POST', url: `/mailboxes/${ews}/folders`, payload: { displayName: 'Doomed' }
   }))
-  Object.assign(gw.sims.ews.faults, { only: ['DeleteFolder'], resetAfter: 4 })
+  resetAfter(gw, ['DeleteFolder'], 4)
   const res = await gw.app.inject({ method: 'DELETE', url: `/mailboxes/${ews}/folders/${made.id}` })
   t.equal(res.statusCode, 204, res.body)
   t.equal((await gw.app.inject({ url: `/mailboxes/${ews}/folders/${made.id}` })).statusCode, 404)

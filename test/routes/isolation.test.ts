@@ -70,7 +70,7 @@ function stream (bytes: number, subject: string): string {
 t.test('EWS: a whole-request SOAP fault caused by one id of five fails that id only', async (t) => {
   const gw = await buildTestGateway(t)
   const ids = await firstIds(gw, 'ews', 5)
-  gw.sims.ews.faults.exportPoison = { [fromPublicId(ids[2])]: 'ErrorInternalServerError' }
+  gw.sims.ews.faults.poison = { ids: [fromPublicId(ids[2])] }
   const before = gw.sims.ews.stats.byOperation.ExportItems ?? 0
   const body = await exportIds(gw, 'ews', ids)
   t.same([body.succeeded, body.failed], [4, 1], 'succeeded, failed')
@@ -85,7 +85,7 @@ t.test('EWS: a whole-request SOAP fault caused by one id of five fails that id o
 t.test('Graph: a 500 ErrorCorruptData for the whole batch is isolated, not retried', async (t) => {
   const gw = await buildTestGateway(t)
   const ids = await firstIds(gw, 'graph', 5)
-  gw.sims.graph.faults.exportPoison = { [ids[3]]: 'ErrorCorruptData' }
+  gw.sims.graph.faults.poison = { ids: [ids[3]] }
   const before = gw.sims.graph.stats.requests
   const body = await exportIds(gw, 'graph', ids)
   t.same([body.succeeded, body.failed], [4, 1], 'succeeded, failed')
@@ -100,7 +100,7 @@ t.test('Graph: a 500 ErrorCorruptData for the whole batch is isolated, not retri
 t.test('Graph: a generic 500 for a batch is split without retries; the culprit alone is retried', async (t) => {
   const gw = await buildTestGateway(t)
   const ids = await firstIds(gw, 'graph', 4)
-  gw.sims.graph.faults.exportPoison = { [ids[0]]: 'ErrorInternalServerError' }
+  gw.sims.graph.faults.poison = { ids: [ids[0]], code: 'ErrorInternalServerError' }
   const before = gw.sims.graph.stats.requests
   const body = await exportIds(gw, 'graph', ids)
   t.same([body.succeeded, body.failed], [3, 1], 'succeeded, failed')
@@ -109,11 +109,11 @@ t.test('Graph: a generic 500 for a batch is split without retries; the culprit a
   t.equal(gw.sims.graph.stats.requests - before, 1 + 1 + 4 + 1 + 1, 'only the single-item call is retried')
 })
 
-for (const oversize of ['http413', 'fault'] as const) {
+for (const oversize of ['http413', 'soapFault'] as const) {
   t.test(`EWS import: a server refusing bodies over 1 MB (${oversize}) stores the small items`, async (t) => {
     const gw = await buildTestGateway(t)
     gw.sims.ews.faults.maxRequestBytes = 1024 * 1024
-    gw.sims.ews.faults.oversize = oversize
+    gw.sims.ews.faults.oversizeAnswer = oversize
     const before = gw.sims.store.items.size
     const body = await importData(gw, 'ews', [stream(2048, 'small'), stream(5 * 1024 * 1024, 'big'),
       stream(3072, 'small too')])
@@ -140,8 +140,9 @@ t.test('EWS import: a connection reset after the server stored the items is an u
   const gw = await buildTestGateway(t)
   const [id] = await firstIds(gw, 'ews', 1)
   const data = (await exportIds(gw, 'ews', [id])).results[0].data as string
-  gw.sims.ews.faults.only = ['UploadItems']
-  gw.sims.ews.faults.resetAfter = 1
+  gw.sims.ews.faults.plan.configure({
+    rules: [{ operations: ['UploadItems'], rate: 1, kinds: ['resetAfter'], count: 1 }]
+  })
   const before = gw.sims.store.items.size
   const calls = gw.sims.ews.stats.byOperation.UploadItems ?? 0
   const body = await importData(gw, 'ews', [data, data])
@@ -160,9 +161,8 @@ t.test('EWS import: an unknown outcome fails exactly the items of its call; othe
   })
   const [id] = await firstIds(gw, 'ews', 1)
   const data = (await exportIds(gw, 'ews', [id])).results[0].data as string
-  for (const fault of ['resetAfter', 'truncate'] as const) {
-    gw.sims.ews.faults.only = ['UploadItems']
-    gw.sims.ews.faults[fault] = 1
+  for (const fault of ['resetAfter', 'truncatedAfter'] as const) {
+    gw.sims.ews.faults.plan.configure({ rules: [{ operations: ['UploadItems'], rate: 1, kinds: [fault], count: 1 }] })
     const before = gw.sims.store.items.size
     const calls = gw.sims.ews.stats.byOperation.UploadItems ?? 0
     const body = await importData(gw, 'ews', [data, data, data, data, data, data])
@@ -181,7 +181,9 @@ t.test('Graph import: a reset after the import endpoint stored the item is that 
     const gw = await buildTestGateway(t)
     const [id] = await firstIds(gw, 'graph', 1)
     const data = (await exportIds(gw, 'graph', [id])).results[0].data as string
-    gw.sims.graph.faults.importResetAfter = 1
+    gw.sims.graph.faults.plan.configure({
+      rules: [{ operations: ['importItem'], rate: 1, kinds: ['resetAfter'], count: 1 }]
+    })
     const before = gw.sims.store.items.size
     const body = await importData(gw, 'graph', [data, data, data])
     t.same([body.succeeded, body.failed], [2, 1], 'succeeded, failed')

@@ -36,6 +36,8 @@ export interface RequestContext {
   messageFaults?: EwsMessageFault[]
   /** The simulator's fault knobs, for operations that damage their own answers (see EwsFaults). */
   faults?: EwsFaults
+  /** Whether an item is poisoned (EwsFaults.poison); counts the hit. ExportItems then fails as a whole. */
+  poisoned?: (item: StoreItem) => boolean
 }
 
 /**

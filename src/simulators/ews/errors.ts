@@ -25,6 +25,8 @@ export const MESSAGES: Record<string, string> = {
   ErrorCannotUseFolderIdForItemId: 'Folder Id cannot be used as an Item Id.',
   ErrorInvalidPropertySet: 'Only the DisplayName of a folder can be updated.',
   ErrorInvalidValueForProperty: 'The folder name is empty or too long.',
+  ErrorInternalServerError: 'An internal server error occurred. The operation failed.',
+  ErrorMessageSizeExceeded: 'The message exceeds the maximum supported size.',
   ErrorServerBusy: 'The server cannot service this request right now. Try again later.',
   ErrorSchemaValidation: 'The request failed schema validation.',
   ErrorInvalidServerVersion: 'The specified server version is invalid.',

@@ -1,7 +1,7 @@
 /**
  * HTTP front of the EWS simulator: POST /EWS/Exchange.asmx, SOAP 1.1 over plain
- * HTTP on loopback. Order per request: auth → parse → fault knobs → SOAP
- * headers (version, mailbox) → operation.
+ * HTTP on loopback. Order per request: body size → auth → parse → fault knobs, then the
+ * fault plan → SOAP headers (version, mailbox) → operation → faults that strike after acting.
  */
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pino, type Logger } from 'pino'
 import { authenticate, checkServerVersion, selectMailbox } from './auth.js'
+import { EWS_FAULT_KINDS, FaultPlan, isPoisoned, type FaultDecision } from '../faults.js'
 import { EwsFault } from './errors.js'
 import { OPERATIONS } from './operations/index.js'
-import type { EwsFaults, EwsSimulator, EwsSimulatorOptions, EwsStats } from './types.js'
+import type { EwsFaultCounts, EwsFaults, EwsSimulator, EwsSimulatorOptions, EwsStats } from './types.js'
 import { NS, child, parseXml, type XmlEl } from './xml.js'
 import { envelope, faultXml } from './writer.js'
 
@@ -23,14 +24,19 @@ const XML_TYPE = 'text/xml; charset=utf-8'
 
 interface Parsed { op?: string, request?: XmlEl, header?: XmlEl, fault?: EwsFault }
 
-async function readBody (req: IncomingMessage): Promise<string | undefined> {
+/**
+ * The body as text; `{ over }` when it exceeds `limit` (read to its end and dropped, so the client gets the
+ * answer rather than a reset) or MAX_BODY (`drained: false`: reading stopped there).
+ */
+async function readBody (req: IncomingMessage, limit: number): Promise<string | { over: true, drained: boolean }> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > MAX_BODY) return undefined
-    chunks.push(chunk as Buffer)
+    if (size > MAX_BODY) return { over: true, drained: false }
+    if (size <= limit) chunks.push(chunk as Buffer)
   }
+  if (size > limit) return { over: true, drained: true }
   return Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '')
 }
 
@@ -85,9 +91,21 @@ function stallPaging (body: string, request: XmlEl): string {
 export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<EwsSimulator> {
   const log: Logger = options.logger ?? pino({ level: 'silent' })
   const faults: EwsFaults = {
-    serverBusy: 0, backOffMs: 500, http503: 0, delayMs: 0, truncate: 0, reset: 0, stallPaging: 0, messages: []
+    serverBusy: 0,
+    backOffMs: 500,
+    http503: 0,
+    delayMs: 0,
+    truncate: 0,
+    reset: 0,
+    stallPaging: 0,
+    messages: [],
+    plan: new FaultPlan(EWS_FAULT_KINDS, 'ews faults', options.faultPlan),
+    oversizeAnswer: options.oversizeAnswer ?? 'http413',
+    ...(options.poison !== undefined ? { poison: options.poison } : {}),
+    ...(options.maxRequestBytes !== undefined ? { maxRequestBytes: options.maxRequestBytes } : {})
   }
-  const stats: EwsStats = { requests: 0, byOperation: {} }
+  const stats: EwsStats = { requests: 0, byOperation: {}, inFlight: 0, maxInFlight: 0, faults: {} }
+  const count = (kind: keyof EwsFaultCounts): void => { stats.faults[kind] = (stats.faults[kind] ?? 0) + 1 }
   const host = options.host ?? '127.0.0.1'
 
   function send (res: ServerResponse, status: number, body: string,
@@ -114,6 +132,9 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now()
     stats.requests++
+    stats.inFlight++
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight)
+    res.once('close', () => { stats.inFlight-- })
     const path = (req.url ?? '').split('?')[0].toLowerCase()
     if (path !== PATH) {
       res.writeHead(404, { 'content-length': 0 }).end()
@@ -123,24 +144,22 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       res.writeHead(405, { allow: 'POST', 'content-length': 0 }).end()
       return
     }
-    const xml = await readBody(req)
-    if (xml === undefined) {
-      res.writeHead(413, { 'content-length': 0, connection: 'close' }).end()
+    const xml = await readBody(req, Math.min(faults.maxRequestBytes ?? MAX_BODY, MAX_BODY))
+    if (typeof xml !== 'string') {
+      if (faults.maxRequestBytes !== undefined) count('tooLarge')
+      log.info({ limit: faults.maxRequestBytes ?? MAX_BODY }, 'ews request body too large')
+      const close: Record<string, string> = xml.drained ? {} : { connection: 'close' }
+      if (faults.oversizeAnswer === 'soapFault' && xml.drained) {
+        send(res, 500, faultXml(new EwsFault('ErrorMessageSizeExceeded')), close)
+      } else {
+        res.writeHead(413, { 'content-length': 0, ...close }).end()
+      }
       return
     }
     const caller = await authenticate(req.headers.authorization, options)
     if ('failed' in caller) {
       log.info({ status: 401, bearer: caller.diagnostics !== undefined }, 'ews auth failed')
       unauthorized(res, caller.diagnostics)
-      return
-    }
-    if (faults.maxRequestBytes !== undefined && Buffer.byteLength(xml) > faults.maxRequestBytes) {
-      log.info({ bytes: Buffer.byteLength(xml), oversize: faults.oversize ?? 'http413' },
-        'ews fault: request too large')
-      if (faults.oversize === 'fault') {
-        send(res, 500, faultXml(new EwsFault('ErrorMessageSizeExceeded',
-          'The request message size exceeds the limit of this server.')))
-      } else res.writeHead(413, { 'content-length': 0 }).end()
       return
     }
     const parsed = parseEnvelope(xml)
@@ -154,35 +173,68 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
     }
 
     if (applies && faults.delayMs > 0) await sleep(faults.delayMs)
+    // The count-down knobs first; when none of them strikes, the fault plan may.
+    let planned: FaultDecision | undefined
     if (applies && faults.reset > 0) {
       faults.reset--
-      log.info({ op }, 'ews fault: connection reset')
+      planned = { kind: 'resetBefore', delayMs: 0, retryAfter: undefined, backOffMs: 0, status: 429 }
+    } else if (applies && faults.http503 > 0) {
+      faults.http503--
+      planned = { kind: 'unavailable', delayMs: 0, retryAfter: undefined, backOffMs: 0, status: 503 }
+    } else if (applies && faults.serverBusy > 0) {
+      faults.serverBusy--
+      planned = { kind: 'serverBusy', delayMs: 0, retryAfter: undefined, backOffMs: faults.backOffMs, status: 429 }
+    } else if (op !== undefined && parsed.fault === undefined) {
+      planned = faults.plan.decide(op)
+    }
+    const kind = planned?.kind
+    if (planned !== undefined && kind !== 'truncatedAfter' && kind !== 'resetAfter') {
+      count(planned.kind)
+      log.info({ op, kind }, 'ews injected fault')
+    }
+    if (planned?.kind === 'slow') await sleep(planned.delayMs)
+    if (kind === 'resetBefore') {
       req.socket.destroy()
       return
     }
-    if (applies && faults.http503 > 0) {
-      faults.http503--
-      log.info({ op }, 'ews fault: HTTP 503')
+    if (kind === 'unavailable') {
       res
         .writeHead(503, { 'content-type': 'text/html', ...headers })
         .end('<html><body><h1>Service Unavailable</h1></body></html>')
       return
     }
+    if (planned?.kind === 'throttle') {
+      const retry: Record<string, string> =
+        planned.retryAfter !== undefined ? { 'retry-after': planned.retryAfter } : {}
+      res.writeHead(planned.status, { 'content-length': 0, ...headers, ...retry }).end()
+      return
+    }
     let status = 200
     let body: string
+    let acted = false
     try {
-      if (applies && faults.serverBusy > 0) {
-        faults.serverBusy--
-        throw new EwsFault('ErrorServerBusy', undefined, [['BackOffMilliseconds', String(faults.backOffMs)]])
+      if (planned?.kind === 'serverBusy') {
+        throw new EwsFault('ErrorServerBusy', undefined, [['BackOffMilliseconds', String(planned.backOffMs)]])
       }
+      if (kind === 'serverError') throw new EwsFault('ErrorInternalServerError')
       if (parsed.fault !== undefined) throw parsed.fault
       checkServerVersion(parsed.header)
       const ctx = {
-        ...selectMailbox(options.store, caller, parsed.header), op: op as string, messageFaults: faults.messages, faults
+        ...selectMailbox(options.store, caller, parsed.header),
+        op: op as string,
+        messageFaults: faults.messages,
+        faults,
+        poisoned: (item: { id: string, subject?: string }): boolean => {
+          if (!isPoisoned(faults.poison, item)) return false
+          count('poison')
+          return true
+        }
       }
       body = envelope(OPERATIONS[op as string](ctx, parsed.request as XmlEl))
+      acted = true
       if (applies && faults.stallPaging > 0 && (op === 'FindItem' || op === 'FindFolder')) {
         faults.stallPaging--
+        count('stallPaging')
         log.info({ op }, 'ews fault: paging that does not advance')
         body = stallPaging(body, parsed.request as XmlEl)
       }
@@ -192,14 +244,21 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       body = faultXml(err)
       log.info({ op, code: err.code }, 'ews fault')
     }
-    if (applies && (faults.resetAfter ?? 0) > 0) {
-      faults.resetAfter = (faults.resetAfter ?? 0) - 1
-      log.info({ op }, 'ews fault: connection reset after the work was done')
+    // Faults that strike after acting fire only when the operation answered (a request-level fault has nothing
+    // to lose).
+    if (acted && (kind === 'resetAfter' || kind === 'truncatedAfter')) {
+      count(kind)
+      log.info({ op, kind }, 'ews injected fault')
+    }
+    if (acted && kind === 'resetAfter') {
       req.socket.destroy()
       return
     }
     if (applies && faults.truncate > 0) {
       faults.truncate--
+      count('truncatedAfter')
+      body = body.slice(0, Math.floor(body.length / 2)) + TRUNCATION_MARKER
+    } else if (acted && kind === 'truncatedAfter') {
       body = body.slice(0, Math.floor(body.length / 2)) + TRUNCATION_MARKER
     }
     send(res, status, body, headers)
@@ -235,6 +294,12 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
     url: `http://${urlHost}:${port}/EWS/Exchange.asmx`,
     faults,
     stats,
+    resetStats () {
+      stats.requests = 0
+      stats.byOperation = {}
+      stats.maxInFlight = stats.inFlight
+      stats.faults = {}
+    },
     async close () {
       const closed = new Promise<void>((resolve, reject) =>
         server.close((err) => (err !== undefined ? reject(err) : resolve()))

@@ -1,5 +1,6 @@
 /** Public types of the EWS simulator (wired by src/simulators/index.ts and demo mode). */
 import type { Logger } from 'pino'
+import type { FaultKind, FaultPlan, FaultPlanConfig, OversizeAnswer, PoisonMarkers } from '../faults.js'
 import type { MailboxStore } from '../store/store.js'
 
 export interface EwsAccount { username: string, password: string, impersonation: boolean, smtp?: string }
@@ -47,23 +48,28 @@ export interface EwsFaults {
    */
   uploadWithoutChangeKey?: number
   /**
-   * ExportItems requests naming one of these items (keyed by EWS item id, as on the wire) fail as a whole with a
-   * SOAP fault of the given code (HTTP 500, no per-item messages), as a server does when one item it cannot read
-   * breaks the batch (e.g. `{ [id]: 'ErrorInternalServerError' }`); regardless of `only`.
+   * Seeded random faults by operation (see FaultRule and FaultKind in ../faults.ts), applied after the
+   * count-down knobs above: `plan.configure({ seed, rules })` switches them on, `plan.clear()` off.
    */
-  exportPoison?: Record<string, string>
+  plan: FaultPlan
   /**
-   * Most request body bytes the server takes; a larger request is refused as a whole before anything is done:
-   * HTTP 413 (`oversize: 'http413'`, the default, as IIS's request limits answer) or an ErrorMessageSizeExceeded
-   * SOAP fault (`oversize: 'fault'`). Regardless of `only`.
+   * Poisoned items: an ExportItems request naming one of them (by id, or an item whose subject contains a
+   * marker) answers HTTP 500 with a whole-request `ErrorInternalServerError` SOAP fault and no per-item messages,
+   * as Exchange does for a damaged message; requests without one are served normally. Regardless of `only`.
+   */
+  poison?: PoisonMarkers
+  /**
+   * Request body limit in bytes (unset: only the simulator's 100 MiB cap). A larger body is read to its end
+   * and refused per `oversizeAnswer`; nothing is stored. Exchange's defaults are 64 MiB (IIS
+   * maxAllowedContentLength and WCF maxReceivedMessageSize in the EWS web.config; "Configure client-specific
+   * message size limits", https://learn.microsoft.com/exchange/architecture/client-access/client-message-size-limits).
    */
   maxRequestBytes?: number
-  oversize?: 'http413' | 'fault'
   /**
-   * The next N requests are carried out, then their socket is destroyed without an answer: the client cannot
-   * know what was done.
+   * 'http413': an empty HTTP 413 (the web front end refusing the body); 'soapFault': HTTP 500 SOAP fault
+   * `ErrorMessageSizeExceeded` (ResponseCode docs: "the message exceeds the maximum supported size").
    */
-  resetAfter?: number
+  oversizeAnswer: OversizeAnswer
 }
 
 /** How `EwsFaults.exportDamage` damages one ExportItems answer. */
@@ -86,14 +92,43 @@ export interface EwsSimulatorOptions {
   /** OAuth; app-only roles must include full_access_as_app. */
   verifyBearer?: (token: string) => Promise<EwsBearerIdentity | undefined>
   logger?: Logger
+  /** Initial fault plan (EwsFaults.plan). */
+  faultPlan?: FaultPlanConfig
+  /** Initial EwsFaults.poison. */
+  poison?: PoisonMarkers
+  /** Initial EwsFaults.maxRequestBytes. */
+  maxRequestBytes?: number
+  /** Initial EwsFaults.oversizeAnswer (default 'http413'). */
+  oversizeAnswer?: OversizeAnswer
 }
 
-export interface EwsStats { requests: number, byOperation: Record<string, number> }
+/**
+ * Injected faults counted by kind: the FaultKinds (the count-down knobs count as their kind: serverBusy →
+ * 'serverBusy', http503 → 'unavailable', reset → 'resetBefore', truncate → 'truncatedAfter'), plus 'stallPaging',
+ * 'poison' (a request refused for a poisoned item) and 'tooLarge' (a body over maxRequestBytes).
+ */
+export type EwsFaultCounts = Partial<Record<FaultKind | 'stallPaging' | 'poison' | 'tooLarge', number>>
+
+/** Counters, reset by `EwsSimulator.resetStats()`. */
+export interface EwsStats {
+  /** Every HTTP request received. */
+  requests: number
+  /** Requests per SOAP operation name (the Body element's local name). */
+  byOperation: Record<string, number>
+  /** Requests being served now (from arrival until the answer is sent or the socket destroyed). */
+  inFlight: number
+  /** Highest `inFlight` seen. */
+  maxInFlight: number
+  /** Injected faults by kind. */
+  faults: EwsFaultCounts
+}
 
 export interface EwsSimulator {
   /** http://127.0.0.1:PORT/EWS/Exchange.asmx */
   url: string
   faults: EwsFaults
   stats: EwsStats
+  /** Zeroes every counter of `stats` (the object stays the same; `inFlight` keeps counting what is in flight). */
+  resetStats(): void
   close(): Promise<void>
 }

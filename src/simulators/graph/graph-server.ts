@@ -6,8 +6,13 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { GraphCall, GraphVersion, SimContext } from './context.js'
-import { BodyTooLarge, GraphError, graphErrorBody, readBody, Redirect, send, sleep, type Reply } from './http.js'
+import type { FaultDecision } from '../faults.js'
+import {
+  BodyTooLarge, GraphError, graphErrorBody, readBody, Redirect, ResetConnection, sendFaulted, sleep,
+  type Reply, type ReplyFault
+} from './http.js'
 import { parseMailboxId } from './ids.js'
+import { graphOperation } from './operations.js'
 import { pathSegments, routeGraph } from './router.js'
 import { faultsApply, injectedFault, injectedRejection, type Throttle } from './throttle.js'
 import type { BearerIdentity } from './types.js'
@@ -26,6 +31,40 @@ function header (req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v
 }
 
+/**
+ * Throws the GraphError (or ResetConnection) of an injected fault that strikes before the request is acted on;
+ * waits for `slow`. Returns the fault that strikes after acting, if any.
+ */
+export async function beforeActing (planned: FaultDecision | undefined): Promise<ReplyFault> {
+  if (planned === undefined) return undefined
+  const retry: Record<string, string> = planned.retryAfter !== undefined ? { 'retry-after': planned.retryAfter } : {}
+  switch (planned.kind) {
+    case 'slow':
+      await sleep(planned.delayMs)
+      return undefined
+    case 'resetBefore':
+      throw new ResetConnection()
+    case 'throttle':
+      throw new GraphError(429, 'TooManyRequests', 'Too many requests. Please try again later.', retry)
+    case 'unavailable':
+      throw new GraphError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please try again later.',
+        retry)
+    case 'serverError':
+      throw new GraphError(500, 'InternalServerError', 'An internal server error occurred.')
+    case 'resetAfter':
+    case 'truncatedAfter':
+      return planned.kind
+    default:
+      // expiredSession acts on the import endpoint only (see import-server.ts).
+      return undefined
+  }
+}
+
+/** Counts one injected fault in stats.faults. */
+export function countFault (ctx: SimContext, kind: keyof SimContext['stats']['faults']): void {
+  ctx.stats.faults[kind] = (ctx.stats.faults[kind] ?? 0) + 1
+}
+
 export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { ctx, throttle } = deps
   return (req, res) => {
@@ -35,6 +74,7 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
     const target = new URL(req.url ?? '/', 'https://graph.invalid')
     const path = target.pathname
     let slotApp: string | undefined
+    let after: ReplyFault
 
     const run = async (): Promise<Reply> => {
       const auth = header(req, 'authorization')
@@ -60,7 +100,20 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
         )
       }
 
+      const segs = pathSegments(path)
+      const op = graphOperation(req.method ?? 'GET', segs.slice(1))
+      ctx.stats.byOperation[op] = (ctx.stats.byOperation[op] ?? 0) + 1
+      // The slot first: a request that finds the app at its limit is a concurrency violation whatever else
+      // would have happened to it.
+      if (!throttle.acquire(identity.appId)) {
+        throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', {
+          'retry-after': '1'
+        })
+      }
+      slotApp = identity.appId
+
       const fault = injectedFault(ctx.faults, path)
+      if (fault !== undefined) countFault(ctx, fault === 429 ? 'throttle' : 'unavailable')
       const retryAfter = String(ctx.faults.retryAfterSec)
       if (fault === 429) {
         throw new GraphError(429, 'TooManyRequests', 'Too many requests. Please try again later.', {
@@ -80,15 +133,11 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
         throw new GraphError(rejection.status, rejection.code, rejection.message ??
         rejection.code)
       }
+      const planned = ctx.faults.plan.decide(op)
+      const late = planned?.kind === 'resetAfter' || planned?.kind === 'truncatedAfter'
+      if (planned !== undefined && planned.kind !== 'expiredSession' && !late) countFault(ctx, planned.kind)
+      const afterActing = await beforeActing(planned)
 
-      if (!throttle.acquire(identity.appId)) {
-        throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', {
-          'retry-after': '1'
-        })
-      }
-      slotApp = identity.appId
-
-      const segs = pathSegments(path)
       const v = segs[0]?.toLowerCase()
       if (v !== 'v1.0' && v !== 'beta') throw new GraphError(400, 'BadRequest', `Invalid version: ${segs[0] ?? ''}`)
       const version: GraphVersion = v
@@ -132,10 +181,19 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
           return value
         }
       }
-      return await routeGraph(ctx, call, rest)
+      const reply = await routeGraph(ctx, call, rest)
+      if (afterActing !== undefined) {
+        countFault(ctx, afterActing)
+        after = afterActing
+      }
+      return reply
     }
 
     const toReply = (err: unknown): Reply => {
+      if (err instanceof ResetConnection) {
+        after = 'resetAfter'
+        return { status: 0 }
+      }
       if (err instanceof Redirect) return { status: 308, headers: { location: err.location } }
       if (err instanceof GraphError) return { status: err.status, headers: err.headers, body: graphErrorBody(err, ids) }
       if (err instanceof BodyTooLarge) {
@@ -154,10 +212,10 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
     run().catch(toReply).then((reply) => {
       if (slotApp !== undefined) throttle.release(slotApp)
       if (reply.status === 429) ctx.stats.throttled++
-      send(res, {
+      sendFaulted(res, {
         ...reply,
         headers: { 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId, ...reply.headers }
-      })
+      }, after)
       // Paths carry no secrets on this listener (the bearer token is a header); queries are left out anyway.
       deps.logger?.debug(
         { method: req.method, path, status: reply.status, ms: Date.now() - started },

@@ -60,16 +60,53 @@ export interface RequestIds { requestId: string, clientRequestId: string }
 
 export class BodyTooLarge extends Error {}
 
+/** Beyond this, an oversized body is no longer drained: the answer goes out and the connection closes. */
+const DRAIN_LIMIT = 256 * 1024 * 1024
+
+/**
+ * The whole body; BodyTooLarge when it exceeds `limit`. An oversized body is read to its end (up to
+ * DRAIN_LIMIT) and dropped, so the client receives the 413 instead of a write error.
+ */
 export async function readBody (req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
     const b = chunk as Buffer
     size += b.length
-    if (size > limit) throw new BodyTooLarge('body too large')
-    chunks.push(b)
+    if (size > Math.max(limit, DRAIN_LIMIT)) throw new BodyTooLarge('body too large')
+    if (size <= limit) chunks.push(b)
   }
+  if (size > limit) throw new BodyTooLarge('body too large')
   return Buffer.concat(chunks)
+}
+
+/**
+ * How an injected fault ends a reply (GraphFaults.plan): 'resetAfter' destroys the socket instead of
+ * answering, 'truncatedAfter' sends status and headers with half of the JSON body.
+ */
+export type ReplyFault = 'resetAfter' | 'truncatedAfter' | undefined
+
+/** Thrown to destroy the socket without an answer (an injected resetBefore). */
+export class ResetConnection extends Error {}
+
+/** Writes `reply` as `send` does, or ends it the way `fault` says. */
+export function sendFaulted (res: ServerResponse, reply: Reply, fault: ReplyFault): void {
+  if (fault === 'resetAfter') {
+    res.socket?.destroy()
+    return
+  }
+  if (fault !== 'truncatedAfter' || reply.body === undefined) {
+    send(res, reply)
+    return
+  }
+  const whole = Buffer.from(JSON.stringify(reply.body))
+  const payload = whole.subarray(0, Math.floor(whole.length / 2))
+  const headers: Record<string, string> = { ...reply.headers }
+  headers['content-type'] ??=
+    'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8'
+  headers['content-length'] = String(payload.length)
+  res.writeHead(reply.status, headers)
+  res.end(payload)
 }
 
 export function send (res: ServerResponse, reply: Reply): void {

@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { SimContext } from './context.js'
-import { BodyTooLarge, ImportError, readBody, send, sleep, type Reply } from './http.js'
+import { beforeActing, countFault } from './graph-server.js'
+import {
+  BodyTooLarge, GraphError, ImportError, readBody, ResetConnection, sendFaulted, sleep, type Reply, type ReplyFault
+} from './http.js'
 import { parseMailboxId } from './ids.js'
 import { importItem } from './import-item.js'
 import { faultsApply, injectedFault, injectedRejection, type Throttle } from './throttle.js'
 
-/** Exchange Online accepts messages up to 150 MB; base64 adds a third. */
-const IMPORT_BODY_LIMIT = 210 * 1024 * 1024
 const PATH_RE = /^\/api\/(gv1\.0|gbeta)\/Mailboxes\('([^']*)'\)\/importItem$/i
 
 export function importHandler (
@@ -27,6 +28,7 @@ export function importHandler (
     const target = new URL(req.url ?? '/', 'https://outlook.invalid')
     const path = target.pathname
     let slotApp: string | undefined
+    let after: ReplyFault
 
     const run = async (): Promise<Reply> => {
       let decoded: string
@@ -53,7 +55,16 @@ export function importHandler (
           'The auth token is not valid for this mailbox.')
       }
 
+      ctx.stats.byOperation.importItem = (ctx.stats.byOperation.importItem ?? 0) + 1
+      // Same slots as the Graph listener: Outlook's concurrency limit is per app across both.
+      if (!throttle.acquire(claims.app)) {
+        throw new ImportError(429,
+          'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
+      }
+      slotApp = claims.app
+
       const fault = injectedFault(ctx.faults, path)
+      if (fault !== undefined) countFault(ctx, fault === 429 ? 'throttle' : 'unavailable')
       const retryAfter = String(ctx.faults.retryAfterSec)
       if (fault === 429) {
         throw new ImportError(429, 'Too many requests. Please try again later.',
@@ -65,11 +76,22 @@ export function importHandler (
       }
       const rejection = injectedRejection(ctx.faults, path)
       if (rejection !== undefined) throw new ImportError(rejection.status, rejection.message ?? rejection.code)
-      if (!throttle.acquire(claims.app)) {
-        throw new ImportError(429,
-          'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' })
+      const planned = ctx.faults.plan.decide('importItem')
+      const late = planned?.kind === 'resetAfter' || planned?.kind === 'truncatedAfter'
+      if (planned !== undefined && !late) countFault(ctx, planned.kind)
+      if (planned?.kind === 'expiredSession') {
+        // Every URL issued so far expires, this one included (GraphFaults.expireSessions).
+        ctx.faults.expireSessions = true
+        throw new ImportError(401, 'The auth token has expired.')
       }
-      slotApp = claims.app
+      let afterActing: ReplyFault
+      try {
+        afterActing = await beforeActing(planned)
+      } catch (err) {
+        // The import endpoint is not Graph: its errors are {"Message": …}.
+        if (err instanceof GraphError) throw new ImportError(err.status, err.message, err.headers)
+        throw err
+      }
       const wait = throttle.spend(claims.app, session.guid)
       if (wait !== undefined) {
         throw new ImportError(429, 'Application is over its MailboxRequests limit.',
@@ -77,17 +99,26 @@ export function importHandler (
       }
       if (ctx.faults.delayMs > 0 && faultsApply(ctx.faults, path)) await sleep(ctx.faults.delayMs)
 
-      const raw = await readBody(req, IMPORT_BODY_LIMIT)
+      const raw = await readBody(req, ctx.faults.importMaxBytes)
       let body: unknown
       try {
         body = JSON.parse(raw.toString('utf8'))
       } catch {
         throw new ImportError(400, 'The request body is not valid JSON.')
       }
-      return importItem(ctx, session, m[1].toLowerCase() === 'gbeta' ? 'gbeta' : 'gv1.0', body)
+      const reply = importItem(ctx, session, m[1].toLowerCase() === 'gbeta' ? 'gbeta' : 'gv1.0', body)
+      if (afterActing !== undefined && reply.status < 300) {
+        countFault(ctx, afterActing)
+        after = afterActing
+      }
+      return reply
     }
 
     run().catch((err: unknown): Reply => {
+      if (err instanceof ResetConnection) {
+        after = 'resetAfter'
+        return { status: 0 }
+      }
       if (err instanceof ImportError) {
         return {
           status: err.status,
@@ -95,21 +126,18 @@ export function importHandler (
           body: { Message: err.message }
         }
       }
-      if (err instanceof BodyTooLarge) return { status: 413, body: { Message: 'The request body is too large.' } }
+      if (err instanceof BodyTooLarge) {
+        countFault(ctx, 'tooLarge')
+        return { status: 413, body: { Message: 'The request body is too large.' } }
+      }
       deps.logger?.error({ err, path }, 'graph simulator import: unhandled error')
       return { status: 500, body: { Message: 'An internal server error occurred.' } }
     }).then((reply) => {
       if (slotApp !== undefined) throttle.release(slotApp)
       if (reply.status === 429) ctx.stats.throttled++
-      if (reply.status < 300 && (ctx.faults.importResetAfter ?? 0) > 0) {
-        ctx.faults.importResetAfter = (ctx.faults.importResetAfter ?? 0) - 1
-        deps.logger?.info({ path }, 'graph simulator import fault: connection reset after storing the item')
-        res.destroy()
-        return
-      }
       const headers: Record<string, string> = { 'request-id': requestId, ...reply.headers }
       if (reply.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8'
-      send(res, { ...reply, headers })
+      sendFaulted(res, { ...reply, headers }, after)
       // Never log the query string: it carries the session's authtoken.
       deps.logger?.debug(
         { method: req.method, path, status: reply.status, ms: Date.now() - started },

@@ -11,12 +11,16 @@ import { graphHandler } from './graph-server.js'
 import { formatMailboxId, toWireId } from './ids.js'
 import { importHandler } from './import-server.js'
 import { ImportTokens } from './import-token.js'
-import { Throttle } from './throttle.js'
-import { DEFAULT_QUIRKS, type GraphFaults, type GraphSimulator, type GraphSimulatorOptions } from './types.js'
+import { AppLoad, Throttle } from './throttle.js'
+import {
+  DEFAULT_QUIRKS, type GraphFaults, type GraphSimulator, type GraphSimulatorOptions, type GraphSimulatorStats
+} from './types.js'
+import { FaultPlan, GRAPH_FAULT_KINDS } from '../faults.js'
+import { performance } from 'node:perf_hooks'
 
 export type {
-  BearerIdentity, GraphExportDamage, GraphFaults, GraphQuirks, GraphSimulator, GraphSimulatorOptions,
-  GraphSimulatorStats, GraphThrottling
+  BearerIdentity, GraphAppStats, GraphExportDamage, GraphFaultCounts, GraphFaults, GraphQuirks, GraphSimulator,
+  GraphSimulatorOptions, GraphSimulatorStats, GraphThrottling
 } from './types.js'
 export { toWireId, fromWireId, formatMailboxId, parseMailboxId } from './ids.js'
 
@@ -36,8 +40,19 @@ async function closeServer (server: Server): Promise<void> {
   })
 }
 
-function makeFaults (tokens: ImportTokens): GraphFaults {
-  const faults = { throttle: 0, retryAfterSec: 1, http503: 0, delayMs: 0 } as GraphFaults
+/** Exchange Online accepts messages up to 150 MB; base64 adds a third. */
+const IMPORT_BODY_LIMIT = 210 * 1024 * 1024
+
+function makeFaults (tokens: ImportTokens, options: GraphSimulatorOptions): GraphFaults {
+  const faults = {
+    throttle: 0,
+    retryAfterSec: 1,
+    http503: 0,
+    delayMs: 0,
+    plan: new FaultPlan(GRAPH_FAULT_KINDS, 'graph faults', options.faultPlan),
+    importMaxBytes: options.importMaxBytes ?? IMPORT_BODY_LIMIT,
+    ...(options.poison !== undefined ? { poison: options.poison } : {})
+  } as GraphFaults
   // A trigger rather than a state: setting it expires every import URL issued so far.
   Object.defineProperty(faults, 'expireSessions', {
     enumerable: true,
@@ -56,9 +71,11 @@ export async function startGraphSimulator (options: GraphSimulatorOptions): Prom
     store,
     url: '',
     importOrigin: '',
-    faults: makeFaults(tokens),
+    faults: makeFaults(tokens, options),
     quirks,
-    stats: { requests: 0, throttled: 0, sessionsCreated: 0 },
+    stats: {
+      requests: 0, throttled: 0, sessionsCreated: 0, byOperation: {}, concurrencyViolations: 0, apps: {}, faults: {}
+    },
     sessionLifetimeSec: options.importSessionLifetimeSec ?? 900,
     acceptForeignData: options.acceptForeignData ?? true,
     exported: new Set(),
@@ -67,7 +84,7 @@ export async function startGraphSimulator (options: GraphSimulatorOptions): Prom
     mailboxId: (guid) => formatMailboxId(guid, store.tenantId),
     wireId: (storeId) => quirks.standardBase64Ids ? storeId : toWireId(storeId)
   }
-  const throttle = new Throttle(options.throttling)
+  const throttle = new Throttle(options.throttling, ctx.stats)
   const logger = options.logger?.child({ component: 'graph-simulator' })
   const tls = { key: options.tls.key, cert: options.tls.cert }
   const graph = createServer(tls, graphHandler({ ctx, throttle, verifyBearer: options.verifyBearer, logger }))
@@ -90,7 +107,20 @@ export async function startGraphSimulator (options: GraphSimulatorOptions): Prom
     faults: ctx.faults,
     quirks,
     stats: ctx.stats,
+    resetStats: () => { resetStats(ctx.stats) },
     mailboxId: ctx.mailboxId,
     close: async () => { await Promise.all([closeServer(graph), closeServer(outlook)]) }
   }
+}
+
+function resetStats (stats: GraphSimulatorStats): void {
+  stats.requests = 0
+  stats.throttled = 0
+  stats.sessionsCreated = 0
+  stats.byOperation = {}
+  stats.concurrencyViolations = 0
+  stats.faults = {}
+  // The per-app objects also hold the live in-flight counts the concurrency limit reads: reset, never replace.
+  const now = performance.now()
+  for (const load of Object.values(stats.apps)) (load as AppLoad).reset(now)
 }

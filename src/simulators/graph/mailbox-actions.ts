@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto'
 import { parseId, StoreError, type StoreMailbox } from '../store/store.js'
 import type { GraphCall, SimContext } from './context.js'
+import { isPoisoned } from '../faults.js'
 import { badRequest, GraphError, type Reply } from './http.js'
 import { fromWireId, isoDate } from './ids.js'
 import { mailboxUrl } from './serialize.js'
@@ -17,7 +18,10 @@ type ExportResult =
   // The archive-redirect sample in Microsoft's docs spells the key with a capital E; clients must cope.
   | { itemId: string, Error: { code: string, message: string } }
 
-/** One entry of the answer; `faults.exportDamage` damages the entries of chosen items (see GraphFaults). */
+/**
+ * One entry of the answer; `faults.exportDamage` damages the entries of chosen items, and a poisoned item
+ * (`faults.poison`) throws a 500 ErrorCorruptData GraphError that fails the whole call (see GraphFaults).
+ */
 function exportOne (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, requested: unknown): ExportResult {
   if (typeof requested !== 'string') {
     return { itemId: String(requested), error: { code: 'ErrorInvalidIdMalformed', message: 'Id is malformed.' } }
@@ -55,6 +59,10 @@ function exportOne (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, req
       error: { code: 'ErrorItemNotFound', message: 'The specified object was not found in the store.' }
     }
   }
+  if (isPoisoned(ctx.faults.poison, item) || ctx.faults.poison?.ids?.includes(requested) === true) {
+    ctx.stats.faults.poison = (ctx.stats.faults.poison ?? 0) + 1
+    throw new GraphError(500, ctx.faults.poison?.code ?? 'ErrorCorruptData', 'The item data is corrupt.')
+  }
   const blob = item.blob()
   if (!ctx.acceptForeignData) ctx.exported.add(createHash('sha256').update(blob).digest('hex'))
   const damage = ctx.faults.exportDamage?.[requested]
@@ -66,7 +74,7 @@ function exportOne (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox, req
 
 /**
  * POST .../exportItems {itemIds: [...]} (the CSDL spells the parameter ItemIds; both are accepted).
- * `faults.exportPoison` fails a whole request that names a chosen item (see GraphFaults).
+ * A poisoned item (`faults.poison`) fails the whole request that names it (see GraphFaults).
  */
 export async function exportItems (ctx: SimContext, call: GraphCall, mailbox: StoreMailbox): Promise<Reply> {
   const body = await call.json()
@@ -83,11 +91,6 @@ export async function exportItems (ctx: SimContext, call: GraphCall, mailbox: St
       `The number of item ids (${ids.length}) exceeds the maximum of ${EXPORT_MAX_IDS}.`,
       'ErrorInvalidParameter'
     )
-  }
-  const poison = ids.map((id) => typeof id === 'string' ? ctx.faults.exportPoison?.[id] : undefined)
-    .find((code) => code !== undefined)
-  if (poison !== undefined) {
-    throw new GraphError(500, poison, 'An internal server error occurred. The operation failed.')
   }
   return {
     status: 200,

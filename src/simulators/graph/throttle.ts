@@ -2,33 +2,122 @@
  * Outlook's throttling model: a concurrency cap per app (across mailboxes) and a request budget
  * per app + mailbox per window, plus the injected faults of GraphFaults.
  */
-import type { GraphFaults, GraphRejection, GraphThrottling } from './types.js'
+import { performance } from 'node:perf_hooks'
+import type { GraphAppStats, GraphFaults, GraphRejection, GraphSimulatorStats, GraphThrottling } from './types.js'
+
+/**
+ * One app's load, measured on the concurrency slots (Graph requests and import POSTs alike). Times are
+ * performance.now() milliseconds.
+ */
+export class AppLoad implements GraphAppStats {
+  requests = 0
+  concurrencyViolations = 0
+  inFlight = 0
+  maxInFlight = 0
+  inFlightMs = 0
+  private first: number | undefined
+  private lastEnd: number | undefined
+  private lastChange = 0
+
+  /** Accumulates the in-flight integral up to `now`. */
+  private advance (now: number): void {
+    this.inFlightMs += this.inFlight * (now - this.lastChange)
+    this.lastChange = now
+  }
+
+  enter (now: number): void {
+    this.first ??= now
+    this.advance(now)
+    this.inFlight++
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
+  }
+
+  leave (now: number): void {
+    this.advance(now)
+    this.inFlight--
+    this.lastEnd = now
+  }
+
+  /** Zeroes the counters; requests in flight stay in flight and start the new busy period. */
+  reset (now: number): void {
+    this.requests = 0
+    this.concurrencyViolations = 0
+    this.maxInFlight = this.inFlight
+    this.inFlightMs = 0
+    this.lastChange = now
+    this.first = this.inFlight > 0 ? now : undefined
+    this.lastEnd = undefined
+  }
+
+  get busyMs (): number {
+    if (this.first === undefined) return 0
+    const end = this.inFlight > 0 ? performance.now() : this.lastEnd ?? this.first
+    return end - this.first
+  }
+
+  get meanInFlight (): number {
+    const busy = this.busyMs
+    if (busy <= 0) return this.maxInFlight > 0 ? this.maxInFlight : 0
+    const open = this.inFlight > 0 ? this.inFlight * (performance.now() - this.lastChange) : 0
+    return (this.inFlightMs + open) / busy
+  }
+
+  toJSON (): GraphAppStats {
+    return {
+      requests: this.requests,
+      concurrencyViolations: this.concurrencyViolations,
+      inFlight: this.inFlight,
+      maxInFlight: this.maxInFlight,
+      inFlightMs: this.inFlightMs,
+      busyMs: this.busyMs,
+      meanInFlight: this.meanInFlight
+    }
+  }
+}
 
 export class Throttle {
-  private readonly inflight = new Map<string, number>()
+  private readonly ownApps: Record<string, GraphAppStats> = {}
   private readonly windows = new Map<string, { start: number, count: number }>()
   readonly concurrency: number
   readonly requests: number
   readonly windowMs: number
 
-  constructor (opts: GraphThrottling = {}) {
+  /** `stats`: where per-app load (`apps`) and `concurrencyViolations` are counted. */
+  constructor (opts: GraphThrottling = {}, private readonly stats?: GraphSimulatorStats) {
     this.concurrency = opts.concurrencyPerApp ?? 4
     this.requests = opts.requestsPerMailbox ?? 10000
     this.windowMs = (opts.windowSec ?? 600) * 1000
   }
 
-  /** Takes a concurrency slot; false when the app already has `concurrency` requests in flight. */
+  private load (appId: string): AppLoad {
+    const apps = this.stats?.apps ?? this.ownApps
+    let load = apps[appId] as AppLoad | undefined
+    if (load === undefined) {
+      load = new AppLoad()
+      apps[appId] = load
+    }
+    return load
+  }
+
+  /**
+   * Takes a concurrency slot; false when the app already has `concurrency` requests in flight (a concurrency
+   * violation: counted, and the caller answers 429).
+   */
   acquire (appId: string): boolean {
-    const n = this.inflight.get(appId) ?? 0
-    if (n >= this.concurrency) return false
-    this.inflight.set(appId, n + 1)
+    const load = this.load(appId)
+    load.requests++
+    if (load.inFlight >= this.concurrency) {
+      load.concurrencyViolations++
+      if (this.stats !== undefined) this.stats.concurrencyViolations++
+      return false
+    }
+    load.enter(performance.now())
     return true
   }
 
   release (appId: string): void {
-    const n = (this.inflight.get(appId) ?? 1) - 1
-    if (n <= 0) this.inflight.delete(appId)
-    else this.inflight.set(appId, n)
+    const load = this.load(appId)
+    if (load.inFlight > 0) load.leave(performance.now())
   }
 
   /** Counts one request against app + mailbox; returns Retry-After seconds when over budget. */

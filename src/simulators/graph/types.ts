@@ -2,6 +2,7 @@
  * Public types of the Microsoft Graph simulator (mailbox import/export surface).
  */
 import type { Logger } from 'pino'
+import type { FaultKind, FaultPlan, FaultPlanConfig, PoisonMarkers } from '../faults.js'
 import type { MailboxStore } from '../store/store.js'
 
 /** Fault knobs, mutable at runtime. Counters count down as the faults fire. */
@@ -41,15 +42,23 @@ export interface GraphFaults {
    */
   importWithoutChangeKey?: number
   /**
-   * exportItems POSTs naming one of these items (keyed by item id as on the wire) fail as a whole, regardless of
-   * `only`: HTTP 500 with this Graph error code (e.g. 'ErrorCorruptData') and no per-item entries.
+   * Seeded random faults by operation (GRAPH_OPERATIONS; see FaultRule and FaultKind in ../faults.ts), applied
+   * after the count-down knobs above on both listeners: `plan.configure({ seed, rules })` switches them on,
+   * `plan.clear()` off. `expiredSession` only acts on `importItem`.
    */
-  exportPoison?: Record<string, string>
+  plan: FaultPlan
   /**
-   * The next N successful imports are stored, then their connection is destroyed without an answer (the caller
-   * cannot know the item was stored), regardless of `only`.
+   * Poisoned items: an exportItems call naming one of them (store or wire id, or a subject containing a
+   * marker) answers HTTP 500 `{"error":{"code":"ErrorCorruptData"}}` for the whole batch, as Exchange fails a
+   * request on a damaged message; a batch without one succeeds. Regardless of `only`.
    */
-  importResetAfter?: number
+  poison?: PoisonMarkers
+  /**
+   * Body limit of the import endpoint in bytes (default 210 MiB: Exchange Online accepts messages up to
+   * 150 MB, base64 adds a third). A larger POST is read to its end and answered 413 `{"Message": …}`; nothing
+   * is stored.
+   */
+  importMaxBytes: number
 }
 
 /** How `GraphFaults.exportDamage` damages one exportItems entry. */
@@ -91,7 +100,10 @@ export const DEFAULT_QUIRKS: GraphQuirks = {
 }
 
 export interface GraphThrottling {
-  /** Outlook's per-app concurrency limit (default 4). */
+  /**
+   * Outlook's per-app concurrency limit (default 4), shared by Graph requests and import POSTs of the same app
+   * ("Outlook service limits": 4 concurrent requests, https://learn.microsoft.com/graph/throttling-limits).
+   */
   concurrencyPerApp?: number
   /** Requests per app + mailbox per window (default 10000). */
   requestsPerMailbox?: number
@@ -119,9 +131,59 @@ export interface GraphSimulatorOptions {
   /** Initial answer shapes (see GraphQuirks); defaults as in DEFAULT_QUIRKS. */
   quirks?: Partial<GraphQuirks>
   logger?: Logger
+  /** Initial fault plan (GraphFaults.plan). */
+  faultPlan?: FaultPlanConfig
+  /** Initial GraphFaults.poison. */
+  poison?: PoisonMarkers
+  /** Initial GraphFaults.importMaxBytes. */
+  importMaxBytes?: number
 }
 
-export interface GraphSimulatorStats { requests: number, throttled: number, sessionsCreated: number }
+/**
+ * One app's load on the concurrency slots (Graph requests and import POSTs alike, keyed by the token's app
+ * id). A request holds a slot from just after authentication until its answer is written.
+ */
+export interface GraphAppStats {
+  /** Requests that asked for a slot. */
+  requests: number
+  /** Requests that arrived while the app already had `concurrencyPerApp` in flight (each answered 429). */
+  concurrencyViolations: number
+  /** Slots held now. */
+  inFlight: number
+  maxInFlight: number
+  /** Integral of inFlight over time, in request·milliseconds. */
+  inFlightMs: number
+  /** Busy period in ms: from the first slot taken to the last released (to now while requests are in flight). */
+  busyMs: number
+  /**
+   * Time-weighted mean of inFlight over the busy period: inFlightMs / busyMs (idle gaps inside the period count
+   * as 0). E.g. 4 requests of 1 s each, all at once → 4; one after the other → 1.
+   */
+  meanInFlight: number
+}
+
+/**
+ * Injected faults by kind: the FaultKinds, plus 'poison' (an exportItems call refused for a poisoned item)
+ * and 'tooLarge' (an import POST over importMaxBytes). The count-down knobs count too: throttle → 'throttle',
+ * http503 → 'unavailable'.
+ */
+export type GraphFaultCounts = Partial<Record<FaultKind | 'poison' | 'tooLarge', number>>
+
+/** Counters, reset by `GraphSimulator.resetStats()`. */
+export interface GraphSimulatorStats {
+  /** Every request on both listeners. */
+  requests: number
+  /** 429 answers of any origin. */
+  throttled: number
+  sessionsCreated: number
+  /** Requests per operation name (GRAPH_OPERATIONS, or 'other'), counted once authenticated. */
+  byOperation: Record<string, number>
+  /** Sum of `apps[*].concurrencyViolations`. */
+  concurrencyViolations: number
+  /** Per app id. */
+  apps: Record<string, GraphAppStats>
+  faults: GraphFaultCounts
+}
 
 export interface GraphSimulator {
   /** https://127.0.0.1:PORT (no trailing slash, no version segment). */
@@ -132,6 +194,8 @@ export interface GraphSimulator {
   /** Answer shapes, mutable at runtime (see GraphQuirks). */
   quirks: GraphQuirks
   stats: GraphSimulatorStats
+  /** Zeroes every counter of `stats` (same objects; requests in flight stay counted as in flight). */
+  resetStats: () => void
   /** `MBX:{guid}@{tenantId}` for a store mailbox GUID. */
   mailboxId: (guid: string) => string
   close: () => Promise<void>

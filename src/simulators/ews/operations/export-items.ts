@@ -1,8 +1,8 @@
 /**
  * ExportItems: per id, the current Id/ChangeKey and the full-fidelity stream.
  * A ChangeKey in the request need not be current but must parse [MS-OXWSBTRF R184].
- * `faults.exportDamage` damages the answers for chosen items; `faults.exportPoison` fails a whole request that
- * names a chosen item (see EwsFaults).
+ * `faults.exportDamage` damages the answers for chosen items; a poisoned item (`faults.poison`) fails the whole
+ * request with an ErrorInternalServerError SOAP fault, no per-item messages (see EwsFaults).
  */
 import type { RequestContext } from '../context.js'
 import { checkChangeKey, injectedMessageFault, itemById } from '../context.js'
@@ -12,13 +12,16 @@ import { errorMessage, esc, idAttrs, operationResponse, successMessage } from '.
 
 export function exportItems (ctx: RequestContext, req: XmlEl): string {
   const ids = required(req, NS.m, 'ItemIds').children.filter((c) => c.ns === NS.t)
-  const poison = ids.map((el) => ctx.faults?.exportPoison?.[el.attrs.Id ?? '']).find((code) => code !== undefined)
-  if (poison !== undefined) throw new EwsFault(poison, 'An internal server error occurred. The operation failed.')
   const messages = ids.map((el) => {
     try {
       injectedMessageFault(ctx)
       checkChangeKey(el.attrs.ChangeKey)
       const item = itemById(ctx, el.attrs.Id)
+      // Not an EwsError: toEwsError rethrows it, so the whole request becomes a SOAP fault.
+      if (ctx.poisoned?.(item) === true) {
+        throw new EwsFault(ctx.faults?.poison?.code ?? 'ErrorInternalServerError',
+          'An internal server error occurred. The operation failed.')
+      }
       const damage = ctx.faults?.exportDamage?.[item.id]
       let data = item.blob().toString('base64')
       if (damage === 'data') data = data.slice(0, 16) + '...'
