@@ -191,3 +191,20 @@ t.test('Graph import: a reset after the import endpoint stored the item is that 
       { code: 'MBG_ERR_OUTCOME_UNKNOWN', status: 502, retryable: false })
     t.equal(gw.sims.store.items.size - before, 3, 'the endpoint stored all three')
   })
+
+t.test('EWS import: a whole-request ErrorInternalServerError fault on UploadItems is an unknown outcome per item',
+  async (t) => {
+    const gw = await buildTestGateway(t)
+    const [id] = await firstIds(gw, 'ews', 1)
+    const data = (await exportIds(gw, 'ews', [id])).results[0].data as string
+    gw.sims.ews.faults.plan.configure({
+      rules: [{ operations: ['UploadItems'], rate: 1, kinds: ['serverError'], count: 1 }]
+    })
+    const calls = gw.sims.ews.stats.byOperation.UploadItems ?? 0
+    const body = await importData(gw, 'ews', [data, data])
+    t.same([body.succeeded, body.failed], [0, 2], 'no whole-request 502: two per-item answers')
+    for (const r of body.results) {
+      t.match(r.error, { code: 'MBG_ERR_OUTCOME_UNKNOWN', upstreamCode: 'ErrorInternalServerError', retryable: false })
+    }
+    t.equal((gw.sims.ews.stats.byOperation.UploadItems ?? 0) - calls, 1, 'never re-sent, never split')
+  })

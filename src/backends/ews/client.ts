@@ -13,7 +13,7 @@ import {
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
 import { basicAuthError, certificateError } from '../../upstream/misconfiguration.js'
-import { errorForCode, faultIsolates, OUR_BUG_CODES } from './errors.js'
+import { errorForCode, faultIsolates, faultMayHaveWritten, OUR_BUG_CODES } from './errors.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
 import { NS, type XmlNode } from './soap/xml.js'
 
@@ -250,7 +250,11 @@ export class EwsClient {
     // UploadItems carries the caller's item data: a fault about data blames it (e.g. ErrorMessageSizeExceeded → 413).
     const dataFrom = op === 'UploadItems' ? { dataFrom: 'caller' as const } : {}
     const error = errorForCode(code, { about: 'request', subject: op, address: mailbox, values, ...dataFrom })
-    return annotate(error, { ...extras, ...(faultIsolates(op, code) ? { isolate: true } : {}) })
+    return annotate(error, {
+      ...extras,
+      ...(faultIsolates(op, code) ? { isolate: true } : {}),
+      ...(faultMayHaveWritten(op, code) ? { retry: 'idempotent' as const } : {})
+    })
   }
 }
 

@@ -279,6 +279,21 @@ export function faultIsolates (op: string, code: string): boolean {
   return REFUSED_BEFORE_WRITING.has(code) || code.startsWith('ErrorInvalidData')
 }
 
+/**
+ * Whether a whole-request SOAP fault of `op` leaves it unknown whether items were written: an
+ * UploadItems fault that is not throttling, not about the mailbox or account, and not one raised
+ * before any item is written (ErrorInternalServerError, or a code the gateway does not know). The
+ * client hints it `retry: 'idempotent'`, so the policy resends an update-only batch and answers a
+ * batch with creates MBG_ERR_OUTCOME_UNKNOWN (src/backends/policy.ts `outcomeOf`), never a
+ * "not done" that would invite a duplicate.
+ */
+export function faultMayHaveWritten (op: string, code: string): boolean {
+  if (op !== 'UploadItems' || isRetryableCode(code) || ABOUT_EVERY_ITEM.has(code) || OUR_BUG_CODES.has(code)) {
+    return false
+  }
+  return !faultIsolates(op, code)
+}
+
 export interface UploadCodeContext {
   mode: 'create' | 'update'
   /** Input position in the import call. */
