@@ -61,6 +61,12 @@ export const EnvSchema = Type.Object({
     description: 'Longest graceful shutdown after SIGTERM/SIGINT; batch work stops starting backend calls ' +
       '5 s before it (half-way for deadlines under 10 s), and work still running at it is logged and abandoned.'
   }),
+  IDEMPOTENCY_TTL_SEC: Type.Integer({
+    default: 86_400,
+    minimum: 60,
+    maximum: 30 * 86_400,
+    description: 'How long an Idempotency-Key and its recorded answer are kept, seconds.'
+  }),
   PAGE_TOKEN_SECRET: Type.Optional(
     Type.String({
       minLength: 16,

@@ -73,6 +73,7 @@ const app = await buildGateway({
   crossBackendImport: config.crossBackendImport ?? 'deny',
   underPressure: { maxEventLoopDelay: env.MAX_EVENT_LOOP_DELAY_MS },
   stop: stopping.signal,
+  idempotency: { ttlMs: env.IDEMPOTENCY_TTL_SEC * 1000 },
   ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })
 if (demo !== undefined) {

@@ -16,7 +16,8 @@ t.test('no backend configured means demo mode, with defaults', async (t) => {
   const c = loadConfig({})
   t.equal(c.gateway, undefined)
   t.match(c.env, {
-    HOST: '127.0.0.1', PORT: 3000, LOG_LEVEL: 'info', MAX_BATCH_ITEMS: 100, SHUTDOWN_TIMEOUT_MS: 30_000
+    HOST: '127.0.0.1', PORT: 3000, LOG_LEVEL: 'info', MAX_BATCH_ITEMS: 100, SHUTDOWN_TIMEOUT_MS: 30_000,
+    IDEMPOTENCY_TTL_SEC: 86_400
   })
   t.equal(loadConfig({ MBG_CONFIG: '', PORT: '' }).gateway, undefined, 'empty variables count as unset')
 })
@@ -37,6 +38,7 @@ t.test('invalid settings are rejected at boot with the offending key', async (t)
   bad({ LOG_LEVEL: 'loud' }, /LOG_LEVEL/)
   bad({ SHUTDOWN_TIMEOUT_MS: 'soon' }, /SHUTDOWN_TIMEOUT_MS/)
   bad({ SHUTDOWN_TIMEOUT_MS: '500' }, /SHUTDOWN_TIMEOUT_MS must be >= 1000/)
+  bad({ IDEMPOTENCY_TTL_SEC: '10' }, /IDEMPOTENCY_TTL_SEC must be >= 60/)
   bad({ MBG_CONFIG: '{not json' }, /not valid JSON/)
   bad({ MBG_CONFIG_FILE: '/nonexistent/gateway.json' }, /cannot read config file/)
   bad({ MBG_CONFIG: '{}', MBG_CONFIG_FILE: 'x' }, /not both/)
