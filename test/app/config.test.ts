@@ -16,7 +16,11 @@ t.test('no backend configured means demo mode, with defaults', async (t) => {
   const c = loadConfig({})
   t.equal(c.gateway, undefined)
   t.match(c.env, {
-    HOST: '127.0.0.1', PORT: 3000, LOG_LEVEL: 'info', MAX_BATCH_ITEMS: 100, SHUTDOWN_TIMEOUT_MS: 30_000,
+    HOST: '127.0.0.1',
+    PORT: 3000,
+    LOG_LEVEL: 'info',
+    MAX_BATCH_ITEMS: 100,
+    SHUTDOWN_TIMEOUT_MS: 30_000,
     IDEMPOTENCY_TTL_SEC: 86_400
   })
   t.equal(loadConfig({ MBG_CONFIG: '', PORT: '' }).gateway, undefined, 'empty variables count as unset')
