@@ -22,6 +22,7 @@ import {
 import { forCaller } from './caller.js'
 import { PageTokens } from './page-tokens.js'
 import { BadRequest, isGatewayError, TooLarge, toItemError } from '../errors.js'
+import { annotate } from '../upstream/errors.js'
 import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 
 /**
@@ -252,7 +253,8 @@ export class MailboxService {
     for (let i = results.length; i < itemIds.length; i++) {
       const error = new TooLarge(`this answer already carries ${bytes} bytes of item data (at most ` +
         `${this.maxExportAnswerBytes}); export ${itemIds[i].slice(0, 100)} in another request`)
-      results.push({ itemId: itemIds[i], error: toItemError(error) })
+      // Not the item's fault: asked for in another request, it is exported.
+      results.push({ itemId: itemIds[i], error: toItemError(annotate(error, { retryable: true })) })
     }
     const failed = results.filter((r) => 'error' in r).length
     return { results, succeeded: results.length - failed, failed }

@@ -27,7 +27,7 @@ for (const type of ['ews', 'graph'] as const) {
     t.same(body.results.map((r) => r.itemId), ids)
     t.ok(typeof body.results[0].data === 'string' && body.results[0].data.length > 1, 'the first item always goes')
     for (const r of body.results.slice(1)) {
-      t.match(r.error, { code: 'MBG_ERR_TOO_LARGE', status: 413, message: /another request/ })
+      t.match(r.error, { code: 'MBG_ERR_TOO_LARGE', status: 413, message: /another request/, retryable: true })
     }
     t.same([body.succeeded, body.failed], [1, ids.length - 1])
   })

@@ -208,3 +208,44 @@ t.test('EWS import: a whole-request ErrorInternalServerError fault on UploadItem
     }
     t.equal((gw.sims.ews.stats.byOperation.UploadItems ?? 0) - calls, 1, 'never re-sent, never split')
   })
+
+t.test('Graph import: a success answer cut short is that item\'s unknown outcome, never "not done"', async (t) => {
+  const gw = await buildTestGateway(t)
+  const [id] = await firstIds(gw, 'graph', 1)
+  const data = (await exportIds(gw, 'graph', [id])).results[0].data as string
+  gw.sims.graph.faults.plan.configure({
+    rules: [{ operations: ['importItem'], rate: 1, kinds: ['truncatedAfter'], count: 1 }]
+  })
+  const before = gw.sims.store.items.size
+  const body = await importData(gw, 'graph', [data, data, data])
+  t.same([body.succeeded, body.failed], [2, 1], 'succeeded, failed')
+  t.match(body.results.find((r) => r.error !== undefined)?.error,
+    { code: 'MBG_ERR_OUTCOME_UNKNOWN', retryable: false })
+  t.equal(gw.sims.store.items.size - before, 3, 'the endpoint stored all three')
+})
+
+t.test('Answers cut short or failing on the server side are sent again when the call is a read', async (t) => {
+  const gw = await buildTestGateway(t)
+  const list = async (type: Type): Promise<number> =>
+    (await gw.app.inject({ method: 'GET', url: `/mailboxes/${mbx(type)}/folders/inbox/items?pageSize=3` })).statusCode
+  gw.sims.graph.faults.plan.configure({
+    rules: [{ operations: ['listItems'], rate: 1, kinds: ['truncatedAfter'], count: 1 }]
+  })
+  t.equal(await list('graph'), 200, 'Graph: a listing cut short is read again')
+  t.equal(gw.sims.graph.stats.faults.truncatedAfter, 1, 'the fault fired')
+  gw.sims.ews.faults.plan.configure({
+    rules: [{ operations: ['FindItem'], rate: 1, kinds: ['serverError'], count: 1 }]
+  })
+  t.equal(await list('ews'), 200, 'EWS: an ErrorInternalServerError fault on FindItem is sent again')
+  t.equal(gw.sims.ews.stats.faults.serverError, 1, 'the fault fired')
+
+  // An import session whose answer is cut short is asked for again: the items were never sent.
+  const [id] = await firstIds(gw, 'graph', 1)
+  const data = (await exportIds(gw, 'graph', [id])).results[0].data as string
+  gw.sims.graph.faults.plan.configure({
+    rules: [{ operations: ['createImportSession'], rate: 1, kinds: ['truncatedAfter'], count: 1 }]
+  })
+  const body = await importData(gw, 'graph', [data])
+  t.same([body.succeeded, body.failed], [1, 0], 'imported')
+  t.equal(gw.sims.graph.stats.faults.truncatedAfter, 2, 'the fault fired')
+})

@@ -250,10 +250,15 @@ export class EwsClient {
     // UploadItems carries the caller's item data: a fault about data blames it (e.g. ErrorMessageSizeExceeded → 413).
     const dataFrom = op === 'UploadItems' ? { dataFrom: 'caller' as const } : {}
     const error = errorForCode(code, { about: 'request', subject: op, address: mailbox, values, ...dataFrom })
+    const isolate = faultIsolates(op, code)
+    // A server-side failure (or, on UploadItems, a fault that may follow written items) is sent again when the call
+    // is idempotent; a write is then an unknown outcome (src/backends/policy.ts outcomeOf). An isolating fault is
+    // split instead.
+    const transient = !isolate && (code === 'ErrorInternalServerError' || faultMayHaveWritten(op, code))
     return annotate(error, {
       ...extras,
-      ...(faultIsolates(op, code) ? { isolate: true } : {}),
-      ...(faultMayHaveWritten(op, code) ? { retry: 'idempotent' as const } : {})
+      ...(isolate ? { isolate: true } : {}),
+      ...(transient ? { retry: 'idempotent' as const } : {})
     })
   }
 }

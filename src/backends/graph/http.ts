@@ -144,7 +144,11 @@ export class GraphHttp {
     try {
       return { body: JSON.parse(response.text) as T, response }
     } catch {
-      throw new UpstreamBadResponse(`non-JSON body from ${req.method} ${redactUrl(response.url)}`)
+      // Cut-short answers (a failover mid-answer, a proxy) are transient: an idempotent call is sent again;
+      // a write whose answer is unreadable is an unknown outcome (src/backends/policy.ts outcomeOf).
+      const where = `${req.method} ${redactUrl(response.url)}`
+      throw annotate(new UpstreamUnavailable(`unreadable (non-JSON) body from ${where}`),
+        { retry: 'idempotent' })
     }
   }
 

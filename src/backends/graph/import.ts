@@ -7,7 +7,7 @@
  * once. A 409 "...expected in mailbox MBX:x" means the folder lives in an
  * auxiliary archive: open a session there and retry.
  */
-import { UpstreamBadResponse, toItemError } from '../../errors.js'
+import { OutcomeUnknown, toItemError } from '../../errors.js'
 import type { ImportItem, ImportResult } from '../mailbox-backend.js'
 import { MAILBOX_ID, callFor, rememberAux, type GraphContext, type GraphMailbox } from './context.js'
 import { getCi, importError, parseUpstreamError } from './errors.js'
@@ -64,12 +64,13 @@ async function upload (
       try {
         parsed = JSON.parse(res.text)
       } catch {
-        throw new UpstreamBadResponse('the import endpoint answered with a non-JSON body')
+        // A 2xx means the endpoint stored the item; only its new id is lost with the answer. Not "not done".
+        throw new OutcomeUnknown('the import endpoint answered success with a body that is not JSON (cut short?)')
       }
       const newId = getCi(parsed, 'itemId')
       const changeKey = getCi(parsed, 'changeKey')
       if (typeof newId !== 'string' || !isUsableGraphId(newId)) {
-        throw new UpstreamBadResponse('the import endpoint answered without a usable itemId')
+        throw new OutcomeUnknown('the import endpoint answered success without a usable itemId')
       }
       // The version may come only as an entity tag (`@odata.etag`: W/"<changeKey>"). The item was written
       // either way: an answer with neither is still a success (reporting a failure would invite a duplicate
