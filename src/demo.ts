@@ -64,6 +64,16 @@ export function demoConfig (sims: Simulators): { config: GatewayConfig, extras: 
 }
 
 /**
+ * Configured mode (a backend configured, no simulators started): SIMULATOR_FAULTS has nothing to act on, so when
+ * it is set anyway this logs one warning saying it is ignored.
+ */
+export function warnFaultsIgnored (logger: Logger, env: NodeJS.ProcessEnv = process.env): void {
+  if ((env.SIMULATOR_FAULTS?.trim() ?? '') === '') return
+  logger.warn('SIMULATOR_FAULTS is ignored: a backend is configured, and the simulators only run in demo mode ' +
+    '(`npm run sim` reads it too)')
+}
+
+/**
  * Starts the simulators for demo mode, with the faults SIMULATOR_FAULTS asks for (README "Simulators and demo
  * mode"). Throws a one-line Error when SIMULATOR_FAULTS is not valid.
  */

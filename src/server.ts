@@ -9,7 +9,7 @@ import { loadConfig } from './config.js'
 import { loggerOptions } from './logger.js'
 import { buildGateway } from './build.js'
 import { createRouter } from './backends/factory.js'
-import { startDemo, type Demo } from './demo.js'
+import { startDemo, warnFaultsIgnored, type Demo } from './demo.js'
 import { GatewayMetrics } from './metrics.js'
 import { ShuttingDown } from './errors.js'
 import { reportDeadline, stopAfterMs } from './shutdown.js'
@@ -50,6 +50,8 @@ if (config === undefined) {
   }
   config = demo.config
   extras = demo.extras
+} else {
+  warnFaultsIgnored(logger)
 }
 
 const metrics = new GatewayMetrics()

@@ -50,6 +50,20 @@ function recordedHeaders (reply: FastifyReply): Record<string, string> {
   return out
 }
 
+/**
+ * The Idempotency-Key header as sent: one string, or every value when the header came on more than one line.
+ * Node joins repeated lines of a header it does not know into one "k1, k2" string (http.IncomingMessage.headers),
+ * which would pass for one key, so the lines are counted in the raw headers (names case-insensitive).
+ */
+function idempotencyKeyHeader (request: FastifyRequest): string | string[] | undefined {
+  const raw = request.raw.rawHeaders
+  const values: string[] = []
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i].toLowerCase() === 'idempotency-key') values.push(raw[i + 1])
+  }
+  return values.length > 1 ? values : request.headers['idempotency-key']
+}
+
 /** Route hooks that give the route Idempotency-Key handling (see the module comment). */
 export function idempotent (fastify: FastifyInstance): Pick<RouteShorthandOptions,
 'preParsing' | 'preHandler' | 'onSend' | 'onResponse'> {
@@ -72,7 +86,7 @@ export function idempotent (fastify: FastifyInstance): Pick<RouteShorthandOption
     },
 
     async preHandler (request, reply) {
-      const key = parseIdempotencyKey(request.headers['idempotency-key'])
+      const key = parseIdempotencyKey(idempotencyKeyHeader(request))
       if (key === undefined) return
       const route = request.routeOptions.url ?? request.url
       const fingerprint = requestFingerprint(request.method, route, request.bodySha256 ?? EMPTY_SHA256)

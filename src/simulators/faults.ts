@@ -53,8 +53,17 @@ export const EWS_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k
 export const GRAPH_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'serverBusy')
 
 /**
- * Graph operation names rules can target (the EWS ones are the SOAP operation names, e.g. 'ExportItems',
- * 'UploadItems', 'FindItem'). `delta` covers folder and item delta; `importItem` is the POST to an importUrl.
+ * EWS operation names rules can target: the SOAP operations the EWS simulator serves (the keys of OPERATIONS in
+ * ./ews/operations/index.ts; the body element's local name, e.g. `<m:ExportItems>`), matched case-sensitively.
+ */
+export const EWS_OPERATIONS = [
+  'GetFolder', 'FindFolder', 'SyncFolderHierarchy', 'CreateFolder', 'UpdateFolder', 'DeleteFolder', 'FindItem',
+  'GetItem', 'SyncFolderItems', 'ExportItems', 'UploadItems', 'ConvertId'
+] as const
+
+/**
+ * Graph operation names rules can target. `delta` covers folder and item delta; `importItem` is the POST to an
+ * importUrl.
  */
 export const GRAPH_OPERATIONS = [
   'getExchangeSettings', 'listFolders', 'getFolder', 'createFolder', 'updateFolder', 'deleteFolder', 'listItems',
@@ -71,7 +80,7 @@ export const RETRY_AFTER_FORMS: readonly RetryAfterForm[] = ['seconds', 'decimal
 
 /** One rule of a fault plan. */
 export interface FaultRule {
-  /** Operation names the rule applies to (EWS SOAP names or GRAPH_OPERATIONS); absent or '*': all. */
+  /** Operation names the rule applies to (EWS_OPERATIONS or GRAPH_OPERATIONS); absent or '*': all. */
   operations?: string[]
   /** Probability (0..1) that a matching call fires the rule. */
   rate: number
@@ -216,8 +225,14 @@ const RULE_KEYS = new Set([
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isNonNegative = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0
 
-/** Validates rules (e.g. parsed JSON); throws a one-line Error such as "ews[0].rate must be a number 0..1". */
-export function parseFaultRules (value: unknown, name: string, kinds: readonly FaultKind[]): FaultRule[] {
+/**
+ * Validates rules (e.g. parsed JSON); throws a one-line Error such as "ews[0].rate must be a number 0..1".
+ * `operations`, when given, are the names rules may target (besides '*'): any other name is refused, since a
+ * rule naming it would never fire.
+ */
+export function parseFaultRules (
+  value: unknown, name: string, kinds: readonly FaultKind[], operations?: readonly string[]
+): FaultRule[] {
   if (!Array.isArray(value)) throw new Error(`${name} must be an array of fault rules`)
   return value.map((raw, i) => {
     const at = `${name}[${i}]`
@@ -228,6 +243,10 @@ export function parseFaultRules (value: unknown, name: string, kinds: readonly F
     if (r.operations !== undefined &&
       (!Array.isArray(r.operations) || r.operations.some((o) => typeof o !== 'string' || o === ''))) {
       throw new Error(`${at}.operations must be an array of operation names (or '*')`)
+    }
+    const badOp = operations === undefined ? undefined : r.operations?.find((o) => o !== '*' && !operations.includes(o))
+    if (badOp !== undefined) {
+      throw new Error(`${at}.operations: "${badOp}" is not one of ${operations?.join(', ') ?? ''} (or '*')`)
     }
     if (!isNonNegative(r.rate) || r.rate > 1) throw new Error(`${at}.rate must be a number 0..1`)
     if (!Array.isArray(r.kinds) || r.kinds.length === 0) throw new Error(`${at}.kinds must be a non-empty array`)
@@ -329,8 +348,12 @@ export function validateSimulatorFaults (value: unknown): SimulatorFaultsConfig 
     }
     out.seed = value.seed
   }
-  if (value.ews !== undefined) out.ews = parseFaultRules(value.ews, 'SIMULATOR_FAULTS.ews', EWS_FAULT_KINDS)
-  if (value.graph !== undefined) out.graph = parseFaultRules(value.graph, 'SIMULATOR_FAULTS.graph', GRAPH_FAULT_KINDS)
+  if (value.ews !== undefined) {
+    out.ews = parseFaultRules(value.ews, 'SIMULATOR_FAULTS.ews', EWS_FAULT_KINDS, EWS_OPERATIONS)
+  }
+  if (value.graph !== undefined) {
+    out.graph = parseFaultRules(value.graph, 'SIMULATOR_FAULTS.graph', GRAPH_FAULT_KINDS, GRAPH_OPERATIONS)
+  }
   if (value.poison !== undefined) {
     if (!isObject(value.poison)) throw new Error('SIMULATOR_FAULTS.poison must be an object')
     const extra = Object.keys(value.poison).find((k) => k !== 'ids' && k !== 'subjects')

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { persist } from '../helpers/logs.js'
-import { runTs } from '../helpers/process.js'
+import { runTs, startTs, waitForOutput } from '../helpers/process.js'
 
 t.test('bad configuration stops the process at boot with a one-line message naming the problem', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
@@ -21,4 +21,42 @@ t.test('bad configuration stops the process at boot with a one-line message nami
     t.match(run.stderr, message)
     t.notMatch(run.stderr, /\n\s+at /, 'no stack trace')
   })
+})
+
+t.test('configured mode: a set SIMULATOR_FAULTS is ignored with one warning', async (t) => {
+  const doc = {
+    backends: {
+      onprem: {
+        type: 'ews', url: 'https://127.0.0.1:9/EWS/Exchange.asmx', auth: { kind: 'basic', username: 'u', password: 'p' }
+      }
+    },
+    mailboxes: [{ address: 'a@contoso.com', backend: 'onprem' }]
+  }
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    MBG_CONFIG: JSON.stringify(doc),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    SIMULATOR_FAULTS: '{"ews":[{"operations":["ExportItems"],"rate":1,"kinds":["slow"]}]}'
+  }
+  delete env.MBG_CONFIG_FILE
+  const child = startTs('src/server.ts', [], env)
+  let text = ''
+  child.stdout.on('data', (c: Buffer) => { text += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { text += c.toString() })
+  const closed = new Promise((resolve) => child.once('close', resolve))
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    persist(text.split('\n').filter((l) => l.length > 0))
+  })
+  await waitForOutput(child, 'stdout', /"msg":"mailbox-gateway listening"/)
+  const entries = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+  const warnings = entries.filter((e) => String(e.msg).includes('SIMULATOR_FAULTS'))
+  t.equal(warnings.length, 1, 'one line mentions SIMULATOR_FAULTS')
+  t.equal(warnings[0]?.level, 40, 'a warning')
+  t.match(warnings[0]?.msg, /^SIMULATOR_FAULTS is ignored: .*simulators only run in demo mode/)
+  child.kill('SIGTERM')
+  await closed
 })

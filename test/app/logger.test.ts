@@ -1,6 +1,6 @@
 import t from 'tap'
 import { redactUrl } from '../../src/redact.js'
-import { captureLogs, findSecrets } from '../helper.js'
+import { buildTestGateway, captureLogs, findSecrets, json, MAILBOXES } from '../helper.js'
 
 t.test('URL secrets are rewritten', async (t) => {
   t.equal(
@@ -27,4 +27,32 @@ t.test('structured secrets are censored before they are written', async (t) => {
     'the detector itself detects a JWT'
   )
   t.ok(findSecrets(['{"url":"https://o/i?authtoken=abc"}']).length > 0, 'and a raw authtoken')
+})
+
+t.test('a backend\'s log lines name it once: no repeated "backend" key', async (t) => {
+  const gw = await buildTestGateway(t)
+  // One EWS answer is ErrorServerBusy: the retry is logged too.
+  gw.sims.ews.faults.serverBusy = 1
+  for (const backend of ['ews', 'graph'] as const) {
+    const mailbox = encodeURIComponent(MAILBOXES[backend].primary)
+    const listed = await gw.app.inject({ url: `/mailboxes/${mailbox}/folders/inbox/items?pageSize=2` })
+    t.equal(listed.statusCode, 200, `${backend}: listed`)
+    const ids = json<{ items: Array<{ id: string }> }>(listed).items.map((i) => i.id)
+    const exported = await gw.app.inject({
+      method: 'POST', url: `/mailboxes/${mailbox}/items:export`, payload: { itemIds: ids }
+    })
+    t.equal(exported.statusCode, 200, `${backend}: exported`)
+    const results = json<{ results: Array<{ data: string }> }>(exported).results
+    const imported = await gw.app.inject({
+      method: 'POST',
+      url: `/mailboxes/${mailbox}/items:import`,
+      payload: { items: results.map((r) => ({ folderId: 'inbox', mode: 'create', data: r.data })) }
+    })
+    t.equal(imported.statusCode, 200, `${backend}: imported`)
+  }
+  for (const name of Object.keys(gw.config.backends)) {
+    t.ok(gw.logs.some((l) => l.includes(`"backend":"${name}"`)), `${name} is named in the logs`)
+  }
+  const repeated = gw.logs.filter((l) => (l.match(/"backend":/g) ?? []).length > 1)
+  t.same(repeated, [], 'no line has the key "backend" twice')
 })

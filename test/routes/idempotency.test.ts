@@ -6,6 +6,7 @@
  */
 import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import t from 'tap'
 import { buildTestGateway, json, MAILBOXES, type TestGateway } from '../helper.js'
 import { MemoryIdempotencyStore } from '../../src/state/memory.js'
@@ -297,6 +298,48 @@ for (const backend of BACKENDS) {
     t.equal((await children('idem taken')).length, 1)
   })
 }
+
+/**
+ * Sends `lines` (request line and header lines) and `body` over a raw socket, so a header can be given on two
+ * lines; the answer's status and body (the gateway answers with Content-Length; the socket closes after it).
+ */
+async function rawRequest (port: number, lines: string[], body: string): Promise<{ status: number, body: string }> {
+  const socket = connect({ port, host: '127.0.0.1' })
+  let text = ''
+  socket.on('data', (c: Buffer) => { text += c.toString() })
+  // Written, not ended: a half-closed socket would count as a caller gone away.
+  socket.write([...lines, `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', '', body].join('\r\n'))
+  await once(socket, 'close')
+  const split = text.indexOf('\r\n\r\n')
+  return { status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?? 0), body: split < 0 ? '' : text.slice(split + 4) }
+}
+
+t.test('Idempotency-Key on two header lines is a 400, not one key "k1, k2"', async (t) => {
+  const gw = await buildTestGateway(t)
+  const { primary } = MAILBOXES.ews
+  const folder = await newFolder(gw, primary, 'idem twice')
+  const body = JSON.stringify(await importBody(gw, primary, folder, 1))
+  await gw.app.listen({ port: 0, host: '127.0.0.1' })
+  const address = gw.app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const heads = [
+    ['same case', 'Idempotency-Key: k1', 'Idempotency-Key: k2'],
+    ['other case', 'Idempotency-Key: k1', 'idempotency-KEY: k2'],
+    ['same key twice', 'idempotency-key: k1', 'idempotency-key: k1']
+  ]
+  for (const [why, ...keys] of heads) {
+    const res = await rawRequest(port, [
+      `POST /mailboxes/${mbx(primary)}/items:import HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json',
+      ...keys
+    ], body)
+    t.equal(res.status, 400, `${why}: 400`)
+    t.match(res.body, /"code":"MBG_ERR_BAD_REQUEST"/, why)
+    t.match(res.body, /Idempotency-Key is given more than once/, why)
+  }
+  t.equal(await countItems(gw, primary, folder), 0, 'nothing imported')
+  const joined = await importWith(gw, primary, JSON.parse(body), 'k1, k2')
+  t.equal(joined.statusCode, 200, 'one line holding a comma is one key')
+})
 
 t.test('the header is documented on both operations', async (t) => {
   const gw = await buildTestGateway(t)

@@ -8,8 +8,10 @@ import { join } from 'node:path'
 import t from 'tap'
 import { request } from 'undici'
 import {
-  EWS_FAULT_KINDS, FaultPlan, mulberry32, retryAfterValue, simulatorFaultsFromEnv, type FaultRule
+  EWS_FAULT_KINDS, EWS_OPERATIONS, FaultPlan, GRAPH_OPERATIONS, mulberry32, retryAfterValue, simulatorFaultsFromEnv,
+  type FaultRule
 } from '../../src/simulators/faults.js'
+import { OPERATIONS as EWS_SOAP_OPERATIONS } from '../../src/simulators/ews/operations/index.js'
 import { startSimulators } from '../../src/simulators/index.js'
 import { DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { toWireId, type GraphAppStats } from '../../src/simulators/graph/index.js'
@@ -452,6 +454,13 @@ t.test('Graph stats: concurrency violations, import POSTs on the same slots, mea
 t.test('SIMULATOR_FAULTS: JSON or @file, validated with one-line errors', async (t) => {
   const doc = { seed: 7, ews: [{ operations: ['ExportItems'], rate: 0.1, kinds: ['serverBusy', 'resetAfter'] }] }
   t.same(simulatorFaultsFromEnv({ SIMULATOR_FAULTS: JSON.stringify(doc) }), doc)
+  const every = {
+    ews: [{ operations: [...EWS_OPERATIONS, '*'], rate: 1, kinds: ['slow'] }],
+    graph: [{ operations: [...GRAPH_OPERATIONS, '*'], rate: 1, kinds: ['slow'] }]
+  }
+  t.same(simulatorFaultsFromEnv({ SIMULATOR_FAULTS: JSON.stringify(every) }), every, 'every operation name is accepted')
+  t.same([...EWS_OPERATIONS].sort(), Object.keys(EWS_SOAP_OPERATIONS).sort(),
+    'the EWS names are the operations the simulator serves')
   t.equal(simulatorFaultsFromEnv({}), undefined)
   const dir = mkdtempSync(join(tmpdir(), 'mbg-faults-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
@@ -469,6 +478,14 @@ t.test('SIMULATOR_FAULTS: JSON or @file, validated with one-line errors', async 
     ['{"ews":{}}', /^SIMULATOR_FAULTS\.ews must be an array of fault rules$/],
     ['{"ews":[1]}', /ews\[0\] must be an object$/],
     ['{"ews":[{"operations":"ExportItems","rate":1,"kinds":["slow"]}]}', /operations must be an array/],
+    ['{"ews":[{"operations":["FooBar"],"rate":1,"kinds":["slow"]}]}',
+      /^SIMULATOR_FAULTS\.ews\[0\]\.operations: "FooBar" is not one of GetFolder, .*, ConvertId \(or '\*'\)$/],
+    ['{"ews":[{"operations":["ExportItems","exportitems"],"rate":1,"kinds":["slow"]}]}',
+      /^SIMULATOR_FAULTS\.ews\[0\]\.operations: "exportitems" is not one of /],
+    ['{"graph":[{"operations":["UploadItems"],"rate":1,"kinds":["slow"]}]}',
+      /^SIMULATOR_FAULTS\.graph\[0\]\.operations: "UploadItems" is not one of getExchangeSettings, .*importItem/],
+    ['{"ews":[{"rate":1,"kinds":["slow"]},{"operations":["exportItems"],"rate":1,"kinds":["slow"]}]}',
+      /^SIMULATOR_FAULTS\.ews\[1\]\.operations: "exportItems" is not one of /],
     ['{"ews":[{"rate":1,"kinds":[]}]}', /kinds must be a non-empty array/],
     ['{"ews":[{"rate":1,"kinds":["slow","throttle"],"weights":[1]}]}', /weights must be/],
     ['{"ews":[{"rate":1,"kinds":["slow"],"weights":[0]}]}', /weights must be/],

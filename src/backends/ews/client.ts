@@ -119,7 +119,7 @@ export class EwsClient {
       if (isGatewayError(err) && err.code === 'MBG_ERR_BACKEND_MISCONFIGURED') throw err
       // Other token endpoint trouble: report as an auth problem but never echo what it said.
       this.logger.warn(
-        { backend: this.config.name, err: { name: (err as Error).name, code: (err as { code?: unknown }).code } },
+        { err: { name: (err as Error).name, code: (err as { code?: unknown }).code } },
         'EWS token acquisition failed'
       )
       // The token provider's own errors already say what failed (refused, throttled, unreachable: AADSTS code,
@@ -158,7 +158,6 @@ export class EwsClient {
       const requestId = header(res.headers['request-id'])
       this.logger.debug(
         {
-          backend: this.config.name,
           op,
           mailbox,
           status: res.statusCode,
@@ -173,7 +172,7 @@ export class EwsClient {
       const ms = Math.round(performance.now() - started)
       const code = (err as { code?: unknown }).code
       this.logger.debug(
-        { backend: this.config.name, op, mailbox, status: 0, ms, clientRequestId, errCode: code },
+        { op, mailbox, status: 0, ms, clientRequestId, errCode: code },
         'EWS call failed'
       )
       if (options.signal?.aborted === true) throw err
@@ -243,7 +242,7 @@ export class EwsClient {
     if (OUR_BUG_CODES.has(code)) {
       // Our request was wrong: a bug to fix, not an outage. Values hold line/position, never secrets.
       this.logger.error(
-        { backend: this.config.name, op, mailbox, upstreamCode: code, detail: values },
+        { op, mailbox, upstreamCode: code, detail: values },
         'EWS rejected a request the adapter built'
       )
     }

@@ -54,6 +54,7 @@ export type EwsBackendConfig = ResolvedEwsBackend
 
 export interface EwsBackendDeps {
   policy: Policy
+  /** Bound to `{ backend: <name> }` by src/backends/factory.ts: log objects do not name the backend again. */
   logger: Logger
   tokenProvider?: TokenProvider
 }
@@ -178,7 +179,7 @@ export class EwsBackend implements MailboxBackend {
     } catch (err) {
       if (err instanceof ResponseShapeError) {
         this.logger.warn(
-          { backend: this.name, op, mailbox: address, problem: err.message },
+          { op, mailbox: address, problem: err.message },
           'unexpected EWS response shape'
         )
       }
@@ -434,7 +435,6 @@ export class EwsBackend implements MailboxBackend {
       if (ctx?.signal?.aborted === true) throw err
       this.logger.warn(
         {
-          backend: this.name,
           mailbox: mailbox.address,
           folder: ref.id,
           errCode: isGatewayError(err) ? err.code : undefined
@@ -468,7 +468,7 @@ export class EwsBackend implements MailboxBackend {
         // what it means.
         if (m.code === 'ErrorAccessDenied') throw annotate(new FolderProtected(ref.id), { upstreamCode: m.code })
         if (attempt === 1 && CHANGE_KEY_CODES.has(m.code)) {
-          this.logger.debug({ backend: this.name, mailbox: mailbox.address, folder: ref.id, upstreamCode: m.code },
+          this.logger.debug({ mailbox: mailbox.address, folder: ref.id, upstreamCode: m.code },
             'rename: change key refused, reading the folder again')
           return false
         }
@@ -738,7 +738,7 @@ export class EwsBackend implements MailboxBackend {
         if (up.changeKey === '') {
           // The item was stored: reporting a failure would invite a duplicate on retry. Success, with a warning.
           this.logger.warn({
-            backend: this.name, mailbox: address, position: items[index].position, itemId: shortId(toPublicId(up.id))
+            mailbox: address, position: items[index].position, itemId: shortId(toPublicId(up.id))
           }, 'UploadItems answered without a ChangeKey: item stored, changeKey left empty')
         }
         return { index, itemId: toPublicId(up.id), changeKey: up.changeKey }

@@ -31,6 +31,7 @@ export type GraphBackendConfig = ResolvedGraphBackend
 
 export interface GraphBackendDeps {
   policy: Policy
+  /** Bound to `{ backend: <name> }` by src/backends/factory.ts: log objects do not name the backend again. */
   logger: Logger
   tokenProvider: TokenProvider
 }
@@ -88,7 +89,8 @@ class GraphBackend implements MailboxBackend {
     }
     // One Graph backend is one app registration: its cap and budgets are the app's.
     deps.policy.register(config.name, { concurrency: config.appConcurrency, budgets: budgetsOf(config.budgets) })
-    const logger = deps.logger.child({ backend: config.name, backendType: 'graph' })
+    // `backend` is bound by the factory's child logger (src/backends/factory.ts): named once per line.
+    const logger = deps.logger.child({ backendType: 'graph' })
     const http = new GraphHttp({
       backend: config.name,
       graphOrigin: config.graphUrl,
