@@ -28,7 +28,7 @@ import {
   type BackendType, type ExportOutcome, type ImportItem, type ImportOutcome
 } from './driver.js'
 
-const SEED = 20260808
+const SEED = 20260059
 /** Items exported per mailbox (two mailboxes per backend). */
 const EXPORT_PER_MAILBOX = 2500
 /** Items imported per mailbox. */
@@ -156,8 +156,8 @@ t.test('10 % of backend calls fail: every item exported or imported once, or ans
         if (error.retryable || error.status !== 502) problems.push(`${item.marker}: ${JSON.stringify(error)}`)
         continue
       }
-      // Not done, and said so: then it must not be in the store, and a retryable error should not have outlived
-      // the caller's rounds.
+      // Any other answer leaves the item not done: the caller sent the retryable ones again until they were
+      // done, and nothing in the import data gives a backend cause to refuse an item for good.
       problems.push(`${item.marker}: not imported: ${JSON.stringify(error)}, stored ${inStore.length}×`)
     }
     t.same(problems, [], `${mailbox.name}: every import item stored once, or an unknown outcome stored at most once`)
@@ -171,14 +171,13 @@ t.test('10 % of backend calls fail: every item exported or imported once, or ans
     for (const [kind, n] of Object.entries(source)) faults[kind] = (faults[kind] ?? 0) + (n ?? 0)
   }
   const fired = FAULT_KINDS.filter((k) => (faults[k] ?? 0) > 0)
-  t.ok(fired.length >= FAULT_KINDS.length - 1, `fault kinds fired: ${fired.join(', ')}`)
+  t.same(fired, FAULT_KINDS, 'every fault kind fired')
+  // The seed is one whose first calls draw every kind at least twice on EWS (about 250 calls) and ten times on
+  // Graph (about 1,250): which request gets which draw depends on timing, how many kinds fire hardly does.
   const ewsKinds = EWS_FAULT_KINDS.filter((k) => (gw.sims.ews.stats.faults[k] ?? 0) > 0)
   const graphKinds = GRAPH_FAULT_KINDS.filter((k) => (gw.sims.graph.stats.faults[k] ?? 0) > 0)
-  t.ok(ewsKinds.length >= 4, `EWS fault kinds fired: ${ewsKinds.join(', ')}`)
-  t.ok(graphKinds.length >= 6, `Graph fault kinds fired: ${graphKinds.join(', ')}`)
-  for (const kind of ['throttle', 'resetAfter', 'truncatedAfter', 'expiredSession'] as const) {
-    t.ok((faults[kind] ?? 0) > 0, `${kind} faults fired`)
-  }
+  t.ok(ewsKinds.length >= EWS_FAULT_KINDS.length - 2, `EWS fault kinds fired: ${ewsKinds.join(', ')}`)
+  t.same(graphKinds, GRAPH_FAULT_KINDS, 'every Graph fault kind fired')
   t.ok((gw.sims.ews.stats.faults.poison ?? 0) > 0 && (gw.sims.graph.stats.faults.poison ?? 0) > 0,
     'poisoned batches were refused on both backends')
   const calls = gw.sims.ews.stats.requests + gw.sims.graph.stats.requests
@@ -192,8 +191,9 @@ t.test('10 % of backend calls fail: every item exported or imported once, or ans
   t.comment(`soak: ${counts.exported} exported + ${counts.poisoned} poisoned, ${counts.imported} imported, ` +
     `${counts.unknown} unknown outcomes (${counts.unknownStored} of them stored); backend calls EWS ` +
     `${gw.sims.ews.stats.requests} Graph ${gw.sims.graph.stats.requests}; faults EWS ` +
-    `${JSON.stringify(gw.sims.ews.stats.faults)} Graph ${JSON.stringify(gw.sims.graph.stats.faults)}; gateway retries ${retries}, caller re-sent ${log.resent} items in ${log.requests} ` +
-    `requests, splits ${splits}, whole-request non-200 ${JSON.stringify(log.wholeRequest)}; ${seconds} s`)
+    `${JSON.stringify(gw.sims.ews.stats.faults)} Graph ${JSON.stringify(gw.sims.graph.stats.faults)}; ` +
+    `gateway retries ${retries}, caller re-sent ${log.resent} items in ${log.requests} requests, splits ${splits}, ` +
+    `whole-request non-200 ${JSON.stringify(log.wholeRequest)}; ${seconds} s`)
 })
 
 // The faults the soak met, one at a time (each failed the soak before the Graph adapter handled it).
@@ -237,6 +237,23 @@ t.test('Graph: a cut-off exportItems answer is sent again; a cut-off import answ
     t.equal(subjectsInStore(store, 'cut-i-').get('cut-i-0')?.length, 1, 'stored once, not sent again')
   })
 
+t.test('Graph: items of a cut-off exportItems answer the gateway gave up on may be asked for again', async (t) => {
+  const gw = await buildTestGateway(t, { configure (c) { c.policy = { maxAttempts: 1 } } })
+  const { store, graph } = gw.sims
+  const carol = DEMO_MAILBOXES.carol
+  const seeded = seedItems(store, carol.guid, 'Cut', Array.from({ length: 25 }, (_, i) => `cut-y-${i}`))
+  graph.faults.plan.configure({ rules: [next('exportItems', 'truncatedAfter')] })
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: `/mailboxes/${encodeURIComponent(carol.smtp)}/items:export`,
+    payload: { itemIds: seeded.map((i) => publicIdOf('graph', i.id)) }
+  })
+  t.equal(res.statusCode, 200, res.statusCode === 200 ? 'answered per item' : res.body)
+  const failed = (JSON.parse(res.body) as { results: ExportOutcome[] }).results.filter((r) => r.error !== undefined)
+  t.ok(failed.length === 20 || failed.length === 5, `the items of one call failed (${failed.length})`)
+  t.ok(failed.every((r) => r.error?.retryable === true), 'retryable: the answer was lost, the items are fine')
+})
+
 t.test('Graph: an item whose new import session expires too is imported with the next one', async (t) => {
   const gw = await buildTestGateway(t)
   const { store, graph } = gw.sims
@@ -248,3 +265,22 @@ t.test('Graph: an item whose new import session expires too is imported with the
   t.equal(graph.stats.faults.expiredSession, 2, 'both sessions expired')
   t.equal(graph.stats.sessionsCreated, 3, 'a third session carried the item')
 })
+
+t.test('EWS: a passing ErrorInternalServerError on an export of one item is sent again, not blamed on it',
+  async (t) => {
+    const gw = await buildTestGateway(t)
+    const { store, ews } = gw.sims
+    const alice = DEMO_MAILBOXES.alice
+    const [item] = seedItems(store, alice.guid, 'Alone', ['alone-x-0'])
+    ews.faults.plan.configure({ rules: [{ operations: ['ExportItems'], rate: 1, kinds: ['serverError'], count: 1 }] })
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: `/mailboxes/${encodeURIComponent(alice.smtp)}/items:export`,
+      payload: { itemIds: [publicIdOf('ews', item.id)] }
+    })
+    t.equal(res.statusCode, 200, res.statusCode === 200 ? 'exported' : res.body)
+    const [result] = (JSON.parse(res.body) as { results: ExportOutcome[] }).results
+    t.ok(result.data !== undefined && Buffer.from(result.data, 'base64').equals(item.blob()),
+      `exported: ${JSON.stringify(result.error)}`)
+    t.same([ews.stats.faults.serverError, ews.stats.byOperation.ExportItems], [1, 2], 'one fault, sent twice')
+  })
