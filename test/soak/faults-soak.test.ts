@@ -196,7 +196,8 @@ t.test('10 % of backend calls fail: every item exported or imported once, or ans
     `whole-request non-200 ${JSON.stringify(log.wholeRequest)}; ${seconds} s`)
 })
 
-// The faults the soak met, one at a time (each failed the soak before the Graph adapter handled it).
+// The faults the soak found, one at a time (each failed the soak before the gateway handled it; a Graph import
+// answer cut short is test/routes/isolation.test.ts's).
 
 /** A rule that fires on the next `count` calls of `operation`. */
 const next = (operation: string, kind: 'truncatedAfter' | 'expiredSession', count = 1): FaultRule =>
@@ -213,29 +214,23 @@ async function importOne (gw: TestGateway, smtp: string, marker: string): Promis
   return (JSON.parse(res.body) as { results: ImportOutcome[] }).results[0]
 }
 
-t.test('Graph: a cut-off exportItems answer is sent again; a cut-off import answer is an unknown outcome',
-  async (t) => {
-    const gw = await buildTestGateway(t)
-    const { store, graph } = gw.sims
-    const carol = DEMO_MAILBOXES.carol
-    const seeded = seedItems(store, carol.guid, 'Cut', ['cut-x-0', 'cut-x-1', 'cut-x-2'])
-    graph.faults.plan.configure({ rules: [next('exportItems', 'truncatedAfter')] })
-    const exported = await gw.app.inject({
-      method: 'POST',
-      url: `/mailboxes/${encodeURIComponent(carol.smtp)}/items:export`,
-      payload: { itemIds: seeded.map((i) => publicIdOf('graph', i.id)) }
-    })
-    t.equal(exported.statusCode, 200, exported.statusCode === 200 ? 'exported' : exported.body)
-    const results = (JSON.parse(exported.body) as { results: ExportOutcome[] }).results
-    t.same(results.map((r, k) => r.data !== undefined && Buffer.from(r.data, 'base64').equals(seeded[k].blob())),
-      [true, true, true], 'every item exported (an export is a read: sent again)')
-    t.equal(graph.stats.faults.truncatedAfter, 1, 'the answer was cut once')
-
-    graph.faults.plan.configure({ rules: [next('importItem', 'truncatedAfter')] })
-    t.match((await importOne(gw, carol.smtp, 'cut-i-0')).error,
-      { code: 'MBG_ERR_OUTCOME_UNKNOWN', status: 502, retryable: false }, 'not "not done": it may be done')
-    t.equal(subjectsInStore(store, 'cut-i-').get('cut-i-0')?.length, 1, 'stored once, not sent again')
+t.test('Graph: a cut-off exportItems answer is sent again', async (t) => {
+  const gw = await buildTestGateway(t)
+  const { store, graph } = gw.sims
+  const carol = DEMO_MAILBOXES.carol
+  const seeded = seedItems(store, carol.guid, 'Cut', ['cut-x-0', 'cut-x-1', 'cut-x-2'])
+  graph.faults.plan.configure({ rules: [next('exportItems', 'truncatedAfter')] })
+  const exported = await gw.app.inject({
+    method: 'POST',
+    url: `/mailboxes/${encodeURIComponent(carol.smtp)}/items:export`,
+    payload: { itemIds: seeded.map((i) => publicIdOf('graph', i.id)) }
   })
+  t.equal(exported.statusCode, 200, exported.statusCode === 200 ? 'exported' : exported.body)
+  const results = (JSON.parse(exported.body) as { results: ExportOutcome[] }).results
+  t.same(results.map((r, k) => r.data !== undefined && Buffer.from(r.data, 'base64').equals(seeded[k].blob())),
+    [true, true, true], 'every item exported (an export is a read: sent again)')
+  t.equal(graph.stats.faults.truncatedAfter, 1, 'the answer was cut once')
+})
 
 t.test('Graph: items of a cut-off exportItems answer the gateway gave up on may be asked for again', async (t) => {
   const gw = await buildTestGateway(t, { configure (c) { c.policy = { maxAttempts: 1 } } })

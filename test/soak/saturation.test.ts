@@ -17,10 +17,10 @@ import {
   exportAll, importAll, itemStream, newCallerLog, publicIdOf, seedItems, storeIdOf, subjectsInStore, type ImportItem
 } from './driver.js'
 
-const EXPORT_PER_MAILBOX = 400
-const IMPORT_PER_MAILBOX = 120
+const EXPORT_PER_MAILBOX = 300
+const IMPORT_PER_MAILBOX = 100
 /** Added to every Graph request while it holds its concurrency slot. */
-const LATENCY_MS = 100
+const LATENCY_MS = 200
 const MAILBOXES = [DEMO_MAILBOXES.carol, DEMO_MAILBOXES.dave]
 
 t.test('Graph: bulk import and export into two mailboxes keep the app at its limit of 4, never over', async (t) => {
