@@ -145,7 +145,7 @@ export class EwsBackend implements MailboxBackend {
    */
   private async invoke<T> (
     address: string, op: string, body: string,
-    opts: { idempotent: boolean, signal?: AbortSignal | undefined, caller?: string | undefined },
+    opts: { idempotent: boolean, signal?: AbortSignal | undefined, caller?: string | undefined, alone?: boolean },
     check: (response: XmlNode, attempt: number) => T
   ): Promise<T> {
     return await this.policy.run(
@@ -153,7 +153,14 @@ export class EwsBackend implements MailboxBackend {
         ...this.callOptions(address, op, opts),
         ...(op === 'UploadItems' ? { cost: { uploadBytes: Buffer.byteLength(body) } } : {})
       },
-      async (attempt) => await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt))
+      async (attempt) => {
+        try {
+          return await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt))
+        } catch (err) {
+          if (opts.alone === true && opts.idempotent && attempt < this.policy.options.maxAttempts) throw retryAlone(err)
+          throw err
+        }
+      }
     )
   }
 
@@ -581,7 +588,7 @@ export class EwsBackend implements MailboxBackend {
       return { itemId: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
     }
     const messages = await this.invoke(address, 'ExportItems', buildExportItems(ids),
-      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller },
+      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller, alone: ids.length === 1 },
       (r) => responseMessages(r, 'ExportItems', ids.length))
     return await this.retryIndividually(address, 'ExportItems', messages, ctx, {
       body: (i) => buildExportItems([ids[i]]),
@@ -777,4 +784,19 @@ export class EwsBackend implements MailboxBackend {
   async close (): Promise<void> {
     await this.client.close()
   }
+}
+
+/**
+ * A call of one item has nothing to split. A generic server fault that would have the service split a batch
+ * (ErrorInternalServerError: Exchange sends it for a damaged item and for a passing failure alike) is then sent
+ * again like any failed read, and blames the item only when it persists: on the policy's last attempt it keeps
+ * its `isolate`, so the item gets it as its own, not retryable. Faults that name the item (ErrorCorruptData…)
+ * blame it at once.
+ */
+function retryAlone (err: unknown): unknown {
+  if (isGatewayError(err) && err.isolate === true && err.upstreamCode === 'ErrorInternalServerError') {
+    err.isolate = false
+    err.retry = 'idempotent'
+  }
+  return err
 }

@@ -3,9 +3,10 @@
  * PascalCase bodies and NO Authorization header (protocol brief §4.16).
  *
  * Sessions are reused per mailbox (see import-sessions.ts). A 401/403 from the
- * import endpoint means the session's authtoken is dead: renew and retry the item
- * once. A 409 "...expected in mailbox MBX:x" means the folder lives in an
- * auxiliary archive: open a session there and retry.
+ * import endpoint means the session's authtoken is dead: renew and retry the item,
+ * at most MAX_SESSION_RENEWALS times (the URLs of a mailbox may all expire again
+ * while one item waits for its new session). A 409 "...expected in mailbox MBX:x"
+ * means the folder lives in an auxiliary archive: open a session there and retry.
  */
 import { OutcomeUnknown, toItemError } from '../../errors.js'
 import type { ImportItem, ImportResult } from '../mailbox-backend.js'
@@ -15,6 +16,13 @@ import { changeKeyFromEtag, fromPublicId, isUsableGraphId, toPublicId } from './
 import { refLabel, type Folders } from './folders.js'
 
 const WRONG_MAILBOX = /expected in mailbox\s+'?(MBX:[^\s'"]+)/i
+
+/**
+ * Fresh sessions one item may ask for after 401/403 answers (the endpoint refused before storing). More than
+ * one: every URL of a mailbox can expire again while the item's new session is being made; a bound, so an
+ * endpoint that refuses every session ends in MBG_ERR_UPSTREAM_AUTH.
+ */
+const MAX_SESSION_RENEWALS = 3
 
 /**
  * Upload one item (`folderId` and `itemId` are Graph ids); returns the Graph itemId and the
@@ -37,7 +45,7 @@ async function upload (
   const run = callFor(ctx, mailbox, 'importItem', item.mode === 'update', signal,
     { uploadBytes: Buffer.byteLength(payload) })
   let target = mailbox.mbx
-  let renewed = false
+  let renewals = 0
   let rerouted = 0
   for (;;) {
     const session = await ctx.sessions.get(target)
@@ -50,7 +58,7 @@ async function upload (
         signal
       )
       if (res.status >= 200 && res.status < 300) return res
-      if ((res.status === 401 || res.status === 403) && !renewed) return res
+      if ((res.status === 401 || res.status === 403) && renewals < MAX_SESSION_RENEWALS) return res
       if (res.status === 409 && rerouted < 2 && otherMailbox(res, target) !== undefined) return res
       throw importError(res.status, res.text, res.headers, {
         ...(item.mode === 'update' ? { itemId: item.itemId } : {}),
@@ -84,9 +92,9 @@ async function upload (
       }
       return { itemId: newId, changeKey: version }
     }
-    if ((res.status === 401 || res.status === 403) && !renewed) {
+    if ((res.status === 401 || res.status === 403) && renewals < MAX_SESSION_RENEWALS) {
       ctx.sessions.invalidate(session)
-      renewed = true
+      renewals++
       ctx.logger.debug({ mailbox: target, status: res.status }, 'import session refused: renewing')
       continue
     }
