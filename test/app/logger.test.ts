@@ -1,5 +1,7 @@
 import t from 'tap'
+import { createType1Message, createType3Message, parseType2Message } from '@node-ntlm/core'
 import { redactUrl } from '../../src/redact.js'
+import { ntlmStep } from '../../src/simulators/ews/ntlm.js'
 import { buildTestGateway, captureLogs, findSecrets, json, MAILBOXES } from '../helper.js'
 
 t.test('URL secrets are rewritten', async (t) => {
@@ -27,6 +29,11 @@ t.test('structured secrets are censored before they are written', async (t) => {
     'the detector itself detects a JWT'
   )
   t.ok(findSecrets(['{"url":"https://o/i?authtoken=abc"}']).length > 0, 'and a raw authtoken')
+  const challenge = ntlmStep(createType1Message({ domain: '', workstation: 'W' }).slice(5), {}, [])
+  if (challenge.step !== 'challenge') throw new Error('no challenge')
+  const type3 = createType3Message(parseType2Message(challenge.header),
+    { domain: 'CONTOSO', workstation: 'W', username: 'u', password: 'p' })
+  t.ok(findSecrets([`{"authorization":"${type3}"}`]).length > 0, 'and an NTLM Type 3 message')
 })
 
 t.test('a backend\'s log lines name it once: no repeated "backend" key', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * Log capture for tests. Every captured line is also appended to
  * .tap/test-logs/, which test/suite-after.ts scans once the whole suite has run:
- * no bearer token, client secret, Basic credential or import-URL authtoken may
+ * no bearer token, client secret, Basic credential, NTLM Type 3 message or import-URL authtoken may
  * appear anywhere in what the suite logged (gateway, adapters, simulators).
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
@@ -51,13 +51,18 @@ export function captureLogs (level = 'debug', options: { redaction?: boolean } =
   return { lines, logger: pino(options.redaction === false ? { level } : loggerOptions(level), stream) }
 }
 
-/** What must never be logged: JWTs, un-redacted authtoken values, Basic credentials, known secrets. */
+/**
+ * What must never be logged: JWTs, un-redacted authtoken values, Basic credentials, NTLM Type 3
+ * messages, known secrets.
+ */
 export function findSecrets (lines: string[], secrets: string[] = []): string[] {
   const hits: string[] = []
   for (const line of lines) {
     if (/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/.test(line)) { hits.push(`JWT in: ${line.slice(0, 200)}`) }
     if (/authtoken=(?!\[REDACTED\])[^&"\s]+/i.test(line)) hits.push(`authtoken in: ${line.slice(0, 200)}`)
     if (/Basic [A-Za-z0-9+/=]{8,}/.test(line)) hits.push(`Basic credentials in: ${line.slice(0, 200)}`)
+    // An NTLM Type 3 message ("NTLMSSP\0" + type 3, base64): a proof of the password that can be cracked offline.
+    if (line.includes('TlRMTVNTUAADAAAA')) hits.push(`NTLM Type 3 message in: ${line.slice(0, 200)}`)
     for (const s of secrets) if (s.length > 0 && line.includes(s)) hits.push(`secret in: ${line.slice(0, 200)}`)
   }
   return hits

@@ -243,7 +243,14 @@ t.test('EWS stats: requests per operation, most in flight, reset', async (t) => 
   t.equal(h.sim.stats.inFlight, 0)
   t.equal(h.sim.stats.faults.slow, 3)
   h.sim.resetStats()
-  t.same(h.sim.stats, { requests: 0, byOperation: {}, inFlight: 0, maxInFlight: 0, faults: {} })
+  t.same(h.sim.stats, {
+    requests: 0,
+    byOperation: {},
+    inFlight: 0,
+    maxInFlight: 0,
+    faults: {},
+    ntlm: { challenges: 0, authenticated: 0, refused: 0, onBoundConnection: 0 }
+  })
 })
 
 // ---- Graph ----

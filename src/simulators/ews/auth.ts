@@ -1,19 +1,24 @@
 /**
- * HTTP authentication (Basic against configured accounts, Bearer through the
+ * HTTP authentication (Basic and NTLM against configured accounts, Bearer through the
  * identity simulator's verifier) and mailbox selection from the SOAP headers.
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { MailboxStore, StoreMailbox } from '../store/store.js'
 import { contextFor, type RequestContext } from './context.js'
 import { EwsFault } from './errors.js'
+import { ntlmStep, type NtlmConnectionState } from './ntlm.js'
 import type { EwsAccount, EwsSimulatorOptions } from './types.js'
 import { NS, child, type XmlEl } from './xml.js'
 
 export const FULL_ACCESS_AS_APP = 'full_access_as_app'
 
-export type Caller = { kind: 'basic', account: EwsAccount } | { kind: 'app', appId: string }
+/** Who sent a request: an account (by Basic, or NTLM on this connection) or an app (Bearer token). */
+export type Caller = { kind: 'basic' | 'ntlm', account: EwsAccount } | { kind: 'app', appId: string }
 
 export interface AuthFailure { failed: true, diagnostics?: string }
+
+/** The first leg of an NTLM handshake: answer 401 with this `WWW-Authenticate` value. */
+export interface AuthChallenge { challenge: string }
 
 function safeEqual (a: string, b: string): boolean {
   const x = Buffer.from(a)
@@ -21,12 +26,27 @@ function safeEqual (a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+/**
+ * Authenticates one request from its `Authorization` header and, for NTLM, its connection's state
+ * (src/simulators/ews/ntlm.ts): as IIS does with connection-based authentication, a request without
+ * the header on a connection an NTLM handshake bound to an account is that account's. An NTLM
+ * Type 1 message restarts the handshake on its connection.
+ */
 export async function authenticate (header: string | undefined,
-  options: Pick<EwsSimulatorOptions, 'accounts' | 'verifyBearer'>): Promise<Caller | AuthFailure> {
-  if (header === undefined) return { failed: true }
+  options: Pick<EwsSimulatorOptions, 'accounts' | 'verifyBearer'>,
+  connection: NtlmConnectionState = {}): Promise<Caller | AuthFailure | AuthChallenge> {
+  if (header === undefined) {
+    return connection.account !== undefined ? { kind: 'ntlm', account: connection.account } : { failed: true }
+  }
   const space = header.indexOf(' ')
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase()
   const value = space < 0 ? '' : header.slice(space + 1).trim()
+  if (scheme === 'ntlm') {
+    const step = ntlmStep(value, connection, options.accounts)
+    if (step.step === 'challenge') return { challenge: step.header }
+    if (step.step === 'failed') return { failed: true }
+    return { kind: 'ntlm', account: step.account }
+  }
   if (scheme === 'basic') {
     const decoded = Buffer.from(value, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')

@@ -5,12 +5,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pino, type Logger } from 'pino'
 import { authenticate, checkServerVersion, selectMailbox } from './auth.js'
 import { EWS_FAULT_KINDS, FaultPlan, isPoisoned, type FaultDecision } from '../faults.js'
 import { EwsFault } from './errors.js'
+import type { NtlmConnectionState } from './ntlm.js'
 import { OPERATIONS } from './operations/index.js'
 import type { EwsFaultCounts, EwsFaults, EwsSimulator, EwsSimulatorOptions, EwsStats } from './types.js'
 import { NS, child, parseXml, type XmlEl } from './xml.js'
@@ -88,6 +89,10 @@ function stallPaging (body: string, request: XmlEl): string {
   return body.replace(rootFolder, `<m:RootFolder IndexedPagingOffset="${offset}"$1 IncludesLastItemInRange="false"`)
 }
 
+function emptyNtlmStats (): EwsStats['ntlm'] {
+  return { challenges: 0, authenticated: 0, refused: 0, onBoundConnection: 0 }
+}
+
 export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<EwsSimulator> {
   const log: Logger = options.logger ?? pino({ level: 'silent' })
   const faults: EwsFaults = {
@@ -104,7 +109,19 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
     ...(options.poison !== undefined ? { poison: options.poison } : {}),
     ...(options.maxRequestBytes !== undefined ? { maxRequestBytes: options.maxRequestBytes } : {})
   }
-  const stats: EwsStats = { requests: 0, byOperation: {}, inFlight: 0, maxInFlight: 0, faults: {} }
+  const stats: EwsStats = {
+    requests: 0, byOperation: {}, inFlight: 0, maxInFlight: 0, faults: {}, ntlm: emptyNtlmStats()
+  }
+  /** NTLM is connection-based: each connection's handshake state and bound account. */
+  const ntlmConnections = new WeakMap<Socket, NtlmConnectionState>()
+  const ntlmState = (socket: Socket): NtlmConnectionState => {
+    let state = ntlmConnections.get(socket)
+    if (state === undefined) {
+      state = {}
+      ntlmConnections.set(socket, state)
+    }
+    return state
+  }
   const count = (kind: keyof EwsFaultCounts): void => { stats.faults[kind] = (stats.faults[kind] ?? 0) + 1 }
   const host = options.host ?? '127.0.0.1'
 
@@ -121,6 +138,8 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
         `Bearer client_id="00000002-0000-0ff1-ce00-000000000000", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"${diagnostics !== undefined ? ', error="invalid_token"' : ''}`
       )
     }
+    // As IIS with Windows authentication on: NTLM offered (Negotiate/Kerberos is not simulated).
+    challenges.push('NTLM')
     res.writeHead(401, {
       'www-authenticate': challenges,
       'content-length': 0,
@@ -156,11 +175,25 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       }
       return
     }
-    const caller = await authenticate(req.headers.authorization, options)
+    const header = req.headers.authorization
+    const ntlmHeader = header !== undefined && /^ntlm /i.test(header)
+    const caller = await authenticate(header, options, ntlmState(req.socket))
+    if ('challenge' in caller) {
+      stats.ntlm.challenges++
+      // The first leg of the handshake: the Type 3 message must come on this same connection.
+      res.writeHead(401, { 'www-authenticate': caller.challenge, 'content-length': 0 }).end()
+      return
+    }
     if ('failed' in caller) {
-      log.info({ status: 401, bearer: caller.diagnostics !== undefined }, 'ews auth failed')
+      if (ntlmHeader) stats.ntlm.refused++
+      // Never the header itself: it holds a credential (Basic) or a proof of one (NTLM Type 3).
+      log.info({ status: 401, bearer: caller.diagnostics !== undefined, ntlm: ntlmHeader }, 'ews auth failed')
       unauthorized(res, caller.diagnostics)
       return
+    }
+    if (caller.kind === 'ntlm') {
+      if (ntlmHeader) stats.ntlm.authenticated++
+      else stats.ntlm.onBoundConnection++
     }
     const parsed = parseEnvelope(xml)
     const op = parsed.op
@@ -299,6 +332,7 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
       stats.byOperation = {}
       stats.maxInFlight = stats.inFlight
       stats.faults = {}
+      stats.ntlm = emptyNtlmStats()
     },
     async close () {
       const closed = new Promise<void>((resolve, reject) =>

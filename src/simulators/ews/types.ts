@@ -87,7 +87,10 @@ export interface EwsSimulatorOptions {
   store: MailboxStore
   host?: string
   port?: number
-  /** Basic auth accounts. */
+  /**
+   * Accounts for Basic and NTLM (NTLMv2; `DOMAIN\\user` with domain CONTOSO, or the user name as is,
+   * e.g. a UPN: src/simulators/ews/ntlm.ts).
+   */
   accounts: EwsAccount[]
   /** OAuth; app-only roles must include full_access_as_app. */
   verifyBearer?: (token: string) => Promise<EwsBearerIdentity | undefined>
@@ -121,6 +124,11 @@ export interface EwsStats {
   maxInFlight: number
   /** Injected faults by kind. */
   faults: EwsFaultCounts
+  /**
+   * NTLM handshakes: Type 2 challenges sent, Type 3 messages accepted and refused, and requests
+   * without an Authorization header that a connection's earlier handshake authenticated.
+   */
+  ntlm: { challenges: number, authenticated: number, refused: number, onBoundConnection: number }
 }
 
 export interface EwsSimulator {
