@@ -124,6 +124,15 @@ export const EwsBackendSchema = Type.Object({
     Type.Object({ kind: Type.Literal('basic'), username: Type.String({ minLength: 1 }), password: Secret },
       { additionalProperties: false }),
     Type.Object({
+      kind: Type.Literal('ntlm'),
+      username: Type.String({
+        // DOMAIN\user (down-level logon name) or user@domain (UPN); one backslash or one @, nothing empty.
+        pattern: '^([^\\\\@]+\\\\[^\\\\@]+|[^\\\\@]+@[^\\\\@]+)$',
+        description: 'Windows account: DOMAIN\\user or user@domain (NTLMv2; Kerberos/Negotiate is not supported).'
+      }),
+      password: Secret
+    }, { additionalProperties: false }),
+    Type.Object({
       kind: Type.Literal('oauth'),
       ...OAuthCredentials,
       scope: Type.String({ default: 'https://outlook.office365.com/.default' })
@@ -361,6 +370,8 @@ export interface ResolvedTls {
 
 export type ResolvedEwsAuth =
   | { kind: 'basic', username: string, password: string }
+  /** `username`: DOMAIN\user or user@domain (src/backends/ews/ntlm.ts). */
+  | { kind: 'ntlm', username: string, password: string }
   | { kind: 'oauth', oauth: ResolvedOAuth }
 
 /** One EWS backend, ready for createEwsBackend (src/backends/ews/index.ts). */
@@ -435,9 +446,9 @@ export function resolveEwsBackend (
   return {
     ...rest,
     name,
-    auth: auth.kind === 'basic'
-      ? { kind: 'basic', username: auth.username, password: resolveSecret(auth.password, env) }
-      : { kind: 'oauth', oauth: resolveOAuth(name, auth, auth.scope, tls, env) },
+    auth: auth.kind === 'oauth'
+      ? { kind: 'oauth', oauth: resolveOAuth(name, auth, auth.scope, tls, env) }
+      : { kind: auth.kind, username: auth.username, password: resolveSecret(auth.password, env) },
     ...(tls !== undefined ? { tls } : {}),
     userAgent: USER_AGENT
   }

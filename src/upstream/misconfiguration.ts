@@ -150,6 +150,41 @@ export function basicAuthError (backend: string, upstreamRequestId?: string): Ga
 }
 
 /**
+ * An EWS server refusing NTLM credentials (HTTP 401 to the Type 3 message of a handshake,
+ * src/backends/ews/ntlm.ts): the configured Windows account or its password is wrong, or
+ * the account may not use EWS. Names `backends.<name>.auth.username` and `.password`.
+ */
+export function ntlmAuthError (backend: string, upstreamRequestId?: string): GatewayError {
+  const message = `backend "${backend}": EWS refused the configured NTLM user name and password (HTTP 401); ` +
+    `check backends.${backend}.auth.username (DOMAIN\\user or user@domain) and backends.${backend}.auth.password`
+  return annotate(new BackendMisconfigured(message), { upstreamCode: 'HTTP401', upstreamRequestId })
+}
+
+/**
+ * An EWS server that answers an NTLM negotiation without an NTLM challenge (Windows
+ * authentication off, or only Negotiate/Kerberos, Basic or OAuth on): names
+ * `backends.<name>.auth.kind` and what the server offers (the schemes of its
+ * `WWW-Authenticate` headers, e.g. "Basic, Negotiate").
+ */
+export function ntlmNotOfferedError (backend: string, offered: string[]): GatewayError {
+  const schemes = offered.length > 0 ? offered.join(', ') : 'nothing'
+  const message = `backend "${backend}": EWS does not offer NTLM (it offers ${schemes}); ` +
+    `set backends.${backend}.auth.kind to a scheme the server accepts, or enable Windows authentication ` +
+    '(NTLM) on its EWS virtual directory'
+  return annotate(new BackendMisconfigured(message), { upstreamCode: 'HTTP401' })
+}
+
+/**
+ * An NTLM challenge the gateway does not answer: without extended session security and target
+ * information a client could only send an NTLMv1 response, which the gateway never does.
+ */
+export function ntlmV1OnlyError (backend: string): GatewayError {
+  const message = `backend "${backend}": EWS offered only NTLMv1 (its challenge has no target information), ` +
+    'which the gateway does not use; the server must allow NTLMv2 (LAN Manager authentication level)'
+  return new BackendMisconfigured(message)
+}
+
+/**
  * An import URL on a host the configuration does not list: names
  * `backends.<name>.allowedImportHosts`. The URL itself (its authtoken) is never in the message.
  */

@@ -161,6 +161,25 @@ t.test('a resolved backend is what the adapter and token provider take', async (
   unresolved(ews({ tls: { caFile: join(dir, 'missing.pem') } }), /CA file/)
 })
 
+t.test('EWS NTLM: DOMAIN\\user or user@domain, the password an env: secret like Basic\'s', async (t) => {
+  const env = { EWS_PASSWORD: 'ntlm-from-env' }
+  for (const username of ['CONTOSO\\svc-migration', 'svc-migration@contoso.com']) {
+    const settings = parse(ews({ auth: { kind: 'ntlm', username, password: 'env:EWS_PASSWORD' } })).backends.b
+    const resolved = resolveBackend('onprem', settings, {}, env)
+    t.strictSame(resolved.type === 'ews' ? resolved.auth : undefined,
+      { kind: 'ntlm', username, password: 'ntlm-from-env' }, username)
+  }
+  for (const username of ['svc-migration', 'CONTOSO\\', '\\svc', 'A\\B\\c', 'svc@', 'CONTOSO\\svc@contoso.com']) {
+    t.throws(() => parse(ews({ auth: { kind: 'ntlm', username, password: 'pw' } })),
+      { code: 'MBG_ERR_CONFIG_INVALID', message: /backends\/b/ }, username)
+  }
+  t.throws(() => parse(ews({ auth: { kind: 'ntlm', username: 'CONTOSO\\svc', password: 'pw', domain: 'X' } })),
+    { code: 'MBG_ERR_CONFIG_INVALID' }, 'no unknown keys')
+  const unset = parse(ews({ auth: { kind: 'ntlm', username: 'CONTOSO\\svc', password: 'env:UNSET_NTLM' } }))
+  t.throws(() => resolveBackend('onprem', unset.backends.b, {}, {}),
+    { code: 'MBG_ERR_CONFIG_INVALID', message: /UNSET_NTLM/ })
+})
+
 t.test('Graph limits are refused, not silently changed', async (t) => {
   const refused = (extra: Record<string, unknown>, pattern: RegExp): void => {
     t.throws(() => parse(graph(extra)), { code: 'MBG_ERR_CONFIG_INVALID', message: pattern }, JSON.stringify(extra))

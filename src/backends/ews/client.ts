@@ -1,10 +1,11 @@
 /**
- * The HTTP side of the EWS adapter: one undici Pool per endpoint origin, SOAP POSTs
- * with auth, routing and tracing headers, and translation of every transport or
- * protocol failure into an annotated MBG_ERR_* error for the retry policy.
+ * The HTTP side of the EWS adapter: one undici Pool per endpoint origin (NTLM: connections
+ * of its own, src/backends/ews/ntlm.ts), SOAP POSTs with auth, routing and tracing headers,
+ * and translation of every transport or protocol failure into an annotated MBG_ERR_* error
+ * for the retry policy.
  */
 import { randomUUID } from 'node:crypto'
-import { Pool } from 'undici'
+import { Pool, type Dispatcher } from 'undici'
 import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import {
@@ -12,15 +13,17 @@ import {
   isGatewayError, type GatewayError
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
-import { basicAuthError, certificateError } from '../../upstream/misconfiguration.js'
+import { basicAuthError, certificateError, ntlmAuthError } from '../../upstream/misconfiguration.js'
 import { errorForCode, faultIsolates, faultMayHaveWritten, OUR_BUG_CODES } from './errors.js'
+import { NtlmConnections } from './ntlm.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
 import { NS, type XmlNode } from './soap/xml.js'
 
 export interface EwsClientConfig {
   name: string
   url: string
-  auth: { kind: 'basic', username: string, password: string } | { kind: 'oauth' }
+  /** NTLM: `username` is DOMAIN\\user or user@domain. */
+  auth: { kind: 'basic' | 'ntlm', username: string, password: string } | { kind: 'oauth' }
   serverVersion: string
   impersonation: boolean
   timeoutMs: number
@@ -49,6 +52,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 
 export class EwsClient {
   private readonly pools = new Map<string, Pool>()
+  private ntlmConnections: NtlmConnections | undefined
   private readonly endpoint: URL
 
   constructor (
@@ -79,33 +83,65 @@ export class EwsClient {
   async close (): Promise<void> {
     const pools = [...this.pools.values()]
     this.pools.clear()
-    await Promise.all(pools.map(async (p) => await p.close()))
+    const ntlm = this.ntlmConnections
+    this.ntlmConnections = undefined
+    await Promise.all([...pools.map(async (p) => await p.close()), ntlm?.close()])
+  }
+
+  /** Timeouts and TLS settings of every connection to the endpoint. */
+  private connectionOptions (): Pool.Options {
+    const tls = this.config.tls
+    return {
+      headersTimeout: this.config.timeoutMs,
+      bodyTimeout: this.config.timeoutMs,
+      ...(tls !== undefined
+        ? {
+            connect: {
+              ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+              ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {})
+            }
+          }
+        : {})
+    }
   }
 
   private pool (): Pool {
     const origin = this.endpoint.origin
     let pool = this.pools.get(origin)
     if (pool === undefined) {
-      const tls = this.config.tls
-      pool = new Pool(origin, {
-        headersTimeout: this.config.timeoutMs,
-        bodyTimeout: this.config.timeoutMs,
-        ...(tls !== undefined
-          ? {
-              connect: {
-                ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-                ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {})
-              }
-            }
-          : {})
-      })
+      pool = new Pool(origin, this.connectionOptions())
       this.pools.set(origin, pool)
     }
     return pool
   }
 
+  /** Sends one SOAP POST: on NTLM-authenticated connections, else through the pool with `authorization`. */
+  private async dispatch (headers: Record<string, string>, envelope: string, signal: AbortSignal,
+    authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+    const path = this.endpoint.pathname + this.endpoint.search
+    const auth = this.config.auth
+    if (auth.kind === 'ntlm') {
+      this.ntlmConnections ??= new NtlmConnections({
+        backend: this.config.name,
+        username: auth.username,
+        password: auth.password,
+        origin: this.endpoint.origin,
+        client: this.connectionOptions()
+      })
+      return await this.ntlmConnections.request({ path, headers, body: envelope, signal })
+    }
+    return await this.pool().request({
+      path,
+      method: 'POST',
+      headers: authorization !== undefined ? { ...headers, authorization } : headers,
+      body: envelope,
+      signal
+    })
+  }
+
   private async authorization (forceRefresh: boolean): Promise<string> {
     const auth = this.config.auth
+    if (auth.kind === 'ntlm') throw new Error('NTLM authenticates connections, not requests')
     if (auth.kind === 'basic') {
       return 'Basic ' + Buffer.from(`${auth.username}:${auth.password}`,
         'utf8').toString('base64')
@@ -134,11 +170,12 @@ export class EwsClient {
     forceRefresh: boolean): Promise<RawResponse> {
     const started = performance.now()
     const clientRequestId = randomUUID()
+    // NTLM authenticates the connection (src/backends/ews/ntlm.ts), not each request.
+    const authorization = this.config.auth.kind === 'ntlm' ? undefined : await this.authorization(forceRefresh)
     const headers: Record<string, string> = {
       'content-type': 'text/xml; charset=utf-8',
       accept: 'text/xml',
       'user-agent': this.config.userAgent,
-      authorization: await this.authorization(forceRefresh),
       'client-request-id': clientRequestId,
       'return-client-request-id': 'true',
       soapaction: `"${NS.m}/${op}"`
@@ -147,13 +184,7 @@ export class EwsClient {
     const timeout = AbortSignal.timeout(this.config.timeoutMs)
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
     try {
-      const res = await this.pool().request({
-        path: this.endpoint.pathname + this.endpoint.search,
-        method: 'POST',
-        headers,
-        body: envelope,
-        signal
-      })
+      const res = await this.dispatch(headers, envelope, signal, authorization)
       const body = await res.body.text()
       const requestId = header(res.headers['request-id'])
       this.logger.debug(
@@ -176,6 +207,8 @@ export class EwsClient {
         'EWS call failed'
       )
       if (options.signal?.aborted === true) throw err
+      // The NTLM handshake's own findings (no NTLM offered, NTLMv1 only, an unreadable challenge).
+      if (isGatewayError(err)) throw err
       const peer = { backend: this.config.name, origin: this.endpoint.origin, urlSetting: 'url' }
       const untrusted = certificateError(err, peer)
       if (untrusted !== undefined) throw untrusted
@@ -194,8 +227,9 @@ export class EwsClient {
     const hinted = { retryAfterMs }
     switch (res.status) {
       case 401:
-        // Basic credentials come from the configuration only: a 401 means they are wrong there.
+        // Basic and NTLM credentials come from the configuration only: a 401 means they are wrong there.
         if (this.config.auth.kind === 'basic') throw basicAuthError(this.config.name, res.requestId)
+        if (this.config.auth.kind === 'ntlm') throw ntlmAuthError(this.config.name, res.requestId)
         throw annotate(new UpstreamAuth(`${this.config.name} answered 401`), extras)
       case 403:
         // EXO answers 403 when EWS is blocked for the app, tenant or licence (ews.md §1): not retryable.
