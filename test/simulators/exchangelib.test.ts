@@ -3,7 +3,8 @@
  * simulator (folder walk, paged FindItem, ExportItems, UploadItems round trip),
  * by impersonation and by delegate access (own mailbox, and a service account
  * without a mailbox holding FullAccess), with a pinned server version and without
- * one (exchangelib then probes with ConvertId and reads ServerVersionInfo).
+ * one (exchangelib then probes with ConvertId and reads ServerVersionInfo), and with NTLM
+ * (exchangelib's requests_ntlm, Debian's python3-requests-ntlm) instead of Basic.
  */
 import t from 'tap'
 import { execFile } from 'node:child_process'
@@ -98,10 +99,18 @@ interop('exchangelib interop' + (available ? '' : ' (python3-exchangelib not ins
       accessType: 'impersonation',
       target: 'Probed restore',
       pinVersion: false
+    },
+    {
+      name: 'NTLM (DOMAIN\\user), impersonation',
+      login: { user: `CONTOSO\\${SVC.user}`, pass: SVC.pass },
+      accessType: 'impersonation',
+      target: 'NTLM restore',
+      authType: 'NTLM'
     }
   ]) {
     await t.test(mode.name, async (t) => {
       const convertIdBefore = h.sim.stats.byOperation.ConvertId ?? 0
+      const ntlmBefore = { ...h.sim.stats.ntlm }
       const pinVersion = mode.pinVersion ?? true
       const r = await drive({
         url: h.sim.url,
@@ -110,12 +119,20 @@ interop('exchangelib interop' + (available ? '' : ' (python3-exchangelib not ins
         smtp: ALICE,
         accessType: mode.accessType,
         pinVersion,
+        ...(mode.authType !== undefined ? { authType: mode.authType } : {}),
         pageSize: 7,
         exportCount: 5,
         targetFolder: mode.target
       })
       t.equal(r.error, undefined, 'driver finished without an exception')
       t.ok(r.ok)
+      if (mode.authType === 'NTLM') {
+        const ntlm = h.sim.stats.ntlm
+        t.ok(ntlm.authenticated > ntlmBefore.authenticated, 'requests_ntlm completed NTLMv2 handshakes')
+        t.equal(ntlm.refused, ntlmBefore.refused, 'none refused')
+        t.ok(ntlm.onBoundConnection > ntlmBefore.onBoundConnection,
+          'later requests rode on an authenticated connection without a header')
+      }
       if (!pinVersion) {
         t.ok((h.sim.stats.byOperation.ConvertId ?? 0) > convertIdBefore, 'exchangelib probed the version (ConvertId)')
         t.equal(r.build, '15.20.8857.22', 'and took the build from ServerVersionInfo')

@@ -2,7 +2,8 @@
 
 Usage: /usr/bin/python3 interop.py '{"url": ..., "username": ..., "password": ..., "smtp": ..., "accessType": "impersonation"}'
 "accessType" is "impersonation" or "delegate"; "pinVersion": false lets exchangelib probe the server version
-(ConvertId, then ServerVersionInfo) instead of pinning Exchange 2016.
+(ConvertId, then ServerVersionInfo) instead of pinning Exchange 2016; "authType": "NTLM" authenticates with NTLM
+(requests_ntlm; username DOMAIN\\user or user@domain) instead of Basic.
 Prints exactly one JSON line with the results on stdout (diagnostics go to stderr).
 """
 import base64
@@ -13,7 +14,7 @@ import traceback
 
 def main():
     args = json.loads(sys.argv[1])
-    from exchangelib import Account, BASIC, Build, Configuration, Credentials, DELEGATE, IMPERSONATION, Version
+    from exchangelib import Account, BASIC, Build, Configuration, Credentials, DELEGATE, IMPERSONATION, NTLM, Version
     from exchangelib.folders import Folder
     from exchangelib.properties import ItemId
 
@@ -28,7 +29,7 @@ def main():
         config = Configuration(
             service_endpoint=args["url"],
             credentials=Credentials(args["username"], args["password"]),
-            auth_type=BASIC,
+            auth_type=NTLM if args.get("authType") == "NTLM" else BASIC,
             max_connections=4,
             **pinned,
         )
