@@ -4,7 +4,7 @@
  * the 401 carrying the server's challenge (Type 2) and the authenticate (Type 3) request must all
  * use one keep-alive TCP connection, and the server then takes later requests on that connection
  * as the same user without any header ([MS-NTHT] 2.2 and 3.1,
- * https://learn.microsoft.com/openspecs/windows_protocols/ms-ntht/; protocol brief ews.md §auth).
+ * https://learn.microsoft.com/openspecs/windows_protocols/ms-ntht/; protocol brief ews.md, authentication table).
  * An undici Pool may put each request on another socket, so each connection here is an undici
  * Client of its own (one socket, one request at a time) leased to one call at a time; a Client
  * whose socket closed (or that a server answers 401 without a header) goes through the handshake

@@ -88,7 +88,7 @@ export interface EwsSimulatorOptions {
   host?: string
   port?: number
   /**
-   * Accounts for Basic and NTLM (NTLMv2; `DOMAIN\\user` with domain CONTOSO, or the user name as is,
+   * Accounts for Basic and NTLM (NTLMv2; `CONTOSO\user`, or the user name as is,
    * e.g. a UPN: src/simulators/ews/ntlm.ts).
    */
   accounts: EwsAccount[]
