@@ -14,6 +14,7 @@ import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
 import { isStrictBase64 } from './base64.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
+import { BadRequest } from './errors.js'
 import { buildProblem } from '../plugins/app/problem-details.js'
 import { drain } from './shutdown.js'
 
@@ -74,6 +75,17 @@ function problemBody (status: number, detail: string): string {
   })
 }
 
+/**
+ * How many Host header lines a request has. RFC 9112 section 3.2: a server must answer 400 to an HTTP/1.1
+ * request without Host and to any request with more than one Host line; Node only checks the former, and
+ * answers it without a body, so the gateway checks both itself.
+ */
+function hostLines (rawHeaders: string[]): number {
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === 'host') n++
+  return n
+}
+
 export async function buildGateway (options: BuildOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
     loggerInstance: options.logger,
@@ -102,6 +114,8 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
         `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
       )
     },
+    // Node would answer a missing Host with a bare 400; the onRequest hook below answers it (and two) as a problem.
+    http: { requireHostHeader: false },
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -122,6 +136,10 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
   fastify.addHook('onRequest', async (request, reply) => {
     if (!REQUEST_ID.test(String(request.id))) (request as { id: string }).id = randomUUID()
     reply.header('x-request-id', request.id)
+    const hosts = hostLines(request.raw.rawHeaders)
+    if (hosts > 1 || (hosts === 0 && request.raw.httpVersion === '1.1')) {
+      throw new BadRequest(`an HTTP/1.1 request needs exactly one Host header; it has ${hosts}`)
+    }
   })
   drain(fastify as unknown as FastifyInstance)
 

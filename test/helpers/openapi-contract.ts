@@ -62,7 +62,8 @@ export function checkResponse (
 ): ContractCheck | undefined {
   if (status < 200 || status > 299) return undefined
   if (contentType === undefined || !/^application\/json\b/.test(contentType) || body === '') return undefined
-  const path = new URL(url, 'http://gateway.test').pathname
+  // As the router sees it: dot segments resolved, a trailing slash ignored (routerOptions.ignoreTrailingSlash).
+  const path = new URL(url, 'http://gateway.test').pathname.replace(/(.)\/+$/, '$1')
   const template = templateOf(path)
   const op = template !== undefined ? doc.paths[template][method.toLowerCase()] : undefined
   const where = `${method.toUpperCase()} ${template ?? path} ${status}`

@@ -174,3 +174,29 @@ t.test('requests broken below the routes still get problem+json', async (t) => {
   t.match(raw, /content-type: application\/problem\+json/i)
   t.match(raw, /"code":"MBG_ERR_BAD_REQUEST"/)
 })
+
+t.test('an HTTP/1.1 request without a Host header, or with two, is a 400 problem (RFC 9112 section 3.2)', async (t) => {
+  const { app } = await buildTestGateway(t)
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  const port = Number(new URL(address).port)
+  const send = async (request: string): Promise<string> => await new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => { socket.write(request) })
+    let out = ''
+    socket.on('data', (c) => {
+      out += c.toString()
+      if (/\r\n\r\n[\s\S]*\}/.test(out)) socket.destroy()
+    })
+    socket.on('close', () => { resolve(out) })
+    socket.on('error', reject)
+  })
+  for (const request of [
+    'GET /health/live HTTP/1.1\r\n\r\n',
+    'GET /health/live HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'
+  ]) {
+    const raw = await send(request)
+    t.match(raw, /^HTTP\/1\.1 400 /, JSON.stringify(request))
+    t.match(raw, /content-type: application\/problem\+json/i)
+    t.match(raw, /"code":"MBG_ERR_BAD_REQUEST"/)
+  }
+  t.match(await send('GET /health/live HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 /, 'HTTP/1.0 needs no Host')
+})
