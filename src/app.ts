@@ -34,6 +34,8 @@ declare module 'fastify' {
      * reports items not sent as MBG_ERR_SHUTTING_DOWN. Its reason is that error.
      */
     stopping: AbortSignal
+    /** Longest one request spends on backend calls, ms (UPSTREAM_DEADLINE_MS; src/upstream/deadline.ts). */
+    upstreamDeadlineMs: number
   }
 }
 
@@ -65,7 +67,16 @@ export interface AppOptions {
   metrics?: GatewayMetrics
   /** The server's stop signal (`fastify.stopping`); default: one that never fires. */
   stop?: AbortSignal
+  /**
+   * Longest one request spends on backend calls, retries and slow answers included, ms; past it the calls are
+   * cut off and the request fails with 504 MBG_ERR_UPSTREAM_TIMEOUT (src/upstream/deadline.ts). Default
+   * DEFAULT_UPSTREAM_DEADLINE_MS.
+   */
+  upstreamDeadlineMs?: number
 }
+
+/** Default UPSTREAM_DEADLINE_MS: two minutes. */
+export const DEFAULT_UPSTREAM_DEADLINE_MS = 120_000
 
 /**
  * The idempotency-key store: `store` as given (its own time to live and lease), or a
@@ -110,6 +121,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.decorate('backendHealth', opts.router.health)
   fastify.decorate('metrics', metrics)
   fastify.decorate('stopping', opts.stop ?? new AbortController().signal)
+  fastify.decorate('upstreamDeadlineMs', opts.upstreamDeadlineMs ?? DEFAULT_UPSTREAM_DEADLINE_MS)
   fastify.addHook('onClose', async () => { await service.close() })
   const checks = opts.backendChecks
   if (checks !== false) fastify.addHook('onReady', async () => { opts.router.health.start(checks) })

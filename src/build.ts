@@ -26,6 +26,8 @@ export interface BuildOptions {
   maxExportAnswerBytes?: number
   bodyLimit?: number
   requestTimeoutMs?: number
+  /** See AppOptions.upstreamDeadlineMs (UPSTREAM_DEADLINE_MS). */
+  upstreamDeadlineMs?: number
   crossBackendImport?: 'allow' | 'deny'
   docsUi?: boolean
   underPressure?: AppOptions['underPressure']
@@ -155,6 +157,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.stop !== undefined ? { stop: options.stop } : {}),
+    ...(options.upstreamDeadlineMs !== undefined ? { upstreamDeadlineMs: options.upstreamDeadlineMs } : {}),
     idempotency: { leaseMs: options.requestTimeoutMs ?? 300_000, ...options.idempotency }
   })
   return fastify as unknown as FastifyInstance

@@ -13,6 +13,7 @@ import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typeb
 import { Value } from '@sinclair/typebox/value'
 import envSchema from 'env-schema'
 import { ConfigInvalid } from './errors.js'
+import { DEFAULT_ANSWER_CAPS } from './upstream/answer.js'
 
 if (!FormatRegistry.Has('email')) FormatRegistry.Set('email', (v) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v))
 
@@ -49,6 +50,13 @@ export const EnvSchema = Type.Object({
   }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 128 * 1024 * 1024, minimum: 1024, description: 'Largest request body.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1000 }),
+  UPSTREAM_DEADLINE_MS: Type.Integer({
+    default: 120_000,
+    minimum: 1000,
+    maximum: 3_600_000,
+    description: 'Longest one request to the gateway spends on backend calls, every retry, back-off and slow ' +
+      'answer included; past it, calls are cut off and the request fails with 504 MBG_ERR_UPSTREAM_TIMEOUT.'
+  }),
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({
     default: 1000,
     minimum: 0,
@@ -106,6 +114,33 @@ const budgetLimit = (description: string, defaults?: { limit: number, windowSec:
   limit: Type.Integer({ minimum: 1 }),
   windowSec: Type.Integer({ minimum: 1, maximum: 86_400 })
 }, { additionalProperties: false, description, ...(defaults !== undefined ? { default: defaults } : {}) })
+/** Caps on a backend's answers, enforced while reading (src/upstream/answer.ts). */
+const answerCaps = (data: string) => Type.Object({
+  dataBytes: Type.Integer({
+    minimum: 1024,
+    maximum: 1024 * 1024 * 1024,
+    default: DEFAULT_ANSWER_CAPS.dataBytes,
+    description: `Most bytes of one answer carrying item data (${data}).`
+  }),
+  otherBytes: Type.Integer({
+    minimum: 1024,
+    maximum: 1024 * 1024 * 1024,
+    default: DEFAULT_ANSWER_CAPS.otherBytes,
+    description: 'Most bytes of any other successful answer.'
+  }),
+  errorBytes: Type.Integer({
+    minimum: 1024,
+    maximum: 64 * 1024 * 1024,
+    default: DEFAULT_ANSWER_CAPS.errorBytes,
+    description: 'Most bytes of an answer with an error status (EWS SOAP faults come with HTTP 500).'
+  })
+}, {
+  additionalProperties: false,
+  default: {},
+  description: 'Caps on each answer of this backend, checked while it is read: a larger answer is dropped ' +
+    'at the cap and the call fails with 502 MBG_ERR_UPSTREAM_BAD_RESPONSE naming the setting.'
+})
+
 const REQUESTS_BUDGET = 'Requests per mailbox (every attempt counts): at most `limit` in any `windowSec` seconds.'
 const UPLOAD_BUDGET = 'Bytes uploaded per mailbox (import request bodies): at most `limit` in any `windowSec` seconds.'
 
@@ -159,6 +194,7 @@ export const EwsBackendSchema = Type.Object({
     requests: Type.Optional(budgetLimit(REQUESTS_BUDGET)),
     uploadBytes: Type.Optional(budgetLimit(UPLOAD_BUDGET))
   }, { additionalProperties: false, description: 'Pacing budgets per mailbox; none by default.' })),
+  answerCaps: answerCaps('ExportItems'),
   tls: Type.Optional(Tls)
 }, { additionalProperties: false })
 
@@ -202,6 +238,7 @@ export const GraphBackendSchema = Type.Object({
     default: ['outlook.office365.com'],
     description: 'Hosts (`host` or `host:port`) an importUrl may point at.'
   }),
+  answerCaps: answerCaps('exportItems'),
   tls: Type.Optional(Tls)
 }, { additionalProperties: false })
 

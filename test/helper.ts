@@ -46,6 +46,8 @@ export interface BuildTestOptions {
   extraApps?: IdentityApp[]
   /** Idempotency-Key store or its options (a clock, a short time to live). */
   idempotency?: BuildOptions['idempotency']
+  /** UPSTREAM_DEADLINE_MS (default: the gateway's). */
+  upstreamDeadlineMs?: number
 }
 
 export async function buildTestGateway (t: Test, options: BuildTestOptions = {}): Promise<TestGateway> {
@@ -76,7 +78,8 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     // Route tests count backend calls and inject faults: no background start-up check
     // (test/app/health.test.ts and test/app/misconfiguration.test.ts cover it).
     backendChecks: false,
-    ...(options.idempotency !== undefined ? { idempotency: options.idempotency } : {})
+    ...(options.idempotency !== undefined ? { idempotency: options.idempotency } : {}),
+    ...(options.upstreamDeadlineMs !== undefined ? { upstreamDeadlineMs: options.upstreamDeadlineMs } : {})
   })
   await app.ready()
   enforceContract(app)

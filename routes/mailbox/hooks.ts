@@ -11,13 +11,17 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import type { MailboxTarget } from '../../src/service/index.js'
+import { armDeadline, raceDeadline, type MailboxTarget } from '../../src/service/index.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The mailbox named by `:mailbox`, with the backend serving it. */
     mailbox: MailboxTarget
-    /** Aborted when the caller goes away before the answer is written. */
+    /**
+     * Aborted when the caller goes away before the answer is written, or when the request's deadline for
+     * backend calls (`fastify.upstreamDeadlineMs`) passes: then with a 504 MBG_ERR_UPSTREAM_TIMEOUT as its
+     * reason (src/upstream/deadline.ts).
+     */
     cancel: AbortSignal
     /**
      * The gateway's stop signal (`fastify.stopping`, src/shutdown.ts): aborted at the stop point of a
@@ -36,10 +40,13 @@ const hooks: FastifyPluginAsync = async (fastify) => {
   fastify.decorateRequest('cancel', null as unknown as AbortSignal)
   fastify.decorateRequest('stop', null as unknown as AbortSignal)
   fastify.addHook<{ Params: { mailbox: string } }>('preHandler', async (request, reply) => {
-    // The request id names the caller: the policy serves the callers of one mailbox round-robin.
-    request.mailbox = await fastify.mailboxService.resolve(request.params.mailbox, request.id)
+    // Armed first: the deadline bounds the mailbox's discovery too (shared, so only the wait for it is cut).
     const controller = new AbortController()
+    const disarm = fastify.hasDecorator('upstreamDeadlineMs')
+      ? armDeadline(controller, fastify.upstreamDeadlineMs, 'UPSTREAM_DEADLINE_MS')
+      : () => {}
     reply.raw.once('close', () => {
+      disarm()
       if (reply.raw.writableFinished) return
       // Before or while the answer was written: either way the work stops and the log says why, once.
       request.log.info({ answerStarted: reply.raw.headersSent }, 'caller went away before the answer')
@@ -47,6 +54,9 @@ const hooks: FastifyPluginAsync = async (fastify) => {
     })
     request.cancel = controller.signal
     request.stop = fastify.hasDecorator('stopping') ? fastify.stopping : NEVER
+    // The request id names the caller: the policy serves the callers of one mailbox round-robin.
+    request.mailbox = await raceDeadline(fastify.mailboxService.resolve(request.params.mailbox, request.id),
+      controller.signal)
   })
 }
 

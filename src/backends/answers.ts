@@ -5,6 +5,7 @@
  */
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
+import { UpstreamBadResponse } from '../errors.js'
 
 const ajv = new Ajv({ strict: false })
 addFormats.default(ajv)
@@ -27,4 +28,23 @@ export function nonNegativeInteger (value: unknown): number | undefined {
   const decimal = typeof value === 'string' && /^\s*\d+\s*$/.test(value)
   const n = typeof value === 'number' ? value : decimal ? Number(value) : NaN
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined
+}
+
+/**
+ * Most UTF-16 code units of a folder name or class a backend may answer with: what both backends
+ * store (EWS `DisplayName`, Graph `displayName`: 255 units, as the gateway checks caller names,
+ * src/service/mailbox-service.ts MAX_FOLDER_NAME_UNITS).
+ */
+export const MAX_FOLDER_TEXT_UNITS = 255
+
+/**
+ * `value` when it holds at most `max` UTF-16 code units; else 502 MBG_ERR_UPSTREAM_BAD_RESPONSE naming
+ * `what` and the field, never the value (a backend's oversized text is not relayed, not even in part).
+ */
+export function boundedText (value: string, max: number, what: string, field: string): string {
+  if (value.length > max) {
+    throw new UpstreamBadResponse(`${what}: ${field} is ${value.length} UTF-16 code units long, more than ` +
+      `the ${max} the backend allows`)
+  }
+  return value
 }

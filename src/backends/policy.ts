@@ -16,7 +16,9 @@
  *     Retry-After, without sending,
  *   - retries what is safe to retry, waiting what the backend asked for (Retry-After,
  *     EWS BackOffMilliseconds) or an exponential back-off with jitter, and gives up at
- *     once when the backend asks for a longer wait than a caller should sit through.
+ *     once when the backend asks for a longer wait than a caller should sit through,
+ *   - stops when the caller request's deadline passes (its signal aborted with a 504,
+ *     src/upstream/deadline.ts): that error, or MBG_ERR_OUTCOME_UNKNOWN for a write cut off in flight.
  * It reports each step to a Telemetry (src/telemetry.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -26,6 +28,7 @@ import {
 } from '../errors.js'
 import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 import { annotate, type UpstreamAnnotations } from '../upstream/errors.js'
+import { cutOffInFlight, deadlinePassed } from '../upstream/deadline.js'
 import { memoryBudget, type Budget, type BudgetFactory, type BudgetLimit } from './budgets.js'
 import { FairQueue, type Release } from './fair-queue.js'
 
@@ -202,8 +205,12 @@ export class Policy {
     const b = this.backend(call.backend)
     const waited = { budgetMs: 0 }
     for (let attempt = 1; ; attempt++) {
+      const passed = deadlinePassed(call.signal)
+      if (passed !== undefined) throw passed
       if (b.breaker.opened) throw this.circuitOpen(call.backend)
-      const release = await this.admit(b, call, waited)
+      const release = await this.admit(b, call, waited).catch((err: unknown) => {
+        throw deadlinePassed(call.signal) ?? err
+      })
       this.telemetry.inFlight(call.backend, 1)
       const started = performance.now()
       let delay: number
@@ -212,6 +219,12 @@ export class Policy {
         this.report(call, 'ok', started)
         return value
       } catch (raw) {
+        const cut = deadlinePassed(call.signal)
+        if (cut !== undefined) {
+          // Cut off in flight: a write may have been done.
+          this.report(call, 'error', started, cut)
+          throw call.idempotent ? cut : outcomeOf(cutOffInFlight(cut))
+        }
         const err = (raw as { code?: unknown }).code === 'EOPENBREAKER' ? this.circuitOpen(call.backend) : raw
         if (err === raw) this.report(call, 'error', started, err)
         const d = this.retryDelay(err, call, attempt)
@@ -226,6 +239,7 @@ export class Policy {
       }
       this.stats.retries++
       await sleep(delay, undefined, call.signal !== undefined ? { signal: call.signal } : undefined)
+        .catch((err: unknown) => { throw deadlinePassed(call.signal) ?? err })
     }
   }
 

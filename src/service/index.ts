@@ -15,3 +15,5 @@ export {
   IdempotencyKeys, parseIdempotencyKey, requestFingerprint, scopedKey, type IdempotencyClaim,
   type IdempotencyKeysOptions, type IdempotencyScope, type IdempotencyStart
 } from './idempotency.js'
+/** One deadline per caller request for its backend calls (armed on the request's cancellation signal). */
+export { armDeadline, raceDeadline } from '../upstream/deadline.js'

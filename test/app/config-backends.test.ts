@@ -22,6 +22,9 @@ const graphNoSecret = (extra: Record<string, unknown> = {}): Record<string, unkn
 const ews = (extra: Record<string, unknown> = {}): Record<string, unknown> =>
   ({ type: 'ews', url: 'https://mail.contoso.com/EWS/Exchange.asmx', auth: BASIC, ...extra })
 
+/** Answer caps by default: 256 MiB of item data, 16 MiB otherwise, 1 MiB for an error (src/upstream/answer.ts). */
+const ANSWER_CAPS = { dataBytes: 256 * 1024 * 1024, otherBytes: 16 * 1024 * 1024, errorBytes: 1024 * 1024 }
+
 t.test('a parsed document has the documented defaults filled in', async (t) => {
   const raw = {
     backends: {
@@ -42,7 +45,8 @@ t.test('a parsed document has the documented defaults filled in', async (t) => {
     uploadBatchSize: 20,
     pageSize: 200,
     timeoutMs: 60_000,
-    maxConcurrency: 27
+    maxConcurrency: 27,
+    answerCaps: ANSWER_CAPS
   })
   const exoEws = config.backends['exo-ews']
   if (exoEws.type !== 'ews') throw new Error('not an EWS backend')
@@ -65,7 +69,8 @@ t.test('a parsed document has the documented defaults filled in', async (t) => {
     },
     pageSize: 100,
     timeoutMs: 60_000,
-    allowedImportHosts: ['outlook.office365.com']
+    allowedImportHosts: ['outlook.office365.com'],
+    answerCaps: ANSWER_CAPS
   })
 })
 
@@ -112,6 +117,7 @@ t.test('a resolved backend is what the adapter and token provider take', async (
     pageSize: 200,
     timeoutMs: 60_000,
     maxConcurrency: 27,
+    answerCaps: ANSWER_CAPS,
     name: 'onprem',
     auth: { kind: 'basic', username: 'svc', password: 'from-env' },
     tls: { ca: 'CA-PEM\nEXTRA' },

@@ -13,11 +13,12 @@ import {
   isGatewayError, type GatewayError
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
+import { capOf, DEFAULT_ANSWER_CAPS, readCapped, type AnswerCaps } from '../../upstream/answer.js'
 import { basicAuthError, certificateError, ntlmAuthError } from '../../upstream/misconfiguration.js'
 import { errorForCode, faultIsolates, faultMayHaveWritten, OUR_BUG_CODES } from './errors.js'
 import { NtlmConnections } from './ntlm.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
-import { NS, type XmlNode } from './soap/xml.js'
+import { MAX_XML_DEPTH, NS, XmlTooDeep, type XmlNode } from './soap/xml.js'
 
 export interface EwsClientConfig {
   name: string
@@ -29,6 +30,8 @@ export interface EwsClientConfig {
   timeoutMs: number
   tls?: { ca?: string, rejectUnauthorized?: boolean }
   userAgent: string
+  /** Caps on answers, enforced while reading (src/upstream/answer.ts); default DEFAULT_ANSWER_CAPS. */
+  answerCaps?: AnswerCaps
 }
 
 export interface CallOptions {
@@ -185,7 +188,10 @@ export class EwsClient {
     const signal = options.signal !== undefined ? AbortSignal.any([options.signal, timeout]) : timeout
     try {
       const res = await this.dispatch(headers, envelope, signal, authorization)
-      const body = await res.body.text()
+      // EWS answers 200 or, with a SOAP fault, 500 (ews.md §1); only ExportItems carries item data.
+      const kind = res.statusCode !== 200 ? 'errorBytes' : op === 'ExportItems' ? 'dataBytes' : 'otherBytes'
+      const cap = capOf(this.config.name, this.config.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
+      const body = await readCapped(res.body, res.headers['content-length'], cap, `${op} (HTTP ${res.statusCode})`)
       const requestId = header(res.headers['request-id'])
       this.logger.debug(
         {
@@ -207,7 +213,7 @@ export class EwsClient {
         'EWS call failed'
       )
       if (options.signal?.aborted === true) throw err
-      // The NTLM handshake's own findings (no NTLM offered, NTLMv1 only, an unreadable challenge).
+      // The NTLM handshake's own findings (no NTLM offered, NTLMv1 only, an unreadable challenge), and a capped answer.
       if (isGatewayError(err)) throw err
       const peer = { backend: this.config.name, origin: this.endpoint.origin, urlSetting: 'url' }
       const untrusted = certificateError(err, peer)
@@ -256,7 +262,11 @@ export class EwsClient {
     try {
       if (res.body.includes(TRUNCATED)) throw new Error('truncated')
       parsed = parseEnvelope(res.body)
-    } catch {
+    } catch (err) {
+      // A document nested that deep is no failover artefact: the same answer would come again.
+      if (err instanceof XmlTooDeep) {
+        throw annotate(new UpstreamBadResponse(`${op}: XML nested deeper than ${MAX_XML_DEPTH} elements`), extras)
+      }
       // Failovers produce truncated or non-XML bodies; Microsoft says treat them as transient (ews.md §1).
       throw annotate(new UpstreamUnavailable(`${op}: unreadable response (HTTP ${res.status})`), {
         ...extras,

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto'
 import type { Folder, ItemSummary, MailboxRef, WellKnownFolder } from '../mailbox-backend.js'
 import { BadRequest, FolderNotFound, UpstreamBadResponse } from '../../errors.js'
-import { isDateTime, nonNegativeInteger } from '../answers.js'
+import { boundedText, isDateTime, MAX_FOLDER_TEXT_UNITS, nonNegativeInteger } from '../answers.js'
 import { shortId, toPublicId } from './ids.js'
 import { NS, child, childText, type XmlNode } from './soap/xml.js'
 
@@ -55,9 +55,9 @@ export function readFolder (node: XmlNode, rootEwsId: string | undefined): EwsFo
   const what = `folder ${shortId(toPublicId(id))}`
   const folder: Folder = {
     id: toPublicId(id),
-    displayName: childText(node, NS.t, 'DisplayName') ?? '',
+    displayName: boundedText(childText(node, NS.t, 'DisplayName') ?? '', MAX_FOLDER_TEXT_UNITS, what, 'DisplayName'),
     parentId: isRoot || parent === undefined ? null : toPublicId(parent),
-    folderClass: childText(node, NS.t, 'FolderClass') ?? '',
+    folderClass: boundedText(childText(node, NS.t, 'FolderClass') ?? '', MAX_FOLDER_TEXT_UNITS, what, 'FolderClass'),
     childFolderCount: count(node, 'ChildFolderCount', what),
     totalItemCount: count(node, 'TotalCount', what)
   }

@@ -98,7 +98,8 @@ class GraphBackend implements MailboxBackend {
       timeoutMs: config.timeoutMs,
       maxRedirects: MAX_REDIRECTS,
       tokenProvider: deps.tokenProvider,
-      logger
+      logger,
+      answerCaps: config.answerCaps
     })
     const sessions = new ImportSessions({
       renewBeforeMs: SESSION_RENEW_BEFORE_MS,

@@ -71,6 +71,7 @@ async function exportChunk (ctx: GraphContext, mailbox: GraphMailbox, ids: strin
               method: 'POST',
               url,
               body: { itemIds: batch },
+              itemData: true,
               subject: {
                 kind: 'item', ref: batch.length === 1 ? batch[0] : `${batch.length} items`, count: batch.length
               },

@@ -7,7 +7,7 @@
  * top-level folders and inbox/deleteditems are found by name at the top level.
  */
 import { FolderNotFound, FolderProtected, isGatewayError, UpstreamBadResponse } from '../../errors.js'
-import { nonNegativeInteger } from '../answers.js'
+import { boundedText, MAX_FOLDER_TEXT_UNITS, nonNegativeInteger } from '../answers.js'
 import type {
   CreateFolderRequest, Folder, FolderRef, ListFoldersRequest, Page, WellKnownFolder
 } from '../mailbox-backend.js'
@@ -242,9 +242,9 @@ export class Folders {
     }
     return {
       id: toPublicId(id),
-      displayName: f.displayName as string,
+      displayName: boundedText(f.displayName as string, MAX_FOLDER_TEXT_UNITS, what, 'displayName'),
       parentId: isRoot || parent === undefined ? null : toPublicId(parent),
-      folderClass: typeof type === 'string' ? type : '',
+      folderClass: boundedText(typeof type === 'string' ? type : '', MAX_FOLDER_TEXT_UNITS, what, 'type'),
       childFolderCount: count('childFolderCount'),
       totalItemCount: count('totalItemCount'),
       ...(wellKnownName !== undefined ? { wellKnownName } : {})

@@ -7,12 +7,15 @@
 import { rootCertificates } from 'node:tls'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { Logger } from 'pino'
-import { UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable, type GatewayError } from '../../errors.js'
+import {
+  UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable, isGatewayError, type GatewayError
+} from '../../errors.js'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import { graphError, type Subject } from './errors.js'
 import { annotate } from '../../upstream/errors.js'
 import { certificateError } from '../../upstream/misconfiguration.js'
 import { redactUrl } from '../../redact.js'
+import { capOf, DEFAULT_ANSWER_CAPS, readCapped, type AnswerCaps } from '../../upstream/answer.js'
 
 export interface RawResponse {
   status: number
@@ -29,6 +32,8 @@ export interface GraphRequest {
   headers?: Record<string, string>
   subject: Subject
   signal?: AbortSignal
+  /** The answer carries item data (exportItems): the `dataBytes` cap applies, else `otherBytes`. */
+  itemData?: boolean
 }
 
 export interface GraphHttpOptions {
@@ -40,6 +45,8 @@ export interface GraphHttpOptions {
   maxRedirects: number
   tokenProvider: TokenProvider
   logger: Logger
+  /** Caps on answers, enforced while reading (src/upstream/answer.ts); default DEFAULT_ANSWER_CAPS. */
+  answerCaps?: AnswerCaps
 }
 
 const REDIRECTS = new Set([301, 302, 307, 308])
@@ -66,9 +73,13 @@ export class GraphHttp {
     await this.agent.close()
   }
 
-  /** One HTTP exchange without any Graph semantics (used for the import endpoint too). */
+  /**
+   * One HTTP exchange without any Graph semantics (used for the import endpoint too). The answer is read
+   * under a cap (`answerCaps`: `errorBytes` for a status outside 2xx, else `dataBytes` when `itemData`,
+   * else `otherBytes`); past it, 502 MBG_ERR_UPSTREAM_BAD_RESPONSE naming the setting.
+   */
   async send (method: string, url: string, headers: Record<string, string>, body: string | undefined,
-    signal?: AbortSignal): Promise<RawResponse> {
+    signal?: AbortSignal, itemData = false): Promise<RawResponse> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs)
     const combined = signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout
     const started = Date.now()
@@ -81,7 +92,10 @@ export class GraphHttp {
         dispatcher: this.agent,
         signal: combined
       })
-      const text = await res.body.text()
+      const kind = res.statusCode < 200 || res.statusCode >= 300 ? 'errorBytes' : itemData ? 'dataBytes' : 'otherBytes'
+      const cap = capOf(this.options.backend ?? 'graph', this.options.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
+      const where = `${method} ${redactUrl(url)} (HTTP ${res.statusCode})`
+      const text = await readCapped(res.body, res.headers['content-length'], cap, where)
       this.options.logger.debug(
         { method, url: redactUrl(url), status: res.statusCode, ms: Date.now() - started },
         'graph http'
@@ -89,7 +103,7 @@ export class GraphHttp {
       return { status: res.statusCode, headers: res.headers, text, url }
     } catch (err) {
       // The caller went away: not an upstream failure, let the abort propagate as is.
-      if (signal?.aborted === true) throw err
+      if (signal?.aborted === true || isGatewayError(err)) throw err
       throw this.transportError(err, method, url, timeout.aborted)
     }
   }
@@ -167,7 +181,7 @@ export class GraphHttp {
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...req.headers
       }
-      const res = await this.send(req.method, url.href, headers, body, req.signal)
+      const res = await this.send(req.method, url.href, headers, body, req.signal, req.itemData === true)
       if (!REDIRECTS.has(res.status)) return res
       const location = res.headers.location
       const target = Array.isArray(location) ? location[0] : location

@@ -62,6 +62,13 @@ export class EnvelopeError extends Error {
   }
 }
 
+/**
+ * Most UTF-16 units kept of a fault's code, message and each MessageXml value (longer ones are cut): they
+ * name a code, a line, a property or a wait, never more than a few hundred characters from Exchange, and
+ * are logged and matched, never relayed whole.
+ */
+export const MAX_FAULT_TEXT = 1024
+
 function readFault (fault: XmlNode): SoapFault {
   // faultcode/faultstring/detail are unqualified in SOAP 1.1; be lenient about that.
   const byLocal = (local: string): XmlNode | undefined => fault.children.find((c) => c.local === local)
@@ -72,7 +79,8 @@ function readFault (fault: XmlNode): SoapFault {
   const values: Record<string, string> = {}
   const messageXml = detail?.children.find((c) => c.local === 'MessageXml' && (c.ns === NS.t || c.ns === NS.m))
   readValues(messageXml, values)
-  return { code, message, values }
+  for (const [k, v] of Object.entries(values)) values[k] = v.slice(0, MAX_FAULT_TEXT)
+  return { code: code.slice(0, MAX_FAULT_TEXT), message: message.slice(0, MAX_FAULT_TEXT), values }
 }
 
 /** Collects `t:Value Name="…"` pairs and simple text children (LineNumber, Violation, …). */

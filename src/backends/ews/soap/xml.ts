@@ -89,6 +89,21 @@ export class XmlError extends Error {
 
 type RawNode = Record<string, unknown> & { ':@'?: Record<string, string> }
 
+/**
+ * Deepest element nesting read from a backend. EWS answers nest about 12 deep (Envelope, Body,
+ * …Response, ResponseMessages, …ResponseMessage, Items, Message, …); a deeper document is refused
+ * before it is turned into a tree (the reader and `convert` below would recurse that deep).
+ */
+export const MAX_XML_DEPTH = 64
+
+/** A document nested deeper than MAX_XML_DEPTH: a broken or hostile answer, not a transient one. */
+export class XmlTooDeep extends XmlError {
+  constructor () {
+    super(`XML nested deeper than ${MAX_XML_DEPTH} elements`)
+    this.name = 'XmlTooDeep'
+  }
+}
+
 const parser = new XMLParser({
   preserveOrder: true,
   ignoreAttributes: false,
@@ -100,7 +115,8 @@ const parser = new XMLParser({
   processEntities: false,
   cdataPropName: '#cdata',
   ignoreDeclaration: true,
-  ignorePiTags: true
+  ignorePiTags: true,
+  maxNestedTags: MAX_XML_DEPTH
 })
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
@@ -135,7 +151,13 @@ export function parseXml (xml: string): XmlNode {
   }
   // The validator accepts trailing garbage after the root element (e.g. '=== Truncated Data ===').
   if (!reduced.trimEnd().endsWith('>')) throw new XmlError('content after the root element')
-  const raw = parser.parse(reduced) as RawNode[]
+  let raw: RawNode[]
+  try {
+    raw = parser.parse(reduced) as RawNode[]
+  } catch (err) {
+    if (/nested tags/i.test((err as Error).message)) throw new XmlTooDeep()
+    throw new XmlError(`not well-formed XML (${(err as Error).message.slice(0, 200)})`)
+  }
   const roots = raw.filter((n) => elementName(n) !== undefined)
   if (roots.length !== 1) throw new XmlError('expected exactly one root element')
   return convert(roots[0], new Map([['xml', XML_NS]]), big)
