@@ -11,7 +11,7 @@
  */
 import t from 'tap'
 import { fromPublicId } from '../../src/backends/ews/ids.js'
-import { encodeItemStream, PROP, PT_BINARY, PT_INT32, PT_UNICODE_CP1200 } from '../../src/simulators/store/fts.js'
+import { itemStream } from '../helpers/items.js'
 import { buildTestGateway, json, MAILBOXES, type TestGateway } from '../helper.js'
 
 type Type = 'ews' | 'graph'
@@ -49,23 +49,7 @@ async function importData (gw: TestGateway, type: Type, data: string[]): Promise
 }
 
 /** A valid item stream of about `bytes` bytes (one binary attachment), base64. */
-function stream (bytes: number, subject: string): string {
-  const attachment = Buffer.alloc(bytes)
-  for (let i = 0; i < bytes; i++) attachment[i] = (i * 2654435761) >>> 24
-  const str = (id: number, value: string): { type: number, id: number, value: string } =>
-    ({ type: PT_UNICODE_CP1200, id, value })
-  return encodeItemStream({
-    props: [str(PROP.MessageClass, 'IPM.Note'), str(PROP.Subject, subject)],
-    recipients: [],
-    attachments: [[
-      { type: PT_INT32, id: PROP.AttachNum, value: 0 },
-      { type: PT_INT32, id: PROP.AttachMethod, value: 1 },
-      str(PROP.AttachFilename, 'a.bin'),
-      { type: PT_INT32, id: PROP.AttachSize, value: bytes },
-      { type: PT_BINARY, id: PROP.AttachDataBinary, value: attachment }
-    ]]
-  }).toString('base64')
-}
+const stream = (bytes: number, subject: string): string => itemStream(subject, bytes).toString('base64')
 
 t.test('EWS: a whole-request SOAP fault caused by one id of five fails that id only', async (t) => {
   const gw = await buildTestGateway(t)
