@@ -12,6 +12,7 @@ import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
+import type { CallerAuthenticator } from './access/authenticator.js'
 import { isStrictBase64 } from './base64.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import { BadRequest } from './errors.js'
@@ -20,6 +21,8 @@ import { drain } from './shutdown.js'
 
 export interface BuildOptions {
   router: BackendRouter
+  /** See AppOptions.authenticator. */
+  authenticator: CallerAuthenticator
   mode: 'demo' | 'configured'
   logger: Logger
   maxBatchItems?: number
@@ -147,6 +150,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
 
   await fastify.register(fp(app, { name: 'mailbox-gateway' }), {
     router: options.router,
+    authenticator: options.authenticator,
     mode: options.mode,
     maxBatchItems: options.maxBatchItems ?? 100,
     ...(options.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: options.maxExportAnswerBytes } : {}),

@@ -5,7 +5,8 @@
  */
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
-import { loadConfig } from './config.js'
+import { authIssuerCa, loadConfig, type AuthSettings, type RuntimeExtras } from './config.js'
+import { CallerAuthenticator, generateApiKey } from './access/authenticator.js'
 import { loggerOptions } from './logger.js'
 import { buildGateway } from './build.js'
 import { createRouter } from './backends/factory.js'
@@ -41,10 +42,12 @@ const logger = pino(loggerOptions(env.LOG_LEVEL), pretty ? pino.transport({ targ
 
 let demo: Demo | undefined
 let config = gateway
-let extras = {}
+let extras: RuntimeExtras = {}
+// Demo mode's one client key: DEMO_API_KEY, or a new one each start (printed below, never logged).
+const demoKey = env.DEMO_API_KEY ?? generateApiKey()
 if (config === undefined) {
   try {
-    demo = await startDemo(logger)
+    demo = await startDemo(demoKey, logger)
   } catch (err) {
     fail((err as Error).message)
   }
@@ -63,8 +66,21 @@ try {
 }
 // Fires at the stop point of a shutdown: batch work starts no new backend calls (src/shutdown.ts).
 const stopping = new AbortController()
+const auth = config.auth as AuthSettings
+let authenticator: CallerAuthenticator
+try {
+  const ca = authIssuerCa(auth, extras)
+  authenticator = new CallerAuthenticator(auth, { logger, ...(ca !== undefined ? { ca } : {}) })
+} catch (err) {
+  fail((err as Error).message)
+}
+if (auth.mode === 'none') {
+  logger.warn('auth.mode is "none": anyone who can reach this port may read and write every configured mailbox; ' +
+    'use it on a workstation only (README "Security model")')
+}
 const app = await buildGateway({
   router,
+  authenticator,
   mode: demo !== undefined ? 'demo' : 'configured',
   logger,
   metrics,
@@ -114,6 +130,9 @@ try {
 }
 if (demo !== undefined) {
   const s = demo.simulators
+  // The key goes to the terminal, outside the log records: logs never carry a credential.
+  process.stdout.write(`\nDemo API key (client "demo", every scope, every mailbox): ${demoKey}\n` +
+    `  export MBG_API_KEY=${demoKey}\n  curl -H "X-API-Key: $MBG_API_KEY" ${address}/mailboxes\n\n`)
   app.log.info({
     gateway: address,
     simulators: { ews: s.ews.url, identity: s.identity.authority, graph: s.graph.url },

@@ -55,8 +55,8 @@ const hooks: FastifyPluginAsync = async (fastify) => {
     request.cancel = controller.signal
     request.stop = fastify.hasDecorator('stopping') ? fastify.stopping : NEVER
     // The request id names the caller: the policy serves the callers of one mailbox round-robin.
-    request.mailbox = await raceDeadline(fastify.mailboxService.resolve(request.params.mailbox, request.id),
-      controller.signal)
+    request.mailbox = await raceDeadline(
+      fastify.mailboxService.resolve(request.params.mailbox, request.id, request.caller), controller.signal)
   })
 }
 

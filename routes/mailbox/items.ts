@@ -12,6 +12,7 @@ export interface ItemRoutesOptions {
 
 const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts) => {
   fastify.get('/mailboxes/:mailbox/folders/:folder/items', {
+    config: { scope: 'mailboxes:read' },
     schema: {
       tags: ['items'],
       summary: 'List items of a folder',
@@ -27,6 +28,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   })
 
   fastify.post('/mailboxes/:mailbox/items::export', {
+    config: { scope: 'items:export' },
     schema: {
       tags: ['items'],
       summary: 'Export items (full fidelity)',
@@ -40,6 +42,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     { signal: request.cancel, stop: request.stop }))
 
   fastify.post('/mailboxes/:mailbox/items::import', {
+    config: { scope: 'items:import' },
     ...idempotent(fastify),
     schema: {
       tags: ['items'],
