@@ -23,6 +23,8 @@ export interface BuildOptions {
   router: BackendRouter
   /** See AppOptions.authenticator. */
   authenticator: CallerAuthenticator
+  /** See AppOptions.auditLog. */
+  auditLog?: AppOptions['auditLog']
   mode: 'demo' | 'configured'
   logger: Logger
   maxBatchItems?: number
@@ -151,6 +153,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
   await fastify.register(fp(app, { name: 'mailbox-gateway' }), {
     router: options.router,
     authenticator: options.authenticator,
+    ...(options.auditLog !== undefined ? { auditLog: options.auditLog } : {}),
     mode: options.mode,
     maxBatchItems: options.maxBatchItems ?? 100,
     ...(options.maxExportAnswerBytes !== undefined ? { maxExportAnswerBytes: options.maxExportAnswerBytes } : {}),

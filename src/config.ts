@@ -75,6 +75,11 @@ export const EnvSchema = Type.Object({
     maximum: 30 * 86_400,
     description: 'How long an Idempotency-Key and its recorded answer are kept, seconds.'
   }),
+  AUDIT_LOG: Type.String({
+    default: 'stdout',
+    minLength: 1,
+    description: 'Where audit records go: stdout (with the service log, `"log":"audit"`), stderr, off, or a file path.'
+  }),
   DEMO_API_KEY: Type.Optional(Type.String({
     pattern: '^mbg_[A-Za-z0-9_-]{32,}$',
     description: 'Demo mode: the demo client\'s API key (default: a new one each start, printed at start).'

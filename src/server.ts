@@ -3,10 +3,12 @@
  * configured (demo mode), build the gateway, listen, and shut down gracefully
  * on SIGTERM/SIGINT within SHUTDOWN_TIMEOUT_MS (see src/shutdown.ts).
  */
+import { unwatchFile, watchFile } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { authIssuerCa, loadConfig, type AuthSettings, type RuntimeExtras } from './config.js'
 import { CallerAuthenticator, generateApiKey } from './access/authenticator.js'
+import { AuditLog, auditDestination } from './audit.js'
 import { loggerOptions } from './logger.js'
 import { buildGateway } from './build.js'
 import { createRouter } from './backends/factory.js'
@@ -81,6 +83,7 @@ if (auth.mode === 'none') {
 const app = await buildGateway({
   router,
   authenticator,
+  auditLog: new AuditLog(auditDestination(env.AUDIT_LOG)),
   mode: demo !== undefined ? 'demo' : 'configured',
   logger,
   metrics,
@@ -100,9 +103,35 @@ if (demo !== undefined) {
   app.addHook('onClose', async () => { await sims.close() })
 }
 
+// Key rotation without a restart: the `auth` section of MBG_CONFIG_FILE is read again on SIGHUP and when the file
+// changes (polled every 5 s). Other settings need a restart; a document that does not validate is logged and the
+// settings in force stay.
+const configFile = env.MBG_CONFIG_FILE
+if (configFile !== undefined) {
+  const reloadAuth = (why: string): void => {
+    try {
+      const next = loadConfig().gateway?.auth as AuthSettings
+      app.authenticator.reload(next)
+      app.log.info({
+        why, clients: next.clients.length, apiKeys: next.clients.reduce((n, c) => n + c.apiKeys.length, 0)
+      }, 'auth settings reloaded (other settings need a restart)')
+      if (next.mode === 'none') app.log.warn('auth.mode is "none" now: anyone who can reach this port may do anything')
+    } catch (err) {
+      app.log.error({ why, problem: (err as Error).message }, 'auth settings not reloaded: the current ones stay')
+    }
+  }
+  process.on('SIGHUP', () => { reloadAuth('SIGHUP') })
+  watchFile(configFile, { interval: 5000, persistent: false }, (now, before) => {
+    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) reloadAuth('file changed')
+  })
+  app.addHook('onClose', async () => { unwatchFile(configFile) })
+}
+
 const timeoutMs = env.SHUTDOWN_TIMEOUT_MS
 closeWithGrace({
   delay: timeoutMs,
+  // With a configuration file, SIGHUP reloads its auth section (above) instead of shutting down.
+  skip: configFile !== undefined ? ['SIGHUP'] : [],
   logger: { error: (message: unknown) => { app.log.error(String(message)) } },
   // close-with-grace exits 1 right after this.
   onTimeout: () => { reportDeadline(logger, timeoutMs, app.inFlight()) }

@@ -14,6 +14,7 @@ import { createRouter } from '../src/backends/factory.js'
 import { demoConfig } from '../src/demo.js'
 import { CallerAuthenticator, generateApiKey } from '../src/access/authenticator.js'
 import type { AuthSettings } from '../src/config.js'
+import { AuditLog, type AuditRecord } from '../src/audit.js'
 import { captureLogs, findSecrets } from './helpers/logs.js'
 import { enforceContract } from './helpers/openapi-contract.js'
 import { startSimulators, DEMO_CREDENTIALS, type Simulators } from '../src/simulators/index.js'
@@ -35,6 +36,8 @@ export interface TestGateway {
   config: GatewayConfig
   /** The gateway's metrics (also scraped at GET /metrics). */
   metrics: GatewayMetrics
+  /** Every audit record written so far (src/audit.ts), parsed, oldest first. */
+  audit: () => Array<AuditRecord & { time: string, log: string, action?: string, replayed?: boolean }>
 }
 
 /** The test client's API key (client `demo`, every scope, every mailbox); a fresh one per test process. */
@@ -76,6 +79,8 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
   const { config, extras } = demoConfig(sims, TEST_API_KEY)
   options.configure?.(config)
   const auth = config.auth as AuthSettings
+  // Route tests send many requests: no rate limit unless a test sets one (test/routes/rate-limit.test.ts).
+  auth.rateLimit = { max: 1_000_000, windowSec: 60 }
   options.auth?.(auth)
   const authenticator = new CallerAuthenticator(auth, {
     ca: sims.ca,
@@ -84,9 +89,11 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
   })
   const metrics = new GatewayMetrics()
   const router = createRouter(config, extras, capture.logger, { telemetry: metrics })
+  const auditLines: string[] = []
   const app = await buildGateway({
     router,
     authenticator,
+    auditLog: new AuditLog({ write: (line: string) => { auditLines.push(line) } }),
     mode: 'demo',
     logger: capture.logger,
     metrics,
@@ -110,13 +117,14 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     await app.close()
     await sims.close()
     // Teardown runs after the test's assertions have ended, so a leak fails it by throwing.
-    const hits = findSecrets(capture.lines, [
+    const hits = findSecrets([...capture.lines, ...auditLines], [
       DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret, DEMO_CREDENTIALS.caller.clientSecret,
       TEST_API_KEY
     ])
     if (hits.length > 0) throw new Error(`secrets reached the logs:\n${hits.slice(0, 5).join('\n')}`)
   })
-  return { app, sims, logs: capture.lines, config, metrics }
+  const audit = (): ReturnType<TestGateway['audit']> => auditLines.map((l) => JSON.parse(l) as never)
+  return { app, sims, logs: capture.lines, config, metrics, audit }
 }
 
 /**

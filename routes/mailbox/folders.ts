@@ -30,7 +30,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => await fastify.mailboxService.getFolder(request.mailbox, request.params.folder, request.cancel))
 
   fastify.post('/mailboxes/:mailbox/folders', {
-    config: { scope: 'folders:write' },
+    config: { scope: 'folders:write', audit: 'folder.create' },
     ...idempotent(fastify),
     schema: {
       tags: ['folders'],
@@ -48,7 +48,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.patch('/mailboxes/:mailbox/folders/:folder', {
-    config: { scope: 'folders:write' },
+    config: { scope: 'folders:write', audit: 'folder.rename' },
     schema: {
       tags: ['folders'],
       summary: 'Rename a folder',
@@ -63,7 +63,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.delete('/mailboxes/:mailbox/folders/:folder', {
-    config: { scope: 'folders:write' },
+    config: { scope: 'folders:write', audit: 'folder.delete' },
     schema: {
       tags: ['folders'],
       summary: 'Delete a folder',

@@ -28,7 +28,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   })
 
   fastify.post('/mailboxes/:mailbox/items::export', {
-    config: { scope: 'items:export' },
+    config: { scope: 'items:export', audit: 'items.export' },
     schema: {
       tags: ['items'],
       summary: 'Export items (full fidelity)',
@@ -42,7 +42,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     { signal: request.cancel, stop: request.stop }))
 
   fastify.post('/mailboxes/:mailbox/items::import', {
-    config: { scope: 'items:import' },
+    config: { scope: 'items:import', audit: 'items.import' },
     ...idempotent(fastify),
     schema: {
       tags: ['items'],
