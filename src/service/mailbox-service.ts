@@ -135,6 +135,10 @@ export class MailboxService {
    * it, so the calls waiting for one mailbox are served round-robin across callers.
    */
   async resolve (idOrAddress: string, caller?: string, principal?: Caller): Promise<MailboxTarget> {
+    // An address outside the allow-list is refused before anything is looked up: whether it exists stays unsaid.
+    if (principal !== undefined && idOrAddress.includes('@') && !principal.mayAccess({ address: idOrAddress })) {
+      throw new MailboxForbidden(`${idOrAddress} (client ${principal.client}: not in its allow-list)`)
+    }
     const target = await this.router.resolve(idOrAddress)
     if (principal !== undefined && !principal.mayAccess(target.mailbox)) {
       throw new MailboxForbidden(`${target.mailbox.address} (client ${principal.client}: not in its allow-list)`)

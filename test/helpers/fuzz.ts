@@ -251,9 +251,10 @@ export function credentialsFor (valid: ValidCredentials): Credential[] {
       name: 'wrong audience',
       headers: { authorization: `Bearer ${valid.wrongAudience}` },
       refused: true,
-      statuses: [401]
+      statuses: [401, 429]
     },
-    ...REFUSED.map((c) => ({ ...c, refused: true, statuses: [401] }))
+    // Past 30 failed authentications a minute from one address, refusals are 429s.
+    ...REFUSED.map((c) => ({ ...c, refused: true, statuses: [401, 429] }))
   ]
 }
 
