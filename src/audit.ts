@@ -84,10 +84,13 @@ export class AuditLog {
     this.logger.flush()
   }
 
-  /** Reopens a file destination (after log rotation moved the file; the server does it on SIGHUP). */
+  /**
+   * Reopens a file destination (after log rotation moved the file; the server does it on SIGHUP); stdout, stderr
+   * and streams are left as they are. Throws when the file cannot be opened again.
+   */
   reopen (): void {
-    const d = this.destination as { reopen?: () => void } | false
-    if (d !== false && typeof d.reopen === 'function') d.reopen()
+    const d = this.destination as { reopen?: () => void, file?: unknown } | false
+    if (d !== false && typeof d.file === 'string' && typeof d.reopen === 'function') d.reopen()
   }
 }
 

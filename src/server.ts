@@ -130,7 +130,11 @@ if (configFile !== undefined) {
   process.on('SIGHUP', () => {
     reloadAuth('SIGHUP')
     // After log rotation moved the audit file away: write to a new one at AUDIT_LOG.
-    auditLog.reopen()
+    try {
+      auditLog.reopen()
+    } catch (err) {
+      app.log.error({ problem: (err as Error).message }, 'audit log not reopened: records go to the old file')
+    }
   })
   watchFile(configFile, { interval: 5000, persistent: false }, (now, before) => {
     if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) reloadAuth('file changed')

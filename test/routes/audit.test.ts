@@ -4,7 +4,7 @@
  * item data.
  */
 import t from 'tap'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, renameSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -199,4 +199,27 @@ t.test('a caller who hangs up during a keyed import still gets its work audited 
   t.match(audit().find((r) => r.event === 'items.import'), {
     outcome: 'success', callerGone: true, items: { requested: 1, succeeded: 1, failed: 0 }, client: 'demo'
   })
+})
+
+t.test('reopen: a file destination starts a new file after rotation; stdout is left alone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mbg-audit-'))
+  const file = join(dir, 'audit.log')
+  const log = new AuditLog(auditDestination(file))
+  const entry = {
+    event: 'folder.delete' as const,
+    outcome: 'success' as const,
+    status: 204,
+    requestId: 'before',
+    ip: '127.0.0.1',
+    method: 'DELETE',
+    route: '/x',
+    durationMs: 1
+  }
+  log.record(entry)
+  renameSync(file, `${file}.1`)
+  log.reopen()
+  log.record({ ...entry, requestId: 'after' })
+  t.match(readFileSync(`${file}.1`, 'utf8'), /"requestId":"before"/)
+  t.match(readFileSync(file, 'utf8'), /"requestId":"after"/)
+  t.doesNotThrow(() => { new AuditLog(auditDestination('stdout')).reopen() }, 'stdout cannot be reopened: left alone')
 })
