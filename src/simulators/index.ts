@@ -17,7 +17,7 @@ export const GRAPH_RESOURCE = 'https://graph.microsoft.com'
 export const EXCHANGE_RESOURCE = 'https://outlook.office365.com'
 
 export const GRAPH_ROLES = [
-  'MailboxFolder.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All',
+  'MailboxFolder.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All', 'MailboxItem.ReadWrite.All',
   'MailboxItem.Export.All', 'MailboxItem.ImportExport.All', 'User.Read.All'
 ]
 
