@@ -41,6 +41,28 @@ export const IdempotencyKeyInUse = createError<[string]>(
   409
 )
 
+// Callers (README "Security model")
+/**
+ * No credential, or one that does not hold: unknown or expired API key; a bearer token that is malformed, badly
+ * signed, expired or not yet valid, or meant for another issuer or audience (RFC 6750 `invalid_token`).
+ * Answered with `WWW-Authenticate`; nothing was done.
+ */
+export const Unauthenticated = createError<[string]>('MBG_ERR_UNAUTHENTICATED', 'Not authenticated: %s', 401)
+/** The caller is known but lacks the scope the operation needs (RFC 6750 `insufficient_scope`). Audited. */
+export const InsufficientScope = createError<[string]>(
+  'MBG_ERR_INSUFFICIENT_SCOPE',
+  'The caller lacks a scope: %s',
+  403
+)
+/** The caller's mailbox allow-list does not admit this mailbox. Audited; nothing was done. */
+export const MailboxForbidden = createError<[string]>(
+  'MBG_ERR_MAILBOX_FORBIDDEN',
+  'The caller may not use mailbox %s',
+  403
+)
+/** The caller sent more requests than its rate limit allows (RateLimit-* and Retry-After say when to go on). */
+export const RateLimited = createError<[string]>('MBG_ERR_RATE_LIMITED', 'Too many requests: %s', 429)
+
 // Mailboxes, folders, items
 export const MailboxNotFound = createError<[string]>('MBG_ERR_MAILBOX_NOT_FOUND', 'Mailbox %s not found', 404)
 export const FolderNotFound = createError<[string]>('MBG_ERR_FOLDER_NOT_FOUND', 'Folder %s not found', 404)
@@ -155,6 +177,10 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     RouteNotFound,
     IdempotencyKeyReused,
     IdempotencyKeyInUse,
+    Unauthenticated,
+    InsufficientScope,
+    MailboxForbidden,
+    RateLimited,
     MailboxNotFound,
     FolderNotFound,
     ItemNotFound,

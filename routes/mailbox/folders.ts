@@ -6,6 +6,7 @@ import { idempotent, workSignal } from './idempotency.js'
 
 const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/mailboxes/:mailbox/folders', {
+    config: { scope: 'mailboxes:read' },
     schema: {
       tags: ['folders'],
       summary: 'List folders',
@@ -18,6 +19,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => await fastify.mailboxService.listFolders(request.mailbox, request.query, request.cancel))
 
   fastify.get('/mailboxes/:mailbox/folders/:folder', {
+    config: { scope: 'mailboxes:read' },
     schema: {
       tags: ['folders'],
       summary: 'Get a folder',
@@ -28,6 +30,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => await fastify.mailboxService.getFolder(request.mailbox, request.params.folder, request.cancel))
 
   fastify.post('/mailboxes/:mailbox/folders', {
+    config: { scope: 'folders:write', audit: 'folder.create' },
     ...idempotent(fastify),
     schema: {
       tags: ['folders'],
@@ -45,6 +48,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.patch('/mailboxes/:mailbox/folders/:folder', {
+    config: { scope: 'folders:write', audit: 'folder.rename' },
     schema: {
       tags: ['folders'],
       summary: 'Rename a folder',
@@ -59,6 +63,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.delete('/mailboxes/:mailbox/folders/:folder', {
+    config: { scope: 'folders:write', audit: 'folder.delete' },
     schema: {
       tags: ['folders'],
       summary: 'Delete a folder',

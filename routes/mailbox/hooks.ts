@@ -7,7 +7,7 @@
  * listens for the request stream's `close`, which Node emits as soon as a request body
  * has been read, so it aborts every POST with a body at once (fastify/fastify#6725,
  * still open; test/routes/cancellation.test.ts pins that down). Ours aborts only when
- * the response closes before it was fully written: the caller went away.
+ * the response closes before the gateway ended it: the caller went away.
  */
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
@@ -47,7 +47,8 @@ const hooks: FastifyPluginAsync = async (fastify) => {
       : () => {}
     reply.raw.once('close', () => {
       disarm()
-      if (reply.raw.writableFinished) return
+      // Ended: the answer is complete on our side (under inject nothing is ever flushed, so not "finished").
+      if (reply.raw.writableEnded) return
       // Before or while the answer was written: either way the work stops and the log says why, once.
       request.log.info({ answerStarted: reply.raw.headersSent }, 'caller went away before the answer')
       controller.abort()
@@ -55,8 +56,8 @@ const hooks: FastifyPluginAsync = async (fastify) => {
     request.cancel = controller.signal
     request.stop = fastify.hasDecorator('stopping') ? fastify.stopping : NEVER
     // The request id names the caller: the policy serves the callers of one mailbox round-robin.
-    request.mailbox = await raceDeadline(fastify.mailboxService.resolve(request.params.mailbox, request.id),
-      controller.signal)
+    request.mailbox = await raceDeadline(
+      fastify.mailboxService.resolve(request.params.mailbox, request.id, request.caller), controller.signal)
   })
 }
 

@@ -8,13 +8,6 @@ import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
 import { idempotent, workSignal } from './idempotency.js'
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The scope a caller needs (mailboxes:read, items:export, items:import, folders:write, items:write). */
-    scope?: string
-  }
-}
-
 export interface ItemRoutesOptions {
   /** Most ids per export / items per import. */
   maxBatchItems: number
@@ -22,6 +15,7 @@ export interface ItemRoutesOptions {
 
 const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts) => {
   fastify.get('/mailboxes/:mailbox/folders/:folder/items', {
+    config: { scope: 'mailboxes:read' },
     schema: {
       tags: ['items'],
       summary: 'List items of a folder',
@@ -37,6 +31,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   })
 
   fastify.post('/mailboxes/:mailbox/items::export', {
+    config: { scope: 'items:export', audit: 'items.export' },
     schema: {
       tags: ['items'],
       summary: 'Export items (full fidelity)',
@@ -50,6 +45,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     { signal: request.cancel, stop: request.stop }))
 
   fastify.post('/mailboxes/:mailbox/items::import', {
+    config: { scope: 'items:import', audit: 'items.import' },
     ...idempotent(fastify),
     schema: {
       tags: ['items'],
@@ -66,7 +62,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
 
   fastify.post('/mailboxes/:mailbox/items::delete', {
     ...idempotent(fastify),
-    config: { scope: 'items:write' },
+    config: { scope: 'items:write', audit: 'items.delete' },
     schema: {
       tags: ['items'],
       summary: 'Delete items',
@@ -86,7 +82,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
 
   fastify.post('/mailboxes/:mailbox/items::move', {
     ...idempotent(fastify),
-    config: { scope: 'items:write' },
+    config: { scope: 'items:write', audit: 'items.move' },
     schema: {
       tags: ['items'],
       summary: 'Move items to another folder',

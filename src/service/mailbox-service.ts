@@ -23,7 +23,8 @@ import {
 } from './items.js'
 import { forCaller } from './caller.js'
 import { PageTokens } from './page-tokens.js'
-import { BadRequest, isGatewayError, TooLarge, toItemError } from '../errors.js'
+import { BadRequest, isGatewayError, MailboxForbidden, TooLarge, toItemError } from '../errors.js'
+import type { Caller } from '../access/caller.js'
 import { annotate } from '../upstream/errors.js'
 import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 
@@ -120,18 +121,30 @@ export class MailboxService {
     this.rules = { crossBackendImport: options.crossBackendImport }
   }
 
-  /** Every mailbox, primaries followed by their archives. */
-  async listMailboxes (): Promise<MailboxView[]> {
-    return (await this.router.list()).map(mailboxView)
+  /**
+   * Every mailbox, primaries followed by their archives; with `principal`, only those its allow-list admits
+   * (src/access/caller.ts).
+   */
+  async listMailboxes (principal?: Caller): Promise<MailboxView[]> {
+    const all = await this.router.list()
+    return (principal !== undefined ? all.filter((m) => principal.mayAccess(m)) : all).map(mailboxView)
   }
 
   /**
-   * Resolves a gateway mailbox id or primary SMTP address; throws MBG_ERR_MAILBOX_NOT_FOUND.
-   * With `caller` (a request id, later a principal), every backend call through the target names
+   * Resolves a gateway mailbox id or primary SMTP address; throws MBG_ERR_MAILBOX_NOT_FOUND, and
+   * MBG_ERR_MAILBOX_FORBIDDEN when `principal` (the authenticated caller) may not use it.
+   * With `caller` (the fair-queue key: a request id), every backend call through the target names
    * it, so the calls waiting for one mailbox are served round-robin across callers.
    */
-  async resolve (idOrAddress: string, caller?: string): Promise<MailboxTarget> {
+  async resolve (idOrAddress: string, caller?: string, principal?: Caller): Promise<MailboxTarget> {
+    // An address outside the allow-list is refused before anything is looked up: whether it exists stays unsaid.
+    if (principal !== undefined && idOrAddress.includes('@') && !principal.mayAccess({ address: idOrAddress })) {
+      throw new MailboxForbidden(`${idOrAddress} (client ${principal.client}: not in its allow-list)`)
+    }
     const target = await this.router.resolve(idOrAddress)
+    if (principal !== undefined && !principal.mayAccess(target.mailbox)) {
+      throw new MailboxForbidden(`${target.mailbox.address} (client ${principal.client}: not in its allow-list)`)
+    }
     return caller !== undefined ? { ...target, backend: forCaller(target.backend, caller) } : target
   }
 

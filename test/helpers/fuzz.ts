@@ -16,9 +16,9 @@
  * refused content type or Idempotency-Key). The suite sends safe requests to a gateway whose store
  * must not change, the others to a second gateway.
  *
- * Credentials are one more dimension (`CREDENTIALS`): today the gateway does not authenticate
- * callers, so every entry is sent and none changes the answer. When caller authentication lands,
- * add the valid credential(s) and give the refused ones `refused: true` and their statuses (401/403).
+ * Credentials are one more dimension (`credentialsFor`): valid API keys and bearer tokens, a read-only
+ * key (its writes are refused with 403), and credentials that prove nothing (refused with 401): a
+ * request whose credential is refused must change nothing, whatever else it carries.
  */
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
@@ -198,21 +198,65 @@ export interface Credential {
   refused: boolean
   /** Statuses it may cause on any route, besides the operation's own. */
   statuses: number[]
+  /** Reads only: the gateway must refuse every write carrying it (403). */
+  readOnly?: boolean
 }
 
-export const CREDENTIALS: Credential[] = [
-  { name: 'none', headers: {}, refused: false, statuses: [] },
-  { name: 'garbage bearer', headers: { authorization: 'Bearer not.a.jwt' }, refused: false, statuses: [] },
+/** Credentials that prove nothing: every request carrying one is refused with 401 before any work. */
+const REFUSED: Array<Pick<Credential, 'name' | 'headers'>> = [
+  { name: 'none', headers: {} },
+  { name: 'garbage bearer', headers: { authorization: 'Bearer not.a.jwt' } },
   {
     name: 'unsigned JWT',
-    headers: { authorization: `Bearer ${b64url('{"alg":"none"}')}.${b64url('{"sub":"x","aud":"y"}')}.` },
-    refused: false,
-    statuses: []
+    headers: { authorization: `Bearer ${b64url('{"alg":"none"}')}.${b64url('{"sub":"x","aud":"y"}')}.` }
   },
-  { name: 'garbage basic', headers: { authorization: 'Basic %%%' }, refused: false, statuses: [] },
-  { name: 'huge bearer', headers: { authorization: `Bearer ${'A'.repeat(16 * 1024)}` }, refused: false, statuses: [] },
-  { name: 'api key junk', headers: { 'x-api-key': '../../etc/passwd\u00e9' }, refused: false, statuses: [] }
+  { name: 'garbage basic', headers: { authorization: 'Basic %%%' } },
+  { name: 'huge bearer', headers: { authorization: `Bearer ${'A'.repeat(16 * 1024)}` } },
+  { name: 'api key junk', headers: { 'x-api-key': '../../etc/passwd\u00e9' } },
+  { name: 'key and bearer', headers: { 'x-api-key': 'mbg_x', authorization: 'Bearer x' } }
 ]
+
+/** Credentials the fuzz gateways know (test/fuzz/openapi-fuzz.test.ts makes them). */
+export interface ValidCredentials {
+  /** Every scope, every mailbox. */
+  apiKey: string
+  /** A bearer JWT of the demo caller app: every scope, every mailbox. */
+  bearer: string
+  /** Scope mailboxes:read only: every other operation is a 403. */
+  readOnlyKey: string
+  /** A real token of the same issuer for another audience (Graph). */
+  wrongAudience: string
+}
+
+/**
+ * The credential dimension: valid ones weighted up (so most requests get past authentication to the routes),
+ * the refused ones (401), a read-only key (403 on anything but reads).
+ */
+export function credentialsFor (valid: ValidCredentials): Credential[] {
+  const key: Credential = { name: 'api key', headers: { 'x-api-key': valid.apiKey }, refused: false, statuses: [] }
+  const bearer: Credential = {
+    name: 'bearer', headers: { authorization: `Bearer ${valid.bearer}` }, refused: false, statuses: []
+  }
+  return [
+    ...Array<Credential>(6).fill(key),
+    ...Array<Credential>(3).fill(bearer),
+    {
+      name: 'read-only key',
+      headers: { 'x-api-key': valid.readOnlyKey },
+      refused: false,
+      readOnly: true,
+      statuses: [403]
+    },
+    {
+      name: 'wrong audience',
+      headers: { authorization: `Bearer ${valid.wrongAudience}` },
+      refused: true,
+      statuses: [401, 429]
+    },
+    // Past 30 failed authentications a minute from one address, refusals are 429s.
+    ...REFUSED.map((c) => ({ ...c, refused: true, statuses: [401, 429] }))
+  ]
+}
 
 function b64url (s: string): string {
   return Buffer.from(s).toString('base64url')
@@ -639,7 +683,7 @@ const UNKNOWN_PATHS = ['/', '/MAILBOXES', '/mailbox', '/mailboxes/', '//mailboxe
   `/${'a'.repeat(5000)}`, '/mailboxes/x/folders/y/items:export', '/favicon.ico', '/mailboxes?__proto__[x]=1']
 
 /** A request for an operation (or for no route at all), with its mutations applied. */
-export function requestArb (baseline: Baseline, credentials: Credential[] = CREDENTIALS): fc.Arbitrary<FuzzRequest> {
+export function requestArb (baseline: Baseline, credentials: Credential[]): fc.Arbitrary<FuzzRequest> {
   currentBaseline = baseline
   const ops = [...OPERATIONS.map((o) => o.name), 'unknown route']
   return fc.tuple(fc.constantFrom(...ops), fc.nat(), fc.constantFrom(...credentials)).chain(([name, which, cred]) => {
@@ -688,14 +732,15 @@ function render (d: Draft, cred: Credential, opName?: string, url?: string): Fuz
   const keyRefused = key !== undefined && d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key') &&
     BAD_IDEMPOTENCY_KEYS.some((k) => JSON.stringify(k) === JSON.stringify(key))
   const typeRefused = d.body !== undefined && REFUSED_CONTENT_TYPES.includes(String(headers['content-type']))
-  const safe = !writes || d.refused || keyRefused || typeRefused || bodyIsRefused || cred.refused
+  const safe = !writes || d.refused || keyRefused || typeRefused || bodyIsRefused || cred.refused ||
+    (cred.readOnly === true)
   return {
     op: name,
     method,
     url: target,
     headers,
     ...(payload !== undefined ? { payload } : {}),
-    mutations: [...(cred.name !== 'none' ? [`credential ${cred.name}`] : []), ...d.mutations],
+    mutations: [`credential ${cred.name}`, ...d.mutations],
     safe,
     credential: cred.name
   }

@@ -25,6 +25,7 @@ import { startSimulators } from '../../src/simulators/index.js'
 import { seedDemoTenant, DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { encodeItemStream, PROP, PT_SYSTIME, PT_UNICODE_CP1200, toFileTime } from '../../src/simulators/store/fts.js'
 import { EXAMPLES_PATH, type OperationExample, type OperationExamples } from '../../src/cli/openapi.js'
+import { openAuthenticator } from './auth.js'
 
 /** Seals the captured page tokens reproducibly (the value is only ever used by this capture). */
 const PAGE_TOKEN_SECRET = 'openapi-examples-page-token-key'
@@ -63,6 +64,7 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
   const router = createRouter(config, extras, logger)
   const app = await buildGateway({
     router,
+    authenticator: openAuthenticator(),
     mode: 'demo',
     logger,
     crossBackendImport: config.crossBackendImport ?? 'deny',
