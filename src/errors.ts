@@ -95,6 +95,15 @@ export const DataIncompatible = createError<[string]>(
 )
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
+/**
+ * The mailbox's backend has no documented operation for this (for example: a Graph mailbox has no item move in
+ * the mailbox import/export API). 501 as RFC 9110 §15.6.2 defines it; nothing was sent, nothing was done.
+ */
+export const NotSupported = createError<[string]>(
+  'MBG_ERR_NOT_SUPPORTED',
+  'Not supported by this mailbox\'s backend: %s',
+  501
+)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
@@ -183,6 +192,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     DataIncompatible,
     TooLarge,
     QuotaExceeded,
+    NotSupported,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,

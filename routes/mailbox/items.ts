@@ -1,6 +1,9 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { FolderParams, MailboxParams, PageQuery, problems, UPSTREAM } from '../../src/schemas/common.js'
-import { ExportResponse, exportRequest, ImportResponse, importRequest, ItemList } from '../../src/schemas/item.js'
+import {
+  deleteRequest, ExportResponse, exportRequest, ImportResponse, importRequest, ItemList, ItemWriteResponse,
+  moveRequest
+} from '../../src/schemas/item.js'
 import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
 import { idempotent, workSignal } from './idempotency.js'
@@ -56,6 +59,42 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     }
   }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items,
     { signal: workSignal(request), stop: request.stop }))
+
+  fastify.post('/mailboxes/:mailbox/items::delete', {
+    ...idempotent(fastify),
+    config: { scope: 'items:write', audit: 'items.delete' },
+    schema: {
+      tags: ['items'],
+      summary: 'Delete items',
+      description: `Deletes up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}): \`mode\` \`soft\` (default, recoverable), \`hard\` (permanent) or \`moveToDeletedItems\` (EWS only). A Graph mailbox needs \`folderId\`, the folder the items are in, and answers 501 MBG_ERR_NOT_SUPPORTED for \`moveToDeletedItems\`. Answers 200 with one result per id, in request order; an unknown or already deleted item is its own 404 and never fails its neighbours.`,
+      operationId: 'deleteItems',
+      params: MailboxParams,
+      headers: IdempotencyHeaders,
+      body: deleteRequest(opts.maxBatchItems),
+      response: { 200: Type.Ref(ItemWriteResponse), ...problems(400, 404, 409, 415, 422, 501, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.deleteItems(request.mailbox, request.body.ids,
+    {
+      ...(request.body.mode !== undefined ? { mode: request.body.mode } : {}),
+      ...(request.body.folderId !== undefined ? { folderId: request.body.folderId } : {})
+    },
+    { signal: workSignal(request), stop: request.stop }))
+
+  fastify.post('/mailboxes/:mailbox/items::move', {
+    ...idempotent(fastify),
+    config: { scope: 'items:write', audit: 'items.move' },
+    schema: {
+      tags: ['items'],
+      summary: 'Move items to another folder',
+      description: `Moves up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) into \`folderId\` of the same mailbox. Answers 200 with one result per id, in request order: \`newId\` is the item's id in its new folder (the old id no longer works). Items whose answer was lost get MBG_ERR_OUTCOME_UNKNOWN and are not sent again. A Graph mailbox answers 501 MBG_ERR_NOT_SUPPORTED: its API documents no move.`,
+      operationId: 'moveItems',
+      params: MailboxParams,
+      headers: IdempotencyHeaders,
+      body: moveRequest(opts.maxBatchItems),
+      response: { 200: Type.Ref(ItemWriteResponse), ...problems(400, 404, 409, 415, 422, 501, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.moveItems(request.mailbox, request.body.ids,
+    request.body.folderId, { signal: workSignal(request), stop: request.stop }))
 }
 
 export default items

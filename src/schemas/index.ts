@@ -8,7 +8,9 @@ import {
   ImportResponse,
   ImportResult,
   ItemList,
-  ItemSummary
+  ItemSummary,
+  ItemWriteResponse,
+  ItemWriteResult
 } from './item.js'
 import { Mailbox, MailboxList } from './mailbox.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
@@ -16,5 +18,6 @@ import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 export const SHARED_SCHEMAS = [
   Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
   ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse,
+  ItemWriteResult, ItemWriteResponse,
   Liveness, BackendState, Readiness, NotReadyProblem
 ]

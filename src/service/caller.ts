@@ -5,8 +5,8 @@
  * passing it along.
  */
 import type {
-  CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary, ListFoldersRequest,
-  MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
+  CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
+  ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
 } from '../backends/mailbox-backend.js'
 
 /** `backend`, its calls made on behalf of `caller` (a `caller` in a call's own context wins). */
@@ -57,6 +57,16 @@ class CallerBackend implements MailboxBackend {
 
   async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
     return await this.inner.importBatch(mailbox, items, this.ctx(ctx))
+  }
+
+  async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await this.inner.deleteItems(mailbox, ids, request, this.ctx(ctx))
+  }
+
+  async moveItems (mailbox: MailboxRef, ids: string[], targetFolder: FolderRef,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await this.inner.moveItems(mailbox, ids, targetFolder, this.ctx(ctx))
   }
 
   async discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery> {

@@ -7,8 +7,10 @@
 import type { Static } from '@sinclair/typebox'
 import {
   parseFolderRef,
+  type DeleteMode,
   type Folder,
   type ImportResult,
+  type ItemWriteResult,
   type ItemSummary,
   type MailboxRef
 } from '../backends/mailbox-backend.js'
@@ -16,8 +18,8 @@ import type { BackendRouter } from '../backends/router.js'
 import type { FolderCreate } from '../schemas/folder.js'
 import type { Mailbox } from '../schemas/mailbox.js'
 import {
-  batchOptions, exportItems, importItems, summarize, type BatchOptions, type BatchSummary, type ExportResult,
-  type ImportRequestItem, type ImportRules, type MailboxTarget
+  batchOptions, deleteItems, exportItems, importItems, moveItems, summarize, type BatchOptions, type BatchSummary,
+  type ExportResult, type ImportRequestItem, type ImportRules, type MailboxTarget
 } from './items.js'
 import { forCaller } from './caller.js'
 import { PageTokens } from './page-tokens.js'
@@ -280,6 +282,23 @@ export class MailboxService {
   async importItems (target: MailboxTarget, items: ImportRequestItem[],
     options?: BatchOptions | AbortSignal): Promise<BatchSummary<ImportResult>> {
     return await summarize(importItems(target, items, this.rules, this.batchOptions(options)))
+  }
+
+  /**
+   * Deletes items (see items.ts deleteItems) and answers with the totals. `mode` defaults to `soft`; `folderId` is
+   * the folder the items are in (a Graph mailbox needs it). `options`: as for importItems.
+   */
+  async deleteItems (target: MailboxTarget, ids: string[], request: { mode?: DeleteMode, folderId?: string },
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ItemWriteResult>> {
+    const { mode = 'soft', folderId } = request
+    return await summarize(deleteItems(target, ids, { mode, ...(folderId !== undefined ? { folderId } : {}) },
+      this.batchOptions(options)))
+  }
+
+  /** Moves items into `folderId` (see items.ts moveItems) and answers with the totals. */
+  async moveItems (target: MailboxTarget, ids: string[], folderId: string,
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ItemWriteResult>> {
+    return await summarize(moveItems(target, ids, folderId, this.batchOptions(options)))
   }
 
   async close (): Promise<void> {

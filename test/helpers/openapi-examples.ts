@@ -150,6 +150,18 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       }
     })
     if (imported.failed !== 0) throw new Error(`import example failed: ${JSON.stringify(imported)}`)
+    const moved = await record('moveItems', 200, {
+      method: 'POST',
+      url: `${mbx}/items:move`,
+      body: { ids: [imported.results[0].itemId], folderId: folder.id }
+    })
+    if (moved.failed !== 0) throw new Error(`move example failed: ${JSON.stringify(moved)}`)
+    const deleted = await record('deleteItems', 200, {
+      method: 'POST',
+      url: `${mbx}/items:delete`,
+      body: { ids: [moved.results[0].newId, item.id], mode: 'soft' }
+    })
+    if (deleted.failed !== 0) throw new Error(`delete example failed: ${JSON.stringify(deleted)}`)
     await record('deleteFolder', 204, { method: 'DELETE', url: folderUrl })
   } finally {
     await app.close()

@@ -15,8 +15,9 @@ import {
 } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
 import type {
-  CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError, ItemSummary,
-  ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
+  CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError,
+  ItemSummary, ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext,
+  Page, PageRequest
 } from '../mailbox-backend.js'
 import { budgetsOf, type CallOptions, type Policy } from '../policy.js'
 import { EwsClient } from './client.js'
@@ -38,10 +39,12 @@ import {
 } from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
 import { buildDeleteFolder } from './operations/delete-folder.js'
+import { buildDeleteItem } from './operations/delete-item.js'
 import { buildExportItems, readExported } from './operations/export-items.js'
 import { buildFindFolder } from './operations/find-folder.js'
 import { buildFindItem } from './operations/find-item.js'
 import { buildGetFolder } from './operations/get-folder.js'
+import { buildMoveItem, readMovedId } from './operations/move-item.js'
 import { buildRenameFolder } from './operations/update-folder.js'
 import { buildUploadItems, readUploaded, type UploadEntry } from './operations/upload-items.js'
 import { NS, child, childrenOf, notXmlText, type XmlNode } from './soap/xml.js'
@@ -74,6 +77,11 @@ const FOLDER_READS = 3
 
 /** Most base64 bytes of item data per UploadItems call. */
 const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024
+/**
+ * Most ids per DeleteItem or MoveItem call. The operations document no cap on ids; Exchange runs a batch request
+ * for at most about a minute (ews.md §0.8), so calls stay small.
+ */
+const WRITE_BATCH_ITEMS = 50
 
 type Resolved = { ok: true, target: FolderTarget } | { ok: false, error: ItemError }
 
@@ -105,7 +113,9 @@ export class EwsBackend implements MailboxBackend {
     })
     this.limits = {
       export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency },
-      import: { maxItems: config.uploadBatchSize, maxBytes: UPLOAD_BATCH_BYTES, concurrency }
+      import: { maxItems: config.uploadBatchSize, maxBytes: UPLOAD_BATCH_BYTES, concurrency },
+      delete: { maxItems: WRITE_BATCH_ITEMS, maxBytes: Infinity, concurrency },
+      move: { maxItems: WRITE_BATCH_ITEMS, maxBytes: Infinity, concurrency }
     }
     this.pageSize = config.pageSize
     this.client = new EwsClient(config, deps.logger, deps.tokenProvider)
@@ -596,6 +606,85 @@ export class EwsBackend implements MailboxBackend {
       toResult,
       onError: (i, err) => ({ itemId: publicIds[i], error: toItemError(err) })
     })
+  }
+
+  /**
+   * DeleteItem for one batch (operations/delete-item.ts). Ids the adapter cannot have issued get a per-item 400
+   * and are not sent. Deleting twice leaves the same state, so the call is idempotent for the policy: after a lost
+   * answer it is sent again, and an item then answered ErrorItemNotFound was deleted by the lost attempt (or never
+   * existed: the end state is the same) and is reported deleted. On a first attempt ErrorItemNotFound is the
+   * item's 404 MBG_ERR_ITEM_NOT_FOUND (an unknown id, or one already deleted).
+   */
+  async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    const address = mailbox.address
+    return await this.writeBatch(ids, async (ewsIds, publicIds) => {
+      let lost = false
+      const messages = await this.invoke(address, 'DeleteItem', buildDeleteItem(ewsIds, request.mode),
+        { idempotent: true, signal: ctx?.signal, caller: ctx?.caller }, (r, attempt) => {
+          lost = attempt > 1
+          return responseMessages(r, 'DeleteItem', ewsIds.length)
+        })
+      const toResult = (m: ResponseMessage, i: number): ItemWriteResult => {
+        if (isSuccess(m) || (lost && m.code === 'ErrorItemNotFound')) return { id: publicIds[i], status: 'deleted' }
+        return { id: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
+      }
+      return await this.retryIndividually(address, 'DeleteItem', messages, ctx, {
+        body: (i) => buildDeleteItem([ewsIds[i]], request.mode),
+        idempotent: () => true,
+        toResult,
+        onError: (i, err) => ({ id: publicIds[i], error: toItemError(err) })
+      })
+    })
+  }
+
+  /**
+   * MoveItem for one batch into `targetFolder` (operations/move-item.ts); a well-known name goes as a
+   * DistinguishedFolderId. Never sent again after a lost answer: the items may have moved (and have new ids), so
+   * the policy answers MBG_ERR_OUTCOME_UNKNOWN for the call. A target folder EWS cannot find fails each item with
+   * the folder's 404; an item it cannot find is that item's 404.
+   */
+  async moveItems (mailbox: MailboxRef, ids: string[], targetFolder: FolderRef,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    const address = mailbox.address
+    const target = this.target(mailbox, targetFolder)
+    return await this.writeBatch(ids, async (ewsIds, publicIds) => {
+      const messages = await this.invoke(address, 'MoveItem', buildMoveItem(target, ewsIds),
+        { idempotent: false, signal: ctx?.signal, caller: ctx?.caller },
+        (r) => responseMessages(r, 'MoveItem', ewsIds.length))
+      const toResult = (m: ResponseMessage, i: number): ItemWriteResult => {
+        if (isSuccess(m)) {
+          const moved = readMovedId(m)
+          return { id: publicIds[i], status: 'moved', ...(moved !== undefined ? { newId: toPublicId(moved) } : {}) }
+        }
+        if (m.code === 'ErrorFolderNotFound') {
+          return {
+            id: publicIds[i],
+            error: toItemError(errorForCode(m.code, { ...this.folderContext(targetFolder), address, values: m.values }))
+          }
+        }
+        return { id: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
+      }
+      return await this.retryIndividually(address, 'MoveItem', messages, ctx, {
+        body: (i) => buildMoveItem(target, [ewsIds[i]]),
+        idempotent: () => false,
+        toResult,
+        onError: (i, err) => ({ id: publicIds[i], error: toItemError(err) })
+      })
+    })
+  }
+
+  /** Ids that decode go to `send` (EWS ids and public ids, in order); the others get a per-item 400 in place. */
+  private async writeBatch (ids: string[],
+    send: (ewsIds: string[], publicIds: string[]) => Promise<ItemWriteResult[]>): Promise<ItemWriteResult[]> {
+    const decoded = ids.map((id) => tryFromPublicId(id))
+    const valid: number[] = []
+    decoded.forEach((ews, i) => { if (ews !== undefined) valid.push(i) })
+    const out: ItemWriteResult[] = ids.map((id) => ({ id, error: toItemError(new IdMalformed(shortId(id))) }))
+    if (valid.length === 0) return out
+    const sent = await send(valid.map((i) => decoded[i] as string), valid.map((i) => ids[i]))
+    valid.forEach((i, k) => { out[i] = sent[k] })
+    return out
   }
 
   /** The server did not process this message (skipped in a batch, or throttled): sending it again may work. */

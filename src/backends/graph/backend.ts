@@ -12,8 +12,9 @@ import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedGraphBackend } from '../../config.js'
 import { budgetsOf, type Policy } from '../policy.js'
 import type {
-  CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary, ListFoldersRequest,
-  MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
+  CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
+  ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page,
+  PageRequest
 } from '../mailbox-backend.js'
 import { MAILBOX_ID, MAX_REDIRECTS, type ApiVersion, type GraphContext, type GraphMailbox } from './context.js'
 import { exportBatch } from './export.js'
@@ -21,6 +22,7 @@ import { Folders } from './folders.js'
 import { GraphHttp } from './http.js'
 import { importBatch } from './import.js'
 import { ImportSessions } from './import-sessions.js'
+import { deleteItems, moveNotSupported } from './item-writes.js'
 import { listItems } from './items.js'
 
 /**
@@ -77,7 +79,8 @@ class GraphBackend implements MailboxBackend {
   /**
    * exportItems takes at most 20 ids a POST (exportBatchSize), `appConcurrency` at once (the
    * policy shares the app's slots across mailboxes, so a bulk export keeps them busy); the
-   * import endpoint takes one item a POST, `importConcurrency` at once.
+   * import endpoint takes one item a POST, `importConcurrency` at once. An item delete is one DELETE (item-writes.ts);
+   * a move is not documented (MBG_ERR_NOT_SUPPORTED before anything is sent).
    */
   readonly limits: MailboxBackend['limits']
 
@@ -85,7 +88,9 @@ class GraphBackend implements MailboxBackend {
     this.name = config.name
     this.limits = {
       export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency: config.appConcurrency },
-      import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency }
+      import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency },
+      delete: { maxItems: 1, maxBytes: Infinity, concurrency: config.appConcurrency },
+      move: { maxItems: 1, maxBytes: Infinity, concurrency: 1 }
     }
     // One Graph backend is one app registration: its cap and budgets are the app's.
     deps.policy.register(config.name, { concurrency: config.appConcurrency, budgets: budgetsOf(config.budgets) })
@@ -220,6 +225,16 @@ class GraphBackend implements MailboxBackend {
 
   async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
     return await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx), items, ctx?.signal)
+  }
+
+  async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await deleteItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), ids, request, ctx?.signal)
+  }
+
+  async moveItems (_mailbox: MailboxRef, _ids: string[], _targetFolder: FolderRef,
+    _ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return moveNotSupported()
   }
 
   async close (): Promise<void> {

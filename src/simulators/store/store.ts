@@ -523,6 +523,33 @@ export class MailboxStore {
     return item
   }
 
+  /**
+   * Moves an item into `folderId`. Exchange implements a move as a copy and a delete, so the item gets a new id
+   * (ews.md §5: "Item ids change when an item moves"; MoveItem answers the new ItemId,
+   * https://learn.microsoft.com/exchange/client-developer/web-service-reference/moveitem-operation): the change log
+   * shows a delete in the old folder and a create in the new one. Content, dates and read state are kept.
+   */
+  moveItem (id: string, folderId: string): StoreItem {
+    const item = this.requireItem(id)
+    const target = this.requireFolder(folderId)
+    const mailboxGuid = target.contentMailboxGuid
+    const newId = makeId(mailboxGuid, KIND_ITEM, `${mailboxGuid}/item/${++this.counter}`)
+    this.deleteItem(id)
+    const moved: StoreItem = {
+      ...item,
+      id: newId,
+      mailboxGuid,
+      folderId,
+      version: 1,
+      changeKey: changeKeyFor(9, newId, 1),
+      changeSeq: 0
+    }
+    moved.changeSeq = this.record(mailboxGuid, { kind: 'item', op: 'create', id: newId, folderId })
+    this.items.set(newId, moved)
+    ;(moved.associated ? target.associatedItemIds : target.itemIds).push(newId)
+    return moved
+  }
+
   deleteItem (id: string): void {
     const item = this.requireItem(id)
     const folder = this.folders.get(item.folderId)
