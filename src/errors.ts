@@ -73,6 +73,16 @@ export const DataIncompatible = createError<[string]>(
 )
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
+/**
+ * A change cursor the backend no longer accepts (EWS ErrorInvalidSyncStateData, Graph 410 Gone /
+ * SyncStateNotFound / resyncRequired on a delta or skip token): the caller starts again without a cursor
+ * (a full resync, every object reported as created) and keeps the new cursor.
+ */
+export const CursorExpired = createError<[string]>(
+  'MBG_ERR_CURSOR_EXPIRED',
+  'The change cursor is no longer valid (%s): start again without a cursor, which lists every object afresh',
+  410
+)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
@@ -157,6 +167,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     DataIncompatible,
     TooLarge,
     QuotaExceeded,
+    CursorExpired,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,
