@@ -283,6 +283,11 @@ interface Draft {
   mutations: string[]
   /** Something in it must make the gateway refuse it. */
   refused: boolean
+  /**
+   * The content-type or Idempotency-Key header as it stands must make the gateway refuse it. Kept apart from
+   * `refused`: a later mutation of the same header replaces the value, and with it the reason to refuse.
+   */
+  headerRefused?: { contentType?: boolean, idempotencyKey?: boolean }
 }
 
 type Mutation = (d: Draft) => void
@@ -300,15 +305,17 @@ const contentTypeArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...REFUSED_CONTENT_TYPES).map((ct): Mutation => (d) => {
     d.headers['content-type'] = ct
     d.mutations.push(`content-type ${JSON.stringify(ct)}`)
-    if (d.body !== undefined) d.refused = true
+    d.headerRefused = { ...d.headerRefused, contentType: d.body !== undefined }
   }),
   fc.constantFrom(...ODD_CONTENT_TYPES).map((ct): Mutation => (d) => {
     d.headers['content-type'] = ct
     d.mutations.push(`content-type ${JSON.stringify(ct)}`)
+    d.headerRefused = { ...d.headerRefused, contentType: false }
   }),
   fc.constant<Mutation>((d) => {
     Reflect.deleteProperty(d.headers, 'content-type')
     d.mutations.push('no content-type')
+    d.headerRefused = { ...d.headerRefused, contentType: false }
   })
 )
 
@@ -319,11 +326,13 @@ const idempotencyArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...BAD_IDEMPOTENCY_KEYS).map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = key
     d.mutations.push(`idempotency-key ${JSON.stringify(key)}`)
-    if (d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')) d.refused = true
+    const takesKey = d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')
+    d.headerRefused = { ...d.headerRefused, idempotencyKey: takesKey }
   }),
   fc.uuid().map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = `"${key}"`
     d.mutations.push(`idempotency-key "${key}"`)
+    d.headerRefused = { ...d.headerRefused, idempotencyKey: false }
   })
 )
 
@@ -681,7 +690,8 @@ function render (d: Draft, cred: Credential, opName?: string, url?: string): Fuz
       o.method === method && new RegExp(`^${o.template.replace(/\{[^}]+\}/g, '[^/]*')}`).test(p)))
   const jsonType = /json/i.test(String(headers['content-type'] ?? 'application/json'))
   const bodyIsRefused = d.op.body !== undefined && jsonType && bodyRefused(d.op, payload)
-  const safe = !writes || d.refused || bodyIsRefused || cred.refused
+  const headerRefused = d.headerRefused?.contentType === true || d.headerRefused?.idempotencyKey === true
+  const safe = !writes || d.refused || headerRefused || bodyIsRefused || cred.refused
   return {
     op: name,
     method,
