@@ -104,6 +104,16 @@ export const NotSupported = createError<[string]>(
   'Not supported by this mailbox\'s backend: %s',
   501
 )
+/**
+ * A change cursor the backend no longer accepts (EWS ErrorInvalidSyncStateData, Graph 410 Gone /
+ * SyncStateNotFound / resyncRequired on a delta or skip token): the caller starts again without a cursor
+ * (a full resync, every object reported as created) and keeps the new cursor.
+ */
+export const CursorExpired = createError<[string]>(
+  'MBG_ERR_CURSOR_EXPIRED',
+  'The change cursor is no longer valid (%s): start again without a cursor, which lists every object afresh',
+  410
+)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
@@ -193,6 +203,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     TooLarge,
     QuotaExceeded,
     NotSupported,
+    CursorExpired,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,

@@ -6,6 +6,7 @@ import {
 } from '../../src/schemas/item.js'
 import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
+import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
 
 export interface ItemRoutesOptions {
@@ -28,6 +29,25 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   }, async (request) => {
     const { mailbox, params, query, cancel } = request
     return await fastify.mailboxService.listItems(mailbox, params.folder, query, cancel)
+  })
+
+  fastify.get('/mailboxes/:mailbox/folders/:folder/items/changes', {
+    config: { scope: 'mailboxes:read' },
+    schema: {
+      tags: ['items'],
+      summary: 'Item changes of a folder since a cursor',
+      description: 'Without a cursor, every item of the folder as `created` (a full sync); then only what was ' +
+        'created, updated, deleted or marked read or unread since (EWS SyncFolderItems, Graph items/delta). Call ' +
+        'again with `cursor` while `more` is true; keep the last cursor for the next sync. A cursor the backend no ' +
+        'longer accepts is a 410 MBG_ERR_CURSOR_EXPIRED: start again without one.',
+      operationId: 'listItemChanges',
+      params: FolderParams,
+      querystring: ChangesQuery,
+      response: { 200: Type.Ref(ItemChanges), ...problems(400, 404, 410, ...UPSTREAM) }
+    }
+  }, async (request) => {
+    const { mailbox, params, query, cancel } = request
+    return await fastify.mailboxService.listItemChanges(mailbox, params.folder, query, cancel)
   })
 
   fastify.post('/mailboxes/:mailbox/items::export', {

@@ -11,6 +11,7 @@
 import type { Static } from '@sinclair/typebox'
 import type { ItemError as ItemErrorSchema } from '../schemas/common.js'
 import type { Folder as FolderSchema } from '../schemas/folder.js'
+import type { FolderChange as FolderChangeSchema, ItemChange as ItemChangeSchema } from '../schemas/changes.js'
 import type {
   ExportedItem as ExportedItemSchema, ExportFailure as ExportFailureSchema, ImportResult as ImportResultSchema,
   ItemSummary as ItemSummarySchema, ItemWriteResult as ItemWriteResultSchema
@@ -151,6 +152,33 @@ export interface BatchLimits {
   concurrency: number
 }
 
+/**
+ * A request for the changes since a cursor. `cursor` is the adapter's own state, exactly as the previous
+ * `Changes.cursor` gave it (EWS: the SyncState; Graph: the nextLink or deltaLink); absent for a full sync.
+ */
+export interface ChangesRequest {
+  cursor?: string
+  /** Most changes wanted (the adapter clamps it to what the backend takes; see each adapter). */
+  limit: number
+}
+
+/**
+ * One answer of a change feed. `cursor` is always given: while `more` is true the caller asks again at once;
+ * once it is false, a later call with it returns only what changed since. A cursor the backend no longer
+ * accepts is thrown as 410 MBG_ERR_CURSOR_EXPIRED (the caller then starts again without one).
+ */
+export interface Changes<T> {
+  changes: T[]
+  cursor: string
+  more: boolean
+}
+
+/** An item change (the public `ItemChange` schema): EWS Create/Update/Delete/ReadFlagChange, Graph delta entries. */
+export type ItemChange = Static<typeof ItemChangeSchema>
+
+/** A folder change (the public `FolderChange` schema): EWS Create/Update/Delete, Graph folders/delta entries. */
+export type FolderChange = Static<typeof FolderChangeSchema>
+
 export interface MailboxDiscovery {
   /** Backend routing data for the primary mailbox (Graph: its MBX id). */
   primaryRef?: string
@@ -187,6 +215,20 @@ export interface MailboxBackend {
   listItems (
     mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext
   ): Promise<Page<ItemSummary>>
+
+  /**
+   * Changes to the (normal) items of one folder since `request.cursor`: every item as created when there is
+   * no cursor. Throws MBG_ERR_CURSOR_EXPIRED when the backend refuses the cursor, MBG_ERR_BAD_REQUEST when it
+   * is not one this adapter made, MBG_ERR_FOLDER_NOT_FOUND for an unknown folder.
+   */
+  listItemChanges (
+    mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest, ctx?: OperationContext
+  ): Promise<Changes<ItemChange>>
+
+  /** Changes to the folder tree below `root` since `request.cursor` (every folder as created without one). */
+  listFolderChanges (
+    mailbox: MailboxRef, request: ChangesRequest, ctx?: OperationContext
+  ): Promise<Changes<FolderChange>>
 
   /** Batch sizes this backend accepts per call; the service never exceeds them. */
   readonly limits: {

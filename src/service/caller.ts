@@ -5,6 +5,7 @@
  * passing it along.
  */
 import type {
+  Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
   ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
 } from '../backends/mailbox-backend.js'
@@ -49,6 +50,16 @@ class CallerBackend implements MailboxBackend {
   async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
     return await this.inner.listItems(mailbox, folder, page, this.ctx(ctx))
+  }
+
+  async listItemChanges (mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<ItemChange>> {
+    return await this.inner.listItemChanges(mailbox, folder, request, this.ctx(ctx))
+  }
+
+  async listFolderChanges (mailbox: MailboxRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<FolderChange>> {
+    return await this.inner.listFolderChanges(mailbox, request, this.ctx(ctx))
   }
 
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {

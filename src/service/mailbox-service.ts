@@ -8,7 +8,10 @@ import type { Static } from '@sinclair/typebox'
 import {
   parseFolderRef,
   type DeleteMode,
+  type Changes,
   type Folder,
+  type FolderChange,
+  type ItemChange,
   type ImportResult,
   type ItemWriteResult,
   type ItemSummary,
@@ -33,6 +36,12 @@ import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
  * about ten times that (measured: a 187 MiB answer peaked at 2.2 GB RSS), until answers are streamed.
  */
 export const DEFAULT_MAX_EXPORT_ANSWER_BYTES = 64 * 1024 * 1024
+
+/** A change-feed request as callers send it: `cursor` is the previous answer's `cursor`. */
+export interface ChangesQuery {
+  cursor?: string
+  pageSize?: number
+}
 
 /** A mailbox as callers see it (routing data stays inside). */
 export type MailboxView = Static<typeof Mailbox>
@@ -245,6 +254,42 @@ export class MailboxService {
       signal
     })
     return { items: page.values, ...this.next(scope, page.nextCursor) }
+  }
+
+  /**
+   * Changes to the items of `folder` since `query.cursor` (every item as created without one). The adapter's
+   * cursor (an EWS SyncState, a Graph delta link) is sealed to this mailbox and folder like a page token:
+   * one that was altered, or comes from another feed, is a 400; one the backend no longer accepts a 410
+   * MBG_ERR_CURSOR_EXPIRED (start again without a cursor).
+   */
+  async listItemChanges (target: MailboxTarget, folder: string, query: ChangesQuery,
+    signal?: AbortSignal): Promise<Changes<ItemChange>> {
+    const scope = `item-changes|${target.mailbox.id}|${listingKey(folder)}`
+    const answer = await target.backend.listItemChanges(target.mailbox, parseFolderRef(folder),
+      this.changesRequest(scope, query), { signal })
+    return { ...answer, cursor: this.tokens.seal(scope, answer.cursor) }
+  }
+
+  /** Changes to the folder tree below root since `query.cursor` (every folder as created without one). */
+  async listFolderChanges (target: MailboxTarget, query: ChangesQuery,
+    signal?: AbortSignal): Promise<Changes<FolderChange>> {
+    const scope = `folder-changes|${target.mailbox.id}`
+    const answer = await target.backend.listFolderChanges(target.mailbox, this.changesRequest(scope, query), { signal })
+    return { ...answer, cursor: this.tokens.seal(scope, answer.cursor) }
+  }
+
+  /** The adapter's request: the caller's cursor opened (400 when it is not one this feed sealed), the size. */
+  private changesRequest (scope: string, query: ChangesQuery): { limit: number, cursor?: string } {
+    const limit = query.pageSize ?? 100
+    if (query.cursor === undefined) return { limit }
+    let cursor: string
+    try {
+      cursor = this.tokens.open(scope, query.cursor)
+    } catch {
+      throw new BadRequest('cursor is not one this change feed issued: pass the cursor of the previous answer ' +
+        'unchanged, with the same mailbox (and folder); leave it out to start again with a full sync')
+    }
+    return { limit, cursor }
   }
 
   /**

@@ -111,6 +111,8 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
     await record('getMailbox', 200, { method: 'GET', url: mbx })
     await record('listFolders', 200, { method: 'GET', url: `${mbx}/folders?pageSize=3` })
     await record('getFolder', 200, { method: 'GET', url: `${mbx}/folders/inbox` })
+    // Not recorded: a full sync of the folder tree, so the recorded call below shows only what changed since.
+    const synced = await call(200, { method: 'GET', url: `${mbx}/folders/changes?pageSize=1000` })
     const folder = await record('createFolder', 201, {
       method: 'POST',
       url: `${mbx}/folders`,
@@ -121,6 +123,10 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       method: 'PATCH',
       url: folderUrl,
       body: { displayName: 'Invoices 2026 (paid)' }
+    })
+    await record('listFolderChanges', 200, {
+      method: 'GET',
+      url: `${mbx}/folders/changes?cursor=${encodeURIComponent(synced.cursor as string)}`
     })
 
     // Not recorded: puts one small real item into the new folder for the item examples below.
@@ -133,6 +139,7 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
 
     const list = await record('listItems', 200, { method: 'GET', url: `${folderUrl}/items?pageSize=10` })
     const item = list.items[0] as { id: string, changeKey: string }
+    await record('listItemChanges', 200, { method: 'GET', url: `${folderUrl}/items/changes?pageSize=100` })
     const exported = await record('exportItems', 200, {
       method: 'POST',
       url: `${mbx}/items:export`,

@@ -238,6 +238,17 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
     ),
     'SyncFolderItems'
   )
+  // A read-flag change alone is a ReadFlagChange (SyncFolderItemsReadFlagType: ItemId, then IsRead).
+  const full = await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', dfid('inbox')) +
+    '<m:MaxChangesReturned>512</m:MaxChangesReturned>'))
+  store.setReadFlag(inboxItems[0].id, !inboxItems[0].isRead)
+  const fullState = messages(full.text, 'SyncFolderItems')[0].SyncState as string
+  const flagged = record('SyncFolderItems-readflag', await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') +
+    m('SyncFolderId', dfid('inbox')) + `<m:SyncState>${fullState}</m:SyncState>` +
+    '<m:MaxChangesReturned>512</m:MaxChangesReturned>')), 'SyncFolderItems')
+  t.match(flagged.text, /<t:ReadFlagChange><t:ItemId [^>]*\/><t:IsRead>(true|false)<\/t:IsRead><\/t:ReadFlagChange>/,
+    'the read-flag change is reported as one')
+  store.setReadFlag(inboxItems[0].id, !inboxItems[0].isRead)
   const exp = record(
     'ExportItems',
     await h.call(
@@ -383,5 +394,5 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
     'ErrorMissingEmailAddress', 'ErrorNonExistentMailbox', 'ErrorSchemaValidation', 'ErrorServerBusy',
     'ErrorUnsupportedTypeForConversion', 'NoError'
   ])
-  t.equal(docs.length, 37)
+  t.equal(docs.length, 38)
 })

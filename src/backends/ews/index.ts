@@ -10,11 +10,12 @@ import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedEwsBackend } from '../../config.js'
 import {
-  ChangeKeyInvalid, ConfigInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
+  BadRequest, ChangeKeyInvalid, ConfigInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
   isGatewayError, toItemError, type GatewayError
 } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
 import type {
+  Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError,
   ItemSummary, ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext,
   Page, PageRequest
@@ -45,6 +46,9 @@ import { buildFindFolder } from './operations/find-folder.js'
 import { buildFindItem } from './operations/find-item.js'
 import { buildGetFolder } from './operations/get-folder.js'
 import { buildMoveItem, readMovedId } from './operations/move-item.js'
+import {
+  buildSyncFolderHierarchy, buildSyncFolderItems, readFolderChanges, readItemChanges, type SyncPage
+} from './operations/sync.js'
 import { buildRenameFolder } from './operations/update-folder.js'
 import { buildUploadItems, readUploaded, type UploadEntry } from './operations/upload-items.js'
 import { NS, child, childrenOf, notXmlText, type XmlNode } from './soap/xml.js'
@@ -408,6 +412,42 @@ export class EwsBackend implements MailboxBackend {
     return [...byId.values()]
       .map((folder) => ({ folder, depth: depthOf(folder), id: folder.id }))
       .sort(compareFolderKeys)
+  }
+
+  // ------------------------------------------------------------------ changes
+
+  /**
+   * Item changes of one folder: one SyncFolderItems call (ews.md §6.10) of at most `limit` (≤ 512,
+   * MaxChangesReturned) changes, normal items, IdOnly + the ItemSummary fields. The cursor is the
+   * SyncState, verbatim; `more` is the answer's IncludesLastItemInRange negated. A SyncState the server
+   * refuses (ErrorInvalidSyncStateData) is a 410 MBG_ERR_CURSOR_EXPIRED.
+   */
+  async listItemChanges (mailbox: MailboxRef, ref: FolderRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<ItemChange>> {
+    const body = buildSyncFolderItems(this.target(mailbox, ref), syncState(request.cursor), request.limit)
+    return await this.sync(mailbox.address, 'SyncFolderItems', body, this.folderContext(ref), readItemChanges, ctx)
+  }
+
+  /**
+   * Folder changes below `root`: one SyncFolderHierarchy call (ews.md §6.5) on the IPM subtree root
+   * (`msgfolderroot`, or `archivemsgfolderroot` in an archive), IdOnly + the Folder fields. SyncFolderHierarchy
+   * takes no page size: an answer holds what the server puts in one (`limit` is not sent).
+   */
+  async listFolderChanges (mailbox: MailboxRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<FolderChange>> {
+    const root = this.distinguished(mailbox, rootName(mailbox))
+    const body = buildSyncFolderHierarchy(root, syncState(request.cursor))
+    return await this.sync(mailbox.address, 'SyncFolderHierarchy', body,
+      { about: 'folder', subject: 'root', idFrom: 'gateway' }, readFolderChanges, ctx)
+  }
+
+  /** One Sync* call through the policy (a read: idempotent), its one message read by `read`. */
+  private async sync<T> (address: string, op: string, body: string, context: Omit<CodeContext, 'address' | 'values'>,
+    read: (message: ResponseMessage) => SyncPage<T>, ctx: OperationContext | undefined): Promise<Changes<T>> {
+    const [message] = await this.invokeAll(address, op, body, 1,
+      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller, context: () => context })
+    const page = read(message)
+    return { changes: page.changes, cursor: page.state, more: !page.last }
   }
 
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {
@@ -873,6 +913,13 @@ export class EwsBackend implements MailboxBackend {
   async close (): Promise<void> {
     await this.client.close()
   }
+}
+
+/** A cursor as this adapter made it: the SyncState, which must be XML text (the service seals it anyway). */
+function syncState (cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined
+  if (cursor.trim() === '' || notXmlText(cursor) !== undefined) throw new BadRequest('invalid cursor')
+  return cursor
 }
 
 /**

@@ -12,6 +12,7 @@ import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedGraphBackend } from '../../config.js'
 import { budgetsOf, type Policy } from '../policy.js'
 import type {
+  Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
   ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page,
   PageRequest
@@ -24,6 +25,7 @@ import { importBatch } from './import.js'
 import { ImportSessions } from './import-sessions.js'
 import { deleteItems, moveNotSupported } from './item-writes.js'
 import { listItems } from './items.js'
+import { listFolderChanges, listItemChanges } from './delta.js'
 
 /**
  * The adapter's settings, resolved once at the edge (src/config.ts, resolveGraphBackend):
@@ -217,6 +219,16 @@ class GraphBackend implements MailboxBackend {
   async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
     return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, page, ctx?.signal)
+  }
+
+  async listItemChanges (mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<ItemChange>> {
+    return await listItemChanges(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, request, ctx?.signal)
+  }
+
+  async listFolderChanges (mailbox: MailboxRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<FolderChange>> {
+    return await listFolderChanges(this.ctx, this.folders, await this.mailbox(mailbox, ctx), request, ctx?.signal)
   }
 
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
