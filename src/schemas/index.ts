@@ -14,6 +14,7 @@ import {
 } from './item.js'
 import { Mailbox, MailboxList } from './mailbox.js'
 import { FolderChange, FolderChanges, ItemChange, ItemChanges } from './changes.js'
+import { Job, JobCreate, JobFolder, JobList } from './job.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 
 export const SHARED_SCHEMAS = [
@@ -21,5 +22,6 @@ export const SHARED_SCHEMAS = [
   ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse,
   ItemWriteResult, ItemWriteResponse,
   ItemChange, ItemChanges, FolderChange, FolderChanges,
-  Liveness, BackendState, Readiness, NotReadyProblem
+  Liveness, BackendState, Readiness, NotReadyProblem,
+  JobCreate, JobFolder, Job, JobList
 ]

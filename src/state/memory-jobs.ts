@@ -40,7 +40,9 @@ export class MemoryJobStore implements JobStore {
   async create<S, P> (job: NewJob<S, P>): Promise<JobRecord<S, P>> {
     if (this.jobs.has(job.id)) throw new Error(`job ${job.id} exists`)
     const now = this.now()
-    const record: JobRecord = { ...structuredClone(job), state: job.state ?? 'queued', createdAt: now, updatedAt: now, version: 1 }
+    const record: JobRecord = {
+      ...structuredClone(job), state: job.state ?? 'queued', createdAt: now, updatedAt: now, version: 1
+    }
     this.jobs.set(job.id, record)
     return structuredClone(record) as JobRecord<S, P>
   }
@@ -79,7 +81,8 @@ export class MemoryJobStore implements JobStore {
   async claim (owner: string, leaseMs: number): Promise<JobRecord | undefined> {
     const now = this.now()
     const runnable = [...this.jobs.values()]
-      .filter((j) => j.state === 'queued' || (j.state === 'running' && (j.lease === undefined || j.lease.expiresAt <= now)))
+      .filter((j) => j.state === 'queued' ||
+        (j.state === 'running' && (j.lease === undefined || j.lease.expiresAt <= now)))
       .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
     const job = runnable[0]
     if (job === undefined) return undefined

@@ -47,7 +47,10 @@ export function jobStoreContract (t: Test, make: (clock: Clock) => JobStore | Pr
 
   t.test('list: newest first, paged, per client', async (t) => {
     const { store, clock } = await freshOf(t, make)
-    for (const id of ['a', 'b', 'c', 'd', 'e']) { await store.create(job(id, id === 'c' ? 'other' : 'demo')); clock.now++ }
+    for (const id of ['a', 'b', 'c', 'd', 'e']) {
+      await store.create(job(id, id === 'c' ? 'other' : 'demo'))
+      clock.now++
+    }
     const seen: string[] = []
     let cursor: string | undefined
     do {
@@ -107,7 +110,9 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     })
     const got = await store.getItems('j1', ['s1', 's2', 'nope'])
     t.same(Object.keys(got).sort(), ['s1', 's2'], 'absent ids left out')
-    t.match(got.s1, { state: 'copied', targetId: 't1', sourceChangeKey: 'k1', targetChangeKey: 'tk1', size: 10, at: clock.now })
+    t.match(got.s1, {
+      state: 'copied', targetId: 't1', sourceChangeKey: 'k1', targetChangeKey: 'tk1', size: 10, at: clock.now
+    })
     t.same(await store.getItems('j2', ['s1']), {}, 'another job sees nothing')
     await store.putItems('j1', { s2: entry('copied', { targetId: 't2' }) })
     t.equal((await store.getItems('j1', ['s2'])).s2.state, 'copied', 'replaced')
