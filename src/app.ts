@@ -93,9 +93,11 @@ export interface AppOptions {
 }
 
 /** Copy-job state and runner settings (src/service/jobs/runner.ts). */
-export interface JobOptions extends Pick<JobRunnerOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'owner'> {
+export interface JobOptions extends Pick<JobRunnerOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'owner' | 'now'> {
   store?: JobStore
   ledger?: LedgerStore
+  /** Ids of new jobs (default: random UUIDs). */
+  newId?: () => string
   /** `false`: this gateway runs no jobs (another replica does); the API still creates and shows them. */
   run?: boolean
 }
@@ -151,8 +153,9 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.decorate('metrics', metrics)
   fastify.decorate('stopping', opts.stop ?? new AbortController().signal)
   fastify.decorate('upstreamDeadlineMs', opts.upstreamDeadlineMs ?? DEFAULT_UPSTREAM_DEADLINE_MS)
-  const { store: jobStore = new MemoryJobStore(), ledger = new MemoryLedgerStore(), run = true, ...runnerOptions } =
-    opts.jobs ?? {}
+  const {
+    store: jobStore = new MemoryJobStore(), ledger = new MemoryLedgerStore(), run = true, newId, ...runnerOptions
+  } = opts.jobs ?? {}
   const rules = { crossBackendImport: opts.crossBackendImport }
   const runner = run
     ? new JobRunner({
@@ -167,7 +170,13 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     })
     : undefined
   fastify.decorate('jobService', new JobService({
-    jobs: jobStore, ledger, service, rules, ...(runner !== undefined ? { runner } : {})
+    jobs: jobStore,
+    ledger,
+    service,
+    rules,
+    ...(runner !== undefined ? { runner } : {}),
+    ...(newId !== undefined ? { newId } : {}),
+    ...(runnerOptions.now !== undefined ? { now: runnerOptions.now } : {})
   }))
   if (runner !== undefined) {
     fastify.addHook('onReady', async () => { runner.start() })

@@ -36,6 +36,8 @@ export interface JobRunnerOptions {
   concurrency?: number
   /** This runner's id (default: a random one). */
   owner?: string
+  /** Clock for progress times (started, finished, running time), epoch ms; default Date.now. */
+  now?: () => number
 }
 
 type Log = NonNullable<JobRunnerOptions['logger']>
@@ -48,6 +50,7 @@ export class JobRunner {
   private readonly pollMs: number
   private readonly concurrency: number
   private readonly log: Log
+  private readonly now: () => number
   /** Fires at `stop` or `close`: no new claims, jobs halt at their next backend call boundary. */
   private readonly halt = new AbortController()
   /** Fires at `close` after the jobs had their chance to halt: calls in flight are aborted. */
@@ -63,6 +66,7 @@ export class JobRunner {
     this.pollMs = opts.pollMs ?? DEFAULT_JOB_POLL_MS
     this.concurrency = opts.concurrency ?? DEFAULT_JOB_CONCURRENCY
     this.log = opts.logger ?? QUIET
+    this.now = opts.now ?? Date.now
     opts.stop.addEventListener('abort', () => { this.halt.abort(); this.wake?.() }, { once: true })
   }
 
@@ -118,7 +122,7 @@ export class JobRunner {
     const lost = new AbortController()
     const signal = AbortSignal.any([this.abort.signal, lost.signal])
     const stop = AbortSignal.any([this.halt.signal, lost.signal])
-    let since = Date.now()
+    let since = this.now()
     progress.startedAt ??= since
     const beat = setInterval(() => {
       jobs.heartbeat(id, this.owner, this.leaseMs).then((held) => {
@@ -133,7 +137,7 @@ export class JobRunner {
      * by another runner, save nothing and say stop.
      */
     const save = async (state?: 'completed' | 'failed' | 'queued'): Promise<boolean> => {
-      const now = Date.now()
+      const now = this.now()
       progress.runningMs += now - since
       since = now
       for (;;) {
@@ -172,7 +176,7 @@ export class JobRunner {
         checkpoint: async () => !stop.aborted && await save()
       })
       if (outcome === 'done') {
-        progress.finishedAt = Date.now()
+        progress.finishedAt = this.now()
         await save('completed')
       } else if (!lost.signal.aborted) {
         // Halted: at a shutdown it goes back to the queue; after a pause or cancel save() already said so.
@@ -188,7 +192,7 @@ export class JobRunner {
         ? { code: err.code, message: err.message }
         : { code: 'MBG_ERR_INTERNAL', message: 'internal error' }
       if (!isGatewayError(err)) this.log.warn({ job: id, err }, 'job failed')
-      progress.finishedAt = Date.now()
+      progress.finishedAt = this.now()
       await save('failed').catch(() => {})
     } finally {
       clearInterval(beat)

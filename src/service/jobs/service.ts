@@ -34,6 +34,9 @@ export interface JobServiceOptions {
   service: MailboxService
   rules: ImportRules
   runner?: JobRunner
+  /** Ids of new jobs (default: random UUIDs). */
+  newId?: () => string
+  /** Clock for views (items per second), epoch ms; default Date.now. */
   now?: () => number
 }
 
@@ -142,7 +145,7 @@ export class JobService {
       dryRun: request.dryRun ?? false
     }
     const job = await this.opts.jobs.create<CopyJobSpec, CopyProgress>({
-      id: randomUUID(),
+      id: this.opts.newId?.() ?? randomUUID(),
       kind: 'copy',
       spec,
       progress: emptyProgress(),
