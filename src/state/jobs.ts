@@ -75,8 +75,10 @@ export interface JobStore {
   update: <S = unknown, P = unknown>(id: string, version: number, changes: JobChanges<P>) =>
   Promise<JobRecord<S, P> | undefined>
   /**
-   * Takes the oldest runnable job for `owner` for `leaseMs`: one `queued`, or `running` whose lease ran out
-   * (its runner is gone). The job becomes `running` with the lease; resolves undefined when none is runnable.
+   * Takes the oldest runnable job for `owner` for `leaseMs`: one `queued` or `running` that no live lease holds
+   * (never claimed, let go, or its runner is gone and the lease ran out). A lease is only ever dropped by its
+   * holder (or runs out): a job paused and resumed while its runner still finishes a batch stays that runner's, so
+   * two runners never work one job. The job becomes `running` with the lease; undefined when none is runnable.
    */
   claim: (owner: string, leaseMs: number) => Promise<JobRecord | undefined>
   /**

@@ -81,8 +81,8 @@ export class MemoryJobStore implements JobStore {
   async claim (owner: string, leaseMs: number): Promise<JobRecord | undefined> {
     const now = this.now()
     const runnable = [...this.jobs.values()]
-      .filter((j) => j.state === 'queued' ||
-        (j.state === 'running' && (j.lease === undefined || j.lease.expiresAt <= now)))
+      .filter((j) => (j.state === 'queued' || j.state === 'running') &&
+        (j.lease === undefined || j.lease.expiresAt <= now))
       .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
     const job = runnable[0]
     if (job === undefined) return undefined

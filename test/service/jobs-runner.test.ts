@@ -154,6 +154,38 @@ t.test('a runner closed at a shutdown queues its job again; the next runner fini
   t.equal(new Set(subjects).size, 160, 'each once')
 })
 
+t.test('paused and resumed while a batch is in hand: one runner works the job, each item is copied once', async (t) => {
+  const gw = await buildTestGateway(t)
+  seed(gw, 'Flicker', 100)
+  const jobStore = new MemoryJobStore()
+  const ledger = new MemoryLedgerStore()
+  const service = gw.app.mailboxService
+  const runner = new JobRunner({
+    jobs: jobStore, ledger, service, rules: RULES, stop: new AbortController().signal, pollMs: 5
+  })
+  const jobs = new JobService({ jobs: jobStore, ledger, service, rules: RULES, runner })
+  runner.start()
+  t.teardown(async () => { await runner.close() })
+  const job = await jobs.create({
+    source: { mailbox: EWS, folder: await folderId(gw, 'Flicker') }, target: { mailbox: GRAPH }
+  })
+  for (let flips = 0; flips < 3;) {
+    const now = await jobs.get(job.id)
+    if (now.state === 'completed') break
+    if (now.state === 'running' && now.totals.done > flips * 40) {
+      await jobs.control(job.id, 'pause')
+      await jobs.control(job.id, 'resume')
+      flips++
+    }
+    await sleep(2)
+  }
+  const done = await until(jobs, job.id, ['completed', 'failed'])
+  t.equal(done.state, 'completed')
+  const subjects = targetSubjects(gw).filter((s) => s.startsWith('Flicker'))
+  t.equal(subjects.length, 200, 'every item in the target')
+  t.equal(new Set(subjects).size, 200, 'each once')
+})
+
 t.test('a whole mailbox: well-known folders mapped; a second job into the same mailbox creates no folder twice',
   async (t) => {
     const gw = await buildTestGateway(t)

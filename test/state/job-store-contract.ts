@@ -87,6 +87,21 @@ export function jobStoreContract (t: Test, make: (clock: Clock) => JobStore | Pr
     t.ok(await store.heartbeat('b', 'r9', JOB_LEASE_MS))
   })
 
+  t.test('a job under a live lease is not claimed, whatever its state; once let go or lapsed it is', async (t) => {
+    const { store, clock } = await freshOf(t, make)
+    await store.create(job('a'))
+    const claimed = await store.claim('r1', JOB_LEASE_MS)
+    // Paused and resumed by the API while r1 still finishes a batch: queued, but r1's lease stands.
+    const paused = await store.update('a', claimed?.version ?? 0, { state: 'paused' })
+    await store.update('a', paused?.version ?? 0, { state: 'queued' })
+    t.equal(await store.claim('r2', JOB_LEASE_MS), undefined, 'not claimed while r1 holds it')
+    clock.now += JOB_LEASE_MS
+    t.equal((await store.claim('r2', JOB_LEASE_MS))?.id, 'a', 'claimed once the lease lapsed')
+    const current = await store.get('a')
+    await store.update('a', current?.version ?? 0, { state: 'queued', lease: null })
+    t.equal((await store.claim('r3', JOB_LEASE_MS))?.id, 'a', 'and once let go')
+  })
+
   t.test('a heartbeat does not move the version', async (t) => {
     const { store } = await freshOf(t, make)
     await store.create(job('a'))

@@ -55,7 +55,7 @@ export class JobRunner {
   private readonly halt = new AbortController()
   /** Fires at `close` after the jobs had their chance to halt: calls in flight are aborted. */
   private readonly abort = new AbortController()
-  private readonly running = new Map<string, Promise<void>>()
+  private readonly running = new Set<Promise<void>>()
   private wake: (() => void) | undefined
   private loop: Promise<void> | undefined
 
@@ -99,9 +99,9 @@ export class JobRunner {
           this.log.warn({ err }, 'job claim failed')
         }
         if (job !== undefined) {
-          const id = job.id
-          this.running.set(id, this.work(job as JobRecord<CopyJobSpec, CopyProgress>)
-            .finally(() => { this.running.delete(id); this.wake?.() }))
+          const worker: Promise<void> = this.work(job as JobRecord<CopyJobSpec, CopyProgress>)
+            .finally(() => { this.running.delete(worker); this.wake?.() })
+          this.running.add(worker)
           continue
         }
       }
@@ -132,9 +132,10 @@ export class JobRunner {
     beat.unref()
 
     /**
-     * Saves progress (and a state change) at the job's current version. When the job moved on meanwhile: still
-     * ours and running, save again; paused or canceled by the API, save the progress only and say stop; taken
-     * by another runner, save nothing and say stop.
+     * Saves progress (and a state change) at the job's current version. When the job moved on meanwhile: taken by
+     * another runner, save nothing and say stop; still ours and running, save again; paused and resumed since
+     * (queued under our lease), running again; paused or canceled, save the progress, let go of the lease and say
+     * stop.
      */
     const save = async (state?: 'completed' | 'failed' | 'queued'): Promise<boolean> => {
       const now = this.now()
@@ -147,9 +148,15 @@ export class JobRunner {
         const current = await jobs.get(id)
         if (current === undefined) return false
         version = current.version
-        if (current.state === 'running' && current.lease?.owner === this.owner) continue
-        if (current.lease === undefined && (current.state === 'paused' || current.state === 'canceled')) {
-          const kept = await jobs.update(id, version, { progress })
+        if (current.lease?.owner !== this.owner) return false
+        if (current.state === 'running') continue
+        if (current.state === 'queued' && state === undefined) {
+          const again = await jobs.update(id, version, { state: 'running' })
+          if (again !== undefined) version = again.version
+          continue
+        }
+        if (current.state === 'paused' || current.state === 'canceled' || current.state === 'queued') {
+          const kept = await jobs.update(id, version, { progress, lease: null })
           if (kept === undefined) continue
           this.log.info({ job: id, state: current.state }, 'job stopped at a checkpoint')
           return false

@@ -197,8 +197,8 @@ export class JobService {
       }
       const progress = action === 'run' ? nextPass(job.progress) : undefined
       const next = await this.opts.jobs.update<CopyJobSpec, CopyProgress>(id, job.version, {
+        // The lease stays: a runner working the job lets go of it itself, at its next checkpoint.
         state: rule.to,
-        lease: null,
         ...(progress !== undefined ? { progress } : {})
       })
       if (next === undefined) continue
