@@ -4,7 +4,9 @@
  * (401 MBG_ERR_UNAUTHENTICATED, 403 MBG_ERR_INSUFFICIENT_SCOPE / MBG_ERR_MAILBOX_FORBIDDEN) on any route.
  *
  * Counts come from the answer object before it is serialized (`preSerialization`); item bytes are computed from
- * base64 lengths, never by decoding. Problem codes are read from the (small) problem body.
+ * base64 lengths, never by decoding. A streamed answer is no object: its route sets `request.auditCounts` to
+ * counts it keeps up to date while it writes, read when the answer is over. Problem codes are read from the
+ * (small) problem body.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -19,6 +21,22 @@ declare module 'fastify' {
     /** The audit log (AUDIT_LOG). */
     auditLog: AuditLog
   }
+  interface FastifyRequest {
+    /**
+     * Counts of a streamed answer (items written, items failed, decoded bytes of item data, whether it reached
+     * its end), set by its route and kept up to date while the answer is written; null for other answers.
+     */
+    auditCounts: StreamedCounts | null
+  }
+}
+
+/** What a streamed answer counts for its audit record. */
+export interface StreamedCounts {
+  succeeded: number
+  failed: number
+  bytes: number
+  /** False when the stream ended before its end (the caller went away, a backend failed, a shutdown). */
+  complete: boolean
 }
 
 const DENIALS = new Set(['MBG_ERR_UNAUTHENTICATED', 'MBG_ERR_INSUFFICIENT_SCOPE', 'MBG_ERR_MAILBOX_FORBIDDEN'])
@@ -34,6 +52,13 @@ interface Counted {
   items?: NonNullable<AuditRecord['items']>
   bytes?: number
   folderId?: string
+  complete?: boolean
+}
+
+/** The counts of a streamed answer as they stood when it ended. */
+function streamed (c: StreamedCounts): Counted {
+  const { succeeded, failed, bytes, complete } = c
+  return { items: { requested: succeeded + failed, succeeded, failed }, bytes, complete }
 }
 
 const counted = new WeakMap<FastifyRequest, Counted>()
@@ -77,15 +102,19 @@ function problemCode (payload: unknown): string | undefined {
   }
 }
 
-function outcomeOf (status: number, code: string | undefined, items: Counted['items']): AuditOutcome {
+function outcomeOf (status: number, code: string | undefined, c: Counted): AuditOutcome {
+  const items = c.items
   if (code !== undefined && DENIALS.has(code)) return 'denied'
   if (status >= 400) return 'failure'
-  if (items !== undefined && items.failed > 0) return items.succeeded === 0 ? 'failure' : 'partial'
+  if (items !== undefined && (items.failed > 0 || c.complete === false)) {
+    return items.succeeded === 0 ? 'failure' : 'partial'
+  }
   return 'success'
 }
 
 async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): Promise<void> {
   fastify.decorate('auditLog', opts.auditLog)
+  fastify.decorateRequest('auditCounts', null)
   const codes = new WeakMap<FastifyRequest, string>()
 
   fastify.addHook('preSerialization', async (request, _reply, payload) => {
@@ -94,18 +123,27 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
     return payload
   })
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
+    // A streamed answer the caller cuts off never finishes, so onResponse does not run: its record is written
+    // when the connection closes, with what was written by then.
+    if (request.auditCounts !== null && request.auditCounts !== undefined) {
+      reply.raw.once('close', () => { if (!reply.raw.writableFinished) write(request, reply) })
+    }
     if (reply.statusCode >= 400) {
       const code = problemCode(payload)
       if (code !== undefined) codes.set(request, code)
     }
     return payload
   })
-  fastify.addHook('onResponse', async (request, reply) => {
+  const written = new WeakSet<FastifyRequest>()
+  /** Writes the request's record once: when its answer is finished, or when a streamed answer is cut off. */
+  const write = (request: FastifyRequest, reply: FastifyReply): void => {
+    if (written.has(request)) return
+    written.add(request)
     const code = codes.get(request)
     const denied = code !== undefined && DENIALS.has(code)
     const routeEvent = request.routeOptions.config?.audit
     if (!denied && routeEvent === undefined) return
-    const c = counted.get(request) ?? {}
+    const c = counted.get(request) ?? (request.auditCounts !== null ? streamed(request.auditCounts) : {})
     const mailbox = (request as { mailbox?: { mailbox?: { address: string, id: string, backend: string } } })
       .mailbox?.mailbox
     const params = request.params as { mailbox?: unknown, folder?: unknown } | undefined
@@ -122,7 +160,7 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
       : attempted !== undefined ? { kind: attempted } : undefined
     const record: AuditRecord & { action?: string, replayed?: boolean } = {
       event: denied ? 'access.denied' : routeEvent as AuditEvent,
-      outcome: outcomeOf(reply.statusCode, code, c.items),
+      outcome: outcomeOf(reply.statusCode, code, c),
       status: reply.statusCode,
       ...(code !== undefined ? { code } : {}),
       requestId: String(request.id),
@@ -136,13 +174,15 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
         : typeof named === 'string' ? { mailbox: named.slice(0, 320) } : {}),
       ...(c.items !== undefined ? { items: c.items } : {}),
       ...(c.bytes !== undefined ? { bytes: c.bytes } : {}),
+      ...(c.complete !== undefined ? { complete: c.complete } : {}),
       ...(folderId !== undefined ? { folderId } : {}),
       ...(denied && routeEvent !== undefined ? { action: routeEvent } : {}),
       ...(reply.getHeader('idempotent-replayed') === 'true' ? { replayed: true } : {}),
       durationMs: Math.round(reply.elapsedTime)
     }
     opts.auditLog.record(record)
-  })
+  }
+  fastify.addHook('onResponse', async (request, reply) => { write(request, reply) })
   fastify.addHook('onClose', async () => { opts.auditLog.flush() })
 }
 
