@@ -326,6 +326,11 @@ interface Draft {
   mutations: string[]
   /** Something in it must make the gateway refuse it. */
   refused: boolean
+  /**
+   * Its Idempotency-Key, as last set, must be refused: kept apart from `refused` because a later mutation may set
+   * a valid key over a bad one.
+   */
+  badKey?: boolean
 }
 
 type Mutation = (d: Draft) => void
@@ -362,11 +367,12 @@ const idempotencyArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...BAD_IDEMPOTENCY_KEYS).map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = key
     d.mutations.push(`idempotency-key ${JSON.stringify(key)}`)
-    if (d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')) d.refused = true
+    d.badKey = d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')
   }),
   fc.uuid().map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = `"${key}"`
     d.mutations.push(`idempotency-key "${key}"`)
+    d.badKey = false
   })
 )
 
@@ -724,7 +730,8 @@ function render (d: Draft, cred: Credential, opName?: string, url?: string): Fuz
       o.method === method && new RegExp(`^${o.template.replace(/\{[^}]+\}/g, '[^/]*')}`).test(p)))
   const jsonType = /json/i.test(String(headers['content-type'] ?? 'application/json'))
   const bodyIsRefused = d.op.body !== undefined && jsonType && bodyRefused(d.op, payload)
-  const safe = !writes || d.refused || bodyIsRefused || cred.refused || (cred.readOnly === true)
+  const safe = !writes || d.refused || d.badKey === true || bodyIsRefused || cred.refused ||
+    (cred.readOnly === true)
   return {
     op: name,
     method,
