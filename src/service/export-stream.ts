@@ -302,8 +302,9 @@ export async function openExportStream (target: MailboxTarget, request: ExportSt
         if (next.done !== true) yield * write(next.value.line, next.value.after)
       }
     } catch (err) {
-      // The caller went away: nobody reads a summary. A passed deadline is the request's, told in the summary.
-      if (signal?.aborted === true && deadlinePassed(signal) === undefined) throw err
+      // The caller went away: nobody reads a summary, the stream just ends. A passed deadline is the request's,
+      // told in the summary.
+      if (signal?.aborted === true && deadlinePassed(signal) === undefined) return
       error = toItemError(err)
     } finally {
       await it.return(undefined)
