@@ -93,6 +93,15 @@ export const DataIncompatible = createError<[string]>(
   'Item data cannot be imported here: %s',
   422
 )
+/**
+ * The mailbox's backend cannot do what was asked at all (a capability it lacks, src/backends/mailbox-backend.ts
+ * `capabilities`): 422, not retryable; the message names the backend type and why. Nothing was sent.
+ */
+export const NotSupported = createError<[string]>(
+  'MBG_ERR_NOT_SUPPORTED',
+  'The mailbox backend cannot do this: %s',
+  422
+)
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
 
@@ -181,6 +190,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     AccessDenied,
     DataInvalid,
     DataIncompatible,
+    NotSupported,
     TooLarge,
     QuotaExceeded,
     UpstreamThrottled,

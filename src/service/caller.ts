@@ -6,7 +6,7 @@
  */
 import type {
   CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary, ListFoldersRequest,
-  MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
+  ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page
 } from '../backends/mailbox-backend.js'
 
 /** `backend`, its calls made on behalf of `caller` (a `caller` in a call's own context wins). */
@@ -20,6 +20,7 @@ class CallerBackend implements MailboxBackend {
   get type (): MailboxBackend['type'] { return this.inner.type }
   get name (): string { return this.inner.name }
   get limits (): MailboxBackend['limits'] { return this.inner.limits }
+  get capabilities (): MailboxBackend['capabilities'] { return this.inner.capabilities }
 
   private ctx (ctx?: OperationContext): OperationContext {
     return { caller: this.caller, ...ctx }
@@ -46,7 +47,7 @@ class CallerBackend implements MailboxBackend {
     await this.inner.deleteFolder(mailbox, folder, this.ctx(ctx))
   }
 
-  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
+  async listItems (mailbox: MailboxRef, folder: FolderRef, page: ListItemsRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
     return await this.inner.listItems(mailbox, folder, page, this.ctx(ctx))
   }
