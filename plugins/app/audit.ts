@@ -4,7 +4,9 @@
  * (401 MBG_ERR_UNAUTHENTICATED, 403 MBG_ERR_INSUFFICIENT_SCOPE / MBG_ERR_MAILBOX_FORBIDDEN) on any route.
  *
  * Counts come from the answer object before it is serialized (`preSerialization`); item bytes are computed from
- * base64 lengths, never by decoding. Problem codes are read from the (small) problem body.
+ * base64 lengths, never by decoding. Problem codes are read from the (small) problem body. The record is written
+ * in `onSend`, which runs once the work is over whether or not the caller is still there (`onResponse` does not run
+ * for a caller who hung up, and a write it asked for may still have been done): `callerGone` says so.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -21,7 +23,9 @@ declare module 'fastify' {
   }
 }
 
-const DENIALS = new Set(['MBG_ERR_UNAUTHENTICATED', 'MBG_ERR_INSUFFICIENT_SCOPE', 'MBG_ERR_MAILBOX_FORBIDDEN'])
+const DENIALS = new Set([
+  'MBG_ERR_UNAUTHENTICATED', 'MBG_ERR_INSUFFICIENT_SCOPE', 'MBG_ERR_MAILBOX_FORBIDDEN', 'MBG_ERR_RATE_LIMITED'
+])
 const UNKNOWN = 'MBG_ERR_OUTCOME_UNKNOWN'
 
 interface BatchAnswer {
@@ -86,7 +90,6 @@ function outcomeOf (status: number, code: string | undefined, items: Counted['it
 
 async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): Promise<void> {
   fastify.decorate('auditLog', opts.auditLog)
-  const codes = new WeakMap<FastifyRequest, string>()
 
   fastify.addHook('preSerialization', async (request, _reply, payload) => {
     const event = request.routeOptions.config?.audit
@@ -94,17 +97,10 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
     return payload
   })
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
-    if (reply.statusCode >= 400) {
-      const code = problemCode(payload)
-      if (code !== undefined) codes.set(request, code)
-    }
-    return payload
-  })
-  fastify.addHook('onResponse', async (request, reply) => {
-    const code = codes.get(request)
+    const code = reply.statusCode >= 400 ? problemCode(payload) : undefined
     const denied = code !== undefined && DENIALS.has(code)
     const routeEvent = request.routeOptions.config?.audit
-    if (!denied && routeEvent === undefined) return
+    if ((!denied && routeEvent === undefined) || request.auditQuiet === true) return payload
     const c = counted.get(request) ?? {}
     const mailbox = (request as { mailbox?: { mailbox?: { address: string, id: string, backend: string } } })
       .mailbox?.mailbox
@@ -120,7 +116,7 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
     const credential = caller !== undefined
       ? { kind: caller.credential, ...(caller.credentialId !== undefined ? { id: caller.credentialId } : {}) }
       : attempted !== undefined ? { kind: attempted } : undefined
-    const record: AuditRecord & { action?: string, replayed?: boolean } = {
+    const record: AuditRecord & { action?: string, replayed?: boolean, callerGone?: boolean } = {
       event: denied ? 'access.denied' : routeEvent as AuditEvent,
       outcome: outcomeOf(reply.statusCode, code, c.items),
       status: reply.statusCode,
@@ -139,9 +135,11 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
       ...(folderId !== undefined ? { folderId } : {}),
       ...(denied && routeEvent !== undefined ? { action: routeEvent } : {}),
       ...(reply.getHeader('idempotent-replayed') === 'true' ? { replayed: true } : {}),
+      ...(reply.raw.destroyed || request.raw.socket?.destroyed === true ? { callerGone: true } : {}),
       durationMs: Math.round(reply.elapsedTime)
     }
     opts.auditLog.record(record)
+    return payload
   })
   fastify.addHook('onClose', async () => { opts.auditLog.flush() })
 }

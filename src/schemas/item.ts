@@ -148,3 +148,81 @@ export const ImportResponse = Type.Object({
   succeeded: Type.Integer(),
   failed: Type.Integer()
 }, { $id: 'ImportResponse', title: 'ImportResponse', additionalProperties: false })
+
+/** Item ids of a delete or move request (the same bounds as an export's). */
+function writeIds (maxItems: number) {
+  return Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+    minItems: 1,
+    maxItems,
+    description: `Item ids, at most ${maxItems} (${configurable('MAX_BATCH_ITEMS')}); more is a 400. The gateway splits them into batches the backend accepts.`
+  })
+}
+
+/**
+ * How items are deleted. EWS DeleteItem `DeleteType` (HardDelete, SoftDelete, MoveToDeletedItems:
+ * https://learn.microsoft.com/exchange/client-developer/web-service-reference/deleteitem); Graph `disposalType`
+ * (hardDelete, softDelete: https://learn.microsoft.com/graph/api/mailboxfolder-delete-items).
+ */
+export const DeleteMode = Type.Union(
+  [Type.Literal('soft'), Type.Literal('hard'), Type.Literal('moveToDeletedItems')],
+  {
+    default: 'soft',
+    description: '`soft` (default): into the mailbox\'s recoverable items (EWS SoftDelete, Graph softDelete); ' +
+      '`hard`: permanently (EWS HardDelete, Graph hardDelete; Graph refuses it with a per-item 403 for items under ' +
+      'hold or retention); `moveToDeletedItems`: into Deleted Items (EWS only; a Graph mailbox answers 501 ' +
+      'MBG_ERR_NOT_SUPPORTED).'
+  }
+)
+
+export function deleteRequest (maxItems: number) {
+  return Type.Object(
+    {
+      ids: writeIds(maxItems),
+      mode: Type.Optional(DeleteMode),
+      folderId: Type.Optional(Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'Folder id or well-known name the items are in. Required for a Graph mailbox (Graph deletes an ' +
+          'item through its folder); an EWS mailbox deletes by item id alone and ignores it.'
+      }))
+    },
+    { $id: 'DeleteItemsRequest', title: 'DeleteItemsRequest', additionalProperties: false }
+  )
+}
+
+export function moveRequest (maxItems: number) {
+  return Type.Object(
+    {
+      ids: writeIds(maxItems),
+      folderId: Type.String({
+        minLength: 1, maxLength: 1024, description: 'Target folder id or well-known name, in the same mailbox.'
+      })
+    },
+    { $id: 'MoveItemsRequest', title: 'MoveItemsRequest', additionalProperties: false }
+  )
+}
+
+/** One result of a delete or move: done (a moved item's new id: Exchange gives a moved item a new id), or why not. */
+export const ItemWriteResult = Type.Union(
+  [
+    Type.Object(
+      {
+        id: Type.String({ description: 'The id as sent.' }),
+        status: Type.Union([Type.Literal('deleted'), Type.Literal('moved')]),
+        newId: Type.Optional(Type.String({
+          description: 'The moved item\'s id in its new folder (EWS MoveItem answers a new ItemId; the old id no ' +
+            'longer works).'
+        }))
+      },
+      { additionalProperties: false }
+    ),
+    Type.Object({ id: Type.String(), error: Type.Ref(ItemError) }, { additionalProperties: false })
+  ],
+  { $id: 'ItemWriteResult', title: 'ItemWriteResult' }
+)
+
+export const ItemWriteResponse = Type.Object({
+  results: Type.Array(Type.Ref(ItemWriteResult), { description: 'One result per id, in request order.' }),
+  succeeded: Type.Integer(),
+  failed: Type.Integer()
+}, { $id: 'ItemWriteResponse', title: 'ItemWriteResponse', additionalProperties: false })

@@ -5,8 +5,10 @@
  * passing it along.
  */
 import type {
-  CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary, ListFoldersRequest,
-  ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page
+  Changes, ChangesRequest, FolderChange, ItemChange,
+  CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
+  ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
+  OperationContext, Page
 } from '../backends/mailbox-backend.js'
 
 /** `backend`, its calls made on behalf of `caller` (a `caller` in a call's own context wins). */
@@ -52,12 +54,32 @@ class CallerBackend implements MailboxBackend {
     return await this.inner.listItems(mailbox, folder, page, this.ctx(ctx))
   }
 
+  async listItemChanges (mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<ItemChange>> {
+    return await this.inner.listItemChanges(mailbox, folder, request, this.ctx(ctx))
+  }
+
+  async listFolderChanges (mailbox: MailboxRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<FolderChange>> {
+    return await this.inner.listFolderChanges(mailbox, request, this.ctx(ctx))
+  }
+
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
     return await this.inner.exportBatch(mailbox, itemIds, this.ctx(ctx))
   }
 
   async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
     return await this.inner.importBatch(mailbox, items, this.ctx(ctx))
+  }
+
+  async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await this.inner.deleteItems(mailbox, ids, request, this.ctx(ctx))
+  }
+
+  async moveItems (mailbox: MailboxRef, ids: string[], targetFolder: FolderRef,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await this.inner.moveItems(mailbox, ids, targetFolder, this.ctx(ctx))
   }
 
   async discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery> {

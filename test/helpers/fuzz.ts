@@ -252,9 +252,10 @@ export function credentialsFor (valid: ValidCredentials): Credential[] {
       name: 'wrong audience',
       headers: { authorization: `Bearer ${valid.wrongAudience}` },
       refused: true,
-      statuses: [401]
+      statuses: [401, 429]
     },
-    ...REFUSED.map((c) => ({ ...c, refused: true, statuses: [401] }))
+    // Past 30 failed authentications a minute from one address, refusals are 429s.
+    ...REFUSED.map((c) => ({ ...c, refused: true, statuses: [401, 429] }))
   ]
 }
 
@@ -344,7 +345,7 @@ const contentTypeArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...REFUSED_CONTENT_TYPES).map((ct): Mutation => (d) => {
     d.headers['content-type'] = ct
     d.mutations.push(`content-type ${JSON.stringify(ct)}`)
-    if (d.body !== undefined) d.refused = true
+    // Refused or not by the content type the request ends up with (render: a later mutation may replace it).
   }),
   fc.constantFrom(...ODD_CONTENT_TYPES).map((ct): Mutation => (d) => {
     d.headers['content-type'] = ct
@@ -363,7 +364,7 @@ const idempotencyArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...BAD_IDEMPOTENCY_KEYS).map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = key
     d.mutations.push(`idempotency-key ${JSON.stringify(key)}`)
-    if (d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')) d.refused = true
+    // Refused or not by the key the request ends up with (render: a later mutation may replace it).
   }),
   fc.uuid().map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = `"${key}"`
@@ -525,7 +526,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
       d.mutations.push(`body ${JSON.stringify(raw)}`)
     }),
     fc.nat().map((n): Mutation => (d) => {
-      const text = JSON.stringify(bodyValue(d))
+      const text = JSON.stringify(bodyValue(d)) ?? '' // undefined once a mutation removed the whole body
       const cut = text.slice(0, n % Math.max(1, text.length))
       d.body = { raw: cut }
       d.mutations.push(`body cut at ${cut.length} of ${text.length}`)
@@ -559,7 +560,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
     // A key given twice (the first or the last value wins, depending on the parser).
     fc.tuple(fc.nat(), fc.constantFrom<unknown>(1, 'dup', null, [], '\ud800'), fc.boolean())
       .map(([at, v, first]): Mutation => (d) => {
-        const text = JSON.stringify(bodyValue(d))
+        const text = JSON.stringify(bodyValue(d)) ?? '' // undefined once a mutation removed the whole body
         const keys = [...text.matchAll(/"([A-Za-z]+)":/g)]
         if (keys.length === 0) return
         const m = keys[at % keys.length]
@@ -583,7 +584,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
     // Bytes that are not UTF-8, or UTF-16.
     fc.constantFrom('ff', 'c0af', 'eda080', 'f4908080', 'fe', '80', 'e282', 'utf16le', 'utf16le-bom')
       .map((bytes): Mutation => (d) => {
-        const text = JSON.stringify(bodyValue(d))
+        const text = JSON.stringify(bodyValue(d)) ?? '' // undefined once a mutation removed the whole body
         if (bytes.startsWith('utf16le')) {
           const bom = Buffer.from(bytes.endsWith('bom') ? 'fffe' : '', 'hex')
           d.body = { raw: Buffer.concat([bom, Buffer.from(text, 'utf16le')]) }
@@ -631,6 +632,8 @@ let currentBaseline: Baseline
 
 function baselineBody (op: Operation, b: Baseline): unknown {
   if (op.template.endsWith('items:export')) return { itemIds: [b.itemIds[0]] }
+  if (op.template.endsWith('items:delete')) return { ids: [b.itemIds[0]], mode: 'soft', folderId: b.folderIds[0] }
+  if (op.template.endsWith('items:move')) return { ids: [b.itemIds[0]], folderId: 'drafts' }
   if (op.template.endsWith('items:import')) {
     return { items: [{ folderId: 'drafts', mode: 'create', data: b.importData }] }
   }
@@ -725,7 +728,13 @@ function render (d: Draft, cred: Credential, opName?: string, url?: string): Fuz
       o.method === method && new RegExp(`^${o.template.replace(/\{[^}]+\}/g, '[^/]*')}`).test(p)))
   const jsonType = /json/i.test(String(headers['content-type'] ?? 'application/json'))
   const bodyIsRefused = d.op.body !== undefined && jsonType && bodyRefused(d.op, payload)
-  const safe = !writes || d.refused || bodyIsRefused || cred.refused || (cred.readOnly === true)
+  // A bad Idempotency-Key or a refused content type, as finally sent, is refused before anything is written.
+  const key = headers['idempotency-key']
+  const keyRefused = key !== undefined && d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key') &&
+    BAD_IDEMPOTENCY_KEYS.some((k) => JSON.stringify(k) === JSON.stringify(key))
+  const typeRefused = d.body !== undefined && REFUSED_CONTENT_TYPES.includes(String(headers['content-type']))
+  const safe = !writes || d.refused || keyRefused || typeRefused || bodyIsRefused || cred.refused ||
+    (cred.readOnly === true)
   return {
     op: name,
     method,

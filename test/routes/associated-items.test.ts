@@ -1,7 +1,7 @@
 /**
  * Folder-associated items (FAI: rules, views, forms) through the public API: listed with `associated=true` on EWS
  * mailboxes (FindItem Traversal="Associated"), exported by id, imported with `associated: true` (UploadItems
- * IsAssociated); on Graph mailboxes, whose import/export API has no such thing, a clear 422 MBG_ERR_NOT_SUPPORTED.
+ * IsAssociated); on Graph mailboxes, whose import/export API has no such thing, a clear 501 MBG_ERR_NOT_SUPPORTED.
  */
 import t from 'tap'
 import { buildTestGateway, json, MAILBOXES } from '../helper.js'
@@ -126,7 +126,7 @@ t.test('Graph: associated items are not supported, and say why', async (t) => {
   const normal = json<Page>(await app.inject({ method: 'GET', url: list(carol, 'inbox', '?pageSize=1000') }))
   const requestsBefore = sims.graph.stats.requests
   const res = await app.inject({ method: 'GET', url: `/mailboxes/${carol}/folders/inbox/items?associated=true` })
-  t.equal(res.statusCode, 422)
+  t.equal(res.statusCode, 501)
   t.match(res.headers['content-type'], /^application\/problem\+json/)
   const problem = json<Problem>(res)
   t.equal(problem.code, 'MBG_ERR_NOT_SUPPORTED')
@@ -159,7 +159,7 @@ t.test('Graph: associated items are not supported, and say why', async (t) => {
   const refused = imported.results[0]
   t.ok('error' in refused)
   if ('error' in refused) {
-    t.same([refused.error.status, refused.error.code], [422, 'MBG_ERR_NOT_SUPPORTED'])
+    t.same([refused.error.status, refused.error.code], [501, 'MBG_ERR_NOT_SUPPORTED'])
     t.match(refused.error.message, /import item 0.*does not expose folder-associated items/)
   }
   t.equal(sims.store.items.size, itemsBefore + 1, 'only the normal item was stored')

@@ -1,6 +1,6 @@
 /**
  * The service and folder-associated items: it checks the backend's `capabilities.associatedItems` before any call
- * (a clear 422 MBG_ERR_NOT_SUPPORTED naming why), and passes the `associated` flag to a backend that supports it.
+ * (a clear 501 MBG_ERR_NOT_SUPPORTED naming why), and passes the `associated` flag to a backend that supports it.
  */
 import t from 'tap'
 import type {
@@ -40,7 +40,7 @@ t.test('a backend without the capability: nothing is sent, the caller is told wh
   const { backend, listed, imported } = fake('graph', { supported: false, reason: 'no such thing here' })
   await t.rejects(service.listItems({ mailbox, backend }, 'inbox', { associated: true }), {
     code: 'MBG_ERR_NOT_SUPPORTED',
-    statusCode: 422,
+    statusCode: 501,
     message: /folder-associated items of carol@example\.com \(a graph mailbox\): no such thing here/
   })
   t.same(listed, [], 'no listing call')
@@ -54,7 +54,7 @@ t.test('a backend without the capability: nothing is sent, the caller is told wh
   t.same([summary.succeeded, summary.failed], [1, 1])
   t.match(summary.results[0], {
     index: 0,
-    error: { code: 'MBG_ERR_NOT_SUPPORTED', status: 422, retryable: false, message: /import item 0.*no such thing here/ }
+    error: { code: 'MBG_ERR_NOT_SUPPORTED', status: 501, retryable: false, message: /import item 0.*no such thing here/ }
   })
   t.same(imported.map((i) => i.position), [1], 'only the normal item reached the backend')
 })

@@ -210,6 +210,30 @@ t.test('SyncFolderItems: full sync in pages, then only the delta', async (t) => 
     )
   )
   t.same(codes(foreign.text, 'SyncFolderItems'), ['ErrorInvalidSyncStateData'], 'state of another folder is rejected')
+
+  // Read state alone: a ReadFlagChange; read state and content: an Update; then a deletion wins over both.
+  const [flagged, both] = h.store.itemsIn(inbox.id)
+  h.store.setReadFlag(flagged.id, !flagged.isRead)
+  h.store.setReadFlag(both.id, !both.isRead)
+  h.store.updateItem(both.id, both.blob())
+  const res = await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', fid(inbox.id)) +
+    `<m:SyncState>${delta.state}</m:SyncState><m:MaxChangesReturned>25</m:MaxChangesReturned>`))
+  const msg = messages(res.text, 'SyncFolderItems')[0]
+  const flags = [msg.Changes.ReadFlagChange ?? []].flat() as Array<{ ItemId: { '@Id': string }, IsRead: string }>
+  t.same(flags.map((f) => [f.ItemId['@Id'], f.IsRead]), [[flagged.id, String(flagged.isRead)]], 'one ReadFlagChange')
+  t.same([msg.Changes.Update ?? []].flat().flatMap((c: object) => itemsOf(c).map((i) => i.ItemId['@Id'])), [both.id],
+    'a read-state change with a content change is an Update')
+
+  // States issued before the store expires them, or by another store (a sequence it never reached), are refused.
+  h.store.expireSyncStates()
+  const expired = await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', fid(inbox.id)) +
+    `<m:SyncState>${msg.SyncState}</m:SyncState><m:MaxChangesReturned>25</m:MaxChangesReturned>`))
+  t.same(codes(expired.text, 'SyncFolderItems'), ['ErrorInvalidSyncStateData'], 'an expired state is rejected')
+  const future = Buffer.from(JSON.stringify({ v: 1, scope: `i:${inbox.id}`, seq: h.store.sequence + 5, e: 1 }))
+    .toString('base64')
+  const ahead = await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', fid(inbox.id)) +
+    `<m:SyncState>${future}</m:SyncState><m:MaxChangesReturned>25</m:MaxChangesReturned>`))
+  t.same(codes(ahead.text, 'SyncFolderItems'), ['ErrorInvalidSyncStateData'], 'a state from the future is rejected')
 })
 
 t.test('SyncFolderHierarchy: initial state, then create/rename/delete deltas', async (t) => {

@@ -12,8 +12,10 @@ import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedGraphBackend } from '../../config.js'
 import { budgetsOf, type Policy } from '../policy.js'
 import type {
-  Capability, CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
-  ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page
+  Capability, Changes, ChangesRequest, FolderChange, ItemChange,
+  CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
+  ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
+  OperationContext, Page
 } from '../mailbox-backend.js'
 import { MAILBOX_ID, MAX_REDIRECTS, type ApiVersion, type GraphContext, type GraphMailbox } from './context.js'
 import { exportBatch } from './export.js'
@@ -21,7 +23,9 @@ import { Folders } from './folders.js'
 import { GraphHttp } from './http.js'
 import { importBatch } from './import.js'
 import { ImportSessions } from './import-sessions.js'
+import { deleteItems, moveNotSupported } from './item-writes.js'
 import { listItems } from './items.js'
+import { listFolderChanges, listItemChanges } from './delta.js'
 
 /**
  * The adapter's settings, resolved once at the edge (src/config.ts, resolveGraphBackend):
@@ -87,7 +91,8 @@ class GraphBackend implements MailboxBackend {
   /**
    * exportItems takes at most 20 ids a POST (exportBatchSize), `appConcurrency` at once (the
    * policy shares the app's slots across mailboxes, so a bulk export keeps them busy); the
-   * import endpoint takes one item a POST, `importConcurrency` at once.
+   * import endpoint takes one item a POST, `importConcurrency` at once. An item delete is one DELETE (item-writes.ts);
+   * a move is not documented (MBG_ERR_NOT_SUPPORTED before anything is sent).
    */
   readonly limits: MailboxBackend['limits']
   readonly capabilities: MailboxBackend['capabilities'] = { associatedItems: GRAPH_ASSOCIATED_ITEMS }
@@ -96,7 +101,9 @@ class GraphBackend implements MailboxBackend {
     this.name = config.name
     this.limits = {
       export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency: config.appConcurrency },
-      import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency }
+      import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency },
+      delete: { maxItems: 1, maxBytes: Infinity, concurrency: config.appConcurrency },
+      move: { maxItems: 1, maxBytes: Infinity, concurrency: 1 }
     }
     // One Graph backend is one app registration: its cap and budgets are the app's.
     deps.policy.register(config.name, { concurrency: config.appConcurrency, budgets: budgetsOf(config.budgets) })
@@ -227,6 +234,16 @@ class GraphBackend implements MailboxBackend {
     return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, page, ctx?.signal)
   }
 
+  async listItemChanges (mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<ItemChange>> {
+    return await listItemChanges(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, request, ctx?.signal)
+  }
+
+  async listFolderChanges (mailbox: MailboxRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<FolderChange>> {
+    return await listFolderChanges(this.ctx, this.folders, await this.mailbox(mailbox, ctx), request, ctx?.signal)
+  }
+
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
     return await exportBatch(this.ctx, await this.mailbox(mailbox, ctx), itemIds, ctx?.signal)
   }
@@ -245,6 +262,16 @@ class GraphBackend implements MailboxBackend {
       : []
     let k = 0
     return refused.map((r, index) => r ?? { ...sent[k++], index })
+  }
+
+  async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await deleteItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), ids, request, ctx?.signal)
+  }
+
+  async moveItems (_mailbox: MailboxRef, _ids: string[], _targetFolder: FolderRef,
+    _ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return moveNotSupported()
   }
 
   async close (): Promise<void> {
