@@ -96,8 +96,9 @@ export const DataIncompatible = createError<[string]>(
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
 /**
- * The mailbox's backend has no documented operation for this (for example: a Graph mailbox has no item move in
- * the mailbox import/export API). 501 as RFC 9110 §15.6.2 defines it; nothing was sent, nothing was done.
+ * The mailbox's backend has no documented operation for this (for example: a Graph mailbox has no item move and no
+ * folder-associated items in the mailbox import/export API; a capability it lacks, src/backends/mailbox-backend.ts
+ * `capabilities`). 501 as RFC 9110 §15.6.2 defines it, not retryable; the message says why. Nothing was sent.
  */
 export const NotSupported = createError<[string]>(
   'MBG_ERR_NOT_SUPPORTED',
@@ -200,9 +201,9 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     AccessDenied,
     DataInvalid,
     DataIncompatible,
+    NotSupported,
     TooLarge,
     QuotaExceeded,
-    NotSupported,
     CursorExpired,
     UpstreamThrottled,
     UpstreamUnavailable,

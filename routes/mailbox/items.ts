@@ -1,8 +1,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { FolderParams, MailboxParams, PageQuery, problems, UPSTREAM } from '../../src/schemas/common.js'
+import { FolderParams, MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
 import {
-  deleteRequest, ExportResponse, exportRequest, ImportResponse, importRequest, ItemList, ItemWriteResponse,
-  moveRequest
+  deleteRequest, ExportResponse, exportRequest, ImportResponse, importRequest, ItemList, ItemListQuery,
+  ItemWriteResponse, moveRequest
 } from '../../src/schemas/item.js'
 import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
@@ -20,11 +20,13 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     schema: {
       tags: ['items'],
       summary: 'List items of a folder',
-      description: 'Paged item summaries (normal items, not folder-associated ones).',
+      description: 'Paged item summaries: the normal items, or with `associated=true` the folder-associated ones ' +
+        '(rules, views, forms; EWS mailboxes only, a Graph mailbox answers 501 MBG_ERR_NOT_SUPPORTED). ' +
+        'Export them by id like any item; import them back with `associated: true`.',
       operationId: 'listItems',
       params: FolderParams,
-      querystring: PageQuery,
-      response: { 200: Type.Ref(ItemList), ...problems(400, 404, ...UPSTREAM) }
+      querystring: ItemListQuery,
+      response: { 200: Type.Ref(ItemList), ...problems(400, 404, 501, ...UPSTREAM) }
     }
   }, async (request) => {
     const { mailbox, params, query, cancel } = request

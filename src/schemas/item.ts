@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { ItemError } from './common.js'
+import { ItemError, PageQuery } from './common.js'
 import { configurable } from './limits.js'
 
 export const ItemSummary = Type.Object({
@@ -15,8 +15,25 @@ export const ItemSummary = Type.Object({
     format: 'date-time',
     description: 'Last modification time; absent when the backend does not report it (Graph declares it nullable).'
   })),
-  subject: Type.Optional(Type.String())
+  subject: Type.Optional(Type.String()),
+  associated: Type.Optional(Type.Literal(true, {
+    description: 'Present (true) on folder-associated items (rules, views, forms), listed with `associated=true`.'
+  }))
 }, { $id: 'ItemSummary', title: 'ItemSummary', additionalProperties: false })
+
+/** Query of an item listing: paging, and which items of the folder. */
+export const ItemListQuery = Type.Object(
+  {
+    ...PageQuery.properties,
+    associated: Type.Optional(Type.Boolean({
+      description: "Default false. true: list the folder's folder-associated items (FAI: rules, views, forms; " +
+        'EWS FindItem Traversal="Associated") instead of its normal ones. EWS mailboxes only: a Graph mailbox answers 422 ' +
+        'MBG_ERR_NOT_SUPPORTED (the Graph mailbox import/export API does not expose them). A pageToken holds only ' +
+        'for the listing (normal or associated) that issued it.'
+    }))
+  },
+  { additionalProperties: false }
+)
 
 export const ItemList = Type.Object({
   items: Type.Array(Type.Ref(ItemSummary)),
@@ -87,6 +104,11 @@ export const ImportItem = Type.Object(
     changeKey: Type.Optional(
       Type.String({ minLength: 1, maxLength: 512, description: 'Required in update mode; must be current.' })
     ),
+    associated: Type.Optional(Type.Boolean({
+      description: 'Default false. true: store the item as a folder-associated item (FAI: a rule, view or form; ' +
+        'EWS UploadItems IsAssociated), e.g. one exported from an `associated=true` listing. EWS mailboxes only: into ' +
+        'a Graph mailbox the item fails alone with 422 MBG_ERR_NOT_SUPPORTED.'
+    })),
     source: Type.Optional(
       Type.Union([Type.Literal('ews'), Type.Literal('graph')], {
         description:

@@ -26,7 +26,7 @@ import {
 } from './items.js'
 import { forCaller } from './caller.js'
 import { PageTokens } from './page-tokens.js'
-import { BadRequest, isGatewayError, MailboxForbidden, TooLarge, toItemError } from '../errors.js'
+import { BadRequest, isGatewayError, MailboxForbidden, NotSupported, TooLarge, toItemError } from '../errors.js'
 import type { Caller } from '../access/caller.js'
 import { annotate } from '../upstream/errors.js'
 import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
@@ -246,13 +246,26 @@ export class MailboxService {
     }
   }
 
-  /** One page of item summaries of a folder. */
-  async listItems (target: MailboxTarget, folder: string, query: PageQuery, signal?: AbortSignal):
-  Promise<{ items: ItemSummary[], nextPageToken?: string }> {
-    const scope = `items|${target.mailbox.id}|${listingKey(folder)}`
-    const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), this.page(scope, query), {
-      signal
-    })
+  /**
+   * One page of item summaries of a folder; with `associated`, of its folder-associated items instead (a page token
+   * holds for one of the two listings only). A backend without that capability (Graph) is a 422
+   * MBG_ERR_NOT_SUPPORTED naming the mailbox and why; nothing is sent.
+   */
+  async listItems (target: MailboxTarget, folder: string, query: PageQuery & { associated?: boolean },
+    signal?: AbortSignal): Promise<{ items: ItemSummary[], nextPageToken?: string }> {
+    const associated = query.associated === true
+    if (associated) {
+      const can = target.backend.capabilities.associatedItems
+      if (!can.supported) {
+        throw new NotSupported(`folder-associated items of ${target.mailbox.address} (a ${target.mailbox.type} ` +
+          `mailbox): ${can.reason}`)
+      }
+    }
+    const scope = `items|${target.mailbox.id}|${listingKey(folder)}${associated ? '|associated' : ''}`
+    const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), {
+      ...this.page(scope, query),
+      ...(associated ? { associated } : {})
+    }, { signal })
     return { items: page.values, ...this.next(scope, page.nextCursor) }
   }
 

@@ -24,7 +24,6 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
-import { isStrictBase64 } from '../../src/base64.js'
 import { OPENAPI_PATH } from '../../src/cli/openapi.js'
 import { templateOf } from './openapi-contract.js'
 
@@ -103,7 +102,9 @@ export function operationOf (method: string, path: string): Operation | undefine
 
 const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false, strict: false })
 addFormats.default(ajv)
-ajv.addFormat('byte', isStrictBase64)
+// Item data (`format: byte` in the document) is checked item by item: data that is not base64 fails that item alone
+// (per-item 422 MBG_ERR_DATA_INVALID in a 200, README "Error model"), never the request, so it refuses no body here.
+ajv.addFormat('byte', () => true)
 ajv.addSchema({ ...doc, $id: 'openapi.json' })
 const bodyValidators = new Map<string, ValidateFunction>()
 
