@@ -75,6 +75,12 @@ export const EnvSchema = Type.Object({
     maximum: 30 * 86_400,
     description: 'How long an Idempotency-Key and its recorded answer are kept, seconds.'
   }),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f.:/, ]+)$',
+    description: 'Whom to believe about the client address (X-Forwarded-For), for the audit log and rate limits: ' +
+      'false (the socket\'s address), true (any proxy), a number of proxy hops, or proxy addresses/CIDRs, comma-separated.'
+  }),
   AUDIT_LOG: Type.String({
     default: 'stdout',
     minLength: 1,
@@ -462,7 +468,7 @@ function checkAuth (config: GatewayConfig, source: string): void {
         throw new ConfigInvalid(`${source}: auth client "${client.name}": API key ${key.id} is listed twice`)
       }
       keys.add(key.sha256)
-      if (key.expires !== undefined && !RFC3339.test(key.expires)) {
+      if (key.expires !== undefined && (!RFC3339.test(key.expires) || Number.isNaN(Date.parse(key.expires)))) {
         throw new ConfigInvalid(`${source}: auth client "${client.name}": API key ${key.id} expires ` +
           `'${key.expires}' is not an RFC 3339 instant`)
       }

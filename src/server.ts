@@ -76,6 +76,12 @@ try {
 } catch (err) {
   fail((err as Error).message)
 }
+let auditLog: AuditLog
+try {
+  auditLog = new AuditLog(auditDestination(env.AUDIT_LOG))
+} catch (err) {
+  fail((err as Error).message)
+}
 if (auth.mode === 'none') {
   logger.warn('auth.mode is "none": anyone who can reach this port may read and write every configured mailbox; ' +
     'use it on a workstation only (README "Security model")')
@@ -83,7 +89,8 @@ if (auth.mode === 'none') {
 const app = await buildGateway({
   router,
   authenticator,
-  auditLog: new AuditLog(auditDestination(env.AUDIT_LOG)),
+  auditLog,
+  trustProxy: env.TRUST_PROXY,
   mode: demo !== undefined ? 'demo' : 'configured',
   logger,
   metrics,
@@ -120,7 +127,15 @@ if (configFile !== undefined) {
       app.log.error({ why, problem: (err as Error).message }, 'auth settings not reloaded: the current ones stay')
     }
   }
-  process.on('SIGHUP', () => { reloadAuth('SIGHUP') })
+  process.on('SIGHUP', () => {
+    reloadAuth('SIGHUP')
+    // After log rotation moved the audit file away: write to a new one at AUDIT_LOG.
+    try {
+      auditLog.reopen()
+    } catch (err) {
+      app.log.error({ problem: (err as Error).message }, 'audit log not reopened: records go to the old file')
+    }
+  })
   watchFile(configFile, { interval: 5000, persistent: false }, (now, before) => {
     if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) reloadAuth('file changed')
   })
@@ -159,8 +174,8 @@ try {
 }
 if (demo !== undefined) {
   const s = demo.simulators
-  // The key goes to the terminal, outside the log records: logs never carry a credential.
-  process.stdout.write(`\nDemo API key (client "demo", every scope, every mailbox): ${demoKey}\n` +
+  // The key goes to stderr, outside the log records on stdout: log records never carry a credential.
+  process.stderr.write(`\nDemo API key (client "demo", every scope, every mailbox): ${demoKey}\n` +
     `  export MBG_API_KEY=${demoKey}\n  curl -H "X-API-Key: $MBG_API_KEY" ${address}/mailboxes\n\n`)
   app.log.info({
     gateway: address,

@@ -52,9 +52,13 @@ if (missing.length > 0) {
     t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
     // Ready when it logs its address (a cold start on a busy machine can take well over 30 s).
     // The demo key is printed first, as a newcomer copies it from the terminal; it must not be in any log record.
-    const started = await waitForOutput(server, 'stdout',
-      /^ {2}export MBG_API_KEY=(mbg_[A-Za-z0-9_-]+)$[\s\S]*"gateway":"(http:\/\/[^"]+)".*demo mode/m)
-    const [, apiKey, gateway] = started
+    // The demo key comes on stderr (outside the JSON log records on stdout), as a newcomer copies it.
+    const [key, address] = await Promise.all([
+      waitForOutput(server, 'stderr', /^ {2}export MBG_API_KEY=(mbg_[A-Za-z0-9_-]+)$/m),
+      waitForOutput(server, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/)
+    ])
+    const apiKey = key[1]
+    const gateway = address[1]
     registerSecret(apiKey)
     // As a load balancer would: send traffic once /health/ready says the backends were checked
     // (until then, and while a busy machine makes the gateway shed load, it answers 503).

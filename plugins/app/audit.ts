@@ -5,8 +5,10 @@
  *
  * Counts come from the answer object before it is serialized (`preSerialization`); item bytes are computed from
  * base64 lengths, never by decoding. A streamed answer is no object: its route sets `request.auditCounts` to
- * counts it keeps up to date while it writes, read when the answer is over. Problem codes are read from the
- * (small) problem body.
+ * counts it keeps up to date while it writes, read when the answer is over (its connection closes, finished or cut
+ * off). Problem codes are read from the (small) problem body. The record of any other answer is written
+ * in `onSend`, which runs once the work is over whether or not the caller is still there (`onResponse` does not run
+ * for a caller who hung up, and a write it asked for may still have been done): `callerGone` says so.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -39,7 +41,9 @@ export interface StreamedCounts {
   complete: boolean
 }
 
-const DENIALS = new Set(['MBG_ERR_UNAUTHENTICATED', 'MBG_ERR_INSUFFICIENT_SCOPE', 'MBG_ERR_MAILBOX_FORBIDDEN'])
+const DENIALS = new Set([
+  'MBG_ERR_UNAUTHENTICATED', 'MBG_ERR_INSUFFICIENT_SCOPE', 'MBG_ERR_MAILBOX_FORBIDDEN', 'MBG_ERR_RATE_LIMITED'
+])
 const UNKNOWN = 'MBG_ERR_OUTCOME_UNKNOWN'
 
 interface BatchAnswer {
@@ -115,7 +119,6 @@ function outcomeOf (status: number, code: string | undefined, c: Counted): Audit
 async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): Promise<void> {
   fastify.decorate('auditLog', opts.auditLog)
   fastify.decorateRequest('auditCounts', null)
-  const codes = new WeakMap<FastifyRequest, string>()
 
   fastify.addHook('preSerialization', async (request, _reply, payload) => {
     const event = request.routeOptions.config?.audit
@@ -123,26 +126,21 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
     return payload
   })
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
-    // A streamed answer the caller cuts off never finishes, so onResponse does not run: its record is written
-    // when the connection closes, with what was written by then.
+    const code = reply.statusCode >= 400 ? problemCode(payload) : undefined
     if (request.auditCounts !== null && request.auditCounts !== undefined) {
-      reply.raw.once('close', () => { if (!reply.raw.writableFinished) write(request, reply) })
-    }
-    if (reply.statusCode >= 400) {
-      const code = problemCode(payload)
-      if (code !== undefined) codes.set(request, code)
+      // A streamed answer: its counts are final once its connection closes (finished or cut off).
+      reply.raw.once('close', () => { write(request, reply, code) })
+    } else {
+      write(request, reply, code)
     }
     return payload
   })
-  const written = new WeakSet<FastifyRequest>()
-  /** Writes the request's record once: when its answer is finished, or when a streamed answer is cut off. */
-  const write = (request: FastifyRequest, reply: FastifyReply): void => {
-    if (written.has(request)) return
-    written.add(request)
-    const code = codes.get(request)
+
+  /** Writes the request's audit record, if it needs one. */
+  const write = (request: FastifyRequest, reply: FastifyReply, code: string | undefined): void => {
     const denied = code !== undefined && DENIALS.has(code)
     const routeEvent = request.routeOptions.config?.audit
-    if (!denied && routeEvent === undefined) return
+    if ((!denied && routeEvent === undefined) || request.auditQuiet === true) return
     const c = counted.get(request) ?? (request.auditCounts !== null ? streamed(request.auditCounts) : {})
     const mailbox = (request as { mailbox?: { mailbox?: { address: string, id: string, backend: string } } })
       .mailbox?.mailbox
@@ -158,7 +156,7 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
     const credential = caller !== undefined
       ? { kind: caller.credential, ...(caller.credentialId !== undefined ? { id: caller.credentialId } : {}) }
       : attempted !== undefined ? { kind: attempted } : undefined
-    const record: AuditRecord & { action?: string, replayed?: boolean } = {
+    const record: AuditRecord & { action?: string, replayed?: boolean, callerGone?: boolean } = {
       event: denied ? 'access.denied' : routeEvent as AuditEvent,
       outcome: outcomeOf(reply.statusCode, code, c),
       status: reply.statusCode,
@@ -178,11 +176,11 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
       ...(folderId !== undefined ? { folderId } : {}),
       ...(denied && routeEvent !== undefined ? { action: routeEvent } : {}),
       ...(reply.getHeader('idempotent-replayed') === 'true' ? { replayed: true } : {}),
+      ...(reply.raw.destroyed || request.raw.socket?.destroyed === true ? { callerGone: true } : {}),
       durationMs: Math.round(reply.elapsedTime)
     }
     opts.auditLog.record(record)
   }
-  fastify.addHook('onResponse', async (request, reply) => { write(request, reply) })
   fastify.addHook('onClose', async () => { opts.auditLog.flush() })
 }
 

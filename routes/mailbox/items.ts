@@ -1,12 +1,14 @@
 import { Readable } from 'node:stream'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { FolderParams, MailboxParams, PageQuery, problems, UPSTREAM } from '../../src/schemas/common.js'
+import { FolderParams, MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
 import {
-  ExportLine, ExportResponse, exportRequest, FolderExportRequest, ImportResponse, importRequest, ItemList
+  deleteRequest, ExportLine, ExportResponse, exportRequest, FolderExportRequest, ImportResponse, importRequest,
+  ItemList, ItemListQuery, ItemWriteResponse, moveRequest
 } from '../../src/schemas/item.js'
 import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
+import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
 
 /** Bytes of NDJSON the answer stream holds before it stops asking for more lines. */
@@ -43,15 +45,36 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     schema: {
       tags: ['items'],
       summary: 'List items of a folder',
-      description: 'Paged item summaries (normal items, not folder-associated ones).',
+      description: 'Paged item summaries: the normal items, or with `associated=true` the folder-associated ones ' +
+        '(rules, views, forms; EWS mailboxes only, a Graph mailbox answers 501 MBG_ERR_NOT_SUPPORTED). ' +
+        'Export them by id like any item; import them back with `associated: true`.',
       operationId: 'listItems',
       params: FolderParams,
-      querystring: PageQuery,
-      response: { 200: Type.Ref(ItemList), ...problems(400, 404, ...UPSTREAM) }
+      querystring: ItemListQuery,
+      response: { 200: Type.Ref(ItemList), ...problems(400, 404, 501, ...UPSTREAM) }
     }
   }, async (request) => {
     const { mailbox, params, query, cancel } = request
     return await fastify.mailboxService.listItems(mailbox, params.folder, query, cancel)
+  })
+
+  fastify.get('/mailboxes/:mailbox/folders/:folder/items/changes', {
+    config: { scope: 'mailboxes:read' },
+    schema: {
+      tags: ['items'],
+      summary: 'Item changes of a folder since a cursor',
+      description: 'Without a cursor, every item of the folder as `created` (a full sync); then only what was ' +
+        'created, updated, deleted or marked read or unread since (EWS SyncFolderItems, Graph items/delta). Call ' +
+        'again with `cursor` while `more` is true; keep the last cursor for the next sync. A cursor the backend no ' +
+        'longer accepts is a 410 MBG_ERR_CURSOR_EXPIRED: start again without one.',
+      operationId: 'listItemChanges',
+      params: FolderParams,
+      querystring: ChangesQuery,
+      response: { 200: Type.Ref(ItemChanges), ...problems(400, 404, 410, ...UPSTREAM) }
+    }
+  }, async (request) => {
+    const { mailbox, params, query, cancel } = request
+    return await fastify.mailboxService.listItemChanges(mailbox, params.folder, query, cancel)
   })
 
   fastify.post('/mailboxes/:mailbox/items::export', {
@@ -117,6 +140,42 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     }
   }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items,
     { signal: workSignal(request), stop: request.stop }))
+
+  fastify.post('/mailboxes/:mailbox/items::delete', {
+    ...idempotent(fastify),
+    config: { scope: 'items:write', audit: 'items.delete' },
+    schema: {
+      tags: ['items'],
+      summary: 'Delete items',
+      description: `Deletes up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}): \`mode\` \`soft\` (default, recoverable), \`hard\` (permanent) or \`moveToDeletedItems\` (EWS only). A Graph mailbox needs \`folderId\`, the folder the items are in, and answers 501 MBG_ERR_NOT_SUPPORTED for \`moveToDeletedItems\`. Answers 200 with one result per id, in request order; an unknown or already deleted item is its own 404 and never fails its neighbours.`,
+      operationId: 'deleteItems',
+      params: MailboxParams,
+      headers: IdempotencyHeaders,
+      body: deleteRequest(opts.maxBatchItems),
+      response: { 200: Type.Ref(ItemWriteResponse), ...problems(400, 404, 409, 415, 422, 501, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.deleteItems(request.mailbox, request.body.ids,
+    {
+      ...(request.body.mode !== undefined ? { mode: request.body.mode } : {}),
+      ...(request.body.folderId !== undefined ? { folderId: request.body.folderId } : {})
+    },
+    { signal: workSignal(request), stop: request.stop }))
+
+  fastify.post('/mailboxes/:mailbox/items::move', {
+    ...idempotent(fastify),
+    config: { scope: 'items:write', audit: 'items.move' },
+    schema: {
+      tags: ['items'],
+      summary: 'Move items to another folder',
+      description: `Moves up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) into \`folderId\` of the same mailbox. Answers 200 with one result per id, in request order: \`newId\` is the item's id in its new folder (the old id no longer works). Items whose answer was lost get MBG_ERR_OUTCOME_UNKNOWN and are not sent again. A Graph mailbox answers 501 MBG_ERR_NOT_SUPPORTED: its API documents no move.`,
+      operationId: 'moveItems',
+      params: MailboxParams,
+      headers: IdempotencyHeaders,
+      body: moveRequest(opts.maxBatchItems),
+      response: { 200: Type.Ref(ItemWriteResponse), ...problems(400, 404, 409, 415, 422, 501, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.moveItems(request.mailbox, request.body.ids,
+    request.body.folderId, { signal: workSignal(request), stop: request.stop }))
 }
 
 export default items

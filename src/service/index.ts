@@ -7,7 +7,7 @@ export {
   type PageQuery
 } from './mailbox-service.js'
 export {
-  exportFolder, exportItems, importItems, summarize, type BatchOptions,
+  deleteItems, exportFolder, exportItems, importItems, moveItems, summarize, type BatchOptions,
   type BatchSummary, type ExportResult, type ImportRequestItem,
   type ImportRules, type MailboxTarget
 } from './items.js'

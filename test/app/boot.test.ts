@@ -14,6 +14,10 @@ t.test('bad configuration stops the process at boot with a one-line message nami
     },
     /^mailbox-gateway: Invalid configuration: MBG_CONFIG: no "auth" section/],
     [{ DEMO_API_KEY: 'short' }, /DEMO_API_KEY must match pattern/],
+    // An audit file that cannot be opened stops the start (it did hang in mkdir on /proc).
+    [{ AUDIT_LOG: '/proc/nope/audit.log' }, /^mailbox-gateway: Invalid configuration: AUDIT_LOG: cannot open \/proc\/nope\/audit.log/],
+    [{ AUDIT_LOG: '/etc/hostname/audit.log' }, /AUDIT_LOG: cannot open \/etc\/hostname\/audit.log/],
+    [{ TRUST_PROXY: 'yes please' }, /TRUST_PROXY must match pattern/],
     // Demo mode (no backend configured) reads the simulators' faults.
     [{ SIMULATOR_FAULTS: '{"ews":[{"rate":2,"kinds":["slow"]}]}' },
       /^mailbox-gateway: SIMULATOR_FAULTS\.ews\[0\]\.rate must be a number 0\.\.1\n$/]

@@ -112,6 +112,8 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
     await record('getMailbox', 200, { method: 'GET', url: mbx })
     await record('listFolders', 200, { method: 'GET', url: `${mbx}/folders?pageSize=3` })
     await record('getFolder', 200, { method: 'GET', url: `${mbx}/folders/inbox` })
+    // Not recorded: a full sync of the folder tree, so the recorded call below shows only what changed since.
+    const synced = await call(200, { method: 'GET', url: `${mbx}/folders/changes?pageSize=1000` })
     const folder = await record('createFolder', 201, {
       method: 'POST',
       url: `${mbx}/folders`,
@@ -122,6 +124,10 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       method: 'PATCH',
       url: folderUrl,
       body: { displayName: 'Invoices 2026 (paid)' }
+    })
+    await record('listFolderChanges', 200, {
+      method: 'GET',
+      url: `${mbx}/folders/changes?cursor=${encodeURIComponent(synced.cursor as string)}`
     })
 
     // Not recorded: puts one small real item into the new folder for the item examples below.
@@ -134,6 +140,7 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
 
     const list = await record('listItems', 200, { method: 'GET', url: `${folderUrl}/items?pageSize=10` })
     const item = list.items[0] as { id: string, changeKey: string }
+    await record('listItemChanges', 200, { method: 'GET', url: `${folderUrl}/items/changes?pageSize=100` })
     const exported = await record('exportItems', 200, {
       method: 'POST',
       url: `${mbx}/items:export`,
@@ -153,6 +160,18 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       }
     })
     if (imported.failed !== 0) throw new Error(`import example failed: ${JSON.stringify(imported)}`)
+    const moved = await record('moveItems', 200, {
+      method: 'POST',
+      url: `${mbx}/items:move`,
+      body: { ids: [imported.results[0].itemId], folderId: folder.id }
+    })
+    if (moved.failed !== 0) throw new Error(`move example failed: ${JSON.stringify(moved)}`)
+    const deleted = await record('deleteItems', 200, {
+      method: 'POST',
+      url: `${mbx}/items:delete`,
+      body: { ids: [moved.results[0].newId, item.id], mode: 'soft' }
+    })
+    if (deleted.failed !== 0) throw new Error(`delete example failed: ${JSON.stringify(deleted)}`)
     await record('deleteFolder', 204, { method: 'DELETE', url: folderUrl })
   } finally {
     await app.close()
