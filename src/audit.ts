@@ -23,7 +23,7 @@ export type AuditEvent =
 
 /**
  * - `success`: everything asked was done;
- * - `partial`: a batch where some items failed (see `items`);
+ * - `partial`: a batch where some items failed (see `items`), or a streamed export that stopped before its end;
  * - `failure`: nothing was done (the status and `code` say why), or every item failed;
  * - `denied`: the caller was refused (401/403: no or a bad credential, a missing scope, a mailbox not allowed).
  */
@@ -57,6 +57,8 @@ export interface AuditRecord {
   items?: { requested: number, succeeded: number, failed: number, unknown?: number }
   /** Bytes of item data moved (decoded size of the base64 streams exported or sent for import). */
   bytes?: number
+  /** A streamed export: whether it reached its end (false: cut off; the caller resumes it with a cursor). */
+  complete?: boolean
   /** Folder id created, renamed or deleted. */
   folderId?: string
   durationMs: number

@@ -3,7 +3,9 @@ import { ItemError, Problem } from './common.js'
 import { Folder, FolderCreate, FolderList, FolderUpdate } from './folder.js'
 import {
   ExportResponse,
+  ExportLine,
   ExportResult,
+  FolderExportRequest,
   ImportItem,
   ImportResponse,
   ImportResult,
@@ -18,7 +20,8 @@ import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 
 export const SHARED_SCHEMAS = [
   Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
-  ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse,
+  ItemSummary, ItemList, ExportResult, ExportResponse, FolderExportRequest, ExportLine, ImportItem, ImportResult,
+  ImportResponse,
   ItemWriteResult, ItemWriteResponse,
   ItemChange, ItemChanges, FolderChange, FolderChanges,
   Liveness, BackendState, Readiness, NotReadyProblem

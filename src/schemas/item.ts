@@ -149,6 +149,77 @@ export const ImportResponse = Type.Object({
   failed: Type.Integer()
 }, { $id: 'ImportResponse', title: 'ImportResponse', additionalProperties: false })
 
+export const FolderExportRequest = Type.Object({
+  subtree: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Also export every folder below this one (depth first, each folder before its subfolders). ' +
+      'The folder `root` with `subtree: true` exports the whole mailbox.'
+  })),
+  cursor: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 16384,
+    description: 'Resume after a cut connection: the `cursor` of the last line received, unchanged, with the ' +
+      'same mailbox, folder and subtree. Every item is then delivered exactly once over all the requests. ' +
+      'Cursors are sealed with PAGE_TOKEN_SECRET; when it is not set, only the process that issued one accepts it.'
+  }))
+}, { $id: 'FolderExportRequest', title: 'FolderExportRequest', additionalProperties: false })
+
+const LINE_CURSOR = Type.String({
+  description: 'Opaque resume point just after this line: send it back as `cursor` to go on from here.'
+})
+
+/** The lines of a streamed export (application/x-ndjson), one JSON object a line. */
+export const ExportLine = Type.Union([
+  Type.Object({
+    type: Type.Literal('item'),
+    itemId: Type.String(),
+    changeKey: Type.String({ description: 'The change key the item was exported at.' }),
+    folderId: Type.String(),
+    itemClass: Type.String(),
+    size: Type.Integer({ minimum: 0, description: 'Size in bytes as the backend lists it.' }),
+    source: MailboxType,
+    cursor: LINE_CURSOR,
+    data: Type.String({
+      contentEncoding: 'base64',
+      description: 'Opaque full-fidelity item stream (base64), as the backend gave it. Import it unchanged ' +
+        '(with `source`).'
+    })
+  }, { title: 'ExportItemLine', additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('error'),
+    itemId: Type.String(),
+    folderId: Type.String(),
+    error: Type.Ref(ItemError),
+    cursor: LINE_CURSOR
+  }, { title: 'ExportErrorLine', additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('progress'),
+    folder: Type.String({ description: 'Id of the folder being exported.' }),
+    displayName: Type.String(),
+    done: Type.Integer({ minimum: 0, description: 'Items of this folder delivered (over every request resumed).' }),
+    total: Type.Optional(Type.Integer({
+      minimum: 0,
+      description: 'Items in the folder when the export reached it, as the backend counts them.'
+    })),
+    cursor: LINE_CURSOR
+  }, { title: 'ExportProgressLine', additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('summary'),
+    succeeded: Type.Integer({ minimum: 0, description: 'Item lines of this answer.' }),
+    failed: Type.Integer({ minimum: 0, description: 'Error lines of this answer.' }),
+    complete: Type.Boolean({
+      description: 'True when the export reached its end; false when it stopped early (`error` says why): ' +
+        'resume with `cursor`.'
+    }),
+    error: Type.Optional(Type.Ref(ItemError)),
+    cursor: LINE_CURSOR
+  }, { title: 'ExportSummaryLine', additionalProperties: false })
+], {
+  $id: 'ExportLine',
+  title: 'ExportLine',
+  description: 'One line of a streamed export: an item, an item that could not be exported, progress, and ' +
+    'last a summary.'
+})
 /** Item ids of a delete or move request (the same bounds as an export's). */
 function writeIds (maxItems: number) {
   return Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {

@@ -25,6 +25,7 @@ import {
   type ExportResult, type ImportRequestItem, type ImportRules, type MailboxTarget
 } from './items.js'
 import { forCaller } from './caller.js'
+import { openExportStream, type ExportStream } from './export-stream.js'
 import { PageTokens } from './page-tokens.js'
 import { BadRequest, isGatewayError, MailboxForbidden, NotSupported, TooLarge, toItemError } from '../errors.js'
 import type { Caller } from '../access/caller.js'
@@ -331,6 +332,32 @@ export class MailboxService {
     }
     const failed = results.filter((r) => 'error' in r).length
     return { results, succeeded: results.length - failed, failed }
+  }
+
+  /**
+   * Streams the items of `folder` (and with `subtree`, of every folder below it) as NDJSON lines
+   * (src/service/export-stream.ts), resuming after `cursor` when given. Resolves once the first line is known:
+   * an export that cannot start throws (404 for an unknown folder, 400 for a cursor not issued for this mailbox,
+   * folder and subtree flag, the backend's own status when it refuses the first call as a whole).
+   */
+  async exportStream (target: MailboxTarget, folder: string, request: { subtree?: boolean, cursor?: string },
+    options?: BatchOptions | AbortSignal): Promise<ExportStream> {
+    const subtree = request.subtree === true
+    const scope = `export|${target.mailbox.id}|${listingKey(folder)}|${subtree ? 'subtree' : 'folder'}`
+    const tokens = {
+      seal: (position: string) => this.tokens.seal(scope, position),
+      open: (cursor: string) => {
+        try {
+          return this.tokens.open(scope, cursor)
+        } catch {
+          throw new BadRequest('cursor is not one this export issued (send the cursor of a line back unchanged, ' +
+            'with the same mailbox, folder and subtree)')
+        }
+      }
+    }
+    return await openExportStream(target, {
+      folder, subtree, ...(request.cursor !== undefined ? { cursor: request.cursor } : {})
+    }, tokens, this.batchOptions(options))
   }
 
   /**

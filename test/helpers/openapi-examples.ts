@@ -87,8 +87,9 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       if (res.statusCode !== expected) {
         throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`)
       }
-      // Only JSON answers are examples (the /metrics text varies from run to run).
-      return res.body === '' || !/json/.test(String(res.headers['content-type'])) ? undefined : JSON.parse(res.body)
+      // Only JSON answers are examples (the /metrics text varies from run to run; NDJSON is no JSON document).
+      const json = /^application\/([\w.-]+\+)?json\b/.test(String(res.headers['content-type']))
+      return res.body === '' || !json ? undefined : JSON.parse(res.body)
     }
     const record = async (operationId: string, expected: number, c: Call): Promise<any> => {
       const response = await call(expected, c)
@@ -145,6 +146,8 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       url: `${mbx}/items:export`,
       body: { itemIds: [item.id] }
     })
+    // Answers application/x-ndjson: only the request body is an example.
+    await record('exportFolder', 200, { method: 'POST', url: `${folderUrl}/items:export`, body: { subtree: false } })
     const { data, source } = exported.results[0] as { data: string, source: string }
     const imported = await record('importItems', 200, {
       method: 'POST',
