@@ -6,6 +6,8 @@ import { buildProblem, sendProblem } from '../plugins/app/problem-details.js'
 
 /** Under @fastify/under-pressure, a route whose `pressureHandler` returns nothing is served anyway. */
 const NEVER_SHED = { pressureHandler: () => undefined }
+/** Probes need no credential (plugins/app/access.ts). */
+const PROBE = { ...NEVER_SHED, public: true }
 
 /**
  * Liveness and readiness, split:
@@ -27,7 +29,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   }
   fastify.get('/health/live', {
     logLevel: 'warn',
-    config: NEVER_SHED,
+    config: PROBE,
     schema: {
       ...liveSchema,
       summary: 'Liveness check',
@@ -38,7 +40,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
   }, live)
   fastify.get('/health', {
     logLevel: 'warn',
-    config: NEVER_SHED,
+    config: PROBE,
     schema: {
       ...liveSchema,
       summary: 'Liveness check (alias of /health/live)',
@@ -49,6 +51,7 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/health/ready', {
     logLevel: 'warn',
+    config: { public: true },
     schema: {
       tags: ['operations'],
       summary: 'Readiness check',

@@ -4,6 +4,7 @@ import { MailboxList } from '../src/schemas/mailbox.js'
 
 const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/mailboxes', {
+    config: { scope: 'mailboxes:read' },
     schema: {
       tags: ['mailboxes'],
       summary: 'List mailboxes',
@@ -12,7 +13,7 @@ const mailboxes: FastifyPluginAsyncTypebox = async (fastify) => {
       querystring: Type.Object({}, { additionalProperties: false }),
       response: { 200: Type.Ref(MailboxList), ...problems(400, ...UPSTREAM) }
     }
-  }, async () => ({ mailboxes: await fastify.mailboxService.listMailboxes() }))
+  }, async (request) => ({ mailboxes: await fastify.mailboxService.listMailboxes(request.caller) }))
 }
 
 export default mailboxes

@@ -14,7 +14,7 @@ const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8'
 const metrics: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/metrics', {
     logLevel: 'warn',
-    config: NEVER_SHED,
+    config: { ...NEVER_SHED, scope: 'metrics:read' },
     schema: {
       tags: ['operations'],
       summary: 'Prometheus metrics',

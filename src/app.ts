@@ -5,6 +5,11 @@
 import type { FastifyInstance } from 'fastify'
 import underPressure, { type FastifyUnderPressureOptions } from '@fastify/under-pressure'
 import swagger from '../plugins/external/swagger.js'
+import access from '../plugins/app/access.js'
+import rateLimit from '../plugins/app/rate-limit.js'
+import audit from '../plugins/app/audit.js'
+import { AuditLog } from './audit.js'
+import type { CallerAuthenticator } from './access/authenticator.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import type { BackendRouter } from './backends/router.js'
 import type { BackendChecksOptions, BackendHealth } from './backends/health.js'
@@ -41,6 +46,10 @@ declare module 'fastify' {
 
 export interface AppOptions {
   router: BackendRouter
+  /** Checks callers' credentials (src/access/authenticator.ts); closed with the app. */
+  authenticator: CallerAuthenticator
+  /** The audit log (AUDIT_LOG; src/audit.ts); default: none written. */
+  auditLog?: AuditLog
   mode: 'demo' | 'configured'
   maxBatchItems: number
   /** Most item data one export answer carries (MAX_EXPORT_ANSWER_BYTES); see MailboxService.exportItems. */
@@ -90,6 +99,10 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema)
   // The API speaks JSON only: anything else is a 415, not a string handed to the body schema.
   fastify.removeContentTypeParser('text/plain')
+  // Before swagger: it writes each route's security requirement into its schema.
+  await fastify.register(access, { authenticator: opts.authenticator })
+  await fastify.register(rateLimit)
+  await fastify.register(audit, { auditLog: opts.auditLog ?? new AuditLog(false) })
   await fastify.register(swagger, { ui: opts.docsUi ?? true })
   await fastify.register(underPressure, {
     maxEventLoopDelay: 1000,

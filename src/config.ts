@@ -84,6 +84,21 @@ export const EnvSchema = Type.Object({
     description: 'Where state that outlives a request (Idempotency-Keys) is kept: `sqlite:<file>` (a path relative ' +
       'to the working directory; the file and its folder are created) or `memory` (this process only, lost on exit).'
   }),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f.:/, ]+)$',
+    description: 'Whom to believe about the client address (X-Forwarded-For), for the audit log and rate limits: ' +
+      'false (the socket\'s address), true (any proxy), a number of proxy hops, or proxy addresses/CIDRs, comma-separated.'
+  }),
+  AUDIT_LOG: Type.String({
+    default: 'stdout',
+    minLength: 1,
+    description: 'Where audit records go: stdout (with the service log, `"log":"audit"`), stderr, off, or a file path.'
+  }),
+  DEMO_API_KEY: Type.Optional(Type.String({
+    pattern: '^mbg_[A-Za-z0-9_-]{32,}$',
+    description: 'Demo mode: the demo client\'s API key (default: a new one each start, printed at start).'
+  })),
   PAGE_TOKEN_SECRET: Type.Optional(
     Type.String({
       minLength: 16,
@@ -265,6 +280,86 @@ export const BackendSchema = Type.Union([EwsBackendSchema, GraphBackendSchema])
 
 const BACKEND_NAME = '^[A-Za-z0-9_-]+$'
 
+/** Scopes a caller may hold (README "Security model"); each route needs one of them. */
+export const CALLER_SCOPES = [
+  'mailboxes:read', 'items:export', 'items:import', 'folders:write', 'items:write', 'metrics:read'
+] as const
+export type CallerScope = typeof CALLER_SCOPES[number]
+const Scope = Type.Union(CALLER_SCOPES.map((s) => Type.Literal(s)))
+
+const RateLimit = Type.Object({
+  max: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Most requests per window.' }),
+  windowSec: Type.Integer({ minimum: 1, maximum: 86_400, description: 'Window length, seconds.' })
+}, { additionalProperties: false })
+
+export const ApiKeySchema = Type.Object({
+  id: Type.String({
+    pattern: '^[A-Za-z0-9._-]{1,64}$',
+    description: 'Names the key in the audit log and in logs (never the key itself), e.g. "2026-11".'
+  }),
+  sha256: Type.String({
+    pattern: '^[0-9a-f]{64}$',
+    description: 'SHA-256 of the key, lower-case hex (`npm run apikey` prints a new key and this line).'
+  }),
+  expires: Type.Optional(Type.String({
+    minLength: 1, description: 'After this instant the key is refused (RFC 3339, e.g. 2027-06-30T00:00:00Z).'
+  }))
+}, { additionalProperties: false })
+
+export const CallerClientSchema = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$', description: 'The client, as the audit log names it.' }),
+  apiKeys: Type.Array(ApiKeySchema, {
+    default: [], description: 'Keys of this client (several at once while rotating).'
+  }),
+  appIds: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+    default: [],
+    description: 'OAuth client ids (the `azp` or `appid` claim of its bearer tokens) that act as this client.'
+  }),
+  scopes: Type.Array(Scope, {
+    uniqueItems: true,
+    description: 'Scopes the client may hold. A bearer token holds those of its `roles`/`scp` claims that are here.'
+  }),
+  mailboxes: Type.Array(Type.String({ minLength: 1, maxLength: 320 }), {
+    description: 'Mailbox allow-list: addresses or glob patterns ("*@contoso.com", "*"), case-insensitive.'
+  }),
+  backends: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), {
+    description: 'When given, only mailboxes served by these backends.'
+  })),
+  rateLimit: Type.Optional(RateLimit)
+}, { additionalProperties: false })
+
+export const AuthSchema = Type.Object({
+  mode: Type.Union([Type.Literal('required'), Type.Literal('none')], {
+    default: 'required',
+    description: '"none" lets anyone who reaches the port do anything (local use only; logged as a warning).'
+  }),
+  oidc: Type.Optional(Type.Object({
+    issuer: Type.String({
+      pattern: '^https://',
+      description: 'Expected `iss`, e.g. https://login.microsoftonline.com/{tenant}/v2.0 (Entra ID v2 tokens).'
+    }),
+    audience: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1, description: 'Accepted `aud` values, e.g. the gateway app\'s client id and "api://mailbox-gateway".'
+    }),
+    jwksUri: Type.Optional(Type.String({
+      pattern: '^https://', description: 'Signing keys; default: `jwks_uri` of the issuer\'s discovery document.'
+    })),
+    clockToleranceSec: Type.Integer({ minimum: 0, maximum: 600, default: 60, description: 'Allowed clock skew.' }),
+    tls: Type.Optional(Tls)
+  }, { additionalProperties: false })),
+  clients: Type.Array(CallerClientSchema, { default: [] }),
+  rateLimit: Type.Object({
+    max: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600 }),
+    windowSec: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 })
+  }, {
+    additionalProperties: false,
+    default: {},
+    description: 'Requests per client per window, unless the client has its own (RateLimit-* answer headers).'
+  })
+}, { additionalProperties: false })
+export type AuthSettings = Static<typeof AuthSchema>
+export type CallerClientSettings = Static<typeof CallerClientSchema>
+
 export const GatewayConfigSchema = Type.Object({
   backends: Type.Record(Type.String({ pattern: BACKEND_NAME }), BackendSchema),
   mailboxes: Type.Array(Type.Object({
@@ -289,6 +384,7 @@ export const GatewayConfigSchema = Type.Object({
       resetMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 }))
     }, { additionalProperties: false }))
   }, { additionalProperties: false })),
+  auth: Type.Optional(AuthSchema),
   crossBackendImport: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('deny')], {
     description: 'Whether data exported from one backend type may be imported into the other (EWS ExportItems data into Graph import and back). Undocumented by Microsoft; default deny.'
   }))
@@ -358,6 +454,7 @@ export function parseGatewayConfig (raw: unknown, source: string): GatewayConfig
       throw new ConfigInvalid(`${source}: backend "${name}" needs clientSecret or certificate`)
     }
   }
+  if (config.auth !== undefined) checkAuth(config, source)
   const seen = new Set<string>()
   for (const m of config.mailboxes) {
     const key = m.address.toLowerCase()
@@ -365,6 +462,57 @@ export function parseGatewayConfig (raw: unknown, source: string): GatewayConfig
     seen.add(key)
   }
   return config
+}
+
+/**
+ * Cross-checks of the `auth` section: client names, API keys and app ids each used once, named backends exist,
+ * expiry instants parse, and `mode: "required"` has at least one client (otherwise nobody could call).
+ */
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i
+
+function checkAuth (config: GatewayConfig, source: string): void {
+  const auth = config.auth as AuthSettings
+  const names = new Set<string>()
+  const keys = new Set<string>()
+  const apps = new Set<string>()
+  if (auth.mode === 'required' && auth.clients.length === 0) {
+    throw new ConfigInvalid(`${source}: auth.clients is empty, so no caller could be let in ` +
+      '(add a client, or set auth.mode "none" for local use only)')
+  }
+  for (const client of auth.clients) {
+    if (names.has(client.name)) throw new ConfigInvalid(`${source}: auth client "${client.name}" is listed twice`)
+    names.add(client.name)
+    for (const key of client.apiKeys) {
+      if (keys.has(key.sha256)) {
+        throw new ConfigInvalid(`${source}: auth client "${client.name}": API key ${key.id} is listed twice`)
+      }
+      keys.add(key.sha256)
+      if (key.expires !== undefined && (!RFC3339.test(key.expires) || Number.isNaN(Date.parse(key.expires)))) {
+        throw new ConfigInvalid(`${source}: auth client "${client.name}": API key ${key.id} expires ` +
+          `'${key.expires}' is not an RFC 3339 instant`)
+      }
+    }
+    for (const appId of client.appIds) {
+      if (apps.has(appId.toLowerCase())) {
+        throw new ConfigInvalid(`${source}: app id ${appId} is given to two auth clients`)
+      }
+      apps.add(appId.toLowerCase())
+    }
+    if (client.appIds.length > 0 && auth.oidc === undefined) {
+      throw new ConfigInvalid(`${source}: auth client "${client.name}" has appIds but auth.oidc is not configured`)
+    }
+    for (const backend of client.backends ?? []) {
+      if (config.backends[backend] === undefined) {
+        throw new ConfigInvalid(`${source}: auth client "${client.name}" names unknown backend "${backend}"`)
+      }
+    }
+  }
+}
+
+/** The CA PEM the caller authenticator trusts at the token issuer: `auth.oidc.tls.caFile`, else the runtime one. */
+export function authIssuerCa (auth: AuthSettings, extras: RuntimeExtras = {}): string | undefined {
+  const file = auth.oidc?.tls?.caFile
+  return file !== undefined ? readFileSetting(file, 'auth.oidc.tls.caFile') : extras.ca
 }
 
 /** Resolves "env:NAME" secret references. */
@@ -583,5 +731,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): LoadedConfig 
   } catch (err) {
     throw new ConfigInvalid(`${source} is not valid JSON: ${(err as Error).message}`)
   }
-  return { env: parsedEnv, gateway: parseGatewayConfig(raw, source) }
+  const gateway = parseGatewayConfig(raw, source)
+  if (gateway.auth === undefined) {
+    throw new ConfigInvalid(`${source}: no "auth" section: callers must be authenticated (README "Security model": ` +
+      'auth.clients with API keys or bearer tokens), or set "auth": { "mode": "none" } for local use only')
+  }
+  return { env: parsedEnv, gateway }
 }

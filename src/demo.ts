@@ -5,9 +5,10 @@
  * (client credentials through MSAL against the identity simulator).
  */
 import type { Logger } from 'pino'
-import { parseGatewayConfig, type GatewayConfig, type RuntimeExtras } from './config.js'
+import { CALLER_SCOPES, parseGatewayConfig, type GatewayConfig, type RuntimeExtras } from './config.js'
 import { simulatorFaultsFromEnv } from './simulators/faults.js'
-import { startSimulators, DEMO_CREDENTIALS, type Simulators } from './simulators/index.js'
+import { startSimulators, DEMO_CREDENTIALS, GATEWAY_RESOURCE, type Simulators } from './simulators/index.js'
+import { hashApiKey } from './access/authenticator.js'
 import { DEMO_MAILBOXES } from './simulators/store/seed.js'
 
 export interface Demo {
@@ -23,7 +24,8 @@ export interface Demo {
  * `tls.caFile`, so the document works as MBG_CONFIG as is (`npm run sim` prints it); without,
  * the CA is passed as a runtime extra (demo mode, demoConfig).
  */
-export function simulatorDocument (sims: Simulators, options: { caFile?: string } = {}): Record<string, unknown> {
+export function simulatorDocument (sims: Simulators, options: { caFile?: string, apiKey?: string } = {}):
+Record<string, unknown> {
   const authority = new URL(sims.identity.authority)
   const importHost = new URL(sims.graph.importOrigin).host
   const tls = options.caFile !== undefined ? { tls: { caFile: options.caFile } } : {}
@@ -53,14 +55,42 @@ export function simulatorDocument (sims: Simulators, options: { caFile?: string 
       { address: DEMO_MAILBOXES.carol.smtp, backend: 'exo-graph', displayName: DEMO_MAILBOXES.carol.name },
       { address: DEMO_MAILBOXES.dave.smtp, backend: 'exo-graph', displayName: DEMO_MAILBOXES.dave.name }
     ],
+    auth: demoAuth(sims, options),
     // The simulators accept each other's streams; real Exchange behaviour is undocumented (see README).
     crossBackendImport: 'allow'
   }
 }
 
-/** The demo document, parsed like a configured one (defaults filled in), plus the simulators' CA. */
-export function demoConfig (sims: Simulators): { config: GatewayConfig, extras: RuntimeExtras } {
-  return { config: parseGatewayConfig(simulatorDocument(sims), 'demo configuration'), extras: { ca: sims.ca } }
+/**
+ * Callers of the demo gateway: one client, `demo`, holding every scope for every mailbox, reached with
+ * `apiKey` (when given) or with a bearer token the identity simulator issues to the demo caller app
+ * (DEMO_CREDENTIALS.caller, client credentials for `api://mailbox-gateway/.default`).
+ */
+function demoAuth (sims: Simulators, options: { caFile?: string, apiKey?: string }): Record<string, unknown> {
+  return {
+    mode: 'required',
+    oidc: {
+      issuer: sims.identity.issuer,
+      audience: [GATEWAY_RESOURCE],
+      ...(options.caFile !== undefined ? { tls: { caFile: options.caFile } } : {})
+    },
+    clients: [{
+      name: 'demo',
+      apiKeys: options.apiKey !== undefined ? [{ id: 'demo', sha256: hashApiKey(options.apiKey) }] : [],
+      appIds: [DEMO_CREDENTIALS.caller.clientId],
+      scopes: [...CALLER_SCOPES],
+      mailboxes: ['*']
+    }]
+  }
+}
+
+/**
+ * The demo document, parsed like a configured one (defaults filled in), plus the simulators' CA; `apiKey` is the
+ * demo client's key (demo mode makes one per run, or takes DEMO_API_KEY).
+ */
+export function demoConfig (sims: Simulators, apiKey?: string): { config: GatewayConfig, extras: RuntimeExtras } {
+  const doc = simulatorDocument(sims, apiKey !== undefined ? { apiKey } : {})
+  return { config: parseGatewayConfig(doc, 'demo configuration'), extras: { ca: sims.ca } }
 }
 
 /**
@@ -77,12 +107,13 @@ export function warnFaultsIgnored (logger: Logger, env: NodeJS.ProcessEnv = proc
  * Starts the simulators for demo mode, with the faults SIMULATOR_FAULTS asks for (README "Simulators and demo
  * mode"). Throws a one-line Error when SIMULATOR_FAULTS is not valid.
  */
-export async function startDemo (logger?: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Demo> {
+export async function startDemo (apiKey: string, logger?: Logger, env: NodeJS.ProcessEnv = process.env):
+Promise<Demo> {
   const faults = simulatorFaultsFromEnv(env)
   if (faults !== undefined) logger?.warn({ faults }, 'demo mode: SIMULATOR_FAULTS injects faults into the simulators')
   const simulators = await startSimulators({
     ...(logger !== undefined ? { logger } : {}),
     ...(faults !== undefined ? { faults } : {})
   })
-  return { simulators, ...demoConfig(simulators) }
+  return { simulators, ...demoConfig(simulators, apiKey) }
 }

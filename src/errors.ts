@@ -41,6 +41,28 @@ export const IdempotencyKeyInUse = createError<[string]>(
   409
 )
 
+// Callers (README "Security model")
+/**
+ * No credential, or one that does not hold: unknown or expired API key; a bearer token that is malformed, badly
+ * signed, expired or not yet valid, or meant for another issuer or audience (RFC 6750 `invalid_token`).
+ * Answered with `WWW-Authenticate`; nothing was done.
+ */
+export const Unauthenticated = createError<[string]>('MBG_ERR_UNAUTHENTICATED', 'Not authenticated: %s', 401)
+/** The caller is known but lacks the scope the operation needs (RFC 6750 `insufficient_scope`). Audited. */
+export const InsufficientScope = createError<[string]>(
+  'MBG_ERR_INSUFFICIENT_SCOPE',
+  'The caller lacks a scope: %s',
+  403
+)
+/** The caller's mailbox allow-list does not admit this mailbox. Audited; nothing was done. */
+export const MailboxForbidden = createError<[string]>(
+  'MBG_ERR_MAILBOX_FORBIDDEN',
+  'The caller may not use mailbox %s',
+  403
+)
+/** The caller sent more requests than its rate limit allows (RateLimit-* and Retry-After say when to go on). */
+export const RateLimited = createError<[string]>('MBG_ERR_RATE_LIMITED', 'Too many requests: %s', 429)
+
 // Mailboxes, folders, items
 export const MailboxNotFound = createError<[string]>('MBG_ERR_MAILBOX_NOT_FOUND', 'Mailbox %s not found', 404)
 export const FolderNotFound = createError<[string]>('MBG_ERR_FOLDER_NOT_FOUND', 'Folder %s not found', 404)
@@ -73,6 +95,26 @@ export const DataIncompatible = createError<[string]>(
 )
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
+/**
+ * The mailbox's backend has no documented operation for this (for example: a Graph mailbox has no item move and no
+ * folder-associated items in the mailbox import/export API; a capability it lacks, src/backends/mailbox-backend.ts
+ * `capabilities`). 501 as RFC 9110 §15.6.2 defines it, not retryable; the message says why. Nothing was sent.
+ */
+export const NotSupported = createError<[string]>(
+  'MBG_ERR_NOT_SUPPORTED',
+  'Not supported by this mailbox\'s backend: %s',
+  501
+)
+/**
+ * A change cursor the backend no longer accepts (EWS ErrorInvalidSyncStateData, Graph 410 Gone /
+ * SyncStateNotFound / resyncRequired on a delta or skip token): the caller starts again without a cursor
+ * (a full resync, every object reported as created) and keeps the new cursor.
+ */
+export const CursorExpired = createError<[string]>(
+  'MBG_ERR_CURSOR_EXPIRED',
+  'The change cursor is no longer valid (%s): start again without a cursor, which lists every object afresh',
+  410
+)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
@@ -146,6 +188,10 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     RouteNotFound,
     IdempotencyKeyReused,
     IdempotencyKeyInUse,
+    Unauthenticated,
+    InsufficientScope,
+    MailboxForbidden,
+    RateLimited,
     MailboxNotFound,
     FolderNotFound,
     ItemNotFound,
@@ -155,8 +201,10 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     AccessDenied,
     DataInvalid,
     DataIncompatible,
+    NotSupported,
     TooLarge,
     QuotaExceeded,
+    CursorExpired,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,

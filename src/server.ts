@@ -3,10 +3,13 @@
  * configured (demo mode), build the gateway, listen, and shut down gracefully
  * on SIGTERM/SIGINT within SHUTDOWN_TIMEOUT_MS (see src/shutdown.ts).
  */
+import { unwatchFile, watchFile } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { resolve } from 'node:path'
-import { loadConfig, stateStoreSetting } from './config.js'
+import { authIssuerCa, loadConfig, stateStoreSetting, type AuthSettings, type RuntimeExtras } from './config.js'
+import { CallerAuthenticator, generateApiKey } from './access/authenticator.js'
+import { AuditLog, auditDestination } from './audit.js'
 import { loggerOptions } from './logger.js'
 import { buildGateway } from './build.js'
 import { createRouter } from './backends/factory.js'
@@ -56,10 +59,12 @@ try {
 
 let demo: Demo | undefined
 let config = gateway
-let extras = {}
+let extras: RuntimeExtras = {}
+// Demo mode's one client key: DEMO_API_KEY, or a new one each start (printed below, never logged).
+const demoKey = env.DEMO_API_KEY ?? generateApiKey()
 if (config === undefined) {
   try {
-    demo = await startDemo(logger)
+    demo = await startDemo(demoKey, logger)
   } catch (err) {
     fail((err as Error).message)
   }
@@ -78,8 +83,29 @@ try {
 }
 // Fires at the stop point of a shutdown: batch work starts no new backend calls (src/shutdown.ts).
 const stopping = new AbortController()
+const auth = config.auth as AuthSettings
+let authenticator: CallerAuthenticator
+try {
+  const ca = authIssuerCa(auth, extras)
+  authenticator = new CallerAuthenticator(auth, { logger, ...(ca !== undefined ? { ca } : {}) })
+} catch (err) {
+  fail((err as Error).message)
+}
+let auditLog: AuditLog
+try {
+  auditLog = new AuditLog(auditDestination(env.AUDIT_LOG))
+} catch (err) {
+  fail((err as Error).message)
+}
+if (auth.mode === 'none') {
+  logger.warn('auth.mode is "none": anyone who can reach this port may read and write every configured mailbox; ' +
+    'use it on a workstation only (README "Security model")')
+}
 const app = await buildGateway({
   router,
+  authenticator,
+  auditLog,
+  trustProxy: env.TRUST_PROXY,
   mode: demo !== undefined ? 'demo' : 'configured',
   logger,
   metrics,
@@ -100,9 +126,43 @@ if (demo !== undefined) {
   app.addHook('onClose', async () => { await sims.close() })
 }
 
+// Key rotation without a restart: the `auth` section of MBG_CONFIG_FILE is read again on SIGHUP and when the file
+// changes (polled every 5 s). Other settings need a restart; a document that does not validate is logged and the
+// settings in force stay.
+const configFile = env.MBG_CONFIG_FILE
+if (configFile !== undefined) {
+  const reloadAuth = (why: string): void => {
+    try {
+      const next = loadConfig().gateway?.auth as AuthSettings
+      app.authenticator.reload(next)
+      app.log.info({
+        why, clients: next.clients.length, apiKeys: next.clients.reduce((n, c) => n + c.apiKeys.length, 0)
+      }, 'auth settings reloaded (other settings need a restart)')
+      if (next.mode === 'none') app.log.warn('auth.mode is "none" now: anyone who can reach this port may do anything')
+    } catch (err) {
+      app.log.error({ why, problem: (err as Error).message }, 'auth settings not reloaded: the current ones stay')
+    }
+  }
+  process.on('SIGHUP', () => {
+    reloadAuth('SIGHUP')
+    // After log rotation moved the audit file away: write to a new one at AUDIT_LOG.
+    try {
+      auditLog.reopen()
+    } catch (err) {
+      app.log.error({ problem: (err as Error).message }, 'audit log not reopened: records go to the old file')
+    }
+  })
+  watchFile(configFile, { interval: 5000, persistent: false }, (now, before) => {
+    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) reloadAuth('file changed')
+  })
+  app.addHook('onClose', async () => { unwatchFile(configFile) })
+}
+
 const timeoutMs = env.SHUTDOWN_TIMEOUT_MS
 closeWithGrace({
   delay: timeoutMs,
+  // With a configuration file, SIGHUP reloads its auth section (above) instead of shutting down.
+  skip: configFile !== undefined ? ['SIGHUP'] : [],
   logger: { error: (message: unknown) => { app.log.error(String(message)) } },
   // close-with-grace exits 1 right after this.
   onTimeout: () => { reportDeadline(logger, timeoutMs, app.inFlight()) }
@@ -130,6 +190,9 @@ try {
 }
 if (demo !== undefined) {
   const s = demo.simulators
+  // The key goes to stderr, outside the log records on stdout: log records never carry a credential.
+  process.stderr.write(`\nDemo API key (client "demo", every scope, every mailbox): ${demoKey}\n` +
+    `  export MBG_API_KEY=${demoKey}\n  curl -H "X-API-Key: $MBG_API_KEY" ${address}/mailboxes\n\n`)
   app.log.info({
     gateway: address,
     simulators: { ews: s.ews.url, identity: s.identity.authority, graph: s.graph.url },

@@ -12,6 +12,9 @@ import { buildGateway, type BuildOptions } from '../src/build.js'
 import { GatewayMetrics } from '../src/metrics.js'
 import { createRouter } from '../src/backends/factory.js'
 import { demoConfig } from '../src/demo.js'
+import { CallerAuthenticator, generateApiKey } from '../src/access/authenticator.js'
+import type { AuthSettings } from '../src/config.js'
+import { AuditLog, type AuditRecord } from '../src/audit.js'
 import { captureLogs, findSecrets } from './helpers/logs.js'
 import { enforceContract } from './helpers/openapi-contract.js'
 import { startSimulators, DEMO_CREDENTIALS, type Simulators } from '../src/simulators/index.js'
@@ -26,6 +29,15 @@ export const MAILBOXES = {
   graph: { primary: DEMO_MAILBOXES.carol.smtp, other: DEMO_MAILBOXES.dave.smtp }
 } as const
 
+/** An audit record as written: the record plus pino's fields and the optional markers. */
+export type AuditLine = AuditRecord & {
+  time: string
+  log: string
+  action?: string
+  replayed?: boolean
+  callerGone?: boolean
+}
+
 export interface TestGateway {
   app: FastifyInstance
   sims: Simulators
@@ -33,9 +45,23 @@ export interface TestGateway {
   config: GatewayConfig
   /** The gateway's metrics (also scraped at GET /metrics). */
   metrics: GatewayMetrics
+  /** Every audit record written so far (src/audit.ts), parsed, oldest first. */
+  audit: () => AuditLine[]
 }
 
+/** The test client's API key (client `demo`, every scope, every mailbox); a fresh one per test process. */
+export const TEST_API_KEY = generateApiKey()
+
 export interface BuildTestOptions {
+  /**
+   * Credentials `app.inject` adds to a request that sends none (no X-API-Key, no Authorization): by default the
+   * `X-API-Key` of the demo client (TEST_API_KEY); `false` sends none (tests of authentication itself).
+   */
+  credentials?: false | Record<string, string>
+  /** Adjust the `auth` section (clients, keys, limits) before the gateway is built. */
+  auth?: (auth: AuthSettings) => void
+  /** Clock of the caller authenticator (epoch ms): token and key expiry. */
+  authNow?: () => number
   /** Adjust the demo configuration before the router is built. */
   configure?: (config: GatewayConfig) => void
   maxBatchItems?: number
@@ -59,12 +85,24 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
       : {}),
     ...(options.extraApps !== undefined ? { extraApps: options.extraApps } : {})
   })
-  const { config, extras } = demoConfig(sims)
+  const { config, extras } = demoConfig(sims, TEST_API_KEY)
   options.configure?.(config)
+  const auth = config.auth as AuthSettings
+  // Route tests send many requests: no rate limit unless a test sets one (test/routes/rate-limit.test.ts).
+  auth.rateLimit = { max: 1_000_000, windowSec: 60 }
+  options.auth?.(auth)
+  const authenticator = new CallerAuthenticator(auth, {
+    ca: sims.ca,
+    logger: capture.logger,
+    ...(options.authNow !== undefined ? { now: options.authNow } : {})
+  })
   const metrics = new GatewayMetrics()
   const router = createRouter(config, extras, capture.logger, { telemetry: metrics })
+  const auditLines: string[] = []
   const app = await buildGateway({
     router,
+    authenticator,
+    auditLog: new AuditLog({ write: (line: string) => { auditLines.push(line) } }),
     mode: 'demo',
     logger: capture.logger,
     metrics,
@@ -83,14 +121,35 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
   })
   await app.ready()
   enforceContract(app)
+  if (options.credentials !== false) withCredentials(app, options.credentials ?? { 'x-api-key': TEST_API_KEY })
   t.teardown(async () => {
     await app.close()
     await sims.close()
     // Teardown runs after the test's assertions have ended, so a leak fails it by throwing.
-    const hits = findSecrets(capture.lines, [DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret])
+    const hits = findSecrets([...capture.lines, ...auditLines], [
+      DEMO_CREDENTIALS.ews.password, DEMO_CREDENTIALS.app.clientSecret, DEMO_CREDENTIALS.caller.clientSecret,
+      TEST_API_KEY
+    ])
     if (hits.length > 0) throw new Error(`secrets reached the logs:\n${hits.slice(0, 5).join('\n')}`)
   })
-  return { app, sims, logs: capture.lines, config, metrics }
+  const audit = (): ReturnType<TestGateway['audit']> => auditLines.map((l) => JSON.parse(l) as never)
+  return { app, sims, logs: capture.lines, config, metrics, audit }
+}
+
+/**
+ * Makes `app.inject` add `headers` to every request that carries no credential of its own, so route tests read
+ * as before while every route needs one (plugins/app/access.ts).
+ */
+function withCredentials (app: FastifyInstance, headers: Record<string, string>): void {
+  const inject = app.inject.bind(app) as (opts: unknown) => unknown
+  const patched = (opts: unknown): unknown => {
+    if (opts === undefined || typeof opts === 'string') return inject(opts)
+    const o = opts as { headers?: Record<string, unknown> }
+    const given = Object.keys(o.headers ?? {}).map((k) => k.toLowerCase())
+    if (given.includes('authorization') || given.includes('x-api-key')) return inject(opts)
+    return inject({ ...o, headers: { ...headers, ...o.headers } })
+  }
+  ;(app as unknown as { inject: typeof patched }).inject = patched
 }
 
 /** JSON body of an inject response, typed loosely for assertions. */

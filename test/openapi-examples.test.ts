@@ -15,6 +15,7 @@ import { EXAMPLES_PATH, OPENAPI_PATH, readExamples, type OperationExamples } fro
 import { DEMO_CREDENTIALS } from '../src/simulators/index.js'
 import { captureLogs, findSecrets } from './helpers/logs.js'
 import { captureExamples, formatExamples } from './helpers/openapi-examples.js'
+import { openAuthenticator } from './helpers/auth.js'
 
 interface MediaType { schema?: unknown, example?: unknown }
 interface Operation {
@@ -155,6 +156,7 @@ t.test('configurable limits are named in the document, with the defaults it was 
   // A gateway configured otherwise serves its own value, and still names the default.
   const logger = pino({ level: 'silent' })
   const app = await buildGateway({
+    authenticator: openAuthenticator(),
     router: new BackendRouter({ backends: new Map(), mailboxes: [], logger }),
     mode: 'configured',
     logger,

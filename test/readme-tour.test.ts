@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { persist } from './helpers/logs.js'
+import { persist, registerSecret } from './helpers/logs.js'
 import { PROCESS_BUDGET_MS, ROOT as root, startTs, waitForOutput } from './helpers/process.js'
 
 const missing = ['curl', 'jq'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
@@ -41,13 +41,25 @@ if (missing.length > 0) {
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => { resolve(code) }))
     // The server's own log output joins the suite-wide secret scan.
     for (const stream of [server.stdout, server.stderr]) {
+      let rest = ''
       stream.on('data', (c: Buffer) => {
-        persist(c.toString().split('\n'))
+        // Whole lines, and every line but the start banner that shows the demo key (terminal output, not a log).
+        const lines = (rest + c.toString()).split('\n')
+        rest = lines.pop() ?? ''
+        persist(lines.filter((line) => !/^(Demo API key|\s+export MBG_API_KEY=|\s+curl -H)/.test(line)))
       })
     }
     t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
     // Ready when it logs its address (a cold start on a busy machine can take well over 30 s).
-    const gateway = (await waitForOutput(server, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/))[1]
+    // The demo key is printed first, as a newcomer copies it from the terminal; it must not be in any log record.
+    // The demo key comes on stderr (outside the JSON log records on stdout), as a newcomer copies it.
+    const [key, address] = await Promise.all([
+      waitForOutput(server, 'stderr', /^ {2}export MBG_API_KEY=(mbg_[A-Za-z0-9_-]+)$/m),
+      waitForOutput(server, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/)
+    ])
+    const apiKey = key[1]
+    const gateway = address[1]
+    registerSecret(apiKey)
     // As a load balancer would: send traffic once /health/ready says the backends were checked
     // (until then, and while a busy machine makes the gateway shed load, it answers 503).
     const deadline = Date.now() + 180_000
@@ -57,21 +69,27 @@ if (missing.length > 0) {
       if (Date.now() > deadline) throw new Error(`${gateway}/health/ready still answers ${status}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    const [tour, copy, more] = tourBlocks()
-    t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH'), 'found the tour blocks')
+    const [tour, copy, more, folder] = tourBlocks()
+    t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH') &&
+      folder.includes('inbox.ndjson'), 'found the tour blocks')
 
     for (const mailbox of ['alice@contoso.example', 'carol@contoso.example']) {
       const dir = mkdtempSync(join(tmpdir(), 'tour-'))
-      const script = [tour, copy, more].join('\n')
+      const script = [tour, copy, more, folder].join('\n')
         .replace(/^GW=.*$/m, `GW=${gateway}`)
         .replace(/^MBX=.*$/m, `MBX=${mailbox}`)
       writeFileSync(join(dir, 'tour.sh'), `set -euo pipefail\n${script}`)
-      const run = spawnSync('bash', ['tour.sh'], { cwd: dir, encoding: 'utf8', timeout: PROCESS_BUDGET_MS })
+      const run = spawnSync('bash', ['tour.sh'], {
+        cwd: dir, encoding: 'utf8', timeout: PROCESS_BUDGET_MS, env: { ...process.env, MBG_API_KEY: apiKey }
+      })
       persist(run.stderr.split('\n'))
       t.equal(run.status, 0, `${mailbox}: tour exits 0\n${run.stderr}`)
       t.match(run.stdout, /byte-identical/, `${mailbox}: re-exported data equals the original`)
       t.match(run.stdout, /"succeeded": 5,\s*"failed": 0/, `${mailbox}: 5 items exported and imported`)
       t.match(run.stdout, /^204$/m, `${mailbox}: folder deleted`)
+      t.notMatch(run.stdout, /MBG_ERR_UNAUTHENTICATED/, `${mailbox}: every call carried the key`)
+      t.match(run.stdout, /"complete":true/, `${mailbox}: the folder export ran to its end`)
+      t.match(run.stdout, /^all imported$/m, `${mailbox}: every exported item of the folder imported back`)
       const exported = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
         results: Array<{ data: string }>
       }

@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { SECURITY_SCHEMES } from '../app/access.js'
 
 export const API_INFO = {
   title: 'mailbox-gateway',
@@ -23,8 +24,10 @@ async function swaggerPlugin (fastify: FastifyInstance, opts: { ui?: boolean }):
       openapi: '3.1.0',
       info: API_INFO,
       servers: [{ url: '/', description: 'This gateway' }],
-      // Callers are not authenticated yet (the gateway runs behind the caller's network controls); see README.
-      security: [],
+      // Every operation needs a caller credential unless it says otherwise; plugins/app/access.ts writes each
+      // operation's own requirement (with its scope) and `[]` on the public ones.
+      security: [{ apiKey: [] }, { bearer: [] }],
+      components: { securitySchemes: SECURITY_SCHEMES as unknown as Record<string, never> },
       tags: [
         { name: 'mailboxes', description: 'Mailboxes the gateway knows' },
         { name: 'folders', description: 'Folder tree of a mailbox' },

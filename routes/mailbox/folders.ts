@@ -2,10 +2,12 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { FolderParams, MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
 import { Folder, FolderCreate, FolderList, FolderListQuery, FolderUpdate } from '../../src/schemas/folder.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
+import { ChangesQuery, FolderChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
 
 const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/mailboxes/:mailbox/folders', {
+    config: { scope: 'mailboxes:read' },
     schema: {
       tags: ['folders'],
       summary: 'List folders',
@@ -17,7 +19,24 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => await fastify.mailboxService.listFolders(request.mailbox, request.query, request.cancel))
 
+  fastify.get('/mailboxes/:mailbox/folders/changes', {
+    config: { scope: 'mailboxes:read' },
+    schema: {
+      tags: ['folders'],
+      summary: 'Folder changes since a cursor',
+      description: 'Without a cursor, every folder below root as `created` (a full sync); then only the folders ' +
+        'created, changed (renamed, moved) or deleted since (EWS SyncFolderHierarchy, Graph folders/delta). Call ' +
+        'again with `cursor` while `more` is true; keep the last cursor for the next sync. A cursor the backend no ' +
+        'longer accepts is a 410 MBG_ERR_CURSOR_EXPIRED: start again without one.',
+      operationId: 'listFolderChanges',
+      params: MailboxParams,
+      querystring: ChangesQuery,
+      response: { 200: Type.Ref(FolderChanges), ...problems(400, 404, 410, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.listFolderChanges(request.mailbox, request.query, request.cancel))
+
   fastify.get('/mailboxes/:mailbox/folders/:folder', {
+    config: { scope: 'mailboxes:read' },
     schema: {
       tags: ['folders'],
       summary: 'Get a folder',
@@ -28,6 +47,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => await fastify.mailboxService.getFolder(request.mailbox, request.params.folder, request.cancel))
 
   fastify.post('/mailboxes/:mailbox/folders', {
+    config: { scope: 'folders:write', audit: 'folder.create' },
     ...idempotent(fastify),
     schema: {
       tags: ['folders'],
@@ -45,6 +65,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.patch('/mailboxes/:mailbox/folders/:folder', {
+    config: { scope: 'folders:write', audit: 'folder.rename' },
     schema: {
       tags: ['folders'],
       summary: 'Rename a folder',
@@ -59,6 +80,7 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.delete('/mailboxes/:mailbox/folders/:folder', {
+    config: { scope: 'folders:write', audit: 'folder.delete' },
     schema: {
       tags: ['folders'],
       summary: 'Delete a folder',

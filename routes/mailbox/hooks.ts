@@ -7,10 +7,10 @@
  * listens for the request stream's `close`, which Node emits as soon as a request body
  * has been read, so it aborts every POST with a body at once (fastify/fastify#6725,
  * still open; test/routes/cancellation.test.ts pins that down). Ours aborts only when
- * the response closes before it was fully written: the caller went away.
+ * the response closes before the gateway ended it: the caller went away.
  */
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { armDeadline, raceDeadline, type MailboxTarget } from '../../src/service/index.js'
 
 declare module 'fastify' {
@@ -29,6 +29,12 @@ declare module 'fastify' {
      * MBG_ERR_SHUTTING_DOWN; calls in flight go on (`cancel` stops those).
      */
     stop: AbortSignal
+    /**
+     * The request's deadline for backend calls, for an answer streamed over a long time: `pause()` stops it while
+     * the answer waits for the caller to read, `restart()` gives the next wait for the backends all of it again.
+     * The deadline then bounds each wait for the next part of the answer, not the whole answer.
+     */
+    deadline: { pause: () => void, restart: () => void }
   }
 }
 
@@ -39,15 +45,24 @@ const hooks: FastifyPluginAsync = async (fastify) => {
   fastify.decorateRequest('mailbox', null as unknown as MailboxTarget)
   fastify.decorateRequest('cancel', null as unknown as AbortSignal)
   fastify.decorateRequest('stop', null as unknown as AbortSignal)
+  fastify.decorateRequest('deadline', null as unknown as FastifyRequest['deadline'])
   fastify.addHook<{ Params: { mailbox: string } }>('preHandler', async (request, reply) => {
     // Armed first: the deadline bounds the mailbox's discovery too (shared, so only the wait for it is cut).
     const controller = new AbortController()
-    const disarm = fastify.hasDecorator('upstreamDeadlineMs')
+    const arm = (): () => void => fastify.hasDecorator('upstreamDeadlineMs')
       ? armDeadline(controller, fastify.upstreamDeadlineMs, 'UPSTREAM_DEADLINE_MS')
       : () => {}
+    let disarm = arm()
+    let closed = false
+    request.deadline = {
+      pause: () => { disarm(); disarm = () => {} },
+      restart: () => { disarm(); disarm = closed || controller.signal.aborted ? () => {} : arm() }
+    }
     reply.raw.once('close', () => {
+      closed = true
       disarm()
-      if (reply.raw.writableFinished) return
+      // Ended: the answer is complete on our side (under inject nothing is ever flushed, so not "finished").
+      if (reply.raw.writableEnded) return
       // Before or while the answer was written: either way the work stops and the log says why, once.
       request.log.info({ answerStarted: reply.raw.headersSent }, 'caller went away before the answer')
       controller.abort()
@@ -55,8 +70,8 @@ const hooks: FastifyPluginAsync = async (fastify) => {
     request.cancel = controller.signal
     request.stop = fastify.hasDecorator('stopping') ? fastify.stopping : NEVER
     // The request id names the caller: the policy serves the callers of one mailbox round-robin.
-    request.mailbox = await raceDeadline(fastify.mailboxService.resolve(request.params.mailbox, request.id),
-      controller.signal)
+    request.mailbox = await raceDeadline(
+      fastify.mailboxService.resolve(request.params.mailbox, request.id, request.caller), controller.signal)
   })
 }
 

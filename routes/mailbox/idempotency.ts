@@ -90,7 +90,12 @@ export function idempotent (fastify: FastifyInstance): Pick<RouteShorthandOption
       if (key === undefined) return
       const route = request.routeOptions.url ?? request.url
       const fingerprint = requestFingerprint(request.method, route, request.bodySha256 ?? EMPTY_SHA256)
-      const start = await keys().begin({ mailboxId: request.mailbox.mailbox.id }, key, fingerprint)
+      // Scoped by client too: one client's key never replays another client's answer.
+      const scope = {
+        mailboxId: request.mailbox.mailbox.id,
+        ...(request.caller !== undefined ? { principal: request.caller.client } : {})
+      }
+      const start = await keys().begin(scope, key, fingerprint)
       if ('replay' in start) {
         const { status, headers, body } = start.replay
         return await reply.code(status).headers(headers).header(REPLAYED_HEADER, 'true').send(body)

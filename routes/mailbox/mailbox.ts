@@ -5,6 +5,7 @@ import { Mailbox } from '../../src/schemas/mailbox.js'
 
 const mailbox: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/mailboxes/:mailbox', {
+    config: { scope: 'mailboxes:read' },
     schema: {
       tags: ['mailboxes'],
       summary: 'Get a mailbox',

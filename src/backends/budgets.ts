@@ -46,7 +46,8 @@ export const PACING_MARGIN_MS = 1000
 /** In-memory budgets (one process): rate-limiter-flexible's RateLimiterMemory as the counter store. */
 export const memoryBudget: BudgetFactory = (name, limit) => new SlidingBudget(name, limit)
 
-class SlidingBudget implements Budget {
+/** A sliding-window budget in this process; `now` is its clock (epoch ms, tests move it). */
+export class SlidingBudget implements Budget {
   private readonly sliceMs: number
   /** Slices looked back over: the window plus the margin. */
   private readonly span: number
@@ -95,10 +96,18 @@ class SlidingBudget implements Budget {
     const units = Math.min(Math.max(0, cost), this.limit.limit)
     if (units === 0) return
     await this.serial(async () => {
-      // The slice it was taken in, or a later one: either way the sum over the span drops.
+      // From the newest slices back: the take may have landed in an earlier slice than the current one (time moved
+      // on between the two); either way the sum over the span drops by what was taken.
       const current = Math.floor(this.now() / this.sliceMs)
-      const res = await this.store.get(`${key}|${current}`)
-      if (res !== null && res.consumedPoints >= units) await this.store.reward(`${key}|${current}`, units)
+      let left = units
+      for (let s = current; s > current - this.span && left > 0; s--) {
+        const res = await this.store.get(`${key}|${s}`)
+        const back = Math.min(left, res?.consumedPoints ?? 0)
+        if (back > 0) {
+          await this.store.reward(`${key}|${s}`, back)
+          left -= back
+        }
+      }
     })
   }
 

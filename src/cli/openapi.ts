@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
+import { CallerAuthenticator } from '../access/authenticator.js'
 import { buildGateway } from '../build.js'
 import { BackendRouter } from '../backends/router.js'
 
@@ -76,7 +77,9 @@ export function readExamples (path = EXAMPLES_PATH): OperationExamples {
 export async function generateOpenApi (examples: OperationExamples = readExamples()): Promise<string> {
   const logger = pino({ level: 'silent' })
   const router = new BackendRouter({ backends: new Map(), mailboxes: [], logger })
-  const app = await buildGateway({ router, mode: 'configured', logger, docsUi: false })
+  // Nobody calls this instance: an authenticator that lets no one in.
+  const authenticator = new CallerAuthenticator({ mode: 'required', clients: [], rateLimit: { max: 1, windowSec: 1 } })
+  const app = await buildGateway({ router, authenticator, mode: 'configured', logger, docsUi: false })
   await app.ready()
   const doc = mergeExamples(structuredClone(app.swagger()), examples)
   await app.close()

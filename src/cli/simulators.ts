@@ -27,6 +27,7 @@ import { simulatorFaultsFromEnv, type SimulatorFaultsConfig } from '../simulator
 import { startSimulators, DEMO_CREDENTIALS, type SimulatorPorts } from '../simulators/index.js'
 import { DEMO_MAILBOXES } from '../simulators/store/seed.js'
 import { simulatorDocument } from '../demo.js'
+import { generateApiKey } from '../access/authenticator.js'
 
 /** Each listener's flag and environment variable. */
 const PORT_SETTINGS: Array<[keyof SimulatorPorts, string, string]> = [
@@ -76,7 +77,9 @@ const sims = await startSimulators({ logger, ports, ...(faults !== undefined ? {
 const dir = mkdtempSync(join(tmpdir(), 'mbg-sim-'))
 const caFile = join(dir, 'simulators-ca.pem')
 writeFileSync(caFile, sims.ca)
-const gatewayConfig = simulatorDocument(sims, { caFile })
+// The demo client's key: the printed document lets it in (auth.clients[0]).
+const apiKey = generateApiKey()
+const gatewayConfig = simulatorDocument(sims, { caFile, apiKey })
 const configFile = join(dir, 'gateway.json')
 writeFileSync(configFile, `${JSON.stringify(gatewayConfig, null, 2)}\n`)
 
@@ -88,6 +91,7 @@ process.stdout.write(`${JSON.stringify({
   mailboxes: Object.values(DEMO_MAILBOXES).map((m) => m.smtp),
   caFile,
   configFile,
+  apiKey,
   gatewayConfig
 })}\n`)
 

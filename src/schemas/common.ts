@@ -97,13 +97,18 @@ export function problems (...statuses: number[]): Record<number, unknown> {
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid.',
+  401: 'No credential, or one that does not hold (MBG_ERR_UNAUTHENTICATED); see WWW-Authenticate.',
+  403: 'The caller lacks the scope (MBG_ERR_INSUFFICIENT_SCOPE) or may not use this mailbox ' +
+    '(MBG_ERR_MAILBOX_FORBIDDEN), or the backend denies the gateway access (MBG_ERR_ACCESS_DENIED).',
   404: 'The mailbox, folder or item does not exist.',
   409: 'Conflict with the current state.',
   413:
     `Too large: the request body is over the gateway's limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}), ` +
     'or the backend refused the data as too large.',
+  410: 'The change cursor is no longer valid (MBG_ERR_CURSOR_EXPIRED): start again without a cursor.',
   415: 'Unsupported media type.',
   422: 'The data cannot be processed.',
+  429: 'The caller\'s rate limit is used up (MBG_ERR_RATE_LIMITED); see RateLimit-* and Retry-After.',
   502: 'The backend answered badly or rejected the gateway.',
   503:
     'The backend is busy or unavailable, or the gateway sheds load (MBG_ERR_OVERLOADED: event loop lagging more than ' +

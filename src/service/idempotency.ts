@@ -54,7 +54,7 @@ export function parseIdempotencyKey (value: string | string[] | undefined): stri
 export interface IdempotencyScope {
   /** The gateway mailbox id the request writes to (resolved, so an address and the id are one scope). */
   mailboxId: string
-  /** The authenticated caller, once the gateway authenticates callers; absent: every caller shares the scope. */
+  /** The authenticated caller's client (`auth.clients[].name`); absent (auth.mode none): one shared scope. */
   principal?: string
 }
 

@@ -12,19 +12,27 @@ import { startIdentitySimulator, type IdentityApp, type IdentitySimulator } from
 import { startGraphSimulator, type GraphSimulator } from './graph/index.js'
 import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from './store/seed.js'
 import type { MailboxStore } from './store/store.js'
+import { CALLER_SCOPES } from '../config.js'
 
 export const GRAPH_RESOURCE = 'https://graph.microsoft.com'
 export const EXCHANGE_RESOURCE = 'https://outlook.office365.com'
+/**
+ * The gateway's own app id URI: callers ask the identity simulator for `api://mailbox-gateway/.default`
+ * and get a token with this audience whose `roles` are their gateway scopes (README "Security model").
+ */
+export const GATEWAY_RESOURCE = 'api://mailbox-gateway'
 
 export const GRAPH_ROLES = [
-  'MailboxFolder.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All',
+  'MailboxFolder.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All', 'MailboxItem.ReadWrite.All',
   'MailboxItem.Export.All', 'MailboxItem.ImportExport.All', 'User.Read.All'
 ]
 
 /** Demo credentials. They only open the simulators on this machine's loopback interface. */
 export const DEMO_CREDENTIALS = {
   ews: { username: 'svc-gateway@contoso.example', password: 'demo-ews-password' },
-  app: { clientId: '5d7e3f9a-6c1b-4e8a-9f0d-2b4c6e8a0c11', clientSecret: 'demo-client-secret' }
+  app: { clientId: '5d7e3f9a-6c1b-4e8a-9f0d-2b4c6e8a0c11', clientSecret: 'demo-client-secret' },
+  /** A caller of the gateway (an integration platform's app registration) holding every gateway scope. */
+  caller: { clientId: '0b1c2d3e-4f50-4617-8a9b-c0d1e2f3a4b5', clientSecret: 'demo-caller-secret' }
 } as const
 
 export interface SimulatorsOptions {
@@ -90,6 +98,10 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
         clientId: DEMO_CREDENTIALS.app.clientId,
         clientSecret: DEMO_CREDENTIALS.app.clientSecret,
         roles: { [GRAPH_RESOURCE]: GRAPH_ROLES, [EXCHANGE_RESOURCE]: ['full_access_as_app'] }
+      }, {
+        clientId: DEMO_CREDENTIALS.caller.clientId,
+        clientSecret: DEMO_CREDENTIALS.caller.clientSecret,
+        roles: { [GATEWAY_RESOURCE]: [...CALLER_SCOPES] }
       }, ...(options.extraApps ?? [])],
       ...opt('port', options.ports?.identity),
       ...opt('logger', child('identity'))

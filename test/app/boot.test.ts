@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { persist } from '../helpers/logs.js'
-import { runTs, startTs, waitForOutput, type Child } from '../helpers/process.js'
+import { runTs, startTs, waitForOutput, type Child, PROCESS_API_KEY } from '../helpers/process.js'
 
 /** A fresh folder, removed after the test. */
 function tempDir (t: Test): string {
@@ -18,6 +18,17 @@ t.test('bad configuration stops the process at boot with a one-line message nami
     [{ PORT: 'eighty' }, /^mailbox-gateway: Invalid configuration: env\/PORT must be integer\n$/],
     [{ MBG_CONFIG: '{"backends":{},"mailboxes":[{"address":"a@contoso.com","backend":"x"}]}' }, /unknown backend "x"/],
     [{ MBG_CONFIG_FILE: '/nonexistent/gateway.json' }, /cannot read config file \/nonexistent\/gateway.json/],
+    // Nothing runs open by accident: a configured gateway needs an auth section.
+    [{
+      MBG_CONFIG: '{"backends":{"x":{"type":"ews","url":"https://h/EWS/Exchange.asmx","auth":{"kind":"basic",' +
+      '"username":"u","password":"p"}}},"mailboxes":[{"address":"a@contoso.com","backend":"x"}]}'
+    },
+    /^mailbox-gateway: Invalid configuration: MBG_CONFIG: no "auth" section/],
+    [{ DEMO_API_KEY: 'short' }, /DEMO_API_KEY must match pattern/],
+    // An audit file that cannot be opened stops the start (it did hang in mkdir on /proc).
+    [{ AUDIT_LOG: '/proc/nope/audit.log' }, /^mailbox-gateway: Invalid configuration: AUDIT_LOG: cannot open \/proc\/nope\/audit.log/],
+    [{ AUDIT_LOG: '/etc/hostname/audit.log' }, /AUDIT_LOG: cannot open \/etc\/hostname\/audit.log/],
+    [{ TRUST_PROXY: 'yes please' }, /TRUST_PROXY must match pattern/],
     // Demo mode (no backend configured) reads the simulators' faults.
     [{ SIMULATOR_FAULTS: '{"ews":[{"rate":2,"kinds":["slow"]}]}' },
       /^mailbox-gateway: SIMULATOR_FAULTS\.ews\[0\]\.rate must be a number 0\.\.1\n$/],
@@ -44,7 +55,8 @@ t.test('configured mode: a set SIMULATOR_FAULTS is ignored with one warning', as
         type: 'ews', url: 'https://127.0.0.1:9/EWS/Exchange.asmx', auth: { kind: 'basic', username: 'u', password: 'p' }
       }
     },
-    mailboxes: [{ address: 'a@contoso.com', backend: 'onprem' }]
+    mailboxes: [{ address: 'a@contoso.com', backend: 'onprem' }],
+    auth: { mode: 'none' }
   }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -71,6 +83,9 @@ t.test('configured mode: a set SIMULATOR_FAULTS is ignored with one warning', as
   t.equal(warnings.length, 1, 'one line mentions SIMULATOR_FAULTS')
   t.equal(warnings[0]?.level, 40, 'a warning')
   t.match(warnings[0]?.msg, /^SIMULATOR_FAULTS is ignored: .*simulators only run in demo mode/)
+  const open = entries.filter((e) => String(e.msg).includes('auth.mode is "none"'))
+  t.equal(open.length, 1, 'auth.mode "none" is logged once')
+  t.equal(open[0]?.level, 40, 'as a warning')
   child.kill('SIGTERM')
   await closed
 })
@@ -101,7 +116,9 @@ t.test('STATE_STORE=sqlite:<file>: the file is created, and an Idempotency-Key i
     const post = async (url: string) => {
       const res = await fetch(`${url}/mailboxes/${encodeURIComponent(DEMO_MAILBOXES.alice.smtp)}/folders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': '"boot-restart-1"' },
+        headers: {
+          'x-api-key': PROCESS_API_KEY, 'content-type': 'application/json', 'idempotency-key': '"boot-restart-1"'
+        },
         body: JSON.stringify({ displayName: 'Kept across restarts', parentId: 'inbox' })
       })
       return { status: res.status, replayed: res.headers.get('idempotent-replayed'), body: await res.text() }

@@ -9,7 +9,17 @@ const valid = {
     onprem: { type: 'ews', url: 'https://mail.contoso.com/EWS/Exchange.asmx', auth: { kind: 'basic', username: 'svc', password: 'env:EWS_PASSWORD' } },
     exo: { type: 'graph', tenantId: 't', clientId: 'c', clientSecret: 'env:GRAPH_SECRET' }
   },
-  mailboxes: [{ address: 'a@contoso.com', backend: 'onprem' }, { address: 'b@contoso.com', backend: 'exo' }]
+  mailboxes: [{ address: 'a@contoso.com', backend: 'onprem' }, { address: 'b@contoso.com', backend: 'exo' }],
+  auth: {
+    oidc: { issuer: 'https://login.microsoftonline.com/t/v2.0', audience: ['api://mailbox-gateway'] },
+    clients: [{
+      name: 'ops',
+      apiKeys: [{ id: 'k1', sha256: 'a'.repeat(64) }],
+      appIds: ['11111111-2222-3333-4444-555555555555'],
+      scopes: ['mailboxes:read'],
+      mailboxes: ['*@contoso.com']
+    }]
+  }
 }
 
 t.test('no backend configured means demo mode, with defaults', async (t) => {
@@ -58,6 +68,24 @@ t.test('invalid settings are rejected at boot with the offending key', async (t)
   withBad((c) => { c.mailboxes.push({ address: 'A@contoso.com', backend: 'exo' }) }, /listed twice/)
   withBad((c) => { c.mailboxes[0].address = 'not-an-address' }, /mailboxes\/0\/address/)
   withBad((c) => { c.extra = true }, /\//)
+  // The auth section
+  bad({ MBG_CONFIG: JSON.stringify({ ...valid, auth: undefined }) }, /no "auth" section: callers must be authenticated/)
+  withBad((c) => { c.auth.clients = [] }, /auth.clients is empty/)
+  withBad((c) => { c.auth.clients.push({ ...c.auth.clients[0], appIds: [] }) }, /client "ops" is listed twice/)
+  withBad((c) => { c.auth.clients.push({ ...c.auth.clients[0], name: 'b', appIds: [] }) }, /API key k1 is listed twice/)
+  withBad((c) => { c.auth.clients.push({ ...c.auth.clients[0], name: 'b', apiKeys: [] }) }, /given to two auth clients/)
+  withBad((c) => { delete c.auth.oidc }, /has appIds but auth.oidc is not configured/)
+  withBad((c) => { c.auth.clients[0].backends = ['nope'] }, /names unknown backend "nope"/)
+  withBad((c) => { c.auth.clients[0].scopes = ['items:everything'] }, /auth\/clients\/0\/scopes/)
+  withBad((c) => { c.auth.clients[0].apiKeys[0].sha256 = 'secret-in-clear' }, /sha256/)
+  withBad((c) => { c.auth.clients[0].apiKeys[0].expires = 'tomorrow' }, /expires 'tomorrow'/)
+  withBad((c) => { c.auth.clients[0].apiKeys[0].expires = '2020-13-01T00:00:00Z' }, /expires '2020-13-01T00:00:00Z'/)
+  withBad((c) => { c.auth.clients[0].apiKeys[0].expires = '2020-12-31T23:59:60Z' }, /is not an RFC 3339 instant/)
+  withBad((c) => { c.auth.mode = 'open' }, /auth\/mode/)
+  const none = parseGatewayConfig({ ...valid, auth: { mode: 'none' } }, 'test')
+  t.equal(none.auth?.mode, 'none', 'mode none needs no client')
+  t.match(parseGatewayConfig(valid, 'test').auth, { mode: 'required', rateLimit: { max: 600, windowSec: 60 } },
+    'defaults filled in')
 })
 
 t.test('STATE_STORE: memory or sqlite:<path>, nothing else', async (t) => {

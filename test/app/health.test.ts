@@ -11,6 +11,7 @@ import { BackendRouter } from '../../src/backends/router.js'
 import type { MailboxBackend, MailboxDiscovery } from '../../src/backends/mailbox-backend.js'
 import { BackendMisconfigured, UpstreamUnavailable } from '../../src/errors.js'
 import { captureLogs } from '../helpers/logs.js'
+import { openAuthenticator } from '../helpers/auth.js'
 
 /** Load shedding off where it is not what is tested (a busy machine must not turn answers into 503s). */
 const NO_SHEDDING = { maxEventLoopDelay: 0 }
@@ -48,6 +49,7 @@ t.test('readiness: unknown while the start-up check runs, then ok or failing per
   })
   const app = await buildGateway({
     router,
+    authenticator: openAuthenticator(),
     mode: 'configured',
     logger: capture.logger,
     docsUi: false,
@@ -115,6 +117,7 @@ t.test('a check that does not end in time fails with MBG_ERR_UPSTREAM_TIMEOUT; o
   })
   const app = await buildGateway({
     router,
+    authenticator: openAuthenticator(),
     mode: 'configured',
     logger,
     docsUi: false,
@@ -146,7 +149,9 @@ t.test('a configuration problem a call runs into fails readiness (for CALL_FAILU
   const router = new BackendRouter({
     backends: new Map([['exo', backend]]), mailboxes: [{ address: 'c@contoso.example', backend: 'exo' }], logger
   })
-  const app = await buildGateway({ router, mode: 'configured', logger, docsUi: false, underPressure: NO_SHEDDING })
+  const app = await buildGateway({
+    router, authenticator: openAuthenticator(), mode: 'configured', logger, docsUi: false, underPressure: NO_SHEDDING
+  })
   t.teardown(async () => { await app.close() })
   await app.ready()
   await router.health.firstChecks()

@@ -16,6 +16,7 @@ import { GatewayMetrics } from '../../src/metrics.js'
 import { MailboxService } from '../../src/service/index.js'
 import type { MailboxBackend, MailboxRef } from '../../src/backends/mailbox-backend.js'
 import { OPENAPI_PATH } from '../../src/cli/openapi.js'
+import { openAuthenticator } from '../helpers/auth.js'
 
 interface Sample { name: string, labels: Record<string, string>, value: number }
 
@@ -285,6 +286,7 @@ t.test('/metrics is served while the gateway sheds load', async (t) => {
   const logger = pino({ level: 'silent' })
   let healthy = true
   const app = await buildGateway({
+    authenticator: openAuthenticator(),
     router: new BackendRouter({ backends: new Map(), mailboxes: [], logger }),
     mode: 'configured',
     logger,

@@ -72,6 +72,8 @@ interface SimInfo {
   graph: { url: string, importOrigin: string }
   caFile: string
   configFile: string
+  /** The demo client's API key in `gatewayConfig`. */
+  apiKey: string
   gatewayConfig: {
     backends: Record<string, { type: string, tls?: { caFile: string }, allowedImportHosts?: string[] }>
     mailboxes: Array<{ address: string, backend: string }>
@@ -88,7 +90,7 @@ interface Gateway {
 }
 
 /** `npm start` with MBG_CONFIG set to `config`; resolves once it listens. */
-async function startGateway (t: Test, config: unknown): Promise<Gateway> {
+async function startGateway (t: Test, config: unknown, apiKey: string): Promise<Gateway> {
   const env = cleanEnv({ MBG_CONFIG: JSON.stringify(config), PORT: '0', LOG_LEVEL: 'info' })
   const { lines } = start(t, ['src/server.ts'], env)
   t.teardown(() => { persist(lines) })
@@ -104,7 +106,8 @@ async function startGateway (t: Test, config: unknown): Promise<Gateway> {
   const call = async (method: string, path: string, body?: unknown): Promise<Answer> => {
     const res = await request(`${url}${path}`, {
       method: method as 'GET',
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {})
+      headers: { 'x-api-key': apiKey, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {})
     })
     const text = await res.body.text()
     return { status: res.statusCode, body: text === '' ? undefined : JSON.parse(text) }
@@ -146,7 +149,7 @@ t.test('`npm run sim` takes fixed ports and prints a configuration with the CA f
 })
 
 t.test('the printed configuration works as MBG_CONFIG: ready, list, export and import on both backends', async (t) => {
-  const gw = await startGateway(t, info.gatewayConfig)
+  const gw = await startGateway(t, info.gatewayConfig, info.apiKey)
   const ready = await settledReadiness(gw)
   t.equal(ready.status, 200, JSON.stringify(ready.body))
   t.match(ready.body, {
@@ -179,7 +182,7 @@ t.test('the printed configuration works as MBG_CONFIG: ready, list, export and i
 t.test('the CA left out: readiness, calls and the listing name tls.caFile', async (t) => {
   const config = structuredClone(info.gatewayConfig)
   for (const b of Object.values(config.backends)) delete b.tls
-  const gw = await startGateway(t, config)
+  const gw = await startGateway(t, config, info.apiKey)
   const ready = await settledReadiness(gw)
   t.equal(ready.status, 503)
   t.match(ready.body, { code: 'MBG_ERR_NOT_READY', status: 503 })
@@ -216,7 +219,7 @@ t.test('the CA left out: readiness, calls and the listing name tls.caFile', asyn
 t.test('the import host left out: imports and then readiness name allowedImportHosts', async (t) => {
   const config = structuredClone(info.gatewayConfig)
   delete config.backends[graphBackend].allowedImportHosts
-  const gw = await startGateway(t, config)
+  const gw = await startGateway(t, config, info.apiKey)
   t.equal((await settledReadiness(gw)).status, 200, 'no check can see the import host: ready at first')
   const mbx = `/mailboxes/${encodeURIComponent(mailbox(graphBackend))}`
   const items = await gw.call('GET', `${mbx}/folders/inbox/items?pageSize=1`)

@@ -3,11 +3,13 @@ import pino from 'pino'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildGateway } from '../../src/build.js'
 import { BackendRouter } from '../../src/backends/router.js'
+import { openAuthenticator } from '../helpers/auth.js'
 
 t.test('load shedding is a 503 problem with Retry-After; liveness is never shed, readiness is', async (t) => {
   const logger = pino({ level: 'silent' })
   let healthy = true
   const app = await buildGateway({
+    authenticator: openAuthenticator(),
     router: new BackendRouter({ backends: new Map(), mailboxes: [], logger }),
     mode: 'configured',
     logger,

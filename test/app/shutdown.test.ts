@@ -17,7 +17,7 @@ import { stopAfterMs } from '../../src/shutdown.js'
 import { startSimulators, type Simulators } from '../../src/simulators/index.js'
 import { DEMO_MAILBOXES, seedItemStream } from '../../src/simulators/store/seed.js'
 import { captureLogs, persist } from '../helpers/logs.js'
-import { PROCESS_BUDGET_MS, startTs, waitForOutput, type Child } from '../helpers/process.js'
+import { PROCESS_API_KEY, PROCESS_BUDGET_MS, startTs, waitForOutput, type Child } from '../helpers/process.js'
 
 const ALICE = encodeURIComponent(DEMO_MAILBOXES.alice.smtp)
 
@@ -85,7 +85,11 @@ async function send (agent: Agent, url: string, method: string, path: string, bo
     const req = httpRequest(`${url}${path}`, {
       agent,
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }
+      headers: {
+        'x-api-key': PROCESS_API_KEY,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers
+      }
     }, (res) => {
       let text = ''
       res.on('data', (c: Buffer) => { text += c.toString() })
@@ -114,7 +118,7 @@ async function simulators (t: Test): Promise<{ sims: Simulators, doc: any }> {
   })
   const caFile = join(mkdtempSync(join(tmpdir(), 'mbg-shutdown-')), 'ca.pem')
   writeFileSync(caFile, sims.ca)
-  return { sims, doc: simulatorDocument(sims, { caFile }) }
+  return { sims, doc: simulatorDocument(sims, { caFile, apiKey: PROCESS_API_KEY }) }
 }
 
 /** `n` distinct items (subjects `${prefix}-0` …) for an import into `folderId`. */

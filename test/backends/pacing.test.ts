@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { Policy, type CallOptions, type PolicySettings } from '../../src/backends/policy.js'
-import { memoryBudget } from '../../src/backends/budgets.js'
+import { memoryBudget, SlidingBudget } from '../../src/backends/budgets.js'
 import { BackendHealth } from '../../src/backends/health.js'
 import { FolderNotFound, UpstreamThrottled, UpstreamUnavailable } from '../../src/errors.js'
 import { annotate } from '../../src/upstream/errors.js'
@@ -117,6 +117,17 @@ t.test('a sliding budget: room is taken, a full window says how long until it ha
   t.equal(await budget.take('mbx', 1), 0, 'a refund makes room')
   t.ok(await budget.take('big', 50) === 0, 'a cost above the limit takes the whole window')
   t.ok(await budget.take('big', 1) > 0)
+})
+
+t.test('a refund made in a later slice than its take still gives the room back', async (t) => {
+  let clock = 1_000_000
+  const budget = new SlidingBudget('test', { limit: 10, windowMs: 2000 }, () => clock)
+  for (let i = 0; i < 10; i++) t.equal(await budget.take('mbx', 1), 0)
+  t.ok(await budget.take('mbx', 1) > 0, 'full')
+  clock += 500
+  await budget.refund('mbx', 2)
+  t.equal(await budget.take('mbx', 2), 0, 'two units back, though the current slice holds none')
+  t.ok(await budget.take('mbx', 1) > 0, 'and no more than that')
 })
 
 t.test('budgets through the policy: a wait beyond maxInlineDelayMs is 503 THROTTLED with Retry-After, unsent',

@@ -19,6 +19,7 @@ import { createRouter } from '../../src/backends/factory.js'
 import { demoConfig } from '../../src/demo.js'
 import { startSimulators, DEMO_CREDENTIALS } from '../../src/simulators/index.js'
 import { DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
+import { openAuthenticator } from '../helpers/auth.js'
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20)
 const WARMUP = 3
@@ -28,6 +29,7 @@ const logger = pino({ level: 'silent' })
 const sims = await startSimulators({ logger })
 const { config, extras } = demoConfig(sims)
 const app = await buildGateway({
+  authenticator: openAuthenticator(),
   router: createRouter(config, extras, logger),
   mode: 'demo',
   logger,

@@ -16,11 +16,15 @@ import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import fc from 'fast-check'
 import type { LightMyRequestResponse } from 'fastify'
-import { buildTestGateway, json, MAILBOXES, type TestGateway } from '../helper.js'
+import { buildTestGateway, json, MAILBOXES, TEST_API_KEY, type TestGateway } from '../helper.js'
 import {
-  FRAMEWORK_STATUSES, OPERATIONS, operationOf, requestArb, showRequest, CREDENTIALS,
-  type Baseline, type FuzzRequest
+  FRAMEWORK_STATUSES, OPERATIONS, operationOf, requestArb, showRequest, credentialsFor,
+  type Baseline, type Credential, type FuzzRequest
 } from '../helpers/fuzz.js'
+import { clientCredentialsToken } from '../helpers/tokens.js'
+import { generateApiKey, hashApiKey } from '../../src/access/authenticator.js'
+import { DEMO_CREDENTIALS } from '../../src/simulators/index.js'
+import type { AuthSettings } from '../../src/config.js'
 import { encodeItemStream, PROP, PT_UNICODE_CP1200 } from '../../src/simulators/store/fts.js'
 import type { MailboxStore } from '../../src/simulators/store/store.js'
 
@@ -28,6 +32,17 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20260109)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5200)
 /** FUZZ_COLLECT=1: list every failing request instead of stopping (and shrinking) at the first. */
 const COLLECT = process.env.FUZZ_COLLECT === '1'
+
+const READ_ONLY_KEY = generateApiKey()
+/** Requests of the suite itself (baseline, liveness checks) carry the demo client's key. */
+const AUTH = { 'x-api-key': TEST_API_KEY }
+
+/** The fuzz gateways' clients: the demo one, plus one that may only read. */
+function withReader (auth: AuthSettings): void {
+  auth.clients.push({
+    name: 'reader', apiKeys: [{ id: 'r', sha256: hashApiKey(READ_ONLY_KEY) }], appIds: [], scopes: ['mailboxes:read'], mailboxes: ['*']
+  })
+}
 
 /** Cheap per-request check: every change to the store advances its sequence or its counts. */
 function signature (store: MailboxStore): string {
@@ -58,13 +73,13 @@ async function baselineOf (gw: TestGateway): Promise<Baseline> {
   const scratchFolderIds: string[] = []
   for (const mbx of mailboxes) {
     const m = encodeURIComponent(mbx)
-    const inbox = json<{ id: string }>(await gw.app.inject({ url: `/mailboxes/${m}/folders/inbox` }))
+    const inbox = json<{ id: string }>(await gw.app.inject({ url: `/mailboxes/${m}/folders/inbox`, headers: AUTH }))
     folderIds.push(inbox.id)
     const items = json<{ items: Array<{ id: string, size: number }> }>(
-      await gw.app.inject({ url: `/mailboxes/${m}/folders/inbox/items?pageSize=20` })).items
+      await gw.app.inject({ url: `/mailboxes/${m}/folders/inbox/items?pageSize=20`, headers: AUTH })).items
     itemIds.push(items.reduce((a, b) => (b.size < a.size ? b : a)).id)
     const created = await gw.app.inject({
-      method: 'POST', url: `/mailboxes/${m}/folders`, payload: { displayName: 'Fuzz scratch' }
+      method: 'POST', url: `/mailboxes/${m}/folders`, payload: { displayName: 'Fuzz scratch' }, headers: AUTH
     })
     scratchFolderIds.push(json<{ id: string }>(created).id)
   }
@@ -80,12 +95,16 @@ async function baselineOf (gw: TestGateway): Promise<Baseline> {
 }
 
 /** Why an answer breaks the rules, or undefined. */
-function violation (r: FuzzRequest, res: LightMyRequestResponse): string | undefined {
+function violation (r: FuzzRequest, res: LightMyRequestResponse, credentials: Credential[]): string | undefined {
   const status = res.statusCode
-  if (status >= 500) return `a ${status}`
   const path = r.url.split('?')[0]
   const op = operationOf(r.method, path)
-  const credential = CREDENTIALS.find((c) => c.name === r.credential)
+  // The one 5xx a valid request may get: 501 MBG_ERR_NOT_SUPPORTED where the operation documents it (a Graph
+  // mailbox has no item move). Its code is checked below with every problem's.
+  const notSupported = status === 501 && op?.statuses.includes(501) === true &&
+    (JSON.parse(res.body) as { code?: unknown }).code === 'MBG_ERR_NOT_SUPPORTED'
+  if (status >= 500 && !notSupported) return `a ${status}`
+  const credential = credentials.find((c) => c.name === r.credential)
   const allowed = new Set([...(op?.statuses ?? []), ...FRAMEWORK_STATUSES, ...(credential?.statuses ?? [])])
   if (!allowed.has(status)) return `status ${status} is not documented for ${op?.name ?? 'an unknown route'}`
   if (status >= 400) {
@@ -107,8 +126,15 @@ function violation (r: FuzzRequest, res: LightMyRequestResponse): string | undef
 t.test('generated malformed and boundary requests: documented statuses, problem+json, no 5xx, store unchanged',
   async (t) => {
     t.comment(`fuzz seed ${SEED} (FUZZ_SEED overrides), ${RUNS} generated requests (FUZZ_RUNS)`)
-    const main = await buildTestGateway(t)
-    const second = await buildTestGateway(t)
+    const main = await buildTestGateway(t, { credentials: false, auth: withReader })
+    const second = await buildTestGateway(t, { credentials: false, auth: withReader })
+    const credentials = credentialsFor({
+      apiKey: TEST_API_KEY,
+      bearer: await clientCredentialsToken(main.sims, DEMO_CREDENTIALS.caller),
+      readOnlyKey: READ_ONLY_KEY,
+      wrongAudience: await clientCredentialsToken(main.sims, DEMO_CREDENTIALS.app, 'https://graph.microsoft.com/.default')
+    })
+    const secondBearer = await clientCredentialsToken(second.sims, DEMO_CREDENTIALS.caller)
     for (const gw of [main, second]) {
       // Readiness answers 503 until the backends' start-up checks have passed.
       gw.app.backendHealth.start()
@@ -128,21 +154,25 @@ t.test('generated malformed and boundary requests: documented statuses, problem+
 
     const alive = async (gw: TestGateway): Promise<void> => {
       const mailbox = encodeURIComponent(baseline.mailboxes[checks++ % 2])
-      const res = await gw.app.inject({ url: `/mailboxes/${mailbox}/folders/inbox` })
+      const res = await gw.app.inject({ url: `/mailboxes/${mailbox}/folders/inbox`, headers: AUTH })
       if (res.statusCode !== 200) {
         throw new Error(`a valid request failed afterwards: ${res.statusCode} ${res.body.slice(0, 300)}`)
       }
     }
 
-    const property = fc.asyncProperty(requestArb(baseline), async (r) => {
+    const property = fc.asyncProperty(requestArb(baseline, credentials), async (r) => {
       const gw = r.safe ? main : second
       const sig = signature(gw.sims.store)
       let res: LightMyRequestResponse
       try {
+        // Each gateway has its own identity simulator: the second one's bearer token is its own.
+        const headers = gw === second && r.credential === 'bearer'
+          ? { ...r.headers, authorization: `Bearer ${secondBearer}` }
+          : r.headers
         res = await gw.app.inject({
           method: r.method as 'GET',
           url: r.url,
-          headers: r.headers,
+          headers,
           ...(r.payload !== undefined ? { payload: r.payload } : {})
         })
       } catch (err) {
@@ -156,7 +186,7 @@ t.test('generated malformed and boundary requests: documented statuses, problem+
       counts.set(reached, byStatus)
       if (!r.safe) sentToSecond++
       const answer = `${res.statusCode} ${String(res.headers['content-type'] ?? '')} ${res.body.slice(0, 400)}`
-      let broken = violation(r, res)
+      let broken = violation(r, res, credentials)
       if (broken === undefined && r.safe && signature(gw.sims.store) !== sig) {
         broken = 'a refused request changed the store'
       }
@@ -190,8 +220,10 @@ t.test('generated malformed and boundary requests: documented statuses, problem+
       const n = generated.get(op.name) ?? 0
       t.ok(n >= Math.min(100, RUNS / 50), `${op.name}: ${n} requests made from it`)
     }
-    const fiveXX = [...counts.values()].flatMap((m) => [...m.entries()]).filter(([s]) => s >= 500)
-    t.same(fiveXX, [], 'no 5xx')
+    // 501 MBG_ERR_NOT_SUPPORTED (checked per answer in `violation`) is the answer to a valid Graph move, not a fault.
+    const fiveXX = [...counts.entries()].flatMap(([name, m]) => [...m.entries()]
+      .filter(([s]) => s >= 500 && !(s === 501 && name.endsWith('/items:move'))).map((e) => [name, ...e]))
+    t.same(fiveXX, [], 'no 5xx (but the documented 501 of items:move)')
     t.equal(storeHash(main.sims.store), before, 'the store of the gateway that got only refused requests is unchanged')
     t.equal(prototypeKeys(), proto, 'no prototype gained keys')
     for (const gw of [main, second]) {
@@ -199,7 +231,8 @@ t.test('generated malformed and boundary requests: documented statuses, problem+
       const exported = await gw.app.inject({
         method: 'POST',
         url: `/mailboxes/${encodeURIComponent(baseline.mailboxes[0])}/items:export`,
-        payload: { itemIds: [baseline.itemIds[0]] }
+        payload: { itemIds: [baseline.itemIds[0]] },
+        headers: AUTH
       })
       t.equal(exported.statusCode, 200, 'a valid export still works')
     }

@@ -16,15 +16,14 @@
  * refused content type or Idempotency-Key). The suite sends safe requests to a gateway whose store
  * must not change, the others to a second gateway.
  *
- * Credentials are one more dimension (`CREDENTIALS`): today the gateway does not authenticate
- * callers, so every entry is sent and none changes the answer. When caller authentication lands,
- * add the valid credential(s) and give the refused ones `refused: true` and their statuses (401/403).
+ * Credentials are one more dimension (`credentialsFor`): valid API keys and bearer tokens, a read-only
+ * key (its writes are refused with 403), and credentials that prove nothing (refused with 401): a
+ * request whose credential is refused must change nothing, whatever else it carries.
  */
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { Ajv, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
-import { isStrictBase64 } from '../../src/base64.js'
 import { OPENAPI_PATH } from '../../src/cli/openapi.js'
 import { templateOf } from './openapi-contract.js'
 
@@ -103,7 +102,9 @@ export function operationOf (method: string, path: string): Operation | undefine
 
 const ajv = new Ajv({ removeAdditional: false, useDefaults: true, coerceTypes: false, allErrors: false, strict: false })
 addFormats.default(ajv)
-ajv.addFormat('byte', isStrictBase64)
+// Item data (`format: byte` in the document) is checked item by item: data that is not base64 fails that item alone
+// (per-item 422 MBG_ERR_DATA_INVALID in a 200, README "Error model"), never the request, so it refuses no body here.
+ajv.addFormat('byte', () => true)
 ajv.addSchema({ ...doc, $id: 'openapi.json' })
 const bodyValidators = new Map<string, ValidateFunction>()
 
@@ -198,21 +199,65 @@ export interface Credential {
   refused: boolean
   /** Statuses it may cause on any route, besides the operation's own. */
   statuses: number[]
+  /** Reads only: the gateway must refuse every write carrying it (403). */
+  readOnly?: boolean
 }
 
-export const CREDENTIALS: Credential[] = [
-  { name: 'none', headers: {}, refused: false, statuses: [] },
-  { name: 'garbage bearer', headers: { authorization: 'Bearer not.a.jwt' }, refused: false, statuses: [] },
+/** Credentials that prove nothing: every request carrying one is refused with 401 before any work. */
+const REFUSED: Array<Pick<Credential, 'name' | 'headers'>> = [
+  { name: 'none', headers: {} },
+  { name: 'garbage bearer', headers: { authorization: 'Bearer not.a.jwt' } },
   {
     name: 'unsigned JWT',
-    headers: { authorization: `Bearer ${b64url('{"alg":"none"}')}.${b64url('{"sub":"x","aud":"y"}')}.` },
-    refused: false,
-    statuses: []
+    headers: { authorization: `Bearer ${b64url('{"alg":"none"}')}.${b64url('{"sub":"x","aud":"y"}')}.` }
   },
-  { name: 'garbage basic', headers: { authorization: 'Basic %%%' }, refused: false, statuses: [] },
-  { name: 'huge bearer', headers: { authorization: `Bearer ${'A'.repeat(16 * 1024)}` }, refused: false, statuses: [] },
-  { name: 'api key junk', headers: { 'x-api-key': '../../etc/passwd\u00e9' }, refused: false, statuses: [] }
+  { name: 'garbage basic', headers: { authorization: 'Basic %%%' } },
+  { name: 'huge bearer', headers: { authorization: `Bearer ${'A'.repeat(16 * 1024)}` } },
+  { name: 'api key junk', headers: { 'x-api-key': '../../etc/passwd\u00e9' } },
+  { name: 'key and bearer', headers: { 'x-api-key': 'mbg_x', authorization: 'Bearer x' } }
 ]
+
+/** Credentials the fuzz gateways know (test/fuzz/openapi-fuzz.test.ts makes them). */
+export interface ValidCredentials {
+  /** Every scope, every mailbox. */
+  apiKey: string
+  /** A bearer JWT of the demo caller app: every scope, every mailbox. */
+  bearer: string
+  /** Scope mailboxes:read only: every other operation is a 403. */
+  readOnlyKey: string
+  /** A real token of the same issuer for another audience (Graph). */
+  wrongAudience: string
+}
+
+/**
+ * The credential dimension: valid ones weighted up (so most requests get past authentication to the routes),
+ * the refused ones (401), a read-only key (403 on anything but reads).
+ */
+export function credentialsFor (valid: ValidCredentials): Credential[] {
+  const key: Credential = { name: 'api key', headers: { 'x-api-key': valid.apiKey }, refused: false, statuses: [] }
+  const bearer: Credential = {
+    name: 'bearer', headers: { authorization: `Bearer ${valid.bearer}` }, refused: false, statuses: []
+  }
+  return [
+    ...Array<Credential>(6).fill(key),
+    ...Array<Credential>(3).fill(bearer),
+    {
+      name: 'read-only key',
+      headers: { 'x-api-key': valid.readOnlyKey },
+      refused: false,
+      readOnly: true,
+      statuses: [403]
+    },
+    {
+      name: 'wrong audience',
+      headers: { authorization: `Bearer ${valid.wrongAudience}` },
+      refused: true,
+      statuses: [401, 429]
+    },
+    // Past 30 failed authentications a minute from one address, refusals are 429s.
+    ...REFUSED.map((c) => ({ ...c, refused: true, statuses: [401, 429] }))
+  ]
+}
 
 function b64url (s: string): string {
   return Buffer.from(s).toString('base64url')
@@ -300,7 +345,7 @@ const contentTypeArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...REFUSED_CONTENT_TYPES).map((ct): Mutation => (d) => {
     d.headers['content-type'] = ct
     d.mutations.push(`content-type ${JSON.stringify(ct)}`)
-    if (d.body !== undefined) d.refused = true
+    // Refused or not by the content type the request ends up with (render: a later mutation may replace it).
   }),
   fc.constantFrom(...ODD_CONTENT_TYPES).map((ct): Mutation => (d) => {
     d.headers['content-type'] = ct
@@ -319,7 +364,7 @@ const idempotencyArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...BAD_IDEMPOTENCY_KEYS).map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = key
     d.mutations.push(`idempotency-key ${JSON.stringify(key)}`)
-    if (d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')) d.refused = true
+    // Refused or not by the key the request ends up with (render: a later mutation may replace it).
   }),
   fc.uuid().map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = `"${key}"`
@@ -481,7 +526,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
       d.mutations.push(`body ${JSON.stringify(raw)}`)
     }),
     fc.nat().map((n): Mutation => (d) => {
-      const text = JSON.stringify(bodyValue(d))
+      const text = JSON.stringify(bodyValue(d)) ?? '' // undefined once a mutation removed the whole body
       const cut = text.slice(0, n % Math.max(1, text.length))
       d.body = { raw: cut }
       d.mutations.push(`body cut at ${cut.length} of ${text.length}`)
@@ -515,7 +560,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
     // A key given twice (the first or the last value wins, depending on the parser).
     fc.tuple(fc.nat(), fc.constantFrom<unknown>(1, 'dup', null, [], '\ud800'), fc.boolean())
       .map(([at, v, first]): Mutation => (d) => {
-        const text = JSON.stringify(bodyValue(d))
+        const text = JSON.stringify(bodyValue(d)) ?? '' // undefined once a mutation removed the whole body
         const keys = [...text.matchAll(/"([A-Za-z]+)":/g)]
         if (keys.length === 0) return
         const m = keys[at % keys.length]
@@ -539,7 +584,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
     // Bytes that are not UTF-8, or UTF-16.
     fc.constantFrom('ff', 'c0af', 'eda080', 'f4908080', 'fe', '80', 'e282', 'utf16le', 'utf16le-bom')
       .map((bytes): Mutation => (d) => {
-        const text = JSON.stringify(bodyValue(d))
+        const text = JSON.stringify(bodyValue(d)) ?? '' // undefined once a mutation removed the whole body
         if (bytes.startsWith('utf16le')) {
           const bom = Buffer.from(bytes.endsWith('bom') ? 'fffe' : '', 'hex')
           d.body = { raw: Buffer.concat([bom, Buffer.from(text, 'utf16le')]) }
@@ -587,6 +632,8 @@ let currentBaseline: Baseline
 
 function baselineBody (op: Operation, b: Baseline): unknown {
   if (op.template.endsWith('items:export')) return { itemIds: [b.itemIds[0]] }
+  if (op.template.endsWith('items:delete')) return { ids: [b.itemIds[0]], mode: 'soft', folderId: b.folderIds[0] }
+  if (op.template.endsWith('items:move')) return { ids: [b.itemIds[0]], folderId: 'drafts' }
   if (op.template.endsWith('items:import')) {
     return { items: [{ folderId: 'drafts', mode: 'create', data: b.importData }] }
   }
@@ -637,7 +684,7 @@ const UNKNOWN_PATHS = ['/', '/MAILBOXES', '/mailbox', '/mailboxes/', '//mailboxe
   `/${'a'.repeat(5000)}`, '/mailboxes/x/folders/y/items:export', '/favicon.ico', '/mailboxes?__proto__[x]=1']
 
 /** A request for an operation (or for no route at all), with its mutations applied. */
-export function requestArb (baseline: Baseline, credentials: Credential[] = CREDENTIALS): fc.Arbitrary<FuzzRequest> {
+export function requestArb (baseline: Baseline, credentials: Credential[]): fc.Arbitrary<FuzzRequest> {
   currentBaseline = baseline
   const ops = [...OPERATIONS.map((o) => o.name), 'unknown route']
   return fc.tuple(fc.constantFrom(...ops), fc.nat(), fc.constantFrom(...credentials)).chain(([name, which, cred]) => {
@@ -681,14 +728,20 @@ function render (d: Draft, cred: Credential, opName?: string, url?: string): Fuz
       o.method === method && new RegExp(`^${o.template.replace(/\{[^}]+\}/g, '[^/]*')}`).test(p)))
   const jsonType = /json/i.test(String(headers['content-type'] ?? 'application/json'))
   const bodyIsRefused = d.op.body !== undefined && jsonType && bodyRefused(d.op, payload)
-  const safe = !writes || d.refused || bodyIsRefused || cred.refused
+  // A bad Idempotency-Key or a refused content type, as finally sent, is refused before anything is written.
+  const key = headers['idempotency-key']
+  const keyRefused = key !== undefined && d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key') &&
+    BAD_IDEMPOTENCY_KEYS.some((k) => JSON.stringify(k) === JSON.stringify(key))
+  const typeRefused = d.body !== undefined && REFUSED_CONTENT_TYPES.includes(String(headers['content-type']))
+  const safe = !writes || d.refused || keyRefused || typeRefused || bodyIsRefused || cred.refused ||
+    (cred.readOnly === true)
   return {
     op: name,
     method,
     url: target,
     headers,
     ...(payload !== undefined ? { payload } : {}),
-    mutations: [...(cred.name !== 'none' ? [`credential ${cred.name}`] : []), ...d.mutations],
+    mutations: [`credential ${cred.name}`, ...d.mutations],
     safe,
     credential: cred.name
   }

@@ -8,6 +8,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { generateApiKey } from '../../src/access/authenticator.js'
 
 /** Project root, the working directory of the processes started here. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -18,7 +19,15 @@ export const PROCESS_BUDGET_MS = 180_000
 export type Child = ChildProcessByStdio<null, Readable, Readable>
 
 /** Starts `node --import tsx <script> ...args` from the project root, stdout and stderr piped. */
+/**
+ * The demo client's API key of every gateway process a test starts (DEMO_API_KEY, unless the test sets its own);
+ * configured-mode documents built with `simulatorDocument(sims, { apiKey: PROCESS_API_KEY })` accept it too.
+ */
+export const PROCESS_API_KEY = generateApiKey()
+
 export function startTs (script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
+  // Spawned gateways keep their state in memory unless a test asks for a file (never the repo's data/ folder).
+  env = { DEMO_API_KEY: PROCESS_API_KEY, STATE_STORE: 'memory', ...env }
   return spawn(process.execPath, ['--import', 'tsx', script, ...args],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
 }

@@ -10,7 +10,7 @@ import Fastify from 'fastify'
 import t from 'tap'
 import hooks from '../../routes/mailbox/hooks.js'
 import type { MailboxService } from '../../src/service/index.js'
-import { buildTestGateway, json, MAILBOXES } from '../helper.js'
+import { buildTestGateway, json, MAILBOXES, TEST_API_KEY } from '../helper.js'
 import { seedItemStream } from '../../src/simulators/store/seed.js'
 
 async function listen (app: ReturnType<typeof Fastify>): Promise<number> {
@@ -81,7 +81,7 @@ t.test('the mailbox hook resolves the mailbox once and aborts only when the call
     host: '127.0.0.1',
     method: 'POST',
     path: '/mailboxes/m2/slow',
-    headers: { 'content-type': 'application/json' }
+    headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' }
   })
   req.on('error', () => {})
   req.end('{"a":1}')
@@ -105,7 +105,7 @@ t.test('a caller who goes away mid-export cancels it, logged as such, not as a g
     host: '127.0.0.1',
     method: 'POST',
     path: `/mailboxes/${mbx}/items:export`,
-    headers: { 'content-type': 'application/json' }
+    headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' }
   })
   req.on('error', () => {})
   req.end(JSON.stringify({ itemIds: listed.items.map((i) => i.id) }))
@@ -153,7 +153,7 @@ t.test('a caller who goes away mid-import: its queued backend calls are never se
     host: '127.0.0.1',
     method: 'POST',
     path: `/mailboxes/${carol}/items:import`,
-    headers: { 'content-type': 'application/json' }
+    headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' }
   })
   req.on('error', () => {})
   req.end(JSON.stringify({ items: items.slice(1) }))

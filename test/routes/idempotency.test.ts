@@ -8,9 +8,11 @@ import { once } from 'node:events'
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import t from 'tap'
-import { buildTestGateway, json, MAILBOXES, type TestGateway } from '../helper.js'
+import { buildTestGateway, json, MAILBOXES, type TestGateway, TEST_API_KEY } from '../helper.js'
 import { MemoryIdempotencyStore } from '../../src/state/memory.js'
 import type { IdempotencyBegin } from '../../src/state/store.js'
+import { generateApiKey, hashApiKey } from '../../src/access/authenticator.js'
+import { CALLER_SCOPES } from '../../src/config.js'
 
 type Backend = 'ews' | 'graph'
 const BACKENDS: Backend[] = ['ews', 'graph']
@@ -167,7 +169,7 @@ for (const backend of BACKENDS) {
       host: '127.0.0.1',
       method: 'POST',
       path: `/mailboxes/${mbx(primary)}/items:import`,
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'gone-1' }
+      headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json', 'idempotency-key': 'gone-1' }
     })
     req.on('error', () => {})
     req.end(JSON.stringify(body))
@@ -199,6 +201,34 @@ for (const backend of BACKENDS) {
     t.equal(b.headers['idempotent-replayed'], undefined)
     t.equal(await countItems(gw, primary, mine), 2)
     t.equal(await countItems(gw, other, theirs), 2)
+  })
+
+  t.test(`${backend}: the same key and body from another client is another request, never a replay`, async (t) => {
+    const otherKey = generateApiKey()
+    const gw = await buildTestGateway(t, {
+      auth: (auth) => {
+        auth.clients.push({
+          name: 'other-client',
+          apiKeys: [{ id: 'o', sha256: hashApiKey(otherKey) }],
+          appIds: [],
+          scopes: [...CALLER_SCOPES],
+          mailboxes: ['*']
+        })
+      }
+    })
+    const folder = await newFolder(gw, primary, `idem clients ${backend}`)
+    const body = await importBody(gw, primary, folder)
+    const a = await importWith(gw, primary, body, 'client-scope-1')
+    const b = await gw.app.inject({
+      method: 'POST',
+      url: `/mailboxes/${mbx(primary)}/items:import`,
+      headers: { 'idempotency-key': 'client-scope-1', 'x-api-key': otherKey },
+      payload: body as object
+    })
+    t.equal(a.statusCode, 200)
+    t.equal(b.statusCode, 200, b.body)
+    t.equal(b.headers['idempotent-replayed'], undefined, 'another client never gets the first one\'s answer')
+    t.equal(await countItems(gw, primary, folder), 4, 'both ran')
   })
 
   t.test(`${backend}: a recorded answer expires after the time to live`, async (t) => {
@@ -330,7 +360,7 @@ t.test('Idempotency-Key on two header lines is a 400, not one key "k1, k2"', asy
   for (const [why, ...keys] of heads) {
     const res = await rawRequest(port, [
       `POST /mailboxes/${mbx(primary)}/items:import HTTP/1.1`, 'Host: 127.0.0.1', 'Content-Type: application/json',
-      ...keys
+      `X-API-Key: ${TEST_API_KEY}`, ...keys
     ], body)
     t.equal(res.status, 400, `${why}: 400`)
     t.match(res.body, /"code":"MBG_ERR_BAD_REQUEST"/, why)
