@@ -305,7 +305,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     t.same(backend.capabilities.associatedItems.supported, false)
     const before = graph.stats.requests
     await t.rejects(backend.listItems(carol, { wellKnown: 'inbox' }, { limit: 10, associated: true }), {
-      code: 'MBG_ERR_NOT_SUPPORTED', statusCode: 422, message: /does not expose folder-associated items/
+      code: 'MBG_ERR_NOT_SUPPORTED', statusCode: 501, message: /does not expose folder-associated items/
     })
     t.equal(graph.stats.requests, before, 'no list call')
     const [item] = (await backend.listItems(carol, { wellKnown: 'drafts' }, { limit: 1 })).values
@@ -319,7 +319,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
       { folderId: { id: target.id }, mode: 'create', data: exported.data, position: 1 }
     ])
     t.equal(results.length, 2)
-    t.match(results[0], { index: 0, error: { code: 'MBG_ERR_NOT_SUPPORTED', status: 422, retryable: false } })
+    t.match(results[0], { index: 0, error: { code: 'MBG_ERR_NOT_SUPPORTED', status: 501, retryable: false } })
     t.match(results[1], { index: 1, itemId: String })
     t.equal(tenant.items.size, count + 1, 'only the normal item was stored')
   })
