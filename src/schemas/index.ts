@@ -10,11 +10,11 @@ import {
   ItemList,
   ItemSummary
 } from './item.js'
-import { Mailbox, MailboxList } from './mailbox.js'
+import { Mailbox, MailboxCreate, MailboxList } from './mailbox.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 
 export const SHARED_SCHEMAS = [
-  Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
+  Problem, ItemError, Mailbox, MailboxList, MailboxCreate, Folder, FolderCreate, FolderUpdate, FolderList,
   ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse,
   Liveness, BackendState, Readiness, NotReadyProblem
 ]
