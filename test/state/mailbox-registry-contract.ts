@@ -3,6 +3,7 @@
  * (memory now; SQLite and PostgreSQL next): `make` builds a fresh, empty store on the given clock
  * (epoch ms; the store stamps `addedAt` from it).
  */
+import { createHash } from 'node:crypto'
 import type { Test } from 'tap'
 import type { MailboxRegistryStore, RegisteredMailbox } from '../../src/state/store.js'
 
@@ -10,8 +11,25 @@ type Entry = Omit<RegisteredMailbox, 'addedAt'>
 
 /** A registration of `address` (ids derived from it, as the router's are from backend and address). */
 export function registration (address: string, extra: Partial<Entry> = {}): Entry {
-  const local = address.toLowerCase().replace(/[^a-z0-9]/g, '')
-  return { address, backend: 'exo-graph', id: `mbx-p-${local}`, archiveId: `mbx-a-${local}`, ...extra }
+  const backend = extra.backend ?? 'exo-graph'
+  const local = createHash('sha256').update(`${backend}|${address.toLowerCase()}`).digest('hex').slice(0, 16)
+  return { address, backend, id: `mbx-p-${local}`, archiveId: `mbx-a-${local}`, ...extra }
+}
+
+/** Pages of `store.list` from the start, `limit` at a time; fails past 1000 pages (a store that never ends). */
+async function walk (t: Test, store: MailboxRegistryStore, limit: number,
+  between?: (n: number) => Promise<void>): Promise<string[][]> {
+  const pages: string[][] = []
+  let after: string | undefined
+  for (let n = 0; ; n++) {
+    if (n === 1000) throw new Error('the listing does not end')
+    const page = await store.list(after, limit)
+    if (page.length === 0) return pages
+    t.ok(page.length <= limit, 'at most limit')
+    pages.push(page.map((e) => e.address))
+    after = page[page.length - 1].address
+    await between?.(n)
+  }
 }
 
 export function mailboxRegistryContract (t: Test,
@@ -44,6 +62,18 @@ export function mailboxRegistryContract (t: Test,
     t.equal((await store.find(entry.archiveId.toUpperCase()))?.address, 'frank@contoso.example')
     t.equal(await store.find('nobody@contoso.example'), undefined)
     t.equal(await store.find('mbx-p-nobody'), undefined)
+  })
+
+  t.test('registered again on another backend, the old ids find nothing', async (t) => {
+    const { store } = await fresh(t)
+    const old = registration('fay@contoso.example')
+    await store.add(old)
+    t.equal(await store.remove('fay@contoso.example'), 'removed')
+    const next = registration('fay@contoso.example', { backend: 'onprem-ews' })
+    await store.add(next)
+    t.equal(await store.find(old.id), undefined)
+    t.equal(await store.find(old.archiveId), undefined)
+    t.equal((await store.find(next.id))?.backend, 'onprem-ews')
   })
 
   t.test('values cross the store as copies', async (t) => {
@@ -80,39 +110,30 @@ export function mailboxRegistryContract (t: Test,
       const order = ['1st@b.example', 'ann2@b.example', 'ann@b.example', 'anna@b.example', 'bob@a.example',
         'zoe@b.example', 'äda@b.example']
       t.same((await store.list(undefined, 100)).map((e) => e.address), order)
-      const pages: string[][] = []
-      let after: string | undefined
-      for (;;) {
-        const page = await store.list(after, 3)
-        if (page.length === 0) break
-        pages.push(page.map((e) => e.address))
-        after = page[page.length - 1].address
-      }
+      const pages = await walk(t, store, 3)
       t.same(pages, [order.slice(0, 3), order.slice(3, 6), order.slice(6)])
       t.same((await store.list('ann@b.example', 2)).map((e) => e.address), ['anna@b.example', 'bob@a.example'])
       t.same((await store.list('ANN@B.EXAMPLE', 1)).map((e) => e.address), ['anna@b.example'], 'any letter case')
       t.same((await store.list('anm@zzz', 1)).map((e) => e.address), ['ann2@b.example'], 'not registered')
       t.same((await store.list('zzz', 5)).map((e) => e.address), ['äda@b.example'], 'ä (U+00E4) after z')
       t.same(await store.list('äda@b.example', 5), [], 'past the end')
+      // Code points, not UTF-16 code units: U+FF5A (fullwidth z) sorts before U+1F600 (a surrogate pair, 0xD83D…).
+      await store.add(registration('\u{1F600}@b.example'))
+      await store.add(registration('\uFF5A@b.example'))
+      t.same((await store.list('äda@b.example', 5)).map((e) => e.address),
+        ['\uFF5A@b.example', '\u{1F600}@b.example'])
     })
 
   t.test('a page listing sees every registration that stays, while others come and go', async (t) => {
     const { store } = await fresh(t)
     const stay = Array.from({ length: 30 }, (_, i) => `user${String(i).padStart(3, '0')}@contoso.example`)
     for (const a of stay) await store.add(registration(a))
-    const seen: string[] = []
-    let after: string | undefined
-    let n = 0
-    for (;;) {
-      const page = await store.list(after, 4)
-      if (page.length === 0) break
-      seen.push(...page.map((e) => e.address))
-      after = page[page.length - 1].address
-      // Between pages: one added before the cursor, one after it, one removed and added back.
+    const seen = (await walk(t, store, 4, async (n) => {
+      // Between pages: one added before the cursor, one after it, one removed.
+      if (n > 0) await store.remove(`a-new${n - 1}@contoso.example`)
       await store.add(registration(`a-new${n}@contoso.example`))
       await store.add(registration(`user${String(n).padStart(3, '0')}x@contoso.example`))
-      n++
-    }
+    })).flat()
     const stayed = seen.filter((a) => stay.includes(a))
     t.same(stayed, stay, 'each once, in order')
     t.equal(new Set(seen).size, seen.length, 'nothing twice')
@@ -131,15 +152,7 @@ export function mailboxRegistryContract (t: Test,
     const { store } = await fresh(t)
     const addresses = Array.from({ length: 500 }, (_, i) => `m${(i * 7919) % 500}@contoso.example`)
     for (const a of addresses) await store.add(registration(a))
-    const listed: string[] = []
-    let after: string | undefined
-    for (;;) {
-      const page = await store.list(after, 128)
-      if (page.length === 0) break
-      t.ok(page.length <= 128)
-      listed.push(...page.map((e) => e.address))
-      after = page[page.length - 1].address
-    }
+    const listed = (await walk(t, store, 128)).flat()
     t.same(listed, [...addresses].sort())
   })
 }
