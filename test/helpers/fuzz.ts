@@ -326,6 +326,10 @@ interface Draft {
   mutations: string[]
   /** Something in it must make the gateway refuse it. */
   refused: boolean
+  /** Its content type must make the gateway refuse it (the last content-type mutation decides). */
+  refusedType?: boolean
+  /** Its Idempotency-Key must make the gateway refuse it (the last Idempotency-Key mutation decides). */
+  refusedKey?: boolean
 }
 
 type Mutation = (d: Draft) => void
@@ -343,15 +347,17 @@ const contentTypeArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...REFUSED_CONTENT_TYPES).map((ct): Mutation => (d) => {
     d.headers['content-type'] = ct
     d.mutations.push(`content-type ${JSON.stringify(ct)}`)
-    if (d.body !== undefined) d.refused = true
+    d.refusedType = d.body !== undefined
   }),
   fc.constantFrom(...ODD_CONTENT_TYPES).map((ct): Mutation => (d) => {
     d.headers['content-type'] = ct
     d.mutations.push(`content-type ${JSON.stringify(ct)}`)
+    d.refusedType = false
   }),
   fc.constant<Mutation>((d) => {
     Reflect.deleteProperty(d.headers, 'content-type')
     d.mutations.push('no content-type')
+    d.refusedType = false
   })
 )
 
@@ -362,11 +368,12 @@ const idempotencyArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(...BAD_IDEMPOTENCY_KEYS).map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = key
     d.mutations.push(`idempotency-key ${JSON.stringify(key)}`)
-    if (d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')) d.refused = true
+    d.refusedKey = d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')
   }),
   fc.uuid().map((key): Mutation => (d) => {
     d.headers['idempotency-key'] = `"${key}"`
     d.mutations.push(`idempotency-key "${key}"`)
+    d.refusedKey = false
   })
 )
 
@@ -524,7 +531,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
       d.mutations.push(`body ${JSON.stringify(raw)}`)
     }),
     fc.nat().map((n): Mutation => (d) => {
-      const text = JSON.stringify(bodyValue(d))
+      const text = bodyText(d)
       const cut = text.slice(0, n % Math.max(1, text.length))
       d.body = { raw: cut }
       d.mutations.push(`body cut at ${cut.length} of ${text.length}`)
@@ -558,7 +565,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
     // A key given twice (the first or the last value wins, depending on the parser).
     fc.tuple(fc.nat(), fc.constantFrom<unknown>(1, 'dup', null, [], '\ud800'), fc.boolean())
       .map(([at, v, first]): Mutation => (d) => {
-        const text = JSON.stringify(bodyValue(d))
+        const text = bodyText(d)
         const keys = [...text.matchAll(/"([A-Za-z]+)":/g)]
         if (keys.length === 0) return
         const m = keys[at % keys.length]
@@ -582,7 +589,7 @@ function bodyMutation (op: Operation): fc.Arbitrary<Mutation> {
     // Bytes that are not UTF-8, or UTF-16.
     fc.constantFrom('ff', 'c0af', 'eda080', 'f4908080', 'fe', '80', 'e282', 'utf16le', 'utf16le-bom')
       .map((bytes): Mutation => (d) => {
-        const text = JSON.stringify(bodyValue(d))
+        const text = bodyText(d)
         if (bytes.startsWith('utf16le')) {
           const bom = Buffer.from(bytes.endsWith('bom') ? 'fffe' : '', 'hex')
           d.body = { raw: Buffer.concat([bom, Buffer.from(text, 'utf16le')]) }
@@ -619,6 +626,11 @@ function insertAfterValue (text: string, keyIndex: number, extra: string): strin
   return text.slice(0, i) + extra + text.slice(i)
 }
 
+/** The body as JSON text; '' when an earlier mutation removed the whole value. */
+function bodyText (d: Draft): string {
+  return JSON.stringify(bodyValue(d)) ?? ''
+}
+
 function bodyValue (d: Draft): unknown {
   if (d.body !== undefined && 'value' in d.body) return d.body.value
   return d.op.body !== undefined ? baselineBody(d.op, currentBaseline) : {}
@@ -629,6 +641,7 @@ function bodyValue (d: Draft): unknown {
 let currentBaseline: Baseline
 
 function baselineBody (op: Operation, b: Baseline): unknown {
+  if (op.template === '/mailboxes') return { address: 'fuzz@contoso.example', backend: 'exo-graph' }
   if (op.template.endsWith('items:export')) return { itemIds: [b.itemIds[0]] }
   if (op.template.endsWith('items:import')) {
     return { items: [{ folderId: 'drafts', mode: 'create', data: b.importData }] }
@@ -724,7 +737,8 @@ function render (d: Draft, cred: Credential, opName?: string, url?: string): Fuz
       o.method === method && new RegExp(`^${o.template.replace(/\{[^}]+\}/g, '[^/]*')}`).test(p)))
   const jsonType = /json/i.test(String(headers['content-type'] ?? 'application/json'))
   const bodyIsRefused = d.op.body !== undefined && jsonType && bodyRefused(d.op, payload)
-  const safe = !writes || d.refused || bodyIsRefused || cred.refused || (cred.readOnly === true)
+  const safe = !writes || d.refused || d.refusedType === true || d.refusedKey === true || bodyIsRefused ||
+    cred.refused || (cred.readOnly === true)
   return {
     op: name,
     method,
