@@ -149,11 +149,6 @@ export class MemoryMailboxRegistry implements MailboxRegistryStore {
     this.now = options.now ?? Date.now
   }
 
-  /** Registrations held (for tests and metrics). */
-  get size (): number {
-    return this.byAddress.size
-  }
-
   async list (afterAddress: string | undefined, limit: number): Promise<RegisteredMailbox[]> {
     const start = afterAddress === undefined ? 0 : this.position(afterAddress.toLowerCase(), true)
     return this.sorted.slice(start, start + Math.max(0, limit))
