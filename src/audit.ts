@@ -6,7 +6,10 @@
  * service log, so it can be shipped to a SIEM as is. It never carries item data, subjects, tokens or keys:
  * only the names of credentials.
  */
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
+import { dirname } from 'node:path'
 import pino, { type DestinationStream, type Logger } from 'pino'
+import { ConfigInvalid } from './errors.js'
 
 /** What a record is about. Jobs add `job.*` events. */
 export type AuditEvent =
@@ -23,7 +26,7 @@ export type AuditEvent =
 
 /**
  * - `success`: everything asked was done;
- * - `partial`: a batch where some items failed (see `items`);
+ * - `partial`: a batch where some items failed (see `items`), or a streamed export that stopped before its end;
  * - `failure`: nothing was done (the status and `code` say why), or every item failed;
  * - `denied`: the caller was refused (401/403: no or a bad credential, a missing scope, a mailbox not allowed).
  */
@@ -57,6 +60,8 @@ export interface AuditRecord {
   items?: { requested: number, succeeded: number, failed: number, unknown?: number }
   /** Bytes of item data moved (decoded size of the base64 streams exported or sent for import). */
   bytes?: number
+  /** A streamed export: whether it reached its end (false: cut off; the caller resumes it with a cursor). */
+  complete?: boolean
   /** Folder id created, renamed or deleted. */
   folderId?: string
   durationMs: number
@@ -67,7 +72,7 @@ export class AuditLog {
   private readonly logger: Logger
 
   /** `destination`: a pino destination (see `auditDestination`); `false` writes nothing. */
-  constructor (destination: DestinationStream | false) {
+  constructor (private readonly destination: DestinationStream | false) {
     this.logger = pino({
       level: destination === false ? 'silent' : 'info',
       base: { log: 'audit' },
@@ -83,18 +88,36 @@ export class AuditLog {
   flush (): void {
     this.logger.flush()
   }
+
+  /**
+   * Reopens a file destination (after log rotation moved the file; the server does it on SIGHUP); stdout, stderr
+   * and streams are left as they are. Throws when the file cannot be opened again.
+   */
+  reopen (): void {
+    const d = this.destination as { reopen?: () => void, file?: unknown } | false
+    if (d !== false && typeof d.file === 'string' && typeof d.reopen === 'function') d.reopen()
+  }
 }
 
 /**
  * The destination AUDIT_LOG names: `stdout` (default: JSON lines among the service log, told apart by
- * `"log":"audit"`), `stderr`, `off`, or a file path (appended to, created with its folder; reopen it after log
- * rotation by restarting or with copytruncate).
+ * `"log":"audit"`), `stderr`, `off`, or a file path (appended to; the file is created, and its folder when the folder's
+ * parent exists; the file
+ * readable by its owner only; reopened on SIGHUP after log rotation). Writes are synchronous: a record is on its
+ * way before the answer is. Throws MBG_ERR_CONFIG_INVALID naming the path when the file cannot be opened.
  */
 export function auditDestination (setting: string): DestinationStream | false {
   if (setting === 'off') return false
   if (setting === 'stdout') return pino.destination({ dest: 1, sync: true })
   if (setting === 'stderr') return pino.destination({ dest: 2, sync: true })
-  return pino.destination({ dest: setting, mkdir: true, append: true, sync: true })
+  try {
+    // One level only: Node's recursive mkdir spins for ever under /proc.
+    if (!existsSync(dirname(setting))) mkdirSync(dirname(setting))
+    closeSync(openSync(setting, 'a', 0o600))
+  } catch (err) {
+    throw new ConfigInvalid(`AUDIT_LOG: cannot open ${setting} for appending: ${(err as Error).message}`)
+  }
+  return pino.destination({ dest: setting, append: true, sync: true, mode: 0o600 })
 }
 
 /**

@@ -25,6 +25,11 @@ export interface BuildOptions {
   authenticator: CallerAuthenticator
   /** See AppOptions.auditLog. */
   auditLog?: AppOptions['auditLog']
+  /**
+   * TRUST_PROXY: 'false' (default), 'true', a hop count, or comma-separated proxy addresses/CIDRs (Fastify
+   * `trustProxy`): which X-Forwarded-For entries give `request.ip` (audit log, rate limits).
+   */
+  trustProxy?: string
   mode: 'demo' | 'configured'
   logger: Logger
   maxBatchItems?: number
@@ -51,6 +56,18 @@ export interface BuildOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** TRUST_PROXY as Fastify takes it. */
+function trustProxySetting (value: string | undefined):
+boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  if (/^[0-9]+$/.test(value)) {
+    const hops = Number(value)
+    return (_address, hop) => hop < hops
+  }
+  return value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
 
 /**
  * Bodies are validated strictly (a string is not an array, a number not a name);
@@ -105,6 +122,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestIdHeader: 'x-request-id',
+    trustProxy: trustProxySetting(options.trustProxy),
     // Errors raised before routing (malformed URLs) and at the socket level (unknown methods,
     // bad framing) are problem+json too.
     frameworkErrors (error, request, reply) {

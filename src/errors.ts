@@ -108,6 +108,26 @@ export const DataIncompatible = createError<[string]>(
 )
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
+/**
+ * The mailbox's backend has no documented operation for this (for example: a Graph mailbox has no item move and no
+ * folder-associated items in the mailbox import/export API; a capability it lacks, src/backends/mailbox-backend.ts
+ * `capabilities`). 501 as RFC 9110 §15.6.2 defines it, not retryable; the message says why. Nothing was sent.
+ */
+export const NotSupported = createError<[string]>(
+  'MBG_ERR_NOT_SUPPORTED',
+  'Not supported by this mailbox\'s backend: %s',
+  501
+)
+/**
+ * A change cursor the backend no longer accepts (EWS ErrorInvalidSyncStateData, Graph 410 Gone /
+ * SyncStateNotFound / resyncRequired on a delta or skip token): the caller starts again without a cursor
+ * (a full resync, every object reported as created) and keeps the new cursor.
+ */
+export const CursorExpired = createError<[string]>(
+  'MBG_ERR_CURSOR_EXPIRED',
+  'The change cursor is no longer valid (%s): start again without a cursor, which lists every object afresh',
+  410
+)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
@@ -197,8 +217,10 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     AccessDenied,
     DataInvalid,
     DataIncompatible,
+    NotSupported,
     TooLarge,
     QuotaExceeded,
+    CursorExpired,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,

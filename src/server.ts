@@ -6,7 +6,8 @@
 import { unwatchFile, watchFile } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
-import { authIssuerCa, loadConfig, type AuthSettings, type RuntimeExtras } from './config.js'
+import { resolve } from 'node:path'
+import { authIssuerCa, loadConfig, stateStoreSetting, type AuthSettings, type RuntimeExtras } from './config.js'
 import { CallerAuthenticator, generateApiKey } from './access/authenticator.js'
 import { AuditLog, auditDestination } from './audit.js'
 import { loggerOptions } from './logger.js'
@@ -16,6 +17,8 @@ import { startDemo, warnFaultsIgnored, type Demo } from './demo.js'
 import { GatewayMetrics } from './metrics.js'
 import { ShuttingDown } from './errors.js'
 import { reportDeadline, stopAfterMs } from './shutdown.js'
+import { openIdempotencyStore } from './state/index.js'
+import type { IdempotencyStore } from './state/store.js'
 
 function fail (message: string): never {
   process.stderr.write(`mailbox-gateway: ${message}\n`)
@@ -41,6 +44,18 @@ const pretty =
     }
   })()
 const logger = pino(loggerOptions(env.LOG_LEVEL), pretty ? pino.transport({ target: 'pino-pretty' }) : undefined)
+
+// The state store first: a file that cannot be opened stops the process before anything starts.
+let idempotencyStore: IdempotencyStore
+try {
+  const setting = stateStoreSetting(env.STATE_STORE)
+  idempotencyStore = openIdempotencyStore(setting,
+    { ttlMs: env.IDEMPOTENCY_TTL_SEC * 1000, leaseMs: env.REQUEST_TIMEOUT_MS })
+  const where = setting.kind === 'sqlite' ? { file: resolve(setting.path) } : {}
+  logger.info({ stateStore: setting.kind, ...where }, 'state store open')
+} catch (err) {
+  fail((err as Error).message)
+}
 
 let demo: Demo | undefined
 let config = gateway
@@ -76,6 +91,12 @@ try {
 } catch (err) {
   fail((err as Error).message)
 }
+let auditLog: AuditLog
+try {
+  auditLog = new AuditLog(auditDestination(env.AUDIT_LOG))
+} catch (err) {
+  fail((err as Error).message)
+}
 if (auth.mode === 'none') {
   logger.warn('auth.mode is "none": anyone who can reach this port may read and write every configured mailbox; ' +
     'use it on a workstation only (README "Security model")')
@@ -83,7 +104,8 @@ if (auth.mode === 'none') {
 const app = await buildGateway({
   router,
   authenticator,
-  auditLog: new AuditLog(auditDestination(env.AUDIT_LOG)),
+  auditLog,
+  trustProxy: env.TRUST_PROXY,
   mode: demo !== undefined ? 'demo' : 'configured',
   logger,
   metrics,
@@ -95,7 +117,8 @@ const app = await buildGateway({
   crossBackendImport: config.crossBackendImport ?? 'deny',
   underPressure: { maxEventLoopDelay: env.MAX_EVENT_LOOP_DELAY_MS },
   stop: stopping.signal,
-  idempotency: { ttlMs: env.IDEMPOTENCY_TTL_SEC * 1000 },
+  // Closed with the app.
+  idempotency: { store: idempotencyStore },
   ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })
 if (demo !== undefined) {
@@ -120,7 +143,15 @@ if (configFile !== undefined) {
       app.log.error({ why, problem: (err as Error).message }, 'auth settings not reloaded: the current ones stay')
     }
   }
-  process.on('SIGHUP', () => { reloadAuth('SIGHUP') })
+  process.on('SIGHUP', () => {
+    reloadAuth('SIGHUP')
+    // After log rotation moved the audit file away: write to a new one at AUDIT_LOG.
+    try {
+      auditLog.reopen()
+    } catch (err) {
+      app.log.error({ problem: (err as Error).message }, 'audit log not reopened: records go to the old file')
+    }
+  })
   watchFile(configFile, { interval: 5000, persistent: false }, (now, before) => {
     if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) reloadAuth('file changed')
   })
@@ -159,8 +190,8 @@ try {
 }
 if (demo !== undefined) {
   const s = demo.simulators
-  // The key goes to the terminal, outside the log records: logs never carry a credential.
-  process.stdout.write(`\nDemo API key (client "demo", every scope, every mailbox): ${demoKey}\n` +
+  // The key goes to stderr, outside the log records on stdout: log records never carry a credential.
+  process.stderr.write(`\nDemo API key (client "demo", every scope, every mailbox): ${demoKey}\n` +
     `  export MBG_API_KEY=${demoKey}\n  curl -H "X-API-Key: $MBG_API_KEY" ${address}/mailboxes\n\n`)
   app.log.info({
     gateway: address,

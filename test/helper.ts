@@ -29,6 +29,15 @@ export const MAILBOXES = {
   graph: { primary: DEMO_MAILBOXES.carol.smtp, other: DEMO_MAILBOXES.dave.smtp }
 } as const
 
+/** An audit record as written: the record plus pino's fields and the optional markers. */
+export type AuditLine = AuditRecord & {
+  time: string
+  log: string
+  action?: string
+  replayed?: boolean
+  callerGone?: boolean
+}
+
 export interface TestGateway {
   app: FastifyInstance
   sims: Simulators
@@ -37,7 +46,7 @@ export interface TestGateway {
   /** The gateway's metrics (also scraped at GET /metrics). */
   metrics: GatewayMetrics
   /** Every audit record written so far (src/audit.ts), parsed, oldest first. */
-  audit: () => Array<AuditRecord & { time: string, log: string, action?: string, replayed?: boolean }>
+  audit: () => AuditLine[]
 }
 
 /** The test client's API key (client `demo`, every scope, every mailbox); a fresh one per test process. */

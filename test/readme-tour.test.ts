@@ -52,9 +52,13 @@ if (missing.length > 0) {
     t.teardown(() => { if (server.exitCode === null) server.kill('SIGKILL') })
     // Ready when it logs its address (a cold start on a busy machine can take well over 30 s).
     // The demo key is printed first, as a newcomer copies it from the terminal; it must not be in any log record.
-    const started = await waitForOutput(server, 'stdout',
-      /^ {2}export MBG_API_KEY=(mbg_[A-Za-z0-9_-]+)$[\s\S]*"gateway":"(http:\/\/[^"]+)".*demo mode/m)
-    const [, apiKey, gateway] = started
+    // The demo key comes on stderr (outside the JSON log records on stdout), as a newcomer copies it.
+    const [key, address] = await Promise.all([
+      waitForOutput(server, 'stderr', /^ {2}export MBG_API_KEY=(mbg_[A-Za-z0-9_-]+)$/m),
+      waitForOutput(server, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/)
+    ])
+    const apiKey = key[1]
+    const gateway = address[1]
     registerSecret(apiKey)
     // As a load balancer would: send traffic once /health/ready says the backends were checked
     // (until then, and while a busy machine makes the gateway shed load, it answers 503).
@@ -65,12 +69,13 @@ if (missing.length > 0) {
       if (Date.now() > deadline) throw new Error(`${gateway}/health/ready still answers ${status}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    const [tour, copy, more] = tourBlocks()
-    t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH'), 'found the tour blocks')
+    const [tour, copy, more, folder] = tourBlocks()
+    t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH') &&
+      folder.includes('inbox.ndjson'), 'found the tour blocks')
 
     for (const mailbox of ['alice@contoso.example', 'carol@contoso.example']) {
       const dir = mkdtempSync(join(tmpdir(), 'tour-'))
-      const script = [tour, copy, more].join('\n')
+      const script = [tour, copy, more, folder].join('\n')
         .replace(/^GW=.*$/m, `GW=${gateway}`)
         .replace(/^MBX=.*$/m, `MBX=${mailbox}`)
       writeFileSync(join(dir, 'tour.sh'), `set -euo pipefail\n${script}`)
@@ -83,6 +88,8 @@ if (missing.length > 0) {
       t.match(run.stdout, /"succeeded": 5,\s*"failed": 0/, `${mailbox}: 5 items exported and imported`)
       t.match(run.stdout, /^204$/m, `${mailbox}: folder deleted`)
       t.notMatch(run.stdout, /MBG_ERR_UNAUTHENTICATED/, `${mailbox}: every call carried the key`)
+      t.match(run.stdout, /"complete":true/, `${mailbox}: the folder export ran to its end`)
+      t.match(run.stdout, /^all imported$/m, `${mailbox}: every exported item of the folder imported back`)
       const exported = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
         results: Array<{ data: string }>
       }

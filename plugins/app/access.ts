@@ -3,9 +3,14 @@
  *
  * Each route says what it needs in its options: `config: { scope: 'items:export' }`, or `config: { public: true }`
  * for the few that anyone may call (liveness, readiness, the API docs under /docs). Everything else — unknown
- * routes included — first needs a credential (401 MBG_ERR_UNAUTHENTICATED with `WWW-Authenticate`), then the
- * route's scope (403 MBG_ERR_INSUFFICIENT_SCOPE). Both checks run in `onRequest`, before a body is read. The
- * mailbox allow-list is checked by the service layer once the mailbox is resolved (MBG_ERR_MAILBOX_FORBIDDEN).
+ * routes included — first needs a credential (401 MBG_ERR_UNAUTHENTICATED with `WWW-Authenticate`, in `onRequest`),
+ * then passes the client's rate limit (plugins/app/rate-limit.ts, a route-level `onRequest` hook), then needs the
+ * route's scope (403 MBG_ERR_INSUFFICIENT_SCOPE, in `preParsing`): all before a body is read. The mailbox
+ * allow-list is checked by the service layer (MBG_ERR_MAILBOX_FORBIDDEN).
+ *
+ * Failed authentications are limited per client address (FAILED_AUTH_PER_MINUTE): past the limit the address gets
+ * 429 MBG_ERR_RATE_LIMITED with Retry-After, and only the first of those refusals is audited, so a flood of bad
+ * credentials neither fills the audit log nor gets to try keys or tokens at speed.
  *
  * The route's scope is also written into its OpenAPI operation as a security requirement (OpenAPI 3.1 section
  * 4.8.30: for schemes other than OAuth2/OIDC, the array lists required roles), so this plugin is registered
@@ -15,7 +20,9 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { CallerAuthenticator } from '../../src/access/authenticator.js'
 import type { Caller, CallerScope } from '../../src/access/caller.js'
-import { InsufficientScope, isGatewayError } from '../../src/errors.js'
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible'
+import { InsufficientScope, isGatewayError, RateLimited, Unauthenticated } from '../../src/errors.js'
+import { annotate } from '../../src/upstream/errors.js'
 import { problems } from '../../src/schemas/common.js'
 
 declare module 'fastify' {
@@ -28,6 +35,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; undefined on public routes. */
     caller?: Caller
+    /** Not worth an audit record of its own (a refusal repeated past the failed-authentication limit). */
+    auditQuiet?: boolean
   }
   interface FastifyInstance {
     /** Checks callers' credentials; `reload` rotates keys without a restart. */
@@ -55,6 +64,16 @@ export const SECURITY_SCHEMES = {
 } as const
 
 const REALM = 'mailbox-gateway'
+/** Failed authentications allowed per client address per minute before it gets 429s. */
+export const FAILED_AUTH_PER_MINUTE = 30
+
+/** How many times a header appears in the raw request (Node keeps one Authorization and joins X-API-Key lines). */
+function headerLines (request: FastifyRequest, name: string): number {
+  const raw = request.raw.rawHeaders
+  let n = 0
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === name) n++
+  return n
+}
 
 function isPublic (config: { public?: boolean } | undefined, url: string): boolean {
   return config?.public === true || url === '/docs' || url.startsWith('/docs/')
@@ -86,15 +105,35 @@ async function access (fastify: FastifyInstance, opts: { authenticator: CallerAu
     schema.security = [{ apiKey: scope !== undefined ? [scope] : [] }, { bearer: scope !== undefined ? [scope] : [] }]
   })
 
+  const failures = new RateLimiterMemory({ keyPrefix: 'failed-auth', points: FAILED_AUTH_PER_MINUTE, duration: 60 })
+
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config as { public?: boolean, scope?: CallerScope } | undefined
     if (isPublic(config, request.routeOptions.url ?? '')) return
     try {
+      for (const name of ['authorization', 'x-api-key']) {
+        const n = headerLines(request, name)
+        const header = name === 'authorization' ? 'Authorization' : 'X-API-Key'
+        if (n > 1) throw new Unauthenticated(`send one ${header} header, not ${n}`)
+      }
       request.caller = await opts.authenticator.authenticate(request.headers)
     } catch (err) {
-      if (isGatewayError(err) && err.statusCode === 401) reply.header('www-authenticate', challenge(request))
+      if (!isGatewayError(err) || err.statusCode !== 401) throw err
+      const over = await failures.consume(request.ip).then(() => undefined, (res: RateLimiterRes) => res)
+      if (over !== undefined) {
+        if (over.consumedPoints > FAILED_AUTH_PER_MINUTE + 1) request.auditQuiet = true
+        throw annotate(new RateLimited(`too many failed authentications from ${request.ip}; retry later`),
+          { retryAfterMs: over.msBeforeNext })
+      }
+      reply.header('www-authenticate', challenge(request))
       throw err
     }
+  })
+
+  // After the client's rate limit (a route-level onRequest hook), before the body is read.
+  fastify.addHook('preParsing', async (request: FastifyRequest, reply: FastifyReply) => {
+    const config = request.routeOptions.config as { public?: boolean, scope?: CallerScope } | undefined
+    if (request.caller === undefined) return
     const scope = config?.scope
     if (scope !== undefined && !request.caller.scopes.has(scope)) {
       reply.header('www-authenticate', challenge(request, 'insufficient_scope', scope))

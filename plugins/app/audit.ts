@@ -4,7 +4,11 @@
  * (401 MBG_ERR_UNAUTHENTICATED, 403 MBG_ERR_INSUFFICIENT_SCOPE / MBG_ERR_MAILBOX_FORBIDDEN) on any route.
  *
  * Counts come from the answer object before it is serialized (`preSerialization`); item bytes are computed from
- * base64 lengths, never by decoding. Problem codes are read from the (small) problem body.
+ * base64 lengths, never by decoding. A streamed answer is no object: its route sets `request.auditCounts` to
+ * counts it keeps up to date while it writes, read when the answer is over (its connection closes, finished or cut
+ * off). Problem codes are read from the (small) problem body. The record of any other answer is written
+ * in `onSend`, which runs once the work is over whether or not the caller is still there (`onResponse` does not run
+ * for a caller who hung up, and a write it asked for may still have been done): `callerGone` says so.
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -25,10 +29,26 @@ declare module 'fastify' {
      * DELETE /mailboxes): its record names it as resolved.
      */
     audited?: { mailbox: string, mailboxId?: string, backend?: string }
+    /**
+     * Counts of a streamed answer (items written, items failed, decoded bytes of item data, whether it reached
+     * its end), set by its route and kept up to date while the answer is written; null for other answers.
+     */
+    auditCounts: StreamedCounts | null
   }
 }
 
-const DENIALS = new Set(['MBG_ERR_UNAUTHENTICATED', 'MBG_ERR_INSUFFICIENT_SCOPE', 'MBG_ERR_MAILBOX_FORBIDDEN'])
+/** What a streamed answer counts for its audit record. */
+export interface StreamedCounts {
+  succeeded: number
+  failed: number
+  bytes: number
+  /** False when the stream ended before its end (the caller went away, a backend failed, a shutdown). */
+  complete: boolean
+}
+
+const DENIALS = new Set([
+  'MBG_ERR_UNAUTHENTICATED', 'MBG_ERR_INSUFFICIENT_SCOPE', 'MBG_ERR_MAILBOX_FORBIDDEN', 'MBG_ERR_RATE_LIMITED'
+])
 const UNKNOWN = 'MBG_ERR_OUTCOME_UNKNOWN'
 
 interface BatchAnswer {
@@ -41,6 +61,13 @@ interface Counted {
   items?: NonNullable<AuditRecord['items']>
   bytes?: number
   folderId?: string
+  complete?: boolean
+}
+
+/** The counts of a streamed answer as they stood when it ended. */
+function streamed (c: StreamedCounts): Counted {
+  const { succeeded, failed, bytes, complete } = c
+  return { items: { requested: succeeded + failed, succeeded, failed }, bytes, complete }
 }
 
 const counted = new WeakMap<FastifyRequest, Counted>()
@@ -84,17 +111,20 @@ function problemCode (payload: unknown): string | undefined {
   }
 }
 
-function outcomeOf (status: number, code: string | undefined, items: Counted['items']): AuditOutcome {
+function outcomeOf (status: number, code: string | undefined, c: Counted): AuditOutcome {
+  const items = c.items
   if (code !== undefined && DENIALS.has(code)) return 'denied'
   if (status >= 400) return 'failure'
-  if (items !== undefined && items.failed > 0) return items.succeeded === 0 ? 'failure' : 'partial'
+  if (items !== undefined && (items.failed > 0 || c.complete === false)) {
+    return items.succeeded === 0 ? 'failure' : 'partial'
+  }
   return 'success'
 }
 
 async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): Promise<void> {
   fastify.decorate('auditLog', opts.auditLog)
   fastify.decorateRequest('audited', undefined)
-  const codes = new WeakMap<FastifyRequest, string>()
+  fastify.decorateRequest('auditCounts', null)
 
   fastify.addHook('preSerialization', async (request, _reply, payload) => {
     const event = request.routeOptions.config?.audit
@@ -102,18 +132,22 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
     return payload
   })
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
-    if (reply.statusCode >= 400) {
-      const code = problemCode(payload)
-      if (code !== undefined) codes.set(request, code)
+    const code = reply.statusCode >= 400 ? problemCode(payload) : undefined
+    if (request.auditCounts !== null && request.auditCounts !== undefined) {
+      // A streamed answer: its counts are final once its connection closes (finished or cut off).
+      reply.raw.once('close', () => { write(request, reply, code) })
+    } else {
+      write(request, reply, code)
     }
     return payload
   })
-  fastify.addHook('onResponse', async (request, reply) => {
-    const code = codes.get(request)
+
+  /** Writes the request's audit record, if it needs one. */
+  const write = (request: FastifyRequest, reply: FastifyReply, code: string | undefined): void => {
     const denied = code !== undefined && DENIALS.has(code)
     const routeEvent = request.routeOptions.config?.audit
-    if (!denied && routeEvent === undefined) return
-    const c = counted.get(request) ?? {}
+    if ((!denied && routeEvent === undefined) || request.auditQuiet === true) return
+    const c = counted.get(request) ?? (request.auditCounts !== null ? streamed(request.auditCounts) : {})
     const resolved = (request as { mailbox?: { mailbox?: { address: string, id: string, backend: string } } })
       .mailbox?.mailbox
     const mailbox = resolved !== undefined
@@ -139,9 +173,9 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
     const credential = caller !== undefined
       ? { kind: caller.credential, ...(caller.credentialId !== undefined ? { id: caller.credentialId } : {}) }
       : attempted !== undefined ? { kind: attempted } : undefined
-    const record: AuditRecord & { action?: string, replayed?: boolean } = {
+    const record: AuditRecord & { action?: string, replayed?: boolean, callerGone?: boolean } = {
       event: denied ? 'access.denied' : routeEvent as AuditEvent,
-      outcome: outcomeOf(reply.statusCode, code, c.items),
+      outcome: outcomeOf(reply.statusCode, code, c),
       status: reply.statusCode,
       ...(code !== undefined ? { code } : {}),
       requestId: String(request.id),
@@ -155,13 +189,15 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
         : posted ?? (typeof named === 'string' ? { mailbox: named.slice(0, 320) } : {})),
       ...(c.items !== undefined ? { items: c.items } : {}),
       ...(c.bytes !== undefined ? { bytes: c.bytes } : {}),
+      ...(c.complete !== undefined ? { complete: c.complete } : {}),
       ...(folderId !== undefined ? { folderId } : {}),
       ...(denied && routeEvent !== undefined ? { action: routeEvent } : {}),
       ...(reply.getHeader('idempotent-replayed') === 'true' ? { replayed: true } : {}),
+      ...(reply.raw.destroyed || request.raw.socket?.destroyed === true ? { callerGone: true } : {}),
       durationMs: Math.round(reply.elapsedTime)
     }
     opts.auditLog.record(record)
-  })
+  }
   fastify.addHook('onClose', async () => { opts.auditLog.flush() })
 }
 

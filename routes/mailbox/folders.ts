@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { FolderParams, MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
 import { Folder, FolderCreate, FolderList, FolderListQuery, FolderUpdate } from '../../src/schemas/folder.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
+import { ChangesQuery, FolderChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
 
 const folders: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -17,6 +18,22 @@ const folders: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Ref(FolderList), ...problems(400, 404, ...UPSTREAM) }
     }
   }, async (request) => await fastify.mailboxService.listFolders(request.mailbox, request.query, request.cancel))
+
+  fastify.get('/mailboxes/:mailbox/folders/changes', {
+    config: { scope: 'mailboxes:read' },
+    schema: {
+      tags: ['folders'],
+      summary: 'Folder changes since a cursor',
+      description: 'Without a cursor, every folder below root as `created` (a full sync); then only the folders ' +
+        'created, changed (renamed, moved) or deleted since (EWS SyncFolderHierarchy, Graph folders/delta). Call ' +
+        'again with `cursor` while `more` is true; keep the last cursor for the next sync. A cursor the backend no ' +
+        'longer accepts is a 410 MBG_ERR_CURSOR_EXPIRED: start again without one.',
+      operationId: 'listFolderChanges',
+      params: MailboxParams,
+      querystring: ChangesQuery,
+      response: { 200: Type.Ref(FolderChanges), ...problems(400, 404, 410, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.listFolderChanges(request.mailbox, request.query, request.cancel))
 
   fastify.get('/mailboxes/:mailbox/folders/:folder', {
     config: { scope: 'mailboxes:read' },

@@ -1,9 +1,38 @@
+import { Readable } from 'node:stream'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { FolderParams, MailboxParams, PageQuery, problems, UPSTREAM } from '../../src/schemas/common.js'
-import { ExportResponse, exportRequest, ImportResponse, importRequest, ItemList } from '../../src/schemas/item.js'
+import type { FastifyRequest } from 'fastify'
+import { FolderParams, MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
+import {
+  deleteRequest, ExportLine, ExportResponse, exportRequest, FolderExportRequest, ImportResponse, importRequest,
+  ItemList, ItemListQuery, ItemWriteResponse, moveRequest
+} from '../../src/schemas/item.js'
 import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
+import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
+
+/** Bytes of NDJSON the answer stream holds before it stops asking for more lines. */
+const STREAM_HIGH_WATER_MARK = 64 * 1024
+
+/**
+ * The chunks of a streamed answer, with the request's deadline running only while the next chunk is awaited
+ * (routes/mailbox/hooks.ts `request.deadline`), not while the chunks wait for the caller to read them.
+ */
+async function * paced (chunks: AsyncIterable<string>, request: FastifyRequest): AsyncGenerator<string> {
+  const it = chunks[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      request.deadline.restart()
+      const next = await it.next()
+      request.deadline.pause()
+      if (next.done === true) return
+      yield next.value
+    }
+  } finally {
+    request.deadline.pause()
+    await it.return?.()
+  }
+}
 
 export interface ItemRoutesOptions {
   /** Most ids per export / items per import. */
@@ -16,15 +45,36 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     schema: {
       tags: ['items'],
       summary: 'List items of a folder',
-      description: 'Paged item summaries (normal items, not folder-associated ones).',
+      description: 'Paged item summaries: the normal items, or with `associated=true` the folder-associated ones ' +
+        '(rules, views, forms; EWS mailboxes only, a Graph mailbox answers 501 MBG_ERR_NOT_SUPPORTED). ' +
+        'Export them by id like any item; import them back with `associated: true`.',
       operationId: 'listItems',
       params: FolderParams,
-      querystring: PageQuery,
-      response: { 200: Type.Ref(ItemList), ...problems(400, 404, ...UPSTREAM) }
+      querystring: ItemListQuery,
+      response: { 200: Type.Ref(ItemList), ...problems(400, 404, 501, ...UPSTREAM) }
     }
   }, async (request) => {
     const { mailbox, params, query, cancel } = request
     return await fastify.mailboxService.listItems(mailbox, params.folder, query, cancel)
+  })
+
+  fastify.get('/mailboxes/:mailbox/folders/:folder/items/changes', {
+    config: { scope: 'mailboxes:read' },
+    schema: {
+      tags: ['items'],
+      summary: 'Item changes of a folder since a cursor',
+      description: 'Without a cursor, every item of the folder as `created` (a full sync); then only what was ' +
+        'created, updated, deleted or marked read or unread since (EWS SyncFolderItems, Graph items/delta). Call ' +
+        'again with `cursor` while `more` is true; keep the last cursor for the next sync. A cursor the backend no ' +
+        'longer accepts is a 410 MBG_ERR_CURSOR_EXPIRED: start again without one.',
+      operationId: 'listItemChanges',
+      params: FolderParams,
+      querystring: ChangesQuery,
+      response: { 200: Type.Ref(ItemChanges), ...problems(400, 404, 410, ...UPSTREAM) }
+    }
+  }, async (request) => {
+    const { mailbox, params, query, cancel } = request
+    return await fastify.mailboxService.listItemChanges(mailbox, params.folder, query, cancel)
   })
 
   fastify.post('/mailboxes/:mailbox/items::export', {
@@ -41,6 +91,40 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
     { signal: request.cancel, stop: request.stop }))
 
+  fastify.post('/mailboxes/:mailbox/folders/:folder/items::export', {
+    config: { scope: 'items:export', audit: 'items.export' },
+    schema: {
+      tags: ['items'],
+      summary: 'Export a folder, its subtree or a whole mailbox (streamed)',
+      description: 'Streams every item of the folder (with `subtree`, of every folder below it too; the folder ' +
+        '`root` with `subtree` is the whole mailbox) as `application/x-ndjson`: one `item` line per item (its data ' +
+        'is the full-fidelity stream, to import unchanged), one `error` line per item that could not be exported, ' +
+        '`progress` lines as folders and listing pages are done, and last a `summary` line. The gateway reads ' +
+        'from the backend only as fast as the caller reads. Every line but the summary carries a `cursor`; after ' +
+        'a cut connection, send the cursor of the last complete line received to resume: every item is delivered ' +
+        'exactly once over all the requests. A summary with `complete: false` (a backend failed, the gateway is ' +
+        'shutting down) carries the cursor to resume from too. An export that cannot start (unknown folder, a ' +
+        'cursor of another export, the backend refusing the first call) is a problem answer instead.',
+      operationId: 'exportFolder',
+      params: FolderParams,
+      body: Type.Ref(FolderExportRequest),
+      response: {
+        200: {
+          description: 'The export, one JSON object per line (each line validates against ExportLine).',
+          content: { 'application/x-ndjson': { schema: Type.Ref(ExportLine) } }
+        },
+        ...problems(400, 404, 415, ...UPSTREAM)
+      }
+    }
+  }, async (request, reply) => {
+    const exp = await fastify.mailboxService.exportStream(request.mailbox, request.params.folder, request.body,
+      { signal: request.cancel, stop: request.stop })
+    request.auditCounts = exp.counts
+    const body = Readable.from(paced(exp.chunks, request), { objectMode: false, highWaterMark: STREAM_HIGH_WATER_MARK })
+    // A stream is sent as it is, never serialized: the 200 schema documents its lines.
+    return await reply.type('application/x-ndjson').send(body as never)
+  })
+
   fastify.post('/mailboxes/:mailbox/items::import', {
     config: { scope: 'items:import', audit: 'items.import' },
     ...idempotent(fastify),
@@ -56,6 +140,42 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     }
   }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items,
     { signal: workSignal(request), stop: request.stop }))
+
+  fastify.post('/mailboxes/:mailbox/items::delete', {
+    ...idempotent(fastify),
+    config: { scope: 'items:write', audit: 'items.delete' },
+    schema: {
+      tags: ['items'],
+      summary: 'Delete items',
+      description: `Deletes up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}): \`mode\` \`soft\` (default, recoverable), \`hard\` (permanent) or \`moveToDeletedItems\` (EWS only). A Graph mailbox needs \`folderId\`, the folder the items are in, and answers 501 MBG_ERR_NOT_SUPPORTED for \`moveToDeletedItems\`. Answers 200 with one result per id, in request order; an unknown or already deleted item is its own 404 and never fails its neighbours.`,
+      operationId: 'deleteItems',
+      params: MailboxParams,
+      headers: IdempotencyHeaders,
+      body: deleteRequest(opts.maxBatchItems),
+      response: { 200: Type.Ref(ItemWriteResponse), ...problems(400, 404, 409, 415, 422, 501, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.deleteItems(request.mailbox, request.body.ids,
+    {
+      ...(request.body.mode !== undefined ? { mode: request.body.mode } : {}),
+      ...(request.body.folderId !== undefined ? { folderId: request.body.folderId } : {})
+    },
+    { signal: workSignal(request), stop: request.stop }))
+
+  fastify.post('/mailboxes/:mailbox/items::move', {
+    ...idempotent(fastify),
+    config: { scope: 'items:write', audit: 'items.move' },
+    schema: {
+      tags: ['items'],
+      summary: 'Move items to another folder',
+      description: `Moves up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) into \`folderId\` of the same mailbox. Answers 200 with one result per id, in request order: \`newId\` is the item's id in its new folder (the old id no longer works). Items whose answer was lost get MBG_ERR_OUTCOME_UNKNOWN and are not sent again. A Graph mailbox answers 501 MBG_ERR_NOT_SUPPORTED: its API documents no move.`,
+      operationId: 'moveItems',
+      params: MailboxParams,
+      headers: IdempotencyHeaders,
+      body: moveRequest(opts.maxBatchItems),
+      response: { 200: Type.Ref(ItemWriteResponse), ...problems(400, 404, 409, 415, 422, 501, ...UPSTREAM) }
+    }
+  }, async (request) => await fastify.mailboxService.moveItems(request.mailbox, request.body.ids,
+    request.body.folderId, { signal: workSignal(request), stop: request.stop }))
 }
 
 export default items

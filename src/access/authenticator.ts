@@ -79,7 +79,10 @@ function compile (settings: AuthSettings): State {
         client,
         id: key.id,
         matcher,
-        ...(key.expires !== undefined ? { expires: Date.parse(key.expires) } : {})
+        // An instant that does not parse retires the key at once (fail closed; the configuration check refuses it).
+        ...(key.expires !== undefined
+          ? { expires: Number.isNaN(Date.parse(key.expires)) ? 0 : Date.parse(key.expires) }
+          : {})
       })
     }
     for (const appId of client.appIds) apps.set(appId.toLowerCase(), { client, matcher })
@@ -177,6 +180,8 @@ export class CallerAuthenticator {
         issuer: oidc.issuer,
         audience: oidc.audience,
         clockTolerance: oidc.clockToleranceSec,
+        // A token without an expiry would be good for ever.
+        requiredClaims: ['exp'],
         currentDate: new Date(this.now()),
         algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384']
       }))

@@ -11,10 +11,13 @@ import { CALLER_SCOPES, type CallerClientSettings, type CallerScope } from '../c
 
 export { CALLER_SCOPES, type CallerScope }
 
-/** A mailbox as the allow-list sees it: its SMTP address and the configured backend serving it. */
+/**
+ * A mailbox as the allow-list sees it: its SMTP address and the configured backend serving it (unknown before the
+ * mailbox is resolved: then only the address is checked).
+ */
 export interface MailboxIdentity {
   address: string
-  backend: string
+  backend?: string
 }
 
 /** How the caller proved who it is. */
@@ -55,7 +58,8 @@ export function mailboxMatcher (client: Pick<CallerClientSettings, 'mailboxes' |
 (mailbox: MailboxIdentity) => boolean {
   const match = picomatch(client.mailboxes, { nocase: true, dot: true })
   const backends = client.backends !== undefined ? new Set(client.backends) : undefined
-  return (mailbox) => (backends === undefined || backends.has(mailbox.backend)) && match(mailbox.address)
+  return (mailbox) =>
+    (backends === undefined || mailbox.backend === undefined || backends.has(mailbox.backend)) && match(mailbox.address)
 }
 
 /** The caller `client` makes, holding `scopes` (a subset of the client's). */

@@ -11,9 +11,10 @@
 import type { Static } from '@sinclair/typebox'
 import type { ItemError as ItemErrorSchema } from '../schemas/common.js'
 import type { Folder as FolderSchema } from '../schemas/folder.js'
+import type { FolderChange as FolderChangeSchema, ItemChange as ItemChangeSchema } from '../schemas/changes.js'
 import type {
   ExportedItem as ExportedItemSchema, ExportFailure as ExportFailureSchema, ImportResult as ImportResultSchema,
-  ItemSummary as ItemSummarySchema
+  ItemSummary as ItemSummarySchema, ItemWriteResult as ItemWriteResultSchema
 } from '../schemas/item.js'
 
 export type MailboxType = 'ews' | 'graph'
@@ -80,6 +81,15 @@ export interface PageRequest {
   cursor?: string
 }
 
+/**
+ * A page of a folder's items. `associated`: list the folder's folder-associated items (FAI: rules, views, forms,
+ * configuration messages) instead of its normal ones, as EWS FindItem `Traversal="Associated"` does
+ * (ews.md §6.9). Only for a backend whose `capabilities.associatedItems` is supported.
+ */
+export interface ListItemsRequest extends PageRequest {
+  associated?: boolean
+}
+
 export interface ListFoldersRequest extends PageRequest {
   /** When set, list only the direct children of this folder; otherwise the whole tree below `root`. */
   parentId?: FolderRef
@@ -111,10 +121,36 @@ export type ImportItem = {
   data: string
   /** The item's position in the caller's request; error messages name it as "import item N". */
   position: number
+  /**
+   * Store it as a folder-associated item (EWS UploadItems `IsAssociated="true"`, ews.md §6.2). Only for a backend
+   * whose `capabilities.associatedItems` is supported; the service refuses it before it reaches any other.
+   */
+  associated?: boolean
 } & ({ mode: 'create' } | { mode: 'update', itemId: string, changeKey: string })
 
 /** One import result; `index` is the item's position in the batch (or request) it came in. */
 export type ImportResult = Static<typeof ImportResultSchema>
+
+/**
+ * How items are deleted (the public `DeleteMode`): `soft` into the recoverable items, `hard` permanently,
+ * `moveToDeletedItems` into Deleted Items. EWS DeleteItem DeleteType SoftDelete / HardDelete / MoveToDeletedItems
+ * (https://learn.microsoft.com/exchange/client-developer/web-service-reference/deleteitem); Graph disposalType
+ * softDelete / hardDelete only (https://learn.microsoft.com/graph/api/mailboxfolder-delete-items).
+ */
+export type DeleteMode = 'soft' | 'hard' | 'moveToDeletedItems'
+
+export interface DeleteRequest {
+  mode: DeleteMode
+  /** The folder the items are in: Graph deletes through the folder's item collection; EWS needs none. */
+  folderId?: FolderRef
+}
+
+/**
+ * One delete or move result (the public `ItemWriteResult`): `id` as sent; `status` `deleted` or `moved`, with
+ * `newId` for a moved item when the backend gave one; or the item's error. A lost answer gives each item of
+ * that call MBG_ERR_OUTCOME_UNKNOWN.
+ */
+export type ItemWriteResult = Static<typeof ItemWriteResultSchema>
 
 /**
  * What one backend call of a kind can carry. The service splits caller batches to fit
@@ -129,6 +165,49 @@ export interface BatchLimits {
   /** Calls of this kind in flight at once for one request. */
   concurrency: number
 }
+
+/** Whether a backend can do an optional thing; when it cannot, `reason` says why (for problems and job reports). */
+export type Capability = { supported: true } | { supported: false, reason: string }
+
+/**
+ * What a backend can do beyond the core every backend has. The service checks these before calling, so callers
+ * get a clear 422 MBG_ERR_NOT_SUPPORTED, and a copy job can report per folder what it could not copy and why.
+ */
+export interface BackendCapabilities {
+  /**
+   * Folder-associated items (FAI: rules, views, forms): listed with `ListItemsRequest.associated`, exported by id
+   * like any item, imported with `ImportItem.associated`. EWS: FindItem `Traversal="Associated"`, ExportItems,
+   * UploadItems `IsAssociated` (ews.md §6.2, §6.9). Graph's mailbox import/export API has no such option.
+   */
+  readonly associatedItems: Capability
+}
+
+/**
+ * A request for the changes since a cursor. `cursor` is the adapter's own state, exactly as the previous
+ * `Changes.cursor` gave it (EWS: the SyncState; Graph: the nextLink or deltaLink); absent for a full sync.
+ */
+export interface ChangesRequest {
+  cursor?: string
+  /** Most changes wanted (the adapter clamps it to what the backend takes; see each adapter). */
+  limit: number
+}
+
+/**
+ * One answer of a change feed. `cursor` is always given: while `more` is true the caller asks again at once;
+ * once it is false, a later call with it returns only what changed since. A cursor the backend no longer
+ * accepts is thrown as 410 MBG_ERR_CURSOR_EXPIRED (the caller then starts again without one).
+ */
+export interface Changes<T> {
+  changes: T[]
+  cursor: string
+  more: boolean
+}
+
+/** An item change (the public `ItemChange` schema): EWS Create/Update/Delete/ReadFlagChange, Graph delta entries. */
+export type ItemChange = Static<typeof ItemChangeSchema>
+
+/** A folder change (the public `FolderChange` schema): EWS Create/Update/Delete, Graph folders/delta entries. */
+export type FolderChange = Static<typeof FolderChangeSchema>
 
 export interface MailboxDiscovery {
   /** Backend routing data for the primary mailbox (Graph: its MBX id). */
@@ -156,6 +235,8 @@ export interface OperationContext {
 export interface MailboxBackend {
   readonly type: MailboxType
   readonly name: string
+  /** Optional abilities (BackendCapabilities); a call asking for one the backend lacks throws MBG_ERR_NOT_SUPPORTED. */
+  readonly capabilities: BackendCapabilities
 
   getFolder (mailbox: MailboxRef, folder: FolderRef, ctx?: OperationContext): Promise<Folder>
   listFolders (mailbox: MailboxRef, request: ListFoldersRequest, ctx?: OperationContext): Promise<Page<Folder>>
@@ -164,11 +245,30 @@ export interface MailboxBackend {
   deleteFolder (mailbox: MailboxRef, folder: FolderRef, ctx?: OperationContext): Promise<void>
 
   listItems (
-    mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext
+    mailbox: MailboxRef, folder: FolderRef, page: ListItemsRequest, ctx?: OperationContext
   ): Promise<Page<ItemSummary>>
 
+  /**
+   * Changes to the (normal) items of one folder since `request.cursor`: every item as created when there is
+   * no cursor. Throws MBG_ERR_CURSOR_EXPIRED when the backend refuses the cursor, MBG_ERR_BAD_REQUEST when it
+   * is not one this adapter made, MBG_ERR_FOLDER_NOT_FOUND for an unknown folder.
+   */
+  listItemChanges (
+    mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest, ctx?: OperationContext
+  ): Promise<Changes<ItemChange>>
+
+  /** Changes to the folder tree below `root` since `request.cursor` (every folder as created without one). */
+  listFolderChanges (
+    mailbox: MailboxRef, request: ChangesRequest, ctx?: OperationContext
+  ): Promise<Changes<FolderChange>>
+
   /** Batch sizes this backend accepts per call; the service never exceeds them. */
-  readonly limits: { readonly export: BatchLimits, readonly import: BatchLimits }
+  readonly limits: {
+    readonly export: BatchLimits
+    readonly import: BatchLimits
+    readonly delete: BatchLimits
+    readonly move: BatchLimits
+  }
 
   /**
    * Full-fidelity export of one batch (at most `limits.export.maxItems` ids): one result
@@ -182,6 +282,25 @@ export interface MailboxBackend {
    * call as a whole.
    */
   importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]>
+
+  /**
+   * Deletes one batch of items (within `limits.delete`): one result per id, in order (`status: 'deleted'`, or a
+   * per-item error: an unknown or already deleted item is a 404 MBG_ERR_ITEM_NOT_FOUND). Deleting is idempotent
+   * in effect, so an adapter may send it again after a lost answer; an item then not found was deleted by the
+   * first attempt (or never existed) and is reported deleted. Throws when the call failed as a whole, or
+   * MBG_ERR_NOT_SUPPORTED (501) for a mode the backend does not document.
+   */
+  deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]>
+
+  /**
+   * Moves one batch of items (within `limits.move`) into `targetFolder` of the same mailbox: one result per id,
+   * in order (`status: 'moved'` with the item's `newId`, or a per-item error). Never sent again after a lost
+   * answer (`idempotent: false`: the policy then throws MBG_ERR_OUTCOME_UNKNOWN for the whole call, which the
+   * service reports for each of its items). Throws MBG_ERR_NOT_SUPPORTED (501) when the backend documents no move.
+   */
+  moveItems (mailbox: MailboxRef, ids: string[], targetFolder: FolderRef,
+    ctx?: OperationContext): Promise<ItemWriteResult[]>
 
   /**
    * Resolves what the backend knows about a configured address: Graph returns the

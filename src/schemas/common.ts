@@ -105,6 +105,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   413:
     `Too large: the request body is over the gateway's limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}), ` +
     'or the backend refused the data as too large.',
+  410: 'The change cursor is no longer valid (MBG_ERR_CURSOR_EXPIRED): start again without a cursor.',
   415: 'Unsupported media type.',
   422: 'The data cannot be processed.',
   429: 'The caller\'s rate limit is used up (MBG_ERR_RATE_LIMITED); see RateLimit-* and Retry-After.',

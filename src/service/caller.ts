@@ -5,8 +5,10 @@
  * passing it along.
  */
 import type {
-  CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary, ListFoldersRequest,
-  MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
+  Changes, ChangesRequest, FolderChange, ItemChange,
+  CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
+  ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
+  OperationContext, Page
 } from '../backends/mailbox-backend.js'
 
 /** `backend`, its calls made on behalf of `caller` (a `caller` in a call's own context wins). */
@@ -20,6 +22,7 @@ class CallerBackend implements MailboxBackend {
   get type (): MailboxBackend['type'] { return this.inner.type }
   get name (): string { return this.inner.name }
   get limits (): MailboxBackend['limits'] { return this.inner.limits }
+  get capabilities (): MailboxBackend['capabilities'] { return this.inner.capabilities }
 
   private ctx (ctx?: OperationContext): OperationContext {
     return { caller: this.caller, ...ctx }
@@ -46,9 +49,19 @@ class CallerBackend implements MailboxBackend {
     await this.inner.deleteFolder(mailbox, folder, this.ctx(ctx))
   }
 
-  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
+  async listItems (mailbox: MailboxRef, folder: FolderRef, page: ListItemsRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
     return await this.inner.listItems(mailbox, folder, page, this.ctx(ctx))
+  }
+
+  async listItemChanges (mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<ItemChange>> {
+    return await this.inner.listItemChanges(mailbox, folder, request, this.ctx(ctx))
+  }
+
+  async listFolderChanges (mailbox: MailboxRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<FolderChange>> {
+    return await this.inner.listFolderChanges(mailbox, request, this.ctx(ctx))
   }
 
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
@@ -57,6 +70,16 @@ class CallerBackend implements MailboxBackend {
 
   async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
     return await this.inner.importBatch(mailbox, items, this.ctx(ctx))
+  }
+
+  async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await this.inner.deleteItems(mailbox, ids, request, this.ctx(ctx))
+  }
+
+  async moveItems (mailbox: MailboxRef, ids: string[], targetFolder: FolderRef,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await this.inner.moveItems(mailbox, ids, targetFolder, this.ctx(ctx))
   }
 
   async discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery> {

@@ -7,10 +7,11 @@ export {
   type PageQuery
 } from './mailbox-service.js'
 export {
-  exportFolder, exportItems, importItems, summarize, type BatchOptions,
+  deleteItems, exportFolder, exportItems, importItems, moveItems, summarize, type BatchOptions,
   type BatchSummary, type ExportResult, type ImportRequestItem,
   type ImportRules, type MailboxTarget
 } from './items.js'
+export { EXPORT_PAGE_SIZE, type ExportStream, type StreamCounts } from './export-stream.js'
 export {
   IdempotencyKeys, parseIdempotencyKey, requestFingerprint, scopedKey, type IdempotencyClaim,
   type IdempotencyKeysOptions, type IdempotencyScope, type IdempotencyStart

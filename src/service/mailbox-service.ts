@@ -7,8 +7,13 @@
 import type { Static } from '@sinclair/typebox'
 import {
   parseFolderRef,
+  type DeleteMode,
+  type Changes,
   type Folder,
+  type FolderChange,
+  type ItemChange,
   type ImportResult,
+  type ItemWriteResult,
   type ItemSummary,
   type MailboxRef
 } from '../backends/mailbox-backend.js'
@@ -16,12 +21,13 @@ import type { BackendRouter } from '../backends/router.js'
 import type { FolderCreate } from '../schemas/folder.js'
 import type { Mailbox, MailboxCreate } from '../schemas/mailbox.js'
 import {
-  batchOptions, exportItems, importItems, summarize, type BatchOptions, type BatchSummary, type ExportResult,
-  type ImportRequestItem, type ImportRules, type MailboxTarget
+  batchOptions, deleteItems, exportItems, importItems, moveItems, summarize, type BatchOptions, type BatchSummary,
+  type ExportResult, type ImportRequestItem, type ImportRules, type MailboxTarget
 } from './items.js'
 import { forCaller } from './caller.js'
+import { openExportStream, type ExportStream } from './export-stream.js'
 import { PageTokens } from './page-tokens.js'
-import { BadRequest, isGatewayError, MailboxForbidden, TooLarge, toItemError } from '../errors.js'
+import { BadRequest, isGatewayError, MailboxForbidden, NotSupported, TooLarge, toItemError } from '../errors.js'
 import type { Caller } from '../access/caller.js'
 import { annotate } from '../upstream/errors.js'
 import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
@@ -31,6 +37,12 @@ import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
  * about ten times that (measured: a 187 MiB answer peaked at 2.2 GB RSS), until answers are streamed.
  */
 export const DEFAULT_MAX_EXPORT_ANSWER_BYTES = 64 * 1024 * 1024
+
+/** A change-feed request as callers send it: `cursor` is the previous answer's `cursor`. */
+export interface ChangesQuery {
+  cursor?: string
+  pageSize?: number
+}
 
 /** A mailbox as callers see it (routing data stays inside). */
 export type MailboxView = Static<typeof Mailbox>
@@ -175,6 +187,10 @@ export class MailboxService {
    * it, so the calls waiting for one mailbox are served round-robin across callers.
    */
   async resolve (idOrAddress: string, caller?: string, principal?: Caller): Promise<MailboxTarget> {
+    // An address outside the allow-list is refused before anything is looked up: whether it exists stays unsaid.
+    if (principal !== undefined && idOrAddress.includes('@') && !principal.mayAccess({ address: idOrAddress })) {
+      throw new MailboxForbidden(`${idOrAddress} (client ${principal.client}: not in its allow-list)`)
+    }
     const forbid = (m: { address: string, backend: string }): void => {
       if (principal !== undefined && !principal.mayAccess(m)) {
         throw new MailboxForbidden(`${m.address} (client ${principal.client}: not in its allow-list)`)
@@ -275,14 +291,63 @@ export class MailboxService {
     }
   }
 
-  /** One page of item summaries of a folder. */
-  async listItems (target: MailboxTarget, folder: string, query: PageQuery, signal?: AbortSignal):
-  Promise<{ items: ItemSummary[], nextPageToken?: string }> {
-    const scope = `items|${target.mailbox.id}|${listingKey(folder)}`
-    const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), this.page(scope, query), {
-      signal
-    })
+  /**
+   * One page of item summaries of a folder; with `associated`, of its folder-associated items instead (a page token
+   * holds for one of the two listings only). A backend without that capability (Graph) is a 422
+   * MBG_ERR_NOT_SUPPORTED naming the mailbox and why; nothing is sent.
+   */
+  async listItems (target: MailboxTarget, folder: string, query: PageQuery & { associated?: boolean },
+    signal?: AbortSignal): Promise<{ items: ItemSummary[], nextPageToken?: string }> {
+    const associated = query.associated === true
+    if (associated) {
+      const can = target.backend.capabilities.associatedItems
+      if (!can.supported) {
+        throw new NotSupported(`folder-associated items of ${target.mailbox.address} (a ${target.mailbox.type} ` +
+          `mailbox): ${can.reason}`)
+      }
+    }
+    const scope = `items|${target.mailbox.id}|${listingKey(folder)}${associated ? '|associated' : ''}`
+    const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), {
+      ...this.page(scope, query),
+      ...(associated ? { associated } : {})
+    }, { signal })
     return { items: page.values, ...this.next(scope, page.nextCursor) }
+  }
+
+  /**
+   * Changes to the items of `folder` since `query.cursor` (every item as created without one). The adapter's
+   * cursor (an EWS SyncState, a Graph delta link) is sealed to this mailbox and folder like a page token:
+   * one that was altered, or comes from another feed, is a 400; one the backend no longer accepts a 410
+   * MBG_ERR_CURSOR_EXPIRED (start again without a cursor).
+   */
+  async listItemChanges (target: MailboxTarget, folder: string, query: ChangesQuery,
+    signal?: AbortSignal): Promise<Changes<ItemChange>> {
+    const scope = `item-changes|${target.mailbox.id}|${listingKey(folder)}`
+    const answer = await target.backend.listItemChanges(target.mailbox, parseFolderRef(folder),
+      this.changesRequest(scope, query), { signal })
+    return { ...answer, cursor: this.tokens.seal(scope, answer.cursor) }
+  }
+
+  /** Changes to the folder tree below root since `query.cursor` (every folder as created without one). */
+  async listFolderChanges (target: MailboxTarget, query: ChangesQuery,
+    signal?: AbortSignal): Promise<Changes<FolderChange>> {
+    const scope = `folder-changes|${target.mailbox.id}`
+    const answer = await target.backend.listFolderChanges(target.mailbox, this.changesRequest(scope, query), { signal })
+    return { ...answer, cursor: this.tokens.seal(scope, answer.cursor) }
+  }
+
+  /** The adapter's request: the caller's cursor opened (400 when it is not one this feed sealed), the size. */
+  private changesRequest (scope: string, query: ChangesQuery): { limit: number, cursor?: string } {
+    const limit = query.pageSize ?? 100
+    if (query.cursor === undefined) return { limit }
+    let cursor: string
+    try {
+      cursor = this.tokens.open(scope, query.cursor)
+    } catch {
+      throw new BadRequest('cursor is not one this change feed issued: pass the cursor of the previous answer ' +
+        'unchanged, with the same mailbox (and folder); leave it out to start again with a full sync')
+    }
+    return { limit, cursor }
   }
 
   /**
@@ -314,12 +379,55 @@ export class MailboxService {
   }
 
   /**
+   * Streams the items of `folder` (and with `subtree`, of every folder below it) as NDJSON lines
+   * (src/service/export-stream.ts), resuming after `cursor` when given. Resolves once the first line is known:
+   * an export that cannot start throws (404 for an unknown folder, 400 for a cursor not issued for this mailbox,
+   * folder and subtree flag, the backend's own status when it refuses the first call as a whole).
+   */
+  async exportStream (target: MailboxTarget, folder: string, request: { subtree?: boolean, cursor?: string },
+    options?: BatchOptions | AbortSignal): Promise<ExportStream> {
+    const subtree = request.subtree === true
+    const scope = `export|${target.mailbox.id}|${listingKey(folder)}|${subtree ? 'subtree' : 'folder'}`
+    const tokens = {
+      seal: (position: string) => this.tokens.seal(scope, position),
+      open: (cursor: string) => {
+        try {
+          return this.tokens.open(scope, cursor)
+        } catch {
+          throw new BadRequest('cursor is not one this export issued (send the cursor of a line back unchanged, ' +
+            'with the same mailbox, folder and subtree)')
+        }
+      }
+    }
+    return await openExportStream(target, {
+      folder, subtree, ...(request.cursor !== undefined ? { cursor: request.cursor } : {})
+    }, tokens, this.batchOptions(options))
+  }
+
+  /**
    * Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals.
    * `options`: the caller's signal and the graceful `stop` (BatchOptions), or the caller's AbortSignal alone.
    */
   async importItems (target: MailboxTarget, items: ImportRequestItem[],
     options?: BatchOptions | AbortSignal): Promise<BatchSummary<ImportResult>> {
     return await summarize(importItems(target, items, this.rules, this.batchOptions(options)))
+  }
+
+  /**
+   * Deletes items (see items.ts deleteItems) and answers with the totals. `mode` defaults to `soft`; `folderId` is
+   * the folder the items are in (a Graph mailbox needs it). `options`: as for importItems.
+   */
+  async deleteItems (target: MailboxTarget, ids: string[], request: { mode?: DeleteMode, folderId?: string },
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ItemWriteResult>> {
+    const { mode = 'soft', folderId } = request
+    return await summarize(deleteItems(target, ids, { mode, ...(folderId !== undefined ? { folderId } : {}) },
+      this.batchOptions(options)))
+  }
+
+  /** Moves items into `folderId` (see items.ts moveItems) and answers with the totals. */
+  async moveItems (target: MailboxTarget, ids: string[], folderId: string,
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ItemWriteResult>> {
+    return await summarize(moveItems(target, ids, folderId, this.batchOptions(options)))
   }
 
   async close (): Promise<void> {

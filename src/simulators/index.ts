@@ -23,7 +23,7 @@ export const EXCHANGE_RESOURCE = 'https://outlook.office365.com'
 export const GATEWAY_RESOURCE = 'api://mailbox-gateway'
 
 export const GRAPH_ROLES = [
-  'MailboxFolder.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All',
+  'MailboxFolder.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All', 'MailboxItem.ReadWrite.All',
   'MailboxItem.Export.All', 'MailboxItem.ImportExport.All', 'User.Read.All'
 ]
 

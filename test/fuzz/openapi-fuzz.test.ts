@@ -97,9 +97,13 @@ async function baselineOf (gw: TestGateway): Promise<Baseline> {
 /** Why an answer breaks the rules, or undefined. */
 function violation (r: FuzzRequest, res: LightMyRequestResponse, credentials: Credential[]): string | undefined {
   const status = res.statusCode
-  if (status >= 500) return `a ${status}`
   const path = r.url.split('?')[0]
   const op = operationOf(r.method, path)
+  // The one 5xx a valid request may get: 501 MBG_ERR_NOT_SUPPORTED where the operation documents it (a Graph
+  // mailbox has no item move). Its code is checked below with every problem's.
+  const notSupported = status === 501 && op?.statuses.includes(501) === true &&
+    (JSON.parse(res.body) as { code?: unknown }).code === 'MBG_ERR_NOT_SUPPORTED'
+  if (status >= 500 && !notSupported) return `a ${status}`
   const credential = credentials.find((c) => c.name === r.credential)
   const allowed = new Set([...(op?.statuses ?? []), ...FRAMEWORK_STATUSES, ...(credential?.statuses ?? [])])
   if (!allowed.has(status)) return `status ${status} is not documented for ${op?.name ?? 'an unknown route'}`
@@ -216,8 +220,10 @@ t.test('generated malformed and boundary requests: documented statuses, problem+
       const n = generated.get(op.name) ?? 0
       t.ok(n >= Math.min(100, RUNS / 50), `${op.name}: ${n} requests made from it`)
     }
-    const fiveXX = [...counts.values()].flatMap((m) => [...m.entries()]).filter(([s]) => s >= 500)
-    t.same(fiveXX, [], 'no 5xx')
+    // 501 MBG_ERR_NOT_SUPPORTED (checked per answer in `violation`) is the answer to a valid Graph move, not a fault.
+    const fiveXX = [...counts.entries()].flatMap(([name, m]) => [...m.entries()]
+      .filter(([s]) => s >= 500 && !(s === 501 && name.endsWith('/items:move'))).map((e) => [name, ...e]))
+    t.same(fiveXX, [], 'no 5xx (but the documented 501 of items:move)')
     t.equal(storeHash(main.sims.store), before, 'the store of the gateway that got only refused requests is unchanged')
     t.equal(prototypeKeys(), proto, 'no prototype gained keys')
     for (const gw of [main, second]) {

@@ -91,8 +91,9 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       if (res.statusCode !== expected) {
         throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`)
       }
-      // Only JSON answers are examples (the /metrics text varies from run to run).
-      return res.body === '' || !/json/.test(String(res.headers['content-type'])) ? undefined : JSON.parse(res.body)
+      // Only JSON answers are examples (the /metrics text varies from run to run; NDJSON is no JSON document).
+      const json = /^application\/([\w.-]+\+)?json\b/.test(String(res.headers['content-type']))
+      return res.body === '' || !json ? undefined : JSON.parse(res.body)
     }
     const record = async (operationId: string, expected: number, c: Call): Promise<any> => {
       const response = await call(expected, c)
@@ -121,6 +122,8 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
     await record('unregisterMailbox', 204, { method: 'DELETE', url: `/mailboxes/${registered.id as string}` })
     await record('listFolders', 200, { method: 'GET', url: `${mbx}/folders?pageSize=3` })
     await record('getFolder', 200, { method: 'GET', url: `${mbx}/folders/inbox` })
+    // Not recorded: a full sync of the folder tree, so the recorded call below shows only what changed since.
+    const synced = await call(200, { method: 'GET', url: `${mbx}/folders/changes?pageSize=1000` })
     const folder = await record('createFolder', 201, {
       method: 'POST',
       url: `${mbx}/folders`,
@@ -131,6 +134,10 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       method: 'PATCH',
       url: folderUrl,
       body: { displayName: 'Invoices 2026 (paid)' }
+    })
+    await record('listFolderChanges', 200, {
+      method: 'GET',
+      url: `${mbx}/folders/changes?cursor=${encodeURIComponent(synced.cursor as string)}`
     })
 
     // Not recorded: puts one small real item into the new folder for the item examples below.
@@ -143,11 +150,14 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
 
     const list = await record('listItems', 200, { method: 'GET', url: `${folderUrl}/items?pageSize=10` })
     const item = list.items[0] as { id: string, changeKey: string }
+    await record('listItemChanges', 200, { method: 'GET', url: `${folderUrl}/items/changes?pageSize=100` })
     const exported = await record('exportItems', 200, {
       method: 'POST',
       url: `${mbx}/items:export`,
       body: { itemIds: [item.id] }
     })
+    // Answers application/x-ndjson: only the request body is an example.
+    await record('exportFolder', 200, { method: 'POST', url: `${folderUrl}/items:export`, body: { subtree: false } })
     const { data, source } = exported.results[0] as { data: string, source: string }
     const imported = await record('importItems', 200, {
       method: 'POST',
@@ -160,6 +170,18 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       }
     })
     if (imported.failed !== 0) throw new Error(`import example failed: ${JSON.stringify(imported)}`)
+    const moved = await record('moveItems', 200, {
+      method: 'POST',
+      url: `${mbx}/items:move`,
+      body: { ids: [imported.results[0].itemId], folderId: folder.id }
+    })
+    if (moved.failed !== 0) throw new Error(`move example failed: ${JSON.stringify(moved)}`)
+    const deleted = await record('deleteItems', 200, {
+      method: 'POST',
+      url: `${mbx}/items:delete`,
+      body: { ids: [moved.results[0].newId, item.id], mode: 'soft' }
+    })
+    if (deleted.failed !== 0) throw new Error(`delete example failed: ${JSON.stringify(deleted)}`)
     await record('deleteFolder', 204, { method: 'DELETE', url: folderUrl })
   } finally {
     await app.close()

@@ -4,10 +4,12 @@
  * item data.
  */
 import t from 'tap'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, renameSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildTestGateway, json, MAILBOXES } from '../helper.js'
+import { buildTestGateway, json, MAILBOXES, TEST_API_KEY } from '../helper.js'
 import { itemStream } from '../helpers/items.js'
 import { generateApiKey, hashApiKey } from '../../src/access/authenticator.js'
 import { AuditLog, auditDestination, base64Bytes } from '../../src/audit.js'
@@ -164,4 +166,60 @@ t.test('AUDIT_LOG: a file path gets JSON lines appended; off writes nothing', as
   t.equal(base64Bytes(Buffer.from('abcde').toString('base64')), 5)
   t.equal(base64Bytes(Buffer.from('abcdef').toString('base64')), 6)
   t.equal(base64Bytes(''), 0)
+})
+
+t.test('a caller who hangs up during a keyed import still gets its work audited (callerGone)', async (t) => {
+  const { app, sims, audit } = await buildTestGateway(t)
+  const mbx = MAILBOXES.ews.primary
+  const folder = json(await app.inject({
+    method: 'POST', url: `/mailboxes/${mbx}/folders`, payload: { displayName: 'Gone' }
+  }))
+  const data = itemStream('gone import', 3000).toString('base64')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  sims.ews.faults.delayMs = 1000
+  const before = sims.ews.stats.byOperation.UploadItems ?? 0
+  const req = httpRequest({
+    port,
+    host: '127.0.0.1',
+    method: 'POST',
+    path: `/mailboxes/${mbx}/items:import`,
+    headers: { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json', 'idempotency-key': 'gone-audit-1' }
+  })
+  req.on('error', () => {})
+  req.end(JSON.stringify({ items: [{ folderId: folder.id, mode: 'create', data }] }))
+  const uploads = (): number => sims.ews.stats.byOperation.UploadItems ?? 0
+  while (uploads() === before) await new Promise((resolve) => setTimeout(resolve, 20))
+  req.destroy()
+  sims.ews.faults.delayMs = 0
+  // The keyed import runs to its end; its record comes then.
+  for (let waited = 0; !audit().some((r) => r.event === 'items.import') && waited < 120_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.match(audit().find((r) => r.event === 'items.import'), {
+    outcome: 'success', callerGone: true, items: { requested: 1, succeeded: 1, failed: 0 }, client: 'demo'
+  })
+})
+
+t.test('reopen: a file destination starts a new file after rotation; stdout is left alone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mbg-audit-'))
+  const file = join(dir, 'audit.log')
+  const log = new AuditLog(auditDestination(file))
+  const entry = {
+    event: 'folder.delete' as const,
+    outcome: 'success' as const,
+    status: 204,
+    requestId: 'before',
+    ip: '127.0.0.1',
+    method: 'DELETE',
+    route: '/x',
+    durationMs: 1
+  }
+  log.record(entry)
+  renameSync(file, `${file}.1`)
+  log.reopen()
+  log.record({ ...entry, requestId: 'after' })
+  t.match(readFileSync(`${file}.1`, 'utf8'), /"requestId":"before"/)
+  t.match(readFileSync(file, 'utf8'), /"requestId":"after"/)
+  t.doesNotThrow(() => { new AuditLog(auditDestination('stdout')).reopen() }, 'stdout cannot be reopened: left alone')
 })

@@ -4,6 +4,8 @@
  * and rotation without a restart.
  */
 import t from 'tap'
+import { once } from 'node:events'
+import { connect, type AddressInfo } from 'node:net'
 import { SignJWT, generateKeyPair } from 'jose'
 import type { Test } from 'tap'
 import { buildTestGateway, json, MAILBOXES, TEST_API_KEY, type TestGateway } from '../helper.js'
@@ -257,4 +259,57 @@ t.test('auth.mode none lets everyone in (local use)', async (t) => {
   const { app } = await buildTestGateway(t, { credentials: false, auth: (a) => { a.mode = 'none' } })
   const res = await app.inject({ method: 'GET', url: `/mailboxes/${MAILBOXES.graph.primary}/folders` })
   t.equal(res.statusCode, 200)
+})
+
+t.test('a credential header sent twice is refused, whichever line holds the valid one', async (t) => {
+  const { app, sims } = await gateway(t)
+  const token = await clientCredentialsToken(sims, DEMO_CREDENTIALS.caller)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const raw = async (lines: string[]): Promise<{ status: number, body: string }> => {
+    const socket = connect(port, '127.0.0.1')
+    let text = ''
+    socket.on('data', (c: Buffer) => { text += c.toString() })
+    socket.write(['GET /mailboxes HTTP/1.1', 'Host: 127.0.0.1', ...lines, 'Connection: close', '', ''].join('\r\n'))
+    await once(socket, 'close')
+    return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) }
+  }
+  for (const [why, lines] of [
+    ['valid first', [`Authorization: Bearer ${token}`, 'Authorization: Bearer junk']],
+    ['valid last', ['Authorization: Bearer junk', `Authorization: Bearer ${token}`]],
+    ['two keys', [`X-API-Key: ${TEST_API_KEY}`, `x-api-key: ${TEST_API_KEY}`]]
+  ] as const) {
+    const res = await raw([...lines])
+    t.equal(res.status, 401, why)
+    t.match(res.body, /send one (Authorization|X-API-Key) header, not 2/, why)
+  }
+  t.equal((await raw([`X-API-Key: ${TEST_API_KEY}`])).status, 200, 'one line is fine')
+})
+
+t.test('failed authentications from one address are limited: 429 after 30 a minute, audited once', async (t) => {
+  const { app, audit } = await gateway(t)
+  const statuses: number[] = []
+  for (let i = 0; i < 35; i++) {
+    const res = await app.inject({ method: 'GET', url: '/mailboxes', headers: { 'x-api-key': `mbg_guess${i}` } })
+    statuses.push(res.statusCode)
+  }
+  t.same(statuses.slice(0, 30), Array(30).fill(401), 'the first 30 are 401')
+  t.same(statuses.slice(30), Array(5).fill(429), 'then 429')
+  const limited = await app.inject({ method: 'GET', url: '/mailboxes', headers: { 'x-api-key': 'mbg_more' } })
+  t.equal(json(limited).code, 'MBG_ERR_RATE_LIMITED')
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After')
+  const denials = audit().filter((r) => r.event === 'access.denied')
+  t.equal(denials.filter((r) => r.code === 'MBG_ERR_UNAUTHENTICATED').length, 30)
+  t.equal(denials.filter((r) => r.code === 'MBG_ERR_RATE_LIMITED').length, 1, 'one record for the flood past the limit')
+  const ok = await app.inject({ method: 'GET', url: '/health/live' })
+  t.equal(ok.statusCode, 200, 'probes still answer')
+})
+
+t.test('a restricted client learns nothing about mailboxes outside its allow-list', async (t) => {
+  const { app } = await gateway(t)
+  const headers = { 'x-api-key': ALICE_ONLY_KEY }
+  for (const mailbox of [MAILBOXES.ews.other, 'nobody@contoso.example', 'nobody%00@elsewhere.example']) {
+    const res = await app.inject({ method: 'GET', url: `/mailboxes/${mailbox}/folders`, headers })
+    t.equal(res.statusCode, 403, `${mailbox}: 403 whether it exists or not`)
+  }
 })

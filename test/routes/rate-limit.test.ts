@@ -55,3 +55,25 @@ t.test('a client past its limit gets 429 with Retry-After; other clients and the
   t.equal((await app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'probes are never limited')
   t.equal((await app.inject({ method: 'GET', url: '/health/live' })).headers['ratelimit-limit'], undefined)
 })
+
+t.test('a client past its limit gets 429 before a scope refusal: refusals count too', async (t) => {
+  const { app } = await buildTestGateway(t, {
+    credentials: false,
+    auth: (auth) => {
+      auth.clients.push({
+        name: 'tight-reader',
+        apiKeys: [{ id: 'a', sha256: hashApiKey(TIGHT_A) }],
+        appIds: [],
+        scopes: ['mailboxes:read'],
+        mailboxes: ['*'],
+        rateLimit: { max: 2, windowSec: 3600 }
+      })
+    }
+  })
+  const headers = { 'x-api-key': TIGHT_A }
+  t.equal((await app.inject({ method: 'GET', url: '/metrics', headers })).statusCode, 403, 'no metrics:read')
+  t.equal((await app.inject({ method: 'GET', url: '/mailboxes', headers })).statusCode, 200)
+  const over = await app.inject({ method: 'GET', url: '/metrics', headers })
+  t.equal(over.statusCode, 429, 'the third request is over the limit, whatever it asks for')
+  t.equal(json(over).code, 'MBG_ERR_RATE_LIMITED')
+})

@@ -81,7 +81,25 @@ t.test('FindItem pages to completion, in sort order, with paging attributes', as
     itemsOf(assoc.RootFolder.Items)
       .map((i) => i.ItemClass)
       .sort(),
-    ['IPM.Configuration.MRM', 'IPM.Rule.Version2.Message']
+    ['IPM.Configuration.MRM', 'IPM.Microsoft.FolderDesign.NamedView', 'IPM.Rule.Version2.Message']
+  )
+  const calendarAssoc = messages(
+    (
+      await h.call(
+        m(
+          'FindItem',
+          shape('ItemShape', 'IdOnly', ['item:ItemClass', 'item:IsAssociated']) +
+            m('ParentFolderIds', dfid('calendar')),
+          'Traversal="Associated"'
+        )
+      )
+    ).text,
+    'FindItem'
+  )[0]
+  t.same(
+    itemsOf(calendarAssoc.RootFolder.Items).map((i) => [i.ItemClass, i.IsAssociated]).sort(),
+    [['IPM.Configuration.Calendar', 'true'], ['IPM.Configuration.WorkHours', 'true']],
+    'the calendar holds its settings as associated items'
   )
   const cal = messages(
     (
@@ -192,6 +210,30 @@ t.test('SyncFolderItems: full sync in pages, then only the delta', async (t) => 
     )
   )
   t.same(codes(foreign.text, 'SyncFolderItems'), ['ErrorInvalidSyncStateData'], 'state of another folder is rejected')
+
+  // Read state alone: a ReadFlagChange; read state and content: an Update; then a deletion wins over both.
+  const [flagged, both] = h.store.itemsIn(inbox.id)
+  h.store.setReadFlag(flagged.id, !flagged.isRead)
+  h.store.setReadFlag(both.id, !both.isRead)
+  h.store.updateItem(both.id, both.blob())
+  const res = await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', fid(inbox.id)) +
+    `<m:SyncState>${delta.state}</m:SyncState><m:MaxChangesReturned>25</m:MaxChangesReturned>`))
+  const msg = messages(res.text, 'SyncFolderItems')[0]
+  const flags = [msg.Changes.ReadFlagChange ?? []].flat() as Array<{ ItemId: { '@Id': string }, IsRead: string }>
+  t.same(flags.map((f) => [f.ItemId['@Id'], f.IsRead]), [[flagged.id, String(flagged.isRead)]], 'one ReadFlagChange')
+  t.same([msg.Changes.Update ?? []].flat().flatMap((c: object) => itemsOf(c).map((i) => i.ItemId['@Id'])), [both.id],
+    'a read-state change with a content change is an Update')
+
+  // States issued before the store expires them, or by another store (a sequence it never reached), are refused.
+  h.store.expireSyncStates()
+  const expired = await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', fid(inbox.id)) +
+    `<m:SyncState>${msg.SyncState}</m:SyncState><m:MaxChangesReturned>25</m:MaxChangesReturned>`))
+  t.same(codes(expired.text, 'SyncFolderItems'), ['ErrorInvalidSyncStateData'], 'an expired state is rejected')
+  const future = Buffer.from(JSON.stringify({ v: 1, scope: `i:${inbox.id}`, seq: h.store.sequence + 5, e: 1 }))
+    .toString('base64')
+  const ahead = await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', fid(inbox.id)) +
+    `<m:SyncState>${future}</m:SyncState><m:MaxChangesReturned>25</m:MaxChangesReturned>`))
+  t.same(codes(ahead.text, 'SyncFolderItems'), ['ErrorInvalidSyncStateData'], 'a state from the future is rejected')
 })
 
 t.test('SyncFolderHierarchy: initial state, then create/rename/delete deltas', async (t) => {

@@ -238,6 +238,17 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
     ),
     'SyncFolderItems'
   )
+  // A read-flag change alone is a ReadFlagChange (SyncFolderItemsReadFlagType: ItemId, then IsRead).
+  const full = await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') + m('SyncFolderId', dfid('inbox')) +
+    '<m:MaxChangesReturned>512</m:MaxChangesReturned>'))
+  store.setReadFlag(inboxItems[0].id, !inboxItems[0].isRead)
+  const fullState = messages(full.text, 'SyncFolderItems')[0].SyncState as string
+  const flagged = record('SyncFolderItems-readflag', await h.call(m('SyncFolderItems', shape('ItemShape', 'IdOnly') +
+    m('SyncFolderId', dfid('inbox')) + `<m:SyncState>${fullState}</m:SyncState>` +
+    '<m:MaxChangesReturned>512</m:MaxChangesReturned>')), 'SyncFolderItems')
+  t.match(flagged.text, /<t:ReadFlagChange><t:ItemId [^>]*\/><t:IsRead>(true|false)<\/t:IsRead><\/t:ReadFlagChange>/,
+    'the read-flag change is reported as one')
+  store.setReadFlag(inboxItems[0].id, !inboxItems[0].isRead)
   const exp = record(
     'ExportItems',
     await h.call(
@@ -278,6 +289,25 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
     ),
     'UploadItems'
   )
+
+  // Item writes: DeleteItem (each DeleteType; a second delete of one item is ErrorItemNotFound) and MoveItem
+  // (a new id in m:Items; an empty m:Items on error; no id when ReturnNewItemIds is false; another mailbox's folder).
+  record('DeleteItem', await h.call(m('DeleteItem', m('ItemIds', iid(inboxItems[6].id) + iid(inboxItems[6].id) +
+    iid(bobItem.id) + iid('not-an-id')), 'DeleteType="HardDelete"')), 'DeleteItem')
+  record('DeleteItem-toDeletedItems', await h.call(m('DeleteItem', m('ItemIds', iid(inboxItems[7].id)),
+    'DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToNone" AffectedTaskOccurrences="AllOccurrences"')),
+  'DeleteItem')
+  const drafts = store.wellKnownFolder(alice.guid, 'drafts')
+  record('MoveItem', await h.call(m('MoveItem', m('ToFolderId', fid(drafts.id)) +
+    m('ItemIds', iid(inboxItems[8].id) + iid(inboxItems[6].id)) + '<m:ReturnNewItemIds>true</m:ReturnNewItemIds>')),
+  'MoveItem')
+  record('MoveItem-no-ids', await h.call(m('MoveItem', m('ToFolderId', dfid('sentitems')) +
+    m('ItemIds', iid(inboxItems[9].id)) + '<m:ReturnNewItemIds>false</m:ReturnNewItemIds>')), 'MoveItem')
+  record('MoveItem-errors', await h.call(m('MoveItem', m('ToFolderId', fid(makeId(alice.guid, 1, 'nowhere'))) +
+    m('ItemIds', iid(inboxItems[10].id)))), 'MoveItem')
+  record('MoveItem-cross-mailbox', await h.call(m('MoveItem',
+    m('ToFolderId', fid(store.wellKnownFolder(alice.archiveGuid ?? '', 'archiveinbox').id)) +
+    m('ItemIds', iid(inboxItems[10].id)))), 'MoveItem')
 
   // Ids and delegate access (a service account without a mailbox, FullAccess on alice only)
   const alt = (format: string, id: string, mailbox: string): string =>
@@ -357,11 +387,12 @@ t.test('all EWS simulator responses validate against the EWS schema', async (t) 
   // The batch really covered the variants it claims to.
   t.same([...seen].sort(), [
     'ErrorAccessDenied', 'ErrorCannotUseFolderIdForItemId', 'ErrorCannotUseItemIdForFolderId', 'ErrorCorruptData',
+    'ErrorCrossMailboxMoveCopy',
     'ErrorDeleteDistinguishedFolder', 'ErrorFolderExists', 'ErrorFolderNotFound', 'ErrorImpersonateUserDenied',
     'ErrorInvalidChangeKey', 'ErrorInvalidIdMalformed', 'ErrorInvalidPagingMaxRows', 'ErrorInvalidRequest',
     'ErrorInvalidServerVersion', 'ErrorInvalidSyncStateData', 'ErrorIrresolvableConflict', 'ErrorItemNotFound',
     'ErrorMissingEmailAddress', 'ErrorNonExistentMailbox', 'ErrorSchemaValidation', 'ErrorServerBusy',
     'ErrorUnsupportedTypeForConversion', 'NoError'
   ])
-  t.equal(docs.length, 31)
+  t.equal(docs.length, 38)
 })

@@ -19,7 +19,8 @@
  * README.md ("Backend error codes") lists this table; keep them in step.
  */
 import {
-  AccessDenied, BadRequest, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound,
+  AccessDenied, BadRequest, ChangeKeyConflict, CursorExpired, ChangeKeyInvalid, DataInvalid, FolderExists,
+  FolderNotFound,
   FolderProtected, IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamRejected,
   UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable, type GatewayError
 } from '../../errors.js'
@@ -75,7 +76,7 @@ type Answer =
   | 'MBG_ERR_ACCESS_DENIED' | 'MBG_ERR_CHANGE_KEY_INVALID' | 'MBG_ERR_CHANGE_KEY_CONFLICT' | 'MBG_ERR_FOLDER_EXISTS'
   | 'MBG_ERR_FOLDER_PROTECTED' | 'MBG_ERR_BAD_REQUEST' | 'MBG_ERR_DATA_INVALID' | 'MBG_ERR_TOO_LARGE'
   | 'MBG_ERR_QUOTA_EXCEEDED' | 'MBG_ERR_UPSTREAM_THROTTLED' | 'MBG_ERR_UPSTREAM_UNAVAILABLE'
-  | 'MBG_ERR_UPSTREAM_TIMEOUT' | 'MBG_ERR_UPSTREAM_REJECTED'
+  | 'MBG_ERR_UPSTREAM_TIMEOUT' | 'MBG_ERR_UPSTREAM_REJECTED' | 'MBG_ERR_CURSOR_EXPIRED'
 
 /** One row of EWS_CODES. */
 export interface CodeRule {
@@ -121,6 +122,10 @@ export const EWS_CODES: Record<string, CodeRule> = {
   ...Object.fromEntries(ID_CODES.map((c) => [c, id('MBG_ERR_ID_MALFORMED')])),
   ErrorItemNotFound: id('NOT_FOUND', 'NOT_FOUND'),
   ErrorFolderNotFound: id('MBG_ERR_FOLDER_NOT_FOUND', 'MBG_ERR_FOLDER_NOT_FOUND'),
+  // The SyncFolderId of a Sync* call does not exist: the folder, not the SyncState (MS-OXWSSYNC 3.1.4.2.3, 3.1.4.1.3).
+  ErrorSyncFolderNotFound: id('MBG_ERR_FOLDER_NOT_FOUND', 'MBG_ERR_FOLDER_NOT_FOUND'),
+  // A SyncState the server no longer takes (corrupt, foreign, too old): resync without one (ews.md §6.10).
+  ErrorInvalidSyncStateData: backend('MBG_ERR_CURSOR_EXPIRED'),
   ErrorAccessDenied: foreignId('MBG_ERR_ACCESS_DENIED'),
   ErrorNonExistentMailbox: foreignId('MBG_ERR_MAILBOX_NOT_FOUND'),
   ErrorImpersonateUserDenied: backend('MBG_ERR_ACCESS_DENIED'),
@@ -244,6 +249,7 @@ function build (answer: Answer, code: string, ctx: CodeContext): GatewayError {
     case 'MBG_ERR_UPSTREAM_UNAVAILABLE': return new UpstreamUnavailable(`EWS ${code}`)
     case 'MBG_ERR_UPSTREAM_TIMEOUT': return new UpstreamTimeout(`EWS ${code}`)
     case 'MBG_ERR_UPSTREAM_REJECTED': return new UpstreamRejected(code)
+    case 'MBG_ERR_CURSOR_EXPIRED': return new CursorExpired(`EWS ${code}`)
   }
 }
 

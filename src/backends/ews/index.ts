@@ -10,13 +10,15 @@ import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedEwsBackend } from '../../config.js'
 import {
-  ChangeKeyInvalid, ConfigInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
+  BadRequest, ChangeKeyInvalid, ConfigInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
   isGatewayError, toItemError, type GatewayError
 } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
 import type {
-  CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError, ItemSummary,
-  ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
+  Changes, ChangesRequest, FolderChange, ItemChange,
+  CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError,
+  ItemSummary, ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
+  OperationContext, Page
 } from '../mailbox-backend.js'
 import { budgetsOf, type CallOptions, type Policy } from '../policy.js'
 import { EwsClient } from './client.js'
@@ -38,10 +40,15 @@ import {
 } from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
 import { buildDeleteFolder } from './operations/delete-folder.js'
+import { buildDeleteItem } from './operations/delete-item.js'
 import { buildExportItems, readExported } from './operations/export-items.js'
 import { buildFindFolder } from './operations/find-folder.js'
 import { buildFindItem } from './operations/find-item.js'
 import { buildGetFolder } from './operations/get-folder.js'
+import { buildMoveItem, readMovedId } from './operations/move-item.js'
+import {
+  buildSyncFolderHierarchy, buildSyncFolderItems, readFolderChanges, readItemChanges, type SyncPage
+} from './operations/sync.js'
 import { buildRenameFolder } from './operations/update-folder.js'
 import { buildUploadItems, readUploaded, type UploadEntry } from './operations/upload-items.js'
 import { NS, child, childrenOf, notXmlText, type XmlNode } from './soap/xml.js'
@@ -74,6 +81,11 @@ const FOLDER_READS = 3
 
 /** Most base64 bytes of item data per UploadItems call. */
 const UPLOAD_BATCH_BYTES = 16 * 1024 * 1024
+/**
+ * Most ids per DeleteItem or MoveItem call. The operations document no cap on ids; Exchange runs a batch request
+ * for at most about a minute (ews.md §0.8), so calls stay small.
+ */
+const WRITE_BATCH_ITEMS = 50
 
 type Resolved = { ok: true, target: FolderTarget } | { ok: false, error: ItemError }
 
@@ -86,6 +98,8 @@ export class EwsBackend implements MailboxBackend {
   private readonly impersonation: boolean
   /** ExportItems: `exportBatchSize` ids a call; UploadItems: `uploadBatchSize` items and `uploadBatchBytes` a call. */
   readonly limits: MailboxBackend['limits']
+  /** Folder-associated items: FindItem `Traversal="Associated"`, ExportItems, UploadItems `IsAssociated`. */
+  readonly capabilities: MailboxBackend['capabilities'] = { associatedItems: { supported: true } }
   private readonly pageSize: number
   /** `${address}|${distinguished}` → EWS FolderId. Folder ids never change (ews.md §5), so no expiry. */
   private readonly folderIds = new Map<string, string>()
@@ -105,7 +119,9 @@ export class EwsBackend implements MailboxBackend {
     })
     this.limits = {
       export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency },
-      import: { maxItems: config.uploadBatchSize, maxBytes: UPLOAD_BATCH_BYTES, concurrency }
+      import: { maxItems: config.uploadBatchSize, maxBytes: UPLOAD_BATCH_BYTES, concurrency },
+      delete: { maxItems: WRITE_BATCH_ITEMS, maxBytes: Infinity, concurrency },
+      move: { maxItems: WRITE_BATCH_ITEMS, maxBytes: Infinity, concurrency }
     }
     this.pageSize = config.pageSize
     this.client = new EwsClient(config, deps.logger, deps.tokenProvider)
@@ -400,6 +416,42 @@ export class EwsBackend implements MailboxBackend {
       .sort(compareFolderKeys)
   }
 
+  // ------------------------------------------------------------------ changes
+
+  /**
+   * Item changes of one folder: one SyncFolderItems call (ews.md §6.10) of at most `limit` (≤ 512,
+   * MaxChangesReturned) changes, normal items, IdOnly + the ItemSummary fields. The cursor is the
+   * SyncState, verbatim; `more` is the answer's IncludesLastItemInRange negated. A SyncState the server
+   * refuses (ErrorInvalidSyncStateData) is a 410 MBG_ERR_CURSOR_EXPIRED.
+   */
+  async listItemChanges (mailbox: MailboxRef, ref: FolderRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<ItemChange>> {
+    const body = buildSyncFolderItems(this.target(mailbox, ref), syncState(request.cursor), request.limit)
+    return await this.sync(mailbox.address, 'SyncFolderItems', body, this.folderContext(ref), readItemChanges, ctx)
+  }
+
+  /**
+   * Folder changes below `root`: one SyncFolderHierarchy call (ews.md §6.5) on the IPM subtree root
+   * (`msgfolderroot`, or `archivemsgfolderroot` in an archive), IdOnly + the Folder fields. SyncFolderHierarchy
+   * takes no page size: an answer holds what the server puts in one (`limit` is not sent).
+   */
+  async listFolderChanges (mailbox: MailboxRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<FolderChange>> {
+    const root = this.distinguished(mailbox, rootName(mailbox))
+    const body = buildSyncFolderHierarchy(root, syncState(request.cursor))
+    return await this.sync(mailbox.address, 'SyncFolderHierarchy', body,
+      { about: 'folder', subject: 'root', idFrom: 'gateway' }, readFolderChanges, ctx)
+  }
+
+  /** One Sync* call through the policy (a read: idempotent), its one message read by `read`. */
+  private async sync<T> (address: string, op: string, body: string, context: Omit<CodeContext, 'address' | 'values'>,
+    read: (message: ResponseMessage) => SyncPage<T>, ctx: OperationContext | undefined): Promise<Changes<T>> {
+    const [message] = await this.invokeAll(address, op, body, 1,
+      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller, context: () => context })
+    const page = read(message)
+    return { changes: page.changes, cursor: page.state, more: !page.last }
+  }
+
   async createFolder (mailbox: MailboxRef, request: CreateFolderRequest, ctx?: OperationContext): Promise<Folder> {
     const parentRef: FolderRef = request.parentId ?? { wellKnown: 'root' }
     const folderClass = request.folderClass ?? 'IPF.Note'
@@ -512,14 +564,16 @@ export class EwsBackend implements MailboxBackend {
    * listed exactly once, whatever arrives or leaves meanwhile. A window of `max` + (items already
    * returned at the cursor's second) entries always holds `max` new ones when it is full, so
    * an answer with more to come but nothing new cannot be advanced from: MBG_ERR_UPSTREAM_BAD_RESPONSE.
+   * `page.associated`: the folder-associated items instead (Traversal="Associated"), each marked `associated`.
    */
-  async listItems (mailbox: MailboxRef, ref: FolderRef, page: PageRequest,
+  async listItems (mailbox: MailboxRef, ref: FolderRef, page: ListItemsRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
     const cursor = decodeItemCursor(page.cursor)
     const max = Math.max(1, Math.min(page.limit, this.pageSize))
     const seen = cursor?.seen ?? new Set<string>()
     const window = Math.min(MAX_FIND_WINDOW, max + seen.size)
-    const body = buildFindItem(this.target(mailbox, ref), window, cursor?.key)
+    const associated = page.associated === true
+    const body = buildFindItem(this.target(mailbox, ref), window, cursor?.key, associated ? 'Associated' : 'Shallow')
     const [message] = await this.invokeAll(mailbox.address, 'FindItem', body, 1,
       { idempotent: true, signal: ctx?.signal, caller: ctx?.caller, context: () => this.folderContext(ref) })
     const result = readRootFolder(message, 'Items', 0)
@@ -527,7 +581,8 @@ export class EwsBackend implements MailboxBackend {
     let previous = cursor?.key
     for (const node of result.nodes) {
       // Throws for an item without Id, ChangeKey or Size, or with a malformed time: never skipped, never made up.
-      const summary = readItemSummary(node)
+      const read = readItemSummary(node)
+      const summary: ItemSummary = associated ? { ...read, associated: true as const } : read
       const key = creationKey(summary.created)
       if (key === undefined) throw new ResponseShapeError('FindItem: an item without a readable DateTimeCreated')
       if (previous !== undefined && key < previous) {
@@ -596,6 +651,85 @@ export class EwsBackend implements MailboxBackend {
       toResult,
       onError: (i, err) => ({ itemId: publicIds[i], error: toItemError(err) })
     })
+  }
+
+  /**
+   * DeleteItem for one batch (operations/delete-item.ts). Ids the adapter cannot have issued get a per-item 400
+   * and are not sent. Deleting twice leaves the same state, so the call is idempotent for the policy: after a lost
+   * answer it is sent again, and an item then answered ErrorItemNotFound was deleted by the lost attempt (or never
+   * existed: the end state is the same) and is reported deleted. On a first attempt ErrorItemNotFound is the
+   * item's 404 MBG_ERR_ITEM_NOT_FOUND (an unknown id, or one already deleted).
+   */
+  async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    const address = mailbox.address
+    return await this.writeBatch(ids, async (ewsIds, publicIds) => {
+      let lost = false
+      const messages = await this.invoke(address, 'DeleteItem', buildDeleteItem(ewsIds, request.mode),
+        { idempotent: true, signal: ctx?.signal, caller: ctx?.caller }, (r, attempt) => {
+          lost = attempt > 1
+          return responseMessages(r, 'DeleteItem', ewsIds.length)
+        })
+      const toResult = (m: ResponseMessage, i: number): ItemWriteResult => {
+        if (isSuccess(m) || (lost && m.code === 'ErrorItemNotFound')) return { id: publicIds[i], status: 'deleted' }
+        return { id: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
+      }
+      return await this.retryIndividually(address, 'DeleteItem', messages, ctx, {
+        body: (i) => buildDeleteItem([ewsIds[i]], request.mode),
+        idempotent: () => true,
+        toResult,
+        onError: (i, err) => ({ id: publicIds[i], error: toItemError(err) })
+      })
+    })
+  }
+
+  /**
+   * MoveItem for one batch into `targetFolder` (operations/move-item.ts); a well-known name goes as a
+   * DistinguishedFolderId. Never sent again after a lost answer: the items may have moved (and have new ids), so
+   * the policy answers MBG_ERR_OUTCOME_UNKNOWN for the call. A target folder EWS cannot find fails each item with
+   * the folder's 404; an item it cannot find is that item's 404.
+   */
+  async moveItems (mailbox: MailboxRef, ids: string[], targetFolder: FolderRef,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    const address = mailbox.address
+    const target = this.target(mailbox, targetFolder)
+    return await this.writeBatch(ids, async (ewsIds, publicIds) => {
+      const messages = await this.invoke(address, 'MoveItem', buildMoveItem(target, ewsIds),
+        { idempotent: false, signal: ctx?.signal, caller: ctx?.caller },
+        (r) => responseMessages(r, 'MoveItem', ewsIds.length))
+      const toResult = (m: ResponseMessage, i: number): ItemWriteResult => {
+        if (isSuccess(m)) {
+          const moved = readMovedId(m)
+          return { id: publicIds[i], status: 'moved', ...(moved !== undefined ? { newId: toPublicId(moved) } : {}) }
+        }
+        if (m.code === 'ErrorFolderNotFound') {
+          return {
+            id: publicIds[i],
+            error: toItemError(errorForCode(m.code, { ...this.folderContext(targetFolder), address, values: m.values }))
+          }
+        }
+        return { id: publicIds[i], error: this.itemError(m, shortId(publicIds[i]), address) }
+      }
+      return await this.retryIndividually(address, 'MoveItem', messages, ctx, {
+        body: (i) => buildMoveItem(target, [ewsIds[i]]),
+        idempotent: () => false,
+        toResult,
+        onError: (i, err) => ({ id: publicIds[i], error: toItemError(err) })
+      })
+    })
+  }
+
+  /** Ids that decode go to `send` (EWS ids and public ids, in order); the others get a per-item 400 in place. */
+  private async writeBatch (ids: string[],
+    send: (ewsIds: string[], publicIds: string[]) => Promise<ItemWriteResult[]>): Promise<ItemWriteResult[]> {
+    const decoded = ids.map((id) => tryFromPublicId(id))
+    const valid: number[] = []
+    decoded.forEach((ews, i) => { if (ews !== undefined) valid.push(i) })
+    const out: ItemWriteResult[] = ids.map((id) => ({ id, error: toItemError(new IdMalformed(shortId(id))) }))
+    if (valid.length === 0) return out
+    const sent = await send(valid.map((i) => decoded[i] as string), valid.map((i) => ids[i]))
+    valid.forEach((i, k) => { out[i] = sent[k] })
+    return out
   }
 
   /** The server did not process this message (skipped in a batch, or throttled): sending it again may work. */
@@ -687,6 +821,7 @@ export class EwsBackend implements MailboxBackend {
         parentFolderId: '', // filled once distinguished folders are resolved
         action: item.mode === 'create' ? 'CreateNew' : 'Update',
         ...(item.mode === 'update' ? { itemId, changeKey: item.changeKey } : {}),
+        ...(item.associated === true ? { associated: true } : {}),
         data: item.data
       }
     })
@@ -784,6 +919,13 @@ export class EwsBackend implements MailboxBackend {
   async close (): Promise<void> {
     await this.client.close()
   }
+}
+
+/** A cursor as this adapter made it: the SyncState, which must be XML text (the service seals it anyway). */
+function syncState (cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined
+  if (cursor.trim() === '' || notXmlText(cursor) !== undefined) throw new BadRequest('invalid cursor')
+  return cursor
 }
 
 /**

@@ -7,13 +7,15 @@
  * the only version reporting inPlaceArchiveMailboxId) and are cached.
  */
 import type { Logger } from 'pino'
-import { BadRequest, MailboxNotFound, UpstreamBadResponse } from '../../errors.js'
+import { BadRequest, MailboxNotFound, NotSupported, toItemError, UpstreamBadResponse } from '../../errors.js'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedGraphBackend } from '../../config.js'
 import { budgetsOf, type Policy } from '../policy.js'
 import type {
-  CreateFolderRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary, ListFoldersRequest,
-  MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
+  Capability, Changes, ChangesRequest, FolderChange, ItemChange,
+  CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
+  ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
+  OperationContext, Page
 } from '../mailbox-backend.js'
 import { MAILBOX_ID, MAX_REDIRECTS, type ApiVersion, type GraphContext, type GraphMailbox } from './context.js'
 import { exportBatch } from './export.js'
@@ -21,7 +23,9 @@ import { Folders } from './folders.js'
 import { GraphHttp } from './http.js'
 import { importBatch } from './import.js'
 import { ImportSessions } from './import-sessions.js'
+import { deleteItems, moveNotSupported } from './item-writes.js'
 import { listItems } from './items.js'
+import { listFolderChanges, listItemChanges } from './delta.js'
 
 /**
  * The adapter's settings, resolved once at the edge (src/config.ts, resolveGraphBackend):
@@ -63,6 +67,16 @@ export function exchangeSettingsOf (body: unknown, address: string): ExchangeSet
   return entry
 }
 
+/**
+ * Folder-associated items (rules, views, forms) are not part of the mailbox import/export API: mailboxItem has no
+ * property telling them apart, the items list (mailboxfolder-list-items) takes only $select, $filter, $top, $skip,
+ * $orderby, $count and $expand, and the import body (import-exchange-mailbox-item) only FolderId, Mode, Data, ItemId
+ * and ChangeKey. The CSDL (msgraph-metadata beta/v1.0) has nothing for them either.
+ */
+const NO_ASSOCIATED_ITEMS = 'the Microsoft Graph mailbox import/export API does not expose folder-associated ' +
+  'items (no list option, mailboxItem property or import field for them)'
+export const GRAPH_ASSOCIATED_ITEMS: Capability = { supported: false, reason: NO_ASSOCIATED_ITEMS }
+
 /** Renew an import session this long before it expires. */
 const SESSION_RENEW_BEFORE_MS = 300_000
 
@@ -77,15 +91,19 @@ class GraphBackend implements MailboxBackend {
   /**
    * exportItems takes at most 20 ids a POST (exportBatchSize), `appConcurrency` at once (the
    * policy shares the app's slots across mailboxes, so a bulk export keeps them busy); the
-   * import endpoint takes one item a POST, `importConcurrency` at once.
+   * import endpoint takes one item a POST, `importConcurrency` at once. An item delete is one DELETE (item-writes.ts);
+   * a move is not documented (MBG_ERR_NOT_SUPPORTED before anything is sent).
    */
   readonly limits: MailboxBackend['limits']
+  readonly capabilities: MailboxBackend['capabilities'] = { associatedItems: GRAPH_ASSOCIATED_ITEMS }
 
   constructor (config: GraphBackendConfig, deps: GraphBackendDeps) {
     this.name = config.name
     this.limits = {
       export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency: config.appConcurrency },
-      import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency }
+      import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency },
+      delete: { maxItems: 1, maxBytes: Infinity, concurrency: config.appConcurrency },
+      move: { maxItems: 1, maxBytes: Infinity, concurrency: 1 }
     }
     // One Graph backend is one app registration: its cap and budgets are the app's.
     deps.policy.register(config.name, { concurrency: config.appConcurrency, budgets: budgetsOf(config.budgets) })
@@ -209,17 +227,51 @@ class GraphBackend implements MailboxBackend {
     await this.folders.deleteFolder(await this.mailbox(mailbox, ctx), folder, ctx?.signal)
   }
 
-  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
+  /** Normal items only: `page.associated` is MBG_ERR_NOT_SUPPORTED (GRAPH_ASSOCIATED_ITEMS), nothing is sent. */
+  async listItems (mailbox: MailboxRef, folder: FolderRef, page: ListItemsRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
+    if (page.associated === true) throw new NotSupported(`listing folder-associated items: ${NO_ASSOCIATED_ITEMS}`)
     return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, page, ctx?.signal)
+  }
+
+  async listItemChanges (mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<ItemChange>> {
+    return await listItemChanges(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, request, ctx?.signal)
+  }
+
+  async listFolderChanges (mailbox: MailboxRef, request: ChangesRequest,
+    ctx?: OperationContext): Promise<Changes<FolderChange>> {
+    return await listFolderChanges(this.ctx, this.folders, await this.mailbox(mailbox, ctx), request, ctx?.signal)
   }
 
   async exportBatch (mailbox: MailboxRef, itemIds: string[], ctx?: OperationContext): Promise<ExportResult[]> {
     return await exportBatch(this.ctx, await this.mailbox(mailbox, ctx), itemIds, ctx?.signal)
   }
 
+  /** An item marked `associated` gets a per-item MBG_ERR_NOT_SUPPORTED (GRAPH_ASSOCIATED_ITEMS) and is not sent. */
   async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
-    return await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx), items, ctx?.signal)
+    const refused = items.map((item, index) => item.associated === true
+      ? { index, error: toItemError(new NotSupported(`import item ${item.position}: ${NO_ASSOCIATED_ITEMS}`)) }
+      : undefined)
+    const send = items.filter((_item, i) => refused[i] === undefined)
+    if (send.length === items.length) {
+      return await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx), items, ctx?.signal)
+    }
+    const sent = send.length > 0
+      ? await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx), send, ctx?.signal)
+      : []
+    let k = 0
+    return refused.map((r, index) => r ?? { ...sent[k++], index })
+  }
+
+  async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,
+    ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return await deleteItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), ids, request, ctx?.signal)
+  }
+
+  async moveItems (_mailbox: MailboxRef, _ids: string[], _targetFolder: FolderRef,
+    _ctx?: OperationContext): Promise<ItemWriteResult[]> {
+    return moveNotSupported()
   }
 
   async close (): Promise<void> {

@@ -12,7 +12,8 @@
  * README.md ("Backend error codes") lists the mapping; keep them in step.
  */
 import {
-  AccessDenied, ChangeKeyConflict, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound, FolderProtected,
+  AccessDenied, ChangeKeyConflict, CursorExpired, ChangeKeyInvalid, DataInvalid, FolderExists, FolderNotFound,
+  FolderProtected,
   IdMalformed, ItemNotFound, MailboxNotFound, QuotaExceeded, TooLarge, UpstreamAuth, UpstreamBadResponse,
   UpstreamRejected, UpstreamThrottled, UpstreamUnavailable, type GatewayError
 } from '../../errors.js'
@@ -34,6 +35,11 @@ export type Subject =
     /** Name of a folder being created or renamed (for FOLDER_EXISTS). */
     name?: string
     from?: Source
+    /**
+     * The call follows a delta link Graph issued (a $skiptoken or $deltatoken): Graph refusing the token
+     * (`syncStateGone`) is then a 410 MBG_ERR_CURSOR_EXPIRED.
+     */
+    token?: boolean
   }
   | {
     kind: 'item'
@@ -205,10 +211,25 @@ function itemCallError (status: number, upstream: UpstreamError, subject: Subjec
   return several ? annotate(new UpstreamUnavailable(text), { ...up(upstream), isolate: true }) : undefined
 }
 
+/** Codes Outlook delta APIs answer for a sync state they no longer hold, or never issued. */
+const SYNC_STATE_CODES = /SyncState|resync|deltaToken|skipToken/i
+
+/**
+ * Whether Graph refused a delta or skip token: 410 Gone (any code: the sync state expired), or a 4xx whose code
+ * names the sync state (`SyncStateNotFound`, `resyncRequired`, `ErrorInvalidSyncStateData`). Protocol brief §6:
+ * not documented for the mailbox API; other Outlook deltas answer so.
+ */
+export function syncStateGone (status: number, code: string): boolean {
+  return status === 410 || (is4xx(status) && status !== 429 && SYNC_STATE_CODES.test(code))
+}
+
 /** Maps a failed Graph response (graph.microsoft.com) to a gateway error by GRAPH_RULES and the subject. */
 export function graphError (status: number, bodyText: string, headers: Headers, subject: Subject): GatewayError {
   const upstream = parseUpstreamError(bodyText, headers)
   const code = upstream.code ?? ''
+  if (subject.kind === 'folder' && subject.token === true && syncStateGone(status, code)) {
+    return annotate(new CursorExpired(describe(status, upstream)), up(upstream))
+  }
   const itemCall = itemCallError(status, upstream, subject)
   if (itemCall !== undefined) return itemCall
   // The last row matches everything.

@@ -264,7 +264,7 @@ export class Folders {
    * properties (despite $select) are fetched one by one; still incomplete → 502. One deleted
    * in the meantime (404) is left out, as the next listing would not show it either.
    */
-  private async toFolders (
+  async toFolders (
     mailbox: GraphMailbox, entries: GraphFolder[], rootId: string, knownParent?: string, signal?: AbortSignal
   ): Promise<Folder[]> {
     const out: Array<Folder | undefined> = new Array<Folder | undefined>(entries.length)

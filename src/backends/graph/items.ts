@@ -28,7 +28,8 @@ export interface GraphItem {
   singleValueExtendedProperties?: Array<{ id?: string, value?: string }>
 }
 
-const SELECT = 'id,changeKey,type,size,createdDateTime,lastModifiedDateTime'
+/** The mailboxItem properties ItemSummary needs (list and delta $select them). */
+export const ITEM_SELECT = 'id,changeKey,type,size,createdDateTime,lastModifiedDateTime'
 const EXPAND = "singleValueExtendedProperties($filter=id eq 'String 0x0037')"
 // Outlook normalizes the id it returns (`String 0x37`), so match the tag numerically.
 const SUBJECT_PROP = /^String\s+0x0*37$/i
@@ -102,7 +103,7 @@ export async function listItems (ctx: GraphContext, folders: Folders, mailbox: G
   const url = page.cursor !== undefined
     ? await cursorUrl(ctx, folders, mailbox, folder, seg, scope, page.cursor)
     : `${mailbox.base}/folders/${pathSegment(seg)}/items?$top=${pageSize(ctx, page.limit)}` +
-      `&$select=${encodeURIComponent(SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
+      `&$select=${encodeURIComponent(ITEM_SELECT)}&$expand=${encodeURIComponent(EXPAND)}`
   const { body } = await folders.get<GraphPage<GraphItem>>(mailbox, 'listItems', url, folderSubject(folder), signal)
     .catch((err: unknown) => { throw page.cursor !== undefined ? cursorFailure(err) : err })
   if (!Array.isArray(body.value)) throw new UpstreamBadResponse('item list without value[]')

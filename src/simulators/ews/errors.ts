@@ -34,6 +34,7 @@ export const MESSAGES: Record<string, string> = {
   ErrorInvalidExchangeImpersonationHeaderData: 'The impersonation header data is invalid.',
   ErrorMissingEmailAddress: 'When making a request as an account that does not have a mailbox, you must specify the mailbox primary SMTP address for any distinguished folder Ids.',
   ErrorInvalidRequest: 'The request is invalid.',
+  ErrorCrossMailboxMoveCopy: 'An attempt was made to move or copy an item between mailboxes.',
   ErrorUnsupportedTypeForConversion: 'The id format is not supported for conversion.'
 }
 

@@ -25,7 +25,8 @@ export function deltaReply (ctx: SimContext, call: GraphCall, spec: DeltaSpec): 
   let offset: number
   if (skip !== null) {
     const body = ctx.delta.decode(skip, spec.scope)
-    if (typeof body.r !== 'string' || typeof body.o !== 'number' || ctx.delta.get(body.r) === undefined) {
+    if (body.e !== ctx.store.syncEpoch || typeof body.r !== 'string' || typeof body.o !== 'number' ||
+      ctx.delta.get(body.r) === undefined) {
       throw syncStateGone()
     }
     roundId = body.r
@@ -39,13 +40,17 @@ export function deltaReply (ctx: SimContext, call: GraphCall, spec: DeltaSpec): 
     if (dtok !== null) {
       const body = ctx.delta.decode(dtok, spec.scope)
       // A token from the future belongs to another store instance (for example after a restart).
-      if (typeof body.s !== 'number' || body.s > ctx.store.sequence) throw syncStateGone()
+      // So does a token of an expired sync epoch (MailboxStore.expireSyncStates).
+      if (typeof body.s !== 'number' || body.s > ctx.store.sequence || body.e !== ctx.store.syncEpoch) {
+        throw syncStateGone()
+      }
       since = body.s
       select = body.sel
       pageSize = prefer ?? body.ps
     }
     spec.checkSelect(select)
-    roundId = ctx.delta.start(spec.scope, spec.compute(since), ctx.store.sequence, select, pageSize)
+    roundId = ctx.delta.start(spec.scope, spec.compute(since), ctx.store.sequence, select, pageSize,
+      ctx.store.syncEpoch)
     offset = 0
   }
   const round = ctx.delta.get(roundId)

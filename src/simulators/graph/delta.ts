@@ -21,6 +21,8 @@ export interface DeltaScope {
 export interface DeltaEntry { id: string, removed: boolean }
 
 interface Round extends DeltaScope {
+  /** The store's sync epoch when the round started (MailboxStore.expireSyncStates). */
+  epoch: number
   entries: DeltaEntry[]
   /** Store sequence when the round started: the next round's starting point. */
   highWater: number
@@ -30,6 +32,8 @@ interface Round extends DeltaScope {
 }
 
 interface TokenBody {
+  /** Sync epoch of the store that issued the token. */
+  e?: number
   r?: string
   o?: number
   s?: number
@@ -49,9 +53,10 @@ export class DeltaRounds {
   private readonly rounds = new Map<string, Round>()
 
   /** Starts a round; `entries` is computed by the caller from the store. */
-  start (scope: DeltaScope, entries: DeltaEntry[], highWater: number, select: string | null, pageSize: number): string {
+  start (scope: DeltaScope, entries: DeltaEntry[], highWater: number, select: string | null, pageSize: number,
+    epoch: number): string {
     const id = randomBytes(9).toString('base64url')
-    this.rounds.set(id, { ...scope, entries, highWater, select, pageSize, lastUsed: Date.now() })
+    this.rounds.set(id, { ...scope, epoch, entries, highWater, select, pageSize, lastUsed: Date.now() })
     if (this.rounds.size > MAX_ROUNDS) {
       // Evict the least recently used round; its skiptoken then answers 410 like an expired sync state.
       let oldest: string | undefined
@@ -70,6 +75,7 @@ export class DeltaRounds {
 
   skipToken (roundId: string, offset: number, round: Round): string {
     return encode({
+      e: round.epoch,
       r: roundId,
       o: offset,
       k: round.kind,
@@ -82,6 +88,7 @@ export class DeltaRounds {
 
   deltaToken (round: Round): string {
     return encode({
+      e: round.epoch,
       s: round.highWater,
       k: round.kind,
       m: round.mailboxGuid,

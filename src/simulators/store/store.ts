@@ -84,10 +84,16 @@ export interface StoreItem {
   blob: () => Buffer
 }
 
+/**
+ * A logged change. `readFlag`: only an item's read state changed (Exchange keeps it apart from content
+ * changes: SyncFolderItems reports it as ReadFlagChange, and the change key stays).
+ */
+export type ChangeOp = 'create' | 'update' | 'delete' | 'readFlag'
+
 export interface ChangeRecord {
   seq: number
   kind: 'folder' | 'item'
-  op: 'create' | 'update' | 'delete'
+  op: ChangeOp
   id: string
   /** Parent folder (for items and folders). */
   folderId: string | null
@@ -154,12 +160,25 @@ export class MailboxStore {
   private readonly fullAccess = new Map<string, Set<string>>()
   /** Clock used for server-assigned timestamps (tests may pin it). */
   now: () => Date = () => new Date()
+  private epoch = 0
 
   constructor (tenantId: string) {
     this.tenantId = tenantId
   }
 
   get sequence (): number { return this.seq }
+
+  /** Generation of sync states: EWS SyncStates and Graph delta/skip tokens of an older one are refused. */
+  get syncEpoch (): number { return this.epoch }
+
+  /**
+   * Makes every EWS SyncState and Graph delta or skip token issued so far invalid, as Exchange does with a
+   * state that is too old or after a mailbox move (EWS then answers ErrorInvalidSyncStateData, Graph 410):
+   * clients must sync again from scratch.
+   */
+  expireSyncStates (): void {
+    this.epoch++
+  }
 
   // ---------------------------------------------------------------- mailboxes
 
@@ -523,6 +542,45 @@ export class MailboxStore {
     return item
   }
 
+  /**
+   * Moves an item into `folderId`. Exchange implements a move as a copy and a delete, so the item gets a new id
+   * (ews.md §5: "Item ids change when an item moves"; MoveItem answers the new ItemId,
+   * https://learn.microsoft.com/exchange/client-developer/web-service-reference/moveitem-operation): the change log
+   * shows a delete in the old folder and a create in the new one. Content, dates and read state are kept.
+   */
+  moveItem (id: string, folderId: string): StoreItem {
+    const item = this.requireItem(id)
+    const target = this.requireFolder(folderId)
+    const mailboxGuid = target.contentMailboxGuid
+    const newId = makeId(mailboxGuid, KIND_ITEM, `${mailboxGuid}/item/${++this.counter}`)
+    this.deleteItem(id)
+    const moved: StoreItem = {
+      ...item,
+      id: newId,
+      mailboxGuid,
+      folderId,
+      version: 1,
+      changeKey: changeKeyFor(9, newId, 1),
+      changeSeq: 0
+    }
+    moved.changeSeq = this.record(mailboxGuid, { kind: 'item', op: 'create', id: newId, folderId })
+    this.items.set(newId, moved)
+    ;(moved.associated ? target.associatedItemIds : target.itemIds).push(newId)
+    return moved
+  }
+
+  /**
+   * Marks an item read or unread, as a client does. Only the read state changes: not the content, the
+   * change key or the modification time. A call that changes nothing logs nothing.
+   */
+  setReadFlag (id: string, isRead: boolean): StoreItem {
+    const item = this.requireItem(id)
+    if (item.isRead === isRead) return item
+    item.isRead = isRead
+    item.changeSeq = this.record(item.mailboxGuid, { kind: 'item', op: 'readFlag', id, folderId: item.folderId })
+    return item
+  }
+
   deleteItem (id: string): void {
     const item = this.requireItem(id)
     const folder = this.folders.get(item.folderId)
@@ -537,31 +595,37 @@ export class MailboxStore {
   // --------------------------------------------------------------------- sync
 
   /**
-   * Changes in a mailbox after sequence `since`, collapsed to the latest state per object.
-   * `filter` limits them to folders (optionally below one folder) or to the items of one folder.
+   * Changes in a mailbox after sequence `since`, collapsed to the latest state per object: created in the
+   * window → `create` (left out when also deleted in it), otherwise the last `delete`, else `update` when the
+   * content changed, else `readFlag` (only the read state changed). `filter` limits them to folders or to
+   * the items of one folder.
    */
   changesSince (
     mailboxGuid: string, since: number, filter: { kind: 'folder' } | { kind: 'item', folderId: string }
-  ): Array<{ op: 'create' | 'update' | 'delete', id: string, seq: number }> {
+  ): Array<{ op: ChangeOp, id: string, seq: number }> {
     const mailboxes = [mailboxGuid, ...this.requireMailbox(mailboxGuid).auxGuids]
-    const latest = new Map<string, { op: 'create' | 'update' | 'delete', id: string, seq: number, created: boolean }>()
+    interface Latest { op: ChangeOp, id: string, seq: number, created: boolean, updated: boolean }
+    const latest = new Map<string, Latest>()
     for (const guid of mailboxes) {
       for (const rec of this.requireMailbox(guid).log) {
         if (rec.kind !== filter.kind) continue
         if (filter.kind === 'item' && rec.folderId !== filter.folderId) continue
         const prev = latest.get(rec.id)
-        const createdInWindow = rec.seq > since && (rec.op === 'create' || (prev?.created ?? false))
-        latest.set(rec.id, { op: rec.op, id: rec.id, seq: rec.seq, created: createdInWindow })
+        const inWindow = rec.seq > since
+        const createdInWindow = inWindow && (rec.op === 'create' || (prev?.created ?? false))
+        const updatedInWindow = inWindow && (rec.op === 'update' || (prev?.updated ?? false))
+        latest.set(rec.id, { op: rec.op, id: rec.id, seq: rec.seq, created: createdInWindow, updated: updatedInWindow })
       }
     }
-    const out: Array<{ op: 'create' | 'update' | 'delete', id: string, seq: number }> = []
+    const out: Array<{ op: ChangeOp, id: string, seq: number }> = []
     for (const c of latest.values()) {
       if (c.seq <= since) continue
       if (c.op === 'delete') {
         if (!c.created) out.push({ op: 'delete', id: c.id, seq: c.seq })
         continue
       }
-      out.push({ op: c.created ? 'create' : 'update', id: c.id, seq: c.seq })
+      const op: ChangeOp = c.created ? 'create' : c.updated || c.op !== 'readFlag' ? 'update' : 'readFlag'
+      out.push({ op, id: c.id, seq: c.seq })
     }
     return out.sort((a, b) => a.seq - b.seq)
   }

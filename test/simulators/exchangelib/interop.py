@@ -87,6 +87,17 @@ def main():
         target.refresh()
         result["targetCount"] = target.total_count
         result["targetListed"] = len(list(target.all().only("subject")))
+
+        step("move")
+        moved = account.bulk_move(ids=[ItemId(*uploaded[1])], to_folder=account.drafts)
+        result["moved"] = [list(x) if isinstance(x, tuple) else f"{type(x).__name__}: {x}" for x in moved]
+
+        step("delete")
+        deleted = account.bulk_delete(ids=[ItemId(*uploaded[2])], delete_type="HardDelete")
+        result["deleted"] = [x is True for x in deleted]
+        step("delete again")
+        again_deleted = account.bulk_delete(ids=[ItemId(*uploaded[2])], delete_type="HardDelete")
+        result["deletedAgain"] = [type(x).__name__ for x in again_deleted]
         result["ok"] = True
     except Exception as exc:  # report, don't crash: the TS test asserts on the JSON
         result["error"] = f"{type(exc).__name__}: {exc}"

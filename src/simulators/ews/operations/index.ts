@@ -4,11 +4,13 @@ import type { XmlEl } from '../xml.js'
 import { convertId } from './convert-id.js'
 import { createFolder } from './create-folder.js'
 import { deleteFolder } from './delete-folder.js'
+import { deleteItem } from './delete-item.js'
 import { exportItems } from './export-items.js'
 import { findFolder } from './find-folder.js'
 import { findItem } from './find-item.js'
 import { getFolder } from './get-folder.js'
 import { getItem } from './get-item.js'
+import { moveItem } from './move-item.js'
 import { syncFolderHierarchy } from './sync-folder-hierarchy.js'
 import { syncFolderItems } from './sync-folder-items.js'
 import { updateFolder } from './update-folder.js'
@@ -28,5 +30,7 @@ export const OPERATIONS: Record<string, Operation> = {
   SyncFolderItems: syncFolderItems,
   ExportItems: exportItems,
   UploadItems: uploadItems,
+  DeleteItem: deleteItem,
+  MoveItem: moveItem,
   ConvertId: convertId
 }

@@ -21,7 +21,7 @@ export function syncFolderHierarchy (ctx: RequestContext, req: XmlEl): string {
     const root = syncFolderEl !== undefined
       ? resolveFolder(ctx, targetFolderEl(syncFolderEl))
       : ctx.store.requireFolder(ownMailbox(ctx).rootId)
-    const since = decodeSyncState(rawState, `h:${root.id}`)
+    const since = decodeSyncState(rawState, `h:${root.id}`, ctx.store)
     const changes = ctx.store.changesSince(root.mailboxGuid, since, { kind: 'folder' })
     // Parents of folders that no longer exist come from the change log.
     let logParents: Map<string, string | null> | undefined
@@ -59,7 +59,7 @@ export function syncFolderHierarchy (ctx: RequestContext, req: XmlEl): string {
       }
     }
     return operationResponse('SyncFolderHierarchy', [successMessage('SyncFolderHierarchy',
-      `<m:SyncState>${encodeSyncState(`h:${root.id}`, nextSeq)}</m:SyncState>` +
+      `<m:SyncState>${encodeSyncState(`h:${root.id}`, nextSeq, ctx.store)}</m:SyncState>` +
       `<m:IncludesLastFolderInRange>${last}</m:IncludesLastFolderInRange><m:Changes>${xml}</m:Changes>`)])
   } catch (err) {
     return operationResponse('SyncFolderHierarchy', [errorMessage('SyncFolderHierarchy', toEwsError(err))])

@@ -1,4 +1,8 @@
-/** SyncFolderItems: item Create/Update/Delete of one folder since the SyncState, MaxChangesReturned per page. */
+/**
+ * SyncFolderItems: item Create/Update/Delete/ReadFlagChange of one folder since the SyncState,
+ * MaxChangesReturned per page. A change of the read state alone is a ReadFlagChange (ItemId, IsRead), as
+ * SyncFolderItemsReadFlagType in types.xsd has it; combined with a content change it is an Update.
+ */
 import type { RequestContext } from '../context.js'
 import { resolveFolder, targetFolderEl } from '../context.js'
 import { EwsFault, toEwsError } from '../errors.js'
@@ -23,7 +27,7 @@ export function syncFolderItems (ctx: RequestContext, req: XmlEl): string {
   const ignore = new Set((child(req, NS.m, 'Ignore')?.children ?? []).map((c) => c.attrs.Id))
   try {
     const folder = resolveFolder(ctx, folderEl)
-    const since = decodeSyncState(rawState, `i:${folder.id}`)
+    const since = decodeSyncState(rawState, `i:${folder.id}`, ctx.store)
     const relevant = ctx.store.changesSince(folder.contentMailboxGuid, since,
       { kind: 'item', folderId: folder.id }).filter((c) => {
       if (ignore.has(c.id)) return false
@@ -38,13 +42,16 @@ export function syncFolderItems (ctx: RequestContext, req: XmlEl): string {
       const item = ctx.store.items.get(c.id)
       if (c.op === 'delete' || item === undefined) {
         xml += `<t:Delete><t:ItemId Id="${c.id}"/></t:Delete>`
+      } else if (c.op === 'readFlag') {
+        xml += `<t:ReadFlagChange><t:ItemId Id="${item.id}" ChangeKey="${item.changeKey}"/>` +
+          `<t:IsRead>${item.isRead}</t:IsRead></t:ReadFlagChange>`
       } else {
         const tag = c.op === 'create' ? 'Create' : 'Update'
         xml += `<t:${tag}>${renderItem(item, shape)}</t:${tag}>`
       }
     }
     return operationResponse('SyncFolderItems', [successMessage('SyncFolderItems',
-      `<m:SyncState>${encodeSyncState(`i:${folder.id}`, nextSeq)}</m:SyncState>` +
+      `<m:SyncState>${encodeSyncState(`i:${folder.id}`, nextSeq, ctx.store)}</m:SyncState>` +
       `<m:IncludesLastItemInRange>${last}</m:IncludesLastItemInRange><m:Changes>${xml}</m:Changes>`)])
   } catch (err) {
     return operationResponse('SyncFolderItems', [errorMessage('SyncFolderItems', toEwsError(err))])
