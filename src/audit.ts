@@ -1,5 +1,6 @@
 /**
- * The audit log (README "Audit log"): one JSON line per export, import, folder change and denied request —
+ * The audit log (README "Audit log"): one JSON line per export, import, folder change, mailbox registered or
+ * removed, and denied request —
  * who (client, credential kind and id, address), what (event, mailbox, backend), how much (items requested,
  * succeeded, failed, item bytes) and the outcome — on its own pino destination (AUDIT_LOG), apart from the
  * service log, so it can be shipped to a SIEM as is. It never carries item data, subjects, tokens or keys:
@@ -12,6 +13,8 @@ import { ConfigInvalid } from './errors.js'
 
 /** What a record is about. Jobs add `job.*` events. */
 export type AuditEvent =
+  | 'mailbox.add'
+  | 'mailbox.remove'
   | 'items.export'
   | 'items.import'
   | 'items.delete'

@@ -67,6 +67,19 @@ export const RateLimited = createError<[string]>('MBG_ERR_RATE_LIMITED', 'Too ma
 export const MailboxNotFound = createError<[string]>('MBG_ERR_MAILBOX_NOT_FOUND', 'Mailbox %s not found', 404)
 export const FolderNotFound = createError<[string]>('MBG_ERR_FOLDER_NOT_FOUND', 'Folder %s not found', 404)
 export const ItemNotFound = createError<[string]>('MBG_ERR_ITEM_NOT_FOUND', 'Item %s not found', 404)
+/** POST /mailboxes: the address is configured or registered already (the answer says which); nothing was done. */
+export const MailboxExists = createError<[string]>('MBG_ERR_MAILBOX_EXISTS', 'Mailbox %s is already known', 409)
+/**
+ * DELETE /mailboxes/{mailbox} of a mailbox from the configuration document: only mailboxes registered at runtime
+ * (POST /mailboxes) can be removed through the API; the others leave with their entry in the document.
+ */
+export const MailboxConfigured = createError<[string]>(
+  'MBG_ERR_MAILBOX_CONFIGURED',
+  'Mailbox %s comes from the configuration document',
+  409
+)
+/** POST /mailboxes naming a backend that is not configured (`backends` of the configuration document). */
+export const BackendUnknown = createError<[string]>('MBG_ERR_BACKEND_UNKNOWN', 'Unknown backend: %s', 422)
 export const FolderExists = createError<[string]>(
   'MBG_ERR_FOLDER_EXISTS',
   'A folder named %s already exists there',
@@ -193,6 +206,9 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     MailboxForbidden,
     RateLimited,
     MailboxNotFound,
+    MailboxExists,
+    MailboxConfigured,
+    BackendUnknown,
     FolderNotFound,
     ItemNotFound,
     FolderExists,

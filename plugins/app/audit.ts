@@ -25,6 +25,11 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /**
+     * The mailbox a request acted on, set by a handler whose route has no resolved `request.mailbox` (POST and
+     * DELETE /mailboxes): its record names it as resolved.
+     */
+    audited?: { mailbox: string, mailboxId?: string, backend?: string }
+    /**
      * Counts of a streamed answer (items written, items failed, decoded bytes of item data, whether it reached
      * its end), set by its route and kept up to date while the answer is written; null for other answers.
      */
@@ -118,6 +123,7 @@ function outcomeOf (status: number, code: string | undefined, c: Counted): Audit
 
 async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): Promise<void> {
   fastify.decorate('auditLog', opts.auditLog)
+  fastify.decorateRequest('audited', undefined)
   fastify.decorateRequest('auditCounts', null)
 
   fastify.addHook('preSerialization', async (request, _reply, payload) => {
@@ -142,8 +148,19 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
     const routeEvent = request.routeOptions.config?.audit
     if ((!denied && routeEvent === undefined) || request.auditQuiet === true) return
     const c = counted.get(request) ?? (request.auditCounts !== null ? streamed(request.auditCounts) : {})
-    const mailbox = (request as { mailbox?: { mailbox?: { address: string, id: string, backend: string } } })
+    const resolved = (request as { mailbox?: { mailbox?: { address: string, id: string, backend: string } } })
       .mailbox?.mailbox
+    const mailbox = resolved !== undefined
+      ? { mailbox: resolved.address, mailboxId: resolved.id, backend: resolved.backend }
+      : request.audited
+    // Named in the body (POST /mailboxes) when the request failed before a handler named it.
+    const body = request.body as { address?: unknown, backend?: unknown } | undefined
+    const posted = routeEvent === 'mailbox.add' && typeof body?.address === 'string'
+      ? {
+          mailbox: body.address.slice(0, 320).toLowerCase(),
+          ...(typeof body.backend === 'string' ? { backend: body.backend.slice(0, 64) } : {})
+        }
+      : undefined
     const params = request.params as { mailbox?: unknown, folder?: unknown } | undefined
     const named = params?.mailbox
     const folderId = c.folderId ?? (routeEvent?.startsWith('folder.') === true && typeof params?.folder === 'string'
@@ -168,8 +185,8 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
       method: request.method,
       route: request.routeOptions.url ?? request.url.split('?')[0].slice(0, 200),
       ...(mailbox !== undefined
-        ? { mailbox: mailbox.address, mailboxId: mailbox.id, backend: mailbox.backend }
-        : typeof named === 'string' ? { mailbox: named.slice(0, 320) } : {}),
+        ? mailbox
+        : posted ?? (typeof named === 'string' ? { mailbox: named.slice(0, 320) } : {})),
       ...(c.items !== undefined ? { items: c.items } : {}),
       ...(c.bytes !== undefined ? { bytes: c.bytes } : {}),
       ...(c.complete !== undefined ? { complete: c.complete } : {}),

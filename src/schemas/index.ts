@@ -14,12 +14,12 @@ import {
   ItemWriteResponse,
   ItemWriteResult
 } from './item.js'
-import { Mailbox, MailboxList } from './mailbox.js'
+import { Mailbox, MailboxCreate, MailboxList } from './mailbox.js'
 import { FolderChange, FolderChanges, ItemChange, ItemChanges } from './changes.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 
 export const SHARED_SCHEMAS = [
-  Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
+  Problem, ItemError, Mailbox, MailboxList, MailboxCreate, Folder, FolderCreate, FolderUpdate, FolderList,
   ItemSummary, ItemList, ExportResult, ExportResponse, FolderExportRequest, ExportLine, ImportItem, ImportResult,
   ImportResponse,
   ItemWriteResult, ItemWriteResponse,

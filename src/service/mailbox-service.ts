@@ -19,7 +19,7 @@ import {
 } from '../backends/mailbox-backend.js'
 import type { BackendRouter } from '../backends/router.js'
 import type { FolderCreate } from '../schemas/folder.js'
-import type { Mailbox } from '../schemas/mailbox.js'
+import type { Mailbox, MailboxCreate } from '../schemas/mailbox.js'
 import {
   batchOptions, deleteItems, exportItems, importItems, moveItems, summarize, type BatchOptions, type BatchSummary,
   type ExportResult, type ImportRequestItem, type ImportRules, type MailboxTarget
@@ -132,12 +132,52 @@ export class MailboxService {
   }
 
   /**
-   * Every mailbox, primaries followed by their archives; with `principal`, only those its allow-list admits
-   * (src/access/caller.ts).
+   * One page of mailboxes, configured and registered together, by primary address, each primary followed by its
+   * archive (src/backends/router.ts `page`): `pageSize` owners (1–1000, default 100; a page holds up to twice as
+   * many mailboxes), `pageToken` the previous page's `nextPageToken` (sealed, 400 when altered). With `principal`,
+   * only the mailboxes its allow-list admits (src/access/caller.ts), so a page may hold fewer while more follow.
    */
-  async listMailboxes (principal?: Caller): Promise<MailboxView[]> {
-    const all = await this.router.list()
-    return (principal !== undefined ? all.filter((m) => principal.mayAccess(m)) : all).map(mailboxView)
+  async listMailboxes (query: PageQuery = {}, principal?: Caller):
+  Promise<{ mailboxes: MailboxView[], nextPageToken?: string }> {
+    const scope = 'mailboxes'
+    const { limit, cursor } = this.page(scope, query)
+    const page = await this.router.page({
+      limit,
+      ...(cursor !== undefined ? { after: cursor } : {}),
+      ...(principal !== undefined ? { admit: (m: { address: string, backend: string }) => principal.mayAccess(m) } : {})
+    })
+    return { mailboxes: page.mailboxes.map(mailboxView), ...this.next(scope, page.next) }
+  }
+
+  /**
+   * Registers a mailbox at runtime (POST /mailboxes; src/backends/router.ts `register`): 422
+   * MBG_ERR_BACKEND_UNKNOWN, 409 MBG_ERR_MAILBOX_EXISTS, and 403 MBG_ERR_MAILBOX_FORBIDDEN when `principal`'s
+   * allow-list does not admit it. Returns the primary as listed before discovery (its archive shows once listed).
+   */
+  async addMailbox (request: Static<typeof MailboxCreate>, principal?: Caller): Promise<MailboxView> {
+    const identity = { address: request.address.toLowerCase(), backend: request.backend }
+    if (principal !== undefined && !principal.mayAccess(identity)) {
+      throw new MailboxForbidden(`${identity.address} (client ${principal.client}: not in its allow-list)`)
+    }
+    return mailboxView(await this.router.register(request, principal?.client))
+  }
+
+  /**
+   * Removes a mailbox registered at runtime, by address or primary id (DELETE /mailboxes/{mailbox};
+   * src/backends/router.ts `unregister`): 409 MBG_ERR_MAILBOX_CONFIGURED for a configured one, 404
+   * MBG_ERR_MAILBOX_NOT_FOUND, and 403 MBG_ERR_MAILBOX_FORBIDDEN (nothing removed) when `principal`'s allow-list
+   * does not admit it. Returns what was removed: address, primary id, backend.
+   */
+  async removeMailbox (idOrAddress: string, principal?: Caller):
+  Promise<{ address: string, id: string, backend: string }> {
+    const removed = await this.router.unregister(idOrAddress, principal !== undefined
+      ? (m) => {
+          if (!principal.mayAccess(m)) {
+            throw new MailboxForbidden(`${m.address} (client ${principal.client}: not in its allow-list)`)
+          }
+        }
+      : undefined)
+    return { address: removed.address, id: removed.id, backend: removed.backend }
   }
 
   /**
@@ -151,10 +191,14 @@ export class MailboxService {
     if (principal !== undefined && idOrAddress.includes('@') && !principal.mayAccess({ address: idOrAddress })) {
       throw new MailboxForbidden(`${idOrAddress} (client ${principal.client}: not in its allow-list)`)
     }
-    const target = await this.router.resolve(idOrAddress)
-    if (principal !== undefined && !principal.mayAccess(target.mailbox)) {
-      throw new MailboxForbidden(`${target.mailbox.address} (client ${principal.client}: not in its allow-list)`)
+    const forbid = (m: { address: string, backend: string }): void => {
+      if (principal !== undefined && !principal.mayAccess(m)) {
+        throw new MailboxForbidden(`${m.address} (client ${principal.client}: not in its allow-list)`)
+      }
     }
+    // Checked before discovery (no backend call for a mailbox the caller may not use), and on what was resolved.
+    const target = await this.router.resolve(idOrAddress, forbid)
+    forbid(target.mailbox)
     return caller !== undefined ? { ...target, backend: forCaller(target.backend, caller) } : target
   }
 

@@ -22,10 +22,11 @@ import { buildGateway } from '../../src/build.js'
 import { createRouter } from '../../src/backends/factory.js'
 import { demoConfig } from '../../src/demo.js'
 import { startSimulators } from '../../src/simulators/index.js'
-import { seedDemoTenant, DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
+import { seedDemoTenant, DEMO_DOMAIN, DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { encodeItemStream, PROP, PT_SYSTIME, PT_UNICODE_CP1200, toFileTime } from '../../src/simulators/store/fts.js'
 import { EXAMPLES_PATH, type OperationExample, type OperationExamples } from '../../src/cli/openapi.js'
 import { openAuthenticator } from './auth.js'
+import { MemoryMailboxRegistry } from '../../src/state/memory.js'
 
 /** Seals the captured page tokens reproducibly (the value is only ever used by this capture). */
 const PAGE_TOKEN_SECRET = 'openapi-examples-page-token-key'
@@ -61,7 +62,10 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
   store.now = () => new Date(STORE_NOW)
   const sims = await startSimulators({ store, logger: logger.child({ component: 'simulators' }) })
   const { config, extras } = demoConfig(sims)
-  const router = createRouter(config, extras, logger)
+  // Registrations are stamped with the store clock too (registeredAt of the registerMailbox example).
+  const router = createRouter(config, extras, logger, {
+    registry: new MemoryMailboxRegistry({ now: () => STORE_NOW.getTime() })
+  })
   const app = await buildGateway({
     router,
     authenticator: openAuthenticator(),
@@ -110,6 +114,12 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
     await record('metrics', 200, { method: 'GET', url: '/metrics' })
     await record('listMailboxes', 200, { method: 'GET', url: '/mailboxes' })
     await record('getMailbox', 200, { method: 'GET', url: mbx })
+    const registered = await record('registerMailbox', 201, {
+      method: 'POST',
+      url: '/mailboxes',
+      body: { address: `erin@${DEMO_DOMAIN}`, backend: 'exo-graph', displayName: 'Erin Evans (wave 3)' }
+    })
+    await record('unregisterMailbox', 204, { method: 'DELETE', url: `/mailboxes/${registered.id as string}` })
     await record('listFolders', 200, { method: 'GET', url: `${mbx}/folders?pageSize=3` })
     await record('getFolder', 200, { method: 'GET', url: `${mbx}/folders/inbox` })
     // Not recorded: a full sync of the folder tree, so the recorded call below shows only what changed since.
