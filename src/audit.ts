@@ -1,5 +1,6 @@
 /**
- * The audit log (README "Audit log"): one JSON line per export, import, folder change and denied request —
+ * The audit log (README "Audit log"): one JSON line per export, import, folder change, mailbox registered or
+ * removed, and denied request —
  * who (client, credential kind and id, address), what (event, mailbox, backend), how much (items requested,
  * succeeded, failed, item bytes) and the outcome — on its own pino destination (AUDIT_LOG), apart from the
  * service log, so it can be shipped to a SIEM as is. It never carries item data, subjects, tokens or keys:
@@ -17,6 +18,8 @@ export type AuditEvent =
   | 'job.resume'
   | 'job.cancel'
   | 'job.run'
+  | 'mailbox.add'
+  | 'mailbox.remove'
   | 'items.export'
   | 'items.import'
   | 'items.delete'
@@ -28,7 +31,7 @@ export type AuditEvent =
 
 /**
  * - `success`: everything asked was done;
- * - `partial`: a batch where some items failed (see `items`);
+ * - `partial`: a batch where some items failed (see `items`), or a streamed export that stopped before its end;
  * - `failure`: nothing was done (the status and `code` say why), or every item failed;
  * - `denied`: the caller was refused (401/403: no or a bad credential, a missing scope, a mailbox not allowed).
  */
@@ -62,6 +65,8 @@ export interface AuditRecord {
   items?: { requested: number, succeeded: number, failed: number, unknown?: number }
   /** Bytes of item data moved (decoded size of the base64 streams exported or sent for import). */
   bytes?: number
+  /** A streamed export: whether it reached its end (false: cut off; the caller resumes it with a cursor). */
+  complete?: boolean
   /** Folder id created, renamed or deleted. */
   folderId?: string
   durationMs: number

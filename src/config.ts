@@ -17,6 +17,9 @@ import { DEFAULT_ANSWER_CAPS } from './upstream/answer.js'
 
 if (!FormatRegistry.Has('email')) FormatRegistry.Set('email', (v) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v))
 
+/** Default STATE_STORE: a SQLite file under `data/` in the working directory (a folder git ignores). */
+export const DEFAULT_STATE_STORE = 'sqlite:data/mailbox-gateway.db'
+
 export const EnvSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1', description: 'Interface to listen on (0.0.0.0 in containers).' }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
@@ -75,6 +78,12 @@ export const EnvSchema = Type.Object({
     maximum: 30 * 86_400,
     description: 'How long an Idempotency-Key and its recorded answer are kept, seconds.'
   }),
+  STATE_STORE: Type.String({
+    default: DEFAULT_STATE_STORE,
+    pattern: '^(memory|sqlite:.+)$',
+    description: 'Where state that outlives a request (Idempotency-Keys) is kept: `sqlite:<file>` (a path relative ' +
+      'to the working directory; the file and its folder are created) or `memory` (this process only, lost on exit).'
+  }),
   TRUST_PROXY: Type.String({
     default: 'false',
     pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f.:/, ]+)$',
@@ -98,6 +107,16 @@ export const EnvSchema = Type.Object({
   )
 })
 export type Env = Static<typeof EnvSchema>
+
+/** STATE_STORE parsed: the in-memory store, or a SQLite file (src/state/sqlite.ts) at `path` as given. */
+export type StateStoreSetting = { kind: 'memory' } | { kind: 'sqlite', path: string }
+
+/** Parses a STATE_STORE value already checked against EnvSchema (`memory` or `sqlite:<path>`). */
+export function stateStoreSetting (value: string): StateStoreSetting {
+  if (value === 'memory') return { kind: 'memory' }
+  if (value.startsWith('sqlite:') && value.length > 'sqlite:'.length) return { kind: 'sqlite', path: value.slice(7) }
+  throw new ConfigInvalid(`STATE_STORE must be "memory" or "sqlite:<path>"; it is "${value}"`)
+}
 
 const Secret = Type.String({
   minLength: 1,
@@ -263,8 +282,8 @@ const BACKEND_NAME = '^[A-Za-z0-9_-]+$'
 
 /** Scopes a caller may hold (README "Security model"); each route needs one of them. */
 export const CALLER_SCOPES = [
-  'mailboxes:read', 'items:export', 'items:import', 'folders:write', 'items:write', 'metrics:read', 'jobs:read',
-  'jobs:write'
+  'mailboxes:read', 'items:export', 'items:import', 'folders:write', 'items:write', 'metrics:read', 'mailboxes:admin',
+  'jobs:read', 'jobs:write'
 ] as const
 export type CallerScope = typeof CALLER_SCOPES[number]
 const Scope = Type.Union(CALLER_SCOPES.map((s) => Type.Literal(s)))

@@ -67,6 +67,19 @@ export const RateLimited = createError<[string]>('MBG_ERR_RATE_LIMITED', 'Too ma
 export const MailboxNotFound = createError<[string]>('MBG_ERR_MAILBOX_NOT_FOUND', 'Mailbox %s not found', 404)
 export const FolderNotFound = createError<[string]>('MBG_ERR_FOLDER_NOT_FOUND', 'Folder %s not found', 404)
 export const ItemNotFound = createError<[string]>('MBG_ERR_ITEM_NOT_FOUND', 'Item %s not found', 404)
+/** POST /mailboxes: the address is configured or registered already (the answer says which); nothing was done. */
+export const MailboxExists = createError<[string]>('MBG_ERR_MAILBOX_EXISTS', 'Mailbox %s is already known', 409)
+/**
+ * DELETE /mailboxes/{mailbox} of a mailbox from the configuration document: only mailboxes registered at runtime
+ * (POST /mailboxes) can be removed through the API; the others leave with their entry in the document.
+ */
+export const MailboxConfigured = createError<[string]>(
+  'MBG_ERR_MAILBOX_CONFIGURED',
+  'Mailbox %s comes from the configuration document',
+  409
+)
+/** POST /mailboxes naming a backend that is not configured (`backends` of the configuration document). */
+export const BackendUnknown = createError<[string]>('MBG_ERR_BACKEND_UNKNOWN', 'Unknown backend: %s', 422)
 export const FolderExists = createError<[string]>(
   'MBG_ERR_FOLDER_EXISTS',
   'A folder named %s already exists there',
@@ -96,8 +109,9 @@ export const DataIncompatible = createError<[string]>(
 export const TooLarge = createError<[string]>('MBG_ERR_TOO_LARGE', 'Too large: %s', 413)
 export const QuotaExceeded = createError<[string]>('MBG_ERR_QUOTA_EXCEEDED', 'Mailbox quota exceeded: %s', 507)
 /**
- * The mailbox's backend has no documented operation for this (for example: a Graph mailbox has no item move in
- * the mailbox import/export API). 501 as RFC 9110 §15.6.2 defines it; nothing was sent, nothing was done.
+ * The mailbox's backend has no documented operation for this (for example: a Graph mailbox has no item move and no
+ * folder-associated items in the mailbox import/export API; a capability it lacks, src/backends/mailbox-backend.ts
+ * `capabilities`). 501 as RFC 9110 §15.6.2 defines it, not retryable; the message says why. Nothing was sent.
  */
 export const NotSupported = createError<[string]>(
   'MBG_ERR_NOT_SUPPORTED',
@@ -197,6 +211,9 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     MailboxForbidden,
     RateLimited,
     MailboxNotFound,
+    MailboxExists,
+    MailboxConfigured,
+    BackendUnknown,
     FolderNotFound,
     ItemNotFound,
     FolderExists,
@@ -205,9 +222,9 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     AccessDenied,
     DataInvalid,
     DataIncompatible,
+    NotSupported,
     TooLarge,
     QuotaExceeded,
-    NotSupported,
     CursorExpired,
     JobNotFound,
     JobStateConflict,

@@ -6,7 +6,8 @@
 import { unwatchFile, watchFile } from 'node:fs'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
-import { authIssuerCa, loadConfig, type AuthSettings, type RuntimeExtras } from './config.js'
+import { resolve } from 'node:path'
+import { authIssuerCa, loadConfig, stateStoreSetting, type AuthSettings, type RuntimeExtras } from './config.js'
 import { CallerAuthenticator, generateApiKey } from './access/authenticator.js'
 import { AuditLog, auditDestination } from './audit.js'
 import { loggerOptions } from './logger.js'
@@ -16,6 +17,8 @@ import { startDemo, warnFaultsIgnored, type Demo } from './demo.js'
 import { GatewayMetrics } from './metrics.js'
 import { ShuttingDown } from './errors.js'
 import { reportDeadline, stopAfterMs } from './shutdown.js'
+import { openIdempotencyStore } from './state/index.js'
+import type { IdempotencyStore } from './state/store.js'
 
 function fail (message: string): never {
   process.stderr.write(`mailbox-gateway: ${message}\n`)
@@ -41,6 +44,18 @@ const pretty =
     }
   })()
 const logger = pino(loggerOptions(env.LOG_LEVEL), pretty ? pino.transport({ target: 'pino-pretty' }) : undefined)
+
+// The state store first: a file that cannot be opened stops the process before anything starts.
+let idempotencyStore: IdempotencyStore
+try {
+  const setting = stateStoreSetting(env.STATE_STORE)
+  idempotencyStore = openIdempotencyStore(setting,
+    { ttlMs: env.IDEMPOTENCY_TTL_SEC * 1000, leaseMs: env.REQUEST_TIMEOUT_MS })
+  const where = setting.kind === 'sqlite' ? { file: resolve(setting.path) } : {}
+  logger.info({ stateStore: setting.kind, ...where }, 'state store open')
+} catch (err) {
+  fail((err as Error).message)
+}
 
 let demo: Demo | undefined
 let config = gateway
@@ -102,7 +117,8 @@ const app = await buildGateway({
   crossBackendImport: config.crossBackendImport ?? 'deny',
   underPressure: { maxEventLoopDelay: env.MAX_EVENT_LOOP_DELAY_MS },
   stop: stopping.signal,
-  idempotency: { ttlMs: env.IDEMPOTENCY_TTL_SEC * 1000 },
+  // Closed with the app.
+  idempotency: { store: idempotencyStore },
   ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })
 if (demo !== undefined) {

@@ -69,12 +69,13 @@ if (missing.length > 0) {
       if (Date.now() > deadline) throw new Error(`${gateway}/health/ready still answers ${status}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    const [tour, copy, more] = tourBlocks()
-    t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH'), 'found the tour blocks')
+    const [tour, copy, more, folder] = tourBlocks()
+    t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH') &&
+      folder.includes('inbox.ndjson'), 'found the tour blocks')
 
     for (const mailbox of ['alice@contoso.example', 'carol@contoso.example']) {
       const dir = mkdtempSync(join(tmpdir(), 'tour-'))
-      const script = [tour, copy, more].join('\n')
+      const script = [tour, copy, more, folder].join('\n')
         .replace(/^GW=.*$/m, `GW=${gateway}`)
         .replace(/^MBX=.*$/m, `MBX=${mailbox}`)
       writeFileSync(join(dir, 'tour.sh'), `set -euo pipefail\n${script}`)
@@ -87,6 +88,8 @@ if (missing.length > 0) {
       t.match(run.stdout, /"succeeded": 5,\s*"failed": 0/, `${mailbox}: 5 items exported and imported`)
       t.match(run.stdout, /^204$/m, `${mailbox}: folder deleted`)
       t.notMatch(run.stdout, /MBG_ERR_UNAUTHENTICATED/, `${mailbox}: every call carried the key`)
+      t.match(run.stdout, /"complete":true/, `${mailbox}: the folder export ran to its end`)
+      t.match(run.stdout, /^all imported$/m, `${mailbox}: every exported item of the folder imported back`)
       const exported = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
         results: Array<{ data: string }>
       }

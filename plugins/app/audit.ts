@@ -4,7 +4,9 @@
  * (401 MBG_ERR_UNAUTHENTICATED, 403 MBG_ERR_INSUFFICIENT_SCOPE / MBG_ERR_MAILBOX_FORBIDDEN) on any route.
  *
  * Counts come from the answer object before it is serialized (`preSerialization`); item bytes are computed from
- * base64 lengths, never by decoding. Problem codes are read from the (small) problem body. The record is written
+ * base64 lengths, never by decoding. A streamed answer is no object: its route sets `request.auditCounts` to
+ * counts it keeps up to date while it writes, read when the answer is over (its connection closes, finished or cut
+ * off). Problem codes are read from the (small) problem body. The record of any other answer is written
  * in `onSend`, which runs once the work is over whether or not the caller is still there (`onResponse` does not run
  * for a caller who hung up, and a write it asked for may still have been done): `callerGone` says so.
  */
@@ -21,6 +23,27 @@ declare module 'fastify' {
     /** The audit log (AUDIT_LOG). */
     auditLog: AuditLog
   }
+  interface FastifyRequest {
+    /**
+     * The mailbox a request acted on, set by a handler whose route has no resolved `request.mailbox` (POST and
+     * DELETE /mailboxes): its record names it as resolved.
+     */
+    audited?: { mailbox: string, mailboxId?: string, backend?: string }
+    /**
+     * Counts of a streamed answer (items written, items failed, decoded bytes of item data, whether it reached
+     * its end), set by its route and kept up to date while the answer is written; null for other answers.
+     */
+    auditCounts: StreamedCounts | null
+  }
+}
+
+/** What a streamed answer counts for its audit record. */
+export interface StreamedCounts {
+  succeeded: number
+  failed: number
+  bytes: number
+  /** False when the stream ended before its end (the caller went away, a backend failed, a shutdown). */
+  complete: boolean
 }
 
 const DENIALS = new Set([
@@ -38,6 +61,13 @@ interface Counted {
   items?: NonNullable<AuditRecord['items']>
   bytes?: number
   folderId?: string
+  complete?: boolean
+}
+
+/** The counts of a streamed answer as they stood when it ended. */
+function streamed (c: StreamedCounts): Counted {
+  const { succeeded, failed, bytes, complete } = c
+  return { items: { requested: succeeded + failed, succeeded, failed }, bytes, complete }
 }
 
 const counted = new WeakMap<FastifyRequest, Counted>()
@@ -81,15 +111,20 @@ function problemCode (payload: unknown): string | undefined {
   }
 }
 
-function outcomeOf (status: number, code: string | undefined, items: Counted['items']): AuditOutcome {
+function outcomeOf (status: number, code: string | undefined, c: Counted): AuditOutcome {
+  const items = c.items
   if (code !== undefined && DENIALS.has(code)) return 'denied'
   if (status >= 400) return 'failure'
-  if (items !== undefined && items.failed > 0) return items.succeeded === 0 ? 'failure' : 'partial'
+  if (items !== undefined && (items.failed > 0 || c.complete === false)) {
+    return items.succeeded === 0 ? 'failure' : 'partial'
+  }
   return 'success'
 }
 
 async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): Promise<void> {
   fastify.decorate('auditLog', opts.auditLog)
+  fastify.decorateRequest('audited', undefined)
+  fastify.decorateRequest('auditCounts', null)
 
   fastify.addHook('preSerialization', async (request, _reply, payload) => {
     const event = request.routeOptions.config?.audit
@@ -98,12 +133,34 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
   })
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
     const code = reply.statusCode >= 400 ? problemCode(payload) : undefined
+    if (request.auditCounts !== null && request.auditCounts !== undefined) {
+      // A streamed answer: its counts are final once its connection closes (finished or cut off).
+      reply.raw.once('close', () => { write(request, reply, code) })
+    } else {
+      write(request, reply, code)
+    }
+    return payload
+  })
+
+  /** Writes the request's audit record, if it needs one. */
+  const write = (request: FastifyRequest, reply: FastifyReply, code: string | undefined): void => {
     const denied = code !== undefined && DENIALS.has(code)
     const routeEvent = request.routeOptions.config?.audit
-    if ((!denied && routeEvent === undefined) || request.auditQuiet === true) return payload
-    const c = counted.get(request) ?? {}
-    const mailbox = (request as { mailbox?: { mailbox?: { address: string, id: string, backend: string } } })
+    if ((!denied && routeEvent === undefined) || request.auditQuiet === true) return
+    const c = counted.get(request) ?? (request.auditCounts !== null ? streamed(request.auditCounts) : {})
+    const resolved = (request as { mailbox?: { mailbox?: { address: string, id: string, backend: string } } })
       .mailbox?.mailbox
+    const mailbox = resolved !== undefined
+      ? { mailbox: resolved.address, mailboxId: resolved.id, backend: resolved.backend }
+      : request.audited
+    // Named in the body (POST /mailboxes) when the request failed before a handler named it.
+    const body = request.body as { address?: unknown, backend?: unknown } | undefined
+    const posted = routeEvent === 'mailbox.add' && typeof body?.address === 'string'
+      ? {
+          mailbox: body.address.slice(0, 320).toLowerCase(),
+          ...(typeof body.backend === 'string' ? { backend: body.backend.slice(0, 64) } : {})
+        }
+      : undefined
     const params = request.params as { mailbox?: unknown, folder?: unknown } | undefined
     const named = params?.mailbox
     const folderId = c.folderId ?? (routeEvent?.startsWith('folder.') === true && typeof params?.folder === 'string'
@@ -118,7 +175,7 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
       : attempted !== undefined ? { kind: attempted } : undefined
     const record: AuditRecord & { action?: string, replayed?: boolean, callerGone?: boolean } = {
       event: denied ? 'access.denied' : routeEvent as AuditEvent,
-      outcome: outcomeOf(reply.statusCode, code, c.items),
+      outcome: outcomeOf(reply.statusCode, code, c),
       status: reply.statusCode,
       ...(code !== undefined ? { code } : {}),
       requestId: String(request.id),
@@ -128,10 +185,11 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
       method: request.method,
       route: request.routeOptions.url ?? request.url.split('?')[0].slice(0, 200),
       ...(mailbox !== undefined
-        ? { mailbox: mailbox.address, mailboxId: mailbox.id, backend: mailbox.backend }
-        : typeof named === 'string' ? { mailbox: named.slice(0, 320) } : {}),
+        ? mailbox
+        : posted ?? (typeof named === 'string' ? { mailbox: named.slice(0, 320) } : {})),
       ...(c.items !== undefined ? { items: c.items } : {}),
       ...(c.bytes !== undefined ? { bytes: c.bytes } : {}),
+      ...(c.complete !== undefined ? { complete: c.complete } : {}),
       ...(folderId !== undefined ? { folderId } : {}),
       ...(denied && routeEvent !== undefined ? { action: routeEvent } : {}),
       ...(reply.getHeader('idempotent-replayed') === 'true' ? { replayed: true } : {}),
@@ -139,8 +197,7 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
       durationMs: Math.round(reply.elapsedTime)
     }
     opts.auditLog.record(record)
-    return payload
-  })
+  }
   fastify.addHook('onClose', async () => { opts.auditLog.flush() })
 }
 

@@ -10,7 +10,7 @@
  * the response closes before the gateway ended it: the caller went away.
  */
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { armDeadline, raceDeadline, type MailboxTarget } from '../../src/service/index.js'
 
 declare module 'fastify' {
@@ -29,6 +29,12 @@ declare module 'fastify' {
      * MBG_ERR_SHUTTING_DOWN; calls in flight go on (`cancel` stops those).
      */
     stop: AbortSignal
+    /**
+     * The request's deadline for backend calls, for an answer streamed over a long time: `pause()` stops it while
+     * the answer waits for the caller to read, `restart()` gives the next wait for the backends all of it again.
+     * The deadline then bounds each wait for the next part of the answer, not the whole answer.
+     */
+    deadline: { pause: () => void, restart: () => void }
   }
 }
 
@@ -39,13 +45,21 @@ const hooks: FastifyPluginAsync = async (fastify) => {
   fastify.decorateRequest('mailbox', null as unknown as MailboxTarget)
   fastify.decorateRequest('cancel', null as unknown as AbortSignal)
   fastify.decorateRequest('stop', null as unknown as AbortSignal)
+  fastify.decorateRequest('deadline', null as unknown as FastifyRequest['deadline'])
   fastify.addHook<{ Params: { mailbox: string } }>('preHandler', async (request, reply) => {
     // Armed first: the deadline bounds the mailbox's discovery too (shared, so only the wait for it is cut).
     const controller = new AbortController()
-    const disarm = fastify.hasDecorator('upstreamDeadlineMs')
+    const arm = (): () => void => fastify.hasDecorator('upstreamDeadlineMs')
       ? armDeadline(controller, fastify.upstreamDeadlineMs, 'UPSTREAM_DEADLINE_MS')
       : () => {}
+    let disarm = arm()
+    let closed = false
+    request.deadline = {
+      pause: () => { disarm(); disarm = () => {} },
+      restart: () => { disarm(); disarm = closed || controller.signal.aborted ? () => {} : arm() }
+    }
     reply.raw.once('close', () => {
+      closed = true
       disarm()
       // Ended: the answer is complete on our side (under inject nothing is ever flushed, so not "finished").
       if (reply.raw.writableEnded) return

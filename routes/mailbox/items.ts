@@ -1,13 +1,38 @@
+import { Readable } from 'node:stream'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { FolderParams, MailboxParams, PageQuery, problems, UPSTREAM } from '../../src/schemas/common.js'
+import type { FastifyRequest } from 'fastify'
+import { FolderParams, MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
 import {
-  deleteRequest, ExportResponse, exportRequest, ImportResponse, importRequest, ItemList, ItemWriteResponse,
-  moveRequest
+  deleteRequest, ExportLine, ExportResponse, exportRequest, FolderExportRequest, ImportResponse, importRequest,
+  ItemList, ItemListQuery, ItemWriteResponse, moveRequest
 } from '../../src/schemas/item.js'
 import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
 import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
+
+/** Bytes of NDJSON the answer stream holds before it stops asking for more lines. */
+const STREAM_HIGH_WATER_MARK = 64 * 1024
+
+/**
+ * The chunks of a streamed answer, with the request's deadline running only while the next chunk is awaited
+ * (routes/mailbox/hooks.ts `request.deadline`), not while the chunks wait for the caller to read them.
+ */
+async function * paced (chunks: AsyncIterable<string>, request: FastifyRequest): AsyncGenerator<string> {
+  const it = chunks[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      request.deadline.restart()
+      const next = await it.next()
+      request.deadline.pause()
+      if (next.done === true) return
+      yield next.value
+    }
+  } finally {
+    request.deadline.pause()
+    await it.return?.()
+  }
+}
 
 export interface ItemRoutesOptions {
   /** Most ids per export / items per import. */
@@ -20,11 +45,13 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     schema: {
       tags: ['items'],
       summary: 'List items of a folder',
-      description: 'Paged item summaries (normal items, not folder-associated ones).',
+      description: 'Paged item summaries: the normal items, or with `associated=true` the folder-associated ones ' +
+        '(rules, views, forms; EWS mailboxes only, a Graph mailbox answers 501 MBG_ERR_NOT_SUPPORTED). ' +
+        'Export them by id like any item; import them back with `associated: true`.',
       operationId: 'listItems',
       params: FolderParams,
-      querystring: PageQuery,
-      response: { 200: Type.Ref(ItemList), ...problems(400, 404, ...UPSTREAM) }
+      querystring: ItemListQuery,
+      response: { 200: Type.Ref(ItemList), ...problems(400, 404, 501, ...UPSTREAM) }
     }
   }, async (request) => {
     const { mailbox, params, query, cancel } = request
@@ -63,6 +90,40 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     }
   }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
     { signal: request.cancel, stop: request.stop }))
+
+  fastify.post('/mailboxes/:mailbox/folders/:folder/items::export', {
+    config: { scope: 'items:export', audit: 'items.export' },
+    schema: {
+      tags: ['items'],
+      summary: 'Export a folder, its subtree or a whole mailbox (streamed)',
+      description: 'Streams every item of the folder (with `subtree`, of every folder below it too; the folder ' +
+        '`root` with `subtree` is the whole mailbox) as `application/x-ndjson`: one `item` line per item (its data ' +
+        'is the full-fidelity stream, to import unchanged), one `error` line per item that could not be exported, ' +
+        '`progress` lines as folders and listing pages are done, and last a `summary` line. The gateway reads ' +
+        'from the backend only as fast as the caller reads. Every line but the summary carries a `cursor`; after ' +
+        'a cut connection, send the cursor of the last complete line received to resume: every item is delivered ' +
+        'exactly once over all the requests. A summary with `complete: false` (a backend failed, the gateway is ' +
+        'shutting down) carries the cursor to resume from too. An export that cannot start (unknown folder, a ' +
+        'cursor of another export, the backend refusing the first call) is a problem answer instead.',
+      operationId: 'exportFolder',
+      params: FolderParams,
+      body: Type.Ref(FolderExportRequest),
+      response: {
+        200: {
+          description: 'The export, one JSON object per line (each line validates against ExportLine).',
+          content: { 'application/x-ndjson': { schema: Type.Ref(ExportLine) } }
+        },
+        ...problems(400, 404, 415, ...UPSTREAM)
+      }
+    }
+  }, async (request, reply) => {
+    const exp = await fastify.mailboxService.exportStream(request.mailbox, request.params.folder, request.body,
+      { signal: request.cancel, stop: request.stop })
+    request.auditCounts = exp.counts
+    const body = Readable.from(paced(exp.chunks, request), { objectMode: false, highWaterMark: STREAM_HIGH_WATER_MARK })
+    // A stream is sent as it is, never serialized: the 200 schema documents its lines.
+    return await reply.type('application/x-ndjson').send(body as never)
+  })
 
   fastify.post('/mailboxes/:mailbox/items::import', {
     config: { scope: 'items:import', audit: 'items.import' },

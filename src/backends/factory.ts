@@ -8,6 +8,7 @@ import { resolveBackend, type GatewayConfig, type ResolvedBackend, type RuntimeE
 import { createMsalTokenProvider, type MsalTokenProvider } from '../auth/msal-token-provider.js'
 import type { MailboxBackend } from './mailbox-backend.js'
 import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
+import type { MailboxRegistryStore } from '../state/store.js'
 import { Policy } from './policy.js'
 import { BackendRouter } from './router.js'
 import { createEwsBackend } from './ews/index.js'
@@ -47,7 +48,7 @@ function withClose (backend: MailboxBackend, tokens: MsalTokenProvider | undefin
  */
 export function createRouter (
   config: GatewayConfig, extras: RuntimeExtras, logger: Logger,
-  options: { discoveryTtlMs?: number, telemetry?: Telemetry } = {}
+  options: { discoveryTtlMs?: number, telemetry?: Telemetry, registry?: MailboxRegistryStore } = {}
 ): BackendRouter {
   const { telemetry = NO_TELEMETRY, ...routerOptions } = options
   const policy = new Policy(config.policy ?? {}, telemetry)

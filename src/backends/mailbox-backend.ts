@@ -81,6 +81,15 @@ export interface PageRequest {
   cursor?: string
 }
 
+/**
+ * A page of a folder's items. `associated`: list the folder's folder-associated items (FAI: rules, views, forms,
+ * configuration messages) instead of its normal ones, as EWS FindItem `Traversal="Associated"` does
+ * (ews.md §6.9). Only for a backend whose `capabilities.associatedItems` is supported.
+ */
+export interface ListItemsRequest extends PageRequest {
+  associated?: boolean
+}
+
 export interface ListFoldersRequest extends PageRequest {
   /** When set, list only the direct children of this folder; otherwise the whole tree below `root`. */
   parentId?: FolderRef
@@ -112,6 +121,11 @@ export type ImportItem = {
   data: string
   /** The item's position in the caller's request; error messages name it as "import item N". */
   position: number
+  /**
+   * Store it as a folder-associated item (EWS UploadItems `IsAssociated="true"`, ews.md §6.2). Only for a backend
+   * whose `capabilities.associatedItems` is supported; the service refuses it before it reaches any other.
+   */
+  associated?: boolean
 } & ({ mode: 'create' } | { mode: 'update', itemId: string, changeKey: string })
 
 /** One import result; `index` is the item's position in the batch (or request) it came in. */
@@ -150,6 +164,22 @@ export interface BatchLimits {
   maxBytes: number
   /** Calls of this kind in flight at once for one request. */
   concurrency: number
+}
+
+/** Whether a backend can do an optional thing; when it cannot, `reason` says why (for problems and job reports). */
+export type Capability = { supported: true } | { supported: false, reason: string }
+
+/**
+ * What a backend can do beyond the core every backend has. The service checks these before calling, so callers
+ * get a clear 422 MBG_ERR_NOT_SUPPORTED, and a copy job can report per folder what it could not copy and why.
+ */
+export interface BackendCapabilities {
+  /**
+   * Folder-associated items (FAI: rules, views, forms): listed with `ListItemsRequest.associated`, exported by id
+   * like any item, imported with `ImportItem.associated`. EWS: FindItem `Traversal="Associated"`, ExportItems,
+   * UploadItems `IsAssociated` (ews.md §6.2, §6.9). Graph's mailbox import/export API has no such option.
+   */
+  readonly associatedItems: Capability
 }
 
 /**
@@ -205,6 +235,8 @@ export interface OperationContext {
 export interface MailboxBackend {
   readonly type: MailboxType
   readonly name: string
+  /** Optional abilities (BackendCapabilities); a call asking for one the backend lacks throws MBG_ERR_NOT_SUPPORTED. */
+  readonly capabilities: BackendCapabilities
 
   getFolder (mailbox: MailboxRef, folder: FolderRef, ctx?: OperationContext): Promise<Folder>
   listFolders (mailbox: MailboxRef, request: ListFoldersRequest, ctx?: OperationContext): Promise<Page<Folder>>
@@ -213,7 +245,7 @@ export interface MailboxBackend {
   deleteFolder (mailbox: MailboxRef, folder: FolderRef, ctx?: OperationContext): Promise<void>
 
   listItems (
-    mailbox: MailboxRef, folder: FolderRef, page: PageRequest, ctx?: OperationContext
+    mailbox: MailboxRef, folder: FolderRef, page: ListItemsRequest, ctx?: OperationContext
   ): Promise<Page<ItemSummary>>
 
   /**

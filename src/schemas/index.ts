@@ -3,7 +3,9 @@ import { ItemError, Problem } from './common.js'
 import { Folder, FolderCreate, FolderList, FolderUpdate } from './folder.js'
 import {
   ExportResponse,
+  ExportLine,
   ExportResult,
+  FolderExportRequest,
   ImportItem,
   ImportResponse,
   ImportResult,
@@ -12,14 +14,15 @@ import {
   ItemWriteResponse,
   ItemWriteResult
 } from './item.js'
-import { Mailbox, MailboxList } from './mailbox.js'
+import { Mailbox, MailboxCreate, MailboxList } from './mailbox.js'
 import { FolderChange, FolderChanges, ItemChange, ItemChanges } from './changes.js'
 import { Job, JobCreate, JobFolder, JobList } from './job.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 
 export const SHARED_SCHEMAS = [
-  Problem, ItemError, Mailbox, MailboxList, Folder, FolderCreate, FolderUpdate, FolderList,
-  ItemSummary, ItemList, ExportResult, ExportResponse, ImportItem, ImportResult, ImportResponse,
+  Problem, ItemError, Mailbox, MailboxList, MailboxCreate, Folder, FolderCreate, FolderUpdate, FolderList,
+  ItemSummary, ItemList, ExportResult, ExportResponse, FolderExportRequest, ExportLine, ImportItem, ImportResult,
+  ImportResponse,
   ItemWriteResult, ItemWriteResponse,
   ItemChange, ItemChanges, FolderChange, FolderChanges,
   Liveness, BackendState, Readiness, NotReadyProblem,

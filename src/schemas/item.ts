@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { ItemError } from './common.js'
+import { ItemError, PageQuery } from './common.js'
 import { configurable } from './limits.js'
 
 export const ItemSummary = Type.Object({
@@ -15,8 +15,25 @@ export const ItemSummary = Type.Object({
     format: 'date-time',
     description: 'Last modification time; absent when the backend does not report it (Graph declares it nullable).'
   })),
-  subject: Type.Optional(Type.String())
+  subject: Type.Optional(Type.String()),
+  associated: Type.Optional(Type.Literal(true, {
+    description: 'Present (true) on folder-associated items (rules, views, forms), listed with `associated=true`.'
+  }))
 }, { $id: 'ItemSummary', title: 'ItemSummary', additionalProperties: false })
+
+/** Query of an item listing: paging, and which items of the folder. */
+export const ItemListQuery = Type.Object(
+  {
+    ...PageQuery.properties,
+    associated: Type.Optional(Type.Boolean({
+      description: "Default false. true: list the folder's folder-associated items (FAI: rules, views, forms; " +
+        'EWS FindItem Traversal="Associated") instead of its normal ones. EWS mailboxes only: a Graph mailbox answers 422 ' +
+        'MBG_ERR_NOT_SUPPORTED (the Graph mailbox import/export API does not expose them). A pageToken holds only ' +
+        'for the listing (normal or associated) that issued it.'
+    }))
+  },
+  { additionalProperties: false }
+)
 
 export const ItemList = Type.Object({
   items: Type.Array(Type.Ref(ItemSummary)),
@@ -87,6 +104,11 @@ export const ImportItem = Type.Object(
     changeKey: Type.Optional(
       Type.String({ minLength: 1, maxLength: 512, description: 'Required in update mode; must be current.' })
     ),
+    associated: Type.Optional(Type.Boolean({
+      description: 'Default false. true: store the item as a folder-associated item (FAI: a rule, view or form; ' +
+        'EWS UploadItems IsAssociated), e.g. one exported from an `associated=true` listing. EWS mailboxes only: into ' +
+        'a Graph mailbox the item fails alone with 422 MBG_ERR_NOT_SUPPORTED.'
+    })),
     source: Type.Optional(
       Type.Union([Type.Literal('ews'), Type.Literal('graph')], {
         description:
@@ -127,6 +149,77 @@ export const ImportResponse = Type.Object({
   failed: Type.Integer()
 }, { $id: 'ImportResponse', title: 'ImportResponse', additionalProperties: false })
 
+export const FolderExportRequest = Type.Object({
+  subtree: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Also export every folder below this one (depth first, each folder before its subfolders). ' +
+      'The folder `root` with `subtree: true` exports the whole mailbox.'
+  })),
+  cursor: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 16384,
+    description: 'Resume after a cut connection: the `cursor` of the last line received, unchanged, with the ' +
+      'same mailbox, folder and subtree. Every item is then delivered exactly once over all the requests. ' +
+      'Cursors are sealed with PAGE_TOKEN_SECRET; when it is not set, only the process that issued one accepts it.'
+  }))
+}, { $id: 'FolderExportRequest', title: 'FolderExportRequest', additionalProperties: false })
+
+const LINE_CURSOR = Type.String({
+  description: 'Opaque resume point just after this line: send it back as `cursor` to go on from here.'
+})
+
+/** The lines of a streamed export (application/x-ndjson), one JSON object a line. */
+export const ExportLine = Type.Union([
+  Type.Object({
+    type: Type.Literal('item'),
+    itemId: Type.String(),
+    changeKey: Type.String({ description: 'The change key the item was exported at.' }),
+    folderId: Type.String(),
+    itemClass: Type.String(),
+    size: Type.Integer({ minimum: 0, description: 'Size in bytes as the backend lists it.' }),
+    source: MailboxType,
+    cursor: LINE_CURSOR,
+    data: Type.String({
+      contentEncoding: 'base64',
+      description: 'Opaque full-fidelity item stream (base64), as the backend gave it. Import it unchanged ' +
+        '(with `source`).'
+    })
+  }, { title: 'ExportItemLine', additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('error'),
+    itemId: Type.String(),
+    folderId: Type.String(),
+    error: Type.Ref(ItemError),
+    cursor: LINE_CURSOR
+  }, { title: 'ExportErrorLine', additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('progress'),
+    folder: Type.String({ description: 'Id of the folder being exported.' }),
+    displayName: Type.String(),
+    done: Type.Integer({ minimum: 0, description: 'Items of this folder delivered (over every request resumed).' }),
+    total: Type.Optional(Type.Integer({
+      minimum: 0,
+      description: 'Items in the folder when the export reached it, as the backend counts them.'
+    })),
+    cursor: LINE_CURSOR
+  }, { title: 'ExportProgressLine', additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('summary'),
+    succeeded: Type.Integer({ minimum: 0, description: 'Item lines of this answer.' }),
+    failed: Type.Integer({ minimum: 0, description: 'Error lines of this answer.' }),
+    complete: Type.Boolean({
+      description: 'True when the export reached its end; false when it stopped early (`error` says why): ' +
+        'resume with `cursor`.'
+    }),
+    error: Type.Optional(Type.Ref(ItemError)),
+    cursor: LINE_CURSOR
+  }, { title: 'ExportSummaryLine', additionalProperties: false })
+], {
+  $id: 'ExportLine',
+  title: 'ExportLine',
+  description: 'One line of a streamed export: an item, an item that could not be exported, progress, and ' +
+    'last a summary.'
+})
 /** Item ids of a delete or move request (the same bounds as an export's). */
 function writeIds (maxItems: number) {
   return Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {

@@ -10,6 +10,11 @@ export const Mailbox = Type.Object({
   displayName: Type.Optional(Type.String()),
   primaryId: Type.Optional(Type.String({ description: 'For an archive: id of its primary mailbox.' })),
   archiveId: Type.Optional(Type.String({ description: 'For a primary: id of its archive, when there is one.' })),
+  registeredAt: Type.Optional(Type.String({
+    format: 'date-time',
+    description: 'When the mailbox was registered through POST /mailboxes (RFC 3339). Absent for mailboxes of the ' +
+      'configuration document; only registered ones can be removed with DELETE /mailboxes/{mailbox}.'
+  })),
   discovery: Type.Optional(Type.Object({
     state: Type.Literal('failed'),
     code: Type.String({
@@ -24,5 +29,40 @@ export const Mailbox = Type.Object({
 }, { $id: 'Mailbox', title: 'Mailbox', additionalProperties: false })
 
 export const MailboxList = Type.Object({
-  mailboxes: Type.Array(Type.Ref(Mailbox))
+  mailboxes: Type.Array(Type.Ref(Mailbox), {
+    description: 'Ordered by primary address; each primary is followed by its archive, on the same page.'
+  }),
+  nextPageToken: Type.Optional(Type.String({ description: 'Pass as pageToken for the next page; absent on the last.' }))
 }, { $id: 'MailboxList', title: 'MailboxList', additionalProperties: false })
+
+export const MailboxListQuery = Type.Object({
+  pageSize: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 100,
+    description: 'Most primary addresses per page: 1–1000, default 100. Each comes with its archive, so a page holds ' +
+      'up to twice as many mailboxes; it may hold fewer (the caller\'s allow-list) while more follow. The listing ' +
+      'ends only when nextPageToken is absent.'
+  })),
+  pageToken: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 8192,
+    description: 'The nextPageToken of the previous page, unchanged. Mailboxes registered or removed meanwhile ' +
+      'show or not; every other one is listed once.'
+  }))
+}, { additionalProperties: false })
+
+/** POST /mailboxes: a mailbox to register at runtime. */
+export const MailboxCreate = Type.Object({
+  address: Type.String({
+    format: 'email', maxLength: 320, description: 'Primary SMTP address of the mailbox (kept lower-case).'
+  }),
+  backend: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: 'Name of a configured backend (`backends` of the configuration document) that serves the mailbox.'
+  }),
+  displayName: Type.Optional(Type.String({
+    minLength: 1, maxLength: 256, description: 'Shown in listings; default: the backend\'s, once discovered.'
+  }))
+}, { $id: 'MailboxCreate', title: 'MailboxCreate', additionalProperties: false })

@@ -7,7 +7,8 @@
 import type {
   Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
-  ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page, PageRequest
+  ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
+  OperationContext, Page
 } from '../backends/mailbox-backend.js'
 
 /** `backend`, its calls made on behalf of `caller` (a `caller` in a call's own context wins). */
@@ -21,6 +22,7 @@ class CallerBackend implements MailboxBackend {
   get type (): MailboxBackend['type'] { return this.inner.type }
   get name (): string { return this.inner.name }
   get limits (): MailboxBackend['limits'] { return this.inner.limits }
+  get capabilities (): MailboxBackend['capabilities'] { return this.inner.capabilities }
 
   private ctx (ctx?: OperationContext): OperationContext {
     return { caller: this.caller, ...ctx }
@@ -47,7 +49,7 @@ class CallerBackend implements MailboxBackend {
     await this.inner.deleteFolder(mailbox, folder, this.ctx(ctx))
   }
 
-  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
+  async listItems (mailbox: MailboxRef, folder: FolderRef, page: ListItemsRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
     return await this.inner.listItems(mailbox, folder, page, this.ctx(ctx))
   }

@@ -5,12 +5,14 @@
  */
 import type { Static } from '@sinclair/typebox'
 import { decodedLength, isStrictBase64 } from '../base64.js'
-import { BadRequest, DataIncompatible, DataInvalid, isGatewayError, ShuttingDown, toItemError } from '../errors.js'
+import {
+  BadRequest, DataIncompatible, DataInvalid, isGatewayError, NotSupported, ShuttingDown, toItemError
+} from '../errors.js'
 import { NO_TELEMETRY, type ItemOutcome, type Telemetry } from '../telemetry.js'
 import {
-  parseFolderRef, type DeleteMode, type DeleteRequest, type ExportResult as PortExportResult, type FolderRef,
-  type ImportItem as PortImportItem, type ImportResult, type ItemSummary, type ItemWriteResult, type MailboxBackend,
-  type MailboxRef, type MailboxType
+  parseFolderRef, type BackendCapabilities, type DeleteMode, type DeleteRequest, type ExportResult as PortExportResult,
+  type FolderRef, type ImportItem as PortImportItem, type ImportResult, type ItemSummary, type ItemWriteResult,
+  type MailboxBackend, type MailboxRef, type MailboxType
 } from '../backends/mailbox-backend.js'
 import type { ExportResult as ExportResultSchema, ImportItem as ImportItemSchema } from '../schemas/item.js'
 import { runOrdered } from './batches.js'
@@ -147,10 +149,12 @@ export async function * exportFolder (
 /**
  * Checks one import item against the rules that hold whatever the backend: mode and
  * ids agree, the data is strict base64, and it comes from a backend type this
- * deployment accepts. Returns the port's item, or the error that refuses it.
+ * deployment accepts; with `capabilities` (the target backend's), an item marked
+ * `associated` needs `associatedItems` (else 501 MBG_ERR_NOT_SUPPORTED saying why).
+ * Returns the port's item, or the error that refuses it.
  */
 export function checkImportItem (item: ImportRequestItem, index: number, into: MailboxType,
-  rules: ImportRules): PortImportItem | Error {
+  rules: ImportRules, capabilities?: BackendCapabilities): PortImportItem | Error {
   if (item.mode === 'create' && (item.itemId !== undefined || item.changeKey !== undefined)) {
     return new BadRequest(`import item ${index}: create mode takes no itemId or changeKey`)
   }
@@ -162,17 +166,25 @@ export function checkImportItem (item: ImportRequestItem, index: number, into: M
       `data exported from a ${item.source} mailbox cannot be imported into a ${into} mailbox in this deployment (crossBackendImport is deny)`
     )
   }
+  const associated = item.associated === true
+  const can = capabilities?.associatedItems
+  if (associated && can !== undefined && !can.supported) {
+    return new NotSupported(`import item ${index} is marked associated, and a ${into} mailbox cannot hold it: ` +
+      can.reason)
+  }
   if (!isStrictBase64(item.data)) return new DataInvalid(`import item ${index}: data is not base64`)
   const folderId: FolderRef = parseFolderRef(item.folderId)
+  const flag = associated ? { associated } : {}
   return item.mode === 'create'
-    ? { folderId, mode: 'create', data: item.data, position: index }
+    ? { folderId, mode: 'create', data: item.data, position: index, ...flag }
     : {
         folderId,
         mode: 'update',
         itemId: item.itemId as string,
         changeKey: item.changeKey as string,
         data: item.data,
-        position: index
+        position: index,
+        ...flag
       }
 }
 
@@ -200,7 +212,9 @@ export async function * importItems (
     limits: backend.limits.import,
     weight: (item) => item.data.length,
     refuse: (item, index) => {
-      const c = checkImportItem(item, index, mailbox.type, rules)
+      // Only an item asking for a capability looks at them (test doubles of the port may have none).
+      const c = checkImportItem(item, index, mailbox.type, rules,
+        item.associated === true ? backend.capabilities : undefined)
       if (c instanceof Error) return { index, error: toItemError(c) }
       checked.set(index, c)
       sizes.set(index, decodedLength(c.data))

@@ -19,14 +19,15 @@ import {
 } from '../backends/mailbox-backend.js'
 import type { BackendRouter } from '../backends/router.js'
 import type { FolderCreate } from '../schemas/folder.js'
-import type { Mailbox } from '../schemas/mailbox.js'
+import type { Mailbox, MailboxCreate } from '../schemas/mailbox.js'
 import {
   batchOptions, deleteItems, exportItems, importItems, moveItems, summarize, type BatchOptions, type BatchSummary,
   type ExportResult, type ImportRequestItem, type ImportRules, type MailboxTarget
 } from './items.js'
 import { forCaller } from './caller.js'
+import { openExportStream, type ExportStream } from './export-stream.js'
 import { PageTokens } from './page-tokens.js'
-import { BadRequest, isGatewayError, MailboxForbidden, TooLarge, toItemError } from '../errors.js'
+import { BadRequest, isGatewayError, MailboxForbidden, NotSupported, TooLarge, toItemError } from '../errors.js'
 import type { Caller } from '../access/caller.js'
 import { annotate } from '../upstream/errors.js'
 import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
@@ -131,12 +132,52 @@ export class MailboxService {
   }
 
   /**
-   * Every mailbox, primaries followed by their archives; with `principal`, only those its allow-list admits
-   * (src/access/caller.ts).
+   * One page of mailboxes, configured and registered together, by primary address, each primary followed by its
+   * archive (src/backends/router.ts `page`): `pageSize` owners (1–1000, default 100; a page holds up to twice as
+   * many mailboxes), `pageToken` the previous page's `nextPageToken` (sealed, 400 when altered). With `principal`,
+   * only the mailboxes its allow-list admits (src/access/caller.ts), so a page may hold fewer while more follow.
    */
-  async listMailboxes (principal?: Caller): Promise<MailboxView[]> {
-    const all = await this.router.list()
-    return (principal !== undefined ? all.filter((m) => principal.mayAccess(m)) : all).map(mailboxView)
+  async listMailboxes (query: PageQuery = {}, principal?: Caller):
+  Promise<{ mailboxes: MailboxView[], nextPageToken?: string }> {
+    const scope = 'mailboxes'
+    const { limit, cursor } = this.page(scope, query)
+    const page = await this.router.page({
+      limit,
+      ...(cursor !== undefined ? { after: cursor } : {}),
+      ...(principal !== undefined ? { admit: (m: { address: string, backend: string }) => principal.mayAccess(m) } : {})
+    })
+    return { mailboxes: page.mailboxes.map(mailboxView), ...this.next(scope, page.next) }
+  }
+
+  /**
+   * Registers a mailbox at runtime (POST /mailboxes; src/backends/router.ts `register`): 422
+   * MBG_ERR_BACKEND_UNKNOWN, 409 MBG_ERR_MAILBOX_EXISTS, and 403 MBG_ERR_MAILBOX_FORBIDDEN when `principal`'s
+   * allow-list does not admit it. Returns the primary as listed before discovery (its archive shows once listed).
+   */
+  async addMailbox (request: Static<typeof MailboxCreate>, principal?: Caller): Promise<MailboxView> {
+    const identity = { address: request.address.toLowerCase(), backend: request.backend }
+    if (principal !== undefined && !principal.mayAccess(identity)) {
+      throw new MailboxForbidden(`${identity.address} (client ${principal.client}: not in its allow-list)`)
+    }
+    return mailboxView(await this.router.register(request, principal?.client))
+  }
+
+  /**
+   * Removes a mailbox registered at runtime, by address or primary id (DELETE /mailboxes/{mailbox};
+   * src/backends/router.ts `unregister`): 409 MBG_ERR_MAILBOX_CONFIGURED for a configured one, 404
+   * MBG_ERR_MAILBOX_NOT_FOUND, and 403 MBG_ERR_MAILBOX_FORBIDDEN (nothing removed) when `principal`'s allow-list
+   * does not admit it. Returns what was removed: address, primary id, backend.
+   */
+  async removeMailbox (idOrAddress: string, principal?: Caller):
+  Promise<{ address: string, id: string, backend: string }> {
+    const removed = await this.router.unregister(idOrAddress, principal !== undefined
+      ? (m) => {
+          if (!principal.mayAccess(m)) {
+            throw new MailboxForbidden(`${m.address} (client ${principal.client}: not in its allow-list)`)
+          }
+        }
+      : undefined)
+    return { address: removed.address, id: removed.id, backend: removed.backend }
   }
 
   /**
@@ -150,10 +191,14 @@ export class MailboxService {
     if (principal !== undefined && idOrAddress.includes('@') && !principal.mayAccess({ address: idOrAddress })) {
       throw new MailboxForbidden(`${idOrAddress} (client ${principal.client}: not in its allow-list)`)
     }
-    const target = await this.router.resolve(idOrAddress)
-    if (principal !== undefined && !principal.mayAccess(target.mailbox)) {
-      throw new MailboxForbidden(`${target.mailbox.address} (client ${principal.client}: not in its allow-list)`)
+    const forbid = (m: { address: string, backend: string }): void => {
+      if (principal !== undefined && !principal.mayAccess(m)) {
+        throw new MailboxForbidden(`${m.address} (client ${principal.client}: not in its allow-list)`)
+      }
     }
+    // Checked before discovery (no backend call for a mailbox the caller may not use), and on what was resolved.
+    const target = await this.router.resolve(idOrAddress, forbid)
+    forbid(target.mailbox)
     return caller !== undefined ? { ...target, backend: forCaller(target.backend, caller) } : target
   }
 
@@ -246,13 +291,26 @@ export class MailboxService {
     }
   }
 
-  /** One page of item summaries of a folder. */
-  async listItems (target: MailboxTarget, folder: string, query: PageQuery, signal?: AbortSignal):
-  Promise<{ items: ItemSummary[], nextPageToken?: string }> {
-    const scope = `items|${target.mailbox.id}|${listingKey(folder)}`
-    const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), this.page(scope, query), {
-      signal
-    })
+  /**
+   * One page of item summaries of a folder; with `associated`, of its folder-associated items instead (a page token
+   * holds for one of the two listings only). A backend without that capability (Graph) is a 422
+   * MBG_ERR_NOT_SUPPORTED naming the mailbox and why; nothing is sent.
+   */
+  async listItems (target: MailboxTarget, folder: string, query: PageQuery & { associated?: boolean },
+    signal?: AbortSignal): Promise<{ items: ItemSummary[], nextPageToken?: string }> {
+    const associated = query.associated === true
+    if (associated) {
+      const can = target.backend.capabilities.associatedItems
+      if (!can.supported) {
+        throw new NotSupported(`folder-associated items of ${target.mailbox.address} (a ${target.mailbox.type} ` +
+          `mailbox): ${can.reason}`)
+      }
+    }
+    const scope = `items|${target.mailbox.id}|${listingKey(folder)}${associated ? '|associated' : ''}`
+    const page = await target.backend.listItems(target.mailbox, parseFolderRef(folder), {
+      ...this.page(scope, query),
+      ...(associated ? { associated } : {})
+    }, { signal })
     return { items: page.values, ...this.next(scope, page.nextCursor) }
   }
 
@@ -318,6 +376,32 @@ export class MailboxService {
     }
     const failed = results.filter((r) => 'error' in r).length
     return { results, succeeded: results.length - failed, failed }
+  }
+
+  /**
+   * Streams the items of `folder` (and with `subtree`, of every folder below it) as NDJSON lines
+   * (src/service/export-stream.ts), resuming after `cursor` when given. Resolves once the first line is known:
+   * an export that cannot start throws (404 for an unknown folder, 400 for a cursor not issued for this mailbox,
+   * folder and subtree flag, the backend's own status when it refuses the first call as a whole).
+   */
+  async exportStream (target: MailboxTarget, folder: string, request: { subtree?: boolean, cursor?: string },
+    options?: BatchOptions | AbortSignal): Promise<ExportStream> {
+    const subtree = request.subtree === true
+    const scope = `export|${target.mailbox.id}|${listingKey(folder)}|${subtree ? 'subtree' : 'folder'}`
+    const tokens = {
+      seal: (position: string) => this.tokens.seal(scope, position),
+      open: (cursor: string) => {
+        try {
+          return this.tokens.open(scope, cursor)
+        } catch {
+          throw new BadRequest('cursor is not one this export issued (send the cursor of a line back unchanged, ' +
+            'with the same mailbox, folder and subtree)')
+        }
+      }
+    }
+    return await openExportStream(target, {
+      folder, subtree, ...(request.cursor !== undefined ? { cursor: request.cursor } : {})
+    }, tokens, this.batchOptions(options))
   }
 
   /**

@@ -4,8 +4,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import {
-  DEFAULT_IDEMPOTENCY_LEASE_MS, DEFAULT_IDEMPOTENCY_TTL_MS, type IdempotencyBegin, type IdempotencyRecord,
-  type IdempotencyStore
+  compareAddresses, DEFAULT_IDEMPOTENCY_LEASE_MS, DEFAULT_IDEMPOTENCY_TTL_MS, type IdempotencyBegin,
+  type IdempotencyRecord, type IdempotencyStore, type MailboxRegistryAdd, type MailboxRegistryStore,
+  type RegisteredMailbox
 } from './store.js'
 /** Default most keys kept at once. */
 export const DEFAULT_IDEMPOTENCY_MAX_ENTRIES = 10_000
@@ -130,5 +131,75 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       if (this.entries.size <= this.maxEntries && this.bytes <= this.maxBytes) break
       if ('record' in entry) this.drop(key, entry)
     }
+  }
+}
+
+/**
+ * MailboxRegistryStore in memory: registrations by address, kept in address order (a sorted array, binary
+ * search), with an index of their gateway ids. Values go in and out as copies.
+ */
+export class MemoryMailboxRegistry implements MailboxRegistryStore {
+  private readonly byAddress = new Map<string, RegisteredMailbox>()
+  private readonly byId = new Map<string, string>()
+  private readonly sorted: string[] = []
+  private readonly now: () => number
+
+  /** @param options.now clock, epoch ms (tests pin it); default Date.now */
+  constructor (options: { now?: () => number } = {}) {
+    this.now = options.now ?? Date.now
+  }
+
+  async list (afterAddress: string | undefined, limit: number): Promise<RegisteredMailbox[]> {
+    const start = afterAddress === undefined ? 0 : this.position(afterAddress.toLowerCase(), true)
+    return this.sorted.slice(start, start + Math.max(0, limit))
+      .map((address) => structuredClone(this.byAddress.get(address) as RegisteredMailbox))
+  }
+
+  async find (key: string): Promise<RegisteredMailbox | undefined> {
+    const k = key.toLowerCase()
+    const entry = this.byAddress.get(this.byId.get(k) ?? k)
+    return entry !== undefined ? structuredClone(entry) : undefined
+  }
+
+  async add (entry: Omit<RegisteredMailbox, 'addedAt'>): Promise<MailboxRegistryAdd> {
+    const address = entry.address.toLowerCase()
+    const kept = this.byAddress.get(address)
+    if (kept !== undefined) return { status: 'exists', entry: structuredClone(kept) }
+    const added: RegisteredMailbox = { ...structuredClone(entry), address, addedAt: this.now() }
+    this.byAddress.set(address, added)
+    this.byId.set(added.id.toLowerCase(), address)
+    this.byId.set(added.archiveId.toLowerCase(), address)
+    this.sorted.splice(this.position(address, false), 0, address)
+    return { status: 'added', entry: structuredClone(added) }
+  }
+
+  async remove (address: string): Promise<'removed' | 'absent'> {
+    const key = address.toLowerCase()
+    const entry = this.byAddress.get(key)
+    if (entry === undefined) return 'absent'
+    this.byAddress.delete(key)
+    this.byId.delete(entry.id.toLowerCase())
+    this.byId.delete(entry.archiveId.toLowerCase())
+    this.sorted.splice(this.position(key, false), 1)
+    return 'removed'
+  }
+
+  async close (): Promise<void> {
+    this.byAddress.clear()
+    this.byId.clear()
+    this.sorted.length = 0
+  }
+
+  /** Index of the first address ≥ `address` (> it when `after`), in code-point order. */
+  private position (address: string, after: boolean): number {
+    let lo = 0
+    let hi = this.sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const c = compareAddresses(this.sorted[mid], address)
+      if (c < 0 || (after && c === 0)) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 }

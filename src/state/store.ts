@@ -70,3 +70,70 @@ export interface IdempotencyStore {
   /** Releases what the store holds (connections, timers). */
   close: () => Promise<void>
 }
+
+/**
+ * A mailbox registered at runtime (POST /mailboxes), as a MailboxRegistryStore keeps it: the gateway's own
+ * routing facts, never anything the backend said (discovery is cached by the router, src/backends/router.ts).
+ */
+export interface RegisteredMailbox {
+  /** Primary SMTP address, lower-case: the key (one registration per address). */
+  address: string
+  /** Name of the configured backend that serves it (`backends` of the configuration document). */
+  backend: string
+  /** Display name given when registering, if any (otherwise the backend's, once discovered). */
+  displayName?: string
+  /** Gateway id of the primary mailbox (`mailboxId(backend, address, 'primary')`): `find` matches it. */
+  id: string
+  /** Gateway id its archive has, when it has one (`mailboxId(backend, address, 'archive')`): `find` matches it. */
+  archiveId: string
+  /** When it was registered, epoch ms from the store's clock (set by `add`). */
+  addedAt: number
+  /** The client that registered it (`auth.clients[].name`), when known. */
+  addedBy?: string
+}
+
+/**
+ * What `add` found: `added` (stored now, with the store's `addedAt`) or `exists` (the address was registered
+ * already; `entry` is the registration kept, unchanged).
+ */
+export type MailboxRegistryAdd =
+  | { status: 'added', entry: RegisteredMailbox }
+  | { status: 'exists', entry: RegisteredMailbox }
+
+/**
+ * Mailboxes registered at runtime (README "Mailboxes at runtime"): a migration wave registers thousands, so they
+ * live here rather than in the configuration document, shared by every replica using the same store.
+ *
+ * Addresses are kept lower-case and listed in code-point order (`compareAddresses`; a SQL store compares bytes:
+ * SQLite's BINARY collation, PostgreSQL's `COLLATE "C"`). `add` is atomic: of two concurrent adds of one address,
+ * exactly one is `added`.
+ */
+export interface MailboxRegistryStore {
+  /**
+   * At most `limit` (≥ 1) registrations whose address sorts after `afterAddress` (all when absent), in address
+   * order. A listing page by page sees every registration that stays registered throughout, once.
+   */
+  list: (afterAddress: string | undefined, limit: number) => Promise<RegisteredMailbox[]>
+  /** The registration whose address, `id` or `archiveId` is `key` (compared lower-case); undefined when none. */
+  find: (key: string) => Promise<RegisteredMailbox | undefined>
+  /** Registers `entry` (its address lower-cased) unless the address is registered already. */
+  add: (entry: Omit<RegisteredMailbox, 'addedAt'>) => Promise<MailboxRegistryAdd>
+  /** Removes the registration of `address` (any letter case): `removed`, or `absent` when there was none. */
+  remove: (address: string) => Promise<'removed' | 'absent'>
+  /** Releases what the store holds (connections, timers). */
+  close: () => Promise<void>
+}
+
+/**
+ * Orders addresses by Unicode code point (negative, 0, positive), the order every MailboxRegistryStore lists in:
+ * the byte order of their UTF-8, unlike JavaScript's `<` on strings (UTF-16 code units) for characters past U+FFFF.
+ */
+export function compareAddresses (a: string, b: string): number {
+  if (a === b) return 0
+  const x = [...a]
+  const y = [...b]
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    if (x[i] !== y[i]) return (x[i].codePointAt(0) as number) - (y[i].codePointAt(0) as number)
+  }
+  return x.length - y.length
+}

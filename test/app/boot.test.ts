@@ -1,6 +1,17 @@
-import t from 'tap'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { persist } from '../helpers/logs.js'
-import { runTs, startTs, waitForOutput } from '../helpers/process.js'
+import { runTs, startTs, waitForOutput, type Child, PROCESS_API_KEY } from '../helpers/process.js'
+
+/** A fresh folder, removed after the test. */
+function tempDir (t: Test): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mbg-boot-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  return dir
+}
 
 t.test('bad configuration stops the process at boot with a one-line message naming the problem', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
@@ -20,7 +31,10 @@ t.test('bad configuration stops the process at boot with a one-line message nami
     [{ TRUST_PROXY: 'yes please' }, /TRUST_PROXY must match pattern/],
     // Demo mode (no backend configured) reads the simulators' faults.
     [{ SIMULATOR_FAULTS: '{"ews":[{"rate":2,"kinds":["slow"]}]}' },
-      /^mailbox-gateway: SIMULATOR_FAULTS\.ews\[0\]\.rate must be a number 0\.\.1\n$/]
+      /^mailbox-gateway: SIMULATOR_FAULTS\.ews\[0\]\.rate must be a number 0\.\.1\n$/],
+    [{ STATE_STORE: 'postgres://db.contoso.com/gateway' }, /^mailbox-gateway: Invalid configuration: env\/STATE_STORE /],
+    // A folder is no database file.
+    [{ STATE_STORE: `sqlite:${tmpdir()}` }, /^mailbox-gateway: cannot open state store /]
   ]
   // The processes start side by side: each waits for its own exit, not for a deadline.
   const runs = await Promise.all(cases.map(async ([env]) =>
@@ -75,3 +89,58 @@ t.test('configured mode: a set SIMULATOR_FAULTS is ignored with one warning', as
   child.kill('SIGTERM')
   await closed
 })
+
+/** Starts `npm start`'s script in demo mode with `env`; resolves with its address once it listens. */
+async function startDemoGateway (t: Test, env: Record<string, string>): Promise<{ child: Child, url: string }> {
+  const base: NodeJS.ProcessEnv = { ...process.env }
+  delete base.MBG_CONFIG
+  delete base.MBG_CONFIG_FILE
+  // Load shedding off: a cold start on a busy machine lags (test/app/shedding.test.ts covers shedding).
+  const child = startTs('src/server.ts', [],
+    { ...base, HOST: '127.0.0.1', PORT: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
+  let text = ''
+  child.stdout.on('data', (c: Buffer) => { text += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { text += c.toString() })
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    persist(text.split('\n').filter((l) => l.length > 0))
+  })
+  const url = (await waitForOutput(child, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/))[1]
+  return { child, url }
+}
+
+t.test('STATE_STORE=sqlite:<file>: the file is created, and an Idempotency-Key is replayed after a restart',
+  async (t) => {
+    const file = join(tempDir(t), 'state', 'gateway.db')
+    const env = { STATE_STORE: `sqlite:${file}`, LOG_LEVEL: 'info' }
+    const post = async (url: string) => {
+      const res = await fetch(`${url}/mailboxes/${encodeURIComponent(DEMO_MAILBOXES.alice.smtp)}/folders`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': PROCESS_API_KEY, 'content-type': 'application/json', 'idempotency-key': '"boot-restart-1"'
+        },
+        body: JSON.stringify({ displayName: 'Kept across restarts', parentId: 'inbox' })
+      })
+      return { status: res.status, replayed: res.headers.get('idempotent-replayed'), body: await res.text() }
+    }
+    const stop = async (child: Child) => {
+      const exited = new Promise((resolve) => child.once('close', (code) => { resolve(code) }))
+      child.kill('SIGTERM')
+      t.equal(await exited, 0, 'a clean shutdown')
+    }
+
+    const first = await startDemoGateway(t, env)
+    t.ok(existsSync(file), 'the file and its folder are created at boot')
+    const created = await post(first.url)
+    t.equal(created.status, 201, created.body)
+    t.equal(created.replayed, null)
+    await stop(first.child)
+
+    // The restarted demo mode seeds fresh simulators: only the state store remembers the first request.
+    const second = await startDemoGateway(t, env)
+    const again = await post(second.url)
+    t.equal(again.status, 201)
+    t.equal(again.replayed, 'true', 'a replay of the answer recorded before the restart')
+    t.equal(again.body, created.body, 'byte for byte')
+    await stop(second.child)
+  })

@@ -2,7 +2,7 @@ import t from 'tap'
 import { writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig, parseGatewayConfig, resolveSecret } from '../../src/config.js'
+import { loadConfig, parseGatewayConfig, resolveSecret, stateStoreSetting } from '../../src/config.js'
 
 const valid = {
   backends: {
@@ -31,7 +31,8 @@ t.test('no backend configured means demo mode, with defaults', async (t) => {
     LOG_LEVEL: 'info',
     MAX_BATCH_ITEMS: 100,
     SHUTDOWN_TIMEOUT_MS: 30_000,
-    IDEMPOTENCY_TTL_SEC: 86_400
+    IDEMPOTENCY_TTL_SEC: 86_400,
+    STATE_STORE: 'sqlite:data/mailbox-gateway.db'
   })
   t.equal(loadConfig({ MBG_CONFIG: '', PORT: '' }).gateway, undefined, 'empty variables count as unset')
 })
@@ -85,6 +86,17 @@ t.test('invalid settings are rejected at boot with the offending key', async (t)
   t.equal(none.auth?.mode, 'none', 'mode none needs no client')
   t.match(parseGatewayConfig(valid, 'test').auth, { mode: 'required', rateLimit: { max: 600, windowSec: 60 } },
     'defaults filled in')
+})
+
+t.test('STATE_STORE: memory or sqlite:<path>, nothing else', async (t) => {
+  t.same(stateStoreSetting(loadConfig({}).env.STATE_STORE), { kind: 'sqlite', path: 'data/mailbox-gateway.db' })
+  t.same(stateStoreSetting(loadConfig({ STATE_STORE: 'memory' }).env.STATE_STORE), { kind: 'memory' })
+  t.same(stateStoreSetting(loadConfig({ STATE_STORE: 'sqlite:/var/lib/mbg/state.db' }).env.STATE_STORE),
+    { kind: 'sqlite', path: '/var/lib/mbg/state.db' })
+  for (const value of ['sqlite:', 'postgres://db/gateway', 'Memory', 'sqlite']) {
+    t.throws(() => loadConfig({ STATE_STORE: value }), { code: 'MBG_ERR_CONFIG_INVALID', message: /STATE_STORE/ }, value)
+    t.throws(() => stateStoreSetting(value), { code: 'MBG_ERR_CONFIG_INVALID', message: /STATE_STORE/ }, value)
+  }
 })
 
 t.test('secrets can come from the environment', async (t) => {

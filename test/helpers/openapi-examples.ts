@@ -22,12 +22,13 @@ import { buildGateway } from '../../src/build.js'
 import { createRouter } from '../../src/backends/factory.js'
 import { demoConfig } from '../../src/demo.js'
 import { startSimulators } from '../../src/simulators/index.js'
-import { seedDemoTenant, DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
+import { seedDemoTenant, DEMO_DOMAIN, DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { encodeItemStream, PROP, PT_SYSTIME, PT_UNICODE_CP1200, toFileTime } from '../../src/simulators/store/fts.js'
 import { EXAMPLES_PATH, type OperationExample, type OperationExamples } from '../../src/cli/openapi.js'
 import { openAuthenticator } from './auth.js'
 import { MemoryJobStore, MemoryLedgerStore } from '../../src/state/memory-jobs.js'
 import { JobRunner } from '../../src/service/jobs/index.js'
+import { MemoryMailboxRegistry } from '../../src/state/memory.js'
 
 /** Seals the captured page tokens reproducibly (the value is only ever used by this capture). */
 const PAGE_TOKEN_SECRET = 'openapi-examples-page-token-key'
@@ -63,7 +64,10 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
   store.now = () => new Date(STORE_NOW)
   const sims = await startSimulators({ store, logger: logger.child({ component: 'simulators' }) })
   const { config, extras } = demoConfig(sims)
-  const router = createRouter(config, extras, logger)
+  // Registrations are stamped with the store clock too (registeredAt of the registerMailbox example).
+  const router = createRouter(config, extras, logger, {
+    registry: new MemoryMailboxRegistry({ now: () => STORE_NOW.getTime() })
+  })
   // Jobs on the store's clock with numbered ids; run below by a runner of the capture's own, on the same clock.
   const clock = (): number => STORE_NOW.getTime()
   const jobStore = new MemoryJobStore({ now: clock })
@@ -101,8 +105,9 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       if (res.statusCode !== expected) {
         throw new Error(`${c.method} ${c.url}: expected ${expected}, got ${res.statusCode}: ${res.body.slice(0, 500)}`)
       }
-      // Only JSON answers are examples (the /metrics text varies from run to run).
-      return res.body === '' || !/json/.test(String(res.headers['content-type'])) ? undefined : JSON.parse(res.body)
+      // Only JSON answers are examples (the /metrics text varies from run to run; NDJSON is no JSON document).
+      const json = /^application\/([\w.-]+\+)?json\b/.test(String(res.headers['content-type']))
+      return res.body === '' || !json ? undefined : JSON.parse(res.body)
     }
     const record = async (operationId: string, expected: number, c: Call): Promise<any> => {
       const response = await call(expected, c)
@@ -123,6 +128,12 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
     await record('metrics', 200, { method: 'GET', url: '/metrics' })
     await record('listMailboxes', 200, { method: 'GET', url: '/mailboxes' })
     await record('getMailbox', 200, { method: 'GET', url: mbx })
+    const registered = await record('registerMailbox', 201, {
+      method: 'POST',
+      url: '/mailboxes',
+      body: { address: `erin@${DEMO_DOMAIN}`, backend: 'exo-graph', displayName: 'Erin Evans (wave 3)' }
+    })
+    await record('unregisterMailbox', 204, { method: 'DELETE', url: `/mailboxes/${registered.id as string}` })
     await record('listFolders', 200, { method: 'GET', url: `${mbx}/folders?pageSize=3` })
     await record('getFolder', 200, { method: 'GET', url: `${mbx}/folders/inbox` })
     // Not recorded: a full sync of the folder tree, so the recorded call below shows only what changed since.
@@ -159,6 +170,8 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       url: `${mbx}/items:export`,
       body: { itemIds: [item.id] }
     })
+    // Answers application/x-ndjson: only the request body is an example.
+    await record('exportFolder', 200, { method: 'POST', url: `${folderUrl}/items:export`, body: { subtree: false } })
     const { data, source } = exported.results[0] as { data: string, source: string }
     const imported = await record('importItems', 200, {
       method: 'POST',

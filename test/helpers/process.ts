@@ -26,7 +26,8 @@ export type Child = ChildProcessByStdio<null, Readable, Readable>
 export const PROCESS_API_KEY = generateApiKey()
 
 export function startTs (script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
-  env = { DEMO_API_KEY: PROCESS_API_KEY, ...env }
+  // Spawned gateways keep their state in memory unless a test asks for a file (never the repo's data/ folder).
+  env = { DEMO_API_KEY: PROCESS_API_KEY, STATE_STORE: 'memory', ...env }
   return spawn(process.execPath, ['--import', 'tsx', script, ...args],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
 }

@@ -19,6 +19,7 @@ export interface TestImportItem {
   data: string
   itemId?: string
   changeKey?: string
+  associated?: boolean
 }
 
 function folderString (ref: FolderRef): string {

@@ -83,7 +83,10 @@ t.test('Graph: a 400 MiB folder name is cut off at the answer cap, never relayed
   const { value: res, growthMiB } = await peakGrowthMiB(async () =>
     await app.inject({ url: `/mailboxes/${GRAPH}/folders/Inbox` }))
   t.equal(res.statusCode, 502, res.body.slice(0, 300))
-  t.match(json(res), { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE', detail: /folders\/inbox.*answerCaps\.otherBytes/ })
+  // getFolder reads the folder and msgfolderroot side by side: whichever huge answer reaches the cap first names it.
+  t.match(json(res), {
+    code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE', detail: /folders\/(inbox|msgfolderroot).*answerCaps\.otherBytes/
+  })
   t.ok(res.body.length < 4096, 'nothing of the answer is relayed')
   t.ok(growthMiB < BOUND_MIB, `peak memory grew ${growthMiB} MiB (bound ${BOUND_MIB})`)
 })

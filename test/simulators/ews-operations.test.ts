@@ -81,7 +81,25 @@ t.test('FindItem pages to completion, in sort order, with paging attributes', as
     itemsOf(assoc.RootFolder.Items)
       .map((i) => i.ItemClass)
       .sort(),
-    ['IPM.Configuration.MRM', 'IPM.Rule.Version2.Message']
+    ['IPM.Configuration.MRM', 'IPM.Microsoft.FolderDesign.NamedView', 'IPM.Rule.Version2.Message']
+  )
+  const calendarAssoc = messages(
+    (
+      await h.call(
+        m(
+          'FindItem',
+          shape('ItemShape', 'IdOnly', ['item:ItemClass', 'item:IsAssociated']) +
+            m('ParentFolderIds', dfid('calendar')),
+          'Traversal="Associated"'
+        )
+      )
+    ).text,
+    'FindItem'
+  )[0]
+  t.same(
+    itemsOf(calendarAssoc.RootFolder.Items).map((i) => [i.ItemClass, i.IsAssociated]).sort(),
+    [['IPM.Configuration.Calendar', 'true'], ['IPM.Configuration.WorkHours', 'true']],
+    'the calendar holds its settings as associated items'
   )
   const cal = messages(
     (

@@ -1,6 +1,7 @@
 import t from 'tap'
-import { MemoryIdempotencyStore } from '../../src/state/memory.js'
+import { MemoryIdempotencyStore, MemoryMailboxRegistry } from '../../src/state/memory.js'
 import { idempotencyStoreContract, LEASE_MS, TTL_MS } from './idempotency-store-contract.js'
+import { mailboxRegistryContract } from './mailbox-registry-contract.js'
 
 idempotencyStoreContract(t, (clock) => new MemoryIdempotencyStore({
   ttlMs: TTL_MS, leaseMs: LEASE_MS, now: () => clock.now
@@ -60,4 +61,8 @@ t.test('defaults: 24 hours to live', async (t) => {
   t.equal((await store.begin('k', 'fp')).status, 'replay')
   now += 1
   t.equal((await store.begin('k', 'fp')).status, 'started')
+})
+
+t.test('mailbox registry (memory)', async (t) => {
+  mailboxRegistryContract(t, (clock) => new MemoryMailboxRegistry({ now: () => clock.now }))
 })

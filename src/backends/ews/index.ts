@@ -17,8 +17,8 @@ import { annotate } from '../../upstream/errors.js'
 import type {
   Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError,
-  ItemSummary, ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext,
-  Page, PageRequest
+  ItemSummary, ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
+  OperationContext, Page
 } from '../mailbox-backend.js'
 import { budgetsOf, type CallOptions, type Policy } from '../policy.js'
 import { EwsClient } from './client.js'
@@ -98,6 +98,8 @@ export class EwsBackend implements MailboxBackend {
   private readonly impersonation: boolean
   /** ExportItems: `exportBatchSize` ids a call; UploadItems: `uploadBatchSize` items and `uploadBatchBytes` a call. */
   readonly limits: MailboxBackend['limits']
+  /** Folder-associated items: FindItem `Traversal="Associated"`, ExportItems, UploadItems `IsAssociated`. */
+  readonly capabilities: MailboxBackend['capabilities'] = { associatedItems: { supported: true } }
   private readonly pageSize: number
   /** `${address}|${distinguished}` → EWS FolderId. Folder ids never change (ews.md §5), so no expiry. */
   private readonly folderIds = new Map<string, string>()
@@ -562,14 +564,16 @@ export class EwsBackend implements MailboxBackend {
    * listed exactly once, whatever arrives or leaves meanwhile. A window of `max` + (items already
    * returned at the cursor's second) entries always holds `max` new ones when it is full, so
    * an answer with more to come but nothing new cannot be advanced from: MBG_ERR_UPSTREAM_BAD_RESPONSE.
+   * `page.associated`: the folder-associated items instead (Traversal="Associated"), each marked `associated`.
    */
-  async listItems (mailbox: MailboxRef, ref: FolderRef, page: PageRequest,
+  async listItems (mailbox: MailboxRef, ref: FolderRef, page: ListItemsRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
     const cursor = decodeItemCursor(page.cursor)
     const max = Math.max(1, Math.min(page.limit, this.pageSize))
     const seen = cursor?.seen ?? new Set<string>()
     const window = Math.min(MAX_FIND_WINDOW, max + seen.size)
-    const body = buildFindItem(this.target(mailbox, ref), window, cursor?.key)
+    const associated = page.associated === true
+    const body = buildFindItem(this.target(mailbox, ref), window, cursor?.key, associated ? 'Associated' : 'Shallow')
     const [message] = await this.invokeAll(mailbox.address, 'FindItem', body, 1,
       { idempotent: true, signal: ctx?.signal, caller: ctx?.caller, context: () => this.folderContext(ref) })
     const result = readRootFolder(message, 'Items', 0)
@@ -577,7 +581,8 @@ export class EwsBackend implements MailboxBackend {
     let previous = cursor?.key
     for (const node of result.nodes) {
       // Throws for an item without Id, ChangeKey or Size, or with a malformed time: never skipped, never made up.
-      const summary = readItemSummary(node)
+      const read = readItemSummary(node)
+      const summary: ItemSummary = associated ? { ...read, associated: true as const } : read
       const key = creationKey(summary.created)
       if (key === undefined) throw new ResponseShapeError('FindItem: an item without a readable DateTimeCreated')
       if (previous !== undefined && key < previous) {
@@ -816,6 +821,7 @@ export class EwsBackend implements MailboxBackend {
         parentFolderId: '', // filled once distinguished folders are resolved
         action: item.mode === 'create' ? 'CreateNew' : 'Update',
         ...(item.mode === 'update' ? { itemId, changeKey: item.changeKey } : {}),
+        ...(item.associated === true ? { associated: true } : {}),
         data: item.data
       }
     })

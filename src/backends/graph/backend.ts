@@ -7,15 +7,15 @@
  * the only version reporting inPlaceArchiveMailboxId) and are cached.
  */
 import type { Logger } from 'pino'
-import { BadRequest, MailboxNotFound, UpstreamBadResponse } from '../../errors.js'
+import { BadRequest, MailboxNotFound, NotSupported, toItemError, UpstreamBadResponse } from '../../errors.js'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedGraphBackend } from '../../config.js'
 import { budgetsOf, type Policy } from '../policy.js'
 import type {
-  Changes, ChangesRequest, FolderChange, ItemChange,
+  Capability, Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
-  ItemWriteResult, ListFoldersRequest, MailboxBackend, MailboxDiscovery, MailboxRef, OperationContext, Page,
-  PageRequest
+  ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
+  OperationContext, Page
 } from '../mailbox-backend.js'
 import { MAILBOX_ID, MAX_REDIRECTS, type ApiVersion, type GraphContext, type GraphMailbox } from './context.js'
 import { exportBatch } from './export.js'
@@ -67,6 +67,16 @@ export function exchangeSettingsOf (body: unknown, address: string): ExchangeSet
   return entry
 }
 
+/**
+ * Folder-associated items (rules, views, forms) are not part of the mailbox import/export API: mailboxItem has no
+ * property telling them apart, the items list (mailboxfolder-list-items) takes only $select, $filter, $top, $skip,
+ * $orderby, $count and $expand, and the import body (import-exchange-mailbox-item) only FolderId, Mode, Data, ItemId
+ * and ChangeKey. The CSDL (msgraph-metadata beta/v1.0) has nothing for them either.
+ */
+const NO_ASSOCIATED_ITEMS = 'the Microsoft Graph mailbox import/export API does not expose folder-associated ' +
+  'items (no list option, mailboxItem property or import field for them)'
+export const GRAPH_ASSOCIATED_ITEMS: Capability = { supported: false, reason: NO_ASSOCIATED_ITEMS }
+
 /** Renew an import session this long before it expires. */
 const SESSION_RENEW_BEFORE_MS = 300_000
 
@@ -85,6 +95,7 @@ class GraphBackend implements MailboxBackend {
    * a move is not documented (MBG_ERR_NOT_SUPPORTED before anything is sent).
    */
   readonly limits: MailboxBackend['limits']
+  readonly capabilities: MailboxBackend['capabilities'] = { associatedItems: GRAPH_ASSOCIATED_ITEMS }
 
   constructor (config: GraphBackendConfig, deps: GraphBackendDeps) {
     this.name = config.name
@@ -216,8 +227,10 @@ class GraphBackend implements MailboxBackend {
     await this.folders.deleteFolder(await this.mailbox(mailbox, ctx), folder, ctx?.signal)
   }
 
-  async listItems (mailbox: MailboxRef, folder: FolderRef, page: PageRequest,
+  /** Normal items only: `page.associated` is MBG_ERR_NOT_SUPPORTED (GRAPH_ASSOCIATED_ITEMS), nothing is sent. */
+  async listItems (mailbox: MailboxRef, folder: FolderRef, page: ListItemsRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
+    if (page.associated === true) throw new NotSupported(`listing folder-associated items: ${NO_ASSOCIATED_ITEMS}`)
     return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, page, ctx?.signal)
   }
 
@@ -235,8 +248,20 @@ class GraphBackend implements MailboxBackend {
     return await exportBatch(this.ctx, await this.mailbox(mailbox, ctx), itemIds, ctx?.signal)
   }
 
+  /** An item marked `associated` gets a per-item MBG_ERR_NOT_SUPPORTED (GRAPH_ASSOCIATED_ITEMS) and is not sent. */
   async importBatch (mailbox: MailboxRef, items: ImportItem[], ctx?: OperationContext): Promise<ImportResult[]> {
-    return await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx), items, ctx?.signal)
+    const refused = items.map((item, index) => item.associated === true
+      ? { index, error: toItemError(new NotSupported(`import item ${item.position}: ${NO_ASSOCIATED_ITEMS}`)) }
+      : undefined)
+    const send = items.filter((_item, i) => refused[i] === undefined)
+    if (send.length === items.length) {
+      return await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx), items, ctx?.signal)
+    }
+    const sent = send.length > 0
+      ? await importBatch(this.ctx, this.folders, await this.mailbox(mailbox, ctx), send, ctx?.signal)
+      : []
+    let k = 0
+    return refused.map((r, index) => r ?? { ...sent[k++], index })
   }
 
   async deleteItems (mailbox: MailboxRef, ids: string[], request: DeleteRequest,

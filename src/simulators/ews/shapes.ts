@@ -121,7 +121,11 @@ export function itemElementName (itemClass: string): ItemElement {
 }
 
 export function renderItem (item: StoreItem, shape: Shape): string {
-  const el = itemElementName(item.itemClass)
+  // Folder-associated items of classes the schema has no element for (IPM.Configuration.*, views, rules) come back
+  // as t:Message: "FindItem returns all items that are not defined in the EWS schema as message items" (Microsoft,
+  // "Manage persistent application settings by using EWS in Exchange", Traversal="Associated" example).
+  const named = itemElementName(item.itemClass)
+  const el = named === 'Item' && item.associated ? 'Message' : named
   const w = (f: string): boolean => wants(shape, f, ITEM_DEFAULT, ITEM_ALL)
   const received = dateTime(item.created)
   let out = `<t:${el}><t:ItemId ${idAttrs(item.id, item.changeKey)}/>`

@@ -257,6 +257,43 @@ function populate (ctx: SeedContext, mailbox: StoreMailbox, parent: StoreFolder,
   }
 }
 
+/**
+ * More folder-associated items (FAI), made after everything else so the ids of the other seeded objects stay as they
+ * were: a named view in each primary inbox (Outlook keeps views as `IPM.Microsoft.FolderDesign.NamedView` FAI
+ * messages; Microsoft's page "Manage persistent application settings by using EWS in Exchange" shows one in a
+ * FindItem Traversal="Associated" answer) and calendar settings in each primary calendar (`IPM.Configuration.*`
+ * configuration messages, [MS-OXOCFG]; Outlook's StorageItem docs: the working hours are a hidden message of class
+ * `IPM.Configuration.WorkHours` in the Calendar folder). With the retention (MRM) configuration and the rule
+ * (`IPM.Rule.Version2.Message`, [MS-OXORULE]) that `populate` puts in every inbox, each primary has FAI in two
+ * folders. Normal item counts do not change.
+ */
+function addAssociatedItems (ctx: SeedContext, mailbox: StoreMailbox): void {
+  const plan: Array<[string, string[]]> = [
+    ['inbox', ['IPM.Microsoft.FolderDesign.NamedView']],
+    ['calendar', ['IPM.Configuration.Calendar', 'IPM.Configuration.WorkHours']]
+  ]
+  let n = 0
+  for (const [name, classes] of plan) {
+    const folder = ctx.store.wellKnownFolder(mailbox.guid, name)
+    for (const cls of classes) {
+      // A minute apart, before the inbox's other FAI: distinct creation times, as a real mailbox has.
+      const created = new Date(ctx.base.getTime() - 60_000 * ++n)
+      const spec: SeedItemSpec = {
+        key: `${mailbox.smtp}/${mailbox.kind}/${name}#fai#${cls}`,
+        itemClass: cls,
+        subject: '',
+        created,
+        modified: created,
+        size: 1024,
+        attachment: false
+      }
+      const { size, blob } = seedItemStream(spec)
+      ctx.store.createItem(folder.id, { size, itemClass: cls, hasAttachments: false, blob },
+        { associated: true, created, modified: created })
+    }
+  }
+}
+
 function addNonIpmFolders (store: MailboxStore, mailbox: StoreMailbox): void {
   const prefix = mailbox.kind === 'primary' ? '' : 'archive'
   const recoverable = store.createFolder(mailbox.rootId, 'Recoverable Items', '', {
@@ -367,5 +404,6 @@ export function seedDemoTenant (options: { now?: Date } = {}): MailboxStore {
     { name: '2018', items: 12, aux: true, children: [{ name: 'Expanded', items: 4, aux: true }] }
   ]), { 2018: { 1: MiB } })
 
+  for (const primary of [alice, bob, carol, dave]) addAssociatedItems(ctx, primary)
   return store
 }

@@ -72,6 +72,13 @@ t.test('every request the adapter sends is a schema-valid EWS envelope (imperson
   ]))
   t.same(imported.map((r) => r.index), [0, 1])
   t.notOk(imported.some((r) => 'error' in r))
+  // Folder-associated items: listed with Traversal="Associated" (marked as such), imported with IsAssociated.
+  const fai = await backend.listItems(alice, { wellKnown: 'inbox' }, { limit: 10, associated: true })
+  t.equal(fai.values[0].associated, true, 'an associated listing marks its items')
+  const faiImported = await collect(importItemsVia(backend, alice, [
+    { folderId: { id: FOLDER }, mode: 'create', data: 'AQAAAAgA', associated: true }
+  ]))
+  t.notOk(faiImported.some((r) => 'error' in r))
 
   const ops = rec.requests.map((r) => r.op)
   for (const op of ['GetFolder', 'FindFolder', 'CreateFolder', 'UpdateFolder', 'DeleteFolder', 'FindItem',
@@ -135,6 +142,13 @@ t.test('every request the adapter sends is a schema-valid EWS envelope (imperson
     /<t:Item CreateAction="Update"><t:ParentFolderId Id="[^"]+"\/><t:ItemId Id="AAMkAGl0ZW0taWQtMTIzNDU2Nzg5MA\+\/AB==" ChangeKey="CQAAABYAAAA="\/><t:Data>AQAAAAgA<\/t:Data>/
   )
   t.notMatch(upload, 'DistinguishedFolderId', 'UploadItems gets real folder ids')
+  t.notMatch(upload, 'IsAssociated', 'normal items carry no IsAssociated')
+  t.match(byOp('FindItem')[0], '<m:FindItem Traversal="Shallow">', 'normal listings are Shallow')
+  t.match(byOp('FindItem')[1], '<m:FindItem Traversal="Associated">', 'associated listings traverse Associated')
+  t.match(
+    byOp('UploadItems')[1],
+    /<t:Item CreateAction="CreateNew" IsAssociated="true"><t:ParentFolderId Id="[^"]+"\/><t:Data>AQAAAAgA<\/t:Data>/
+  )
 })
 
 t.test('without impersonation: no impersonation header or anchor, delegate mailbox on distinguished ids', async (t) => {

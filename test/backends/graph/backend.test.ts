@@ -301,6 +301,29 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     t.match(corrupt[0], { index: 0, error: { code: 'MBG_ERR_DATA_INVALID' } })
   })
 
+  t.test('folder-associated items: the adapter refuses them itself, sending nothing for them', async (t) => {
+    t.same(backend.capabilities.associatedItems.supported, false)
+    const before = graph.stats.requests
+    await t.rejects(backend.listItems(carol, { wellKnown: 'inbox' }, { limit: 10, associated: true }), {
+      code: 'MBG_ERR_NOT_SUPPORTED', statusCode: 501, message: /does not expose folder-associated items/
+    })
+    t.equal(graph.stats.requests, before, 'no list call')
+    const [item] = (await backend.listItems(carol, { wellKnown: 'drafts' }, { limit: 1 })).values
+    const [exported] = await backend.exportBatch(carol, [item.id])
+    if ('error' in exported) throw new Error('export failed')
+    const target = await backend.createFolder(carol, { displayName: 'Associated items refused' })
+    const count = tenant.items.size
+    // Straight to the port, past the service's own check: the adapter still refuses the associated item alone.
+    const results = await backend.importBatch(carol, [
+      { folderId: { id: target.id }, mode: 'create', data: exported.data, position: 0, associated: true },
+      { folderId: { id: target.id }, mode: 'create', data: exported.data, position: 1 }
+    ])
+    t.equal(results.length, 2)
+    t.match(results[0], { index: 0, error: { code: 'MBG_ERR_NOT_SUPPORTED', status: 501, retryable: false } })
+    t.match(results[1], { index: 1, itemId: String })
+    t.equal(tenant.items.size, count + 1, 'only the normal item was stored')
+  })
+
   t.test('export: 45 ids in chunks of ≤ 20, correlated by itemId with duplicates and errors interleaved', async (t) => {
     const ids = [
       ...itemIdsOf(DEMO_MAILBOXES.carol.guid, 'inbox'),

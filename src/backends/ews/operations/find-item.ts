@@ -1,5 +1,6 @@
 /**
- * FindItem (ews.md §6.9): Shallow, IdOnly + the summary fields, as a keyset query: sorted
+ * FindItem (ews.md §6.9): Shallow (normal items) or Associated (folder-associated items), IdOnly + the summary
+ * fields, as a keyset query: sorted
  * by creation time ascending (immutable, so an item never moves in this order) and, after
  * the first page, restricted to items created at or after the last second already listed.
  * Offsets alone would shift under items arriving in front of the ones already read.
@@ -15,10 +16,14 @@ export const ITEM_FIELDS = [
   'item:LastModifiedTime'
 ]
 
-/** `max` entries from the start of the view; `from`: ISO 8601 UTC, items created at or after it. */
-export function buildFindItem (folder: FolderTarget, max: number, from?: string): string {
+/**
+ * `max` entries from the start of the view; `from`: ISO 8601 UTC, items created at or after it.
+ * `traversal`: `Associated` lists the folder's associated items (FAI) instead of its normal ones.
+ */
+export function buildFindItem (folder: FolderTarget, max: number, from?: string,
+  traversal: 'Shallow' | 'Associated' = 'Shallow'): string {
   const created = el('t:FieldURI', { FieldURI: 'item:DateTimeCreated' })
-  return el('m:FindItem', { Traversal: 'Shallow' },
+  return el('m:FindItem', { Traversal: traversal },
     el('m:ItemShape', {}, el('t:BaseShape', {}, 'IdOnly'), fieldUris(ITEM_FIELDS)),
     el('m:IndexedPageItemView', { MaxEntriesReturned: max, Offset: 0, BasePoint: 'Beginning' }),
     from !== undefined && el('m:Restriction', {},
