@@ -15,6 +15,9 @@ import type { BackendRouter } from './backends/router.js'
 import type { BackendChecksOptions, BackendHealth } from './backends/health.js'
 import { IdempotencyKeys, MailboxService } from './service/index.js'
 import { MemoryIdempotencyStore, type MemoryIdempotencyOptions } from './state/memory.js'
+import { MemoryJobStore, MemoryLedgerStore } from './state/memory-jobs.js'
+import type { JobStore, LedgerStore } from './state/jobs.js'
+import { JobRunner, JobService, type JobRunnerOptions } from './service/jobs/index.js'
 import type { IdempotencyStore } from './state/store.js'
 import { GatewayMetrics } from './metrics.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
@@ -22,11 +25,14 @@ import health from '../routes/health.js'
 import metricsRoute from '../routes/metrics.js'
 import mailboxes from '../routes/mailboxes.js'
 import mailboxRoutes from '../routes/mailbox/index.js'
+import jobRoutes from '../routes/jobs.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The service layer: the only caller of the backend port. */
     mailboxService: MailboxService
+    /** Copy jobs (src/service/jobs/): what the /jobs routes call. */
+    jobService: JobService
     /** Idempotency-Key handling of write routes (routes/mailbox/idempotency.ts). */
     idempotencyKeys: IdempotencyKeys
     gatewayMode: 'demo' | 'configured'
@@ -82,6 +88,18 @@ export interface AppOptions {
    * DEFAULT_UPSTREAM_DEADLINE_MS.
    */
   upstreamDeadlineMs?: number
+  /** Where copy jobs and their ledgers live, and how the runner works them; default: in memory. */
+  jobs?: JobOptions
+}
+
+/** Copy-job state and runner settings (src/service/jobs/runner.ts). */
+export interface JobOptions extends Pick<JobRunnerOptions, 'leaseMs' | 'pollMs' | 'concurrency' | 'owner' | 'now'> {
+  store?: JobStore
+  ledger?: LedgerStore
+  /** Ids of new jobs (default: random UUIDs). */
+  newId?: () => string
+  /** `false`: this gateway runs no jobs (another replica does); the API still creates and shows them. */
+  run?: boolean
 }
 
 /** Default UPSTREAM_DEADLINE_MS: two minutes. */
@@ -135,6 +153,40 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.decorate('metrics', metrics)
   fastify.decorate('stopping', opts.stop ?? new AbortController().signal)
   fastify.decorate('upstreamDeadlineMs', opts.upstreamDeadlineMs ?? DEFAULT_UPSTREAM_DEADLINE_MS)
+  const {
+    store: jobStore = new MemoryJobStore(), ledger = new MemoryLedgerStore(), run = true, newId, ...runnerOptions
+  } = opts.jobs ?? {}
+  const rules = { crossBackendImport: opts.crossBackendImport }
+  const runner = run
+    ? new JobRunner({
+      jobs: jobStore,
+      ledger,
+      service,
+      rules,
+      stop: fastify.stopping,
+      telemetry: metrics,
+      logger: fastify.log,
+      ...runnerOptions
+    })
+    : undefined
+  fastify.decorate('jobService', new JobService({
+    jobs: jobStore,
+    ledger,
+    service,
+    rules,
+    ...(runner !== undefined ? { runner } : {}),
+    ...(newId !== undefined ? { newId } : {}),
+    ...(runnerOptions.now !== undefined ? { now: runnerOptions.now } : {})
+  }))
+  if (runner !== undefined) {
+    fastify.addHook('onReady', async () => { runner.start() })
+    // Before the backends close: running jobs halt after the calls in flight and go back to the queue.
+    fastify.addHook('preClose', async () => { await runner.close() })
+  }
+  fastify.addHook('onClose', async () => {
+    await jobStore.close()
+    await ledger.close()
+  })
   fastify.addHook('onClose', async () => { await service.close() })
   const checks = opts.backendChecks
   if (checks !== false) fastify.addHook('onReady', async () => { opts.router.health.start(checks) })
@@ -143,4 +195,5 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   await fastify.register(metricsRoute)
   await fastify.register(mailboxes)
   await fastify.register(mailboxRoutes, { maxBatchItems: opts.maxBatchItems })
+  await fastify.register(jobRoutes)
 }

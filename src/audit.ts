@@ -11,8 +11,13 @@ import { dirname } from 'node:path'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import { ConfigInvalid } from './errors.js'
 
-/** What a record is about. Jobs add `job.*` events. */
+/** What a record is about. */
 export type AuditEvent =
+  | 'job.create'
+  | 'job.pause'
+  | 'job.resume'
+  | 'job.cancel'
+  | 'job.run'
   | 'mailbox.add'
   | 'mailbox.remove'
   | 'items.export'

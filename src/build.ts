@@ -53,6 +53,8 @@ export interface BuildOptions {
   metrics?: AppOptions['metrics']
   /** See AppOptions.stop: the server's stop signal (src/shutdown.ts); default never fires. */
   stop?: AbortSignal
+  /** See AppOptions.jobs (default: in memory, run in this process). */
+  jobs?: AppOptions['jobs']
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -182,6 +184,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     ...(options.pageTokenSecret !== undefined ? { pageTokenSecret: options.pageTokenSecret } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.stop !== undefined ? { stop: options.stop } : {}),
+    ...(options.jobs !== undefined ? { jobs: options.jobs } : {}),
     ...(options.upstreamDeadlineMs !== undefined ? { upstreamDeadlineMs: options.upstreamDeadlineMs } : {}),
     idempotency: { leaseMs: options.requestTimeoutMs ?? 300_000, ...options.idempotency }
   })

@@ -282,7 +282,8 @@ const BACKEND_NAME = '^[A-Za-z0-9_-]+$'
 
 /** Scopes a caller may hold (README "Security model"); each route needs one of them. */
 export const CALLER_SCOPES = [
-  'mailboxes:read', 'items:export', 'items:import', 'folders:write', 'items:write', 'metrics:read', 'mailboxes:admin'
+  'mailboxes:read', 'items:export', 'items:import', 'folders:write', 'items:write', 'metrics:read', 'mailboxes:admin',
+  'jobs:read', 'jobs:write'
 ] as const
 export type CallerScope = typeof CALLER_SCOPES[number]
 const Scope = Type.Union(CALLER_SCOPES.map((s) => Type.Literal(s)))

@@ -129,6 +129,11 @@ export const CursorExpired = createError<[string]>(
   410
 )
 
+// Copy jobs
+export const JobNotFound = createError<[string]>('MBG_ERR_JOB_NOT_FOUND', 'Job %s not found', 404)
+/** The job's state does not allow this (pause a completed job, resume a running one). */
+export const JobStateConflict = createError<[string]>('MBG_ERR_JOB_STATE', 'Not possible in the job\'s state: %s', 409)
+
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
   'MBG_ERR_UPSTREAM_THROTTLED',
@@ -221,6 +226,8 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     TooLarge,
     QuotaExceeded,
     CursorExpired,
+    JobNotFound,
+    JobStateConflict,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,

@@ -16,6 +16,7 @@ import {
 } from './item.js'
 import { Mailbox, MailboxCreate, MailboxList } from './mailbox.js'
 import { FolderChange, FolderChanges, ItemChange, ItemChanges } from './changes.js'
+import { Job, JobCreate, JobFolder, JobList } from './job.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 
 export const SHARED_SCHEMAS = [
@@ -24,5 +25,6 @@ export const SHARED_SCHEMAS = [
   ImportResponse,
   ItemWriteResult, ItemWriteResponse,
   ItemChange, ItemChanges, FolderChange, FolderChanges,
-  Liveness, BackendState, Readiness, NotReadyProblem
+  Liveness, BackendState, Readiness, NotReadyProblem,
+  JobCreate, JobFolder, Job, JobList
 ]

@@ -24,8 +24,11 @@ const doc = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as Document
 
 const routes: Route[] = Object.keys(doc.paths).map((template) => {
   const parts = template.split('/')
-  const source = parts.map((p) => /^\{[^}]+\}$/.test(p) ? '[^/]+' : p.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('/')
-  return { template, pattern: new RegExp(`^${source}$`), literals: parts.filter((p) => !p.startsWith('{')).length }
+  // A whole-segment parameter takes the segment; one inside a segment (`{id}:pause`) stops at a colon.
+  const source = parts.map((p) => /^\{[^}]+\}$/.test(p)
+    ? '[^/]+'
+    : p.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/:]+')).join('/')
+  return { template, pattern: new RegExp(`^${source}$`), literals: parts.filter((p) => !/^\{[^}]+\}$/.test(p)).length }
 })
 
 const ajv = new Ajv({ strict: false, allErrors: true })

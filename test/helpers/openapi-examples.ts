@@ -26,6 +26,8 @@ import { seedDemoTenant, DEMO_DOMAIN, DEMO_MAILBOXES } from '../../src/simulator
 import { encodeItemStream, PROP, PT_SYSTIME, PT_UNICODE_CP1200, toFileTime } from '../../src/simulators/store/fts.js'
 import { EXAMPLES_PATH, type OperationExample, type OperationExamples } from '../../src/cli/openapi.js'
 import { openAuthenticator } from './auth.js'
+import { MemoryJobStore, MemoryLedgerStore } from '../../src/state/memory-jobs.js'
+import { JobRunner } from '../../src/service/jobs/index.js'
 import { MemoryMailboxRegistry } from '../../src/state/memory.js'
 
 /** Seals the captured page tokens reproducibly (the value is only ever used by this capture). */
@@ -66,7 +68,19 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
   const router = createRouter(config, extras, logger, {
     registry: new MemoryMailboxRegistry({ now: () => STORE_NOW.getTime() })
   })
+  // Jobs on the store's clock with numbered ids; run below by a runner of the capture's own, on the same clock.
+  const clock = (): number => STORE_NOW.getTime()
+  const jobStore = new MemoryJobStore({ now: clock })
+  const ledger = new MemoryLedgerStore({ now: clock })
+  let jobs = 0
   const app = await buildGateway({
+    jobs: {
+      store: jobStore,
+      ledger,
+      run: false,
+      now: clock,
+      newId: () => `00000000-0000-4000-8000-${String(++jobs).padStart(12, '0')}`
+    },
     router,
     authenticator: openAuthenticator(),
     mode: 'demo',
@@ -183,6 +197,43 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
     })
     if (deleted.failed !== 0) throw new Error(`delete example failed: ${JSON.stringify(deleted)}`)
     await record('deleteFolder', 204, { method: 'DELETE', url: folderUrl })
+
+    // Copy jobs: alice's Inbox/Projects subtree (EWS) into carol's mailbox (Graph).
+    const below = await call(200, { method: 'GET', url: `${mbx}/folders?parentId=inbox` })
+    const projects = (below.folders as Array<{ id: string, displayName: string }>)
+      .find((f) => f.displayName === 'Projects')?.id as string
+    const job = await record('createJob', 202, {
+      method: 'POST',
+      url: '/jobs',
+      body: {
+        source: { mailbox: DEMO_MAILBOXES.alice.smtp, folder: projects, subtree: true },
+        target: { mailbox: DEMO_MAILBOXES.carol.smtp }
+      }
+    })
+    const jobUrl = `/jobs/${job.id as string}`
+    await record('listJobs', 200, { method: 'GET', url: '/jobs?pageSize=10' })
+    await record('pauseJob', 200, { method: 'POST', url: `${jobUrl}:pause` })
+    await record('resumeJob', 200, { method: 'POST', url: `${jobUrl}:resume` })
+    const runner = new JobRunner({
+      jobs: jobStore,
+      ledger,
+      service: app.mailboxService,
+      rules: { crossBackendImport: 'allow' },
+      stop: new AbortController().signal,
+      now: clock,
+      owner: 'examples',
+      pollMs: 10
+    })
+    runner.start()
+    for (let state = ''; state !== 'completed';) {
+      state = (await call(200, { method: 'GET', url: jobUrl })).state as string
+      if (state === 'failed') throw new Error('the example copy job failed')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    await runner.close()
+    await record('getJob', 200, { method: 'GET', url: jobUrl })
+    await record('runJob', 200, { method: 'POST', url: `${jobUrl}:run` })
+    await record('cancelJob', 200, { method: 'POST', url: `${jobUrl}:cancel` })
   } finally {
     await app.close()
     await sims.close()

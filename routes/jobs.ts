@@ -1,0 +1,73 @@
+/** Copy jobs (README "Copy jobs"): create, list, read, pause, resume, cancel, run again. */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { problems } from '../src/schemas/common.js'
+import { Job, JobCreate, JobList, JobListQuery, JobParams } from '../src/schemas/job.js'
+
+const CONTROLS = {
+  pause: 'Pause a job: a queued job stays put, a running one stops after the page of items in hand.',
+  resume: 'Resume a paused job: it is queued again and goes on where it stopped.',
+  cancel: 'Cancel a job that is not over; what was copied stays.',
+  run: 'Run a completed or failed job again: another pass copies only what is new or changed since (the ledger ' +
+    'skips what is copied at the same change key).'
+} as const
+
+const jobs: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/jobs', {
+    config: { scope: 'jobs:write', audit: 'job.create' },
+    schema: {
+      tags: ['jobs'],
+      summary: 'Create a copy job',
+      description: 'Copies a folder, a folder subtree or a whole mailbox into another mailbox (same or other ' +
+        'backend): the folder tree first (well-known folders mapped, others found by name or created), then the ' +
+        'items in full fidelity, in the background. Answers 202 with the job; follow it at `Location`. The ' +
+        'caller\'s allow-list must admit both mailboxes. `dryRun` plans without writing.',
+      operationId: 'createJob',
+      body: Type.Ref(JobCreate),
+      response: { 202: Type.Ref(Job), ...problems(400, 403, 404, 415, 422, 502, 503, 504) }
+    }
+  }, async (request, reply) => {
+    const job = await fastify.jobService.create(request.body, request.caller)
+    return await reply.code(202).header('location', `/jobs/${job.id}`).send(job)
+  })
+
+  fastify.get('/jobs', {
+    config: { scope: 'jobs:read' },
+    schema: {
+      tags: ['jobs'],
+      summary: 'List copy jobs',
+      operationId: 'listJobs',
+      querystring: JobListQuery,
+      response: { 200: Type.Ref(JobList), ...problems(400) }
+    }
+  }, async (request) => await fastify.jobService.list(request.query, request.caller))
+
+  fastify.get('/jobs/:id', {
+    config: { scope: 'jobs:read' },
+    schema: {
+      tags: ['jobs'],
+      summary: 'Get a copy job',
+      description: 'State, per-folder counts (planned, done, failed, skipped), bytes, items per second, ETA and ' +
+        'the first per-item failures with their codes; for a dry run, the plan.',
+      operationId: 'getJob',
+      params: JobParams,
+      response: { 200: Type.Ref(Job), ...problems(400, 404) }
+    }
+  }, async (request) => await fastify.jobService.get(request.params.id, request.caller))
+
+  for (const [action, description] of Object.entries(CONTROLS) as Array<[keyof typeof CONTROLS, string]>) {
+    // The id's pattern ends the parameter before `:action` (find-my-way regex parameters).
+    fastify.post(`/jobs/:id(^[A-Za-z0-9-]+)::${action}`, {
+      config: { scope: 'jobs:write', audit: `job.${action}` },
+      schema: {
+        tags: ['jobs'],
+        summary: `${action[0].toUpperCase()}${action.slice(1)} a copy job`,
+        description,
+        operationId: `${action}Job`,
+        params: JobParams,
+        response: { 200: Type.Ref(Job), ...problems(400, 404, 409) }
+      }
+    }, async (request) => await fastify.jobService.control(request.params.id, action, request.caller))
+  }
+}
+
+export default jobs

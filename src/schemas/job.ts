@@ -1,0 +1,124 @@
+/** Copy jobs (routes/jobs.ts; src/service/jobs/). */
+import { Type } from '@sinclair/typebox'
+import { PAGE_TOKEN_DESCRIPTION } from './common.js'
+
+const MailboxName = Type.String({
+  minLength: 1, maxLength: 320, description: 'Gateway mailbox id or primary SMTP address.'
+})
+
+export const JobCreate = Type.Object({
+  source: Type.Object({
+    mailbox: MailboxName,
+    folder: Type.Optional(Type.String({
+      minLength: 1, maxLength: 1024, description: 'Folder id or well-known name; default: the whole mailbox.'
+    })),
+    subtree: Type.Optional(Type.Boolean({ default: true, description: 'With `folder`: its subfolders too.' }))
+  }, { additionalProperties: false }),
+  target: Type.Object({
+    mailbox: MailboxName,
+    folder: Type.Optional(Type.String({
+      minLength: 1,
+      maxLength: 1024,
+      description: 'Folder id or well-known name. Default: the tree is recreated below the target\'s root, ' +
+        'well-known folders mapped to their counterparts (inbox → inbox). Given (with a source `folder`): the ' +
+        'source folder\'s items go into it, its subfolders below it.'
+    }))
+  }, { additionalProperties: false }),
+  dryRun: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Plan only: folders to create, items and bytes per folder, items too large for the target; ' +
+      'nothing is written.'
+  }))
+}, { $id: 'JobCreate', title: 'JobCreate', additionalProperties: false })
+
+const Counts = {
+  planned: Type.Integer({ minimum: 0, description: 'Items the source listed so far in this pass.' }),
+  done: Type.Integer({ minimum: 0, description: 'Items copied in this pass.' }),
+  failed: Type.Integer({ minimum: 0, description: 'Items that failed (see `failures`), unknown outcomes included.' }),
+  skipped: Type.Integer({
+    minimum: 0,
+    description: 'Items already copied at the same change key by an earlier pass, or whose import outcome is ' +
+      'unknown (never sent twice).'
+  }),
+  bytes: Type.Integer({ minimum: 0, description: 'Bytes copied (source sizes); in a dry run, bytes to copy.' })
+}
+
+const ErrorInfo = Type.Object({ code: Type.String(), message: Type.String() }, { additionalProperties: false })
+
+export const JobFolder = Type.Object({
+  sourceId: Type.String(),
+  path: Type.String({ description: 'Display names from the top of the copied tree, joined with "/".' }),
+  folderClass: Type.String(),
+  targetId: Type.Optional(Type.String()),
+  action: Type.Optional(Type.Union([
+    Type.Literal('wellKnown'), Type.Literal('target'), Type.Literal('existing'), Type.Literal('created'),
+    Type.Literal('create')
+  ], {
+    description: '`wellKnown`: mapped to the target\'s folder of the same well-known name; `target`: the folder ' +
+      'named in the request; `existing`: a folder of that name was there; `created`: made by this job; `create`: ' +
+      '(dry run) would be made.'
+  })),
+  expected: Type.Integer({ minimum: 0, description: 'The source folder\'s item count when the tree was listed.' }),
+  ...Counts,
+  complete: Type.Boolean({ description: 'This pass went through every item of the folder.' }),
+  error: Type.Optional(ErrorInfo)
+}, { $id: 'JobFolder', title: 'JobFolder', additionalProperties: false })
+
+export const Job = Type.Object({
+  id: Type.String(),
+  state: Type.Union(['queued', 'running', 'paused', 'completed', 'failed', 'canceled'].map((s) => Type.Literal(s)), {
+    description: '`queued` (waiting for a runner), `running`, `paused`, or final: `completed`, `failed`, `canceled`.'
+  }),
+  dryRun: Type.Boolean(),
+  source: Type.Object({
+    mailbox: Type.String({ description: 'Gateway mailbox id.' }),
+    folder: Type.Optional(Type.String()),
+    subtree: Type.Boolean()
+  }, { additionalProperties: false }),
+  target: Type.Object({
+    mailbox: Type.String({ description: 'Gateway mailbox id.' }),
+    folder: Type.Optional(Type.String())
+  }, { additionalProperties: false }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  pass: Type.Integer({ minimum: 1, description: 'Passes run: 1, then one more per `:run`.' }),
+  phase: Type.Union([Type.Literal('pending'), Type.Literal('folders'), Type.Literal('items'), Type.Literal('done')]),
+  totals: Type.Object({
+    expected: Type.Integer({ minimum: 0, description: 'Items the source folders held when listed.' }),
+    ...Counts
+  }, { additionalProperties: false }),
+  itemsPerSecond: Type.Optional(Type.Number({ minimum: 0, description: 'Items copied per second of running.' })),
+  etaSeconds: Type.Optional(Type.Integer({ minimum: 0, description: 'While running: seconds left at that rate.' })),
+  folders: Type.Array(Type.Ref(JobFolder)),
+  failures: Type.Array(Type.Object({
+    sourceId: Type.String(),
+    folder: Type.String(),
+    code: Type.String({ description: 'MBG_ERR_* code.' }),
+    message: Type.String()
+  }, { additionalProperties: false }), { description: 'The first 50 per-item failures of this pass.' }),
+  error: Type.Optional(ErrorInfo),
+  plan: Type.Optional(Type.Object({
+    foldersToCreate: Type.Array(Type.String(), { description: 'Paths of the folders a run would create.' }),
+    items: Type.Integer({ minimum: 0 }),
+    bytes: Type.Integer({ minimum: 0 }),
+    tooLarge: Type.Array(Type.Object({
+      sourceId: Type.String(), folder: Type.String(), size: Type.Integer({ minimum: 0 })
+    }, { additionalProperties: false }), { description: 'Items larger than the target takes in one item.' })
+  }, { additionalProperties: false, description: 'Dry run: what a run would do.' }))
+}, { $id: 'Job', title: 'Job', additionalProperties: false })
+
+export const JobList = Type.Object({
+  jobs: Type.Array(Type.Ref(Job), { description: 'Newest first; only the calling client\'s jobs.' }),
+  nextPageToken: Type.Optional(Type.String({ description: 'Pass as pageToken to get the next page.' }))
+}, { $id: 'JobList', title: 'JobList', additionalProperties: false })
+
+export const JobParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 100, description: 'Job id.' })
+})
+
+export const JobListQuery = Type.Object({
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  pageToken: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: PAGE_TOKEN_DESCRIPTION }))
+}, { additionalProperties: false })

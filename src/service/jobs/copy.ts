@@ -1,0 +1,364 @@
+/**
+ * One pass of a copy job: (a) the folder tree — the source folders listed, well-known ones mapped to their
+ * counterparts on the target, the others found by name under their mapped parent or created there, the map kept
+ * in the ledger; (b) per folder, the item change feed from no cursor (its first sync lists every item), items the
+ * ledger has as copied at the same change key skipped, the others exported and imported in byte-bounded batches
+ * through the service's batch functions (src/service/items.ts), each result written to the ledger as it comes.
+ * Every backend call goes through the policy under the job's own fair-queue key, so jobs share budgets.
+ *
+ * A pass returns at a checkpoint (after each page of the feed) when `checkpoint` says so (pause, cancel, a lost
+ * lease) or when `stop` fired (shutdown): the ledger and the per-folder feed cursor make the next run go on from
+ * there. Seams for the next step: delta passes (start a folder's feed from its last complete cursor,
+ * `ledger.getCursor(job, folderId)`), moves, reconciliation of `unknown` items, verification.
+ */
+import {
+  parseFolderRef, WELL_KNOWN_FOLDERS, type Folder, type ItemChange, type ItemSummary, type WellKnownFolder
+} from '../../backends/mailbox-backend.js'
+import { isGatewayError } from '../../errors.js'
+import type { LedgerEntry, LedgerStore } from '../../state/jobs.js'
+import type { Telemetry } from '../../telemetry.js'
+import { exportItems, importItems, type ImportRequestItem, type ImportRules, type MailboxTarget } from '../items.js'
+import type { MailboxService } from '../mailbox-service.js'
+import {
+  MAX_REPORTED_FAILURES, partialCursorKey, type CopyJobSpec, type CopyProgress, type FolderProgress
+} from './types.js'
+
+/** Changes asked per page of a folder's feed (one checkpoint each). */
+export const FEED_PAGE_SIZE = 100
+
+export interface CopyContext {
+  jobId: string
+  spec: CopyJobSpec
+  progress: CopyProgress
+  source: MailboxTarget
+  target: MailboxTarget
+  service: MailboxService
+  ledger: LedgerStore
+  rules: ImportRules
+  /** Graceful stop (shutdown): no backend call starts after it; the pass returns 'stopped'. */
+  stop: AbortSignal
+  /** Hard stop: calls in flight are aborted. */
+  signal: AbortSignal
+  telemetry?: Telemetry
+  /** Saves progress; resolves false when the job must stop here (paused, canceled, lease lost). */
+  checkpoint: () => Promise<boolean>
+}
+
+/** How a pass ended: its work is done, or it stopped at a checkpoint (or at a shutdown) to go on later. */
+export type PassOutcome = 'done' | 'halted'
+
+function message (err: unknown): { code: string, message: string } {
+  return isGatewayError(err)
+    ? { code: err.code, message: err.message }
+    : { code: 'MBG_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) }
+}
+
+function sameName (a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase()
+}
+
+/** Every folder below root (the port's flat listing, all pages). */
+async function listTree (t: MailboxTarget, signal: AbortSignal): Promise<Folder[]> {
+  const out: Folder[] = []
+  let cursor: string | undefined
+  do {
+    const page = await t.backend.listFolders(t.mailbox, { limit: 1000, ...(cursor !== undefined ? { cursor } : {}) },
+      { signal })
+    out.push(...page.values)
+    cursor = page.nextCursor
+  } while (cursor !== undefined)
+  return out
+}
+
+/** Folder id → well-known name, for the well-known folders the mailbox has (one lookup each). */
+async function wellKnownIds (t: MailboxTarget, signal: AbortSignal): Promise<Map<string, WellKnownFolder>> {
+  const names = WELL_KNOWN_FOLDERS.filter((n) => n !== 'root')
+  const found = await Promise.allSettled(names.map(async (n) =>
+    await t.backend.getFolder(t.mailbox, { wellKnown: n }, { signal })))
+  const out = new Map<string, WellKnownFolder>()
+  found.forEach((f, i) => { if (f.status === 'fulfilled') out.set(f.value.id, names[i]) })
+  return out
+}
+
+/** The child of `parent` named `name` (compared as Exchange does), or undefined. */
+async function findChild (t: MailboxTarget, parent: string, name: string,
+  signal: AbortSignal): Promise<Folder | undefined> {
+  let cursor: string | undefined
+  do {
+    const page = await t.backend.listFolders(t.mailbox, {
+      parentId: parseFolderRef(parent), limit: 1000, ...(cursor !== undefined ? { cursor } : {})
+    }, { signal })
+    const found = page.values.find((f) => sameName(f.displayName, name))
+    if (found !== undefined) return found
+    cursor = page.nextCursor
+  } while (cursor !== undefined)
+  return undefined
+}
+
+/**
+ * (a) Lists the source folders of the job (parents before children) into `progress.folders`, keeping what an
+ * earlier run of the pass recorded.
+ */
+async function planFolders (ctx: CopyContext): Promise<void> {
+  const { source, spec, signal } = ctx
+  if (ctx.progress.folders.length > 0) return
+  const tree = await listTree(source, signal)
+  let selected: Folder[]
+  if (spec.source.folder === undefined) {
+    selected = tree
+  } else {
+    const top = await source.backend.getFolder(source.mailbox, parseFolderRef(spec.source.folder), { signal })
+    selected = [top]
+    if (spec.source.subtree) {
+      const inside = new Set([top.id])
+      // The flat listing gives parents before children; loop until no more join, whatever the order.
+      for (let grew = true; grew;) {
+        grew = false
+        for (const f of tree) {
+          if (!inside.has(f.id) && f.parentId !== null && inside.has(f.parentId)) {
+            inside.add(f.id); selected.push(f); grew = true
+          }
+        }
+      }
+    }
+  }
+  const byId = new Map(selected.map((f) => [f.id, f]))
+  const path = (f: Folder): string => {
+    const parent = f.parentId !== null ? byId.get(f.parentId) : undefined
+    return parent !== undefined ? `${path(parent)}/${f.displayName}` : f.displayName
+  }
+  const depth = (f: Folder): number => path(f).split('/').length
+  ctx.progress.folders = selected
+    .map((f) => ({ f, d: depth(f) }))
+    .sort((a, b) => a.d - b.d)
+    .map(({ f }) => ({
+      sourceId: f.id,
+      path: path(f),
+      folderClass: f.folderClass,
+      expected: f.totalItemCount,
+      planned: 0,
+      done: 0,
+      failed: 0,
+      skipped: 0,
+      bytes: 0,
+      started: false,
+      complete: false
+    }))
+}
+
+/** (a) Maps every source folder to a target folder: well-known, named, found by name, or created (not in a dry run). */
+async function mapFolders (ctx: CopyContext): Promise<void> {
+  const { source, target, spec, signal, ledger, jobId } = ctx
+  const known = await ledger.getFolderMap(jobId)
+  const sourceWellKnown = await wellKnownIds(source, signal)
+  const parentOf = new Map<string, string | null>()
+  const tree = await listTree(source, signal)
+  for (const f of tree) parentOf.set(f.id, f.parentId)
+  const selected = new Set(ctx.progress.folders.map((f) => f.sourceId))
+  const targetTop = spec.target.folder !== undefined
+    ? (await target.backend.getFolder(target.mailbox, parseFolderRef(spec.target.folder), { signal })).id
+    : 'root'
+  for (const folder of ctx.progress.folders) {
+    if (folder.targetId !== undefined || folder.action === 'create') continue
+    const mapped = known[folder.sourceId]
+    if (mapped !== undefined && !spec.dryRun) { folder.targetId = mapped; folder.action ??= 'existing'; continue }
+    const parentId = parentOf.get(folder.sourceId) ?? null
+    const isTop = parentId === null || !selected.has(parentId)
+    const name = folder.path.split('/').pop() as string
+    try {
+      if (isTop && spec.source.folder !== undefined && spec.target.folder !== undefined) {
+        folder.targetId = targetTop
+        folder.action = 'target'
+      } else if (isTop && spec.target.folder === undefined && sourceWellKnown.has(folder.sourceId)) {
+        const wk = sourceWellKnown.get(folder.sourceId) as WellKnownFolder
+        folder.targetId = (await target.backend.getFolder(target.mailbox, { wellKnown: wk }, { signal })).id
+        folder.action = 'wellKnown'
+      } else {
+        const parent = isTop
+          ? { targetId: targetTop, action: undefined }
+          : ctx.progress.folders.find((f) => f.sourceId === parentId)
+        if (parent?.action === 'create') { folder.action = 'create'; continue }
+        if (parent?.targetId === undefined) throw new Error(`the parent of ${folder.path} has no target folder`)
+        const existing = await findChild(target, parent.targetId, name, signal)
+        if (existing !== undefined) {
+          folder.targetId = existing.id
+          folder.action = 'existing'
+        } else if (spec.dryRun) {
+          folder.action = 'create'
+        } else {
+          const made = await createOrFind(ctx, parent.targetId, name, folder.folderClass)
+          folder.targetId = made.id
+          folder.action = 'created'
+        }
+      }
+      if (!spec.dryRun && folder.targetId !== undefined) await ledger.putFolder(jobId, folder.sourceId, folder.targetId)
+    } catch (err) {
+      if (signal.aborted) throw err
+      folder.error = message(err)
+    }
+  }
+}
+
+/** Creates a folder; one that appeared meanwhile (409) is looked up instead. */
+async function createOrFind (ctx: CopyContext, parentId: string, name: string, folderClass: string): Promise<Folder> {
+  try {
+    return await ctx.service.createFolder(ctx.target, { displayName: name, parentId, folderClass }, ctx.signal)
+  } catch (err) {
+    if (!isGatewayError(err) || err.code !== 'MBG_ERR_FOLDER_EXISTS') throw err
+    const found = await findChild(ctx.target, parentId, name, ctx.signal)
+    if (found === undefined) throw err
+    return found
+  }
+}
+
+/** Most bytes the target takes for one item, as far as its port says (a batch's byte bound, when finite). */
+function targetItemLimit (t: MailboxTarget): number {
+  const base64 = t.backend.limits.import.maxBytes
+  return Number.isFinite(base64) ? Math.floor(base64 * 3 / 4) : Infinity
+}
+
+function recordFailure (ctx: CopyContext, folder: FolderProgress, sourceId: string,
+  err: { code: string, message: string }): void {
+  if (ctx.progress.failures.length < MAX_REPORTED_FAILURES) {
+    ctx.progress.failures.push({ sourceId, folder: folder.path, code: err.code, message: err.message })
+  }
+}
+
+/** (b) Copies (or in a dry run, plans) one page of a folder's feed. Resolves false when the page was cut short. */
+async function copyPage (ctx: CopyContext, folder: FolderProgress, items: ItemSummary[]): Promise<boolean> {
+  const { ledger, jobId, spec } = ctx
+  const entries = await ledger.getItems(jobId, items.map((i) => i.id))
+  const toCopy: ItemSummary[] = []
+  folder.planned += items.length
+  for (const item of items) {
+    const e = entries[item.id]
+    if ((e?.state === 'copied' && e.sourceChangeKey === item.changeKey) || e?.state === 'unknown') folder.skipped++
+    else toCopy.push(item)
+  }
+  if (spec.dryRun) {
+    const plan = ctx.progress.plan as NonNullable<CopyProgress['plan']>
+    const limit = targetItemLimit(ctx.target)
+    for (const item of toCopy) {
+      folder.bytes += item.size
+      plan.items++
+      plan.bytes += item.size
+      if (item.size > limit) plan.tooLarge.push({ sourceId: item.id, folder: folder.path, size: item.size })
+    }
+    return true
+  }
+  const targetFolderId = folder.targetId as string
+  const sent: ItemSummary[] = []
+  const byId = new Map(toCopy.map((i) => [i.id, i]))
+  let cut = false
+  const base = {
+    sourceFolderId: folder.sourceId, targetFolderId
+  }
+  const write = async (sourceId: string, entry: Omit<LedgerEntry, 'sourceFolderId' | 'targetFolderId'>):
+  Promise<void> => { await ledger.putItems(jobId, { [sourceId]: { ...base, ...entry } }) }
+  const options = {
+    stop: ctx.stop, signal: ctx.signal, ...(ctx.telemetry !== undefined ? { telemetry: ctx.telemetry } : {})
+  }
+
+  async function * exported (): AsyncGenerator<ImportRequestItem> {
+    for await (const r of exportItems(ctx.source, toCopy.map((i) => i.id), options)) {
+      const summary = byId.get(r.itemId) as ItemSummary
+      if ('error' in r) {
+        if (r.error.code === 'MBG_ERR_SHUTTING_DOWN') { cut = true; continue }
+        folder.failed++
+        recordFailure(ctx, folder, r.itemId, r.error)
+        await write(r.itemId, {
+          state: 'failed', sourceChangeKey: summary.changeKey, size: summary.size, code: r.error.code
+        })
+        continue
+      }
+      sent.push({ ...summary, changeKey: r.changeKey })
+      yield { folderId: targetFolderId, mode: 'create', data: r.data, source: r.source }
+    }
+  }
+  for await (const r of importItems(ctx.target, exported(), ctx.rules, options)) {
+    const item = sent[r.index]
+    if ('error' in r) {
+      if (r.error.code === 'MBG_ERR_SHUTTING_DOWN') { cut = true; continue }
+      const state = r.error.code === 'MBG_ERR_OUTCOME_UNKNOWN' ? 'unknown' : 'failed'
+      folder.failed++
+      recordFailure(ctx, folder, item.id, r.error)
+      await write(item.id, { state, sourceChangeKey: item.changeKey, size: item.size, code: r.error.code })
+    } else {
+      folder.done++
+      folder.bytes += item.size
+      await write(item.id, {
+        state: 'copied',
+        targetId: r.itemId,
+        targetChangeKey: r.changeKey,
+        sourceChangeKey: item.changeKey,
+        size: item.size
+      })
+    }
+  }
+  return !cut
+}
+
+/** (b) One folder's feed from its start (or where an earlier run of this pass left it) to its end. */
+async function copyFolder (ctx: CopyContext, folder: FolderProgress): Promise<PassOutcome> {
+  const { source, ledger, jobId, signal } = ctx
+  const key = partialCursorKey(folder.sourceId)
+  let cursor = folder.started ? await ledger.getCursor(jobId, key) : undefined
+  for (;;) {
+    if (ctx.stop.aborted) return 'halted'
+    let page
+    try {
+      page = await source.backend.listItemChanges(source.mailbox, { id: folder.sourceId },
+        { limit: FEED_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}) }, { signal })
+    } catch (err) {
+      // The backend forgot the cursor: list the folder afresh (the ledger skips what is copied).
+      if (isGatewayError(err) && err.code === 'MBG_ERR_CURSOR_EXPIRED' && cursor !== undefined) {
+        cursor = undefined
+        continue
+      }
+      throw err
+    }
+    const items = page.changes
+      .filter((c: ItemChange) => c.change !== 'deleted' && c.change !== 'readFlagChanged' && c.item !== undefined)
+      .map((c) => c.item as ItemSummary)
+    const whole = await copyPage(ctx, folder, items)
+    if (!whole) return 'halted'
+    cursor = page.cursor
+    folder.started = true
+    if (!ctx.spec.dryRun) await ledger.putCursor(jobId, key, cursor)
+    if (!page.more) {
+      folder.complete = true
+      if (!ctx.spec.dryRun) await ledger.putCursor(jobId, folder.sourceId, cursor)
+      return 'done'
+    }
+    if (!await ctx.checkpoint()) return 'halted'
+  }
+}
+
+/** Runs (or goes on with) the current pass of a copy job. */
+export async function runCopyPass (ctx: CopyContext): Promise<PassOutcome> {
+  const { progress, spec } = ctx
+  if (progress.phase === 'pending' || progress.phase === 'folders') {
+    progress.phase = 'folders'
+    await planFolders(ctx)
+    await mapFolders(ctx)
+    if (spec.dryRun) {
+      progress.plan = {
+        foldersToCreate: progress.folders.filter((f) => f.action === 'create').map((f) => f.path),
+        items: 0,
+        bytes: 0,
+        tooLarge: []
+      }
+    }
+    progress.phase = 'items'
+    if (!await ctx.checkpoint()) return 'halted'
+  }
+  for (const folder of progress.folders) {
+    if (folder.complete || folder.error !== undefined) continue
+    // A dry run plans the items of folders it would create too; a run needs the target folder.
+    if (!spec.dryRun && folder.targetId === undefined) continue
+    if (await copyFolder(ctx, folder) === 'halted') return 'halted'
+    if (!await ctx.checkpoint()) return 'halted'
+  }
+  progress.phase = 'done'
+  return 'done'
+}

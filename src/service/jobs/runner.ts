@@ -1,0 +1,208 @@
+/**
+ * The job runner inside the gateway process: claims runnable jobs from the job store (src/state/jobs.ts), runs
+ * them, renews their lease while it does, and lets go of them at a shutdown (back to `queued`, so this or another
+ * gateway takes them up again). A job whose runner died keeps its `running` state until its lease runs out; then
+ * any runner claims it and goes on from its last checkpoint and the ledger. Pause and cancel are state changes
+ * made by the API (src/service/jobs/service.ts); the runner sees them at its next checkpoint (after each page of
+ * a folder's items) and stops there.
+ */
+import { randomUUID } from 'node:crypto'
+import type { JobRecord, JobStore, LedgerStore } from '../../state/jobs.js'
+import type { Telemetry } from '../../telemetry.js'
+import { isGatewayError } from '../../errors.js'
+import type { ImportRules } from '../items.js'
+import type { MailboxService } from '../mailbox-service.js'
+import { runCopyPass } from './copy.js'
+import type { CopyJobSpec, CopyProgress } from './types.js'
+
+/** Default lease of a running job: 60 s, renewed every third of it. */
+export const DEFAULT_JOB_LEASE_MS = 60_000
+/** Default wait between looks for runnable jobs when none is (ms); a new or resumed job wakes the runner at once. */
+export const DEFAULT_JOB_POLL_MS = 5_000
+/** Default jobs one gateway runs at once. */
+export const DEFAULT_JOB_CONCURRENCY = 2
+
+export interface JobRunnerOptions {
+  jobs: JobStore
+  ledger: LedgerStore
+  service: MailboxService
+  rules: ImportRules
+  /** The gateway's stop signal (`fastify.stopping`). */
+  stop: AbortSignal
+  telemetry?: Telemetry
+  logger?: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
+  leaseMs?: number
+  pollMs?: number
+  concurrency?: number
+  /** This runner's id (default: a random one). */
+  owner?: string
+  /** Clock for progress times (started, finished, running time), epoch ms; default Date.now. */
+  now?: () => number
+}
+
+type Log = NonNullable<JobRunnerOptions['logger']>
+const QUIET: Log = { info: () => {}, warn: () => {} }
+
+export class JobRunner {
+  readonly owner: string
+  private readonly opts: JobRunnerOptions
+  private readonly leaseMs: number
+  private readonly pollMs: number
+  private readonly concurrency: number
+  private readonly log: Log
+  private readonly now: () => number
+  /** Fires at `stop` or `close`: no new claims, jobs halt at their next backend call boundary. */
+  private readonly halt = new AbortController()
+  /** Fires at `close` after the jobs had their chance to halt: calls in flight are aborted. */
+  private readonly abort = new AbortController()
+  private readonly running = new Set<Promise<void>>()
+  private wake: (() => void) | undefined
+  private loop: Promise<void> | undefined
+
+  constructor (opts: JobRunnerOptions) {
+    this.opts = opts
+    this.owner = opts.owner ?? `runner-${randomUUID()}`
+    this.leaseMs = opts.leaseMs ?? DEFAULT_JOB_LEASE_MS
+    this.pollMs = opts.pollMs ?? DEFAULT_JOB_POLL_MS
+    this.concurrency = opts.concurrency ?? DEFAULT_JOB_CONCURRENCY
+    this.log = opts.logger ?? QUIET
+    this.now = opts.now ?? Date.now
+    opts.stop.addEventListener('abort', () => { this.halt.abort(); this.wake?.() }, { once: true })
+  }
+
+  /** Starts looking for jobs. */
+  start (): void {
+    this.loop ??= this.run()
+  }
+
+  /** A job became runnable: look now rather than at the next poll. */
+  notify (): void {
+    this.wake?.()
+  }
+
+  /** Stops claiming, lets running jobs halt at their next checkpoint (they go back to `queued`), waits for them. */
+  async close (): Promise<void> {
+    this.halt.abort()
+    this.wake?.()
+    await this.loop
+    await Promise.allSettled(this.running.values())
+    this.abort.abort()
+  }
+
+  private async run (): Promise<void> {
+    while (!this.halt.signal.aborted) {
+      if (this.running.size < this.concurrency) {
+        let job: JobRecord | undefined
+        try {
+          job = await this.opts.jobs.claim(this.owner, this.leaseMs)
+        } catch (err) {
+          this.log.warn({ err }, 'job claim failed')
+        }
+        if (job !== undefined) {
+          const worker: Promise<void> = this.work(job as JobRecord<CopyJobSpec, CopyProgress>)
+            .finally(() => { this.running.delete(worker); this.wake?.() })
+          this.running.add(worker)
+          continue
+        }
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.pollMs)
+        timer.unref()
+        this.wake = () => { clearTimeout(timer); this.wake = undefined; resolve() }
+      })
+    }
+  }
+
+  /** Runs one claimed job until its pass is done, it halts at a checkpoint, or it fails. */
+  private async work (claimed: JobRecord<CopyJobSpec, CopyProgress>): Promise<void> {
+    const { jobs, ledger, service } = this.opts
+    const id = claimed.id
+    let version = claimed.version
+    const progress = claimed.progress
+    const lost = new AbortController()
+    const signal = AbortSignal.any([this.abort.signal, lost.signal])
+    const stop = AbortSignal.any([this.halt.signal, lost.signal])
+    let since = this.now()
+    progress.startedAt ??= since
+    const beat = setInterval(() => {
+      jobs.heartbeat(id, this.owner, this.leaseMs).then((held) => {
+        if (!held) { this.log.warn({ job: id }, 'job lease lost: another runner has it'); lost.abort() }
+      }, () => {})
+    }, Math.max(1, Math.floor(this.leaseMs / 3)))
+    beat.unref()
+
+    /**
+     * Saves progress (and a state change) at the job's current version. When the job moved on meanwhile: taken by
+     * another runner, save nothing and say stop; still ours and running, save again; paused and resumed since
+     * (queued under our lease), running again; paused or canceled, save the progress, let go of the lease and say
+     * stop.
+     */
+    const save = async (state?: 'completed' | 'failed' | 'queued'): Promise<boolean> => {
+      const now = this.now()
+      progress.runningMs += now - since
+      since = now
+      for (;;) {
+        const changes = state !== undefined ? { progress, state, lease: null } : { progress }
+        const next = await jobs.update(id, version, changes)
+        if (next !== undefined) { version = next.version; return true }
+        const current = await jobs.get(id)
+        if (current === undefined) return false
+        version = current.version
+        if (current.lease?.owner !== this.owner) return false
+        if (current.state === 'running') continue
+        if (current.state === 'queued' && state === undefined) {
+          const again = await jobs.update(id, version, { state: 'running' })
+          if (again !== undefined) version = again.version
+          continue
+        }
+        if (current.state === 'paused' || current.state === 'canceled' || current.state === 'queued') {
+          const kept = await jobs.update(id, version, { progress, lease: null })
+          if (kept === undefined) continue
+          this.log.info({ job: id, state: current.state }, 'job stopped at a checkpoint')
+          return false
+        }
+        return false
+      }
+    }
+
+    try {
+      const source = await service.resolve(claimed.spec.source.mailbox, `job:${id}`)
+      const target = await service.resolve(claimed.spec.target.mailbox, `job:${id}`)
+      const outcome = await runCopyPass({
+        jobId: id,
+        spec: claimed.spec,
+        progress,
+        source,
+        target,
+        service,
+        ledger,
+        rules: this.opts.rules,
+        stop,
+        signal,
+        ...(this.opts.telemetry !== undefined ? { telemetry: this.opts.telemetry } : {}),
+        checkpoint: async () => !stop.aborted && await save()
+      })
+      if (outcome === 'done') {
+        progress.finishedAt = this.now()
+        await save('completed')
+      } else if (!lost.signal.aborted) {
+        // Halted: at a shutdown it goes back to the queue; after a pause or cancel save() already said so.
+        if (this.halt.signal.aborted) await save('queued')
+      }
+    } catch (err) {
+      if (lost.signal.aborted) return
+      if (this.halt.signal.aborted && isGatewayError(err) && err.code === 'MBG_ERR_SHUTTING_DOWN') {
+        await save('queued')
+        return
+      }
+      progress.error = isGatewayError(err)
+        ? { code: err.code, message: err.message }
+        : { code: 'MBG_ERR_INTERNAL', message: 'internal error' }
+      if (!isGatewayError(err)) this.log.warn({ job: id, err }, 'job failed')
+      progress.finishedAt = this.now()
+      await save('failed').catch(() => {})
+    } finally {
+      clearInterval(beat)
+    }
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Copy jobs as the API sees them: created after the caller's access to both mailboxes was checked, listed and
+ * read as views with counts, throughput and ETA, paused, resumed, canceled and run again. The work itself is the
+ * runner's (./runner.ts); this module only changes states in the job store, with optimistic versions, so a
+ * runner working the job sees the change at its next checkpoint.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Static } from '@sinclair/typebox'
+import type { Job as JobSchema } from '../../schemas/job.js'
+import { parseFolderRef } from '../../backends/mailbox-backend.js'
+import type { Caller } from '../../access/caller.js'
+import { DataIncompatible, JobNotFound, JobStateConflict } from '../../errors.js'
+import type { JobRecord, JobState, JobStore, LedgerStore } from '../../state/jobs.js'
+import type { ImportRules } from '../items.js'
+import type { MailboxService } from '../mailbox-service.js'
+import type { JobRunner } from './runner.js'
+import { emptyProgress, type CopyJobSpec, type CopyProgress, type FolderProgress } from './types.js'
+
+/** A copy job as callers send it (the public `JobCreate`). */
+export interface CopyJobRequest {
+  source: { mailbox: string, folder?: string, subtree?: boolean }
+  target: { mailbox: string, folder?: string }
+  dryRun?: boolean
+}
+
+export type CopyJob = JobRecord<CopyJobSpec, CopyProgress>
+
+/** A job as callers see it (the public `Job` schema, src/schemas/job.ts). */
+export type JobView = Static<typeof JobSchema>
+
+export interface JobServiceOptions {
+  jobs: JobStore
+  ledger: LedgerStore
+  service: MailboxService
+  rules: ImportRules
+  runner?: JobRunner
+  /** Ids of new jobs (default: random UUIDs). */
+  newId?: () => string
+  /** Clock for views (items per second), epoch ms; default Date.now. */
+  now?: () => number
+}
+
+const iso = (ms: number | undefined): string | undefined => ms !== undefined ? new Date(ms).toISOString() : undefined
+
+function folderView (f: FolderProgress): JobView['folders'][number] {
+  return {
+    sourceId: f.sourceId,
+    path: f.path,
+    folderClass: f.folderClass,
+    ...(f.targetId !== undefined ? { targetId: f.targetId } : {}),
+    ...(f.action !== undefined ? { action: f.action } : {}),
+    expected: f.expected,
+    planned: f.planned,
+    done: f.done,
+    failed: f.failed,
+    skipped: f.skipped,
+    bytes: f.bytes,
+    complete: f.complete,
+    ...(f.error !== undefined ? { error: f.error } : {})
+  }
+}
+
+/** The view of a job: counts summed, throughput over the running time of this pass, ETA from the source's counts. */
+export function jobView (job: CopyJob, now = Date.now()): JobView {
+  const p = job.progress
+  const folders = p.folders.map(folderView)
+  const totals = { expected: 0, planned: 0, done: 0, failed: 0, skipped: 0, bytes: 0 }
+  for (const f of folders) {
+    for (const k of ['expected', 'planned', 'done', 'failed', 'skipped', 'bytes'] as const) totals[k] += f[k]
+  }
+  const runningMs = p.runningMs + (job.state === 'running' ? Math.max(0, now - job.updatedAt) : 0)
+  const rate = runningMs > 0 && totals.done > 0 ? totals.done / (runningMs / 1000) : undefined
+  const left = Math.max(0, totals.expected - totals.done - totals.failed - totals.skipped)
+  const { spec } = job
+  return {
+    id: job.id,
+    state: job.state,
+    dryRun: spec.dryRun,
+    source: spec.source,
+    target: spec.target,
+    createdAt: iso(job.createdAt) as string,
+    updatedAt: iso(job.updatedAt) as string,
+    ...(p.startedAt !== undefined ? { startedAt: iso(p.startedAt) } : {}),
+    ...(p.finishedAt !== undefined ? { finishedAt: iso(p.finishedAt) } : {}),
+    pass: p.pass,
+    phase: p.phase,
+    totals,
+    ...(rate !== undefined ? { itemsPerSecond: Math.round(rate * 100) / 100 } : {}),
+    ...(rate !== undefined && job.state === 'running' ? { etaSeconds: Math.ceil(left / rate) } : {}),
+    folders,
+    failures: p.failures,
+    ...(p.error !== undefined ? { error: p.error } : {}),
+    ...(p.plan !== undefined ? { plan: p.plan } : {})
+  }
+}
+
+/** Which states each control leaves from, and where to. */
+const CONTROLS = {
+  pause: { from: ['queued', 'running'], to: 'paused' },
+  resume: { from: ['paused'], to: 'queued' },
+  cancel: { from: ['queued', 'running', 'paused'], to: 'canceled' },
+  run: { from: ['completed', 'failed'], to: 'queued' }
+} as const satisfies Record<string, { from: readonly JobState[], to: JobState }>
+
+export type JobControl = keyof typeof CONTROLS
+
+export class JobService {
+  private readonly opts: JobServiceOptions
+  private readonly now: () => number
+
+  constructor (opts: JobServiceOptions) {
+    this.opts = opts
+    this.now = opts.now ?? Date.now
+  }
+
+  /**
+   * Creates a copy job (state `queued`) after resolving both mailboxes for `principal` (404 unknown, 403 outside
+   * its allow-list) and the source folder (404), and checking that this deployment imports data across the two
+   * backend types (422 MBG_ERR_DATA_INCOMPATIBLE when `crossBackendImport` is deny).
+   */
+  async create (request: CopyJobRequest, principal?: Caller): Promise<JobView> {
+    const { service } = this.opts
+    const source = await service.resolve(request.source.mailbox, undefined, principal)
+    const target = await service.resolve(request.target.mailbox, undefined, principal)
+    if (source.mailbox.type !== target.mailbox.type && this.opts.rules.crossBackendImport === 'deny') {
+      throw new DataIncompatible(`this deployment does not import ${source.mailbox.type} data into a ` +
+        `${target.mailbox.type} mailbox (crossBackendImport is deny)`)
+    }
+    if (request.source.folder !== undefined) {
+      await source.backend.getFolder(source.mailbox, parseFolderRef(request.source.folder))
+    }
+    if (request.target.folder !== undefined) {
+      await target.backend.getFolder(target.mailbox, parseFolderRef(request.target.folder))
+    }
+    const spec: CopyJobSpec = {
+      source: {
+        mailbox: source.mailbox.id,
+        ...(request.source.folder !== undefined ? { folder: request.source.folder } : {}),
+        subtree: request.source.subtree ?? true
+      },
+      target: {
+        mailbox: target.mailbox.id,
+        ...(request.target.folder !== undefined ? { folder: request.target.folder } : {})
+      },
+      dryRun: request.dryRun ?? false
+    }
+    const job = await this.opts.jobs.create<CopyJobSpec, CopyProgress>({
+      id: this.opts.newId?.() ?? randomUUID(),
+      kind: 'copy',
+      spec,
+      progress: emptyProgress(),
+      ...(principal !== undefined ? { client: principal.client } : {})
+    })
+    this.opts.runner?.notify()
+    return jobView(job, this.now())
+  }
+
+  /** The job, when it exists and `principal`'s client made it; 404 MBG_ERR_JOB_NOT_FOUND otherwise. */
+  private async find (id: string, principal?: Caller): Promise<CopyJob> {
+    const job = await this.opts.jobs.get<CopyJobSpec, CopyProgress>(id)
+    if (job === undefined || job.kind !== 'copy' || (principal !== undefined && job.client !== principal.client)) {
+      throw new JobNotFound(id.slice(0, 100))
+    }
+    return job
+  }
+
+  async get (id: string, principal?: Caller): Promise<JobView> {
+    return jobView(await this.find(id, principal), this.now())
+  }
+
+  /** Jobs of `principal`'s client, newest first. */
+  async list (query: { pageSize?: number, pageToken?: string }, principal?: Caller):
+  Promise<{ jobs: JobView[], nextPageToken?: string }> {
+    const page = await this.opts.jobs.list({
+      limit: query.pageSize ?? 50,
+      ...(query.pageToken !== undefined ? { cursor: query.pageToken } : {}),
+      ...(principal !== undefined ? { client: principal.client } : {})
+    })
+    const now = this.now()
+    return {
+      jobs: page.jobs.map((j) => jobView(j as CopyJob, now)),
+      ...(page.nextCursor !== undefined ? { nextPageToken: page.nextCursor } : {})
+    }
+  }
+
+  /**
+   * pause (queued or running → paused; a running job stops at its next checkpoint), resume (paused → queued),
+   * cancel (queued, running or paused → canceled), run (completed or failed → queued, for another pass that copies
+   * only what is new or changed). 409 MBG_ERR_JOB_STATE from any other state.
+   */
+  async control (id: string, action: JobControl, principal?: Caller): Promise<JobView> {
+    const rule = CONTROLS[action]
+    for (;;) {
+      const job = await this.find(id, principal)
+      if (!(rule.from as readonly JobState[]).includes(job.state)) {
+        throw new JobStateConflict(`${action} a ${job.state} job`)
+      }
+      const progress = action === 'run' ? nextPass(job.progress) : undefined
+      const next = await this.opts.jobs.update<CopyJobSpec, CopyProgress>(id, job.version, {
+        // The lease stays: a runner working the job lets go of it itself, at its next checkpoint.
+        state: rule.to,
+        ...(progress !== undefined ? { progress } : {})
+      })
+      if (next === undefined) continue
+      if (rule.to === 'queued') this.opts.runner?.notify()
+      return jobView(next, this.now())
+    }
+  }
+}
+
+/** The progress of another pass: the same folders, counts and failures afresh. */
+function nextPass (p: CopyProgress): CopyProgress {
+  return { ...emptyProgress(p.pass + 1), phase: 'pending' }
+}
