@@ -8,8 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { captureLogs, persist } from '../helpers/logs.js'
-import { startTs, waitForOutput } from '../helpers/process.js'
+import { captureLogs } from '../helpers/logs.js'
+import { startGatewayProcess, waitForOutput } from '../helpers/process.js'
 import { generateApiKey, hashApiKey } from '../../src/access/authenticator.js'
 import { simulatorDocument } from '../../src/demo.js'
 import { startSimulators } from '../../src/simulators/index.js'
@@ -31,24 +31,7 @@ t.test('SIGHUP and a changed file rotate API keys in a running gateway', async (
   }
   write([['first', first]])
 
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    MBG_CONFIG_FILE: configFile,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    MAX_EVENT_LOOP_DELAY_MS: '0'
-  }
-  delete env.MBG_CONFIG
-  const child = startTs('src/server.ts', [], env)
-  let text = ''
-  child.stdout.on('data', (c: Buffer) => { text += c.toString() })
-  child.stderr.on('data', (c: Buffer) => { text += c.toString() })
-  const closed = new Promise((resolve) => child.once('close', resolve))
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    persist(text.split('\n').filter((l) => l.length > 0))
-  })
+  const { child, output, closed } = startGatewayProcess(t, { MBG_CONFIG_FILE: configFile, LOG_LEVEL: 'info' })
   const url = (await waitForOutput(child, 'stdout', /"gateway":"(http:\/\/[^"]+)"/))[1]
   const status = async (key: string): Promise<number> => {
     const res = await request(`${url}/mailboxes`, { headers: { 'x-api-key': key } })
@@ -57,7 +40,7 @@ t.test('SIGHUP and a changed file rotate API keys in a running gateway', async (
   }
   /** Waits (without a deadline of its own: the test runner's budget bounds it) until the log has `n` reloads. */
   const reloads = async (pattern: RegExp, n: number): Promise<void> => {
-    while ((text.match(new RegExp(pattern, 'g')) ?? []).length < n) {
+    while ((output().match(new RegExp(pattern, 'g')) ?? []).length < n) {
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
@@ -83,7 +66,7 @@ t.test('SIGHUP and a changed file rotate API keys in a running gateway', async (
   await reloads(/auth settings reloaded/, 2)
   t.equal(await status(first), 401, 'the old key is gone')
   t.equal(await status(second), 200)
-  t.notOk(text.includes(first) || text.includes(second), 'no key reached the log')
+  t.notOk(output().includes(first) || output().includes(second), 'no key reached the log')
 
   child.kill('SIGTERM')
   await closed

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
 import { persist } from '../helpers/logs.js'
-import { runTs, startTs, waitForOutput, type Child, PROCESS_API_KEY } from '../helpers/process.js'
+import { runTs, startGatewayProcess, waitForOutput, type Child, PROCESS_API_KEY } from '../helpers/process.js'
 
 /** A fresh folder, removed after the test. */
 function tempDir (t: Test): string {
@@ -58,27 +58,14 @@ t.test('configured mode: a set SIMULATOR_FAULTS is ignored with one warning', as
     mailboxes: [{ address: 'a@contoso.com', backend: 'onprem' }],
     auth: { mode: 'none' }
   }
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const { child, output, closed } = startGatewayProcess(t, {
     MBG_CONFIG: JSON.stringify(doc),
-    HOST: '127.0.0.1',
-    PORT: '0',
     LOG_LEVEL: 'info',
-    MAX_EVENT_LOOP_DELAY_MS: '0',
     SIMULATOR_FAULTS: '{"ews":[{"operations":["ExportItems"],"rate":1,"kinds":["slow"]}]}'
-  }
-  delete env.MBG_CONFIG_FILE
-  const child = startTs('src/server.ts', [], env)
-  let text = ''
-  child.stdout.on('data', (c: Buffer) => { text += c.toString() })
-  child.stderr.on('data', (c: Buffer) => { text += c.toString() })
-  const closed = new Promise((resolve) => child.once('close', resolve))
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    persist(text.split('\n').filter((l) => l.length > 0))
   })
   await waitForOutput(child, 'stdout', /"msg":"mailbox-gateway listening"/)
-  const entries = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+  const entries = output().split('\n').filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
   const warnings = entries.filter((e) => String(e.msg).includes('SIMULATOR_FAULTS'))
   t.equal(warnings.length, 1, 'one line mentions SIMULATOR_FAULTS')
   t.equal(warnings[0]?.level, 40, 'a warning')
@@ -92,19 +79,7 @@ t.test('configured mode: a set SIMULATOR_FAULTS is ignored with one warning', as
 
 /** Starts `npm start`'s script in demo mode with `env`; resolves with its address once it listens. */
 async function startDemoGateway (t: Test, env: Record<string, string>): Promise<{ child: Child, url: string }> {
-  const base: NodeJS.ProcessEnv = { ...process.env }
-  delete base.MBG_CONFIG
-  delete base.MBG_CONFIG_FILE
-  // Load shedding off: a cold start on a busy machine lags (test/app/shedding.test.ts covers shedding).
-  const child = startTs('src/server.ts', [],
-    { ...base, HOST: '127.0.0.1', PORT: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
-  let text = ''
-  child.stdout.on('data', (c: Buffer) => { text += c.toString() })
-  child.stderr.on('data', (c: Buffer) => { text += c.toString() })
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    persist(text.split('\n').filter((l) => l.length > 0))
-  })
+  const { child } = startGatewayProcess(t, env)
   const url = (await waitForOutput(child, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/))[1]
   return { child, url }
 }

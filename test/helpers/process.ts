@@ -8,7 +8,9 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
 import { generateApiKey } from '../../src/access/authenticator.js'
+import { persist } from './logs.js'
 
 /** Project root, the working directory of the processes started here. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -83,4 +85,35 @@ export async function runTs (script: string, args: string[], env: NodeJS.Process
     // 'close', not 'exit': all output has been read by then.
     child.once('close', (status, signal) => { clearTimeout(timer); resolve({ status, signal, stdout, stderr }) })
   })
+}
+
+/** A gateway process a test started (startGatewayProcess). */
+export interface GatewayProcess {
+  child: Child
+  /** Everything it printed so far, stdout and stderr interleaved. */
+  output: () => string
+  /** Resolves with its exit code once it has closed. */
+  closed: Promise<number | null>
+}
+
+/**
+ * Starts `src/server.ts` as `npm start` does, with this process's environment minus MBG_CONFIG and
+ * MBG_CONFIG_FILE, on loopback, a free port, no load shedding (a cold start on a busy machine lags), then `env`.
+ * Collects its output, kills it at teardown if it still runs, and adds its output to the suite-wide log scan.
+ */
+export function startGatewayProcess (t: Test, env: NodeJS.ProcessEnv): GatewayProcess {
+  const base: NodeJS.ProcessEnv = { ...process.env }
+  delete base.MBG_CONFIG
+  delete base.MBG_CONFIG_FILE
+  const child = startTs('src/server.ts', [],
+    { ...base, HOST: '127.0.0.1', PORT: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
+  let text = ''
+  child.stdout.on('data', (c: Buffer) => { text += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { text += c.toString() })
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => { resolve(code) }))
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    persist(text.split('\n').filter((l) => l.length > 0))
+  })
+  return { child, output: () => text, closed }
 }
