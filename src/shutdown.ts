@@ -68,7 +68,14 @@ export function drain (fastify: FastifyInstance): void {
     }))
   })
   // Fastify's own 503 while closing (return503OnClosing) is bare JSON without Retry-After: ours is a problem.
-  fastify.addHook('preClose', async () => { closing = true })
+  fastify.addHook('preClose', async () => {
+    closing = true
+    // A keep-alive connection that was busy when the close began and goes idle without an answer of ours ending
+    // on it is closed too (else it would hold the close until its keep-alive timeout, past SHUTDOWN_TIMEOUT_MS).
+    const sweep = setInterval(() => { fastify.server.closeIdleConnections() }, 1000)
+    sweep.unref()
+    fastify.server.once('close', () => { clearInterval(sweep) })
+  })
   fastify.addHook('onRequest', async (request, reply) => {
     running.set(request, Date.now())
     reply.raw.once('close', () => {

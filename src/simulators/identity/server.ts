@@ -26,7 +26,11 @@ export async function startIdentitySimulator (options: IdentitySimulatorOptions)
   const logger = options.logger
   const stats = { tokensIssued: 0, failures: 0 }
 
-  const app = Fastify({ https: { key: options.tls.key, cert: options.tls.cert }, logger: false })
+  // Closing drops every connection, as the EWS and Graph simulators do: a client's keep-alive socket must not hold
+  // the shutdown of demo mode until it times out.
+  const app = Fastify({
+    https: { key: options.tls.key, cert: options.tls.cert }, logger: false, forceCloseConnections: true
+  })
   // Fastify does not parse forms by itself; the token endpoint only takes forms.
   app.addContentTypeParser(FORM, { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
