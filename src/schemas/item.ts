@@ -18,6 +18,13 @@ export const ItemSummary = Type.Object({
   subject: Type.Optional(Type.String()),
   associated: Type.Optional(Type.Literal(true, {
     description: 'Present (true) on folder-associated items (rules, views, forms), listed with `associated=true`.'
+  })),
+  searchKey: Type.Optional(Type.String({
+    contentEncoding: 'base64',
+    description: "The item's stable key: base64 of PidTagSearchKey (PR_SEARCH_KEY, property tag 0x300B, " +
+      'PT_BINARY; [MS-OXPROPS] 2.1017). It stays the same when the item is copied, moved, or exported and ' +
+      'imported with its full-fidelity stream, so it matches an item with its copies. Absent when the backend ' +
+      'does not report it (Graph item change feeds cannot ask for extended properties).'
   }))
 }, { $id: 'ItemSummary', title: 'ItemSummary', additionalProperties: false })
 

@@ -7,7 +7,7 @@
  * test/openapi-examples.test.ts re-runs the capture and fails when the file drifts.
  *
  * Nothing is shortened or rewritten: the item the export/import examples use is
- * a real 178-byte item stream imported first (that bootstrap call is not
+ * a real 202-byte item stream imported first (that bootstrap call is not
  * recorded), so its `data` is a short, genuine base64 stream. Everything that
  * could vary between runs is pinned instead of stripped: the seed is
  * deterministic, the store clock is fixed, and page tokens are sealed with a
@@ -23,7 +23,9 @@ import { createRouter } from '../../src/backends/factory.js'
 import { demoConfig } from '../../src/demo.js'
 import { startSimulators } from '../../src/simulators/index.js'
 import { seedDemoTenant, DEMO_DOMAIN, DEMO_MAILBOXES } from '../../src/simulators/store/seed.js'
-import { encodeItemStream, PROP, PT_SYSTIME, PT_UNICODE_CP1200, toFileTime } from '../../src/simulators/store/fts.js'
+import {
+  encodeItemStream, PROP, PT_BINARY, PT_SYSTIME, PT_UNICODE_CP1200, toFileTime
+} from '../../src/simulators/store/fts.js'
 import { EXAMPLES_PATH, type OperationExample, type OperationExamples } from '../../src/cli/openapi.js'
 import { openAuthenticator } from './auth.js'
 import { MemoryJobStore, MemoryLedgerStore } from '../../src/state/memory-jobs.js'
@@ -35,14 +37,19 @@ const PAGE_TOKEN_SECRET = 'openapi-examples-page-token-key'
 /** Clock of the simulated store: timestamps it assigns (e.g. `modified` of an imported item). */
 const STORE_NOW = new Date('2026-06-30T09:30:00.000Z')
 
-/** A small real item stream (FastTransfer-style, as the simulators speak it): 178 bytes, 240 base64 characters. */
+/**
+ * A small real item stream (FastTransfer-style, as the simulators speak it): 202 bytes, 272 base64 characters. It
+ * carries a fixed search key (PidTagSearchKey), as an exported stream does; without one the store would give the
+ * item a random key and the captured examples would change on every run.
+ */
 function tinyItemStream (): string {
   return encodeItemStream({
     props: [
       { type: PT_UNICODE_CP1200, id: PROP.MessageClass, value: 'IPM.Note' },
       { type: PT_UNICODE_CP1200, id: PROP.Subject, value: 'Invoice 1042 paid' },
       { type: PT_SYSTIME, id: PROP.CreationTime, value: toFileTime(new Date('2026-06-30T08:00:00.000Z')) },
-      { type: PT_UNICODE_CP1200, id: PROP.Body, value: 'Thanks, received.' }
+      { type: PT_UNICODE_CP1200, id: PROP.Body, value: 'Thanks, received.' },
+      { type: PT_BINARY, id: PROP.SearchKey, value: Buffer.from('4f1c2a9e6b3d47c8a5e0d2b7c9f1e3a6', 'hex') }
     ],
     recipients: [],
     attachments: []

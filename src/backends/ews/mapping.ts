@@ -4,7 +4,7 @@ import type { Folder, ItemSummary, MailboxRef, WellKnownFolder } from '../mailbo
 import { BadRequest, FolderNotFound, UpstreamBadResponse } from '../../errors.js'
 import { boundedText, isDateTime, MAX_FOLDER_TEXT_UNITS, nonNegativeInteger } from '../answers.js'
 import { shortId, toPublicId } from './ids.js'
-import { NS, child, childText, type XmlNode } from './soap/xml.js'
+import { NS, child, childText, childrenOf, type XmlNode } from './soap/xml.js'
 
 /** The IPM subtree root of a mailbox: what the port calls `root`. */
 export function rootName (mailbox: MailboxRef): string {
@@ -69,11 +69,32 @@ export function readFolder (node: XmlNode, rootEwsId: string | undefined): EwsFo
   }
 }
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * The value (base64) of the item's PidTagSearchKey `t:ExtendedProperty` (PropertyTag 0x300B, hex or decimal as
+ * PropertyTagType allows, PropertyType Binary), or undefined when the answer has none or an unreadable one.
+ */
+function searchKeyOf (node: XmlNode): string | undefined {
+  for (const prop of childrenOf(node, NS.t, 'ExtendedProperty')) {
+    const uri = child(prop, NS.t, 'ExtendedFieldURI')
+    const tag = uri?.attrs.PropertyTag?.trim() ?? ''
+    const id = /^0x[0-9a-f]{1,4}$/i.test(tag)
+      ? parseInt(tag.slice(2), 16)
+      : /^[0-9]{1,5}$/.test(tag) ? Number(tag) : -1
+    if (id !== 0x300b || uri?.attrs.PropertyType !== 'Binary') continue
+    const value = childText(prop, NS.t, 'Value')?.replace(/\s+/g, '')
+    return value !== undefined && value !== '' && BASE64.test(value) ? value : undefined
+  }
+  return undefined
+}
+
 /**
  * Any item element of t:Items (Message, CalendarItem, Contact, Task, Item, …) as the public
- * ItemSummary. Times the server left out are left out; an item without Id, ChangeKey or a
- * non-negative integer Size, or with a time that is not an RFC 3339 date-time, is a bad answer
- * (MBG_ERR_UPSTREAM_BAD_RESPONSE naming the item): FindItem was asked for all of them (find-item.ts).
+ * ItemSummary, with `searchKey` when the item carries PidTagSearchKey (FindItem and SyncFolderItems ask for it).
+ * Times the server left out are left out; an item without Id, ChangeKey or a non-negative integer Size, or with
+ * a time that is not an RFC 3339 date-time, is a bad answer (MBG_ERR_UPSTREAM_BAD_RESPONSE naming the item):
+ * FindItem was asked for all of them (find-item.ts).
  */
 export function readItemSummary (node: XmlNode): ItemSummary {
   const idNode = child(node, NS.t, 'ItemId')
@@ -94,6 +115,7 @@ export function readItemSummary (node: XmlNode): ItemSummary {
   const created = time('DateTimeCreated')
   const modified = time('LastModifiedTime')
   const subject = childText(node, NS.t, 'Subject')
+  const searchKey = searchKeyOf(node)
   return {
     id: toPublicId(id),
     changeKey,
@@ -101,7 +123,8 @@ export function readItemSummary (node: XmlNode): ItemSummary {
     size,
     ...(created !== undefined ? { created } : {}),
     ...(modified !== undefined ? { modified } : {}),
-    ...(subject !== undefined ? { subject } : {})
+    ...(subject !== undefined ? { subject } : {}),
+    ...(searchKey !== undefined ? { searchKey } : {})
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Item listing: mailboxItem has no subject (protocol brief §13.3), so the subject
- * comes from the extended property PR_SUBJECT (String 0x0037), when Graph returns it.
+ * comes from the extended property PR_SUBJECT (String 0x0037), when Graph returns it, and the
+ * item's stable key from PR_SEARCH_KEY (Binary 0x300B, [MS-OXPROPS] 2.1017), asked for in the same $expand.
  */
 import { UpstreamBadResponse } from '../../errors.js'
 import { isDateTime, nonNegativeInteger } from '../answers.js'
@@ -30,9 +31,11 @@ export interface GraphItem {
 
 /** The mailboxItem properties ItemSummary needs (list and delta $select them). */
 export const ITEM_SELECT = 'id,changeKey,type,size,createdDateTime,lastModifiedDateTime'
-const EXPAND = "singleValueExtendedProperties($filter=id eq 'String 0x0037')"
-// Outlook normalizes the id it returns (`String 0x37`), so match the tag numerically.
+const EXPAND = "singleValueExtendedProperties($filter=id eq 'String 0x0037' or id eq 'Binary 0x300B')"
+// Outlook normalizes the id it returns (`String 0x37`, `Binary 0x300b`), so match the tag numerically.
 const SUBJECT_PROP = /^String\s+0x0*37$/i
+const SEARCH_KEY_PROP = /^Binary\s+0x0*300b$/i
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /**
  * The port's ItemSummary of a Graph item: the id made public (ids.ts), the change key from
@@ -40,7 +43,9 @@ const SUBJECT_PROP = /^String\s+0x0*37$/i
  * leaves out or answers null (the CSDL declares them nullable) are left out; an item without a
  * usable id, without a change key in either place, without a non-negative integer size, or with
  * a time that is not an RFC 3339 date-time, is a bad answer (MBG_ERR_UPSTREAM_BAD_RESPONSE
- * naming the item): the listing $selects all of them.
+ * naming the item): the listing $selects all of them. `searchKey` is the base64 value of the Binary 0x300B
+ * extended property when Graph returns one (a Binary value is base64 on the wire); item delta cannot $expand, so
+ * change-feed items have none.
  */
 export function toItemSummary (item: GraphItem): ItemSummary {
   const id = publicIdOf(item.id, 'item')
@@ -59,9 +64,11 @@ export function toItemSummary (item: GraphItem): ItemSummary {
   }
   const created = time('createdDateTime')
   const modified = time('lastModifiedDateTime')
-  const subject = item.singleValueExtendedProperties?.find(
-    (p) => typeof p.id === 'string' && SUBJECT_PROP.test(p.id.trim())
+  const extended = (pattern: RegExp): unknown => item.singleValueExtendedProperties?.find(
+    (p) => typeof p.id === 'string' && pattern.test(p.id.trim())
   )?.value
+  const subject = extended(SUBJECT_PROP)
+  const searchKey = extended(SEARCH_KEY_PROP)
   return {
     id,
     changeKey,
@@ -69,7 +76,8 @@ export function toItemSummary (item: GraphItem): ItemSummary {
     size,
     ...(created !== undefined ? { created } : {}),
     ...(modified !== undefined ? { modified } : {}),
-    ...(typeof subject === 'string' ? { subject } : {})
+    ...(typeof subject === 'string' ? { subject } : {}),
+    ...(typeof searchKey === 'string' && searchKey !== '' && BASE64.test(searchKey) ? { searchKey } : {})
   }
 }
 

@@ -14,9 +14,28 @@ export interface Shape {
   extra: Set<string>
   /** Fields left out even when asked for (the `omitItemFields` fault knob). */
   omit?: Set<string>
+  /** Tagged MAPI properties asked for with `t:ExtendedFieldURI PropertyTag=… PropertyType=…`, in request order. */
+  extended: ExtendedTag[]
 }
 
-/** Parses `m:FolderShape` / `m:ItemShape`; unknown FieldURIs are accepted and simply not returned. */
+/** A tagged property asked for by ExtendedFieldURI: `tag` is the property id (PropertyTag), `type` PropertyType. */
+export interface ExtendedTag { tag: number, type: string }
+
+/** PidTagSearchKey ([MS-OXPROPS] 2.1017): property id 0x300B, PT_BINARY. */
+export const SEARCH_KEY_TAG = 0x300b
+
+/** A PropertyTag attribute value (PropertyTagType: hex `0x3fa4` or decimal 0–65535); undefined when malformed. */
+function parsePropertyTag (value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const v = value.trim()
+  const n = /^0x[0-9a-f]{1,4}$/i.test(v) ? parseInt(v.slice(2), 16) : /^[0-9]{1,5}$/.test(v) ? Number(v) : NaN
+  return Number.isInteger(n) && n >= 0 && n <= 0xffff ? n : undefined
+}
+
+/**
+ * Parses `m:FolderShape` / `m:ItemShape`; unknown FieldURIs are accepted and simply not returned. Tagged
+ * ExtendedFieldURIs are kept in `extended`; the item renderer answers the ones the store knows (PidTagSearchKey).
+ */
 export function parseShape (shapeEl: XmlEl): Shape {
   const base = required(shapeEl, NS.t, 'BaseShape').text
   if (base !== 'IdOnly' && base !== 'Default' && base !== 'AllProperties') {
@@ -25,13 +44,21 @@ export function parseShape (shapeEl: XmlEl): Shape {
     )
   }
   const extra = new Set<string>()
+  const extended: ExtendedTag[] = []
   const props = child(shapeEl, NS.t, 'AdditionalProperties')
   if (props !== undefined) {
     for (const f of childrenNamed(props, NS.t, 'FieldURI')) {
       if (f.attrs.FieldURI !== undefined) extra.add(f.attrs.FieldURI)
     }
+    for (const f of childrenNamed(props, NS.t, 'ExtendedFieldURI')) {
+      const tag = parsePropertyTag(f.attrs.PropertyTag)
+      const type = f.attrs.PropertyType
+      if (tag !== undefined && type !== undefined && !extended.some((e) => e.tag === tag && e.type === type)) {
+        extended.push({ tag, type })
+      }
+    }
   }
-  return { base, extra }
+  return { base, extra, extended }
 }
 
 // ------------------------------------------------------------------ folders
@@ -120,6 +147,22 @@ export function itemElementName (itemClass: string): ItemElement {
   return 'Item'
 }
 
+/**
+ * `t:ExtendedProperty` elements for the tagged properties the shape asks for and the item has. Exchange echoes the
+ * tag in lower-case hex without leading zeros (`0x300b`) and a Binary value in base64 (ExtendedPropertyType,
+ * https://learn.microsoft.com/exchange/client-developer/web-service-reference/extendedproperty). Properties the
+ * item does not have are left out, as Exchange does.
+ */
+function extendedProperties (item: StoreItem, shape: Shape): string {
+  let out = ''
+  for (const { tag, type } of shape.extended) {
+    if (tag !== SEARCH_KEY_TAG || type !== 'Binary') continue
+    out += `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x${tag.toString(16)}" PropertyType="${type}"/>` +
+      `<t:Value>${item.searchKey.toString('base64')}</t:Value></t:ExtendedProperty>`
+  }
+  return out
+}
+
 export function renderItem (item: StoreItem, shape: Shape): string {
   // Folder-associated items of classes the schema has no element for (IPM.Configuration.*, views, rules) come back
   // as t:Message: "FindItem returns all items that are not defined in the EWS schema as message items" (Microsoft,
@@ -137,6 +180,7 @@ export function renderItem (item: StoreItem, shape: Shape): string {
   if (w('item:DateTimeSent')) out += `<t:DateTimeSent>${received}</t:DateTimeSent>`
   if (w('item:DateTimeCreated')) out += `<t:DateTimeCreated>${received}</t:DateTimeCreated>`
   if (w('item:HasAttachments')) out += `<t:HasAttachments>${item.hasAttachments}</t:HasAttachments>`
+  out += extendedProperties(item, shape)
   if (w('item:LastModifiedTime')) out += `<t:LastModifiedTime>${dateTime(item.modified)}</t:LastModifiedTime>`
   if (w('item:IsAssociated')) out += `<t:IsAssociated>${item.associated}</t:IsAssociated>`
   if (el === 'Message' && w('message:IsRead')) out += `<t:IsRead>${item.isRead}</t:IsRead>`

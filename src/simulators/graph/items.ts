@@ -90,6 +90,7 @@ export function deleteItem (ctx: SimContext, call: GraphCall, item: StoreItem): 
             itemClass: item.itemClass,
             ...(item.subject !== undefined ? { subject: item.subject } : {}),
             hasAttachments: item.hasAttachments,
+            searchKey: item.searchKey,
             blob: item.blob
           },
           { created: item.created, isRead: item.isRead }

@@ -147,7 +147,9 @@ export function itemJson (ctx: SimContext, item: StoreItem, opts: ShapeOptions =
       ['SystemTime 0x3007', isoDate(item.created)],
       ['SystemTime 0x3008', isoDate(item.modified)],
       ['Integer 0xe08', String(item.size)],
-      ['Boolean 0xe1b', String(item.hasAttachments)]
+      ['Boolean 0xe1b', String(item.hasAttachments)],
+      // PidTagSearchKey; Binary values are base64 (Graph singleValueLegacyExtendedProperty docs).
+      ['Binary 0x300b', item.searchKey.toString('base64')]
     ], opts.expand)
   }
   return out

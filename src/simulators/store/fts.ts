@@ -46,6 +46,8 @@ export const PROP = {
   EmailAddress: 0x3003,
   CreationTime: 0x3007,
   LastModificationTime: 0x3008,
+  /** PidTagSearchKey (PT_BINARY): the item's stable key, kept across copy, move, export and import. */
+  SearchKey: 0x300b,
   RecipientType: 0x0c15,
   AttachDataBinary: 0x3701,
   AttachFilename: 0x3704,
@@ -151,6 +153,15 @@ export function encodeItemStream (message: FtsMessage): Buffer {
 
 /** Parses and validates a stream; throws FtsFormatError on anything malformed. */
 export function decodeItemStream (buf: Buffer): FtsMessage {
+  return scanItemStream(buf).message
+}
+
+/**
+ * Parses a stream and reports where its top-level message properties end (the offset of the first recipient,
+ * attachment or EndMessage marker): a property may be inserted there. Throws FtsFormatError.
+ */
+function scanItemStream (buf: Buffer): { message: FtsMessage, propsEnd: number } {
+  let propsEnd: number | undefined
   let o = 0
   const need = (n: number): void => {
     if (o + n > buf.length) throw new FtsFormatError(`truncated stream (needed ${n} bytes)`, o)
@@ -180,6 +191,7 @@ export function decodeItemStream (buf: Buffer): FtsMessage {
     const id = u16()
     const tag = ((id << 16) | type) >>> 0
     if (type === PT_INT32 && id >= 0x4000) {
+      propsEnd ??= start
       switch (tag) {
         case MARKER.StartRecip:
           if (state !== 'message') throw new FtsFormatError('recipient inside a sub-object', start)
@@ -196,7 +208,7 @@ export function decodeItemStream (buf: Buffer): FtsMessage {
         case MARKER.EndMessage:
           if (state !== 'message') throw new FtsFormatError('message ends inside a sub-object', start)
           if (o !== buf.length) throw new FtsFormatError('data after the end of the message', o)
-          return message
+          return { message, propsEnd }
         default:
           throw new FtsFormatError(`unknown marker 0x${tag.toString(16)}`, start)
       }
@@ -234,6 +246,8 @@ export interface StreamSummary {
   created?: Date
   modified?: Date
   attachmentCount: number
+  /** PidTagSearchKey (0x300B) of the message, when the stream has one. */
+  searchKey?: Buffer
 }
 
 /** Reads the few properties a store needs to index an item. Throws FtsFormatError. */
@@ -245,11 +259,33 @@ export function summarizeItemStream (buf: Buffer): StreamSummary {
   const subject = find(PROP.Subject)
   const created = find(PROP.CreationTime)
   const modified = find(PROP.LastModificationTime)
+  const searchKey = message.props.find((p) => p.id === PROP.SearchKey && p.type === PT_BINARY)?.value
   return {
     itemClass: cls,
     ...(typeof subject === 'string' ? { subject } : {}),
     ...(typeof created === 'bigint' ? { created: fromFileTime(created) } : {}),
     ...(typeof modified === 'bigint' ? { modified: fromFileTime(modified) } : {}),
-    attachmentCount: message.attachments.length
+    attachmentCount: message.attachments.length,
+    ...(Buffer.isBuffer(searchKey) && searchKey.length > 0 ? { searchKey: Buffer.from(searchKey) } : {})
   }
+}
+
+/**
+ * The stream with PidTagSearchKey (0x300B, PT_BINARY) set to `key`: an existing top-level search key is replaced,
+ * otherwise the property is added after the message's other properties. Everything else stays byte for byte.
+ * Throws FtsFormatError on a malformed stream.
+ */
+export function withSearchKey (buf: Buffer, key: Buffer): Buffer {
+  const { message, propsEnd } = scanItemStream(buf)
+  const current = message.props.find((p) => p.id === PROP.SearchKey && p.type === PT_BINARY)?.value
+  if (Buffer.isBuffer(current) && current.equals(key)) return buf
+  const w = new Writer()
+  writeProp(w, { type: PT_BINARY, id: PROP.SearchKey, value: key })
+  const prop = w.done()
+  if (Buffer.isBuffer(current)) {
+    // `current` is a view into `buf`: the property starts 8 bytes (type, id, length) before its value.
+    const valueStart = current.byteOffset - buf.byteOffset
+    return Buffer.concat([buf.subarray(0, valueStart - 8), prop, buf.subarray(valueStart + current.length)])
+  }
+  return Buffer.concat([buf.subarray(0, propsEnd), prop, buf.subarray(propsEnd)])
 }

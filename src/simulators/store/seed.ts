@@ -14,7 +14,7 @@ import {
   encodeItemStream, toFileTime, PROP, PT_BINARY, PT_BOOLEAN, PT_INT32, PT_SYSTIME, PT_UNICODE_CP1200,
   type FtsMessage, type Prop
 } from './fts.js'
-import { MailboxStore, type StoreFolder, type StoreMailbox } from './store.js'
+import { MailboxStore, SEARCH_KEY_BYTES, type StoreFolder, type StoreMailbox } from './store.js'
 
 export const DEMO_TENANT_ID = 'a7809c93-5e0b-4f5c-9d1e-6c2f8d0e4b11'
 export const DEMO_DOMAIN = 'contoso.example'
@@ -92,6 +92,11 @@ export interface SeedItemSpec {
   attachment: boolean
 }
 
+/** The deterministic PidTagSearchKey of a seeded item: 16 bytes drawn from its spec key. */
+export function seedSearchKey (spec: SeedItemSpec): Buffer {
+  return createHash('sha256').update(`${spec.key}/searchkey`).digest().subarray(0, SEARCH_KEY_BYTES)
+}
+
 /** Builds an item stream for a spec; `attachmentBytes` null means a zero-length placeholder (for sizing). */
 function buildMessage (spec: SeedItemSpec, attachmentBytes: Buffer | null, bodyPad: number): FtsMessage {
   const rnd = prng(`${spec.key}/text`)
@@ -106,6 +111,7 @@ function buildMessage (spec: SeedItemSpec, attachmentBytes: Buffer | null, bodyP
     time(PROP.MessageDeliveryTime, spec.created),
     str(PROP.SenderName, sender),
     int(PROP.MessageFlags, 1),
+    { type: PT_BINARY, id: PROP.SearchKey, value: seedSearchKey(spec) },
     bool(0x0e1b, spec.attachment), // PR_HASATTACH
     str(PROP.Body, body)
   ]
@@ -124,8 +130,9 @@ function buildMessage (spec: SeedItemSpec, attachmentBytes: Buffer | null, bodyP
   return { props, recipients, attachments }
 }
 
-/** Returns the exact size and a lazy generator for a seeded item's stream. */
-export function seedItemStream (spec: SeedItemSpec): { size: number, blob: () => Buffer } {
+/** Returns the exact size, the search key and a lazy generator for a seeded item's stream. */
+export function seedItemStream (spec: SeedItemSpec): { size: number, searchKey: Buffer, blob: () => Buffer } {
+  const searchKey = seedSearchKey(spec)
   if (spec.attachment) {
     const base = encodeItemStream(buildMessage(spec, null, 0)).length
     const attachmentLength = Math.max(64, spec.size - base)
@@ -134,6 +141,7 @@ export function seedItemStream (spec: SeedItemSpec): { size: number, blob: () =>
     let cached: Buffer | undefined
     return {
       size,
+      searchKey,
       blob: () =>
         (cached ??= encodeItemStream(buildMessage(spec, randomBytes(`${spec.key}/attach`, attachmentLength), 0)))
     }
@@ -141,7 +149,7 @@ export function seedItemStream (spec: SeedItemSpec): { size: number, blob: () =>
   const base = encodeItemStream(buildMessage(spec, null, 0)).length
   const pad = Math.max(0, Math.floor((spec.size - base) / 2))
   const blob = encodeItemStream(buildMessage(spec, null, pad))
-  return { size: blob.length, blob: () => blob }
+  return { size: blob.length, searchKey, blob: () => blob }
 }
 
 interface FolderPlan {
@@ -227,8 +235,9 @@ function populate (ctx: SeedContext, mailbox: StoreMailbox, parent: StoreFolder,
         size: sizeFor(rnd, i, bigItems[plan.name] ?? {}),
         attachment: (bigItems[plan.name]?.[i] !== undefined) || (itemClass === 'IPM.Note' && rnd() < 0.25)
       }
-      const { size, blob } = seedItemStream(spec)
-      ctx.store.createItem(folder.id, { size, itemClass, subject: spec.subject, hasAttachments: spec.attachment, blob },
+      const { size, searchKey, blob } = seedItemStream(spec)
+      const data = { size, itemClass, subject: spec.subject, hasAttachments: spec.attachment, searchKey, blob }
+      ctx.store.createItem(folder.id, data,
         {
           created: spec.created, modified: spec.modified, isRead: rnd() < 0.7
         })
@@ -245,10 +254,10 @@ function populate (ctx: SeedContext, mailbox: StoreMailbox, parent: StoreFolder,
           size: 1024,
           attachment: false
         }
-        const { size, blob } = seedItemStream(spec)
+        const { size, searchKey, blob } = seedItemStream(spec)
         ctx.store.createItem(
           folder.id,
-          { size, itemClass: cls, hasAttachments: false, blob },
+          { size, itemClass: cls, hasAttachments: false, searchKey, blob },
           { associated: true, created: ctx.base, modified: ctx.base }
         )
       }
@@ -287,8 +296,8 @@ function addAssociatedItems (ctx: SeedContext, mailbox: StoreMailbox): void {
         size: 1024,
         attachment: false
       }
-      const { size, blob } = seedItemStream(spec)
-      ctx.store.createItem(folder.id, { size, itemClass: cls, hasAttachments: false, blob },
+      const { size, searchKey, blob } = seedItemStream(spec)
+      ctx.store.createItem(folder.id, { size, itemClass: cls, hasAttachments: false, searchKey, blob },
         { associated: true, created, modified: created })
     }
   }

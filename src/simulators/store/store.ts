@@ -7,8 +7,8 @@
  * Every change bumps a store-wide sequence number and is logged per mailbox, so
  * Sync and delta calls can be answered from an opaque "last seen sequence" state.
  */
-import { createHash, randomUUID } from 'node:crypto'
-import { FtsFormatError, summarizeItemStream } from './fts.js'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { FtsFormatError, summarizeItemStream, withSearchKey } from './fts.js'
 
 export type StoreErrorCode =
   | 'MailboxNotFound' | 'FolderNotFound' | 'ItemNotFound' | 'FolderExists'
@@ -80,6 +80,12 @@ export interface StoreItem {
   associated: boolean
   hasAttachments: boolean
   isRead: boolean
+  /**
+   * PidTagSearchKey (0x300B, PT_BINARY; [MS-OXPROPS] 2.1017), 16 bytes: the item's stable key. It is in the
+   * item's stream, so an export carries it and an import keeps it; a move keeps it too. A stream without one
+   * gets a fresh random key (written into the stored stream).
+   */
+  searchKey: Buffer
   /** Full-fidelity stream; generated lazily for seeded items. */
   blob: () => Buffer
 }
@@ -139,6 +145,20 @@ export function isParseableChangeKey (changeKey: string): boolean {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(changeKey) || changeKey.length % 4 !== 0) return false
   const bytes = Buffer.from(changeKey, 'base64')
   return bytes.length >= 8 && bytes.length <= 64 && bytes[1] === 0 && bytes[2] === 0 && bytes[3] === 0
+}
+
+/** Length of the search keys the store issues (a GUID's worth, as Exchange's are). */
+export const SEARCH_KEY_BYTES = 16
+
+/** Summary of a lazily generated stream (the seed): `blob()` must give exactly `size` bytes with `searchKey` in it. */
+export interface LazyItemData {
+  size: number
+  itemClass: string
+  subject?: string
+  hasAttachments: boolean
+  /** The key inside the stream; a fresh random one when left out. */
+  searchKey?: Buffer
+  blob: () => Buffer
 }
 
 export interface CreateItemOptions {
@@ -465,9 +485,7 @@ export class MailboxStore {
    * Adds an item from a full-fidelity stream; validates the stream (StoreError 'CorruptData').
    * `lazyBlob` lets the seed defer generating large streams; its summary must then be given.
    */
-  createItem (folderId: string,
-    data: Buffer | { size: number, itemClass: string, subject?: string, hasAttachments: boolean, blob: () => Buffer },
-    options: CreateItemOptions = {}): StoreItem {
+  createItem (folderId: string, data: Buffer | LazyItemData, options: CreateItemOptions = {}): StoreItem {
     const folder = this.requireFolder(folderId)
     const now = this.now()
     let summary: {
@@ -476,14 +494,16 @@ export class MailboxStore {
       created?: Date
       size: number
       hasAttachments: boolean
+      searchKey: Buffer
       blob: () => Buffer
     }
     if (Buffer.isBuffer(data)) {
       const s = this.summarize(data)
-      const copy = Buffer.from(data)
-      summary = { ...s, size: copy.length, hasAttachments: s.attachmentCount > 0, blob: () => copy }
+      const searchKey = s.searchKey ?? randomBytes(SEARCH_KEY_BYTES)
+      const copy = s.searchKey !== undefined ? Buffer.from(data) : this.keyed(data, searchKey)
+      summary = { ...s, searchKey, size: copy.length, hasAttachments: s.attachmentCount > 0, blob: () => copy }
     } else {
-      summary = data
+      summary = { ...data, searchKey: data.searchKey ?? randomBytes(SEARCH_KEY_BYTES) }
     }
     const mailboxGuid = folder.contentMailboxGuid
     const id = makeId(mailboxGuid, KIND_ITEM, `${mailboxGuid}/item/${++this.counter}`)
@@ -502,6 +522,7 @@ export class MailboxStore {
       associated: options.associated ?? false,
       hasAttachments: summary.hasAttachments,
       isRead: options.isRead ?? true,
+      searchKey: summary.searchKey,
       blob: summary.blob
     }
     item.changeSeq = this.record(mailboxGuid, { kind: 'item', op: 'create', id, folderId })
@@ -521,14 +542,30 @@ export class MailboxStore {
     }
   }
 
-  /** Replaces an item's content from a stream; the change key, when given, must be current. */
+  /** The stream with `key` as its search key (StoreError 'CorruptData' when malformed). */
+  private keyed (data: Buffer, key: Buffer): Buffer {
+    try {
+      return Buffer.from(withSearchKey(data, key))
+    } catch (err) {
+      if (err instanceof FtsFormatError) {
+        throw new StoreError('CorruptData', `The item data is corrupt: ${err.message}.`)
+      }
+      throw err
+    }
+  }
+
+  /**
+   * Replaces an item's content from a stream; the change key, when given, must be current. The search key comes
+   * from the stream when it has one, else the item keeps its own (written into the stored stream).
+   */
   updateItem (id: string, data: Buffer, changeKey?: string): StoreItem {
     const item = this.requireItem(id)
     if (changeKey !== undefined && changeKey !== item.changeKey) {
       throw new StoreError('ChangeKeyMismatch', 'The item has changed since the change key was read.')
     }
     const s = this.summarize(data)
-    const copy = Buffer.from(data)
+    const copy = s.searchKey !== undefined ? Buffer.from(data) : this.keyed(data, item.searchKey)
+    if (s.searchKey !== undefined) item.searchKey = s.searchKey
     item.itemClass = s.itemClass
     if (s.subject !== undefined) item.subject = s.subject
     else delete item.subject
@@ -546,7 +583,7 @@ export class MailboxStore {
    * Moves an item into `folderId`. Exchange implements a move as a copy and a delete, so the item gets a new id
    * (ews.md §5: "Item ids change when an item moves"; MoveItem answers the new ItemId,
    * https://learn.microsoft.com/exchange/client-developer/web-service-reference/moveitem-operation): the change log
-   * shows a delete in the old folder and a create in the new one. Content, dates and read state are kept.
+   * shows a delete in the old folder and a create in the new one. Content, dates, read state and search key are kept.
    */
   moveItem (id: string, folderId: string): StoreItem {
     const item = this.requireItem(id)

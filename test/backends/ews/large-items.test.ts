@@ -37,7 +37,10 @@ const backend = createEwsBackend(
 )
 t.teardown(async () => { await backend.close(); await sim.close() })
 
-/** A valid item stream with one PT_BINARY attachment of `bytes` pseudo-random bytes. */
+/**
+ * A valid item stream with one PT_BINARY attachment of `bytes` pseudo-random bytes and a search key, as an
+ * exported stream has (a stream without one gets the store's fresh key written into it).
+ */
 function bigItem (bytes: number): Buffer {
   const attachment = Buffer.alloc(bytes)
   // Not all-equal bytes: the base64 then uses the whole alphabet ('+' and '/' included).
@@ -48,7 +51,11 @@ function bigItem (bytes: number): Buffer {
     value
   })
   return encodeItemStream({
-    props: [str(PROP.MessageClass, 'IPM.Note'), str(PROP.Subject, 'Six megabytes')],
+    props: [
+      str(PROP.MessageClass, 'IPM.Note'),
+      str(PROP.Subject, 'Six megabytes'),
+      { type: PT_BINARY, id: PROP.SearchKey, value: Buffer.alloc(16, bytes % 251) }
+    ],
     recipients: [],
     attachments: [[
       { type: PT_INT32, id: PROP.AttachNum, value: 0 },

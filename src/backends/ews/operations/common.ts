@@ -17,9 +17,17 @@ export function folderIdXml (target: FolderTarget): string {
     target.mailbox !== undefined && el('t:Mailbox', {}, el('t:EmailAddress', {}, text(target.mailbox))))
 }
 
-export function fieldUris (uris: string[]): string {
-  return el('t:AdditionalProperties', {}, ...uris.map((u) => el('t:FieldURI', { FieldURI: u })))
+/** `t:AdditionalProperties` with a FieldURI per name, then the given ExtendedFieldURI elements (already XML). */
+export function fieldUris (uris: string[], extended: string[] = []): string {
+  return el('t:AdditionalProperties', {}, ...uris.map((u) => el('t:FieldURI', { FieldURI: u })), ...extended)
 }
+
+/**
+ * PidTagSearchKey (PR_SEARCH_KEY, [MS-OXPROPS] 2.1017: property id 0x300B, PT_BINARY) as a tagged extended property
+ * path: the item's stable key (kept by copy, move, export and import).
+ * https://learn.microsoft.com/exchange/client-developer/web-service-reference/extendedfielduri
+ */
+export const SEARCH_KEY_FIELD = el('t:ExtendedFieldURI', { PropertyTag: '0x300B', PropertyType: 'Binary' })
 
 export interface ResponseMessage {
   responseClass: 'Success' | 'Warning' | 'Error'

@@ -13,17 +13,22 @@ import type { FolderChange, ItemChange } from '../../mailbox-backend.js'
 import { toPublicId } from '../ids.js'
 import { readFolder, readItemSummary } from '../mapping.js'
 import { NS, child, childText, childrenOf, el, text } from '../soap/xml.js'
-import { fieldUris, folderIdXml, ResponseShapeError, type FolderTarget, type ResponseMessage } from './common.js'
+import {
+  SEARCH_KEY_FIELD, fieldUris, folderIdXml, ResponseShapeError, type FolderTarget, type ResponseMessage
+} from './common.js'
 import { ITEM_FIELDS } from './find-item.js'
 import { FOLDER_FIELDS } from './get-folder.js'
 
 /** MaxChangesReturned is a MaxSyncChangesReturnedType: 1–512 (types.xsd; ews.md §8). */
 export const MAX_SYNC_CHANGES = 512
 
-/** SyncFolderItems of the normal items of `folder`, at most `max` (1–512) changes, IdOnly + the summary fields. */
+/**
+ * SyncFolderItems of the normal items of `folder`, at most `max` (1–512) changes, IdOnly + the summary fields and
+ * the search key (PidTagSearchKey).
+ */
 export function buildSyncFolderItems (folder: FolderTarget, state: string | undefined, max: number): string {
   return el('m:SyncFolderItems', {},
-    el('m:ItemShape', {}, el('t:BaseShape', {}, 'IdOnly'), fieldUris(ITEM_FIELDS)),
+    el('m:ItemShape', {}, el('t:BaseShape', {}, 'IdOnly'), fieldUris(ITEM_FIELDS, [SEARCH_KEY_FIELD])),
     el('m:SyncFolderId', {}, folderIdXml(folder)),
     state !== undefined && el('m:SyncState', {}, text(state)),
     el('m:MaxChangesReturned', {}, String(Math.max(1, Math.min(MAX_SYNC_CHANGES, Math.floor(max))))),
