@@ -17,8 +17,7 @@ import { startDemo, warnFaultsIgnored, type Demo } from './demo.js'
 import { GatewayMetrics } from './metrics.js'
 import { ShuttingDown } from './errors.js'
 import { reportDeadline, stopAfterMs } from './shutdown.js'
-import { openIdempotencyStore } from './state/index.js'
-import type { IdempotencyStore } from './state/store.js'
+import { openStateStores, type StateStores } from './state/index.js'
 
 function fail (message: string): never {
   process.stderr.write(`mailbox-gateway: ${message}\n`)
@@ -45,12 +44,12 @@ const pretty =
   })()
 const logger = pino(loggerOptions(env.LOG_LEVEL), pretty ? pino.transport({ target: 'pino-pretty' }) : undefined)
 
-// The state store first: a file that cannot be opened stops the process before anything starts.
-let idempotencyStore: IdempotencyStore
+// The state store first: a file that cannot be opened stops the process before anything starts. Idempotency keys,
+// copy jobs with their ledgers and mailboxes registered at runtime all live in it (one SQLite file by default).
+let state: StateStores
 try {
   const setting = stateStoreSetting(env.STATE_STORE)
-  idempotencyStore = openIdempotencyStore(setting,
-    { ttlMs: env.IDEMPOTENCY_TTL_SEC * 1000, leaseMs: env.REQUEST_TIMEOUT_MS })
+  state = openStateStores(setting, { ttlMs: env.IDEMPOTENCY_TTL_SEC * 1000, leaseMs: env.REQUEST_TIMEOUT_MS })
   const where = setting.kind === 'sqlite' ? { file: resolve(setting.path) } : {}
   logger.info({ stateStore: setting.kind, ...where }, 'state store open')
 } catch (err) {
@@ -77,7 +76,8 @@ if (config === undefined) {
 const metrics = new GatewayMetrics()
 let router: ReturnType<typeof createRouter>
 try {
-  router = createRouter(config, extras, logger, { telemetry: metrics })
+  // The router closes the registry when it closes.
+  router = createRouter(config, extras, logger, { telemetry: metrics, registry: state.registry })
 } catch (err) {
   fail((err as Error).message)
 }
@@ -118,7 +118,8 @@ const app = await buildGateway({
   underPressure: { maxEventLoopDelay: env.MAX_EVENT_LOOP_DELAY_MS },
   stop: stopping.signal,
   // Closed with the app.
-  idempotency: { store: idempotencyStore },
+  idempotency: { store: state.idempotency },
+  jobs: { store: state.jobs, ledger: state.ledger },
   ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })
 if (demo !== undefined) {

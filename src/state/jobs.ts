@@ -3,8 +3,8 @@
  * at a time and another takes it over once the lease has run out (a crashed gateway), and per job a ledger of
  * what was copied where. Like the rest of the state store (src/state/store.ts) every value crossing these
  * interfaces is JSON-serializable data, times are epoch milliseconds of the store's own clock, and the memory
- * implementations (src/state/memory-jobs.ts) are joined by SQLite and PostgreSQL ones that run the same contract
- * suites (test/state/job-store-contract.ts, test/state/ledger-store-contract.ts).
+ * implementations (src/state/memory-jobs.ts) and the SQLite ones (src/state/sqlite-jobs.ts; PostgreSQL next) run
+ * the same contract suites (test/state/job-store-contract.ts: jobStoreContract, ledgerStoreContract).
  */
 
 /**
@@ -94,13 +94,28 @@ export interface JobStore {
  * - `copied`: imported as `targetId`, from the source item at `sourceChangeKey`;
  * - `failed`: export or import refused it (`code`); a later pass sends it again;
  * - `unknown`: an import whose answer was lost (MBG_ERR_OUTCOME_UNKNOWN): it may be in the target. Never sent
- *   again as is: reconciliation (find it in the target by a stable key) settles it first.
+ *   again as is: reconciliation (find it in the target by a stable key) settles it first;
+ * - `sending`: written before an import is sent (the intent). Found after a crash (kill -9) or a lost answer, it
+ *   is treated like `unknown`: reconciled (looked up in the target folder by `searchKey`) before anything is sent
+ *   again;
+ * - `orphaned`: the source item was deleted (seen in a change feed); its target item is deleted at the end of the
+ *   pass unless a move claims it.
+ * Stores keep any state string as given (no check on the values), so states added later need no schema change.
  */
-export type LedgerItemState = 'copied' | 'failed' | 'unknown'
+export type LedgerItemState = 'copied' | 'failed' | 'unknown' | 'sending' | 'orphaned'
+
+/** Every LedgerItemState, in the order `countItems` lists them. */
+export const LEDGER_ITEM_STATES: readonly LedgerItemState[] = ['copied', 'failed', 'unknown', 'sending', 'orphaned']
 
 /** The ledger entry of one source item of a job. */
 export interface LedgerEntry {
   state: LedgerItemState
+  /**
+   * The source item's stable key when known: base64 of its PR_SEARCH_KEY (PidTagSearchKey, property tag 0x300B,
+   * PT_BINARY, [MS-OXPROPS] 2.1017), which an item keeps when copied, moved, exported and imported. Reconciliation
+   * finds the target item by it; the SQLite store indexes it.
+   */
+  searchKey?: string
   /** Target item id (`copied`). */
   targetId?: string
   /** The source item's change key when it was exported. */
@@ -120,17 +135,22 @@ export interface LedgerEntry {
 /**
  * Per job: source item id → ledger entry, source folder id → target folder id, and per source folder the change
  * cursor of its last complete pass (the backend adapter's own cursor: a delta pass starts from it). Writes of one
- * call are atomic per entry; `putItems` of several entries need not be one transaction.
+ * call are atomic per entry; `putItems` of several entries need not be one transaction (the SQLite store makes it
+ * one: batch entries on the hot path).
  */
 export interface LedgerStore {
   /** The entries of `sourceIds` that exist (absent ids are left out). */
   getItems: (jobId: string, sourceIds: string[]) => Promise<Record<string, LedgerEntry>>
   /** Writes entries (replacing any of the same source id). */
   putItems: (jobId: string, entries: Record<string, LedgerEntry>) => Promise<void>
-  /** Entries in source-id order, `limit` a page (for verification and reports). */
-  listItems: (jobId: string, request: { limit: number, cursor?: string }) =>
+  /**
+   * Entries in source-id order (the ids are ASCII: code units and bytes order them alike), `limit` a page (for
+   * verification, reconciliation and reports); `cursor` the previous page's `nextCursor` (absent on the last page).
+   * With `state`, only the entries in that state.
+   */
+  listItems: (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }) =>
   Promise<{ items: Array<{ sourceId: string, entry: LedgerEntry }>, nextCursor?: string }>
-  /** Counts per state. */
+  /** Counts per state: every LedgerItemState is present (0 when none). */
   countItems: (jobId: string) => Promise<Record<LedgerItemState, number>>
   getFolderMap: (jobId: string) => Promise<Record<string, string>>
   putFolder: (jobId: string, sourceFolderId: string, targetFolderId: string) => Promise<void>

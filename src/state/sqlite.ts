@@ -1,33 +1,43 @@
 /**
- * The embedded state store: one SQLite file, through Node's built-in `node:sqlite` (no native
- * dependency). Keys survive a restart, and processes on one host may share the file (WAL mode,
- * https://www.sqlite.org/wal.html); replicas on several hosts need the PostgreSQL store (next).
- *
- * `node:sqlite` is synchronous: each call runs to its end on the event loop, so within a process
- * nothing interleaves. Across processes, `begin` is one `BEGIN IMMEDIATE` transaction (the write lock
- * first, https://www.sqlite.org/lang_transaction.html), and a process finding the file locked waits
- * up to `busyTimeoutMs` for it.
+ * The embedded state store: one SQLite file (src/state/sqlite-database.ts) that keeps idempotency keys and the
+ * mailbox registry (here) and copy jobs with their ledgers (src/state/sqlite-jobs.ts). Everything survives a
+ * restart, and processes on one host may share the file; replicas on several hosts need the PostgreSQL store
+ * (next). `node:sqlite` is synchronous: within a process nothing interleaves; across processes the read-then-write
+ * steps (`begin`, `add`) are one `BEGIN IMMEDIATE` transaction each.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
-import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import { migrateSqlite } from './migrations/sqlite.js'
+import type { StatementSync } from 'node:sqlite'
+import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js'
 import {
   DEFAULT_IDEMPOTENCY_LEASE_MS, DEFAULT_IDEMPOTENCY_TTL_MS, type IdempotencyBegin, type IdempotencyRecord,
-  type IdempotencyStore
+  type IdempotencyStore, type MailboxRegistryAdd, type MailboxRegistryStore, type RegisteredMailbox
 } from './store.js'
+
+export { DEFAULT_SQLITE_BUSY_TIMEOUT_MS } from './sqlite-database.js'
 
 /** Default most keys kept at once in a SQLite store. */
 export const DEFAULT_SQLITE_IDEMPOTENCY_MAX_ENTRIES = 1_000_000
 /** Default most answer bytes (UTF-16 code units of recorded bodies and headers) kept at once: 1 Gi. */
 export const DEFAULT_SQLITE_IDEMPOTENCY_MAX_BYTES = 1024 * 1024 * 1024
-/** Default longest wait for another process's write lock on the file (ms). */
-export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5000
+/**
+ * Where a SQLite store keeps its data: `path`, a file it opens for itself (created with its folder when missing;
+ * ':memory:' for a private in-memory database), or `database`, a file opened already and shared with other stores
+ * (openSqliteDatabase). Either way the store's `close` releases its use of the file, which closes with the last.
+ */
+export type SqliteLocation =
+  | { path: string, database?: undefined, busyTimeoutMs?: number }
+  | { database: SqliteDatabase, path?: undefined }
 
-export interface SqliteIdempotencyOptions {
-  /** The database file (created with its folder when missing), or ':memory:' for a private in-memory database. */
-  path: string
+/** The database of `location`, retained for one store; throws as openSqliteDatabase does. */
+export function retainDatabase (location: SqliteLocation): SqliteDatabase {
+  const database = location.database ?? openSqliteDatabase(location.path, {
+    ...(location.busyTimeoutMs !== undefined ? { busyTimeoutMs: location.busyTimeoutMs } : {})
+  })
+  database.retain()
+  return database
+}
+
+export type SqliteIdempotencyOptions = SqliteLocation & {
   /** How long a completed key is kept (ms); default DEFAULT_IDEMPOTENCY_TTL_MS. */
   ttlMs?: number
   /** How long a request holds its key before it lapses (ms); default DEFAULT_IDEMPOTENCY_LEASE_MS. */
@@ -45,8 +55,6 @@ export interface SqliteIdempotencyOptions {
    * is at least this old (ms; default 60 000). An expired key is treated as absent whether swept or not.
    */
   sweepEveryMs?: number
-  /** Longest wait for another process's lock on the file (ms), then SQLITE_BUSY; default 5000. */
-  busyTimeoutMs?: number
   /** Clock, epoch ms (tests move it); default Date.now. */
   now?: () => number
 }
@@ -75,7 +83,8 @@ function recordBytes (record: IdempotencyRecord): number {
 export class SqliteIdempotencyStore implements IdempotencyStore {
   /** The database file as given. */
   readonly path: string
-  private readonly db: DatabaseSync
+  private readonly database: SqliteDatabase
+  private closed = false
   private readonly ttlMs: number
   private readonly leaseMs: number
   private readonly maxEntries: number
@@ -95,50 +104,43 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 
   constructor (options: SqliteIdempotencyOptions) {
-    this.path = options.path
     this.ttlMs = options.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
     this.leaseMs = options.leaseMs ?? DEFAULT_IDEMPOTENCY_LEASE_MS
     this.maxEntries = options.maxEntries ?? DEFAULT_SQLITE_IDEMPOTENCY_MAX_ENTRIES
     this.maxBytes = options.maxBytes ?? DEFAULT_SQLITE_IDEMPOTENCY_MAX_BYTES
     this.sweepEveryMs = options.sweepEveryMs ?? 60_000
     this.now = options.now ?? Date.now
-    const inMemory = options.path === ':memory:'
+    this.database = retainDatabase(options)
+    this.path = this.database.path
     try {
-      if (!inMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true, mode: 0o700 })
-      this.db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS })
-    } catch (err) {
-      throw new Error(`cannot open state store ${options.path}: ${(err as Error).message}`, { cause: err })
-    }
-    try {
-      if (!inMemory) this.db.exec('PRAGMA journal_mode = WAL')
-      // Every commit reaches the disk before `complete` resolves: a recorded answer survives a power cut.
-      this.db.exec('PRAGMA synchronous = FULL')
-      migrateSqlite(this.db, options.path)
+      // Every commit reaches the disk before `complete` resolves (synchronous = FULL, src/state/sqlite-database.ts):
+      // a recorded answer survives a power cut.
+      const db = this.database.db
       this.sql = {
-        get: this.db.prepare('SELECT fingerprint, lease, record, expires_at FROM idempotency_keys WHERE key = ?'),
-        claim: this.db.prepare(
+        get: db.prepare('SELECT fingerprint, lease, record, expires_at FROM idempotency_keys WHERE key = ?'),
+        claim: db.prepare(
           'INSERT INTO idempotency_keys (key, fingerprint, lease, record, bytes, expires_at, changed_at) ' +
           'VALUES (?, ?, ?, NULL, 0, ?, ?) ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, ' +
           'lease = excluded.lease, record = NULL, bytes = 0, expires_at = excluded.expires_at, ' +
           'changed_at = excluded.changed_at'),
-        complete: this.db.prepare(
+        complete: db.prepare(
           'UPDATE idempotency_keys SET lease = NULL, record = ?, bytes = ?, expires_at = ?, changed_at = ? ' +
           'WHERE key = ? AND lease = ? AND expires_at > ?'),
-        abandon: this.db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND lease = ?'),
-        expire: this.db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?'),
-        totals: this.db.prepare(
+        abandon: db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND lease = ?'),
+        expire: db.prepare('DELETE FROM idempotency_keys WHERE expires_at <= ?'),
+        totals: db.prepare(
           'SELECT COUNT(*) AS n, TOTAL(bytes) AS bytes, COUNT(lease) AS held FROM idempotency_keys'),
         // Completed keys, newest first, are kept while both the keys held and the bytes kept fit.
-        trim: this.db.prepare(
+        trim: db.prepare(
           'DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM (SELECT key, ' +
           'ROW_NUMBER() OVER newest AS keys_kept, SUM(bytes) OVER newest AS bytes_kept ' +
           'FROM idempotency_keys WHERE lease IS NULL ' +
           'WINDOW newest AS (ORDER BY changed_at DESC, key DESC ROWS UNBOUNDED PRECEDING)) ' +
           'WHERE keys_kept > ? OR bytes_kept > ?)'),
-        count: this.db.prepare('SELECT COUNT(*) AS n FROM idempotency_keys')
+        count: db.prepare('SELECT COUNT(*) AS n FROM idempotency_keys')
       }
     } catch (err) {
-      this.db.close()
+      this.database.release()
       throw err
     }
   }
@@ -149,9 +151,10 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 
   async begin (key: string, fingerprint: string): Promise<IdempotencyBegin> {
+    this.check()
     const now = this.now()
     if (now - this.lastSweep >= this.sweepEveryMs) this.sweep(now)
-    return this.immediate((): IdempotencyBegin => {
+    return this.database.immediate((): IdempotencyBegin => {
       const row = this.sql.get.get(key) as Row | undefined
       if (row !== undefined && row.expires_at > now) {
         if (row.fingerprint !== fingerprint) return { status: 'mismatch' }
@@ -167,6 +170,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 
   async complete (key: string, lease: string, record: IdempotencyRecord): Promise<boolean> {
+    this.check()
     const now = this.now()
     const kept: IdempotencyRecord = { status: record.status, headers: record.headers, body: record.body }
     const { changes } = this.sql.complete.run(JSON.stringify(kept), recordBytes(kept), now + this.ttlMs, now,
@@ -175,12 +179,20 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   }
 
   async abandon (key: string, lease: string): Promise<void> {
+    this.check()
     this.sql.abandon.run(key, lease)
   }
 
-  /** Closes the database; later calls reject. Closing twice does nothing. */
+  /** Releases the file (closed with its last store); later calls reject. Closing twice does nothing. */
   async close (): Promise<void> {
-    if (this.db.isOpen) this.db.close()
+    if (this.closed) return
+    this.closed = true
+    this.database.release()
+  }
+
+  /** Throws when this store was closed (its statements may outlive it on a shared file). */
+  private check (): void {
+    if (this.closed) throw new Error(`state store ${this.path}: idempotency keys closed`)
   }
 
   /** Deletes expired keys, then the oldest completed ones until both bounds hold (or only leases are left). */
@@ -191,17 +203,97 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     if (totals.n <= this.maxEntries && totals.bytes <= this.maxBytes) return
     this.sql.trim.run(Math.max(0, this.maxEntries - totals.held), this.maxBytes)
   }
+}
 
-  /** Runs `work` in a BEGIN IMMEDIATE transaction: committed when it returns, rolled back when it throws. */
-  private immediate<T> (work: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE')
+export type SqliteMailboxRegistryOptions = SqliteLocation & {
+  /** Clock, epoch ms (tests pin it); default Date.now. */
+  now?: () => number
+}
+
+/**
+ * MailboxRegistryStore in a SQLite file (table `mailbox_registry`, src/state/migrations/sqlite.ts): one row per
+ * lower-case address (the primary key, so `list` walks it in SQLite's BINARY collation: byte order of the UTF-8,
+ * which is code-point order, `compareAddresses`), with the lower-case primary and archive ids indexed for `find`
+ * and the registration kept as JSON. `add` reads and writes in one BEGIN IMMEDIATE transaction, so of two
+ * processes adding one address exactly one is `added`. Methods reject when SQLite fails or the store is closed.
+ */
+export class SqliteMailboxRegistry implements MailboxRegistryStore {
+  readonly path: string
+  private readonly database: SqliteDatabase
+  private readonly now: () => number
+  private closed = false
+  private readonly sql: {
+    list: StatementSync
+    listFirst: StatementSync
+    find: StatementSync
+    get: StatementSync
+    insert: StatementSync
+    remove: StatementSync
+  }
+
+  constructor (options: SqliteMailboxRegistryOptions) {
+    this.now = options.now ?? Date.now
+    this.database = retainDatabase(options)
+    this.path = this.database.path
     try {
-      const result = work()
-      this.db.exec('COMMIT')
-      return result
+      const db = this.database.db
+      this.sql = {
+        list: db.prepare('SELECT entry FROM mailbox_registry WHERE address > ? ORDER BY address LIMIT ?'),
+        listFirst: db.prepare('SELECT entry FROM mailbox_registry ORDER BY address LIMIT ?'),
+        find: db.prepare('SELECT entry FROM mailbox_registry WHERE id_key = ?1 OR archive_key = ?1 OR address = ?1 ' +
+          'ORDER BY address = ?1 LIMIT 1'),
+        get: db.prepare('SELECT entry FROM mailbox_registry WHERE address = ?'),
+        insert: db.prepare('INSERT INTO mailbox_registry (address, id_key, archive_key, entry) VALUES (?, ?, ?, ?) ' +
+          'ON CONFLICT (address) DO NOTHING'),
+        remove: db.prepare('DELETE FROM mailbox_registry WHERE address = ?')
+      }
     } catch (err) {
-      if (this.db.isTransaction) this.db.exec('ROLLBACK')
+      this.database.release()
       throw err
     }
+  }
+
+  async list (afterAddress: string | undefined, limit: number): Promise<RegisteredMailbox[]> {
+    this.check()
+    const n = Math.max(0, limit)
+    const rows = afterAddress === undefined
+      ? this.sql.listFirst.all(n)
+      : this.sql.list.all(afterAddress.toLowerCase(), n)
+    return rows.map((r) => JSON.parse((r as { entry: string }).entry) as RegisteredMailbox)
+  }
+
+  async find (key: string): Promise<RegisteredMailbox | undefined> {
+    this.check()
+    const row = this.sql.find.get(key.toLowerCase()) as { entry: string } | undefined
+    return row !== undefined ? JSON.parse(row.entry) as RegisteredMailbox : undefined
+  }
+
+  async add (entry: Omit<RegisteredMailbox, 'addedAt'>): Promise<MailboxRegistryAdd> {
+    this.check()
+    const address = entry.address.toLowerCase()
+    const added: RegisteredMailbox = { ...entry, address, addedAt: this.now() }
+    return this.database.immediate((): MailboxRegistryAdd => {
+      const { changes } = this.sql.insert.run(address, added.id.toLowerCase(), added.archiveId.toLowerCase(),
+        JSON.stringify(added))
+      if (changes === 1) return { status: 'added', entry: JSON.parse(JSON.stringify(added)) as RegisteredMailbox }
+      const kept = this.sql.get.get(address) as { entry: string }
+      return { status: 'exists', entry: JSON.parse(kept.entry) as RegisteredMailbox }
+    })
+  }
+
+  async remove (address: string): Promise<'removed' | 'absent'> {
+    this.check()
+    return this.sql.remove.run(address.toLowerCase()).changes === 1 ? 'removed' : 'absent'
+  }
+
+  /** Releases the file (closed with its last store); later calls reject. Closing twice does nothing. */
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.database.release()
+  }
+
+  private check (): void {
+    if (this.closed) throw new Error(`state store ${this.path}: mailbox registry closed`)
   }
 }

@@ -93,7 +93,7 @@ async function startDemoGateway (t: Test, env: Record<string, string>): Promise<
   return { child, url }
 }
 
-t.test('STATE_STORE=sqlite:<file>: the file is created, and an Idempotency-Key is replayed after a restart',
+t.test('STATE_STORE=sqlite:<file>: the file is created; keys, copy jobs and registered mailboxes outlive a restart',
   async (t) => {
     const file = join(tempDir(t), 'state', 'gateway.db')
     const env = { STATE_STORE: `sqlite:${file}`, LOG_LEVEL: 'info' }
@@ -113,11 +113,31 @@ t.test('STATE_STORE=sqlite:<file>: the file is created, and an Idempotency-Key i
       t.equal(await exited, 0, 'a clean shutdown')
     }
 
+    const call = async (url: string, method: string, body?: object) => {
+      const res = await fetch(url, {
+        method,
+        headers: {
+          'x-api-key': PROCESS_API_KEY, ...(body !== undefined ? { 'content-type': 'application/json' } : {})
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+      })
+      return { status: res.status, body: await res.json() as Record<string, unknown> }
+    }
+
     const first = await startDemoGateway(t, env)
     t.ok(existsSync(file), 'the file and its folder are created at boot')
     const created = await post(first.url)
     t.equal(created.status, 201, created.body)
     t.equal(created.replayed, null)
+    const registered = await call(`${first.url}/mailboxes`, 'POST',
+      { address: 'kept@contoso.example', backend: 'exo-graph' })
+    t.equal(registered.status, 201, JSON.stringify(registered.body))
+    const job = await call(`${first.url}/jobs`, 'POST', {
+      source: { mailbox: DEMO_MAILBOXES.alice.smtp, folder: 'inbox' },
+      target: { mailbox: DEMO_MAILBOXES.carol.smtp },
+      dryRun: true
+    })
+    t.equal(job.status, 202, JSON.stringify(job.body))
     await stop(first.child)
 
     // The restarted demo mode seeds fresh simulators: only the state store remembers the first request.
@@ -126,5 +146,15 @@ t.test('STATE_STORE=sqlite:<file>: the file is created, and an Idempotency-Key i
     t.equal(again.status, 201)
     t.equal(again.replayed, 'true', 'a replay of the answer recorded before the restart')
     t.equal(again.body, created.body, 'byte for byte')
+    // The simulators know no such mailbox: the registry alone remembers it.
+    const kept = await call(`${second.url}/mailboxes`, 'POST',
+      { address: 'kept@contoso.example', backend: 'exo-graph' })
+    t.equal(kept.status, 409, 'the registered mailbox is still registered')
+    t.equal(kept.body.code, 'MBG_ERR_MAILBOX_EXISTS')
+    const jobAgain = await call(`${second.url}/jobs/${String(job.body.id)}`, 'GET')
+    t.equal(jobAgain.status, 200, 'the job is still known')
+    t.equal(jobAgain.body.id, job.body.id)
+    const listed = await call(`${second.url}/jobs`, 'GET')
+    t.same((listed.body.jobs as Array<{ id: string }>).map((j) => j.id), [job.body.id], 'and listed')
     await stop(second.child)
   })

@@ -1,6 +1,6 @@
 /**
- * What every JobStore and LedgerStore must do (src/state/jobs.ts), as suites each implementation runs (memory
- * now; SQLite and PostgreSQL next). `make` builds a fresh, empty store on the given clock (epoch ms).
+ * What every JobStore and LedgerStore must do (src/state/jobs.ts), as suites each implementation runs (memory,
+ * SQLite; PostgreSQL next). `make` builds a fresh, empty store on the given clock (epoch ms).
  */
 import type { Test } from 'tap'
 import type { JobStore, LedgerEntry, LedgerStore } from '../../src/state/jobs.js'
@@ -131,8 +131,39 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     t.same(await store.getItems('j2', ['s1']), {}, 'another job sees nothing')
     await store.putItems('j1', { s2: entry('copied', { targetId: 't2' }) })
     t.equal((await store.getItems('j1', ['s2'])).s2.state, 'copied', 'replaced')
-    t.same(await store.countItems('j1'), { copied: 2, failed: 0, unknown: 1 })
-    t.same(await store.countItems('j2'), { copied: 0, failed: 0, unknown: 0 })
+    t.same(await store.countItems('j1'), { copied: 2, failed: 0, unknown: 1, sending: 0, orphaned: 0 })
+    t.same(await store.countItems('j2'), { copied: 0, failed: 0, unknown: 0, sending: 0, orphaned: 0 },
+      'every state, 0 when none')
+  })
+
+  t.test('sending and orphaned entries, with their search keys, are kept and counted', async (t) => {
+    const { store } = await freshOf(t, make)
+    await store.putItems('j', {
+      s1: entry('sending', { searchKey: 'AAECAwQFBgcICQoLDA0ODw==' }),
+      s2: entry('orphaned', { targetId: 't2', searchKey: 'EBESExQVFhcYGRobHB0eHw==' }),
+      s3: entry('copied', { targetId: 't3' })
+    })
+    const got = await store.getItems('j', ['s1', 's2', 's3'])
+    t.match(got.s1, { state: 'sending', searchKey: 'AAECAwQFBgcICQoLDA0ODw==' })
+    t.match(got.s2, { state: 'orphaned', targetId: 't2', searchKey: 'EBESExQVFhcYGRobHB0eHw==' })
+    t.notOk('searchKey' in got.s3, 'no key when none was given')
+    t.same(await store.countItems('j'), { copied: 1, failed: 0, unknown: 0, sending: 1, orphaned: 1 })
+    await store.putItems('j', { s1: entry('copied', { targetId: 't1', searchKey: 'AAECAwQFBgcICQoLDA0ODw==' }) })
+    t.same(await store.countItems('j'), { copied: 2, failed: 0, unknown: 0, sending: 0, orphaned: 1 },
+      'the intent became the outcome')
+  })
+
+  t.test('many entries in one putItems, read back whole', async (t) => {
+    const { store } = await freshOf(t, make)
+    const all: Record<string, LedgerEntry> = {}
+    for (let i = 0; i < 500; i++) {
+      all[`s${String(i).padStart(4, '0')}`] = entry(i % 2 === 0 ? 'copied' : 'sending', { size: i })
+    }
+    await store.putItems('j', all)
+    const got = await store.getItems('j', Object.keys(all))
+    t.equal(Object.keys(got).length, 500)
+    t.ok(Object.entries(all).every(([id, e]) => got[id].size === e.size && got[id].state === e.state))
+    t.same(await store.countItems('j'), { copied: 250, failed: 0, unknown: 0, sending: 250, orphaned: 0 })
   })
 
   t.test('items are listed in pages, each once', async (t) => {
@@ -147,7 +178,34 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
       seen.push(...page.items.map((i) => i.sourceId))
       cursor = page.nextCursor
     } while (cursor !== undefined)
-    t.same(seen.sort(), Object.keys(all).sort())
+    t.same(seen, Object.keys(all).sort(), 'in source-id order, each once')
+  })
+
+  t.test('listItems filters by state, in pages', async (t) => {
+    const { store } = await freshOf(t, make)
+    const states: Array<LedgerEntry['state']> = ['copied', 'sending', 'orphaned', 'failed', 'unknown']
+    const all: Record<string, LedgerEntry> = {}
+    for (let i = 0; i < 12; i++) all[`s${String(i).padStart(2, '0')}`] = entry(states[i % states.length])
+    await store.putItems('j', all)
+    await store.putItems('other', { s99: entry('sending') })
+    const walk = async (state: LedgerEntry['state'], limit: number): Promise<string[]> => {
+      const seen: string[] = []
+      let cursor: string | undefined
+      do {
+        const page = await store.listItems('j', { limit, state, ...(cursor !== undefined ? { cursor } : {}) })
+        t.ok(page.items.length <= limit)
+        t.ok(page.items.every((i) => i.entry.state === state), `only ${state}`)
+        seen.push(...page.items.map((i) => i.sourceId))
+        cursor = page.nextCursor
+      } while (cursor !== undefined)
+      return seen
+    }
+    t.same(await walk('sending', 1), ['s01', 's06', 's11'])
+    t.same(await walk('orphaned', 2), ['s02', 's07'])
+    t.same(await walk('copied', 10), ['s00', 's05', 's10'])
+    t.same((await store.listItems('j', { limit: 5, state: 'sending', cursor: 's06' })).items.map((i) => i.sourceId),
+      ['s11'], 'after a cursor')
+    t.same(await store.listItems('j', { limit: 5, state: 'sending', cursor: 's11' }), { items: [] }, 'past the end')
   })
 
   t.test('folder map and cursors; deleteJob forgets a job', async (t) => {

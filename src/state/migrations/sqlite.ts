@@ -42,6 +42,66 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_keys_expires_at ON idempotency_keys (expires_at);
       CREATE INDEX idempotency_keys_completed ON idempotency_keys (changed_at) WHERE lease IS NULL;
     `
+  },
+  {
+    version: 2,
+    name: 'copy jobs, ledgers, mailbox registry',
+    // jobs: one row per JobRecord (src/state/jobs.ts); `spec` and `progress` as JSON (NULL when absent), the lease
+    // as two columns (both NULL or both set). `version` grows by one with every update.
+    // ledger_items: one row per (job, source item); the LedgerEntry as JSON in `entry`, with the columns it is
+    // looked up by copied out of it. No CHECK on `state`: new ledger states need no migration.
+    // ledger_folders, ledger_cursors: per job, source folder → target folder, and its last complete change cursor.
+    // mailbox_registry: one row per lower-case address (BINARY collation: code-point order), the
+    // RegisteredMailbox as JSON, its lower-case primary and archive ids copied out for `find`.
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        client TEXT,
+        spec TEXT,
+        progress TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        lease_owner TEXT,
+        lease_expires_at INTEGER,
+        version INTEGER NOT NULL,
+        CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL))
+      ) STRICT;
+      CREATE INDEX jobs_newest ON jobs (created_at DESC, id DESC);
+      CREATE INDEX jobs_client_newest ON jobs (client, created_at DESC, id DESC);
+      CREATE INDEX jobs_runnable ON jobs (created_at, id) WHERE state IN ('queued', 'running');
+      CREATE TABLE ledger_items (
+        job_id TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        search_key TEXT,
+        entry TEXT NOT NULL,
+        PRIMARY KEY (job_id, source_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX ledger_items_state ON ledger_items (job_id, state, source_id);
+      CREATE INDEX ledger_items_search_key ON ledger_items (job_id, search_key) WHERE search_key IS NOT NULL;
+      CREATE TABLE ledger_folders (
+        job_id TEXT NOT NULL,
+        source_folder_id TEXT NOT NULL,
+        target_folder_id TEXT NOT NULL,
+        PRIMARY KEY (job_id, source_folder_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE ledger_cursors (
+        job_id TEXT NOT NULL,
+        source_folder_id TEXT NOT NULL,
+        cursor TEXT NOT NULL,
+        PRIMARY KEY (job_id, source_folder_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE mailbox_registry (
+        address TEXT PRIMARY KEY,
+        id_key TEXT NOT NULL,
+        archive_key TEXT NOT NULL,
+        entry TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX mailbox_registry_id ON mailbox_registry (id_key);
+      CREATE INDEX mailbox_registry_archive ON mailbox_registry (archive_key);
+    `
   }
 ]
 
