@@ -92,11 +92,24 @@ export interface JobStore {
 /**
  * What happened to one source item:
  * - `copied`: imported as `targetId`, from the source item at `sourceChangeKey`;
- * - `failed`: export or import refused it (`code`); a later pass sends it again;
+ * - `failed`: export or import refused it (`code`); a later pass sends it again (as an update of `targetId` when
+ *   the entry still has one);
  * - `unknown`: an import whose answer was lost (MBG_ERR_OUTCOME_UNKNOWN): it may be in the target. Never sent
- *   again as is: reconciliation (find it in the target by a stable key) settles it first.
+ *   again as is: reconciliation (find it in the target by a stable key) settles it first;
+ * - `sending`: written before an import is sent (intent); found after a crash it is treated like `unknown`;
+ * - `orphaned`: the source item was deleted (a delta feed said so); its target item is deleted at the end of the
+ *   pass unless a move claims it;
+ * - `pending`: created on the source in a delta pass, with a search key: its copy waits for the end of the pass,
+ *   where it may turn out to be a move of an `orphaned` entry;
+ * - `moving`: claimed the target item `targetId` of an `orphaned` entry (`moveFrom`), to move it into
+ *   `targetFolderId` (written before the move is sent).
  */
-export type LedgerItemState = 'copied' | 'failed' | 'unknown'
+export type LedgerItemState = 'copied' | 'failed' | 'unknown' | 'sending' | 'orphaned' | 'pending' | 'moving'
+
+/** Every ledger state (for counts). */
+export const LEDGER_ITEM_STATES: readonly LedgerItemState[] = [
+  'copied', 'failed', 'unknown', 'sending', 'orphaned', 'pending', 'moving'
+]
 
 /** The ledger entry of one source item of a job. */
 export interface LedgerEntry {
@@ -115,6 +128,10 @@ export interface LedgerEntry {
   code?: string
   /** When it was recorded (epoch ms, the store's clock). */
   at?: number
+  /** The source item's search key (base64 PR_SEARCH_KEY, `ItemSummary.searchKey`), when known. */
+  searchKey?: string
+  /** `moving`: the entry whose target item this one moves (its source id, target folder and size). */
+  moveFrom?: { sourceId: string, targetFolderId: string, size: number }
 }
 
 /**
@@ -127,9 +144,11 @@ export interface LedgerStore {
   getItems: (jobId: string, sourceIds: string[]) => Promise<Record<string, LedgerEntry>>
   /** Writes entries (replacing any of the same source id). */
   putItems: (jobId: string, entries: Record<string, LedgerEntry>) => Promise<void>
-  /** Entries in source-id order, `limit` a page (for verification and reports). */
-  listItems: (jobId: string, request: { limit: number, cursor?: string }) =>
+  /** Entries in source-id order, `limit` a page (for verification and reports); with `state`, only those. */
+  listItems: (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }) =>
   Promise<{ items: Array<{ sourceId: string, entry: LedgerEntry }>, nextCursor?: string }>
+  /** Forgets the entries of `sourceIds` (absent ones are no error). */
+  removeItems: (jobId: string, sourceIds: string[]) => Promise<void>
   /** Counts per state. */
   countItems: (jobId: string) => Promise<Record<LedgerItemState, number>>
   getFolderMap: (jobId: string) => Promise<Record<string, string>>

@@ -2,8 +2,9 @@
  * Job and ledger state in this process's memory (src/state/jobs.ts): for one replica, tests and demo mode.
  * Nothing survives a restart (the SQLite store does). Values are copied in and out, as a database would.
  */
-import type {
-  JobChanges, JobRecord, JobStore, LedgerEntry, LedgerItemState, LedgerStore, NewJob
+import {
+  LEDGER_ITEM_STATES, type JobChanges, type JobRecord, type JobStore, type LedgerEntry, type LedgerItemState,
+  type LedgerStore, type NewJob
 } from './jobs.js'
 
 export interface MemoryJobStoreOptions {
@@ -146,11 +147,12 @@ export class MemoryLedgerStore implements LedgerStore {
     for (const [id, e] of Object.entries(entries)) items.set(id, { ...structuredClone(e), at: e.at ?? at })
   }
 
-  async listItems (jobId: string, request: { limit: number, cursor?: string }):
+  async listItems (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }):
   Promise<{ items: Array<{ sourceId: string, entry: LedgerEntry }>, nextCursor?: string }> {
     const all = [...(this.jobs.get(jobId)?.items ?? new Map<string, LedgerEntry>()).entries()]
       .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
-      .filter(([id]) => request.cursor === undefined || id > request.cursor)
+      .filter(([id, e]) => (request.cursor === undefined || id > request.cursor) &&
+        (request.state === undefined || e.state === request.state))
     const page = all.slice(0, request.limit)
     return {
       items: page.map(([sourceId, entry]) => ({ sourceId, entry: structuredClone(entry) })),
@@ -158,8 +160,13 @@ export class MemoryLedgerStore implements LedgerStore {
     }
   }
 
+  async removeItems (jobId: string, sourceIds: string[]): Promise<void> {
+    const items = this.jobs.get(jobId)?.items
+    for (const id of sourceIds) items?.delete(id)
+  }
+
   async countItems (jobId: string): Promise<Record<LedgerItemState, number>> {
-    const counts: Record<LedgerItemState, number> = { copied: 0, failed: 0, unknown: 0 }
+    const counts = Object.fromEntries(LEDGER_ITEM_STATES.map((s) => [s, 0])) as Record<LedgerItemState, number>
     for (const e of this.jobs.get(jobId)?.items.values() ?? []) counts[e.state]++
     return counts
   }

@@ -131,8 +131,29 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     t.same(await store.getItems('j2', ['s1']), {}, 'another job sees nothing')
     await store.putItems('j1', { s2: entry('copied', { targetId: 't2' }) })
     t.equal((await store.getItems('j1', ['s2'])).s2.state, 'copied', 'replaced')
-    t.same(await store.countItems('j1'), { copied: 2, failed: 0, unknown: 1 })
-    t.same(await store.countItems('j2'), { copied: 0, failed: 0, unknown: 0 })
+    const none = { copied: 0, failed: 0, unknown: 0, sending: 0, orphaned: 0, pending: 0, moving: 0 }
+    t.same(await store.countItems('j1'), { ...none, copied: 2, unknown: 1 })
+    t.same(await store.countItems('j2'), none)
+  })
+
+  t.test('items: listed by state, removed, with their search key and move origin', async (t) => {
+    const { store } = await freshOf(t, make)
+    const moveFrom = { sourceId: 's0', targetFolderId: 'tf0', size: 7 }
+    await store.putItems('j', {
+      s1: entry('orphaned', { targetId: 't1', searchKey: 'AAEC' }),
+      s2: entry('copied', { targetId: 't2' }),
+      s3: entry('moving', { targetId: 't1', searchKey: 'AAEC', moveFrom }),
+      s4: entry('orphaned', { targetId: 't4' })
+    })
+    const orphans = await store.listItems('j', { limit: 1, state: 'orphaned' })
+    t.same(orphans.items.map((i) => i.sourceId), ['s1'], 'a page of one state')
+    const rest = await store.listItems('j', { limit: 10, cursor: orphans.nextCursor as string, state: 'orphaned' })
+    t.same(rest.items.map((i) => i.sourceId), ['s4'])
+    t.equal(rest.nextCursor, undefined)
+    t.match((await store.getItems('j', ['s3'])).s3, { state: 'moving', searchKey: 'AAEC', moveFrom })
+    await store.removeItems('j', ['s1', 's3', 'nope'])
+    t.same(Object.keys(await store.getItems('j', ['s1', 's2', 's3', 's4'])).sort(), ['s2', 's4'])
+    t.equal((await store.countItems('j')).orphaned, 1)
   })
 
   t.test('items are listed in pages, each once', async (t) => {
