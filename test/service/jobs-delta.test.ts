@@ -2,8 +2,9 @@
  * Delta passes of copy jobs over the simulators, EWS → Graph and EWS → EWS: after a first pass, the source gets
  * new, changed, deleted and moved items; `:run` carries exactly those changes (the target then holds what the source
  * holds, each item once, with the same data), reports them in the counts, and on an EWS target moves the target
- * copies of moved items rather than importing them again. A scheduled job is queued again by the runner once its
- * next pass is due by the runner's clock, and not once paused.
+ * copies of moved items rather than importing them again; a store failing right after the target moved items leaves
+ * them `moving`, and the next run finds them by search key instead of copying them again. A scheduled job is queued
+ * again by the runner once its next pass is due by the runner's clock, and not once paused.
  */
 import t from 'tap'
 import { createHash } from 'node:crypto'
@@ -295,3 +296,67 @@ t.test('a scheduled job: queued again once due by the runner\'s clock; paused, i
   })
   t.equal(bad.statusCode, 400, 'everySeconds below 60: 400')
 })
+
+t.test('EWS → EWS: the store fails right after the target moved the items; the next run finds them, no copy twice',
+  async (t) => {
+    const gw = await buildTestGateway(t)
+    const store = gw.sims.store
+    const target = MAILBOXES.ews.other
+    const inbox = store.wellKnownFolder(store.mailboxBySmtp(EWS)?.guid as string, 'inbox')
+    const top = store.createFolder(inbox.id, 'CrashTop')
+    const child = store.createFolder(top.id, 'CrashChild')
+    const a = Array.from({ length: 4 }, (_, i) => store.createItem(top.id, itemStream(`c ${i}`, 200 + i)))
+    const calls: Calls = { imports: { create: 0, update: 0 }, moved: 0, deleted: 0 }
+    const service = instrument(gw.app.mailboxService, target, calls)
+    const jobStore = new MemoryJobStore()
+    const inner = new MemoryLedgerStore()
+    let armed = false
+    // Once the target answered a move, the next ledger write fails: as a store gone at the worst moment.
+    const ledger = new Proxy(inner, {
+      get (l, prop, receiver) {
+        const value = Reflect.get(l, prop, receiver)
+        if (prop === 'putItems') {
+          return async (...args: Parameters<MemoryLedgerStore['putItems']>) => {
+            if (armed && calls.moved > 0) { armed = false; throw new Error('store gone') }
+            return await l.putItems(...args)
+          }
+        }
+        return typeof value === 'function' ? value.bind(l) : value
+      }
+    })
+    const runner = new JobRunner({
+      jobs: jobStore, ledger, service, rules: RULES, stop: new AbortController().signal, pollMs: 20
+    })
+    const jobs = new JobService({ jobs: jobStore, ledger, service, rules: RULES, runner })
+    runner.start()
+    t.teardown(async () => { await runner.close() })
+    const topId = (await gw.app.inject({ method: 'GET', url: `/mailboxes/${EWS}/folders?parentId=inbox` })).json()
+      .folders.find((f: { displayName: string }) => f.displayName === 'CrashTop').id as string
+    const job = await jobs.create({ source: { mailbox: EWS, folder: topId }, target: { mailbox: target } })
+    t.equal((await until(jobs, job.id, ['completed', 'failed'])).state, 'completed')
+
+    store.moveItem(a[0].id, child.id)
+    store.moveItem(a[1].id, child.id)
+    calls.imports.create = 0
+    armed = true
+    await jobs.control(job.id, 'run')
+    const broken = await until(jobs, job.id, ['completed', 'failed'])
+    t.equal(broken.state, 'failed', 'the pass failed after the move')
+    t.equal(calls.moved, 2, 'the target moved both')
+    t.same((await inner.countItems(job.id)).moving, 2, 'the ledger still has them as moving')
+
+    await jobs.control(job.id, 'run')
+    const again = await until(jobs, job.id, ['completed', 'failed'])
+    t.equal(again.state, 'completed', JSON.stringify(again.error))
+    t.equal(again.totals.moved, 2, 'found where the move put them')
+    t.equal(calls.moved, 2, 'not moved again')
+    t.equal(calls.imports.create, 0, 'nothing imported')
+    for (const name of ['CrashTop', 'CrashChild']) {
+      const source = contents(gw, EWS, name)
+      const copies = contents(gw, target, name)
+      t.same([...copies.keys()].sort(), [...source.keys()].sort(), `${name}: the same items as the source`)
+      t.ok([...copies.values()].every((b) => b.length === 1), `${name}: each once`)
+    }
+    const counts = await inner.countItems(job.id)
+    t.match(counts, { copied: 4, moving: 0, orphaned: 0, pending: 0, sending: 0 }, 'the ledger settled')
+  })
