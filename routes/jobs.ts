@@ -4,11 +4,16 @@ import { problems } from '../src/schemas/common.js'
 import { Job, JobCreate, JobList, JobListQuery, JobParams } from '../src/schemas/job.js'
 
 const CONTROLS = {
-  pause: 'Pause a job: a queued job stays put, a running one stops after the page of items in hand.',
-  resume: 'Resume a paused job: it is queued again and goes on where it stopped.',
-  cancel: 'Cancel a job that is not over; what was copied stays.',
-  run: 'Run a completed or failed job again: another pass copies only what is new or changed since (the ledger ' +
-    'skips what is copied at the same change key).'
+  pause: 'Pause a job: a queued job stays put, a running one stops after the page of items in hand; a scheduled ' +
+    'job waiting for its next pass stops its schedule.',
+  resume: 'Resume a paused job: it is queued again and goes on where it stopped (a scheduled job paused between ' +
+    'passes starts its next pass, and its schedule goes on).',
+  cancel: 'Cancel a job that is not over, or a scheduled job between passes (its schedule ends); what was copied ' +
+    'stays.',
+  run: 'Run a completed or failed job again: a delta pass reads each folder\'s changes since the last pass — new ' +
+    'items copied, changed ones updated in place (delete + create when the target copy is gone or changed), ' +
+    'deleted ones deleted (soft) on the target, moved ones moved along (by search key; a Graph target, which has ' +
+    'no move, deletes and imports). Counts: `done`, `updated`, `deleted`, `moved`.'
 } as const
 
 const jobs: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -20,7 +25,9 @@ const jobs: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'Copies a folder, a folder subtree or a whole mailbox into another mailbox (same or other ' +
         'backend): the folder tree first (well-known folders mapped, others found by name or created), then the ' +
         'items in full fidelity, in the background. Answers 202 with the job; follow it at `Location`. The ' +
-        'caller\'s allow-list must admit both mailboxes. `dryRun` plans without writing.',
+        'caller\'s allow-list must admit both mailboxes. `dryRun` plans without writing. `delta: { everySeconds }` ' +
+        '(≥ 60) schedules the job: after each completed pass it waits that long, then runs a delta pass (see ' +
+        '`:run`) by itself, until paused or canceled.',
       operationId: 'createJob',
       body: Type.Ref(JobCreate),
       response: { 202: Type.Ref(Job), ...problems(400, 403, 404, 415, 422, 502, 503, 504) }

@@ -28,12 +28,34 @@ export const JobCreate = Type.Object({
     default: false,
     description: 'Plan only: folders to create, items and bytes per folder, items too large for the target; ' +
       'nothing is written.'
+  })),
+  delta: Type.Optional(Type.Object({
+    everySeconds: Type.Integer({
+      minimum: 60,
+      maximum: 31_536_000,
+      description: 'Seconds from the end of one pass to the start of the next (60 s to a year).'
+    })
+  }, {
+    additionalProperties: false,
+    description: 'A schedule: after each completed pass the job waits `everySeconds`, then runs another (delta) ' +
+      'pass by itself. Pause or cancel the job to stop it.'
   }))
 }, { $id: 'JobCreate', title: 'JobCreate', additionalProperties: false })
 
 const Counts = {
   planned: Type.Integer({ minimum: 0, description: 'Items the source listed so far in this pass.' }),
-  done: Type.Integer({ minimum: 0, description: 'Items copied in this pass.' }),
+  done: Type.Integer({ minimum: 0, description: 'Items copied anew in this pass.' }),
+  updated: Type.Integer({
+    minimum: 0, description: 'Items changed on the source whose change this pass carried to their target copy.'
+  }),
+  deleted: Type.Integer({
+    minimum: 0, description: 'Target items deleted (soft) in this pass because their source items were deleted.'
+  }),
+  moved: Type.Integer({
+    minimum: 0,
+    description: 'Items moved on the source into this folder whose target copy followed (moved; on a Graph ' +
+      'target, which has no move: deleted and imported again), not copied twice.'
+  }),
   failed: Type.Integer({ minimum: 0, description: 'Items that failed (see `failures`), unknown outcomes included.' }),
   skipped: Type.Integer({
     minimum: 0,
@@ -70,6 +92,9 @@ export const Job = Type.Object({
     description: '`queued` (waiting for a runner), `running`, `paused`, or final: `completed`, `failed`, `canceled`.'
   }),
   dryRun: Type.Boolean(),
+  delta: Type.Optional(Type.Object({ everySeconds: Type.Integer({ minimum: 60 }) }, {
+    additionalProperties: false, description: 'The schedule, when the job has one.'
+  })),
   source: Type.Object({
     mailbox: Type.String({ description: 'Gateway mailbox id.' }),
     folder: Type.Optional(Type.String()),
@@ -83,8 +108,17 @@ export const Job = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
   startedAt: Type.Optional(Type.String({ format: 'date-time' })),
   finishedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  nextPassAt: Type.Optional(Type.String({
+    format: 'date-time', description: 'A scheduled job between passes: when its next pass is queued.'
+  })),
   pass: Type.Integer({ minimum: 1, description: 'Passes run: 1, then one more per `:run`.' }),
-  phase: Type.Union([Type.Literal('pending'), Type.Literal('folders'), Type.Literal('items'), Type.Literal('done')]),
+  phase: Type.Union([
+    Type.Literal('pending'), Type.Literal('folders'), Type.Literal('items'), Type.Literal('settle'),
+    Type.Literal('done')
+  ], {
+    description: '`folders`: mapping the tree; `items`: each folder\'s change feed; `settle`: moves and deletions ' +
+      'seen in the feeds carried to the target; `done`.'
+  }),
   totals: Type.Object({
     expected: Type.Integer({ minimum: 0, description: 'Items the source folders held when listed.' }),
     ...Counts

@@ -92,20 +92,27 @@ export interface JobStore {
 /**
  * What happened to one source item:
  * - `copied`: imported as `targetId`, from the source item at `sourceChangeKey`;
- * - `failed`: export or import refused it (`code`); a later pass sends it again;
+ * - `failed`: export or import refused it (`code`); a later pass sends it again (as an update of `targetId` when
+ *   the entry still has one);
  * - `unknown`: an import whose answer was lost (MBG_ERR_OUTCOME_UNKNOWN): it may be in the target. Never sent
  *   again as is: reconciliation (find it in the target by a stable key) settles it first;
  * - `sending`: written before an import is sent (the intent). Found after a crash (kill -9) or a lost answer, it
  *   is treated like `unknown`: reconciled (looked up in the target folder by `searchKey`) before anything is sent
  *   again;
- * - `orphaned`: the source item was deleted (seen in a change feed); its target item is deleted at the end of the
- *   pass unless a move claims it.
+ * - `orphaned`: the source item was deleted (a delta feed said so); its target item is deleted at the end of the
+ *   pass unless a move claims it;
+ * - `pending`: created on the source in a delta pass, with a search key: its copy waits for the end of the pass,
+ *   where it may turn out to be a move of an `orphaned` entry;
+ * - `moving`: claimed the target item `targetId` of an `orphaned` entry (`moveFrom`), to move it into
+ *   `targetFolderId` (written before the move is sent).
  * Stores keep any state string as given (no check on the values), so states added later need no schema change.
  */
-export type LedgerItemState = 'copied' | 'failed' | 'unknown' | 'sending' | 'orphaned'
+export type LedgerItemState = 'copied' | 'failed' | 'unknown' | 'sending' | 'orphaned' | 'pending' | 'moving'
 
 /** Every LedgerItemState, in the order `countItems` lists them. */
-export const LEDGER_ITEM_STATES: readonly LedgerItemState[] = ['copied', 'failed', 'unknown', 'sending', 'orphaned']
+export const LEDGER_ITEM_STATES: readonly LedgerItemState[] = [
+  'copied', 'failed', 'unknown', 'sending', 'orphaned', 'pending', 'moving'
+]
 
 /** The ledger entry of one source item of a job. */
 export interface LedgerEntry {
@@ -130,6 +137,8 @@ export interface LedgerEntry {
   code?: string
   /** When it was recorded (epoch ms, the store's clock). */
   at?: number
+  /** `moving`: the entry whose target item this one moves (its source id, target folder and size). */
+  moveFrom?: { sourceId: string, targetFolderId: string, size: number }
 }
 
 /**
@@ -150,6 +159,8 @@ export interface LedgerStore {
    */
   listItems: (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }) =>
   Promise<{ items: Array<{ sourceId: string, entry: LedgerEntry }>, nextCursor?: string }>
+  /** Forgets the entries of `sourceIds` (absent ones are no error). */
+  removeItems: (jobId: string, sourceIds: string[]) => Promise<void>
   /** Counts per state: every LedgerItemState is present (0 when none). */
   countItems: (jobId: string) => Promise<Record<LedgerItemState, number>>
   getFolderMap: (jobId: string) => Promise<Record<string, string>>

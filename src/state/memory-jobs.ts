@@ -160,9 +160,14 @@ export class MemoryLedgerStore implements LedgerStore {
     }
   }
 
+  async removeItems (jobId: string, sourceIds: string[]): Promise<void> {
+    const items = this.jobs.get(jobId)?.items
+    for (const id of sourceIds) items?.delete(id)
+  }
+
   async countItems (jobId: string): Promise<Record<LedgerItemState, number>> {
     const counts = Object.fromEntries(LEDGER_ITEM_STATES.map((s) => [s, 0])) as Record<LedgerItemState, number>
-    for (const e of this.jobs.get(jobId)?.items.values() ?? []) counts[e.state] = (counts[e.state] ?? 0) + 1
+    for (const e of this.jobs.get(jobId)?.items.values() ?? []) counts[e.state]++
     return counts
   }
 

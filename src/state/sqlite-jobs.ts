@@ -227,6 +227,7 @@ export class SqliteLedgerStore implements LedgerStore {
     putFolder: StatementSync
     getCursor: StatementSync
     putCursor: StatementSync
+    removeItem: StatementSync
     deleteItems: StatementSync
     deleteFolders: StatementSync
     deleteCursors: StatementSync
@@ -257,6 +258,7 @@ export class SqliteLedgerStore implements LedgerStore {
         getCursor: db.prepare('SELECT cursor FROM ledger_cursors WHERE job_id = ? AND source_folder_id = ?'),
         putCursor: db.prepare('INSERT INTO ledger_cursors (job_id, source_folder_id, cursor) VALUES (?, ?, ?) ' +
           'ON CONFLICT (job_id, source_folder_id) DO UPDATE SET cursor = excluded.cursor'),
+        removeItem: db.prepare('DELETE FROM ledger_items WHERE job_id = ? AND source_id = ?'),
         deleteItems: db.prepare('DELETE FROM ledger_items WHERE job_id = ?'),
         deleteFolders: db.prepare('DELETE FROM ledger_folders WHERE job_id = ?'),
         deleteCursors: db.prepare('DELETE FROM ledger_cursors WHERE job_id = ?')
@@ -302,6 +304,14 @@ export class SqliteLedgerStore implements LedgerStore {
       items: page.map((r) => ({ sourceId: r.source_id, entry: JSON.parse(r.entry) as LedgerEntry })),
       ...(rows.length > page.length && page.length > 0 ? { nextCursor: page[page.length - 1].source_id } : {})
     }
+  }
+
+  async removeItems (jobId: string, sourceIds: string[]): Promise<void> {
+    this.check()
+    if (sourceIds.length === 0) return
+    this.database.immediate(() => {
+      for (const id of sourceIds) this.sql.removeItem.run(jobId, id)
+    })
   }
 
   async countItems (jobId: string): Promise<Record<LedgerItemState, number>> {

@@ -111,6 +111,9 @@ export function jobStoreContract (t: Test, make: (clock: Clock) => JobStore | Pr
   })
 }
 
+/** Counts of a ledger with no entries: every state, 0. */
+const NO_ITEMS = { copied: 0, failed: 0, unknown: 0, sending: 0, orphaned: 0, pending: 0, moving: 0 }
+
 export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStore | Promise<LedgerStore>): void {
   const entry = (state: LedgerEntry['state'], extra: Partial<LedgerEntry> = {}): LedgerEntry => ({
     state, sourceFolderId: 'sf', targetFolderId: 'tf', size: 10, ...extra
@@ -131,9 +134,8 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     t.same(await store.getItems('j2', ['s1']), {}, 'another job sees nothing')
     await store.putItems('j1', { s2: entry('copied', { targetId: 't2' }) })
     t.equal((await store.getItems('j1', ['s2'])).s2.state, 'copied', 'replaced')
-    t.same(await store.countItems('j1'), { copied: 2, failed: 0, unknown: 1, sending: 0, orphaned: 0 })
-    t.same(await store.countItems('j2'), { copied: 0, failed: 0, unknown: 0, sending: 0, orphaned: 0 },
-      'every state, 0 when none')
+    t.same(await store.countItems('j1'), { ...NO_ITEMS, copied: 2, unknown: 1 })
+    t.same(await store.countItems('j2'), NO_ITEMS, 'every state, 0 when none')
   })
 
   t.test('sending and orphaned entries, with their search keys, are kept and counted', async (t) => {
@@ -147,9 +149,9 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     t.match(got.s1, { state: 'sending', searchKey: 'AAECAwQFBgcICQoLDA0ODw==' })
     t.match(got.s2, { state: 'orphaned', targetId: 't2', searchKey: 'EBESExQVFhcYGRobHB0eHw==' })
     t.notOk('searchKey' in got.s3, 'no key when none was given')
-    t.same(await store.countItems('j'), { copied: 1, failed: 0, unknown: 0, sending: 1, orphaned: 1 })
+    t.same(await store.countItems('j'), { ...NO_ITEMS, copied: 1, sending: 1, orphaned: 1 })
     await store.putItems('j', { s1: entry('copied', { targetId: 't1', searchKey: 'AAECAwQFBgcICQoLDA0ODw==' }) })
-    t.same(await store.countItems('j'), { copied: 2, failed: 0, unknown: 0, sending: 0, orphaned: 1 },
+    t.same(await store.countItems('j'), { ...NO_ITEMS, copied: 2, orphaned: 1 },
       'the intent became the outcome')
   })
 
@@ -163,7 +165,27 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     const got = await store.getItems('j', Object.keys(all))
     t.equal(Object.keys(got).length, 500)
     t.ok(Object.entries(all).every(([id, e]) => got[id].size === e.size && got[id].state === e.state))
-    t.same(await store.countItems('j'), { copied: 250, failed: 0, unknown: 0, sending: 250, orphaned: 0 })
+    t.same(await store.countItems('j'), { ...NO_ITEMS, copied: 250, sending: 250 })
+  })
+
+  t.test('items: listed by state, removed, with their search key and move origin', async (t) => {
+    const { store } = await freshOf(t, make)
+    const moveFrom = { sourceId: 's0', targetFolderId: 'tf0', size: 7 }
+    await store.putItems('j', {
+      s1: entry('orphaned', { targetId: 't1', searchKey: 'AAEC' }),
+      s2: entry('copied', { targetId: 't2' }),
+      s3: entry('moving', { targetId: 't1', searchKey: 'AAEC', moveFrom }),
+      s4: entry('orphaned', { targetId: 't4' })
+    })
+    const orphans = await store.listItems('j', { limit: 1, state: 'orphaned' })
+    t.same(orphans.items.map((i) => i.sourceId), ['s1'], 'a page of one state')
+    const rest = await store.listItems('j', { limit: 10, cursor: orphans.nextCursor as string, state: 'orphaned' })
+    t.same(rest.items.map((i) => i.sourceId), ['s4'])
+    t.equal(rest.nextCursor, undefined)
+    t.match((await store.getItems('j', ['s3'])).s3, { state: 'moving', searchKey: 'AAEC', moveFrom })
+    await store.removeItems('j', ['s1', 's3', 'nope'])
+    t.same(Object.keys(await store.getItems('j', ['s1', 's2', 's3', 's4'])).sort(), ['s2', 's4'])
+    t.equal((await store.countItems('j')).orphaned, 1)
   })
 
   t.test('items are listed in pages, each once', async (t) => {

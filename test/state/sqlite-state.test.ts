@@ -110,7 +110,8 @@ t.test('jobs, ledgers, cursors and registrations survive closing and reopening t
   t.match(itemsBefore, entries)
   t.same((await second.ledger.listItems('job-1', { limit: 10, state: 'sending' })).items.map((i) => i.sourceId),
     ['s2'])
-  t.same(await second.ledger.countItems('job-1'), { copied: 1, failed: 0, unknown: 0, sending: 1, orphaned: 1 })
+  t.same(await second.ledger.countItems('job-1'),
+    { copied: 1, failed: 0, unknown: 0, sending: 1, orphaned: 1, pending: 0, moving: 0 })
   t.same(await second.ledger.getFolderMap('job-1'), { sf: 'tf' })
   t.equal(await second.ledger.getCursor('job-1', 'sf'), 'delta-cursor-1')
   t.same(await second.registry.find('erin@contoso.example'), added.entry, 'the same registration')

@@ -1,15 +1,16 @@
 /**
  * One pass of a copy job: (a) the folder tree — the source folders listed, well-known ones mapped to their
  * counterparts on the target, the others found by name under their mapped parent or created there, the map kept
- * in the ledger; (b) per folder, the item change feed from no cursor (its first sync lists every item), items the
- * ledger has as copied at the same change key skipped, the others exported and imported in byte-bounded batches
- * through the service's batch functions (src/service/items.ts), each result written to the ledger as it comes.
+ * in the ledger; (b) per folder, the item change feed — from no cursor in the first pass (its first sync lists every
+ * item), from the folder's last complete cursor in a delta pass — items the ledger has as copied at the same change
+ * key skipped, the others exported and imported in byte-bounded batches through the service's batch functions
+ * (src/service/items.ts), updates as update-mode imports of the target copy, each result written to the ledger as it
+ * comes; (c) the settle step (./delta.ts): moves and deletions the feeds reported.
  * Every backend call goes through the policy under the job's own fair-queue key, so jobs share budgets.
  *
  * A pass returns at a checkpoint (after each page of the feed) when `checkpoint` says so (pause, cancel, a lost
  * lease) or when `stop` fired (shutdown): the ledger and the per-folder feed cursor make the next run go on from
- * there. Seams for the next step: delta passes (start a folder's feed from its last complete cursor,
- * `ledger.getCursor(job, folderId)`), moves, reconciliation of `unknown` items, verification.
+ * there. Seams for the next step: reconciliation of `unknown` items, verification.
  */
 import {
   parseFolderRef, WELL_KNOWN_FOLDERS, type Folder, type ItemChange, type ItemSummary, type WellKnownFolder
@@ -19,6 +20,7 @@ import type { LedgerEntry, LedgerStore } from '../../state/jobs.js'
 import type { Telemetry } from '../../telemetry.js'
 import { exportItems, importItems, type ImportRequestItem, type ImportRules, type MailboxTarget } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
+import { orphan, replaceItems, searchKeyOf, settlePass, withKey, type Replacement } from './delta.js'
 import {
   MAX_REPORTED_FAILURES, partialCursorKey, type CopyJobSpec, type CopyProgress, type FolderProgress
 } from './types.js'
@@ -217,23 +219,63 @@ function targetItemLimit (t: MailboxTarget): number {
   return Number.isFinite(base64) ? Math.floor(base64 * 3 / 4) : Infinity
 }
 
-function recordFailure (ctx: CopyContext, folder: FolderProgress, sourceId: string,
+export function recordFailure (ctx: CopyContext, folder: FolderProgress, sourceId: string,
   err: { code: string, message: string }): void {
   if (ctx.progress.failures.length < MAX_REPORTED_FAILURES) {
     ctx.progress.failures.push({ sourceId, folder: folder.path, code: err.code, message: err.message })
   }
 }
 
-/** (b) Copies (or in a dry run, plans) one page of a folder's feed. Resolves false when the page was cut short. */
-async function copyPage (ctx: CopyContext, folder: FolderProgress, items: ItemSummary[]): Promise<boolean> {
+/** What a page asks of one listed item. */
+type Work = { mode: 'create' } | { mode: 'update', entry: LedgerEntry }
+
+/** Error codes of an update-mode import whose target item is gone or at another version: delete + create. */
+const REPLACE_CODES = new Set(['MBG_ERR_ITEM_NOT_FOUND', 'MBG_ERR_CHANGE_KEY_CONFLICT', 'MBG_ERR_CHANGE_KEY_INVALID'])
+
+/**
+ * (b) Copies (or in a dry run, plans) one page of a folder's feed. Resolves false when the page was cut short.
+ * Per item, by its ledger entry: none → create (in a delta pass, an item with a search key waits as `pending`
+ * for the end of the pass: it may be a move); copied at the same change key, or an outcome not known → skipped;
+ * copied at another change key (or failed with a target item) → update-mode import of the target item, and when
+ * the target says that item is gone or changed, delete + create (never two copies). Deleted on the source →
+ * `orphaned` (settled at the end of the pass). A read-flag change alone is not carried: the read state travels in
+ * the item's full-fidelity stream, so the next content change carries it; re-importing a whole item for one flag
+ * would cost the item's size each time.
+ */
+async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: ItemChange[]): Promise<boolean> {
   const { ledger, jobId, spec } = ctx
-  const entries = await ledger.getItems(jobId, items.map((i) => i.id))
+  const items = changes
+    .filter((c) => c.change !== 'deleted' && c.change !== 'readFlagChanged' && c.item !== undefined)
+    .map((c) => c.item as ItemSummary)
+  const deleted = changes.filter((c) => c.change === 'deleted').map((c) => c.id)
+  const entries = await ledger.getItems(jobId, [...items.map((i) => i.id), ...deleted])
   const toCopy: ItemSummary[] = []
+  const work = new Map<string, Work>()
+  const pending: Record<string, LedgerEntry> = {}
   folder.planned += items.length
   for (const item of items) {
     const e = entries[item.id]
-    if ((e?.state === 'copied' && e.sourceChangeKey === item.changeKey) || e?.state === 'unknown') folder.skipped++
-    else toCopy.push(item)
+    const key = searchKeyOf(item)
+    if (e === undefined || (e.state === 'failed' && e.targetId === undefined)) {
+      if (!spec.dryRun && ctx.progress.pass > 1 && key !== undefined && e === undefined) {
+        pending[item.id] = {
+          state: 'pending',
+          sourceChangeKey: item.changeKey,
+          sourceFolderId: folder.sourceId,
+          targetFolderId: folder.targetId as string,
+          size: item.size,
+          searchKey: key
+        }
+        continue
+      }
+      toCopy.push(item); work.set(item.id, { mode: 'create' })
+    } else if ((e.state === 'copied' || e.state === 'failed' || e.state === 'orphaned') && e.targetId !== undefined) {
+      if (e.state === 'copied' && e.sourceChangeKey === item.changeKey) { folder.skipped++; continue }
+      toCopy.push(item); work.set(item.id, { mode: 'update', entry: e })
+    } else {
+      // unknown, sending (an outcome to reconcile), pending, moving (settled at the end of the pass)
+      folder.skipped++
+    }
   }
   if (spec.dryRun) {
     const plan = ctx.progress.plan as NonNullable<CopyProgress['plan']>
@@ -246,9 +288,12 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, items: ItemSu
     }
     return true
   }
+  if (Object.keys(pending).length > 0) await ledger.putItems(jobId, pending)
+  if (deleted.length > 0) await orphan(ctx, deleted, entries)
   const targetFolderId = folder.targetId as string
-  const sent: ItemSummary[] = []
+  const sent: Array<ItemSummary & { work: Work, data: string, source: ImportRequestItem['source'] }> = []
   const byId = new Map(toCopy.map((i) => [i.id, i]))
+  const replace: Replacement[] = []
   let cut = false
   const base = {
     sourceFolderId: folder.sourceId, targetFolderId
@@ -262,47 +307,98 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, items: ItemSu
   async function * exported (): AsyncGenerator<ImportRequestItem> {
     for await (const r of exportItems(ctx.source, toCopy.map((i) => i.id), options)) {
       const summary = byId.get(r.itemId) as ItemSummary
+      const w = work.get(r.itemId) as Work
+      const kept = w.mode === 'update' ? { targetId: w.entry.targetId, targetFolderId: w.entry.targetFolderId } : {}
       if ('error' in r) {
         if (r.error.code === 'MBG_ERR_SHUTTING_DOWN') { cut = true; continue }
         folder.failed++
         recordFailure(ctx, folder, r.itemId, r.error)
         await write(r.itemId, {
-          state: 'failed', sourceChangeKey: summary.changeKey, size: summary.size, code: r.error.code
+          state: 'failed',
+          sourceChangeKey: summary.changeKey,
+          size: summary.size,
+          code: r.error.code,
+          ...withKey(summary),
+          ...kept
         })
         continue
       }
-      sent.push({ ...summary, changeKey: r.changeKey })
-      yield { folderId: targetFolderId, mode: 'create', data: r.data, source: r.source }
+      if (w.mode === 'update' && (w.entry.targetChangeKey === undefined || w.entry.targetChangeKey === '')) {
+        // No version of the target item to update (one moved along): delete + create.
+        replace.push({
+          sourceId: r.itemId,
+          entry: { ...w.entry, sourceChangeKey: r.changeKey, size: summary.size, ...withKey(summary) },
+          data: r.data,
+          source: r.source,
+          remove: { id: w.entry.targetId as string, folderId: w.entry.targetFolderId }
+        })
+        continue
+      }
+      sent.push({ ...summary, changeKey: r.changeKey, work: w, data: r.data, source: r.source })
+      if (w.mode === 'update') {
+        yield {
+          folderId: w.entry.targetFolderId,
+          mode: 'update',
+          itemId: w.entry.targetId as string,
+          changeKey: w.entry.targetChangeKey as string,
+          data: r.data,
+          source: r.source
+        }
+      } else {
+        yield { folderId: targetFolderId, mode: 'create', data: r.data, source: r.source }
+      }
     }
   }
   for await (const r of importItems(ctx.target, exported(), ctx.rules, options)) {
     const item = sent[r.index]
+    const update = item.work.mode === 'update' ? item.work.entry : undefined
+    const kept = update !== undefined ? { targetId: update.targetId, targetFolderId: update.targetFolderId } : {}
+    const data = item.data
+    item.data = ''
+    if (update !== undefined && 'error' in r && REPLACE_CODES.has(r.error.code)) {
+      // The target item is gone or at another version: delete + create.
+      replace.push({
+        sourceId: item.id,
+        entry: { ...update, sourceChangeKey: item.changeKey, size: item.size, ...withKey(item) },
+        data,
+        source: item.source,
+        remove: { id: update.targetId as string, folderId: update.targetFolderId }
+      })
+      continue
+    }
     if ('error' in r) {
       if (r.error.code === 'MBG_ERR_SHUTTING_DOWN') { cut = true; continue }
       const state = r.error.code === 'MBG_ERR_OUTCOME_UNKNOWN' ? 'unknown' : 'failed'
       folder.failed++
       recordFailure(ctx, folder, item.id, r.error)
-      await write(item.id, { state, sourceChangeKey: item.changeKey, size: item.size, code: r.error.code })
+      await write(item.id, {
+        state, sourceChangeKey: item.changeKey, size: item.size, code: r.error.code, ...withKey(item), ...kept
+      })
     } else {
-      folder.done++
+      if (update !== undefined) folder.updated = (folder.updated ?? 0) + 1
+      else folder.done++
       folder.bytes += item.size
       await write(item.id, {
         state: 'copied',
         targetId: r.itemId,
         targetChangeKey: r.changeKey,
         sourceChangeKey: item.changeKey,
-        size: item.size
+        size: item.size,
+        ...withKey(item),
+        ...(update !== undefined ? { targetFolderId: update.targetFolderId } : {})
       })
     }
   }
+  if (replace.length > 0 && !await replaceItems(ctx, replace, 'updated')) cut = true
   return !cut
 }
 
-/** (b) One folder's feed from its start (or where an earlier run of this pass left it) to its end. */
+/** (b) One folder's feed: from its last complete cursor (a delta pass) or its start, to its end. */
 async function copyFolder (ctx: CopyContext, folder: FolderProgress): Promise<PassOutcome> {
   const { source, ledger, jobId, signal } = ctx
   const key = partialCursorKey(folder.sourceId)
-  let cursor = folder.started ? await ledger.getCursor(jobId, key) : undefined
+  // Where an earlier run of this pass left the feed; else where the last complete pass ended (none: every item).
+  let cursor = await ledger.getCursor(jobId, folder.started ? key : folder.sourceId)
   for (;;) {
     if (ctx.stop.aborted) return 'halted'
     let page
@@ -317,10 +413,7 @@ async function copyFolder (ctx: CopyContext, folder: FolderProgress): Promise<Pa
       }
       throw err
     }
-    const items = page.changes
-      .filter((c: ItemChange) => c.change !== 'deleted' && c.change !== 'readFlagChanged' && c.item !== undefined)
-      .map((c) => c.item as ItemSummary)
-    const whole = await copyPage(ctx, folder, items)
+    const whole = await copyPage(ctx, folder, page.changes)
     if (!whole) return 'halted'
     cursor = page.cursor
     folder.started = true
@@ -358,6 +451,10 @@ export async function runCopyPass (ctx: CopyContext): Promise<PassOutcome> {
     if (!spec.dryRun && folder.targetId === undefined) continue
     if (await copyFolder(ctx, folder) === 'halted') return 'halted'
     if (!await ctx.checkpoint()) return 'halted'
+  }
+  if (!spec.dryRun) {
+    progress.phase = 'settle'
+    if (await settlePass(ctx) === 'halted') return 'halted'
   }
   progress.phase = 'done'
   return 'done'

@@ -13,7 +13,7 @@ import { isGatewayError } from '../../errors.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
 import { runCopyPass } from './copy.js'
-import type { CopyJobSpec, CopyProgress } from './types.js'
+import { emptyProgress, type CopyJobSpec, type CopyProgress } from './types.js'
 
 /** Default lease of a running job: 60 s, renewed every third of it. */
 export const DEFAULT_JOB_LEASE_MS = 60_000
@@ -89,8 +89,45 @@ export class JobRunner {
     this.abort.abort()
   }
 
+  /**
+   * Queues the next pass of every scheduled job (`spec.delta`) that completed a pass and whose `nextPassAt` is
+   * due by this runner's clock. A paused or canceled job is not `completed`: its schedule stops. Of several
+   * runners only one queues a job (optimistic versions); resolves how many it queued.
+   */
+  async queueDue (): Promise<number> {
+    const now = this.now()
+    let queued = 0
+    let cursor: string | undefined
+    do {
+      const page = await this.opts.jobs.list({ limit: 200, ...(cursor !== undefined ? { cursor } : {}) })
+      for (const job of page.jobs as Array<JobRecord<CopyJobSpec, CopyProgress>>) {
+        const due = job.progress.nextPassAt
+        if (job.state !== 'completed' || job.spec.delta === undefined || due === undefined || due > now) continue
+        const next = await this.opts.jobs.update(job.id, job.version, {
+          state: 'queued', progress: emptyProgress(job.progress.pass + 1)
+        })
+        if (next !== undefined) {
+          queued++
+          this.log.info({ job: job.id, pass: job.progress.pass + 1 }, 'scheduled job queued for its next pass')
+        }
+      }
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
+    return queued
+  }
+
   private async run (): Promise<void> {
+    // Due scheduled jobs are looked for once per wake-up or poll, not after every claim.
+    let look = true
     while (!this.halt.signal.aborted) {
+      if (look) {
+        look = false
+        try {
+          await this.queueDue()
+        } catch (err) {
+          this.log.warn({ err }, 'queueing scheduled jobs failed')
+        }
+      }
       if (this.running.size < this.concurrency) {
         let job: JobRecord | undefined
         try {
@@ -110,6 +147,7 @@ export class JobRunner {
         timer.unref()
         this.wake = () => { clearTimeout(timer); this.wake = undefined; resolve() }
       })
+      look = true
     }
   }
 
@@ -184,6 +222,8 @@ export class JobRunner {
       })
       if (outcome === 'done') {
         progress.finishedAt = this.now()
+        const every = claimed.spec.delta?.everySeconds
+        if (every !== undefined && !claimed.spec.dryRun) progress.nextPassAt = progress.finishedAt + every * 1000
         await save('completed')
       } else if (!lost.signal.aborted) {
         // Halted: at a shutdown it goes back to the queue; after a pause or cancel save() already said so.

@@ -21,6 +21,8 @@ export interface CopyJobRequest {
   source: { mailbox: string, folder?: string, subtree?: boolean }
   target: { mailbox: string, folder?: string }
   dryRun?: boolean
+  /** A schedule: `everySeconds` (≥ 60; the schema checks it) after each completed pass, the next one. */
+  delta?: { everySeconds: number }
 }
 
 export type CopyJob = JobRecord<CopyJobSpec, CopyProgress>
@@ -52,6 +54,9 @@ function folderView (f: FolderProgress): JobView['folders'][number] {
     expected: f.expected,
     planned: f.planned,
     done: f.done,
+    updated: f.updated ?? 0,
+    deleted: f.deleted ?? 0,
+    moved: f.moved ?? 0,
     failed: f.failed,
     skipped: f.skipped,
     bytes: f.bytes,
@@ -64,9 +69,9 @@ function folderView (f: FolderProgress): JobView['folders'][number] {
 export function jobView (job: CopyJob, now = Date.now()): JobView {
   const p = job.progress
   const folders = p.folders.map(folderView)
-  const totals = { expected: 0, planned: 0, done: 0, failed: 0, skipped: 0, bytes: 0 }
+  const totals = { expected: 0, planned: 0, done: 0, updated: 0, deleted: 0, moved: 0, failed: 0, skipped: 0, bytes: 0 }
   for (const f of folders) {
-    for (const k of ['expected', 'planned', 'done', 'failed', 'skipped', 'bytes'] as const) totals[k] += f[k]
+    for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += f[k]
   }
   const runningMs = p.runningMs + (job.state === 'running' ? Math.max(0, now - job.updatedAt) : 0)
   const rate = runningMs > 0 && totals.done > 0 ? totals.done / (runningMs / 1000) : undefined
@@ -76,12 +81,14 @@ export function jobView (job: CopyJob, now = Date.now()): JobView {
     id: job.id,
     state: job.state,
     dryRun: spec.dryRun,
+    ...(spec.delta !== undefined ? { delta: spec.delta } : {}),
     source: spec.source,
     target: spec.target,
     createdAt: iso(job.createdAt) as string,
     updatedAt: iso(job.updatedAt) as string,
     ...(p.startedAt !== undefined ? { startedAt: iso(p.startedAt) } : {}),
     ...(p.finishedAt !== undefined ? { finishedAt: iso(p.finishedAt) } : {}),
+    ...(p.nextPassAt !== undefined && job.state === 'completed' ? { nextPassAt: iso(p.nextPassAt) } : {}),
     pass: p.pass,
     phase: p.phase,
     totals,
@@ -96,9 +103,9 @@ export function jobView (job: CopyJob, now = Date.now()): JobView {
 
 /** Which states each control leaves from, and where to. */
 const CONTROLS = {
-  pause: { from: ['queued', 'running'], to: 'paused' },
+  pause: { from: ['queued', 'running', 'completed'], to: 'paused' },
   resume: { from: ['paused'], to: 'queued' },
-  cancel: { from: ['queued', 'running', 'paused'], to: 'canceled' },
+  cancel: { from: ['queued', 'running', 'paused', 'completed'], to: 'canceled' },
   run: { from: ['completed', 'failed'], to: 'queued' }
 } as const satisfies Record<string, { from: readonly JobState[], to: JobState }>
 
@@ -142,7 +149,8 @@ export class JobService {
         mailbox: target.mailbox.id,
         ...(request.target.folder !== undefined ? { folder: request.target.folder } : {})
       },
-      dryRun: request.dryRun ?? false
+      dryRun: request.dryRun ?? false,
+      ...(request.delta !== undefined ? { delta: { everySeconds: request.delta.everySeconds } } : {})
     }
     const job = await this.opts.jobs.create<CopyJobSpec, CopyProgress>({
       id: this.opts.newId?.() ?? randomUUID(),
@@ -186,16 +194,21 @@ export class JobService {
   /**
    * pause (queued or running → paused; a running job stops at its next checkpoint), resume (paused → queued),
    * cancel (queued, running or paused → canceled), run (completed or failed → queued, for another pass that copies
-   * only what is new or changed). 409 MBG_ERR_JOB_STATE from any other state.
+   * only what is new or changed). A scheduled job (`delta`) waiting for its next pass (completed) may be paused
+   * (the schedule stops; resume starts the next pass) or canceled. 409 MBG_ERR_JOB_STATE from any other state.
    */
   async control (id: string, action: JobControl, principal?: Caller): Promise<JobView> {
     const rule = CONTROLS[action]
     for (;;) {
       const job = await this.find(id, principal)
-      if (!(rule.from as readonly JobState[]).includes(job.state)) {
+      const waiting = job.state === 'completed' && job.spec.delta !== undefined
+      if (!(rule.from as readonly JobState[]).includes(job.state) ||
+        (job.state === 'completed' && action !== 'run' && !waiting)) {
         throw new JobStateConflict(`${action} a ${job.state} job`)
       }
-      const progress = action === 'run' ? nextPass(job.progress) : undefined
+      // Resuming a job paused between passes starts its next pass.
+      const between = action === 'resume' && job.progress.phase === 'done'
+      const progress = action === 'run' || between ? nextPass(job.progress) : undefined
       const next = await this.opts.jobs.update<CopyJobSpec, CopyProgress>(id, job.version, {
         // The lease stays: a runner working the job lets go of it itself, at its next checkpoint.
         state: rule.to,

@@ -21,6 +21,8 @@ export interface CopyJobSpec {
   }
   /** Plan only: nothing is written to the target. */
   dryRun: boolean
+  /** A schedule: `everySeconds` (≥ 60) after a completed pass, the runner queues the next (delta) pass by itself. */
+  delta?: { everySeconds: number }
 }
 
 /** How a source folder came to its target folder. */
@@ -43,7 +45,14 @@ export interface FolderProgress {
   expected: number
   /** Items the change feed listed so far in this pass. */
   planned: number
+  /** Items copied anew in this pass. */
   done: number
+  /** Items copied before whose change on the source this pass carried to the target. */
+  updated?: number
+  /** Target items deleted in this pass because their source items were deleted. */
+  deleted?: number
+  /** Items moved on the source into this folder whose target copy was moved along (no new copy). */
+  moved?: number
   failed: number
   /** Items the ledger has as copied at the same change key, or with an unknown outcome (not sent again). */
   skipped: number
@@ -75,7 +84,8 @@ export interface CopyPlan {
 export interface CopyProgress {
   /** Passes run (1 for the first); `:run` starts another. */
   pass: number
-  phase: 'pending' | 'folders' | 'items' | 'done'
+  /** `settle`: after every folder's feed, moves and deletions are carried out (src/service/jobs/delta.ts). */
+  phase: 'pending' | 'folders' | 'items' | 'settle' | 'done'
   folders: FolderProgress[]
   /** The first failures (at most MAX_REPORTED_FAILURES). */
   failures: JobItemFailure[]
@@ -83,6 +93,8 @@ export interface CopyProgress {
   runningMs: number
   startedAt?: number
   finishedAt?: number
+  /** A scheduled job (`spec.delta`) once completed: when the runner queues its next pass (epoch ms). */
+  nextPassAt?: number
   error?: { code: string, message: string }
   /** Dry run: what a run would do. */
   plan?: CopyPlan
