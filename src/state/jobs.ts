@@ -94,9 +94,12 @@ export interface JobStore {
  * - `copied`: imported as `targetId`, from the source item at `sourceChangeKey`;
  * - `failed`: export or import refused it (`code`); a later pass sends it again;
  * - `unknown`: an import whose answer was lost (MBG_ERR_OUTCOME_UNKNOWN): it may be in the target. Never sent
- *   again as is: reconciliation (find it in the target by a stable key) settles it first.
+ *   again as is: reconciliation (find it in the target by a stable key) settles it first;
+ * - `sending`: written before an import is sent (the intent). Still there after a crash or a pass cut short:
+ *   treated like `unknown`;
+ * - `orphaned`: the source item was deleted; its target item goes at the end of the pass unless a move claims it.
  */
-export type LedgerItemState = 'copied' | 'failed' | 'unknown'
+export type LedgerItemState = 'copied' | 'failed' | 'unknown' | 'sending' | 'orphaned'
 
 /** The ledger entry of one source item of a job. */
 export interface LedgerEntry {
@@ -111,6 +114,8 @@ export interface LedgerEntry {
   targetFolderId: string
   /** Size in bytes as the source backend reports it. */
   size: number
+  /** The source item's search key (base64 PR_SEARCH_KEY, `ItemSummary.searchKey`), when known. */
+  searchKey?: string
   /** MBG_ERR_* code of a `failed` or `unknown` entry. */
   code?: string
   /** When it was recorded (epoch ms, the store's clock). */
@@ -127,8 +132,8 @@ export interface LedgerStore {
   getItems: (jobId: string, sourceIds: string[]) => Promise<Record<string, LedgerEntry>>
   /** Writes entries (replacing any of the same source id). */
   putItems: (jobId: string, entries: Record<string, LedgerEntry>) => Promise<void>
-  /** Entries in source-id order, `limit` a page (for verification and reports). */
-  listItems: (jobId: string, request: { limit: number, cursor?: string }) =>
+  /** Entries in source-id order, `limit` a page (for verification and reports); with `state`, only those. */
+  listItems: (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }) =>
   Promise<{ items: Array<{ sourceId: string, entry: LedgerEntry }>, nextCursor?: string }>
   /** Counts per state. */
   countItems: (jobId: string) => Promise<Record<LedgerItemState, number>>

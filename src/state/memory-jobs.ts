@@ -146,11 +146,12 @@ export class MemoryLedgerStore implements LedgerStore {
     for (const [id, e] of Object.entries(entries)) items.set(id, { ...structuredClone(e), at: e.at ?? at })
   }
 
-  async listItems (jobId: string, request: { limit: number, cursor?: string }):
+  async listItems (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }):
   Promise<{ items: Array<{ sourceId: string, entry: LedgerEntry }>, nextCursor?: string }> {
     const all = [...(this.jobs.get(jobId)?.items ?? new Map<string, LedgerEntry>()).entries()]
       .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
-      .filter(([id]) => request.cursor === undefined || id > request.cursor)
+      .filter(([id, e]) => (request.cursor === undefined || id > request.cursor) &&
+        (request.state === undefined || e.state === request.state))
     const page = all.slice(0, request.limit)
     return {
       items: page.map(([sourceId, entry]) => ({ sourceId, entry: structuredClone(entry) })),
@@ -159,7 +160,7 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   async countItems (jobId: string): Promise<Record<LedgerItemState, number>> {
-    const counts: Record<LedgerItemState, number> = { copied: 0, failed: 0, unknown: 0 }
+    const counts: Record<LedgerItemState, number> = { copied: 0, failed: 0, unknown: 0, sending: 0, orphaned: 0 }
     for (const e of this.jobs.get(jobId)?.items.values() ?? []) counts[e.state]++
     return counts
   }

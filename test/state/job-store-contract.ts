@@ -131,8 +131,27 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     t.same(await store.getItems('j2', ['s1']), {}, 'another job sees nothing')
     await store.putItems('j1', { s2: entry('copied', { targetId: 't2' }) })
     t.equal((await store.getItems('j1', ['s2'])).s2.state, 'copied', 'replaced')
-    t.same(await store.countItems('j1'), { copied: 2, failed: 0, unknown: 1 })
-    t.same(await store.countItems('j2'), { copied: 0, failed: 0, unknown: 0 })
+    t.same(await store.countItems('j1'), { copied: 2, failed: 0, unknown: 1, sending: 0, orphaned: 0 })
+    t.same(await store.countItems('j2'), { copied: 0, failed: 0, unknown: 0, sending: 0, orphaned: 0 })
+  })
+
+  t.test('items of one state are listed, with their search key', async (t) => {
+    const { store } = await freshOf(t, make)
+    const all: Record<string, LedgerEntry> = {}
+    for (let i = 0; i < 7; i++) all[`s${i}`] = entry(i % 2 === 0 ? 'sending' : 'copied', { searchKey: `k${i}` })
+    await store.putItems('j', all)
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await store.listItems('j', {
+        limit: 2, state: 'sending', ...(cursor !== undefined ? { cursor } : {})
+      })
+      t.ok(page.items.every((i) => i.entry.state === 'sending' && i.entry.searchKey === `k${i.sourceId.slice(1)}`))
+      seen.push(...page.items.map((i) => i.sourceId))
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
+    t.same(seen.sort(), ['s0', 's2', 's4', 's6'])
+    t.match(await store.countItems('j'), { sending: 4, copied: 3 })
   })
 
   t.test('items are listed in pages, each once', async (t) => {
