@@ -19,6 +19,7 @@ import type { LedgerEntry, LedgerStore } from '../../state/jobs.js'
 import type { Telemetry } from '../../telemetry.js'
 import { exportItems, importItems, type ImportRequestItem, type ImportRules, type MailboxTarget } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
+import { reconcileFolder, searchKeyOf } from './reconcile.js'
 import {
   MAX_REPORTED_FAILURES, partialCursorKey, type CopyJobSpec, type CopyProgress, type FolderProgress
 } from './types.js'
@@ -224,16 +225,21 @@ function recordFailure (ctx: CopyContext, folder: FolderProgress, sourceId: stri
   }
 }
 
-/** (b) Copies (or in a dry run, plans) one page of a folder's feed. Resolves false when the page was cut short. */
-async function copyPage (ctx: CopyContext, folder: FolderProgress, items: ItemSummary[]): Promise<boolean> {
+/**
+ * (b) Copies (or in a dry run, plans) one page of a folder's feed. Resolves false when the page was cut short.
+ * Items whose outcome is not known (`sending`, `unknown`) are left to reconciliation at the end of the folder;
+ * `resend`: items reconciliation found absent from the target, sent as they are.
+ */
+async function copyPage (ctx: CopyContext, folder: FolderProgress, items: ItemSummary[],
+  resend = false): Promise<boolean> {
   const { ledger, jobId, spec } = ctx
-  const entries = await ledger.getItems(jobId, items.map((i) => i.id))
+  const entries = resend ? {} : await ledger.getItems(jobId, items.map((i) => i.id))
   const toCopy: ItemSummary[] = []
-  folder.planned += items.length
+  if (!resend) folder.planned += items.length
   for (const item of items) {
     const e = entries[item.id]
-    if ((e?.state === 'copied' && e.sourceChangeKey === item.changeKey) || e?.state === 'unknown') folder.skipped++
-    else toCopy.push(item)
+    if (e?.state === 'copied' && e.sourceChangeKey === item.changeKey) folder.skipped++
+    else if (e?.state !== 'unknown' && e?.state !== 'sending') toCopy.push(item)
   }
   if (spec.dryRun) {
     const plan = ctx.progress.plan as NonNullable<CopyProgress['plan']>
@@ -272,17 +278,27 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, items: ItemSu
         continue
       }
       sent.push({ ...summary, changeKey: r.changeKey })
+      const searchKey = searchKeyOf(summary)
+      // The intent, before the import is sent: after a crash it is reconciled, never sent blindly again.
+      await write(r.itemId, {
+        state: 'sending',
+        sourceChangeKey: r.changeKey,
+        size: summary.size,
+        ...(searchKey !== undefined ? { searchKey } : {})
+      })
       yield { folderId: targetFolderId, mode: 'create', data: r.data, source: r.source }
     }
   }
   for await (const r of importItems(ctx.target, exported(), ctx.rules, options)) {
     const item = sent[r.index]
+    const searchKey = searchKeyOf(item)
+    const key = searchKey !== undefined ? { searchKey } : {}
     if ('error' in r) {
       if (r.error.code === 'MBG_ERR_SHUTTING_DOWN') { cut = true; continue }
       const state = r.error.code === 'MBG_ERR_OUTCOME_UNKNOWN' ? 'unknown' : 'failed'
-      folder.failed++
-      recordFailure(ctx, folder, item.id, r.error)
-      await write(item.id, { state, sourceChangeKey: item.changeKey, size: item.size, code: r.error.code })
+      // An unknown outcome is settled by reconciliation at the end of the folder (and counted there).
+      if (state === 'failed') { folder.failed++; recordFailure(ctx, folder, item.id, r.error) }
+      await write(item.id, { state, sourceChangeKey: item.changeKey, size: item.size, code: r.error.code, ...key })
     } else {
       folder.done++
       folder.bytes += item.size
@@ -291,7 +307,8 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, items: ItemSu
         targetId: r.itemId,
         targetChangeKey: r.changeKey,
         sourceChangeKey: item.changeKey,
-        size: item.size
+        size: item.size,
+        ...key
       })
     }
   }
@@ -326,6 +343,9 @@ async function copyFolder (ctx: CopyContext, folder: FolderProgress): Promise<Pa
     folder.started = true
     if (!ctx.spec.dryRun) await ledger.putCursor(jobId, key, cursor)
     if (!page.more) {
+      if (!ctx.spec.dryRun && !await reconcileFolder(ctx, folder, async (i) => await copyPage(ctx, folder, i, true))) {
+        return 'halted'
+      }
       folder.complete = true
       if (!ctx.spec.dryRun) await ledger.putCursor(jobId, folder.sourceId, cursor)
       return 'done'

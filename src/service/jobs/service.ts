@@ -14,6 +14,7 @@ import type { JobRecord, JobState, JobStore, LedgerStore } from '../../state/job
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
 import type { JobRunner } from './runner.js'
+import { startVerification } from './verify.js'
 import { emptyProgress, type CopyJobSpec, type CopyProgress, type FolderProgress } from './types.js'
 
 /** A copy job as callers send it (the public `JobCreate`). */
@@ -21,6 +22,7 @@ export interface CopyJobRequest {
   source: { mailbox: string, folder?: string, subtree?: boolean }
   target: { mailbox: string, folder?: string }
   dryRun?: boolean
+  verify?: boolean
 }
 
 export type CopyJob = JobRecord<CopyJobSpec, CopyProgress>
@@ -54,6 +56,9 @@ function folderView (f: FolderProgress): JobView['folders'][number] {
     done: f.done,
     failed: f.failed,
     skipped: f.skipped,
+    reconciled: f.reconciled ?? 0,
+    resent: f.resent ?? 0,
+    unresolved: f.unresolved ?? 0,
     bytes: f.bytes,
     complete: f.complete,
     ...(f.error !== undefined ? { error: f.error } : {})
@@ -64,9 +69,11 @@ function folderView (f: FolderProgress): JobView['folders'][number] {
 export function jobView (job: CopyJob, now = Date.now()): JobView {
   const p = job.progress
   const folders = p.folders.map(folderView)
-  const totals = { expected: 0, planned: 0, done: 0, failed: 0, skipped: 0, bytes: 0 }
+  const totals = {
+    expected: 0, planned: 0, done: 0, failed: 0, skipped: 0, reconciled: 0, resent: 0, unresolved: 0, bytes: 0
+  }
   for (const f of folders) {
-    for (const k of ['expected', 'planned', 'done', 'failed', 'skipped', 'bytes'] as const) totals[k] += f[k]
+    for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += f[k]
   }
   const runningMs = p.runningMs + (job.state === 'running' ? Math.max(0, now - job.updatedAt) : 0)
   const rate = runningMs > 0 && totals.done > 0 ? totals.done / (runningMs / 1000) : undefined
@@ -90,7 +97,10 @@ export function jobView (job: CopyJob, now = Date.now()): JobView {
     folders,
     failures: p.failures,
     ...(p.error !== undefined ? { error: p.error } : {}),
-    ...(p.plan !== undefined ? { plan: p.plan } : {})
+    ...(p.plan !== undefined ? { plan: p.plan } : {}),
+    ...(p.verification !== undefined
+      ? { verification: { ...p.verification, at: iso(p.verification.at) as string } }
+      : {})
   }
 }
 
@@ -142,7 +152,8 @@ export class JobService {
         mailbox: target.mailbox.id,
         ...(request.target.folder !== undefined ? { folder: request.target.folder } : {})
       },
-      dryRun: request.dryRun ?? false
+      dryRun: request.dryRun ?? false,
+      ...(request.verify === true ? { verify: true } : {})
     }
     const job = await this.opts.jobs.create<CopyJobSpec, CopyProgress>({
       id: this.opts.newId?.() ?? randomUUID(),
@@ -206,9 +217,36 @@ export class JobService {
       return jobView(next, this.now())
     }
   }
+
+  /**
+   * Queues a verification (./verify.ts) of a `completed` or `failed` job: it becomes `queued` with phase `verify`,
+   * the runner compares source and target folder by folder, and the job goes back to the state it had, with
+   * `verification` set. 409 MBG_ERR_JOB_STATE from any other state (a queued, running or paused job is mid-pass:
+   * verify it once the pass is over) and for a dry run (nothing was copied).
+   */
+  async verify (id: string, principal?: Caller): Promise<JobView> {
+    for (;;) {
+      const job = await this.find(id, principal)
+      if (job.state !== 'completed' && job.state !== 'failed') throw new JobStateConflict(`verify a ${job.state} job`)
+      if (job.spec.dryRun) throw new JobStateConflict('verify a dry run (it copied nothing)')
+      const progress = job.progress
+      startVerification(progress, job.state)
+      const next = await this.opts.jobs.update<CopyJobSpec, CopyProgress>(id, job.version, {
+        state: 'queued', progress
+      })
+      if (next === undefined) continue
+      this.opts.runner?.notify()
+      return jobView(next, this.now())
+    }
+  }
 }
 
 /** The progress of another pass: the same folders, counts and failures afresh. */
 function nextPass (p: CopyProgress): CopyProgress {
-  return { ...emptyProgress(p.pass + 1), phase: 'pending' }
+  // The last verification stays until another one finishes.
+  return {
+    ...emptyProgress(p.pass + 1),
+    phase: 'pending',
+    ...(p.verification !== undefined ? { verification: p.verification } : {})
+  }
 }
