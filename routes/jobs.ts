@@ -1,4 +1,4 @@
-/** Copy jobs (README "Copy jobs"): create, list, read, pause, resume, cancel, run again. */
+/** Copy jobs (README "Copy jobs"): create, list, read, pause, resume, cancel, run again, verify. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { problems } from '../src/schemas/common.js'
 import { Job, JobCreate, JobList, JobListQuery, JobParams } from '../src/schemas/job.js'
@@ -75,6 +75,25 @@ const jobs: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }, async (request) => await fastify.jobService.control(request.params.id, action, request.caller))
   }
+
+  fastify.post('/jobs/:id(^[A-Za-z0-9-]+)::verify', {
+    config: { scope: 'jobs:write', audit: 'job.verify' },
+    schema: {
+      tags: ['jobs'],
+      summary: 'Verify a copy job',
+      description: 'Queues a verification of a completed or failed job (409 otherwise, and for a dry run): per ' +
+        'mapped folder, the source and target folders are listed and compared — item counts and bytes, items ' +
+        'matched by search key (PR_SEARCH_KEY), missing, extra and of another size — and graded like Exchange ' +
+        'Online\'s DataConsistencyScore. Answers 202: the job is `queued`, then `running`, with phase `verify`, ' +
+        'and goes back to its state with `verification` set.',
+      operationId: 'verifyJob',
+      params: JobParams,
+      response: { 202: Type.Ref(Job), ...problems(400, 404, 409) }
+    }
+  }, async (request, reply) => {
+    const job = await fastify.jobService.verify(request.params.id, request.caller)
+    return await reply.code(202).header('location', `/jobs/${job.id}`).send(job)
+  })
 }
 
 export default jobs

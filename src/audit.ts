@@ -18,6 +18,7 @@ export type AuditEvent =
   | 'job.resume'
   | 'job.cancel'
   | 'job.run'
+  | 'job.verify'
   | 'mailbox.add'
   | 'mailbox.remove'
   | 'items.export'

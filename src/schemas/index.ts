@@ -16,7 +16,7 @@ import {
 } from './item.js'
 import { Mailbox, MailboxCreate, MailboxList } from './mailbox.js'
 import { FolderChange, FolderChanges, ItemChange, ItemChanges } from './changes.js'
-import { Job, JobCreate, JobFolder, JobList } from './job.js'
+import { Job, JobCreate, JobFolder, JobList, JobVerification } from './job.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
 
 export const SHARED_SCHEMAS = [
@@ -26,5 +26,5 @@ export const SHARED_SCHEMAS = [
   ItemWriteResult, ItemWriteResponse,
   ItemChange, ItemChanges, FolderChange, FolderChanges,
   Liveness, BackendState, Readiness, NotReadyProblem,
-  JobCreate, JobFolder, Job, JobList
+  JobCreate, JobFolder, JobVerification, Job, JobList
 ]

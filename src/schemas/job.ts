@@ -39,6 +39,10 @@ export const JobCreate = Type.Object({
     additionalProperties: false,
     description: 'A schedule: after each completed pass the job waits `everySeconds`, then runs another (delta) ' +
       'pass by itself. Pause or cancel the job to stop it.'
+  })),
+  verify: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Verify (as `POST /jobs/{id}:verify` does) after every pass that completes.'
   }))
 }, { $id: 'JobCreate', title: 'JobCreate', additionalProperties: false })
 
@@ -59,8 +63,21 @@ const Counts = {
   failed: Type.Integer({ minimum: 0, description: 'Items that failed (see `failures`), unknown outcomes included.' }),
   skipped: Type.Integer({
     minimum: 0,
-    description: 'Items already copied at the same change key by an earlier pass, or whose import outcome is ' +
-      'unknown (never sent twice).'
+    description: 'Items already copied at the same change key by an earlier pass.'
+  }),
+  reconciled: Type.Integer({
+    minimum: 0,
+    description: 'Imports whose outcome was not known (answer lost, or cut by a crash) that were found in the ' +
+      'target by search key: copied, not sent again.'
+  }),
+  resent: Type.Integer({
+    minimum: 0,
+    description: 'Imports whose outcome was not known that were certainly absent from the target: sent again.'
+  }),
+  unresolved: Type.Integer({
+    minimum: 0,
+    description: 'Imports whose outcome could not be settled (the target folder could not be listed, or a side ' +
+      'has no search keys): counted in `failed` (MBG_ERR_OUTCOME_UNKNOWN), never sent blindly again.'
   }),
   bytes: Type.Integer({ minimum: 0, description: 'Bytes copied (source sizes); in a dry run, bytes to copy.' })
 }
@@ -85,6 +102,48 @@ export const JobFolder = Type.Object({
   complete: Type.Boolean({ description: 'This pass went through every item of the folder.' }),
   error: Type.Optional(ErrorInfo)
 }, { $id: 'JobFolder', title: 'JobFolder', additionalProperties: false })
+
+const Side = Type.Object({
+  items: Type.Integer({ minimum: 0 }),
+  bytes: Type.Integer({ minimum: 0, description: 'Sum of the item sizes as the backend reports them.' })
+}, { additionalProperties: false })
+
+export const JobVerification = Type.Object({
+  at: Type.String({ format: 'date-time', description: 'When the verification finished.' }),
+  grade: Type.Union([
+    Type.Literal('Perfect'), Type.Literal('Good'), Type.Literal('Investigate'), Type.Literal('Poor')
+  ], {
+    description: 'Like Exchange Online migration\'s DataConsistencyScore, over every folder summed; tolerance: ' +
+      'the larger of 1 item and 1 % of the source items. `Perfect`: nothing missing, extra, of another size or ' +
+      'unverifiable, every folder compared. `Good`: nothing missing, every folder compared, extra + sizeMismatch ' +
+      '+ unverifiable within the tolerance. `Investigate`: missing within the tolerance (or a folder could not be ' +
+      'compared, or more extra, mismatched or unverifiable items). `Poor`: more missing than the tolerance.'
+  }),
+  folders: Type.Array(Type.Object({
+    path: Type.String(),
+    sourceId: Type.String(),
+    targetId: Type.Optional(Type.String()),
+    source: Side,
+    target: Side,
+    missing: Type.Integer({ minimum: 0, description: 'Source items with no target item of the same search key.' }),
+    extra: Type.Integer({
+      minimum: 0, description: 'Target items with no source item of the same search key (duplicates count here).'
+    }),
+    sizeMismatch: Type.Integer({ minimum: 0, description: 'Items matched by search key whose sizes differ.' }),
+    unverifiable: Type.Integer({
+      minimum: 0,
+      description: 'Items (either side) without a search key: not matched; as many unmatched items of the other ' +
+        'side are counted neither missing nor extra.'
+    }),
+    error: Type.Optional(ErrorInfo)
+  }, { additionalProperties: false }))
+}, {
+  $id: 'JobVerification',
+  title: 'JobVerification',
+  additionalProperties: false,
+  description: 'The last verification (`POST /jobs/{id}:verify`, or `verify: true`): per mapped folder, source ' +
+    'and target listed and their items matched by search key (PR_SEARCH_KEY).'
+})
 
 export const Job = Type.Object({
   id: Type.String(),
@@ -114,10 +173,11 @@ export const Job = Type.Object({
   pass: Type.Integer({ minimum: 1, description: 'Passes run: 1, then one more per `:run`.' }),
   phase: Type.Union([
     Type.Literal('pending'), Type.Literal('folders'), Type.Literal('items'), Type.Literal('settle'),
-    Type.Literal('done')
+    Type.Literal('done'), Type.Literal('verify')
   ], {
     description: '`folders`: mapping the tree; `items`: each folder\'s change feed; `settle`: moves and deletions ' +
-      'seen in the feeds carried to the target; `done`.'
+      'seen in the feeds carried to the target; `done`; `verify`: a verification is queued or running (the job is ' +
+      '`queued` or `running` meanwhile).'
   }),
   totals: Type.Object({
     expected: Type.Integer({ minimum: 0, description: 'Items the source folders held when listed.' }),
@@ -140,7 +200,8 @@ export const Job = Type.Object({
     tooLarge: Type.Array(Type.Object({
       sourceId: Type.String(), folder: Type.String(), size: Type.Integer({ minimum: 0 })
     }, { additionalProperties: false }), { description: 'Items larger than the target takes in one item.' })
-  }, { additionalProperties: false, description: 'Dry run: what a run would do.' }))
+  }, { additionalProperties: false, description: 'Dry run: what a run would do.' })),
+  verification: Type.Optional(Type.Ref(JobVerification))
 }, { $id: 'Job', title: 'Job', additionalProperties: false })
 
 export const JobList = Type.Object({

@@ -237,6 +237,12 @@ export async function captureExamples (logger: Logger = pino({ level: 'silent' }
       if (state === 'failed') throw new Error('the example copy job failed')
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
+    await record('verifyJob', 202, { method: 'POST', url: `${jobUrl}:verify` })
+    for (let view: Record<string, unknown> = {}; view.state !== 'completed' || view.verification === undefined;) {
+      view = await call(200, { method: 'GET', url: jobUrl })
+      if (view.state === 'failed') throw new Error('the example verification failed')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
     await runner.close()
     await record('getJob', 200, { method: 'GET', url: jobUrl })
     await record('runJob', 200, { method: 'POST', url: `${jobUrl}:run` })

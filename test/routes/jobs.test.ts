@@ -170,7 +170,7 @@ t.test('an EWS subtree is copied into a Graph mailbox; a second pass copies noth
   t.equal(json<JobBody>(again).pass, 2)
   const second = await until(app, created.id, ['completed', 'failed'])
   t.equal(second.state, 'completed')
-  t.match(second.totals, { planned: ITEMS, done: 0, skipped: ITEMS, failed: 0 }, 'the second pass copies 0 items')
+  t.match(second.totals, { planned: 0, done: 0, skipped: 0, failed: 0 }, 'the second pass copies 0 items')
   t.equal(gw.sims.store.items.size, itemsBefore, 'no item added')
   t.equal(gw.sims.store.folders.size, foldersBefore, 'no folder added')
   t.equal((await post(app, `/jobs/${created.id}:resume`)).statusCode, 409, 'a completed job is not resumed')
@@ -287,3 +287,33 @@ t.test('with 10% faults on both sides the end state is the same', async (t) => {
   sims.graph.faults.plan.clear()
   await sameEndState(t, app, projects)
 })
+
+t.test(':verify queues a verification of a completed job (202, audited); other states and dry runs are 409',
+  async (t) => {
+    const gw = await buildTestGateway(t)
+    const { app } = gw
+    const projects = await seed(gw)
+    const created = json<JobBody>(await post(app, '/jobs', copyRequest(projects)))
+    const early = await post(app, `/jobs/${created.id}:verify`)
+    t.equal(early.statusCode, 409, 'not while the pass is queued or running')
+    t.equal(json(early).code, 'MBG_ERR_JOB_STATE')
+    await until(app, created.id, ['completed', 'failed'])
+    const res = await post(app, `/jobs/${created.id}:verify`)
+    t.equal(res.statusCode, 202, res.body)
+    t.equal(res.headers.location, `/jobs/${created.id}`)
+    t.match(json(res), { state: 'queued', phase: 'verify' })
+    let job: JobBody & { phase?: string, verification?: { grade: string, folders: unknown[] } }
+    do { job = await getJob(app, created.id) } while (job.phase === 'verify' && await sleep(20) === undefined)
+    t.equal(job.state, 'completed', 'back to completed')
+    t.equal(job.verification?.folders.length, TREE.length, 'every folder compared')
+    for (const [path, n] of TREE) {
+      t.match(job.verification?.folders.find((f) => (f as { path: string }).path === path), {
+        source: { items: n }, target: { items: n }, missing: 0, extra: 0, sizeMismatch: 0
+      }, `${path}: ${n} items on both sides, nothing missing, extra or of another size`)
+    }
+    const dry = json<JobBody>(await post(app, '/jobs', copyRequest(projects, { dryRun: true })))
+    await until(app, dry.id, ['completed', 'failed'])
+    t.equal((await post(app, `/jobs/${dry.id}:verify`)).statusCode, 409, 'a dry run copied nothing to verify')
+    const audit = gw.audit().filter((a) => a.event === 'job.verify')
+    t.same(audit.map((a) => a.status), [409, 202, 409])
+  })

@@ -138,6 +138,25 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     t.same(await store.countItems('j2'), NO_ITEMS, 'every state, 0 when none')
   })
 
+  t.test('items of one state are listed, with their search key', async (t) => {
+    const { store } = await freshOf(t, make)
+    const all: Record<string, LedgerEntry> = {}
+    for (let i = 0; i < 7; i++) all[`s${i}`] = entry(i % 2 === 0 ? 'sending' : 'copied', { searchKey: `k${i}` })
+    await store.putItems('j', all)
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await store.listItems('j', {
+        limit: 2, state: 'sending', ...(cursor !== undefined ? { cursor } : {})
+      })
+      t.ok(page.items.every((i) => i.entry.state === 'sending' && i.entry.searchKey === `k${i.sourceId.slice(1)}`))
+      seen.push(...page.items.map((i) => i.sourceId))
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
+    t.same(seen.sort(), ['s0', 's2', 's4', 's6'])
+    t.match(await store.countItems('j'), { sending: 4, copied: 3 })
+  })
+
   t.test('sending and orphaned entries, with their search keys, are kept and counted', async (t) => {
     const { store } = await freshOf(t, make)
     await store.putItems('j', {

@@ -21,6 +21,7 @@ import type { Telemetry } from '../../telemetry.js'
 import { exportItems, importItems, type ImportRequestItem, type ImportRules, type MailboxTarget } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
 import { orphan, replaceItems, searchKeyOf, settlePass, withKey, type Replacement } from './delta.js'
+import { reconcileFolder } from './reconcile.js'
 import {
   MAX_REPORTED_FAILURES, partialCursorKey, type CopyJobSpec, type CopyProgress, type FolderProgress
 } from './types.js'
@@ -240,24 +241,27 @@ const REPLACE_CODES = new Set(['MBG_ERR_ITEM_NOT_FOUND', 'MBG_ERR_CHANGE_KEY_CON
  * the target says that item is gone or changed, delete + create (never two copies). Deleted on the source →
  * `orphaned` (settled at the end of the pass). A read-flag change alone is not carried: the read state travels in
  * the item's full-fidelity stream, so the next content change carries it; re-importing a whole item for one flag
- * would cost the item's size each time.
+ * would cost the item's size each time. Items whose outcome is not known (`sending`, `unknown`) are left to
+ * reconciliation at the end of the folder; `resend`: items reconciliation found absent from the target, sent as
+ * they are (created).
  */
-async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: ItemChange[]): Promise<boolean> {
+async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: ItemChange[],
+  resend = false): Promise<boolean> {
   const { ledger, jobId, spec } = ctx
   const items = changes
     .filter((c) => c.change !== 'deleted' && c.change !== 'readFlagChanged' && c.item !== undefined)
     .map((c) => c.item as ItemSummary)
   const deleted = changes.filter((c) => c.change === 'deleted').map((c) => c.id)
-  const entries = await ledger.getItems(jobId, [...items.map((i) => i.id), ...deleted])
+  const entries = resend ? {} : await ledger.getItems(jobId, [...items.map((i) => i.id), ...deleted])
   const toCopy: ItemSummary[] = []
   const work = new Map<string, Work>()
   const pending: Record<string, LedgerEntry> = {}
-  folder.planned += items.length
+  if (!resend) folder.planned += items.length
   for (const item of items) {
     const e = entries[item.id]
     const key = searchKeyOf(item)
     if (e === undefined || (e.state === 'failed' && e.targetId === undefined)) {
-      if (!spec.dryRun && ctx.progress.pass > 1 && key !== undefined && e === undefined) {
+      if (!resend && !spec.dryRun && ctx.progress.pass > 1 && key !== undefined && e === undefined) {
         pending[item.id] = {
           state: 'pending',
           sourceChangeKey: item.changeKey,
@@ -345,6 +349,10 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: Item
           source: r.source
         }
       } else {
+        // The intent, before the import is sent: after a crash it is reconciled, never sent blindly again.
+        await write(r.itemId, {
+          state: 'sending', sourceChangeKey: r.changeKey, size: summary.size, ...withKey(summary)
+        })
         yield { folderId: targetFolderId, mode: 'create', data: r.data, source: r.source }
       }
     }
@@ -369,8 +377,8 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: Item
     if ('error' in r) {
       if (r.error.code === 'MBG_ERR_SHUTTING_DOWN') { cut = true; continue }
       const state = r.error.code === 'MBG_ERR_OUTCOME_UNKNOWN' ? 'unknown' : 'failed'
-      folder.failed++
-      recordFailure(ctx, folder, item.id, r.error)
+      // An unknown outcome is settled by reconciliation at the end of the folder (and counted there).
+      if (state === 'failed') { folder.failed++; recordFailure(ctx, folder, item.id, r.error) }
       await write(item.id, {
         state, sourceChangeKey: item.changeKey, size: item.size, code: r.error.code, ...withKey(item), ...kept
       })
@@ -419,6 +427,10 @@ async function copyFolder (ctx: CopyContext, folder: FolderProgress): Promise<Pa
     folder.started = true
     if (!ctx.spec.dryRun) await ledger.putCursor(jobId, key, cursor)
     if (!page.more) {
+      if (!ctx.spec.dryRun && !await reconcileFolder(ctx, folder, async (items) =>
+        await copyPage(ctx, folder, items.map((item) => ({ change: 'created' as const, id: item.id, item })), true))) {
+        return 'halted'
+      }
       folder.complete = true
       if (!ctx.spec.dryRun) await ledger.putCursor(jobId, folder.sourceId, cursor)
       return 'done'

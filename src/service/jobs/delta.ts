@@ -37,8 +37,8 @@ const SETTLE_PAGE = 500
 
 /** The item's search key (`ItemSummary.searchKey`, base64 PR_SEARCH_KEY), when the backend gave one. */
 export function searchKeyOf (item: ItemSummary): string | undefined {
-  const key = (item as ItemSummary & { searchKey?: unknown }).searchKey
-  return typeof key === 'string' && key !== '' ? key : undefined
+  const key = item.searchKey
+  return key !== undefined && key !== '' ? key : undefined
 }
 
 /** `{ searchKey }` of an item that has one, for a ledger entry. */

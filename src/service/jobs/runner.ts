@@ -12,7 +12,8 @@ import type { Telemetry } from '../../telemetry.js'
 import { isGatewayError } from '../../errors.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
-import { runCopyPass } from './copy.js'
+import { runCopyPass, type PassOutcome } from './copy.js'
+import { runVerification, startVerification } from './verify.js'
 import { emptyProgress, type CopyJobSpec, type CopyProgress } from './types.js'
 
 /** Default lease of a running job: 60 s, renewed every third of it. */
@@ -206,7 +207,7 @@ export class JobRunner {
     try {
       const source = await service.resolve(claimed.spec.source.mailbox, `job:${id}`)
       const target = await service.resolve(claimed.spec.target.mailbox, `job:${id}`)
-      const outcome = await runCopyPass({
+      const ctx = {
         jobId: id,
         spec: claimed.spec,
         progress,
@@ -219,12 +220,27 @@ export class JobRunner {
         signal,
         ...(this.opts.telemetry !== undefined ? { telemetry: this.opts.telemetry } : {}),
         checkpoint: async () => !stop.aborted && await save()
-      })
+      }
+      // A verification queued by `:verify` runs alone; `verify: true` runs one after each pass that completes.
+      let outcome: PassOutcome = 'done'
+      if (progress.verifying === undefined) {
+        outcome = await runCopyPass(ctx)
+        if (outcome === 'done') progress.finishedAt = this.now()
+        if (outcome === 'done' && claimed.spec.verify === true && !claimed.spec.dryRun) {
+          startVerification(progress, 'completed')
+        }
+      }
+      let final: 'completed' | 'failed' | undefined = 'completed'
+      if (outcome === 'done' && progress.verifying !== undefined) {
+        final = await runVerification({ ...ctx, now: this.now })
+        if (final === undefined) outcome = 'halted'
+      }
       if (outcome === 'done') {
-        progress.finishedAt = this.now()
         const every = claimed.spec.delta?.everySeconds
-        if (every !== undefined && !claimed.spec.dryRun) progress.nextPassAt = progress.finishedAt + every * 1000
-        await save('completed')
+        if (every !== undefined && !claimed.spec.dryRun && final === 'completed') {
+          progress.nextPassAt = (progress.finishedAt ?? this.now()) + every * 1000
+        }
+        await save(final)
       } else if (!lost.signal.aborted) {
         // Halted: at a shutdown it goes back to the queue; after a pause or cancel save() already said so.
         if (this.halt.signal.aborted) await save('queued')
@@ -234,6 +250,10 @@ export class JobRunner {
       if (this.halt.signal.aborted && isGatewayError(err) && err.code === 'MBG_ERR_SHUTTING_DOWN') {
         await save('queued')
         return
+      }
+      if (progress.verifying !== undefined) {
+        progress.phase = progress.verifying.phase
+        delete progress.verifying
       }
       progress.error = isGatewayError(err)
         ? { code: err.code, message: err.message }

@@ -14,6 +14,7 @@ import type { JobRecord, JobState, JobStore, LedgerStore } from '../../state/job
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
 import type { JobRunner } from './runner.js'
+import { startVerification } from './verify.js'
 import { emptyProgress, type CopyJobSpec, type CopyProgress, type FolderProgress } from './types.js'
 
 /** A copy job as callers send it (the public `JobCreate`). */
@@ -23,6 +24,7 @@ export interface CopyJobRequest {
   dryRun?: boolean
   /** A schedule: `everySeconds` (≥ 60; the schema checks it) after each completed pass, the next one. */
   delta?: { everySeconds: number }
+  verify?: boolean
 }
 
 export type CopyJob = JobRecord<CopyJobSpec, CopyProgress>
@@ -59,6 +61,9 @@ function folderView (f: FolderProgress): JobView['folders'][number] {
     moved: f.moved ?? 0,
     failed: f.failed,
     skipped: f.skipped,
+    reconciled: f.reconciled ?? 0,
+    resent: f.resent ?? 0,
+    unresolved: f.unresolved ?? 0,
     bytes: f.bytes,
     complete: f.complete,
     ...(f.error !== undefined ? { error: f.error } : {})
@@ -69,7 +74,20 @@ function folderView (f: FolderProgress): JobView['folders'][number] {
 export function jobView (job: CopyJob, now = Date.now()): JobView {
   const p = job.progress
   const folders = p.folders.map(folderView)
-  const totals = { expected: 0, planned: 0, done: 0, updated: 0, deleted: 0, moved: 0, failed: 0, skipped: 0, bytes: 0 }
+  const totals = {
+    expected: 0,
+    planned: 0,
+    done: 0,
+    updated: 0,
+    deleted: 0,
+    moved: 0,
+    failed: 0,
+    skipped: 0,
+    reconciled: 0,
+    resent: 0,
+    unresolved: 0,
+    bytes: 0
+  }
   for (const f of folders) {
     for (const k of Object.keys(totals) as Array<keyof typeof totals>) totals[k] += f[k]
   }
@@ -97,7 +115,10 @@ export function jobView (job: CopyJob, now = Date.now()): JobView {
     folders,
     failures: p.failures,
     ...(p.error !== undefined ? { error: p.error } : {}),
-    ...(p.plan !== undefined ? { plan: p.plan } : {})
+    ...(p.plan !== undefined ? { plan: p.plan } : {}),
+    ...(p.verification !== undefined
+      ? { verification: { ...p.verification, at: iso(p.verification.at) as string } }
+      : {})
   }
 }
 
@@ -150,7 +171,8 @@ export class JobService {
         ...(request.target.folder !== undefined ? { folder: request.target.folder } : {})
       },
       dryRun: request.dryRun ?? false,
-      ...(request.delta !== undefined ? { delta: { everySeconds: request.delta.everySeconds } } : {})
+      ...(request.delta !== undefined ? { delta: { everySeconds: request.delta.everySeconds } } : {}),
+      ...(request.verify === true ? { verify: true } : {})
     }
     const job = await this.opts.jobs.create<CopyJobSpec, CopyProgress>({
       id: this.opts.newId?.() ?? randomUUID(),
@@ -219,9 +241,36 @@ export class JobService {
       return jobView(next, this.now())
     }
   }
+
+  /**
+   * Queues a verification (./verify.ts) of a `completed` or `failed` job: it becomes `queued` with phase `verify`,
+   * the runner compares source and target folder by folder, and the job goes back to the state it had, with
+   * `verification` set. 409 MBG_ERR_JOB_STATE from any other state (a queued, running or paused job is mid-pass:
+   * verify it once the pass is over) and for a dry run (nothing was copied).
+   */
+  async verify (id: string, principal?: Caller): Promise<JobView> {
+    for (;;) {
+      const job = await this.find(id, principal)
+      if (job.state !== 'completed' && job.state !== 'failed') throw new JobStateConflict(`verify a ${job.state} job`)
+      if (job.spec.dryRun) throw new JobStateConflict('verify a dry run (it copied nothing)')
+      const progress = job.progress
+      startVerification(progress, job.state)
+      const next = await this.opts.jobs.update<CopyJobSpec, CopyProgress>(id, job.version, {
+        state: 'queued', progress
+      })
+      if (next === undefined) continue
+      this.opts.runner?.notify()
+      return jobView(next, this.now())
+    }
+  }
 }
 
 /** The progress of another pass: the same folders, counts and failures afresh. */
 function nextPass (p: CopyProgress): CopyProgress {
-  return { ...emptyProgress(p.pass + 1), phase: 'pending' }
+  // The last verification stays until another one finishes.
+  return {
+    ...emptyProgress(p.pass + 1),
+    phase: 'pending',
+    ...(p.verification !== undefined ? { verification: p.verification } : {})
+  }
 }

@@ -23,6 +23,8 @@ export interface CopyJobSpec {
   dryRun: boolean
   /** A schedule: `everySeconds` (≥ 60) after a completed pass, the runner queues the next (delta) pass by itself. */
   delta?: { everySeconds: number }
+  /** Verify (./verify.ts) after every pass that completes. */
+  verify?: boolean
 }
 
 /** How a source folder came to its target folder. */
@@ -54,8 +56,14 @@ export interface FolderProgress {
   /** Items moved on the source into this folder whose target copy was moved along (no new copy). */
   moved?: number
   failed: number
-  /** Items the ledger has as copied at the same change key, or with an unknown outcome (not sent again). */
+  /** Items the ledger has as copied at the same change key (not sent again). */
   skipped: number
+  /** Reconciliation (./reconcile.ts): unknown outcomes found in the target by search key (now `copied`). */
+  reconciled?: number
+  /** Reconciliation: unknown outcomes certainly absent from the target, sent again. */
+  resent?: number
+  /** Reconciliation: unknown outcomes that could not be settled (counted in `failed` too; never sent blindly). */
+  unresolved?: number
   /** Item bytes copied (source sizes), or in a dry run, bytes to copy. */
   bytes: number
   /** Whether the feed of this pass started (its cursor is in the ledger under `partialCursorKey`). */
@@ -84,8 +92,11 @@ export interface CopyPlan {
 export interface CopyProgress {
   /** Passes run (1 for the first); `:run` starts another. */
   pass: number
-  /** `settle`: after every folder's feed, moves and deletions are carried out (src/service/jobs/delta.ts). */
-  phase: 'pending' | 'folders' | 'items' | 'settle' | 'done'
+  /**
+   * `settle`: after every folder's feed, moves and deletions are carried out (src/service/jobs/delta.ts);
+   * `verify`: a verification (./verify.ts) is queued or running.
+   */
+  phase: 'pending' | 'folders' | 'items' | 'settle' | 'done' | 'verify'
   folders: FolderProgress[]
   /** The first failures (at most MAX_REPORTED_FAILURES). */
   failures: JobItemFailure[]
@@ -98,6 +109,49 @@ export interface CopyProgress {
   error?: { code: string, message: string }
   /** Dry run: what a run would do. */
   plan?: CopyPlan
+  /** The last verification that finished. */
+  verification?: Verification
+  /** A verification under way: where the job goes back to after it, and the folders verified so far. */
+  verifying?: {
+    after: 'completed' | 'failed'
+    phase: CopyProgress['phase']
+    folders: VerificationFolder[]
+  }
+}
+
+/** Items and bytes (as the backend reports sizes) of one side of a folder. */
+export interface SideCounts {
+  items: number
+  bytes: number
+}
+
+/** One mapped folder compared, source against target (./verify.ts). */
+export interface VerificationFolder {
+  path: string
+  sourceId: string
+  targetId?: string
+  source: SideCounts
+  target: SideCounts
+  /** Source items with no target item of the same search key. */
+  missing: number
+  /** Target items with no source item of the same search key (a duplicate counts here). */
+  extra: number
+  /** Items matched by search key whose sizes differ. */
+  sizeMismatch: number
+  /** Items without a search key (either side): they cannot be matched. */
+  unverifiable: number
+  /** Why the folder could not be compared (not mapped, a listing failed). */
+  error?: { code: string, message: string }
+}
+
+/** Like Exchange Online migration's DataConsistencyScore; thresholds in ./verify.ts `gradeOf`. */
+export type VerificationGrade = 'Perfect' | 'Good' | 'Investigate' | 'Poor'
+
+export interface Verification {
+  /** When it finished, epoch ms. */
+  at: number
+  grade: VerificationGrade
+  folders: VerificationFolder[]
 }
 
 export const MAX_REPORTED_FAILURES = 50
