@@ -12,6 +12,7 @@ import type { Telemetry } from '../../telemetry.js'
 import { isGatewayError } from '../../errors.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
+import { attributed, type WriteTally } from './attribution.js'
 import { runCopyPass } from './copy.js'
 import type { CopyJobSpec, CopyProgress } from './types.js'
 
@@ -30,7 +31,12 @@ export interface JobRunnerOptions {
   /** The gateway's stop signal (`fastify.stopping`). */
   stop: AbortSignal
   telemetry?: Telemetry
-  logger?: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
+  /** Job lines name the job (`job`); backend writes of a job are logged at debug (./attribution.ts). */
+  logger?: {
+    info: (obj: object, msg: string) => void
+    warn: (obj: object, msg: string) => void
+    debug?: (obj: object, msg: string) => void
+  }
   leaseMs?: number
   pollMs?: number
   concurrency?: number
@@ -165,10 +171,19 @@ export class JobRunner {
       }
     }
 
+    const writes: WriteTally = {}
+    let outcome: string = 'failed'
     try {
       const source = await service.resolve(claimed.spec.source.mailbox, `job:${id}`)
-      const target = await service.resolve(claimed.spec.target.mailbox, `job:${id}`)
-      const outcome = await runCopyPass({
+      const target = attributed(await service.resolve(claimed.spec.target.mailbox, `job:${id}`), id, this.log, writes)
+      this.log.info({
+        job: id,
+        pass: progress.pass,
+        dryRun: claimed.spec.dryRun,
+        source: { mailbox: source.mailbox.id, backend: source.backend.name },
+        target: { mailbox: target.mailbox.id, backend: target.backend.name }
+      }, 'job pass running')
+      outcome = await runCopyPass({
         jobId: id,
         spec: claimed.spec,
         progress,
@@ -203,6 +218,7 @@ export class JobRunner {
       await save('failed').catch(() => {})
     } finally {
       clearInterval(beat)
+      this.log.info({ job: id, pass: progress.pass, outcome, writes }, 'job pass ended')
     }
   }
 }
