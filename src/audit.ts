@@ -70,6 +70,8 @@ export interface AuditRecord {
   complete?: boolean
   /** Folder id created, renamed or deleted. */
   folderId?: string
+  /** The copy job a `job.*` record is about: the id the request named, or the one `job.create` made. */
+  jobId?: string
   durationMs: number
 }
 

@@ -175,6 +175,12 @@ const answerCaps = (data: string) => Type.Object({
     'at the cap and the call fails with 502 MBG_ERR_UPSTREAM_BAD_RESPONSE naming the setting.'
 })
 
+/**
+ * Default largest EWS import item, bytes: the decoded size of 25 MB (25 × 2^20) of base64, the UploadItems request
+ * limit of Exchange 2010 SP1 (maxRequestLength, server web.config; uploaditems-operation, ews.md §6.2 and §10).
+ */
+export const EWS_MAX_ITEM_BYTES = 25 * 1024 * 1024 / 4 * 3
+
 const REQUESTS_BUDGET = 'Requests per mailbox (every attempt counts): at most `limit` in any `windowSec` seconds.'
 const UPLOAD_BUDGET = 'Bytes uploaded per mailbox (import request bodies): at most `limit` in any `windowSec` seconds.'
 
@@ -214,6 +220,14 @@ export const EwsBackendSchema = Type.Object({
   }),
   exportBatchSize: Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Ids per ExportItems call.' }),
   uploadBatchSize: Type.Integer({ minimum: 1, maximum: 500, default: 20, description: 'Items per UploadItems call.' }),
+  maxItemBytes: Type.Integer({
+    minimum: 1024,
+    maximum: 2 ** 40,
+    default: EWS_MAX_ITEM_BYTES,
+    description: 'Largest item (bytes of its full-fidelity stream) an import sends; a larger one is refused ' +
+      'before it is sent (413 MBG_ERR_TOO_LARGE). Default: what fits in 25 MB of base64, the UploadItems request ' +
+      'limit Exchange documents (maxRequestLength in the EWS web.config); raise both together.'
+  }),
   pageSize: Type.Integer({
     minimum: 1, maximum: 1000, default: 200, description: 'FindFolder/FindItem page when a request gives no limit.'
   }),
@@ -266,6 +280,15 @@ export const GraphBackendSchema = Type.Object({
     default: {},
     description: 'Pacing budgets per app + mailbox (Outlook: 10,000 requests per 10 min, 150 MB upload per 5 min).'
   }),
+  maxItemBytes: Type.Optional(Type.Integer({
+    minimum: 1024,
+    maximum: 2 ** 40,
+    description: 'Largest item (bytes of its full-fidelity stream) an import sends; a larger one is refused ' +
+      'before it is sent (413 MBG_ERR_TOO_LARGE). Graph documents no per-item limit; default: the largest item ' +
+      'whose base64 import body fits in the upload budget (`budgets.uploadBytes.limit`, Outlook: 150 MB per ' +
+      '5 minutes per mailbox). Set it to the tenant\'s maximum message size (35 MB by default) to refuse such ' +
+      'items up front.'
+  })),
   pageSize: Type.Integer({ minimum: 1, maximum: 999, default: 100, description: '$top when no limit is given.' }),
   timeoutMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'Per request; at most 600000 is used.' }),
   allowedImportHosts: Type.Array(Type.String({ minLength: 1 }), {

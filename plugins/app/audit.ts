@@ -61,6 +61,7 @@ interface Counted {
   items?: NonNullable<AuditRecord['items']>
   bytes?: number
   folderId?: string
+  jobId?: string
   complete?: boolean
 }
 
@@ -77,6 +78,11 @@ function count (request: FastifyRequest, event: AuditEvent, payload: unknown): C
   if (event === 'folder.create' || event === 'folder.rename') {
     const id = (payload as { id?: unknown } | null)?.id
     return typeof id === 'string' ? { folderId: id } : {}
+  }
+  if (event.startsWith('job.')) {
+    // The job the answer shows (for job.create, the one it made).
+    const id = (payload as { id?: unknown } | null)?.id
+    return typeof id === 'string' ? { jobId: id } : {}
   }
   const answer = payload as BatchAnswer | null
   if (answer === null || !Array.isArray(answer.results)) return {}
@@ -161,10 +167,14 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
           ...(typeof body.backend === 'string' ? { backend: body.backend.slice(0, 64) } : {})
         }
       : undefined
-    const params = request.params as { mailbox?: unknown, folder?: unknown } | undefined
+    const params = request.params as { mailbox?: unknown, folder?: unknown, id?: unknown } | undefined
     const named = params?.mailbox
     const folderId = c.folderId ?? (routeEvent?.startsWith('folder.') === true && typeof params?.folder === 'string'
       ? params.folder.slice(0, 1024)
+      : undefined)
+    // A job control names its job in the path, even when the answer is a problem (404, 409).
+    const jobId = c.jobId ?? (routeEvent?.startsWith('job.') === true && typeof params?.id === 'string'
+      ? params.id.slice(0, 100)
       : undefined)
     const caller = request.caller
     const attempted = request.headers.authorization !== undefined
@@ -191,6 +201,7 @@ async function audit (fastify: FastifyInstance, opts: { auditLog: AuditLog }): P
       ...(c.bytes !== undefined ? { bytes: c.bytes } : {}),
       ...(c.complete !== undefined ? { complete: c.complete } : {}),
       ...(folderId !== undefined ? { folderId } : {}),
+      ...(jobId !== undefined ? { jobId } : {}),
       ...(denied && routeEvent !== undefined ? { action: routeEvent } : {}),
       ...(reply.getHeader('idempotent-replayed') === 'true' ? { replayed: true } : {}),
       ...(reply.raw.destroyed || request.raw.socket?.destroyed === true ? { callerGone: true } : {}),

@@ -164,6 +164,14 @@ export interface BatchLimits {
   maxBytes: number
   /** Calls of this kind in flight at once for one request. */
   concurrency: number
+  /**
+   * Import only: the largest item the backend takes, in bytes of its full-fidelity stream (decoded data). A larger
+   * item is refused before it is sent, as a per-item 413 MBG_ERR_TOO_LARGE; a copy job's dry run lists items whose
+   * listed size is above it. Absent: no per-item bound. EWS: what fits in the UploadItems request limit
+   * (maxRequestLength, 25 MB of base64 by default; ews.md §10); Graph: documents none, so what fits in the upload
+   * budget (150 MB per 5 minutes per mailbox; graph.md §10). Both configurable (`maxItemBytes`).
+   */
+  maxItemBytes?: number
 }
 
 /** Whether a backend can do an optional thing; when it cannot, `reason` says why (for problems and job reports). */
@@ -180,6 +188,12 @@ export interface BackendCapabilities {
    * UploadItems `IsAssociated` (ews.md §6.2, §6.9). Graph's mailbox import/export API has no such option.
    */
   readonly associatedItems: Capability
+  /**
+   * Folders without a folder class (EWS: a plain t:Folder with an empty FolderClass, a generic folder). Graph's
+   * folder create requires `type` (graph.md §4.4). Absent: supported. A copy job reports a source folder without a
+   * class as one the target cannot hold when this is not supported.
+   */
+  readonly classlessFolders?: Capability
 }
 
 /**

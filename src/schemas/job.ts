@@ -26,8 +26,8 @@ export const JobCreate = Type.Object({
   }, { additionalProperties: false }),
   dryRun: Type.Optional(Type.Boolean({
     default: false,
-    description: 'Plan only: folders to create, items and bytes per folder, items too large for the target; ' +
-      'nothing is written.'
+    description: 'Plan only: folders to create, items and bytes per folder, items too large for the target, ' +
+      'folders the target cannot hold, folder-associated items; nothing is written.'
   })),
   delta: Type.Optional(Type.Object({
     everySeconds: Type.Integer({
@@ -100,7 +100,27 @@ export const JobFolder = Type.Object({
   expected: Type.Integer({ minimum: 0, description: 'The source folder\'s item count when the tree was listed.' }),
   ...Counts,
   complete: Type.Boolean({ description: 'This pass went through every item of the folder.' }),
-  error: Type.Optional(ErrorInfo)
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() }, {
+    additionalProperties: false,
+    description: 'Why the folder is not copied: it could not be mapped, or the target cannot hold it ' +
+      '(MBG_ERR_NOT_SUPPORTED: a name no backend takes, no folder class on a Graph target, or a parent not copied).'
+  })),
+  associated: Type.Optional(Type.Object({
+    count: Type.Optional(Type.Integer({
+      minimum: 0, description: 'Listed by the source; absent when it cannot list them.'
+    })),
+    copied: Type.Integer({ minimum: 0 }),
+    failed: Type.Integer({ minimum: 0, description: 'See `failures`.' }),
+    skipped: Type.Integer({ minimum: 0, description: 'Copied by an earlier pass at the same change key.' }),
+    bytes: Type.Integer({ minimum: 0, description: 'Bytes copied (source sizes); in a dry run, bytes to copy.' }),
+    notCopied: Type.Optional(Type.String({
+      description: 'Why none is copied: the source cannot list them, or the target cannot hold them (Graph).'
+    }))
+  }, {
+    additionalProperties: false,
+    description: 'The folder\'s folder-associated items (rules, views, forms), once the pass came to them: copied ' +
+      'when both backends support them (EWS to EWS), else counted and reported with `notCopied`.'
+  }))
 }, { $id: 'JobFolder', title: 'JobFolder', additionalProperties: false })
 
 const Side = Type.Object({
@@ -199,7 +219,24 @@ export const Job = Type.Object({
     bytes: Type.Integer({ minimum: 0 }),
     tooLarge: Type.Array(Type.Object({
       sourceId: Type.String(), folder: Type.String(), size: Type.Integer({ minimum: 0 })
-    }, { additionalProperties: false }), { description: 'Items larger than the target takes in one item.' })
+    }, { additionalProperties: false }), {
+      description: 'Items whose listed size is above the largest item the target takes (its backend\'s ' +
+        '`maxItemBytes`); a run refuses them with a per-item 413 MBG_ERR_TOO_LARGE. The exported stream can be ' +
+        'larger than the listed size, so a run may refuse a few more.'
+    }),
+    foldersTargetCannotHold: Type.Optional(Type.Array(Type.Object({
+      path: Type.String(),
+      code: Type.String({ description: 'The MBG_ERR_* code a run reports for the folder.' }),
+      reason: Type.String()
+    }, { additionalProperties: false }), {
+      description: 'Folders a run would not copy (nor anything below them), with the code and reason the run ' +
+        'reports in the folder\'s `error`.'
+    })),
+    associated: Type.Optional(Type.Object({
+      items: Type.Integer({ minimum: 0 }),
+      bytes: Type.Integer({ minimum: 0 }),
+      notCopied: Type.Integer({ minimum: 0, description: 'Of `items`, those the target cannot hold.' })
+    }, { additionalProperties: false, description: 'Folder-associated items the source listed.' }))
   }, { additionalProperties: false, description: 'Dry run: what a run would do.' })),
   verification: Type.Optional(Type.Ref(JobVerification))
 }, { $id: 'Job', title: 'Job', additionalProperties: false })

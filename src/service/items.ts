@@ -6,7 +6,7 @@
 import type { Static } from '@sinclair/typebox'
 import { decodedLength, isStrictBase64 } from '../base64.js'
 import {
-  BadRequest, DataIncompatible, DataInvalid, isGatewayError, NotSupported, ShuttingDown, toItemError
+  BadRequest, DataIncompatible, DataInvalid, isGatewayError, NotSupported, ShuttingDown, toItemError, TooLarge
 } from '../errors.js'
 import { NO_TELEMETRY, type ItemOutcome, type Telemetry } from '../telemetry.js'
 import {
@@ -189,10 +189,20 @@ export function checkImportItem (item: ImportRequestItem, index: number, into: M
 }
 
 /**
+ * The per-item 413 MBG_ERR_TOO_LARGE of an import item above the target backend's `limits.import.maxItemBytes`
+ * (bytes of its decoded stream): refused before it is sent.
+ */
+export function tooLargeItem (index: number, size: number, most: number, backend: string): Error {
+  return new TooLarge(`import item ${index} is ${size} bytes; backend ${backend} takes items of at most ${most} ` +
+    'bytes (its maxItemBytes)')
+}
+
+/**
  * Full-fidelity import of `items` (an array, or a stream read as results are taken):
  * items that break a rule (including data that is not strict base64: a per-item 422) get
  * their error in place and are not sent; the rest go in batches cut to the backend's limits
- * (count and bytes). Yields one result per input item, in input order, `index` counting in
+ * (count and bytes); an item above the backend's `maxItemBytes` gets a per-item 413 MBG_ERR_TOO_LARGE and is not
+ * sent. Yields one result per input item, in input order, `index` counting in
  * the request. A batch the backend refuses for one of its items (too large, data it cannot
  * read) is split until that item alone gets the error; a batch whose answer was lost gives
  * its items MBG_ERR_OUTCOME_UNKNOWN and is never sent again (src/service/batches.ts).
@@ -216,8 +226,13 @@ export async function * importItems (
       const c = checkImportItem(item, index, mailbox.type, rules,
         item.associated === true ? backend.capabilities : undefined)
       if (c instanceof Error) return { index, error: toItemError(c) }
+      const size = decodedLength(c.data)
+      const most = backend.limits.import.maxItemBytes
+      if (most !== undefined && size > most) {
+        return { index, error: toItemError(tooLargeItem(index, size, most, backend.name)) }
+      }
       checked.set(index, c)
-      sizes.set(index, decodedLength(c.data))
+      sizes.set(index, size)
       return undefined
     },
     run: async (_items, indices, batchSignal) => {

@@ -96,7 +96,10 @@ export class EwsBackend implements MailboxBackend {
   private readonly policy: Policy
   private readonly logger: Logger
   private readonly impersonation: boolean
-  /** ExportItems: `exportBatchSize` ids a call; UploadItems: `uploadBatchSize` items and `uploadBatchBytes` a call. */
+  /**
+   * ExportItems: `exportBatchSize` ids a call; UploadItems: `uploadBatchSize` items and UPLOAD_BATCH_BYTES a call,
+   * no item larger than `maxItemBytes`.
+   */
   readonly limits: MailboxBackend['limits']
   /** Folder-associated items: FindItem `Traversal="Associated"`, ExportItems, UploadItems `IsAssociated`. */
   readonly capabilities: MailboxBackend['capabilities'] = { associatedItems: { supported: true } }
@@ -119,7 +122,9 @@ export class EwsBackend implements MailboxBackend {
     })
     this.limits = {
       export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency },
-      import: { maxItems: config.uploadBatchSize, maxBytes: UPLOAD_BATCH_BYTES, concurrency },
+      import: {
+        maxItems: config.uploadBatchSize, maxBytes: UPLOAD_BATCH_BYTES, concurrency, maxItemBytes: config.maxItemBytes
+      },
       delete: { maxItems: WRITE_BATCH_ITEMS, maxBytes: Infinity, concurrency },
       move: { maxItems: WRITE_BATCH_ITEMS, maxBytes: Infinity, concurrency }
     }

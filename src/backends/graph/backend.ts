@@ -77,6 +77,12 @@ const NO_ASSOCIATED_ITEMS = 'the Microsoft Graph mailbox import/export API does 
   'items (no list option, mailboxItem property or import field for them)'
 export const GRAPH_ASSOCIATED_ITEMS: Capability = { supported: false, reason: NO_ASSOCIATED_ITEMS }
 
+/** Folder create takes `displayName` and `type` (the folder class), both required (graph.md §4.4). */
+export const GRAPH_CLASSLESS_FOLDERS: Capability = {
+  supported: false,
+  reason: 'the Microsoft Graph mailbox API requires a folder class (type) to create a folder'
+}
+
 /** Renew an import session this long before it expires. */
 const SESSION_RENEW_BEFORE_MS = 300_000
 
@@ -91,17 +97,26 @@ class GraphBackend implements MailboxBackend {
   /**
    * exportItems takes at most 20 ids a POST (exportBatchSize), `appConcurrency` at once (the
    * policy shares the app's slots across mailboxes, so a bulk export keeps them busy); the
-   * import endpoint takes one item a POST, `importConcurrency` at once. An item delete is one DELETE (item-writes.ts);
-   * a move is not documented (MBG_ERR_NOT_SUPPORTED before anything is sent).
+   * import endpoint takes one item a POST, `importConcurrency` at once, none larger than `maxItemBytes` (default: the
+   * largest whose base64 body fits in the upload budget; Graph documents no per-item limit, graph.md §10, §12). An
+   * item delete is one DELETE (item-writes.ts); a move is not documented (MBG_ERR_NOT_SUPPORTED before anything is
+   * sent).
    */
   readonly limits: MailboxBackend['limits']
-  readonly capabilities: MailboxBackend['capabilities'] = { associatedItems: GRAPH_ASSOCIATED_ITEMS }
+  readonly capabilities: MailboxBackend['capabilities'] = {
+    associatedItems: GRAPH_ASSOCIATED_ITEMS, classlessFolders: GRAPH_CLASSLESS_FOLDERS
+  }
 
   constructor (config: GraphBackendConfig, deps: GraphBackendDeps) {
     this.name = config.name
     this.limits = {
       export: { maxItems: config.exportBatchSize, maxBytes: Infinity, concurrency: config.appConcurrency },
-      import: { maxItems: 1, maxBytes: Infinity, concurrency: config.importConcurrency },
+      import: {
+        maxItems: 1,
+        maxBytes: Infinity,
+        concurrency: config.importConcurrency,
+        maxItemBytes: config.maxItemBytes ?? Math.floor(config.budgets.uploadBytes.limit * 3 / 4)
+      },
       delete: { maxItems: 1, maxBytes: Infinity, concurrency: config.appConcurrency },
       move: { maxItems: 1, maxBytes: Infinity, concurrency: 1 }
     }

@@ -20,7 +20,9 @@ import type { LedgerEntry, LedgerStore } from '../../state/jobs.js'
 import type { Telemetry } from '../../telemetry.js'
 import { exportItems, importItems, type ImportRequestItem, type ImportRules, type MailboxTarget } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
+import { copyAssociated } from './associated.js'
 import { orphan, replaceItems, searchKeyOf, settlePass, withKey, type Replacement } from './delta.js'
+import { belowUnheld, CANNOT_HOLD_CODE, cannotCreate, targetItemLimit, unheldFolders } from './plan.js'
 import { reconcileFolder } from './reconcile.js'
 import {
   MAX_REPORTED_FAILURES, partialCursorKey, type CopyJobSpec, type CopyProgress, type FolderProgress
@@ -178,14 +180,27 @@ async function mapFolders (ctx: CopyContext): Promise<void> {
         folder.action = 'wellKnown'
       } else {
         const parent = isTop
-          ? { targetId: targetTop, action: undefined }
+          ? { targetId: targetTop, action: undefined, error: undefined, path: '' }
           : ctx.progress.folders.find((f) => f.sourceId === parentId)
-        if (parent?.action === 'create') { folder.action = 'create'; continue }
+        if (parent?.error !== undefined) {
+          // Not mapped, or not held by the target: nothing below it is either (the same code, in a dry run too).
+          folder.error = { code: parent.error.code, message: `${folder.path}: ${belowUnheld(parent.path)}` }
+          continue
+        }
+        const unheld = cannotCreate(target, name, folder.folderClass)
+        if (parent?.action === 'create') {
+          if (unheld !== undefined) folder.error = { code: CANNOT_HOLD_CODE, message: `${folder.path}: ${unheld}` }
+          else folder.action = 'create'
+          continue
+        }
         if (parent?.targetId === undefined) throw new Error(`the parent of ${folder.path} has no target folder`)
         const existing = await findChild(target, parent.targetId, name, signal)
         if (existing !== undefined) {
           folder.targetId = existing.id
           folder.action = 'existing'
+        } else if (unheld !== undefined) {
+          folder.error = { code: CANNOT_HOLD_CODE, message: `${folder.path}: ${unheld}` }
+          continue
         } else if (spec.dryRun) {
           folder.action = 'create'
         } else {
@@ -212,12 +227,6 @@ async function createOrFind (ctx: CopyContext, parentId: string, name: string, f
     if (found === undefined) throw err
     return found
   }
-}
-
-/** Most bytes the target takes for one item, as far as its port says (a batch's byte bound, when finite). */
-function targetItemLimit (t: MailboxTarget): number {
-  const base64 = t.backend.limits.import.maxBytes
-  return Number.isFinite(base64) ? Math.floor(base64 * 3 / 4) : Infinity
 }
 
 export function recordFailure (ctx: CopyContext, folder: FolderProgress, sourceId: string,
@@ -451,18 +460,27 @@ export async function runCopyPass (ctx: CopyContext): Promise<PassOutcome> {
         foldersToCreate: progress.folders.filter((f) => f.action === 'create').map((f) => f.path),
         items: 0,
         bytes: 0,
-        tooLarge: []
+        tooLarge: [],
+        foldersTargetCannotHold: unheldFolders(progress.folders),
+        associated: { items: 0, bytes: 0, notCopied: 0 }
       }
     }
     progress.phase = 'items'
     if (!await ctx.checkpoint()) return 'halted'
   }
   for (const folder of progress.folders) {
-    if (folder.complete || folder.error !== undefined) continue
+    if (folder.error !== undefined) continue
     // A dry run plans the items of folders it would create too; a run needs the target folder.
     if (!spec.dryRun && folder.targetId === undefined) continue
-    if (await copyFolder(ctx, folder) === 'halted') return 'halted'
-    if (!await ctx.checkpoint()) return 'halted'
+    if (!folder.complete) {
+      if (await copyFolder(ctx, folder) === 'halted') return 'halted'
+      if (!await ctx.checkpoint()) return 'halted'
+    }
+    // Then the folder's folder-associated items (a no-op once done in this pass).
+    if (folder.associated?.complete !== true) {
+      if (await copyAssociated(ctx, folder) === 'halted') return 'halted'
+      if (!await ctx.checkpoint()) return 'halted'
+    }
   }
   if (!spec.dryRun) {
     progress.phase = 'settle'

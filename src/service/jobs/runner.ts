@@ -12,6 +12,7 @@ import type { Telemetry } from '../../telemetry.js'
 import { isGatewayError } from '../../errors.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
+import { attributed, type WriteTally } from './attribution.js'
 import { runCopyPass, type PassOutcome } from './copy.js'
 import { runVerification, startVerification } from './verify.js'
 import { emptyProgress, type CopyJobSpec, type CopyProgress } from './types.js'
@@ -31,7 +32,12 @@ export interface JobRunnerOptions {
   /** The gateway's stop signal (`fastify.stopping`). */
   stop: AbortSignal
   telemetry?: Telemetry
-  logger?: { info: (obj: object, msg: string) => void, warn: (obj: object, msg: string) => void }
+  /** Job lines name the job (`job`); backend writes of a job are logged at debug (./attribution.ts). */
+  logger?: {
+    info: (obj: object, msg: string) => void
+    warn: (obj: object, msg: string) => void
+    debug?: (obj: object, msg: string) => void
+  }
   leaseMs?: number
   pollMs?: number
   concurrency?: number
@@ -204,9 +210,18 @@ export class JobRunner {
       }
     }
 
+    const writes: WriteTally = {}
+    let ended: string = 'failed'
     try {
       const source = await service.resolve(claimed.spec.source.mailbox, `job:${id}`)
-      const target = await service.resolve(claimed.spec.target.mailbox, `job:${id}`)
+      const target = attributed(await service.resolve(claimed.spec.target.mailbox, `job:${id}`), id, this.log, writes)
+      this.log.info({
+        job: id,
+        pass: progress.pass,
+        dryRun: claimed.spec.dryRun,
+        source: { mailbox: source.mailbox.id, backend: source.backend.name },
+        target: { mailbox: target.mailbox.id, backend: target.backend.name }
+      }, 'job pass running')
       const ctx = {
         jobId: id,
         spec: claimed.spec,
@@ -235,6 +250,7 @@ export class JobRunner {
         final = await runVerification({ ...ctx, now: this.now })
         if (final === undefined) outcome = 'halted'
       }
+      ended = outcome
       if (outcome === 'done') {
         const every = claimed.spec.delta?.everySeconds
         if (every !== undefined && !claimed.spec.dryRun && final === 'completed') {
@@ -263,6 +279,7 @@ export class JobRunner {
       await save('failed').catch(() => {})
     } finally {
       clearInterval(beat)
+      this.log.info({ job: id, pass: progress.pass, outcome: ended, writes }, 'job pass ended')
     }
   }
 }

@@ -15,7 +15,9 @@ import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
 import type { JobRunner } from './runner.js'
 import { startVerification } from './verify.js'
-import { emptyProgress, type CopyJobSpec, type CopyProgress, type FolderProgress } from './types.js'
+import {
+  emptyProgress, type AssociatedProgress, type CopyJobSpec, type CopyProgress, type FolderProgress
+} from './types.js'
 
 /** A copy job as callers send it (the public `JobCreate`). */
 export interface CopyJobRequest {
@@ -66,8 +68,14 @@ function folderView (f: FolderProgress): JobView['folders'][number] {
     unresolved: f.unresolved ?? 0,
     bytes: f.bytes,
     complete: f.complete,
-    ...(f.error !== undefined ? { error: f.error } : {})
+    ...(f.error !== undefined ? { error: f.error } : {}),
+    ...(f.associated !== undefined ? { associated: associatedView(f.associated) } : {})
   }
+}
+
+function associatedView (a: AssociatedProgress): NonNullable<JobView['folders'][number]['associated']> {
+  const { complete: _, ...shown } = a
+  return shown
 }
 
 /** The view of a job: counts summed, throughput over the running time of this pass, ETA from the source's counts. */

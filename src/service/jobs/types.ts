@@ -69,8 +69,31 @@ export interface FolderProgress {
   /** Whether the feed of this pass started (its cursor is in the ledger under `partialCursorKey`). */
   started: boolean
   complete: boolean
-  /** Why the folder could not be mapped (its items are then not copied). */
+  /**
+   * Why the folder could not be mapped, or why the target cannot hold it (src/service/jobs/plan.ts; its items are
+   * then not copied).
+   */
   error?: { code: string, message: string }
+  /** The folder's folder-associated items (src/service/jobs/associated.ts), once the pass came to them. */
+  associated?: AssociatedProgress
+}
+
+/**
+ * A folder's folder-associated items (FAI: rules, views, forms) in this pass: copied when both backends support
+ * `capabilities.associatedItems`, else counted (when the source lists them) and reported with `notCopied`.
+ */
+export interface AssociatedProgress {
+  /** Items the source listed; absent when the source cannot list them. */
+  count?: number
+  copied: number
+  failed: number
+  /** Copied by an earlier pass at the same change key, or with an unknown outcome (not sent again). */
+  skipped: number
+  /** Item bytes copied (source sizes), or in a dry run, bytes to copy. */
+  bytes: number
+  /** Why none is copied (the source cannot list them, or the target cannot hold them). */
+  notCopied?: string
+  complete: boolean
 }
 
 /** One per-item failure, as the job reports it. */
@@ -85,8 +108,12 @@ export interface CopyPlan {
   foldersToCreate: string[]
   items: number
   bytes: number
-  /** Items larger than what the target takes in one item. */
+  /** Items whose listed size is above the largest item the target takes (its `maxItemBytes`). */
   tooLarge: Array<{ sourceId: string, folder: string, size: number }>
+  /** Folders the target cannot hold, or that could not be mapped, with the code and reason a run reports. */
+  foldersTargetCannotHold?: Array<{ path: string, code: string, reason: string }>
+  /** Folder-associated items listed, their bytes, and how many of them a run would not copy. */
+  associated?: { items: number, bytes: number, notCopied: number }
 }
 
 export interface CopyProgress {
