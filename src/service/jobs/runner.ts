@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import type { JobRecord, JobStore, LedgerStore } from '../../state/jobs.js'
 import type { Telemetry } from '../../telemetry.js'
 import { isGatewayError } from '../../errors.js'
+import { inBackground } from '../../backends/policy.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
 import { runCopyPass } from './copy.js'
@@ -168,7 +169,8 @@ export class JobRunner {
     try {
       const source = await service.resolve(claimed.spec.source.mailbox, `job:${id}`)
       const target = await service.resolve(claimed.spec.target.mailbox, `job:${id}`)
-      const outcome = await runCopyPass({
+      // Background work: its backend calls wait out budgets and 429s rather than fail (src/backends/policy.ts).
+      const outcome = await inBackground({ stop }, async () => await runCopyPass({
         jobId: id,
         spec: claimed.spec,
         progress,
@@ -181,7 +183,7 @@ export class JobRunner {
         signal,
         ...(this.opts.telemetry !== undefined ? { telemetry: this.opts.telemetry } : {}),
         checkpoint: async () => !stop.aborted && await save()
-      })
+      }))
       if (outcome === 'done') {
         progress.finishedAt = this.now()
         await save('completed')
