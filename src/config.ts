@@ -395,6 +395,11 @@ export const GatewayConfigSchema = Type.Object({
     concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Concurrent calls per mailbox.' })),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
     maxInlineDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 })),
+    maxBackgroundDelayMs: Type.Optional(Type.Integer({
+      minimum: 0,
+      maximum: 3_600_000,
+      description: 'Longest a copy job\'s call waits for budgets and throttling answers in all (ms).'
+    })),
     maxQueued: Type.Optional(Type.Integer({
       minimum: 1, maximum: 1_000_000, description: 'Most calls waiting for a slot, per backend.'
     })),

@@ -19,6 +19,7 @@ import { captureLogs, findSecrets } from './helpers/logs.js'
 import { enforceContract } from './helpers/openapi-contract.js'
 import { startSimulators, DEMO_CREDENTIALS, type Simulators } from '../src/simulators/index.js'
 import type { IdentityApp } from '../src/simulators/identity/index.js'
+import type { GraphThrottling } from '../src/simulators/graph/types.js'
 import type { GatewayConfig } from '../src/config.js'
 import { DEMO_MAILBOXES } from '../src/simulators/store/seed.js'
 
@@ -74,6 +75,8 @@ export interface BuildTestOptions {
   idempotency?: BuildOptions['idempotency']
   /** UPSTREAM_DEADLINE_MS (default: the gateway's). */
   upstreamDeadlineMs?: number
+  /** Outlook throttling of the Graph simulator (default: Outlook's limits). */
+  graphThrottling?: GraphThrottling
 }
 
 export async function buildTestGateway (t: Test, options: BuildTestOptions = {}): Promise<TestGateway> {
@@ -83,7 +86,8 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     ...(options.importSessionLifetimeSec !== undefined
       ? { importSessionLifetimeSec: options.importSessionLifetimeSec }
       : {}),
-    ...(options.extraApps !== undefined ? { extraApps: options.extraApps } : {})
+    ...(options.extraApps !== undefined ? { extraApps: options.extraApps } : {}),
+    ...(options.graphThrottling !== undefined ? { graphThrottling: options.graphThrottling } : {})
   })
   const { config, extras } = demoConfig(sims, TEST_API_KEY)
   options.configure?.(config)

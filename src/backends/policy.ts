@@ -20,11 +20,18 @@
  *   - stops when the caller request's deadline passes (its signal aborted with a 504,
  *     src/upstream/deadline.ts): that error, or MBG_ERR_OUTCOME_UNKNOWN for a write cut off in flight.
  * It reports each step to a Telemetry (src/telemetry.ts).
+ *
+ * Background work (a copy job; `inBackground`) has no caller waiting on it: its calls wait for budgets and
+ * throttling answers as long as it takes (up to `maxBackgroundDelayMs` a call), a throttling answer does not use up
+ * one of the call's `maxAttempts`, and any wait before a call is sent ends at once when the work's `stop` fires
+ * (503 MBG_ERR_SHUTTING_DOWN: not sent, send it again). So a job runs at the backend's ceiling and a 429 never
+ * becomes an item failure, while a shutdown does not wait for a budget window to pass.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import CircuitBreaker from 'opossum'
 import {
-  OutcomeUnknown, UpstreamThrottled, UpstreamUnavailable, isGatewayError, type GatewayError
+  OutcomeUnknown, ShuttingDown, UpstreamThrottled, UpstreamUnavailable, isGatewayError, type GatewayError
 } from '../errors.js'
 import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
 import { annotate, type UpstreamAnnotations } from '../upstream/errors.js'
@@ -54,6 +61,12 @@ export interface PolicyOptions {
    * one is passed to the caller (503 with Retry-After).
    */
   maxInlineDelayMs: number
+  /**
+   * Longest a call of background work (`inBackground`) waits in all, for budgets and throttling answers together;
+   * past it, 503 MBG_ERR_UPSTREAM_THROTTLED as for any call. Default 15 min: three of Outlook's 5-minute upload
+   * windows (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits).
+   */
+  maxBackgroundDelayMs: number
   /** Base of the exponential back-off when the backend gave no hint. */
   baseDelayMs: number
   /** Most calls waiting for a slot, per backend; one more is refused (MBG_ERR_OVERLOADED). */
@@ -77,6 +90,7 @@ export const DEFAULT_POLICY: PolicyOptions = {
   concurrency: 4,
   maxAttempts: 4,
   maxInlineDelayMs: 5000,
+  maxBackgroundDelayMs: 900_000,
   baseDelayMs: 200,
   maxQueued: 1000,
   queueTimeoutMs: 60_000,
@@ -128,6 +142,35 @@ export interface CircuitReport {
 }
 
 export interface PolicyStats { retries: number, gaveUp: number }
+
+/** Background work in progress (a copy job's pass): see `inBackground`. */
+export interface BackgroundWork {
+  /** Graceful stop (shutdown, a lost lease): a call still waiting to be sent is not sent (MBG_ERR_SHUTTING_DOWN). */
+  stop: AbortSignal
+}
+
+const background = new AsyncLocalStorage<BackgroundWork>()
+
+/**
+ * Runs `fn` as background work: every policy call made inside it (through the async calls it starts) waits for
+ * budgets and throttling answers up to `maxBackgroundDelayMs` rather than `maxInlineDelayMs`, a throttling answer
+ * (429, EWS ErrorServerBusy: MBG_ERR_UPSTREAM_THROTTLED) does not count against `maxAttempts`, and a wait before a
+ * call is sent ends with 503 MBG_ERR_SHUTTING_DOWN when `work.stop` fires. For work no caller waits on (copy jobs).
+ */
+export async function inBackground<T> (work: BackgroundWork, fn: () => Promise<T>): Promise<T> {
+  return await background.run(work, fn)
+}
+
+/** A throttling answer: the backend did nothing and says come back later (429, EWS ErrorServerBusy). */
+function isThrottling (err: unknown): boolean {
+  return isGatewayError(err) && err.code === 'MBG_ERR_UPSTREAM_THROTTLED'
+}
+
+/** What one call has waited so far (ms): for budgets, and for throttling answers of background work. */
+interface Waited { budgetMs: number, throttledMs: number }
+
+/** Longest back-off without a hint between throttled attempts of background work (ms). */
+const MAX_BACKGROUND_BACKOFF_MS = 30_000
 
 interface Backend {
   queue: FairQueue
@@ -203,12 +246,16 @@ export class Policy {
 
   async run<T> (call: CallOptions, fn: (attempt: number) => Promise<T>): Promise<T> {
     const b = this.backend(call.backend)
-    const waited = { budgetMs: 0 }
+    const work = background.getStore()
+    const waited: Waited = { budgetMs: 0, throttledMs: 0 }
+    // Attempts that count against maxAttempts: for background work, throttling answers do not.
+    let charged = 0
     for (let attempt = 1; ; attempt++) {
       const passed = deadlinePassed(call.signal)
       if (passed !== undefined) throw passed
+      if (work?.stop.aborted === true) throw notSent()
       if (b.breaker.opened) throw this.circuitOpen(call.backend)
-      const release = await this.admit(b, call, waited).catch((err: unknown) => {
+      const release = await this.admit(b, call, waited, work).catch((err: unknown) => {
         throw deadlinePassed(call.signal) ?? err
       })
       this.telemetry.inFlight(call.backend, 1)
@@ -227,8 +274,11 @@ export class Policy {
         }
         const err = (raw as { code?: unknown }).code === 'EOPENBREAKER' ? this.circuitOpen(call.backend) : raw
         if (err === raw) this.report(call, 'error', started, err)
-        const d = this.retryDelay(err, call, attempt)
+        const free = work !== undefined && isThrottling(err)
+        if (!free) charged++
+        const d = free ? this.throttledDelay(err, call, attempt, waited) : this.retryDelay(err, call, charged)
         if (d === undefined) throw call.idempotent ? err : outcomeOf(err)
+        if (free) waited.throttledMs += d
         delay = d
         this.telemetry.retry({
           backend: call.backend, operation: call.operation, code: codeOf(err), waitSeconds: d / 1000
@@ -238,8 +288,7 @@ export class Policy {
         this.telemetry.inFlight(call.backend, -1)
       }
       this.stats.retries++
-      await sleep(delay, undefined, call.signal !== undefined ? { signal: call.signal } : undefined)
-        .catch((err: unknown) => { throw deadlinePassed(call.signal) ?? err })
+      await pause(delay, call.signal, work)
     }
   }
 
@@ -259,10 +308,14 @@ export class Policy {
    * slot back and waits (not holding it) until it refills, as long as the call's budget waits
    * stay within `maxInlineDelayMs`; past that, 503 MBG_ERR_UPSTREAM_THROTTLED with Retry-After.
    */
-  private async admit (b: Backend, call: CallOptions, waited: { budgetMs: number }): Promise<Release> {
+  private async admit (b: Backend, call: CallOptions, waited: Waited, work?: BackgroundWork): Promise<Release> {
     for (;;) {
       const queuedAt = performance.now()
-      const release = await b.queue.acquire(call.key, call.caller ?? '', call.signal)
+      const signals = [call.signal, work?.stop].filter((s): s is AbortSignal => s !== undefined)
+      const release = await b.queue.acquire(call.key, call.caller ?? '',
+        signals.length > 1 ? AbortSignal.any(signals) : signals[0]).catch((err: unknown) => {
+        throw work?.stop.aborted === true && call.signal?.aborted !== true ? notSent() : err
+      })
       const queuedMs = performance.now() - queuedAt
       if (queuedMs >= 1) {
         this.telemetry.paced({ backend: call.backend, reason: 'concurrency', seconds: queuedMs / 1000 })
@@ -276,12 +329,13 @@ export class Policy {
       }
       if (wait === 0) return release
       release()
-      if (waited.budgetMs + wait > this.options.maxInlineDelayMs) {
+      const most = work !== undefined ? this.options.maxBackgroundDelayMs : this.options.maxInlineDelayMs
+      if (waited.budgetMs + waited.throttledMs + wait > most) {
         this.stats.gaveUp++
         throw annotate(new UpstreamThrottled(`the request budget of backend ${call.backend} for this mailbox is ` +
           `spent; it has room again in ${Math.ceil(wait / 1000)} s`), { retryAfterMs: wait })
       }
-      await sleep(wait, undefined, call.signal !== undefined ? { signal: call.signal } : undefined)
+      await pause(wait, call.signal, work)
       waited.budgetMs += wait
       this.telemetry.paced({ backend: call.backend, reason: 'budget', seconds: wait / 1000 })
     }
@@ -356,6 +410,24 @@ export class Policy {
     return breaker
   }
 
+  /**
+   * Background work, a throttling answer: milliseconds to wait before the next attempt (the backend's hint, else
+   * an exponential back-off up to MAX_BACKGROUND_BACKOFF_MS), or undefined to give up when the call's waits would
+   * pass `maxBackgroundDelayMs`.
+   */
+  private throttledDelay (err: unknown, call: CallOptions, attempt: number, waited: Waited): number | undefined {
+    const a = (err ?? {}) as UpstreamAnnotations
+    if (a.retry === undefined || a.isolate === true || call.signal?.aborted === true) return undefined
+    if (a.retry === 'idempotent' && !call.idempotent) return undefined
+    const backoff = Math.min(MAX_BACKGROUND_BACKOFF_MS, this.options.baseDelayMs * 2 ** Math.min(attempt - 1, 20))
+    const d = a.retryAfterMs ?? Math.round(backoff / 2 + Math.random() * backoff / 2)
+    if (waited.budgetMs + waited.throttledMs + d > this.options.maxBackgroundDelayMs) {
+      this.stats.gaveUp++
+      return undefined
+    }
+    return d
+  }
+
   /** Milliseconds to wait before the next attempt, or undefined to give up. */
   private retryDelay (err: unknown, call: CallOptions, attempt: number): number | undefined {
     const a = (err ?? {}) as UpstreamAnnotations
@@ -368,6 +440,23 @@ export class Policy {
     const backoff = this.options.baseDelayMs * 2 ** (attempt - 1)
     return hinted ?? Math.round(backoff / 2 + Math.random() * backoff / 2)
   }
+}
+
+/** Waits `ms` before a call is sent; ends early with the deadline's error, or MBG_ERR_SHUTTING_DOWN at `work.stop`. */
+async function pause (ms: number, signal: AbortSignal | undefined, work: BackgroundWork | undefined): Promise<void> {
+  const signals = [signal, work?.stop].filter((s): s is AbortSignal => s !== undefined)
+  const any = signals.length > 1 ? AbortSignal.any(signals) : signals[0]
+  await sleep(ms, undefined, any !== undefined ? { signal: any } : undefined).catch((err: unknown) => {
+    const passed = deadlinePassed(signal)
+    if (passed !== undefined) throw passed
+    if (signal?.aborted !== true && work?.stop.aborted === true) throw notSent()
+    throw err
+  })
+}
+
+/** A call of background work that was not sent because the work stopped. */
+function notSent (): Error {
+  return new ShuttingDown('the call was not sent; send it again')
 }
 
 function codeOf (err: unknown): string {

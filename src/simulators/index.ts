@@ -9,7 +9,7 @@ import type { SimulatorFaultsConfig } from './faults.js'
 import { loopbackCertificate } from './tls.js'
 import { startEwsSimulator, type EwsSimulator } from './ews/index.js'
 import { startIdentitySimulator, type IdentityApp, type IdentitySimulator } from './identity/index.js'
-import { startGraphSimulator, type GraphSimulator } from './graph/index.js'
+import { startGraphSimulator, type GraphSimulator, type GraphThrottling } from './graph/index.js'
 import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from './store/seed.js'
 import type { MailboxStore } from './store/store.js'
 import { CALLER_SCOPES } from '../config.js'
@@ -47,6 +47,8 @@ export interface SimulatorsOptions {
   ports?: SimulatorPorts
   /** Fault plans, poisoned items and limits (the SIMULATOR_FAULTS document; see ./faults.ts). */
   faults?: SimulatorFaultsConfig
+  /** Outlook throttling of the Graph simulator (concurrency per app, requests per app + mailbox per window). */
+  graphThrottling?: GraphThrottling
 }
 
 /** Ports of the four listeners. */
@@ -136,8 +138,13 @@ export async function startSimulators (options: SimulatorsOptions = {}): Promise
         : {}),
       ...opt('poison', faults.poison),
       ...opt('importMaxBytes', faults.graphImportMaxBytes),
-      ...(faults.graphConcurrencyPerApp !== undefined
-        ? { throttling: { concurrencyPerApp: faults.graphConcurrencyPerApp } }
+      ...(faults.graphConcurrencyPerApp !== undefined || options.graphThrottling !== undefined
+        ? {
+            throttling: {
+              ...options.graphThrottling,
+              ...opt('concurrencyPerApp', faults.graphConcurrencyPerApp)
+            }
+          }
         : {})
     })
     started.push(graph)

@@ -133,6 +133,11 @@ export interface LedgerEntry {
   targetFolderId: string
   /** Size in bytes as the source backend reports it. */
   size: number
+  /**
+   * A folder-associated item (rules, views, forms; src/service/jobs/associated.ts): it is listed and sent again by
+   * its own step, never by the normal items' retry or reconciliation.
+   */
+  associated?: true
   /** MBG_ERR_* code of a `failed` or `unknown` entry. */
   code?: string
   /** When it was recorded (epoch ms, the store's clock). */

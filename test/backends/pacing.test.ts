@@ -3,7 +3,7 @@
  * never durations.
  */
 import t from 'tap'
-import { Policy, type CallOptions, type PolicySettings } from '../../src/backends/policy.js'
+import { inBackground, Policy, type CallOptions, type PolicySettings } from '../../src/backends/policy.js'
 import { memoryBudget, SlidingBudget } from '../../src/backends/budgets.js'
 import { BackendHealth } from '../../src/backends/health.js'
 import { FolderNotFound, UpstreamThrottled, UpstreamUnavailable } from '../../src/errors.js'
@@ -244,4 +244,64 @@ t.test('telemetry: attempts, retries, waits, queue and circuit changes are repor
   events.length = 0
   for (let i = 0; i < 6; i++) await t.rejects(policy.run(call('A'), async () => { throw unavailable() }))
   t.ok(events.includes('circuit open'), 'the circuit opening')
+})
+
+const throttled = (): Error => annotate(new UpstreamThrottled('429'), { retry: 'safe', retryAfterMs: 5 })
+
+t.test('background work: throttling answers do not use up attempts; other failures do', async (t) => {
+  const policy = new Policy({ maxAttempts: 2, baseDelayMs: 1 })
+  policy.register('b', { concurrency: 4 })
+  const stop = new AbortController().signal
+  let sent = 0
+  const flaky = (throttles: number) => async (): Promise<string> => {
+    if (++sent <= throttles) throw throttled()
+    return 'ok'
+  }
+  await t.rejects(policy.run(call('A', { idempotent: false }), flaky(3)), { code: 'MBG_ERR_UPSTREAM_THROTTLED' },
+    'a caller\'s call gives up after maxAttempts')
+  sent = 0
+  t.equal(await inBackground({ stop }, async () => await policy.run(call('A', { idempotent: false }), flaky(5))), 'ok',
+    'a job\'s call waits out every 429')
+  t.equal(sent, 6)
+  sent = 0
+  await t.rejects(inBackground({ stop }, async () => await policy.run(call('A'), async () => {
+    sent++
+    throw annotate(new UpstreamUnavailable('down'), { retry: 'safe' })
+  })), { code: 'MBG_ERR_UPSTREAM_UNAVAILABLE' }, 'other failures still count')
+  t.equal(sent, 2)
+})
+
+t.test('background work: budget waits past maxInlineDelayMs are waited, up to maxBackgroundDelayMs', async (t) => {
+  const policy = new Policy({ maxInlineDelayMs: 1, maxBackgroundDelayMs: 60_000 })
+  policy.register('b', { concurrency: 4, budgets: { requests: { limit: 1, windowMs: 200 } } })
+  const stop = new AbortController().signal
+  let sent = 0
+  const job = async (): Promise<void> => { sent++ }
+  await policy.run(call('A'), job)
+  await t.rejects(policy.run(call('A'), job), { code: 'MBG_ERR_UPSTREAM_THROTTLED' }, 'a caller is not kept waiting')
+  await inBackground({ stop }, async () => { await policy.run(call('A'), job) })
+  t.equal(sent, 2, 'a job waits for the budget and sends')
+
+  const short = new Policy({ maxInlineDelayMs: 1, maxBackgroundDelayMs: 1 })
+  short.register('b', { concurrency: 4, budgets: { requests: { limit: 1, windowMs: 60_000 } } })
+  await short.run(call('A'), job)
+  await t.rejects(inBackground({ stop }, async () => { await short.run(call('A'), job) }),
+    { code: 'MBG_ERR_UPSTREAM_THROTTLED', retryAfter: Number }, 'not past maxBackgroundDelayMs')
+})
+
+t.test('background work: a stop ends a wait before sending with MBG_ERR_SHUTTING_DOWN, nothing sent', async (t) => {
+  const policy = new Policy({ maxBackgroundDelayMs: 600_000 })
+  policy.register('b', { concurrency: 4, budgets: { requests: { limit: 1, windowMs: 300_000 } } })
+  let sent = 0
+  const job = async (): Promise<void> => { sent++ }
+  await policy.run(call('A'), job)
+  const stop = new AbortController()
+  const waiting = inBackground({ stop: stop.signal }, async () => { await policy.run(call('A'), job) })
+  await new Promise((resolve) => setImmediate(resolve))
+  stop.abort()
+  await t.rejects(waiting, { code: 'MBG_ERR_SHUTTING_DOWN' })
+  t.equal(sent, 1, 'the waiting call was not sent')
+  await t.rejects(inBackground({ stop: stop.signal }, async () => { await policy.run(call('B'), job) }),
+    { code: 'MBG_ERR_SHUTTING_DOWN' }, 'nor is one made after the stop')
+  t.equal(sent, 1)
 })

@@ -82,7 +82,7 @@ export async function copyAssociated (ctx: CopyContext, folder: FolderProgress):
     return !skip
   })
   const byId = new Map(toCopy.map((i) => [i.id, i]))
-  const base = { sourceFolderId: folder.sourceId, targetFolderId }
+  const base = { sourceFolderId: folder.sourceId, targetFolderId, associated: true as const }
   const write = async (sourceId: string, entry: Omit<LedgerEntry, 'sourceFolderId' | 'targetFolderId'>):
   Promise<void> => { await ledger.putItems(jobId, { [sourceId]: { ...base, ...entry } }) }
   const options = {

@@ -410,10 +410,48 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: Item
   return !cut
 }
 
+/** Failed entries sent again per page. */
+const RETRY_PAGE_SIZE = FEED_PAGE_SIZE
+
+/**
+ * At the start of a delta pass, a folder's items that failed in an earlier pass are sent again: a delta feed lists
+ * only what changed on the source since, so an unchanged item refused once (a throttled import, a backend fault)
+ * would otherwise stay behind for good. Each goes through copyPage as if the feed listed it as updated: created
+ * when it has no target item, an update of its target item otherwise. An item deleted on the source since fails
+ * again (not found), and the feed's deletion then orphans it. Resolves false when the pass must stop.
+ */
+async function retryFailed (ctx: CopyContext, folder: FolderProgress): Promise<boolean> {
+  const failed: ItemChange[] = []
+  let cursor: string | undefined
+  do {
+    const page = await ctx.ledger.listItems(ctx.jobId, {
+      limit: 1000, state: 'failed', ...(cursor !== undefined ? { cursor } : {})
+    })
+    for (const { sourceId, entry } of page.items) {
+      if (entry.sourceFolderId !== folder.sourceId || entry.associated === true) continue
+      const item: ItemSummary = {
+        id: sourceId,
+        changeKey: entry.sourceChangeKey ?? '',
+        itemClass: '',
+        size: entry.size,
+        ...(entry.searchKey !== undefined ? { searchKey: entry.searchKey } : {})
+      }
+      failed.push({ change: 'updated', id: sourceId, item })
+    }
+    cursor = page.nextCursor
+  } while (cursor !== undefined)
+  for (let i = 0; i < failed.length; i += RETRY_PAGE_SIZE) {
+    if (ctx.stop.aborted) return false
+    if (!await copyPage(ctx, folder, failed.slice(i, i + RETRY_PAGE_SIZE))) return false
+  }
+  return true
+}
+
 /** (b) One folder's feed: from its last complete cursor (a delta pass) or its start, to its end. */
 async function copyFolder (ctx: CopyContext, folder: FolderProgress): Promise<PassOutcome> {
   const { source, ledger, jobId, signal } = ctx
   const key = partialCursorKey(folder.sourceId)
+  if (!folder.started && ctx.progress.pass > 1 && !ctx.spec.dryRun && !await retryFailed(ctx, folder)) return 'halted'
   // Where an earlier run of this pass left the feed; else where the last complete pass ended (none: every item).
   let cursor = await ledger.getCursor(jobId, folder.started ? key : folder.sourceId)
   for (;;) {

@@ -54,7 +54,7 @@ Promise<Array<{ sourceId: string, entry: LedgerEntry }>> {
       const page = await ctx.ledger.listItems(ctx.jobId, {
         limit: 1000, state, ...(cursor !== undefined ? { cursor } : {})
       })
-      out.push(...page.items.filter((i) => i.entry.sourceFolderId === sourceFolderId))
+      out.push(...page.items.filter((i) => i.entry.sourceFolderId === sourceFolderId && i.entry.associated !== true))
       cursor = page.nextCursor
     } while (cursor !== undefined)
   }

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import type { JobRecord, JobStore, LedgerStore } from '../../state/jobs.js'
 import type { Telemetry } from '../../telemetry.js'
 import { isGatewayError } from '../../errors.js'
+import { inBackground } from '../../backends/policy.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
 import { attributed, type WriteTally } from './attribution.js'
@@ -237,9 +238,10 @@ export class JobRunner {
         checkpoint: async () => !stop.aborted && await save()
       }
       // A verification queued by `:verify` runs alone; `verify: true` runs one after each pass that completes.
+      // Background work: its backend calls wait out budgets and 429s rather than fail (src/backends/policy.ts).
       let outcome: PassOutcome = 'done'
       if (progress.verifying === undefined) {
-        outcome = await runCopyPass(ctx)
+        outcome = await inBackground({ stop }, async () => await runCopyPass(ctx))
         if (outcome === 'done') progress.finishedAt = this.now()
         if (outcome === 'done' && claimed.spec.verify === true && !claimed.spec.dryRun) {
           startVerification(progress, 'completed')
@@ -247,7 +249,7 @@ export class JobRunner {
       }
       let final: 'completed' | 'failed' | undefined = 'completed'
       if (outcome === 'done' && progress.verifying !== undefined) {
-        final = await runVerification({ ...ctx, now: this.now })
+        final = await inBackground({ stop }, async () => await runVerification({ ...ctx, now: this.now }))
         if (final === undefined) outcome = 'halted'
       }
       ended = outcome

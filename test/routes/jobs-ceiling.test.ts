@@ -1,0 +1,69 @@
+/**
+ * Copy jobs at the backend's ceiling: a Graph simulator throttling at a low request budget, two jobs copying into
+ * the same target mailbox at once. The simulator answers 429s (so the ceiling was reached), yet no 429 reaches a
+ * job's failures; every item is copied exactly once; and the jobs share the mailbox's budget fairly: when the first
+ * finishes, the second has done at least a third of its items (counts, not times).
+ */
+import t from 'tap'
+import { buildTestGateway, json, MAILBOXES } from '../helper.js'
+import {
+  getJob, inboxChild, onlyFolderNamed, post, seedTree, treeContent, until, type JobView
+} from '../helpers/copy-jobs.js'
+
+const EWS = MAILBOXES.ews.primary
+const GRAPH = MAILBOXES.graph.primary
+const TREES: Array<Array<[string, number]>> = [
+  [['CeilingA', 30], ['CeilingA/Sub', 10]],
+  [['CeilingB', 30], ['CeilingB/Sub', 10]]
+]
+const ITEMS = 40
+
+t.test('two jobs into one Graph mailbox at a low ceiling: no failures, each item once, fair shares', async (t) => {
+  const gw = await buildTestGateway(t, {
+    // Far below Outlook's 10,000 per 10 minutes, and unknown to the gateway (its budget is Outlook's): the
+    // simulator's 429s are what holds the jobs back.
+    graphThrottling: { requestsPerMailbox: 5, windowSec: 0.5 },
+    // One retry of an ordinary failure: a throttled call of a job must not spend the call's attempts.
+    configure: (config) => { config.policy = { ...config.policy, maxAttempts: 2 } }
+  })
+  const { app, sims } = gw
+  for (const tree of TREES) seedTree(sims.store, EWS, tree)
+  const sources = await Promise.all(TREES.map(async (tree) => await inboxChild(app, EWS, tree[0][0])))
+  const ids: string[] = []
+  for (const folder of sources) {
+    const res = await post(app, '/jobs',
+      { source: { mailbox: EWS, folder, subtree: true }, target: { mailbox: GRAPH } })
+    t.equal(res.statusCode, 202, res.body)
+    ids.push(json<{ id: string }>(res).id)
+  }
+
+  // The first to finish, and how far the other one was at that moment.
+  let first: { id: string, other: JobView } | undefined
+  while (first === undefined) {
+    const jobs = await Promise.all(ids.map(async (id) => await getJob(app, id)))
+    const done = jobs.findIndex((j) => j.state === 'completed' || j.state === 'failed')
+    if (done >= 0) first = { id: ids[done], other: await getJob(app, ids[1 - done]) }
+    else await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  const ended = await Promise.all(ids.map(async (id) => await until(app, id)))
+  for (const job of ended) {
+    t.equal(job.state, 'completed', JSON.stringify(job.error ?? job.failures.slice(0, 3)))
+    t.same(job.failures, [], 'no 429 reached the job\'s failures')
+    t.match(job.totals, { planned: ITEMS, done: ITEMS, failed: 0, skipped: 0 })
+  }
+  t.ok(sims.graph.stats.throttled > 0, `the simulator answered ${sims.graph.stats.throttled} 429s: the ceiling held`)
+  t.equal(sims.graph.stats.concurrencyViolations, 0, 'the app\'s concurrency cap was never passed')
+  t.ok(first.other.totals.done >= ITEMS / 3,
+    `when ${first.id} finished the other job had done ${first.other.totals.done} of ${ITEMS} items`)
+
+  for (const tree of TREES) {
+    const name = tree[0][0]
+    const want = treeContent(sims.store, onlyFolderNamed(sims.store, EWS, name))
+    const got = treeContent(sims.store, onlyFolderNamed(sims.store, GRAPH, name))
+    t.same([...got.keys()], [...want.keys()], `${name}: the target tree is the source tree`)
+    for (const [path, items] of want) {
+      t.equal(got.get(path)?.length, items.length, `${path}: ${items.length} items, each once`)
+      t.ok(got.get(path)?.every((d, i) => d === items[i]), `${path}: every item's stream matches`)
+    }
+  }
+})
