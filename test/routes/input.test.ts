@@ -28,7 +28,10 @@ for (const type of ['ews', 'graph'] as const) {
       const big = encodeItemStream({
         props: [
           { type: PT_UNICODE_CP1200, id: PROP.MessageClass, value: 'IPM.Note' },
-          { type: PT_UNICODE_CP1200, id: PROP.Subject, value: 'big' }
+          { type: PT_UNICODE_CP1200, id: PROP.Subject, value: 'big' },
+          // A stored item always has a search key, and its export carries it (a stream without one gets one on
+          // import, as Exchange gives every item PR_SEARCH_KEY): with one, the round trip is byte for byte.
+          { type: PT_BINARY, id: PROP.SearchKey, value: Buffer.alloc(16, 0x42) }
         ],
         recipients: [],
         attachments: [[{ type: PT_BINARY, id: PROP.AttachDataBinary, value: Buffer.alloc(6 * 1024 * 1024, 0x5a) }]]
