@@ -192,9 +192,10 @@ Promise<Replacement[]> {
 }
 
 /**
- * Makes target copies by create (see Replacement): old target items deleted first (gone already is fine), each
- * entry written `sending` before its import, then `copied` (counted as `count`), `failed` or `unknown`. Resolves
- * false when a shutdown cut it short (entries not sent go back to `hold`).
+ * Makes target copies by create (see Replacement): old target items deleted first (gone already is fine; a
+ * refused delete leaves the entry with that item: `moving` for a move, else `failed`), each entry written
+ * `sending` before its import, then `copied` (counted as `count`), `failed` or `unknown`. Resolves false when a
+ * shutdown cut it short (entries not sent go back to `hold`).
  */
 export async function replaceItems (ctx: CopyContext, list: Replacement[], count: Count): Promise<boolean> {
   const { ledger, jobId } = ctx
