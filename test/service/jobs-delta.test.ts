@@ -360,3 +360,53 @@ t.test('EWS → EWS: the store fails right after the target moved the items; the
     const counts = await inner.countItems(job.id)
     t.match(counts, { copied: 4, moving: 0, orphaned: 0, pending: 0, sending: 0 }, 'the ledger settled')
   })
+
+t.test('Graph target: deleting the old copy of a moved item fails; the next run moves it, never updates it in place',
+  async (t) => {
+    const gw = await buildTestGateway(t)
+    const store = gw.sims.store
+    const target = MAILBOXES.graph.primary
+    const inbox = store.wellKnownFolder(store.mailboxBySmtp(EWS)?.guid as string, 'inbox')
+    const top = store.createFolder(inbox.id, 'MoveFailTop')
+    const child = store.createFolder(top.id, 'MoveFailChild')
+    const a = Array.from({ length: 3 }, (_, i) => store.createItem(top.id, itemStream(`m ${i}`, 200 + i)))
+    const service = gw.app.mailboxService
+    const jobStore = new MemoryJobStore()
+    const ledger = new MemoryLedgerStore()
+    const runner = new JobRunner({
+      jobs: jobStore, ledger, service, rules: RULES, stop: new AbortController().signal, pollMs: 20
+    })
+    const jobs = new JobService({ jobs: jobStore, ledger, service, rules: RULES, runner })
+    runner.start()
+    t.teardown(async () => { await runner.close() })
+    const topId = (await gw.app.inject({ method: 'GET', url: `/mailboxes/${EWS}/folders?parentId=inbox` })).json()
+      .folders.find((f: { displayName: string }) => f.displayName === 'MoveFailTop').id as string
+    const job = await jobs.create({ source: { mailbox: EWS, folder: topId }, target: { mailbox: target } })
+    t.equal((await until(jobs, job.id, ['completed', 'failed'])).state, 'completed')
+
+    store.moveItem(a[0].id, child.id)
+    store.moveItem(a[1].id, child.id)
+    // The first target delete goes through (late); every later one is refused (a known outcome: nothing deleted).
+    gw.sims.graph.faults.plan.configure({
+      rules: [
+        { operations: ['deleteItem'], rate: 1, kinds: ['slow'], delayMs: 1, count: 1 },
+        { operations: ['deleteItem'], rate: 1, kinds: ['serverError'] }
+      ]
+    })
+    await jobs.control(job.id, 'run')
+    const refused = await until(jobs, job.id, ['completed', 'failed'])
+    t.match(refused.totals, { moved: 1, failed: 1 }, 'one moved, the other refused')
+    gw.sims.graph.faults.plan.clear()
+
+    await jobs.control(job.id, 'run')
+    const again = await until(jobs, job.id, ['completed', 'failed'])
+    t.equal(again.state, 'completed', JSON.stringify(again.error))
+    t.match(again.totals, { moved: 1, updated: 0, failed: 0 }, 'moved on the next run, not updated in place')
+    for (const name of ['MoveFailTop', 'MoveFailChild']) {
+      const source = contents(gw, EWS, name)
+      const copies = contents(gw, target, name)
+      t.same([...copies.keys()].sort(), [...source.keys()].sort(), `${name}: the same items as the source`)
+      t.ok([...copies.values()].every((b) => b.length === 1), `${name}: each once`)
+    }
+    t.match(await ledger.countItems(job.id), { copied: 3, moving: 0, orphaned: 0, failed: 0 }, 'the ledger settled')
+  })

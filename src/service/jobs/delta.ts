@@ -192,9 +192,10 @@ Promise<Replacement[]> {
 }
 
 /**
- * Makes target copies by create (see Replacement): old target items deleted first (gone already is fine), each
- * entry written `sending` before its import, then `copied` (counted as `count`), `failed` or `unknown`. Resolves
- * false when a shutdown cut it short (entries not sent go back to `hold`).
+ * Makes target copies by create (see Replacement): old target items deleted first (gone already is fine; a
+ * refused delete leaves the entry with that item: `moving` for a move, else `failed`), each entry written
+ * `sending` before its import, then `copied` (counted as `count`), `failed` or `unknown`. Resolves false when a
+ * shutdown cut it short (entries not sent go back to `hold`).
  */
 export async function replaceItems (ctx: CopyContext, list: Replacement[], count: Count): Promise<boolean> {
   const { ledger, jobId } = ctx
@@ -209,11 +210,21 @@ export async function replaceItems (ctx: CopyContext, list: Replacement[], count
       const r = group[i++]
       if (!('error' in res) || res.error.code === 'MBG_ERR_ITEM_NOT_FOUND') { ready.push(r); continue }
       if (res.error.code === 'MBG_ERR_SHUTTING_DOWN') { cut = true; continue }
-      // Left as it was (with its target item), so a later pass tries again; never a second copy.
+      // Left as it was (with its target item), so a later pass tries again; never a second copy. A move stays
+      // `moving` from where its target item still is (the next settle moves it again): as `failed` it would be
+      // sent again as an update of that item, in the folder it was moved out of.
+      const removeId = (r.remove as { id: string }).id
+      const { moveFrom } = r.entry
       await ledger.putItems(jobId, {
-        [r.sourceId]: {
-          ...r.entry, state: 'failed', targetId: r.remove?.id, targetFolderId: folderId, code: res.error.code
-        }
+        [r.sourceId]: moveFrom !== undefined
+          ? {
+              ...r.entry,
+              state: 'moving',
+              targetId: removeId,
+              moveFrom: { ...moveFrom, targetFolderId: folderId },
+              code: res.error.code
+            }
+          : { ...r.entry, state: 'failed', targetId: removeId, targetFolderId: folderId, code: res.error.code }
       })
       fail(ctx, r.entry, r.sourceId, res.error)
     }
