@@ -127,7 +127,18 @@ t.test(`kill -9 mid-job, restart on the same state file: the job completes by it
     const mid = await pollJob(first, id, (j) => j.totals.done > 0 || j.state === 'completed' || j.state === 'failed')
     t.equal(mid.state, 'running', 'the job is running when the gateway is killed')
     t.ok(mid.totals.done < ITEMS, `killed mid-way: ${mid.totals.done} of ${ITEMS} items done`)
-    const importsBefore = sims.graph.stats.byOperation.importItem ?? 0
+    // Kill while an import is in flight: one the Graph simulator received since the last look (5 ms ago) is still
+    // in its 150 ms wait (this process's timers run in due order), so its ledger entry says `sending`.
+    const imports = (): number => sims.graph.stats.byOperation.importItem ?? 0
+    let seen = imports()
+    for (const deadline = Date.now() + PROCESS_BUDGET_MS; ;) {
+      await sleep(5)
+      const now = imports()
+      if (now > seen && now > mid.totals.done) break
+      seen = now
+      if (Date.now() > deadline) throw new Error(`no import after ${seen}:\n${first.output()}`)
+    }
+    const importsBefore = imports()
     first.child.kill('SIGKILL')
     const code = await first.closed
     t.equal(code, null, 'killed, no exit code')
@@ -149,6 +160,7 @@ t.test(`kill -9 mid-job, restart on the same state file: the job completes by it
     // Each item counted once: copied by this run (`done`, resends included) or skipped because the ledger had it
     // (copied before the kill, or settled by reconciliation: `reconciled` and `resent` are among those).
     t.equal(n.done - n.resent + n.skipped, ITEMS, 'every item is accounted for once')
+    t.ok(n.reconciled + n.resent > 0, 'the imports in flight at the kill were settled (found in the target or resent)')
     t.ok(n.reconciled + n.resent <= n.skipped, 'settled items are among the skipped ones')
     t.ok(n.done >= ITEMS - mid.totals.done - n.skipped, 'the rest was copied after the restart')
 
