@@ -84,6 +84,25 @@ export const EnvSchema = Type.Object({
     description: 'Where state that outlives a request (Idempotency-Keys) is kept: `sqlite:<file>` (a path relative ' +
       'to the working directory; the file and its folder are created) or `memory` (this process only, lost on exit).'
   }),
+  JOB_LEASE_SEC: Type.Integer({
+    default: 60,
+    minimum: 5,
+    maximum: 3600,
+    description: 'Lease of a running copy job, seconds, renewed every third of it: a job whose gateway died is ' +
+      'taken up by another runner (or the restarted gateway) once its lease has run out.'
+  }),
+  JOB_POLL_SEC: Type.Integer({
+    default: 5,
+    minimum: 1,
+    maximum: 300,
+    description: 'How often an idle job runner looks for runnable jobs (and jobs whose lease ran out), seconds.'
+  }),
+  JOB_CONCURRENCY: Type.Integer({
+    default: 2,
+    minimum: 1,
+    maximum: 64,
+    description: 'Copy jobs one gateway process runs at once.'
+  }),
   TRUST_PROXY: Type.String({
     default: 'false',
     pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f.:/, ]+)$',

@@ -119,7 +119,13 @@ const app = await buildGateway({
   stop: stopping.signal,
   // Closed with the app.
   idempotency: { store: state.idempotency },
-  jobs: { store: state.jobs, ledger: state.ledger },
+  jobs: {
+    store: state.jobs,
+    ledger: state.ledger,
+    leaseMs: env.JOB_LEASE_SEC * 1000,
+    pollMs: env.JOB_POLL_SEC * 1000,
+    concurrency: env.JOB_CONCURRENCY
+  },
   ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })
 if (demo !== undefined) {

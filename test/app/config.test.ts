@@ -32,7 +32,10 @@ t.test('no backend configured means demo mode, with defaults', async (t) => {
     MAX_BATCH_ITEMS: 100,
     SHUTDOWN_TIMEOUT_MS: 30_000,
     IDEMPOTENCY_TTL_SEC: 86_400,
-    STATE_STORE: 'sqlite:data/mailbox-gateway.db'
+    STATE_STORE: 'sqlite:data/mailbox-gateway.db',
+    JOB_LEASE_SEC: 60,
+    JOB_POLL_SEC: 5,
+    JOB_CONCURRENCY: 2
   })
   t.equal(loadConfig({ MBG_CONFIG: '', PORT: '' }).gateway, undefined, 'empty variables count as unset')
 })
@@ -54,6 +57,11 @@ t.test('invalid settings are rejected at boot with the offending key', async (t)
   bad({ SHUTDOWN_TIMEOUT_MS: 'soon' }, /SHUTDOWN_TIMEOUT_MS/)
   bad({ SHUTDOWN_TIMEOUT_MS: '500' }, /SHUTDOWN_TIMEOUT_MS must be >= 1000/)
   bad({ IDEMPOTENCY_TTL_SEC: '10' }, /IDEMPOTENCY_TTL_SEC must be >= 60/)
+  bad({ JOB_LEASE_SEC: '4' }, /JOB_LEASE_SEC must be >= 5/)
+  bad({ JOB_LEASE_SEC: 'long' }, /JOB_LEASE_SEC/)
+  bad({ JOB_POLL_SEC: '0' }, /JOB_POLL_SEC must be >= 1/)
+  bad({ JOB_CONCURRENCY: '0' }, /JOB_CONCURRENCY must be >= 1/)
+  bad({ JOB_CONCURRENCY: '1.5' }, /JOB_CONCURRENCY/)
   bad({ MBG_CONFIG: '{not json' }, /not valid JSON/)
   bad({ MBG_CONFIG_FILE: '/nonexistent/gateway.json' }, /cannot read config file/)
   bad({ MBG_CONFIG: '{}', MBG_CONFIG_FILE: 'x' }, /not both/)
