@@ -87,6 +87,10 @@ if (missing.length > 0) {
       t.match(run.stdout, /byte-identical/, `${mailbox}: re-exported data equals the original`)
       t.match(run.stdout, /"succeeded": 5,\s*"failed": 0/, `${mailbox}: 5 items exported and imported`)
       t.match(run.stdout, /^204$/m, `${mailbox}: folder deleted`)
+      if (mailbox.startsWith('alice@')) {
+        // EWS: the copies moved to Drafts, then deleted (a Graph mailbox answers the move with 501).
+        t.notMatch(run.stderr, /jq: error/, `${mailbox}: every answer was what jq expected`)
+      }
       t.notMatch(run.stdout, /MBG_ERR_UNAUTHENTICATED/, `${mailbox}: every call carried the key`)
       t.match(run.stdout, /"complete":true/, `${mailbox}: the folder export ran to its end`)
       t.match(run.stdout, /^all imported$/m, `${mailbox}: every exported item of the folder imported back`)
