@@ -17,7 +17,10 @@ import { DEFAULT_ANSWER_CAPS } from './upstream/answer.js'
 
 if (!FormatRegistry.Has('email')) FormatRegistry.Set('email', (v) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v))
 
-/** Default STATE_STORE: a SQLite file under `data/` in the working directory (a folder git ignores). */
+/**
+ * Default STATE_STORE with a backend configured: a SQLite file under `data/` in the working directory (a folder git
+ * ignores). Demo mode defaults to `memory` (see `stateStoreSetting`).
+ */
 export const DEFAULT_STATE_STORE = 'sqlite:data/mailbox-gateway.db'
 
 export const EnvSchema = Type.Object({
@@ -78,12 +81,12 @@ export const EnvSchema = Type.Object({
     maximum: 30 * 86_400,
     description: 'How long an Idempotency-Key and its recorded answer are kept, seconds.'
   }),
-  STATE_STORE: Type.String({
-    default: DEFAULT_STATE_STORE,
+  STATE_STORE: Type.Optional(Type.String({
     pattern: '^(memory|sqlite:.+)$',
-    description: 'Where state that outlives a request (Idempotency-Keys) is kept: `sqlite:<file>` (a path relative ' +
-      'to the working directory; the file and its folder are created) or `memory` (this process only, lost on exit).'
-  }),
+    description: 'Where state that outlives a request (Idempotency-Keys, copy jobs, registered mailboxes) is kept: ' +
+      '`sqlite:<file>` (a path relative to the working directory; the file and its folder are created) or `memory` ' +
+      `(this process only, lost on exit). Unset: \`${DEFAULT_STATE_STORE}\`, or \`memory\` in demo mode.`
+  })),
   JOB_LEASE_SEC: Type.Integer({
     default: 60,
     minimum: 5,
@@ -130,8 +133,13 @@ export type Env = Static<typeof EnvSchema>
 /** STATE_STORE parsed: the in-memory store, or a SQLite file (src/state/sqlite.ts) at `path` as given. */
 export type StateStoreSetting = { kind: 'memory' } | { kind: 'sqlite', path: string }
 
-/** Parses a STATE_STORE value already checked against EnvSchema (`memory` or `sqlite:<path>`). */
-export function stateStoreSetting (value: string): StateStoreSetting {
+/**
+ * Parses a STATE_STORE value already checked against EnvSchema (`memory` or `sqlite:<path>`). Unset, it is
+ * DEFAULT_STATE_STORE, or `memory` in demo mode (`demo`): the simulated mailboxes live in memory and are seeded
+ * afresh at every start, so copy jobs and ledgers kept in a file would point at folders and items that are gone.
+ */
+export function stateStoreSetting (value: string | undefined, demo = false): StateStoreSetting {
+  value ??= demo ? 'memory' : DEFAULT_STATE_STORE
   if (value === 'memory') return { kind: 'memory' }
   if (value.startsWith('sqlite:') && value.length > 'sqlite:'.length) return { kind: 'sqlite', path: value.slice(7) }
   throw new ConfigInvalid(`STATE_STORE must be "memory" or "sqlite:<path>"; it is "${value}"`)

@@ -46,12 +46,19 @@ const logger = pino(loggerOptions(env.LOG_LEVEL), pretty ? pino.transport({ targ
 
 // The state store first: a file that cannot be opened stops the process before anything starts. Idempotency keys,
 // copy jobs with their ledgers and mailboxes registered at runtime all live in it (one SQLite file by default).
+// Demo mode (no backend configured) keeps it in memory unless STATE_STORE names a file: its simulated mailboxes
+// are seeded afresh at every start, so jobs kept from an earlier start would point at folders and items now gone.
 let state: StateStores
 try {
-  const setting = stateStoreSetting(env.STATE_STORE)
+  const setting = stateStoreSetting(env.STATE_STORE, gateway === undefined)
   state = openStateStores(setting, { ttlMs: env.IDEMPOTENCY_TTL_SEC * 1000, leaseMs: env.REQUEST_TIMEOUT_MS })
   const where = setting.kind === 'sqlite' ? { file: resolve(setting.path) } : {}
   logger.info({ stateStore: setting.kind, ...where }, 'state store open')
+  if (gateway === undefined && setting.kind === 'sqlite') {
+    logger.warn({ stateStore: setting.kind, ...where }, 'demo mode with a state file: the simulated mailboxes ' +
+      'start afresh, so copy jobs kept from an earlier start point at folders and items that are gone (a resumed ' +
+      'or re-run job fails on them, or skips items its ledger has as copied); unset STATE_STORE to start clean')
+  }
 } catch (err) {
   fail((err as Error).message)
 }

@@ -128,6 +128,31 @@ const Side = Type.Object({
   bytes: Type.Integer({ minimum: 0, description: 'Sum of the item sizes as the backend reports them.' })
 }, { additionalProperties: false })
 
+/** What a verification counts, per folder and summed (src/service/jobs/types.ts VerificationCounts). */
+const VerificationCounts = {
+  source: Side,
+  target: Side,
+  missing: Type.Integer({ minimum: 0, description: 'Source items with no target item of the same search key.' }),
+  extra: Type.Integer({
+    minimum: 0,
+    description: 'Target items the job wrote (its ledger\'s target ids) whose search key no source item has (the ' +
+      'source item gone or changed), and target items beyond as many as the source items of their key (a ' +
+      'duplicate, whoever wrote it, counts here).'
+  }),
+  sizeMismatch: Type.Integer({ minimum: 0, description: 'Items matched by search key whose sizes differ.' }),
+  unverifiable: Type.Integer({
+    minimum: 0,
+    description: 'Source items, and target items the job wrote, without a search key: not matched; as many ' +
+      'unmatched items of the other side are counted neither missing nor extra.'
+  })
+}
+
+const Unrelated = Type.Integer({
+  minimum: 0,
+  description: 'Target items the job never wrote whose search key no source item has (or that have none): mail ' +
+    'the target folder held before the job, or that others put there. Reported only: they do not lower the grade.'
+})
+
 export const JobVerification = Type.Object({
   at: Type.String({ format: 'date-time', description: 'When the verification finished.' }),
   grade: Type.Union([
@@ -137,24 +162,19 @@ export const JobVerification = Type.Object({
       'the larger of 1 item and 1 % of the source items. `Perfect`: nothing missing, extra, of another size or ' +
       'unverifiable, every folder compared. `Good`: nothing missing, every folder compared, extra + sizeMismatch ' +
       '+ unverifiable within the tolerance. `Investigate`: missing within the tolerance (or a folder could not be ' +
-      'compared, or more extra, mismatched or unverifiable items). `Poor`: more missing than the tolerance.'
+      'compared, or more extra, mismatched or unverifiable items). `Poor`: more missing than the tolerance. ' +
+      '`unrelated` items never lower it.'
   }),
+  totals: Type.Optional(Type.Object({ ...VerificationCounts, unrelated: Unrelated }, {
+    additionalProperties: false,
+    description: 'The folders\' counts summed (absent in a verification made by an earlier gateway version).'
+  })),
   folders: Type.Array(Type.Object({
     path: Type.String(),
     sourceId: Type.String(),
     targetId: Type.Optional(Type.String()),
-    source: Side,
-    target: Side,
-    missing: Type.Integer({ minimum: 0, description: 'Source items with no target item of the same search key.' }),
-    extra: Type.Integer({
-      minimum: 0, description: 'Target items with no source item of the same search key (duplicates count here).'
-    }),
-    sizeMismatch: Type.Integer({ minimum: 0, description: 'Items matched by search key whose sizes differ.' }),
-    unverifiable: Type.Integer({
-      minimum: 0,
-      description: 'Items (either side) without a search key: not matched; as many unmatched items of the other ' +
-        'side are counted neither missing nor extra.'
-    }),
+    ...VerificationCounts,
+    unrelated: Type.Optional(Unrelated),
     error: Type.Optional(ErrorInfo)
   }, { additionalProperties: false }))
 }, {

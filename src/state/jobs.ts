@@ -164,6 +164,12 @@ export interface LedgerStore {
    */
   listItems: (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }) =>
   Promise<{ items: Array<{ sourceId: string, entry: LedgerEntry }>, nextCursor?: string }>
+  /**
+   * Which of `targetIds` are the `targetId` of an entry of the job (in any state): the target items it wrote or
+   * took as its copies, told from those it never touched (verification, src/service/jobs/verify.ts). Resolves the
+   * ids found, each once, in no particular order. One indexed look-up per id: pass a folder's listing in chunks.
+   */
+  findTargets: (jobId: string, targetIds: string[]) => Promise<string[]>
   /** Forgets the entries of `sourceIds` (absent ones are no error). */
   removeItems: (jobId: string, sourceIds: string[]) => Promise<void>
   /** Counts per state: every LedgerItemState is present (0 when none). */

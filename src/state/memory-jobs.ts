@@ -106,8 +106,26 @@ export class MemoryJobStore implements JobStore {
 
 interface JobLedger {
   items: Map<string, LedgerEntry>
+  /** Target id → source ids of the entries that have it (`findTargets`). */
+  targets: Map<string, Set<string>>
   folders: Map<string, string>
   cursors: Map<string, string>
+}
+
+/** Keeps `ledger.targets` in step with the entry of `sourceId` becoming `entry` (undefined: removed). */
+function indexTarget (ledger: JobLedger, sourceId: string, entry: LedgerEntry | undefined): void {
+  const old = ledger.items.get(sourceId)?.targetId
+  if (old !== undefined && old !== entry?.targetId) {
+    const ids = ledger.targets.get(old)
+    ids?.delete(sourceId)
+    if (ids?.size === 0) ledger.targets.delete(old)
+  }
+  const next = entry?.targetId
+  if (next !== undefined) {
+    const ids = ledger.targets.get(next)
+    if (ids !== undefined) ids.add(sourceId)
+    else ledger.targets.set(next, new Set([sourceId]))
+  }
 }
 
 export interface MemoryLedgerStoreOptions {
@@ -125,7 +143,7 @@ export class MemoryLedgerStore implements LedgerStore {
   private ledger (jobId: string): JobLedger {
     let l = this.jobs.get(jobId)
     if (l === undefined) {
-      l = { items: new Map(), folders: new Map(), cursors: new Map() }
+      l = { items: new Map(), targets: new Map(), folders: new Map(), cursors: new Map() }
       this.jobs.set(jobId, l)
     }
     return l
@@ -142,9 +160,17 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   async putItems (jobId: string, entries: Record<string, LedgerEntry>): Promise<void> {
-    const items = this.ledger(jobId).items
+    const ledger = this.ledger(jobId)
     const at = this.now()
-    for (const [id, e] of Object.entries(entries)) items.set(id, { ...structuredClone(e), at: e.at ?? at })
+    for (const [id, e] of Object.entries(entries)) {
+      indexTarget(ledger, id, e)
+      ledger.items.set(id, { ...structuredClone(e), at: e.at ?? at })
+    }
+  }
+
+  async findTargets (jobId: string, targetIds: string[]): Promise<string[]> {
+    const targets = this.jobs.get(jobId)?.targets
+    return [...new Set(targetIds)].filter((id) => targets?.has(id) === true)
   }
 
   async listItems (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }):
@@ -161,8 +187,12 @@ export class MemoryLedgerStore implements LedgerStore {
   }
 
   async removeItems (jobId: string, sourceIds: string[]): Promise<void> {
-    const items = this.jobs.get(jobId)?.items
-    for (const id of sourceIds) items?.delete(id)
+    const ledger = this.jobs.get(jobId)
+    if (ledger === undefined) return
+    for (const id of sourceIds) {
+      indexTarget(ledger, id, undefined)
+      ledger.items.delete(id)
+    }
   }
 
   async countItems (jobId: string): Promise<Record<LedgerItemState, number>> {

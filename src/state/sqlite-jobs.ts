@@ -207,7 +207,8 @@ export type SqliteLedgerStoreOptions = SqliteLocation & {
 
 /**
  * LedgerStore in a SQLite file: per job and source item one row with the LedgerEntry as JSON and the columns it is
- * filtered on (`state`, `search_key`) copied out; folder map and cursors in their own tables. `putItems` writes
+ * filtered on (`state`, `search_key`) copied out, its `targetId` indexed as an expression on the JSON (`findTargets`);
+ * folder map and cursors in their own tables. `putItems` writes
  * all its entries in one transaction (one commit, one sync of the file, however many entries: batch them) and
  * `deleteJob` forgets a job in one. Source ids order by bytes (BINARY collation). Methods reject when SQLite fails
  * or the store is closed.
@@ -219,6 +220,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private closed = false
   private readonly sql: {
     getItem: StatementSync
+    hasTarget: StatementSync
     putItem: StatementSync
     list: StatementSync
     listState: StatementSync
@@ -241,6 +243,9 @@ export class SqliteLedgerStore implements LedgerStore {
       const db = this.database.db
       this.sql = {
         getItem: db.prepare('SELECT entry FROM ledger_items WHERE job_id = ? AND source_id = ?'),
+        // The expression of the index ledger_items_target_id (migration 3), as written there.
+        hasTarget: db.prepare('SELECT 1 AS found FROM ledger_items WHERE job_id = ? AND ' +
+          "json_extract(entry, '$.targetId') = ? LIMIT 1"),
         putItem: db.prepare('INSERT INTO ledger_items (job_id, source_id, state, search_key, entry) ' +
           'VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id, source_id) DO UPDATE SET state = excluded.state, ' +
           'search_key = excluded.search_key, entry = excluded.entry'),
@@ -289,6 +294,11 @@ export class SqliteLedgerStore implements LedgerStore {
         this.sql.putItem.run(jobId, id, e.state, e.searchKey ?? null, JSON.stringify({ ...e, at: e.at ?? at }))
       }
     })
+  }
+
+  async findTargets (jobId: string, targetIds: string[]): Promise<string[]> {
+    this.check()
+    return [...new Set(targetIds)].filter((id) => this.sql.hasTarget.get(jobId, id) !== undefined)
   }
 
   async listItems (jobId: string, request: { limit: number, cursor?: string, state?: LedgerItemState }):

@@ -80,8 +80,9 @@ t.test('configured mode: a set SIMULATOR_FAULTS is ignored with one warning', as
 })
 
 /** Starts `npm start`'s script in demo mode with `env`; resolves with its address once it listens. */
-async function startDemoGateway (t: Test, env: Record<string, string>): Promise<{ child: Child, url: string }> {
-  const { child } = startGatewayProcess(t, env)
+async function startDemoGateway (t: Test, env: Record<string, string | undefined>):
+Promise<{ child: Child, url: string, output: () => string }> {
+  const { child, output } = startGatewayProcess(t, env)
   const url = (await waitForOutput(child, 'stdout', /"gateway":"(http:\/\/[^"]+)".*demo mode/))[1]
   // As a load balancer would: traffic (and the SIGTERM below) once the start-up checks have passed. A SIGTERM
   // while they still run can make the close wait for SHUTDOWN_TIMEOUT_MS (known, not fixed yet).
@@ -90,8 +91,25 @@ async function startDemoGateway (t: Test, env: Record<string, string>): Promise<
     if (Date.now() > deadline) throw new Error(`${url}/health/ready never answered 200`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-  return { child, url }
+  return { child, url, output }
 }
+
+/** The JSON log lines of a gateway process's output. */
+function logLines (output: string): Array<Record<string, unknown>> {
+  return output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
+t.test('demo mode with STATE_STORE unset keeps its state in memory, as its simulated mailboxes are', async (t) => {
+  // Unset here (the process helper sets `memory` otherwise); on a file, old jobs would outlive the mailboxes.
+  const { child, output } = await startDemoGateway(t, { STATE_STORE: undefined, LOG_LEVEL: 'info' })
+  const lines = logLines(output())
+  t.match(lines.find((l) => l.msg === 'state store open'), { stateStore: 'memory' })
+  t.notOk(lines.some((l) => 'file' in l && l.msg === 'state store open'), 'no file opened')
+  t.notOk(lines.some((l) => String(l.msg).startsWith('demo mode with a state file')), 'no warning')
+  const exited = new Promise((resolve) => child.once('close', (code) => { resolve(code) }))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'a clean shutdown')
+})
 
 t.test('STATE_STORE=sqlite:<file>: the file is created; keys, copy jobs and registered mailboxes outlive a restart',
   async (t) => {
@@ -126,6 +144,9 @@ t.test('STATE_STORE=sqlite:<file>: the file is created; keys, copy jobs and regi
 
     const first = await startDemoGateway(t, env)
     t.ok(existsSync(file), 'the file and its folder are created at boot')
+    const warned = logLines(first.output()).filter((l) => String(l.msg).startsWith('demo mode with a state file'))
+    t.equal(warned.length, 1, 'demo mode on a state file says once that kept jobs outlive the simulated mailboxes')
+    t.match(warned[0], { level: 40, file })
     const created = await post(first.url)
     t.equal(created.status, 201, created.body)
     t.equal(created.replayed, null)

@@ -32,7 +32,6 @@ t.test('no backend configured means demo mode, with defaults', async (t) => {
     MAX_BATCH_ITEMS: 100,
     SHUTDOWN_TIMEOUT_MS: 30_000,
     IDEMPOTENCY_TTL_SEC: 86_400,
-    STATE_STORE: 'sqlite:data/mailbox-gateway.db',
     JOB_LEASE_SEC: 60,
     JOB_POLL_SEC: 5,
     JOB_CONCURRENCY: 2
@@ -97,7 +96,13 @@ t.test('invalid settings are rejected at boot with the offending key', async (t)
 })
 
 t.test('STATE_STORE: memory or sqlite:<path>, nothing else', async (t) => {
-  t.same(stateStoreSetting(loadConfig({}).env.STATE_STORE), { kind: 'sqlite', path: 'data/mailbox-gateway.db' })
+  t.equal(loadConfig({}).env.STATE_STORE, undefined, 'unset: the mode decides')
+  t.same(stateStoreSetting(loadConfig({}).env.STATE_STORE), { kind: 'sqlite', path: 'data/mailbox-gateway.db' },
+    'with a backend configured: the file under data/')
+  t.same(stateStoreSetting(loadConfig({}).env.STATE_STORE, true), { kind: 'memory' },
+    'demo mode: memory, like its simulated mailboxes')
+  t.same(stateStoreSetting(loadConfig({ STATE_STORE: 'sqlite:data/mailbox-gateway.db' }).env.STATE_STORE, true),
+    { kind: 'sqlite', path: 'data/mailbox-gateway.db' }, 'demo mode with a file named: that file')
   t.same(stateStoreSetting(loadConfig({ STATE_STORE: 'memory' }).env.STATE_STORE), { kind: 'memory' })
   t.same(stateStoreSetting(loadConfig({ STATE_STORE: 'sqlite:/var/lib/mbg/state.db' }).env.STATE_STORE),
     { kind: 'sqlite', path: '/var/lib/mbg/state.db' })

@@ -272,3 +272,65 @@ t.test('verification: Perfect after a copy; one target item deleted and one alte
     t.equal(again.verification?.grade, 'Investigate', 'one of 40 missing: not Perfect')
     t.equal(again.totals.done, 40, 'the pass\'s counts are kept')
   })
+
+/** A folder below carol's (Graph) Inbox holding one item per subject (mail it held before any job); its public id. */
+async function targetFolder (gw: TestGateway, name: string, subjects: string[]): Promise<string> {
+  const store = gw.sims.store
+  const inbox = store.wellKnownFolder(store.mailboxBySmtp(GRAPH)?.guid as string, 'inbox')
+  const folder = store.createFolder(inbox.id, name)
+  subjects.forEach((subject, i) => store.createItem(folder.id, itemStream(subject, 300 + i)))
+  const url = `/mailboxes/${encodeURIComponent(GRAPH)}/folders?parentId=inbox`
+  const res = await gw.app.inject({ method: 'GET', url })
+  return (JSON.parse(res.body) as { folders: Array<{ id: string, displayName: string }> }).folders
+    .find((f) => f.displayName === name)?.id as string
+}
+
+/** The simulator store's item of alice's (EWS) with `subject`. */
+function sourceItem (gw: TestGateway, subject: string): string {
+  const guid = gw.sims.store.mailboxBySmtp(EWS)?.guid
+  return [...gw.sims.store.items.values()].find((i) => i.mailboxGuid === guid && i.subject === subject)?.id as string
+}
+
+t.test('verification into a folder that held mail before: that mail is unrelated, not extra, and the grade holds',
+  async (t) => {
+    const { gw, jobs, ledger, folder } = await setup(t, 'Graded', 40)
+    const before = ['Kept before 1', 'Kept before 2', 'Kept before 3']
+    const into = await targetFolder(gw, 'Graded copy', before)
+    const job = await jobs.create({
+      source: { mailbox: EWS, folder }, target: { mailbox: GRAPH, folder: into }, verify: true
+    })
+    const done = await until(jobs, job.id, (j) => over(j) && j.verification !== undefined)
+    t.equal(done.state, 'completed', JSON.stringify(done.failures))
+    t.equal(done.totals.done, 40)
+    const v = done.verification
+    t.equal(v?.grade, 'Perfect', JSON.stringify(v))
+    t.match(v?.folders[0], {
+      path: 'Graded', missing: 0, extra: 0, sizeMismatch: 0, unverifiable: 0, unrelated: 3, target: { items: 43 }
+    })
+    t.match(v?.totals, { missing: 0, extra: 0, unrelated: 3, source: { items: 40 }, target: { items: 43 } })
+
+    // A copy deleted on the target: missing, as before; the mail of before is still only unrelated.
+    const entries = (await ledger.listItems(job.id, { limit: 100 })).items
+    const store = gw.sims.store
+    const [deleted, doubled] = [entries[0], entries[5]]
+      .map((e) => store.requireItem(storeId(e.entry.targetId as string)))
+    store.deleteItem(deleted.id)
+    await jobs.verify(job.id)
+    const short = await until(jobs, job.id, (j) => over(j) && j.phase !== 'verify')
+    t.match(short.verification?.folders[0], { missing: 1, extra: 0, sizeMismatch: 0, unrelated: 3 })
+    t.equal(short.verification?.grade, 'Investigate', 'one of 40 missing')
+
+    // Two source items deleted (no delta pass since): their copies are the job's, with no source: extra. A second
+    // copy of a third item, which the job did not write, has a source item's key: a duplicate, extra too.
+    const gone = Array.from({ length: 40 }, (_, i) => `Graded ${i}`)
+      .filter((s) => s !== deleted.subject && s !== doubled.subject).slice(0, 2)
+    for (const subject of gone) store.deleteItem(sourceItem(gw, subject))
+    store.createItem(doubled.folderId, itemStream(doubled.subject as string, doubled.size))
+    await jobs.verify(job.id)
+    const extra = await until(jobs, job.id, (j) => over(j) && j.phase !== 'verify')
+    t.match(extra.verification?.folders[0], {
+      source: { items: 38 }, target: { items: 43 }, missing: 1, extra: 3, sizeMismatch: 0, unrelated: 3
+    })
+    t.match(extra.verification?.totals, { missing: 1, extra: 3, unrelated: 3 })
+    t.equal(extra.verification?.grade, 'Investigate')
+  })

@@ -207,6 +207,30 @@ export function ledgerStoreContract (t: Test, make: (clock: Clock) => LedgerStor
     t.equal((await store.countItems('j')).orphaned, 1)
   })
 
+  t.test('findTargets: the given target ids some entry of the job has, whatever its state', async (t) => {
+    const { store } = await freshOf(t, make)
+    await store.putItems('j', {
+      s1: entry('copied', { targetId: 't1' }),
+      s2: entry('orphaned', { targetId: 't2' }),
+      s3: entry('moving', { targetId: 't2', moveFrom: { sourceId: 's2', targetFolderId: 'tf', size: 10 } }),
+      s4: entry('sending'),
+      s5: entry('failed', { targetId: 't5', code: 'MBG_ERR_DATA_INVALID' })
+    })
+    await store.putItems('other', { o1: entry('copied', { targetId: 'tx' }) })
+    const found = async (ids: string[]): Promise<string[]> => (await store.findTargets('j', ids)).sort()
+    t.same(await found(['t1', 't2', 't5', 'tx', 'nope', 't1']), ['t1', 't2', 't5'], 'each once; not another job\'s')
+    t.same(await store.findTargets('j', []), [])
+    t.same(await store.findTargets('none', ['t1']), [], 'a job without a ledger')
+    await store.putItems('j', { s1: entry('copied', { targetId: 't1b' }) })
+    t.same(await found(['t1', 't1b']), ['t1b'], 'an entry\'s new target id replaces its old one')
+    await store.removeItems('j', ['s2'])
+    t.same(await found(['t2']), ['t2'], 'still the target of another entry')
+    await store.removeItems('j', ['s3', 's5'])
+    t.same(await found(['t2', 't5']), [], 'gone with its entries')
+    await store.deleteJob('j')
+    t.same(await found(['t1b']), [], 'gone with the job')
+  })
+
   t.test('items are listed in pages, each once', async (t) => {
     const { store } = await freshOf(t, make)
     const all: Record<string, LedgerEntry> = {}

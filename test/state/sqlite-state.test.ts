@@ -195,3 +195,25 @@ t.test('a file of the previous schema (idempotency keys only) is migrated, its k
   t.teardown(() => { check.close() })
   t.same({ ...check.prepare('PRAGMA user_version').get() }, { user_version: SQLITE_MIGRATIONS.length })
 })
+
+t.test('a file of schema 2 with ledger rows is migrated: findTargets finds them through an index', async (t) => {
+  const path = join(tempDir(t), 'v2.db')
+  const old = new DatabaseSync(path)
+  migrateSqlite(old, path, SQLITE_MIGRATIONS.slice(0, 2))
+  const row = old.prepare('INSERT INTO ledger_items (job_id, source_id, state, search_key, entry) ' +
+    'VALUES (?, ?, ?, ?, ?)')
+  for (let i = 0; i < 50; i++) {
+    row.run('j', `s${i}`, 'copied', null,
+      JSON.stringify({ state: 'copied', targetId: `t${i}`, sourceFolderId: 'a', targetFolderId: 'b', size: 1 }))
+  }
+  old.close()
+  const ledger = new SqliteLedgerStore({ path })
+  t.teardown(async () => { await ledger.close() })
+  t.same((await ledger.findTargets('j', ['t0', 't49', 't50', 'x'])).sort(), ['t0', 't49'], 'rows written before')
+  const check = new DatabaseSync(path)
+  t.teardown(() => { check.close() })
+  const plan = check.prepare('EXPLAIN QUERY PLAN SELECT 1 AS found FROM ledger_items WHERE job_id = ? AND ' +
+    "json_extract(entry, '$.targetId') = ? LIMIT 1").all('j', 't0') as Array<{ detail: string }>
+  t.match(plan.map((p) => p.detail).join('; '), /USING (COVERING )?INDEX ledger_items_target_id/,
+    'a look-up in the index, no scan of the job\'s entries')
+})

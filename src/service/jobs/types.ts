@@ -152,21 +152,37 @@ export interface SideCounts {
   bytes: number
 }
 
-/** One mapped folder compared, source against target (./verify.ts). */
-export interface VerificationFolder {
-  path: string
-  sourceId: string
-  targetId?: string
+/** What a verification counts, per folder and summed (./verify.ts). */
+export interface VerificationCounts {
   source: SideCounts
   target: SideCounts
   /** Source items with no target item of the same search key. */
   missing: number
-  /** Target items with no source item of the same search key (a duplicate counts here). */
+  /**
+   * Target items of the job (ledger target ids) with no source item of the same search key (their source gone or
+   * changed), and target items beyond as many as the source items of their key (a duplicate counts here).
+   */
   extra: number
   /** Items matched by search key whose sizes differ. */
   sizeMismatch: number
-  /** Items without a search key (either side): they cannot be matched. */
+  /** Source items, and target items of the job, without a search key: they cannot be matched. */
   unverifiable: number
+  /**
+   * Target items the job never wrote whose search key no source item has (or without one): mail the target folder
+   * held before the job, or that others put there. Reported; they do not lower the grade.
+   */
+  unrelated: number
+}
+
+/**
+ * One mapped folder compared, source against target (./verify.ts). `unrelated` is absent in folders verified by a
+ * gateway before it (0).
+ */
+export interface VerificationFolder extends Omit<VerificationCounts, 'unrelated'> {
+  path: string
+  sourceId: string
+  targetId?: string
+  unrelated?: number
   /** Why the folder could not be compared (not mapped, a listing failed). */
   error?: { code: string, message: string }
 }
@@ -178,6 +194,8 @@ export interface Verification {
   /** When it finished, epoch ms. */
   at: number
   grade: VerificationGrade
+  /** The folders' counts summed (absent in a verification by a gateway before it). */
+  totals?: VerificationCounts
   folders: VerificationFolder[]
 }
 

@@ -102,6 +102,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX mailbox_registry_id ON mailbox_registry (id_key);
       CREATE INDEX mailbox_registry_archive ON mailbox_registry (archive_key);
     `
+  },
+  {
+    version: 3,
+    name: 'ledger items by target id',
+    // LedgerStore.findTargets (verification: which target items a job wrote) looks entries up by the target id in
+    // their JSON; queries must spell the expression exactly so (json_extract is deterministic, so it may index).
+    sql: `
+      CREATE INDEX ledger_items_target_id ON ledger_items (job_id, json_extract(entry, '$.targetId'));
+    `
   }
 ]
 
