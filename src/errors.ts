@@ -133,6 +133,16 @@ export const CursorExpired = createError<[string]>(
 export const JobNotFound = createError<[string]>('MBG_ERR_JOB_NOT_FOUND', 'Job %s not found', 404)
 /** The job's state does not allow this (pause a completed job, resume a running one). */
 export const JobStateConflict = createError<[string]>('MBG_ERR_JOB_STATE', 'Not possible in the job\'s state: %s', 409)
+/**
+ * A copy job whose target lies in its own source (the same mailbox, and the target folder is the source folder or
+ * below it in the copied subtree, or the source is the whole mailbox): each pass would copy the copies again.
+ * Refused when the job is created; nothing was done.
+ */
+export const JobTargetInSource = createError<[string]>(
+  'MBG_ERR_JOB_TARGET_IN_SOURCE',
+  'The job\'s target lies in its own source: %s',
+  422
+)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
@@ -228,6 +238,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     CursorExpired,
     JobNotFound,
     JobStateConflict,
+    JobTargetInSource,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,

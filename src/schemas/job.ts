@@ -65,6 +65,12 @@ const Counts = {
     minimum: 0,
     description: 'Items already copied at the same change key by an earlier pass.'
   }),
+  matched: Type.Integer({
+    minimum: 0,
+    description: 'Items already in the target folder when the job first synced the folder (an earlier job\'s or ' +
+      'tool\'s copies, found by search key, PR_SEARCH_KEY): recorded as copied, not imported again. In a dry run: ' +
+      'items a run would not copy for that reason.'
+  }),
   reconciled: Type.Integer({
     minimum: 0,
     description: 'Imports whose outcome was not known (answer lost, or cut by a crash) that were found in the ' +
@@ -86,7 +92,10 @@ const ErrorInfo = Type.Object({ code: Type.String(), message: Type.String() }, {
 
 export const JobFolder = Type.Object({
   sourceId: Type.String(),
-  path: Type.String({ description: 'Display names from the top of the copied tree, joined with "/".' }),
+  path: Type.String({
+    description: 'Display names from the top of the copied tree, joined with "/"; in each name "%" is written ' +
+      '"%25" and "/" is written "%2F" (a folder named "a/b" below "Inbox" is "Inbox/a%2Fb").'
+  }),
   folderClass: Type.String(),
   targetId: Type.Optional(Type.String()),
   action: Type.Optional(Type.Union([

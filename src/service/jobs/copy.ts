@@ -23,9 +23,10 @@ import type { MailboxService } from '../mailbox-service.js'
 import { copyAssociated } from './associated.js'
 import { orphan, replaceItems, searchKeyOf, settlePass, withKey, type Replacement } from './delta.js'
 import { belowUnheld, CANNOT_HOLD_CODE, cannotCreate, targetItemLimit, unheldFolders } from './plan.js'
-import { reconcileFolder } from './reconcile.js'
+import { claimedTargets, RECONCILE_PAGE_SIZE, reconcileFolder } from './reconcile.js'
 import {
-  MAX_REPORTED_FAILURES, partialCursorKey, type CopyJobSpec, type CopyProgress, type FolderProgress
+  displayNameOf, MAX_REPORTED_FAILURES, partialCursorKey, pathSegment, type CopyJobSpec, type CopyProgress,
+  type FolderProgress
 } from './types.js'
 
 /** Changes asked per page of a folder's feed (one checkpoint each). */
@@ -76,7 +77,7 @@ async function listTree (t: MailboxTarget, signal: AbortSignal): Promise<Folder[
 }
 
 /** Folder id → well-known name, for the well-known folders the mailbox has (one lookup each). */
-async function wellKnownIds (t: MailboxTarget, signal: AbortSignal): Promise<Map<string, WellKnownFolder>> {
+export async function wellKnownIds (t: MailboxTarget, signal: AbortSignal): Promise<Map<string, WellKnownFolder>> {
   const names = WELL_KNOWN_FOLDERS.filter((n) => n !== 'root')
   const found = await Promise.allSettled(names.map(async (n) =>
     await t.backend.getFolder(t.mailbox, { wellKnown: n }, { signal })))
@@ -128,17 +129,23 @@ async function planFolders (ctx: CopyContext): Promise<void> {
     }
   }
   const byId = new Map(selected.map((f) => [f.id, f]))
+  const parentOf = (f: Folder): Folder | undefined => f.parentId !== null ? byId.get(f.parentId) : undefined
+  // Names are kept as they are (`displayName`); the path escapes '/' in them, so it stays unambiguous.
   const path = (f: Folder): string => {
-    const parent = f.parentId !== null ? byId.get(f.parentId) : undefined
-    return parent !== undefined ? `${path(parent)}/${f.displayName}` : f.displayName
+    const parent = parentOf(f)
+    return parent !== undefined ? `${path(parent)}/${pathSegment(f.displayName)}` : pathSegment(f.displayName)
   }
-  const depth = (f: Folder): number => path(f).split('/').length
+  const depth = (f: Folder): number => {
+    const parent = parentOf(f)
+    return parent !== undefined ? depth(parent) + 1 : 1
+  }
   ctx.progress.folders = selected
     .map((f) => ({ f, d: depth(f) }))
     .sort((a, b) => a.d - b.d)
     .map(({ f }) => ({
       sourceId: f.id,
       path: path(f),
+      displayName: f.displayName,
       folderClass: f.folderClass,
       expected: f.totalItemCount,
       planned: 0,
@@ -169,7 +176,7 @@ async function mapFolders (ctx: CopyContext): Promise<void> {
     if (mapped !== undefined && !spec.dryRun) { folder.targetId = mapped; folder.action ??= 'existing'; continue }
     const parentId = parentOf.get(folder.sourceId) ?? null
     const isTop = parentId === null || !selected.has(parentId)
-    const name = folder.path.split('/').pop() as string
+    const name = displayNameOf(folder)
     try {
       if (isTop && spec.source.folder !== undefined && spec.target.folder !== undefined) {
         folder.targetId = targetTop
@@ -236,6 +243,69 @@ export function recordFailure (ctx: CopyContext, folder: FolderProgress, sourceI
   }
 }
 
+/**
+ * The items a target folder held before this job first synced its source folder, by search key (each key's items,
+ * taken one by one as source items match them). See `existingInTarget`.
+ */
+type ExistingItems = Map<string, Array<{ id: string, changeKey: string }>>
+
+/**
+ * No duplicates across jobs (README "Copy jobs", "Already in the target"): when the job syncs a source folder for
+ * the first time (no complete cursor in its ledger) into a target folder it did not create (`existing`,
+ * `wellKnown`, `target`; one the job created holds only what its ledger knows), the target folder is listed once
+ * and its items kept by search key. A source item the ledger does not know whose key is there is recorded as
+ * copied to that target item (`matched`), not imported: copies made by an earlier job (deleted or not), by another
+ * job with the same source and target, or by another migration tool that keeps PR_SEARCH_KEY. Each target item
+ * matches one source item at most; target items the job's ledger already holds (a sync cut short and resumed, a
+ * pass run again after a failure) are left out. Items without a key (a Graph source's delta feed carries none; a
+ * target listing without it) cannot match and are copied.
+ *
+ * Memory: one entry per keyed item of the one target folder being synced (its search key, id and change key:
+ * a few hundred bytes), released when the folder's sync ends; reconciliation (./reconcile.ts) holds as much.
+ * Resolves undefined when there is nothing to match (no listing needed, or no keyed item in it); throws what the
+ * backend throws after the policy's retries (the pass stops as for a failed feed page).
+ */
+async function existingInTarget (ctx: CopyContext, folder: FolderProgress): Promise<ExistingItems | undefined> {
+  const targetId = folder.targetId
+  if (targetId === undefined || folder.action === 'created' || folder.action === 'create') return undefined
+  if (await ctx.ledger.getCursor(ctx.jobId, folder.sourceId) !== undefined) return undefined
+  const byKey: ExistingItems = new Map()
+  let cursor: string | undefined
+  do {
+    const page = await ctx.target.backend.listItems(ctx.target.mailbox, { id: targetId },
+      { limit: RECONCILE_PAGE_SIZE, ...(cursor !== undefined ? { cursor } : {}) }, { signal: ctx.signal })
+    for (const item of page.values) {
+      const key = searchKeyOf(item)
+      if (key === undefined) continue
+      const same = byKey.get(key)
+      if (same !== undefined) same.push({ id: item.id, changeKey: item.changeKey })
+      else byKey.set(key, [{ id: item.id, changeKey: item.changeKey }])
+    }
+    cursor = page.nextCursor
+  } while (cursor !== undefined)
+  if (byKey.size === 0) return undefined
+  if (folder.started || ctx.progress.pass > 1) {
+    // The job may have copied into this folder already: those target items are its own copies, not matches.
+    const claimed = await claimedTargets(ctx, targetId)
+    for (const [key, list] of byKey) {
+      const free = list.filter((i) => !claimed.has(i.id))
+      if (free.length > 0) byKey.set(key, free)
+      else byKey.delete(key)
+    }
+  }
+  return byKey.size > 0 ? byKey : undefined
+}
+
+/** Takes (removes) a target item of `key` from `existing`, when one is left. */
+function takeExisting (existing: ExistingItems | undefined, key: string | undefined):
+{ id: string, changeKey: string } | undefined {
+  if (existing === undefined || key === undefined) return undefined
+  const list = existing.get(key)
+  const found = list?.shift()
+  if (list !== undefined && list.length === 0) existing.delete(key)
+  return found
+}
+
 /** What a page asks of one listed item. */
 type Work = { mode: 'create' } | { mode: 'update', entry: LedgerEntry }
 
@@ -252,10 +322,11 @@ const REPLACE_CODES = new Set(['MBG_ERR_ITEM_NOT_FOUND', 'MBG_ERR_CHANGE_KEY_CON
  * the item's full-fidelity stream, so the next content change carries it; re-importing a whole item for one flag
  * would cost the item's size each time. Items whose outcome is not known (`sending`, `unknown`) are left to
  * reconciliation at the end of the folder; `resend`: items reconciliation found absent from the target, sent as
- * they are (created).
+ * they are (created). `existing`: the target folder's items from before the job (see `existingInTarget`); an item
+ * the ledger does not know that matches one by search key is recorded as copied to it (`matched`), not sent.
  */
 async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: ItemChange[],
-  resend = false): Promise<boolean> {
+  resend = false, existing?: ExistingItems): Promise<boolean> {
   const { ledger, jobId, spec } = ctx
   const items = changes
     .filter((c) => c.change !== 'deleted' && c.change !== 'readFlagChanged' && c.item !== undefined)
@@ -265,11 +336,28 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: Item
   const toCopy: ItemSummary[] = []
   const work = new Map<string, Work>()
   const pending: Record<string, LedgerEntry> = {}
+  const matched: Record<string, LedgerEntry> = {}
   if (!resend) folder.planned += items.length
   for (const item of items) {
     const e = entries[item.id]
     const key = searchKeyOf(item)
     if (e === undefined || (e.state === 'failed' && e.targetId === undefined)) {
+      const found = takeExisting(existing, key)
+      if (found !== undefined) {
+        // Already in the target (an earlier copy): recorded as this item's copy, not imported again.
+        folder.matched = (folder.matched ?? 0) + 1
+        matched[item.id] = {
+          state: 'copied',
+          targetId: found.id,
+          targetChangeKey: found.changeKey,
+          sourceChangeKey: item.changeKey,
+          sourceFolderId: folder.sourceId,
+          targetFolderId: folder.targetId as string,
+          size: item.size,
+          searchKey: key as string
+        }
+        continue
+      }
       if (!resend && !spec.dryRun && ctx.progress.pass > 1 && key !== undefined && e === undefined) {
         pending[item.id] = {
           state: 'pending',
@@ -301,6 +389,7 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: Item
     }
     return true
   }
+  if (Object.keys(matched).length > 0) await ledger.putItems(jobId, matched)
   if (Object.keys(pending).length > 0) await ledger.putItems(jobId, pending)
   if (deleted.length > 0) await orphan(ctx, deleted, entries)
   const targetFolderId = folder.targetId as string
@@ -454,6 +543,7 @@ async function copyFolder (ctx: CopyContext, folder: FolderProgress): Promise<Pa
   if (!folder.started && ctx.progress.pass > 1 && !ctx.spec.dryRun && !await retryFailed(ctx, folder)) return 'halted'
   // Where an earlier run of this pass left the feed; else where the last complete pass ended (none: every item).
   let cursor = await ledger.getCursor(jobId, folder.started ? key : folder.sourceId)
+  const existing = await existingInTarget(ctx, folder)
   for (;;) {
     if (ctx.stop.aborted) return 'halted'
     let page
@@ -468,7 +558,7 @@ async function copyFolder (ctx: CopyContext, folder: FolderProgress): Promise<Pa
       }
       throw err
     }
-    const whole = await copyPage(ctx, folder, page.changes)
+    const whole = await copyPage(ctx, folder, page.changes, false, existing)
     if (!whole) return 'halted'
     cursor = page.cursor
     folder.started = true

@@ -62,7 +62,7 @@ Promise<Array<{ sourceId: string, entry: LedgerEntry }>> {
 }
 
 /** Target item ids the job's `copied` entries already hold in `targetFolderId` (a found key must be unclaimed). */
-async function claimedTargets (ctx: CopyContext, targetFolderId: string): Promise<Set<string>> {
+export async function claimedTargets (ctx: CopyContext, targetFolderId: string): Promise<Set<string>> {
   const out = new Set<string>()
   let cursor: string | undefined
   do {

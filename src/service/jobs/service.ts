@@ -13,6 +13,7 @@ import { DataIncompatible, JobNotFound, JobStateConflict } from '../../errors.js
 import type { JobRecord, JobState, JobStore, LedgerStore } from '../../state/jobs.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
+import { refuseTargetInSource } from './overlap.js'
 import type { JobRunner } from './runner.js'
 import { startVerification } from './verify.js'
 import {
@@ -63,6 +64,7 @@ function folderView (f: FolderProgress): JobView['folders'][number] {
     moved: f.moved ?? 0,
     failed: f.failed,
     skipped: f.skipped,
+    matched: f.matched ?? 0,
     reconciled: f.reconciled ?? 0,
     resent: f.resent ?? 0,
     unresolved: f.unresolved ?? 0,
@@ -91,6 +93,7 @@ export function jobView (job: CopyJob, now = Date.now()): JobView {
     moved: 0,
     failed: 0,
     skipped: 0,
+    matched: 0,
     reconciled: 0,
     resent: 0,
     unresolved: 0,
@@ -101,7 +104,7 @@ export function jobView (job: CopyJob, now = Date.now()): JobView {
   }
   const runningMs = p.runningMs + (job.state === 'running' ? Math.max(0, now - job.updatedAt) : 0)
   const rate = runningMs > 0 && totals.done > 0 ? totals.done / (runningMs / 1000) : undefined
-  const left = Math.max(0, totals.expected - totals.done - totals.failed - totals.skipped)
+  const left = Math.max(0, totals.expected - totals.done - totals.failed - totals.skipped - totals.matched)
   const { spec } = job
   return {
     id: job.id,
@@ -152,7 +155,8 @@ export class JobService {
   /**
    * Creates a copy job (state `queued`) after resolving both mailboxes for `principal` (404 unknown, 403 outside
    * its allow-list) and the source folder (404), and checking that this deployment imports data across the two
-   * backend types (422 MBG_ERR_DATA_INCOMPATIBLE when `crossBackendImport` is deny).
+   * backend types (422 MBG_ERR_DATA_INCOMPATIBLE when `crossBackendImport` is deny), and that the target does
+   * not lie in the source (422 MBG_ERR_JOB_TARGET_IN_SOURCE, ./overlap.ts).
    */
   async create (request: CopyJobRequest, principal?: Caller): Promise<JobView> {
     const { service } = this.opts
@@ -162,12 +166,17 @@ export class JobService {
       throw new DataIncompatible(`this deployment does not import ${source.mailbox.type} data into a ` +
         `${target.mailbox.type} mailbox (crossBackendImport is deny)`)
     }
-    if (request.source.folder !== undefined) {
-      await source.backend.getFolder(source.mailbox, parseFolderRef(request.source.folder))
-    }
-    if (request.target.folder !== undefined) {
-      await target.backend.getFolder(target.mailbox, parseFolderRef(request.target.folder))
-    }
+    const sourceTop = request.source.folder !== undefined
+      ? await source.backend.getFolder(source.mailbox, parseFolderRef(request.source.folder))
+      : undefined
+    const targetTop = request.target.folder !== undefined
+      ? await target.backend.getFolder(target.mailbox, parseFolderRef(request.target.folder))
+      : undefined
+    await refuseTargetInSource(source, target, {
+      ...(sourceTop !== undefined ? { sourceTop } : {}),
+      ...(targetTop !== undefined ? { targetTop } : {}),
+      subtree: request.source.subtree ?? true
+    })
     const spec: CopyJobSpec = {
       source: {
         mailbox: source.mailbox.id,

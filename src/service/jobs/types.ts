@@ -38,8 +38,16 @@ export type FolderAction =
 /** One source folder of a job, with its counts for the current pass. */
 export interface FolderProgress {
   sourceId: string
-  /** Display names from the top of the copied tree, joined with '/'. */
+  /**
+   * For display: the display names from the top of the copied tree, each written with `pathSegment` ('%' as
+   * '%25', '/' as '%2F'), joined with '/'. Never parsed for a name: `displayName` is the name.
+   */
   path: string
+  /**
+   * The source folder's display name, as the target folder gets it. Absent in progress saved before it was kept:
+   * `displayNameOf` falls back to the last segment of `path` (then written unescaped).
+   */
+  displayName?: string
   folderClass: string
   targetId?: string
   action?: FolderAction
@@ -58,6 +66,12 @@ export interface FolderProgress {
   failed: number
   /** Items the ledger has as copied at the same change key (not sent again). */
   skipped: number
+  /**
+   * Items found in the target folder by search key when the job first synced the folder (copies made before: by
+   * another job, a deleted job, another tool): recorded as copied to that target item, not imported (./copy.ts
+   * `existingInTarget`). In a dry run: items a run would not copy for that reason.
+   */
+  matched?: number
   /** Reconciliation (./reconcile.ts): unknown outcomes found in the target by search key (now `copied`). */
   reconciled?: number
   /** Reconciliation: unknown outcomes certainly absent from the target, sent again. */
@@ -203,6 +217,19 @@ export const MAX_REPORTED_FAILURES = 50
 
 export function emptyProgress (pass = 1): CopyProgress {
   return { pass, phase: 'pending', folders: [], failures: [], runningMs: 0 }
+}
+
+/**
+ * A display name as one segment of `FolderProgress.path`: '%' written '%25' and '/' written '%2F' (as in a URI path
+ * segment, RFC 3986 section 2.1), so that a name holding '/' ("a/b") stays one segment ("a%2Fb").
+ */
+export function pathSegment (displayName: string): string {
+  return displayName.replace(/%/g, '%25').replace(/\//g, '%2F')
+}
+
+/** The source folder's display name: `displayName`, or for progress saved before it was kept, `path`'s last part. */
+export function displayNameOf (folder: Pick<FolderProgress, 'displayName' | 'path'>): string {
+  return folder.displayName ?? (folder.path.split('/').pop() as string)
 }
 
 /** Ledger cursor key of a folder's feed while its pass is under way (the folder id alone: the last complete one). */
