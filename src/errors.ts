@@ -133,6 +133,12 @@ export const CursorExpired = createError<[string]>(
 export const JobNotFound = createError<[string]>('MBG_ERR_JOB_NOT_FOUND', 'Job %s not found', 404)
 /** The job's state does not allow this (pause a completed job, resume a running one). */
 export const JobStateConflict = createError<[string]>('MBG_ERR_JOB_STATE', 'Not possible in the job\'s state: %s', 409)
+/**
+ * The client has as many jobs that are not over (queued, running, paused, or scheduled between passes) as it may
+ * have (MAX_ACTIVE_JOBS_PER_CLIENT): nothing was done. 409: it conflicts with the state of the client's jobs, not
+ * with a rate (another try helps once some of them are over or canceled).
+ */
+export const JobLimit = createError<[string]>('MBG_ERR_JOB_LIMIT', 'Too many active jobs: %s', 409)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
@@ -228,6 +234,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     CursorExpired,
     JobNotFound,
     JobStateConflict,
+    JobLimit,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,
