@@ -100,6 +100,8 @@ export interface JobOptions extends Pick<JobRunnerOptions, 'leaseMs' | 'pollMs' 
   newId?: () => string
   /** `false`: this gateway runs no jobs (another replica does); the API still creates and shows them. */
   run?: boolean
+  /** MAX_ACTIVE_JOBS_PER_CLIENT; default DEFAULT_MAX_ACTIVE_JOBS_PER_CLIENT (src/service/jobs/service.ts). */
+  maxActivePerClient?: number
 }
 
 /** Default UPSTREAM_DEADLINE_MS: two minutes. */
@@ -154,7 +156,8 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
   fastify.decorate('stopping', opts.stop ?? new AbortController().signal)
   fastify.decorate('upstreamDeadlineMs', opts.upstreamDeadlineMs ?? DEFAULT_UPSTREAM_DEADLINE_MS)
   const {
-    store: jobStore = new MemoryJobStore(), ledger = new MemoryLedgerStore(), run = true, newId, ...runnerOptions
+    store: jobStore = new MemoryJobStore(), ledger = new MemoryLedgerStore(), run = true, newId, maxActivePerClient,
+    ...runnerOptions
   } = opts.jobs ?? {}
   const rules = { crossBackendImport: opts.crossBackendImport }
   const runner = run
@@ -176,7 +179,9 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
     rules,
     ...(runner !== undefined ? { runner } : {}),
     ...(newId !== undefined ? { newId } : {}),
-    ...(runnerOptions.now !== undefined ? { now: runnerOptions.now } : {})
+    ...(runnerOptions.now !== undefined ? { now: runnerOptions.now } : {}),
+    ...(opts.pageTokenSecret !== undefined ? { pageTokenSecret: opts.pageTokenSecret } : {}),
+    ...(maxActivePerClient !== undefined ? { maxActiveJobsPerClient: maxActivePerClient } : {})
   }))
   if (runner !== undefined) {
     fastify.addHook('onReady', async () => { runner.start() })

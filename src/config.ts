@@ -106,6 +106,13 @@ export const EnvSchema = Type.Object({
     maximum: 64,
     description: 'Copy jobs one gateway process runs at once.'
   }),
+  MAX_ACTIVE_JOBS_PER_CLIENT: Type.Integer({
+    default: 100,
+    minimum: 1,
+    maximum: 100_000,
+    description: 'Copy jobs one client may have that are not over (queued, running, paused, or scheduled between ' +
+      'passes); creating, running again or verifying one more is a 409 MBG_ERR_JOB_LIMIT.'
+  }),
   TRUST_PROXY: Type.String({
     default: 'false',
     pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f.:/, ]+)$',

@@ -143,6 +143,12 @@ export const JobTargetInSource = createError<[string]>(
   'The job\'s target lies in its own source: %s',
   422
 )
+/**
+ * The client has as many jobs that are not over (queued, running, paused, or scheduled between passes) as it may
+ * have (MAX_ACTIVE_JOBS_PER_CLIENT): nothing was done. 409: it conflicts with the state of the client's jobs, not
+ * with a rate (another try helps once some of them are over or canceled).
+ */
+export const JobLimit = createError<[string]>('MBG_ERR_JOB_LIMIT', 'Too many active jobs: %s', 409)
 
 // Upstream
 export const UpstreamThrottled = createError<[string]>(
@@ -239,6 +245,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     JobNotFound,
     JobStateConflict,
     JobTargetInSource,
+    JobLimit,
     UpstreamThrottled,
     UpstreamUnavailable,
     UpstreamTimeout,

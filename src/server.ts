@@ -131,7 +131,8 @@ const app = await buildGateway({
     ledger: state.ledger,
     leaseMs: env.JOB_LEASE_SEC * 1000,
     pollMs: env.JOB_POLL_SEC * 1000,
-    concurrency: env.JOB_CONCURRENCY
+    concurrency: env.JOB_CONCURRENCY,
+    maxActivePerClient: env.MAX_ACTIVE_JOBS_PER_CLIENT
   },
   ...(env.PAGE_TOKEN_SECRET !== undefined ? { pageTokenSecret: env.PAGE_TOKEN_SECRET } : {})
 })

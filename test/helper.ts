@@ -77,6 +77,8 @@ export interface BuildTestOptions {
   upstreamDeadlineMs?: number
   /** Outlook throttling of the Graph simulator (default: Outlook's limits). */
   graphThrottling?: GraphThrottling
+  /** Copy-job stores and settings (default: in memory, run in this process). */
+  jobs?: BuildOptions['jobs']
 }
 
 export async function buildTestGateway (t: Test, options: BuildTestOptions = {}): Promise<TestGateway> {
@@ -121,7 +123,8 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     // (test/app/health.test.ts and test/app/misconfiguration.test.ts cover it).
     backendChecks: false,
     ...(options.idempotency !== undefined ? { idempotency: options.idempotency } : {}),
-    ...(options.upstreamDeadlineMs !== undefined ? { upstreamDeadlineMs: options.upstreamDeadlineMs } : {})
+    ...(options.upstreamDeadlineMs !== undefined ? { upstreamDeadlineMs: options.upstreamDeadlineMs } : {}),
+    ...(options.jobs !== undefined ? { jobs: options.jobs } : {})
   })
   await app.ready()
   enforceContract(app)

@@ -88,6 +88,31 @@ function challenge (request: FastifyRequest, error?: 'invalid_token' | 'insuffic
   return `Bearer ${parts.join(', ')}, ApiKey realm="${REALM}"`
 }
 
+/**
+ * A route pattern as callers write the path, the OpenAPI path: parameters as `{name}` (a regex after one left
+ * out), `::` as the literal colon it stands for. `/jobs/:id(^[A-Za-z0-9-]+)::pause` → `/jobs/{id}:pause`.
+ */
+export function readablePath (pattern: string): string {
+  let out = ''
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]
+    if (c !== ':') { out += c; continue }
+    if (pattern[i + 1] === ':') { out += ':'; i++; continue }
+    const name = /^[A-Za-z0-9_$]*/.exec(pattern.slice(i + 1))?.[0] ?? ''
+    i += name.length
+    if (pattern[i + 1] === '(') {
+      // The parameter's regex, up to its balanced closing parenthesis.
+      for (let depth = 0, j = i + 1; j < pattern.length; j++) {
+        if (pattern[j] === '\\') { j++; continue }
+        if (pattern[j] === '(') depth++
+        else if (pattern[j] === ')' && --depth === 0) { i = j; break }
+      }
+    }
+    out += `{${name}}`
+  }
+  return out
+}
+
 async function access (fastify: FastifyInstance, opts: { authenticator: CallerAuthenticator }): Promise<void> {
   fastify.decorate('authenticator', opts.authenticator)
   fastify.decorateRequest('caller', undefined)
@@ -137,8 +162,9 @@ async function access (fastify: FastifyInstance, opts: { authenticator: CallerAu
     const scope = config?.scope
     if (scope !== undefined && !request.caller.scopes.has(scope)) {
       reply.header('www-authenticate', challenge(request, 'insufficient_scope', scope))
-      throw new InsufficientScope(`${request.routeOptions.method as string} ${request.routeOptions.url ?? ''} ` +
-        `needs scope ${scope}; client ${request.caller.client} holds ${[...request.caller.scopes].join(', ') || 'none'}`)
+      const route = `${request.routeOptions.method as string} ${readablePath(request.routeOptions.url ?? '')}`
+      const held = [...request.caller.scopes].join(', ') || 'none'
+      throw new InsufficientScope(`${route} needs scope ${scope}; client ${request.caller.client} holds ${held}`)
     }
   })
   fastify.addHook('onClose', async () => { await opts.authenticator.close() })

@@ -12,7 +12,11 @@ export const JobCreate = Type.Object({
     folder: Type.Optional(Type.String({
       minLength: 1, maxLength: 1024, description: 'Folder id or well-known name; default: the whole mailbox.'
     })),
-    subtree: Type.Optional(Type.Boolean({ default: true, description: 'With `folder`: its subfolders too.' }))
+    subtree: Type.Optional(Type.Boolean({
+      default: true,
+      description: 'With `folder`: its subfolders too. `false` needs a `folder` (a whole mailbox is copied with its ' +
+        'whole tree): 400 otherwise.'
+    }))
   }, { additionalProperties: false }),
   target: Type.Object({
     mailbox: MailboxName,
@@ -21,7 +25,8 @@ export const JobCreate = Type.Object({
       maxLength: 1024,
       description: 'Folder id or well-known name. Default: the tree is recreated below the target\'s root, ' +
         'well-known folders mapped to their counterparts (inbox → inbox). Given (with a source `folder`): the ' +
-        'source folder\'s items go into it, its subfolders below it.'
+        'source folder\'s items go into it, its subfolders below it. Without a source `folder`: 400 (copying a ' +
+        'whole mailbox below a folder is not supported).'
     }))
   }, { additionalProperties: false }),
   dryRun: Type.Optional(Type.Boolean({
@@ -276,7 +281,7 @@ export const JobList = Type.Object({
 }, { $id: 'JobList', title: 'JobList', additionalProperties: false })
 
 export const JobParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 100, description: 'Job id.' })
+  id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9-]+$', description: 'Job id.' })
 })
 
 export const JobListQuery = Type.Object({

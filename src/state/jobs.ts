@@ -69,6 +69,12 @@ export interface JobStore {
   list: (request: { limit: number, cursor?: string, client?: string }) =>
   Promise<{ jobs: JobRecord[], nextCursor?: string }>
   /**
+   * How many jobs of `client` are not over: `queued`, `running` or `paused`, and `completed` ones that run again by
+   * themselves (a schedule: their spec has a `delta` member, the one member of a spec a store reads). For the
+   * per-client cap on active jobs (MAX_ACTIVE_JOBS_PER_CLIENT).
+   */
+  countActive: (client: string) => Promise<number>
+  /**
    * Applies `changes` when the job is still at `version`: resolves the updated job (version + 1), or
    * `undefined` when it moved on meanwhile (or does not exist): read it again and decide anew.
    */

@@ -67,6 +67,16 @@ export class MemoryJobStore implements JobStore {
     }
   }
 
+  async countActive (client: string): Promise<number> {
+    let n = 0
+    for (const j of this.jobs.values()) {
+      if (j.client !== client) continue
+      const scheduled = j.state === 'completed' && (j.spec as { delta?: unknown } | undefined)?.delta !== undefined
+      if (j.state === 'queued' || j.state === 'running' || j.state === 'paused' || scheduled) n++
+    }
+    return n
+  }
+
   async update<S = unknown, P = unknown> (id: string, version: number, changes: JobChanges<P>):
   Promise<JobRecord<S, P> | undefined> {
     const job = this.jobs.get(id)

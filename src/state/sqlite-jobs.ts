@@ -88,6 +88,7 @@ export class SqliteJobStore implements JobStore {
     insert: StatementSync
     get: StatementSync
     list: StatementSync
+    active: StatementSync
     write: StatementSync
     runnable: StatementSync
     heartbeat: StatementSync
@@ -106,6 +107,8 @@ export class SqliteJobStore implements JobStore {
         list: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE (?1 IS NULL OR client = ?1) AND ` +
           '(?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id < ?3)) ' +
           'ORDER BY created_at DESC, id DESC LIMIT ?4'),
+        active: db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE client = ? AND (state IN (\'queued\', ' +
+          '\'running\', \'paused\') OR (state = \'completed\' AND json_type(spec, \'$.delta\') IS NOT NULL))'),
         write: db.prepare('UPDATE jobs SET state = ?, progress = ?, lease_owner = ?, lease_expires_at = ?, ' +
           'updated_at = ?, version = version + 1 WHERE id = ? AND version = ?'),
         runnable: db.prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE state IN ('queued', 'running') AND ` +
@@ -148,6 +151,11 @@ export class SqliteJobStore implements JobStore {
     const page = rows.slice(0, limit).map(toRecord)
     const more = rows.length > page.length && page.length > 0
     return { jobs: page, ...(more ? { nextCursor: encodeCursor(page[page.length - 1]) } : {}) }
+  }
+
+  async countActive (client: string): Promise<number> {
+    this.check()
+    return (this.sql.active.get(client) as { n: number }).n
   }
 
   async update<S = unknown, P = unknown> (id: string, version: number, changes: JobChanges<P>):

@@ -34,7 +34,8 @@ t.test('no backend configured means demo mode, with defaults', async (t) => {
     IDEMPOTENCY_TTL_SEC: 86_400,
     JOB_LEASE_SEC: 60,
     JOB_POLL_SEC: 5,
-    JOB_CONCURRENCY: 2
+    JOB_CONCURRENCY: 2,
+    MAX_ACTIVE_JOBS_PER_CLIENT: 100
   })
   t.equal(loadConfig({ MBG_CONFIG: '', PORT: '' }).gateway, undefined, 'empty variables count as unset')
 })
@@ -61,6 +62,8 @@ t.test('invalid settings are rejected at boot with the offending key', async (t)
   bad({ JOB_POLL_SEC: '0' }, /JOB_POLL_SEC must be >= 1/)
   bad({ JOB_CONCURRENCY: '0' }, /JOB_CONCURRENCY must be >= 1/)
   bad({ JOB_CONCURRENCY: '1.5' }, /JOB_CONCURRENCY/)
+  bad({ MAX_ACTIVE_JOBS_PER_CLIENT: '0' }, /MAX_ACTIVE_JOBS_PER_CLIENT must be >= 1/)
+  bad({ MAX_ACTIVE_JOBS_PER_CLIENT: 'many' }, /MAX_ACTIVE_JOBS_PER_CLIENT/)
   bad({ MBG_CONFIG: '{not json' }, /not valid JSON/)
   bad({ MBG_CONFIG_FILE: '/nonexistent/gateway.json' }, /cannot read config file/)
   bad({ MBG_CONFIG: '{}', MBG_CONFIG_FILE: 'x' }, /not both/)

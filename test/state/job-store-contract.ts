@@ -63,6 +63,21 @@ export function jobStoreContract (t: Test, make: (clock: Clock) => JobStore | Pr
     t.same((await store.list({ limit: 10, client: 'other' })).jobs.map((j) => j.id), ['c'])
   })
 
+  t.test('countActive: a client\'s jobs not over, scheduled completed ones included', async (t) => {
+    const { store } = await freshOf(t, make)
+    const states = ['queued', 'running', 'paused', 'completed', 'failed', 'canceled'] as const
+    for (const state of states) {
+      await store.create({ ...job(`${state}-1`), state })
+      await store.create({ ...job(`${state}-2`), spec: { delta: { everySeconds: 60 } }, state })
+      await store.create({ ...job(`${state}-3`, 'other'), state })
+    }
+    t.equal(await store.countActive('demo'), 7, 'queued, running, paused (2 each) and the scheduled completed one')
+    t.equal(await store.countActive('other'), 3)
+    t.equal(await store.countActive('nobody'), 0)
+    await store.update('queued-1', 1, { state: 'canceled' })
+    t.equal(await store.countActive('demo'), 6, 'a canceled job is over')
+  })
+
   t.test('claim: oldest queued first, one claimant per job, lapsed leases taken over', async (t) => {
     const { store, clock } = await freshOf(t, make)
     await store.create(job('a')); clock.now++

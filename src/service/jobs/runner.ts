@@ -179,9 +179,11 @@ export class JobRunner {
 
     /**
      * Saves progress (and a state change) at the job's current version. When the job moved on meanwhile: taken by
-     * another runner, save nothing and say stop; still ours and running, save again; paused and resumed since
-     * (queued under our lease), running again; paused or canceled, save the progress, let go of the lease and say
-     * stop.
+     * another runner, save nothing and say stop; still ours and running, save again; back to `completed` or
+     * `failed` (its verification abandoned by a pause or cancel, ./service.ts), or queued again without the
+     * verification in hand (abandoned, then run again), let go of the lease without saving and say stop; paused
+     * and resumed since (queued under our lease), running again; paused or canceled, save the progress, let go of
+     * the lease and say stop.
      */
     const save = async (state?: 'completed' | 'failed' | 'queued'): Promise<boolean> => {
       const now = this.now()
@@ -196,12 +198,26 @@ export class JobRunner {
         version = current.version
         if (current.lease?.owner !== this.owner) return false
         if (current.state === 'running') continue
+        // A verification in hand that the stored job does not have: abandoned, or not saved yet.
+        const unsaved = progress.verifying !== undefined &&
+          (current.progress as CopyProgress | undefined)?.verifying === undefined
+        if (current.state === 'completed' || current.state === 'failed' || (current.state === 'queued' && unsaved)) {
+          const released = await jobs.update(id, version, { lease: null })
+          if (released === undefined) continue
+          this.log.info({ job: id, state: current.state }, 'job verification abandoned: stopped without saving')
+          return false
+        }
         if (current.state === 'queued' && state === undefined) {
           const again = await jobs.update(id, version, { state: 'running' })
           if (again !== undefined) version = again.version
           continue
         }
         if (current.state === 'paused' || current.state === 'canceled' || current.state === 'queued') {
+          if (unsaved && progress.verifying !== undefined) {
+            // Paused or canceled as the pass ended, before its verification was saved: the pass is what is kept.
+            progress.phase = progress.verifying.phase
+            delete progress.verifying
+          }
           const kept = await jobs.update(id, version, { progress, lease: null })
           if (kept === undefined) continue
           this.log.info({ job: id, state: current.state }, 'job stopped at a checkpoint')
@@ -245,6 +261,8 @@ export class JobRunner {
         if (outcome === 'done') progress.finishedAt = this.now()
         if (outcome === 'done' && claimed.spec.verify === true && !claimed.spec.dryRun) {
           startVerification(progress, 'completed')
+          // Saved before the first folder: from here on a pause or cancel abandons the verification only.
+          if (!await ctx.checkpoint()) outcome = 'halted'
         }
       }
       let final: 'completed' | 'failed' | undefined = 'completed'

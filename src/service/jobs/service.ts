@@ -9,11 +9,12 @@ import type { Static } from '@sinclair/typebox'
 import type { Job as JobSchema } from '../../schemas/job.js'
 import { parseFolderRef } from '../../backends/mailbox-backend.js'
 import type { Caller } from '../../access/caller.js'
-import { DataIncompatible, JobNotFound, JobStateConflict } from '../../errors.js'
+import { BadRequest, DataIncompatible, JobLimit, JobNotFound, JobStateConflict } from '../../errors.js'
 import type { JobRecord, JobState, JobStore, LedgerStore } from '../../state/jobs.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
 import { refuseTargetInSource } from './overlap.js'
+import { PageTokens } from '../page-tokens.js'
 import type { JobRunner } from './runner.js'
 import { startVerification } from './verify.js'
 import {
@@ -45,7 +46,18 @@ export interface JobServiceOptions {
   newId?: () => string
   /** Clock for views (items per second), epoch ms; default Date.now. */
   now?: () => number
+  /** Key for the list's page tokens (PAGE_TOKEN_SECRET); random per process when absent. */
+  pageTokenSecret?: string
+  /**
+   * Most jobs a client may have that are not over (queued, running, paused, scheduled between passes:
+   * MAX_ACTIVE_JOBS_PER_CLIENT); default DEFAULT_MAX_ACTIVE_JOBS_PER_CLIENT. Jobs made without a principal are not
+   * counted.
+   */
+  maxActiveJobsPerClient?: number
 }
+
+/** Default MAX_ACTIVE_JOBS_PER_CLIENT. */
+export const DEFAULT_MAX_ACTIVE_JOBS_PER_CLIENT = 100
 
 const iso = (ms: number | undefined): string | undefined => ms !== undefined ? new Date(ms).toISOString() : undefined
 
@@ -133,6 +145,23 @@ export function jobView (job: CopyJob, now = Date.now()): JobView {
   }
 }
 
+/**
+ * The request's shape (400 MBG_ERR_BAD_REQUEST): `subtree` selects below a source `folder` (a whole mailbox is
+ * always its whole tree), and a target `folder` takes a source `folder`'s items (copying a whole mailbox below a
+ * folder is not supported: its well-known folders would land there as ordinary folders).
+ */
+function checkShape (request: CopyJobRequest): void {
+  if (request.source.folder === undefined && request.source.subtree === false) {
+    throw new BadRequest('source.subtree false needs a source.folder: a whole mailbox is copied with its whole ' +
+      'tree (name the folder to copy without its subfolders)')
+  }
+  if (request.source.folder === undefined && request.target.folder !== undefined) {
+    throw new BadRequest('target.folder needs a source.folder: a source folder\'s items go into the target folder; ' +
+      'copying a whole mailbox below a folder is not supported (leave out target.folder to recreate the tree ' +
+      'below the target\'s root, well-known folders mapped)')
+  }
+}
+
 /** Which states each control leaves from, and where to. */
 const CONTROLS = {
   pause: { from: ['queued', 'running', 'completed'], to: 'paused' },
@@ -146,20 +175,47 @@ export type JobControl = keyof typeof CONTROLS
 export class JobService {
   private readonly opts: JobServiceOptions
   private readonly now: () => number
+  private readonly tokens: PageTokens
+  private readonly maxActive: number
 
   constructor (opts: JobServiceOptions) {
     this.opts = opts
     this.now = opts.now ?? Date.now
+    this.tokens = new PageTokens(opts.pageTokenSecret)
+    this.maxActive = opts.maxActiveJobsPerClient ?? DEFAULT_MAX_ACTIVE_JOBS_PER_CLIENT
   }
 
   /**
-   * Creates a copy job (state `queued`) after resolving both mailboxes for `principal` (404 unknown, 403 outside
-   * its allow-list) and the source folder (404), and checking that this deployment imports data across the two
-   * backend types (422 MBG_ERR_DATA_INCOMPATIBLE when `crossBackendImport` is deny), and that the target does
-   * not lie in the source (422 MBG_ERR_JOB_TARGET_IN_SOURCE, ./overlap.ts).
+   * Both mailboxes of a job, resolved again for `principal` (404 MBG_ERR_MAILBOX_NOT_FOUND when one is gone, 403
+   * MBG_ERR_MAILBOX_FORBIDDEN when its allow-list no longer admits one): before a job is made to write again.
+   */
+  private async recheck (job: CopyJob, principal?: Caller): Promise<void> {
+    if (principal === undefined) return
+    await this.opts.service.resolve(job.spec.source.mailbox, undefined, principal)
+    await this.opts.service.resolve(job.spec.target.mailbox, undefined, principal)
+  }
+
+  /** 409 MBG_ERR_JOB_LIMIT when `principal`'s client has as many jobs not over as it may have. */
+  private async checkCapacity (principal?: Caller): Promise<void> {
+    if (principal === undefined) return
+    const active = await this.opts.jobs.countActive(principal.client)
+    if (active >= this.maxActive) {
+      throw new JobLimit(`client ${principal.client} has ${active} jobs that are not over (queued, running, ` +
+        `paused or scheduled), at most ${this.maxActive} (MAX_ACTIVE_JOBS_PER_CLIENT); cancel some or wait until ` +
+        'they are over')
+    }
+  }
+
+  /**
+   * Creates a copy job (state `queued`) after checking the request's shape (400, see `checkShape`), resolving both
+   * mailboxes for `principal` (404 unknown, 403 outside its allow-list) and the folders (404), checking that this
+   * deployment imports data across the two backend types (422 MBG_ERR_DATA_INCOMPATIBLE when `crossBackendImport`
+   * is deny), that the target does not lie in the source (422 MBG_ERR_JOB_TARGET_IN_SOURCE, ./overlap.ts) and
+   * that the client may have one more job that is not over (409 MBG_ERR_JOB_LIMIT).
    */
   async create (request: CopyJobRequest, principal?: Caller): Promise<JobView> {
     const { service } = this.opts
+    checkShape(request)
     const source = await service.resolve(request.source.mailbox, undefined, principal)
     const target = await service.resolve(request.target.mailbox, undefined, principal)
     if (source.mailbox.type !== target.mailbox.type && this.opts.rules.crossBackendImport === 'deny') {
@@ -177,6 +233,7 @@ export class JobService {
       ...(targetTop !== undefined ? { targetTop } : {}),
       subtree: request.source.subtree ?? true
     })
+    await this.checkCapacity(principal)
     const spec: CopyJobSpec = {
       source: {
         mailbox: source.mailbox.id,
@@ -215,18 +272,22 @@ export class JobService {
     return jobView(await this.find(id, principal), this.now())
   }
 
-  /** Jobs of `principal`'s client, newest first. */
+  /**
+   * Jobs of `principal`'s client, newest first. The store's cursor travels sealed (./page-tokens.ts), bound to
+   * this listing and client: a token that was altered, or another client's, is a 400 MBG_ERR_BAD_REQUEST.
+   */
   async list (query: { pageSize?: number, pageToken?: string }, principal?: Caller):
   Promise<{ jobs: JobView[], nextPageToken?: string }> {
+    const scope = `jobs\0${principal?.client ?? ''}`
     const page = await this.opts.jobs.list({
       limit: query.pageSize ?? 50,
-      ...(query.pageToken !== undefined ? { cursor: query.pageToken } : {}),
+      ...(query.pageToken !== undefined ? { cursor: this.tokens.open(scope, query.pageToken) } : {}),
       ...(principal !== undefined ? { client: principal.client } : {})
     })
     const now = this.now()
     return {
       jobs: page.jobs.map((j) => jobView(j as CopyJob, now)),
-      ...(page.nextCursor !== undefined ? { nextPageToken: page.nextCursor } : {})
+      ...(page.nextCursor !== undefined ? { nextPageToken: this.tokens.seal(scope, page.nextCursor) } : {})
     }
   }
 
@@ -235,16 +296,33 @@ export class JobService {
    * cancel (queued, running or paused → canceled), run (completed or failed → queued, for another pass that copies
    * only what is new or changed). A scheduled job (`delta`) waiting for its next pass (completed) may be paused
    * (the schedule stops; resume starts the next pass) or canceled. 409 MBG_ERR_JOB_STATE from any other state.
+   * Pausing or canceling a job whose verification is queued or running (phase `verify`) abandons the verification
+   * only: the job goes back to the state it had before it (`completed` or `failed`), and a runner working it stops
+   * at its next checkpoint without saving. Resume and run make the job write again: both mailboxes are resolved
+   * again for `principal` first (403 MBG_ERR_MAILBOX_FORBIDDEN when its allow-list no longer admits one, 404 when
+   * one is gone), and run counts against the client's active jobs (409 MBG_ERR_JOB_LIMIT).
    */
   async control (id: string, action: JobControl, principal?: Caller): Promise<JobView> {
     const rule = CONTROLS[action]
     for (;;) {
       const job = await this.find(id, principal)
+      const verifying = job.progress.verifying
+      if ((action === 'pause' || action === 'cancel') && verifying !== undefined &&
+        (job.state === 'queued' || job.state === 'running' || job.state === 'paused')) {
+        const next = await this.opts.jobs.update<CopyJobSpec, CopyProgress>(id, job.version, {
+          state: verifying.after, progress: abandonVerification(job, this.now())
+        })
+        if (next === undefined) continue
+        return jobView(next, this.now())
+      }
       const waiting = job.state === 'completed' && job.spec.delta !== undefined
       if (!(rule.from as readonly JobState[]).includes(job.state) ||
         (job.state === 'completed' && action !== 'run' && !waiting)) {
         throw new JobStateConflict(`${action} a ${job.state} job`)
       }
+      if (action === 'run' || action === 'resume') await this.recheck(job, principal)
+      // A run makes a job that was over active again (a scheduled one between passes is counted already).
+      if (action === 'run' && !waiting) await this.checkCapacity(principal)
       // Resuming a job paused between passes starts its next pass.
       const between = action === 'resume' && job.progress.phase === 'done'
       const progress = action === 'run' || between ? nextPass(job.progress) : undefined
@@ -263,13 +341,22 @@ export class JobService {
    * Queues a verification (./verify.ts) of a `completed` or `failed` job: it becomes `queued` with phase `verify`,
    * the runner compares source and target folder by folder, and the job goes back to the state it had, with
    * `verification` set. 409 MBG_ERR_JOB_STATE from any other state (a queued, running or paused job is mid-pass:
-   * verify it once the pass is over) and for a dry run (nothing was copied).
+   * verify it once the pass is over, and a verification in progress shows phase `verify`) and for a dry run (nothing
+   * was copied). Both mailboxes are resolved again for `principal` first (403 MBG_ERR_MAILBOX_FORBIDDEN, 404), and
+   * a job that was over counts against the client's active jobs meanwhile (409 MBG_ERR_JOB_LIMIT). Pause or cancel
+   * abandons a verification (see `control`).
    */
   async verify (id: string, principal?: Caller): Promise<JobView> {
     for (;;) {
       const job = await this.find(id, principal)
-      if (job.state !== 'completed' && job.state !== 'failed') throw new JobStateConflict(`verify a ${job.state} job`)
+      if (job.state !== 'completed' && job.state !== 'failed') {
+        throw new JobStateConflict(`verify a ${job.state} job${job.progress.phase === 'verify'
+          ? ' (its verification is in progress)'
+          : ''}`)
+      }
       if (job.spec.dryRun) throw new JobStateConflict('verify a dry run (it copied nothing)')
+      await this.recheck(job, principal)
+      if (!(job.state === 'completed' && job.spec.delta !== undefined)) await this.checkCapacity(principal)
       const progress = job.progress
       startVerification(progress, job.state)
       const next = await this.opts.jobs.update<CopyJobSpec, CopyProgress>(id, job.version, {
@@ -279,6 +366,23 @@ export class JobService {
       this.opts.runner?.notify()
       return jobView(next, this.now())
     }
+  }
+}
+
+/**
+ * The job's progress with its queued or running verification dropped: the phase it had before, the last
+ * verification kept. A scheduled job going back to `completed` gets its next pass time if the verification that
+ * followed its pass had kept it from getting one (the runner sets it once the verification is over).
+ */
+function abandonVerification (job: CopyJob, now: number): CopyProgress {
+  const { verifying, ...rest } = job.progress
+  const every = job.spec.delta?.everySeconds
+  const schedule = verifying?.after === 'completed' && every !== undefined && !job.spec.dryRun &&
+    rest.nextPassAt === undefined
+  return {
+    ...rest,
+    phase: verifying?.phase ?? rest.phase,
+    ...(schedule ? { nextPassAt: (rest.finishedAt ?? now) + every * 1000 } : {})
   }
 }
 
