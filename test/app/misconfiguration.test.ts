@@ -22,7 +22,7 @@ const STARTUP_MS = 90_000
 /** The environment without anything that would configure the gateway or the simulators. */
 function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = { ...process.env }
-  for (const key of Object.keys(env)) if (/^(MBG_|SIM_|PORT$|HOST$|LOG_LEVEL$)/.test(key)) delete env[key]
+  for (const key of Object.keys(env)) if (/^(MBG_|SIM_|PORT$|HOST$|LOG_LEVEL$|STATE_STORE$)/.test(key)) delete env[key]
   return { ...env, ...extra }
 }
 
@@ -91,7 +91,8 @@ interface Gateway {
 
 /** `npm start` with MBG_CONFIG set to `config`; resolves once it listens. */
 async function startGateway (t: Test, config: unknown, apiKey: string): Promise<Gateway> {
-  const env = cleanEnv({ MBG_CONFIG: JSON.stringify(config), PORT: '0', LOG_LEVEL: 'info' })
+  // State in memory: the default SQLite file would land under data/ in the working copy.
+  const env = cleanEnv({ MBG_CONFIG: JSON.stringify(config), PORT: '0', LOG_LEVEL: 'info', STATE_STORE: 'memory' })
   const { lines } = start(t, ['src/server.ts'], env)
   t.teardown(() => { persist(lines) })
   const url = await waitFor('the gateway to listen', () => {
