@@ -169,6 +169,7 @@ export default async function app (fastify: FastifyInstance, opts: AppOptions): 
       stop: fastify.stopping,
       telemetry: metrics,
       logger: fastify.log,
+      workCaller: (client) => opts.authenticator.workCaller(client),
       ...runnerOptions
     })
     : undefined

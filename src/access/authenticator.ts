@@ -144,6 +144,20 @@ export class CallerAuthenticator {
     if (settings.oidc?.jwksUri !== this.jwksFor) this.jwks = undefined
   }
 
+  /**
+   * The caller background work of `client` acts as (a copy job's pass, ./service/jobs/runner.ts): the client as
+   * configured now, with its current allow-list and no scopes (the work was authorized when it was asked for);
+   * undefined when no client of that name is configured any more. With `auth.mode` none, the anonymous caller.
+   * A reload (key rotation, a narrowed allow-list) applies to the next pass.
+   */
+  workCaller (client: string): Caller | undefined {
+    const { settings } = this.state
+    if (settings.mode === 'none') return client === 'anonymous' ? anonymousCaller(settings.rateLimit) : undefined
+    const configured = settings.clients.find((c) => c.name === client)
+    if (configured === undefined) return undefined
+    return { ...clientCaller(configured, 'apiKey', 'background', [], settings.rateLimit), credential: 'none' }
+  }
+
   /** The caller a request's headers prove, or MBG_ERR_UNAUTHENTICATED saying what is missing or wrong. */
   async authenticate (headers: CredentialHeaders): Promise<Caller> {
     const { settings } = this.state

@@ -119,6 +119,53 @@ t.test('a client whose allow-list no longer admits a mailbox may pause and cance
       [['run', 403, 'mover'], ['verify', 403, 'mover'], ['resume', 403, 'mover']], 'refusals audited')
   })
 
+t.test('a pass no caller asked for (a scheduled one) runs only while the job\'s client is admitted', async (t) => {
+  const KEY = generateApiKey()
+  let settings: AuthSettings | undefined
+  const gw = await buildTestGateway(t, {
+    auth: (auth) => {
+      auth.clients.push({
+        name: 'mover',
+        apiKeys: [{ id: 'm1', sha256: hashApiKey(KEY) }],
+        appIds: [],
+        scopes: ['jobs:read', 'jobs:write', 'mailboxes:read'],
+        mailboxes: [EWS, GRAPH]
+      })
+      settings = auth
+    }
+  })
+  const { app } = gw
+  const as = { 'x-api-key': KEY }
+  const folder = await seed(gw, 'Scheduled', 3)
+  const request = { source: { mailbox: EWS, folder }, target: { mailbox: GRAPH } }
+  const job = json<JobBody>(await post(app, '/jobs', request, as))
+  t.equal((await until(app, job.id, ['completed', 'failed'], as)).state, 'completed')
+  const auth = settings as AuthSettings
+  const mover = auth.clients.find((c) => c.name === 'mover')
+  if (mover === undefined) throw new Error('no client mover')
+
+  // The target leaves the allow-list; the next pass starts as a schedule starts it: without a caller.
+  mover.mailboxes = [EWS]
+  app.authenticator.reload(auth)
+  await app.jobService.control(job.id, 'run')
+  const failed = await until(app, job.id, ['completed', 'failed'], as) as JobBody & { error?: { code: string } }
+  t.equal(failed.state, 'failed', 'the pass did not run')
+  t.equal(failed.error?.code, 'MBG_ERR_MAILBOX_FORBIDDEN', JSON.stringify(failed.error))
+
+  // The client removed from the configuration altogether: no more passes either.
+  mover.mailboxes = [EWS, GRAPH]
+  auth.clients = auth.clients.filter((c) => c.name !== 'mover')
+  app.authenticator.reload(auth)
+  await app.jobService.control(job.id, 'run')
+  let ended = await app.jobService.get(job.id)
+  while (ended.state !== 'failed' && ended.state !== 'completed') {
+    await sleep(20)
+    ended = await app.jobService.get(job.id)
+  }
+  t.equal(ended.state, 'failed')
+  t.match(ended.error?.message, /no longer configured/)
+})
+
 t.test('canceling or pausing a queued verification abandons it: the job goes back to its state', async (t) => {
   const gw = await buildTestGateway(t)
   const { app } = gw

@@ -9,7 +9,8 @@
 import { randomUUID } from 'node:crypto'
 import type { JobRecord, JobStore, LedgerStore } from '../../state/jobs.js'
 import type { Telemetry } from '../../telemetry.js'
-import { isGatewayError } from '../../errors.js'
+import type { Caller } from '../../access/caller.js'
+import { isGatewayError, MailboxForbidden } from '../../errors.js'
 import { inBackground } from '../../backends/policy.js'
 import type { ImportRules } from '../items.js'
 import type { MailboxService } from '../mailbox-service.js'
@@ -42,6 +43,12 @@ export interface JobRunnerOptions {
   leaseMs?: number
   pollMs?: number
   concurrency?: number
+  /**
+   * The caller a job's client acts as now (CallerAuthenticator.workCaller): each pass resolves both mailboxes for
+   * it, so a client removed from the configuration, or whose allow-list no longer admits a mailbox, gets no more
+   * passes (the job fails with MBG_ERR_MAILBOX_FORBIDDEN). Absent: passes are not checked (tests, embedding).
+   */
+  workCaller?: (client: string) => Caller | undefined
   /** This runner's id (default: a random one). */
   owner?: string
   /** Clock for progress times (started, finished, running time), epoch ms; default Date.now. */
@@ -160,6 +167,19 @@ export class JobRunner {
   }
 
   /** Runs one claimed job until its pass is done, it halts at a checkpoint, or it fails. */
+  /**
+   * The caller a job of `client` acts as now; undefined when passes are not checked or the job has no client.
+   * 403 MBG_ERR_MAILBOX_FORBIDDEN when the client is no longer configured.
+   */
+  private principal (client: string | undefined): Caller | undefined {
+    if (this.opts.workCaller === undefined || client === undefined) return undefined
+    const caller = this.opts.workCaller(client)
+    if (caller === undefined) {
+      throw new MailboxForbidden(`client ${client} is no longer configured: its jobs get no more passes`)
+    }
+    return caller
+  }
+
   private async work (claimed: JobRecord<CopyJobSpec, CopyProgress>): Promise<void> {
     const { jobs, ledger, service } = this.opts
     const id = claimed.id
@@ -230,8 +250,10 @@ export class JobRunner {
     const writes: WriteTally = {}
     let ended: string = 'failed'
     try {
-      const source = await service.resolve(claimed.spec.source.mailbox, `job:${id}`)
-      const target = attributed(await service.resolve(claimed.spec.target.mailbox, `job:${id}`), id, this.log, writes)
+      const principal = this.principal(claimed.client)
+      const source = await service.resolve(claimed.spec.source.mailbox, `job:${id}`, principal)
+      const target = attributed(await service.resolve(claimed.spec.target.mailbox, `job:${id}`, principal), id,
+        this.log, writes)
       this.log.info({
         job: id,
         pass: progress.pass,
