@@ -13,7 +13,7 @@ import {
   isGatewayError, type GatewayError
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
-import { capOf, DEFAULT_ANSWER_CAPS, readCapped, type AnswerCaps } from '../../upstream/answer.js'
+import { capOf, DEFAULT_ANSWER_CAPS, readCappedBytes, type AnswerCaps } from '../../upstream/answer.js'
 import { basicAuthError, certificateError, ntlmAuthError } from '../../upstream/misconfiguration.js'
 import { errorForCode, faultIsolates, faultMayHaveWritten, OUR_BUG_CODES } from './errors.js'
 import { NtlmConnections } from './ntlm.js'
@@ -191,7 +191,7 @@ export class EwsClient {
       // EWS answers 200 or, with a SOAP fault, 500 (ews.md §1); only ExportItems carries item data.
       const kind = res.statusCode !== 200 ? 'errorBytes' : op === 'ExportItems' ? 'dataBytes' : 'otherBytes'
       const cap = capOf(this.config.name, this.config.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
-      const body = await readCapped(res.body, res.headers['content-length'], cap, `${op} (HTTP ${res.statusCode})`)
+      const body = await readCappedBytes(res.body, res.headers['content-length'], cap, `${op} (HTTP ${res.statusCode})`)
       const requestId = header(res.headers['request-id'])
       this.logger.debug(
         {
@@ -306,7 +306,8 @@ export class EwsClient {
   }
 }
 
-interface RawResponse { status: number, body: string, requestId?: string, retryAfter?: string }
+/** An answer as read: `body` is its bytes (a BOM dropped), parsed as such (soap/xml.ts parseXml). */
+interface RawResponse { status: number, body: Buffer, requestId?: string, retryAfter?: string }
 
 function header (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value

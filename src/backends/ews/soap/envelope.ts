@@ -38,8 +38,11 @@ export interface ParsedEnvelope {
   serverVersion?: string
 }
 
-/** Parses a response; throws XmlError when it is not a SOAP envelope at all. */
-export function parseEnvelope (xml: string): ParsedEnvelope {
+/**
+ * Parses a response (text, or its UTF-8 bytes as read: see parseXml); throws XmlError when it is
+ * not a SOAP envelope at all.
+ */
+export function parseEnvelope (xml: string | Buffer): ParsedEnvelope {
   const root = parseXml(xml)
   if (root.ns !== NS.soap || root.local !== 'Envelope') throw new EnvelopeError('not a SOAP 1.1 envelope')
   const header = child(root, NS.soap, 'Header')

@@ -7,6 +7,7 @@
  * interchangeably, so the reader resolves every prefix through the xmlns
  * declarations in scope and callers match on (namespace URI, local name) only.
  */
+import { isAscii } from 'node:buffer'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { BadRequest } from '../../../errors.js'
 
@@ -140,11 +141,13 @@ const PLACEHOLDER = /^\u0001(\d+)\u0001$/
 
 /**
  * Parses a whole document into a namespace-resolved tree; throws XmlError when the
- * body is not well-formed XML (HTML error pages, truncated bodies, …).
+ * body is not well-formed XML (HTML error pages, truncated bodies, …). `xml` is text, or
+ * the UTF-8 bytes of the document as read: then its big text runs (base64 item data) are
+ * sliced out of the bytes, each decoded once, and never become part of a whole-document string.
  */
-export function parseXml (xml: string): XmlNode {
+export function parseXml (xml: string | Buffer): XmlNode {
   const big: string[] = []
-  const reduced = liftBigText(xml, big)
+  const reduced = typeof xml === 'string' ? liftBigText(xml, big) : liftBigBytes(xml, big)
   const valid = XMLValidator.validate(reduced)
   if (valid !== true) {
     throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`)
@@ -180,6 +183,33 @@ function liftBigText (xml: string, big: string[]): string {
   }
   if (last === 0) return xml
   parts.push(xml.slice(last))
+  return parts.join('')
+}
+
+/**
+ * `liftBigText` over the UTF-8 bytes of a document: returns the rest of the document as text. A lifted
+ * run of ASCII (base64 item data) becomes a one-byte string (latin1 decoding is a plain copy, and later
+ * checks and copies of it are byte-wise); any other run is decoded as UTF-8. The bytes '<' and '>' never
+ * occur inside a multi-byte UTF-8 sequence, so decoding the pieces between them gives the text decoding
+ * the whole would give.
+ */
+function liftBigBytes (xml: Buffer, big: string[]): string {
+  const parts: string[] = []
+  let last = 0
+  let gt = xml.indexOf(0x3e)
+  while (gt !== -1) {
+    const lt = xml.indexOf(0x3c, gt + 1)
+    if (lt === -1) break
+    if (lt - gt - 1 >= BIG_TEXT) {
+      parts.push(xml.toString('utf8', last, gt + 1), `\u0001${big.length}\u0001`)
+      const run = xml.subarray(gt + 1, lt)
+      big.push(run.toString(isAscii(run) ? 'latin1' : 'utf8'))
+      last = lt
+    }
+    gt = xml.indexOf(0x3e, lt)
+  }
+  if (last === 0) return xml.toString('utf8')
+  parts.push(xml.toString('utf8', last))
   return parts.join('')
 }
 
