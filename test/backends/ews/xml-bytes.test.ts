@@ -45,3 +45,25 @@ t.test('a document that is not well-formed is refused from bytes too', async (t)
   t.throws(() => parseXml(Buffer.from(`<m:R xmlns:m="${M}"><m:Data>${base64}</m:Data></m:R>=== Truncated`)),
     { name: 'XmlError' })
 })
+
+t.test('a request body in pieces is sent as the bytes of the same request written whole', async (t) => {
+  const { buildEnvelope } = await import('../../../src/backends/ews/soap/envelope.js')
+  const { buildUploadItems } = await import('../../../src/backends/ews/operations/upload-items.js')
+  const { XmlParts, xmlByteLength } = await import('../../../src/backends/ews/soap/xml.js')
+  const data = Buffer.alloc(40_000, 9).toString('base64')
+  const body = buildUploadItems([
+    { parentFolderId: 'F1==', action: 'CreateNew', data },
+    { parentFolderId: 'F2==', action: 'Update', itemId: 'I&1', changeKey: 'C"K', associated: true, data: 'AAAA' }
+  ])
+  t.ok(body instanceof XmlParts)
+  const whole = body.parts.join('')
+  t.equal(whole, '<m:UploadItems><m:Items>' +
+    `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="F1=="/><t:Data>${data}</t:Data></t:Item>` +
+    '<t:Item CreateAction="Update" IsAssociated="true"><t:ParentFolderId Id="F2=="/>' +
+    '<t:ItemId Id="I&amp;1" ChangeKey="C&quot;K"/><t:Data>AAAA</t:Data></t:Item></m:Items></m:UploadItems>')
+  t.equal(xmlByteLength(body), Buffer.byteLength(whole))
+  const options = { serverVersion: 'Exchange2013_SP1', impersonate: 'jürgen@contoso.example' }
+  const bytes = buildEnvelope(body, options)
+  t.ok(Buffer.isBuffer(bytes))
+  t.ok(Buffer.from(buildEnvelope(whole, options), 'utf8').equals(bytes as Buffer))
+})

@@ -68,6 +68,36 @@ export function text (value: string): string {
   return escapeXml(value)
 }
 
+/**
+ * A serialized element kept as pieces, in document order, so that big text runs (item data: megabytes of
+ * base64, already checked and needing no escapes) are never concatenated into a whole-request string: the
+ * pieces are written into the request bytes once (`xmlBytes`).
+ */
+export class XmlParts {
+  constructor (readonly parts: readonly string[]) {}
+}
+
+/** A serialized body element: one string, or pieces (`XmlParts`). */
+export type XmlBody = string | XmlParts
+
+/** UTF-8 bytes of a body element (what it adds to a request). */
+export function xmlByteLength (body: XmlBody): number {
+  if (typeof body === 'string') return Buffer.byteLength(body)
+  let n = 0
+  for (const part of body.parts) n += Buffer.byteLength(part)
+  return n
+}
+
+/** The UTF-8 bytes of `parts` joined, each written once into one Buffer. */
+export function xmlBytes (parts: readonly string[]): Buffer {
+  let length = 0
+  for (const part of parts) length += Buffer.byteLength(part)
+  const out = Buffer.allocUnsafe(length)
+  let offset = 0
+  for (const part of parts) offset += out.write(part, offset, 'utf8')
+  return out
+}
+
 // ------------------------------------------------------------------ reading
 
 export interface XmlNode {
