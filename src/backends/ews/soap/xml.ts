@@ -147,7 +147,9 @@ const parser = new XMLParser({
   cdataPropName: '#cdata',
   ignoreDeclaration: true,
   ignorePiTags: true,
-  maxNestedTags: MAX_XML_DEPTH
+  maxNestedTags: MAX_XML_DEPTH,
+  // No callback here reads the path of a tag: without this, the parser writes it out as text for every tag.
+  jPath: false
 })
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
