@@ -29,7 +29,8 @@ t.test('the bytes are the serialized answer, data in place', async (t) => {
 })
 
 t.test('an answer without data is the serializer\'s string', async (t) => {
-  const answer = { results: [{ itemId: 'b', error: { code: 'X', status: 404, message: 'm' } }], succeeded: 0, failed: 1 }
+  const failure = { itemId: 'b', error: { code: 'X', status: 404, message: 'm' } }
+  const answer = { results: [failure], succeeded: 0, failed: 1 }
   t.equal(exportAnswerBytes(answer, serialize), JSON.stringify(answer))
 })
 
