@@ -263,7 +263,12 @@ export const EwsBackendSchema = Type.Object({
       'limit Exchange documents (maxRequestLength in the EWS web.config); raise both together.'
   }),
   pageSize: Type.Integer({
-    minimum: 1, maximum: 1000, default: 200, description: 'FindFolder/FindItem page when a request gives no limit.'
+    minimum: 1,
+    maximum: 1000,
+    default: 1000,
+    description: 'Most entries per FindFolder/FindItem call, and so per listing page. Default and maximum: ' +
+      'Exchange\'s EWSFindCountLimit, 1000 (no more in one answer; restricted searches, every item page after ' +
+      'the first, may be answered 250 at a time: ews.md §9).'
   }),
   timeoutMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'Per request.' }),
   maxConcurrency: Type.Integer({

@@ -10,6 +10,7 @@ import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
 import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
+import { exportAnswerBytes, type ExportAnswer } from '../../src/service/index.js'
 
 /** Bytes of NDJSON the answer stream holds before it stops asking for more lines. */
 const STREAM_HIGH_WATER_MARK = 64 * 1024
@@ -88,8 +89,21 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
       body: exportRequest(opts.maxBatchItems),
       response: { 200: Type.Ref(ExportResponse), ...problems(400, 404, 413, 415, ...UPSTREAM) }
     }
-  }, async (request) => await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
-    { signal: request.cancel, stop: request.stop }))
+  }, async (request, reply) => {
+    const answer = await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
+      { signal: request.cancel, stop: request.stop })
+    // The answer object still goes through the hooks (audit counts); its bytes are written by exportAnswerBytes.
+    const serialize = reply.getSerializationFunction('200')
+    if (serialize !== undefined) {
+      reply.type('application/json; charset=utf-8').serializer((payload: unknown) => {
+        if (reply.statusCode === 200) return exportAnswerBytes(payload as ExportAnswer, serialize) as string
+        // A problem answered after all (a hook failed): serialized as any problem is.
+        const problem = reply.getSerializationFunction(String(reply.statusCode), 'application/problem+json')
+        return problem !== undefined ? problem(payload as Record<string, unknown>) : JSON.stringify(payload)
+      })
+    }
+    return answer
+  })
 
   fastify.post('/mailboxes/:mailbox/folders/:folder/items::export', {
     config: { scope: 'items:export', audit: 'items.export' },

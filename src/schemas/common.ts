@@ -45,7 +45,7 @@ export const ItemError = Type.Object({
 /** Shared wording of the paging parameters (PageQuery here, FolderListQuery in folder.ts). */
 export const PAGE_SIZE_DESCRIPTION =
   'Most entries per page: 1–1000, default 100 (fixed, not configurable). A page may hold fewer while ' +
-  'more follow (an EWS backend caps pages at the pageSize of its entry in the configuration document, default 200); ' +
+  'more follow (an EWS backend caps pages at the pageSize of its entry in the configuration document, default 1000, the most EWS answers per call); ' +
   'the listing ends only when nextPageToken is absent.'
 export const PAGE_TOKEN_DESCRIPTION =
   'The nextPageToken of the previous page, unchanged, with the same mailbox, folder and parentId. ' +

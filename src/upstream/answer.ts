@@ -62,6 +62,18 @@ export function tooLargeAnswer (where: string, cap: AnswerCap): Error {
  */
 export async function readCapped (body: Readable, contentLength: string | string[] | undefined, cap: AnswerCap,
   where: string): Promise<string> {
+  return (await readCappedBytes(body, contentLength, cap, where)).toString('utf8')
+}
+
+const BOM = [0xef, 0xbb, 0xbf]
+
+/**
+ * `readCapped`, as bytes: the body in one Buffer (the chunks copied once), a leading UTF-8 BOM
+ * (EF BB BF) dropped. For answers whose big parts are sliced out as bytes (EWS ExportItems `Data`,
+ * src/backends/ews/soap/xml.ts) rather than decoded whole.
+ */
+export async function readCappedBytes (body: Readable, contentLength: string | string[] | undefined, cap: AnswerCap,
+  where: string): Promise<Buffer> {
   const declared = Number(Array.isArray(contentLength) ? contentLength[0] : contentLength)
   if (Number.isFinite(declared) && declared > cap.bytes) {
     body.destroy()
@@ -78,6 +90,6 @@ export async function readCapped (body: Readable, contentLength: string | string
     }
     chunks.push(chunk)
   }
-  const text = Buffer.concat(chunks, total).toString('utf8')
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)
+  return bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2] ? bytes.subarray(3) : bytes
 }

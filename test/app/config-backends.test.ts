@@ -44,7 +44,7 @@ t.test('a parsed document has the documented defaults filled in', async (t) => {
     exportBatchSize: 50,
     uploadBatchSize: 20,
     maxItemBytes: 19_660_800,
-    pageSize: 200,
+    pageSize: 1000,
     timeoutMs: 60_000,
     maxConcurrency: 27,
     answerCaps: ANSWER_CAPS
@@ -116,7 +116,7 @@ t.test('a resolved backend is what the adapter and token provider take', async (
     exportBatchSize: 50,
     uploadBatchSize: 20,
     maxItemBytes: 19_660_800,
-    pageSize: 200,
+    pageSize: 1000,
     timeoutMs: 60_000,
     maxConcurrency: 27,
     answerCaps: ANSWER_CAPS,

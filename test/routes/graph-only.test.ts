@@ -3,6 +3,7 @@
  * over Graph's 20-id limit, import sessions expiring mid-batch, auto-expanded
  * archives (308 redirects, export re-POST, import 409), and missing app roles.
  */
+import diagnostics from 'node:diagnostics_channel'
 import t from 'tap'
 import { buildTestGateway, json, MAILBOXES, registerSecret } from '../helper.js'
 import { GRAPH_RESOURCE } from '../../src/simulators/index.js'
@@ -27,6 +28,38 @@ t.test('an export of 45 ids is split into Graph-sized calls and answered in orde
   t.same(body.results.map((r) => r.itemId), ids, 'request order, duplicates included')
   t.equal(body.results[35].data, body.results[0].data, 'a repeated id exports the same bytes')
   t.equal(sims.graph.stats.requests - before, 3, 'three exportItems calls of at most 20 ids')
+})
+
+t.test('the Graph-sized calls of one export run at the same time; results keep their order and errors', async (t) => {
+  const { app } = await buildTestGateway(t)
+  const items = json<{ items: Item[] }>(
+    await app.inject({ method: 'GET', url: `/mailboxes/${carol}/folders/inbox/items?pageSize=35` })
+  ).items
+  const ids = [...items.map((i) => i.id), ...items.slice(0, 25).map((i) => i.id)]
+  ids.splice(7, 0, 'not an id')
+  ids.splice(41, 0, 'not an id either')
+  let inFlight = 0
+  let most = 0
+  const isExport = (m: unknown): boolean =>
+    String((m as { request: { path: string } }).request.path).endsWith('/exportItems')
+  const created = (m: unknown): void => { if (isExport(m)) most = Math.max(most, ++inFlight) }
+  const ended = (m: unknown): void => { if (isExport(m)) inFlight-- }
+  diagnostics.subscribe('undici:request:create', created)
+  diagnostics.subscribe('undici:request:trailers', ended)
+  t.teardown(() => {
+    diagnostics.unsubscribe('undici:request:create', created)
+    diagnostics.unsubscribe('undici:request:trailers', ended)
+  })
+  const res = await app.inject({ method: 'POST', url: `/mailboxes/${carol}/items:export`, payload: { itemIds: ids } })
+  t.equal(res.statusCode, 200)
+  type Answer = { results: Array<{ itemId: string, data?: string, error?: { code: string } }>, failed: number }
+  const body = json<Answer>(res)
+  t.same(body.results.map((r) => r.itemId), ids, 'request order')
+  t.equal(body.failed, 2)
+  t.equal(body.results[7].error?.code, 'MBG_ERR_ID_MALFORMED')
+  t.equal(body.results[41].error?.code, 'MBG_ERR_ID_MALFORMED')
+  t.ok(body.results.every((r, i) => i === 7 || i === 41 || typeof r.data === 'string'), 'every other id exported')
+  t.ok(most > 1, `exportItems calls in flight at once: ${most}`)
 })
 
 t.test('an import session that expires in the middle of a batch is renewed without failing items', async (t) => {

@@ -203,3 +203,27 @@ t.test('an HTTP/1.1 request without a Host header, or with two, is a 400 problem
   }
   t.match(await send('GET /health/live HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 200 /, 'HTTP/1.0 needs no Host')
 })
+
+t.test('JSON bodies: prototype keys are refused however they are spelled; plain bodies parse as before', async (t) => {
+  const { app } = await buildTestGateway(t)
+  const url = `/mailboxes/${encodeURIComponent(MAILBOXES.ews.primary)}/items:export`
+  const post = async (payload: string | Buffer): Promise<{ status: number, code?: string, detail?: string }> => {
+    const res = await app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } })
+    const { code, detail } = JSON.parse(res.body) as { code?: string, detail?: string }
+    return { status: res.statusCode, code, detail }
+  }
+  const notJson = { status: 400, code: 'MBG_ERR_BAD_REQUEST', detail: /not valid JSON/ }
+  for (const key of ['__proto__', '\\u005f_proto__', '__pr\\u006fto__', 'constructor', 'c\\u006fnstructor']) {
+    const body = `{"itemIds":["AAMkAA=="],"x":{"${key}":{"prototype":{"polluted":true}}}}`
+    t.match(await post(body), notJson, `refused by the parser: ${key}`)
+  }
+  t.equal(({} as { polluted?: boolean }).polluted, undefined)
+  t.match(await post('{"itemIds":["AAMkAA==",'), notJson, 'not JSON')
+  t.match(await post('{"itemIds":["AAMkAA=="],"y":{"protocol":1}}'), { status: 400, detail: /is not allowed/ },
+    'a harmless unknown key is the schema\'s to refuse')
+  t.match(await post(''), { status: 400, code: 'MBG_ERR_BAD_REQUEST' }, 'empty')
+  const ok = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"itemIds":["not an id"]}')]))
+  t.equal(ok.status, 200, 'a BOM before the JSON is allowed, as before')
+  t.equal((await post('{"itemIds":["not an id \\u00e9"]}')).status, 200, 'escapes in a plain body')
+  t.equal((await post('{"itemIds":["not an id"]}')).status, 200)
+})

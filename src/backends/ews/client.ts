@@ -13,12 +13,12 @@ import {
   isGatewayError, type GatewayError
 } from '../../errors.js'
 import { annotate, parseRetryAfter } from '../../upstream/errors.js'
-import { capOf, DEFAULT_ANSWER_CAPS, readCapped, type AnswerCaps } from '../../upstream/answer.js'
+import { capOf, DEFAULT_ANSWER_CAPS, readCappedBytes, type AnswerCaps } from '../../upstream/answer.js'
 import { basicAuthError, certificateError, ntlmAuthError } from '../../upstream/misconfiguration.js'
 import { errorForCode, faultIsolates, faultMayHaveWritten, OUR_BUG_CODES } from './errors.js'
 import { NtlmConnections } from './ntlm.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
-import { MAX_XML_DEPTH, NS, XmlTooDeep, type XmlNode } from './soap/xml.js'
+import { MAX_XML_DEPTH, NS, XmlTooDeep, type XmlBody, type XmlNode } from './soap/xml.js'
 
 export interface EwsClientConfig {
   name: string
@@ -68,9 +68,9 @@ export class EwsClient {
 
   /**
    * Sends one operation for one mailbox and returns the `m:<op>Response` element.
-   * `bodyXml` is the serialized body element (prefixes t:/m:, declared on the envelope).
+   * `bodyXml` is the serialized body element (prefixes t:/m:, declared on the envelope), whole or in pieces.
    */
-  async call (op: string, mailbox: string, bodyXml: string, options: CallOptions = {}): Promise<XmlNode> {
+  async call (op: string, mailbox: string, bodyXml: XmlBody, options: CallOptions = {}): Promise<XmlNode> {
     const envelope = buildEnvelope(bodyXml, {
       serverVersion: this.config.serverVersion,
       ...(this.config.impersonation ? { impersonate: mailbox } : {})
@@ -119,7 +119,7 @@ export class EwsClient {
   }
 
   /** Sends one SOAP POST: on NTLM-authenticated connections, else through the pool with `authorization`. */
-  private async dispatch (headers: Record<string, string>, envelope: string, signal: AbortSignal,
+  private async dispatch (headers: Record<string, string>, envelope: string | Buffer, signal: AbortSignal,
     authorization: string | undefined): Promise<Dispatcher.ResponseData> {
     const path = this.endpoint.pathname + this.endpoint.search
     const auth = this.config.auth
@@ -169,7 +169,7 @@ export class EwsClient {
     }
   }
 
-  private async post (op: string, mailbox: string, envelope: string, options: CallOptions,
+  private async post (op: string, mailbox: string, envelope: string | Buffer, options: CallOptions,
     forceRefresh: boolean): Promise<RawResponse> {
     const started = performance.now()
     const clientRequestId = randomUUID()
@@ -191,7 +191,7 @@ export class EwsClient {
       // EWS answers 200 or, with a SOAP fault, 500 (ews.md §1); only ExportItems carries item data.
       const kind = res.statusCode !== 200 ? 'errorBytes' : op === 'ExportItems' ? 'dataBytes' : 'otherBytes'
       const cap = capOf(this.config.name, this.config.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
-      const body = await readCapped(res.body, res.headers['content-length'], cap, `${op} (HTTP ${res.statusCode})`)
+      const body = await readCappedBytes(res.body, res.headers['content-length'], cap, `${op} (HTTP ${res.statusCode})`)
       const requestId = header(res.headers['request-id'])
       this.logger.debug(
         {
@@ -306,7 +306,8 @@ export class EwsClient {
   }
 }
 
-interface RawResponse { status: number, body: string, requestId?: string, retryAfter?: string }
+/** An answer as read: `body` is its bytes (a BOM dropped), parsed as such (soap/xml.ts parseXml). */
+interface RawResponse { status: number, body: Buffer, requestId?: string, retryAfter?: string }
 
 function header (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value

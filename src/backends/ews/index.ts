@@ -51,7 +51,7 @@ import {
 } from './operations/sync.js'
 import { buildRenameFolder } from './operations/update-folder.js'
 import { buildUploadItems, readUploaded, type UploadEntry } from './operations/upload-items.js'
-import { NS, child, childrenOf, notXmlText, type XmlNode } from './soap/xml.js'
+import { NS, child, childrenOf, notXmlText, xmlByteLength, type XmlBody, type XmlNode } from './soap/xml.js'
 
 /**
  * The adapter's settings, resolved once at the edge (src/config.ts, resolveEwsBackend):
@@ -165,14 +165,14 @@ export class EwsBackend implements MailboxBackend {
    * per-message throttling code (ErrorServerBusy in a ResponseMessage) is retried like a fault.
    */
   private async invoke<T> (
-    address: string, op: string, body: string,
+    address: string, op: string, body: XmlBody,
     opts: { idempotent: boolean, signal?: AbortSignal | undefined, caller?: string | undefined, alone?: boolean },
     check: (response: XmlNode, attempt: number) => T
   ): Promise<T> {
     return await this.policy.run(
       {
         ...this.callOptions(address, op, opts),
-        ...(op === 'UploadItems' ? { cost: { uploadBytes: Buffer.byteLength(body) } } : {})
+        ...(op === 'UploadItems' ? { cost: { uploadBytes: xmlByteLength(body) } } : {})
       },
       async (attempt) => {
         try {
@@ -199,7 +199,7 @@ export class EwsBackend implements MailboxBackend {
   }
 
   /** One HTTP exchange, no policy: only for use inside a `policy.run` callback. */
-  private async callOnce<T> (address: string, op: string, body: string, signal: AbortSignal | undefined,
+  private async callOnce<T> (address: string, op: string, body: XmlBody, signal: AbortSignal | undefined,
     check: (response: XmlNode) => T): Promise<T> {
     const response = await this.client.call(op, address, body, signal !== undefined ? { signal } : {})
     try {
@@ -764,7 +764,7 @@ export class EwsBackend implements MailboxBackend {
   private async retryIndividually<R> (
     address: string, op: string, messages: ResponseMessage[], ctx: OperationContext | undefined,
     resend: {
-      body: (index: number) => string
+      body: (index: number) => XmlBody
       idempotent: (index: number) => boolean
       toResult: (m: ResponseMessage, index: number) => R
       onError: (index: number, err: unknown) => R
@@ -775,7 +775,7 @@ export class EwsBackend implements MailboxBackend {
       const signal = ctx?.signal
       const call = this.callOptions(address, op, { idempotent: resend.idempotent(i), signal, caller: ctx?.caller })
       const body = op === 'UploadItems' ? resend.body(i) : undefined
-      const paced = body !== undefined ? { ...call, cost: { uploadBytes: Buffer.byteLength(body) } } : call
+      const paced = body !== undefined ? { ...call, cost: { uploadBytes: xmlByteLength(body) } } : call
       try {
         const m = await this.policy.run(paced,
           async (attempt) => {

@@ -71,7 +71,7 @@ export interface NtlmSettings {
 export interface NtlmRequest {
   path: string
   headers: Record<string, string>
-  body: string
+  body: string | Buffer
   signal: AbortSignal
 }
 

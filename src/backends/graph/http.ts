@@ -4,7 +4,7 @@
  * (auxiliary archives answer 308), one forced token refresh on 401, and transport
  * failures mapped to MBG_ERR_* errors annotated for the retry policy.
  */
-import { rootCertificates } from 'node:tls'
+import { createSecureContext, rootCertificates } from 'node:tls'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { Logger } from 'pino'
 import {
@@ -59,10 +59,15 @@ export class GraphHttp {
   constructor (options: GraphHttpOptions) {
     this.options = options
     this.graphOrigin = options.graphOrigin
-    // `ca` replaces Node's trust store, so keep the public roots and add ours.
+    // `ca` replaces Node's trust store, so keep the public roots and add ours. The context is made once: given
+    // as `ca`, the ~150 certificates would be parsed again for every new connection.
     const ca = options.ca !== undefined ? [...rootCertificates, options.ca] : undefined
+    const secureContext = ca !== undefined ? createSecureContext({ ca }) : undefined
     this.agent = new Agent({
-      connect: { ...(ca !== undefined ? { ca } : {}), timeout: Math.min(options.timeoutMs, 30_000) },
+      connect: {
+        ...(secureContext !== undefined ? { secureContext } : {}),
+        timeout: Math.min(options.timeoutMs, 30_000)
+      },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       keepAliveTimeout: 10_000
@@ -96,10 +101,12 @@ export class GraphHttp {
       const cap = capOf(this.options.backend ?? 'graph', this.options.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
       const where = `${method} ${redactUrl(url)} (HTTP ${res.statusCode})`
       const text = await readCapped(res.body, res.headers['content-length'], cap, where)
-      this.options.logger.debug(
-        { method, url: redactUrl(url), status: res.statusCode, ms: Date.now() - started },
-        'graph http'
-      )
+      if (this.options.logger.isLevelEnabled('debug')) {
+        this.options.logger.debug(
+          { method, url: redactUrl(url), status: res.statusCode, ms: Date.now() - started },
+          'graph http'
+        )
+      }
       return { status: res.statusCode, headers: res.headers, text, url }
     } catch (err) {
       // The caller went away: not an upstream failure, let the abort propagate as is.

@@ -240,3 +240,29 @@ t.test('item and folder cursors: foreign or old-format cursors are bad requests'
     code: 'MBG_ERR_BAD_REQUEST'
   })
 })
+
+t.test('simulator: by default a page holds up to 1000 items, the most one FindItem call answers', async (t) => {
+  const store = seedDemoTenant()
+  const sim = await startEwsSimulator({ store, accounts: [{ username: 'svc', password: 'pw', impersonation: true }] })
+  const backend = createEwsBackend(
+    ewsConfig('ews', { url: sim.url, auth: { kind: 'basic', username: 'svc', password: 'pw' } }),
+    { policy: new Policy(), logger }
+  )
+  t.teardown(async () => { await backend.close(); await sim.close() })
+  const inbox = store.wellKnownFolder(DEMO_MAILBOXES.alice.guid, 'inbox')
+  const target = store.createFolder(inbox.id, 'Thousand', 'IPF.Note')
+  const start = Date.parse('2024-05-01T12:00:00Z')
+  for (let n = 0; n < 1100; n++) {
+    store.createItem(target.id,
+      { size: 10, itemClass: 'IPM.Note', subject: `s${n}`, hasAttachments: false, blob: () => Buffer.alloc(0) },
+      { created: new Date(start + n * 1000) })
+  }
+  const folderRef = { id: toPublicId(target.id) }
+  const first = await backend.listItems(alice, folderRef, { limit: 1000 })
+  t.equal(first.values.length, 1000)
+  t.type(first.nextCursor, 'string')
+  const second = await backend.listItems(alice, folderRef, { limit: 1000, cursor: first.nextCursor as string })
+  t.equal(second.values.length, 100)
+  t.equal(second.nextCursor, undefined)
+  t.equal(new Set([...first.values, ...second.values].map((v) => v.id)).size, 1100, 'each item once')
+})

@@ -110,9 +110,9 @@ t.test('every request the adapter sends is a schema-valid EWS envelope (imperson
   // Folder pages are cut from the whole listing, read in FindFolder pages of the configured size.
   t.match(
     byOp('FindFolder')[0],
-    /Traversal="Deep".*MaxEntriesReturned="200" Offset="0".*<t:DistinguishedFolderId Id="msgfolderroot"\/>/
+    /Traversal="Deep".*MaxEntriesReturned="1000" Offset="0".*<t:DistinguishedFolderId Id="msgfolderroot"\/>/
   )
-  t.match(byOp('FindFolder')[1], /Traversal="Shallow".*MaxEntriesReturned="200"/, 'page size is capped by config')
+  t.match(byOp('FindFolder')[1], /Traversal="Shallow".*MaxEntriesReturned="1000"/, 'page size is capped by config')
   // Item pages are keyset queries: the cursor's second as a restriction, creation order, the window
   // one larger than the page for the one item already listed at that second.
   t.match(

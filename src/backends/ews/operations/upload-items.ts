@@ -3,7 +3,7 @@
  * ItemId, Data. CreateNew carries no ItemId (the docs say it must not be present).
  * `IsAssociated="true"` stores a folder-associated item; absent means a normal one (types.xsd UploadItemType).
  */
-import { NS, el, child } from '../soap/xml.js'
+import { NS, XmlParts, el, child } from '../soap/xml.js'
 import type { ResponseMessage } from './common.js'
 
 export interface UploadEntry {
@@ -16,12 +16,23 @@ export interface UploadEntry {
   data: string
 }
 
-export function buildUploadItems (entries: UploadEntry[]): string {
-  return el('m:UploadItems', {}, el('m:Items', {}, ...entries.map((e) =>
-    el('t:Item', { CreateAction: e.action, IsAssociated: e.associated === true ? 'true' : undefined },
+/**
+ * The UploadItems element, in pieces (XmlParts): each item's `data` (standard base64, checked by the service:
+ * nothing to escape) is a piece of its own, never copied into a request string.
+ */
+export function buildUploadItems (entries: UploadEntry[]): XmlParts {
+  const parts = ['<m:UploadItems><m:Items>']
+  for (const e of entries) {
+    // U+0000 cannot be in ids or change keys (escapeXml refuses it): it marks where the data goes.
+    const item = el('t:Item', { CreateAction: e.action, IsAssociated: e.associated === true ? 'true' : undefined },
       el('t:ParentFolderId', { Id: e.parentFolderId }),
       e.action !== 'CreateNew' && el('t:ItemId', { Id: e.itemId as string, ChangeKey: e.changeKey }),
-      el('t:Data', {}, e.data)))))
+      el('t:Data', {}, '\u0000'))
+    const at = item.indexOf('\u0000')
+    parts.push(item.slice(0, at), e.data, item.slice(at + 1))
+  }
+  parts.push('</m:Items></m:UploadItems>')
+  return new XmlParts(parts)
 }
 
 /**

@@ -3,7 +3,7 @@
  * ExchangeImpersonation headers, fixed prefixes soap/t/m) and reading responses
  * (Body payload or SOAP Fault, resolved by namespace, never by prefix).
  */
-import { NS, el, text, parseXml, child, childrenOf, childText, type XmlNode } from './xml.js'
+import { NS, el, text, parseXml, child, childrenOf, childText, xmlBytes, type XmlBody, type XmlNode } from './xml.js'
 
 export interface EnvelopeOptions {
   serverVersion: string
@@ -11,15 +11,25 @@ export interface EnvelopeOptions {
   impersonate?: string
 }
 
-/** Wraps one body element (already serialized with t:/m: prefixes) in a request envelope. */
-export function buildEnvelope (body: string, options: EnvelopeOptions): string {
+/**
+ * Wraps one body element (already serialized with t:/m: prefixes) in a request envelope: a string, or for a
+ * body in pieces (XmlParts: item data) the request's UTF-8 bytes, each piece written once.
+ */
+export function buildEnvelope (body: string, options: EnvelopeOptions): string
+export function buildEnvelope (body: XmlBody, options: EnvelopeOptions): string | Buffer
+export function buildEnvelope (body: XmlBody, options: EnvelopeOptions): string | Buffer {
   const header = el('soap:Header', {},
     el('t:RequestServerVersion', { Version: options.serverVersion }),
     options.impersonate !== undefined &&
       el('t:ExchangeImpersonation', {}, el('t:ConnectingSID', {}, el('t:SmtpAddress', {}, text(options.impersonate))))
   )
-  return '<?xml version="1.0" encoding="utf-8"?>' +
-    el('soap:Envelope', { 'xmlns:soap': NS.soap, 'xmlns:t': NS.t, 'xmlns:m': NS.m }, header, el('soap:Body', {}, body))
+  const wrap = (inner: string): string => '<?xml version="1.0" encoding="utf-8"?>' +
+    el('soap:Envelope', { 'xmlns:soap': NS.soap, 'xmlns:t': NS.t, 'xmlns:m': NS.m }, header, el('soap:Body', {}, inner))
+  if (typeof body === 'string') return wrap(body)
+  // U+0000 cannot be in the header (escapeXml refuses it): it marks where the body goes.
+  const whole = wrap('\u0000')
+  const at = whole.indexOf('\u0000')
+  return xmlBytes([whole.slice(0, at), ...body.parts, whole.slice(at + 1)])
 }
 
 export interface SoapFault {
@@ -38,8 +48,11 @@ export interface ParsedEnvelope {
   serverVersion?: string
 }
 
-/** Parses a response; throws XmlError when it is not a SOAP envelope at all. */
-export function parseEnvelope (xml: string): ParsedEnvelope {
+/**
+ * Parses a response (text, or its UTF-8 bytes as read: see parseXml); throws XmlError when it is
+ * not a SOAP envelope at all.
+ */
+export function parseEnvelope (xml: string | Buffer): ParsedEnvelope {
   const root = parseXml(xml)
   if (root.ns !== NS.soap || root.local !== 'Envelope') throw new EnvelopeError('not a SOAP 1.1 envelope')
   const header = child(root, NS.soap, 'Header')

@@ -7,6 +7,7 @@
  * interchangeably, so the reader resolves every prefix through the xmlns
  * declarations in scope and callers match on (namespace URI, local name) only.
  */
+import { isAscii } from 'node:buffer'
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 import { BadRequest } from '../../../errors.js'
 
@@ -67,6 +68,36 @@ export function text (value: string): string {
   return escapeXml(value)
 }
 
+/**
+ * A serialized element kept as pieces, in document order, so that big text runs (item data: megabytes of
+ * base64, already checked and needing no escapes) are never concatenated into a whole-request string: the
+ * pieces are written into the request bytes once (`xmlBytes`).
+ */
+export class XmlParts {
+  constructor (readonly parts: readonly string[]) {}
+}
+
+/** A serialized body element: one string, or pieces (`XmlParts`). */
+export type XmlBody = string | XmlParts
+
+/** UTF-8 bytes of a body element (what it adds to a request). */
+export function xmlByteLength (body: XmlBody): number {
+  if (typeof body === 'string') return Buffer.byteLength(body)
+  let n = 0
+  for (const part of body.parts) n += Buffer.byteLength(part)
+  return n
+}
+
+/** The UTF-8 bytes of `parts` joined, each written once into one Buffer. */
+export function xmlBytes (parts: readonly string[]): Buffer {
+  let length = 0
+  for (const part of parts) length += Buffer.byteLength(part)
+  const out = Buffer.allocUnsafe(length)
+  let offset = 0
+  for (const part of parts) offset += out.write(part, offset, 'utf8')
+  return out
+}
+
 // ------------------------------------------------------------------ reading
 
 export interface XmlNode {
@@ -116,7 +147,9 @@ const parser = new XMLParser({
   cdataPropName: '#cdata',
   ignoreDeclaration: true,
   ignorePiTags: true,
-  maxNestedTags: MAX_XML_DEPTH
+  maxNestedTags: MAX_XML_DEPTH,
+  // No callback here reads the path of a tag: without this, the parser writes it out as text for every tag.
+  jPath: false
 })
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
@@ -140,11 +173,13 @@ const PLACEHOLDER = /^\u0001(\d+)\u0001$/
 
 /**
  * Parses a whole document into a namespace-resolved tree; throws XmlError when the
- * body is not well-formed XML (HTML error pages, truncated bodies, …).
+ * body is not well-formed XML (HTML error pages, truncated bodies, …). `xml` is text, or
+ * the UTF-8 bytes of the document as read: then its big text runs (base64 item data) are
+ * sliced out of the bytes, each decoded once, and never become part of a whole-document string.
  */
-export function parseXml (xml: string): XmlNode {
+export function parseXml (xml: string | Buffer): XmlNode {
   const big: string[] = []
-  const reduced = liftBigText(xml, big)
+  const reduced = typeof xml === 'string' ? liftBigText(xml, big) : liftBigBytes(xml, big)
   const valid = XMLValidator.validate(reduced)
   if (valid !== true) {
     throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`)
@@ -180,6 +215,33 @@ function liftBigText (xml: string, big: string[]): string {
   }
   if (last === 0) return xml
   parts.push(xml.slice(last))
+  return parts.join('')
+}
+
+/**
+ * `liftBigText` over the UTF-8 bytes of a document: returns the rest of the document as text. A lifted
+ * run of ASCII (base64 item data) becomes a one-byte string (latin1 decoding is a plain copy, and later
+ * checks and copies of it are byte-wise); any other run is decoded as UTF-8. The bytes '<' and '>' never
+ * occur inside a multi-byte UTF-8 sequence, so decoding the pieces between them gives the text decoding
+ * the whole would give.
+ */
+function liftBigBytes (xml: Buffer, big: string[]): string {
+  const parts: string[] = []
+  let last = 0
+  let gt = xml.indexOf(0x3e)
+  while (gt !== -1) {
+    const lt = xml.indexOf(0x3c, gt + 1)
+    if (lt === -1) break
+    if (lt - gt - 1 >= BIG_TEXT) {
+      parts.push(xml.toString('utf8', last, gt + 1), `\u0001${big.length}\u0001`)
+      const run = xml.subarray(gt + 1, lt)
+      big.push(run.toString(isAscii(run) ? 'latin1' : 'utf8'))
+      last = lt
+    }
+    gt = xml.indexOf(0x3e, lt)
+  }
+  if (last === 0) return xml.toString('utf8')
+  parts.push(xml.toString('utf8', last))
   return parts.join('')
 }
 

@@ -1,0 +1,69 @@
+/**
+ * Answers are parsed from their bytes (src/backends/ews/soap/xml.ts parseXml): big text runs are sliced out of the
+ * bytes and decoded alone. The tree must be the one parsing the decoded text gives, whatever surrounds those runs.
+ */
+import t from 'tap'
+import { parseXml, type XmlNode } from '../../../src/backends/ews/soap/xml.js'
+
+const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
+
+function texts (node: XmlNode): string[] {
+  return [node.text, ...node.children.flatMap(texts)]
+}
+
+t.test('bytes and text parse to the same tree', async (t) => {
+  const base64 = Buffer.alloc(30_000, 7).toString('base64')
+  const wrapped = base64.replace(/(.{76})/g, '$1\r\n')
+  const nonAscii = 'Grüße ✓ 𝄞 '.repeat(3000) // a big run that is not ASCII: decoded as UTF-8
+  const docs = [
+    `<m:R xmlns:m="${M}"><m:Data>${base64}</m:Data><m:S>é</m:S></m:R>`,
+    `<m:R xmlns:m="${M}"><m:S>ü</m:S><m:Data>${wrapped}</m:Data><m:Data>${base64}</m:Data></m:R>`,
+    `<m:R xmlns:m="${M}" a="ö"><m:Big>${nonAscii}</m:Big><m:Data>${base64}&#x41;&amp;</m:Data></m:R>`,
+    `<m:R xmlns:m="${M}"><m:Small>ß</m:Small></m:R>`
+  ]
+  for (const doc of docs) {
+    const fromText = parseXml(doc)
+    const fromBytes = parseXml(Buffer.from(doc, 'utf8'))
+    t.same(fromBytes, fromText)
+  }
+  const tree = parseXml(Buffer.from(docs[2], 'utf8'))
+  t.ok(texts(tree).includes(nonAscii), 'a non-ASCII run keeps its characters')
+  t.ok(texts(tree).includes(`${base64}A&`), 'entities after a lifted run are decoded')
+})
+
+t.test('bytes that are not UTF-8 decode as the text would', async (t) => {
+  const base64 = Buffer.alloc(20_000, 1).toString('base64')
+  const doc = Buffer.concat([
+    Buffer.from(`<m:R xmlns:m="${M}"><m:S>`), Buffer.from([0xc3]), Buffer.from(`</m:S><m:Data>${base64}</m:Data></m:R>`)
+  ])
+  t.same(parseXml(doc), parseXml(doc.toString('utf8')))
+})
+
+t.test('a document that is not well-formed is refused from bytes too', async (t) => {
+  const base64 = Buffer.alloc(20_000, 1).toString('base64')
+  t.throws(() => parseXml(Buffer.from(`<m:R xmlns:m="${M}"><m:Data>${base64}</m:Data>`)), { name: 'XmlError' })
+  t.throws(() => parseXml(Buffer.from(`<m:R xmlns:m="${M}"><m:Data>${base64}</m:Data></m:R>=== Truncated`)),
+    { name: 'XmlError' })
+})
+
+t.test('a request body in pieces is sent as the bytes of the same request written whole', async (t) => {
+  const { buildEnvelope } = await import('../../../src/backends/ews/soap/envelope.js')
+  const { buildUploadItems } = await import('../../../src/backends/ews/operations/upload-items.js')
+  const { XmlParts, xmlByteLength } = await import('../../../src/backends/ews/soap/xml.js')
+  const data = Buffer.alloc(40_000, 9).toString('base64')
+  const body = buildUploadItems([
+    { parentFolderId: 'F1==', action: 'CreateNew', data },
+    { parentFolderId: 'F2==', action: 'Update', itemId: 'I&1', changeKey: 'C"K', associated: true, data: 'AAAA' }
+  ])
+  t.ok(body instanceof XmlParts)
+  const whole = body.parts.join('')
+  t.equal(whole, '<m:UploadItems><m:Items>' +
+    `<t:Item CreateAction="CreateNew"><t:ParentFolderId Id="F1=="/><t:Data>${data}</t:Data></t:Item>` +
+    '<t:Item CreateAction="Update" IsAssociated="true"><t:ParentFolderId Id="F2=="/>' +
+    '<t:ItemId Id="I&amp;1" ChangeKey="C&quot;K"/><t:Data>AAAA</t:Data></t:Item></m:Items></m:UploadItems>')
+  t.equal(xmlByteLength(body), Buffer.byteLength(whole))
+  const options = { serverVersion: 'Exchange2013_SP1', impersonate: 'jürgen@contoso.example' }
+  const bytes = buildEnvelope(body, options)
+  t.ok(Buffer.isBuffer(bytes))
+  t.ok(Buffer.from(buildEnvelope(whole, options), 'utf8').equals(bytes as Buffer))
+})
