@@ -1,0 +1,173 @@
+/**
+ * Large items, one at a time through the gateway: peak gateway RSS above its baseline (as a multiple of the item
+ * size) and the longest event-loop stall, for export and import on each backend; and a 100 MB import into an EWS
+ * mailbox, which the EWS backend cannot take: how long until it is refused, and what reading it cost.
+ *
+ * Sizes follow the documented per-backend limits (`limits.import.maxItemBytes`): EWS imports at most what fits in
+ * 25 MB of base64 (19,660,800 bytes, src/config.ts EWS_MAX_ITEM_BYTES), so its import sample is a 19 MB item;
+ * Graph takes up to 112.5 MB (the default derived from Outlook's upload budget), so Graph also runs 100 MB. An
+ * export answer carries at most MAX_EXPORT_ANSWER_BYTES (64 MiB) of base64, so 100 MB is exported through the
+ * streaming folder export (NDJSON), the route README "API tour" gives for large items.
+ */
+import { MB, figure, measure, setting, type Bench, type Sample } from '../measure.js'
+import { summarize, type Figure } from '../results.js'
+import { seed } from './throughput.js'
+
+const EWS_IMPORT_BYTES = 19_000_000
+
+/** Peak RSS ÷ item size and event-loop stall figures of one operation's samples. */
+function memoryFigures (id: string, name: string, itemBytes: number, samples: Sample[], notes = {}): Figure[] {
+  return [
+    figure({
+      id: `${id}-rss`,
+      figure: `${name}: peak gateway RSS above baseline ÷ item size`,
+      unit: '× item',
+      gateway: summarize(samples.map((s) => s.peakAboveBytes / itemBytes)),
+      goal: { text: '≤ 1.5×', metric: 'gateway', op: '<=', value: 1.5 },
+      gatewayCpuMs: summarize(samples.map((s) => s.cpuMs)),
+      gatewayPeakRssMB: summarize(samples.map((s) => s.peakAboveBytes / MB)),
+      notes: {
+        itemMB: Math.round(itemBytes / MB * 10) / 10,
+        seconds: summarize(samples.map((s) => s.ms / 1000)).median,
+        ...notes
+      }
+    }),
+    figure({
+      id: `${id}-stall`,
+      figure: `${name}: longest event-loop stall`,
+      unit: 'ms',
+      gateway: summarize(samples.map((s) => s.loopMaxMs)),
+      goal: { text: '≤ 100 ms', metric: 'gateway', op: '<=', value: 100 }
+    })
+  ]
+}
+
+interface Around { before?: () => Promise<void>, after?: () => Promise<void> }
+
+async function samples (bench: Bench, reps: number, fn: () => Promise<void>,
+  around: { before?: () => Promise<void>, after?: () => Promise<void> } = {}, warmup = bench.warmup):
+  Promise<Sample[]> {
+  const out: Sample[] = []
+  for (let i = 0; i < warmup + reps; i++) {
+    await around.before?.()
+    const s = await measure(bench, fn)
+    await around.after?.()
+    if (i >= warmup) out.push(s)
+  }
+  return out
+}
+
+/** Reads an NDJSON export to its end; returns the item lines' count, failing on an error line or no summary. */
+async function streamFolder (bench: Bench, mailbox: string, folderId: string): Promise<number> {
+  const { status, text } = await bench.gateway.call('POST',
+    `/mailboxes/${mailbox}/folders/${folderId}/items:export`, {})
+  if (status !== 200) throw new Error(`folder export: ${status} ${text.slice(0, 300)}`)
+  let items = 0
+  let summary = false
+  for (const line of text.split('\n')) {
+    if (line.startsWith('{"type":"item"')) items++
+    else if (line.startsWith('{"type":"summary"')) summary = true
+    else if (line.startsWith('{"type":"error"')) throw new Error(`folder export: ${line.slice(0, 300)}`)
+  }
+  if (!summary) throw new Error('folder export: no summary line')
+  return items
+}
+
+export async function large (bench: Bench): Promise<Figure[]> {
+  const reps = setting('BENCH_LARGE_REPS', bench.reps)
+  const bigBytes = setting('BENCH_LARGE_BYTES', 25_000_000)
+  const hugeBytes = setting('BENCH_HUGE_BYTES', 100_000_000)
+  const figures: Figure[] = []
+  let scratch = 0
+  const importInto = (mailbox: string, data: string, itemBytes: number): Around & { run: () => Promise<void> } => {
+    let folder: { store: string, gateway: string } | undefined
+    return {
+      before: async () => { folder = (await seed(bench, mailbox, `Large import ${++scratch}`, 0, 0)).folder },
+      after: async () => { await bench.sim.ask({ cmd: 'drop', folder: folder?.store }) },
+      run: async () => {
+        const r = await bench.gateway.json('POST', `/mailboxes/${mailbox}/items:import`,
+          { items: [{ folderId: folder?.gateway, mode: 'create', data }] })
+        if (r.succeeded !== 1) throw new Error(`import of ${itemBytes} bytes: ${JSON.stringify(r).slice(0, 300)}`)
+      }
+    }
+  }
+
+  // EWS: export a 25 MB item, import a 19 MB one.
+  const alice = 'alice@contoso.example'
+  const ewsBig = await seed(bench, alice, 'Large export', 1, bigBytes)
+  bench.log(`EWS ${(ewsBig.bytes / MB).toFixed(1)} MB export`)
+  figures.push(...memoryFigures('ews-export-25mb', `EWS export of one ${Math.round(ewsBig.bytes / MB)} MB item`,
+    ewsBig.bytes, await samples(bench, reps, async () => {
+      const r = await bench.gateway.json('POST', `/mailboxes/${alice}/items:export`,
+        { itemIds: [ewsBig.items[0].gateway] })
+      if (r.succeeded !== 1) throw new Error(`export: ${JSON.stringify(r).slice(0, 300)}`)
+    })))
+  const ewsSmaller = await seed(bench, alice, 'Large import source', 1, EWS_IMPORT_BYTES)
+  const [ewsData] = await bench.ews.exportItems(alice, [ewsSmaller.items[0].direct])
+  bench.log(`EWS ${(ewsSmaller.bytes / MB).toFixed(1)} MB import`)
+  const ewsImport = importInto(alice, ewsData, ewsSmaller.bytes)
+  figures.push(...memoryFigures('ews-import-19mb', `EWS import of one ${Math.round(ewsSmaller.bytes / MB)} MB item ` +
+    '(the EWS limit is 19.66 MB)', ewsSmaller.bytes, await samples(bench, reps, ewsImport.run, ewsImport)))
+
+  // Graph: 25 MB export and import through the batch routes.
+  const carol = 'carol@contoso.example'
+  const graphBig = await seed(bench, carol, 'Large export', 1, bigBytes)
+  bench.log(`Graph ${(graphBig.bytes / MB).toFixed(1)} MB export and import`)
+  figures.push(...memoryFigures('graph-export-25mb', `Graph export of one ${Math.round(graphBig.bytes / MB)} MB item`,
+    graphBig.bytes, await samples(bench, reps, async () => {
+      const r = await bench.gateway.json('POST', `/mailboxes/${carol}/items:export`,
+        { itemIds: [graphBig.items[0].gateway] })
+      if (r.succeeded !== 1) throw new Error(`export: ${JSON.stringify(r).slice(0, 300)}`)
+    })))
+  const [graphData] = await bench.graph.exportItems(graphBig.graphMailbox, [graphBig.items[0].direct])
+  const graphImport = importInto(carol, graphData, graphBig.bytes)
+  figures.push(...memoryFigures('graph-import-25mb', `Graph import of one ${Math.round(graphBig.bytes / MB)} MB item`,
+    graphBig.bytes, await samples(bench, reps, graphImport.run, graphImport)))
+
+  // Graph 100 MB: streamed export of a folder holding it, then its import. One sample each by default (each moves
+  // 133 MB of base64 twice, tens of seconds on a loaded 2-core machine), after the 25 MB ones warmed the paths.
+  const hugeReps = setting('BENCH_HUGE_REPS', 1)
+  if (hugeReps > 0) {
+    const huge = await seed(bench, carol, 'Huge export', 1, hugeBytes)
+    bench.log(`Graph ${(huge.bytes / MB).toFixed(1)} MB streamed export and import (${hugeReps} samples)`)
+    figures.push(...memoryFigures('graph-export-100mb',
+      `Graph streamed export of one ${Math.round(huge.bytes / MB)} MB item`, huge.bytes,
+      await samples(bench, hugeReps, async () => {
+        if (await streamFolder(bench, carol, huge.folder.gateway) !== 1) throw new Error('100 MB item not exported')
+      }, {}, 0)))
+    const [hugeData] = await bench.graph.exportItems(huge.graphMailbox, [huge.items[0].direct])
+    const hugeImport = importInto(carol, hugeData, huge.bytes)
+    figures.push(...memoryFigures('graph-import-100mb', `Graph import of one ${Math.round(huge.bytes / MB)} MB item`,
+      huge.bytes, await samples(bench, hugeReps, hugeImport.run, hugeImport, 0)))
+
+    // The same 100 MB stream into an EWS mailbox: refused (413), since EWS takes at most 19.66 MB.
+    bench.log('100 MB EWS import (refused)')
+    let folder: { store: string, gateway: string } | undefined
+    const statuses: string[] = []
+    const refused = await samples(bench, hugeReps, async () => {
+      const { status, text } = await bench.gateway.call('POST', `/mailboxes/${alice}/items:import`,
+        { items: [{ folderId: folder?.gateway, mode: 'create', data: hugeData }] })
+      type Answer = { results: Array<{ error?: { status?: number } }> }
+      const perItem = status === 200 ? (JSON.parse(text) as Answer).results[0]?.error?.status : undefined
+      const seen = perItem !== undefined ? `200, item ${perItem}` : String(status)
+      if (status !== 413 && perItem !== 413) throw new Error(`100 MB EWS import not refused with 413: ${seen}`)
+      statuses.push(seen)
+    }, {
+      before: async () => { folder = (await seed(bench, alice, `Refused ${++scratch}`, 0, 0)).folder },
+      after: async () => { await bench.sim.ask({ cmd: 'drop', folder: folder?.store }) }
+    }, 0)
+    figures.push(figure({
+      id: 'ews-import-100mb-refused',
+      figure: `EWS import of one ${Math.round(huge.bytes / MB)} MB item: time until refused (413)`,
+      unit: 'ms',
+      gateway: summarize(refused.map((s) => s.ms)),
+      goal: { text: 'refused before the body is read (≤ 100 ms)', metric: 'gateway', op: '<=', value: 100 },
+      gatewayCpuMs: summarize(refused.map((s) => s.cpuMs)),
+      gatewayPeakRssMB: summarize(refused.map((s) => s.peakAboveBytes / MB)),
+      notes: { answer: statuses[0] ?? '', requestBodyMB: Math.round(hugeData.length / MB) }
+    }))
+    await bench.sim.ask({ cmd: 'drop', folder: huge.folder.store })
+  }
+  for (const f of [ewsBig, ewsSmaller, graphBig]) await bench.sim.ask({ cmd: 'drop', folder: f.folder.store })
+  return figures
+}
