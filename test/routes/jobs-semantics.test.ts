@@ -84,7 +84,6 @@ t.test('a target inside its own source is refused; disjoint folders of one mailb
   })).id
 
   const refused: Array<[string, object]> = [
-    ['the whole mailbox into a folder of it', { source: { mailbox: EWS }, target: { mailbox: EWS, folder: other } }],
     ['the whole mailbox into itself', { source: { mailbox: EWS }, target: { mailbox: EWS } }],
     ['the root into a folder of it',
       { source: { mailbox: EWS, folder: 'root' }, target: { mailbox: EWS, folder: other } }],
@@ -104,6 +103,9 @@ t.test('a target inside its own source is refused; disjoint folders of one mailb
     t.equal(res.statusCode, 422, `${what}: 422`)
     t.equal(json<{ code: string }>(res).code, 'MBG_ERR_JOB_TARGET_IN_SOURCE', `${what}: the code says why`)
   }
+  // A whole mailbox below a folder is a shape no copy implements: refused before any overlap is looked at.
+  const below = await post(gw.app, '/jobs', { source: { mailbox: EWS }, target: { mailbox: EWS, folder: other } })
+  t.equal(below.statusCode, 400, 'the whole mailbox into a folder of it: 400')
   const listed = json<{ jobs: unknown[] }>(await gw.app.inject({ method: 'GET', url: '/jobs' }))
   t.equal(listed.jobs.length, 0, 'no job was created')
 
@@ -130,6 +132,43 @@ t.test('a target inside its own source is refused; disjoint folders of one mailb
   t.equal(again.statusCode, 200)
   t.equal((await until(gw.app, job.id)).totals.done, 0, 'and does not grow')
 })
+
+t.test('the primary mailbox and the archive of one address: ids of one used through the other are no way around',
+  async (t) => {
+    const gw = await buildTestGateway(t)
+    const mailboxes = json<{ mailboxes: Array<{ id: string, address: string, kind: string }> }>(
+      await gw.app.inject({ method: 'GET', url: '/mailboxes?pageSize=100' })).mailboxes
+    const archive = mailboxes.find((m) => m.address === EWS && m.kind === 'archive')?.id as string
+    t.ok(archive, 'alice has an archive')
+    const folderOf = async (mailbox: string, ref: string): Promise<string> => json<{ id: string }>(
+      await gw.app.inject({ method: 'GET', url: `/mailboxes/${encodeURIComponent(mailbox)}/folders/${ref}` })).id
+    const archiveInbox = await folderOf(archive, 'inbox')
+    const primaryInbox = await folderOf(EWS, 'inbox')
+    const refused: Array<[string, object]> = [
+      ['the archive Inbox (named through the primary) into the archive Inbox',
+        {
+          source: { mailbox: EWS, folder: archiveInbox, subtree: false },
+          target: { mailbox: archive, folder: 'inbox' }
+        }],
+      ['the primary Inbox (named through the archive) into the primary Inbox',
+        {
+          source: { mailbox: archive, folder: primaryInbox, subtree: false },
+          target: { mailbox: EWS, folder: 'inbox' }
+        }],
+      ['an archive folder (through the primary) into the archive, no target folder',
+        { source: { mailbox: EWS, folder: archiveInbox }, target: { mailbox: archive } }]
+    ]
+    for (const [what, body] of refused) {
+      const res = await post(gw.app, '/jobs', body)
+      t.equal(res.statusCode, 422, `${what}: ${res.body}`)
+      t.equal(json<{ code: string }>(res).code, 'MBG_ERR_JOB_TARGET_IN_SOURCE', what)
+    }
+    const res = await post(gw.app, '/jobs',
+      { source: { mailbox: EWS, folder: 'inbox' }, target: { mailbox: archive }, dryRun: true })
+    t.equal(res.statusCode, 202, `the primary Inbox into the archive: accepted (${res.body})`)
+    const whole = await post(gw.app, '/jobs', { source: { mailbox: EWS }, target: { mailbox: archive }, dryRun: true })
+    t.equal(whole.statusCode, 202, `the whole primary mailbox into its archive: accepted (${whole.body})`)
+  })
 
 t.test('a job into a target that holds copies already: matched by search key, not copied again', async (t) => {
   const gw = await buildTestGateway(t)

@@ -25,6 +25,56 @@ export function sameMailbox (a: MailboxRef, b: MailboxRef): boolean {
     (a.backend === b.backend && a.kind === b.kind && a.address.toLowerCase() === b.address.toLowerCase())
 }
 
+/** The primary mailbox and the archive of one address on one configured backend. */
+function sameAddress (a: MailboxRef, b: MailboxRef): boolean {
+  return a.backend === b.backend && a.address.toLowerCase() === b.address.toLowerCase()
+}
+
+/** Ids of `folder`'s ancestors, nearest first, up to the top (parentId null); at most MAX_DEPTH of them. */
+async function ancestors (at: MailboxTarget, folder: Folder): Promise<string[]> {
+  const out: string[] = []
+  let parentId = folder.parentId
+  while (parentId !== null && out.length < MAX_DEPTH) {
+    out.push(parentId)
+    parentId = (await at.backend.getFolder(at.mailbox, { id: parentId })).parentId
+  }
+  return out
+}
+
+/**
+ * The primary mailbox and the archive of one address: two folder trees, but EWS answers an archive folder's id
+ * through the primary mailbox too (and the reverse), so a job naming such ids could still copy a folder into
+ * itself. Throws 422 MBG_ERR_JOB_TARGET_IN_SOURCE when the target folder is the source folder or (with `subtree`)
+ * below it, or when a folder named on one side lies in the other side's tree (below its root).
+ */
+async function refuseAcrossKinds (source: MailboxTarget, target: MailboxTarget,
+  job: { sourceTop?: Folder, subtree: boolean, targetTop?: Folder }): Promise<void> {
+  const { sourceTop, subtree, targetTop } = job
+  if (sourceTop !== undefined && targetTop !== undefined) {
+    if (targetTop.id === sourceTop.id) {
+      throw new JobTargetInSource(`the target folder is the source folder ${sourceTop.displayName.slice(0, 100)}`)
+    }
+    if (subtree && (await ancestors(target, targetTop)).includes(sourceTop.id)) {
+      throw new JobTargetInSource(`the target folder ${targetTop.displayName.slice(0, 100)} is inside the subtree ` +
+        `of the source folder ${sourceTop.displayName.slice(0, 100)}`)
+    }
+  }
+  if (sourceTop !== undefined) {
+    const targetRoot = await target.backend.getFolder(target.mailbox, { wellKnown: 'root' })
+    if (sourceTop.id === targetRoot.id || (await ancestors(source, sourceTop)).includes(targetRoot.id)) {
+      throw new JobTargetInSource(`the source folder ${sourceTop.displayName.slice(0, 100)} lies in the target ` +
+        'mailbox (the primary mailbox and the archive of one address share folder ids on this backend)')
+    }
+  }
+  if (targetTop !== undefined) {
+    const sourceRoot = await source.backend.getFolder(source.mailbox, { wellKnown: 'root' })
+    if (targetTop.id === sourceRoot.id || (await ancestors(target, targetTop)).includes(sourceRoot.id)) {
+      throw new JobTargetInSource(`the target folder ${targetTop.displayName.slice(0, 100)} lies in the source ` +
+        'mailbox (the primary mailbox and the archive of one address share folder ids on this backend)')
+    }
+  }
+}
+
 /**
  * Throws 422 MBG_ERR_JOB_TARGET_IN_SOURCE when a job copying `sourceTop` (absent: the whole mailbox; with
  * `subtree`, its subfolders too) of `source` into `targetTop` of `target` (absent: the tree recreated below the
@@ -38,7 +88,10 @@ export function sameMailbox (a: MailboxRef, b: MailboxRef): boolean {
  */
 export async function refuseTargetInSource (source: MailboxTarget, target: MailboxTarget,
   job: { sourceTop?: Folder, subtree: boolean, targetTop?: Folder }): Promise<void> {
-  if (!sameMailbox(source.mailbox, target.mailbox)) return
+  if (!sameMailbox(source.mailbox, target.mailbox)) {
+    if (sameAddress(source.mailbox, target.mailbox)) await refuseAcrossKinds(source, target, job)
+    return
+  }
   const { sourceTop, subtree, targetTop } = job
   if (sourceTop === undefined) {
     throw new JobTargetInSource('the source is the whole mailbox, and the target is the same mailbox')
