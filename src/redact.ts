@@ -14,8 +14,19 @@ const SECRET_PARAMS = new Set([
   'sig',
   'code',
   'client_secret',
-  'client_assertion'
+  'client_assertion',
+  'apikey',
+  'api_key',
+  'x-api-key',
+  'key',
+  'password'
 ])
+
+/**
+ * A value that is one of this gateway's API keys by its shape (API_KEY_PREFIX `mbg_`, src/access/authenticator.ts),
+ * under whatever parameter name a caller misplaced it.
+ */
+const API_KEY_VALUE = /^mbg_/i
 
 export const REDACTED = '[REDACTED]'
 
@@ -34,13 +45,15 @@ function redactParams (params: string): string {
     if (eq < 0) return pair
     // Names may be percent-encoded (`auth%74oken`): compare the decoded name.
     const name = safeDecode(pair.slice(0, eq)).trim().toLowerCase()
-    return SECRET_PARAMS.has(name) ? `${pair.slice(0, eq)}=${REDACTED}` : pair
+    const secret = SECRET_PARAMS.has(name) || API_KEY_VALUE.test(safeDecode(pair.slice(eq + 1)).trim())
+    return secret ? `${pair.slice(0, eq)}=${REDACTED}` : pair
   }).join('&')
 }
 
 /**
- * Replaces the values of `authtoken`, `token`, `access_token` and `sig` parameters
- * (in the query and in a fragment) with [REDACTED]. Works on absolute and relative
+ * Replaces the values of credential parameters (SECRET_PARAMS: `authtoken`, `token`, `access_token`, `sig`, API
+ * keys, passwords…), and any value shaped like one of this gateway's API keys, with [REDACTED], in the query and
+ * in a fragment. Works on absolute and relative
  * URLs and never throws, so it is safe on anything that might be a URL.
  */
 export function redactUrl (url: string | URL): string {

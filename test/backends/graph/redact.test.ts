@@ -32,3 +32,10 @@ t.test('leaves URLs without secrets, relative URLs and non-URLs unchanged', asyn
 t.test('accepts URL objects', async (t) => {
   t.equal(redactUrl(new URL('https://h/x?authtoken=abc')), `https://h/x?authtoken=${REDACTED}`)
 })
+
+t.test('API keys misplaced in a query are redacted, by parameter name or by their mbg_ shape', async (t) => {
+  t.equal(redactUrl('/jobs?apiKey=mbg_abc&pageSize=5'), `/jobs?apiKey=${REDACTED}&pageSize=5`)
+  t.equal(redactUrl('/jobs?x-api-key=secret1&authtoken=abc'), `/jobs?x-api-key=${REDACTED}&authtoken=${REDACTED}`)
+  t.equal(redactUrl('/jobs?q=MBG_Zz9&folder=inbox'), `/jobs?q=${REDACTED}&folder=inbox`)
+  t.equal(redactUrl('/jobs?q=mbgx'), '/jobs?q=mbgx', 'only the key shape')
+})
