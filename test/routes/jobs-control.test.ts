@@ -352,3 +352,24 @@ t.test('a client\'s jobs that are not over are capped (MAX_ACTIVE_JOBS_PER_CLIEN
   t.equal((await post(app, '/jobs', request)).statusCode, 202, 'a canceled job is over: room again')
   t.equal(json<{ jobs: unknown[] }>(await app.inject({ method: 'GET', url: '/jobs' })).jobs.length, 3)
 })
+
+t.test('a verification whose target folder is gone counts its items missing: Poor', async (t) => {
+  const gw = await buildTestGateway(t)
+  const { app } = gw
+  const folder = await seed(gw, 'Vanished', 30)
+  const job = json<JobBody>(await post(app, '/jobs', { source: { mailbox: EWS, folder }, target: { mailbox: GRAPH } }))
+  t.equal((await until(app, job.id, ['completed', 'failed'])).state, 'completed')
+  const view = json<{ folders: Array<{ targetId: string }> }>(
+    await app.inject({ method: 'GET', url: `/jobs/${job.id}` }))
+  const gone = await app.inject({
+    method: 'DELETE', url: `/mailboxes/${encodeURIComponent(GRAPH)}/folders/${view.folders[0].targetId}`
+  })
+  t.equal(gone.statusCode, 204, gone.body)
+  t.equal((await post(app, `/jobs/${job.id}:verify`)).statusCode, 202)
+  const verified = await until(app, job.id, ['completed', 'failed']) as JobBody & {
+    verification: { grade: string, folders: Array<{ missing: number, error?: { code: string } }> }
+  }
+  t.equal(verified.verification.grade, 'Poor')
+  t.equal(verified.verification.folders[0].missing, 30, 'every item of it is missing')
+  t.equal(verified.verification.folders[0].error?.code, 'MBG_ERR_FOLDER_NOT_FOUND')
+})

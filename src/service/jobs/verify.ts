@@ -200,6 +200,10 @@ async function verifyFolder (ctx: VerifyContext, folder: FolderProgress): Promis
     return { ...base, ...compareFolder(source, target, await ownedOf(ctx, target)) }
   } catch (err) {
     if (ctx.signal.aborted || ctx.stop.aborted) throw err
+    // The target folder is gone (deleted since): every source item of it is missing, not merely uncompared.
+    if (isGatewayError(err) && err.code === 'MBG_ERR_FOLDER_NOT_FOUND') {
+      return { ...base, ...compareFolder(source, []), error: problem(err) }
+    }
     return { ...base, source: sideOf(source), target: empty, ...none, error: problem(err) }
   }
 }
