@@ -10,6 +10,9 @@ const ABANDONS = ' During a verification (phase `verify`, queued or running) it 
 /** What resume, run and verify check first. */
 const RECHECKS = ' The caller\'s allow-list must still admit both mailboxes (403 MBG_ERR_MAILBOX_FORBIDDEN).'
 
+/** Largest `POST /jobs` body read, bytes (a job request is a few hundred). */
+const JOB_BODY_LIMIT = 64 * 1024
+
 const CONTROLS = {
   pause: 'Pause a job: a queued job stays put, a running one stops after the page of items in hand; a scheduled ' +
     'job waiting for its next pass stops its schedule.' + ABANDONS,
@@ -38,6 +41,8 @@ const jobs: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/jobs', {
     config: { scope: 'jobs:write', audit: 'job.create' },
+    // A job request is a few hundred bytes: a large body is refused before it is read (413), not parsed.
+    bodyLimit: JOB_BODY_LIMIT,
     schema: {
       tags: ['jobs'],
       summary: 'Create a copy job',
@@ -52,7 +57,7 @@ const jobs: FastifyPluginAsyncTypebox = async (fastify) => {
         'MBG_ERR_JOB_LIMIT past it.',
       operationId: 'createJob',
       body: Type.Ref(JobCreate),
-      response: { 202: Type.Ref(Job), ...problems(400, 403, 404, 409, 415, 422, 502, 503, 504) }
+      response: { 202: Type.Ref(Job), ...problems(400, 403, 404, 409, 413, 415, 422, 502, 503, 504) }
     }
   }, async (request, reply) => {
     const job = await fastify.jobService.create(request.body, request.caller)
@@ -92,7 +97,7 @@ const jobs: FastifyPluginAsyncTypebox = async (fastify) => {
         description,
         operationId: `${action}Job`,
         params: JobParams,
-        response: { 200: Type.Ref(Job), ...problems(400, 404, 409) }
+        response: { 200: Type.Ref(Job), ...problems(400, 403, 404, 409) }
       }
     }, async (request) => await fastify.jobService.control(request.params.id, action, request.caller))
   }
@@ -112,7 +117,7 @@ const jobs: FastifyPluginAsyncTypebox = async (fastify) => {
         'MBG_ERR_JOB_LIMIT).',
       operationId: 'verifyJob',
       params: JobParams,
-      response: { 202: Type.Ref(Job), ...problems(400, 404, 409) }
+      response: { 202: Type.Ref(Job), ...problems(400, 403, 404, 409) }
     }
   }, async (request, reply) => {
     const job = await fastify.jobService.verify(request.params.id, request.caller)

@@ -55,6 +55,6 @@ export class PageTokens {
       }
     }
     throw new BadRequest('pageToken is not a token this listing issued (pass nextPageToken back unchanged, ' +
-      'with the same mailbox, folder and parentId)')
+      'to the same listing with the same parameters)')
   }
 }

@@ -253,13 +253,24 @@ t.test('request shapes the copy does not implement are 400s that say so', async 
     ['subtree false of a whole mailbox', { source: { mailbox: EWS, subtree: false }, target: { mailbox: GRAPH } },
       /source\.subtree false needs a source\.folder/],
     ['a target folder for a whole mailbox', { source: { mailbox: EWS }, target: { mailbox: GRAPH, folder: 'inbox' } },
-      /target\.folder needs a source\.folder/]
+      /target\.folder needs a source\.folder/],
+    ['a dry run on a schedule', {
+      source: { mailbox: EWS, folder }, target: { mailbox: GRAPH }, dryRun: true, delta: { everySeconds: 60 }
+    }, /dryRun and delta together/]
   ]
   for (const [what, body, detail] of cases) {
     const res = await post(app, '/jobs', body)
     t.equal(res.statusCode, 400, `${what}: ${res.body}`)
     t.match(json(res), { code: 'MBG_ERR_BAD_REQUEST', detail })
   }
+  const huge = await app.inject({
+    method: 'POST',
+    url: '/jobs',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ source: { mailbox: 'x'.repeat(100_000) }, target: { mailbox: GRAPH } })
+  })
+  t.equal(huge.statusCode, 413, 'a body far larger than a job request is refused unread')
+  t.equal(json(huge).code, 'MBG_ERR_TOO_LARGE')
   const list = json<{ jobs: unknown[] }>(await app.inject({ method: 'GET', url: '/jobs' }))
   t.same(list.jobs, [], 'no job made')
   for (const body of [

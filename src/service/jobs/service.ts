@@ -155,6 +155,10 @@ function checkShape (request: CopyJobRequest): void {
     throw new BadRequest('source.subtree false needs a source.folder: a whole mailbox is copied with its whole ' +
       'tree (name the folder to copy without its subfolders)')
   }
+  if (request.dryRun === true && request.delta !== undefined) {
+    throw new BadRequest('dryRun and delta together: a dry run plans once and writes nothing, so it has no passes ' +
+      'to schedule (leave out delta, or dryRun)')
+  }
   if (request.source.folder === undefined && request.target.folder !== undefined) {
     throw new BadRequest('target.folder needs a source.folder: a source folder\'s items go into the target folder; ' +
       'copying a whole mailbox below a folder is not supported (leave out target.folder to recreate the tree ' +
