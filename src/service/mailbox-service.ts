@@ -173,7 +173,9 @@ export class MailboxService {
     const removed = await this.router.unregister(idOrAddress, principal !== undefined
       ? (m) => {
           if (!principal.mayAccess(m)) {
-            throw new MailboxForbidden(`${m.address} (client ${principal.client}: not in its allow-list)`)
+            // Named as the caller named it: a refused gateway id must not tell whose address it is.
+            throw new MailboxForbidden(`${idOrAddress.slice(0, 320)} (client ${principal.client}: not in its ` +
+              'allow-list)')
           }
         }
       : undefined)
@@ -193,7 +195,8 @@ export class MailboxService {
     }
     const forbid = (m: { address: string, backend: string }): void => {
       if (principal !== undefined && !principal.mayAccess(m)) {
-        throw new MailboxForbidden(`${m.address} (client ${principal.client}: not in its allow-list)`)
+        // Named as the caller named it: a refused gateway id must not tell whose address it is.
+        throw new MailboxForbidden(`${idOrAddress.slice(0, 320)} (client ${principal.client}: not in its allow-list)`)
       }
     }
     // Checked before discovery (no backend call for a mailbox the caller may not use), and on what was resolved.
