@@ -5,7 +5,7 @@
  * the action is a literal part of the path (no percent-encoded colon, no GET of `{id}:run` as a job id) and a
  * scope refusal names the path as callers write it; a client's jobs that are not over are capped.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildTestGateway, json, MAILBOXES, type TestGateway } from '../helper.js'
 import { itemStream } from '../helpers/items.js'
@@ -58,24 +58,41 @@ async function until (app: App, id: string, states: string[], headers?: Record<s
   }
 }
 
+/**
+ * A gateway with a client `mover` (its own API key, jobs and mailbox scopes, both test mailboxes allowed); `narrow`
+ * sets its allow-list and reloads the settings, as a configuration change does.
+ */
+async function moverGateway (t: Test): Promise<{
+  gw: TestGateway
+  as: Record<string, string>
+  auth: AuthSettings
+  narrow: (mailboxes: string[]) => void
+}> {
+  const KEY = generateApiKey()
+  let settings: AuthSettings | undefined
+  const gw = await buildTestGateway(t, {
+    auth: (auth) => {
+      auth.clients.push({
+        name: 'mover',
+        apiKeys: [{ id: 'm1', sha256: hashApiKey(KEY) }],
+        appIds: [],
+        scopes: ['jobs:read', 'jobs:write', 'mailboxes:read'],
+        mailboxes: [EWS, GRAPH]
+      })
+      settings = auth
+    }
+  })
+  const auth = settings as AuthSettings
+  const mover = auth.clients.find((c) => c.name === 'mover')
+  if (mover === undefined) throw new Error('no client mover')
+  const narrow = (mailboxes: string[]): void => { mover.mailboxes = mailboxes; gw.app.authenticator.reload(auth) }
+  return { gw, as: { 'x-api-key': KEY }, auth, narrow }
+}
+
 t.test('a client whose allow-list no longer admits a mailbox may pause and cancel, not run, resume or verify',
   async (t) => {
-    const KEY = generateApiKey()
-    let settings: AuthSettings | undefined
-    const gw = await buildTestGateway(t, {
-      auth: (auth) => {
-        auth.clients.push({
-          name: 'mover',
-          apiKeys: [{ id: 'm1', sha256: hashApiKey(KEY) }],
-          appIds: [],
-          scopes: ['jobs:read', 'jobs:write', 'mailboxes:read'],
-          mailboxes: [EWS, GRAPH]
-        })
-        settings = auth
-      }
-    })
+    const { gw, as, narrow } = await moverGateway(t)
     const { app } = gw
-    const as = { 'x-api-key': KEY }
     const folder = await seed(gw, 'Revoked', 5)
     const request = { source: { mailbox: EWS, folder }, target: { mailbox: GRAPH } }
     const done = json<JobBody>(await post(app, '/jobs', request, as))
@@ -86,11 +103,7 @@ t.test('a client whose allow-list no longer admits a mailbox may pause and cance
     await until(app, second.id, ['completed'], as)
 
     // The target mailbox leaves the client's allow-list.
-    const auth = settings as AuthSettings
-    const mover = auth.clients.find((c) => c.name === 'mover')
-    if (mover === undefined) throw new Error('no client mover')
-    mover.mailboxes = [EWS]
-    app.authenticator.reload(auth)
+    narrow([EWS])
 
     // A refused gateway id does not tell whose address it is.
     const byId = (await getJob(app, done.id, as) as JobBody & { target: { mailbox: string } }).target.mailbox
@@ -104,12 +117,10 @@ t.test('a client whose allow-list no longer admits a mailbox may pause and cance
       t.equal((await getJob(app, done.id, as)).state, 'completed', `${action} changed nothing`)
     }
     // A scheduled job waiting between passes may be paused; a paused one is not resumed.
-    mover.mailboxes = [EWS, GRAPH]
-    app.authenticator.reload(auth)
+    narrow([EWS, GRAPH])
     const mine = json<JobBody>(await post(app, '/jobs', { ...request, delta: { everySeconds: 3600 } }, as))
     await until(app, mine.id, ['completed', 'failed'], as)
-    mover.mailboxes = [EWS]
-    app.authenticator.reload(auth)
+    narrow([EWS])
     const paused = await post(app, `/jobs/${mine.id}:pause`, undefined, as)
     t.equal(paused.statusCode, 200, `pause stops work: ${paused.body}`)
     const resumed = await post(app, `/jobs/${mine.id}:resume`, undefined, as)
@@ -126,42 +137,23 @@ t.test('a client whose allow-list no longer admits a mailbox may pause and cance
   })
 
 t.test('a pass no caller asked for (a scheduled one) runs only while the job\'s client is admitted', async (t) => {
-  const KEY = generateApiKey()
-  let settings: AuthSettings | undefined
-  const gw = await buildTestGateway(t, {
-    auth: (auth) => {
-      auth.clients.push({
-        name: 'mover',
-        apiKeys: [{ id: 'm1', sha256: hashApiKey(KEY) }],
-        appIds: [],
-        scopes: ['jobs:read', 'jobs:write', 'mailboxes:read'],
-        mailboxes: [EWS, GRAPH]
-      })
-      settings = auth
-    }
-  })
+  const { gw, as, auth, narrow } = await moverGateway(t)
   const { app } = gw
-  const as = { 'x-api-key': KEY }
   const folder = await seed(gw, 'Scheduled', 3)
   const request = { source: { mailbox: EWS, folder }, target: { mailbox: GRAPH } }
   const job = json<JobBody>(await post(app, '/jobs', request, as))
   t.equal((await until(app, job.id, ['completed', 'failed'], as)).state, 'completed')
-  const auth = settings as AuthSettings
-  const mover = auth.clients.find((c) => c.name === 'mover')
-  if (mover === undefined) throw new Error('no client mover')
 
   // The target leaves the allow-list; the next pass starts as a schedule starts it: without a caller.
-  mover.mailboxes = [EWS]
-  app.authenticator.reload(auth)
+  narrow([EWS])
   await app.jobService.control(job.id, 'run')
   const failed = await until(app, job.id, ['completed', 'failed'], as) as JobBody & { error?: { code: string } }
   t.equal(failed.state, 'failed', 'the pass did not run')
   t.equal(failed.error?.code, 'MBG_ERR_MAILBOX_FORBIDDEN', JSON.stringify(failed.error))
 
   // The client removed from the configuration altogether: no more passes either.
-  mover.mailboxes = [EWS, GRAPH]
   auth.clients = auth.clients.filter((c) => c.name !== 'mover')
-  app.authenticator.reload(auth)
+  narrow([EWS, GRAPH])
   await app.jobService.control(job.id, 'run')
   let ended = await app.jobService.get(job.id)
   while (ended.state !== 'failed' && ended.state !== 'completed') {
