@@ -1,0 +1,103 @@
+/**
+ * Memory bound of large items (issue 12): one 25 MB item exported and imported through a gateway process on each
+ * backend, its peak RSS above its baseline read from outside, in /proc (VmHWM after resetting it; proc(5)), as the
+ * benchmark does (bench/processes.ts, bench/measure.ts). The gateway and the simulators run in processes of their
+ * own (bench/gateway-process.ts, bench/sim-process.ts), so only the gateway's memory is counted. The EWS import
+ * sample is a 19 MB item: EWS takes at most 19,660,800 bytes (`maxItemBytes`, what fits in 25 MB of base64).
+ *
+ * The bound is a multiple of the item size (`LARGE_ITEM_RSS_BOUND`). Item data crosses the gateway as base64 (4/3
+ * of the item), so one copy of it is already 1.33× the item: see the constant for what the bound allows. No
+ * timing is asserted; the event-loop delay of each sample is only reported (t.comment).
+ */
+import t, { type Test } from 'tap'
+import { generateApiKey } from '../../src/access/authenticator.js'
+import { GatewayClient, type SimSet } from '../../bench/clients.js'
+import { freePort, startChild } from '../../bench/processes.js'
+import { measure, type Bench, type Sample } from '../../bench/measure.js'
+import { seed } from '../../bench/scenarios/throughput.js'
+
+/**
+ * Peak gateway RSS above baseline, as a multiple of the item size, that one large item may cost. The wire form of
+ * an item is its base64 (4/3 of it): a path that holds the backend's answer and the caller's answer (or the
+ * caller's body and the backend's request) at once needs 2 × 4/3 ≈ 2.7× plus the allocator's slack.
+ */
+const LARGE_ITEM_RSS_BOUND = Number(process.env.LARGE_ITEM_RSS_BOUND ?? 10)
+
+const ITEM_BYTES = 25_000_000
+const EWS_IMPORT_BYTES = 19_000_000
+const MB = 1e6
+
+const apiKey = generateApiKey()
+const sim = await startChild('large-sim', 'bench/sim-process.ts', {
+  PATH: process.env.PATH, HOME: process.env.HOME, BENCH_API_KEY: apiKey, LOG_LEVEL: 'warn'
+})
+t.teardown(async () => { await sim.child.stop() })
+const sims = (sim.ready.sets as Record<string, SimSet>).main
+const port = await freePort()
+const gw = await startChild('large-gateway', 'bench/gateway-process.ts', {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  MBG_CONFIG_FILE: sims.configFile,
+  STATE_STORE: 'memory',
+  LOG_LEVEL: 'warn',
+  MAX_EVENT_LOOP_DELAY_MS: '0'
+}, ['--expose-gc'])
+const gateway = new GatewayClient(`http://127.0.0.1:${port}`, apiKey)
+t.teardown(async () => { await gateway.close(); await gw.child.stop() })
+
+// Only what `measure` and `seed` read: the processes and the gateway client.
+const bench = { gateway, gatewayProcess: gw.child, sim: sim.child } as unknown as Bench
+
+/** One sample of `fn`, asserting the gateway's peak RSS growth against the bound. */
+async function bounded (t: Test, what: string, itemBytes: number, fn: () => Promise<void>): Promise<Sample> {
+  const s = await measure(bench, fn)
+  const times = s.peakAboveBytes / itemBytes
+  t.comment(`${what}: peak RSS +${(s.peakAboveBytes / MB).toFixed(0)} MB = ${times.toFixed(2)}× the item ` +
+    `(${(itemBytes / MB).toFixed(1)} MB); longest event-loop delay ${s.loopMaxMs} ms`)
+  t.ok(times <= LARGE_ITEM_RSS_BOUND, `${what}: peak RSS growth ${times.toFixed(2)}× ≤ ${LARGE_ITEM_RSS_BOUND}× item`)
+  return s
+}
+
+async function exportOne (mailbox: string, itemId: string): Promise<string> {
+  const r = await gateway.json<{ succeeded: number, results: Array<{ data?: string }> }>('POST',
+    `/mailboxes/${mailbox}/items:export`, { itemIds: [itemId] })
+  if (r.succeeded !== 1 || r.results[0].data === undefined) {
+    throw new Error(`export: ${JSON.stringify(r).slice(0, 300)}`)
+  }
+  return r.results[0].data
+}
+
+async function importOne (mailbox: string, folderId: string, data: string): Promise<void> {
+  const r = await gateway.json<{ succeeded: number }>('POST', `/mailboxes/${mailbox}/items:import`,
+    { items: [{ folderId, mode: 'create', data }] })
+  if (r.succeeded !== 1) throw new Error(`import: ${JSON.stringify(r).slice(0, 300)}`)
+}
+
+for (const [backend, mailbox, importBytes] of [
+  ['EWS', 'alice@contoso.example', EWS_IMPORT_BYTES],
+  ['Graph', 'carol@contoso.example', ITEM_BYTES]
+] as const) {
+  t.test(`${backend}: one 25 MB item exported, then one ${importBytes / MB} MB item imported`, async (t) => {
+    const big = await seed(bench, mailbox, `Large ${backend} export`, 1, ITEM_BYTES)
+    const source = importBytes === ITEM_BYTES
+      ? big
+      : await seed(bench, mailbox, `Large ${backend} source`, 1, importBytes)
+    const target = await seed(bench, mailbox, `Large ${backend} import`, 0, 0)
+    t.teardown(async () => {
+      for (const f of new Set([big, source, target])) await sim.child.ask({ cmd: 'drop', folder: f.folder.store })
+    })
+    let exported = ''
+    await bounded(t, `${backend} export`, big.bytes, async () => {
+      exported = await exportOne(mailbox, big.items[0].gateway)
+    })
+    t.equal(Buffer.byteLength(exported, 'base64'), big.bytes, 'the whole item was exported')
+    const data = source === big ? exported : await exportOne(mailbox, source.items[0].gateway)
+    exported = ''
+    await bounded(t, `${backend} import`, source.bytes, async () => {
+      await importOne(mailbox, target.folder.gateway, data)
+    })
+    t.match(await sim.child.ask({ cmd: 'count', folder: target.folder.store }), { count: 1 }, 'the item was imported')
+  })
+}
