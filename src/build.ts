@@ -14,6 +14,7 @@ import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
 import type { CallerAuthenticator } from './access/authenticator.js'
 import { isStrictBase64 } from './base64.js'
+import { parseJsonBytes } from './json-bytes.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import { BadRequest } from './errors.js'
 import { buildProblem } from '../plugins/app/problem-details.js'
@@ -172,13 +173,13 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
       done(null, undefined)
       return
     }
-    const text = bytes.toString('utf8')
     if (plainJson(bytes)) {
       try {
-        done(null, JSON.parse(text)); return
+        // Item data (long base64 strings) is copied out of the bytes once, not decoded into a text first.
+        done(null, parseJsonBytes(bytes)); return
       } catch {} // not JSON: the default parser says so, as it always does
     }
-    json(request, text, done)
+    json(request, bytes.toString('utf8'), done)
   })
 
   fastify.addHook('onRequest', async (request, reply) => {

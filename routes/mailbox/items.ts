@@ -11,7 +11,7 @@ import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
 import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
 import { importBodyBound } from './hooks.js'
-import { exportAnswerBytes, type ExportAnswer } from '../../src/service/index.js'
+import { exportAnswerPieces, type ExportAnswer } from '../../src/service/index.js'
 
 /** Bytes of NDJSON the answer stream holds before it stops asking for more lines. */
 const STREAM_HIGH_WATER_MARK = 64 * 1024
@@ -93,11 +93,17 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   }, async (request, reply) => {
     const answer = await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
       { signal: request.cancel, stop: request.stop })
-    // The answer object still goes through the hooks (audit counts); its bytes are written by exportAnswerBytes.
+    // The answer object still goes through the hooks (audit counts); its bytes are written by exportAnswerPieces,
+    // piece by piece as the caller reads them (Content-Length known up front), never joined into one buffer.
     const serialize = reply.getSerializationFunction('200')
     if (serialize !== undefined) {
       reply.type('application/json; charset=utf-8').serializer((payload: unknown) => {
-        if (reply.statusCode === 200) return exportAnswerBytes(payload as ExportAnswer, serialize) as string
+        if (reply.statusCode === 200) {
+          const answered = exportAnswerPieces(payload as ExportAnswer, serialize)
+          if (typeof answered === 'string') return answered
+          reply.header('content-length', answered.bytes)
+          return Readable.from(answered.pieces(), { objectMode: false, highWaterMark: STREAM_HIGH_WATER_MARK }) as never
+        }
         // A problem answered after all (a hook failed): serialized as any problem is.
         const problem = reply.getSerializationFunction(String(reply.statusCode), 'application/problem+json')
         return problem !== undefined ? problem(payload as Record<string, unknown>) : JSON.stringify(payload)
