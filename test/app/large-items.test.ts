@@ -5,9 +5,9 @@
  * own (bench/gateway-process.ts, bench/sim-process.ts), so only the gateway's memory is counted. The EWS import
  * sample is a 19 MB item: EWS takes at most 19,660,800 bytes (`maxItemBytes`, what fits in 25 MB of base64).
  *
- * The bound is a multiple of the item size (`LARGE_ITEM_RSS_BOUND`). Item data crosses the gateway as base64 (4/3
- * of the item), so one copy of it is already 1.33× the item: see the constant for what the bound allows. No
- * timing is asserted; the event-loop delay of each sample is only reported (t.comment).
+ * Each measurement runs in a gateway process of its own (see freshGateway). The bounds are multiples of the item
+ * size (`RSS_BOUND`, which says what they allow and why). No timing is asserted; the event-loop delay of each
+ * sample is only reported (t.comment).
  */
 import t, { type Test } from 'tap'
 import { generateApiKey } from '../../src/access/authenticator.js'
@@ -18,10 +18,19 @@ import { seed } from '../../bench/scenarios/throughput.js'
 
 /**
  * Peak gateway RSS above baseline, as a multiple of the item size, that one large item may cost. The wire form of
- * an item is its base64 (4/3 of it): a path that holds the backend's answer and the caller's answer (or the
- * caller's body and the backend's request) at once needs 2 × 4/3 ≈ 2.7× plus the allocator's slack.
+ * an item is its base64 (4/3 of it), so each copy of it the gateway holds at once costs 1.33× the item. What the
+ * paths hold at their peak now (measured on a loaded 2-core machine: EWS export 4.0–4.3×, EWS import 4.1–5.2×,
+ * Graph export 3.5–4.0×, Graph import 3.9–4.0×; before, in the same test: 5.4×, 6.7×, 6.8×, 10.8×), with room
+ * for the garbage collector's timing:
+ *  - export: the backend's answer as read (one buffer of its declared length) and the item's data string cut out
+ *    of it, plus the pieces of the caller's answer in flight and the garbage not yet collected;
+ *  - import: the caller's body as read (one buffer), the data string cut out of it and, on EWS, the UploadItems
+ *    request built whole (Graph writes its import body in pieces).
+ * The issue's goal (1.5×) needs the data streamed from one socket to the other, never held whole: not done yet.
  */
-const LARGE_ITEM_RSS_BOUND = Number(process.env.LARGE_ITEM_RSS_BOUND ?? 10)
+const RSS_BOUND: Record<string, number> = {
+  'EWS export': 5, 'EWS import': 6, 'Graph export': 5, 'Graph import': 5
+}
 
 const ITEM_BYTES = 25_000_000
 const EWS_IMPORT_BYTES = 19_000_000
@@ -63,9 +72,10 @@ async function bounded (t: Test, bench: Bench, what: string, itemBytes: number, 
 Promise<Sample> {
   const s = await measure(bench, fn)
   const times = s.peakAboveBytes / itemBytes
+  const bound = RSS_BOUND[what]
   t.comment(`${what}: peak RSS +${(s.peakAboveBytes / MB).toFixed(0)} MB = ${times.toFixed(2)}× the item ` +
     `(${(itemBytes / MB).toFixed(1)} MB); longest event-loop delay ${s.loopMaxMs} ms`)
-  t.ok(times <= LARGE_ITEM_RSS_BOUND, `${what}: peak RSS growth ${times.toFixed(2)}× ≤ ${LARGE_ITEM_RSS_BOUND}× item`)
+  t.ok(times <= bound, `${what}: peak RSS growth ${times.toFixed(2)}× ≤ ${bound}× item`)
   return s
 }
 
