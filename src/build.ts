@@ -4,7 +4,7 @@
  * OpenAPI generator alike.
  */
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Logger } from 'pino'
 import { Ajv, type Options as AjvOptions } from 'ajv'
@@ -14,6 +14,7 @@ import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
 import type { CallerAuthenticator } from './access/authenticator.js'
 import { isStrictBase64 } from './base64.js'
+import { parseJsonBytes } from './json-bytes.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import { BadRequest } from './errors.js'
 import { buildProblem } from '../plugins/app/problem-details.js'
@@ -103,6 +104,64 @@ function plainJson (bytes: Buffer): boolean {
     bytes.indexOf('constructor') === -1 && bytes.indexOf('\\u') === -1
 }
 
+/**
+ * Reads a request body as Fastify's own reader does (413 FST_ERR_CTP_BODY_TOO_LARGE past `limit`, at once when
+ * Content-Length says so; 400 FST_ERR_CTP_INVALID_CONTENT_LENGTH when the body is not as long as it said; a
+ * stream error as a 400), but into one buffer of the declared length, allocated up front: collecting the
+ * chunks and joining them at the end would hold a body of item data twice.
+ */
+function readBody (payload: NodeJS.ReadableStream & { receivedEncodedLength?: number },
+  contentLength: string | undefined, limit: number, done: (err: Error | null, bytes: Buffer) => void): void {
+  const declared = Number(contentLength)
+  if (declared > limit) { done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), EMPTY); return }
+  const into = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined
+  const chunks: Buffer[] = []
+  let received = 0
+  let filled = 0
+  const stop = (): void => {
+    payload.removeListener('data', onData)
+    payload.removeListener('end', onEnd)
+    payload.removeListener('error', onEnd)
+  }
+  const onData = (chunk: Buffer | string): void => {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    if (received + bytes.length > limit || (payload.receivedEncodedLength ?? 0) > limit) {
+      stop()
+      done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), EMPTY)
+      return
+    }
+    // Once a chunk does not fit (a preParsing stream that changed the length), the rest is collected.
+    if (into !== undefined && chunks.length === 0 && received + bytes.length <= into.length) {
+      bytes.copy(into, received)
+      filled = received + bytes.length
+    } else chunks.push(bytes)
+    received += bytes.length
+  }
+  const onEnd = (err?: Error & { statusCode?: number }): void => {
+    stop()
+    if (err !== undefined && err !== null) {
+      if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400
+      done(err, EMPTY)
+      return
+    }
+    if (!Number.isNaN(declared) && (payload.receivedEncodedLength ?? received) !== declared) {
+      done(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH(), EMPTY)
+      return
+    }
+    // A body as long as declared filled `into` exactly; else the chunks, copied (never a view over the socket's
+    // read buffer), after what `into` holds.
+    if (into !== undefined && chunks.length === 0 && filled === into.length) { done(null, into); return }
+    if (into !== undefined && filled > 0) chunks.unshift(into.subarray(0, filled))
+    done(null, Buffer.concat(chunks, received))
+  }
+  payload.on('data', onData)
+  payload.on('end', onEnd)
+  payload.on('error', onEnd)
+  payload.resume()
+}
+
+const EMPTY = Buffer.alloc(0)
+
 function problemBody (status: number, detail: string): string {
   return JSON.stringify({
     type: 'urn:mailbox-gateway:problem:bad-request',
@@ -166,20 +225,25 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
   // DELETE and GET sent with a JSON content type but no body (common with curl aliases) are fine.
   const json = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body
+  fastify.addContentTypeParser('application/json', (request, payload, done) => {
+    const limit = request.routeOptions.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 0
+    readBody(payload, request.headers['content-length'], limit,
+      (err, bytes) => { if (err !== null) done(err, undefined); else parseJsonBody(request, bytes, done) })
+  })
+  const parseJsonBody = (request: FastifyRequest, bytes: Buffer,
+    done: (err: Error | null, body?: unknown) => void): void => {
     if (bytes.length === 0 && (request.method === 'DELETE' || request.method === 'GET')) {
       done(null, undefined)
       return
     }
-    const text = bytes.toString('utf8')
     if (plainJson(bytes)) {
       try {
-        done(null, JSON.parse(text)); return
+        // Item data (long base64 strings) is copied out of the bytes once, not decoded into a text first.
+        done(null, parseJsonBytes(bytes)); return
       } catch {} // not JSON: the default parser says so, as it always does
     }
-    json(request, text, done)
-  })
+    json(request, bytes.toString('utf8'), done)
+  }
 
   fastify.addHook('onRequest', async (request, reply) => {
     if (!REQUEST_ID.test(String(request.id))) (request as { id: string }).id = randomUUID()

@@ -10,8 +10,9 @@
  * the response closes before the gateway ended it: the caller went away.
  */
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, preParsingAsyncHookHandler } from 'fastify'
 import { armDeadline, raceDeadline, type MailboxTarget } from '../../src/service/index.js'
+import { TooLarge } from '../../src/errors.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -73,6 +74,28 @@ const hooks: FastifyPluginAsync = async (fastify) => {
     request.mailbox = await raceDeadline(
       fastify.mailboxService.resolve(request.params.mailbox, request.id, request.caller), controller.signal)
   })
+}
+
+/**
+ * A preParsing hook for an import route under /mailboxes/:mailbox: a body whose Content-Length is above what the
+ * mailbox's backend could take (`MailboxService.importBodyLimit`: the larger of one export answer and one item of
+ * the backend's `maxItemBytes`, as base64, plus room for `maxItems` items' other fields) is refused with a 413
+ * MBG_ERR_TOO_LARGE before any of it is read, instead of being read, parsed and refused item by item. Runs after
+ * the caller's credential and scope were checked (plugins/app/access.ts); a mailbox it cannot place without
+ * asking a backend is left to the route (and BODY_LIMIT_BYTES). A body without Content-Length (chunked) is bounded
+ * by BODY_LIMIT_BYTES only.
+ */
+export function importBodyBound (fastify: FastifyInstance, maxItems: number): preParsingAsyncHookHandler {
+  return async (request, _reply, payload) => {
+    const declared = Number(request.headers['content-length'])
+    if (!Number.isFinite(declared) || declared <= 0) return payload
+    const { mailbox } = request.params as { mailbox: string }
+    const limit = await fastify.mailboxService.importBodyLimit(mailbox, maxItems, request.caller)
+    if (limit === undefined || declared <= limit) return payload
+    throw new TooLarge(`the request body is ${declared} bytes; an import into ${mailbox.slice(0, 320)} takes at ` +
+      `most ${limit} (the larger of MAX_EXPORT_ANSWER_BYTES and one item of its backend's maxItemBytes as base64, ` +
+      'plus the items\' other fields): send fewer items per request, or items its backend takes')
+  }
 }
 
 export default fp(hooks, { name: 'mailbox-hooks' })

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest, preParsingAsyncHookHandler } from 'fastify'
 import { FolderParams, MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
 import {
   deleteRequest, ExportLine, ExportResponse, exportRequest, FolderExportRequest, ImportResponse, importRequest,
@@ -10,7 +10,8 @@ import { configurable } from '../../src/schemas/limits.js'
 import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
 import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
-import { exportAnswerBytes, type ExportAnswer } from '../../src/service/index.js'
+import { importBodyBound } from './hooks.js'
+import { exportAnswerPieces, type ExportAnswer } from '../../src/service/index.js'
 
 /** Bytes of NDJSON the answer stream holds before it stops asking for more lines. */
 const STREAM_HIGH_WATER_MARK = 64 * 1024
@@ -92,11 +93,17 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   }, async (request, reply) => {
     const answer = await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
       { signal: request.cancel, stop: request.stop })
-    // The answer object still goes through the hooks (audit counts); its bytes are written by exportAnswerBytes.
+    // The answer object still goes through the hooks (audit counts); its bytes are written by exportAnswerPieces,
+    // piece by piece as the caller reads them (Content-Length known up front), never joined into one buffer.
     const serialize = reply.getSerializationFunction('200')
     if (serialize !== undefined) {
       reply.type('application/json; charset=utf-8').serializer((payload: unknown) => {
-        if (reply.statusCode === 200) return exportAnswerBytes(payload as ExportAnswer, serialize) as string
+        if (reply.statusCode === 200) {
+          const answered = exportAnswerPieces(payload as ExportAnswer, serialize)
+          if (typeof answered === 'string') return answered
+          reply.header('content-length', answered.bytes)
+          return Readable.from(answered.pieces(), { objectMode: false, highWaterMark: STREAM_HIGH_WATER_MARK }) as never
+        }
         // A problem answered after all (a hook failed): serialized as any problem is.
         const problem = reply.getSerializationFunction(String(reply.statusCode), 'application/problem+json')
         return problem !== undefined ? problem(payload as Record<string, unknown>) : JSON.stringify(payload)
@@ -139,13 +146,24 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     return await reply.type('application/x-ndjson').send(body as never)
   })
 
+  // A body the mailbox's backend could never take is refused (413) before it is read, then Idempotency-Key's hooks.
+  const keyed = idempotent(fastify)
+  const bound = importBodyBound(fastify, opts.maxBatchItems)
+  const hashed = keyed.preParsing as preParsingAsyncHookHandler
+  const importHooks = {
+    ...keyed,
+    preParsing: async function (this: FastifyInstance, ...[request, reply, payload]: Parameters<typeof bound>) {
+      const checked = await bound.call(this, request, reply, payload) as typeof payload
+      return await hashed.call(this, request, reply, checked)
+    }
+  }
   fastify.post('/mailboxes/:mailbox/items::import', {
     config: { scope: 'items:import', audit: 'items.import' },
-    ...idempotent(fastify),
+    ...importHooks,
     schema: {
       tags: ['items'],
       summary: 'Import items (full fidelity)',
-      description: `Imports up to ${opts.maxBatchItems} item streams (${configurable('MAX_BATCH_ITEMS')}), as exported, into folders, creating new items or updating existing ones (itemId + current changeKey). Answers 200 with one result per item, in input order. A larger request body than the limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}) is a 413.`,
+      description: `Imports up to ${opts.maxBatchItems} item streams (${configurable('MAX_BATCH_ITEMS')}), as exported, into folders, creating new items or updating existing ones (itemId + current changeKey). Answers 200 with one result per item, in input order. A larger request body than the limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}) is a 413; so is, before any of it is read, a body whose Content-Length is above what the mailbox's backend could take: for a backend with an item-size limit (\`maxItemBytes\`; EWS by default), the larger of \`MAX_EXPORT_ANSWER_BYTES\` and one such item as base64, plus 8 KiB per item and 64 KiB (README "API tour").`,
       operationId: 'importItems',
       params: MailboxParams,
       headers: IdempotencyHeaders,

@@ -324,6 +324,24 @@ export class BackendRouter {
   }
 
   /**
+   * The backend serving a gateway id or primary SMTP address, and the mailbox's address, found without asking any
+   * backend (no discovery): configured mailboxes first, then registered ones. Undefined for a name the gateway does
+   * not know. For checks made before a request body is read (a body the backend could never take: src/service
+   * `importBodyLimit`); `resolve` remains the one answer about whether the mailbox exists.
+   */
+  async backendOf (idOrAddress: string):
+  Promise<{ address: string, backend: MailboxBackend, name: string } | undefined> {
+    const key = idOrAddress.toLowerCase()
+    let m: KnownMailbox | undefined = this.configuredKeys.get(key)
+    if (m === undefined) {
+      const entry = await this.registry.find(key)
+      if (entry !== undefined && this.backends.has(entry.backend)) m = known(entry)
+    }
+    if (m === undefined) return undefined
+    return { address: m.address.toLowerCase(), backend: this.backend(m.backend), name: m.backend }
+  }
+
+  /**
    * Resolves a gateway id or a primary SMTP address, configured mailboxes first, then registered ones.
    * Throws MBG_ERR_MAILBOX_NOT_FOUND (also for an archive id of a mailbox that has none, and for a registration
    * whose backend is no longer configured). `check` sees the mailbox's address and backend before any backend is

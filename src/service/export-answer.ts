@@ -2,7 +2,8 @@
  * The JSON answer of an export (`ExportResponse`) written as bytes without passing item data through the
  * JSON serializer: the answer is serialized (by the route's compiled serializer, so shape and field order
  * are exactly the schema's) with each item's data replaced by a placeholder, and the data strings are then
- * copied into the answer's bytes in their places, once. Standard base64 (checked: `isStrictBase64`) is
+ * written in their places, a piece at a time as the answer is sent (never joined into one buffer). Standard
+ * base64 (checked: `isStrictBase64`) is
  * ASCII and holds nothing JSON escapes (RFC 8259 section 7), so it goes into a JSON string as it is.
  * Serializing it the usual way would scan it for escapes, concatenate it into one answer string, count that
  * string's UTF-8 bytes for Content-Length and encode it again to write it: about a third of the gateway's
@@ -14,13 +15,27 @@ import { isStrictBase64 } from '../base64.js'
 /** An export answer: `results` with item `data` strings among other fields. */
 export interface ExportAnswer { results: Array<object & { data?: unknown }> }
 
+/** Characters of item data per piece of a written answer (`exportAnswerPieces`). */
+const PIECE_CHARS = 256 * 1024
+
 /**
- * `serialize(answer)`, as the UTF-8 bytes of the same JSON text. `serialize` must write every string it
- * is given as a JSON string (a compiled response serializer does). Results whose `data` is not standard
- * base64 go through `serialize` unchanged; an answer without any data is answered as `serialize`'s string.
+ * An answer to write piece by piece: `bytes` in all (its Content-Length), and `pieces()`, which gives the
+ * answer's UTF-8 bytes in order, item data cut into pieces of PIECE_CHARS characters converted as they are
+ * asked for (never the whole answer in one buffer: a 25 MB item is 33 MB of base64, held once, as its string).
  */
-export function exportAnswerBytes (answer: ExportAnswer,
-  serialize: (payload: Record<string, unknown>) => string): Buffer | string {
+export interface AnswerPieces {
+  bytes: number
+  pieces: () => Generator<Buffer>
+}
+
+/**
+ * `serialize(answer)`, as pieces of the UTF-8 bytes of the same JSON text (see `AnswerPieces`). `serialize` must
+ * write every string it is given as a JSON string (a compiled response serializer does). Results whose `data` is
+ * not standard base64 go through `serialize` unchanged; an answer without any data is answered as `serialize`'s
+ * string.
+ */
+export function exportAnswerPieces (answer: ExportAnswer,
+  serialize: (payload: Record<string, unknown>) => string): AnswerPieces | string {
   // A placeholder the caller cannot have put in any other field: it is drawn after the request was read.
   const nonce = randomBytes(12).toString('hex')
   const data: string[] = []
@@ -32,26 +47,40 @@ export function exportAnswerBytes (answer: ExportAnswer,
   })
   if (data.length === 0) return serialize(answer as unknown as Record<string, unknown>)
   const text = serialize({ ...answer, results } as unknown as Record<string, unknown>)
-  const pieces: string[] = []
+  const around: Buffer[] = []
   let from = 0
   for (let k = 0; k < data.length; k++) {
     const quoted = `"${nonce}-${k}"`
     const at = text.indexOf(quoted, from)
     // A serializer that left a result out: answer the usual way.
     if (at === -1) return serialize(answer as unknown as Record<string, unknown>)
-    pieces.push(text.slice(from, at + 1))
+    around.push(Buffer.from(text.slice(from, at + 1), 'utf8'))
     from = at + quoted.length - 1
   }
-  pieces.push(text.slice(from))
-  let length = 0
-  for (const piece of pieces) length += Buffer.byteLength(piece)
-  for (const d of data) length += d.length
-  const out = Buffer.allocUnsafe(length)
-  let offset = 0
-  for (let k = 0; k < data.length; k++) {
-    offset += out.write(pieces[k], offset, 'utf8')
-    offset += out.write(data[k], offset, 'latin1')
+  around.push(Buffer.from(text.slice(from), 'utf8'))
+  let bytes = 0
+  for (const piece of around) bytes += piece.length
+  for (const d of data) bytes += d.length
+  return {
+    bytes,
+    pieces: function * () {
+      for (let k = 0; k < data.length; k++) {
+        yield around[k]
+        const d = data[k]
+        // Standard base64 is ASCII: latin1 writes each character as its one byte.
+        for (let i = 0; i < d.length; i += PIECE_CHARS) yield Buffer.from(d.slice(i, i + PIECE_CHARS), 'latin1')
+      }
+      yield around[data.length]
+    }
   }
-  out.write(pieces[data.length], offset, 'utf8')
-  return out
+}
+
+/**
+ * `serialize(answer)`, as the UTF-8 bytes of the same JSON text in one buffer (`exportAnswerPieces` joined), or
+ * `serialize`'s string when no data was written apart.
+ */
+export function exportAnswerBytes (answer: ExportAnswer,
+  serialize: (payload: Record<string, unknown>) => string): Buffer | string {
+  const answered = exportAnswerPieces(answer, serialize)
+  return typeof answered === 'string' ? answered : Buffer.concat([...answered.pieces()], answered.bytes)
 }

@@ -38,6 +38,16 @@ import { NO_TELEMETRY, type Telemetry } from '../telemetry.js'
  */
 export const DEFAULT_MAX_EXPORT_ANSWER_BYTES = 64 * 1024 * 1024
 
+/**
+ * Room, bytes, for one import item's fields besides `data` in a request body (`importBodyLimit`): folderId and
+ * itemId (≤ 1024 characters each), changeKey (≤ 512), mode, source, associated and the JSON around them, with
+ * room for escapes.
+ */
+export const IMPORT_ITEM_FIELDS_BYTES = 8 * 1024
+
+/** Room, bytes, for the rest of an import request body (`importBodyLimit`): whitespace, the outer object. */
+export const IMPORT_BODY_SLACK_BYTES = 64 * 1024
+
 /** A change-feed request as callers send it: `cursor` is the previous answer's `cursor`. */
 export interface ChangesQuery {
   cursor?: string
@@ -180,6 +190,27 @@ export class MailboxService {
         }
       : undefined)
     return { address: removed.address, id: removed.id, backend: removed.backend }
+  }
+
+  /**
+   * The largest import request body (bytes) worth reading for the mailbox named `idOrAddress`, known before the
+   * body is read (no backend is asked), or undefined: no bound of its own (BODY_LIMIT_BYTES alone), because the
+   * mailbox is unknown, the caller may not use it (the request fails on that later, as any other), or its backend
+   * takes items of any size (no `limits.import.maxItemBytes`). The bound holds the larger of one export answer's
+   * item data (`maxExportAnswerBytes`, so an export answer always imports back in one request) and one item of
+   * `maxItemBytes` as base64 (4 characters per 3 bytes, RFC 4648 section 4), plus IMPORT_ITEM_FIELDS_BYTES for each
+   * of `maxItems` items' other fields and IMPORT_BODY_SLACK_BYTES. EWS (maxItemBytes 19,660,800, 25 MB of base64):
+   * 67,993,600 bytes with the defaults; Graph (112,500,000): 150,884,736, above the default BODY_LIMIT_BYTES.
+   */
+  async importBodyLimit (idOrAddress: string, maxItems: number, principal?: Caller): Promise<number | undefined> {
+    const found = await this.router.backendOf(idOrAddress)
+    if (found === undefined) return undefined
+    const { address, name: backend } = found
+    if (principal !== undefined && !principal.mayAccess({ address, backend })) return undefined
+    const most = found.backend.limits.import.maxItemBytes
+    if (most === undefined) return undefined
+    const data = Math.max(this.maxExportAnswerBytes, Math.ceil(most / 3) * 4)
+    return data + maxItems * IMPORT_ITEM_FIELDS_BYTES + IMPORT_BODY_SLACK_BYTES
   }
 
   /**

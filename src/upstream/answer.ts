@@ -67,6 +67,9 @@ export async function readCapped (body: Readable, contentLength: string | string
 
 const BOM = [0xef, 0xbb, 0xbf]
 
+/** Declared answer lengths from which the answer is read into one buffer allocated up front (bytes). */
+const PREALLOCATE_FROM = 64 * 1024
+
 /**
  * `readCapped`, as bytes: the body in one Buffer (the chunks copied once), a leading UTF-8 BOM
  * (EF BB BF) dropped. For answers whose big parts are sliced out as bytes (EWS ExportItems `Data`,
@@ -79,17 +82,25 @@ export async function readCappedBytes (body: Readable, contentLength: string | s
     body.destroy()
     throw tooLargeAnswer(where, cap)
   }
+  // A declared length (every large answer of both backends has one) is read straight into one buffer of that
+  // size: collecting the chunks and joining them would hold the answer twice at the end.
+  const into = Number.isSafeInteger(declared) && declared >= PREALLOCATE_FROM ? Buffer.allocUnsafe(declared) : undefined
   const chunks: Buffer[] = []
   let total = 0
+  let filled = 0
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length
-    if (total > cap.bytes) {
+    if (total + chunk.length > cap.bytes) {
       chunks.length = 0
       body.destroy()
       throw tooLargeAnswer(where, cap)
     }
-    chunks.push(chunk)
+    // Once a chunk does not fit (a backend that got its length wrong), the rest is collected and joined.
+    if (into !== undefined && chunks.length === 0 && filled + chunk.length <= into.length) {
+      filled += chunk.copy(into, filled)
+    } else chunks.push(chunk)
+    total += chunk.length
   }
+  if (into !== undefined && filled > 0) chunks.unshift(into.subarray(0, filled))
   const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)
   return bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2] ? bytes.subarray(3) : bytes
 }

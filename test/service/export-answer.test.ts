@@ -3,7 +3,7 @@
  * the bytes must be exactly those of the serialized answer.
  */
 import t from 'tap'
-import { exportAnswerBytes } from '../../src/service/export-answer.js'
+import { exportAnswerBytes, exportAnswerPieces } from '../../src/service/export-answer.js'
 
 const data = (n: number, seed: number): string =>
   Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255)).toString('base64')
@@ -38,4 +38,17 @@ t.test('a serializer that drops results is answered the usual way', async (t) =>
   const answer = { results: [{ itemId: 'a', changeKey: 'k', data: data(30, 1) }], succeeded: 1, failed: 0 }
   const dropping = (p: Record<string, unknown>): string => JSON.stringify({ ...p, results: [] })
   t.equal(exportAnswerBytes(answer, dropping), dropping(answer))
+})
+
+t.test('written in pieces: the same bytes, their count known up front, no piece holding a whole item', async (t) => {
+  const big = data(1_000_000, 4)
+  const answer = { results: [{ itemId: 'a', changeKey: 'k', data: big, source: 'ews' }], succeeded: 1, failed: 0 }
+  const out = exportAnswerPieces(answer, serialize)
+  if (typeof out === 'string') { t.fail('item data is written apart'); return }
+  const pieces = [...out.pieces()]
+  const joined = Buffer.concat(pieces)
+  t.equal(out.bytes, joined.length, 'bytes is the length of what the pieces give')
+  t.ok(Buffer.from(JSON.stringify(answer), 'utf8').equals(joined))
+  t.ok(Math.max(...pieces.map((p) => p.length)) <= 256 * 1024, 'the data is cut into pieces of at most 256 KiB')
+  t.ok(Buffer.concat([...out.pieces()]).equals(joined), 'the pieces can be given again')
 })

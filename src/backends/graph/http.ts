@@ -4,6 +4,7 @@
  * (auxiliary archives answer 308), one forced token refresh on 401, and transport
  * failures mapped to MBG_ERR_* errors annotated for the retry policy.
  */
+import { Readable } from 'node:stream'
 import { createSecureContext, rootCertificates } from 'node:tls'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { Logger } from 'pino'
@@ -15,12 +16,18 @@ import { graphError, type Subject } from './errors.js'
 import { annotate } from '../../upstream/errors.js'
 import { certificateError } from '../../upstream/misconfiguration.js'
 import { redactUrl } from '../../redact.js'
-import { capOf, DEFAULT_ANSWER_CAPS, readCapped, type AnswerCaps } from '../../upstream/answer.js'
+import { capOf, DEFAULT_ANSWER_CAPS, readCappedBytes, type AnswerCaps } from '../../upstream/answer.js'
+import { parseJsonBytes } from '../../json-bytes.js'
 
 export interface RawResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
   text: string
+  /**
+   * The body as bytes instead of `text` (which is then empty): a successful answer carrying item data
+   * (`itemData`), parsed from its bytes by `graphJson` (src/json-bytes.ts).
+   */
+  bytes?: Buffer
   /** URL that finally answered (after redirects). */
   url: string
 }
@@ -50,6 +57,15 @@ export interface GraphHttpOptions {
 }
 
 const REDIRECTS = new Set([301, 302, 307, 308])
+
+/**
+ * A request body written piece by piece (an import item's megabytes of data are never joined into one string or
+ * buffer): `bytes` in all, as Content-Length; `pieces` gives them afresh for every send.
+ */
+export interface PiecedBody {
+  bytes: number
+  pieces: () => Iterable<Buffer>
+}
 
 export class GraphHttp {
   readonly graphOrigin: string
@@ -83,7 +99,7 @@ export class GraphHttp {
    * under a cap (`answerCaps`: `errorBytes` for a status outside 2xx, else `dataBytes` when `itemData`,
    * else `otherBytes`); past it, 502 MBG_ERR_UPSTREAM_BAD_RESPONSE naming the setting.
    */
-  async send (method: string, url: string, headers: Record<string, string>, body: string | undefined,
+  async send (method: string, url: string, headers: Record<string, string>, body: string | PiecedBody | undefined,
     signal?: AbortSignal, itemData = false): Promise<RawResponse> {
     const timeout = AbortSignal.timeout(this.options.timeoutMs)
     const combined = signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout
@@ -92,22 +108,25 @@ export class GraphHttp {
     try {
       res = await request(url, {
         method: method as Dispatcher.HttpMethod,
-        headers,
-        ...(body !== undefined ? { body } : {}),
+        headers: typeof body === 'object' ? { ...headers, 'content-length': String(body.bytes) } : headers,
+        ...(body !== undefined ? { body: typeof body === 'object' ? Readable.from(body.pieces()) : body } : {}),
         dispatcher: this.agent,
         signal: combined
       })
       const kind = res.statusCode < 200 || res.statusCode >= 300 ? 'errorBytes' : itemData ? 'dataBytes' : 'otherBytes'
       const cap = capOf(this.options.backend ?? 'graph', this.options.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
       const where = `${method} ${redactUrl(url)} (HTTP ${res.statusCode})`
-      const text = await readCapped(res.body, res.headers['content-length'], cap, where)
+      const bytes = await readCappedBytes(res.body, res.headers['content-length'], cap, where)
+      const keep = kind === 'dataBytes'
       if (this.options.logger.isLevelEnabled('debug')) {
         this.options.logger.debug(
           { method, url: redactUrl(url), status: res.statusCode, ms: Date.now() - started },
           'graph http'
         )
       }
-      return { status: res.statusCode, headers: res.headers, text, url }
+      return keep
+        ? { status: res.statusCode, headers: res.headers, text: '', bytes, url }
+        : { status: res.statusCode, headers: res.headers, text: bytes.toString('utf8'), url }
     } catch (err) {
       // The caller went away: not an upstream failure, let the abort propagate as is.
       if (signal?.aborted === true || isGatewayError(err)) throw err
@@ -161,9 +180,10 @@ export class GraphHttp {
   /** Graph call that parses a JSON body. */
   async graphJson<T> (req: GraphRequest): Promise<{ body: T, response: RawResponse }> {
     const response = await this.graph(req)
-    if (response.text.length === 0) return { body: {} as T, response }
+    if (response.text.length === 0 && (response.bytes?.length ?? 0) === 0) return { body: {} as T, response }
     try {
-      return { body: JSON.parse(response.text) as T, response }
+      const body = response.bytes !== undefined ? parseJsonBytes(response.bytes) : JSON.parse(response.text)
+      return { body: body as T, response }
     } catch {
       // Cut-short answers (a failover mid-answer, a proxy) are transient: an idempotent call is sent again;
       // a write whose answer is unreadable is an unknown outcome (src/backends/policy.ts outcomeOf).

@@ -1,0 +1,61 @@
+/**
+ * JSON text that carries item data (base64 strings of megabytes: import requests, Graph exportItems answers)
+ * parsed from its bytes with each long plain string copied once. `JSON.parse` needs the whole text as a string
+ * first (one copy of the bytes) and then copies every string value out of it (a second); the bytes themselves are
+ * a third. Here each string of at least LIFT_FROM bytes with neither a backslash nor a byte above 0x7F (base64
+ * always; RFC 8259 section 7: such a string's characters are its bytes) is cut out of the text and made a
+ * one-byte string straight from the bytes (latin1 decoding is a plain copy), and only the rest is parsed.
+ */
+import { isAscii } from 'node:buffer'
+
+/** Strings shorter than this (bytes) are parsed as they are. */
+const LIFT_FROM = 64 * 1024
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/**
+ * The JSON value of `bytes` (UTF-8, no BOM), as `JSON.parse(bytes.toString('utf8'))` gives it, with long plain
+ * strings copied out of the bytes once (see the module comment). Throws the SyntaxError `JSON.parse` throws for
+ * text that is not JSON. Text holding a `\u0000` escape (which marks the strings cut out) is parsed the usual way.
+ */
+export function parseJsonBytes (bytes: Buffer): unknown {
+  if (bytes.length < LIFT_FROM || bytes.indexOf('\\u0000') !== -1) return JSON.parse(bytes.toString('utf8'))
+  const lifted: string[] = []
+  const parts: string[] = []
+  let last = 0
+  let at = bytes.indexOf(QUOTE)
+  while (at !== -1) {
+    // `at` opens a string (outside strings a quote can only open one): find the quote that closes it.
+    let end = bytes.indexOf(QUOTE, at + 1)
+    while (end !== -1 && escaped(bytes, end)) end = bytes.indexOf(QUOTE, end + 1)
+    if (end === -1) break // unterminated: JSON.parse says so below
+    if (end - at - 1 >= LIFT_FROM) {
+      const content = bytes.subarray(at + 1, end)
+      if (content.indexOf(BACKSLASH) === -1 && isAscii(content) && !isKey(bytes, end + 1)) {
+        parts.push(bytes.toString('utf8', last, at), `"\\u0000${lifted.length}"`)
+        lifted.push(bytes.toString('latin1', at + 1, end))
+        last = end + 1
+      }
+    }
+    at = bytes.indexOf(QUOTE, end + 1)
+  }
+  if (lifted.length === 0) return JSON.parse(bytes.toString('utf8'))
+  parts.push(bytes.toString('utf8', last))
+  return JSON.parse(parts.join(''), (_key, value: unknown) =>
+    typeof value === 'string' && value.charCodeAt(0) === 0 ? lifted[Number(value.slice(1))] : value)
+}
+
+/** Whether the quote at `at` is escaped: an odd number of backslashes right before it. */
+function escaped (bytes: Buffer, at: number): boolean {
+  let n = 0
+  while (at - n - 1 >= 0 && bytes[at - n - 1] === BACKSLASH) n++
+  return n % 2 === 1
+}
+
+/** Whether a string ending right before `from` is an object key: the next byte other than whitespace is ':'. */
+function isKey (bytes: Buffer, from: number): boolean {
+  let i = from
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++
+  return bytes[i] === 0x3a
+}
