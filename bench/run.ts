@@ -11,7 +11,9 @@
  *   BENCH_STREAM_ITEMS (10000), BENCH_STREAM_ITEM_BYTES (8000), BENCH_STREAM_REPS (1): streaming export;
  *   BENCH_JOB_ITEMS (100), BENCH_JOB_REPS (BENCH_REPS): the copy job at the throttle ceiling;
  *   BENCH_ONLY: comma-separated scenario names (throughput, large, listing, exchangelib, stream, ceiling);
- *   BENCH_OUT: the results file (default bench/results/latest.json).
+ *   BENCH_OUT: the results file (default bench/results/latest.json);
+ *   BENCH_CPU_PROF: a folder; each gateway process then runs with `node --cpu-prof` and writes its profile there on
+ *   exit (open it in Chrome DevTools; the explanations in bench/explanations.md come from such profiles).
  */
 import { cpus, loadavg, totalmem } from 'node:os'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -54,7 +56,9 @@ Promise<{ process: IpcChild, client: GatewayClient }> {
     // Measured, not shed: the benchmark reads the event-loop delay itself.
     MAX_EVENT_LOOP_DELAY_MS: '0'
   }
-  const { child } = await startChild(name, 'bench/gateway-process.ts', env, ['--expose-gc'])
+  const prof = process.env.BENCH_CPU_PROF
+  const nodeArgs = ['--expose-gc', ...(prof !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])]
+  const { child } = await startChild(name, 'bench/gateway-process.ts', env, nodeArgs)
   return { process: child, client: new GatewayClient(`http://127.0.0.1:${port}`, apiKey) }
 }
 

@@ -98,26 +98,19 @@ function searchKeyOf (node: XmlNode): string | undefined {
  */
 export function readItemSummary (node: XmlNode): ItemSummary {
   const idNode = child(node, NS.t, 'ItemId')
-  const id = idNode?.attrs.Id
-  if (id === undefined || id === '') throw new UpstreamBadResponse('FindItem: an item without ItemId')
-  const what = `FindItem: item ${shortId(toPublicId(id))}`
+  const ewsId = idNode?.attrs.Id
+  if (ewsId === undefined || ewsId === '') throw new UpstreamBadResponse('FindItem: an item without ItemId')
+  const id = toPublicId(ewsId)
   const changeKey = idNode?.attrs.ChangeKey
-  if (changeKey === undefined || changeKey === '') throw new UpstreamBadResponse(`${what} has no ChangeKey`)
+  if (changeKey === undefined || changeKey === '') throw new UpstreamBadResponse(`${itemWhat(id)} has no ChangeKey`)
   const size = nonNegativeInteger(childText(node, NS.t, 'Size'))
-  if (size === undefined) throw new UpstreamBadResponse(`${what} has no Size that is a non-negative integer`)
-  const time = (local: string): string | undefined => {
-    const value = childText(node, NS.t, local)?.trim()
-    if (value !== undefined && !isDateTime(value)) {
-      throw new UpstreamBadResponse(`${what}: ${local} is not an RFC 3339 date-time`)
-    }
-    return value
-  }
-  const created = time('DateTimeCreated')
-  const modified = time('LastModifiedTime')
+  if (size === undefined) throw new UpstreamBadResponse(`${itemWhat(id)} has no Size that is a non-negative integer`)
+  const created = itemTime(node, id, 'DateTimeCreated')
+  const modified = itemTime(node, id, 'LastModifiedTime')
   const subject = childText(node, NS.t, 'Subject')
   const searchKey = searchKeyOf(node)
   return {
-    id: toPublicId(id),
+    id,
     changeKey,
     itemClass: childText(node, NS.t, 'ItemClass') ?? '',
     size,
@@ -126,6 +119,18 @@ export function readItemSummary (node: XmlNode): ItemSummary {
     ...(subject !== undefined ? { subject } : {}),
     ...(searchKey !== undefined ? { searchKey } : {})
   }
+}
+
+/** An item as readItemSummary's errors name it. */
+const itemWhat = (publicId: string): string => `FindItem: item ${shortId(publicId)}`
+
+/** A time of an item summary: undefined when left out; not an RFC 3339 date-time → MBG_ERR_UPSTREAM_BAD_RESPONSE. */
+function itemTime (node: XmlNode, publicId: string, local: string): string | undefined {
+  const value = childText(node, NS.t, local)?.trim()
+  if (value !== undefined && !isDateTime(value)) {
+    throw new UpstreamBadResponse(`${itemWhat(publicId)}: ${local} is not an RFC 3339 date-time`)
+  }
+  return value
 }
 
 /**
