@@ -16,6 +16,7 @@ import { graphError, type Subject } from './errors.js'
 import { annotate } from '../../upstream/errors.js'
 import { certificateError } from '../../upstream/misconfiguration.js'
 import { redactUrl } from '../../redact.js'
+import { Deadline } from '../deadline.js'
 import { capOf, DEFAULT_ANSWER_CAPS, readCappedBytes, type AnswerCaps } from '../../upstream/answer.js'
 import { parseJsonBytes } from '../../json-bytes.js'
 
@@ -65,6 +66,8 @@ const REDIRECTS = new Set([301, 302, 307, 308])
 export interface PiecedBody {
   bytes: number
   pieces: () => Iterable<Buffer>
+  /** The whole body when it is one small Buffer: sent as it is, without a stream around it. */
+  whole?: Buffer
 }
 
 export class GraphHttp {
@@ -101,17 +104,16 @@ export class GraphHttp {
    */
   async send (method: string, url: string, headers: Record<string, string>, body: string | PiecedBody | undefined,
     signal?: AbortSignal, itemData = false): Promise<RawResponse> {
-    const timeout = AbortSignal.timeout(this.options.timeoutMs)
-    const combined = signal !== undefined ? AbortSignal.any([signal, timeout]) : timeout
+    const deadline = new Deadline(this.options.timeoutMs, signal)
     const started = Date.now()
     let res: Dispatcher.ResponseData
     try {
       res = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers: typeof body === 'object' ? { ...headers, 'content-length': String(body.bytes) } : headers,
-        ...(body !== undefined ? { body: typeof body === 'object' ? Readable.from(body.pieces()) : body } : {}),
+        ...(body !== undefined ? { body: typeof body === 'object' ? body.whole ?? Readable.from(body.pieces()) : body } : {}),
         dispatcher: this.agent,
-        signal: combined
+        signal: deadline.signal
       })
       const kind = res.statusCode < 200 || res.statusCode >= 300 ? 'errorBytes' : itemData ? 'dataBytes' : 'otherBytes'
       const cap = capOf(this.options.backend ?? 'graph', this.options.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
@@ -130,7 +132,9 @@ export class GraphHttp {
     } catch (err) {
       // The caller went away: not an upstream failure, let the abort propagate as is.
       if (signal?.aborted === true || isGatewayError(err)) throw err
-      throw this.transportError(err, method, url, timeout.aborted)
+      throw this.transportError(err, method, url, deadline.timedOut)
+    } finally {
+      deadline.done()
     }
   }
 

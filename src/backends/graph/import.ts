@@ -102,16 +102,19 @@ async function upload (
   }
 }
 
-/** Characters of item data per piece of an import body. */
+/** Characters of item data per piece of a large import body. */
 const PIECE_CHARS = 1024 * 1024
 
 /**
- * The JSON body of one import POST, `{"FolderId", "Mode", "ItemId"?, "ChangeKey"?, "Data"}` (protocol brief
- * §4.16), in pieces: the data is standard base64 (the service checked it), ASCII that JSON carries as it is
- * (RFC 8259 section 7), so it is written a megabyte at a time from the item's string, never serialized or joined.
+ * The JSON body of one import POST: exactly the UTF-8 bytes of `JSON.stringify({ FolderId, Mode, ItemId?,
+ * ChangeKey?, Data })` (protocol brief §4.16; ItemId and ChangeKey only for an update of a known item). `data` is
+ * strict base64 (the port's contract, mailbox-backend.ts ImportItem; the service checks it): ASCII that JSON never
+ * escapes (RFC 8259 section 7), so it is copied in as it is, never serialized, scanned or measured again. Up to
+ * PIECE_CHARS of data the body is one Buffer; past it, pieces of a megabyte each are made as the socket takes
+ * them, so a large item is never held twice.
  */
-function importBody (folderId: string, item: ImportItem, itemId: string | undefined): PiecedBody {
-  const fields: Record<string, string> = { FolderId: folderId, Mode: item.mode }
+export function importBody (folderId: string, item: ImportItem, itemId: string | undefined): PiecedBody {
+  const fields: Record<string, string | undefined> = { FolderId: folderId, Mode: item.mode }
   // Create mode must not carry ItemId/ChangeKey (the endpoint rejects them).
   if (item.mode === 'update' && itemId !== undefined) {
     fields.ItemId = itemId
@@ -119,13 +122,16 @@ function importBody (folderId: string, item: ImportItem, itemId: string | undefi
   }
   const head = Buffer.from(`${JSON.stringify(fields).slice(0, -1)},"Data":"`, 'utf8')
   const data = item.data
-  if (data.length <= PIECE_CHARS || data.indexOf('"') !== -1 || data.indexOf('\\') !== -1) {
-    // Short data (and, defensively, data JSON would escape): serialized the usual way.
-    const whole = Buffer.from(JSON.stringify({ ...fields, Data: data }), 'utf8')
-    return { bytes: whole.length, pieces: function * () { yield whole } }
+  const bytes = head.length + data.length + TAIL.length
+  if (data.length <= PIECE_CHARS) {
+    const whole = Buffer.allocUnsafe(bytes)
+    head.copy(whole, 0)
+    whole.write(data, head.length, 'latin1')
+    TAIL.copy(whole, head.length + data.length)
+    return { bytes, whole, pieces: function * () { yield whole } }
   }
   return {
-    bytes: head.length + data.length + 2,
+    bytes,
     pieces: function * () {
       yield head
       for (let i = 0; i < data.length; i += PIECE_CHARS) yield Buffer.from(data.slice(i, i + PIECE_CHARS), 'latin1')
