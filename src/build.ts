@@ -15,6 +15,7 @@ import type { BackendRouter } from './backends/router.js'
 import type { CallerAuthenticator } from './access/authenticator.js'
 import { isStrictBase64 } from './base64.js'
 import { parseJsonBytes } from './json-bytes.js'
+import { lengthKeywords } from './string-length.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import { BadRequest } from './errors.js'
 import { buildProblem } from '../plugins/app/problem-details.js'
@@ -88,6 +89,10 @@ function validator (coerce: boolean): Ajv {
   addFormats.default(ajv)
   // ajv-formats' own `byte` regex overflows V8's regex stack on multi-megabyte strings.
   ajv.addFormat('byte', isStrictBase64)
+  // The same minLength/maxLength, deciding from .length where it can: no count of every character of item data.
+  ajv.removeKeyword('minLength')
+  ajv.removeKeyword('maxLength')
+  ajv.addKeyword(lengthKeywords)
   for (const schema of SHARED_SCHEMAS) ajv.addSchema(schema)
   return ajv
 }
