@@ -337,6 +337,12 @@ t.test('ExportItems / UploadItems: CreateNew round trip is byte-identical; Updat
   t.equal(upsert[0].id, target.id, 'UpdateOrCreate updates an item that is in the folder')
   t.not(upsert[1].id, source[0].id, 'UpdateOrCreate copies an item that is elsewhere')
   t.equal(h.store.items.get(upsert[2].id ?? '')?.associated, true, 'IsAssociated creates an FAI item')
+  const long = exported[0].Data.length > 1024 ? exported[0].Data : exported[0].Data.repeat(4)
+  const corrupt = await upload(h, ['%%%=', `${long.slice(0, 1500)}*${long.slice(1501)}`, `-${long.slice(1)}`,
+    exported[0].Data.replace(/(.{76})/g, '$1\r\n')].map((data) => '<t:Item CreateAction="CreateNew">' +
+    `<t:ParentFolderId Id="${receipts.id}"/><t:Data>${data}</t:Data></t:Item>`).join(''))
+  t.same(corrupt.map((u) => u.code), ['ErrorCorruptData', 'ErrorCorruptData', 'ErrorCorruptData', 'NoError'],
+    'data that is not base64 is corrupt, short or long; base64 broken into lines is not')
   const fault = await h.call(
     m(
       'UploadItems',

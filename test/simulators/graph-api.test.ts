@@ -507,6 +507,13 @@ t.test('Graph simulator API', async (t) => {
     t.equal(withId.status, 400)
     t.type(withId.json.Message, 'string')
     t.notOk('error' in withId.json, 'import errors are not in the Graph shape')
+    const long = Buffer.alloc(3000, 9).toString('base64')
+    for (const Data of ['%%%=', `${long.slice(0, 2000)}*${long.slice(2001)}`, `-${long.slice(1)}`, `${long}\r\n`]) {
+      const body = { FolderId: receipts.id, Mode: 'create', Data }
+      const bad = await h.call('POST', importUrl, { token: null, body })
+      t.equal(bad.status, 400, `Data ${Data.slice(0, 8)}… of ${Data.length} characters`)
+      t.match(bad.json.Message, /'Data' is not valid base64/)
+    }
     const noKey = await h.call('POST', importUrl, {
       token: null,
       body: { FolderId: receipts.id, Mode: 'update', Data: exported.data, ItemId: created.json.itemId }

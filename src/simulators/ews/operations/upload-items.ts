@@ -10,12 +10,15 @@ import { checkChangeKey, folderById, injectedMessageFault, itemById } from '../c
 import { EwsError, EwsFault, toEwsError } from '../errors.js'
 import { NS, child, required, requiredAttr, type XmlEl } from '../xml.js'
 import { errorMessage, esc, idAttrs, operationResponse, successMessage } from '../writer.js'
+import { isStrictBase64 } from '../../../base64.js'
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
-
+/**
+ * t:Data as Exchange takes it: base64 (xs:base64Binary), white space allowed; anything else is ErrorCorruptData.
+ * Checked by Node's decoder (src/base64.ts), not a regular expression over megabytes.
+ */
 function decodeData (raw: string): Buffer {
   const compact = raw.replace(/\s+/g, '')
-  if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
+  if (compact !== '' && !isStrictBase64(compact)) {
     throw new EwsError('ErrorCorruptData', 'The item data is not valid base64.')
   }
   return Buffer.from(compact, 'base64')
