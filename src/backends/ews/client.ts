@@ -17,7 +17,7 @@ import { capOf, DEFAULT_ANSWER_CAPS, readCappedBytes, type AnswerCaps } from '..
 import { basicAuthError, certificateError, ntlmAuthError } from '../../upstream/misconfiguration.js'
 import { errorForCode, faultIsolates, faultMayHaveWritten, OUR_BUG_CODES } from './errors.js'
 import { NtlmConnections } from './ntlm.js'
-import { Deadline } from '../deadline.js'
+import { CallTimeout } from '../call-timeout.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
 import { MAX_XML_DEPTH, NS, XmlTooDeep, type XmlBody, type XmlNode } from './soap/xml.js'
 
@@ -185,9 +185,9 @@ export class EwsClient {
       soapaction: `"${NS.m}/${op}"`
     }
     if (this.config.impersonation) headers['x-anchormailbox'] = mailbox
-    const deadline = new Deadline(this.config.timeoutMs, options.signal)
+    const timeout = new CallTimeout(this.config.timeoutMs, options.signal)
     try {
-      const res = await this.dispatch(headers, envelope, deadline.signal, authorization)
+      const res = await this.dispatch(headers, envelope, timeout.signal, authorization)
       // EWS answers 200 or, with a SOAP fault, 500 (ews.md §1); only ExportItems carries item data.
       const kind = res.statusCode !== 200 ? 'errorBytes' : op === 'ExportItems' ? 'dataBytes' : 'otherBytes'
       const cap = capOf(this.config.name, this.config.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
@@ -218,14 +218,14 @@ export class EwsClient {
       const peer = { backend: this.config.name, origin: this.endpoint.origin, urlSetting: 'url' }
       const untrusted = certificateError(err, peer)
       if (untrusted !== undefined) throw untrusted
-      if (deadline.timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+      if (timeout.timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
         throw annotate(new UpstreamTimeout(`${op} after ${this.config.timeoutMs} ms`), { retry: 'idempotent' })
       }
       const notSent = typeof code === 'string' && NOT_SENT_CODES.has(code)
       throw annotate(new UpstreamUnavailable(`${op}: connection failed${typeof code === 'string' ? ` (${code})` : ''}`),
         { retry: notSent ? 'safe' : 'idempotent' })
     } finally {
-      deadline.done()
+      timeout.done()
     }
   }
 

@@ -16,7 +16,7 @@ import { graphError, type Subject } from './errors.js'
 import { annotate } from '../../upstream/errors.js'
 import { certificateError } from '../../upstream/misconfiguration.js'
 import { redactUrl } from '../../redact.js'
-import { Deadline } from '../deadline.js'
+import { CallTimeout } from '../call-timeout.js'
 import { capOf, DEFAULT_ANSWER_CAPS, readCappedBytes, type AnswerCaps } from '../../upstream/answer.js'
 import { parseJsonBytes } from '../../json-bytes.js'
 
@@ -104,7 +104,7 @@ export class GraphHttp {
    */
   async send (method: string, url: string, headers: Record<string, string>, body: string | PiecedBody | undefined,
     signal?: AbortSignal, itemData = false): Promise<RawResponse> {
-    const deadline = new Deadline(this.options.timeoutMs, signal)
+    const timeout = new CallTimeout(this.options.timeoutMs, signal)
     const started = Date.now()
     let res: Dispatcher.ResponseData
     try {
@@ -113,7 +113,7 @@ export class GraphHttp {
         headers: typeof body === 'object' ? { ...headers, 'content-length': String(body.bytes) } : headers,
         ...(body !== undefined ? { body: typeof body === 'object' ? body.whole ?? Readable.from(body.pieces()) : body } : {}),
         dispatcher: this.agent,
-        signal: deadline.signal
+        signal: timeout.signal
       })
       const kind = res.statusCode < 200 || res.statusCode >= 300 ? 'errorBytes' : itemData ? 'dataBytes' : 'otherBytes'
       const cap = capOf(this.options.backend ?? 'graph', this.options.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
@@ -132,9 +132,9 @@ export class GraphHttp {
     } catch (err) {
       // The caller went away: not an upstream failure, let the abort propagate as is.
       if (signal?.aborted === true || isGatewayError(err)) throw err
-      throw this.transportError(err, method, url, deadline.timedOut)
+      throw this.transportError(err, method, url, timeout.timedOut)
     } finally {
-      deadline.done()
+      timeout.done()
     }
   }
 

@@ -1,5 +1,6 @@
 /**
- * The deadline of one backend HTTP exchange, joined with the caller's signal (a request the caller gave up on).
+ * The time allowed for one backend HTTP exchange (the timeout of a single call, not the caller request's deadline
+ * of src/upstream/deadline.ts), joined with the caller's signal (a request the caller gave up on).
  *
  * Same behaviour as `AbortSignal.any([caller, AbortSignal.timeout(ms)])`, which the adapters made per request
  * before: the signal aborts with the caller's reason when the caller's signal aborts (at once when it already
@@ -8,7 +9,7 @@
  * registrations per source signal, which showed in profiles at several percent of the gateway's CPU. Call
  * `done()` once the exchange is over (answer read or failed): it stops the timer and drops the listener.
  */
-export class Deadline {
+export class CallTimeout {
   readonly signal: AbortSignal
   private readonly controller = new AbortController()
   private readonly timer: NodeJS.Timeout
