@@ -111,7 +111,9 @@ export class GraphHttp {
       res = await request(url, {
         method: method as Dispatcher.HttpMethod,
         headers: typeof body === 'object' ? { ...headers, 'content-length': String(body.bytes) } : headers,
-        ...(body !== undefined ? { body: typeof body === 'object' ? body.whole ?? Readable.from(body.pieces()) : body } : {}),
+        ...(body !== undefined
+          ? { body: typeof body === 'object' ? body.whole ?? Readable.from(body.pieces()) : body }
+          : {}),
         dispatcher: this.agent,
         signal: timeout.signal
       })

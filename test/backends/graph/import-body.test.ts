@@ -21,10 +21,11 @@ t.test('the body is the bytes JSON.stringify gives', async (t) => {
     for (const folder of folders) {
       t.ok(bytesOf(importBody(folder, { mode: 'create', data, folderId: folder, position: 0 }, 'AAMk')).equals(
         Buffer.from(JSON.stringify({ FolderId: folder, Mode: 'create', Data: data }), 'utf8')),
-      `create in ${folder} (${data.length} chars): no ItemId/ChangeKey`)
-      t.ok(bytesOf(importBody(folder, { mode: 'update', data, folderId: folder, position: 0, itemId: 'x', changeKey: 'CQAAAB\\x' }, 'AAMk"id"é')).equals(
-        Buffer.from(JSON.stringify({ FolderId: folder, Mode: 'update', ItemId: 'AAMk"id"é', ChangeKey: 'CQAAAB\\x', Data: data }), 'utf8')),
-      `update in ${folder} (${data.length} chars)`)
+      `create in folder ${folders.indexOf(folder)} (${data.length} chars): no ItemId/ChangeKey`)
+      const update = { mode: 'update' as const, data, folderId: folder, position: 0, itemId: 'x', changeKey: 'CQ\\x' }
+      const fields = { FolderId: folder, Mode: 'update', ItemId: 'AAMk"id"é', ChangeKey: 'CQ\\x', Data: data }
+      t.ok(bytesOf(importBody(folder, update, 'AAMk"id"é')).equals(Buffer.from(JSON.stringify(fields), 'utf8')),
+      `update in folder ${folders.indexOf(folder)} (${data.length} chars)`)
     }
   }
   t.equal(importBody('f', { mode: 'create', data: large, folderId: 'f', position: 0 }, undefined).whole, undefined,
