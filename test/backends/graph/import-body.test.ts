@@ -19,15 +19,18 @@ t.test('the body is the bytes JSON.stringify gives', async (t) => {
   const folders = ['AAMkAGI2TG93AAA=', 'földer "quoted" \\ ✓ 𝄞 \u0001 \u2028']
   for (const data of [small, large]) {
     for (const folder of folders) {
-      t.ok(bytesOf(importBody(folder, { mode: 'create', data, folderId: folder, position: 0 }, 'AAMk')).equals(
+      t.ok(bytesOf(importBody(folder, { mode: 'create', data, folderId: { id: folder }, position: 0 }, 'AAMk')).equals(
         Buffer.from(JSON.stringify({ FolderId: folder, Mode: 'create', Data: data }), 'utf8')),
       `create in folder ${folders.indexOf(folder)} (${data.length} chars): no ItemId/ChangeKey`)
-      const update = { mode: 'update' as const, data, folderId: folder, position: 0, itemId: 'x', changeKey: 'CQ\\x' }
+      const update = {
+        mode: 'update' as const, data, folderId: { id: folder }, position: 0, itemId: 'x', changeKey: 'CQ\\x'
+      }
       const fields = { FolderId: folder, Mode: 'update', ItemId: 'AAMk"id"é', ChangeKey: 'CQ\\x', Data: data }
       t.ok(bytesOf(importBody(folder, update, 'AAMk"id"é')).equals(Buffer.from(JSON.stringify(fields), 'utf8')),
       `update in folder ${folders.indexOf(folder)} (${data.length} chars)`)
     }
   }
-  t.equal(importBody('f', { mode: 'create', data: large, folderId: 'f', position: 0 }, undefined).whole, undefined,
+  const large1 = importBody('f', { mode: 'create', data: large, folderId: { id: 'f' }, position: 0 }, undefined)
+  t.equal(large1.whole, undefined,
     'a large item is not joined into one buffer')
 })
