@@ -85,7 +85,7 @@ log(`ready: gateway pid ${gw.process.pid}, simulators pid ${sim.child.pid}`)
 
 const scenarios: Array<[string, (b: Bench) => Promise<Figure[]>]> = [
   ['throughput', throughput],
-  ['large', large],
+  ['large', async (b) => await large(b, startGateway)],
   ['listing', listing],
   ['exchangelib', exchangelib],
   ['stream', stream],

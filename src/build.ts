@@ -14,7 +14,7 @@ import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
 import type { CallerAuthenticator } from './access/authenticator.js'
 import { isStrictBase64 } from './base64.js'
-import { parseJsonBytes } from './json-bytes.js'
+import { parseJsonBytes, standInData } from './json-bytes.js'
 import { lengthKeywords } from './string-length.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import { BadRequest } from './errors.js'
@@ -104,6 +104,17 @@ function validator (coerce: boolean): Ajv {
  * and no \\u escape at all cannot hold such a key; the bytes are searched natively. A BOM or an empty body
  * is left to the default parser too.
  */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route's body carries item data (`data` members of megabytes of base64): long plain ones are kept as
+     * bytes of the body read and stand in as short strings through validation (src/json-bytes.ts
+     * `standInData`); the handler swaps them back with `itemData`.
+     */
+    itemData?: boolean
+  }
+}
+
 function plainJson (bytes: Buffer): boolean {
   return bytes.length > 0 && bytes[0] !== 0xef && bytes.indexOf('__proto__') === -1 &&
     bytes.indexOf('constructor') === -1 && bytes.indexOf('\\u') === -1
@@ -243,8 +254,11 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     }
     if (plainJson(bytes)) {
       try {
-        // Item data (long base64 strings) is copied out of the bytes once, not decoded into a text first.
-        done(null, parseJsonBytes(bytes)); return
+        // Item data (long base64 strings) is copied out of the bytes once, not decoded into a text first; on a
+        // route whose body carries item data, not copied at all (kept as slices of `bytes`).
+        if (request.routeOptions.config.itemData !== true) { done(null, parseJsonBytes(bytes)); return }
+        const standIn = standInData()
+        done(null, standIn.adopt(parseJsonBytes(bytes, { data: standIn.data }))); return
       } catch {} // not JSON: the default parser says so, as it always does
     }
     json(request, bytes.toString('utf8'), done)

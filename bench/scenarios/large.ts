@@ -8,10 +8,19 @@
  * Graph takes up to 112.5 MB (the default derived from Outlook's upload budget), so Graph also runs 100 MB. An
  * export answer carries at most MAX_EXPORT_ANSWER_BYTES (64 MiB) of base64, so 100 MB is exported through the
  * streaming folder export (NDJSON), the route README "API tour" gives for large items.
+ *
+ * Each sample runs in a gateway process of its own (`startGateway`, warmed up with a small export and import), as
+ * test/app/large-items.test.ts does: memory a process freed stays resident for its next allocations, so one
+ * sample's garbage would make the next look free (or the one before it costly).
  */
 import { MB, figure, measure, setting, type Bench, type Sample } from '../measure.js'
 import { summarize, type Figure } from '../results.js'
+import type { GatewayClient, SimSet } from '../clients.js'
+import type { IpcChild } from '../processes.js'
 import { seed } from './throughput.js'
+
+/** Starts a gateway process of its own against `sims` (bench/run.ts). */
+export type StartGateway = (name: string, sims: SimSet) => Promise<{ process: IpcChild, client: GatewayClient }>
 
 const EWS_IMPORT_BYTES = 19_000_000
 
@@ -44,15 +53,19 @@ function memoryFigures (id: string, name: string, itemBytes: number, samples: Sa
 
 interface Around { before?: () => Promise<void>, after?: () => Promise<void> }
 
-async function samples (bench: Bench, reps: number, fn: () => Promise<void>,
-  around: { before?: () => Promise<void>, after?: () => Promise<void> } = {}, warmup = bench.warmup):
-  Promise<Sample[]> {
+/**
+ * `reps` samples of `fn`, each in a fresh gateway process (`fresh`: the Bench of that process) warmed up first
+ * (`warm`); `around` runs before and after each sample, outside the measurement.
+ */
+async function samples (bench: Bench, reps: number, fn: (b: Bench) => Promise<void>,
+  around: Around = {}, fresh?: (run: (b: Bench) => Promise<void>) => Promise<void>): Promise<Sample[]> {
   const out: Sample[] = []
-  for (let i = 0; i < warmup + reps; i++) {
+  for (let i = 0; i < reps; i++) {
     await around.before?.()
-    const s = await measure(bench, fn)
+    const sample = async (b: Bench): Promise<void> => { out.push(await measure(b, async () => { await fn(b) })) }
+    if (fresh !== undefined) await fresh(sample)
+    else await sample(bench)
     await around.after?.()
-    if (i >= warmup) out.push(s)
   }
   return out
 }
@@ -73,19 +86,43 @@ async function streamFolder (bench: Bench, mailbox: string, folderId: string): P
   return items
 }
 
-export async function large (bench: Bench): Promise<Figure[]> {
+export async function large (bench: Bench, startGateway: StartGateway): Promise<Figure[]> {
   const reps = setting('BENCH_LARGE_REPS', bench.reps)
   const bigBytes = setting('BENCH_LARGE_BYTES', 25_000_000)
   const hugeBytes = setting('BENCH_HUGE_BYTES', 100_000_000)
   const figures: Figure[] = []
   let scratch = 0
-  const importInto = (mailbox: string, data: string, itemBytes: number): Around & { run: () => Promise<void> } => {
+  // A fresh gateway process per sample, warmed up on `mailbox` with a small export and import.
+  const warmups = new Map<string, { folder: { store: string, gateway: string }, item: string }>()
+  const freshOn = (mailbox: string) => async (run: (b: Bench) => Promise<void>): Promise<void> => {
+    let warm = warmups.get(mailbox)
+    if (warm === undefined) {
+      const small = await seed(bench, mailbox, 'Large warm-up', 1, 2000)
+      warm = { folder: small.folder, item: small.items[0].gateway }
+      warmups.set(mailbox, warm)
+    }
+    const gw = await startGateway('gateway-large', bench.sims)
+    try {
+      const b: Bench = { ...bench, gateway: gw.client, gatewayProcess: gw.process }
+      const r = await b.gateway.json('POST', `/mailboxes/${mailbox}/items:export`, { itemIds: [warm.item] })
+      const data = (r.results as Array<{ data?: string }>)[0]?.data
+      if (data === undefined) throw new Error(`warm-up export: ${JSON.stringify(r).slice(0, 300)}`)
+      await b.gateway.json('POST', `/mailboxes/${mailbox}/items:import`,
+        { items: [{ folderId: warm.folder.gateway, mode: 'create', data }] })
+      await run(b)
+    } finally {
+      await gw.process.stop()
+      await gw.client.close()
+    }
+  }
+  const importInto = (mailbox: string, data: string, itemBytes: number):
+  Around & { run: (b: Bench) => Promise<void> } => {
     let folder: { store: string, gateway: string } | undefined
     return {
       before: async () => { folder = (await seed(bench, mailbox, `Large import ${++scratch}`, 0, 0)).folder },
       after: async () => { await bench.sim.ask({ cmd: 'drop', folder: folder?.store }) },
-      run: async () => {
-        const r = await bench.gateway.json('POST', `/mailboxes/${mailbox}/items:import`,
+      run: async (b) => {
+        const r = await b.gateway.json('POST', `/mailboxes/${mailbox}/items:import`,
           { items: [{ folderId: folder?.gateway, mode: 'create', data }] })
         if (r.succeeded !== 1) throw new Error(`import of ${itemBytes} bytes: ${JSON.stringify(r).slice(0, 300)}`)
       }
@@ -97,32 +134,33 @@ export async function large (bench: Bench): Promise<Figure[]> {
   const ewsBig = await seed(bench, alice, 'Large export', 1, bigBytes)
   bench.log(`EWS ${(ewsBig.bytes / MB).toFixed(1)} MB export`)
   figures.push(...memoryFigures('ews-export-25mb', `EWS export of one ${Math.round(ewsBig.bytes / MB)} MB item`,
-    ewsBig.bytes, await samples(bench, reps, async () => {
-      const r = await bench.gateway.json('POST', `/mailboxes/${alice}/items:export`,
+    ewsBig.bytes, await samples(bench, reps, async (b) => {
+      const r = await b.gateway.json('POST', `/mailboxes/${alice}/items:export`,
         { itemIds: [ewsBig.items[0].gateway] })
       if (r.succeeded !== 1) throw new Error(`export: ${JSON.stringify(r).slice(0, 300)}`)
-    })))
+    }, {}, freshOn(alice))))
   const ewsSmaller = await seed(bench, alice, 'Large import source', 1, EWS_IMPORT_BYTES)
   const [ewsData] = await bench.ews.exportItems(alice, [ewsSmaller.items[0].direct])
   bench.log(`EWS ${(ewsSmaller.bytes / MB).toFixed(1)} MB import`)
   const ewsImport = importInto(alice, ewsData, ewsSmaller.bytes)
   figures.push(...memoryFigures('ews-import-19mb', `EWS import of one ${Math.round(ewsSmaller.bytes / MB)} MB item ` +
-    '(the EWS limit is 19.66 MB)', ewsSmaller.bytes, await samples(bench, reps, ewsImport.run, ewsImport)))
+    '(the EWS limit is 19.66 MB)', ewsSmaller.bytes,
+  await samples(bench, reps, ewsImport.run, ewsImport, freshOn(alice))))
 
   // Graph: 25 MB export and import through the batch routes.
   const carol = 'carol@contoso.example'
   const graphBig = await seed(bench, carol, 'Large export', 1, bigBytes)
   bench.log(`Graph ${(graphBig.bytes / MB).toFixed(1)} MB export and import`)
   figures.push(...memoryFigures('graph-export-25mb', `Graph export of one ${Math.round(graphBig.bytes / MB)} MB item`,
-    graphBig.bytes, await samples(bench, reps, async () => {
-      const r = await bench.gateway.json('POST', `/mailboxes/${carol}/items:export`,
+    graphBig.bytes, await samples(bench, reps, async (b) => {
+      const r = await b.gateway.json('POST', `/mailboxes/${carol}/items:export`,
         { itemIds: [graphBig.items[0].gateway] })
       if (r.succeeded !== 1) throw new Error(`export: ${JSON.stringify(r).slice(0, 300)}`)
-    })))
+    }, {}, freshOn(carol))))
   const [graphData] = await bench.graph.exportItems(graphBig.graphMailbox, [graphBig.items[0].direct])
   const graphImport = importInto(carol, graphData, graphBig.bytes)
   figures.push(...memoryFigures('graph-import-25mb', `Graph import of one ${Math.round(graphBig.bytes / MB)} MB item`,
-    graphBig.bytes, await samples(bench, reps, graphImport.run, graphImport)))
+    graphBig.bytes, await samples(bench, reps, graphImport.run, graphImport, freshOn(carol))))
 
   // Graph 100 MB: streamed export of a folder holding it, then its import. One sample each by default (each moves
   // 133 MB of base64 twice, tens of seconds on a loaded 2-core machine), after the 25 MB ones warmed the paths.
@@ -132,20 +170,20 @@ export async function large (bench: Bench): Promise<Figure[]> {
     bench.log(`Graph ${(huge.bytes / MB).toFixed(1)} MB streamed export and import (${hugeReps} samples)`)
     figures.push(...memoryFigures('graph-export-100mb',
       `Graph streamed export of one ${Math.round(huge.bytes / MB)} MB item`, huge.bytes,
-      await samples(bench, hugeReps, async () => {
-        if (await streamFolder(bench, carol, huge.folder.gateway) !== 1) throw new Error('100 MB item not exported')
-      }, {}, 0)))
+      await samples(bench, hugeReps, async (b) => {
+        if (await streamFolder(b, carol, huge.folder.gateway) !== 1) throw new Error('100 MB item not exported')
+      }, {}, freshOn(carol))))
     const [hugeData] = await bench.graph.exportItems(huge.graphMailbox, [huge.items[0].direct])
     const hugeImport = importInto(carol, hugeData, huge.bytes)
     figures.push(...memoryFigures('graph-import-100mb', `Graph import of one ${Math.round(huge.bytes / MB)} MB item`,
-      huge.bytes, await samples(bench, hugeReps, hugeImport.run, hugeImport, 0)))
+      huge.bytes, await samples(bench, hugeReps, hugeImport.run, hugeImport, freshOn(carol))))
 
     // The same 100 MB stream into an EWS mailbox: refused (413), since EWS takes at most 19.66 MB.
     bench.log('100 MB EWS import (refused)')
     let folder: { store: string, gateway: string } | undefined
     const statuses: string[] = []
-    const refused = await samples(bench, hugeReps, async () => {
-      const { status, text } = await bench.gateway.call('POST', `/mailboxes/${alice}/items:import`,
+    const refused = await samples(bench, hugeReps, async (b) => {
+      const { status, text } = await b.gateway.call('POST', `/mailboxes/${alice}/items:import`,
         { items: [{ folderId: folder?.gateway, mode: 'create', data: hugeData }] })
       type Answer = { results: Array<{ error?: { status?: number } }> }
       const perItem = status === 200 ? (JSON.parse(text) as Answer).results[0]?.error?.status : undefined
@@ -155,7 +193,7 @@ export async function large (bench: Bench): Promise<Figure[]> {
     }, {
       before: async () => { folder = (await seed(bench, alice, `Refused ${++scratch}`, 0, 0)).folder },
       after: async () => { await bench.sim.ask({ cmd: 'drop', folder: folder?.store }) }
-    }, 0)
+    }, freshOn(alice))
     figures.push(figure({
       id: 'ews-import-100mb-refused',
       figure: `EWS import of one ${Math.round(huge.bytes / MB)} MB item: time until refused (413)`,
@@ -169,5 +207,6 @@ export async function large (bench: Bench): Promise<Figure[]> {
     await bench.sim.ask({ cmd: 'drop', folder: huge.folder.store })
   }
   for (const f of [ewsBig, ewsSmaller, graphBig]) await bench.sim.ask({ cmd: 'drop', folder: f.folder.store })
+  for (const w of warmups.values()) await bench.sim.ask({ cmd: 'drop', folder: w.folder.store })
   return figures
 }

@@ -11,7 +11,7 @@ import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
 import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
 import { importBodyBound } from './hooks.js'
-import { exportAnswerPieces, type ExportAnswer } from '../../src/service/index.js'
+import { exportAnswerPieces, itemData, type ExportAnswer } from '../../src/service/index.js'
 
 /** Bytes of NDJSON the answer stream holds before it stops asking for more lines. */
 const STREAM_HIGH_WATER_MARK = 64 * 1024
@@ -20,7 +20,7 @@ const STREAM_HIGH_WATER_MARK = 64 * 1024
  * The chunks of a streamed answer, with the request's deadline running only while the next chunk is awaited
  * (routes/mailbox/hooks.ts `request.deadline`), not while the chunks wait for the caller to read them.
  */
-async function * paced (chunks: AsyncIterable<string>, request: FastifyRequest): AsyncGenerator<string> {
+async function * paced<T> (chunks: AsyncIterable<T>, request: FastifyRequest): AsyncGenerator<T> {
   const it = chunks[Symbol.asyncIterator]()
   try {
     for (;;) {
@@ -109,7 +109,9 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
         return problem !== undefined ? problem(payload as Record<string, unknown>) : JSON.stringify(payload)
       })
     }
-    return answer
+    // Item data may be bytes (src/backends/mailbox-backend.ts ItemData): exportAnswerPieces writes it as the
+    // schema's base64 string.
+    return answer as never
   })
 
   fastify.post('/mailboxes/:mailbox/folders/:folder/items::export', {
@@ -158,7 +160,8 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     }
   }
   fastify.post('/mailboxes/:mailbox/items::import', {
-    config: { scope: 'items:import', audit: 'items.import' },
+    // Item data stays bytes of the body read (src/build.ts): the handler swaps its stand-ins back (`itemData`).
+    config: { scope: 'items:import', audit: 'items.import', itemData: true },
     ...importHooks,
     schema: {
       tags: ['items'],
@@ -170,8 +173,12 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
       body: importRequest(opts.maxBatchItems),
       response: { 200: Type.Ref(ImportResponse), ...problems(400, 404, 409, 413, 415, 422, ...UPSTREAM) }
     }
-  }, async (request) => await fastify.mailboxService.importItems(request.mailbox, request.body.items,
-    { signal: workSignal(request), stop: request.stop }))
+  }, async (request) => {
+    const { body } = request
+    const items = body.items.map((item) => ({ ...item, data: itemData(body, item.data) }))
+    return await fastify.mailboxService.importItems(request.mailbox, items,
+      { signal: workSignal(request), stop: request.stop })
+  })
 
   fastify.post('/mailboxes/:mailbox/items::delete', {
     ...idempotent(fastify),

@@ -104,8 +104,18 @@ export interface CreateFolderRequest {
 /** Per-item failure inside a batch; the code is a stable MBG_ERR_* code (the public `ItemError` schema). */
 export type ItemError = Static<typeof ItemErrorSchema>
 
-/** One exported item: the opaque full-fidelity stream (base64) and the change key it was read at. */
-export type ExportedItem = Static<typeof ExportedItemSchema>
+/**
+ * Item data: the full-fidelity stream as standard padded base64 (RFC 4648 section 4), as text or as its bytes
+ * (ASCII: one byte a character). Large items travel as bytes, a slice of the bytes received (the caller's request
+ * body, the backend's answer), so megabytes of data are never copied into a string and held twice; small ones
+ * may be either. `.length` is the count of base64 characters either way.
+ */
+export type ItemData = string | Buffer
+
+/**
+ * One exported item: the opaque full-fidelity stream (base64, `ItemData`) and the change key it was read at.
+ */
+export type ExportedItem = Omit<Static<typeof ExportedItemSchema>, 'data'> & { data: ItemData }
 
 /** One export result: the item, or why it could not be exported. */
 export type ExportResult = ExportedItem | Static<typeof ExportFailureSchema>
@@ -117,8 +127,8 @@ export type ExportResult = ExportedItem | Static<typeof ExportFailureSchema>
 export type ImportItem = {
   /** Public folder id or well-known name. */
   folderId: FolderRef
-  /** Base64 full-fidelity item stream, exactly as an export returned it. */
-  data: string
+  /** Base64 full-fidelity item stream, exactly as an export returned it (text or bytes: `ItemData`). */
+  data: ItemData
   /** The item's position in the caller's request; error messages name it as "import item N". */
   position: number
   /**

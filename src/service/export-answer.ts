@@ -20,8 +20,9 @@ const PIECE_CHARS = 256 * 1024
 
 /**
  * An answer to write piece by piece: `bytes` in all (its Content-Length), and `pieces()`, which gives the
- * answer's UTF-8 bytes in order, item data cut into pieces of PIECE_CHARS characters converted as they are
- * asked for (never the whole answer in one buffer: a 25 MB item is 33 MB of base64, held once, as its string).
+ * answer's UTF-8 bytes in order, item data cut into pieces of PIECE_CHARS characters, converted as they are
+ * asked for when it is text, slices of it when it is bytes (`ItemData`): never the whole answer in one buffer (a
+ * 25 MB item is 33 MB of base64, held once, as the backend's answer).
  */
 export interface AnswerPieces {
   bytes: number
@@ -31,16 +32,17 @@ export interface AnswerPieces {
 /**
  * `serialize(answer)`, as pieces of the UTF-8 bytes of the same JSON text (see `AnswerPieces`). `serialize` must
  * write every string it is given as a JSON string (a compiled response serializer does). Results whose `data` is
- * not standard base64 go through `serialize` unchanged; an answer without any data is answered as `serialize`'s
- * string.
+ * text that is not standard base64 go through `serialize` unchanged; `data` as bytes is the checked base64 of an
+ * adapter (the port's contract), written as it is. An answer without any data is answered as `serialize`'s string.
  */
 export function exportAnswerPieces (answer: ExportAnswer,
   serialize: (payload: Record<string, unknown>) => string): AnswerPieces | string {
   // A placeholder the caller cannot have put in any other field: it is drawn after the request was read.
   const nonce = randomBytes(12).toString('hex')
-  const data: string[] = []
+  const data: Array<string | Buffer> = []
   const results = answer.results.map((r) => {
-    if (typeof r.data !== 'string' || !isStrictBase64(r.data)) return r
+    // Bytes are data an adapter checked (mailbox-backend.ts ExportedItem): not scanned again.
+    if (!Buffer.isBuffer(r.data) && (typeof r.data !== 'string' || !isStrictBase64(r.data))) return r
     const placeholder = `${nonce}-${data.length}`
     data.push(r.data)
     return { ...r, data: placeholder }
@@ -67,8 +69,12 @@ export function exportAnswerPieces (answer: ExportAnswer,
       for (let k = 0; k < data.length; k++) {
         yield around[k]
         const d = data[k]
-        // Standard base64 is ASCII: latin1 writes each character as its one byte.
-        for (let i = 0; i < d.length; i += PIECE_CHARS) yield Buffer.from(d.slice(i, i + PIECE_CHARS), 'latin1')
+        // Standard base64 is ASCII: latin1 writes each character as its one byte; bytes go as they are (slices).
+        for (let i = 0; i < d.length; i += PIECE_CHARS) {
+          yield typeof d === 'string'
+            ? Buffer.from(d.slice(i, i + PIECE_CHARS), 'latin1')
+            : d.subarray(i, i + PIECE_CHARS)
+        }
       }
       yield around[data.length]
     }

@@ -67,8 +67,11 @@ export interface StreamCounts {
 }
 
 export interface ExportStream {
-  /** NDJSON text: each line ends with '\n'; an item line with large data comes in three chunks. */
-  chunks: AsyncIterable<string>
+  /**
+   * NDJSON text: each line ends with '\n'; an item line with large data comes in three chunks, its data as the
+   * text or bytes the backend gave (`ItemData`: bytes are ASCII base64, written as they are).
+   */
+  chunks: AsyncIterable<string | Buffer>
   counts: StreamCounts
 }
 
@@ -90,7 +93,7 @@ export interface PositionSeal {
 type ItemError = ReturnType<typeof toItemError>
 
 type Line =
-  | { type: 'item', summary: ItemSummary, folderId: string, result: Extract<ExportResult, { data: string }> }
+  | { type: 'item', summary: ItemSummary, folderId: string, result: Exclude<ExportResult, { error: unknown }> }
   | { type: 'error', itemId: string, folderId: string, error: ItemError }
   | { type: 'progress', folder: string, displayName: string, done: number, total: number }
 
@@ -270,7 +273,7 @@ export async function openExportStream (target: MailboxTarget, request: ExportSt
   let last = start
 
   /** One line as NDJSON text, counted. */
-  function * write (line: Line, after: Position): Generator<string> {
+  function * write (line: Line, after: Position): Generator<string | Buffer> {
     const cursor = JSON.stringify(seal(after))
     last = after
     if (line.type === 'item') {
@@ -278,14 +281,15 @@ export async function openExportStream (target: MailboxTarget, request: ExportSt
       counts.succeeded++
       counts.bytes += decodedLength(data)
       const head = `${itemHead(line)}${cursor},"data":`
-      if (NEEDS_ESCAPE.test(data)) {
+      // Bytes are base64 the adapter checked (nothing to escape); text is looked at.
+      if (typeof data === 'string' && NEEDS_ESCAPE.test(data)) {
         yield `${head}${JSON.stringify(data)}}\n`
       } else if (data.length > INLINE_DATA_MAX) {
         yield `${head}"`
         yield data
         yield '"}\n'
       } else {
-        yield `${head}"${data}"}\n`
+        yield `${head}"${typeof data === 'string' ? data : data.toString('latin1')}"}\n`
       }
       return
     }
@@ -293,7 +297,7 @@ export async function openExportStream (target: MailboxTarget, request: ExportSt
     yield `${JSON.stringify({ ...line, cursor: undefined }).slice(0, -1)},"cursor":${cursor}}\n`
   }
 
-  async function * chunks (): AsyncGenerator<string> {
+  async function * chunks (): AsyncGenerator<string | Buffer> {
     let error: ItemError | undefined
     try {
       if (first.done !== true) yield * write(first.value.line, first.value.after)

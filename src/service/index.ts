@@ -19,3 +19,4 @@ export {
 } from './idempotency.js'
 /** One deadline per caller request for its backend calls (armed on the request's cancellation signal). */
 export { armDeadline, raceDeadline } from '../upstream/deadline.js'
+export { itemData } from '../json-bytes.js'

@@ -11,8 +11,8 @@ import {
 import { NO_TELEMETRY, type ItemOutcome, type Telemetry } from '../telemetry.js'
 import {
   parseFolderRef, type BackendCapabilities, type DeleteMode, type DeleteRequest, type ExportResult as PortExportResult,
-  type FolderRef, type ImportItem as PortImportItem, type ImportResult, type ItemSummary, type ItemWriteResult,
-  type MailboxBackend, type MailboxRef, type MailboxType
+  type FolderRef, type ImportItem as PortImportItem, type ImportResult, type ItemData, type ItemSummary,
+  type ItemWriteResult, type MailboxBackend, type MailboxRef, type MailboxType
 } from '../backends/mailbox-backend.js'
 import type { ExportResult as ExportResultSchema, ImportItem as ImportItemSchema } from '../schemas/item.js'
 import { runOrdered } from './batches.js'
@@ -23,11 +23,20 @@ export interface MailboxTarget {
   backend: MailboxBackend
 }
 
-/** One export result as callers see it: the item with the backend type it came from, or its error. */
-export type ExportResult = Static<typeof ExportResultSchema>
+/**
+ * One export result as callers see it: the item with the backend type it came from, or its error. Its `data` is
+ * text or bytes (mailbox-backend.ts `ItemData`); the answer writes either as the schema's base64 string.
+ */
+export type ExportResult = WithItemData<Static<typeof ExportResultSchema>>
 
-/** One item of an import request, as callers send it (the public `ImportItem` schema). */
-export type ImportRequestItem = Static<typeof ImportItemSchema>
+/**
+ * One item of an import request, as callers send it (the public `ImportItem` schema), its `data` as text or as
+ * bytes of the request body (`ItemData`, routes swap them in: src/json-bytes.ts `itemData`).
+ */
+export type ImportRequestItem = WithItemData<Static<typeof ImportItemSchema>>
+
+/** `T` with a `data` string member widened to `ItemData`. */
+type WithItemData<T> = T extends { data: string } ? Omit<T, 'data'> & { data: ItemData } : T
 
 export interface ImportRules {
   /** Whether data exported from one backend type may be imported into the other. */

@@ -4,7 +4,8 @@
  * holding the marker escape), and refuses what JSON.parse refuses.
  */
 import t from 'tap'
-import { parseJsonBytes } from '../../src/json-bytes.js'
+import { itemData, parseJsonBytes, standInData } from '../../src/json-bytes.js'
+import { isStrictBase64 } from '../../src/base64.js'
 
 const big = 'QUJD'.repeat(50_000)
 
@@ -28,4 +29,30 @@ t.test('what JSON.parse refuses', async (t) => {
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}`)), SyntaxError)
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}",}`)), SyntaxError)
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}" "b"}`)), SyntaxError)
+})
+
+t.test('long data values as bytes: slices of the bytes parsed, not copies', async (t) => {
+  const bytes = Buffer.from(JSON.stringify({ value: [{ Data: big, other: big }], data: 'short' }))
+  const parsed = parseJsonBytes(bytes, { data: (slice) => slice }) as {
+    value: Array<{ Data: unknown, other: unknown }>
+    data: unknown
+  }
+  const data = parsed.value[0].Data
+  t.ok(Buffer.isBuffer(data) && data.buffer === bytes.buffer, 'a `data` member (any case) is a slice')
+  t.equal((data as Buffer).toString('latin1'), big)
+  t.equal(parsed.value[0].other, big, 'other members are text')
+  t.equal(parsed.data, 'short', 'short data is text')
+})
+
+t.test('stand-ins through validation, swapped back for the bytes', async (t) => {
+  const bytes = Buffer.from(JSON.stringify({ items: [{ data: big }, { data: `${big}AA==` }, { data: 'QUJD' }] }))
+  const standIn = standInData()
+  const body = standIn.adopt(parseJsonBytes(bytes, { data: standIn.data })) as { items: Array<{ data: string }> }
+  const [a, b, c] = body.items.map((i) => i.data)
+  t.ok(a.length < 64 && a.length >= 4 && b !== a, 'short strings stand in, one per value')
+  t.ok(Buffer.from(itemData(body, a)).equals(Buffer.from(big)), 'swapped back for its bytes')
+  t.ok((itemData(body, b) as Buffer).buffer === bytes.buffer, 'a slice of the body, not a copy')
+  t.equal(itemData(body, c), 'QUJD', 'text stays text')
+  t.equal(itemData({}, a), a, 'a stand-in of another body is not swapped')
+  t.notOk(isStrictBase64(a), 'a stand-in left in place is not base64 (refused as item data)')
 })

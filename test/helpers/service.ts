@@ -32,10 +32,14 @@ export async function * exportItemsVia (
   mailbox: MailboxRef,
   itemIds: string[],
   ctx?: OperationContext
-): AsyncGenerator<Exclude<ExportResult, { source: unknown }> | { itemId: string, changeKey: string, data: string }> {
+): AsyncGenerator<Extract<ExportResult, { error: unknown }> | { itemId: string, changeKey: string, data: string }> {
   for await (const r of exportItems({ mailbox, backend }, itemIds, ctx?.signal)) {
     if ('error' in r) yield r
-    else yield { itemId: r.itemId, changeKey: r.changeKey, data: r.data }
+    // Data as the caller's JSON answer carries it: text (large data comes from an adapter as bytes, ItemData).
+    else {
+      const data = typeof r.data === 'string' ? r.data : r.data.toString('latin1')
+      yield { itemId: r.itemId, changeKey: r.changeKey, data }
+    }
   }
 }
 

@@ -19,6 +19,7 @@ import { errorForCode, faultIsolates, faultMayHaveWritten, OUR_BUG_CODES } from 
 import { NtlmConnections } from './ntlm.js'
 import { CallTimeout } from '../call-timeout.js'
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './soap/envelope.js'
+import { sendable, type PiecedBody } from '../../upstream/pieced-body.js'
 import { MAX_XML_DEPTH, NS, XmlTooDeep, type XmlBody, type XmlNode } from './soap/xml.js'
 
 export interface EwsClientConfig {
@@ -120,7 +121,7 @@ export class EwsClient {
   }
 
   /** Sends one SOAP POST: on NTLM-authenticated connections, else through the pool with `authorization`. */
-  private async dispatch (headers: Record<string, string>, envelope: string | Buffer, signal: AbortSignal,
+  private async dispatch (headers: Record<string, string>, envelope: string | PiecedBody, signal: AbortSignal,
     authorization: string | undefined): Promise<Dispatcher.ResponseData> {
     const path = this.endpoint.pathname + this.endpoint.search
     const auth = this.config.auth
@@ -134,13 +135,8 @@ export class EwsClient {
       })
       return await this.ntlmConnections.request({ path, headers, body: envelope, signal })
     }
-    return await this.pool().request({
-      path,
-      method: 'POST',
-      headers: authorization !== undefined ? { ...headers, authorization } : headers,
-      body: envelope,
-      signal
-    })
+    const send = sendable(envelope, authorization !== undefined ? { ...headers, authorization } : headers)
+    return await this.pool().request({ path, method: 'POST', headers: send.headers, body: send.body, signal })
   }
 
   private async authorization (forceRefresh: boolean): Promise<string> {
@@ -170,7 +166,7 @@ export class EwsClient {
     }
   }
 
-  private async post (op: string, mailbox: string, envelope: string | Buffer, options: CallOptions,
+  private async post (op: string, mailbox: string, envelope: string | PiecedBody, options: CallOptions,
     forceRefresh: boolean): Promise<RawResponse> {
     const started = performance.now()
     const clientRequestId = randomUUID()

@@ -30,6 +30,7 @@ import { Client, type Dispatcher } from 'undici'
 import { UpstreamBadResponse } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
 import { ntlmNotOfferedError, ntlmV1OnlyError } from '../../upstream/misconfiguration.js'
+import { sendable, type PiecedBody } from '../../upstream/pieced-body.js'
 
 /** NegotiateFlags bits the check needs ([MS-NLMP] 2.2.2.5). */
 const EXTENDED_SESSIONSECURITY = 0x00080000
@@ -71,7 +72,8 @@ export interface NtlmSettings {
 export interface NtlmRequest {
   path: string
   headers: Record<string, string>
-  body: string | Buffer
+  /** The envelope: text, or in pieces (item data; src/upstream/pieced-body.ts), sent afresh for each leg. */
+  body: string | PiecedBody
   signal: AbortSignal
 }
 
@@ -152,11 +154,12 @@ export class NtlmConnections {
 
   private async send (conn: Connection, req: NtlmRequest, authorization: string | undefined,
     body = req.body): Promise<Dispatcher.ResponseData> {
+    const send = sendable(body, authorization !== undefined ? { ...req.headers, authorization } : req.headers)
     return await conn.client.request({
       path: req.path,
       method: 'POST',
-      headers: authorization !== undefined ? { ...req.headers, authorization } : req.headers,
-      body,
+      headers: send.headers,
+      body: send.body,
       signal: req.signal
     })
   }

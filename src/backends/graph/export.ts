@@ -5,7 +5,7 @@
  */
 import { isStrictBase64 } from '../../base64.js'
 import { IdMalformed, UpstreamBadResponse, toItemError } from '../../errors.js'
-import type { ExportResult } from '../mailbox-backend.js'
+import type { ExportResult, ItemData } from '../mailbox-backend.js'
 import {
   MAX_REDIRECTS, callFor, mailboxIdInPath, rememberAux, type GraphContext, type GraphMailbox
 } from './context.js'
@@ -38,11 +38,14 @@ function movedTarget (ctx: GraphContext, message: string, from: string): URL | u
  * still has it) and `data` (Edm.Stream inline as base64, protocol brief §7), which must be
  * standard padded base64 (RFC 4648 section 4) or importing it back would fail.
  */
-function readExported (entry: unknown): { changeKey: string, data: string } | { problem: string } {
+function readExported (entry: unknown): { changeKey: string, data: ItemData } | { problem: string } {
   const data = getCi(entry, 'data')
   const changeKey = getCi(entry, 'changeKey')
   if (data === undefined || data === null) return { problem: 'no data' }
-  if (typeof data !== 'string' || !isStrictBase64(data)) return { problem: 'data that is not base64' }
+  // Large data comes as the bytes of the answer (graphJson with `itemData`, src/json-bytes.ts).
+  if ((typeof data !== 'string' && !Buffer.isBuffer(data)) || !isStrictBase64(data)) {
+    return { problem: 'data that is not base64' }
+  }
   const version = typeof changeKey === 'string' && changeKey !== ''
     ? changeKey
     : changeKeyFromEtag(getCi(entry, '@odata.etag'))

@@ -19,6 +19,7 @@ import { redactUrl } from '../../redact.js'
 import { CallTimeout } from '../call-timeout.js'
 import { capOf, DEFAULT_ANSWER_CAPS, readCappedBytes, type AnswerCaps } from '../../upstream/answer.js'
 import { parseJsonBytes } from '../../json-bytes.js'
+import type { PiecedBody } from '../../upstream/pieced-body.js'
 
 export interface RawResponse {
   status: number
@@ -59,16 +60,8 @@ export interface GraphHttpOptions {
 
 const REDIRECTS = new Set([301, 302, 307, 308])
 
-/**
- * A request body written piece by piece (an import item's megabytes of data are never joined into one string or
- * buffer): `bytes` in all, as Content-Length; `pieces` gives them afresh for every send.
- */
-export interface PiecedBody {
-  bytes: number
-  pieces: () => Iterable<Buffer>
-  /** The whole body when it is one small Buffer: sent as it is, without a stream around it. */
-  whole?: Buffer
-}
+/** A request body written piece by piece (src/upstream/pieced-body.ts). */
+export type { PiecedBody } from '../../upstream/pieced-body.js'
 
 export class GraphHttp {
   readonly graphOrigin: string
@@ -188,7 +181,10 @@ export class GraphHttp {
     const response = await this.graph(req)
     if (response.text.length === 0 && (response.bytes?.length ?? 0) === 0) return { body: {} as T, response }
     try {
-      const body = response.bytes !== undefined ? parseJsonBytes(response.bytes) : JSON.parse(response.text)
+      // Item data (long plain `data` values) stays bytes of the answer: slices, never copied into strings.
+      const body = response.bytes !== undefined
+        ? parseJsonBytes(response.bytes, { data: (bytes) => bytes })
+        : JSON.parse(response.text)
       return { body: body as T, response }
     } catch {
       // Cut-short answers (a failover mid-answer, a proxy) are transient: an idempotent call is sent again;

@@ -110,8 +110,9 @@ const PIECE_CHARS = 1024 * 1024
  * ChangeKey?, Data })` (protocol brief §4.16; ItemId and ChangeKey only for an update of a known item). `data` is
  * strict base64 (the port's contract, mailbox-backend.ts ImportItem; the service checks it): ASCII that JSON never
  * escapes (RFC 8259 section 7), so it is copied in as it is, never serialized, scanned or measured again. Up to
- * PIECE_CHARS of data the body is one Buffer; past it, pieces of a megabyte each are made as the socket takes
- * them, so a large item is never held twice.
+ * PIECE_CHARS of data the body is one Buffer; past it, the body is written in pieces as the socket takes them:
+ * data given as bytes (`ItemData`) in slices of them (never copied), data given as text in pieces of a megabyte
+ * made one at a time, so a large item is never held twice.
  */
 export function importBody (folderId: string, item: ImportItem, itemId: string | undefined): PiecedBody {
   const fields: Record<string, string | undefined> = { FolderId: folderId, Mode: item.mode }
@@ -126,7 +127,8 @@ export function importBody (folderId: string, item: ImportItem, itemId: string |
   if (data.length <= PIECE_CHARS) {
     const whole = Buffer.allocUnsafe(bytes)
     head.copy(whole, 0)
-    whole.write(data, head.length, 'latin1')
+    if (typeof data === 'string') whole.write(data, head.length, 'latin1')
+    else data.copy(whole, head.length)
     TAIL.copy(whole, head.length + data.length)
     return { bytes, whole, pieces: function * () { yield whole } }
   }
@@ -134,7 +136,11 @@ export function importBody (folderId: string, item: ImportItem, itemId: string |
     bytes,
     pieces: function * () {
       yield head
-      for (let i = 0; i < data.length; i += PIECE_CHARS) yield Buffer.from(data.slice(i, i + PIECE_CHARS), 'latin1')
+      for (let i = 0; i < data.length; i += PIECE_CHARS) {
+        yield typeof data === 'string'
+          ? Buffer.from(data.slice(i, i + PIECE_CHARS), 'latin1')
+          : data.subarray(i, i + PIECE_CHARS)
+      }
       yield TAIL
     }
   }

@@ -393,7 +393,8 @@ async function copyPage (ctx: CopyContext, folder: FolderProgress, changes: Item
   if (Object.keys(pending).length > 0) await ledger.putItems(jobId, pending)
   if (deleted.length > 0) await orphan(ctx, deleted, entries)
   const targetFolderId = folder.targetId as string
-  const sent: Array<ItemSummary & { work: Work, data: string, source: ImportRequestItem['source'] }> = []
+  type Sent = ItemSummary & { work: Work, data: ImportRequestItem['data'], source: ImportRequestItem['source'] }
+  const sent: Sent[] = []
   const byId = new Map(toCopy.map((i) => [i.id, i]))
   const replace: Replacement[] = []
   let cut = false

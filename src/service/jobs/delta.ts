@@ -23,7 +23,7 @@
  *   sent a second time;
  * - deleting a target item again finds it gone (404), which counts as deleted.
  */
-import type { ItemSummary } from '../../backends/mailbox-backend.js'
+import type { ItemData, ItemSummary } from '../../backends/mailbox-backend.js'
 import { isGatewayError } from '../../errors.js'
 import type { LedgerEntry, LedgerItemState } from '../../state/jobs.js'
 import {
@@ -55,7 +55,7 @@ export function withKey (item: ItemSummary): { searchKey?: string } {
 export interface Replacement {
   sourceId: string
   entry: LedgerEntry
-  data?: string
+  data?: ItemData
   source?: ImportRequestItem['source']
   remove?: { id: string, folderId: string }
   hold?: LedgerEntry
@@ -240,7 +240,7 @@ export async function replaceItems (ctx: CopyContext, list: Replacement[], count
     Object.fromEntries(ready.map((r) => [r.sourceId, { ...entryOf(r), state: 'sending' as const }])))
   const sent: Array<{ r: Replacement, changeKey?: string }> = []
   const unexported = ready.filter((r) => r.data === undefined)
-  const exported = new Map<string, { data: string, source: ImportRequestItem['source'], changeKey: string }>()
+  const exported = new Map<string, { data: ItemData, source: ImportRequestItem['source'], changeKey: string }>()
   if (unexported.length > 0) {
     let i = 0
     for await (const res of exportItems(ctx.source, unexported.map((r) => r.sourceId), opts)) {

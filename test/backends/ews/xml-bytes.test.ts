@@ -3,9 +3,16 @@
  * bytes and decoded alone. The tree must be the one parsing the decoded text gives, whatever surrounds those runs.
  */
 import t from 'tap'
+import type { PiecedBody } from '../../../src/upstream/pieced-body.js'
 import { parseXml, type XmlNode } from '../../../src/backends/ews/soap/xml.js'
 
 const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
+
+/** The tree as text gives it: a big ASCII run read from bytes is also kept as `bytes`, its `text` made from them. */
+function plain (node: XmlNode): unknown {
+  const { ns, local, attrs, children, text } = node
+  return { ns, local, attrs, children: children.map(plain), text }
+}
 
 function texts (node: XmlNode): string[] {
   return [node.text, ...node.children.flatMap(texts)]
@@ -24,8 +31,13 @@ t.test('bytes and text parse to the same tree', async (t) => {
   for (const doc of docs) {
     const fromText = parseXml(doc)
     const fromBytes = parseXml(Buffer.from(doc, 'utf8'))
-    t.same(fromBytes, fromText)
+    t.same(plain(fromBytes), plain(fromText))
   }
+  const doc = Buffer.from(docs[0], 'utf8')
+  const data = parseXml(doc).children[0]
+  t.ok(data.bytes !== undefined && data.bytes.buffer === doc.buffer, 'an ASCII run is kept as a slice of the bytes')
+  t.equal(data.bytes?.toString('latin1'), base64)
+  t.equal(parseXml(Buffer.from(docs[2], 'utf8')).children[1].bytes, undefined, 'a run with references is text')
   const tree = parseXml(Buffer.from(docs[2], 'utf8'))
   t.ok(texts(tree).includes(nonAscii), 'a non-ASCII run keeps its characters')
   t.ok(texts(tree).includes(`${base64}A&`), 'entities after a lifted run are decoded')
@@ -36,7 +48,7 @@ t.test('bytes that are not UTF-8 decode as the text would', async (t) => {
   const doc = Buffer.concat([
     Buffer.from(`<m:R xmlns:m="${M}"><m:S>`), Buffer.from([0xc3]), Buffer.from(`</m:S><m:Data>${base64}</m:Data></m:R>`)
   ])
-  t.same(parseXml(doc), parseXml(doc.toString('utf8')))
+  t.same(plain(parseXml(doc)), plain(parseXml(doc.toString('utf8'))))
 })
 
 t.test('a document that is not well-formed is refused from bytes too', async (t) => {
@@ -64,6 +76,28 @@ t.test('a request body in pieces is sent as the bytes of the same request writte
   t.equal(xmlByteLength(body), Buffer.byteLength(whole))
   const options = { serverVersion: 'Exchange2013_SP1', impersonate: 'jürgen@contoso.example' }
   const bytes = buildEnvelope(body, options)
-  t.ok(Buffer.isBuffer(bytes))
-  t.ok(Buffer.from(buildEnvelope(whole, options), 'utf8').equals(bytes as Buffer))
+  t.ok(typeof bytes !== 'string' && Buffer.isBuffer(bytes.whole), 'a small request is one buffer')
+  t.ok(Buffer.from(buildEnvelope(whole, options), 'utf8').equals(Buffer.concat([...(bytes as PiecedBody).pieces()])))
+})
+
+t.test('a large request body is sent in pieces, item data given as bytes without a copy', async (t) => {
+  const { buildEnvelope } = await import('../../../src/backends/ews/soap/envelope.js')
+  const { buildUploadItems } = await import('../../../src/backends/ews/operations/upload-items.js')
+  const text = Buffer.alloc(1_500_000, 3).toString('base64')
+  const bytes = Buffer.from(Buffer.alloc(1_200_000, 4).toString('base64'), 'latin1')
+  const entries = [
+    { parentFolderId: 'F1==', action: 'CreateNew' as const, data: text },
+    { parentFolderId: 'F2==', action: 'CreateNew' as const, data: bytes }
+  ]
+  const options = { serverVersion: 'Exchange2013_SP1', impersonate: 'jürgen@contoso.example' }
+  const envelope = buildEnvelope(buildUploadItems(entries), options) as PiecedBody
+  t.equal(envelope.whole, undefined, 'not joined into one buffer')
+  const pieces = [...envelope.pieces()]
+  t.ok(pieces.includes(bytes), 'the data bytes are one of the pieces, as given')
+  t.ok(Math.max(...pieces.map((p) => p.length)) <= bytes.length, 'text is encoded in pieces')
+  const whole = buildUploadItems(entries.map((e) => ({ ...e, data: e.data.toString() }))).parts.join('')
+  const expected = Buffer.from(buildEnvelope(whole, options), 'utf8')
+  t.equal(envelope.bytes, expected.length)
+  t.ok(Buffer.concat(pieces).equals(expected), 'the same bytes as the request written whole')
+  t.ok(Buffer.concat([...envelope.pieces()]).equals(expected), 'given afresh for a second send')
 })

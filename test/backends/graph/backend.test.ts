@@ -13,7 +13,6 @@ import { createGraphBackend } from '../../../src/backends/graph/index.js'
 import { graphConfig } from '../../helpers/backends.js'
 import {
   WELL_KNOWN_FOLDERS,
-  type ExportResult,
   type Folder,
   type MailboxBackend,
   type MailboxRef
@@ -204,7 +203,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     const ids = itemIdsOf(DEMO_MAILBOXES.carol.guid, 'sentitems').slice(0, 5)
     const exported = await collect(exportItemsVia(backend, carol, ids))
     t.same(exported.map((r) => r.itemId), ids)
-    const ok = exported.filter((r): r is Extract<ExportResult, { data: string }> => 'data' in r)
+    const ok = exported.filter((r): r is { itemId: string, changeKey: string, data: string } => 'data' in r)
     t.equal(ok.length, 5)
     for (const r of ok) t.equal(r.data, blob64(r.itemId))
     const target = await backend.createFolder(carol, { displayName: 'Round Trip' })
@@ -221,7 +220,7 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
     const again = await collect(exportItemsVia(backend, carol, newIds))
     t.same(again.map((r) => 'data' in r ? r.data : undefined), ok.map((r) => r.data), 'byte-identical')
     // update mode: keeps the id, needs itemId + changeKey
-    const first = again[0] as Extract<ExportResult, { data: string }>
+    const first = again[0] as { itemId: string, changeKey: string, data: string }
     // Two updates with one change key: the first to arrive wins, so they go one after the other.
     const updated = [
       ...(await collect(

@@ -17,20 +17,25 @@ t.test('the body is the bytes JSON.stringify gives', async (t) => {
   const small = Buffer.alloc(30_000, 5).toString('base64')
   const large = Buffer.alloc(2_500_000, 7).toString('base64')
   const folders = ['AAMkAGI2TG93AAA=', 'földer "quoted" \\ ✓ 𝄞 \u0001 \u2028']
-  for (const data of [small, large]) {
-    for (const folder of folders) {
-      t.ok(bytesOf(importBody(folder, { mode: 'create', data, folderId: { id: folder }, position: 0 }, 'AAMk')).equals(
-        Buffer.from(JSON.stringify({ FolderId: folder, Mode: 'create', Data: data }), 'utf8')),
-      `create in folder ${folders.indexOf(folder)} (${data.length} chars): no ItemId/ChangeKey`)
-      const update = {
-        mode: 'update' as const, data, folderId: { id: folder }, position: 0, itemId: 'x', changeKey: 'CQ\\x'
+  for (const text of [small, large]) {
+    // Item data as text, and as its bytes (a slice of a request body: ItemData).
+    for (const data of [text, Buffer.from(text, 'latin1')]) {
+      const form = `${text.length} chars as ${typeof data === 'string' ? 'text' : 'bytes'}`
+      for (const folder of folders) {
+        const create = { mode: 'create' as const, data, folderId: { id: folder }, position: 0 }
+        t.ok(bytesOf(importBody(folder, create, 'AAMk')).equals(
+          Buffer.from(JSON.stringify({ FolderId: folder, Mode: 'create', Data: text }), 'utf8')),
+        `create in folder ${folders.indexOf(folder)} (${form}): no ItemId/ChangeKey`)
+        const update = { ...create, mode: 'update' as const, itemId: 'x', changeKey: 'CQ\\x' }
+        const fields = { FolderId: folder, Mode: 'update', ItemId: 'AAMk"id"é', ChangeKey: 'CQ\\x', Data: text }
+        t.ok(bytesOf(importBody(folder, update, 'AAMk"id"é')).equals(Buffer.from(JSON.stringify(fields), 'utf8')),
+        `update in folder ${folders.indexOf(folder)} (${form})`)
       }
-      const fields = { FolderId: folder, Mode: 'update', ItemId: 'AAMk"id"é', ChangeKey: 'CQ\\x', Data: data }
-      t.ok(bytesOf(importBody(folder, update, 'AAMk"id"é')).equals(Buffer.from(JSON.stringify(fields), 'utf8')),
-      `update in folder ${folders.indexOf(folder)} (${data.length} chars)`)
     }
   }
-  const large1 = importBody('f', { mode: 'create', data: large, folderId: { id: 'f' }, position: 0 }, undefined)
-  t.equal(large1.whole, undefined,
-    'a large item is not joined into one buffer')
+  const largeItem = { mode: 'create' as const, data: large, folderId: { id: 'f' }, position: 0 }
+  t.equal(importBody('f', largeItem, undefined).whole, undefined, 'a large item is not joined into one buffer')
+  const bytes = Buffer.from(large, 'latin1')
+  const pieces = [...importBody('f', { ...largeItem, data: bytes }, undefined).pieces()]
+  t.ok(pieces.slice(1, -1).every((p) => p.buffer === bytes.buffer), 'data given as bytes is sent as slices of them')
 })

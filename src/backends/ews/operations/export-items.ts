@@ -2,12 +2,14 @@
 import { isStrictBase64 } from '../../../base64.js'
 import { NS, el, child } from '../soap/xml.js'
 import type { ResponseMessage } from './common.js'
+import type { ItemData } from '../../mailbox-backend.js'
 
 export function buildExportItems (ids: string[]): string {
   return el('m:ExportItems', {}, el('m:ItemIds', {}, ...ids.map((id) => el('t:ItemId', { Id: id }))))
 }
 
-export interface ExportedItem { id: string, changeKey: string, data: string }
+/** One exported item; `data` is the bytes of the answer (a slice) when the answer carried it as one big run. */
+export interface ExportedItem { id: string, changeKey: string, data: ItemData }
 
 /**
  * The payload of a successful message, or what makes it unusable. Success carries m:ItemId
@@ -23,8 +25,10 @@ export function readExported (message: ResponseMessage): { item: ExportedItem } 
   if (id === undefined || id === '') return { problem: 'no ItemId' }
   if (changeKey === undefined || changeKey === '') return { problem: 'no ChangeKey' }
   if (data === undefined) return { problem: 'no Data' }
-  // Unwrapped data (the usual case) is taken as it is: the check is cheaper than looking for whitespace.
-  const stream = isStrictBase64(data.text) ? data.text : data.text.replace(/\s+/g, '')
+  // Unwrapped data (the usual case) is taken as it is, a large one as the bytes of the answer (never made text):
+  // the check is cheaper than looking for whitespace.
+  const raw = data.bytes ?? data.text
+  const stream = isStrictBase64(raw) ? raw : data.text.replace(/\s+/g, '')
   if (!isStrictBase64(stream)) return { problem: stream === '' ? 'empty Data' : 'Data that is not base64' }
   return { item: { id, changeKey, data: stream } }
 }

@@ -4,6 +4,7 @@
  * `IsAssociated="true"` stores a folder-associated item; absent means a normal one (types.xsd UploadItemType).
  */
 import { NS, XmlParts, el, child } from '../soap/xml.js'
+import type { ItemData } from '../../mailbox-backend.js'
 import type { ResponseMessage } from './common.js'
 
 export interface UploadEntry {
@@ -13,15 +14,16 @@ export interface UploadEntry {
   changeKey?: string
   /** A folder-associated item (FAI); the attribute is left out otherwise. */
   associated?: boolean
-  data: string
+  /** Standard base64, as text or as its bytes (`ItemData`). */
+  data: ItemData
 }
 
 /**
  * The UploadItems element, in pieces (XmlParts): each item's `data` (standard base64, checked by the service:
- * nothing to escape) is a piece of its own, never copied into a request string.
+ * nothing to escape) is a piece of its own, text or bytes as given, never copied into a request string.
  */
 export function buildUploadItems (entries: UploadEntry[]): XmlParts {
-  const parts = ['<m:UploadItems><m:Items>']
+  const parts: Array<string | Buffer> = ['<m:UploadItems><m:Items>']
   for (const e of entries) {
     // U+0000 cannot be in ids or change keys (escapeXml refuses it): it marks where the data goes.
     const item = el('t:Item', { CreateAction: e.action, IsAssociated: e.associated === true ? 'true' : undefined },

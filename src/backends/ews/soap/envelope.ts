@@ -3,7 +3,14 @@
  * ExchangeImpersonation headers, fixed prefixes soap/t/m) and reading responses
  * (Body payload or SOAP Fault, resolved by namespace, never by prefix).
  */
-import { NS, el, text, parseXml, child, childrenOf, childText, xmlBytes, type XmlBody, type XmlNode } from './xml.js'
+import {
+  NS, XmlParts, el, text, parseXml, child, childrenOf, childText, xmlByteLength, xmlBytes, xmlPieces, type XmlBody,
+  type XmlNode
+} from './xml.js'
+import type { PiecedBody } from '../../../upstream/pieced-body.js'
+
+/** Request bytes from which a body in pieces is sent in pieces rather than written into one Buffer. */
+const PIECED_FROM = 1024 * 1024
 
 export interface EnvelopeOptions {
   serverVersion: string
@@ -13,11 +20,13 @@ export interface EnvelopeOptions {
 
 /**
  * Wraps one body element (already serialized with t:/m: prefixes) in a request envelope: a string, or for a
- * body in pieces (XmlParts: item data) the request's UTF-8 bytes, each piece written once.
+ * body in pieces (XmlParts: item data) the request's UTF-8 bytes: up to a megabyte one Buffer (`whole`), each
+ * piece written once; past it, pieces made as the socket takes them (item data given as bytes is sent as those
+ * bytes, never copied), so a large item is never held twice.
  */
 export function buildEnvelope (body: string, options: EnvelopeOptions): string
-export function buildEnvelope (body: XmlBody, options: EnvelopeOptions): string | Buffer
-export function buildEnvelope (body: XmlBody, options: EnvelopeOptions): string | Buffer {
+export function buildEnvelope (body: XmlBody, options: EnvelopeOptions): string | PiecedBody
+export function buildEnvelope (body: XmlBody, options: EnvelopeOptions): string | PiecedBody {
   const header = el('soap:Header', {},
     el('t:RequestServerVersion', { Version: options.serverVersion }),
     options.impersonate !== undefined &&
@@ -29,7 +38,13 @@ export function buildEnvelope (body: XmlBody, options: EnvelopeOptions): string 
   // U+0000 cannot be in the header (escapeXml refuses it): it marks where the body goes.
   const whole = wrap('\u0000')
   const at = whole.indexOf('\u0000')
-  return xmlBytes([whole.slice(0, at), ...body.parts, whole.slice(at + 1)])
+  const parts = [whole.slice(0, at), ...body.parts, whole.slice(at + 1)]
+  const bytes = xmlByteLength(new XmlParts(parts))
+  if (bytes <= PIECED_FROM) {
+    const one = xmlBytes(parts)
+    return { bytes, whole: one, pieces: function * () { yield one } }
+  }
+  return { bytes, pieces: () => xmlPieces(parts) }
 }
 
 export interface SoapFault {

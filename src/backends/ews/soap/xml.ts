@@ -70,11 +70,12 @@ export function text (value: string): string {
 
 /**
  * A serialized element kept as pieces, in document order, so that big text runs (item data: megabytes of
- * base64, already checked and needing no escapes) are never concatenated into a whole-request string: the
- * pieces are written into the request bytes once (`xmlBytes`).
+ * base64, already checked and needing no escapes) are never concatenated into a whole-request string: text
+ * pieces, or item data as bytes (its ASCII base64, a slice of the bytes the caller sent), written into the
+ * request once (`xmlBytes`) or sent piece by piece (`xmlPieces`).
  */
 export class XmlParts {
-  constructor (readonly parts: readonly string[]) {}
+  constructor (readonly parts: ReadonlyArray<string | Buffer>) {}
 }
 
 /** A serialized body element: one string, or pieces (`XmlParts`). */
@@ -84,18 +85,43 @@ export type XmlBody = string | XmlParts
 export function xmlByteLength (body: XmlBody): number {
   if (typeof body === 'string') return Buffer.byteLength(body)
   let n = 0
-  for (const part of body.parts) n += Buffer.byteLength(part)
+  for (const part of body.parts) n += typeof part === 'string' ? Buffer.byteLength(part) : part.length
   return n
 }
 
 /** The UTF-8 bytes of `parts` joined, each written once into one Buffer. */
-export function xmlBytes (parts: readonly string[]): Buffer {
+export function xmlBytes (parts: ReadonlyArray<string | Buffer>): Buffer {
   let length = 0
-  for (const part of parts) length += Buffer.byteLength(part)
+  for (const part of parts) length += typeof part === 'string' ? Buffer.byteLength(part) : part.length
   const out = Buffer.allocUnsafe(length)
   let offset = 0
-  for (const part of parts) offset += out.write(part, offset, 'utf8')
+  for (const part of parts) {
+    offset += typeof part === 'string' ? out.write(part, offset, 'utf8') : part.copy(out, offset)
+  }
   return out
+}
+
+/** UTF-16 units of a text piece encoded at a time by `xmlPieces`. */
+const PIECE_CHARS = 1024 * 1024
+
+/**
+ * The UTF-8 bytes of `parts` joined, as pieces made as they are asked for: bytes as they are (slices, never
+ * copied), text encoded a megabyte at a time (never cutting a surrogate pair), so that a large item is held once.
+ */
+export function * xmlPieces (parts: ReadonlyArray<string | Buffer>): Generator<Buffer> {
+  for (const part of parts) {
+    if (typeof part !== 'string') {
+      yield part
+      continue
+    }
+    for (let i = 0; i < part.length;) {
+      let end = Math.min(i + PIECE_CHARS, part.length)
+      const last = part.charCodeAt(end - 1)
+      if (end < part.length && last >= 0xd800 && last <= 0xdbff) end++
+      yield Buffer.from(part.slice(i, end), 'utf8')
+      i = end
+    }
+  }
 }
 
 // ------------------------------------------------------------------ reading
@@ -109,6 +135,12 @@ export interface XmlNode {
   children: XmlNode[]
   /** Concatenated character data directly inside this element. */
   text: string
+  /**
+   * The element's character data as bytes, when it is one big ASCII text run of a document parsed from its bytes
+   * (item data: `m:Data`), a slice of those bytes; `text` then decodes them each time it is read. Read `bytes`
+   * first to keep megabytes of item data from being copied into a string.
+   */
+  bytes?: Buffer
 }
 
 export class XmlError extends Error {
@@ -175,10 +207,11 @@ const PLACEHOLDER = /^\u0001(\d+)\u0001$/
  * Parses a whole document into a namespace-resolved tree; throws XmlError when the
  * body is not well-formed XML (HTML error pages, truncated bodies, …). `xml` is text, or
  * the UTF-8 bytes of the document as read: then its big text runs (base64 item data) are
- * sliced out of the bytes, each decoded once, and never become part of a whole-document string.
+ * sliced out of the bytes and never become part of a whole-document string: an ASCII run (base64 item data)
+ * stays bytes (`XmlNode.bytes`), another run is decoded once.
  */
 export function parseXml (xml: string | Buffer): XmlNode {
-  const big: string[] = []
+  const big: Array<string | Buffer> = []
   const reduced = typeof xml === 'string' ? liftBigText(xml, big) : liftBigBytes(xml, big)
   const valid = XMLValidator.validate(reduced)
   if (valid !== true) {
@@ -199,7 +232,7 @@ export function parseXml (xml: string | Buffer): XmlNode {
 }
 
 /** Replaces every text run of BIG_TEXT+ characters between two tags with a placeholder (linear scan). */
-function liftBigText (xml: string, big: string[]): string {
+function liftBigText (xml: string, big: Array<string | Buffer>): string {
   const parts: string[] = []
   let last = 0
   let gt = xml.indexOf('>')
@@ -220,12 +253,11 @@ function liftBigText (xml: string, big: string[]): string {
 
 /**
  * `liftBigText` over the UTF-8 bytes of a document: returns the rest of the document as text. A lifted
- * run of ASCII (base64 item data) becomes a one-byte string (latin1 decoding is a plain copy, and later
- * checks and copies of it are byte-wise); any other run is decoded as UTF-8. The bytes '<' and '>' never
- * occur inside a multi-byte UTF-8 sequence, so decoding the pieces between them gives the text decoding
- * the whole would give.
+ * run of ASCII without references (base64 item data) is kept as its bytes, a slice of `xml` (never copied);
+ * any other run is decoded as UTF-8. The bytes '<' and '>' never occur inside a multi-byte UTF-8 sequence, so
+ * decoding the pieces between them gives the text decoding the whole would give.
  */
-function liftBigBytes (xml: Buffer, big: string[]): string {
+function liftBigBytes (xml: Buffer, big: Array<string | Buffer>): string {
   const parts: string[] = []
   let last = 0
   let gt = xml.indexOf(0x3e)
@@ -235,7 +267,7 @@ function liftBigBytes (xml: Buffer, big: string[]): string {
     if (lt - gt - 1 >= BIG_TEXT) {
       parts.push(xml.toString('utf8', last, gt + 1), `\u0001${big.length}\u0001`)
       const run = xml.subarray(gt + 1, lt)
-      big.push(run.toString(isAscii(run) ? 'latin1' : 'utf8'))
+      big.push(isAscii(run) && run.indexOf(0x26) === -1 ? run : run.toString('utf8'))
       last = lt
     }
     gt = xml.indexOf(0x3e, lt)
@@ -252,7 +284,7 @@ function elementName (node: RawNode): string | undefined {
   return undefined
 }
 
-function convert (node: RawNode, scope: Map<string, string>, big: string[]): XmlNode {
+function convert (node: RawNode, scope: Map<string, string>, big: Array<string | Buffer>): XmlNode {
   const name = elementName(node) as string
   const rawAttrs = node[':@'] ?? {}
   let inner = scope
@@ -273,19 +305,31 @@ function convert (node: RawNode, scope: Map<string, string>, big: string[]): Xml
   const ns = inner.get(prefix)
   if (ns === undefined && prefix !== '') throw new XmlError(`undeclared namespace prefix '${prefix}'`)
   const children: XmlNode[] = []
-  let textValue = ''
+  const texts: Array<string | Buffer> = []
   for (const child of (node[name] as RawNode[]) ?? []) {
     if ('#text' in child) {
       const value = String(child['#text'])
       const hole = PLACEHOLDER.exec(value)
-      textValue += hole !== null ? decodeEntities(big[Number(hole[1])]) : decodeEntities(value)
+      const run = hole !== null ? big[Number(hole[1])] : value
+      // A lifted run of bytes holds no reference (liftBigBytes): nothing to decode.
+      texts.push(typeof run === 'string' ? decodeEntities(run) : run)
     } else if ('#cdata' in child) {
-      for (const c of child['#cdata'] as RawNode[]) textValue += String(c['#text'] ?? '')
+      for (const c of child['#cdata'] as RawNode[]) texts.push(String(c['#text'] ?? ''))
     } else if (elementName(child) !== undefined) {
       children.push(convert(child, inner, big))
     }
   }
-  return { ns: ns ?? '', local: colon === -1 ? name : name.slice(colon + 1), attrs, children, text: textValue }
+  const out = { ns: ns ?? '', local: colon === -1 ? name : name.slice(colon + 1), attrs, children, text: '' }
+  const bytes = texts.length === 1 && typeof texts[0] !== 'string' ? texts[0] : undefined
+  if (bytes === undefined) {
+    out.text = texts.map((t) => typeof t === 'string' ? t : t.toString('latin1')).join('')
+    return out
+  }
+  // The bytes stay the element's data; its text is made only when asked for.
+  return Object.defineProperties(out, {
+    text: { get: () => bytes.toString('latin1'), enumerable: true },
+    bytes: { value: bytes, enumerable: true }
+  })
 }
 
 // ------------------------------------------------------------------ navigation
