@@ -11,11 +11,21 @@ const ajv = new Ajv({ strict: false })
 addFormats.default(ajv)
 const dateTime = ajv.compile<string>({ type: 'string', format: 'date-time' })
 
+// The date-times both backends send (EWS `2026-06-30T09:00:00Z`, Graph `2026-06-30T09:00:00.1234567Z` or with an
+// offset): every string of this shape with a day up to 28 is one the schema's check accepts too, decided by one
+// regular expression. Anything else (other days, other spellings, not a date-time) is left to that check.
+const COMMON_DATE_TIME =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/
+
 /**
  * Whether `value` is an RFC 3339 date-time (section 5.6: full-date "T" full-time with an
  * offset), checked exactly as the published schema's `format: date-time` is (ajv-formats).
  */
 export function isDateTime (value: unknown): value is string {
+  if (typeof value === 'string') {
+    const day = COMMON_DATE_TIME.exec(value)?.[1]
+    if (day !== undefined && day >= '01' && day <= '28') return true
+  }
   return dateTime(value)
 }
 

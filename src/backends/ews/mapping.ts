@@ -149,8 +149,12 @@ export function seenHash (id: string): string {
   return createHash('sha256').update(id).digest().subarray(0, SEEN_BYTES).toString('hex')
 }
 
+// A UTC time in whole seconds, as EWS sends DateTimeCreated, on a day every month has: already its own key.
+const WHOLE_SECOND_UTC = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/
+
 /** A DateTimeCreated value as the keyset key: ISO 8601 UTC whole seconds, or undefined if unreadable. */
 export function creationKey (value: string | undefined): string | undefined {
+  if (value !== undefined && WHOLE_SECOND_UTC.test(value)) return value
   const ms = value !== undefined ? Date.parse(value) : NaN
   if (Number.isNaN(ms)) return undefined
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z')

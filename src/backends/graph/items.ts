@@ -56,19 +56,10 @@ export function toItemSummary (item: GraphItem): ItemSummary {
   if (changeKey === undefined) throw new UpstreamBadResponse(`${what} has no changeKey string`)
   const size = nonNegativeInteger(item.size)
   if (size === undefined) throw new UpstreamBadResponse(`${what} has no size that is a non-negative integer`)
-  const time = (name: 'createdDateTime' | 'lastModifiedDateTime'): string | undefined => {
-    const value: unknown = item[name]
-    if (value === undefined || value === null) return undefined
-    if (!isDateTime(value)) throw new UpstreamBadResponse(`${what}: ${name} is not an RFC 3339 date-time`)
-    return value
-  }
-  const created = time('createdDateTime')
-  const modified = time('lastModifiedDateTime')
-  const extended = (pattern: RegExp): unknown => item.singleValueExtendedProperties?.find(
-    (p) => typeof p.id === 'string' && pattern.test(p.id.trim())
-  )?.value
-  const subject = extended(SUBJECT_PROP)
-  const searchKey = extended(SEARCH_KEY_PROP)
+  const created = itemTime(item, 'createdDateTime', what)
+  const modified = itemTime(item, 'lastModifiedDateTime', what)
+  const subject = extendedValue(item, SUBJECT_PROP)
+  const searchKey = extendedValue(item, SEARCH_KEY_PROP)
   return {
     id,
     changeKey,
@@ -79,6 +70,25 @@ export function toItemSummary (item: GraphItem): ItemSummary {
     ...(typeof subject === 'string' ? { subject } : {}),
     ...(typeof searchKey === 'string' && searchKey !== '' && BASE64.test(searchKey) ? { searchKey } : {})
   }
+}
+
+// Helpers of toItemSummary at module level, not closures made for every item listed.
+
+/** A time of an item: undefined when left out or null; not an RFC 3339 date-time → MBG_ERR_UPSTREAM_BAD_RESPONSE. */
+function itemTime (item: GraphItem, name: 'createdDateTime' | 'lastModifiedDateTime',
+  what: string): string | undefined {
+  const value: unknown = item[name]
+  if (value === undefined || value === null) return undefined
+  if (!isDateTime(value)) throw new UpstreamBadResponse(`${what}: ${name} is not an RFC 3339 date-time`)
+  return value
+}
+
+/** The value of the item's first single-value extended property whose id `pattern` matches. */
+function extendedValue (item: GraphItem, pattern: RegExp): unknown {
+  for (const p of item.singleValueExtendedProperties ?? []) {
+    if (typeof p.id === 'string' && pattern.test(p.id.trim())) return p.value
+  }
+  return undefined
 }
 
 const itemsOf = (key: PathPart): PathPart[] => [{ name: 'folders' }, key, { name: 'items' }]

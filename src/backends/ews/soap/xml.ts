@@ -8,7 +8,7 @@
  * declarations in scope and callers match on (namespace URI, local name) only.
  */
 import { isAscii } from 'node:buffer'
-import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { XMLParser } from 'fast-xml-parser'
 import { BadRequest } from '../../../errors.js'
 
 export const NS = {
@@ -150,7 +150,7 @@ export class XmlError extends Error {
   }
 }
 
-type RawNode = Record<string, unknown> & { ':@'?: Record<string, string> }
+type RawNode = Record<string | symbol, unknown> & { ':@'?: Record<string, string> }
 
 /**
  * Deepest element nesting read from a backend. EWS answers nest about 12 deep (Envelope, Body,
@@ -181,14 +181,115 @@ const parser = new XMLParser({
   ignorePiTags: true,
   maxNestedTags: MAX_XML_DEPTH,
   // No callback here reads the path of a tag: without this, the parser writes it out as text for every tag.
-  jPath: false
+  jPath: false,
+  // Where each element's markup starts and ends: parseXml checks the tags there (the parser accepts any end tag).
+  captureMetaData: true
 })
+
+/** Where an element's markup starts ('<' of its start tag) and ends (past the '>' of its end tag), in UTF-16 units. */
+interface Span { startIndex: number, endIndex?: number }
+const SPAN = XMLParser.getMetaDataSymbol() as unknown as symbol
+
+// Names (XML 1.0 fifth edition §2.3 NameStartChar / NameChar, without ':'), qualified names (Namespaces in XML
+// 1.0 §4 QName), start tags with attributes (XML 1.0 §3.1 STag, EmptyElemTag: values quoted, holding no '<').
+const NAME_START = 'A-Z_a-z\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C\\u200D' +
+  '\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}'
+const NCNAME = `[${NAME_START}][${NAME_START}\\-.0-9\\u00B7\\u0300-\\u036F\\u203F\\u2040]*`
+const QNAME = `${NCNAME}(?::${NCNAME})?`
+// eslint-disable-next-line no-misleading-character-class -- code point ranges of the XML name classes, no sequences
+const NAME = new RegExp(`^${QNAME}$`, 'u')
+// eslint-disable-next-line no-misleading-character-class -- as NAME
+const ATTRIBUTES = new RegExp(`(?:\\s+${QNAME}\\s*=\\s*(?:"[^"<]*"|'[^'<]*'))*\\s*(/?)>`, 'uy')
+// The names EWS answers use: ASCII, tested without Unicode tables first.
+const ASCII_NAME = /^[A-Z_a-z][\w.-]*(?::[A-Z_a-z][\w.-]*)?$/
+const ASCII_ATTRIBUTES = /(?:\s+[A-Z_a-z][\w.-]*(?::[A-Z_a-z][\w.-]*)?\s*=\s*(?:"[^"<]*"|'[^'<]*'))*\s*(\/?)>/y
+// What may surround the root element (XML 1.0 §2.8 Misc: white space, comments, processing instructions; the XML
+// declaration is one). No document type declaration: a SOAP message must not hold one (SOAP 1.1 §3).
+const MISC = /^(?:\s|<\?(?:[^?]|\?(?!>))*\?>|<!--(?:[^-]|-(?!-))*-->)*$/
+
+const GT = 0x3e
+const SLASH = 0x2f
+
+/** Whether `code` is XML white space (XML 1.0 §2.3 S: space, tab, CR, LF). */
+const isSpace = (code: number): boolean => code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a
+
+/** A name as error messages show it: at most 64 UTF-16 units of what a backend sent. */
+const shown = (name: string): string => name.length > 64 ? `${name.slice(0, 64)}…` : name
+
+/**
+ * Checks the markup of one element the parser read, at the span it recorded: a start tag of that name (a
+ * qualified name; attributes quoted and separated by white space), and either ending there (`/>`) or closed by
+ * an end tag of the same name. fast-xml-parser reads text and structure, but takes any end tag for the innermost
+ * open element and leaves unclosed elements open at the end of the document: a truncated, mis-nested or HTML
+ * body shows here.
+ */
+function checkTags (doc: string, name: string, span: Span | undefined, attributes: number): void {
+  if (span?.endIndex === undefined) throw new XmlError(`element '${shown(name)}' is not closed`)
+  if (!ASCII_NAME.test(name) && !NAME.test(name)) throw new XmlError(`'${shown(name)}' is not an element name`)
+  // The start tag: '<' and the name (the parser took the name from there), then attributes, then '>' or '/>'.
+  let at = span.startIndex + 1 + name.length
+  if (doc.charCodeAt(at - name.length - 1) !== 0x3c || !doc.startsWith(name, at - name.length)) {
+    throw new XmlError(`malformed start tag of element '${shown(name)}'`)
+  }
+  let empty: boolean
+  if (doc.charCodeAt(at) === GT) {
+    empty = false
+    at++
+  } else if (doc.charCodeAt(at) === SLASH && doc.charCodeAt(at + 1) === GT) {
+    empty = true
+    at += 2
+  } else {
+    ASCII_ATTRIBUTES.lastIndex = at
+    let m = ASCII_ATTRIBUTES.exec(doc)
+    if (m === null) {
+      ATTRIBUTES.lastIndex = at
+      m = ATTRIBUTES.exec(doc)
+      if (m === null) throw new XmlError(`malformed start tag of element '${shown(name)}'`)
+      at = ATTRIBUTES.lastIndex
+    } else {
+      at = ASCII_ATTRIBUTES.lastIndex
+    }
+    empty = m[1] === '/'
+    // Each attribute once (XML 1.0 §3.1, Unique Att Spec): the parser kept the last of a repeated name.
+    if (countAttributes(doc, span.startIndex + 1 + name.length, at) !== attributes) {
+      throw new XmlError(`a repeated attribute in the start tag of element '${shown(name)}'`)
+    }
+  }
+  if (empty) {
+    if (at !== span.endIndex) throw new XmlError(`malformed start tag of element '${shown(name)}'`)
+    return
+  }
+  // The end tag: '</', the name, white space, '>', ending where the parser ended the element.
+  let end = span.endIndex - 2
+  while (isSpace(doc.charCodeAt(end))) end--
+  const lt = end + 1 - name.length - 2
+  if (doc.charCodeAt(lt) !== 0x3c || doc.charCodeAt(lt + 1) !== SLASH || !doc.startsWith(name, lt + 2) ||
+    doc.charCodeAt(span.endIndex - 1) !== GT || lt < at) {
+    throw new XmlError(`element '${shown(name)}' is not closed by its end tag`)
+  }
+}
+
+/** The attributes of a well-formed start tag between `from` and `to`: its '=' signs outside quoted values. */
+function countAttributes (doc: string, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = doc.charCodeAt(i)
+    if (c === 0x3d) n++
+    else if (c === 0x22 || c === 0x27) {
+      i = doc.indexOf(doc[i], i + 1)
+      if (i === -1) break
+    }
+  }
+  return n
+}
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
 
+/** Text with its references decoded; an '&' that starts no reference is not well-formed XML (XmlError). */
 function decodeEntities (value: string): string {
   if (!value.includes('&')) return value
-  return value.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (match, ref: string) => {
+  return value.replace(/&(?:(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);)?/g, (match, ref: string | undefined) => {
+    if (ref === undefined) throw new XmlError('an \'&\' that starts no entity or character reference')
     if (ref[0] === '#') {
       const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10)
       return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : match
@@ -209,16 +310,15 @@ const PLACEHOLDER = /^\u0001(\d+)\u0001$/
  * the UTF-8 bytes of the document as read: then its big text runs (base64 item data) are
  * sliced out of the bytes and never become part of a whole-document string: an ASCII run (base64 item data)
  * stays bytes (`XmlNode.bytes`), another run is decoded once.
+ *
+ * One pass of fast-xml-parser reads the document; its errors (unclosed comments, CDATA sections or tags,
+ * nesting deeper than MAX_XML_DEPTH: XmlTooDeep) and the checks of `checkTags` (every element's start and end
+ * tag, at the places the parser recorded) and of what surrounds the one root element (only white space,
+ * comments and processing instructions) make up the well-formedness check.
  */
 export function parseXml (xml: string | Buffer): XmlNode {
   const big: Array<string | Buffer> = []
   const reduced = typeof xml === 'string' ? liftBigText(xml, big) : liftBigBytes(xml, big)
-  const valid = XMLValidator.validate(reduced)
-  if (valid !== true) {
-    throw new XmlError(`not well-formed XML (${valid.err.code} at ${valid.err.line}:${valid.err.col})`)
-  }
-  // The validator accepts trailing garbage after the root element (e.g. '=== Truncated Data ===').
-  if (!reduced.trimEnd().endsWith('>')) throw new XmlError('content after the root element')
   let raw: RawNode[]
   try {
     raw = parser.parse(reduced) as RawNode[]
@@ -226,27 +326,58 @@ export function parseXml (xml: string | Buffer): XmlNode {
     if (/nested tags/i.test((err as Error).message)) throw new XmlTooDeep()
     throw new XmlError(`not well-formed XML (${(err as Error).message.slice(0, 200)})`)
   }
+  // What else the top level holds (text, CDATA; the parser leaves out comments and processing instructions) is
+  // checked in the document itself, before and after the root.
   const roots = raw.filter((n) => elementName(n) !== undefined)
   if (roots.length !== 1) throw new XmlError('expected exactly one root element')
-  return convert(roots[0], new Map([['xml', XML_NS]]), big)
+  const span = roots[0][SPAN] as Span | undefined
+  if (span === undefined || !MISC.test(reduced.slice(0, span.startIndex))) {
+    throw new XmlError('content before the root element')
+  }
+  if (span.endIndex !== undefined && !MISC.test(reduced.slice(span.endIndex))) {
+    throw new XmlError('content after the root element')
+  }
+  return convert(roots[0], new Map([['xml', XML_NS]]), big, reduced)
 }
 
-/** Replaces every text run of BIG_TEXT+ characters between two tags with a placeholder (linear scan). */
+/** What `bigRuns` reads of a document: text or its UTF-8 bytes ('<' and '>' as the string or the byte). */
+interface Searchable<T> {
+  length: number
+  indexOf: (value: T, from: number) => number
+  lastIndexOf: (value: T, from: number) => number
+}
+
+/**
+ * The text runs of BIG_TEXT+ units between a tag's '>' and the next '<', as [start, end) offsets, in order. A run
+ * that long holds a multiple of BIG_TEXT, so only those offsets are looked at: a few searches per BIG_TEXT units,
+ * not two per tag.
+ */
+function bigRuns<T> (doc: Searchable<T>, lt: T, gt: T): Array<[number, number]> {
+  const runs: Array<[number, number]> = []
+  for (let at = BIG_TEXT; at < doc.length; at += BIG_TEXT) {
+    const next = doc.indexOf(lt, at)
+    if (next === -1) break
+    // The run holding `at` starts after the first '>' that follows the '<' before `at` (or the document's first).
+    const start = doc.indexOf(gt, Math.max(0, doc.lastIndexOf(lt, at))) + 1
+    if (start > 0 && start <= at && next - start >= BIG_TEXT) {
+      runs.push([start, next])
+      at = next - (next % BIG_TEXT)
+    }
+  }
+  return runs
+}
+
+/** Replaces every text run of BIG_TEXT+ characters between two tags with a placeholder. */
 function liftBigText (xml: string, big: Array<string | Buffer>): string {
+  const runs = bigRuns(xml, '<', '>')
+  if (runs.length === 0) return xml
   const parts: string[] = []
   let last = 0
-  let gt = xml.indexOf('>')
-  while (gt !== -1) {
-    const lt = xml.indexOf('<', gt + 1)
-    if (lt === -1) break
-    if (lt - gt - 1 >= BIG_TEXT) {
-      parts.push(xml.slice(last, gt + 1), `\u0001${big.length}\u0001`)
-      big.push(xml.slice(gt + 1, lt))
-      last = lt
-    }
-    gt = xml.indexOf('>', lt)
+  for (const [start, end] of runs) {
+    parts.push(xml.slice(last, start), `\u0001${big.length}\u0001`)
+    big.push(xml.slice(start, end))
+    last = end
   }
-  if (last === 0) return xml
   parts.push(xml.slice(last))
   return parts.join('')
 }
@@ -258,65 +389,65 @@ function liftBigText (xml: string, big: Array<string | Buffer>): string {
  * decoding the pieces between them gives the text decoding the whole would give.
  */
 function liftBigBytes (xml: Buffer, big: Array<string | Buffer>): string {
+  const runs = bigRuns(xml, 0x3c, 0x3e)
+  if (runs.length === 0) return xml.toString('utf8')
   const parts: string[] = []
   let last = 0
-  let gt = xml.indexOf(0x3e)
-  while (gt !== -1) {
-    const lt = xml.indexOf(0x3c, gt + 1)
-    if (lt === -1) break
-    if (lt - gt - 1 >= BIG_TEXT) {
-      parts.push(xml.toString('utf8', last, gt + 1), `\u0001${big.length}\u0001`)
-      const run = xml.subarray(gt + 1, lt)
-      big.push(isAscii(run) && run.indexOf(0x26) === -1 ? run : run.toString('utf8'))
-      last = lt
-    }
-    gt = xml.indexOf(0x3e, lt)
+  for (const [start, end] of runs) {
+    parts.push(xml.toString('utf8', last, start), `\u0001${big.length}\u0001`)
+    const run = xml.subarray(start, end)
+    big.push(isAscii(run) && run.indexOf(0x26) === -1 ? run : run.toString('utf8'))
+    last = end
   }
-  if (last === 0) return xml.toString('utf8')
   parts.push(xml.toString('utf8', last))
   return parts.join('')
 }
 
 function elementName (node: RawNode): string | undefined {
-  for (const key of Object.keys(node)) {
-    if (key !== ':@' && key !== '#text' && key !== '#cdata' && !key.startsWith('?')) return key
+  for (const key in node) {
+    if (key !== ':@' && key !== '#text' && key !== '#cdata') return key
   }
   return undefined
 }
 
-function convert (node: RawNode, scope: Map<string, string>, big: Array<string | Buffer>): XmlNode {
+function convert (node: RawNode, scope: Map<string, string>, big: Array<string | Buffer>, doc: string): XmlNode {
   const name = elementName(node) as string
-  const rawAttrs = node[':@'] ?? {}
+  const rawAttrs = node[':@']
   let inner = scope
-  for (const [k, v] of Object.entries(rawAttrs)) {
-    if (k === 'xmlns' || k.startsWith('xmlns:')) {
-      if (inner === scope) inner = new Map(scope)
-      inner.set(k === 'xmlns' ? '' : k.slice(6), decodeEntities(v))
+  const attrs: Record<string, string> = {}
+  let count = 0
+  if (rawAttrs !== undefined) {
+    for (const k in rawAttrs) {
+      count++
+      const v = decodeEntities(rawAttrs[k])
+      if (k === 'xmlns' || k.startsWith('xmlns:')) {
+        if (inner === scope) inner = new Map(scope)
+        inner.set(k === 'xmlns' ? '' : k.slice(6), v)
+      } else {
+        const colon = k.indexOf(':')
+        attrs[colon === -1 ? k : k.slice(colon + 1)] = v
+      }
     }
   }
-  const attrs: Record<string, string> = {}
-  for (const [k, v] of Object.entries(rawAttrs)) {
-    if (k === 'xmlns' || k.startsWith('xmlns:')) continue
-    const colon = k.indexOf(':')
-    attrs[colon === -1 ? k : k.slice(colon + 1)] = decodeEntities(v)
-  }
+  checkTags(doc, name, node[SPAN] as Span | undefined, count)
   const colon = name.indexOf(':')
   const prefix = colon === -1 ? '' : name.slice(0, colon)
   const ns = inner.get(prefix)
   if (ns === undefined && prefix !== '') throw new XmlError(`undeclared namespace prefix '${prefix}'`)
   const children: XmlNode[] = []
   const texts: Array<string | Buffer> = []
-  for (const child of (node[name] as RawNode[]) ?? []) {
-    if ('#text' in child) {
-      const value = String(child['#text'])
-      const hole = PLACEHOLDER.exec(value)
+  for (const child of (node[name] as RawNode[] | undefined) ?? []) {
+    const text = child['#text']
+    if (text !== undefined) {
+      const value = String(text)
+      const hole = value.charCodeAt(0) === 1 ? PLACEHOLDER.exec(value) : null
       const run = hole !== null ? big[Number(hole[1])] : value
       // A lifted run of bytes holds no reference (liftBigBytes): nothing to decode.
       texts.push(typeof run === 'string' ? decodeEntities(run) : run)
     } else if ('#cdata' in child) {
       for (const c of child['#cdata'] as RawNode[]) texts.push(String(c['#text'] ?? ''))
-    } else if (elementName(child) !== undefined) {
-      children.push(convert(child, inner, big))
+    } else {
+      children.push(convert(child, inner, big, doc))
     }
   }
   const out = { ns: ns ?? '', local: colon === -1 ? name : name.slice(colon + 1), attrs, children, text: '' }
