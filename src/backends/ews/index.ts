@@ -628,7 +628,7 @@ export class EwsBackend implements MailboxBackend {
         )
         : []
     // An error (with its stack) only for the ids that did not decode: made for every id, it was 4 % of an export.
-    const out: Array<ExportResult | undefined> = new Array(itemIds.length)
+    const out: Array<ExportResult | undefined> = new Array(itemIds.length).fill(undefined)
     valid.forEach((i, k) => { out[i] = exported[k] })
     return out.map((r, i) => r ?? { itemId: itemIds[i], error: toItemError(new IdMalformed(shortId(itemIds[i]))) })
   }
@@ -731,7 +731,7 @@ export class EwsBackend implements MailboxBackend {
     const decoded = ids.map((id) => tryFromPublicId(id))
     const valid: number[] = []
     decoded.forEach((ews, i) => { if (ews !== undefined) valid.push(i) })
-    const out: Array<ItemWriteResult | undefined> = new Array(ids.length)
+    const out: Array<ItemWriteResult | undefined> = new Array(ids.length).fill(undefined)
     if (valid.length > 0) {
       const sent = await send(valid.map((i) => decoded[i] as string), valid.map((i) => ids[i]))
       valid.forEach((i, k) => { out[i] = sent[k] })
