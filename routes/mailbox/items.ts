@@ -11,7 +11,7 @@ import { IdempotencyHeaders } from '../../src/schemas/idempotency.js'
 import { ChangesQuery, ItemChanges } from '../../src/schemas/changes.js'
 import { idempotent, workSignal } from './idempotency.js'
 import { importBodyBound } from './hooks.js'
-import { exportAnswerPieces, itemData, type ExportAnswer } from '../../src/service/index.js'
+import { exportAnswerPieces, itemData, WHOLE_ANSWER_BYTES, type ExportAnswer } from '../../src/service/index.js'
 
 /** Bytes of NDJSON the answer stream holds before it stops asking for more lines. */
 const STREAM_HIGH_WATER_MARK = 64 * 1024
@@ -93,14 +93,16 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
   }, async (request, reply) => {
     const answer = await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
       { signal: request.cancel, stop: request.stop })
-    // The answer object still goes through the hooks (audit counts); its bytes are written by exportAnswerPieces,
-    // piece by piece as the caller reads them (Content-Length known up front), never joined into one buffer.
+    // The answer object still goes through the hooks (audit counts); its bytes are written by exportAnswerPieces:
+    // a small answer in one Buffer, a large one piece by piece as the caller reads it (Content-Length known up
+    // front), never joined into one buffer.
     const serialize = reply.getSerializationFunction('200')
     if (serialize !== undefined) {
       reply.type('application/json; charset=utf-8').serializer((payload: unknown) => {
         if (reply.statusCode === 200) {
           const answered = exportAnswerPieces(payload as ExportAnswer, serialize)
           if (typeof answered === 'string') return answered
+          if (answered.bytes <= WHOLE_ANSWER_BYTES) return answered.whole() as never
           reply.header('content-length', answered.bytes)
           return Readable.from(answered.pieces(), { objectMode: false, highWaterMark: STREAM_HIGH_WATER_MARK }) as never
         }

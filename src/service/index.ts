@@ -11,7 +11,9 @@ export {
   type BatchSummary, type ExportResult, type ImportRequestItem,
   type ImportRules, type MailboxTarget
 } from './items.js'
-export { exportAnswerBytes, exportAnswerPieces, type AnswerPieces, type ExportAnswer } from './export-answer.js'
+export {
+  exportAnswerBytes, exportAnswerPieces, WHOLE_ANSWER_BYTES, type AnswerPieces, type ExportAnswer
+} from './export-answer.js'
 export { EXPORT_PAGE_SIZE, type ExportStream, type StreamCounts } from './export-stream.js'
 export {
   IdempotencyKeys, parseIdempotencyKey, requestFingerprint, scopedKey, type IdempotencyClaim,

@@ -16,7 +16,10 @@ t.test('the value JSON.parse gives', async (t) => {
     { x: `\u0000${big}`, y: big },
     [big, 'short', { k: big }, `"${big}"`],
     { ['K'.repeat(70_000)]: big },
-    { small: 'no long string at all' }
+    { small: 'no long string at all' },
+    // Around the size from which strings are lifted (1 KiB), and item data of a 14 KB item.
+    { value: [{ data: 'QUJD'.repeat(256), a: 'QUJD'.repeat(255) + 'QUI=' }, { data: 'QUJD'.repeat(4_700), e: 'é' }] },
+    ['x'.repeat(1023), 'x'.repeat(1024), 'x'.repeat(1025), `${'x'.repeat(2000)}\\`, `${'x'.repeat(2000)}"`]
   ]
   for (const value of cases) {
     for (const text of [JSON.stringify(value), JSON.stringify(value, null, 2)]) {

@@ -94,6 +94,43 @@ t.test('acquires a token over HTTPS, caches it, forceRefresh fetches a new one',
   t.notMatch(log, fresh.split('.')[2], 'no token in logs')
 })
 
+t.test('a held token is given without asking MSAL until MSAL would renew it', async (t) => {
+  const calls = (): number => spy.count
+  const spy = { count: 0 }
+  const original = ConfidentialClientApplication.prototype.acquireTokenByClientCredential
+  ConfidentialClientApplication.prototype.acquireTokenByClientCredential = async function (request) {
+    spy.count++
+    return await original.call(this, request)
+  }
+  t.teardown(() => { ConfidentialClientApplication.prototype.acquireTokenByClientCredential = original })
+
+  const p = provider(t)
+  const token = await p.getToken()
+  t.equal(calls(), 1)
+  t.equal(await p.getToken(), token)
+  t.equal(await p.getToken(), token)
+  t.equal(calls(), 1, 'a token valid for an hour is held: MSAL is not asked again')
+  const fresh = await p.getToken({ forceRefresh: true })
+  t.equal(calls(), 2, 'forceRefresh asks MSAL')
+  t.equal(await p.getToken(), fresh, 'and the refreshed token is the one held')
+  t.equal(calls(), 2)
+
+  // A token that MSAL renews at once (its lifetime is under MSAL's 5-minute renewal offset) is never held.
+  const shortSim = await startIdentitySimulator({
+    tenantId: TENANT,
+    tls,
+    tokenLifetimeSec: 120,
+    apps: [{ clientId: SECRET_APP, clientSecret: SECRET, roles: { [GRAPH]: ['MailboxItem.Export.All'] } }]
+  })
+  t.teardown(() => shortSim.close())
+  const short = provider(t, { authorityHost: `https://${shortSim.host}` })
+  const issued = shortSim.stats.tokensIssued
+  await short.getToken()
+  await short.getToken()
+  t.equal(calls(), 4, 'MSAL is asked every time')
+  t.equal(shortSim.stats.tokensIssued, issued + 2, 'and it asks the token endpoint every time')
+})
+
 t.test('wrong secret -> MBG_ERR_BACKEND_MISCONFIGURED naming clientSecret, AADSTS code, secret hidden', async (t) => {
   const wrong = 'definitely-Wrong~secret-4242'
   const p = provider(t, { clientSecret: wrong, settings: { backend: 'exo', path: 'backends.exo' } })

@@ -51,4 +51,5 @@ t.test('written in pieces: the same bytes, their count known up front, no piece 
   t.ok(Buffer.from(JSON.stringify(answer), 'utf8').equals(joined))
   t.ok(Math.max(...pieces.map((p) => p.length)) <= 256 * 1024, 'the data is cut into pieces of at most 256 KiB')
   t.ok(Buffer.concat([...out.pieces()]).equals(joined), 'the pieces can be given again')
+  t.ok(out.whole().equals(joined), 'whole() gives the same bytes in one Buffer')
 })
