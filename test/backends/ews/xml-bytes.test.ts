@@ -67,3 +67,30 @@ t.test('a request body in pieces is sent as the bytes of the same request writte
   t.ok(Buffer.isBuffer(bytes))
   t.ok(Buffer.from(buildEnvelope(whole, options), 'utf8').equals(bytes as Buffer))
 })
+
+t.test('long runs after a > that ends no tag are not taken for text', async (t) => {
+  const long = 'x'.repeat(5000)
+  for (const doc of [
+    // An attribute value holding '>' (well-formed XML allows it), a long attribute after it.
+    `<m:R xmlns:m="${M}"><m:S a="1>2" b="${long}">t</m:S></m:R>`,
+    // A comment and a CDATA section holding '>' and then '<'.
+    `<m:R xmlns:m="${M}"><!-- 1 > ${long} < 2 --><m:S>t</m:S></m:R>`,
+    `<m:R xmlns:m="${M}"><m:S><![CDATA[1 > ${long} < 2]]></m:S></m:R>`
+  ]) {
+    const fromText = parseXml(doc)
+    t.same(parseXml(Buffer.from(doc, 'utf8')), fromText)
+    const s = fromText.children[0]
+    t.equal(s.local, 'S')
+    if (doc.includes('CDATA')) t.equal(s.text, `1 > ${long} < 2`)
+    else t.equal(s.text, 't')
+    if (doc.includes(' b="')) t.same(s.attrs, { a: '1>2', b: long })
+  }
+})
+
+t.test('item data of a few kilobytes is lifted out too, and comes back whole', async (t) => {
+  const data = Buffer.alloc(8000, 3).toString('base64') // about what an 8 KB item's stream is
+  const doc = `<m:R xmlns:m="${M}">${`<m:Data>${data}</m:Data>`.repeat(3)}<m:S>&amp;</m:S></m:R>`
+  const tree = parseXml(Buffer.from(doc, 'utf8'))
+  t.same(tree.children.map((c) => c.text), [data, data, data, '&'])
+  t.same(parseXml(doc), tree)
+})

@@ -165,11 +165,16 @@ function decodeEntities (value: string): string {
   })
 }
 
-// Big text runs (ExportItems m:Data, megabytes of base64) make fast-xml-parser slow
-// (character-wise accumulation), so they are lifted out before parsing and put back after.
-const BIG_TEXT = 16384
+// Long text runs (ExportItems m:Data: base64 item data) make fast-xml-parser slow and wasteful: it accumulates
+// text a character at a time (a string object per character, about 30 bytes of garbage per byte of item data), so
+// they are lifted out before parsing and put back after. Any item's data is longer than this. A run is lifted
+// only when it holds no '>': a '>' that is not a tag's end (inside an attribute value, a comment, a CDATA section)
+// is always followed by a '>' before the next '<', but in a comment or a CDATA section holding a '<' (put back).
+const BIG_TEXT = 1024
 // eslint-disable-next-line no-control-regex -- U+0001 delimits lifted-text placeholders: it cannot occur in XML text
 const PLACEHOLDER = /^\u0001(\d+)\u0001$/
+// eslint-disable-next-line no-control-regex -- as PLACEHOLDER
+const PLACEHOLDERS = /\u0001(\d+)\u0001/g
 
 /**
  * Parses a whole document into a namespace-resolved tree; throws XmlError when the
@@ -206,12 +211,13 @@ function liftBigText (xml: string, big: string[]): string {
   while (gt !== -1) {
     const lt = xml.indexOf('<', gt + 1)
     if (lt === -1) break
-    if (lt - gt - 1 >= BIG_TEXT) {
+    const next = xml.indexOf('>', gt + 1)
+    if (lt - gt - 1 >= BIG_TEXT && next > lt) {
       parts.push(xml.slice(last, gt + 1), `\u0001${big.length}\u0001`)
       big.push(xml.slice(gt + 1, lt))
       last = lt
     }
-    gt = xml.indexOf('>', lt)
+    gt = next > lt ? next : xml.indexOf('>', lt)
   }
   if (last === 0) return xml
   parts.push(xml.slice(last))
@@ -232,13 +238,14 @@ function liftBigBytes (xml: Buffer, big: string[]): string {
   while (gt !== -1) {
     const lt = xml.indexOf(0x3c, gt + 1)
     if (lt === -1) break
-    if (lt - gt - 1 >= BIG_TEXT) {
+    const next = xml.indexOf(0x3e, gt + 1)
+    if (lt - gt - 1 >= BIG_TEXT && next > lt) {
       parts.push(xml.toString('utf8', last, gt + 1), `\u0001${big.length}\u0001`)
       const run = xml.subarray(gt + 1, lt)
       big.push(run.toString(isAscii(run) ? 'latin1' : 'utf8'))
       last = lt
     }
-    gt = xml.indexOf(0x3e, lt)
+    gt = next > lt ? next : xml.indexOf(0x3e, lt)
   }
   if (last === 0) return xml.toString('utf8')
   parts.push(xml.toString('utf8', last))
@@ -280,7 +287,10 @@ function convert (node: RawNode, scope: Map<string, string>, big: string[]): Xml
       const hole = PLACEHOLDER.exec(value)
       textValue += hole !== null ? decodeEntities(big[Number(hole[1])]) : decodeEntities(value)
     } else if ('#cdata' in child) {
-      for (const c of child['#cdata'] as RawNode[]) textValue += String(c['#text'] ?? '')
+      // A run lifted out of a CDATA section that holds a '<' is put back as it was.
+      for (const c of child['#cdata'] as RawNode[]) {
+        textValue += String(c['#text'] ?? '').replace(PLACEHOLDERS, (_, n: string) => big[Number(n)])
+      }
     } else if (elementName(child) !== undefined) {
       children.push(convert(child, inner, big))
     }
