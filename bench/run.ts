@@ -9,11 +9,15 @@
  *   BENCH_LARGE_REPS (BENCH_REPS): 25 MB samples; BENCH_HUGE_REPS (1): 100 MB samples (no warm-up);
  *   BENCH_LISTING_SEC (2), BENCH_LISTING_REPS (BENCH_REPS), BENCH_LISTING_BACKENDS (ews,graph): listings;
  *   BENCH_STREAM_ITEMS (10000), BENCH_STREAM_ITEM_BYTES (8000), BENCH_STREAM_REPS (1): streaming export;
- *   BENCH_JOB_ITEMS (100), BENCH_JOB_REPS (BENCH_REPS): the copy job at the throttle ceiling;
+ *   BENCH_JOB_ITEMS (100), BENCH_JOB_REPS (BENCH_REPS): the copy job at the throttle ceiling of
+ *   BENCH_CEILING_REQUESTS (20) Graph requests per BENCH_CEILING_WINDOW_SEC (1) per app + mailbox;
  *   BENCH_ONLY: comma-separated scenario names (throughput, large, listing, exchangelib, stream, ceiling);
  *   BENCH_OUT: the results file (default bench/results/latest.json);
  *   BENCH_CPU_PROF: a folder; each gateway process then runs with `node --cpu-prof` and writes its profile there on
- *   exit (open it in Chrome DevTools; the explanations in bench/explanations.md come from such profiles).
+ *   exit (open it in Chrome DevTools; the explanations in bench/explanations.md come from such profiles);
+ *   BENCH_NODE_ARGS: more node options for the gateway processes, space-separated (e.g. `--trace-gc`,
+ *   `--heap-prof --heap-prof-dir=/tmp/heap`); BENCH_HEAP_SNAPSHOT: a folder, where the stream scenario writes a heap
+ *   snapshot of the gateway half way through its export.
  */
 import { cpus, loadavg, totalmem } from 'node:os'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -57,14 +61,21 @@ Promise<{ process: IpcChild, client: GatewayClient }> {
     MAX_EVENT_LOOP_DELAY_MS: '0'
   }
   const prof = process.env.BENCH_CPU_PROF
-  const nodeArgs = ['--expose-gc', ...(prof !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])]
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+  const nodeArgs = ['--expose-gc', ...(prof !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...extra]
   const { child } = await startChild(name, 'bench/gateway-process.ts', env, nodeArgs)
   return { process: child, client: new GatewayClient(`http://127.0.0.1:${port}`, apiKey) }
 }
 
 log(`starting simulators and gateway (load average ${loadAverageStart.join(', ')})`)
 const sim = await startChild('simulators', 'bench/sim-process.ts', {
-  PATH: process.env.PATH, HOME: process.env.HOME, BENCH_API_KEY: apiKey, LOG_LEVEL: 'warn'
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  BENCH_API_KEY: apiKey,
+  LOG_LEVEL: 'warn',
+  // The ceiling scenario's simulated throttle (bench/scenarios/ceiling.ts reads the same settings).
+  ...Object.fromEntries(['BENCH_CEILING_REQUESTS', 'BENCH_CEILING_WINDOW_SEC']
+    .filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]))
 })
 const sets = sim.ready.sets as Record<'main' | 'ceiling', SimSet>
 const gw = await startGateway('gateway', sets.main)

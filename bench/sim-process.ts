@@ -20,8 +20,8 @@ import { itemStream } from '../test/helpers/items.js'
 
 const apiKey = process.env.BENCH_API_KEY
 if (apiKey === undefined || process.send === undefined) throw new Error('start me from bench/processes.ts')
-const ceilingRequests = Number(process.env.BENCH_CEILING_REQUESTS ?? 10)
-const ceilingWindowSec = Number(process.env.BENCH_CEILING_WINDOW_SEC ?? 0.5)
+const ceilingRequests = Number(process.env.BENCH_CEILING_REQUESTS ?? 20)
+const ceilingWindowSec = Number(process.env.BENCH_CEILING_WINDOW_SEC ?? 1)
 
 const dir = mkdtempSync(join(tmpdir(), 'mbg-bench-sim-'))
 const sets: Record<string, Simulators> = {

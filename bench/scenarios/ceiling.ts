@@ -1,8 +1,13 @@
 /**
  * A copy job EWS → Graph at the simulated throttle ceiling: the `ceiling` simulator set answers 429 past
- * BENCH_CEILING_REQUESTS (10) requests per BENCH_CEILING_WINDOW_SEC (0.5 s) per app + mailbox, a budget the gateway
+ * BENCH_CEILING_REQUESTS (20) requests per BENCH_CEILING_WINDOW_SEC (1 s) per app + mailbox, a budget the gateway
  * does not know (it paces at Outlook's), as in test/routes/jobs-ceiling.test.ts. A second gateway process serves
- * that set. Each sample copies a new folder of BENCH_JOB_ITEMS items from alice (EWS) to carol (Graph).
+ * that set. The window is a whole second because a 429 says when to come back in whole seconds (Retry-After,
+ * RFC 9110 §10.2.3; the simulator rounds up, at least 1 s), and the gateway waits what Retry-After says
+ * (https://learn.microsoft.com/graph/throttling): with a 0.5 s window every throttled call sat out two windows, and
+ * the job could not use more than about half the ceiling (0.44–0.49, 40 simulator 429s a job) whatever its pacing
+ * (now 0.76–0.97, 19 429s a job). Each sample copies a new folder of BENCH_JOB_ITEMS items from alice (EWS) to carol
+ * (Graph).
  *
  * Figures: the fraction of the ceiling the job used (Graph requests the simulator accepted during the job ÷ what
  * the ceiling allows over the job's duration, planning included), and the 429s a caller saw (job failures naming
@@ -26,8 +31,8 @@ export async function ceiling (bench: Bench, sims: SimSet,
   Promise<Figure[]> {
   const items = setting('BENCH_JOB_ITEMS', 100)
   const reps = setting('BENCH_JOB_REPS', bench.reps)
-  const perWindow = setting('BENCH_CEILING_REQUESTS', 10)
-  const windowSec = setting('BENCH_CEILING_WINDOW_SEC', 0.5)
+  const perWindow = setting('BENCH_CEILING_REQUESTS', 20)
+  const windowSec = setting('BENCH_CEILING_WINDOW_SEC', 1)
   const ceilingRate = perWindow / windowSec
   const alice = 'alice@contoso.example'
   const carol = 'carol@contoso.example'

@@ -2,6 +2,11 @@
  * Streaming export (`POST /mailboxes/{m}/folders/{f}/items:export`, NDJSON) of a folder of BENCH_STREAM_ITEMS
  * (10,000) items on EWS, read as fast as this process can: items/s, and the gateway's RSS, sampled every 100 ms
  * from /proc while the stream runs, should stay flat: its peak above the baseline well under the data streamed.
+ * BENCH_STREAM_REPS samples (BENCH_REPS) after `warmup` unmeasured streams of the same folder: a gateway that has
+ * not streamed yet first grows V8's young generation to the size a busy process keeps (about +70 MB of RSS, once
+ * per process), which is not memory the export holds. The gateway's heap (process.memoryUsage over IPC) is logged
+ * beside its RSS, item count by item count; BENCH_HEAP_SNAPSHOT and BENCH_ALLOC_PROF (folders; BENCH_ALLOC_YOUNG=0
+ * for promoted objects only) write a heap snapshot half way, or an allocation profile of the stream, for diagnosis.
  */
 import { request } from 'undici'
 import { rssBytes } from '../processes.js'
@@ -15,20 +20,40 @@ const FLAT_MB = 50
 export async function stream (bench: Bench): Promise<Figure[]> {
   const count = setting('BENCH_STREAM_ITEMS', 10_000)
   const size = setting('BENCH_STREAM_ITEM_BYTES', 8000)
-  const reps = setting('BENCH_STREAM_REPS', 1)
+  const reps = setting('BENCH_STREAM_REPS', bench.reps)
   const alice = 'alice@contoso.example'
   const folder = await seed(bench, alice, 'Stream', count, size)
-  bench.log(`streaming export of ${count} items, ${(folder.bytes / MB).toFixed(0)} MB (${reps} samples)`)
+  bench.log(`streaming export of ${count} items, ${(folder.bytes / MB).toFixed(0)} MB (${reps} samples after ` +
+    `${bench.warmup} warm-up)`)
   const samples: Sample[] = []
   const drift: number[] = []
+  const heapDrift: number[] = []
   const streamed: number[] = []
-  for (let i = 0; i < reps; i++) {
+  for (let i = 0; i < bench.warmup + reps; i++) {
+    const keep = i >= bench.warmup
     const rss: Array<[number, number]> = []
+    const heap: Array<[number, { heapTotal: number, heapUsed: number, external: number }]> = []
+    let snapshot = process.env.BENCH_HEAP_SNAPSHOT
     let items = 0
     let bytes = 0
     const pid = bench.gatewayProcess.pid
-    samples.push(await measure(bench, async () => {
-      const timer = setInterval(() => { rss.push([items, rssBytes(pid)]) }, 100)
+    const alloc = process.env.BENCH_ALLOC_PROF
+    if (alloc !== undefined) {
+      await bench.gatewayProcess.ask({ cmd: 'alloc:start', young: process.env.BENCH_ALLOC_YOUNG !== '0' })
+    }
+    const sample = await measure(bench, async () => {
+      const timer = setInterval(() => {
+        rss.push([items, rssBytes(pid)])
+        const at = items
+        bench.gatewayProcess.ask<{ heapTotal: number, heapUsed: number, external: number }>({ cmd: 'memory' })
+          .then((m) => { heap.push([at, m]) }, () => {})
+        if (snapshot !== undefined && items >= count / 2 && process.env.BENCH_ALLOC_PROF === undefined) {
+          // Diagnosis: one heap snapshot half way (BENCH_HEAP_SNAPSHOT: a folder).
+          bench.gatewayProcess.ask<{ path: string }>({ cmd: 'snapshot', dir: snapshot })
+            .then((r) => { bench.log(`heap snapshot ${r.path}`) }, () => {})
+          snapshot = undefined
+        }
+      }, 100)
       try {
         const url = `${bench.gateway.base}/mailboxes/${alice}/folders/${folder.folder.gateway}/items:export`
         const res = await request(url, {
@@ -58,12 +83,27 @@ export async function stream (bench: Bench): Promise<Figure[]> {
       } finally {
         clearInterval(timer)
       }
-    }))
+    })
+    if (alloc !== undefined) {
+      await bench.gatewayProcess.ask({ cmd: 'gc' })
+      const written = await bench.gatewayProcess.ask<{ path: string }>({ cmd: 'alloc:stop', dir: alloc })
+      bench.log(`allocation profile ${written.path}`)
+    }
     // RSS growth from the first tenth of the items to the end: flat memory does not grow with the items streamed.
     const early = rss.find(([n]) => n >= count / 10)?.[1] ?? rss[0]?.[1] ?? 0
     const late = Math.max(...rss.filter(([n]) => n >= count * 0.9).map(([, b]) => b), early)
-    drift.push((late - early) / MB)
-    streamed.push(bytes / MB)
+    // The heap V8 has committed (not what is in use: that swings with each young collection).
+    const heapAt = (from: number): number => (heap.find(([n]) => n >= from)?.[1] ?? heap.at(-1)?.[1])?.heapTotal ?? 0
+    const mb = (n: number): number => Math.round(n / MB)
+    bench.log(`memory (items: rss, heapTotal, heapUsed, external MB): ${heap.filter((_, k) => k % 10 === 0)
+      .map(([n, m]) => `${n}: ${mb(rss.find(([x]) => x >= n)?.[1] ?? 0)} ${mb(m.heapTotal)} ${mb(m.heapUsed)} ` +
+        `${mb(m.external)}`).join('; ')}`)
+    if (keep) {
+      samples.push(sample)
+      drift.push((late - early) / MB)
+      heapDrift.push((heapAt(count * 0.9) - heapAt(count / 10)) / MB)
+      streamed.push(bytes / MB)
+    }
   }
   await bench.sim.ask({ cmd: 'drop', folder: folder.folder.store })
   return [
@@ -83,6 +123,7 @@ export async function stream (bench: Bench): Promise<Figure[]> {
       goal: { text: `flat: ≤ ${FLAT_MB} MB whatever the folder size`, metric: 'gateway', op: '<=', value: FLAT_MB },
       notes: {
         rssGrowthFrom10To90PercentMB: summarize(drift).median,
+        heapTotalGrowthFrom10To90PercentMB: Math.round(summarize(heapDrift).median),
         longestEventLoopStallMs: summarize(samples.map((s) => s.loopMaxMs)).median
       }
     })

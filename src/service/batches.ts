@@ -94,11 +94,10 @@ export async function * runOrdered<T, R> (input: Iterable<T> | AsyncIterable<T>,
     onBatchError(items, indices, new ShuttingDown('this item was not sent; send it again'))
 
   const inFlight: Array<Started<T, R>> = []
-  const ready = new Map<number, R>()
+  const ready = new ReadyWindow<R>()
   let pending: { items: T[], indices: number[], bytes: number } = { items: [], indices: [], bytes: 0 }
   let read = 0
   let done = false
-  let pos = 0
   let yielded = false
 
   /** One call, split in halves (sent one after the other) while the backend refuses it with an isolate error. */
@@ -172,11 +171,9 @@ export async function * runOrdered<T, R> (input: Iterable<T> | AsyncIterable<T>,
 
   /** Hands over every result whose turn has come. */
   function * takeReady (): Generator<R> {
-    for (; ready.has(pos); pos++) {
-      const r = ready.get(pos) as R
-      ready.delete(pos)
+    for (let r = ready.take(); r !== EMPTY; r = ready.take()) {
       yielded = true
-      yield r
+      yield r as R
     }
   }
 
@@ -207,6 +204,37 @@ export async function * runOrdered<T, R> (input: Iterable<T> | AsyncIterable<T>,
     job.signal?.removeEventListener('abort', onAbort)
     abort.abort()
     if (!done) await source.return?.()
+  }
+}
+
+const EMPTY = Symbol('empty')
+
+/**
+ * Results waiting for their turn, by input index: an array from the next index to hand over on, taken from the
+ * front. Not a Map: a Map that sees an entry set and deleted per item rehashes into new tables, and an obsolete
+ * table keeps the entries it held; once one such table has reached the old generation, each newer table (and the
+ * item data of its entries) is kept alive by the one before it until the next full collection, so the item data
+ * of a long export piles up in the old generation (the flat-memory goal of a streamed export, bench/).
+ */
+class ReadyWindow<R> {
+  private slots: Array<R | typeof EMPTY> = []
+  private base = 0
+  size = 0
+
+  set (index: number, r: R): void {
+    const k = index - this.base
+    while (this.slots.length < k) this.slots.push(EMPTY)
+    this.slots[k] = r
+    this.size++
+  }
+
+  /** The result at the front, removed, or EMPTY when it is not known yet. */
+  take (): R | typeof EMPTY {
+    if (this.slots.length === 0 || this.slots[0] === EMPTY) return EMPTY
+    const r = this.slots.shift() as R
+    this.base++
+    this.size--
+    return r
   }
 }
 

@@ -101,3 +101,48 @@ t.test('a large request body is sent in pieces, item data given as bytes without
   t.ok(Buffer.concat(pieces).equals(expected), 'the same bytes as the request written whole')
   t.ok(Buffer.concat([...envelope.pieces()]).equals(expected), 'given afresh for a second send')
 })
+
+t.test('long runs after a > that ends no tag are not taken for text', async (t) => {
+  const long = 'x'.repeat(5000)
+  for (const doc of [
+    // An attribute value holding '>' (well-formed XML allows it), a long attribute after it.
+    `<m:R xmlns:m="${M}"><m:S a="1>2" b="${long}">t</m:S></m:R>`,
+    // A comment and a CDATA section holding '>' and then '<'.
+    `<m:R xmlns:m="${M}"><!-- 1 > ${long} < 2 --><m:S>t</m:S></m:R>`,
+    `<m:R xmlns:m="${M}"><m:S><![CDATA[1 > ${long} < 2]]></m:S></m:R>`
+  ]) {
+    const fromText = parseXml(doc)
+    t.same(parseXml(Buffer.from(doc, 'utf8')), fromText)
+    const s = fromText.children[0]
+    t.equal(s.local, 'S')
+    if (doc.includes('CDATA')) t.equal(s.text, `1 > ${long} < 2`)
+    else t.equal(s.text, 't')
+    if (doc.includes(' b="')) t.same(s.attrs, { a: '1>2', b: long })
+  }
+})
+
+t.test('item data of a few kilobytes is lifted out too, and comes back whole', async (t) => {
+  const data = Buffer.alloc(8000, 3).toString('base64') // about what an 8 KB item's stream is
+  const doc = `<m:R xmlns:m="${M}">${`<m:Data>${data}</m:Data>`.repeat(3)}<m:S>&amp;</m:S></m:R>`
+  const tree = parseXml(Buffer.from(doc, 'utf8'))
+  t.same(tree.children.map((c) => c.text), [data, data, data, '&'])
+  t.same(plain(parseXml(doc)), plain(tree))
+})
+
+t.test('a big run after a text ">" is put back in its place; U+0001 is refused', async (t) => {
+  const data = Buffer.alloc(6000, 9).toString('base64')
+  for (const doc of [
+    `<m:R xmlns:m="${M}"><m:Body>a &gt; b > c ${data}</m:Body></m:R>`,
+    `<m:R xmlns:m="${M}"><m:Body>x>${data}<m:I/>${data}>y</m:Body></m:R>`,
+    `<m:R xmlns:m="${M}"><m:Body><![CDATA[p<q>${data}<r]]></m:Body></m:R>`
+  ]) {
+    const want = doc.replace(/<m:I\/>/, '').replace(/^.*<m:Body>(?:<!\[CDATA\[)?|(?:\]\]>)?<\/m:Body>.*$/g, '')
+      .replace(/&gt;/g, '>')
+    t.equal(parseXml(doc).children[0].text, want, 'from text')
+    t.equal(parseXml(Buffer.from(doc, 'utf8')).children[0].text, want, 'from bytes')
+  }
+  for (const doc of [`<m:R xmlns:m="${M}"><m:S>\u00010\u0001</m:S><m:D>${data}</m:D></m:R>`]) {
+    t.throws(() => parseXml(doc), /U\+0001/)
+    t.throws(() => parseXml(Buffer.from(doc, 'utf8')), /U\+0001/)
+  }
+})

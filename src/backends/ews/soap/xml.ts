@@ -298,11 +298,14 @@ function decodeEntities (value: string): string {
   })
 }
 
-// Big text runs (ExportItems m:Data, megabytes of base64) make fast-xml-parser slow
-// (character-wise accumulation), so they are lifted out before parsing and put back after.
-const BIG_TEXT = 16384
+// Long text runs (ExportItems m:Data: base64 item data) make fast-xml-parser slow and wasteful: it accumulates
+// text a character at a time (a string object per character, about 30 bytes of garbage per byte of item data), so
+// they are lifted out before parsing and put back after. Any item's data is longer than this. A lifted run is the
+// text after the last '>' before a '<', so it never holds a '>'; a run found inside a comment is dropped with it,
+// one inside a CDATA section (which holds a '<') is put back as it was.
+const BIG_TEXT = 1024
 // eslint-disable-next-line no-control-regex -- U+0001 delimits lifted-text placeholders: it cannot occur in XML text
-const PLACEHOLDER = /^\u0001(\d+)\u0001$/
+const PLACEHOLDERS = /\u0001(\d+)\u0001/g
 
 /**
  * Parses a whole document into a namespace-resolved tree; throws XmlError when the
@@ -317,6 +320,10 @@ const PLACEHOLDER = /^\u0001(\d+)\u0001$/
  * comments and processing instructions) make up the well-formedness check.
  */
 export function parseXml (xml: string | Buffer): XmlNode {
+  // U+0001 is no XML 1.0 character (section 2.2); refused here, it could not be told from a placeholder.
+  if (typeof xml === 'string' ? xml.includes('\u0001') : xml.includes(0x01)) {
+    throw new XmlError('not well-formed XML (U+0001)')
+  }
   const big: Array<string | Buffer> = []
   const reduced = typeof xml === 'string' ? liftBigText(xml, big) : liftBigBytes(xml, big)
   let raw: RawNode[]
@@ -357,8 +364,9 @@ function bigRuns<T> (doc: Searchable<T>, lt: T, gt: T): Array<[number, number]> 
   for (let at = BIG_TEXT; at < doc.length; at += BIG_TEXT) {
     const next = doc.indexOf(lt, at)
     if (next === -1) break
-    // The run holding `at` starts after the first '>' that follows the '<' before `at` (or the document's first).
-    const start = doc.indexOf(gt, Math.max(0, doc.lastIndexOf(lt, at))) + 1
+    // The run holding `at` starts after the last '>' before its end: it never holds a '>' (one in text, or in an
+    // attribute value, a comment or a CDATA section, starts the run after it; the rest is put back by `convert`).
+    const start = doc.lastIndexOf(gt, next - 1) + 1
     if (start > 0 && start <= at && next - start >= BIG_TEXT) {
       runs.push([start, next])
       at = next - (next % BIG_TEXT)
@@ -410,6 +418,11 @@ function elementName (node: RawNode): string | undefined {
   return undefined
 }
 
+/** A lifted run as text (a run of bytes is ASCII). */
+function runText (run: string | Buffer): string {
+  return typeof run === 'string' ? run : run.toString('latin1')
+}
+
 function convert (node: RawNode, scope: Map<string, string>, big: Array<string | Buffer>, doc: string): XmlNode {
   const name = elementName(node) as string
   const rawAttrs = node[':@']
@@ -440,12 +453,25 @@ function convert (node: RawNode, scope: Map<string, string>, big: Array<string |
     const text = child['#text']
     if (text !== undefined) {
       const value = String(text)
-      const hole = value.charCodeAt(0) === 1 ? PLACEHOLDER.exec(value) : null
-      const run = hole !== null ? big[Number(hole[1])] : value
-      // A lifted run of bytes holds no reference (liftBigBytes): nothing to decode.
-      texts.push(typeof run === 'string' ? decodeEntities(run) : run)
+      if (value.indexOf('\u0001') === -1) {
+        texts.push(decodeEntities(value))
+      } else {
+        // Lifted runs, the whole text or part of it (a text '>' ends the part before a run): put back in order.
+        // A run of bytes holds no reference (liftBigBytes): nothing to decode.
+        let from = 0
+        for (const hole of value.matchAll(PLACEHOLDERS)) {
+          if (hole.index > from) texts.push(decodeEntities(value.slice(from, hole.index)))
+          const run = big[Number(hole[1])]
+          texts.push(typeof run === 'string' ? decodeEntities(run) : run)
+          from = hole.index + hole[0].length
+        }
+        if (from < value.length) texts.push(decodeEntities(value.slice(from)))
+      }
     } else if ('#cdata' in child) {
-      for (const c of child['#cdata'] as RawNode[]) texts.push(String(c['#text'] ?? ''))
+      // A run lifted out of a CDATA section (one that holds a '<') is put back as it was.
+      for (const c of child['#cdata'] as RawNode[]) {
+        texts.push(String(c['#text'] ?? '').replace(PLACEHOLDERS, (_, n: string) => runText(big[Number(n)])))
+      }
     } else {
       children.push(convert(child, inner, big, doc))
     }
