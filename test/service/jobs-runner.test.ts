@@ -2,7 +2,8 @@
  * The job runner over the simulators, with stores the test holds: a runner that dies at a checkpoint leaves its
  * job `running` under a lease that runs out, and another runner takes it over and finishes it; a runner closed at a
  * shutdown puts its job back in the queue, and the next one finishes it; a whole-mailbox copy maps well-known
- * folders to their counterparts and a second job into the same mailbox creates no folder twice.
+ * folders to their counterparts and a second job into the same mailbox creates no folder twice; a job made while the
+ * runner is looking for jobs (no wait in progress to end) is claimed at once, not a poll interval later.
  */
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -222,3 +223,50 @@ t.test('a whole mailbox: well-known folders mapped; a second job into the same m
     t.ok(plan.folders.every((f) => f.action === 'wellKnown' || f.action === 'existing'))
     t.equal([...gw.sims.store.folders.values()].filter((f) => f.mailboxGuid === target).length, foldersAfter)
   })
+
+t.test('a job queued while the runner looks for jobs is claimed at once, not at the next poll', async (t) => {
+  const gw = await buildTestGateway(t)
+  seed(gw, 'Prompt', 2)
+  const jobStore = new MemoryJobStore()
+  const ledger = new MemoryLedgerStore()
+  const service = gw.app.mailboxService
+  // The runner's first claim finds nothing, and its answer is held back until the job is made (and the runner
+  // told of it): the wake-up comes while the runner is looking, not while it waits.
+  let entered: () => void = () => {}
+  const looking = new Promise<void>((resolve) => { entered = resolve })
+  let answer: () => void = () => {}
+  const held = new Promise<void>((resolve) => { answer = resolve })
+  const claims: Array<string | undefined> = []
+  const gated = new Proxy(jobStore, {
+    get (target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver)
+      if (prop !== 'claim') return value
+      return async (...args: unknown[]) => {
+        const job = await (value as (...a: unknown[]) => Promise<{ id: string } | undefined>).apply(target, args)
+        claims.push(job?.id)
+        if (claims.length === 1) { entered(); await held }
+        return job
+      }
+    }
+  })
+  // An hour between looks: a wake-up the runner missed would leave the job waiting that long.
+  const runner = new JobRunner({
+    jobs: gated, ledger, service, rules: RULES, stop: new AbortController().signal, pollMs: 3_600_000
+  })
+  const jobs = new JobService({ jobs: jobStore, ledger, service, rules: RULES, runner })
+  runner.start()
+  t.teardown(async () => { await runner.close() })
+  await looking
+  const job = await jobs.create({
+    source: { mailbox: EWS, folder: await folderId(gw, 'Prompt') }, target: { mailbox: GRAPH }
+  })
+  answer()
+  // The runner's next steps on the in-memory store are promise continuations: all run before setImmediate's turn.
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(claims.slice(0, 2), [undefined, job.id], 'the runner looked again at once and claimed the job')
+  // (Without the claim the job would wait an hour: let the runner look, so the test ends either way.)
+  runner.notify()
+  const done = await until(jobs, job.id, ['completed', 'failed'])
+  t.equal(done.state, 'completed', JSON.stringify(done.error))
+  t.equal(done.totals.done, 4)
+})

@@ -71,7 +71,13 @@ export class JobRunner {
   /** Fires at `close` after the jobs had their chance to halt: calls in flight are aborted. */
   private readonly abort = new AbortController()
   private readonly running = new Set<Promise<void>>()
+  /** Ends the runner's wait between looks; set only while it waits. */
   private wake: (() => void) | undefined
+  /**
+   * A wake-up came while the runner was not waiting (it was looking: queueing due jobs, claiming): it looks again
+   * rather than wait. Without it a job queued during a look would wait a whole poll interval to be claimed.
+   */
+  private woken = false
   private loop: Promise<void> | undefined
 
   constructor (opts: JobRunnerOptions) {
@@ -82,7 +88,7 @@ export class JobRunner {
     this.concurrency = opts.concurrency ?? DEFAULT_JOB_CONCURRENCY
     this.log = opts.logger ?? QUIET
     this.now = opts.now ?? Date.now
-    opts.stop.addEventListener('abort', () => { this.halt.abort(); this.wake?.() }, { once: true })
+    opts.stop.addEventListener('abort', () => { this.halt.abort(); this.poke() }, { once: true })
   }
 
   /** Starts looking for jobs. */
@@ -92,13 +98,19 @@ export class JobRunner {
 
   /** A job became runnable: look now rather than at the next poll. */
   notify (): void {
+    this.poke()
+  }
+
+  /** Ends the wait between looks, or, while the runner looks, makes it look again before it waits. */
+  private poke (): void {
+    this.woken = true
     this.wake?.()
   }
 
   /** Stops claiming, lets running jobs halt at their next checkpoint (they go back to `queued`), waits for them. */
   async close (): Promise<void> {
     this.halt.abort()
-    this.wake?.()
+    this.poke()
     await this.loop
     await Promise.allSettled(this.running.values())
     this.abort.abort()
@@ -135,6 +147,8 @@ export class JobRunner {
     // Due scheduled jobs are looked for once per wake-up or poll, not after every claim.
     let look = true
     while (!this.halt.signal.aborted) {
+      // A wake-up from here on finds the runner looking: it looks again rather than wait (see `woken`).
+      this.woken = false
       if (look) {
         look = false
         try {
@@ -152,11 +166,12 @@ export class JobRunner {
         }
         if (job !== undefined) {
           const worker: Promise<void> = this.work(job as JobRecord<CopyJobSpec, CopyProgress>)
-            .finally(() => { this.running.delete(worker); this.wake?.() })
+            .finally(() => { this.running.delete(worker); this.poke() })
           this.running.add(worker)
           continue
         }
       }
+      if (this.woken) { look = true; continue }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.pollMs)
         timer.unref()
