@@ -12,7 +12,9 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { base64Bytes, type AuditEvent, type AuditLog, type AuditOutcome, type AuditRecord } from '../../src/audit.js'
+import { decodedLength } from '../../src/base64.js'
+import { itemData } from '../../src/json-bytes.js'
+import { type AuditEvent, type AuditLog, type AuditOutcome, type AuditRecord } from '../../src/audit.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -91,12 +93,14 @@ function count (request: FastifyRequest, event: AuditEvent, payload: unknown): C
   const failed = results.filter((r) => r.error !== undefined).length
   let bytes = 0
   if (event === 'items.export') {
-    for (const r of results) if (typeof r.data === 'string') bytes += base64Bytes(r.data)
+    // Item data is text or bytes (ItemData): its decoded size either way.
+    for (const r of results) if (typeof r.data === 'string' || Buffer.isBuffer(r.data)) bytes += decodedLength(r.data)
   } else if (event === 'items.import') {
     const items = (request.body as { items?: Array<{ data?: unknown }> } | undefined)?.items ?? []
     for (const r of results) {
       const data = r.error === undefined && r.index !== undefined ? items[r.index]?.data : undefined
-      if (typeof data === 'string') bytes += base64Bytes(data)
+      // A long `data` is a stand-in for bytes of the body (src/json-bytes.ts): counted as the bytes it stands for.
+      if (typeof data === 'string') bytes += decodedLength(itemData(request.body, data))
     }
   }
   return {
