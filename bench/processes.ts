@@ -119,3 +119,25 @@ Promise<{ child: IpcChild, ready: Record<string, any> }> {
   })
   return { child: ipc, ready }
 }
+
+/**
+ * Starts a gateway process (bench/gateway-process.ts) on a free loopback port, configured by `configFile` (a
+ * simulator set's MBG_CONFIG_FILE), with an in-memory state store, warn-level logs and event-loop shedding off
+ * (MAX_EVENT_LOOP_DELAY_MS=0: the benchmark and the memory tests measure the delay, they must not be shed).
+ * `nodeArgs` go before the script (e.g. `--expose-gc`, `--cpu-prof`). Returns the process and its base URL.
+ */
+export async function startGatewayProcess (name: string, configFile: string, nodeArgs: string[] = []):
+Promise<{ child: IpcChild, base: string }> {
+  const port = await freePort()
+  const { child } = await startChild(name, 'bench/gateway-process.ts', {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    MBG_CONFIG_FILE: configFile,
+    STATE_STORE: 'memory',
+    LOG_LEVEL: 'warn',
+    MAX_EVENT_LOOP_DELAY_MS: '0'
+  }, nodeArgs)
+  return { child, base: `http://127.0.0.1:${port}` }
+}

@@ -25,7 +25,7 @@ import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateApiKey } from '../src/access/authenticator.js'
 import { EwsDirect, GatewayClient, GraphDirect, type SimSet } from './clients.js'
-import { freePort, startChild, type IpcChild } from './processes.js'
+import { startChild, startGatewayProcess, type IpcChild } from './processes.js'
 import { setting, type Bench } from './measure.js'
 import { checkResults, type Figure, type Results } from './results.js'
 import { renderReport } from './report.js'
@@ -48,23 +48,11 @@ const apiKey = generateApiKey()
 /** Starts a gateway process configured against `sims` (its own port), and waits until it listens. */
 async function startGateway (name: string, sims: SimSet):
 Promise<{ process: IpcChild, client: GatewayClient }> {
-  const port = await freePort()
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    MBG_CONFIG_FILE: sims.configFile,
-    STATE_STORE: 'memory',
-    LOG_LEVEL: 'warn',
-    // Measured, not shed: the benchmark reads the event-loop delay itself.
-    MAX_EVENT_LOOP_DELAY_MS: '0'
-  }
   const prof = process.env.BENCH_CPU_PROF
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
   const nodeArgs = ['--expose-gc', ...(prof !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), ...extra]
-  const { child } = await startChild(name, 'bench/gateway-process.ts', env, nodeArgs)
-  return { process: child, client: new GatewayClient(`http://127.0.0.1:${port}`, apiKey) }
+  const { child, base } = await startGatewayProcess(name, sims.configFile, nodeArgs)
+  return { process: child, client: new GatewayClient(base, apiKey) }
 }
 
 log(`starting simulators and gateway (load average ${loadAverageStart.join(', ')})`)

@@ -12,7 +12,7 @@
 import t, { type Test } from 'tap'
 import { generateApiKey } from '../../src/access/authenticator.js'
 import { GatewayClient, type SimSet } from '../../bench/clients.js'
-import { freePort, startChild } from '../../bench/processes.js'
+import { startChild, startGatewayProcess } from '../../bench/processes.js'
 import { measure, type Bench, type Sample } from '../../bench/measure.js'
 import { seed } from '../../bench/scenarios/throughput.js'
 
@@ -51,18 +51,8 @@ const sims = (sim.ready.sets as Record<string, SimSet>).main
  */
 async function freshGateway (t: Test, mailbox: string, warm: { item: string, folder: string }):
 Promise<{ gateway: GatewayClient, bench: Bench }> {
-  const port = await freePort()
-  const gw = await startChild('large-gateway', 'bench/gateway-process.ts', {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    MBG_CONFIG_FILE: sims.configFile,
-    STATE_STORE: 'memory',
-    LOG_LEVEL: 'warn',
-    MAX_EVENT_LOOP_DELAY_MS: '0'
-  }, ['--expose-gc'])
-  const gateway = new GatewayClient(`http://127.0.0.1:${port}`, apiKey)
+  const gw = await startGatewayProcess('large-gateway', sims.configFile, ['--expose-gc'])
+  const gateway = new GatewayClient(gw.base, apiKey)
   t.teardown(async () => { await gateway.close(); await gw.child.stop() })
   await importOne(gateway, mailbox, warm.folder, await exportOne(gateway, mailbox, warm.item))
   // Only what `measure` and `seed` read: the processes and the gateway client.

@@ -20,7 +20,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { generateApiKey } from '../../src/access/authenticator.js'
 import { GatewayClient, type SimSet } from '../../bench/clients.js'
-import { freePort, peakRssBytes, resetPeak, rssBytes, startChild } from '../../bench/processes.js'
+import { peakRssBytes, resetPeak, rssBytes, startChild, startGatewayProcess } from '../../bench/processes.js'
 import type { Bench } from '../../bench/measure.js'
 import { seed } from '../../bench/scenarios/throughput.js'
 
@@ -38,18 +38,8 @@ const sim = await startChild('stream-sim', 'bench/sim-process.ts', {
 })
 t.teardown(async () => { await sim.child.stop() })
 const sims = (sim.ready.sets as Record<string, SimSet>).main
-const port = await freePort()
-const gw = await startChild('stream-gateway', 'bench/gateway-process.ts', {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  HOST: '127.0.0.1',
-  PORT: String(port),
-  MBG_CONFIG_FILE: sims.configFile,
-  STATE_STORE: 'memory',
-  LOG_LEVEL: 'warn',
-  MAX_EVENT_LOOP_DELAY_MS: '0'
-}, ['--expose-gc'])
-const gateway = new GatewayClient(`http://127.0.0.1:${port}`, apiKey)
+const gw = await startGatewayProcess('stream-gateway', sims.configFile, ['--expose-gc'])
+const gateway = new GatewayClient(gw.base, apiKey)
 t.teardown(async () => { await gateway.close(); await gw.child.stop() })
 
 /** Streams the folder's export, dropping what it reads; returns the item lines and the summary line. */
