@@ -34,10 +34,16 @@ export interface Sample {
   loopMaxMs: number
 }
 
-/** Runs `fn` once as a gateway sample. */
-export async function measure (bench: Bench, fn: () => Promise<void>): Promise<Sample> {
+/**
+ * Runs `fn` once as a gateway sample. With `settle` (for memory figures) the gateway runs a full GC first, so the
+ * peak RSS is taken above a settled baseline; without it (throughput and CPU figures) the gateway's heap stays as
+ * steady operation leaves it: a forced GC makes V8 restart its heap sizing, and the next samples pay for regrowing
+ * it (a mark-compact in every second sample), which steady operation does not.
+ */
+export async function measure (bench: Bench, fn: () => Promise<void>, opts: { settle?: boolean } = {}):
+Promise<Sample> {
   const pid = bench.gatewayProcess.pid
-  await bench.gatewayProcess.ask({ cmd: 'gc' })
+  if (opts.settle === true) await bench.gatewayProcess.ask({ cmd: 'gc' })
   await bench.gatewayProcess.ask({ cmd: 'loop:reset' })
   const base = rssBytes(pid)
   resetPeak(pid)

@@ -5,7 +5,7 @@
  * VmHWM for memory, and `echo 5 > /proc/<pid>/clear_refs` to reset VmHWM to the current RSS before a scenario.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs'
+import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -124,10 +124,13 @@ Promise<{ child: IpcChild, ready: Record<string, any> }> {
  * Starts a gateway process (bench/gateway-process.ts) on a free loopback port, configured by `configFile` (a
  * simulator set's MBG_CONFIG_FILE), with an in-memory state store, warn-level logs and event-loop shedding off
  * (MAX_EVENT_LOOP_DELAY_MS=0: the benchmark and the memory tests measure the delay, they must not be shed).
- * `nodeArgs` go before the script (e.g. `--expose-gc`, `--cpu-prof`). Returns the process and its base URL.
+ * `nodeArgs` go before the script (e.g. `--expose-gc`, `--cpu-prof`). Audit records go to a file of their own under
+ * the system temp folder (as a production gateway would write them: a synchronous append per request, not a pipe
+ * whose reader the write wakes), removed when the process exits. Returns the process and its base URL.
  */
 export async function startGatewayProcess (name: string, configFile: string, nodeArgs: string[] = []):
 Promise<{ child: IpcChild, base: string }> {
+  const auditFile = join(tmpdir(), `mbg-bench-${name}-${process.pid}-audit.log`)
   const port = await freePort()
   const { child } = await startChild(name, 'bench/gateway-process.ts', {
     PATH: process.env.PATH,
@@ -137,7 +140,9 @@ Promise<{ child: IpcChild, base: string }> {
     MBG_CONFIG_FILE: configFile,
     STATE_STORE: 'memory',
     LOG_LEVEL: 'warn',
-    MAX_EVENT_LOOP_DELAY_MS: '0'
+    MAX_EVENT_LOOP_DELAY_MS: '0',
+    AUDIT_LOG: auditFile
   }, nodeArgs)
+  child.exited.then(() => { rmSync(auditFile, { force: true }) }, () => {})
   return { child, base: `http://127.0.0.1:${port}` }
 }

@@ -62,7 +62,9 @@ async function samples (bench: Bench, reps: number, fn: (b: Bench) => Promise<vo
   const out: Sample[] = []
   for (let i = 0; i < reps; i++) {
     await around.before?.()
-    const sample = async (b: Bench): Promise<void> => { out.push(await measure(b, async () => { await fn(b) })) }
+    const sample = async (b: Bench): Promise<void> => {
+      out.push(await measure(b, async () => { await fn(b) }, { settle: true }))
+    }
     if (fresh !== undefined) await fresh(sample)
     else await sample(bench)
     await around.after?.()

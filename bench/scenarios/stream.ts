@@ -83,7 +83,7 @@ export async function stream (bench: Bench): Promise<Figure[]> {
       } finally {
         clearInterval(timer)
       }
-    })
+    }, { settle: true })
     if (alloc !== undefined) {
       await bench.gatewayProcess.ask({ cmd: 'gc' })
       const written = await bench.gatewayProcess.ask<{ path: string }>({ cmd: 'alloc:stop', dir: alloc })
