@@ -12,6 +12,7 @@ import type { Static } from '@sinclair/typebox'
 import type { ItemError as ItemErrorSchema } from '../schemas/common.js'
 import type { Folder as FolderSchema } from '../schemas/folder.js'
 import type { FolderChange as FolderChangeSchema, ItemChange as ItemChangeSchema } from '../schemas/changes.js'
+import type { ExtendedPropertyT, ItemKindT, ItemPropertiesT } from '../schemas/item-properties.js'
 import type {
   ExportedItem as ExportedItemSchema, ExportFailure as ExportFailureSchema, ImportResult as ImportResultSchema,
   ItemSummary as ItemSummarySchema, ItemWriteResult as ItemWriteResultSchema
@@ -204,6 +205,84 @@ export interface BackendCapabilities {
    * class as one the target cannot hold when this is not supported.
    */
   readonly classlessFolders?: Capability
+  /**
+   * The formats beyond the full-fidelity stream (issue "formats"; README "Formats"): for each format, direction and
+   * item kind, whether the backend has a documented way. `mime`: .eml (message/rfc822, RFC 5322/2045), .ics
+   * (text/calendar, RFC 5545), .vcf (text/vcard, RFC 6350). `json`: the property set (src/schemas/item-properties.ts).
+   * The service refuses a combination that is not supported with 501 MBG_ERR_NOT_SUPPORTED and this reason, before
+   * any backend call; rules that hold on every backend (a meeting with attendees, a vCard import: 422) are the
+   * service's, not a capability.
+   */
+  readonly formats: FormatCapabilities
+}
+
+/** The kinds of item the MIME and property-set formats know (src/schemas/item-properties.ts `ItemKind`). */
+export type ItemKind = ItemKindT
+
+/** For `mime` and `json`, export and import: one Capability per item kind. */
+export type FormatCapabilities = Readonly<Record<'mime' | 'json', Readonly<Record<'export' | 'import',
+Readonly<Record<ItemKind, Capability>>>>>>
+
+/** Some of FormatCapabilities. */
+export type FormatOverrides = Partial<Record<'mime' | 'json', Partial<Record<'export' | 'import',
+Partial<Record<ItemKind, Capability>>>>>>
+
+/** Format capabilities with every combination unsupported for `reason`; `overrides` names the supported ones. */
+export function formatCapabilities (reason: string,
+  overrides: Partial<Record<'mime' | 'json', Partial<Record<'export' | 'import', Partial<Record<ItemKind, Capability>>>>>> = {}):
+  FormatCapabilities {
+  const kinds: ItemKind[] = ['message', 'appointment', 'contact', 'task']
+  const side = (format: 'mime' | 'json', dir: 'export' | 'import'): Record<ItemKind, Capability> =>
+    Object.fromEntries(kinds.map((k) => [k, overrides[format]?.[dir]?.[k] ?? { supported: false, reason }])) as
+      Record<ItemKind, Capability>
+  return {
+    mime: { export: side('mime', 'export'), import: side('mime', 'import') },
+    json: { export: side('json', 'export'), import: side('json', 'import') }
+  }
+}
+
+/** The media types of `mime`: .eml, .ics, .vcf. */
+export type MimeMediaType = 'message/rfc822' | 'text/calendar' | 'text/vcard'
+
+/**
+ * An item as MIME: `data` the bytes of the .eml (RFC 5322 with MIME, RFC 2045), .ics (RFC 5545 VCALENDAR with one
+ * VEVENT) or .vcf (RFC 6350 / vCard 3.0, RFC 2426), exactly as the backend gave them or as the adapter built them
+ * from the item's properties (Graph events and contacts, which Graph has no MIME for).
+ */
+export interface MimeContent {
+  contentType: MimeMediaType
+  data: Buffer
+}
+
+/** An item read as MIME: the content, the item's kind, and its subject (for a download's file name). */
+export interface MimeItem extends MimeContent {
+  itemId: string
+  kind: ItemKind
+  subject?: string
+}
+
+/** The property set of an item (the public `ItemProperties` schema). */
+export type ItemProperties = ItemPropertiesT
+
+/** An item read as its property set, with its id and (EWS) change key. */
+export interface PropertiesItem {
+  itemId: string
+  changeKey?: string
+  item: ItemProperties
+}
+
+/** What to read besides the property set's fixed fields. */
+export interface ReadPropertiesOptions {
+  /** Attachment content as base64 (`AttachmentInfo.contentBytes`) for file attachments; default metadata only. */
+  attachmentContent?: boolean
+  /** Extended (MAPI) properties to read, by tag or by name; `value` is ignored. */
+  extendedProperties?: ExtendedPropertyT[]
+}
+
+/** An item created from MIME or a property set: its new id, and the change key when the backend gives one. */
+export interface CreatedItem {
+  itemId: string
+  changeKey?: string
 }
 
 /**
@@ -325,6 +404,40 @@ export interface MailboxBackend {
    */
   moveItems (mailbox: MailboxRef, ids: string[], targetFolder: FolderRef,
     ctx?: OperationContext): Promise<ItemWriteResult[]>
+
+  /**
+   * One item as MIME (`capabilities.formats.mime.export`): EWS GetItem with IncludeMimeContent
+   * (https://learn.microsoft.com/exchange/client-developer/web-service-reference/getitem-operation); Graph the
+   * message's `$value` (https://learn.microsoft.com/graph/outlook-get-mime-message), or an event or contact read as
+   * JSON and written as iCalendar / vCard. Throws MBG_ERR_ITEM_NOT_FOUND (404), MBG_ERR_BAD_REQUEST for an id this
+   * adapter did not make, MBG_ERR_NOT_SUPPORTED (501, with why) for a kind the backend has no documented path for.
+   */
+  getItemMime (mailbox: MailboxRef, itemId: string, ctx?: OperationContext): Promise<MimeItem>
+
+  /**
+   * One item as its property set (`capabilities.formats.json.export`): EWS GetItem with AllProperties and the
+   * requested extended properties; Graph the Outlook resource (message, event, contact). Errors as getItemMime.
+   */
+  getItemProperties (mailbox: MailboxRef, itemId: string, options: ReadPropertiesOptions,
+    ctx?: OperationContext): Promise<PropertiesItem>
+
+  /**
+   * Creates one item in `folder` from MIME (`capabilities.formats.mime.import`, checked by the service, which also
+   * refuses meetings with attendees and vCards): EWS CreateItem with MimeContent, MessageDisposition="SaveOnly" and
+   * PidTagMessageFlags (0x0E07) set so a message is not a draft. Never sent again after a lost answer (the policy
+   * then throws MBG_ERR_OUTCOME_UNKNOWN). Throws MBG_ERR_DATA_INVALID (422) for MIME the backend refuses,
+   * MBG_ERR_FOLDER_NOT_FOUND, MBG_ERR_NOT_SUPPORTED (501).
+   */
+  createItemFromMime (mailbox: MailboxRef, folder: FolderRef, content: MimeContent,
+    ctx?: OperationContext): Promise<CreatedItem>
+
+  /**
+   * Creates one item in `folder` from its property set (`capabilities.formats.json.import`): EWS CreateItem with
+   * the item's properties; Graph the Outlook create (message, event, contact). The service has already refused a
+   * meeting with attendees and replaced an appointment's `uid`. Errors as createItemFromMime.
+   */
+  createItemFromProperties (mailbox: MailboxRef, folder: FolderRef, item: ItemProperties,
+    ctx?: OperationContext): Promise<CreatedItem>
 
   /**
    * Resolves what the backend knows about a configured address: Graph returns the

@@ -8,7 +8,7 @@ import type {
   Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
   ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
-  OperationContext, Page
+  OperationContext, Page, MimeItem, ReadPropertiesOptions, PropertiesItem, MimeContent, CreatedItem, ItemProperties
 } from '../backends/mailbox-backend.js'
 
 /** `backend`, its calls made on behalf of `caller` (a `caller` in a call's own context wins). */
@@ -80,6 +80,25 @@ class CallerBackend implements MailboxBackend {
   async moveItems (mailbox: MailboxRef, ids: string[], targetFolder: FolderRef,
     ctx?: OperationContext): Promise<ItemWriteResult[]> {
     return await this.inner.moveItems(mailbox, ids, targetFolder, this.ctx(ctx))
+  }
+
+  async getItemMime (mailbox: MailboxRef, itemId: string, ctx?: OperationContext): Promise<MimeItem> {
+    return await this.inner.getItemMime(mailbox, itemId, this.ctx(ctx))
+  }
+
+  async getItemProperties (mailbox: MailboxRef, itemId: string, options: ReadPropertiesOptions,
+    ctx?: OperationContext): Promise<PropertiesItem> {
+    return await this.inner.getItemProperties(mailbox, itemId, options, this.ctx(ctx))
+  }
+
+  async createItemFromMime (mailbox: MailboxRef, folder: FolderRef, content: MimeContent,
+    ctx?: OperationContext): Promise<CreatedItem> {
+    return await this.inner.createItemFromMime(mailbox, folder, content, this.ctx(ctx))
+  }
+
+  async createItemFromProperties (mailbox: MailboxRef, folder: FolderRef, item: ItemProperties,
+    ctx?: OperationContext): Promise<CreatedItem> {
+    return await this.inner.createItemFromProperties(mailbox, folder, item, this.ctx(ctx))
   }
 
   async discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery> {

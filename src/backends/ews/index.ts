@@ -11,15 +11,16 @@ import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedEwsBackend } from '../../config.js'
 import {
   BadRequest, ChangeKeyInvalid, ConfigInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
-  isGatewayError, toItemError, type GatewayError
+  isGatewayError, NotSupported, toItemError, type GatewayError
 } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
 import type {
   Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemError,
   ItemSummary, ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
-  OperationContext, Page
+  OperationContext, Page, MimeItem, ReadPropertiesOptions, PropertiesItem, MimeContent, CreatedItem, ItemProperties
 } from '../mailbox-backend.js'
+import { formatCapabilities } from '../mailbox-backend.js'
 import { budgetsOf, type CallOptions, type Policy } from '../policy.js'
 import { EwsClient } from './client.js'
 import {
@@ -102,7 +103,11 @@ export class EwsBackend implements MailboxBackend {
    */
   readonly limits: MailboxBackend['limits']
   /** Folder-associated items: FindItem `Traversal="Associated"`, ExportItems, UploadItems `IsAssociated`. */
-  readonly capabilities: MailboxBackend['capabilities'] = { associatedItems: { supported: true } }
+  readonly capabilities: MailboxBackend['capabilities'] = {
+    associatedItems: { supported: true },
+    formats: formatCapabilities('not implemented yet')
+  }
+
   private readonly pageSize: number
   /** `${address}|${distinguished}` → EWS FolderId. Folder ids never change (ews.md §5), so no expiry. */
   private readonly folderIds = new Map<string, string>()
@@ -273,6 +278,25 @@ export class EwsBackend implements MailboxBackend {
   }
 
   // ------------------------------------------------------------------ discovery
+
+  async getItemMime (_mailbox: MailboxRef, _itemId: string, _ctx?: OperationContext): Promise<MimeItem> {
+    throw new NotSupported('MIME export is not implemented yet')
+  }
+
+  async getItemProperties (_mailbox: MailboxRef, _itemId: string, _options: ReadPropertiesOptions,
+    _ctx?: OperationContext): Promise<PropertiesItem> {
+    throw new NotSupported('property-set export is not implemented yet')
+  }
+
+  async createItemFromMime (_mailbox: MailboxRef, _folder: FolderRef, _content: MimeContent,
+    _ctx?: OperationContext): Promise<CreatedItem> {
+    throw new NotSupported('MIME import is not implemented yet')
+  }
+
+  async createItemFromProperties (_mailbox: MailboxRef, _folder: FolderRef, _item: ItemProperties,
+    _ctx?: OperationContext): Promise<CreatedItem> {
+    throw new NotSupported('property-set import is not implemented yet')
+  }
 
   async discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery> {
     const primary: MailboxRef = { id: address, address, type: 'ews', kind: 'primary', backend: this.name }

@@ -15,8 +15,9 @@ import type {
   Capability, Changes, ChangesRequest, FolderChange, ItemChange,
   CreateFolderRequest, DeleteRequest, ExportResult, Folder, FolderRef, ImportItem, ImportResult, ItemSummary,
   ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
-  OperationContext, Page
+  OperationContext, Page, MimeItem, ReadPropertiesOptions, PropertiesItem, MimeContent, CreatedItem, ItemProperties
 } from '../mailbox-backend.js'
+import { formatCapabilities } from '../mailbox-backend.js'
 import { MAILBOX_ID, MAX_REDIRECTS, type ApiVersion, type GraphContext, type GraphMailbox } from './context.js'
 import { exportBatch } from './export.js'
 import { Folders } from './folders.js'
@@ -104,7 +105,9 @@ class GraphBackend implements MailboxBackend {
    */
   readonly limits: MailboxBackend['limits']
   readonly capabilities: MailboxBackend['capabilities'] = {
-    associatedItems: GRAPH_ASSOCIATED_ITEMS, classlessFolders: GRAPH_CLASSLESS_FOLDERS
+    associatedItems: GRAPH_ASSOCIATED_ITEMS,
+    classlessFolders: GRAPH_CLASSLESS_FOLDERS,
+    formats: formatCapabilities('not implemented yet')
   }
 
   constructor (config: GraphBackendConfig, deps: GraphBackendDeps) {
@@ -161,6 +164,25 @@ class GraphBackend implements MailboxBackend {
 
   private versionOf (mbx: string): ApiVersion {
     return this.primaryMbx.has(mbx) ? this.ctx.config.apiVersion.primary : this.ctx.config.apiVersion.archive
+  }
+
+  async getItemMime (_mailbox: MailboxRef, _itemId: string, _ctx?: OperationContext): Promise<MimeItem> {
+    throw new NotSupported('MIME export is not implemented yet')
+  }
+
+  async getItemProperties (_mailbox: MailboxRef, _itemId: string, _options: ReadPropertiesOptions,
+    _ctx?: OperationContext): Promise<PropertiesItem> {
+    throw new NotSupported('property-set export is not implemented yet')
+  }
+
+  async createItemFromMime (_mailbox: MailboxRef, _folder: FolderRef, _content: MimeContent,
+    _ctx?: OperationContext): Promise<CreatedItem> {
+    throw new NotSupported('MIME import is not implemented yet')
+  }
+
+  async createItemFromProperties (_mailbox: MailboxRef, _folder: FolderRef, _item: ItemProperties,
+    _ctx?: OperationContext): Promise<CreatedItem> {
+    throw new NotSupported('property-set import is not implemented yet')
   }
 
   async discover (address: string, _ctx?: OperationContext): Promise<MailboxDiscovery> {
