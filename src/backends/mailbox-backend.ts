@@ -228,9 +228,7 @@ export type FormatOverrides = Partial<Record<'mime' | 'json', Partial<Record<'ex
 Partial<Record<ItemKind, Capability>>>>>>
 
 /** Format capabilities with every combination unsupported for `reason`; `overrides` names the supported ones. */
-export function formatCapabilities (reason: string,
-  overrides: Partial<Record<'mime' | 'json', Partial<Record<'export' | 'import', Partial<Record<ItemKind, Capability>>>>>> = {}):
-  FormatCapabilities {
+export function formatCapabilities (reason: string, overrides: FormatOverrides = {}): FormatCapabilities {
   const kinds: ItemKind[] = ['message', 'appointment', 'contact', 'task']
   const side = (format: 'mime' | 'json', dir: 'export' | 'import'): Record<ItemKind, Capability> =>
     Object.fromEntries(kinds.map((k) => [k, overrides[format]?.[dir]?.[k] ?? { supported: false, reason }])) as
