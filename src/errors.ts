@@ -21,6 +21,11 @@ export const UnsupportedMediaType = createError<[string]>(
   'Unsupported media type: %s',
   415
 )
+/**
+ * The item has no representation the request's Accept admits (RFC 9110 §15.5.7): e.g. `text/vcard` for a message.
+ * The message names the representations the item does have; nothing else was done.
+ */
+export const NotAcceptable = createError<[string]>('MBG_ERR_NOT_ACCEPTABLE', 'Not acceptable: %s', 406)
 export const RouteNotFound = createError<[string, string]>('MBG_ERR_ROUTE_NOT_FOUND', 'Route %s %s not found', 404)
 /**
  * An Idempotency-Key already used for another request (another body, or another operation) in this
@@ -219,6 +224,7 @@ export const ALL_ERRORS: Record<string, FastifyErrorConstructor> = Object.fromEn
     IdMalformed,
     ChangeKeyInvalid,
     UnsupportedMediaType,
+    NotAcceptable,
     RouteNotFound,
     IdempotencyKeyReused,
     IdempotencyKeyInUse,

@@ -87,7 +87,16 @@ function count (request: FastifyRequest, event: AuditEvent, payload: unknown): C
     return typeof id === 'string' ? { jobId: id } : {}
   }
   const answer = payload as BatchAnswer | null
-  if (answer === null || !Array.isArray(answer.results)) return {}
+  if (answer === null || !Array.isArray(answer.results)) {
+    // One item (a property set read, an item created from an upload): done. An upload's bytes are its body's;
+    // a MIME download is no object: its route sets `auditCounts`.
+    if ((event === 'items.export' || event === 'items.import') &&
+      typeof (answer as { itemId?: unknown } | null)?.itemId === 'string') {
+      const body = request.body
+      return { items: { requested: 1, succeeded: 1, failed: 0 }, bytes: Buffer.isBuffer(body) ? body.length : 0 }
+    }
+    return {}
+  }
   const results = answer.results
   const unknown = results.filter((r) => r.error?.code === UNKNOWN).length
   const failed = results.filter((r) => r.error !== undefined).length

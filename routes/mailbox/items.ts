@@ -83,15 +83,16 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     config: { scope: 'items:export', audit: 'items.export' },
     schema: {
       tags: ['items'],
-      summary: 'Export items (full fidelity)',
-      description: `Exports up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) as opaque full-fidelity streams. Answers 200 with one result per id, in request order; a failed item carries an error and never fails its neighbours. Item data in one answer is bounded (${configurable('MAX_EXPORT_ANSWER_BYTES', 'bytes')}); ids past the bound get a per-item 413 (export them in another request).`,
+      summary: 'Export items (full fidelity, MIME or property set)',
+      description: `Exports up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) as opaque full-fidelity streams (default), or with \`format\` \`mime\` as .eml, .ics or .vcf (by the item's kind) or \`json\` as property sets (README "Formats"). Answers 200 with one result per id, in request order; a failed item carries an error and never fails its neighbours (a task has no MIME: a per-item 501). A format the mailbox's backend has for no kind of item is a 501 MBG_ERR_NOT_SUPPORTED before anything is sent (GET /mailboxes/{mailbox} lists its capabilities). Item data in one answer is bounded (${configurable('MAX_EXPORT_ANSWER_BYTES', 'bytes')}); ids past the bound get a per-item 413 (export them in another request).`,
       operationId: 'exportItems',
       params: MailboxParams,
       body: exportRequest(opts.maxBatchItems),
-      response: { 200: Type.Ref(ExportResponse), ...problems(400, 404, 413, 415, ...UPSTREAM) }
+      response: { 200: Type.Ref(ExportResponse), ...problems(400, 404, 413, 415, 501, ...UPSTREAM) }
     }
   }, async (request, reply) => {
-    const answer = await fastify.mailboxService.exportItems(request.mailbox, request.body.itemIds,
+    const { itemIds, ...format } = request.body
+    const answer = await fastify.mailboxService.exportItemsAs(request.mailbox, itemIds, format,
       { signal: request.cancel, stop: request.stop })
     // The answer object still goes through the hooks (audit counts); its bytes are written by exportAnswerPieces:
     // a small answer in one Buffer, a large one piece by piece as the caller reads it (Content-Length known up
@@ -167,8 +168,8 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     ...importHooks,
     schema: {
       tags: ['items'],
-      summary: 'Import items (full fidelity)',
-      description: `Imports up to ${opts.maxBatchItems} item streams (${configurable('MAX_BATCH_ITEMS')}), as exported, into folders, creating new items or updating existing ones (itemId + current changeKey). Answers 200 with one result per item, in input order. A larger request body than the limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}) is a 413; so is, before any of it is read, a body whose Content-Length is above what the mailbox's backend could take: for a backend with an item-size limit (\`maxItemBytes\`; EWS by default), the larger of \`MAX_EXPORT_ANSWER_BYTES\` and one such item as base64, plus 8 KiB per item and 64 KiB (README "API tour").`,
+      summary: 'Import items (full fidelity, MIME or property set)',
+      description: `Imports up to ${opts.maxBatchItems} items (${configurable('MAX_BATCH_ITEMS')}) into folders: full-fidelity streams as exported, creating new items or updating existing ones (itemId + current changeKey); .eml and .ics files (\`format: "mime"\`: messages and appointments) and property sets (\`format: "json"\`: messages, appointments, contacts, tasks), creating new items. A meeting (an .ics with ATTENDEE, a property set with attendees) and a vCard are refused per item with 422 MBG_ERR_DATA_INCOMPATIBLE, before anything is sent: Exchange cannot import either; an appointment gets a new UID, which its result reports (\`uidReplaced\`); what the mailbox's backend cannot create is a per-item 501 MBG_ERR_NOT_SUPPORTED with the reason. Answers 200 with one result per item, in input order. A larger request body than the limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}) is a 413; so is, before any of it is read, a body whose Content-Length is above what the mailbox's backend could take: for a backend with an item-size limit (\`maxItemBytes\`; EWS by default), the larger of \`MAX_EXPORT_ANSWER_BYTES\` and one such item as base64, plus 8 KiB per item and 64 KiB (README "API tour").`,
       operationId: 'importItems',
       params: MailboxParams,
       headers: IdempotencyHeaders,
@@ -177,7 +178,7 @@ const items: FastifyPluginAsyncTypebox<ItemRoutesOptions> = async (fastify, opts
     }
   }, async (request) => {
     const { body } = request
-    const items = body.items.map((item) => ({ ...item, data: itemData(body, item.data) }))
+    const items = body.items.map((item) => ('data' in item ? { ...item, data: itemData(body, item.data) } : item))
     return await fastify.mailboxService.importItems(request.mailbox, items,
       { signal: workSignal(request), stop: request.stop })
   })

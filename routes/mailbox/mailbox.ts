@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { mailboxView } from '../../src/service/index.js'
+import { capabilitiesView, mailboxView } from '../../src/service/index.js'
 import { MailboxParams, problems, UPSTREAM } from '../../src/schemas/common.js'
 import { Mailbox } from '../../src/schemas/mailbox.js'
 
@@ -9,12 +9,17 @@ const mailbox: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['mailboxes'],
       summary: 'Get a mailbox',
-      description: 'By gateway id, or by primary SMTP address (an archive is reached by its id).',
+      description: 'By gateway id, or by primary SMTP address (an archive is reached by its id). `capabilities` ' +
+        'says what its backend can do beyond the core, each thing it cannot with why: the formats (`mime`, `json`) ' +
+        'per direction and kind of item, folder-associated items, folders without a class.',
       operationId: 'getMailbox',
       params: MailboxParams,
       response: { 200: Type.Ref(Mailbox), ...problems(400, 404, ...UPSTREAM) }
     }
-  }, async (request) => mailboxView(request.mailbox.mailbox))
+  }, async (request) => ({
+    ...mailboxView(request.mailbox.mailbox),
+    capabilities: capabilitiesView(request.mailbox.backend)
+  }))
 }
 
 export default mailbox

@@ -101,6 +101,8 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   403: 'The caller lacks the scope (MBG_ERR_INSUFFICIENT_SCOPE) or may not use this mailbox ' +
     '(MBG_ERR_MAILBOX_FORBIDDEN), or the backend denies the gateway access (MBG_ERR_ACCESS_DENIED).',
   404: 'The mailbox, folder or item does not exist.',
+  406: 'The item has no representation the Accept header admits (MBG_ERR_NOT_ACCEPTABLE); the detail lists those ' +
+    'it has.',
   409: 'Conflict with the current state.',
   413:
     `Too large: the request body is over the gateway's limit (${configurable('BODY_LIMIT_BYTES', 'bytes')}), ` +
@@ -109,6 +111,8 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   415: 'Unsupported media type.',
   422: 'The data cannot be processed.',
   429: 'The caller\'s rate limit is used up (MBG_ERR_RATE_LIMITED); see RateLimit-* and Retry-After.',
+  501: 'The mailbox\'s backend has no documented way to do this (MBG_ERR_NOT_SUPPORTED; the detail says why). ' +
+    'Nothing was sent.',
   502: 'The backend answered badly or rejected the gateway.',
   503:
     'The backend is busy or unavailable, or the gateway sheds load (MBG_ERR_OVERLOADED: event loop lagging more than ' +

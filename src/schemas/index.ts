@@ -18,6 +18,13 @@ import { Mailbox, MailboxCreate, MailboxList } from './mailbox.js'
 import { FolderChange, FolderChanges, ItemChange, ItemChanges } from './changes.js'
 import { Job, JobCreate, JobFolder, JobList, JobVerification } from './job.js'
 import { BackendState, Liveness, NotReadyProblem, Readiness } from './health.js'
+import {
+  AttachmentInfo, Attendee, ExtendedProperty, ItemKind, ItemProperties, PhysicalAddress, Recipient
+} from './item-properties.js'
+import {
+  Capability, CreatedItem, ExtendedPropertyName, MailboxCapabilities, MimeImportItem, PropertySetImportItem,
+  PropertySetItem
+} from './formats.js'
 
 export const SHARED_SCHEMAS = [
   Problem, ItemError, Mailbox, MailboxList, MailboxCreate, Folder, FolderCreate, FolderUpdate, FolderList,
@@ -26,5 +33,8 @@ export const SHARED_SCHEMAS = [
   ItemWriteResult, ItemWriteResponse,
   ItemChange, ItemChanges, FolderChange, FolderChanges,
   Liveness, BackendState, Readiness, NotReadyProblem,
-  JobCreate, JobFolder, JobVerification, Job, JobList
+  JobCreate, JobFolder, JobVerification, Job, JobList,
+  ItemKind, Recipient, Attendee, PhysicalAddress, AttachmentInfo, ExtendedProperty, ItemProperties,
+  ExtendedPropertyName, PropertySetItem, MimeImportItem, PropertySetImportItem, CreatedItem, Capability,
+  MailboxCapabilities
 ]

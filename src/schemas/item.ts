@@ -1,6 +1,10 @@
 import { Type } from '@sinclair/typebox'
 import { ItemError, PageQuery } from './common.js'
 import { configurable } from './limits.js'
+import {
+  ExtendedPropertyName, FormatImportResult, ItemFormat, MAX_EXTENDED_PROPERTIES, MimeExportedItem, MimeImportItem,
+  PropertySetExportedItem, PropertySetImportItem
+} from './formats.js'
 
 export const ItemSummary = Type.Object({
   id: Type.String(),
@@ -56,7 +60,22 @@ export function exportRequest (maxItems: number) {
         minItems: 1,
         maxItems,
         description: `Item ids, at most ${maxItems} (${configurable('MAX_BATCH_ITEMS')}); more is a 400. The gateway splits them into batches the backend accepts.`
-      })
+      }),
+      format: Type.Optional(Type.Union([Type.Literal('fullFidelity'), Type.Literal('mime'), Type.Literal('json')], {
+        default: 'fullFidelity',
+        description: ItemFormat.description + ' A format the mailbox\'s backend has for no kind of item is a 501 ' +
+          'MBG_ERR_NOT_SUPPORTED before anything is sent; an item of a kind it has none for (a task as MIME) fails ' +
+          'alone with it.'
+      })),
+      attachmentContent: Type.Optional(Type.Boolean({
+        description: '`json` only. true: file attachments carry their bytes (`contentBytes`, base64); default: ' +
+          'attachment metadata only.'
+      })),
+      extendedProperties: Type.Optional(Type.Array(Type.Ref(ExtendedPropertyName), {
+        minItems: 1,
+        maxItems: MAX_EXTENDED_PROPERTIES,
+        description: `\`json\` only. Extended (MAPI) properties to read besides the fixed fields, at most ${MAX_EXTENDED_PROPERTIES}: each item's \`extendedProperties\` lists them, with a \`value\` where the item has one.`
+      }))
     },
     { $id: 'ExportRequest', title: 'ExportRequest', additionalProperties: false }
   )
@@ -84,10 +103,18 @@ export const ExportFailure = Type.Object(
 export const ExportResult = Type.Union([
   Type.Object({ ...exportedItemFields, source: MailboxType }, { additionalProperties: false }),
   ExportFailure
-], { $id: 'ExportResult', title: 'ExportResult' })
+], {
+  $id: 'ExportResult',
+  title: 'ExportResult',
+  description: 'A full-fidelity exported item `{itemId, changeKey, data, source}`, or `{itemId, error}`.'
+})
 
 export const ExportResponse = Type.Object({
-  results: Type.Array(Type.Ref(ExportResult), { description: 'One result per requested id, in request order.' }),
+  results: Type.Array(Type.Union([Type.Ref(ExportResult), MimeExportedItem, PropertySetExportedItem]), {
+    description: 'One result per requested id, in request order: the item in the format asked for (full ' +
+      'fidelity: ExportResult; `mime`: `{itemId, format, kind, contentType, fileName, data}`; `json`: `{itemId, ' +
+      'format, changeKey?, item}`), or `{itemId, error}`.'
+  }),
   succeeded: Type.Integer(),
   failed: Type.Integer()
 }, { $id: 'ExportResponse', title: 'ExportResponse', additionalProperties: false })
@@ -116,6 +143,9 @@ export const ImportItem = Type.Object(
         'EWS UploadItems IsAssociated), e.g. one exported from an `associated=true` listing. EWS mailboxes only: into ' +
         'a Graph mailbox the item fails alone with 422 MBG_ERR_NOT_SUPPORTED.'
     })),
+    format: Type.Optional(Type.Literal('fullFidelity', {
+      description: 'Default. The other formats are MimeImportItem (`mime`) and PropertySetImportItem (`json`).'
+    })),
     source: Type.Optional(
       Type.Union([Type.Literal('ews'), Type.Literal('graph')], {
         description:
@@ -129,10 +159,10 @@ export const ImportItem = Type.Object(
 export function importRequest (maxItems: number) {
   return Type.Object(
     {
-      items: Type.Array(Type.Ref(ImportItem), {
+      items: Type.Array(Type.Union([Type.Ref(ImportItem), Type.Ref(MimeImportItem), Type.Ref(PropertySetImportItem)]), {
         minItems: 1,
         maxItems,
-        description: `At most ${maxItems} items (${configurable('MAX_BATCH_ITEMS')}); more is a 400.`
+        description: `At most ${maxItems} items (${configurable('MAX_BATCH_ITEMS')}); more is a 400. Each is a full-fidelity stream (ImportItem, the default), an .eml or .ics (MimeImportItem, \`format: "mime"\`) or a property set (PropertySetImportItem, \`format: "json"\`); formats may be mixed.`
       })
     },
     { $id: 'ImportRequest', title: 'ImportRequest', additionalProperties: false }
@@ -151,7 +181,10 @@ export const ImportResult = Type.Union(
 )
 
 export const ImportResponse = Type.Object({
-  results: Type.Array(Type.Ref(ImportResult), { description: 'One result per input item, in input order.' }),
+  results: Type.Array(Type.Union([Type.Ref(ImportResult), FormatImportResult]), {
+    description: 'One result per input item, in input order: ImportResult for a full-fidelity item, ' +
+      '`{index, itemId, changeKey?, format, kind, uidReplaced?}` for a `mime` or `json` one, or `{index, error}`.'
+  }),
   succeeded: Type.Integer(),
   failed: Type.Integer()
 }, { $id: 'ImportResponse', title: 'ImportResponse', additionalProperties: false })

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { MailboxCapabilities } from './formats.js'
 
 export const Mailbox = Type.Object({
   id: Type.String({ description: 'Gateway mailbox id (stable, URL-safe).' }),
@@ -14,6 +15,10 @@ export const Mailbox = Type.Object({
     format: 'date-time',
     description: 'When the mailbox was registered through POST /mailboxes (RFC 3339). Absent for mailboxes of the ' +
       'configuration document; only registered ones can be removed with DELETE /mailboxes/{mailbox}.'
+  })),
+  capabilities: Type.Optional(Type.Ref(MailboxCapabilities, {
+    description: 'Only in GET /mailboxes/{mailbox}: what the mailbox\'s backend can do beyond the core (formats per ' +
+      'kind of item and direction, folder-associated items, folders without a class), each with why not.'
   })),
   discovery: Type.Optional(Type.Object({
     state: Type.Literal('failed'),

@@ -22,3 +22,7 @@ export {
 /** One deadline per caller request for its backend calls (armed on the request's cancellation signal). */
 export { armDeadline, raceDeadline } from '../upstream/deadline.js'
 export { itemData } from '../json-bytes.js'
+export {
+  asciiFileName, capabilitiesView, fileName, ITEM_MEDIA_TYPES, mediaTypeOf, type CreatedItemAnswer,
+  type FormatImportRequestItem, type ItemMediaType, type ItemRead
+} from './formats.js'

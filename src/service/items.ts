@@ -45,6 +45,12 @@ export interface ImportRules {
 
 /** How a batch runs, besides what it carries. */
 export interface BatchOptions {
+  /**
+   * Import only: the position in the caller's request of each item given (items of other formats left out,
+   * src/service/formats.ts); messages, the port's `position` and results' `index` use it. Default: the item's own
+   * index.
+   */
+  positions?: readonly number[]
   /** The caller's signal: the caller went away; calls in flight are aborted and the run throws. */
   signal?: AbortSignal
   /**
@@ -224,7 +230,8 @@ export async function * importItems (
   options?: BatchOptions | AbortSignal
 ): AsyncGenerator<ImportResult> {
   const { mailbox, backend } = target
-  const { signal, stop, telemetry = NO_TELEMETRY } = batchOptions(options)
+  const { signal, stop, telemetry = NO_TELEMETRY, positions } = batchOptions(options)
+  const at = (index: number): number => positions?.[index] ?? index
   const checked = new Map<number, PortImportItem>()
   const sizes = new Map<number, number>()
   const results = runOrdered<ImportRequestItem, ImportResult>(items, {
@@ -232,13 +239,13 @@ export async function * importItems (
     weight: (item) => item.data.length,
     refuse: (item, index) => {
       // Only an item asking for a capability looks at them (test doubles of the port may have none).
-      const c = checkImportItem(item, index, mailbox.type, rules,
+      const c = checkImportItem(item, at(index), mailbox.type, rules,
         item.associated === true ? backend.capabilities : undefined)
       if (c instanceof Error) return { index, error: toItemError(c) }
       const size = decodedLength(c.data)
       const most = backend.limits.import.maxItemBytes
       if (most !== undefined && size > most) {
-        return { index, error: toItemError(tooLargeItem(index, size, most, backend.name)) }
+        return { index, error: toItemError(tooLargeItem(at(index), size, most, backend.name)) }
       }
       checked.set(index, c)
       sizes.set(index, size)
@@ -264,7 +271,7 @@ export async function * importItems (
     const bytes = outcome === 'ok' ? sizes.get(r.index) ?? 0 : 0
     sizes.delete(r.index)
     telemetry.items({ backend: backend.name, kind: 'import', outcome, count: 1, bytes })
-    yield r
+    yield positions !== undefined ? { ...r, index: at(r.index) } : r
   }
 }
 

@@ -25,6 +25,12 @@ import {
   type ExportResult, type ImportRequestItem, type ImportRules, type MailboxTarget
 } from './items.js'
 import { forCaller } from './caller.js'
+import {
+  createPrepared, exportInFormat, exportOptions, importInFormat, prepareImport, readItem, requireAnyKind,
+  type CreatedItemAnswer, type FormatExportOptions, type FormatExportResult, type FormatImportRequestItem,
+  type FormatImportResultT, type ItemMediaType, type ItemRead
+} from './formats.js'
+import type { ItemProperties, ReadPropertiesOptions } from '../backends/mailbox-backend.js'
 import { openExportStream, type ExportStream } from './export-stream.js'
 import { PageTokens } from './page-tokens.js'
 import { BadRequest, isGatewayError, MailboxForbidden, NotSupported, TooLarge, toItemError } from '../errors.js'
@@ -402,14 +408,68 @@ export class MailboxService {
       }
       results.push(r)
     }
-    for (let i = results.length; i < itemIds.length; i++) {
-      const error = new TooLarge(`this answer already carries ${bytes} bytes of item data (at most ` +
-        `${this.maxExportAnswerBytes}); export ${itemIds[i].slice(0, 100)} in another request`)
-      // Not the item's fault: asked for in another request, it is exported.
-      results.push({ itemId: itemIds[i], error: toItemError(annotate(error, { retryable: true })) })
-    }
+    this.tooLargeForAnswer(results, itemIds, bytes)
     const failed = results.filter((r) => 'error' in r).length
     return { results, succeeded: results.length - failed, failed }
+  }
+
+  /**
+   * Exports `itemIds` in `request.format` (default `fullFidelity`: exportItems, unchanged). `mime` and `json`
+   * (src/service/formats.ts exportInFormat) are checked first, before any backend call: their options (400), and
+   * that the backend has the format for some kind (501 MBG_ERR_NOT_SUPPORTED with its reasons); an item of a kind
+   * it has none for fails alone. The answer is bounded as exportItems' is (`maxExportAnswerBytes`, counting MIME
+   * data as base64 and a property set as its JSON text).
+   */
+  async exportItemsAs (target: MailboxTarget, itemIds: string[],
+    request: FormatExportOptions & { format?: 'fullFidelity' | 'mime' | 'json' },
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ExportResult | FormatExportResult>> {
+    const { format = 'fullFidelity', ...rest } = request
+    if (format === 'fullFidelity') {
+      exportOptions('mime', rest) // refuses the json-only options
+      return await this.exportItems(target, itemIds, options)
+    }
+    const read = exportOptions(format, rest)
+    requireAnyKind(target, format, 'export')
+    const results: Array<ExportResult | FormatExportResult> = []
+    let bytes = 0
+    for await (const r of exportInFormat(target, itemIds, format, read, this.batchOptions(options))) {
+      if (!('error' in r)) {
+        const size = 'data' in r ? r.data.length : JSON.stringify(r.item).length
+        if (bytes > 0 && bytes + size > this.maxExportAnswerBytes) break
+        bytes += size
+      }
+      results.push(r)
+    }
+    this.tooLargeForAnswer(results, itemIds, bytes)
+    const failed = results.filter((r) => 'error' in r).length
+    return { results, succeeded: results.length - failed, failed }
+  }
+
+  /**
+   * One item in the first of `acceptable` (the caller's Accept, in order of preference) it has: its MIME or its
+   * property set (src/service/formats.ts readItem: 406 MBG_ERR_NOT_ACCEPTABLE, 501 MBG_ERR_NOT_SUPPORTED before any
+   * call where the answer is known without one).
+   */
+  async readItem (target: MailboxTarget, itemId: string, acceptable: readonly ItemMediaType[],
+    options: ReadPropertiesOptions = {}, signal?: AbortSignal): Promise<ItemRead> {
+    return await readItem(target, itemId, acceptable, options, signal)
+  }
+
+  /**
+   * Creates one item in `folder` from an uploaded file (`mime`: its media type and bytes) or a property set
+   * (`item`). Checked before any backend call as an import item is (src/service/formats.ts prepareImport: a vCard
+   * or a meeting 422, another media type 415, what the backend cannot create 501); an appointment gets a new UID,
+   * which the answer reports. Throws the item's error.
+   */
+  async createItem (target: MailboxTarget, folder: string,
+    input: { mime: { contentType: string, data: Buffer } } | { item: ItemProperties },
+    signal?: AbortSignal): Promise<CreatedItemAnswer> {
+    const prepared = 'mime' in input
+      ? prepareImport(target, { folderId: folder, format: 'mime', contentType: input.mime.contentType, data: '' },
+        'the upload', input.mime.data)
+      : prepareImport(target, { folderId: folder, format: 'json', item: input.item }, 'the item')
+    if (prepared instanceof Error) throw prepared
+    return await createPrepared(target, folder, prepared, signal)
   }
 
   /**
@@ -438,13 +498,44 @@ export class MailboxService {
     }, tokens, this.batchOptions(options))
   }
 
+  /** Per-item 413s, in place, for the ids an answer of `bytes` of item data had no room for. */
+  private tooLargeForAnswer (results: Array<ExportResult | FormatExportResult>, itemIds: string[],
+    bytes: number): void {
+    for (let i = results.length; i < itemIds.length; i++) {
+      const error = new TooLarge(`this answer already carries ${bytes} bytes of item data (at most ` +
+        `${this.maxExportAnswerBytes}); export ${itemIds[i].slice(0, 100)} in another request`)
+      // Not the item's fault: asked for in another request, it is exported.
+      results.push({ itemId: itemIds[i], error: toItemError(annotate(error, { retryable: true })) })
+    }
+  }
+
   /**
    * Imports `items` under this deployment's rules (see items.ts importItems) and answers with the totals.
+   * Items in `mime` or `json` (src/service/formats.ts importInFormat) go after the full-fidelity ones, one call
+   * each; results are in input order either way.
    * `options`: the caller's signal and the graceful `stop` (BatchOptions), or the caller's AbortSignal alone.
    */
-  async importItems (target: MailboxTarget, items: ImportRequestItem[],
-    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ImportResult>> {
-    return await summarize(importItems(target, items, this.rules, this.batchOptions(options)))
+  async importItems (target: MailboxTarget, items: Array<ImportRequestItem | FormatImportRequestItem>,
+    options?: BatchOptions | AbortSignal): Promise<BatchSummary<ImportResult | FormatImportResultT>> {
+    const full: ImportRequestItem[] = []
+    const fullAt: number[] = []
+    const other: FormatImportRequestItem[] = []
+    const otherAt: number[] = []
+    items.forEach((item, i) => {
+      if (item.format === 'mime' || item.format === 'json') { other.push(item); otherAt.push(i) } else {
+        full.push(item)
+        fullAt.push(i)
+      }
+    })
+    const batch = this.batchOptions(options)
+    if (other.length === 0) return await summarize(importItems(target, full, this.rules, batch))
+    const results: Array<ImportResult | FormatImportResultT> = new Array(items.length)
+    if (full.length > 0) {
+      for await (const r of importItems(target, full, this.rules, { ...batch, positions: fullAt })) results[r.index] = r
+    }
+    for await (const r of importInFormat(target, other, otherAt, batch)) results[r.index] = r
+    const failed = results.filter((r) => 'error' in r).length
+    return { results, succeeded: results.length - failed, failed }
   }
 
   /**
