@@ -1,0 +1,146 @@
+/**
+ * The format rules of the service (src/service/formats.ts) on their own: an .ics's UID replaced and nothing else
+ * changed, meetings told apart from appointments with e-mail alarms, property sets checked and never altered in
+ * place, safe download names, and the export options.
+ */
+import t from 'tap'
+import ICAL from 'ical.js'
+import {
+  asciiFileName, exportOptions, fileName, prepareMime, preparePropertySet, replaceEventUid, type PreparedImport
+} from '../../src/service/formats.js'
+
+const CRLF = '\r\n'
+
+function calendar (lines: string[], eol = CRLF): Buffer {
+  return Buffer.from(['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Contoso//Test//EN', ...lines, 'END:VCALENDAR', '']
+    .join(eol))
+}
+
+function uids (ics: Buffer): string[] {
+  const cal = new ICAL.Component(ICAL.parse(ics.toString('utf8')) as never)
+  return cal.getAllSubcomponents('vevent').map((e) => String(e.getFirstPropertyValue('uid')))
+}
+
+function prepared (value: PreparedImport | Error): PreparedImport {
+  if (value instanceof Error) throw value
+  return value
+}
+
+t.test('an .ics gets a new UID in each VEVENT; every other byte stays', async (t) => {
+  const original = calendar([
+    'BEGIN:VEVENT', 'UID:040000008200E00074C5B7101A82E008000000001', 'DTSTAMP:20260101T090000Z',
+    'DTSTART;TZID=W. Europe Standard Time:20260105T100000', 'DTEND;TZID=W. Europe Standard Time:20260105T110000',
+    'RRULE:FREQ=WEEKLY;COUNT=4', 'SUMMARY:Jour fixe – Büro', 'X-MICROSOFT-CDO-BUSYSTATUS:BUSY',
+    'BEGIN:VALARM', 'UID:alarm-1', 'ACTION:DISPLAY', 'TRIGGER:-PT15M', 'DESCRIPTION:Reminder', 'END:VALARM',
+    'END:VEVENT',
+    'BEGIN:VEVENT', 'UID:040000008200E00074C5B7101A82E008', ' 000000001', 'RECURRENCE-ID;TZID=W. Europe Standard Time:' +
+      '20260112T100000', 'DTSTAMP:20260101T090000Z', 'DTSTART;TZID=W. Europe Standard Time:20260112T120000',
+    'DTEND;TZID=W. Europe Standard Time:20260112T130000', 'SUMMARY:Jour fixe (moved)', 'END:VEVENT'
+  ])
+  const ready = prepared(prepareMime('text/calendar; charset=utf-8', original, 'the upload'))
+  t.equal(ready.format, 'mime')
+  t.equal(ready.kind, 'appointment')
+  if (ready.format !== 'mime') return
+  t.equal(ready.uidReplaced?.from, '040000008200E00074C5B7101A82E008000000001', 'the folded UID, unfolded')
+  const to = ready.uidReplaced?.to ?? ''
+  t.match(to, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a random UUID (RFC 9562)')
+  t.same(uids(ready.content.data), [to, to], 'the series and its exception keep sharing one UID')
+  const text = ready.content.data.toString('utf8')
+  t.match(text, 'UID:alarm-1\r\n', "the alarm's UID is its own")
+  t.equal(text.replace(`UID:${to}\r\n`, 'UID:040000008200E00074C5B7101A82E008000000001\r\n')
+    .replace(`UID:${to}\r\n`, 'UID:040000008200E00074C5B7101A82E008\r\n 000000001\r\n'), original.toString('utf8'),
+  'the rest is byte for byte the original')
+  t.equal(ready.content.contentType, 'text/calendar')
+
+  const lf = calendar(['BEGIN:VEVENT', 'UID;X-SOURCE=x:lf-uid', 'DTSTART:20260105T100000Z', 'END:VEVENT'], '\n')
+  const replaced = replaceEventUid(lf, 'new-uid')
+  t.equal(replaced.toString('utf8'), lf.toString('utf8').replace('UID;X-SOURCE=x:lf-uid\n', 'UID:new-uid\n'),
+    'LF line ends stay LF')
+  const head = 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n'
+  const tail = '\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n'
+  const latin1 = Buffer.concat([Buffer.from(`${head}UID:u\r\nSUMMARY:`), Buffer.from([0xe9]), Buffer.from(tail)])
+  t.same(replaceEventUid(latin1, 'v'),
+    Buffer.concat([Buffer.from(`${head}UID:v\r\nSUMMARY:`), Buffer.from([0xe9]), Buffer.from(tail)]),
+    'a byte that is not UTF-8 comes back as it was')
+})
+
+t.test('an .ics without a UID is left as it is; e-mail alarms are not attendees', async (t) => {
+  const bare = calendar(['BEGIN:VEVENT', 'DTSTART:20260105T100000Z', 'SUMMARY:x', 'END:VEVENT'])
+  const ready = prepared(prepareMime('text/calendar', bare, 'x'))
+  t.equal(ready.uidReplaced, undefined, 'nothing to replace: Exchange gives it one')
+  t.equal(ready.format === 'mime' && ready.content.data, bare, 'the same bytes')
+  const alarm = calendar(['BEGIN:VEVENT', 'UID:a', 'DTSTART:20260105T100000Z', 'BEGIN:VALARM', 'ACTION:EMAIL',
+    'TRIGGER:-PT1H', 'SUMMARY:r', 'DESCRIPTION:r', 'ATTENDEE:mailto:alice@contoso.example', 'END:VALARM', 'END:VEVENT'])
+  t.equal(prepared(prepareMime('text/calendar', alarm, 'x')).kind, 'appointment', 'an e-mail alarm is no meeting')
+  const meeting = prepareMime('text/calendar',
+    calendar(['BEGIN:VEVENT', 'UID:a', 'DTSTART:20260105T100000Z', 'ATTENDEE:mailto:b@c.d', 'END:VEVENT']), 'x')
+  t.match(meeting, { code: 'MBG_ERR_DATA_INCOMPATIBLE', statusCode: 422 })
+  t.match(prepareMime('TEXT/X-VCARD', Buffer.from('BEGIN:VCARD'), 'x'), { code: 'MBG_ERR_DATA_INCOMPATIBLE' })
+  t.match(prepareMime('text/plain', Buffer.from('x'), 'x'), { code: 'MBG_ERR_UNSUPPORTED_MEDIA_TYPE', statusCode: 415 })
+  const eml = Buffer.from('Subject: x\r\n\r\nbody')
+  const message = prepared(prepareMime('Message/RFC822', eml, 'x'))
+  t.same([message.kind, message.format === 'mime' && message.content.data === eml], ['message', true],
+    'an .eml goes as it came')
+  t.match(prepareMime('message/rfc822', Buffer.from('\r\nno headers'), 'x'), { code: 'MBG_ERR_DATA_INVALID' })
+})
+
+t.test('a property set is checked, and an appointment gets a new uid in a copy', async (t) => {
+  const item = {
+    kind: 'appointment' as const,
+    subject: 'Review',
+    start: '2026-01-05T10:00:00Z',
+    end: '2026-01-05T11:00:00Z',
+    uid: 'old-uid',
+    attendees: []
+  }
+  const ready = prepared(preparePropertySet(item, 'the item'))
+  if (ready.format !== 'json') throw new Error('json')
+  t.equal(item.uid, 'old-uid', "the caller's object is not changed")
+  t.same(ready.uidReplaced, { from: 'old-uid', to: ready.item.uid })
+  t.not(ready.item.uid, 'old-uid')
+  t.same({ ...ready.item, uid: 'old-uid' }, item, 'nothing else differs')
+  const contact = {
+    kind: 'contact' as const, displayName: 'Erin', emailAddresses: [{ address: 'erin@contoso.example' }]
+  }
+  const asIs = prepared(preparePropertySet(contact, 'x'))
+  t.equal(asIs.format === 'json' && asIs.item, contact, 'a contact goes as it came')
+  t.equal(asIs.uidReplaced, undefined)
+  t.match(preparePropertySet({ kind: 'task', subject: 't', uid: 'x' }, 'x'), { code: 'MBG_ERR_BAD_REQUEST' },
+    'uid is an appointment field')
+  t.match(preparePropertySet({ ...item, end: '2026-01-05T09:00:00Z' }, 'x'), { message: /end is before start/ })
+  t.match(preparePropertySet({
+    kind: 'message', attachments: [{ name: 'm.eml', kind: 'item' }]
+  }, 'x'), { message: /only file attachments/ })
+  t.match(preparePropertySet({
+    kind: 'message', attachments: [{ name: 'a.txt', contentBytes: 'not base64!' }]
+  }, 'x'), { message: /contentBytes \(standard base64/ })
+  t.notOk(preparePropertySet({
+    kind: 'message',
+    attachments: [{ name: 'a.txt', contentBytes: 'aGk=' }],
+    extendedProperties: [{ propertyTag: '0x0E07', propertyType: 'Integer', value: '1' }]
+  }, 'x') instanceof Error, 'a file attachment with its bytes and a named extended property with a value pass')
+})
+
+t.test('download names are safe, and the ASCII fallback keeps their shape', async (t) => {
+  t.equal(fileName('Re: Q3 report / "final" <v2>?', 'message'), 'Re_ Q3 report _ _final_ _v2__.eml')
+  t.equal(fileName(undefined, 'appointment'), 'item.ics')
+  t.equal(fileName('  ..  ', 'contact'), 'item.vcf')
+  t.equal(fileName('../../etc/passwd', 'message'), '_.._etc_passwd.eml', 'no path survives')
+  t.equal(fileName('a\u0000b\r\nc\td', 'message'), 'a_b__c_d.eml')
+  t.equal(fileName('x'.repeat(300), 'message'), `${'x'.repeat(100)}.eml`)
+  t.equal(fileName('😀'.repeat(150), 'message'), `${'😀'.repeat(100)}.eml`, 'cut at characters, not code units')
+  t.equal(fileName('Besprechung Büro', 'task'), 'Besprechung Büro.json')
+  t.equal(asciiFileName('Besprechung Büro – 😀.eml'), 'Besprechung Buro _ __.eml')
+})
+
+t.test('export options go with json only, and name each extended property one way', async (t) => {
+  t.same(exportOptions('mime', {}), {})
+  t.throws(() => exportOptions('mime', { attachmentContent: false }), { code: 'MBG_ERR_BAD_REQUEST' })
+  t.same(exportOptions('json', { attachmentContent: true }), { attachmentContent: true })
+  const named = {
+    propertySetId: '00062008-0000-0000-c000-000000000046', propertyId: 0x8503, propertyType: 'Boolean' as const
+  }
+  t.same(exportOptions('json', { extendedProperties: [named] }), { extendedProperties: [named] })
+  t.throws(() => exportOptions('json', { extendedProperties: [{ propertyType: 'String' }] }),
+    /extendedProperties\[0\]: name an extended property/)
+})
