@@ -96,9 +96,13 @@ if (missing.length > 0) {
       if (Date.now() > deadline) throw new Error(`${gateway}/health/ready still answers ${status}`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    const [tour, copy, more, folder] = shellBlocks('## API tour (curl)', '## Configuration')
+    const tourBlocks = shellBlocks('## API tour (curl)', '## Configuration')
+    const [tour, copy, more, folder] = tourBlocks
     t.ok(tour.includes('items:export') && copy.includes('carol@') && more.includes('PATCH') &&
       folder.includes('inbox.ndjson'), 'found the tour blocks')
+    // "Formats: MIME and property sets" runs after the tour, for each mailbox too.
+    const formats = tourBlocks.find((b) => b.includes('Accept: message/rfc822')) ?? ''
+    t.ok(formats.includes('--data-binary'), 'found the formats block')
     const [walk, ...others] = shellBlocks('## Copy jobs', '## Simulators and demo mode')
     t.ok(walk?.includes(':verify') && others.length === 0, 'found the one Copy jobs block')
     /**
@@ -125,7 +129,8 @@ if (missing.length > 0) {
     }
 
     for (const mailbox of ['alice@contoso.example', 'carol@contoso.example']) {
-      const { dir, run } = await bash([tour, copy, more, folder].join('\n').replace(/^MBX=.*$/m, `MBX=${mailbox}`))
+      const { dir, run } = await bash([tour, copy, more, folder, formats].join('\n')
+        .replace(/^MBX=.*$/m, `MBX=${mailbox}`))
       t.equal(run.status, 0, `${mailbox}: tour exits 0\n${run.stderr}`)
       t.match(run.stdout, /byte-identical/, `${mailbox}: re-exported data equals the original`)
       t.match(run.stdout, /"succeeded": 5,\s*"failed": 0/, `${mailbox}: 5 items exported and imported`)
@@ -137,6 +142,16 @@ if (missing.length > 0) {
       t.notMatch(run.stdout, /MBG_ERR_UNAUTHENTICATED/, `${mailbox}: every call carried the key`)
       t.match(run.stdout, /"complete":true/, `${mailbox}: the folder export ran to its end`)
       t.match(run.stdout, /^all imported$/m, `${mailbox}: every exported item of the folder imported back`)
+      // Formats: a message saved as .eml under its subject, its property set, a calendar item as .ics, the .eml
+      // imported into an EWS mailbox, and a batch in MIME.
+      const eml = readFileSync(join(dir, 'eml.txt'), 'utf8').trim()
+      t.match(eml, /^[^/\\]+\.eml$/, `${mailbox}: the .eml is saved under its subject`)
+      t.match(readFileSync(join(dir, eml), 'latin1'), /^[\x21-\x39\x3b-\x7e]+:/, `${mailbox}: it is a message`)
+      t.match(run.stdout, /^\{"kind":"message","subject":/m, `${mailbox}: its property set`)
+      t.match(run.stdout, /^[^/\\\n]+\.ics$/m, `${mailbox}: a calendar item saved as .ics`)
+      t.match(run.stdout, /^\{"itemId":true,"kind":"message"\}$/m, `${mailbox}: the .eml imported`)
+      t.match(run.stdout, /^saved batch-.+\.eml$/m, `${mailbox}: the batch saved the message`)
+      t.match(run.stdout, /^saved batch-.+\.ics$/m, `${mailbox}: and the calendar item`)
       const exported = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as {
         results: Array<{ data: string }>
       }
