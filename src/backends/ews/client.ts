@@ -38,6 +38,16 @@ export interface EwsClientConfig {
 
 export interface CallOptions {
   signal?: AbortSignal
+  /**
+   * The answer carries item data (GetItem with MIME content, GetAttachment): read under the `dataBytes` cap, not
+   * `otherBytes` (ExportItems always is).
+   */
+  itemData?: boolean
+  /**
+   * The request carries the caller's item data (CreateItem from MIME or a property set): a fault about data blames
+   * it (ErrorMessageSizeExceeded → 413), as for UploadItems.
+   */
+  callerData?: boolean
 }
 
 const TRUNCATED = '=== Truncated Data ==='
@@ -82,7 +92,7 @@ export class EwsClient {
       // The token may have been revoked or expired early: one retry with a fresh one.
       response = await this.post(op, mailbox, envelope, options, true)
     }
-    return this.interpret(op, mailbox, response)
+    return this.interpret(op, mailbox, response, options.callerData === true)
   }
 
   async close (): Promise<void> {
@@ -185,7 +195,8 @@ export class EwsClient {
     try {
       const res = await this.dispatch(headers, envelope, timeout.signal, authorization)
       // EWS answers 200 or, with a SOAP fault, 500 (ews.md §1); only ExportItems carries item data.
-      const kind = res.statusCode !== 200 ? 'errorBytes' : op === 'ExportItems' ? 'dataBytes' : 'otherBytes'
+      const data = op === 'ExportItems' || options.itemData === true
+      const kind = res.statusCode !== 200 ? 'errorBytes' : data ? 'dataBytes' : 'otherBytes'
       const cap = capOf(this.config.name, this.config.answerCaps ?? DEFAULT_ANSWER_CAPS, kind)
       const body = await readCappedBytes(res.body, res.headers['content-length'], cap, `${op} (HTTP ${res.statusCode})`)
       const requestId = header(res.headers['request-id'])
@@ -225,7 +236,7 @@ export class EwsClient {
     }
   }
 
-  private interpret (op: string, mailbox: string, res: RawResponse): XmlNode {
+  private interpret (op: string, mailbox: string, res: RawResponse, callerData: boolean): XmlNode {
     const extras = res.requestId !== undefined ? { upstreamRequestId: res.requestId } : {}
     const retryAfterMs = parseRetryAfter(res.retryAfter)
     const hinted = { retryAfterMs }
@@ -271,7 +282,9 @@ export class EwsClient {
         retry: 'idempotent'
       })
     }
-    if (parsed.fault !== undefined) throw this.faultError(op, mailbox, parsed.fault.code, parsed.fault.values, extras)
+    if (parsed.fault !== undefined) {
+      throw this.faultError(op, mailbox, parsed.fault.code, parsed.fault.values, extras, callerData)
+    }
     const body = parsed.body as XmlNode
     if (res.status !== 200 || body.ns !== NS.m || body.local !== `${op}Response`) {
       throw annotate(new UpstreamBadResponse(`${op}: unexpected ${body.local}`), extras)
@@ -280,7 +293,7 @@ export class EwsClient {
   }
 
   private faultError (op: string, mailbox: string, code: string, values: Record<string, string>,
-    extras: { upstreamRequestId?: string }): GatewayError {
+    extras: { upstreamRequestId?: string }, callerData: boolean): GatewayError {
     if (OUR_BUG_CODES.has(code)) {
       // Our request was wrong: a bug to fix, not an outage. Values hold line/position, never secrets.
       this.logger.error(
@@ -288,8 +301,9 @@ export class EwsClient {
         'EWS rejected a request the adapter built'
       )
     }
-    // UploadItems carries the caller's item data: a fault about data blames it (e.g. ErrorMessageSizeExceeded → 413).
-    const dataFrom = op === 'UploadItems' ? { dataFrom: 'caller' as const } : {}
+    // UploadItems and CreateItem carry the caller's item data: a fault about data blames it (e.g.
+    // ErrorMessageSizeExceeded → 413).
+    const dataFrom = op === 'UploadItems' || callerData ? { dataFrom: 'caller' as const } : {}
     const error = errorForCode(code, { about: 'request', subject: op, address: mailbox, values, ...dataFrom })
     const isolate = faultIsolates(op, code)
     // A server-side failure (or, on UploadItems, a fault that may follow written items) is sent again when the call

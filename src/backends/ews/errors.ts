@@ -140,6 +140,15 @@ export const EWS_CODES: Record<string, CodeRule> = {
   ErrorInvalidValueForProperty: { blames: 'name', caller: 'MBG_ERR_BAD_REQUEST' },
   ErrorCorruptData: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
   ErrorInvalidPropertyForOperation: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  // MIME content and item properties a CreateItem carries (the caller's; on a read, the backend's own data).
+  ErrorMimeContentConversionFailed: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorMimeContentInvalid: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorMimeContentInvalidBase64String: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorInvalidExtendedProperty: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorInvalidExtendedPropertyValue: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorCalendarEndDateIsEarlierThanStartDate: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorCalendarDurationIsTooLong: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
+  ErrorTimeZone: { blames: 'data', caller: 'MBG_ERR_DATA_INVALID' },
   ErrorMessageSizeExceeded: { blames: 'data', caller: 'MBG_ERR_TOO_LARGE' },
   ErrorDataSizeLimitExceeded: { blames: 'data', caller: 'MBG_ERR_TOO_LARGE' },
   ErrorQuotaExceeded: backend('MBG_ERR_QUOTA_EXCEEDED')
@@ -331,4 +340,31 @@ export function uploadErrorForCode (code: string, ctx: UploadCodeContext): Gatew
     return errorForCode(code, { ...about, about: 'folder', subject: ctx.folder, idFrom })
   }
   return errorForCode(code, { ...about, about: 'item', subject: ctx.itemId ?? `import item ${ctx.index}` })
+}
+
+export interface CreateCodeContext {
+  /** Public folder id or well-known name the item is created in. */
+  folder: string
+  /** The caller named the folder by well-known name (sent as a DistinguishedFolderId). */
+  folderWellKnown?: boolean
+  address: string
+  values?: Record<string, string>
+}
+
+/**
+ * A CreateItem code (one item created from MIME or a property set, createItemFromMime / createItemFromProperties):
+ * id and folder trouble is the target folder's (the only id the request holds), anything else is the new item's,
+ * whose data (MIME content, properties) is the caller's: ErrorMimeContentInvalid and the like are its 422.
+ */
+export function createErrorForCode (code: string, ctx: CreateCodeContext): GatewayError {
+  const about: Pick<CodeContext, 'address' | 'values'> = {
+    address: ctx.address, ...(ctx.values !== undefined ? { values: ctx.values } : {})
+  }
+  const blames = ruleFor(code).blames
+  if (code === 'ErrorFolderNotFound' || blames === 'id' || blames === 'foreignId') {
+    return errorForCode(code, {
+      ...about, about: 'folder', subject: ctx.folder, idFrom: ctx.folderWellKnown === true ? 'wellKnown' : 'caller'
+    })
+  }
+  return errorForCode(code, { ...about, about: 'item', subject: 'the new item', dataFrom: 'caller' })
 }

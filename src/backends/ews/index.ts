@@ -10,8 +10,8 @@ import type { Logger } from 'pino'
 import type { TokenProvider } from '../../auth/token-provider.js'
 import type { ResolvedEwsBackend } from '../../config.js'
 import {
-  BadRequest, ChangeKeyInvalid, ConfigInvalid, FolderProtected, IdMalformed, UpstreamBadResponse, UpstreamThrottled,
-  isGatewayError, NotSupported, toItemError, type GatewayError
+  BadRequest, ChangeKeyInvalid, ConfigInvalid, FolderProtected, IdMalformed, NotSupported, OutcomeUnknown,
+  UpstreamBadResponse, UpstreamThrottled, isGatewayError, toItemError, type GatewayError
 } from '../../errors.js'
 import { annotate } from '../../upstream/errors.js'
 import type {
@@ -20,12 +20,14 @@ import type {
   ItemSummary, ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
   OperationContext, Page, MimeItem, ReadPropertiesOptions, PropertiesItem, MimeContent, CreatedItem, ItemProperties
 } from '../mailbox-backend.js'
-import { formatCapabilities } from '../mailbox-backend.js'
 import { budgetsOf, type CallOptions, type Policy } from '../policy.js'
 import { EwsClient } from './client.js'
+import { encodeBase64 } from './base64-bytes.js'
 import {
-  backOffMs, CHANGE_KEY_CODES, errorForCode, isRetryableCode, uploadErrorForCode, type CodeContext
+  backOffMs, CHANGE_KEY_CODES, createErrorForCode, errorForCode, isRetryableCode, uploadErrorForCode,
+  type CodeContext
 } from './errors.js'
+import { CONTACT_MIME_IMPORT_REASON, EWS_FORMATS, MIME_TYPE_OF_KIND, TASK_MIME_REASON } from './formats.js'
 import { fromPublicId, shortId, toPublicId, tryFromPublicId } from './ids.js'
 import {
   compareFolderKeys, creationKey, decodeFolderCursor, decodeItemCursor, distinguishedName, encodeFolderCursor,
@@ -40,18 +42,22 @@ import {
   type ResponseMessage
 } from './operations/common.js'
 import { buildCreateFolder } from './operations/create-folder.js'
+import { buildCreateItem, buildCreateItemFromMime, readCreated } from './operations/create-item.js'
 import { buildDeleteFolder } from './operations/delete-folder.js'
 import { buildDeleteItem } from './operations/delete-item.js'
 import { buildExportItems, readExported } from './operations/export-items.js'
 import { buildFindFolder } from './operations/find-folder.js'
 import { buildFindItem } from './operations/find-item.js'
+import { buildGetAttachment, readFileContent } from './operations/get-attachment.js'
 import { buildGetFolder } from './operations/get-folder.js'
+import { buildGetItemMime, buildGetItemProperties, readItemNode, readMime } from './operations/get-item.js'
 import { buildMoveItem, readMovedId } from './operations/move-item.js'
 import {
   buildSyncFolderHierarchy, buildSyncFolderItems, readFolderChanges, readItemChanges, type SyncPage
 } from './operations/sync.js'
 import { buildRenameFolder } from './operations/update-folder.js'
 import { buildUploadItems, readUploaded, type UploadEntry } from './operations/upload-items.js'
+import { extendedFieldsToRead, KIND_OF_ELEMENT, own, readItemProperties, writeItem } from './properties.js'
 import { NS, child, childrenOf, notXmlText, xmlByteLength, type XmlBody, type XmlNode } from './soap/xml.js'
 
 /**
@@ -102,13 +108,20 @@ export class EwsBackend implements MailboxBackend {
    * no item larger than `maxItemBytes`.
    */
   readonly limits: MailboxBackend['limits']
-  /** Folder-associated items: FindItem `Traversal="Associated"`, ExportItems, UploadItems `IsAssociated`. */
+  /**
+   * Folder-associated items: FindItem `Traversal="Associated"`, ExportItems, UploadItems `IsAssociated`. Formats:
+   * MIME and property sets as EWS documents them per kind (formats.ts).
+   */
   readonly capabilities: MailboxBackend['capabilities'] = {
     associatedItems: { supported: true },
-    formats: formatCapabilities('not implemented yet')
+    formats: EWS_FORMATS
   }
 
   private readonly pageSize: number
+  /** The server version asked for is Exchange 2013 or later: item:TextBody, item:Flag (RequestServerVersion). */
+  private readonly since2013: boolean
+  /** …Exchange 2010 or later: a calendar item's t:StartTimeZone / t:EndTimeZone. */
+  private readonly since2010: boolean
   /** `${address}|${distinguished}` → EWS FolderId. Folder ids never change (ews.md §5), so no expiry. */
   private readonly folderIds = new Map<string, string>()
 
@@ -134,6 +147,8 @@ export class EwsBackend implements MailboxBackend {
       move: { maxItems: WRITE_BATCH_ITEMS, maxBytes: Infinity, concurrency }
     }
     this.pageSize = config.pageSize
+    this.since2013 = !/^Exchange(2007|2009|2010)/.test(config.serverVersion)
+    this.since2010 = !/^Exchange(2007|2009)/.test(config.serverVersion)
     this.client = new EwsClient(config, deps.logger, deps.tokenProvider)
   }
 
@@ -171,17 +186,32 @@ export class EwsBackend implements MailboxBackend {
    */
   private async invoke<T> (
     address: string, op: string, body: XmlBody,
-    opts: { idempotent: boolean, signal?: AbortSignal | undefined, caller?: string | undefined, alone?: boolean },
+    opts: {
+      idempotent: boolean
+      signal?: AbortSignal | undefined
+      caller?: string | undefined
+      alone?: boolean
+      /** The answer carries item data (EwsClient CallOptions `itemData`). */
+      itemData?: boolean
+      /** The request carries the caller's item data (EwsClient CallOptions `callerData`). */
+      callerData?: boolean
+    },
     check: (response: XmlNode, attempt: number) => T
   ): Promise<T> {
+    // Requests that carry item data into the mailbox count against its upload budget.
+    const uploads = op === 'UploadItems' || (op === 'CreateItem' && opts.callerData === true)
+    const transfer = {
+      ...(opts.itemData === true ? { itemData: true } : {}),
+      ...(opts.callerData === true ? { callerData: true } : {})
+    }
     return await this.policy.run(
       {
         ...this.callOptions(address, op, opts),
-        ...(op === 'UploadItems' ? { cost: { uploadBytes: xmlByteLength(body) } } : {})
+        ...(uploads ? { cost: { uploadBytes: xmlByteLength(body) } } : {})
       },
       async (attempt) => {
         try {
-          return await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt))
+          return await this.callOnce(address, op, body, opts.signal, (response) => check(response, attempt), transfer)
         } catch (err) {
           if (opts.alone === true && opts.idempotent && attempt < this.policy.options.maxAttempts) throw retryAlone(err)
           throw err
@@ -205,8 +235,9 @@ export class EwsBackend implements MailboxBackend {
 
   /** One HTTP exchange, no policy: only for use inside a `policy.run` callback. */
   private async callOnce<T> (address: string, op: string, body: XmlBody, signal: AbortSignal | undefined,
-    check: (response: XmlNode) => T): Promise<T> {
-    const response = await this.client.call(op, address, body, signal !== undefined ? { signal } : {})
+    check: (response: XmlNode) => T, transfer: { itemData?: boolean, callerData?: boolean } = {}): Promise<T> {
+    const response = await this.client.call(op, address, body,
+      { ...transfer, ...(signal !== undefined ? { signal } : {}) })
     try {
       return check(response)
     } catch (err) {
@@ -277,26 +308,167 @@ export class EwsBackend implements MailboxBackend {
     return folder
   }
 
+  // ------------------------------------------------------------------ formats
+
+  /**
+   * One item as MIME: GetItem IdOnly with IncludeMimeContent, the item class and the subject
+   * (operations/get-item.ts). The MIME is decoded once from the answer (a large one from its bytes) and handed
+   * back as it came: a message as .eml, a calendar item as .ics, a contact as .vcf (formats.ts). A task, or an
+   * item of a type no kind maps (t:Item, t:PostItem, t:DistributionList), is 501 MBG_ERR_NOT_SUPPORTED: Microsoft
+   * documents no MIME format for them, whatever the server sends. An id this adapter did not make is 400
+   * MBG_ERR_ID_MALFORMED; an unknown item 404 MBG_ERR_ITEM_NOT_FOUND; MIME the server cannot make
+   * (ErrorUnsupportedMimeConversion) 501, (ErrorMimeContentConversionFailed) 502.
+   */
+  async getItemMime (mailbox: MailboxRef, itemId: string, ctx?: OperationContext): Promise<MimeItem> {
+    const ewsId = fromPublicId(itemId)
+    const subject = shortId(itemId)
+    const address = mailbox.address
+    const read = await this.invoke(address, 'GetItem', buildGetItemMime(ewsId),
+      { idempotent: true, itemData: true, signal: ctx?.signal, caller: ctx?.caller }, (response) => {
+        const [m] = responseMessages(response, 'GetItem', 1)
+        if (!isSuccess(m)) {
+          if (m.code === 'ErrorUnsupportedMimeConversion') {
+            throw annotate(new NotSupported(`EWS has no MIME conversion for item ${subject}`), { upstreamCode: m.code })
+          }
+          throw errorForCode(m.code, { about: 'item', subject, address, values: m.values })
+        }
+        const r = readMime(m)
+        if ('problem' in r) throw new ResponseShapeError(`GetItem answered for item ${subject} with ${r.problem}`)
+        return r
+      })
+    const kind = own(KIND_OF_ELEMENT, read.element)
+    if (kind === 'task') throw new NotSupported(TASK_MIME_REASON)
+    if (kind === undefined) {
+      throw new NotSupported('EWS documents MIME streams for email, calendar items and contacts, not for ' +
+        `t:${read.element} items`)
+    }
+    return {
+      itemId: toPublicId(read.id),
+      kind,
+      contentType: MIME_TYPE_OF_KIND[kind],
+      data: read.data,
+      ...(read.subject !== undefined ? { subject: read.subject } : {})
+    }
+  }
+
+  /**
+   * One item as its property set: GetItem AllProperties with BodyType Best, TextBody and Flag (Exchange 2013+),
+   * attachment metadata and the extended properties asked for (operations/get-item.ts), mapped as properties.ts
+   * says; with `attachmentContent`, one GetAttachment for the file attachments' content (base64, passed on as
+   * the server wrote it). Errors as getItemMime; an extended property EWS refuses to read is 400
+   * MBG_ERR_BAD_REQUEST; a type no kind maps 501.
+   */
+  async getItemProperties (mailbox: MailboxRef, itemId: string, options: ReadPropertiesOptions,
+    ctx?: OperationContext): Promise<PropertiesItem> {
+    const ewsId = fromPublicId(itemId)
+    const subject = shortId(itemId)
+    const address = mailbox.address
+    const requested = options.extendedProperties ?? []
+    const body = buildGetItemProperties(ewsId,
+      { textBody: this.since2013, flag: this.since2013, extended: extendedFieldsToRead(requested) })
+    const read = await this.invoke(address, 'GetItem', body,
+      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller }, (response) => {
+        const [m] = responseMessages(response, 'GetItem', 1)
+        if (!isSuccess(m)) {
+          if (requested.length > 0 && /^ErrorInvalidExtendedProperty(Value)?$/.test(m.code)) {
+            throw annotate(new BadRequest(`EWS refused an extended property asked for (${m.code})`),
+              { upstreamCode: m.code })
+          }
+          throw errorForCode(m.code, { about: 'item', subject, address, values: m.values })
+        }
+        const node = readItemNode(m)
+        if (node === undefined) throw new ResponseShapeError(`GetItem answered for item ${subject} with no item`)
+        return readItemProperties(node, requested)
+      })
+    if (read.omitted.length > 0) {
+      this.logger.warn({ mailbox: address, itemId: subject, fields: read.omitted },
+        'GetItem: recipients without an e-mail address left out of the property set')
+    }
+    const attachments = read.item.attachments
+    if (options.attachmentContent === true && attachments !== undefined && read.fileAttachments.length > 0) {
+      const contents = await this.fileContents(address, read.fileAttachments.map((f) => f.id), subject, ctx)
+      read.fileAttachments.forEach((f, k) => { attachments[f.index].contentBytes = contents[k] })
+    }
+    return {
+      itemId: toPublicId(read.id),
+      ...(read.changeKey !== undefined ? { changeKey: read.changeKey } : {}),
+      item: read.item
+    }
+  }
+
+  /** The content (base64) of file attachments, in order: one GetAttachment (operations/get-attachment.ts). */
+  private async fileContents (address: string, ids: string[], subject: string,
+    ctx: OperationContext | undefined): Promise<string[]> {
+    return await this.invoke(address, 'GetAttachment', buildGetAttachment(ids),
+      { idempotent: true, itemData: true, signal: ctx?.signal, caller: ctx?.caller }, (response) =>
+        responseMessages(response, 'GetAttachment', ids.length).map((m, k) => {
+          const what = `${subject} (attachment ${k})`
+          if (!isSuccess(m)) throw errorForCode(m.code, { about: 'item', subject: what, address, values: m.values })
+          const read = readFileContent(m)
+          if ('problem' in read) {
+            throw new ResponseShapeError(`GetAttachment answered for item ${what} with ${read.problem}`)
+          }
+          return read.contentBytes
+        }))
+  }
+
+  /**
+   * Creates a message (.eml: stored read and not a draft, PidTagMessageFlags set) or a calendar item (.ics,
+   * SendMeetingInvitations="SendToNone") in `folder` from MIME: CreateItem with MimeContent
+   * (operations/create-item.ts). A vCard is 501 MBG_ERR_NOT_SUPPORTED (EWS imports no contact from MIME); MIME the
+   * server refuses is 422 MBG_ERR_DATA_INVALID; errors otherwise as `create`.
+   */
+  async createItemFromMime (mailbox: MailboxRef, folder: FolderRef, content: MimeContent,
+    ctx?: OperationContext): Promise<CreatedItem> {
+    if (content.contentType === 'text/vcard') throw new NotSupported(CONTACT_MIME_IMPORT_REASON)
+    if (content.data.length === 0) throw new BadRequest('the MIME content is empty')
+    const element = content.contentType === 'message/rfc822' ? 'Message' : 'CalendarItem'
+    const body = buildCreateItemFromMime(this.target(mailbox, folder), element, encodeBase64(content.data))
+    return await this.create(mailbox, folder, body, ctx)
+  }
+
+  /**
+   * Creates a message (not a draft), calendar item (no invitations sent; UID as given), contact or task in
+   * `folder` from its property set: CreateItem with the item element properties.ts writes (its errors: 400, 422,
+   * 501 for what the item or the server version cannot have). Errors otherwise as `create`.
+   */
+  async createItemFromProperties (mailbox: MailboxRef, folder: FolderRef, item: ItemProperties,
+    ctx?: OperationContext): Promise<CreatedItem> {
+    const write = writeItem(item, { flag: this.since2013, timeZoneDefinition: this.since2010 })
+    const body = buildCreateItem(this.target(mailbox, folder), write.element, write.xml, write.contents)
+    return await this.create(mailbox, folder, body, ctx)
+  }
+
+  /**
+   * One CreateItem of caller data, never sent again after a lost answer (`idempotent: false`: the policy then
+   * answers MBG_ERR_OUTCOME_UNKNOWN). Folder trouble is the folder's (404 MBG_ERR_FOLDER_NOT_FOUND, 400 for a
+   * malformed id), the rest the new item's (errors.ts createErrorForCode). A success without an ItemId is
+   * MBG_ERR_OUTCOME_UNKNOWN: the item exists, and the gateway cannot name it.
+   */
+  private async create (mailbox: MailboxRef, folder: FolderRef, body: XmlBody,
+    ctx: OperationContext | undefined): Promise<CreatedItem> {
+    const address = mailbox.address
+    const created = await this.invoke(address, 'CreateItem', body,
+      { idempotent: false, callerData: true, signal: ctx?.signal, caller: ctx?.caller }, (response) => {
+        const [m] = responseMessages(response, 'CreateItem', 1)
+        if (isSuccess(m)) return readCreated(m)
+        if (m.code === 'ErrorUnsupportedMimeConversion') {
+          throw annotate(new NotSupported('EWS has no MIME conversion for this content'), { upstreamCode: m.code })
+        }
+        throw createErrorForCode(m.code,
+          { folder: this.subject(folder), folderWellKnown: 'wellKnown' in folder, address, values: m.values })
+      })
+    if ('problem' in created) {
+      throw new OutcomeUnknown(`CreateItem answered success with ${created.problem}: the item was created, ` +
+        'and the backend did not say which it is')
+    }
+    return {
+      itemId: toPublicId(created.id),
+      ...(created.changeKey !== undefined ? { changeKey: created.changeKey } : {})
+    }
+  }
+
   // ------------------------------------------------------------------ discovery
-
-  async getItemMime (_mailbox: MailboxRef, _itemId: string, _ctx?: OperationContext): Promise<MimeItem> {
-    throw new NotSupported('MIME export is not implemented yet')
-  }
-
-  async getItemProperties (_mailbox: MailboxRef, _itemId: string, _options: ReadPropertiesOptions,
-    _ctx?: OperationContext): Promise<PropertiesItem> {
-    throw new NotSupported('property-set export is not implemented yet')
-  }
-
-  async createItemFromMime (_mailbox: MailboxRef, _folder: FolderRef, _content: MimeContent,
-    _ctx?: OperationContext): Promise<CreatedItem> {
-    throw new NotSupported('MIME import is not implemented yet')
-  }
-
-  async createItemFromProperties (_mailbox: MailboxRef, _folder: FolderRef, _item: ItemProperties,
-    _ctx?: OperationContext): Promise<CreatedItem> {
-    throw new NotSupported('property-set import is not implemented yet')
-  }
 
   async discover (address: string, ctx?: OperationContext): Promise<MailboxDiscovery> {
     const primary: MailboxRef = { id: address, address, type: 'ews', kind: 'primary', backend: this.name }

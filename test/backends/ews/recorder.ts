@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net'
 
 export interface Recorded { op: string, headers: IncomingHttpHeaders, body: string }
 
-const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
-const T = 'http://schemas.microsoft.com/exchange/services/2006/types'
+export const M = 'http://schemas.microsoft.com/exchange/services/2006/messages'
+export const T = 'http://schemas.microsoft.com/exchange/services/2006/types'
 const ROOT_PARENT = 'AAMkAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 
 let counter = 0
@@ -80,7 +80,12 @@ function answer (op: string, body: string): string {
   }
 }
 
-export async function startRecorder (): Promise<{ url: string, requests: Recorded[], close: () => Promise<void> }> {
+/** An answer of a test's own: the `m:<op>Response` element for a request body (namespaces M and T declared on it). */
+export type Answer = (body: string) => string
+
+/** `answers`: the test's own answers to some operations (others get the minimal success above). */
+export async function startRecorder (answers: Record<string, Answer> = {}):
+Promise<{ url: string, requests: Recorded[], close: () => Promise<void> }> {
   const requests: Recorded[] = []
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -91,7 +96,7 @@ export async function startRecorder (): Promise<{ url: string, requests: Recorde
       requests.push({ op, headers: req.headers, body })
       const xml =
         '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>' +
-        answer(op, body) +
+        (Object.hasOwn(answers, op) ? answers[op](body) : answer(op, body)) +
         '</s:Body></s:Envelope>'
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(xml)
     })
