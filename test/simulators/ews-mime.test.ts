@@ -127,6 +127,18 @@ t.test('GetItem and CreateItem: MIME, property sets, attachments', async (t) => 
   t.equal(cal.IsMeeting, 'true')
   t.ok(cal.RequiredAttendees !== undefined, 'attendees in the property set')
   t.equal(cal.Organizer.Mailbox.EmailAddress, ALICE.smtp)
+  // Named properties: PidLidLocation by distinguished set and id, PidLidGlobalObjectId by set GUID and id.
+  const named = await getOne('named', meeting.id, itemShape('IdOnly', {
+    extended: [
+      '<t:ExtendedFieldURI DistinguishedPropertySetId="Appointment" PropertyId="33288" PropertyType="String"/>',
+      '<t:ExtendedFieldURI PropertySetId="6ED8DA90-450B-101B-98DA-00AA003F1305" PropertyId="3" PropertyType="Binary"/>',
+      '<t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="NoSuchName" PropertyType="String"/>'
+    ]
+  }))
+  const namedProps = [named.ExtendedProperty].flat()
+  t.equal(namedProps.length, 2)
+  t.equal(namedProps[0].Value[0], appt?.location)
+  t.equal(Buffer.from(namedProps[1].Value[0], 'base64').toString('hex').toUpperCase(), appt?.uid)
 
   // ------------------------------------------------------------ contacts as .vcf
   const contactItem = folder('contacts')[0]

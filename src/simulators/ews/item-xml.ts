@@ -151,7 +151,7 @@ function extendedValue (prop: Prop): string {
 
 /**
  * `t:ExtendedProperty` elements for the asked MAPI properties the item has (top-level properties of its stream,
- * PidTagMessageFlags with the store's read state), ExtendedFieldURI echoed as asked; properties the item does not
+ * PidTagMessageFlags with the store's read state); properties the item does not
  * have, or has with another type, are left out, as Exchange does.
  */
 function extendedXml (item: StoreItem, fields: ExtendedField[]): string {
@@ -172,7 +172,10 @@ function extendedXml (item: StoreItem, fields: ExtendedField[]): string {
       prop = id === undefined ? undefined : stream.props.find((p) => p.id === id && types.includes(p.type))
     }
     if (prop === undefined) continue
-    const uri = `<t:ExtendedFieldURI ${f.attrs.map(([k, v]) => `${k}="${esc(v)}"`).join(' ')}/>`
+    // Exchange echoes a tag in lower-case hex without leading zeros (0x300b), a named property as asked.
+    const uri = f.tag !== undefined
+      ? `<t:ExtendedFieldURI PropertyTag="0x${f.tag.toString(16)}" PropertyType="${esc(f.type)}"/>`
+      : `<t:ExtendedFieldURI ${f.attrs.map(([k, v]) => `${k}="${esc(v)}"`).join(' ')}/>`
     const value = Array.isArray(prop.value)
       ? `<t:Values>${prop.value.map((v) => `<t:Value>${text(v)}</t:Value>`).join('')}</t:Values>`
       : `<t:Value>${extendedValue(prop)}</t:Value>`
