@@ -99,11 +99,17 @@ export function formatCapability (backend: MailboxBackend, format: Format, direc
     { supported: false, reason: `the ${backend.type} adapter declares no ${FORMAT_NAMES[format]} formats` }
 }
 
+/** "a message", "an appointment". */
+function aKind (kind: ItemKind): string {
+  return `${kind === 'appointment' ? 'an' : 'a'} ${kind}`
+}
+
 /** The 501 for `format`, `direction` and `kind` on `target`'s backend, with the capability's reason. */
 function unsupported (target: MailboxTarget, format: Format, direction: Direction, kind: ItemKind,
   reason: string): Error {
-  return new NotSupported(`${FORMAT_NAMES[format]} ${direction} of a ${kind} from or into ${target.mailbox.address} ` +
-    `(a ${target.mailbox.type} mailbox): ${reason}`)
+  const where = direction === 'export' ? 'from' : 'into'
+  return new NotSupported(`${FORMAT_NAMES[format]} ${direction} of ${aKind(kind)} ${where} ` +
+    `${target.mailbox.address} (a ${target.mailbox.type} mailbox): ${reason}`)
 }
 
 /** Null when `kind` can go in `format` and `direction`; else the 501 saying why. */
@@ -125,8 +131,9 @@ export function requireAnyKind (target: MailboxTarget, format: Format, direction
     if (can.supported) return
     reasons.push(`${kind}: ${can.reason}`)
   }
-  throw new NotSupported(`${FORMAT_NAMES[format]} ${direction} of ${kinds.length === 1 ? `a ${kinds[0]}` : 'items'} ` +
-    `with ${target.mailbox.address} (a ${target.mailbox.type} mailbox): ${[...new Set(reasons)].join('; ')}`)
+  const where = direction === 'export' ? 'from' : 'into'
+  throw new NotSupported(`${FORMAT_NAMES[format]} ${direction} of ${kinds.length === 1 ? aKind(kinds[0]) : 'items'} ` +
+    `${where} ${target.mailbox.address} (a ${target.mailbox.type} mailbox): ${[...new Set(reasons)].join('; ')}`)
 }
 
 /** The public view of a backend's capabilities (GET /mailboxes/{mailbox}): absent ones are supported. */
@@ -464,7 +471,7 @@ export function preparePropertySet (item: ItemProperties, who: string): Prepared
   for (const field of Object.keys(item)) {
     const owner = OTHER_KINDS_FIELDS.get(field)
     if (owner !== undefined && owner !== kind) {
-      return new BadRequest(`${who}: ${field} is a field of a ${owner}, not of a ${kind}`)
+      return new BadRequest(`${who}: ${field} is a field of ${aKind(owner)}, not of ${aKind(kind)}`)
     }
     if (STORE_FIELDS.includes(field)) {
       return new BadRequest(`${who}: ${field} is set by the mailbox when the item is created; leave it out`)

@@ -339,7 +339,7 @@ for (const type of ['ews', 'graph'] as const) {
     const otherKind = await upload('application/json',
       JSON.stringify({ kind: 'contact', subject: 'x', start: '2026-01-01T00:00:00Z' }))
     t.equal(otherKind.statusCode, 400)
-    t.match(json<Problem>(otherKind).detail, /the item: start is a field of a appointment, not of a contact/)
+    t.match(json<Problem>(otherKind).detail, /the item: start is a field of an appointment, not of a contact/)
     const jsonMeeting = await upload('application/json', JSON.stringify({
       kind: 'appointment', start: '2026-01-05T10:00:00Z', end: '2026-01-05T11:00:00Z', attendees: [{ address: 'b@c.d' }]
     }))
