@@ -74,8 +74,11 @@ export function instantOf (local: string, iana: string): Date | undefined {
     const back = Date.parse(`${shown}Z`)
     return back - Math.floor(at / 1000) * 1000
   }
-  let guess = asUtc - offset(asUtc)
-  const second = asUtc - offset(guess)
-  if (second !== guess) guess = Math.min(guess, second)
-  return new Date(guess)
+  // The offset at the wall clock read as UTC is the one before any change near it; a second pass finds the one after.
+  const first = asUtc - offset(asUtc)
+  const second = asUtc - offset(first)
+  const wanted = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`
+  const exact = [first, second].filter((at) => wallClock(new Date(at), iana) === wanted)
+  // A repeated time: its first occurrence; a skipped one (no exact instant): the offset before the change.
+  return new Date(exact.length > 0 ? Math.min(...exact) : first)
 }

@@ -50,7 +50,10 @@ export function instantOf (local: string, iana: string): Date | undefined {
   const offset = (at: number): number => Date.parse(`${wallClock(new Date(at), iana)}Z`) - Math.floor(at / 1000) * 1000
   const first = asUtc - offset(asUtc)
   const second = asUtc - offset(first)
-  return new Date(Math.min(first, second))
+  const wanted = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}`
+  const exact = [first, second].filter((at) => wallClock(new Date(at), iana) === wanted)
+  // A repeated time: its first occurrence; a skipped one: the offset before the change (RFC 5545 §3.3.5).
+  return new Date(exact.length > 0 ? Math.min(...exact) : first)
 }
 
 /** Graph's dateTime spelling: seven fractional digits. */
