@@ -17,7 +17,7 @@
  * (User.Read.All, Mail.*, Calendars.*, Contacts.*) are needed only when these formats are used.
  */
 import {
-  AccessDenied, isGatewayError, ItemNotFound, NotSupported, UpstreamBadResponse, UpstreamRejected
+  AccessDenied, isGatewayError, ItemNotFound, NotSupported, OutcomeUnknown, UpstreamBadResponse, UpstreamRejected
 } from '../../errors.js'
 import { annotate, type UpstreamAnnotations } from '../../upstream/errors.js'
 import { formatCapabilities } from '../mailbox-backend.js'
@@ -316,8 +316,26 @@ export class GraphFormats {
       const next = page['@odata.nextLink']
       url = next !== undefined && this.ctx.http.isGraphUrl(new URL(next)) ? next : undefined
     }
-    throw new UpstreamBadResponse('the item was created, but Graph lists no mailbox item with its entry id in the ' +
-      'target folder: it exists without an id the gateway can name')
+    throw new UpstreamBadResponse('Graph lists no mailbox item with the new item\'s entry id in the target folder')
+  }
+
+  /** The mailbox item an Outlook create answered with `created`: its entry id, then the folder's item with it. */
+  private async nameCreated (mailbox: GraphMailbox, ref: MailboxRef, kind: ItemKind, seg: string, created: Json,
+    signal?: AbortSignal): Promise<{ id: string, changeKey?: string }> {
+    const outlookId = created.id
+    const createdAt = created.createdDateTime
+    if (typeof outlookId !== 'string' || !isUsableGraphId(outlookId) || typeof createdAt !== 'string' ||
+      Number.isNaN(Date.parse(createdAt))) {
+      throw new UpstreamBadResponse('Graph answered the create without the new item\'s id and creation time')
+    }
+    const resource = RESOURCE[kind as keyof typeof RESOURCE]
+    const expand = `singleValueExtendedProperties($filter=id eq '${ENTRY_ID_ID}')`
+    const read = await this.getJson<Json>(mailbox, `get${kind}`, ROLE[kind as keyof typeof RESOURCE].read,
+      `${this.users(ref)}/${resource}/${pathSegment(outlookId)}?$select=id&$expand=${encodeURIComponent(expand)}`,
+      { kind: 'item', ref: outlookId, from: 'gateway' }, signal)
+    const entryId = extendedValue(read.singleValueExtendedProperties, ENTRY_ID_ID)
+    if (entryId === undefined) throw new UpstreamBadResponse('Graph gave no entry id for the new item')
+    return await this.mailboxItemOf(mailbox, seg, entryId, createdAt, signal)
   }
 
   // ------------------------------------------------------------------------------------------------ operations
@@ -430,22 +448,15 @@ export class GraphFormats {
       })
       return answer
     }, signal, { uploadBytes: Buffer.byteLength(payload) })
-    const outlookId = created.id
-    const createdAt = created.createdDateTime
-    if (typeof outlookId !== 'string' || !isUsableGraphId(outlookId) || typeof createdAt !== 'string' ||
-      Number.isNaN(Date.parse(createdAt))) {
-      throw new UpstreamBadResponse(`the ${kind} was created, but Graph answered without its id and creation time`)
+    // The item exists from here on: a failure to name it must not read as "not created" (a retry would duplicate it).
+    let found: { id: string, changeKey?: string }
+    try {
+      found = await this.nameCreated(mailbox, ref, kind, seg, created, signal)
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err)
+      throw new OutcomeUnknown(`the ${kind} was created, but its mailbox item id could not be found (${why}); ` +
+        'look for it in the target folder before importing it again')
     }
-    const resource = RESOURCE[kind as keyof typeof RESOURCE]
-    const expand = `singleValueExtendedProperties($filter=id eq '${ENTRY_ID_ID}')`
-    const read = await this.getJson<Json>(mailbox, `get${kind}`, roles.read,
-      `${this.users(ref)}/${resource}/${pathSegment(outlookId)}?$select=id&$expand=${encodeURIComponent(expand)}`,
-      { kind: 'item', ref: outlookId, from: 'gateway' }, signal)
-    const entryId = extendedValue(read.singleValueExtendedProperties, ENTRY_ID_ID)
-    if (entryId === undefined) {
-      throw new UpstreamBadResponse(`the ${kind} was created, but Graph gave no entry id for it`)
-    }
-    const found = await this.mailboxItemOf(mailbox, seg, entryId, createdAt, signal)
     this.remember(mailbox, found.id, seg)
     return { itemId: toPublicId(found.id), ...(found.changeKey !== undefined ? { changeKey: found.changeKey } : {}) }
   }

@@ -280,4 +280,15 @@ t.test('MIME and property sets on Graph mailboxes', async (t) => {
     }), { code: 'MBG_ERR_OUTCOME_UNKNOWN' })
     t.equal(itemsOf('contacts').length, before + 1, 'created once, not twice')
   })
+
+  t.test('a create that cannot be named afterwards is an unknown outcome, not a failure', async (t) => {
+    const before = itemsOf('contacts').length
+    graph.faults.only = ['/items']
+    graph.faults.reject = { status: 400, code: 'BadRequest', message: 'refused', count: 1 }
+    t.teardown(() => { delete graph.faults.only; delete graph.faults.reject })
+    await t.rejects(backend.createItemFromProperties(carol, { wellKnown: 'contacts' }, {
+      kind: 'contact', givenName: 'Unnamed'
+    }), { code: 'MBG_ERR_OUTCOME_UNKNOWN', message: /was created/ })
+    t.equal(itemsOf('contacts').length, before + 1, 'it exists')
+  })
 })
