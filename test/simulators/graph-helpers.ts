@@ -71,7 +71,7 @@ export async function startHarness (t: Tap, opts: Partial<GraphSimulatorOptions>
     let body: string | undefined
     if (init.body !== undefined) {
       body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
-      headers['content-type'] = 'application/json'
+      headers['content-type'] ??= 'application/json'
     }
     const r = await request(url, { method: method as 'GET', headers, body, dispatcher: agent })
     const text = await r.body.text()

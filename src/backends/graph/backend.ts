@@ -17,11 +17,12 @@ import type {
   ItemWriteResult, ListFoldersRequest, ListItemsRequest, MailboxBackend, MailboxDiscovery, MailboxRef,
   OperationContext, Page, MimeItem, ReadPropertiesOptions, PropertiesItem, MimeContent, CreatedItem, ItemProperties
 } from '../mailbox-backend.js'
-import { formatCapabilities } from '../mailbox-backend.js'
 import { MAILBOX_ID, MAX_REDIRECTS, type ApiVersion, type GraphContext, type GraphMailbox } from './context.js'
 import { exportBatch } from './export.js'
+import { GRAPH_FORMATS, GraphFormats, mimeImportNotSupported, refuseArchive, refuseFormat } from './formats.js'
 import { Folders } from './folders.js'
 import { GraphHttp } from './http.js'
+import { fromPublicId } from './ids.js'
 import { importBatch } from './import.js'
 import { ImportSessions } from './import-sessions.js'
 import { deleteItems, moveNotSupported } from './item-writes.js'
@@ -92,6 +93,7 @@ class GraphBackend implements MailboxBackend {
   readonly name: string
   private readonly ctx: GraphContext
   private readonly folders: Folders
+  private readonly formats: GraphFormats
   /** MBX ids seen as primaries use the primary version; everything else (archives, aux archives) beta. */
   private readonly primaryMbx = new Set<string>()
 
@@ -107,7 +109,7 @@ class GraphBackend implements MailboxBackend {
   readonly capabilities: MailboxBackend['capabilities'] = {
     associatedItems: GRAPH_ASSOCIATED_ITEMS,
     classlessFolders: GRAPH_CLASSLESS_FOLDERS,
-    formats: formatCapabilities('not implemented yet')
+    formats: GRAPH_FORMATS
   }
 
   constructor (config: GraphBackendConfig, deps: GraphBackendDeps) {
@@ -160,29 +162,42 @@ class GraphBackend implements MailboxBackend {
     const ctx: GraphContext = { config, http, policy: deps.policy, logger, auxMailboxes: new Map(), sessions }
     this.ctx = ctx
     this.folders = new Folders(ctx)
+    this.formats = new GraphFormats(ctx, this.folders)
   }
 
   private versionOf (mbx: string): ApiVersion {
     return this.primaryMbx.has(mbx) ? this.ctx.config.apiVersion.primary : this.ctx.config.apiVersion.archive
   }
 
-  async getItemMime (_mailbox: MailboxRef, _itemId: string, _ctx?: OperationContext): Promise<MimeItem> {
-    throw new NotSupported('MIME export is not implemented yet')
+  /** MIME of a message ($value), event (.ics) or contact (.vcf): formats.ts, docs/graph-formats.md. */
+  async getItemMime (mailbox: MailboxRef, itemId: string, ctx?: OperationContext): Promise<MimeItem> {
+    refuseArchive(mailbox, 'MIME export')
+    return await this.formats.getItemMime(await this.mailbox(mailbox, ctx), mailbox, itemId, ctx?.signal)
   }
 
-  async getItemProperties (_mailbox: MailboxRef, _itemId: string, _options: ReadPropertiesOptions,
-    _ctx?: OperationContext): Promise<PropertiesItem> {
-    throw new NotSupported('property-set export is not implemented yet')
+  /** The property set of a message, event or contact through the Outlook APIs (formats.ts). */
+  async getItemProperties (mailbox: MailboxRef, itemId: string, options: ReadPropertiesOptions,
+    ctx?: OperationContext): Promise<PropertiesItem> {
+    refuseArchive(mailbox, 'property-set export')
+    return await this.formats.getItemProperties(await this.mailbox(mailbox, ctx), mailbox, itemId, options,
+      ctx?.signal)
   }
 
-  async createItemFromMime (_mailbox: MailboxRef, _folder: FolderRef, _content: MimeContent,
+  /** Never documented on Graph (GRAPH_FORMATS.mime.import): MBG_ERR_NOT_SUPPORTED, nothing is sent. */
+  async createItemFromMime (mailbox: MailboxRef, _folder: FolderRef, content: MimeContent,
     _ctx?: OperationContext): Promise<CreatedItem> {
-    throw new NotSupported('MIME import is not implemented yet')
+    refuseArchive(mailbox, 'MIME import')
+    return mimeImportNotSupported(content)
   }
 
-  async createItemFromProperties (_mailbox: MailboxRef, _folder: FolderRef, _item: ItemProperties,
-    _ctx?: OperationContext): Promise<CreatedItem> {
-    throw new NotSupported('property-set import is not implemented yet')
+  /** A message, event or contact created through the Outlook APIs, named by its mailbox item id (formats.ts). */
+  async createItemFromProperties (mailbox: MailboxRef, folder: FolderRef, item: ItemProperties,
+    ctx?: OperationContext): Promise<CreatedItem> {
+    refuseArchive(mailbox, 'property-set import')
+    // A kind Graph has no path for is refused before discovery: nothing at all is sent.
+    refuseFormat(GRAPH_FORMATS.json.import[item.kind], `property-set import of a ${item.kind}`)
+    return await this.formats.createItemFromProperties(await this.mailbox(mailbox, ctx), mailbox, folder, item,
+      ctx?.signal)
   }
 
   async discover (address: string, _ctx?: OperationContext): Promise<MailboxDiscovery> {
@@ -268,7 +283,12 @@ class GraphBackend implements MailboxBackend {
   async listItems (mailbox: MailboxRef, folder: FolderRef, page: ListItemsRequest,
     ctx?: OperationContext): Promise<Page<ItemSummary>> {
     if (page.associated === true) throw new NotSupported(`listing folder-associated items: ${NO_ASSOCIATED_ITEMS}`)
-    return await listItems(this.ctx, this.folders, await this.mailbox(mailbox, ctx), folder, page, ctx?.signal)
+    const graphMailbox = await this.mailbox(mailbox, ctx)
+    const listed = await listItems(this.ctx, this.folders, graphMailbox, folder, page, ctx?.signal)
+    // Where each item is, for MIME and property sets (whose calls name only the item: formats.ts).
+    const seg = await this.folders.segment(graphMailbox, folder)
+    for (const item of listed.values) this.formats.remember(graphMailbox, fromPublicId(item.id), seg)
+    return listed
   }
 
   async listItemChanges (mailbox: MailboxRef, folder: FolderRef, request: ChangesRequest,

@@ -42,4 +42,6 @@ export interface GraphCall {
   identity: BearerIdentity
   /** Parsed JSON body; undefined when the body is empty. */
   json: () => Promise<unknown>
+  /** The body's bytes (a MIME upload is base64 text, not JSON). Read once; `json` and `raw` share it. */
+  raw: () => Promise<Buffer>
 }

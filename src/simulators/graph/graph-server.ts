@@ -154,6 +154,8 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
       if (ctx.faults.delayMs > 0 && faultsApply(ctx.faults, path)) await sleep(ctx.faults.delayMs)
 
       let parsed: { done: boolean, value: unknown } = { done: false, value: undefined }
+      let rawBody: Promise<Buffer> | undefined
+      const raw = async (): Promise<Buffer> => await (rawBody ??= readBody(req, GRAPH_BODY_LIMIT))
       const call: GraphCall = {
         method: (req.method ?? 'GET').toUpperCase(),
         version,
@@ -162,13 +164,14 @@ export function graphHandler (deps: GraphServerDeps): (req: IncomingMessage, res
         search: target.search,
         headers: req.headers,
         identity,
+        raw,
         json: async () => {
           if (parsed.done) return parsed.value
-          const raw = await readBody(req, GRAPH_BODY_LIMIT)
+          const bytes = await raw()
           let value: unknown
-          if (raw.length > 0) {
+          if (bytes.length > 0) {
             try {
-              value = JSON.parse(raw.toString('utf8'))
+              value = JSON.parse(bytes.toString('utf8'))
             } catch {
               throw new GraphError(
                 400,

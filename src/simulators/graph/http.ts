@@ -10,6 +10,8 @@ export interface Reply {
   headers?: Record<string, string>
   /** JSON-serialized when present; no body when undefined. */
   body?: unknown
+  /** A body sent as these bytes instead (a message's MIME, `$value`), with its media type. */
+  raw?: { contentType: string, data: Buffer }
 }
 
 /** A Graph-shaped error ({error:{code,message,innerError}}) raised anywhere below the router. */
@@ -95,11 +97,11 @@ export function sendFaulted (res: ServerResponse, reply: Reply, fault: ReplyFaul
     res.socket?.destroy()
     return
   }
-  if (fault !== 'truncatedAfter' || reply.body === undefined) {
+  if (fault !== 'truncatedAfter' || (reply.body === undefined && reply.raw === undefined)) {
     send(res, reply)
     return
   }
-  const whole = Buffer.from(JSON.stringify(reply.body))
+  const whole = reply.raw?.data ?? Buffer.from(JSON.stringify(reply.body))
   const payload = whole.subarray(0, Math.floor(whole.length / 2))
   const headers: Record<string, string> = { ...reply.headers }
   headers['content-type'] ??=
@@ -111,6 +113,13 @@ export function sendFaulted (res: ServerResponse, reply: Reply, fault: ReplyFaul
 
 export function send (res: ServerResponse, reply: Reply): void {
   const headers: Record<string, string> = { ...reply.headers }
+  if (reply.raw !== undefined) {
+    headers['content-type'] = reply.raw.contentType
+    headers['content-length'] = String(reply.raw.data.length)
+    res.writeHead(reply.status, headers)
+    res.end(reply.raw.data)
+    return
+  }
   if (reply.body === undefined) {
     headers['content-length'] = '0'
     res.writeHead(reply.status, headers)

@@ -13,6 +13,7 @@ import { deleteItem, getItem, itemDelta, listItems } from './items.js'
 import { createImportSession, exportItems } from './mailbox-actions.js'
 import { resolveFolder, resolveItem, resolveMailbox, type FolderAccess } from './resolve.js'
 import { exchangeSettings } from './settings.js'
+import { routeOutlook } from './outlook.js'
 
 export const ROLES = {
   // The docs do not say which permission reads settings/exchange; third parties report User.Read.All.
@@ -79,6 +80,8 @@ export async function routeGraph (ctx: SimContext, call: GraphCall, segs: string
     options(QUERY_OPTIONS.none)
     return exchangeSettings(ctx, call, segs[1])
   }
+  // The Outlook mail, calendar and contacts endpoints MIME and property sets use (outlook.ts).
+  if (eq(segs[0], 'users') && segs.length >= 3) return await routeOutlook(ctx, call, segs)
   if (!(eq(segs[0], 'admin') && eq(segs[1], 'exchange') && eq(segs[2], 'mailboxes') && segs.length >= 4)) {
     throw unknownSegment(
       segs.find((s, i) => i > 0 && !['admin', 'exchange', 'mailboxes', 'users'].includes(s.toLowerCase())) ??

@@ -6,6 +6,7 @@ import type { StoreFolder, StoreItem, StoreMailbox } from '../store/store.js'
 import type { GraphVersion, SimContext } from './context.js'
 import { badRequest } from './http.js'
 import { isoDate } from './ids.js'
+import { entryIdOf } from './outlook-ids.js'
 import { GRAPH_WELL_KNOWN } from './resolve.js'
 
 /**
@@ -115,7 +116,8 @@ export function folderJson (ctx: SimContext, folder: StoreFolder, version: Graph
   if (opts.expand !== undefined) {
     out.singleValueExtendedProperties = extendedProps([
       ['String 0x3001', folder.displayName],
-      ['String 0x3613', folder.folderClass]
+      ['String 0x3613', folder.folderClass],
+      ['Binary 0xfff', entryIdOf(folder.id).toString('base64')]
     ], opts.expand)
   }
   return out
@@ -149,7 +151,9 @@ export function itemJson (ctx: SimContext, item: StoreItem, opts: ShapeOptions =
       ['Integer 0xe08', String(item.size)],
       ['Boolean 0xe1b', String(item.hasAttachments)],
       // PidTagSearchKey; Binary values are base64 (Graph singleValueLegacyExtendedProperty docs).
-      ['Binary 0x300b', item.searchKey.toString('base64')]
+      ['Binary 0x300b', item.searchKey.toString('base64')],
+      // PidTagEntryId: what translateExchangeIds (entryId) reads to name the item to the Outlook APIs.
+      ['Binary 0xfff', entryIdOf(item.id).toString('base64')]
     ], opts.expand)
   }
   return out

@@ -9,7 +9,7 @@ import { GraphError, type Reply } from './http.js'
  * Users are addressed by UPN (the primary SMTP address) or by object id. The simulator has no
  * directory, so a user's object id is the GUID of their primary mailbox.
  */
-function findUser (ctx: SimContext, key: string): StoreMailbox | undefined {
+export function findUser (ctx: SimContext, key: string): StoreMailbox | undefined {
   const byGuid = ctx.store.mailboxes.get(key.toLowerCase())
   if (byGuid !== undefined) return byGuid.kind === 'primary' ? byGuid : undefined
   return ctx.store.mailboxBySmtp(key)
