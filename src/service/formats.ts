@@ -22,7 +22,7 @@ import {
   BadRequest, DataIncompatible, DataInvalid, isGatewayError, NotAcceptable, NotSupported, toItemError,
   UnsupportedMediaType
 } from '../errors.js'
-import { isStrictBase64 } from '../base64.js'
+import { decodedLength, isStrictBase64 } from '../base64.js'
 import {
   parseFolderRef, type BackendCapabilities, type Capability, type CreatedItem, type ItemData, type ItemKind,
   type ItemProperties, type MailboxBackend, type MimeContent, type MimeItem, type MimeMediaType, type PropertiesItem,
@@ -266,7 +266,7 @@ export async function * exportInFormat (target: MailboxTarget, itemIds: Iterable
   })
   for await (const r of results) {
     const outcome: ItemOutcome = 'error' in r ? 'failed' : 'ok'
-    const bytes = 'data' in r ? Math.floor(r.data.length / 4) * 3 : 0
+    const bytes = 'data' in r ? decodedLength(r.data) : 0
     telemetry.items({ backend: backend.name, kind: 'export', outcome, count: 1, bytes })
     yield r
   }

@@ -150,6 +150,12 @@ for (const type of ['ews', 'graph'] as const) {
       method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: ids }
     })
     t.equal(json<{ succeeded: number }>(full).succeeded, 2, 'full fidelity is unchanged')
+    const named = await gw.app.inject({
+      method: 'POST', url: `/mailboxes/${mbx}/items:export`, payload: { itemIds: ids, format: 'fullFidelity' }
+    })
+    t.same(json<{ results: Array<{ data: string }> }>(named).results.map((r) => Object.keys(r).sort()),
+      [['changeKey', 'data', 'itemId', 'source'], ['changeKey', 'data', 'itemId', 'source']],
+      'format "fullFidelity" is the default, named: the same results')
     t.ok(backendRequests(gw) > before, 'only the full-fidelity export reached the backend')
     const afterFull = backendRequests(gw)
 
