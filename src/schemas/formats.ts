@@ -77,7 +77,11 @@ export const PropertySetExportedItem = Type.Object({
 /** An appointment's UID the gateway replaced on import (never silently: the answer says so). */
 export const UidReplaced = Type.Object({
   from: Type.String({ description: 'The UID the .ics or property set carried.' }),
-  to: Type.String({ description: 'The new UID the created appointment has.' })
+  to: Type.Optional(Type.String({
+    description: 'The UID the created appointment has: the gateway\'s new one, or (a backend that lets no create ' +
+      'set it: Graph) the one Exchange gave it, read back. Absent only when that read failed: the item was ' +
+      'created, with a UID other than `from`.'
+  }))
 }, {
   additionalProperties: false,
   description: 'Present when an appointment\'s UID (iCalendar UID, RFC 5545 §3.8.4.7) was replaced with a new ' +

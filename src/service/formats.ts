@@ -530,12 +530,23 @@ export async function createPrepared (target: MailboxTarget, folderId: string, p
   const created: CreatedItem = prepared.format === 'mime'
     ? await backend.createItemFromMime(mailbox, folder, prepared.content, { signal })
     : await backend.createItemFromProperties(mailbox, folder, prepared.item, { signal })
+  let uidReplaced = prepared.uidReplaced
+  if (prepared.format === 'json' && uidReplaced !== undefined) {
+    // A backend may not let a create set the UID (Graph's iCalUId is read-only: Exchange makes a new one): the
+    // answer names the UID the item has, read back; when that read fails, only the UID it no longer has.
+    const { from } = uidReplaced
+    uidReplaced = { from }
+    try {
+      const to = (await backend.getItemProperties(mailbox, created.itemId, {}, { signal })).item.uid
+      if (to !== undefined) uidReplaced = { from, to }
+    } catch {}
+  }
   return {
     itemId: created.itemId,
     ...(created.changeKey !== undefined ? { changeKey: created.changeKey } : {}),
     format: prepared.format,
     kind: prepared.kind,
-    ...(prepared.uidReplaced !== undefined ? { uidReplaced: prepared.uidReplaced } : {})
+    ...(uidReplaced !== undefined ? { uidReplaced } : {})
   }
 }
 

@@ -24,7 +24,9 @@ export const GATEWAY_RESOURCE = 'api://mailbox-gateway'
 
 export const GRAPH_ROLES = [
   'MailboxFolder.Read.All', 'MailboxFolder.ReadWrite.All', 'MailboxItem.Read.All', 'MailboxItem.ReadWrite.All',
-  'MailboxItem.Export.All', 'MailboxItem.ImportExport.All', 'User.Read.All'
+  'MailboxItem.Export.All', 'MailboxItem.ImportExport.All', 'User.Read.All',
+  // MIME and property sets go through the Outlook APIs (messages, events, contacts), which need their own.
+  'Mail.ReadWrite', 'Calendars.ReadWrite', 'Contacts.ReadWrite'
 ]
 
 /** Demo credentials. They only open the simulators on this machine's loopback interface. */

@@ -192,8 +192,9 @@ for (const type of ['ews', 'graph'] as const) {
     const read = json<PropertySet>(await gw.app.inject({
       url: `/mailboxes/${mbx}/items/${result.results[0].itemId}`, headers: { accept: 'application/json' }
     }))
-    t.match(read.item, { kind: 'appointment', subject: 'Formats review', start: '2026-01-05T10:00:00Z' })
-    if (read.item.uid !== undefined) t.equal(read.item.uid, uidReplaced?.to, 'the item has the new UID')
+    t.match(read.item, { kind: 'appointment', subject: 'Formats review' })
+    t.equal(Date.parse(String(read.item.start)), Date.parse('2026-01-05T10:00:00Z'))
+    t.equal(read.item.uid, uidReplaced?.to, 'the answer names the UID the item has')
   })
 }
 
