@@ -263,7 +263,7 @@ export async function startEwsSimulator (options: EwsSimulatorOptions): Promise<
           return true
         }
       }
-      body = envelope(OPERATIONS[op as string](ctx, parsed.request as XmlEl))
+      body = envelope(await OPERATIONS[op as string](ctx, parsed.request as XmlEl))
       acted = true
       if (applies && faults.stallPaging > 0 && (op === 'FindItem' || op === 'FindFolder')) {
         faults.stallPaging--

@@ -14,15 +14,49 @@ export interface Shape {
   extra: Set<string>
   /** Fields left out even when asked for (the `omitItemFields` fault knob). */
   omit?: Set<string>
-  /** Tagged MAPI properties asked for with `t:ExtendedFieldURI PropertyTag=… PropertyType=…`, in request order. */
-  extended: ExtendedTag[]
+  /**
+   * MAPI properties asked for with `t:ExtendedFieldURI`, in request order: by PropertyTag, or by property set
+   * (PropertySetId or DistinguishedPropertySetId) with PropertyName or PropertyId.
+   */
+  extended: ExtendedField[]
+  /** `t:IncludeMimeContent` (or `item:MimeContent` among the AdditionalProperties). */
+  includeMime?: boolean
+  /** `t:BodyType` (BodyTypeResponseType): Best (default), HTML or Text. */
+  bodyType?: 'Best' | 'HTML' | 'Text'
 }
 
-/** A tagged property asked for by ExtendedFieldURI: `tag` is the property id (PropertyTag), `type` PropertyType. */
-export interface ExtendedTag { tag: number, type: string }
+/**
+ * A MAPI property asked for by `t:ExtendedFieldURI` (PathToExtendedFieldType,
+ * https://learn.microsoft.com/exchange/client-developer/web-service-reference/extendedfielduri): `tag` is the
+ * property id (PropertyTag), or `setId` (a lower-case GUID: PropertySetId, or the GUID of a
+ * DistinguishedPropertySetId) with `name` (PropertyName) or `id` (PropertyId); `type` is PropertyType. `attrs`
+ * are the attributes as the request wrote them, echoed in the answer's ExtendedFieldURI.
+ */
+export interface ExtendedField {
+  tag?: number
+  setId?: string
+  name?: string
+  id?: number
+  type: string
+  attrs: Array<[string, string]>
+}
 
 /** PidTagSearchKey ([MS-OXPROPS] 2.1017): property id 0x300B, PT_BINARY. */
 export const SEARCH_KEY_TAG = 0x300b
+
+/** DistinguishedPropertySetType values → property set GUIDs ([MS-OXPROPS] 1.3.2). */
+export const DISTINGUISHED_PROPERTY_SETS: Record<string, string> = {
+  Meeting: '6ed8da90-450b-101b-98da-00aa003f1305',
+  Appointment: '00062002-0000-0000-c000-000000000046',
+  Common: '00062008-0000-0000-c000-000000000046',
+  PublicStrings: '00020329-0000-0000-c000-000000000046',
+  Address: '00062004-0000-0000-c000-000000000046',
+  InternetHeaders: '00020386-0000-0000-c000-000000000046',
+  CalendarAssistant: '11000e07-b51b-40d6-af21-caa85edab1d0',
+  UnifiedMessaging: '4442858e-a9e3-4e80-b900-317a210cc15b',
+  Task: '00062003-0000-0000-c000-000000000046',
+  Sharing: '00062040-0000-0000-c000-000000000046'
+}
 
 /** A PropertyTag attribute value (PropertyTagType: hex `0x3fa4` or decimal 0–65535); undefined when malformed. */
 function parsePropertyTag (value: string | undefined): number | undefined {
@@ -33,8 +67,37 @@ function parsePropertyTag (value: string | undefined): number | undefined {
 }
 
 /**
- * Parses `m:FolderShape` / `m:ItemShape`; unknown FieldURIs are accepted and simply not returned. Tagged
- * ExtendedFieldURIs are kept in `extended`; the item renderer answers the ones the store knows (PidTagSearchKey).
+ * An ExtendedFieldURI element as a field; undefined when it names no property (the request is then answered without
+ * it).
+ */
+export function parseExtendedField (f: XmlEl): ExtendedField | undefined {
+  const type = f.attrs.PropertyType
+  if (type === undefined) return undefined
+  const attrs = Object.entries(f.attrs)
+  const tag = parsePropertyTag(f.attrs.PropertyTag)
+  if (tag !== undefined) return { tag, type, attrs }
+  const setId = (f.attrs.PropertySetId ?? DISTINGUISHED_PROPERTY_SETS[f.attrs.DistinguishedPropertySetId ?? ''])
+    ?.toLowerCase()
+  if (setId === undefined) return undefined
+  if (f.attrs.PropertyName !== undefined) return { setId, name: f.attrs.PropertyName, type, attrs }
+  const id = f.attrs.PropertyId !== undefined ? Number(f.attrs.PropertyId) : NaN
+  return Number.isInteger(id) ? { setId, id, type, attrs } : undefined
+}
+
+/** IndexedFieldURI FieldURIs (DictionaryURIType) → the dictionary property they index. */
+const INDEXED_FIELDS: Record<string, string> = {
+  'contacts:EmailAddress': 'contacts:EmailAddresses',
+  'contacts:PhoneNumber': 'contacts:PhoneNumbers',
+  'contacts:PhysicalAddress:Street': 'contacts:PhysicalAddresses',
+  'contacts:PhysicalAddress:City': 'contacts:PhysicalAddresses',
+  'contacts:PhysicalAddress:State': 'contacts:PhysicalAddresses',
+  'contacts:PhysicalAddress:CountryOrRegion': 'contacts:PhysicalAddresses',
+  'contacts:PhysicalAddress:PostalCode': 'contacts:PhysicalAddresses'
+}
+
+/**
+ * Parses `m:FolderShape` / `m:ItemShape`; unknown FieldURIs are accepted and simply not returned. ExtendedFieldURIs
+ * are kept in `extended`; IndexedFieldURIs ask for their whole dictionary (all its entries are answered).
  */
 export function parseShape (shapeEl: XmlEl): Shape {
   const base = required(shapeEl, NS.t, 'BaseShape').text
@@ -44,21 +107,38 @@ export function parseShape (shapeEl: XmlEl): Shape {
     )
   }
   const extra = new Set<string>()
-  const extended: ExtendedTag[] = []
+  const extended: ExtendedField[] = []
   const props = child(shapeEl, NS.t, 'AdditionalProperties')
   if (props !== undefined) {
     for (const f of childrenNamed(props, NS.t, 'FieldURI')) {
       if (f.attrs.FieldURI !== undefined) extra.add(f.attrs.FieldURI)
     }
+    for (const f of childrenNamed(props, NS.t, 'IndexedFieldURI')) {
+      const dictionary = INDEXED_FIELDS[f.attrs.FieldURI ?? '']
+      if (dictionary !== undefined) extra.add(dictionary)
+    }
     for (const f of childrenNamed(props, NS.t, 'ExtendedFieldURI')) {
-      const tag = parsePropertyTag(f.attrs.PropertyTag)
-      const type = f.attrs.PropertyType
-      if (tag !== undefined && type !== undefined && !extended.some((e) => e.tag === tag && e.type === type)) {
-        extended.push({ tag, type })
+      const field = parseExtendedField(f)
+      if (field !== undefined && !extended.some((e) => e.tag === field.tag && e.setId === field.setId &&
+        e.name === field.name && e.id === field.id && e.type === field.type)) {
+        extended.push(field)
       }
     }
   }
-  return { base, extra, extended }
+  const mime = child(shapeEl, NS.t, 'IncludeMimeContent')?.text.trim()
+  const bodyType = child(shapeEl, NS.t, 'BodyType')?.text.trim()
+  if (bodyType !== undefined && bodyType !== 'Best' && bodyType !== 'HTML' && bodyType !== 'Text') {
+    throw EwsFault.schema(
+      `The request failed schema validation: The value '${bodyType}' is invalid according to its datatype 'BodyTypeResponseType'.`
+    )
+  }
+  return {
+    base,
+    extra,
+    extended,
+    ...(mime === 'true' || mime === '1' || extra.has('item:MimeContent') ? { includeMime: true } : {}),
+    ...(bodyType !== undefined ? { bodyType } : {})
+  }
 }
 
 // ------------------------------------------------------------------ folders

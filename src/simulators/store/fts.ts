@@ -5,22 +5,28 @@
  *
  * The lexical structure follows what Exchange's own export data shows (seed 003):
  * a small header, a named-property map section, then a flat sequence of
- *   - markers: a 32-bit little-endian tag of type PtypInteger32 with id >= 0x4000
+ *   - markers: a 32-bit little-endian tag of type PtypInteger32 with id 0x4000–0x40FF ([MS-OXCFXICS] 2.2.4.1.4)
  *     (NewAttach 0x40000003, StartRecip 0x40030003, EndToRecip 0x40040003,
  *      EndAttach 0x400E0003, EndMessage 0x400D0003), and
- *   - properties: u16 type, u16 id, value. Fixed-size types (Integer32, Boolean,
- *     Integer64, SystemTime) are inline; variable-size ones (Binary, and strings
- *     written as code-page 1200 UTF-16LE, type 0x84B0, with a NUL terminator)
- *     carry a u32 byte count first.
+ *   - properties: u16 type, u16 id, value. Fixed-size types (Short, Integer32, Double,
+ *     Boolean, Integer64, SystemTime, CLSID) are inline; variable-size ones (Binary, and
+ *     strings written as code-page 1200 UTF-16LE, type 0x84B0, with a NUL terminator)
+ *     carry a u32 byte count first; a MultipleString carries a u32 count of such strings.
+ *     Ids 0x8000 and up are named properties, resolved through the header's name map.
  * The stream ends with EndMessage; nothing may follow it.
  */
 
+export const PT_SHORT = 0x0002
 export const PT_INT32 = 0x0003
+export const PT_DOUBLE = 0x0005
 export const PT_BOOLEAN = 0x000b
 export const PT_INT64 = 0x0014
 export const PT_SYSTIME = 0x0040
+export const PT_CLSID = 0x0048
 export const PT_BINARY = 0x0102
 export const PT_UNICODE = 0x001f
+/** PtypMultipleString ([MS-OXCDATA] 2.11.1): written as a u32 count, then each value as a PT_UNICODE value. */
+export const PT_MV_UNICODE = 0x101f
 /** PtypString written with code page 1200 (UTF-16LE), as Exchange's export does. */
 export const PT_UNICODE_CP1200 = 0x84b0
 
@@ -57,13 +63,29 @@ export const PROP = {
   ObjectType: 0x0ffe
 } as const
 
-/** A property's value: number (Integer32/Boolean), bigint (Integer64/SystemTime as FILETIME), string, or bytes. */
-export type PropValue = number | bigint | string | Buffer
+/**
+ * A property's value: number (Short/Integer32/Double/Boolean), bigint (Integer64/SystemTime as FILETIME), string,
+ * string[] (MultipleString), or bytes (Binary, CLSID: 16 bytes).
+ */
+export type PropValue = number | bigint | string | string[] | Buffer
 export interface Prop { type: number, id: number, value: PropValue }
+
+/**
+ * The name of a named property ([MS-OXPROPS] 1.3.2, [MS-OXCDATA] 2.6.1 PropertyName): a property set GUID
+ * (lower-case text, e.g. `00062004-0000-0000-c000-000000000046` for PSETID_Address) with either a numeric long id
+ * (`lid`, a PidLid… property) or a string name (`name`, a PidName… property).
+ */
+export interface PropName { guid: string, lid?: number, name?: string }
+
 export interface FtsMessage {
   props: Prop[]
   recipients: Prop[][]
   attachments: Prop[][]
+  /**
+   * Named-property map of the stream: property id (0x8000–0xFFFE) → name. Properties with such ids in `props`,
+   * `recipients` and `attachments` are named properties; the map travels in the stream header (section 4).
+   */
+  names?: Map<number, PropName>
 }
 
 export class FtsFormatError extends Error {
@@ -78,6 +100,32 @@ const PS_PUBLIC_STRINGS = Buffer.from('2903020000000000c000000000000046', 'hex')
 const HEADER_VERSION = 1
 const HEADER_SIZE = 8
 const SECTION_NAMED_PROPS = 3
+/**
+ * The named-property map: u32 count, then per entry u16 property id, u16 kind (0: long id, 1: string name),
+ * the property set GUID (16 bytes, little-endian GUID layout) and a u32 long id, or a u32 byte count and the
+ * name in UTF-16LE. Written only when the message has named properties, after section 3 (which Exchange's own
+ * export header carries and which stays as it was).
+ */
+const SECTION_NAME_MAP = 4
+const FIRST_NAMED_ID = 0x8000
+
+/** A GUID in text form ↔ its 16-byte little-endian layout (the layout MAPI and FastTransfer streams use). */
+export function guidToBytes (guid: string): Buffer {
+  const h = guid.replace(/[{}-]/g, '')
+  if (!/^[0-9a-fA-F]{32}$/.test(h)) throw new Error(`not a GUID: ${guid}`)
+  const b = Buffer.from(h, 'hex')
+  return Buffer.concat([
+    b.subarray(0, 4).reverse(), b.subarray(4, 6).reverse(), b.subarray(6, 8).reverse(), b.subarray(8)
+  ])
+}
+
+export function guidFromBytes (b: Buffer): string {
+  const h = Buffer.concat([
+    Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(),
+    Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8, 16)
+  ]).toString('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
 
 const FILETIME_EPOCH_OFFSET_MS = 11644473600000n
 
@@ -103,8 +151,16 @@ function writeProp (w: Writer, prop: Prop): void {
   w.u16(prop.type)
   w.u16(prop.id)
   switch (prop.type) {
+    case PT_SHORT: w.u16(Number(prop.value) & 0xffff); break
     case PT_INT32: w.u32(Number(prop.value)); break
-    case PT_BOOLEAN: w.u16(prop.value ? 1 : 0); break
+    case PT_DOUBLE: { const b = Buffer.allocUnsafe(8); b.writeDoubleLE(Number(prop.value)); w.push(b); break }
+    case PT_BOOLEAN: w.u16(prop.value !== 0 ? 1 : 0); break
+    case PT_CLSID: {
+      const bytes = prop.value as Buffer
+      if (bytes.length !== 16) throw new Error('a CLSID value is 16 bytes')
+      w.push(bytes)
+      break
+    }
     case PT_INT64:
     case PT_SYSTIME: w.u64(BigInt(prop.value as bigint | number)); break
     case PT_BINARY: {
@@ -120,8 +176,69 @@ function writeProp (w: Writer, prop: Prop): void {
       w.push(bytes)
       break
     }
+    case PT_MV_UNICODE: {
+      const values = prop.value as string[]
+      w.u32(values.length)
+      for (const v of values) {
+        const bytes = Buffer.from(`${v}\0`, 'utf16le')
+        w.u32(bytes.length)
+        w.push(bytes)
+      }
+      break
+    }
     default: throw new Error(`unsupported property type 0x${prop.type.toString(16)}`)
   }
+}
+
+function nameMapSection (names: Map<number, PropName>): Buffer {
+  const w = new Writer()
+  w.u32(names.size)
+  for (const [id, name] of names) {
+    if (id < FIRST_NAMED_ID || id > 0xfffe) throw new Error(`named property id 0x${id.toString(16)} out of range`)
+    w.u16(id)
+    w.u16(name.name !== undefined ? 1 : 0)
+    w.push(guidToBytes(name.guid))
+    if (name.name !== undefined) {
+      const bytes = Buffer.from(name.name, 'utf16le')
+      w.u32(bytes.length)
+      w.push(bytes)
+    } else {
+      w.u32(name.lid ?? 0)
+    }
+  }
+  return w.done()
+}
+
+function readNameMap (buf: Buffer, start: number, end: number): Map<number, PropName> {
+  const names = new Map<number, PropName>()
+  let o = start
+  const need = (n: number): void => {
+    if (o + n > end) throw new FtsFormatError('truncated named-property map', o)
+  }
+  need(4)
+  const count = buf.readUInt32LE(o); o += 4
+  for (let i = 0; i < count; i++) {
+    need(4 + 16 + 4)
+    const id = buf.readUInt16LE(o)
+    const kind = buf.readUInt16LE(o + 2)
+    const guid = guidFromBytes(buf.subarray(o + 4, o + 20))
+    o += 20
+    if (id < FIRST_NAMED_ID || id > 0xfffe || names.has(id)) {
+      throw new FtsFormatError(`bad named property id 0x${id.toString(16)}`, o - 20)
+    }
+    if (kind === 0) {
+      names.set(id, { guid, lid: buf.readUInt32LE(o) }); o += 4
+    } else if (kind === 1) {
+      const len = buf.readUInt32LE(o); o += 4
+      need(len)
+      if (len === 0 || len % 2 !== 0) throw new FtsFormatError('bad property name', o)
+      names.set(id, { guid, name: buf.toString('utf16le', o, o + len) }); o += len
+    } else {
+      throw new FtsFormatError(`unknown named property kind ${kind}`, o - 20)
+    }
+  }
+  if (o !== end) throw new FtsFormatError('bytes after the named-property map', o)
+  return names
 }
 
 export function encodeItemStream (message: FtsMessage): Buffer {
@@ -129,13 +246,19 @@ export function encodeItemStream (message: FtsMessage): Buffer {
   w.u32(HEADER_VERSION)
   w.u32(HEADER_SIZE)
   w.u32(0)
-  // Named-property map: one entry mapping 0x8000 to a LID in PS_PUBLIC_STRINGS.
-  w.u32(1)
+  // Section 3 as Exchange's export header has it (one entry naming PS_PUBLIC_STRINGS); the map itself is section 4.
+  const names = message.names !== undefined && message.names.size > 0 ? nameMapSection(message.names) : undefined
+  w.u32(names === undefined ? 1 : 2)
   w.u32(SECTION_NAMED_PROPS)
   w.u32(4 + 16 + 4)
   w.u32(1)
   w.push(PS_PUBLIC_STRINGS)
   w.u32(0x80002400)
+  if (names !== undefined) {
+    w.u32(SECTION_NAME_MAP)
+    w.u32(names.length)
+    w.push(names)
+  }
   for (const p of message.props) writeProp(w, p)
   for (const recipient of message.recipients) {
     w.u32(MARKER.StartRecip)
@@ -175,14 +298,16 @@ function scanItemStream (buf: Buffer): { message: FtsMessage, propsEnd: number }
   u32() // reserved
   const sections = u32()
   if (sections > 16) throw new FtsFormatError('too many header sections', o - 4)
+  let names: Map<number, PropName> | undefined
   for (let i = 0; i < sections; i++) {
-    u32() // section type
+    const sectionType = u32()
     const len = u32()
     need(len)
+    if (sectionType === SECTION_NAME_MAP) names = readNameMap(buf, o, o + len)
     o += len
   }
 
-  const message: FtsMessage = { props: [], recipients: [], attachments: [] }
+  const message: FtsMessage = { props: [], recipients: [], attachments: [], ...(names !== undefined ? { names } : {}) }
   let target: Prop[] = message.props
   let state: 'message' | 'recipient' | 'attachment' = 'message'
   for (;;) {
@@ -190,7 +315,7 @@ function scanItemStream (buf: Buffer): { message: FtsMessage, propsEnd: number }
     const type = u16()
     const id = u16()
     const tag = ((id << 16) | type) >>> 0
-    if (type === PT_INT32 && id >= 0x4000) {
+    if (type === PT_INT32 && id >= 0x4000 && id <= 0x40ff) {
       propsEnd ??= start
       switch (tag) {
         case MARKER.StartRecip:
@@ -215,8 +340,11 @@ function scanItemStream (buf: Buffer): { message: FtsMessage, propsEnd: number }
     }
     let value: PropValue
     switch (type) {
+      case PT_SHORT: value = u16(); break
       case PT_INT32: value = u32(); break
+      case PT_DOUBLE: need(8); value = buf.readDoubleLE(o); o += 8; break
       case PT_BOOLEAN: value = u16(); break
+      case PT_CLSID: need(16); value = buf.subarray(o, o + 16); o += 16; break
       case PT_INT64:
       case PT_SYSTIME: value = u64(); break
       case PT_BINARY: {
@@ -233,8 +361,25 @@ function scanItemStream (buf: Buffer): { message: FtsMessage, propsEnd: number }
         value = buf.toString('utf16le', o, o + len - 2); o += len
         break
       }
+      case PT_MV_UNICODE: {
+        const count = u32()
+        if (count > buf.length - o) throw new FtsFormatError('bad value count', o - 4)
+        const values: string[] = []
+        for (let i = 0; i < count; i++) {
+          const len = u32(); need(len)
+          if (len < 2 || len % 2 !== 0 || buf.readUInt16LE(o + len - 2) !== 0) {
+            throw new FtsFormatError('string without terminator', o)
+          }
+          values.push(buf.toString('utf16le', o, o + len - 2)); o += len
+        }
+        value = values
+        break
+      }
       default:
         throw new FtsFormatError(`unknown property type 0x${type.toString(16)}`, start)
+    }
+    if (id >= FIRST_NAMED_ID && names?.has(id) !== true) {
+      throw new FtsFormatError(`named property 0x${id.toString(16)} is not in the named-property map`, start)
     }
     target.push({ type, id, value })
   }

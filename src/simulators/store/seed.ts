@@ -10,10 +10,9 @@
  * though a few items are several megabytes.
  */
 import { createHash } from 'node:crypto'
-import {
-  encodeItemStream, toFileTime, PROP, PT_BINARY, PT_BOOLEAN, PT_INT32, PT_SYSTIME, PT_UNICODE_CP1200,
-  type FtsMessage, type Prop
-} from './fts.js'
+import { crc32, deflateSync } from 'node:zlib'
+import { contentKind, writeItemStream, type ItemContent, type MailAddress } from './content.js'
+import { toFileTime } from './fts.js'
 import { MailboxStore, SEARCH_KEY_BYTES, type StoreFolder, type StoreMailbox } from './store.js'
 
 export const DEMO_TENANT_ID = 'a7809c93-5e0b-4f5c-9d1e-6c2f8d0e4b11'
@@ -76,10 +75,15 @@ function words (rnd: () => number, n: number): string {
 const FIRST = ['Ann', 'Ben', 'Cleo', 'Dan', 'Eve', 'Finn', 'Gus', 'Hana', 'Ivan', 'Jo', 'Kai', 'Lena']
 const LAST = ['Ames', 'Brook', 'Cole', 'Dunn', 'Ellis', 'Frost', 'Gray', 'Hale', 'Ives', 'Jones']
 
-const str = (id: number, value: string): Prop => ({ type: PT_UNICODE_CP1200, id, value })
-const int = (id: number, value: number): Prop => ({ type: PT_INT32, id, value })
-const bool = (id: number, value: boolean): Prop => ({ type: PT_BOOLEAN, id, value: value ? 1 : 0 })
-const time = (id: number, value: Date): Prop => ({ type: PT_SYSTIME, id, value: toFileTime(value) })
+/** Who a seeded item belongs to: the mailbox owner's name and address, and the folder it is seeded in. */
+export interface SeedOwner {
+  name: string
+  smtp: string
+  /** Distinguished folder name (inbox, drafts, sentitems, …) or the folder's display name. */
+  folder: string
+  /** Put an inline image (and an HTML body showing it) into this message, with its file attachment. */
+  inlineImage?: boolean
+}
 
 export interface SeedItemSpec {
   key: string
@@ -90,6 +94,13 @@ export interface SeedItemSpec {
   /** Target stream size in bytes (met exactly when there is an attachment, approximately otherwise). */
   size: number
   attachment: boolean
+  /** Read state written into PidTagMessageFlags (default: read). */
+  isRead?: boolean
+  /**
+   * With an owner the item gets the content of its kind (seedContent); without one, a plain message-like
+   * stream (class, subject, dates, a sender name, one recipient for IPM.Note, a text body).
+   */
+  owner?: SeedOwner
 }
 
 /** The deterministic PidTagSearchKey of a seeded item: 16 bytes drawn from its spec key. */
@@ -97,58 +108,292 @@ export function seedSearchKey (spec: SeedItemSpec): Buffer {
   return createHash('sha256').update(`${spec.key}/searchkey`).digest().subarray(0, SEARCH_KEY_BYTES)
 }
 
-/** Builds an item stream for a spec; `attachmentBytes` null means a zero-length placeholder (for sizing). */
-function buildMessage (spec: SeedItemSpec, attachmentBytes: Buffer | null, bodyPad: number): FtsMessage {
-  const rnd = prng(`${spec.key}/text`)
-  const sender = `${FIRST[Math.floor(rnd() * FIRST.length)]} ${LAST[Math.floor(rnd() * LAST.length)]}`
-  const body = `${words(rnd, 40)}\r\n`.repeat(1) + 'x'.repeat(bodyPad)
-  const props: Prop[] = [
-    str(PROP.MessageClass, spec.itemClass),
-    int(PROP.Importance, 1),
-    str(PROP.Subject, spec.subject),
-    time(PROP.CreationTime, spec.created),
-    time(PROP.LastModificationTime, spec.modified),
-    time(PROP.MessageDeliveryTime, spec.created),
-    str(PROP.SenderName, sender),
-    int(PROP.MessageFlags, 1),
-    { type: PT_BINARY, id: PROP.SearchKey, value: seedSearchKey(spec) },
-    bool(0x0e1b, spec.attachment), // PR_HASATTACH
-    str(PROP.Body, body)
-  ]
-  const recipients: Prop[][] = spec.itemClass === 'IPM.Note'
-    ? [[int(PROP.RecipientType, 1), str(PROP.DisplayName, 'Team'), str(PROP.EmailAddress, `team@${DEMO_DOMAIN}`)]]
-    : []
-  const attachments: Prop[][] = spec.attachment
-    ? [[
-        int(PROP.AttachNum, 0),
-        int(PROP.AttachMethod, 1),
-        str(PROP.AttachFilename, `${spec.subject.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.bin`),
-        int(PROP.AttachSize, attachmentBytes?.length ?? 0),
-        { type: PT_BINARY, id: PROP.AttachDataBinary, value: attachmentBytes ?? Buffer.alloc(0) }
-      ]]
-    : []
-  return { props, recipients, attachments }
+const COMPANIES = ['Fabrikam', 'Northwind Traders', 'Litware', 'Tailspin Toys', 'Adventure Works', 'Wingtip Toys']
+const TITLES = ['Account Manager', 'Engineer', 'Designer', 'Buyer', 'Project Lead', 'Controller']
+const DEPARTMENTS = ['Sales', 'Engineering', 'Purchasing', 'Finance', 'Operations']
+const CITIES: Array<[string, string, string, string]> = [
+  ['Redmond', 'WA', '98052', 'United States'], ['Berlin', 'BE', '10115', 'Germany'],
+  ['Lyon', 'ARA', '69002', 'France'], ['Toronto', 'ON', 'M5H 2N2', 'Canada']
+]
+const ROOMS = ['Room 1.12', 'Room 2.04 (Harbour)', 'Teams meeting', 'Cafeteria', 'Building 4, Lobby']
+const TIME_ZONES = ['W. Europe Standard Time', 'Pacific Standard Time', 'UTC']
+const TASK_STATES = ['notStarted', 'inProgress', 'completed', 'waitingOnOthers', 'deferred'] as const
+const TASK_PERCENT = [0, 50, 100, 25, 0]
+
+function pick<T> (rnd: () => number, list: readonly T[]): T {
+  return list[Math.floor(rnd() * list.length)]
 }
 
-/** Returns the exact size, the search key and a lazy generator for a seeded item's stream. */
+function person (rnd: () => number, domain: string): MailAddress {
+  const first = pick(rnd, FIRST)
+  const last = pick(rnd, LAST)
+  return { name: `${first} ${last}`, address: `${first}.${last}@${domain}`.toLowerCase() }
+}
+
+/** A colleague: one of the demo mailboxes other than the owner. */
+function colleague (rnd: () => number, ownerSmtp: string): MailAddress {
+  const others = Object.values(DEMO_MAILBOXES).filter((m) => m.smtp !== ownerSmtp)
+  const m = pick(rnd, others)
+  return { name: m.name, address: m.smtp }
+}
+
+const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+
+/** Exactly `n` characters of words (for padding a body to a size). */
+function filler (rnd: () => number, n: number): string {
+  let out = ''
+  while (out.length < n) out += `${pick(rnd, WORDS)} `
+  return out.slice(0, n)
+}
+
+/** A small real PNG (16×16, a colour gradient), built with node:zlib: the seed's inline image. */
+export const SEED_PNG: Buffer = (() => {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const head = Buffer.alloc(8)
+    head.writeUInt32BE(data.length, 0)
+    head.write(type, 4, 'latin1')
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0)
+    return Buffer.concat([head, data, crc])
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(16, 0)
+  ihdr.writeUInt32BE(16, 4)
+  ihdr[8] = 8 // bit depth
+  ihdr[9] = 2 // colour type: truecolour
+  const raw = Buffer.alloc(16 * (1 + 16 * 3))
+  for (let y = 0; y < 16; y++) {
+    const row = y * (1 + 16 * 3)
+    for (let x = 0; x < 16; x++) raw.set([x * 16, y * 16, 160], row + 1 + x * 3)
+  }
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))
+  ])
+})()
+
+/** The content id of the seed's inline image (as in the HTML body's `cid:` reference). */
+function inlineCid (spec: SeedItemSpec): string {
+  return `image001.png@${createHash('sha256').update(spec.key).digest('hex').slice(0, 8)}.${DEMO_DOMAIN}`
+}
+
+/**
+ * How much a small item may carry: 0 everything, 1 a short text body and no HTML, 2 also no cc, Message-ID or
+ * categories, 3 only the essentials: no sender apart from the From address (seeded items keep their sizes: richer
+ * content must fit in them).
+ */
+type Richness = 0 | 1 | 2 | 3
+
+/** The deterministic content of a seeded item (without its padding and the file attachment's bytes). */
+function seedContent (spec: SeedItemSpec, richness: Richness, attachmentBytes: Buffer | null): ItemContent {
+  const rnd = prng(`${spec.key}/text`)
+  const kind = contentKind(spec.itemClass)
+  const owner = spec.owner
+  const text = words(rnd, richness === 0 ? 24 : richness === 1 ? 10 : 4)
+  const content: ItemContent = {
+    itemClass: spec.itemClass,
+    subject: spec.subject,
+    importance: 'normal',
+    created: spec.created,
+    modified: spec.modified,
+    isRead: spec.isRead ?? true,
+    searchKey: seedSearchKey(spec),
+    recipients: [],
+    attachments: [],
+    extended: [],
+    body: { text: `${text}\r\n` }
+  }
+  if (owner === undefined) {
+    // Plain: as the seed always made them (tests build such streams for imports).
+    content.sender = { name: `${pick(rnd, FIRST)} ${pick(rnd, LAST)}`, address: '' }
+    content.received = spec.created
+    if (spec.itemClass === 'IPM.Note') {
+      content.recipients = [{ type: 'to', name: 'Team', address: `team@${DEMO_DOMAIN}` }]
+    }
+  } else if (kind === 'message') {
+    const me = { name: owner.name, address: owner.smtp }
+    const external = rnd() < 0.5
+    const other = external
+      ? person(rnd, pick(rnd, ['fabrikam.example', 'northwind.example']))
+      : colleague(rnd, owner.smtp)
+    const outgoing = owner.folder === 'sentitems' || owner.folder === 'drafts' || owner.folder === 'outbox'
+    content.from = outgoing ? me : other
+    if (richness < 3) content.sender = content.from
+    content.recipients = [{ type: 'to', ...(outgoing ? other : me) }]
+    const r = rnd()
+    if (richness < 2 && r < 0.35) content.recipients.push({ type: 'cc', ...colleague(rnd, owner.smtp) })
+    if (owner.folder === 'drafts') {
+      content.isDraft = true
+    } else {
+      content.isDraft = false
+      content.sent = new Date(spec.created.getTime() - 120_000)
+      content.received = spec.created
+      if (richness < 2) {
+        const host = (content.from.address.split('@')[1] ?? DEMO_DOMAIN)
+        content.internetMessageId = `<${createHash('sha256').update(spec.key).digest('hex').slice(0, 20)}@${host}>`
+      }
+    }
+    content.importance = r > 0.9 ? 'high' : r > 0.8 ? 'low' : 'normal'
+    if (r > 0.95) content.sensitivity = 'confidential'
+    if (richness < 2 && r < 0.15) content.categories = [pick(rnd, ['Blue category', 'Projects', 'Follow up'])]
+    if (r > 0.6 && r < 0.7) {
+      content.flag = { status: 'flagged', start: spec.created, due: new Date(spec.created.getTime() + 3 * 86_400_000) }
+    }
+    if (richness === 0) {
+      const img = owner.inlineImage === true
+        ? `<p><img src="cid:${inlineCid(spec)}" alt="chart" width="16" height="16"></p>`
+        : ''
+      content.body = {
+        text: `${text}\r\n`,
+        html: `<html><body><p>${escapeHtml(text)}</p>${img}</body></html>`
+      }
+    }
+  } else if (kind === 'appointment') {
+    const i = Number(/#(\d+)$/.exec(spec.key)?.[1] ?? 0)
+    const me = { name: owner.name, address: owner.smtp }
+    const allDay = i % 4 === 3
+    const day = Date.UTC(spec.created.getUTCFullYear(), spec.created.getUTCMonth(), spec.created.getUTCDate())
+    const start = allDay ? new Date(day + 86_400_000) : new Date(day + 86_400_000 + (8 + (i % 8)) * 3_600_000)
+    const end = new Date(start.getTime() + (allDay ? 86_400_000 : (1 + (i % 3)) * 1_800_000))
+    const goid = Buffer.concat([
+      Buffer.from('040000008200E00074C5B7101A82E008', 'hex'), Buffer.alloc(4),
+      Buffer.alloc(8), Buffer.alloc(8), Buffer.from([16, 0, 0, 0]),
+      createHash('sha256').update(`${spec.key}/uid`).digest().subarray(0, 16)
+    ])
+    goid.writeBigUInt64LE(toFileTime(spec.created), 20)
+    content.from = me
+    if (richness < 3) content.sender = me
+    content.isDraft = false
+    content.appointment = {
+      start,
+      end,
+      isAllDay: allDay,
+      ...(richness < 3 ? { location: pick(rnd, ROOMS) } : {}),
+      busyStatus: allDay ? 'free' : 'busy',
+      organizer: me,
+      attendees: [],
+      uid: goid.toString('hex').toUpperCase(),
+      ...(richness < 2 ? { timeZone: pick(rnd, TIME_ZONES) } : {})
+    }
+    if (i % 3 === 0) {
+      // A meeting: the owner organizes, colleagues and an external guest attend, a room is booked.
+      const guest = person(rnd, 'fabrikam.example')
+      content.appointment.attendees = [
+        { ...colleague(rnd, owner.smtp), type: 'required', response: 'accepted' },
+        ...(richness < 3 ? [{ ...guest, type: 'optional' as const, response: 'tentativelyAccepted' as const }] : [])
+      ]
+      content.appointment.isMeeting = true
+    }
+    if (i % 5 === 2) content.sensitivity = 'private'
+  } else if (kind === 'contact') {
+    const first = pick(rnd, FIRST)
+    const last = pick(rnd, LAST)
+    const company = pick(rnd, COMPANIES)
+    const domain = `${company.split(' ')[0].toLowerCase()}.example`
+    const [city, state, postalCode, countryOrRegion] = pick(rnd, CITIES)
+    const home = 1 + Math.floor(rnd() * 90)
+    const phone = (): string => `+1 425 555 0${String(Math.floor(rnd() * 200)).padStart(3, '0')}`
+    content.contact = {
+      displayName: `${first} ${last}`,
+      givenName: first,
+      surname: last,
+      fileAs: `${last}, ${first}`,
+      companyName: company,
+      jobTitle: pick(rnd, TITLES),
+      ...(richness < 2 ? { department: pick(rnd, DEPARTMENTS) } : {}),
+      emailAddresses: [
+        { name: `${first} ${last}`, address: `${first}.${last}@${domain}`.toLowerCase() },
+        ...(richness < 2
+          ? [{ name: `${first} ${last} (home)`, address: `${first}${last[0]}@outlook.example`.toLowerCase() }]
+          : [])
+      ],
+      businessPhones: [phone()],
+      homePhones: richness < 2 ? [phone()] : [],
+      mobilePhone: phone(),
+      businessAddress: {
+        street: `${1 + Math.floor(rnd() * 200)} Main Street`, city, state, postalCode, countryOrRegion
+      },
+      ...(richness < 1 ? { homeAddress: { street: `${home} Elm Road`, city, postalCode, countryOrRegion } } : {}),
+      ...(richness < 2
+        ? { birthday: `19${60 + Math.floor(rnd() * 40)}-0${1 + Math.floor(rnd() * 9)}-1${Math.floor(rnd() * 9)}` }
+        : {})
+    }
+  } else {
+    const i = Number(/#(\d+)$/.exec(spec.key)?.[1] ?? 0)
+    const status = TASK_STATES[i % TASK_STATES.length]
+    content.task = {
+      status,
+      percentComplete: TASK_PERCENT[i % TASK_PERCENT.length],
+      start: spec.created,
+      due: new Date(spec.created.getTime() + 7 * 86_400_000),
+      ...(status === 'completed' ? { completed: spec.modified } : {})
+    }
+  }
+  if (spec.attachment) {
+    if (owner?.inlineImage === true && richness === 0) {
+      content.attachments.push({
+        name: 'image001.png', contentType: 'image/png', data: SEED_PNG, contentId: inlineCid(spec), isInline: true
+      })
+    }
+    content.attachments.push({
+      name: `${spec.subject.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.bin`,
+      contentType: 'application/octet-stream',
+      data: attachmentBytes ?? Buffer.alloc(0),
+      ...(richness < 3 ? { lastModified: spec.created } : {})
+    })
+  }
+  return content
+}
+
+/** The item's content padded to `target` bytes of stream, or undefined when it does not fit at this richness. */
+function fitted (spec: SeedItemSpec, richness: Richness, target: number): ItemContent | undefined {
+  const content = seedContent(spec, richness, null)
+  const base = writeItemStream(content).length
+  if (spec.attachment) {
+    if (base > target - 64) return undefined
+    content.attachments[content.attachments.length - 1].data = randomBytes(`${spec.key}/attach`, target - base)
+    return content
+  }
+  let gap = target - base
+  if (gap < 0) return undefined
+  const body = content.body ?? {}
+  if (gap % 2 === 1) {
+    // Text is UTF-16 (2 bytes a character); an odd gap takes one byte of HTML (UTF-8), or is left over.
+    if (body.html !== undefined) body.html += '\n'
+    gap -= 1
+  }
+  body.text = `${body.text ?? ''}${filler(prng(`${spec.key}/pad`), gap / 2)}`
+  content.body = body
+  return content
+}
+
+/** The content of a seeded item at the richest level that fits its size (the plain content when none does). */
+function seededContent (spec: SeedItemSpec, target: number): ItemContent {
+  for (const richness of [0, 1, 2, 3] as const) {
+    const content = fitted(spec, richness, target)
+    if (content !== undefined) return content
+  }
+  return seedContent(spec, 3, spec.attachment ? randomBytes(`${spec.key}/attach`, 64) : null)
+}
+
+/**
+ * Returns the exact size, the search key and a lazy generator for a seeded item's stream. With an attachment the
+ * stream has exactly `spec.size` bytes; without, `spec.size` rounded down to even (as the seed has always made
+ * them) — in both cases when the content fits, otherwise its natural size.
+ */
 export function seedItemStream (spec: SeedItemSpec): { size: number, searchKey: Buffer, blob: () => Buffer } {
   const searchKey = seedSearchKey(spec)
   if (spec.attachment) {
-    const base = encodeItemStream(buildMessage(spec, null, 0)).length
-    const attachmentLength = Math.max(64, spec.size - base)
-    // AttachSize is an Integer32 and does not change the encoded length, so the size is exact.
-    const size = base + attachmentLength
-    let cached: Buffer | undefined
-    return {
-      size,
-      searchKey,
-      blob: () =>
-        (cached ??= encodeItemStream(buildMessage(spec, randomBytes(`${spec.key}/attach`, attachmentLength), 0)))
+    const base = writeItemStream(seedContent(spec, 0, null)).length
+    if (base <= spec.size - 64) {
+      // The large attachment's bytes are made only when the stream is asked for.
+      let cached: Buffer | undefined
+      return { size: spec.size, searchKey, blob: () => (cached ??= writeItemStream(seededContent(spec, spec.size))) }
     }
+    const blob = writeItemStream(seededContent(spec, spec.size))
+    return { size: blob.length, searchKey, blob: () => blob }
   }
-  const base = encodeItemStream(buildMessage(spec, null, 0)).length
-  const pad = Math.max(0, Math.floor((spec.size - base) / 2))
-  const blob = encodeItemStream(buildMessage(spec, null, pad))
+  const blob = writeItemStream(seededContent(spec, spec.size - (spec.size % 2)))
   return { size: blob.length, searchKey, blob: () => blob }
 }
 
@@ -223,24 +468,41 @@ function populate (ctx: SeedContext, mailbox: StoreMailbox, parent: StoreFolder,
     const path = `${mailbox.smtp}/${mailbox.kind}/${plan.name}/${parent.displayName}`
     const rnd = prng(path)
     const itemClass = plan.itemClass ?? ITEM_CLASS_FOR[folderClass] ?? 'IPM.Note'
+    const primary = mailbox.kind === 'primary' ? mailbox : ctx.store.requireMailbox(mailbox.primaryGuid ?? mailbox.guid)
+    // The first file-attachment message of 8 KB or more in a primary inbox also shows an inline image.
+    let inlinePending = plan.distinguished === 'inbox' && mailbox.kind === 'primary'
     for (let i = 0; i < (plan.items ?? 0); i++) {
       const n = ctx.counter++
       const created = new Date(ctx.base.getTime() - n * 3_600_000 * 7)
+      // Drawn in this order since the seed began (subject, modified, size, attachment, read state): ids, sizes and
+      // read states stay as they were.
+      const subject = `${itemClass === 'IPM.Note' ? '' : `${itemClass.slice(4)}: `}${words(rnd, 3)} #${n}`
+      const modified = new Date(created.getTime() + 60_000 * Math.floor(rnd() * 90))
+      const size = sizeFor(rnd, i, bigItems[plan.name] ?? {})
+      const big = bigItems[plan.name]?.[i] !== undefined
+      const attachment = big || (itemClass === 'IPM.Note' && rnd() < 0.25)
+      const isRead = rnd() < 0.7
+      const inlineImage = inlinePending && attachment && !big && size >= 8192
+      if (inlineImage) inlinePending = false
       const spec: SeedItemSpec = {
         key: `${path}#${i}`,
         itemClass,
-        subject: `${itemClass === 'IPM.Note' ? '' : `${itemClass.slice(4)}: `}${words(rnd, 3)} #${n}`,
+        subject,
         created,
-        modified: new Date(created.getTime() + 60_000 * Math.floor(rnd() * 90)),
-        size: sizeFor(rnd, i, bigItems[plan.name] ?? {}),
-        attachment: (bigItems[plan.name]?.[i] !== undefined) || (itemClass === 'IPM.Note' && rnd() < 0.25)
+        modified,
+        size,
+        attachment,
+        isRead,
+        owner: {
+          name: primary.displayName,
+          smtp: primary.smtp,
+          folder: plan.distinguished ?? plan.name,
+          ...(inlineImage ? { inlineImage } : {})
+        }
       }
-      const { size, searchKey, blob } = seedItemStream(spec)
-      const data = { size, itemClass, subject: spec.subject, hasAttachments: spec.attachment, searchKey, blob }
-      ctx.store.createItem(folder.id, data,
-        {
-          created: spec.created, modified: spec.modified, isRead: rnd() < 0.7
-        })
+      const { size: bytes, searchKey, blob } = seedItemStream(spec)
+      const data = { size: bytes, itemClass, subject: spec.subject, hasAttachments: spec.attachment, searchKey, blob }
+      ctx.store.createItem(folder.id, data, { created: spec.created, modified: spec.modified, isRead })
     }
     if (plan.distinguished === 'inbox') {
       // Folder-associated items (view settings, rules) exist in real inboxes too.

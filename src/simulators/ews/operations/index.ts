@@ -1,8 +1,10 @@
 /** Operation registry: body element local name → handler. */
 import type { RequestContext } from '../context.js'
 import type { XmlEl } from '../xml.js'
+import { getAttachment } from '../attachments.js'
 import { convertId } from './convert-id.js'
 import { createFolder } from './create-folder.js'
+import { createItem } from './create-item.js'
 import { deleteFolder } from './delete-folder.js'
 import { deleteItem } from './delete-item.js'
 import { exportItems } from './export-items.js'
@@ -16,7 +18,8 @@ import { syncFolderItems } from './sync-folder-items.js'
 import { updateFolder } from './update-folder.js'
 import { uploadItems } from './upload-items.js'
 
-export type Operation = (ctx: RequestContext, req: XmlEl) => string
+/** An operation handler: the m:<Op>Response element (async for the ones that convert MIME). */
+export type Operation = (ctx: RequestContext, req: XmlEl) => string | Promise<string>
 
 export const OPERATIONS: Record<string, Operation> = {
   GetFolder: getFolder,
@@ -27,6 +30,8 @@ export const OPERATIONS: Record<string, Operation> = {
   DeleteFolder: deleteFolder,
   FindItem: findItem,
   GetItem: getItem,
+  CreateItem: createItem,
+  GetAttachment: getAttachment,
   SyncFolderItems: syncFolderItems,
   ExportItems: exportItems,
   UploadItems: uploadItems,
