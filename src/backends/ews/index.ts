@@ -366,8 +366,9 @@ export class EwsBackend implements MailboxBackend {
     const requested = options.extendedProperties ?? []
     const body = buildGetItemProperties(ewsId,
       { textBody: this.since2013, flag: this.since2013, extended: extendedFieldsToRead(requested) })
+    // The body is item data (an HTML body with inline images runs to megabytes): read under the dataBytes cap.
     const read = await this.invoke(address, 'GetItem', body,
-      { idempotent: true, signal: ctx?.signal, caller: ctx?.caller }, (response) => {
+      { idempotent: true, itemData: true, signal: ctx?.signal, caller: ctx?.caller }, (response) => {
         const [m] = responseMessages(response, 'GetItem', 1)
         if (!isSuccess(m)) {
           if (requested.length > 0 && /^ErrorInvalidExtendedProperty(Value)?$/.test(m.code)) {

@@ -274,6 +274,18 @@ t.test('MIME export: the stream as the server gave it, labelled by kind', async 
     '</t:AdditionalProperties></m:ItemShape>')
 })
 
+t.test('MIME and attachment answers are read under the item data cap, not the one for other answers', async (t) => {
+  const capped = (answerCaps: Record<string, number>): MailboxBackend => createEwsBackend(
+    ewsConfig('ews2', { url: rec.url, auth: { kind: 'basic', username: 'svc', password: 'pw' }, answerCaps }),
+    { policy: new Policy({ baseDelayMs: 1 }), logger })
+  const small = capped({ otherBytes: 64 * 1024, dataBytes: 16 * 1024 * 1024 })
+  const tight = capped({ otherBytes: 16 * 1024 * 1024, dataBytes: 64 * 1024 })
+  t.teardown(async () => { await small.close(); await tight.close() })
+  t.equal((await small.getItemMime(alice, toPublicId(ID.big))).data.length, Buffer.byteLength(BIG))
+  await t.rejects(tight.getItemMime(alice, toPublicId(ID.big)),
+    { code: 'MBG_ERR_UPSTREAM_BAD_RESPONSE', message: /answerCaps\.dataBytes/ })
+})
+
 t.test('MIME export: what has no MIME, and errors', async (t) => {
   await t.rejects(backend.getItemMime(alice, toPublicId(ID.task)), { code: 'MBG_ERR_NOT_SUPPORTED', message: /tasks/ })
   await t.rejects(backend.getItemMime(alice, toPublicId(ID.post)),

@@ -90,6 +90,16 @@ t.test('what is written is read back as the same fields', async (t) => {
   for (const item of items) t.same(roundTrip(item), item, item.kind)
 })
 
+t.test('line ends and tabs reach the server as sent (XML 1.0 §2.11, §3.3.3)', async (t) => {
+  const item: ItemProperties = {
+    kind: 'contact', body: { text: 'line 1\r\nline 2\n\tend\r' }, emailAddresses: [{ name: 'Jane\r\n\tDoe', address: 'j@x.example' }]
+  }
+  const { xml } = writeItem(item, SUPPORT)
+  t.match(xml, '<t:Body BodyType="Text">line 1&#13;\nline 2\n\tend&#13;</t:Body>', 'a CR in text as a reference')
+  t.match(xml, 'Name="Jane&#13;&#10;&#9;Doe"', 'white space in an attribute as references')
+  t.same(roundTrip(item), item)
+})
+
 t.test('a message: the fields EWS has no writable element for go as their MAPI properties', async (t) => {
   const { xml } = writeItem({
     kind: 'message',

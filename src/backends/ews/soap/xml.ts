@@ -22,7 +22,9 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace'
 
 // ------------------------------------------------------------------ writing
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;', '\n': '&#10;', '\t': '&#9;'
+}
 
 // Not XML 1.0 Char (section 2.2): C0 controls but tab, LF and CR; U+FFFE/U+FFFF; unpaired surrogates (no code point).
 const NOT_XML_CHAR = new RegExp('[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\ufffe\\uffff]' +
@@ -39,14 +41,18 @@ export function notXmlText (value: string): string | undefined {
 }
 
 /**
- * Escapes text and attribute values. Text XML 1.0 cannot carry is refused (MBG_ERR_BAD_REQUEST),
- * never stripped: a changed name or id would reach the server as something the caller did not send.
- * Callers check caller text first (naming the field); this is the last line.
+ * Escapes text (`attribute` false) and attribute values. Text XML 1.0 cannot carry is refused
+ * (MBG_ERR_BAD_REQUEST), never stripped: a changed name or id would reach the server as something the caller did
+ * not send. Callers check caller text first (naming the field); this is the last line.
+ *
+ * A carriage return is written as a character reference everywhere, and so are a line feed and a tab in an
+ * attribute value: a parser turns a CR LF in text into LF (XML 1.0 §2.11) and white space in an attribute value
+ * into spaces (§3.3.3), so a text body's CR LF line ends would reach the server as LF alone.
  */
-export function escapeXml (value: string): string {
+export function escapeXml (value: string, attribute = true): string {
   const bad = notXmlText(value)
   if (bad !== undefined) throw new BadRequest(`text the EWS backend cannot carry in XML (${bad})`)
-  return value.replace(/[&<>"']/g, (c) => ESCAPES[c])
+  return value.replace(attribute ? /[&<>"'\r\n\t]/g : /[&<>"'\r]/g, (c) => ESCAPES[c])
 }
 
 export type Attrs = Record<string, string | number | boolean | undefined>
@@ -65,7 +71,7 @@ export function el (name: string, attrs: Attrs = {}, ...children: Array<string |
 }
 
 export function text (value: string): string {
-  return escapeXml(value)
+  return escapeXml(value, false)
 }
 
 /**
