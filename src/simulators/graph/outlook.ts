@@ -17,11 +17,11 @@
  * a user's primary mailbox only ("The API does not support accessing in-place archive mailboxes",
  * mail-api-overview): an id of an item in the archive, or in another user's mailbox, is refused.
  */
-import { readItemContent, writeItemStream, type ItemContent } from '../store/content.js'
+import { MSGFLAG, readItemContent, writeItemStream, type ItemContent } from '../store/content.js'
 import { StoreError, type StoreFolder, type StoreItem, type StoreMailbox } from '../store/store.js'
 import type { GraphCall, SimContext } from './context.js'
 import { badRequest, GraphError, notFound, type Reply } from './http.js'
-import { mimeToContent, contentToMime } from './mime.js'
+import { messageFromMime, messageToMime, MimeConversionError } from '../store/mime.js'
 import { checkQueryOptions } from './odata.js'
 import {
   EXCHANGE_ID_FORMATS, idIn, restIdOf, storeIdFrom, storeIdFromRestId, type ExchangeIdFormat
@@ -194,7 +194,9 @@ async function getMessage (ctx: SimContext, call: GraphCall, user: string, mailb
   }
   if (eq(sub, '$value')) {
     checkQueryOptions(call.query, [])
-    return { status: 200, raw: { contentType: 'text/plain', data: await contentToMime(c, item.created) } }
+    // Dates come from the content; a stream without any takes the item's creation time, as Exchange stamps one.
+    const data = await messageToMime({ ...c, created: c.created ?? item.created })
+    return { status: 200, raw: { contentType: 'text/plain', data } }
   }
   if (eq(sub, 'attachments')) return attachments(ctx, call, user, item, c, 'messages')
   throw unknownSegment(sub)
@@ -290,9 +292,18 @@ async function createMessage (ctx: SimContext, call: GraphCall, user: string, ma
       throw badRequest('Invalid base64 string for MIME content.', 'ErrorMimeContentInvalidBase64String')
     }
     try {
-      c = await mimeToContent(Buffer.from(text, 'base64'), now)
-    } catch {
-      throw badRequest('The MIME content is invalid.', 'ErrorMimeContentInvalid')
+      // Always a draft (mfUnsent): "Create a draft of a new message in either JSON or MIME format".
+      c = {
+        itemClass: 'IPM.Note',
+        ...await messageFromMime(Buffer.from(text, 'base64')),
+        created: now,
+        isDraft: true,
+        isRead: true,
+        messageFlags: MSGFLAG.read | MSGFLAG.unsent
+      }
+    } catch (err) {
+      if (!(err instanceof MimeConversionError)) throw err
+      throw badRequest(err.message, 'ErrorMimeContentInvalid')
     }
   } else if (type === 'application/json' || type === '') {
     c = messageFromJson(await jsonBody(call), now)
