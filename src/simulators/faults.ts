@@ -58,7 +58,8 @@ export const GRAPH_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) =>
  */
 export const EWS_OPERATIONS = [
   'GetFolder', 'FindFolder', 'SyncFolderHierarchy', 'CreateFolder', 'UpdateFolder', 'DeleteFolder', 'FindItem',
-  'GetItem', 'SyncFolderItems', 'ExportItems', 'UploadItems', 'DeleteItem', 'MoveItem', 'ConvertId'
+  'GetItem', 'SyncFolderItems', 'ExportItems', 'UploadItems', 'DeleteItem', 'MoveItem', 'ConvertId', 'CreateItem',
+  'GetAttachment'
 ] as const
 
 /**

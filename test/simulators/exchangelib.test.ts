@@ -10,6 +10,7 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { readItemContent } from '../../src/simulators/store/content.js'
 import { ALICE, ALICE_LOGIN, harness, SVC, SVC_DELEGATE } from './ews-test-client.js'
 import { PROCESS_BUDGET_MS } from '../helpers/process.js'
 
@@ -187,3 +188,112 @@ interop('exchangelib interop' + (available ? '' : ' (python3-exchangelib not ins
   t.ok((h.sim.stats.byOperation.FindItem ?? 0) >= 9, 'paging issued several FindItem calls')
   t.ok((h.sim.stats.byOperation.UploadItems ?? 0) >= 4)
 })
+
+interop('exchangelib: MIME content and property sets' + (available ? '' : ' (python3-exchangelib not installed)'),
+  async (t) => {
+    const h = await harness(t)
+    const alice = h.store.mailboxBySmtp(ALICE)?.guid ?? ''
+    const inbox = h.store.wellKnownFolder(alice, 'inbox')
+    const source = h.store.itemsIn(inbox.id).find((i) => readItemContent(i).attachments.some((a) => a.isInline))
+    if (source === undefined) throw new Error('the seed has an inline-image message')
+    const expected = readItemContent(source)
+    const eml = [
+      'From: Zed Zulu <zed@fabrikam.example>', 'To: Alice Archer <alice@contoso.example>',
+      'Subject: Imported by exchangelib', 'Date: Mon, 01 Jun 2026 10:00:00 +0000',
+      'Message-ID: <xl-1@fabrikam.example>', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '',
+      'Hello from the archive.', ''
+    ].join('\r\n')
+    const r = await drive({
+      url: h.sim.url,
+      username: SVC.user,
+      password: SVC.pass,
+      smtp: ALICE,
+      accessType: 'impersonation',
+      case: 'formats',
+      messageId: source.id,
+      eml: Buffer.from(eml).toString('base64')
+    }) as unknown as FormatsResult
+    t.equal(r.error, undefined, 'driver finished without an exception')
+    t.ok(r.ok)
+    const msg = r.message
+    t.equal(msg.subject, expected.subject)
+    t.equal(msg.author, expected.from?.address, 'From')
+    t.equal(msg.sender, expected.sender?.address, 'Sender')
+    t.same(msg.to, expected.recipients.filter((x) => x.type === 'to').map((x) => x.address))
+    t.same(msg.cc, expected.recipients.filter((x) => x.type === 'cc').map((x) => x.address))
+    t.equal(msg.isDraft, false)
+    t.equal(msg.isRead, source.isRead)
+    t.equal(msg.bodyType, 'HTMLBody', 'the HTML body (BodyType Best)')
+    t.equal(msg.messageId, expected.internetMessageId)
+    t.same(msg.attachmentSizes, expected.attachments.map((a) => a.data.length), 'attachment content (GetAttachment)')
+    t.equal(msg.mimeSubject, expected.subject, 'mime_content parses (Python email)')
+    t.match(msg.mimeFrom, expected.from?.address ?? 'none')
+    t.equal(msg.mimeText?.trim(), expected.body?.text?.trim())
+    t.same(msg.mimeParts, expected.attachments.filter((a) => a.isInline !== true).map((a) => a.name),
+      'the file attachment in the MIME (the inline image sits in multipart/related)')
+
+    t.same(r.fromMime, {
+      subject: 'Imported by exchangelib',
+      isDraft: false,
+      author: 'zed@fabrikam.example',
+      mimeSubject: 'Imported by exchangelib',
+      mimeText: 'Hello from the archive.'
+    }, 'created from MIME with PR_MESSAGE_FLAGS=1: not a draft, and its MIME reads back')
+    t.equal(r.fromMimeNoFlags.isDraft, true, 'without the flag: a draft')
+    t.same(r.contact, {
+      givenName: 'Tanja',
+      surname: 'Plate',
+      company: 'Blue Yonder Airlines',
+      jobTitle: 'Manager',
+      emails: ['tplate@example.com'],
+      phones: [['BusinessPhone', '4255550199']]
+    })
+    t.same(r.task, {
+      subject: 'File the report',
+      status: 'InProgress',
+      percentComplete: 40,
+      dueDate: '2026-07-10',
+      startDate: '2026-07-01'
+    })
+    t.match(r.appointment, {
+      subject: 'Dentist',
+      start: '2026-07-02T08:00:00+00:00',
+      end: '2026-07-02T09:00:00+00:00',
+      location: 'Main St 1',
+      body: 'Bring the card.',
+      mimeHasVevent: true
+    })
+    t.match(r.appointment.uid, /^040000008200E00074C5B7101A82E008/)
+    t.ok((h.sim.stats.byOperation.CreateItem ?? 0) >= 5, 'CreateItem calls')
+    t.ok((h.sim.stats.byOperation.GetAttachment ?? 0) >= 1, 'attachment content fetched with GetAttachment')
+  })
+
+interface FormatsResult {
+  ok: boolean
+  error?: string
+  message: {
+    subject: string
+    sender: string | null
+    author: string | null
+    to: string[]
+    cc: string[]
+    importance: string
+    sensitivity: string
+    isDraft: boolean
+    isRead: boolean
+    body: string
+    bodyType: string
+    messageId: string
+    attachments: string[]
+    attachmentSizes: number[]
+    mimeSubject: string
+    mimeFrom: string
+    mimeText: string | null
+    mimeParts: string[]
+  }
+  fromMime: Record<string, unknown>
+  fromMimeNoFlags: { isDraft: boolean }
+  contact: Record<string, unknown>
+  task: Record<string, unknown>
+  appointment: Record<string, unknown> & { uid: string }
+}

@@ -486,7 +486,7 @@ t.test('SIMULATOR_FAULTS: JSON or @file, validated with one-line errors', async 
     ['{"ews":[1]}', /ews\[0\] must be an object$/],
     ['{"ews":[{"operations":"ExportItems","rate":1,"kinds":["slow"]}]}', /operations must be an array/],
     ['{"ews":[{"operations":["FooBar"],"rate":1,"kinds":["slow"]}]}',
-      /^SIMULATOR_FAULTS\.ews\[0\]\.operations: "FooBar" is not one of GetFolder, .*, ConvertId \(or '\*'\)$/],
+      /^SIMULATOR_FAULTS\.ews\[0\]\.operations: "FooBar" is not one of GetFolder, .*, GetAttachment \(or '\*'\)$/],
     ['{"ews":[{"operations":["ExportItems","exportitems"],"rate":1,"kinds":["slow"]}]}',
       /^SIMULATOR_FAULTS\.ews\[0\]\.operations: "exportitems" is not one of /],
     ['{"graph":[{"operations":["UploadItems"],"rate":1,"kinds":["slow"]}]}',

@@ -8,6 +8,14 @@
  *
  * Item streams are generated lazily (and then kept), so seeding is cheap even
  * though a few items are several megabytes.
+ *
+ * Every item carries the content of its kind as MAPI properties (content.ts): messages with text and HTML
+ * bodies, From/Sender, recipients, sent/received times, Message-ID, importance, some categories and flags, about a
+ * quarter with a file attachment, and in each primary inbox one message that also shows an inline PNG (by content
+ * id); Drafts hold unsent messages; calendars hold meetings (every third item: attendees with responses, organized by
+ * the owner), appointments without attendees and all-day events; contacts have names, company, job title, e-mail
+ * addresses, phones and addresses; tasks have status, percent complete and dates. Content fits the item sizes the
+ * seed always had (small items get shorter content), so ids, counts, sizes and read states are as before.
  */
 import { createHash } from 'node:crypto'
 import { crc32, deflateSync } from 'node:zlib'

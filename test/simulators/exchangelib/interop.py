@@ -4,12 +4,120 @@ Usage: /usr/bin/python3 interop.py '{"url": ..., "username": ..., "password": ..
 "accessType" is "impersonation" or "delegate"; "pinVersion": false lets exchangelib probe the server version
 (ConvertId, then ServerVersionInfo) instead of pinning Exchange 2016; "authType": "NTLM" authenticates with NTLM
 (requests_ntlm; username DOMAIN\\user or user@domain) instead of Basic.
+"case": "formats" runs the MIME and property-set checks instead (formats() below): "messageId" names a seeded
+message to read back.
 Prints exactly one JSON line with the results on stdout (diagnostics go to stderr).
 """
 import base64
 import json
 import sys
 import traceback
+
+
+def formats(account, args, result, step):
+    """MIME and property sets: fetch a message's mime_content and properties, create a message from MIME (with
+    PR_MESSAGE_FLAGS) and a contact, a task and an appointment from properties, and read them back."""
+    import email
+    import email.policy
+    from decimal import Decimal
+    from exchangelib import CalendarItem, Contact, EWSDateTime, EWSTimeZone, ExtendedProperty, Message, Task
+    from exchangelib.indexed_properties import EmailAddress, PhoneNumber
+
+    class MessageFlags(ExtendedProperty):
+        property_tag = 0x0E07
+        property_type = "Integer"
+
+    Message.register("pr_message_flags", MessageFlags)
+    try:
+        utc = EWSTimeZone("UTC")
+        step("fetch message")
+        msg = account.inbox.get(id=args["messageId"])
+        mime = msg.mime_content
+        parsed = email.message_from_bytes(mime, policy=email.policy.default)
+        body = parsed.get_body(preferencelist=("plain",))
+        result["message"] = {
+            "subject": msg.subject,
+            "sender": msg.sender.email_address if msg.sender else None,
+            "author": msg.author.email_address if msg.author else None,
+            "to": [r.email_address for r in (msg.to_recipients or [])],
+            "cc": [r.email_address for r in (msg.cc_recipients or [])],
+            "importance": msg.importance,
+            "sensitivity": msg.sensitivity,
+            "isDraft": msg.is_draft,
+            "isRead": msg.is_read,
+            "body": str(msg.body),
+            "bodyType": type(msg.body).__name__,
+            "messageId": msg.message_id,
+            "attachments": [a.name for a in (msg.attachments or [])],
+            "attachmentSizes": [len(a.content) for a in (msg.attachments or [])],
+            "mimeSubject": str(parsed["subject"]),
+            "mimeFrom": str(parsed["from"]),
+            "mimeText": body.get_content() if body is not None else None,
+            "mimeParts": [p.get_filename() for p in parsed.iter_attachments()],
+        }
+
+        step("create from MIME")
+        eml = base64.b64decode(args["eml"])
+        created = Message(account=account, folder=account.inbox, mime_content=eml, pr_message_flags=1)
+        created.save()
+        back = account.inbox.get(id=created.id)
+        again = email.message_from_bytes(back.mime_content, policy=email.policy.default)
+        result["fromMime"] = {
+            "subject": back.subject,
+            "isDraft": back.is_draft,
+            "author": back.author.email_address if back.author else None,
+            "mimeSubject": str(again["subject"]),
+            "mimeText": again.get_body(preferencelist=("plain",)).get_content().strip(),
+        }
+        draft = Message(account=account, folder=account.inbox, mime_content=eml)
+        draft.save()
+        result["fromMimeNoFlags"] = {"isDraft": account.inbox.get(id=draft.id).is_draft}
+
+        step("create contact")
+        contact = Contact(
+            account=account, folder=account.contacts, given_name="Tanja", surname="Plate",
+            display_name="Tanja Plate", company_name="Blue Yonder Airlines", job_title="Manager",
+            email_addresses=[EmailAddress(label="EmailAddress1", email="tplate@example.com")],
+            phone_numbers=[PhoneNumber(label="BusinessPhone", phone_number="4255550199")],
+        )
+        contact.save()
+        c = account.contacts.get(id=contact.id)
+        result["contact"] = {
+            "givenName": c.given_name, "surname": c.surname, "company": c.company_name, "jobTitle": c.job_title,
+            "emails": [e.email for e in (c.email_addresses or [])],
+            "phones": [[p.label, p.phone_number] for p in (c.phone_numbers or [])],
+        }
+
+        step("create task")
+        task = Task(
+            account=account, folder=account.tasks, subject="File the report", status="InProgress",
+            percent_complete=Decimal(40),
+            start_date=EWSDateTime(2026, 7, 1, 9, 0, tzinfo=utc).date(),
+            due_date=EWSDateTime(2026, 7, 10, 17, 0, tzinfo=utc).date(),
+        )
+        task.save()
+        tb = account.tasks.get(id=task.id)
+        result["task"] = {
+            "subject": tb.subject, "status": tb.status, "percentComplete": float(tb.percent_complete),
+            "dueDate": str(tb.due_date), "startDate": str(tb.start_date),
+        }
+
+        step("create appointment")
+        appt = CalendarItem(
+            account=account, folder=account.calendar, subject="Dentist", body="Bring the card.",
+            start=EWSDateTime(2026, 7, 2, 8, 0, tzinfo=utc), end=EWSDateTime(2026, 7, 2, 9, 0, tzinfo=utc),
+            location="Main St 1",
+        )
+        appt.save(send_meeting_invitations="SendToNone")
+        ab = account.calendar.get(id=appt.id)
+        result["appointment"] = {
+            "subject": ab.subject, "start": ab.start.astimezone(utc).isoformat(),
+            "end": ab.end.astimezone(utc).isoformat(), "location": ab.location, "body": str(ab.body),
+            "uid": ab.uid, "mimeHasVevent": b"BEGIN:VEVENT" in (ab.mime_content or b""),
+        }
+        result["ok"] = True
+    finally:
+        Message.deregister("pr_message_flags")
 
 
 def main():
@@ -38,6 +146,10 @@ def main():
         step("version")
         result["build"] = str(account.version.build)
         result["apiVersion"] = account.version.api_version
+        if args.get("case") == "formats":
+            formats(account, args, result, step)
+            print(json.dumps(result))
+            return
 
         step("root")
         root = account.root
