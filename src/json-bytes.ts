@@ -36,7 +36,7 @@ export interface JsonBytesOptions {
  * Text holding a `\u0000` escape (which marks the strings cut out) is parsed the usual way.
  */
 export function parseJsonBytes (bytes: Buffer, options: JsonBytesOptions = {}): unknown {
-  if (bytes.length < LIFT_FROM || bytes.indexOf('\\u0000') !== -1) return JSON.parse(bytes.toString('utf8'))
+  if (bytes.length < LIFT_FROM) return JSON.parse(bytes.toString('utf8'))
   const lifted: Buffer[] = []
   const parts: string[] = []
   let last = 0
@@ -58,6 +58,9 @@ export function parseJsonBytes (bytes: Buffer, options: JsonBytesOptions = {}): 
   }
   if (lifted.length === 0) return JSON.parse(bytes.toString('utf8'))
   parts.push(bytes.toString('utf8', last))
+  // A `\u0000` escape of the text's own would read as a marker. Lifted runs hold no backslash, so only the parts
+  // left can hold one (looked for there, not in the megabytes lifted).
+  if (parts.some((part, i) => i % 2 === 0 && part.includes('\\u0000'))) return JSON.parse(bytes.toString('utf8'))
   const data = options.data
   return JSON.parse(parts.join(''), (key, value: unknown) => {
     if (typeof value !== 'string' || value.charCodeAt(0) !== 0) return value

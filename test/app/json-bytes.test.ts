@@ -14,6 +14,9 @@ t.test('the value JSON.parse gives', async (t) => {
     { items: [{ folderId: 'inbox', mode: 'create', data: big }, { folderId: 'x"y\\', data: `${big}AA==` }] },
     { value: [{ itemId: 'a\\"b', data: big, changeKey: 'ü' }], s: 'é'.repeat(70_000), t: 'a\\'.repeat(40_000) },
     { x: `\u0000${big}`, y: big },
+    // A short string that reads like a marker: it must stay itself, not become a lifted string.
+    { a: '\u00000', data: big },
+    [big, '\u00000', { k: '\u00001' }, `${big}=`],
     [big, 'short', { k: big }, `"${big}"`],
     { ['K'.repeat(70_000)]: big },
     { small: 'no long string at all' },
