@@ -4,7 +4,7 @@
  * holding the marker escape), and refuses what JSON.parse refuses.
  */
 import t from 'tap'
-import { itemData, parseJsonBytes, standInData } from '../../src/json-bytes.js'
+import { itemData, NOT_PARSED, parseJsonBytes, standInData } from '../../src/json-bytes.js'
 import { isStrictBase64 } from '../../src/base64.js'
 
 const big = 'QUJD'.repeat(50_000)
@@ -61,4 +61,13 @@ t.test('stand-ins through validation, swapped back for the bytes', async (t) => 
   t.equal(itemData(body, c), 'QUJD', 'text stays text')
   t.equal(itemData({}, a), a, 'a stand-in of another body is not swapped')
   t.notOk(isStrictBase64(a), 'a stand-in left in place is not base64 (refused as item data)')
+})
+
+t.test('giveUpOn: NOT_PARSED when the text around the lifted strings holds a spelling', async (t) => {
+  const giveUpOn = ['__proto__', 'constructor', '\\u']
+  for (const text of [`{"__proto__":{"a":1},"d":"${big}"}`, `{"d":"${big}","k":"\\u0041"}`, '{"constructor":1}']) {
+    t.equal(parseJsonBytes(Buffer.from(text), { giveUpOn }), NOT_PARSED, text.slice(0, 40))
+  }
+  const text = `{"d":"constructor${big}","e":"__proto__${big}"}`
+  t.same(parseJsonBytes(Buffer.from(text), { giveUpOn }), JSON.parse(text), 'spelled inside lifted values only')
 })
