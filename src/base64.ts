@@ -31,6 +31,9 @@ export function isStrictBase64 (value: string | Buffer): boolean {
     if (value.length <= SHORT) return isStrictBase64Bytes(value)
   } else {
     if (value.length <= SHORT) return ALPHABET.test(value)
+    // The decoder reads only the low byte of each UTF-16 unit ('Ł', U+0141, would read as 'A'): text that is not
+    // all ASCII is refused here (its UTF-8 length then differs from its length).
+    if (Buffer.byteLength(value, 'utf8') !== value.length) return false
     if (value.indexOf('-') !== -1 || value.indexOf('_') !== -1) return false
   }
   for (let start = 0; start < value.length; start += PIECE) {
