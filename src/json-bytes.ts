@@ -20,6 +20,9 @@ import { isAscii } from 'node:buffer'
  */
 const LIFT_FROM = 1024
 
+/** A raw control character (U+0000 to U+001F), which a JSON string may not hold unescaped (RFC 8259 section 7). */
+// eslint-disable-next-line no-control-regex -- the control characters are what is looked for
+const CONTROL = /[\x00-\x1f]/
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 
@@ -44,7 +47,10 @@ export const NOT_PARSED: unique symbol = Symbol('not parsed')
  * The JSON value of `bytes` (UTF-8, no BOM), as `JSON.parse(bytes.toString('utf8'))` gives it, with long plain
  * strings copied out of the bytes once (see the module comment), and with `options.data` long plain `data`
  * values made from their bytes instead; `NOT_PARSED` when the text outside the lifted strings holds one of
- * `options.giveUpOn`. Throws the SyntaxError `JSON.parse` throws for text that is not JSON.
+ * `options.giveUpOn`. Throws the SyntaxError `JSON.parse` throws for text that is not JSON, with one exception:
+ * a `data` value handed over as bytes is not searched for raw control characters (that would be a pass over the
+ * megabytes of item data); item data is strict base64, which the service checks (src/base64.ts), so such a value
+ * fails as that item's 422 MBG_ERR_DATA_INVALID instead of the whole body's 400.
  * Text holding a `\u0000` escape (which marks the strings cut out) is parsed the usual way.
  */
 export function parseJsonBytes (bytes: Buffer, options: JsonBytesOptions = {}): unknown {
@@ -84,7 +90,11 @@ export function parseJsonBytes (bytes: Buffer, options: JsonBytesOptions = {}): 
   return JSON.parse(parts.join(''), (key, value: unknown) => {
     if (typeof value !== 'string' || value.charCodeAt(0) !== 0) return value
     const run = lifted[Number(value.slice(1))]
-    return data !== undefined && key.length === 4 && key.toLowerCase() === 'data' ? data(run) : run.toString('latin1')
+    if (data !== undefined && key.length === 4 && key.toLowerCase() === 'data') return data(run)
+    const text = run.toString('latin1')
+    // RFC 8259 section 7: control characters must be escaped in a string; JSON.parse refuses them raw.
+    if (CONTROL.test(text)) throw new SyntaxError('Bad control character in string literal')
+    return text
   })
 }
 

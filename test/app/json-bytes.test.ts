@@ -35,6 +35,11 @@ t.test('what JSON.parse refuses', async (t) => {
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}`)), SyntaxError)
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}",}`)), SyntaxError)
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}" "b"}`)), SyntaxError)
+  // Raw control characters in a long string (JSON.parse: "Bad control character").
+  for (const c of ['\n', '\u0000', '\t', '\u001f']) {
+    t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}${c}${big}"}`)), SyntaxError, JSON.stringify(c))
+    t.throws(() => parseJsonBytes(Buffer.from(`{"data":"${big}${c}"}`)), SyntaxError, `data: ${JSON.stringify(c)}`)
+  }
 })
 
 t.test('long data values as bytes: slices of the bytes parsed, not copies', async (t) => {
