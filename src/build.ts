@@ -122,14 +122,19 @@ const NOT_PLAIN = ['__proto__', 'constructor', '\\u'] as const
 /**
  * Reads a request body as Fastify's own reader does (413 FST_ERR_CTP_BODY_TOO_LARGE past `limit`, at once when
  * Content-Length says so; 400 FST_ERR_CTP_INVALID_CONTENT_LENGTH when the body is not as long as it said; a
- * stream error as a 400), but into one buffer of the declared length, allocated up front: collecting the
- * chunks and joining them at the end would hold a body of item data twice.
+ * stream error as a 400). With `preallocate` (a route whose body carries item data) or a small declared length,
+ * into one buffer of the declared length, allocated up front: collecting the chunks and joining them at the end
+ * would hold a body of item data twice. Other bodies are collected as they come, so that a Content-Length alone
+ * (up to the body limit, with no body sent) does not make the gateway reserve that much memory.
  */
 function readBody (payload: NodeJS.ReadableStream & { receivedEncodedLength?: number },
-  contentLength: string | undefined, limit: number, done: (err: Error | null, bytes: Buffer) => void): void {
+  contentLength: string | undefined, limit: number, preallocate: boolean,
+  done: (err: Error | null, bytes: Buffer) => void): void {
   const declared = Number(contentLength)
   if (declared > limit) { done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), EMPTY); return }
-  const into = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined
+  const into = Number.isSafeInteger(declared) && declared > 0 && (preallocate || declared <= PREALLOCATE_ANY)
+    ? Buffer.allocUnsafe(declared)
+    : undefined
   const chunks: Buffer[] = []
   let received = 0
   let filled = 0
@@ -176,6 +181,8 @@ function readBody (payload: NodeJS.ReadableStream & { receivedEncodedLength?: nu
 }
 
 const EMPTY = Buffer.alloc(0)
+/** Bodies up to this many bytes are read into one buffer of their declared length on any route. */
+const PREALLOCATE_ANY = 1024 * 1024
 
 function problemBody (status: number, detail: string): string {
   return JSON.stringify({
@@ -242,7 +249,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', (request, payload, done) => {
     const limit = request.routeOptions.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 0
-    readBody(payload, request.headers['content-length'], limit,
+    readBody(payload, request.headers['content-length'], limit, request.routeOptions.config.itemData === true,
       (err, bytes) => { if (err !== null) done(err, undefined); else parseJsonBody(request, bytes, done) })
   })
   const parseJsonBody = (request: FastifyRequest, bytes: Buffer,
@@ -251,22 +258,26 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
       done(null, undefined)
       return
     }
+    let value: unknown = NOT_PARSED
     if (bytes.length > 0 && bytes[0] !== UTF8_BOM) {
       try {
         // Item data (long base64 strings) is copied out of the bytes once, not decoded into a text first; on a
         // route whose body carries item data, not copied at all (kept as slices of `bytes`). Text that could poison
         // a prototype, or holds an escape, goes to Fastify's own parser (secure-json-parse), which checks it.
         if (request.routeOptions.config.itemData !== true) {
-          const value = parseJsonBytes(bytes, { giveUpOn: NOT_PLAIN })
-          if (value !== NOT_PARSED) { done(null, value); return }
+          value = parseJsonBytes(bytes, { giveUpOn: NOT_PLAIN })
         } else {
           const standIn = standInData()
-          const value = parseJsonBytes(bytes, { data: standIn.data, giveUpOn: NOT_PLAIN })
-          if (value !== NOT_PARSED) { done(null, standIn.adopt(value)); return }
+          value = parseJsonBytes(bytes, { data: standIn.data, giveUpOn: NOT_PLAIN })
+          if (value !== NOT_PARSED) value = standIn.adopt(value)
         }
-      } catch {} // not JSON: the default parser says so, as it always does
+      } catch {
+        value = NOT_PARSED // not JSON: the default parser says so, as it always does
+      }
     }
-    json(request, bytes.toString('utf8'), done)
+    // `done` outside the try: what it runs must not be taken for a parse error (and `done` called twice).
+    if (value !== NOT_PARSED) done(null, value)
+    else json(request, bytes.toString('utf8'), done)
   }
 
   fastify.addHook('onRequest', async (request, reply) => {
