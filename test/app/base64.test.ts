@@ -63,3 +63,11 @@ t.test('agrees with the expression on arbitrary strings (property)', async (t) =
   fc.assert(fc.property(any, (s) => isStrictBase64(s) === reference(s) && agreesAsBytes(s)), { numRuns: 3000 })
   t.pass()
 })
+
+t.test('decodedLength: bytes of padded base64, from its length, as text or bytes', async (t) => {
+  for (const text of ['abcd', 'abcde', 'abcdef', '']) {
+    const b64 = Buffer.from(text).toString('base64')
+    t.equal(decodedLength(b64), text.length, JSON.stringify(text))
+    t.equal(decodedLength(Buffer.from(b64, 'latin1')), text.length, `${JSON.stringify(text)} as bytes`)
+  }
+})
