@@ -14,6 +14,7 @@ import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
 import type { CallerAuthenticator } from './access/authenticator.js'
 import { isStrictBase64 } from './base64.js'
+import { closeStalledReaders } from './send-stall.js'
 import { NOT_PARSED, parseJsonBytes, standInData } from './json-bytes.js'
 import { lengthKeywords } from './string-length.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
@@ -38,6 +39,8 @@ export interface BuildOptions {
   maxExportAnswerBytes?: number
   bodyLimit?: number
   requestTimeoutMs?: number
+  /** SEND_STALL_TIMEOUT_MS: close a connection whose client stopped reading its answer (src/send-stall.ts). */
+  sendStallMs?: number
   /** See AppOptions.upstreamDeadlineMs (UPSTREAM_DEADLINE_MS). */
   upstreamDeadlineMs?: number
   crossBackendImport?: 'allow' | 'deny'
@@ -108,7 +111,7 @@ declare module 'fastify' {
   }
 }
 
-/** The first byte of a UTF-8 byte order mark: such a body goes to Fastify's parser, which refuses it. */
+/** The first byte of a UTF-8 byte order mark: such a body goes to Fastify's parser, which skips the mark. */
 const UTF8_BOM = 0xef
 /**
  * Text that sends a body to Fastify's own parser instead, which scans for prototype keys (secure-json-parse looks
@@ -187,7 +190,7 @@ const PREALLOCATE_ANY = 1024 * 1024
 function problemBody (status: number, detail: string): string {
   return JSON.stringify({
     type: 'urn:mailbox-gateway:problem:bad-request',
-    title: 'Bad Request',
+    title: status === 408 ? 'Request Timeout' : 'Bad Request',
     status,
     detail,
     code: 'MBG_ERR_BAD_REQUEST'
@@ -227,11 +230,15 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
         .type('application/problem+json')
         .send(buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST', error.message))
     },
-    clientErrorHandler (_error, socket) {
+    clientErrorHandler (error, socket) {
       if (!socket.writable) return
-      const body = problemBody(400, 'The request could not be parsed as HTTP')
+      // Node's own answer to a request not received within requestTimeout is a 408 (RFC 9110 section 15.5.9).
+      const timedOut = (error as { code?: string }).code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      const body = timedOut
+        ? problemBody(408, 'The request was not received in full within REQUEST_TIMEOUT_MS')
+        : problemBody(400, 'The request could not be parsed as HTTP')
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+        `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
       )
     },
     // Node would answer a missing Host with a bare 400; the onRequest hook below answers it (and two) as a problem.
@@ -289,6 +296,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     }
   })
   drain(fastify as unknown as FastifyInstance)
+  closeStalledReaders(fastify as unknown as FastifyInstance, options.sendStallMs ?? 120_000)
 
   await fastify.register(fp(app, { name: 'mailbox-gateway' }), {
     router: options.router,
