@@ -118,6 +118,10 @@ for (const type of ['ews', 'graph'] as const) {
     )
     const tampered = `${token.slice(0, 3)}${token[3] === 'A' ? 'B' : 'A'}${token.slice(4)}`
     await bad('GET', `/mailboxes/${mbx}/folders/inbox/items?pageToken=${tampered}`)
+    // One character more: the base64url decoder would drop it and read the token; it is not the token sent.
+    const padded = token + 'A'.repeat((5 - token.length % 4) % 4 || 4)
+    t.equal(padded.length % 4, 1)
+    await bad('GET', `/mailboxes/${mbx}/folders/inbox/items?pageToken=${padded}`)
     await bad('GET', `/mailboxes/${mbx}/folders/calendar/items?pageToken=${token}`)
     await bad('GET', `/mailboxes/${other}/folders/inbox/items?pageToken=${token}`)
     await bad('GET', `/mailboxes/${mbx}/folders?pageToken=${token}`)
