@@ -186,6 +186,12 @@ function readBody (payload: NodeJS.ReadableStream & { receivedEncodedLength?: nu
 const EMPTY = Buffer.alloc(0)
 /** Bodies up to this many bytes are read into one buffer of their declared length on any route. */
 const PREALLOCATE_ANY = 1024 * 1024
+/**
+ * The largest JSON body of a route that carries no item data (a batch of ids at MAX_BATCH_ITEMS of 1,024
+ * characters each is about 1 MiB): larger ones are refused with 413 before they are read, so that such routes do
+ * not take BODY_LIMIT_BYTES (meant for imports) from any caller.
+ */
+export const SMALL_BODY_LIMIT = 4 * 1024 * 1024
 
 function problemBody (status: number, detail: string): string {
   return JSON.stringify({
@@ -255,8 +261,11 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
   const json = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', (request, payload, done) => {
-    const limit = request.routeOptions.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 0
-    readBody(payload, request.headers['content-length'], limit, request.routeOptions.config.itemData === true,
+    const itemData = request.routeOptions.config.itemData === true
+    const routeLimit = request.routeOptions.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 0
+    // Only bodies that carry item data may be large; every other JSON body (ids, a folder, a job) is small.
+    const limit = itemData ? routeLimit : Math.min(routeLimit, SMALL_BODY_LIMIT)
+    readBody(payload, request.headers['content-length'], limit, itemData,
       (err, bytes) => { if (err !== null) done(err, undefined); else parseJsonBody(request, bytes, done) })
   })
   const parseJsonBody = (request: FastifyRequest, bytes: Buffer,
