@@ -127,14 +127,3 @@ export function auditDestination (setting: string): DestinationStream | false {
   }
   return pino.destination({ dest: setting, append: true, sync: true, mode: 0o600 })
 }
-
-/**
- * Decoded byte length of standard padded base64 text, computed from its length alone (RFC 4648 section 4):
- * item data is counted without decoding it.
- */
-export function base64Bytes (text: string): number {
-  const n = text.length
-  if (n === 0) return 0
-  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0
-  return Math.floor(n / 4) * 3 - pad
-}

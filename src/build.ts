@@ -14,7 +14,8 @@ import app, { type AppOptions } from './app.js'
 import type { BackendRouter } from './backends/router.js'
 import type { CallerAuthenticator } from './access/authenticator.js'
 import { isStrictBase64 } from './base64.js'
-import { parseJsonBytes, standInData } from './json-bytes.js'
+import { closeStalledReaders } from './send-stall.js'
+import { NOT_PARSED, parseJsonBytes, standInData } from './json-bytes.js'
 import { lengthKeywords } from './string-length.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
 import { BadRequest } from './errors.js'
@@ -38,6 +39,8 @@ export interface BuildOptions {
   maxExportAnswerBytes?: number
   bodyLimit?: number
   requestTimeoutMs?: number
+  /** SEND_STALL_TIMEOUT_MS: close a connection whose client stopped reading its answer (src/send-stall.ts). */
+  sendStallMs?: number
   /** See AppOptions.upstreamDeadlineMs (UPSTREAM_DEADLINE_MS). */
   upstreamDeadlineMs?: number
   crossBackendImport?: 'allow' | 'deny'
@@ -97,13 +100,6 @@ function validator (coerce: boolean): Ajv {
   return ajv
 }
 
-/**
- * Whether a JSON body can be parsed as it is, without the default parser's scans for prototype keys
- * (secure-json-parse looks for `"__proto__":` and `"constructor":`, each letter plain or a \\u escape, with
- * two regular expressions over the whole text: a few ms per MB of item data). A body holding neither name
- * and no \\u escape at all cannot hold such a key; the bytes are searched natively. A BOM or an empty body
- * is left to the default parser too.
- */
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
@@ -115,22 +111,33 @@ declare module 'fastify' {
   }
 }
 
-function plainJson (bytes: Buffer): boolean {
-  return bytes.length > 0 && bytes[0] !== 0xef && bytes.indexOf('__proto__') === -1 &&
-    bytes.indexOf('constructor') === -1 && bytes.indexOf('\\u') === -1
-}
+/** The first byte of a UTF-8 byte order mark: such a body goes to Fastify's parser, which skips the mark. */
+const UTF8_BOM = 0xef
+/**
+ * Text that sends a body to Fastify's own parser instead, which scans for prototype keys (secure-json-parse looks
+ * for `"__proto__":` and `"constructor":`, each letter plain or a \\u escape, with two regular expressions over the
+ * whole text: a few ms per MB of item data). Text holding neither name and no \\u escape cannot hold such a key.
+ * Looked for outside the lifted item data only (src/json-bytes.ts `giveUpOn`): the item data is plain base64, so
+ * a 133 MB body is not searched three times over.
+ */
+const NOT_PLAIN = ['__proto__', 'constructor', '\\u'] as const
 
 /**
  * Reads a request body as Fastify's own reader does (413 FST_ERR_CTP_BODY_TOO_LARGE past `limit`, at once when
  * Content-Length says so; 400 FST_ERR_CTP_INVALID_CONTENT_LENGTH when the body is not as long as it said; a
- * stream error as a 400), but into one buffer of the declared length, allocated up front: collecting the
- * chunks and joining them at the end would hold a body of item data twice.
+ * stream error as a 400). With `preallocate` (a route whose body carries item data) or a small declared length,
+ * into one buffer of the declared length, allocated up front: collecting the chunks and joining them at the end
+ * would hold a body of item data twice. Other bodies are collected as they come, so that a Content-Length alone
+ * (up to the body limit, with no body sent) does not make the gateway reserve that much memory.
  */
 function readBody (payload: NodeJS.ReadableStream & { receivedEncodedLength?: number },
-  contentLength: string | undefined, limit: number, done: (err: Error | null, bytes: Buffer) => void): void {
+  contentLength: string | undefined, limit: number, preallocate: boolean,
+  done: (err: Error | null, bytes: Buffer) => void): void {
   const declared = Number(contentLength)
   if (declared > limit) { done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), EMPTY); return }
-  const into = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined
+  const into = Number.isSafeInteger(declared) && declared > 0 && (preallocate || declared <= PREALLOCATE_ANY)
+    ? Buffer.allocUnsafe(declared)
+    : undefined
   const chunks: Buffer[] = []
   let received = 0
   let filled = 0
@@ -177,11 +184,19 @@ function readBody (payload: NodeJS.ReadableStream & { receivedEncodedLength?: nu
 }
 
 const EMPTY = Buffer.alloc(0)
+/** Bodies up to this many bytes are read into one buffer of their declared length on any route. */
+const PREALLOCATE_ANY = 1024 * 1024
+/**
+ * The largest JSON body of a route that carries no item data (a batch of ids at MAX_BATCH_ITEMS of 1,024
+ * characters each is about 1 MiB): larger ones are refused with 413 before they are read, so that such routes do
+ * not take BODY_LIMIT_BYTES (meant for imports) from any caller.
+ */
+export const SMALL_BODY_LIMIT = 4 * 1024 * 1024
 
 function problemBody (status: number, detail: string): string {
   return JSON.stringify({
     type: 'urn:mailbox-gateway:problem:bad-request',
-    title: 'Bad Request',
+    title: status === 408 ? 'Request Timeout' : 'Bad Request',
     status,
     detail,
     code: 'MBG_ERR_BAD_REQUEST'
@@ -221,11 +236,15 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
         .type('application/problem+json')
         .send(buildProblem(request, 400, 'MBG_ERR_BAD_REQUEST', error.message))
     },
-    clientErrorHandler (_error, socket) {
+    clientErrorHandler (error, socket) {
       if (!socket.writable) return
-      const body = problemBody(400, 'The request could not be parsed as HTTP')
+      // Node's own answer to a request not received within requestTimeout is a 408 (RFC 9110 section 15.5.9).
+      const timedOut = (error as { code?: string }).code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      const body = timedOut
+        ? problemBody(408, 'The request was not received in full within REQUEST_TIMEOUT_MS')
+        : problemBody(400, 'The request could not be parsed as HTTP')
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+        `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
       )
     },
     // Node would answer a missing Host with a bare 400; the onRequest hook below answers it (and two) as a problem.
@@ -242,8 +261,11 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
   const json = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', (request, payload, done) => {
-    const limit = request.routeOptions.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 0
-    readBody(payload, request.headers['content-length'], limit,
+    const itemData = request.routeOptions.config.itemData === true
+    const routeLimit = request.routeOptions.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 0
+    // Only bodies that carry item data may be large; every other JSON body (ids, a folder, a job) is small.
+    const limit = itemData ? routeLimit : Math.min(routeLimit, SMALL_BODY_LIMIT)
+    readBody(payload, request.headers['content-length'], limit, itemData,
       (err, bytes) => { if (err !== null) done(err, undefined); else parseJsonBody(request, bytes, done) })
   })
   const parseJsonBody = (request: FastifyRequest, bytes: Buffer,
@@ -252,16 +274,26 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
       done(null, undefined)
       return
     }
-    if (plainJson(bytes)) {
+    let value: unknown = NOT_PARSED
+    if (bytes.length > 0 && bytes[0] !== UTF8_BOM) {
       try {
         // Item data (long base64 strings) is copied out of the bytes once, not decoded into a text first; on a
-        // route whose body carries item data, not copied at all (kept as slices of `bytes`).
-        if (request.routeOptions.config.itemData !== true) { done(null, parseJsonBytes(bytes)); return }
-        const standIn = standInData()
-        done(null, standIn.adopt(parseJsonBytes(bytes, { data: standIn.data }))); return
-      } catch {} // not JSON: the default parser says so, as it always does
+        // route whose body carries item data, not copied at all (kept as slices of `bytes`). Text that could poison
+        // a prototype, or holds an escape, goes to Fastify's own parser (secure-json-parse), which checks it.
+        if (request.routeOptions.config.itemData !== true) {
+          value = parseJsonBytes(bytes, { giveUpOn: NOT_PLAIN })
+        } else {
+          const standIn = standInData()
+          value = parseJsonBytes(bytes, { data: standIn.data, giveUpOn: NOT_PLAIN })
+          if (value !== NOT_PARSED) value = standIn.adopt(value)
+        }
+      } catch {
+        value = NOT_PARSED // not JSON: the default parser says so, as it always does
+      }
     }
-    json(request, bytes.toString('utf8'), done)
+    // `done` outside the try: what it runs must not be taken for a parse error (and `done` called twice).
+    if (value !== NOT_PARSED) done(null, value)
+    else json(request, bytes.toString('utf8'), done)
   }
 
   fastify.addHook('onRequest', async (request, reply) => {
@@ -273,6 +305,7 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     }
   })
   drain(fastify as unknown as FastifyInstance)
+  closeStalledReaders(fastify as unknown as FastifyInstance, options.sendStallMs ?? 120_000)
 
   await fastify.register(fp(app, { name: 'mailbox-gateway' }), {
     router: options.router,

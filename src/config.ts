@@ -56,6 +56,12 @@ export const EnvSchema = Type.Object({
   }),
   BODY_LIMIT_BYTES: Type.Integer({ default: 128 * 1024 * 1024, minimum: 1024, description: 'Largest request body.' }),
   REQUEST_TIMEOUT_MS: Type.Integer({ default: 300_000, minimum: 1000 }),
+  SEND_STALL_TIMEOUT_MS: Type.Integer({
+    default: 120_000,
+    minimum: 0,
+    description: 'A connection whose client has stopped reading its answer (bytes waiting, none taken) this long is ' +
+      'closed, freeing the answer; 0: never.'
+  }),
   UPSTREAM_DEADLINE_MS: Type.Integer({
     default: 120_000,
     minimum: 1000,

@@ -20,23 +20,46 @@ import { isAscii } from 'node:buffer'
  */
 const LIFT_FROM = 1024
 
+/** A raw control character (U+0000 to U+001F), which a JSON string may not hold unescaped (RFC 8259 section 7). */
+// eslint-disable-next-line no-control-regex -- the control characters are what is looked for
+const CONTROL = /[\x00-\x1f]/
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 
-/** How `parseJsonBytes` hands over long plain `data` strings. */
+/** How `parseJsonBytes` hands over long plain `data` strings, and what text makes it give up. */
 export interface JsonBytesOptions {
   /** Makes the value of a long plain `data` member from its bytes (a slice of the bytes parsed). */
   data?: (bytes: Buffer) => unknown
+  /**
+   * Spellings that, anywhere in the text outside the lifted strings (keys, short strings, the structure), make
+   * `parseJsonBytes` return `NOT_PARSED` instead of a value, so that the caller parses the text another way (the
+   * request parser: `__proto__`, `constructor`, `\u`, for Fastify's prototype-poisoning checks). The lifted strings
+   * are values of plain ASCII without a backslash: no spelling there can name a key or hide an escape, so they are
+   * not searched (on a body of item data, that is megabytes not scanned).
+   */
+  giveUpOn?: readonly string[]
 }
+
+/** What `parseJsonBytes` returns when the text holds one of `giveUpOn`: nothing was parsed. */
+export const NOT_PARSED: unique symbol = Symbol('not parsed')
 
 /**
  * The JSON value of `bytes` (UTF-8, no BOM), as `JSON.parse(bytes.toString('utf8'))` gives it, with long plain
  * strings copied out of the bytes once (see the module comment), and with `options.data` long plain `data`
- * values made from their bytes instead. Throws the SyntaxError `JSON.parse` throws for text that is not JSON.
+ * values made from their bytes instead; `NOT_PARSED` when the text outside the lifted strings holds one of
+ * `options.giveUpOn`. Throws the SyntaxError `JSON.parse` throws for text that is not JSON, with one exception:
+ * a `data` value handed over as bytes is not searched for raw control characters (that would be a pass over the
+ * megabytes of item data); item data is strict base64, which the service checks (src/base64.ts), so such a value
+ * fails as that item's 422 MBG_ERR_DATA_INVALID instead of the whole body's 400.
  * Text holding a `\u0000` escape (which marks the strings cut out) is parsed the usual way.
  */
 export function parseJsonBytes (bytes: Buffer, options: JsonBytesOptions = {}): unknown {
-  if (bytes.length < LIFT_FROM || bytes.indexOf('\\u0000') !== -1) return JSON.parse(bytes.toString('utf8'))
+  const giveUpOn = options.giveUpOn ?? []
+  const whole = (): unknown => {
+    const text = bytes.toString('utf8')
+    return giveUpOn.some((s) => text.includes(s)) ? NOT_PARSED : JSON.parse(text)
+  }
+  if (bytes.length < LIFT_FROM) return whole()
   const lifted: Buffer[] = []
   const parts: string[] = []
   let last = 0
@@ -56,13 +79,22 @@ export function parseJsonBytes (bytes: Buffer, options: JsonBytesOptions = {}): 
     }
     at = bytes.indexOf(QUOTE, end + 1)
   }
-  if (lifted.length === 0) return JSON.parse(bytes.toString('utf8'))
+  if (lifted.length === 0) return whole()
   parts.push(bytes.toString('utf8', last))
+  // A `\u0000` escape of the text's own would read as a marker. Lifted runs hold no backslash, so only the parts
+  // left can hold one (looked for there, not in the megabytes lifted); the same holds for `giveUpOn`.
+  const text = parts.filter((_, i) => i % 2 === 0)
+  if (text.some((part) => giveUpOn.some((s) => part.includes(s)))) return NOT_PARSED
+  if (text.some((part) => part.includes('\\u0000'))) return whole()
   const data = options.data
   return JSON.parse(parts.join(''), (key, value: unknown) => {
     if (typeof value !== 'string' || value.charCodeAt(0) !== 0) return value
     const run = lifted[Number(value.slice(1))]
-    return data !== undefined && key.length === 4 && key.toLowerCase() === 'data' ? data(run) : run.toString('latin1')
+    if (data !== undefined && key.length === 4 && key.toLowerCase() === 'data') return data(run)
+    const text = run.toString('latin1')
+    // RFC 8259 section 7: control characters must be escaped in a string; JSON.parse refuses them raw.
+    if (CONTROL.test(text)) throw new SyntaxError('Bad control character in string literal')
+    return text
   })
 }
 

@@ -120,6 +120,7 @@ const app = await buildGateway({
   maxExportAnswerBytes: env.MAX_EXPORT_ANSWER_BYTES,
   bodyLimit: env.BODY_LIMIT_BYTES,
   requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+  sendStallMs: env.SEND_STALL_TIMEOUT_MS,
   upstreamDeadlineMs: env.UPSTREAM_DEADLINE_MS,
   crossBackendImport: config.crossBackendImport ?? 'deny',
   underPressure: { maxEventLoopDelay: env.MAX_EVENT_LOOP_DELAY_MS },

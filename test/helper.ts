@@ -75,6 +75,10 @@ export interface BuildTestOptions {
   idempotency?: BuildOptions['idempotency']
   /** UPSTREAM_DEADLINE_MS (default: the gateway's). */
   upstreamDeadlineMs?: number
+  /** BuildOptions.sendStallMs (default here: the product's). */
+  sendStallMs?: number
+  /** BuildOptions.requestTimeoutMs (default here: the product's). */
+  requestTimeoutMs?: number
   /** Outlook throttling of the Graph simulator (default: Outlook's limits). */
   graphThrottling?: GraphThrottling
   /** Copy-job stores and settings (default: in memory, run in this process). */
@@ -124,6 +128,8 @@ export async function buildTestGateway (t: Test, options: BuildTestOptions = {})
     backendChecks: false,
     ...(options.idempotency !== undefined ? { idempotency: options.idempotency } : {}),
     ...(options.upstreamDeadlineMs !== undefined ? { upstreamDeadlineMs: options.upstreamDeadlineMs } : {}),
+    ...(options.sendStallMs !== undefined ? { sendStallMs: options.sendStallMs } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.jobs !== undefined ? { jobs: options.jobs } : {})
   })
   await app.ready()

@@ -90,11 +90,15 @@ export function importBodyBound (fastify: FastifyInstance, maxItems: number): pr
     const declared = Number(request.headers['content-length'])
     if (!Number.isFinite(declared) || declared <= 0) return payload
     const { mailbox } = request.params as { mailbox: string }
-    const limit = await fastify.mailboxService.importBodyLimit(mailbox, maxItems, request.caller)
-    if (limit === undefined || declared <= limit) return payload
+    const backendLimit = await fastify.mailboxService.importBodyLimit(mailbox, maxItems, request.caller)
+    if (backendLimit === undefined) return payload
+    // Never more than the body limit, which Fastify applies after this hook: the problem states what is taken.
+    const limit = Math.min(backendLimit, request.routeOptions.bodyLimit ?? fastify.initialConfig.bodyLimit ?? Infinity)
+    if (declared <= limit) return payload
     throw new TooLarge(`the request body is ${declared} bytes; an import into ${mailbox.slice(0, 320)} takes at ` +
       `most ${limit} (the larger of MAX_EXPORT_ANSWER_BYTES and one item of its backend's maxItemBytes as base64, ` +
-      'plus the items\' other fields): send fewer items per request, or items its backend takes')
+      'plus the items\' other fields, and at most BODY_LIMIT_BYTES): send fewer items per request, or items its ' +
+      'backend takes')
   }
 }
 

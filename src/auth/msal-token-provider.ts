@@ -107,10 +107,19 @@ export function createMsalTokenProvider (options: MsalTokenProviderOptions): Msa
   // The last token MSAL gave and until when MSAL's cache would give it again: MSAL's cache lookup (authority,
   // cache keys, a copy of the result) cost about 4 % of the gateway's CPU in a Graph export, one lookup per call.
   let held: { token: string, until: number } | undefined
+  // Acquisitions started, and the last forced one: an acquisition that started before a forced refresh (one whose
+  // token a backend just refused) must not put its token back as `held` when it ends after it.
+  let started = 0
+  let lastForced = 0
 
   return {
     async getToken (opts?: { forceRefresh?: boolean }): Promise<string> {
       if (opts?.forceRefresh !== true && held !== undefined && Date.now() < held.until) return held.token
+      const seq = ++started
+      if (opts?.forceRefresh === true) {
+        held = undefined
+        lastForced = seq
+      }
       const before = network.failureSeq
       let result
       try {
@@ -130,7 +139,7 @@ export function createMsalTokenProvider (options: MsalTokenProviderOptions): Msa
       if (result === null || result.accessToken === '') {
         throw new UpstreamAuth('the identity platform returned no access token')
       }
-      held = reuseUntil(result.accessToken, result.expiresOn, result.refreshOn)
+      if (seq >= lastForced) held = reuseUntil(result.accessToken, result.expiresOn, result.refreshOn)
       return result.accessToken
     },
     async close (): Promise<void> {

@@ -174,7 +174,8 @@ const MAX_BACKGROUND_BACKOFF_MS = 30_000
 
 interface Backend {
   queue: FairQueue
-  budgets: Array<{ budget: Budget, cost: (call: CallOptions) => number }>
+  /** `what`: the budget as problems name it ("request", "upload"). */
+  budgets: Array<{ budget: Budget, what: string, cost: (call: CallOptions) => number }>
   breaker: CircuitBreaker<[() => Promise<unknown>, CallOptions], unknown>
   openedAt?: number
 }
@@ -321,8 +322,9 @@ export class Policy {
         this.telemetry.paced({ backend: call.backend, reason: 'concurrency', seconds: queuedMs / 1000 })
       }
       let wait: number
+      let what = ''
       try {
-        wait = await this.spend(b, call)
+        ({ wait, what } = await this.spend(b, call))
       } catch (err) {
         release()
         throw err
@@ -332,7 +334,7 @@ export class Policy {
       const most = work !== undefined ? this.options.maxBackgroundDelayMs : this.options.maxInlineDelayMs
       if (waited.budgetMs + waited.throttledMs + wait > most) {
         this.stats.gaveUp++
-        throw annotate(new UpstreamThrottled(`the request budget of backend ${call.backend} for this mailbox is ` +
+        throw annotate(new UpstreamThrottled(`the ${what} budget of backend ${call.backend} for this mailbox is ` +
           `spent; it has room again in ${Math.ceil(wait / 1000)} s`), { retryAfterMs: wait })
       }
       await pause(wait, call.signal, work)
@@ -342,18 +344,18 @@ export class Policy {
   }
 
   /** Takes the call's cost from every budget: 0, or the ms until all have room (nothing taken then). */
-  private async spend (b: Backend, call: CallOptions): Promise<number> {
+  private async spend (b: Backend, call: CallOptions): Promise<{ wait: number, what: string }> {
     const taken: Array<{ budget: Budget, cost: number }> = []
-    for (const { budget, cost: costOf } of b.budgets) {
+    for (const { budget, what, cost: costOf } of b.budgets) {
       const cost = costOf(call)
       const wait = await budget.take(call.key, cost)
       if (wait > 0) {
         for (const t of taken) await t.budget.refund(call.key, t.cost)
-        return wait
+        return { wait, what }
       }
       taken.push({ budget, cost })
     }
-    return 0
+    return { wait: 0, what: '' }
   }
 
   private circuitOpen (backend: string): GatewayError {
@@ -375,11 +377,15 @@ export class Policy {
     const budgets: Backend['budgets'] = []
     const requests = pacing?.budgets?.requests
     if (requests !== undefined) {
-      budgets.push({ budget: this.budgetFactory(`${name}:requests`, requests), cost: () => 1 })
+      budgets.push({ budget: this.budgetFactory(`${name}:requests`, requests), what: 'request', cost: () => 1 })
     }
     const upload = pacing?.budgets?.uploadBytes
     if (upload !== undefined) {
-      budgets.push({ budget: this.budgetFactory(`${name}:uploadBytes`, upload), cost: (c) => c.cost?.uploadBytes ?? 0 })
+      budgets.push({
+        budget: this.budgetFactory(`${name}:uploadBytes`, upload),
+        what: 'upload (bytes)',
+        cost: (c) => c.cost?.uploadBytes ?? 0
+      })
     }
     b = { queue, budgets, breaker: breaker ?? this.breaker(name) }
     this.backends.set(name, b)

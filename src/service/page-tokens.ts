@@ -45,7 +45,10 @@ export class PageTokens {
 
   /** Returns the adapter cursor; throws MBG_ERR_BAD_REQUEST for anything not sealed for this scope by this key. */
   open (scope: string, token: string): string {
-    const raw = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url') : Buffer.alloc(0)
+    // A length of 4n+1 is no base64url text (the decoder would drop the last character): not a token sealed here.
+    const raw = /^[A-Za-z0-9_-]+$/.test(token) && token.length % 4 !== 1
+      ? Buffer.from(token, 'base64url')
+      : Buffer.alloc(0)
     if (raw.length >= NONCE + TAG) {
       try {
         const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, NONCE))

@@ -4,7 +4,7 @@
  * holding the marker escape), and refuses what JSON.parse refuses.
  */
 import t from 'tap'
-import { itemData, parseJsonBytes, standInData } from '../../src/json-bytes.js'
+import { itemData, NOT_PARSED, parseJsonBytes, standInData } from '../../src/json-bytes.js'
 import { isStrictBase64 } from '../../src/base64.js'
 
 const big = 'QUJD'.repeat(50_000)
@@ -14,6 +14,9 @@ t.test('the value JSON.parse gives', async (t) => {
     { items: [{ folderId: 'inbox', mode: 'create', data: big }, { folderId: 'x"y\\', data: `${big}AA==` }] },
     { value: [{ itemId: 'a\\"b', data: big, changeKey: 'ü' }], s: 'é'.repeat(70_000), t: 'a\\'.repeat(40_000) },
     { x: `\u0000${big}`, y: big },
+    // A short string that reads like a marker: it must stay itself, not become a lifted string.
+    { a: '\u00000', data: big },
+    [big, '\u00000', { k: '\u00001' }, `${big}=`],
     [big, 'short', { k: big }, `"${big}"`],
     { ['K'.repeat(70_000)]: big },
     { small: 'no long string at all' },
@@ -32,6 +35,11 @@ t.test('what JSON.parse refuses', async (t) => {
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}`)), SyntaxError)
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}",}`)), SyntaxError)
   t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}" "b"}`)), SyntaxError)
+  // Raw control characters in a long string (JSON.parse: "Bad control character").
+  for (const c of ['\n', '\u0000', '\t', '\u001f']) {
+    t.throws(() => parseJsonBytes(Buffer.from(`{"a":"${big}${c}${big}"}`)), SyntaxError, JSON.stringify(c))
+    t.throws(() => parseJsonBytes(Buffer.from(`{"data":"${big}${c}"}`)), SyntaxError, `data: ${JSON.stringify(c)}`)
+  }
 })
 
 t.test('long data values as bytes: slices of the bytes parsed, not copies', async (t) => {
@@ -58,4 +66,13 @@ t.test('stand-ins through validation, swapped back for the bytes', async (t) => 
   t.equal(itemData(body, c), 'QUJD', 'text stays text')
   t.equal(itemData({}, a), a, 'a stand-in of another body is not swapped')
   t.notOk(isStrictBase64(a), 'a stand-in left in place is not base64 (refused as item data)')
+})
+
+t.test('giveUpOn: NOT_PARSED when the text around the lifted strings holds a spelling', async (t) => {
+  const giveUpOn = ['__proto__', 'constructor', '\\u']
+  for (const text of [`{"__proto__":{"a":1},"d":"${big}"}`, `{"d":"${big}","k":"\\u0041"}`, '{"constructor":1}']) {
+    t.equal(parseJsonBytes(Buffer.from(text), { giveUpOn }), NOT_PARSED, text.slice(0, 40))
+  }
+  const text = `{"d":"constructor${big}","e":"__proto__${big}"}`
+  t.same(parseJsonBytes(Buffer.from(text), { giveUpOn }), JSON.parse(text), 'spelled inside lifted values only')
 })

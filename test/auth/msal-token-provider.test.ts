@@ -131,6 +131,28 @@ t.test('a held token is given without asking MSAL until MSAL would renew it', as
   t.equal(shortSim.stats.tokensIssued, issued + 2, 'and it asks the token endpoint every time')
 })
 
+t.test('an acquisition that ends after a forced refresh does not put its older token back', async (t) => {
+  const original = ConfidentialClientApplication.prototype.acquireTokenByClientCredential
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  let first = true
+  ConfidentialClientApplication.prototype.acquireTokenByClientCredential = async function (request) {
+    const result = await original.call(this, request)
+    // The first unforced acquisition ends only after the forced one.
+    if (first && request.skipCache !== true) { first = false; await gate }
+    return result
+  }
+  t.teardown(() => { ConfidentialClientApplication.prototype.acquireTokenByClientCredential = original })
+
+  const p = provider(t)
+  const slow = p.getToken()
+  const fresh = await p.getToken({ forceRefresh: true })
+  release()
+  const old = await slow
+  t.not(old, fresh, 'the slow acquisition got the token the forced one replaced')
+  t.equal(await p.getToken(), fresh, 'the token held is the forced refresh\'s')
+})
+
 t.test('wrong secret -> MBG_ERR_BACKEND_MISCONFIGURED naming clientSecret, AADSTS code, secret hidden', async (t) => {
   const wrong = 'definitely-Wrong~secret-4242'
   const p = provider(t, { clientSecret: wrong, settings: { backend: 'exo', path: 'backends.exo' } })

@@ -138,7 +138,8 @@ t.test('budgets through the policy: a wait beyond maxInlineDelayMs is 503 THROTT
     const job = async (): Promise<void> => { sent++ }
     await policy.run(call('A', { cost: { uploadBytes: 600 } }), job)
     await t.rejects(policy.run(call('A', { cost: { uploadBytes: 600 } }), job),
-      { code: 'MBG_ERR_UPSTREAM_THROTTLED', statusCode: 503, retryAfter: Number })
+      { code: 'MBG_ERR_UPSTREAM_THROTTLED', statusCode: 503, retryAfter: Number, message: /the upload \(bytes\) budget/ },
+      'the problem names the budget that is spent')
     t.equal(sent, 1, 'the call over budget was not sent')
     await policy.run(call('B', { cost: { uploadBytes: 600 } }), job)
     await policy.run(call('A', { cost: { uploadBytes: 300 } }), job)

@@ -4,7 +4,6 @@
  * (auxiliary archives answer 308), one forced token refresh on 401, and transport
  * failures mapped to MBG_ERR_* errors annotated for the retry policy.
  */
-import { Readable } from 'node:stream'
 import { createSecureContext, rootCertificates } from 'node:tls'
 import { Agent, request, type Dispatcher } from 'undici'
 import type { Logger } from 'pino'
@@ -19,7 +18,7 @@ import { redactUrl } from '../../redact.js'
 import { CallTimeout } from '../call-timeout.js'
 import { capOf, DEFAULT_ANSWER_CAPS, readCappedBytes, type AnswerCaps } from '../../upstream/answer.js'
 import { parseJsonBytes } from '../../json-bytes.js'
-import type { PiecedBody } from '../../upstream/pieced-body.js'
+import { sendable, type PiecedBody } from '../../upstream/pieced-body.js'
 
 export interface RawResponse {
   status: number
@@ -101,12 +100,10 @@ export class GraphHttp {
     const started = Date.now()
     let res: Dispatcher.ResponseData
     try {
+      const out = body !== undefined ? sendable(body, headers) : { headers }
       res = await request(url, {
         method: method as Dispatcher.HttpMethod,
-        headers: typeof body === 'object' ? { ...headers, 'content-length': String(body.bytes) } : headers,
-        ...(body !== undefined
-          ? { body: typeof body === 'object' ? body.whole ?? Readable.from(body.pieces()) : body }
-          : {}),
+        ...out,
         dispatcher: this.agent,
         signal: timeout.signal
       })

@@ -146,3 +146,19 @@ t.test('a big run after a text ">" is put back in its place; U+0001 is refused',
     t.throws(() => parseXml(Buffer.from(doc, 'utf8')), /U\+0001/)
   }
 })
+
+t.test('text with a > every few hundred bytes and no < for megabytes: read whole; later runs lifted', async (t) => {
+  // Each '<' is searched for once: the search for the next run goes on after it, whatever the text before it.
+  const gts = `${'a'.repeat(511)}&gt;`.repeat(4096) // 2 MB of text whose '>' are written as references
+  const raw = `${'a'.repeat(511)}>`.repeat(4096) // the same with raw '>' (allowed in XML text)
+  for (const length of [1023, 1024, 1025, 5000]) {
+    const run = 'QUJD'.repeat(Math.ceil(length / 4)).slice(0, length)
+    for (const [name, text] of [['references', gts], ['raw', raw]]) {
+      const doc = Buffer.from(`<m:R xmlns:m="${M}"><m:T>${text}</m:T><m:Data>${run}</m:Data></m:R>`, 'utf8')
+      const tree = parseXml(doc)
+      t.equal(tree.children[0].text, text.replace(/&gt;/g, '>'), `${name}, ${length}: the long text whole`)
+      t.equal(tree.children[1].text, run, `${name}, ${length}: the run after it whole`)
+      t.equal(tree.children[1].bytes !== undefined, length >= 1024, `${name}, ${length}: lifted from 1,024 bytes`)
+    }
+  }
+})

@@ -74,8 +74,8 @@ t.test('well-formed documents that look unusual are read', async (t) => {
 })
 
 t.test('big text runs are read whole, wherever they fall', async (t) => {
-  // Runs are lifted out of the document before parsing when they are 16384 units or more long.
-  for (const length of [16383, 16384, 16385, 32767, 32768, 50000]) {
+  // Runs are lifted out of the document before parsing when they are 1,024 units (BIG_TEXT) or more long.
+  for (const length of [1023, 1024, 1025, 2047, 2048, 16384, 50000]) {
     for (const before of [0, 1, 9000, 16380]) {
       const run = 'QUJD'.repeat(Math.ceil(length / 4)).slice(0, length)
       const doc = `<m:R xmlns:m="${M}"><m:Pad>${'x'.repeat(before)}</m:Pad><m:Data>${run}</m:Data>` +

@@ -367,16 +367,23 @@ interface Searchable<T> {
  */
 function bigRuns<T> (doc: Searchable<T>, lt: T, gt: T): Array<[number, number]> {
   const runs: Array<[number, number]> = []
+  let end = 0
   for (let at = BIG_TEXT; at < doc.length; at += BIG_TEXT) {
     const next = doc.indexOf(lt, at)
     if (next === -1) break
-    // The run holding `at` starts after the last '>' before its end: it never holds a '>' (one in text, or in an
-    // attribute value, a comment or a CDATA section, starts the run after it; the rest is put back by `convert`).
+    // The only run that can end between `at` and `next` ends at `next` (no '<' lies between them), so whether it
+    // is taken or not, the search goes on after `next`: each '<' is found once, whatever the text between (a
+    // search that went on from `at` + BIG_TEXT found the same far '<' again and again: quadratic in an answer
+    // with a '>' every few hundred bytes and no '<').
+    // The run starts after the last '>' before its end: it never holds a '>' (one in text, or in an attribute
+    // value, a comment or a CDATA section, starts the run after it; the rest is put back by `convert`), nor the
+    // '<' that ended the run before it.
     const start = doc.lastIndexOf(gt, next - 1) + 1
-    if (start > 0 && start <= at && next - start >= BIG_TEXT) {
+    if (start > 0 && start > end && next - start >= BIG_TEXT) {
       runs.push([start, next])
-      at = next - (next % BIG_TEXT)
+      end = next
     }
+    at = next - (next % BIG_TEXT)
   }
   return runs
 }
