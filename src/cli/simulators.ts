@@ -73,7 +73,14 @@ try {
 }
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2))
-const sims = await startSimulators({ logger, ports, ...(faults !== undefined ? { faults } : {}) })
+let sims: Awaited<ReturnType<typeof startSimulators>>
+try {
+  sims = await startSimulators({ logger, ports, ...(faults !== undefined ? { faults } : {}) })
+} catch (err) {
+  // A port in use (EADDRINUSE) or not allowed (EACCES): one line naming it, not a stack trace.
+  process.stderr.write(`simulators: cannot start: ${(err as Error).message}\n`)
+  process.exit(1)
+}
 const dir = mkdtempSync(join(tmpdir(), 'mbg-sim-'))
 const caFile = join(dir, 'simulators-ca.pem')
 writeFileSync(caFile, sims.ca)

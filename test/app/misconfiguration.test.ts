@@ -125,12 +125,38 @@ async function settledReadiness (gw: Gateway): Promise<Answer> {
   })
 }
 
-const ports = {
-  ews: await freePort(), identity: await freePort(), graph: await freePort(), graphImport: await freePort()
+type SimPorts = Record<'ews' | 'identity' | 'graph' | 'graphImport', number>
+
+/**
+ * `npm run sim` on four ports found free. Another test may take one between the probe and the bind: then the
+ * simulators exit (EADDRINUSE) and are started again on new ports, at most three times.
+ */
+async function startSimulators (): Promise<{ ports: SimPorts, sim: Started, info: SimInfo }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = {
+      ews: await freePort(), identity: await freePort(), graph: await freePort(), graphImport: await freePort()
+    }
+    const sim = start(t, ['src/cli/simulators.ts', '--ews-port', String(ports.ews), `--graph-port=${ports.graph}`],
+      cleanEnv({ SIM_IDENTITY_PORT: String(ports.identity), SIM_GRAPH_IMPORT_PORT: String(ports.graphImport) }))
+    // The first line that is the printed configuration: a warning Node or a library writes may come first.
+    const info = await waitFor('the simulators', () => {
+      if (sim.child.exitCode !== null) return null
+      for (const line of sim.lines) {
+        try {
+          const parsed = JSON.parse(line) as Partial<SimInfo>
+          if (parsed.ews !== undefined && parsed.gatewayConfig !== undefined) return parsed as SimInfo
+        } catch {}
+      }
+      return undefined
+    })
+    if (info !== null) return { ports, sim, info }
+    if (attempt === 3 || !sim.lines.some((l) => l.includes('EADDRINUSE'))) {
+      throw new Error(`the simulators exited ${sim.child.exitCode}:\n${sim.lines.join('\n')}`)
+    }
+  }
 }
-const sim = start(t, ['src/cli/simulators.ts', '--ews-port', String(ports.ews), `--graph-port=${ports.graph}`],
-  cleanEnv({ SIM_IDENTITY_PORT: String(ports.identity), SIM_GRAPH_IMPORT_PORT: String(ports.graphImport) }))
-const info = JSON.parse(await waitFor('the simulators', () => sim.lines[0])) as SimInfo
+
+const { ports, sim, info } = await startSimulators()
 const mailbox = (backend: string): string =>
   info.gatewayConfig.mailboxes.find((m) => m.backend === backend)?.address ?? ''
 const graphBackend = Object.entries(info.gatewayConfig.backends).find(([, b]) => b.type === 'graph')?.[0] ?? ''

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { createServer } from 'node:net'
 import { Agent, request } from 'undici'
 import { persist } from '../helpers/logs.js'
 import { startTs, waitForOutput } from '../helpers/process.js'
@@ -56,4 +57,18 @@ t.test('`npm run sim` prints one JSON line whose URLs and credentials work', asy
 
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'stops cleanly on SIGTERM')
+})
+
+t.test('`npm run sim` on a port in use: one line naming it, exit 1, no stack trace', async (t) => {
+  const taken = createServer()
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { taken.close() })
+  const { port } = taken.address() as { port: number }
+  const child = startTs('src/cli/simulators.ts', ['--ews-port', String(port)])
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  let err = ''
+  child.stderr.on('data', (c: Buffer) => { err += c.toString() })
+  t.equal(await exited, 1)
+  t.match(err, new RegExp(`^simulators: cannot start: listen EADDRINUSE: .*:${port}\\n$`))
+  t.notMatch(err, /\n\s+at /, 'no stack trace')
 })

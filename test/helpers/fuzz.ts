@@ -727,11 +727,18 @@ function render (d: Draft, cred: Credential, opName?: string, url?: string): Fuz
   const writes = ['POST', 'PATCH', 'DELETE'].includes(method) &&
     spellings.some((p) => operationOf(method, p)?.writes === true || OPERATIONS.some((o) => o.writes &&
       o.method === method && new RegExp(`^${o.template.replace(/\{[^}]+\}/g, '[^/]*')}`).test(p)))
+  // The body and headers are judged by the operation the request reaches, which is not the one it was drawn from
+  // when a suffix moves it (`…/folders/{f}/items/%2e%2e/%2e%2e` reaches the folder create): refused only if
+  // every writing operation it can reach refuses them.
+  const reached = [...new Set(spellings.map((p) => operationOf(method, p)).filter((o) => o?.writes === true))]
+  const judges = reached.length > 0 ? reached as Operation[] : [d.op]
   const jsonType = /json/i.test(String(headers['content-type'] ?? 'application/json'))
-  const bodyIsRefused = d.op.body !== undefined && jsonType && bodyRefused(d.op, payload)
+  const bodyIsRefused = d.body !== undefined && jsonType &&
+    judges.every((o) => o.body !== undefined && bodyRefused(o, payload))
   // A bad Idempotency-Key or a refused content type, as finally sent, is refused before anything is written.
   const key = headers['idempotency-key']
-  const keyRefused = key !== undefined && d.op.headers.some((h) => h.name.toLowerCase() === 'idempotency-key') &&
+  const keyRefused = key !== undefined &&
+    judges.every((o) => o.headers.some((h) => h.name.toLowerCase() === 'idempotency-key')) &&
     BAD_IDEMPOTENCY_KEYS.some((k) => JSON.stringify(k) === JSON.stringify(key))
   const typeRefused = d.body !== undefined && REFUSED_CONTENT_TYPES.includes(String(headers['content-type']))
   const safe = !writes || d.refused || keyRefused || typeRefused || bodyIsRefused || cred.refused ||
