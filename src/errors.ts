@@ -103,7 +103,7 @@ export const ChangeKeyConflict = createError<[string]>(
 export const AccessDenied = createError<[string]>('MBG_ERR_ACCESS_DENIED', 'Access denied: %s', 403)
 export const DataInvalid = createError<[string]>(
   'MBG_ERR_DATA_INVALID',
-  'Item data is not a valid full-fidelity stream: %s',
+  'Item data is not valid: %s',
   422
 )
 export const DataIncompatible = createError<[string]>(

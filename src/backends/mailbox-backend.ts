@@ -206,7 +206,7 @@ export interface BackendCapabilities {
    */
   readonly classlessFolders?: Capability
   /**
-   * The formats beyond the full-fidelity stream (issue "formats"; README "Formats"): for each format, direction and
+   * The formats beyond the full-fidelity stream (README "Formats"): for each format, direction and
    * item kind, whether the backend has a documented way. `mime`: .eml (message/rfc822, RFC 5322/2045), .ics
    * (text/calendar, RFC 5545), .vcf (text/vcard, RFC 6350). `json`: the property set (src/schemas/item-properties.ts).
    * The service refuses a combination that is not supported with 501 MBG_ERR_NOT_SUPPORTED and this reason, before

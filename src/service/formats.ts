@@ -1,5 +1,5 @@
 /**
- * The formats beyond the full-fidelity stream (issue "formats"; README "Formats: MIME and property sets"), over the
+ * The formats beyond the full-fidelity stream (README "Formats: MIME and property sets"), over the
  * port's getItemMime, getItemProperties, createItemFromMime and createItemFromProperties:
  *
  * - `mime`: a message as .eml (message/rfc822, RFC 5322 with MIME, RFC 2045), a calendar item as .ics (text/calendar,

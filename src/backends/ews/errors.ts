@@ -251,7 +251,7 @@ function build (answer: Answer, code: string, ctx: CodeContext): GatewayError {
     case 'MBG_ERR_FOLDER_PROTECTED': return new FolderProtected(ctx.subject)
     case 'MBG_ERR_BAD_REQUEST':
       return new BadRequest(`the backend refuses the folder name ${JSON.stringify(ctx.name ?? '')}`)
-    case 'MBG_ERR_DATA_INVALID': return new DataInvalid(ctx.subject)
+    case 'MBG_ERR_DATA_INVALID': return new DataInvalid(`${ctx.subject}: the backend refuses it (${code})`)
     case 'MBG_ERR_TOO_LARGE': return new TooLarge(ctx.subject)
     case 'MBG_ERR_QUOTA_EXCEEDED': return new QuotaExceeded(ctx.address)
     case 'MBG_ERR_UPSTREAM_THROTTLED': return new UpstreamThrottled(`EWS ${code}`)

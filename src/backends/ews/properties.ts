@@ -39,6 +39,7 @@
  * - status, percentComplete, startDateTime, dueDateTime, completedDateTime: t:Status, t:PercentComplete,
  *   t:StartDate, t:DueDate, t:CompleteDate.
  */
+import { DISTINGUISHED_PROPERTY_SETS, EWS_RESPONSE_TYPES } from '../../protocol/ews-properties.js'
 import { findIana, findWindows } from 'windows-iana'
 import { isStrictBase64 } from '../../base64.js'
 import { BadRequest, DataIncompatible, NotSupported, UpstreamBadResponse } from '../../errors.js'
@@ -81,23 +82,6 @@ const CLASS_OF_KIND: Readonly<Record<ItemKind, string>> = {
 }
 
 // ------------------------------------------------------------------ extended properties
-
-/**
- * The GUIDs of EWS's distinguished property sets (types.xsd DistinguishedPropertySetType; [MS-OXPROPS] 1.3.2):
- * Exchange may name a set by this name in an answer where the request gave its GUID.
- */
-const DISTINGUISHED_SETS: Readonly<Record<string, string>> = {
-  Meeting: '6ed8da90-450b-101b-98da-00aa003f1305',
-  Appointment: '00062002-0000-0000-c000-000000000046',
-  Common: '00062008-0000-0000-c000-000000000046',
-  PublicStrings: '00020329-0000-0000-c000-000000000046',
-  Address: '00062004-0000-0000-c000-000000000046',
-  InternetHeaders: '00020386-0000-0000-c000-000000000046',
-  CalendarAssistant: '11000e07-b51b-40d6-af21-caa85edab1d0',
-  UnifiedMessaging: '4442858e-a9e3-4e80-b900-317a210cc15b',
-  Task: '00062003-0000-0000-c000-000000000046',
-  Sharing: '00062040-0000-0000-c000-000000000046'
-}
 
 /** A PropertyTag (hex `0x0E07` or decimal, types.xsd PropertyTagType) as a number, or undefined. */
 function tagNumber (value: string | undefined): number | undefined {
@@ -163,7 +147,7 @@ function answerIdentity (uri: XmlNode): string | undefined {
     return tag === undefined ? undefined : identity({ tag, type: a.PropertyType })
   }
   const set = a.PropertySetId?.toLowerCase() ?? (a.DistinguishedPropertySetId !== undefined
-    ? own(DISTINGUISHED_SETS, a.DistinguishedPropertySetId)
+    ? own(DISTINGUISHED_PROPERTY_SETS, a.DistinguishedPropertySetId)
     : undefined)
   if (set === undefined) return undefined
   if (a.PropertyName !== undefined) return identity({ set, name: a.PropertyName, type: a.PropertyType })
@@ -226,14 +210,6 @@ const TASK_STATUS = {
   Completed: 'completed',
   WaitingOnOthers: 'waitingOnOthers',
   Deferred: 'deferred'
-} as const
-const RESPONSE_TYPE = {
-  Unknown: 'none',
-  Organizer: 'organizer',
-  Tentative: 'tentativelyAccepted',
-  Accept: 'accepted',
-  Decline: 'declined',
-  NoResponseReceived: 'notResponded'
 } as const
 
 /** Reads one item element into ItemProperties, as the mapping above says. */
@@ -412,7 +388,7 @@ function readAppointment (r: Reader): void {
       attendees.push({
         ...who,
         type,
-        ...(response !== undefined ? { response: enumOf(response, RESPONSE_TYPE, 'ResponseType') } : {})
+        ...(response !== undefined ? { response: enumOf(response, EWS_RESPONSE_TYPES, 'ResponseType') } : {})
       })
     }
   }

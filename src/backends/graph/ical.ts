@@ -10,7 +10,7 @@
 import ICAL from 'ical.js'
 import { UpstreamBadResponse } from '../../errors.js'
 import { recipientOf, utcOf } from './outlook-json.js'
-import { ianaZone, wallClock } from './time-zones.js'
+import { ianaZone, wallClock } from '../../protocol/time-zones.js'
 
 type Json = Record<string, unknown>
 

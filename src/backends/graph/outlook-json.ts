@@ -10,7 +10,7 @@ import { DataInvalid, NotSupported, TooLarge, UpstreamBadResponse } from '../../
 import { isDateTime } from '../answers.js'
 import type { ItemProperties } from '../mailbox-backend.js'
 import type { ExtendedPropertyT } from '../../schemas/item-properties.js'
-import { ianaZone, instantOf, wallClock } from './time-zones.js'
+import { ianaZone, instantOf, wallClock } from '../../protocol/time-zones.js'
 
 type Json = Record<string, unknown>
 type Recipient = NonNullable<ItemProperties['from']>

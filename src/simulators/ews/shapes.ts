@@ -2,6 +2,7 @@
  * FolderShape / ItemShape handling and rendering of folders and items with
  * the requested properties, in schema order.
  */
+import { DISTINGUISHED_PROPERTY_SETS } from '../../protocol/ews-properties.js'
 import type { MailboxStore, StoreFolder, StoreItem } from '../store/store.js'
 import { EwsFault } from './errors.js'
 import { NS, child, childrenNamed, required, type XmlEl } from './xml.js'
@@ -43,20 +44,6 @@ export interface ExtendedField {
 
 /** PidTagSearchKey ([MS-OXPROPS] 2.1017): property id 0x300B, PT_BINARY. */
 export const SEARCH_KEY_TAG = 0x300b
-
-/** DistinguishedPropertySetType values → property set GUIDs ([MS-OXPROPS] 1.3.2). */
-export const DISTINGUISHED_PROPERTY_SETS: Record<string, string> = {
-  Meeting: '6ed8da90-450b-101b-98da-00aa003f1305',
-  Appointment: '00062002-0000-0000-c000-000000000046',
-  Common: '00062008-0000-0000-c000-000000000046',
-  PublicStrings: '00020329-0000-0000-c000-000000000046',
-  Address: '00062004-0000-0000-c000-000000000046',
-  InternetHeaders: '00020386-0000-0000-c000-000000000046',
-  CalendarAssistant: '11000e07-b51b-40d6-af21-caa85edab1d0',
-  UnifiedMessaging: '4442858e-a9e3-4e80-b900-317a210cc15b',
-  Task: '00062003-0000-0000-c000-000000000046',
-  Sharing: '00062040-0000-0000-c000-000000000046'
-}
 
 /** A PropertyTag attribute value (PropertyTagType: hex `0x3fa4` or decimal 0–65535); undefined when malformed. */
 function parsePropertyTag (value: string | undefined): number | undefined {

@@ -19,7 +19,7 @@ import { badRequest, notFound, type GraphError } from './http.js'
 import { isoDate } from './ids.js'
 import { entryIdOf, restIdOf } from './outlook-ids.js'
 import { normalizePropId } from './serialize.js'
-import { graphDateTime, ianaZone, instantOf } from './time-zones.js'
+import { graphDateTime, ianaZone, instantOf } from '../../protocol/time-zones.js'
 
 type Json = Record<string, unknown>
 

@@ -32,7 +32,7 @@ import {
 } from './outlook-json.js'
 import { parseExpand, parseSelect } from './serialize.js'
 import { findUser } from './settings.js'
-import { ianaZone } from './time-zones.js'
+import { ianaZone } from '../../protocol/time-zones.js'
 
 /** Application permissions per endpoint (least privileged first, as each API page lists them). */
 export const OUTLOOK_ROLES = {

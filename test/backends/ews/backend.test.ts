@@ -330,7 +330,7 @@ t.test('per-item errors: malformed ids, unknown items, bad input', async (t) => 
   t.match(messages[2], 'import item 2')
   t.equal(
     messages[3],
-    'Item data is not a valid full-fidelity stream: import item 3',
+    'Item data is not valid: import item 3: the backend refuses it (ErrorCorruptData)',
     'the server rejected it: the message names the input position'
   )
   t.equal(messages[4], `Folder ${unknownFolder} not found`, 'a missing folder is named')

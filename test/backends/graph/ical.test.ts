@@ -9,7 +9,7 @@ import { contactToVCard, eventToICalendar } from '../../../src/backends/graph/ic
 import {
   contactCreateBody, eventCreateBody, eventProperties, messageCreateBody
 } from '../../../src/backends/graph/outlook-json.js'
-import { ianaZone, instantOf, wallClock } from '../../../src/backends/graph/time-zones.js'
+import { ianaZone, instantOf, wallClock } from '../../../src/protocol/time-zones.js'
 
 const vevent = (ics: Buffer): ICAL.Component =>
   new ICAL.Component(ICAL.parse(ics.toString('utf8'))).getFirstSubcomponent('vevent') as ICAL.Component

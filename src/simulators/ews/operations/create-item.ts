@@ -14,6 +14,7 @@
  * meeting invitations to attendees (SendOnlyToAll, SendToAllAndSaveCopy) answer ErrorMessageSubmissionBlocked;
  * SaveOnly and SendToNone store the item.
  */
+import { EWS_RESPONSE_TYPES } from '../../../protocol/ews-properties.js'
 import { isStrictBase64 } from '../../../base64.js'
 import {
   itemContentMessage, newGlobalObjectId, uidFromGlobalObjectId, type ContentAttachment, type ContentAttendee,
@@ -76,22 +77,14 @@ function recipients (el: XmlEl, local: string, type: ContentRecipient['type']): 
     .map((a) => ({ ...a, type }))
 }
 
-const RESPONSES: Record<string, ContentAttendee['response']> = {
-  Unknown: 'none',
-  Organizer: 'organizer',
-  Tentative: 'tentativelyAccepted',
-  Accept: 'accepted',
-  Decline: 'declined',
-  NoResponseReceived: 'notResponded'
-}
-
 function attendees (el: XmlEl, local: string, type: ContentAttendee['type']): ContentAttendee[] {
   const list = child(el, NS.t, local)
   if (list === undefined) return []
   return childrenNamed(list, NS.t, 'Attendee').flatMap((a) => {
     const mailbox = address(child(a, NS.t, 'Mailbox'))
     if (mailbox === undefined) return []
-    const response = RESPONSES[textOf(a, 'ResponseType')?.trim() ?? '']
+    const responses: Readonly<Record<string, ContentAttendee['response']>> = EWS_RESPONSE_TYPES
+    const response = responses[textOf(a, 'ResponseType')?.trim() ?? '']
     return [{ ...mailbox, type, ...(response !== undefined ? { response } : {}) }]
   })
 }
