@@ -7,14 +7,11 @@ import { loopbackCertificate } from '../../../src/simulators/tls.js'
 import { startIdentitySimulator } from '../../../src/simulators/identity/index.js'
 import { startGraphSimulator } from '../../../src/simulators/graph/index.js'
 import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from '../../../src/simulators/store/seed.js'
-import { createMsalTokenProvider } from '../../../src/auth/msal-token-provider.js'
 import { Policy } from '../../../src/backends/policy.js'
-import { createGraphBackend } from '../../../src/backends/graph/index.js'
-import { graphConfig } from '../../helpers/backends.js'
+import { graphBackendOn } from '../../helpers/backends.js'
 import {
   WELL_KNOWN_FOLDERS,
   type Folder,
-  type MailboxBackend,
   type MailboxRef
 } from '../../../src/backends/mailbox-backend.js'
 import { decodeCursor, encodeCursor } from '../../../src/backends/graph/cursor.js'
@@ -63,22 +60,9 @@ t.test('graph adapter over identity + MSAL + Graph simulators', async (t) => {
   t.teardown(async () => await graph.close())
 
   const policy = new Policy({ baseDelayMs: 20, maxInlineDelayMs: 3000 })
-  const make = (app: typeof APP,
-    name = 'graph'): { backend: MailboxBackend, tokens: ReturnType<typeof createMsalTokenProvider> } => {
-    const config = graphConfig(name, {
-      tenantId: DEMO_TENANT_ID,
-      clientId: app.clientId,
-      clientSecret: app.clientSecret,
-      authorityHost: `https://${identity.host}`,
-      graphUrl: graph.url,
-      allowedImportHosts: [new URL(graph.importOrigin).host],
-      pageSize: 50
-    }, { ca: tls.ca })
-    const tokens = createMsalTokenProvider({ ...config.oauth, logger })
-    const backend = createGraphBackend(config, { policy, logger, tokenProvider: tokens })
-    t.teardown(async () => { await backend.close(); await tokens.close() })
-    return { backend, tokens }
-  }
+  const chain = { identityHost: identity.host, graph, ca: tls.ca, policy, logger }
+  const make = (app: typeof APP, name = 'graph'): ReturnType<typeof graphBackendOn> =>
+    graphBackendOn(t, chain, app, name)
   const { backend, tokens } = make(APP)
   const carol = ref('carol')
 

@@ -11,11 +11,9 @@ import { loopbackCertificate } from '../../../src/simulators/tls.js'
 import { startIdentitySimulator } from '../../../src/simulators/identity/index.js'
 import { startGraphSimulator } from '../../../src/simulators/graph/index.js'
 import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from '../../../src/simulators/store/seed.js'
-import { createMsalTokenProvider } from '../../../src/auth/msal-token-provider.js'
 import { Policy } from '../../../src/backends/policy.js'
-import { createGraphBackend } from '../../../src/backends/graph/index.js'
 import type { MailboxRef } from '../../../src/backends/mailbox-backend.js'
-import { graphConfig } from '../../helpers/backends.js'
+import { graphBackendOn } from '../../helpers/backends.js'
 import { captureLogs } from '../../helpers/logs.js'
 import { collect, exportItemsVia } from '../../helpers/service.js'
 
@@ -86,18 +84,8 @@ t.test('exportItems chunks run concurrently within the caps, results in request 
   // Caps: 3 calls a request (the app's), of which the policy lets 2 at once reach one mailbox.
   const policy = new Policy({ concurrency: 2, baseDelayMs: 20 })
   t.teardown(() => { policy.close() })
-  const config = graphConfig('graph', {
-    tenantId: DEMO_TENANT_ID,
-    clientId: APP.clientId,
-    clientSecret: APP.clientSecret,
-    authorityHost: `https://${identity.host}`,
-    graphUrl: graph.url,
-    allowedImportHosts: [new URL(graph.importOrigin).host],
-    appConcurrency: 3
-  }, { ca: tls.ca })
-  const tokens = createMsalTokenProvider({ ...config.oauth, logger })
-  const backend = createGraphBackend(config, { policy, logger, tokenProvider: tokens })
-  t.teardown(async () => { await backend.close(); await tokens.close() })
+  const chain = { identityHost: identity.host, graph, ca: tls.ca, policy, logger }
+  const { backend } = graphBackendOn(t, chain, APP, 'graph', { appConcurrency: 3 })
 
   // Resolved, as the gateway's mailbox registry hands it over: no discovery call per export.
   const carol: MailboxRef = {

@@ -14,11 +14,9 @@ import { startGraphSimulator } from '../../../src/simulators/graph/index.js'
 import { seedDemoTenant, DEMO_MAILBOXES, DEMO_TENANT_ID } from '../../../src/simulators/store/seed.js'
 import { readItemContent, type ItemContent } from '../../../src/simulators/store/content.js'
 import type { StoreItem } from '../../../src/simulators/store/store.js'
-import { createMsalTokenProvider } from '../../../src/auth/msal-token-provider.js'
 import { Policy } from '../../../src/backends/policy.js'
-import { createGraphBackend } from '../../../src/backends/graph/index.js'
 import type { ItemProperties, MailboxBackend, MailboxRef } from '../../../src/backends/mailbox-backend.js'
-import { graphConfig } from '../../helpers/backends.js'
+import { graphBackendOn } from '../../helpers/backends.js'
 import { captureLogs } from '../../helpers/logs.js'
 
 const GRAPH = 'https://graph.microsoft.com'
@@ -50,21 +48,8 @@ t.test('MIME and property sets on Graph mailboxes', async (t) => {
   })
   t.teardown(async () => await graph.close())
   const policy = new Policy({ baseDelayMs: 20, maxInlineDelayMs: 3000 })
-  const make = (app: typeof APP, name: string): MailboxBackend => {
-    const config = graphConfig(name, {
-      tenantId: DEMO_TENANT_ID,
-      clientId: app.clientId,
-      clientSecret: app.clientSecret,
-      authorityHost: `https://${identity.host}`,
-      graphUrl: graph.url,
-      allowedImportHosts: [new URL(graph.importOrigin).host],
-      pageSize: 50
-    }, { ca: tls.ca })
-    const tokens = createMsalTokenProvider({ ...config.oauth, logger })
-    const backend = createGraphBackend(config, { policy, logger, tokenProvider: tokens })
-    t.teardown(async () => { await backend.close(); await tokens.close() })
-    return backend
-  }
+  const chain = { identityHost: identity.host, graph, ca: tls.ca, policy, logger }
+  const make = (app: typeof APP, name: string): MailboxBackend => graphBackendOn(t, chain, app, name).backend
   const backend = make(APP, 'graph')
   const carolGuid = DEMO_MAILBOXES.carol.guid
   const carol: MailboxRef = {
