@@ -64,6 +64,8 @@ export async function post (url: string, xml: string,
 }
 
 const parser = new XMLParser({
+  // Character references decoded as any XML parser does (the simulator writes a carriage return as &#xD;).
+  htmlEntities: true,
   ignoreAttributes: false,
   attributeNamePrefix: '@',
   removeNSPrefix: true,

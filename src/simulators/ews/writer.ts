@@ -6,10 +6,17 @@
 import { NS } from './xml.js'
 import { type EwsError, type EwsFault, type MessageValues } from './errors.js'
 
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' }
+const ESC: Record<string, string> = {
+  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#xD;'
+}
 
+/**
+ * Escapes text or an attribute value. A carriage return is written as `&#xD;`, as Exchange writes it in bodies:
+ * a raw one would reach the client as a line feed (XML 1.0 section 2.11 end-of-line handling) and a CRLF body
+ * would come back altered.
+ */
 export function esc (s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESC[c])
+  return s.replace(/[&<>"'\r]/g, (c) => ESC[c])
 }
 
 /** Drops characters XML 1.0 cannot carry at all (store subjects are arbitrary strings). */

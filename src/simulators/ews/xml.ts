@@ -31,7 +31,9 @@ const parser = new XMLParser({
   attributeNamePrefix: '',
   parseTagValue: false,
   parseAttributeValue: false,
-  trimValues: true,
+  // Text is kept as sent (a subject or body may begin or end with white space, xs:string); the white space
+  // between elements is dropped in convert.
+  trimValues: false,
   ignoreDeclaration: true,
   ignorePiTags: true,
   processEntities: true,
@@ -64,7 +66,7 @@ function liftLongText (xml: string, lifted: string[]): string {
     if (lt === -1) break
     if (lt - gt - 1 >= LONG_TEXT && !xml.slice(gt + 1, lt).includes('&')) {
       parts.push(xml.slice(last, gt + 1), `\u0001${lifted.length}\u0001`)
-      lifted.push(xml.slice(gt + 1, lt).trim())
+      lifted.push(xml.slice(gt + 1, lt))
       last = lt
     }
     gt = xml.indexOf('>', lt)
@@ -108,6 +110,8 @@ function convert (name: string, node: RawNode, scope: Map<string, string>, lifte
     if (kidName === undefined) continue
     el.children.push(convert(kidName, kid, local, lifted))
   }
+  // EWS has no mixed content: the text of an element with children is the white space laid out between them.
+  if (el.children.length > 0 && el.text.trim() === '') el.text = ''
   return el
 }
 
