@@ -89,7 +89,11 @@ export function idempotent (fastify: FastifyInstance): Pick<RouteShorthandOption
       const key = parseIdempotencyKey(idempotencyKeyHeader(request))
       if (key === undefined) return
       const route = request.routeOptions.url ?? request.url
-      const fingerprint = requestFingerprint(request.method, route, request.bodySha256 ?? EMPTY_SHA256)
+      const mediaType = String(request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase()
+      const fingerprint = requestFingerprint(request.method, route, request.bodySha256 ?? EMPTY_SHA256, {
+        params: request.params as Record<string, string>,
+        ...(mediaType !== '' ? { mediaType } : {})
+      })
       // Scoped by client too: one client's key never replays another client's answer.
       const scope = {
         mailboxId: request.mailbox.mailbox.id,

@@ -65,12 +65,22 @@ export function scopedKey (scope: IdempotencyScope, key: string): string {
 
 /**
  * The fingerprint of a request: SHA-256 (hex) over the method, the route (its pattern, e.g.
- * `/mailboxes/:mailbox/items::import`: the mailbox is in the scope) and the SHA-256 of the body bytes
- * exactly as received. A body sent again must be the same bytes (what a retry sends); the same JSON
- * spelled differently counts as another request.
+ * `/mailboxes/:mailbox/items::import`: the mailbox is in the scope), the route's other path parameters (the folder
+ * of `POST /mailboxes/:mailbox/folders/:folder/items`: one key never creates in two folders), the body's media
+ * type when it is not JSON (an .eml and the same bytes as an .ics are two requests) and the SHA-256 of the body
+ * bytes exactly as received. A body sent again must be the same bytes (what a retry sends); the same JSON spelled
+ * differently counts as another request.
  */
-export function requestFingerprint (method: string, route: string, bodySha256: string): string {
-  return createHash('sha256').update(`${method.toUpperCase()} ${route}\n${bodySha256}`).digest('hex')
+export function requestFingerprint (
+  method: string, route: string, bodySha256: string,
+  more: { params?: Record<string, string>, mediaType?: string } = {}
+): string {
+  const params = Object.entries(more.params ?? {}).filter(([name]) => name !== 'mailbox').sort(([a], [b]) =>
+    a < b ? -1 : 1)
+  const media = more.mediaType === undefined || more.mediaType === 'application/json' ? '' : more.mediaType
+  // Requests with neither keep the fingerprint they always had (keys recorded before stay valid).
+  const extra = params.length > 0 || media !== '' ? `\n${JSON.stringify([params, media])}` : ''
+  return createHash('sha256').update(`${method.toUpperCase()} ${route}${extra}\n${bodySha256}`).digest('hex')
 }
 
 /** A request holding its key: hand it back to `finish` or `abandon`. */

@@ -221,6 +221,19 @@ t.test('ews: an .eml and an .ics upload create a message and an appointment; a r
     t.equal(again.headers.location, first.headers.location)
     const after = json<{ totalItemCount: number }>(await gw.app.inject({ url: `/mailboxes/${mbx}/folders/inbox` }))
     t.equal(after.totalItemCount, before.totalItemCount + 1, 'created once')
+    // The key names the request with its folder and media type: the same bytes to another folder, or sent as
+    // another type, are another request (422), never the first one's answer.
+    for (const [folder, type] of [['drafts', 'message/rfc822'], ['inbox', 'text/calendar']]) {
+      const other = await gw.app.inject({
+        method: 'POST',
+        url: `/mailboxes/${mbx}/folders/${folder}/items`,
+        headers: { 'content-type': type, 'idempotency-key': 'eml-upload-1' },
+        payload: EML
+      })
+      t.equal(other.statusCode, 422, `${folder} ${type}: ${other.body}`)
+      t.equal(json<{ code: string }>(other).code, 'MBG_ERR_IDEMPOTENCY_KEY_REUSED')
+      t.equal(other.headers['idempotent-replayed'], undefined)
+    }
     const eml = await gw.app.inject({ url: String(first.headers.location), headers: { accept: 'message/rfc822' } })
     t.equal(eml.statusCode, 200)
     t.match(eml.body, /^Subject: Formats: round trip\r?$/m)
