@@ -76,7 +76,7 @@ export const PropertySetExportedItem = Type.Object({
 
 /** An appointment's UID the gateway replaced on import (never silently: the answer says so). */
 export const UidReplaced = Type.Object({
-  from: Type.String({ description: 'The UID the .ics or property set carried.' }),
+  from: Type.String({ description: 'The UID the .ics or property set carried; empty when it carried none.' }),
   to: Type.Optional(Type.String({
     description: 'The UID the created appointment has: the gateway\'s new one, or (a backend that lets no create ' +
       'set it: Graph) the one Exchange gave it, read back. Absent only when that read failed: the item was ' +

@@ -23,6 +23,7 @@ import {
   UnsupportedMediaType
 } from '../errors.js'
 import { decodedLength, isStrictBase64 } from '../base64.js'
+import { ianaZone } from '../protocol/time-zones.js'
 import {
   parseFolderRef, type BackendCapabilities, type Capability, type CreatedItem, type ItemData, type ItemKind,
   type ItemProperties, type MailboxBackend, type MimeContent, type MimeItem, type MimeMediaType, type PropertiesItem,
@@ -364,6 +365,46 @@ function emlProblem (data: Buffer): string | undefined {
   if (head.startsWith('From ')) return 'it begins with an mbox "From " line; remove that line'
   // A field name is printable ASCII but the colon (RFC 5322 §3.6.8), then a colon.
   if (!/^[\x21-\x39\x3b-\x7e]+[ \t]*:/.test(head)) return 'it does not begin with a header field ("Name: value")'
+  return multipartProblem(data.toString('latin1'))
+}
+
+/** Multipart entities nested deeper than this are refused (converters give up on such messages, RFC 2046 sets none). */
+export const MAX_MULTIPART_DEPTH = 64
+
+/**
+ * Why the MIME structure cannot be read (RFC 2045 §5, RFC 2046 §5.1), or undefined: a multipart entity without a
+ * `boundary` parameter (its parts could not be found, so its content would be lost), or multiparts nested deeper
+ * than MAX_MULTIPART_DEPTH. One pass over the lines: the header section of each entity is read for its
+ * Content-Type, and boundary delimiter lines open and close the entities.
+ */
+function multipartProblem (text: string): string | undefined {
+  const open: string[] = []
+  let headers: string[] | undefined = []
+  let start = 0
+  while (start < text.length) {
+    let end = text.indexOf('\n', start)
+    if (end === -1) end = text.length
+    const line = text.slice(start, end).replace(/\r$/, '')
+    start = end + 1
+    if (headers !== undefined) {
+      if (line !== '') { headers.push(line); continue }
+      const type = /^content-type[ \t]*:([^]*)$/im.exec(headers.join('\n').replace(/\n[ \t]+/g, ' '))?.[1] ?? ''
+      headers = undefined
+      if (!/^\s*multipart\//i.test(type)) continue
+      const boundary = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(type)
+      const value = boundary?.[1] ?? boundary?.[2] ?? ''
+      if (value === '') return 'a multipart entity has no boundary parameter, so its parts cannot be found'
+      open.push(value)
+      if (open.length > MAX_MULTIPART_DEPTH) return `multipart entities are nested deeper than ${MAX_MULTIPART_DEPTH}`
+      continue
+    }
+    if (!line.startsWith('--') || open.length === 0) continue
+    const delimiter = line.trimEnd()
+    for (let i = open.length - 1; i >= 0; i--) {
+      if (delimiter === `--${open[i]}`) { open.length = i + 1; headers = []; break }
+      if (delimiter === `--${open[i]}--`) { open.length = i; break }
+    }
+  }
   return undefined
 }
 
@@ -395,8 +436,11 @@ function prepareIcs (data: Buffer, who: string): PreparedImport | Error {
   }
   const attendees = events.reduce((n, e) => n + e.getAllProperties('attendee').length, 0)
   if (attendees > 0) return meeting(who, `an .ics VEVENT with ATTENDEE: ${attendees} attendee(s)`)
+  const zones = new Set(calendar.getAllSubcomponents('vtimezone').map((z) => String(z.getFirstPropertyValue('tzid'))))
+  const problem = eventTimesProblem(data, events, zones)
+  if (problem !== undefined) return new DataInvalid(`${who}: ${problem}`)
+  // A VEVENT without a UID (RFC 5545 requires one) gets one too: the answer says so, as for any other.
   const from = uids[0]
-  if (from === '') return { format: 'mime', kind: 'appointment', content: { contentType: 'text/calendar', data } }
   const to = randomUUID()
   return {
     format: 'mime',
@@ -404,6 +448,59 @@ function prepareIcs (data: Buffer, who: string): PreparedImport | Error {
     content: { contentType: 'text/calendar', data: replaceEventUid(data, to) },
     uidReplaced: { from, to }
   }
+}
+
+/** Days in each month of a non-leap year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/**
+ * Why a DATE or DATE-TIME value (RFC 5545 §3.3.4, §3.3.5: `YYYYMMDD` or `YYYYMMDDTHHMMSS[Z]`) is not one, or
+ * undefined. ical.js reads month 13 as the next year's January and a year before 100 as 19xx: checked here so
+ * nothing is moved silently. Exchange stores times as FILETIME ([MS-OXCDATA] 2.11.1 PtypTime), from 1601.
+ */
+function dateValueProblem (value: string): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/.exec(value)
+  if (m === null) return 'is not a DATE (YYYYMMDD) or DATE-TIME (YYYYMMDDTHHMMSS, Z for UTC)'
+  const [year, month, day, hour, minute, second] = m.slice(1).map((v) => Number(v ?? '0'))
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  const days = month === 2 && leap ? 29 : MONTH_DAYS[month - 1]
+  if (month < 1 || month > 12 || day < 1 || day > days) return 'is not a calendar date'
+  if (hour > 23 || minute > 59 || second > 60) return 'is not a time of day'
+  if (year < 1601) return 'is before 1601, the earliest time Exchange stores'
+  return undefined
+}
+
+/**
+ * Why a VEVENT's times cannot be imported as given, or undefined: DTSTART is required; DTSTART, DTEND,
+ * RECURRENCE-ID and EXDATE values must be dates (dateValueProblem); a TZID must name a VTIMEZONE of the file
+ * (RFC 5545 §3.2.19) or a zone Exchange knows (an IANA or a Windows name), else its times would be read in
+ * another zone.
+ */
+function eventTimesProblem (
+  ics: Buffer, events: ICAL.Component[], zones: ReadonlySet<string>
+): string | undefined {
+  for (const event of events) {
+    if (event.getFirstProperty('dtstart') === null) return 'a VEVENT has no DTSTART'
+    for (const name of ['dtstart', 'dtend', 'recurrence-id', 'exdate']) {
+      for (const property of event.getAllProperties(name)) {
+        const tzid = property.getParameter('tzid')
+        if (typeof tzid === 'string' && !zones.has(tzid) && ianaZone(tzid) === undefined) {
+          return `${name.toUpperCase()} names TZID ${JSON.stringify(tzid.slice(0, 100))}, which is neither a ` +
+            'VTIMEZONE of the file nor a known time zone (IANA or Windows name)'
+        }
+      }
+    }
+  }
+  // The raw values, as written (ical.js would read them leniently), content lines unfolded (RFC 5545 §3.1).
+  for (const line of ics.toString('utf8').replace(/\r?\n[ \t]/g, '').split(/\r?\n/)) {
+    const m = /^(DTSTART|DTEND|RECURRENCE-ID|EXDATE)(?:;[^:]*)?:(.*)$/i.exec(line)
+    if (m === null) continue
+    for (const value of m[2].split(',')) {
+      const problem = dateValueProblem(value.trim())
+      if (problem !== undefined) return `${m[1].toUpperCase()} ${JSON.stringify(value.slice(0, 40))} ${problem}`
+    }
+  }
+  return undefined
 }
 
 /** The 422 of a meeting with attendees (see the module comment). */
@@ -415,7 +512,8 @@ function meeting (who: string, what: string): Error {
 }
 
 /**
- * `ics` with the UID of each VEVENT (not of its VALARMs) set to `uid`; every other byte as it was. Content lines
+ * `ics` with the UID of each VEVENT (not of its VALARMs) set to `uid`, added to a VEVENT that has none; every other
+ * byte as it was. Content lines
  * are unfolded to be read (RFC 5545 §3.1: a line break followed by a space or tab continues the line); a UID line
  * is written again whole, on one line, with the line break it had.
  */
@@ -424,6 +522,8 @@ export function replaceEventUid (ics: Buffer, uid: string): Buffer {
   const text = ics.toString('latin1')
   const out: string[] = []
   const open: string[] = []
+  // Per open VEVENT: whether it had a UID line (one without gets the UID before its END).
+  const withUid: boolean[] = []
   for (let i = 0; i < text.length;) {
     let end = i
     for (;;) {
@@ -436,10 +536,15 @@ export function replaceEventUid (ics: Buffer, uid: string): Buffer {
     const unfolded = line.replace(/\r?\n[ \t]/g, '')
     const name = /^[A-Za-z0-9-]+(?=[;:])/.exec(unfolded)?.[0].toUpperCase()
     const value = unfolded.slice(unfolded.indexOf(':') + 1).trim().toUpperCase()
+    const eol = /\r?\n$/.exec(line)?.[0] ?? '\r\n'
     if (name === 'BEGIN') open.push(value)
-    else if (name === 'END') open.pop()
-    if (name === 'UID' && open[open.length - 1] === 'VEVENT') out.push(`UID:${uid}${/\r?\n$/.exec(line)?.[0] ?? ''}`)
-    else out.push(line)
+    if (name === 'BEGIN' && value === 'VEVENT') withUid.push(false)
+    if (name === 'END' && value === 'VEVENT' && withUid.pop() === false) out.push(`UID:${uid}${eol}`)
+    if (name === 'END') open.pop()
+    if (name === 'UID' && open[open.length - 1] === 'VEVENT') {
+      out.push(`UID:${uid}${eol}`)
+      withUid[withUid.length - 1] = true
+    } else out.push(line)
     i = end
   }
   return Buffer.from(out.join(''), 'latin1')

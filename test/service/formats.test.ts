@@ -6,7 +6,8 @@
 import t from 'tap'
 import ICAL from 'ical.js'
 import {
-  asciiFileName, exportOptions, fileName, prepareMime, preparePropertySet, replaceEventUid, type PreparedImport
+  asciiFileName, exportOptions, fileName, MAX_MULTIPART_DEPTH, prepareMime, preparePropertySet, replaceEventUid,
+  type PreparedImport
 } from '../../src/service/formats.js'
 
 const CRLF = '\r\n'
@@ -64,11 +65,11 @@ t.test('an .ics gets a new UID in each VEVENT; every other byte stays', async (t
     'a byte that is not UTF-8 comes back as it was')
 })
 
-t.test('an .ics without a UID is left as it is; e-mail alarms are not attendees', async (t) => {
-  const bare = calendar(['BEGIN:VEVENT', 'DTSTART:20260105T100000Z', 'SUMMARY:x', 'END:VEVENT'])
-  const ready = prepared(prepareMime('text/calendar', bare, 'x'))
-  t.equal(ready.uidReplaced, undefined, 'nothing to replace: Exchange gives it one')
-  t.equal(ready.format === 'mime' && ready.content.data, bare, 'the same bytes')
+t.test('an .ics with an empty UID gets a new one; e-mail alarms are not attendees', async (t) => {
+  const empty = calendar(['BEGIN:VEVENT', 'UID:', 'DTSTART:20260105T100000Z', 'SUMMARY:x', 'END:VEVENT'])
+  const ready = prepared(prepareMime('text/calendar', empty, 'x'))
+  t.equal(ready.uidReplaced?.from, '', 'it had none')
+  t.same(ready.format === 'mime' && uids(ready.content.data), [ready.uidReplaced?.to], 'it has the new one')
   const alarm = calendar(['BEGIN:VEVENT', 'UID:a', 'DTSTART:20260105T100000Z', 'BEGIN:VALARM', 'ACTION:EMAIL',
     'TRIGGER:-PT1H', 'SUMMARY:r', 'DESCRIPTION:r', 'ATTENDEE:mailto:alice@contoso.example', 'END:VALARM', 'END:VEVENT'])
   t.equal(prepared(prepareMime('text/calendar', alarm, 'x')).kind, 'appointment', 'an e-mail alarm is no meeting')
@@ -143,4 +144,75 @@ t.test('export options go with json only, and name each extended property one wa
   t.same(exportOptions('json', { extendedProperties: [named] }), { extendedProperties: [named] })
   t.throws(() => exportOptions('json', { extendedProperties: [{ propertyType: 'String' }] }),
     /extendedProperties\[0\]: name an extended property/)
+})
+
+t.test('an .ics whose times cannot be read as written is refused (422), not moved', async (t) => {
+  const event = (...lines: string[]): Buffer => calendar(['BEGIN:VEVENT', 'UID:u1', ...lines, 'END:VEVENT'])
+  const refused: Array<[string, Buffer, RegExp]> = [
+    ['not a date', event('DTSTART:notadate', 'DTEND:alsonot'), /DTSTART "notadate" is not a DATE/],
+    ['month 13 (ical.js would read 2027-01)', event('DTSTART:20261345T100000Z'), /is not a calendar date/],
+    ['February 30', event('DTSTART:20260230'), /is not a calendar date/],
+    ['hour 25', event('DTSTART:20260105T250000Z'), /is not a time of day/],
+    ['year 1 (ical.js would read 1901)', event('DTSTART:00010101T000000Z'), /before 1601/],
+    ['a bad EXDATE in a list', event('DTSTART:20260105T100000Z', 'RRULE:FREQ=DAILY;COUNT=3',
+      'EXDATE:20260106T100000Z,2026010X'), /EXDATE "2026010X"/],
+    ['an unknown TZID', event('DTSTART;TZID=Mars/Olympus:20260105T100000'), /TZID "Mars\/Olympus"/],
+    ['no DTSTART', event('SUMMARY:when?'), /has no DTSTART/]
+  ]
+  for (const [what, ics, message] of refused) {
+    const result = prepareMime('text/calendar', ics, 'the upload')
+    t.ok(result instanceof Error, what)
+    t.match(result, { code: 'MBG_ERR_DATA_INVALID', statusCode: 422, message }, what)
+  }
+  const accepted: Array<[string, Buffer]> = [
+    ['UTC', event('DTSTART:20260105T100000Z', 'DTEND:20260105T110000Z')],
+    ['a date', event('DTSTART;VALUE=DATE:20240229')],
+    ['an IANA TZID without VTIMEZONE', event('DTSTART;TZID=Europe/Berlin:20260105T100000')],
+    ['a Windows TZID', event('DTSTART;TZID=W. Europe Standard Time:20260105T100000')],
+    ['a TZID of the file\'s VTIMEZONE', calendar(['BEGIN:VTIMEZONE', 'TZID:Custom Zone', 'BEGIN:STANDARD',
+      'DTSTART:16010101T000000', 'TZOFFSETFROM:+0100', 'TZOFFSETTO:+0100', 'END:STANDARD', 'END:VTIMEZONE',
+      'BEGIN:VEVENT', 'UID:u1', 'DTSTART;TZID=Custom Zone:20260105T100000', 'END:VEVENT'])]
+  ]
+  for (const [what, ics] of accepted) t.notOk(prepareMime('text/calendar', ics, 'the upload') instanceof Error, what)
+})
+
+t.test('an .ics VEVENT without a UID gets the new one too, and the answer says it had none', async (t) => {
+  const ics = calendar(['BEGIN:VEVENT', 'DTSTART:20260105T100000Z', 'SUMMARY:no uid', 'END:VEVENT'])
+  const ready = prepared(prepareMime('text/calendar', ics, 'the upload'))
+  if (ready.format !== 'mime') throw new Error('a MIME import')
+  t.equal(ready.uidReplaced?.from, '')
+  t.same(uids(ready.content.data), [ready.uidReplaced?.to])
+  t.equal(ready.content.data.toString('utf8'), ics.toString('utf8').replace('END:VEVENT',
+    `UID:${ready.uidReplaced?.to ?? ''}\r\nEND:VEVENT`), 'only the UID line added')
+})
+
+t.test('an .eml whose MIME structure cannot be read is refused (422) before anything is sent', async (t) => {
+  const head = 'From: a@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n'
+  const noBoundary = Buffer.from(`${head}Content-Type: multipart/mixed\r\n\r\n--x\r\nContent-Type: text/plain\r\n` +
+    '\r\nhi\r\n--x--\r\n')
+  t.match(prepareMime('message/rfc822', noBoundary, 'the upload'),
+    { code: 'MBG_ERR_DATA_INVALID', message: /no boundary parameter/ })
+  const nestedNoBoundary = Buffer.from(`${head}Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n` +
+    'Content-Type: multipart/alternative\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n--a--\r\n')
+  t.match(prepareMime('message/rfc822', nestedNoBoundary, 'the upload'), { message: /no boundary parameter/ })
+  const deep = (n: number): Buffer => {
+    let text = head
+    for (let i = 0; i < n; i++) text += `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`
+    text += 'Content-Type: text/plain\r\n\r\nx\r\n'
+    for (let i = n - 1; i >= 0; i--) text += `--b${i}--\r\n`
+    return Buffer.from(text)
+  }
+  t.match(prepareMime('message/rfc822', deep(MAX_MULTIPART_DEPTH + 1), 'the upload'),
+    { code: 'MBG_ERR_DATA_INVALID', message: /nested deeper than/ })
+  t.notOk(prepareMime('message/rfc822', deep(MAX_MULTIPART_DEPTH), 'the upload') instanceof Error, 'at the bound')
+  // Siblings are not nesting: a thousand attachments side by side are fine.
+  let wide = `${head}Content-Type: multipart/mixed; boundary="w"\r\n\r\n`
+  for (let i = 0; i < 1000; i++) {
+    wide += `--w\r\nContent-Type: multipart/alternative; boundary="p${i}"\r\n\r\n--p${i}\r\n\r\nx\r\n--p${i}--\r\n`
+  }
+  wide += '--w--\r\n'
+  t.notOk(prepareMime('message/rfc822', Buffer.from(wide), 'the upload') instanceof Error, 'siblings')
+  // A body line that merely looks like a header is not one.
+  const quoted = Buffer.from(`${head}Content-Type: text/plain\r\n\r\nContent-Type: multipart/mixed\r\n`)
+  t.notOk(prepareMime('message/rfc822', quoted, 'the upload') instanceof Error, 'a body line')
 })

@@ -10,6 +10,7 @@ import {
 } from '../../src/simulators/store/content.js'
 import { decodeItemStream, PT_INT32, PT_UNICODE_CP1200 } from '../../src/simulators/store/fts.js'
 import { DEMO_MAILBOXES, seedDemoTenant, SEED_PNG } from '../../src/simulators/store/seed.js'
+import { appointmentFromIcs, messageFromMime, MimeConversionError } from '../../src/simulators/store/mime.js'
 
 t.test('seeded items: every stream reads into its kind and writes back byte for byte', async (t) => {
   const store = seedDemoTenant()
@@ -187,4 +188,21 @@ t.test('UIDs and global object ids ([MS-OXCICAL] 2.1.3.1.1.20.26)', async (t) =>
     '0000000000000000100000003A1B2C3D4E5F60718293A4B5C6D7E8F9'
   t.equal(uidFromGlobalObjectId(globalObjectIdFromUid(outlook)), outlook, 'a hex GOID UID is the id itself')
   t.equal(globalObjectIdFromUid(outlook).length, 56)
+})
+
+t.test('the simulators\' MIME conversions: times read in the zone named, what cannot be read refused', async (t) => {
+  const ics = (...lines: string[]): Buffer => Buffer.from(['BEGIN:VCALENDAR', 'VERSION:2.0', 'BEGIN:VEVENT', 'UID:u',
+    ...lines, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n'))
+  const berlin = appointmentFromIcs(ics('DTSTART;TZID=Europe/Berlin:20260105T100000',
+    'DTEND;TZID=W. Europe Standard Time:20260105T110000'))
+  t.equal(berlin.appointment?.start.toISOString(), '2026-01-05T09:00:00.000Z', 'an IANA TZID with no VTIMEZONE')
+  t.equal(berlin.appointment?.end.toISOString(), '2026-01-05T10:00:00.000Z', 'a Windows TZID with no VTIMEZONE')
+  t.throws(() => appointmentFromIcs(ics('DTSTART;TZID=Mars/Olympus:20260105T100000')), MimeConversionError)
+  t.throws(() => appointmentFromIcs(ics('DTSTART:00010101T000000Z')), MimeConversionError, 'year 1 is not 1901')
+  t.throws(() => appointmentFromIcs(ics('DTSTART:notadate')), MimeConversionError)
+  let deep = 'From: a@b.example\r\nSubject: d\r\nMIME-Version: 1.0\r\n'
+  for (let i = 0; i < 1000; i++) deep += `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`
+  deep += 'Content-Type: text/plain\r\n\r\nx\r\n'
+  for (let i = 999; i >= 0; i--) deep += `--b${i}--\r\n`
+  await t.rejects(messageFromMime(Buffer.from(deep)), MimeConversionError, 'nesting the converter stops at')
 })

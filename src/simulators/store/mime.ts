@@ -12,6 +12,7 @@
 import ICAL from 'ical.js'
 import MailComposer from 'nodemailer/lib/mail-composer'
 import PostalMime from 'postal-mime'
+import { ianaZone, instantOf } from '../../protocol/time-zones.js'
 import type { ContactContent, ContentAttachment, ContentAttendee, ItemContent, MailAddress } from './content.js'
 
 /** A MIME text that cannot be converted (unparseable, or not the kind asked for): EWS ErrorMimeContentInvalid. */
@@ -107,7 +108,13 @@ export async function messageFromMime (mime: Buffer): Promise<Omit<ItemContent, 
   if (!/^[\x21-\x39\x3b-\x7e]+:/m.test(mime.subarray(0, 4096).toString('latin1'))) {
     throw new MimeConversionError('The MIME content has no header fields.')
   }
-  const email = await PostalMime.parse(mime, { attachmentEncoding: 'arraybuffer' })
+  let email: Awaited<ReturnType<typeof PostalMime.parse>>
+  try {
+    email = await PostalMime.parse(mime, { attachmentEncoding: 'arraybuffer' })
+  } catch (err) {
+    // A structure the converter cannot read (postal-mime stops at nesting it does not follow).
+    throw new MimeConversionError(`The MIME content cannot be converted: ${(err as Error).message}`)
+  }
   const addr = (a: { name?: string, address?: string } | undefined): MailAddress | undefined =>
     a?.address !== undefined && a.address !== ''
       ? { ...(a.name !== undefined && a.name !== '' ? { name: a.name } : {}), address: a.address }
@@ -239,12 +246,22 @@ export function appointmentFromIcs (ics: Buffer): Omit<ItemContent, 'itemClass'>
   const ev = cal.getFirstSubcomponent('vevent')
   if (ev === null) throw new MimeConversionError('The iCalendar object has no VEVENT.')
   const event = new ICAL.Event(ev)
-  if (event.startDate === null || event.startDate === undefined) {
-    throw new MimeConversionError('The VEVENT has no DTSTART.')
+  if (ev.getFirstProperty('dtstart') === null) throw new MimeConversionError('The VEVENT has no DTSTART.')
+  let allDay: boolean
+  let start: Date
+  let end: Date
+  try {
+    allDay = event.startDate.isDate
+    start = instantOfTime(event.startDate)
+    end = event.endDate !== null && event.endDate !== undefined
+      ? instantOfTime(event.endDate)
+      : new Date(start.getTime() + (allDay ? 86_400_000 : 0))
+  } catch (err) {
+    throw new MimeConversionError(`The VEVENT's times cannot be read: ${(err as Error).message}`)
   }
-  const allDay = event.startDate.isDate
-  const start = event.startDate.toJSDate()
-  const end = event.endDate?.toJSDate() ?? new Date(start.getTime() + (allDay ? 86_400_000 : 0))
+  if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start.getUTCFullYear() < 1601) {
+    throw new MimeConversionError('The VEVENT\'s DTSTART or DTEND is not a time Exchange stores.')
+  }
   const str = (name: string): string | undefined => {
     const v = ev.getFirstPropertyValue(name)
     return v === null || v === undefined ? undefined : String(v)
@@ -301,6 +318,32 @@ export function appointmentFromIcs (ics: Buffer): Omit<ItemContent, 'itemClass'>
       ...(uid !== undefined ? { uid } : {})
     }
   }
+}
+
+/**
+ * The instant of an iCalendar time: UTC or floating as ical.js reads it; a TZID with no VTIMEZONE in the file read
+ * as the IANA or Windows zone it names (Exchange knows both), not as UTC; a TZID it knows nothing of refused.
+ */
+function instantOfTime (time: ICAL.Time): Date {
+  // ical.js keeps a TZID it has no VTIMEZONE for as `timezone`, the time itself floating.
+  const tzid = (time as ICAL.Time & { timezone?: unknown }).timezone
+  if (typeof tzid === 'string' && tzid !== '' && (time.zone === undefined || time.zone === null ||
+      time.zone.tzid === 'floating')) {
+    const iana = ianaZone(tzid)
+    if (iana === undefined) throw new Error(`TZID ${tzid} is not a known time zone`)
+    const wall = `${String(time.year).padStart(4, '0')}-${String(time.month).padStart(2, '0')}-` +
+      `${String(time.day).padStart(2, '0')}T${String(time.hour).padStart(2, '0')}:` +
+      `${String(time.minute).padStart(2, '0')}:${String(time.second).padStart(2, '0')}`
+    const at = time.isDate ? new Date(`${wall.slice(0, 10)}T00:00:00Z`) : instantOf(wall, iana)
+    if (at === undefined) throw new Error(`${wall} is not a wall-clock time`)
+    return at
+  }
+  const at = time.toJSDate()
+  // ical.js reads years below 100 as 19xx (Date's two-digit years); Exchange stores none before 1601 (FILETIME).
+  if (time.year < 1601) {
+    throw new Error(`year ${time.year} is out of range`)
+  }
+  return at
 }
 
 // ------------------------------------------------------------------ contacts
