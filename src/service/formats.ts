@@ -550,6 +550,59 @@ export function replaceEventUid (ics: Buffer, uid: string): Buffer {
   return Buffer.from(out.join(''), 'latin1')
 }
 
+/**
+ * The MAPI properties ([MS-OXPROPS]) the property set's own fields are written to: an extended property naming one
+ * would give the item two values for one field. PidTagMessageFlags (0x0E07) is left to the adapters: the gateway
+ * writes it from isRead (never a draft), and a value that agrees is taken (EWS).
+ */
+const FIELD_TAGS = new Map<number, string>([
+  [0x0037, 'subject (PidTagSubject)'], [0x0E1D, 'subject (PidTagNormalizedSubject)'],
+  [0x1000, 'body.text (PidTagBody)'], [0x1013, 'body.html (PidTagHtml)'], [0x1009, 'body (PidTagRtfCompressed)'],
+  [0x0017, 'importance (PidTagImportance)'], [0x0036, 'sensitivity (PidTagSensitivity)'],
+  [0x001A, 'kind and itemClass (PidTagMessageClass)'],
+  [0x1035, 'internetMessageId (PidTagInternetMessageId)'], [0x0039, 'sentDateTime (PidTagClientSubmitTime)'],
+  [0x0E06, 'receivedDateTime (PidTagMessageDeliveryTime)'], [0x3001, 'displayName (PidTagDisplayName)']
+])
+
+const INTEGER_RANGES: Partial<Record<ExtendedPropertyT['propertyType'], readonly [bigint, bigint]>> = {
+  Short: [-(2n ** 15n), 2n ** 15n - 1n],
+  Integer: [-(2n ** 31n), 2n ** 31n - 1n],
+  Long: [-(2n ** 63n), 2n ** 63n - 1n]
+}
+
+/**
+ * Why `value` is not of the MAPI type (as EWS t:Value and Graph's legacy extended properties write them:
+ * [MS-OXCDATA] 2.11.1 PtypInteger16/32/64 ranges, PtypFloating64, PtypBoolean, PtypTime as xs:dateTime with a zone,
+ * PtypBinary as standard base64, PtypGuid), or undefined. Checked before sending, so a value the backend would
+ * refuse or cut (99999999999 as an Integer) is the caller's 400 naming it.
+ */
+export function extendedValueProblem (type: ExtendedPropertyT['propertyType'], value: string): string | undefined {
+  const range = INTEGER_RANGES[type]
+  if (range !== undefined) {
+    if (!/^[-+]?\d{1,20}$/.test(value)) return 'write it as a whole number in decimal'
+    const n = BigInt(value)
+    return n < range[0] || n > range[1] ? `it is outside ${range[0]}…${range[1]}` : undefined
+  }
+  switch (type) {
+    case 'Double':
+      return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value) && Number.isFinite(Number(value))
+        ? undefined
+        : 'write it as a finite decimal number'
+    case 'Boolean': return /^(true|false|1|0)$/.test(value) ? undefined : 'write it as true or false'
+    case 'SystemTime':
+      return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/.test(value) &&
+        !Number.isNaN(Date.parse(value))
+        ? undefined
+        : 'write it as an ISO 8601 date-time with a zone (2026-01-05T10:00:00Z)'
+    case 'Binary': return isStrictBase64(value) ? undefined : 'write it as standard padded base64'
+    case 'CLSID':
+      return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)
+        ? undefined
+        : 'write it as a GUID (00062008-0000-0000-c000-000000000046)'
+    default: return undefined
+  }
+}
+
 /** The fields of each kind (src/schemas/item-properties.ts groups them so); the common ones are every kind's. */
 const KIND_FIELDS: Record<ItemKind, readonly string[]> = {
   message: ['from', 'sender', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'sentDateTime',
@@ -609,6 +662,17 @@ export function preparePropertySet (item: ItemProperties, who: string): Prepared
       return err as Error
     }
     if (p.value === undefined) return new BadRequest(`${who}: extendedProperties[${i}] needs a value to set`)
+    const problem = extendedValueProblem(p.propertyType, p.value)
+    if (problem !== undefined) {
+      return new BadRequest(`${who}: extendedProperties[${i}] value ${JSON.stringify(p.value.slice(0, 40))} is not ` +
+        `a${p.propertyType === 'Integer' ? 'n' : ''} ${p.propertyType}: ${problem}`)
+    }
+    const tag = p.propertyTag !== undefined ? parseInt(p.propertyTag.slice(2), 16) : undefined
+    const field = tag !== undefined ? FIELD_TAGS.get(tag) : undefined
+    if (field !== undefined) {
+      return new BadRequest(`${who}: extendedProperties[${i}] ${p.propertyTag ?? ''} is the property behind ` +
+        `${field}: set ${field} instead (one value, not two that may disagree)`)
+    }
   }
   if (kind === 'appointment' && item.uid !== undefined) {
     const to = randomUUID()

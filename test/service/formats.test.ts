@@ -216,3 +216,33 @@ t.test('an .eml whose MIME structure cannot be read is refused (422) before anyt
   const quoted = Buffer.from(`${head}Content-Type: text/plain\r\n\r\nContent-Type: multipart/mixed\r\n`)
   t.notOk(prepareMime('message/rfc822', quoted, 'the upload') instanceof Error, 'a body line')
 })
+
+t.test('extended property values are checked against their type, and none stands in for a field', async (t) => {
+  const withValue = (propertyType: string, value: string, propertyTag = '0x3FDE'): PreparedImport | Error =>
+    preparePropertySet({
+      kind: 'message',
+      subject: 's',
+      extendedProperties: [{ propertyTag, propertyType: propertyType as 'String', value }]
+    }, 'import item 0')
+  const refused: Array<[string, string, RegExp]> = [
+    ['Integer', '99999999999999', /outside -2147483648…2147483647/],
+    ['Integer', '1e3', /whole number/],
+    ['Short', '40000', /outside -32768…32767/],
+    ['Long', '9223372036854775808', /outside/],
+    ['Boolean', 'maybe', /true or false/],
+    ['Binary', '!!notb64', /base64/],
+    ['SystemTime', 'yesterday', /ISO 8601/],
+    ['SystemTime', '2026-01-05T10:00:00', /with a zone/],
+    ['Double', 'NaN', /finite/],
+    ['CLSID', 'not-a-guid', /GUID/]
+  ]
+  for (const [type, value, message] of refused) {
+    t.match(withValue(type, value), { code: 'MBG_ERR_BAD_REQUEST', statusCode: 400, message }, `${type} ${value}`)
+  }
+  const accepted: Array<[string, string]> = [['Integer', '-2147483648'], ['Short', '32767'], ['Long', '-42'],
+    ['Boolean', 'true'], ['Binary', 'AAEC'], ['SystemTime', '2026-01-05T10:00:00.1234567+01:00'], ['Double', '-1.5e3'],
+    ['CLSID', '00062008-0000-0000-C000-000000000046'], ['String', ' any text ']]
+  for (const [type, value] of accepted) t.notOk(withValue(type, value) instanceof Error, `${type} ${value}`)
+  t.match(withValue('String', 'other subject', '0x0037'), { statusCode: 400, message: /PidTagSubject.*set subject/ })
+  t.match(withValue('Integer', '2', '0x0017'), { statusCode: 400, message: /importance/ })
+})
