@@ -564,6 +564,13 @@ const FIELD_TAGS = new Map<number, string>([
   [0x0E06, 'receivedDateTime (PidTagMessageDeliveryTime)'], [0x3001, 'displayName (PidTagDisplayName)']
 ])
 
+/** MAPI properties the store computes ([MS-OXCMSG] 2.2.2, [MS-OXCFXICS] 2.2.1.2): never set by a create. */
+const STORE_TAGS = new Map<number, string>([
+  [0x0FFF, 'PidTagEntryId'], [0x0FF9, 'PidTagRecordKey'], [0x0E08, 'PidTagMessageSize'],
+  [0x3007, 'PidTagCreationTime (createdDateTime)'], [0x3008, 'PidTagLastModificationTime (lastModifiedDateTime)'],
+  [0x65E0, 'PidTagSourceKey'], [0x65E2, 'PidTagChangeKey'], [0x65E3, 'PidTagPredecessorChangeList']
+])
+
 const INTEGER_RANGES: Partial<Record<ExtendedPropertyT['propertyType'], readonly [bigint, bigint]>> = {
   Short: [-(2n ** 15n), 2n ** 15n - 1n],
   Integer: [-(2n ** 31n), 2n ** 31n - 1n],
@@ -669,6 +676,11 @@ export function preparePropertySet (item: ItemProperties, who: string): Prepared
     }
     const tag = p.propertyTag !== undefined ? parseInt(p.propertyTag.slice(2), 16) : undefined
     const field = tag !== undefined ? FIELD_TAGS.get(tag) : undefined
+    const computed = tag !== undefined ? STORE_TAGS.get(tag) : undefined
+    if (computed !== undefined) {
+      return new BadRequest(`${who}: extendedProperties[${i}] ${p.propertyTag ?? ''} is ${computed}, which the ` +
+        'mailbox sets itself; it cannot be imported')
+    }
     if (field !== undefined) {
       return new BadRequest(`${who}: extendedProperties[${i}] ${p.propertyTag ?? ''} is the property behind ` +
         `${field}: set ${field} instead (one value, not two that may disagree)`)

@@ -245,4 +245,5 @@ t.test('extended property values are checked against their type, and none stands
   for (const [type, value] of accepted) t.notOk(withValue(type, value) instanceof Error, `${type} ${value}`)
   t.match(withValue('String', 'other subject', '0x0037'), { statusCode: 400, message: /PidTagSubject.*set subject/ })
   t.match(withValue('Integer', '2', '0x0017'), { statusCode: 400, message: /importance/ })
+  t.match(withValue('Binary', 'AAEC', '0x0FFF'), { statusCode: 400, message: /PidTagEntryId, which the mailbox sets/ })
 })

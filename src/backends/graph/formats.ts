@@ -32,7 +32,8 @@ import { eventToICalendar, contactToVCard } from './ical.js'
 import { fromPublicId, pathSegment, toPublicId, isUsableGraphId } from './ids.js'
 import {
   attachmentOf, contactCreateBody, contactProperties, ENTRY_ID_ID, eventCreateBody, eventProperties, extendedExpand,
-  extendedPropertiesOf, extendedPropertyId, extendedValue, messageCreateBody, messageProperties, SENSITIVITY_ID
+  extendedPropertiesOf, extendedPropertyId, extendedValue, messageCreateBody, messageProperties, refuseWhatGraphDrops,
+  SENSITIVITY_ID
 } from './outlook-json.js'
 
 type Json = Record<string, unknown>
@@ -431,6 +432,7 @@ export class GraphFormats {
     const kind = item.kind
     refuseFormat(GRAPH_FORMATS.json.import[kind], `property-set import of a ${kind}`)
     // Everything the caller sent is checked before the first call.
+    refuseWhatGraphDrops(item)
     const body = kind === 'message'
       ? messageCreateBody(item)
       : kind === 'appointment' ? eventCreateBody(item) : contactCreateBody(item)

@@ -6,7 +6,7 @@
  * What a kind has no Graph field for is set through single-value extended properties on create
  * (singlevaluelegacyextendedproperty-post-singlevalueextendedproperties), or refused: nothing is dropped in silence.
  */
-import { DataInvalid, NotSupported, TooLarge, UpstreamBadResponse } from '../../errors.js'
+import { DataIncompatible, DataInvalid, NotSupported, TooLarge, UpstreamBadResponse } from '../../errors.js'
 import { isDateTime } from '../answers.js'
 import type { ItemProperties } from '../mailbox-backend.js'
 import type { ExtendedPropertyT } from '../../schemas/item-properties.js'
@@ -427,6 +427,38 @@ export function eventCreateBody (item: ItemProperties): Json {
 
 const graphAddress = (a: Address | undefined): Json | undefined => a === undefined ? undefined : { ...a }
 const nonEmpty = (list: Json[]): Json[] | undefined => list.length > 0 ? list : undefined
+
+/** The item class each kind's Outlook create gives (Graph has no field for another). */
+const GRAPH_CLASS: Record<string, string> = {
+  message: 'IPM.Note', appointment: 'IPM.Appointment', contact: 'IPM.Contact'
+}
+
+/**
+ * Refuses (422 MBG_ERR_DATA_INCOMPATIBLE) a property set whose values a Graph create cannot keep, rather than
+ * creating the item without them: an item class other than the one the kind's Outlook create gives (message,
+ * event and contact resources have no class field), and on a contact the fields Graph's contact resource does not
+ * have (https://learn.microsoft.com/graph/api/resources/contact) unless they hold what Exchange gives every contact:
+ * a subject equal to the display name, normal importance and sensitivity.
+ */
+export function refuseWhatGraphDrops (item: ItemProperties): void {
+  const base = GRAPH_CLASS[item.kind]
+  if (item.itemClass !== undefined && base !== undefined && item.itemClass.toLowerCase() !== base.toLowerCase()) {
+    throw new DataIncompatible(`itemClass ${JSON.stringify(item.itemClass.slice(0, 100))}: a Graph mailbox ` +
+      `creates a ${item.kind} as ${base} and has no way to set another class; leave itemClass out to import it as ` +
+      `${base}, or import it into an EWS mailbox`)
+  }
+  if (item.kind !== 'contact') return
+  const dropped = [
+    ...(item.subject !== undefined && item.subject !== item.displayName ? ['subject (other than displayName)'] : []),
+    ...(item.importance !== undefined && item.importance !== 'normal' ? [`importance ${item.importance}`] : []),
+    ...(item.sensitivity !== undefined && item.sensitivity !== 'normal' ? [`sensitivity ${item.sensitivity}`] : [])
+  ]
+  if (dropped.length > 0) {
+    const them = dropped.length > 1 ? 'them' : 'it'
+    throw new DataIncompatible(`a Graph contact has no ${dropped.join(', ')}: leave ${them} out to import the ` +
+      'contact without, or import it into an EWS mailbox')
+  }
+}
 
 /** The body of `POST /users/{id}/contactFolders/{id}/contacts` (contactfolder-post-contacts). */
 export function contactCreateBody (item: ItemProperties): Json {

@@ -243,7 +243,18 @@ t.test('MIME and property sets on Graph mailboxes', async (t) => {
     await t.rejects(backend.createItemFromProperties(carol, { wellKnown: 'inbox' }, {
       kind: 'message', subject: 'x', attachments: [{ name: 'a.bin' }]
     }), { code: 'MBG_ERR_DATA_INVALID', message: /contentBytes/ })
+    // What a Graph create cannot keep is refused, not dropped.
+    await t.rejects(backend.createItemFromProperties(carol, { wellKnown: 'inbox' }, {
+      kind: 'message', subject: 'x', itemClass: 'IPM.Note.Custom'
+    }), { code: 'MBG_ERR_DATA_INCOMPATIBLE', message: /IPM\.Note\.Custom.*no way to set another class/ })
+    await t.rejects(backend.createItemFromProperties(carol, { wellKnown: 'contacts' }, {
+      kind: 'contact', displayName: 'Ann', subject: 'Not Ann', importance: 'high', sensitivity: 'normal'
+    }), { code: 'MBG_ERR_DATA_INCOMPATIBLE', message: /has no subject \(other than displayName\), importance high:/ })
     t.equal(graph.stats.requests, requests)
+    const kept = await backend.createItemFromProperties(carol, { wellKnown: 'contacts' }, {
+      kind: 'contact', itemClass: 'IPM.Contact', displayName: 'Ann', subject: 'Ann', importance: 'normal'
+    })
+    t.ok(kept.itemId, 'what every contact has is no loss')
     const gone = wire(itemsOf('inbox')[0].id).replace(/^(.{30})./, '$1A')
     await t.rejects(backend.getItemMime(carol, gone), { code: 'MBG_ERR_ITEM_NOT_FOUND' })
   })
