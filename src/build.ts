@@ -3,6 +3,7 @@
  * request ids and validation settings. Used by the server, the tests and the
  * OpenAPI generator alike.
  */
+import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import Fastify, { errorCodes, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -18,7 +19,7 @@ import { closeStalledReaders } from './send-stall.js'
 import { NOT_PARSED, parseJsonBytes, standInData } from './json-bytes.js'
 import { lengthKeywords } from './string-length.js'
 import { SHARED_SCHEMAS } from './schemas/index.js'
-import { BadRequest } from './errors.js'
+import { BadRequest, UnsupportedMediaType } from './errors.js'
 import { buildProblem } from '../plugins/app/problem-details.js'
 import { drain } from './shutdown.js'
 
@@ -261,6 +262,13 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
   const json = fastify.getDefaultJsonParser('error', 'error')
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', (request, payload, done) => {
+    // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset would be read as something else.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(String(request.headers['content-type']))?.[1]
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      done(new UnsupportedMediaType(`application/json; charset=${charset.slice(0, 40)}: JSON bodies are UTF-8 ` +
+        '(RFC 8259); send the body in UTF-8, with charset=utf-8 or none'), undefined)
+      return
+    }
     const itemData = request.routeOptions.config.itemData === true
     const routeLimit = request.routeOptions.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 0
     // Only bodies that carry item data may be large; every other JSON body (ids, a folder, a job) is small.
@@ -272,6 +280,12 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
     done: (err: Error | null, body?: unknown) => void): void => {
     if (bytes.length === 0 && (request.method === 'DELETE' || request.method === 'GET')) {
       done(null, undefined)
+      return
+    }
+    // Bytes that are not UTF-8 would be read with U+FFFD in their place: a name or subject silently altered.
+    if (!isUtf8(bytes)) {
+      done(new BadRequest('the body is not UTF-8 (RFC 8259 §8.1): a byte sequence is not a UTF-8 character; send ' +
+        'the JSON encoded as UTF-8'), undefined)
       return
     }
     let value: unknown = NOT_PARSED

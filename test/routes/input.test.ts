@@ -240,3 +240,34 @@ t.test('JSON bodies: prototype keys are refused however they are spelled; plain 
   t.equal((await post('{"itemIds":["not an id \\u00e9"]}')).status, 200, 'escapes in a plain body')
   t.equal((await post('{"itemIds":["not an id"]}')).status, 200)
 })
+
+t.test('JSON bodies are UTF-8: another charset is a 415, other bytes a 400; nothing is created', async (t) => {
+  const { app } = await buildTestGateway(t)
+  const mbx = encodeURIComponent(MAILBOXES.ews.primary)
+  const folders = async (): Promise<number> =>
+    json<{ folders: unknown[] }>(await app.inject({ url: `/mailboxes/${mbx}/folders?pageSize=500` })).folders.length
+  const before = await folders()
+  const latin1 = Buffer.concat([Buffer.from('{"displayName":"caf'), Buffer.from([0xe9]), Buffer.from('"}')])
+  const cases: Array<[string, Buffer, number, RegExp]> = [
+    ['application/json; charset=iso-8859-1', latin1, 415, /charset=iso-8859-1: JSON bodies are UTF-8/],
+    ['application/json;charset="UTF-16"', Buffer.from('{"displayName":"x"}', 'utf16le'), 415, /UTF-16/],
+    ['application/json', latin1, 400, /not UTF-8/],
+    ['application/json; charset=utf-8', latin1, 400, /not UTF-8/]
+  ]
+  for (const [type, payload, status, detail] of cases) {
+    const res = await app.inject({
+      method: 'POST', url: `/mailboxes/${mbx}/folders`, headers: { 'content-type': type }, payload
+    })
+    t.equal(res.statusCode, status, type)
+    t.match(json(res), { status, detail }, type)
+  }
+  const ok = await app.inject({
+    method: 'POST',
+    url: `/mailboxes/${mbx}/folders`,
+    headers: { 'content-type': 'application/json; charset=UTF-8' },
+    payload: Buffer.from('{"displayName":"café"}')
+  })
+  t.equal(ok.statusCode, 201, 'UTF-8, declared or not, as before')
+  t.equal(json<{ displayName: string }>(ok).displayName, 'café')
+  t.equal(await folders(), before + 1, 'only the UTF-8 one was created')
+})
