@@ -163,15 +163,24 @@ export function fileName (subject: string | undefined, kind: ItemKind): string {
   const extension = MIME_OF_KIND[kind]?.extension ?? 'json'
   // eslint-disable-next-line no-control-regex
   let base = (subject ?? '').normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f/\\:*?"<>|]/g, '_')
+    // Format characters (bidi overrides such as U+202E, zero-width ones) would show a name other than the real one.
+    .replace(/\p{Cf}/gu, '')
     .replace(/\s+/g, ' ').replace(/^[\s.]+|[\s.]+$/g, '')
   if ([...base].length > 100) base = [...base].slice(0, 100).join('').replace(/[\s.]+$/, '')
+  // Names Windows reserves for devices, whatever the extension (CON.eml opens the console).
+  if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i.test(base.split('.')[0].trim())) base = `_${base}`
   return `${base === '' ? 'item' : base}.${extension}`
 }
 
 /** The ASCII form of a file name for `filename=` (RFC 6266 §4.3: `filename*` carries the real one). */
 export function asciiFileName (name: string): string {
-  // Letters with diacritics lose them; anything else outside printable ASCII becomes _.
-  return name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]/g, '_')
+  // Letters with diacritics lose them; any other character outside printable ASCII (an emoji too: one character,
+  // two UTF-16 units) becomes one _. As long as the name at most (NFKD may spell a character as several).
+  const dot = name.lastIndexOf('.')
+  const ascii = (text: string): string[] =>
+    [...text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]/gu, '_')]
+  const base = ascii(dot > 0 ? name.slice(0, dot) : name).slice(0, 100).join('')
+  return dot > 0 ? `${base}${ascii(name.slice(dot)).join('')}` : base
 }
 
 /** The media type of a Content-Type value, lower case, without parameters (RFC 9110 §8.3.1). */

@@ -131,7 +131,15 @@ t.test('download names are safe, and the ASCII fallback keeps their shape', asyn
   t.equal(fileName('x'.repeat(300), 'message'), `${'x'.repeat(100)}.eml`)
   t.equal(fileName('😀'.repeat(150), 'message'), `${'😀'.repeat(100)}.eml`, 'cut at characters, not code units')
   t.equal(fileName('Besprechung Büro', 'task'), 'Besprechung Büro.json')
-  t.equal(asciiFileName('Besprechung Büro – 😀.eml'), 'Besprechung Buro _ __.eml')
+  t.equal(asciiFileName('Besprechung Büro – 😀.eml'), 'Besprechung Buro _ _.eml', 'an emoji is one _')
+  t.equal(asciiFileName(`${'😀'.repeat(100)}.eml`), `${'_'.repeat(100)}.eml`, 'no longer than the name')
+  t.equal(asciiFileName(`${'ﬀ'.repeat(100)}.ics`), `${'f'.repeat(100)}.ics`, 'NFKD spellings cut to 100 too')
+  t.equal(fileName('invoice\u202Egpj.exe', 'message'), 'invoicegpj.exe.eml', 'a bidi override would disguise it')
+  t.equal(fileName('a\u200Bb\uFEFF', 'message'), 'ab.eml', 'zero-width characters')
+  for (const reserved of ['CON', 'nul', 'Com1', 'LPT9', 'aux.report']) {
+    t.equal(fileName(reserved, 'message'), `_${reserved}.eml`, `${reserved}: a name Windows reserves`)
+  }
+  t.equal(fileName('Console', 'message'), 'Console.eml')
 })
 
 t.test('export options go with json only, and name each extended property one way', async (t) => {
