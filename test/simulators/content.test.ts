@@ -10,7 +10,9 @@ import {
 } from '../../src/simulators/store/content.js'
 import { decodeItemStream, PT_INT32, PT_UNICODE_CP1200 } from '../../src/simulators/store/fts.js'
 import { DEMO_MAILBOXES, seedDemoTenant, SEED_PNG } from '../../src/simulators/store/seed.js'
-import { appointmentFromIcs, messageFromMime, MimeConversionError } from '../../src/simulators/store/mime.js'
+import {
+  appointmentFromIcs, messageFromMime, messageToMime, MimeConversionError
+} from '../../src/simulators/store/mime.js'
 
 t.test('seeded items: every stream reads into its kind and writes back byte for byte', async (t) => {
   const store = seedDemoTenant()
@@ -205,4 +207,11 @@ t.test('the simulators\' MIME conversions: times read in the zone named, what ca
   deep += 'Content-Type: text/plain\r\n\r\nx\r\n'
   for (let i = 999; i >= 0; i--) deep += `--b${i}--\r\n`
   await t.rejects(messageFromMime(Buffer.from(deep)), MimeConversionError, 'nesting the converter stops at')
+  // A message written as MIME and read again keeps its bodies exactly, however often.
+  const body = { text: 'first\r\nsecond\r\n\r\n', html: '<p>one</p>\r\n<p>two</p>' }
+  let content = { ...await messageFromMime(Buffer.from('From: a@b.example\r\nSubject: s\r\n\r\nx')), body }
+  for (let round = 1; round <= 3; round++) {
+    content = { ...content, ...await messageFromMime(await messageToMime({ ...content, itemClass: 'IPM.Note' })) }
+    t.same(content.body, body, `round ${round}: the same bodies`)
+  }
 })

@@ -100,6 +100,15 @@ const parseSensitivity = (value: string | undefined): ItemContent['sensitivity']
 }
 
 /**
+ * A text part's content as the message carries it: line breaks CRLF (MIME's canonical form, RFC 2046 §4.1.1), where
+ * postal-mime gives LF, and without the one line break postal-mime leaves at its end (the CRLF before a boundary
+ * belongs to the boundary, RFC 2046 §5.1.1), so a body read and written again does not grow.
+ */
+function canonicalText (text: string): string {
+  return text.replace(/\r?\n$/, '').replace(/\r?\n/g, '\r\n')
+}
+
+/**
  * A message's content from an RFC 5322 / MIME message: the fields `messageToMime` writes (addresses, subject, Date
  * as the sent time, Message-ID, bodies, attachments with content ids, Importance/X-Priority, Sensitivity,
  * Keywords). Throws MimeConversionError when the text has no header section at all.
@@ -141,8 +150,8 @@ export async function messageFromMime (mime: Buffer): Promise<Omit<ItemContent, 
     ...(email.text !== undefined || email.html !== undefined
       ? {
           body: {
-            ...(email.text !== undefined ? { text: email.text } : {}),
-            ...(email.html !== undefined ? { html: email.html } : {})
+            ...(email.text !== undefined ? { text: canonicalText(email.text) } : {}),
+            ...(email.html !== undefined ? { html: canonicalText(email.html) } : {})
           }
         }
       : {}),
