@@ -318,6 +318,17 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
       throw new BadRequest(`an HTTP/1.1 request needs exactly one Host header; it has ${hosts}`)
     }
   })
+  // The gateway reads bodies as sent: a coded one (gzip, …) would be taken for its compressed bytes. RFC 9110
+  // section 8.4: a content coding the server does not accept is a 415.
+  fastify.addHook('preParsing', async (request, _reply, payload) => {
+    const coding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase()
+    const body = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0
+    if (body && coding !== '' && coding !== 'identity') {
+      throw new UnsupportedMediaType(`Content-Encoding ${coding.slice(0, 40)}: bodies are taken uncompressed; send ` +
+        'it without a content coding')
+    }
+    return payload
+  })
   drain(fastify as unknown as FastifyInstance)
   closeStalledReaders(fastify as unknown as FastifyInstance, options.sendStallMs ?? 120_000)
 

@@ -271,3 +271,26 @@ t.test('JSON bodies are UTF-8: another charset is a 415, other bytes a 400; noth
   t.equal(json<{ displayName: string }>(ok).displayName, 'café')
   t.equal(await folders(), before + 1, 'only the UTF-8 one was created')
 })
+
+t.test('a body with a content coding is a 415 naming it, on JSON routes and uploads; nothing is created', async (t) => {
+  const { app } = await buildTestGateway(t)
+  const mbx = encodeURIComponent(MAILBOXES.ews.primary)
+  const { gzipSync } = await import('node:zlib')
+  for (const [url, type, body] of [
+    [`/mailboxes/${mbx}/folders`, 'application/json', '{"displayName":"zipped"}'],
+    [`/mailboxes/${mbx}/folders/inbox/items`, 'message/rfc822', 'From: a@b.example\r\nSubject: z\r\n\r\nx']
+  ]) {
+    const res = await app.inject({
+      method: 'POST', url, headers: { 'content-type': type, 'content-encoding': 'gzip' }, payload: gzipSync(body)
+    })
+    t.equal(res.statusCode, 415, `${type}: ${res.body}`)
+    t.match(json(res), { code: 'MBG_ERR_UNSUPPORTED_MEDIA_TYPE', detail: /Content-Encoding gzip/ })
+  }
+  const plain = await app.inject({
+    method: 'POST',
+    url: `/mailboxes/${mbx}/folders`,
+    headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+    payload: '{"displayName":"plain"}'
+  })
+  t.equal(plain.statusCode, 201, 'identity is no coding')
+})
