@@ -322,7 +322,8 @@ export async function buildGateway (options: BuildOptions): Promise<FastifyInsta
   // section 8.4: a content coding the server does not accept is a 415.
   fastify.addHook('preParsing', async (request, _reply, payload) => {
     const coding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase()
-    const body = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0
+    const headers = request.headers
+    const body = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0
     if (body && coding !== '' && coding !== 'identity') {
       throw new UnsupportedMediaType(`Content-Encoding ${coding.slice(0, 40)}: bodies are taken uncompressed; send ` +
         'it without a content coding')
