@@ -128,9 +128,18 @@ async function problemDetails (fastify: FastifyInstance): Promise<void> {
       const code =
         FASTIFY_CODES[error.code] ??
         (status === 413 ? TOO_LARGE : status === 415 ? UNSUPPORTED_MEDIA_TYPE : BAD_REQUEST)
+      let message = error.message
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+        // Name what the route takes: the media types of its body schema, else JSON.
+        const body = request.routeOptions.schema?.body as { content?: Record<string, unknown> } | undefined
+        const content = body?.content
+        const accepted = content !== undefined ? Object.keys(content) : ['application/json']
+        const sent = String(request.headers['content-type'] ?? '(none)').slice(0, 80)
+        message = `Content-Type ${sent} is not taken here; send ${accepted.join(', ')}`
+      }
       return sendProblem(
         reply,
-        buildProblem(request, status === 413 || status === 415 ? status : 400, code, error.message)
+        buildProblem(request, status === 413 || status === 415 ? status : 400, code, message)
       )
     }
     request.log.error({ err: error }, 'unhandled error')

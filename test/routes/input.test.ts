@@ -294,3 +294,21 @@ t.test('a body with a content coding is a 415 naming it, on JSON routes and uplo
   })
   t.equal(plain.statusCode, 201, 'identity is no coding')
 })
+
+t.test('a 415 names the media types the route takes', async (t) => {
+  const { app } = await buildTestGateway(t)
+  const mbx = encodeURIComponent(MAILBOXES.ews.primary)
+  const upload = await app.inject({
+    method: 'POST', url: `/mailboxes/${mbx}/folders/inbox/items`, headers: { 'content-type': 'image/png' }, payload: 'x'
+  })
+  t.equal(upload.statusCode, 415)
+  t.match(json(upload), {
+    detail: 'Content-Type image/png is not taken here; send message/rfc822, text/calendar, ' +
+    'application/json'
+  })
+  const folder = await app.inject({
+    method: 'POST', url: `/mailboxes/${mbx}/folders`, headers: { 'content-type': 'text/plain' }, payload: 'x'
+  })
+  t.equal(folder.statusCode, 415)
+  t.match(json(folder), { detail: 'Content-Type text/plain is not taken here; send application/json' })
+})
