@@ -74,7 +74,28 @@ export function sendProblem (reply: FastifyReply, problem: ProblemT): FastifyRep
 }
 
 function validationErrors (error: FastifyError): Array<{ path: string, message: string }> {
-  return (error.validation ?? []).map((v) => {
+  // A union of literals (TypeBox Type.Union of Type.Literal: anyOf of const) fails once per literal and once for
+  // the anyOf: said once, with the values it takes.
+  const all = error.validation ?? []
+  const allowed = new Map<string, unknown[]>()
+  for (const v of all) {
+    if (v.keyword !== 'const') continue
+    const list = allowed.get(v.instancePath) ?? []
+    list.push((v.params as { allowedValue?: unknown }).allowedValue)
+    allowed.set(v.instancePath, list)
+  }
+  const said = new Set<string>()
+  const merged = all.flatMap((v) => {
+    const values = allowed.get(v.instancePath)
+    if (values === undefined || (v.keyword !== 'const' && v.keyword !== 'anyOf')) return [v]
+    if (said.has(v.instancePath)) return []
+    said.add(v.instancePath)
+    const message = values.length === 1
+      ? `must be ${JSON.stringify(values[0])}`
+      : `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`
+    return [{ ...v, keyword: 'enum', params: {}, message }]
+  })
+  return merged.map((v) => {
     const missing = v.params as { missingProperty?: string, additionalProperty?: string } | undefined
     let path = `/${error.validationContext ?? 'body'}${v.instancePath}`
     if (missing?.missingProperty !== undefined) path += `/${missing.missingProperty}`

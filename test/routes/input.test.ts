@@ -312,3 +312,15 @@ t.test('a 415 names the media types the route takes', async (t) => {
   t.equal(folder.statusCode, 415)
   t.match(json(folder), { detail: 'Content-Type text/plain is not taken here; send application/json' })
 })
+
+t.test('a value outside a fixed set is said once, with the values taken', async (t) => {
+  const { app } = await buildTestGateway(t)
+  const mbx = encodeURIComponent(MAILBOXES.ews.primary)
+  const res = await app.inject({
+    method: 'POST', url: `/mailboxes/${mbx}/folders/inbox/items`, payload: { kind: 'memo', subject: 's' }
+  })
+  t.equal(res.statusCode, 400)
+  const problem = json<{ detail: string, errors: Array<{ path: string, message: string }> }>(res)
+  t.same(problem.errors, [{ path: '/body/kind', message: 'must be one of "message", "appointment", "contact", "task"' }])
+  t.notMatch(problem.detail, /equal to constant|anyOf/)
+})
