@@ -321,6 +321,8 @@ t.test('a value outside a fixed set is said once, with the values taken', async 
   })
   t.equal(res.statusCode, 400)
   const problem = json<{ detail: string, errors: Array<{ path: string, message: string }> }>(res)
-  t.same(problem.errors, [{ path: '/body/kind', message: 'must be one of "message", "appointment", "contact", "task"' }])
+  t.same(problem.errors, [
+    { path: '/body/kind', message: 'must be one of "message", "appointment", "contact", "task"' }
+  ])
   t.notMatch(problem.detail, /equal to constant|anyOf/)
 })
