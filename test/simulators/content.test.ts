@@ -209,7 +209,9 @@ t.test('the simulators\' MIME conversions: times read in the zone named, what ca
   await t.rejects(messageFromMime(Buffer.from(deep)), MimeConversionError, 'nesting the converter stops at')
   // A message written as MIME and read again keeps its bodies exactly, however often.
   const body = { text: 'first\r\nsecond\r\n\r\n', html: '<p>one</p>\r\n<p>two</p>' }
-  let content = { ...await messageFromMime(Buffer.from('From: a@b.example\r\nSubject: s\r\n\r\nx')), body }
+  let content: Awaited<ReturnType<typeof messageFromMime>> = {
+    ...await messageFromMime(Buffer.from('From: a@b.example\r\nSubject: s\r\n\r\nx')), body
+  }
   for (let round = 1; round <= 3; round++) {
     content = { ...content, ...await messageFromMime(await messageToMime({ ...content, itemClass: 'IPM.Note' })) }
     t.same(content.body, body, `round ${round}: the same bodies`)
