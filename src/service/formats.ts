@@ -15,6 +15,7 @@
  * result reports (`uidReplaced`). What a backend cannot do is its `capabilities.formats` (501 MBG_ERR_NOT_SUPPORTED
  * with the reason), also before any call. One bad item never fails its neighbours.
  */
+import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import ICAL from 'ical.js'
 import type { Static } from '@sinclair/typebox'
@@ -23,7 +24,7 @@ import {
   UnsupportedMediaType
 } from '../errors.js'
 import { decodedLength, isStrictBase64 } from '../base64.js'
-import { ianaZone } from '../protocol/time-zones.js'
+import { ianaZone, wallClock } from '../protocol/time-zones.js'
 import {
   parseFolderRef, type BackendCapabilities, type Capability, type CreatedItem, type ItemData, type ItemKind,
   type ItemProperties, type MailboxBackend, type MimeContent, type MimeItem, type MimeMediaType, type PropertiesItem,
@@ -167,9 +168,17 @@ export function fileName (subject: string | undefined, kind: ItemKind): string {
     .replace(/\p{Cf}/gu, '')
     .replace(/\s+/g, ' ').replace(/^[\s.]+|[\s.]+$/g, '')
   if ([...base].length > 100) base = [...base].slice(0, 100).join('').replace(/[\s.]+$/, '')
-  // Names Windows reserves for devices, whatever the extension (CON.eml opens the console).
-  if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i.test(base.split('.')[0].trim())) base = `_${base}`
-  return `${base === '' ? 'item' : base}.${extension}`
+  return `${base === '' ? 'item' : unreserved(base)}.${extension}`
+}
+
+/**
+ * `base` with a `_` before it when Windows reserves it for a device, whatever follows a dot (CON.eml opens the
+ * console; COM¹ is COM1 to Windows too).
+ */
+function unreserved (base: string): string {
+  return /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])$/i.test(base.split('.')[0].trim())
+    ? `_${base}`
+    : base
 }
 
 /** The ASCII form of a file name for `filename=` (RFC 6266 §4.3: `filename*` carries the real one). */
@@ -179,7 +188,7 @@ export function asciiFileName (name: string): string {
   const dot = name.lastIndexOf('.')
   const ascii = (text: string): string[] =>
     [...text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]/gu, '_')]
-  const base = ascii(dot > 0 ? name.slice(0, dot) : name).slice(0, 100).join('')
+  const base = unreserved(ascii(dot > 0 ? name.slice(0, dot) : name).slice(0, 100).join(''))
   return dot > 0 ? `${base}${ascii(name.slice(dot)).join('')}` : base
 }
 
@@ -362,6 +371,14 @@ export function prepareMime (contentType: string, data: Buffer, who: string): Pr
     if (problem !== undefined) return new DataInvalid(`${who} is not an .eml (RFC 5322): ${problem}`)
     return { format: 'mime', kind: 'message', content: { contentType: 'message/rfc822', data } }
   }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType)?.[1]
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+    return new UnsupportedMediaType(`${who} is text/calendar; charset=${charset.slice(0, 40)}: iCalendar is taken ` +
+      'in UTF-8 (RFC 5545 section 3.1.4); convert the file to UTF-8')
+  }
+  if (!isUtf8(data)) {
+    return new DataInvalid(`${who} is not UTF-8 (RFC 5545 section 3.1.4: iCalendar text is UTF-8); convert the file`)
+  }
   return prepareIcs(data, who)
 }
 
@@ -387,7 +404,15 @@ export const MAX_MULTIPART_DEPTH = 64
  * Content-Type, and boundary delimiter lines open and close the entities.
  */
 function multipartProblem (text: string): string | undefined {
+  // RFC 5322 §2.1: lines end in CRLF. A bare CR would leave a parser to guess where the header section ends.
+  const headEnd = text.search(/\r?\n\r?\n/)
+  if (/\r(?!\n)/.test(headEnd === -1 ? text : text.slice(0, headEnd))) {
+    return 'its header section has line breaks that are a bare CR (RFC 5322 lines end in CRLF)'
+  }
   const open: string[] = []
+  // Entities nested by message/rfc822 parts count toward the depth too.
+  let depth = 0
+  const depths: number[] = []
   let headers: string[] | undefined = []
   let start = 0
   while (start < text.length) {
@@ -397,21 +422,41 @@ function multipartProblem (text: string): string | undefined {
     start = end + 1
     if (headers !== undefined) {
       if (line !== '') { headers.push(line); continue }
-      const type = /^content-type[ \t]*:([^]*)$/im.exec(headers.join('\n').replace(/\n[ \t]+/g, ' '))?.[1] ?? ''
+      const fields = headers.join('\n').replace(/\n[ \t]+/g, ' ').split('\n')
       headers = undefined
+      const types = fields.filter((f) => /^content-type[ \t]*:/i.test(f)).map((f) => f.slice(f.indexOf(':') + 1))
+      if (types.length > 1) return 'an entity has more than one Content-Type field (RFC 2045 section 5)'
+      const type = types[0] ?? ''
+      if (/^\s*message\/(rfc822|global)\s*(;|$)/i.test(type)) {
+        // The body is a message of its own: its header section follows.
+        if (++depth + open.length > MAX_MULTIPART_DEPTH) {
+          return `multipart entities and attached messages are nested deeper than ${MAX_MULTIPART_DEPTH}`
+        }
+        headers = []
+        continue
+      }
       if (!/^\s*multipart\//i.test(type)) continue
       const boundary = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(type)
       const value = boundary?.[1] ?? boundary?.[2] ?? ''
       if (value === '') return 'a multipart entity has no boundary parameter, so its parts cannot be found'
       open.push(value)
-      if (open.length > MAX_MULTIPART_DEPTH) return `multipart entities are nested deeper than ${MAX_MULTIPART_DEPTH}`
+      depths.push(depth)
+      if (depth + open.length > MAX_MULTIPART_DEPTH) {
+        return `multipart entities and attached messages are nested deeper than ${MAX_MULTIPART_DEPTH}`
+      }
       continue
     }
     if (!line.startsWith('--') || open.length === 0) continue
     const delimiter = line.trimEnd()
     for (let i = open.length - 1; i >= 0; i--) {
-      if (delimiter === `--${open[i]}`) { open.length = i + 1; headers = []; break }
-      if (delimiter === `--${open[i]}--`) { open.length = i; break }
+      if (delimiter === `--${open[i]}`) {
+        open.length = i + 1
+        depths.length = i + 1
+        depth = depths[i]
+        headers = []
+        break
+      }
+      if (delimiter === `--${open[i]}--`) { open.length = i; depth = depths[i]; depths.length = i; break }
     }
   }
   return undefined
@@ -427,7 +472,9 @@ function prepareIcs (data: Buffer, who: string): PreparedImport | Error {
     }
     calendar = new ICAL.Component(parsed as never)
   } catch (err) {
-    return new DataInvalid(`${who} is not iCalendar (RFC 5545): ${(err as Error).message.slice(0, 200)}`)
+    // ical.js's own parse errors say what is wrong; a TypeError is its code tripping over what is not iCalendar.
+    const why = err instanceof TypeError ? 'it does not parse as content lines' : (err as Error).message.slice(0, 200)
+    return new DataInvalid(`${who} is not iCalendar (RFC 5545): ${why}`)
   }
   if (calendar.name !== 'vcalendar') {
     return new DataInvalid(`${who} is not iCalendar (RFC 5545): it is a ${calendar.name.toUpperCase()}, ` +
@@ -474,7 +521,7 @@ function dateValueProblem (value: string): string | undefined {
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
   const days = month === 2 && leap ? 29 : MONTH_DAYS[month - 1]
   if (month < 1 || month > 12 || day < 1 || day > days) return 'is not a calendar date'
-  if (hour > 23 || minute > 59 || second > 60) return 'is not a time of day'
+  if (hour > 23 || minute > 59 || second > 59) return 'is not a time of day'
   if (year < 1601) return 'is before 1601, the earliest time Exchange stores'
   return undefined
 }
@@ -490,7 +537,7 @@ function eventTimesProblem (
 ): string | undefined {
   for (const event of events) {
     if (event.getFirstProperty('dtstart') === null) return 'a VEVENT has no DTSTART'
-    for (const name of ['dtstart', 'dtend', 'recurrence-id', 'exdate']) {
+    for (const name of ['dtstart', 'dtend', 'recurrence-id', 'exdate', 'rdate']) {
       for (const property of event.getAllProperties(name)) {
         const tzid = property.getParameter('tzid')
         if (typeof tzid === 'string' && !zones.has(tzid) && ianaZone(tzid) === undefined) {
@@ -502,11 +549,24 @@ function eventTimesProblem (
   }
   // The raw values, as written (ical.js would read them leniently), content lines unfolded (RFC 5545 §3.1).
   for (const line of ics.toString('utf8').replace(/\r?\n[ \t]/g, '').split(/\r?\n/)) {
-    const m = /^(DTSTART|DTEND|RECURRENCE-ID|EXDATE)(?:;[^:]*)?:(.*)$/i.exec(line)
+    const rule = /^(RRULE|EXRULE)(?:;[^:]*)?:(.*)$/i.exec(line)
+    const until = rule !== null ? /(?:^|;)UNTIL=([^;]*)/i.exec(rule[2])?.[1] : undefined
+    if (until !== undefined) {
+      const problem = dateValueProblem(until.trim())
+      if (problem !== undefined) {
+        return `${rule?.[1].toUpperCase() ?? ''} UNTIL ${JSON.stringify(until.slice(0, 40))} ${problem}`
+      }
+    }
+    const m = /^(DTSTART|DTEND|RECURRENCE-ID|EXDATE|RDATE)((?:;(?:[^:"]|"[^"]*")*)?):(.*)$/i.exec(line)
     if (m === null) continue
-    for (const value of m[2].split(',')) {
+    const params = m[2]
+    if (/;VALUE=PERIOD/i.test(params)) continue
+    for (const value of m[3].split(',')) {
       const problem = dateValueProblem(value.trim())
       if (problem !== undefined) return `${m[1].toUpperCase()} ${JSON.stringify(value.slice(0, 40))} ${problem}`
+      if (/;TZID=/i.test(params) && /Z$/i.test(value.trim())) {
+        return `${m[1].toUpperCase()} ${JSON.stringify(value.slice(0, 40))} is UTC (Z) and names a TZID: one or the other`
+      }
     }
   }
   return undefined
@@ -580,6 +640,55 @@ const STORE_TAGS = new Map<number, string>([
   [0x65E0, 'PidTagSourceKey'], [0x65E2, 'PidTagChangeKey'], [0x65E3, 'PidTagPredecessorChangeList']
 ])
 
+/** PS_MAPI ([MS-OXPROPS] 1.3.2): a named property in this set by id is the tagged property of that id. */
+const PS_MAPI = '00020328-0000-0000-c000-000000000046'
+
+/** The property id an extended property names: its tag, or its id in PS_MAPI; undefined for a named property. */
+function tagOf (p: ExtendedPropertyT): number | undefined {
+  if (p.propertyTag !== undefined) return parseInt(p.propertyTag.slice(2), 16)
+  return p.propertySetId?.toLowerCase() === PS_MAPI && p.propertyId !== undefined ? p.propertyId : undefined
+}
+
+/** One key per property, whatever its type or spelling (a tag in hex, PS_MAPI by id, a set GUID in any case). */
+function propertyKey (p: ExtendedPropertyT): string {
+  const tag = tagOf(p)
+  if (tag !== undefined) return `0x${tag.toString(16).padStart(4, '0')}`
+  return `${p.propertySetId?.toLowerCase() ?? ''}/${p.propertyName ?? `#${String(p.propertyId)}`}`
+}
+
+/** The date and date-time values of a property set, by field name (flag dates included). */
+function datesOf (item: ItemProperties): Array<[string, string]> {
+  const fields = ['sentDateTime', 'receivedDateTime', 'start', 'end', 'startDateTime', 'dueDateTime',
+    'completedDateTime', 'birthday'] as const
+  const out: Array<[string, string]> = []
+  for (const f of fields) {
+    const v = (item as Record<string, unknown>)[f]
+    if (typeof v === 'string') out.push([f, v])
+  }
+  for (const f of ['startDateTime', 'dueDateTime', 'completedDateTime'] as const) {
+    const v = item.flag?.[f]
+    if (typeof v === 'string') out.push([`flag.${f}`, v])
+  }
+  return out
+}
+
+/**
+ * Why an ISO 8601 date or date-time (`YYYY-MM-DD`, `YYYY-MM-DDTHH:mm[:ss[.f]]` with `Z` or an offset) is not one
+ * Exchange stores as given, or undefined: a date that does not exist (February 31st, which Date.parse would roll
+ * into March), a second 60, a year before 1601 ([MS-OXCDATA] 2.11.1 PtypTime is a FILETIME) or after 9999.
+ */
+export function isoDateProblem (value: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/i.exec(value)
+  if (m === null) return 'is not an ISO 8601 date or date-time'
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? '0'))
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  const days = month === 2 && leap ? 29 : MONTH_DAYS[month - 1]
+  if (month < 1 || month > 12 || day < 1 || day > days) return 'is not a calendar date'
+  if (hour > 23 || minute > 59 || second > 59) return 'is not a time of day'
+  if (year < 1601) return 'is before 1601, the earliest time Exchange stores'
+  return undefined
+}
+
 const INTEGER_RANGES: Partial<Record<ExtendedPropertyT['propertyType'], readonly [bigint, bigint]>> = {
   Short: [-(2n ** 15n), 2n ** 15n - 1n],
   Integer: [-(2n ** 31n), 2n ** 31n - 1n],
@@ -606,9 +715,8 @@ export function extendedValueProblem (type: ExtendedPropertyT['propertyType'], v
         : 'write it as a finite decimal number'
     case 'Boolean': return /^(true|false|1|0)$/.test(value) ? undefined : 'write it as true or false'
     case 'SystemTime':
-      return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/.test(value) &&
-        !Number.isNaN(Date.parse(value))
-        ? undefined
+      return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+        ? isoDateProblem(value)
         : 'write it as an ISO 8601 date-time with a zone (2026-01-05T10:00:00Z)'
     case 'Binary': return isStrictBase64(value) ? undefined : 'write it as standard padded base64'
     case 'CLSID':
@@ -651,6 +759,15 @@ export function preparePropertySet (item: ItemProperties, who: string): Prepared
       return new BadRequest(`${who}: ${field} is set by the mailbox when the item is created; leave it out`)
     }
   }
+  if (item.flag !== undefined && kind !== 'message' && kind !== 'task') {
+    return new BadRequest(`${who}: flag is a field of messages and tasks; ${aKind(kind)} has no follow-up flag`)
+  }
+  for (const [field, value] of datesOf(item)) {
+    const problem = isoDateProblem(value)
+    if (problem !== undefined) {
+      return new BadRequest(`${who}: ${field} ${JSON.stringify(value.slice(0, 40))} ${problem}`)
+    }
+  }
   if (kind === 'message' && item.isDraft === true) {
     return new BadRequest(`${who}: isDraft true cannot be imported: an imported message is never a draft`)
   }
@@ -660,6 +777,12 @@ export function preparePropertySet (item: ItemProperties, who: string): Prepared
       return new BadRequest(`${who}: an appointment needs start and end`)
     }
     if (Date.parse(item.end) < Date.parse(item.start)) return new BadRequest(`${who}: end is before start`)
+    const iana = item.isAllDay === true ? ianaZone(item.timeZone ?? 'UTC') : undefined
+    const midnight = (v: string): boolean => iana === undefined || wallClock(new Date(v), iana).endsWith('T00:00:00')
+    if (!midnight(item.start) || !midnight(item.end)) {
+      return new BadRequest(`${who}: an all-day appointment starts and ends at midnight in its time zone ` +
+        `(${item.timeZone ?? 'UTC'}); Exchange would move it there`)
+    }
   }
   for (const [i, a] of (item.attachments ?? []).entries()) {
     if ((a.kind ?? 'file') !== 'file') {
@@ -671,19 +794,25 @@ export function preparePropertySet (item: ItemProperties, who: string): Prepared
         'with attachmentContent: true)')
     }
   }
+  const seen = new Set<string>()
   for (const [i, p] of (item.extendedProperties ?? []).entries()) {
     try {
       checkPropertyName(p, `${who}: extendedProperties[${i}]`)
     } catch (err) {
       return err as Error
     }
+    const id = propertyKey(p)
+    if (seen.has(id)) {
+      return new BadRequest(`${who}: extendedProperties[${i}] names a property given before (${id}): one value each`)
+    }
+    seen.add(id)
     if (p.value === undefined) return new BadRequest(`${who}: extendedProperties[${i}] needs a value to set`)
     const problem = extendedValueProblem(p.propertyType, p.value)
     if (problem !== undefined) {
       return new BadRequest(`${who}: extendedProperties[${i}] value ${JSON.stringify(p.value.slice(0, 40))} is not ` +
         `a${p.propertyType === 'Integer' ? 'n' : ''} ${p.propertyType}: ${problem}`)
     }
-    const tag = p.propertyTag !== undefined ? parseInt(p.propertyTag.slice(2), 16) : undefined
+    const tag = tagOf(p)
     const field = tag !== undefined ? FIELD_TAGS.get(tag) : undefined
     const computed = tag !== undefined ? STORE_TAGS.get(tag) : undefined
     if (computed !== undefined) {

@@ -255,3 +255,92 @@ t.test('extended property values are checked against their type, and none stands
   t.match(withValue('Integer', '2', '0x0017'), { statusCode: 400, message: /importance/ })
   t.match(withValue('Binary', 'AAEC', '0x0FFF'), { statusCode: 400, message: /PidTagEntryId, which the mailbox sets/ })
 })
+
+t.test('second review: the variations of each refused kind are refused too', async (t) => {
+  const set = (item: Record<string, unknown>): PreparedImport | Error =>
+    preparePropertySet({ kind: 'message', subject: 's', ...item } as never, 'import item 0')
+  // Dates a property set carries: before 1601, a day that does not exist (Date.parse would roll it on).
+  for (const [item, message] of [
+    [{ kind: 'appointment', start: '0001-01-05T10:00:00Z', end: '0001-01-05T11:00:00Z' }, /start .* before 1601/],
+    [{ sentDateTime: '0001-01-01T00:00:00Z' }, /sentDateTime .* before 1601/],
+    [{ kind: 'contact', displayName: 'd', birthday: '0001-01-01' }, /birthday .* before 1601/],
+    [{ receivedDateTime: '2026-02-31T10:00:00Z' }, /not a calendar date/],
+    [{ flag: { flagStatus: 'flagged', dueDateTime: '2026-13-01T00:00:00Z' } }, /flag.dueDateTime/],
+    [{ extendedProperties: [{ propertyTag: '0x6601', propertyType: 'SystemTime', value: '2026-02-31T10:00:00Z' }] },
+      /not a calendar date/],
+    [{ extendedProperties: [{ propertyTag: '0x6601', propertyType: 'SystemTime', value: '0001-01-01T00:00:00Z' }] },
+      /before 1601/]
+  ] as Array<[Record<string, unknown>, RegExp]>) {
+    t.match(set(item), { statusCode: 400, message }, JSON.stringify(item))
+  }
+  t.match(set({ kind: 'contact', displayName: 'Yan', flag: { flagStatus: 'flagged' } }),
+    { statusCode: 400, message: /a contact has no follow-up flag/ })
+  t.match(set({ kind: 'appointment', start: '2026-01-05T10:00:00Z', end: '2026-01-05T11:30:00Z', isAllDay: true }),
+    { statusCode: 400, message: /all-day appointment starts and ends at midnight/ })
+  t.notOk(set({
+    kind: 'appointment',
+    start: '2026-01-04T23:00:00Z',
+    end: '2026-01-05T23:00:00Z',
+    isAllDay: true,
+    timeZone: 'W. Europe Standard Time'
+  }) instanceof Error, 'midnight in its zone')
+  // One property, one value: the same tag twice, in two types, or spelled as PS_MAPI by id.
+  t.match(set({
+    extendedProperties: [{ propertyTag: '0x6603', propertyType: 'Integer', value: '1' },
+      { propertyTag: '0x6603', propertyType: 'String', value: 'two' }]
+  }), { statusCode: 400, message: /given before/ })
+  const psMapi = (propertyId: number): Record<string, unknown> => ({
+    extendedProperties: [{
+      propertySetId: '00020328-0000-0000-C000-000000000046',
+      propertyId,
+      propertyType: 'String',
+      value: 'X'
+    }]
+  })
+  t.match(set(psMapi(0x37)), { statusCode: 400, message: /PidTagSubject/ }, 'PidTagSubject by PS_MAPI id')
+  t.match(set(psMapi(0x0fff)), { statusCode: 400, message: /PidTagEntryId/ }, 'PidTagEntryId by PS_MAPI id')
+
+  // An .ics: RDATE and RRULE UNTIL are times too; a leap second or a UTC time with a TZID is not taken as written.
+  const event = (...lines: string[]): Buffer => calendar(['BEGIN:VEVENT', 'UID:u', 'DTSTART:20260105T100000Z',
+    ...lines, 'END:VEVENT'])
+  for (const [lines, message] of [
+    [['RDATE:20261340T100000Z'], /RDATE .* not a calendar date/],
+    [['RDATE;TZID=Mars/Olympus:20260201T100000'], /RDATE names TZID/],
+    [['RRULE:FREQ=DAILY;UNTIL=20261399T000000Z'], /RRULE UNTIL .* not a calendar date/],
+    [['DTEND:20260105T100060Z'], /not a time of day/],
+    [['DTEND;TZID=Europe/Berlin:20260105T110000Z'], /UTC \(Z\) and names a TZID/]
+  ] as Array<[string[], RegExp]>) {
+    t.match(prepareMime('text/calendar', event(...lines), 'x'), { code: 'MBG_ERR_DATA_INVALID', message }, lines[0])
+  }
+  t.notOk(prepareMime('text/calendar', event('RDATE;VALUE=PERIOD:20260110T100000Z/PT1H'), 'x') instanceof Error,
+    'an RDATE period')
+  const latin = Buffer.concat([event().subarray(0, 60), Buffer.from([0xe9]), event().subarray(60)])
+  t.match(prepareMime('text/calendar; charset=iso-8859-1', event(), 'x'), { statusCode: 415, message: /UTF-8/ })
+  t.match(prepareMime('text/calendar', latin, 'x'), { code: 'MBG_ERR_DATA_INVALID', message: /not UTF-8/ })
+  t.match(prepareMime('text/calendar', Buffer.from('From: a@b.example\r\nSubject: s\r\n\r\nx'), 'x'),
+    { code: 'MBG_ERR_DATA_INVALID', message: /^Item data is not valid: x is not iCalendar/ })
+
+  // An .eml: the boundary of the Content-Type field itself, attached messages, CRLF, one Content-Type.
+  const head = 'From: a@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n'
+  const eml = (text: string): PreparedImport | Error => prepareMime('message/rfc822', Buffer.from(text), 'x')
+  t.match(eml(`${head}Content-Type: multipart/mixed\r\nX-Note: a; boundary=zz\r\n\r\n--zz\r\n\r\nhi\r\n--zz--\r\n`),
+    { message: /no boundary parameter/ }, 'a boundary in a later field is not the Content-Type\'s')
+  t.match(eml(`${head}Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: message/rfc822\r\n\r\n` +
+    'Subject: inner\r\nContent-Type: multipart/mixed\r\n\r\n--i\r\n\r\nhi\r\n--i--\r\n--o--\r\n'),
+  { message: /no boundary parameter/ }, 'inside an attached message')
+  let nested = `${head}Content-Type: text/plain\r\n\r\nx\r\n`
+  for (let i = 0; i < MAX_MULTIPART_DEPTH; i++) {
+    nested = `From: a@b.example\r\nContent-Type: multipart/mixed; boundary="w${i}"\r\n\r\n--w${i}\r\n` +
+      `Content-Type: message/rfc822\r\n\r\n${nested}--w${i}--\r\n`
+  }
+  t.match(eml(nested), { message: /nested deeper than 64/ }, 'attached messages count toward the depth')
+  t.match(eml('From: a@b.example\rSubject: cr\rContent-Type: multipart/mixed\r\r--x\rhi\r--x--\r'),
+    { message: /bare CR/ })
+  t.match(eml(`${head}Content-Type: multipart/mixed; boundary=a\r\nContent-Type: multipart/mixed\r\n\r\n--a\r\n\r\n` +
+    'x\r\n--a--\r\n'), { message: /more than one Content-Type/ })
+
+  // The ASCII fallback of a name is checked for device names too.
+  t.equal(asciiFileName('COM¹.eml'), '_COM1.eml')
+  t.equal(asciiFileName('ｃｏｎ.eml'), '_con.eml')
+  t.equal(fileName('CONIN$', 'message'), '_CONIN$.eml')
+})

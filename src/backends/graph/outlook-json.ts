@@ -444,14 +444,20 @@ export function refuseWhatGraphDrops (item: ItemProperties): void {
   const base = GRAPH_CLASS[item.kind]
   if (item.itemClass !== undefined && base !== undefined && item.itemClass.toLowerCase() !== base.toLowerCase()) {
     throw new DataIncompatible(`itemClass ${JSON.stringify(item.itemClass.slice(0, 100))}: a Graph mailbox ` +
-      `creates a ${item.kind} as ${base} and has no way to set another class; leave itemClass out to import it as ` +
+      `creates ${item.kind === 'appointment' ? 'an' : 'a'} ${item.kind} as ${base} and has no way to set another ` +
+      'class; leave itemClass out to import it as ' +
       `${base}, or import it into an EWS mailbox`)
   }
   if (item.kind !== 'contact') return
   const dropped = [
     ...(item.subject !== undefined && item.subject !== item.displayName ? ['subject (other than displayName)'] : []),
     ...(item.importance !== undefined && item.importance !== 'normal' ? [`importance ${item.importance}`] : []),
-    ...(item.sensitivity !== undefined && item.sensitivity !== 'normal' ? [`sensitivity ${item.sensitivity}`] : [])
+    ...(item.sensitivity !== undefined && item.sensitivity !== 'normal' ? [`sensitivity ${item.sensitivity}`] : []),
+    // Exchange keeps three e-mail addresses and two business and two home phones on a contact.
+    ...((item.emailAddresses?.length ?? 0) > 3 ? ['more than 3 emailAddresses'] : []),
+    ...((item.businessPhones?.length ?? 0) > 2 ? ['more than 2 businessPhones'] : []),
+    ...((item.homePhones?.length ?? 0) > 2 ? ['more than 2 homePhones'] : []),
+    ...((item.attachments?.length ?? 0) > 0 ? ['attachments'] : [])
   ]
   if (dropped.length > 0) {
     const them = dropped.length > 1 ? 'them' : 'it'
@@ -462,9 +468,6 @@ export function refuseWhatGraphDrops (item: ItemProperties): void {
 
 /** The body of `POST /users/{id}/contactFolders/{id}/contacts` (contactfolder-post-contacts). */
 export function contactCreateBody (item: ItemProperties): Json {
-  if ((item.attachments ?? []).length > 0) {
-    throw new DataInvalid('a Graph contact has no attachments')
-  }
   if (item.body?.html !== undefined && item.body.text === undefined) {
     throw new DataInvalid('a contact\'s notes (Graph personalNotes) are text: give body.text')
   }

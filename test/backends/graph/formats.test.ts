@@ -250,6 +250,19 @@ t.test('MIME and property sets on Graph mailboxes', async (t) => {
     await t.rejects(backend.createItemFromProperties(carol, { wellKnown: 'contacts' }, {
       kind: 'contact', displayName: 'Ann', subject: 'Not Ann', importance: 'high', sensitivity: 'normal'
     }), { code: 'MBG_ERR_DATA_INCOMPATIBLE', message: /has no subject \(other than displayName\), importance high:/ })
+    await t.rejects(backend.createItemFromProperties(carol, { wellKnown: 'contacts' }, {
+      kind: 'contact',
+      displayName: 'P',
+      businessPhones: ['1', '2', '3'],
+      homePhones: ['4', '5', '6'],
+      emailAddresses: ['a', 'b', 'c', 'd'].map((x) => ({ address: `${x}@contoso.example` }))
+    }), {
+      code: 'MBG_ERR_DATA_INCOMPATIBLE',
+      message: /more than 3 emailAddresses, more than 2 businessPhones, more than 2 homePhones/
+    })
+    await t.rejects(backend.createItemFromProperties(carol, { wellKnown: 'calendar' }, {
+      kind: 'appointment', subject: 'x', start: '2026-01-01T10:00:00Z', end: '2026-01-01T11:00:00Z', itemClass: 'IPM.X'
+    }), { code: 'MBG_ERR_DATA_INCOMPATIBLE', message: /creates an appointment as IPM\.Appointment/ })
     t.equal(graph.stats.requests, requests)
     const kept = await backend.createItemFromProperties(carol, { wellKnown: 'contacts' }, {
       kind: 'contact', itemClass: 'IPM.Contact', displayName: 'Ann', subject: 'Ann', importance: 'normal'
