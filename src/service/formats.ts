@@ -517,7 +517,16 @@ const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 function dateValueProblem (value: string): string | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/.exec(value)
   if (m === null) return 'is not a DATE (YYYYMMDD) or DATE-TIME (YYYYMMDDTHHMMSS, Z for UTC)'
-  const [year, month, day, hour, minute, second] = m.slice(1).map((v) => Number(v ?? '0'))
+  return timeFieldsProblem(m.slice(1, 7))
+}
+
+/**
+ * Why year, month, day, hour, minute and second (as matched; an absent time part is 0) are not a time Exchange
+ * stores as given: a date that does not exist, a second 60 (a leap second, which would be moved), a year before
+ * 1601 (FILETIME, [MS-OXCDATA] 2.11.1 PtypTime). Undefined when they are one.
+ */
+function timeFieldsProblem (fields: Array<string | undefined>): string | undefined {
+  const [year, month, day, hour, minute, second] = fields.map((v) => Number(v ?? '0'))
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
   const days = month === 2 && leap ? 29 : MONTH_DAYS[month - 1]
   if (month < 1 || month > 12 || day < 1 || day > days) return 'is not a calendar date'
@@ -675,18 +684,12 @@ function datesOf (item: ItemProperties): Array<[string, string]> {
 /**
  * Why an ISO 8601 date or date-time (`YYYY-MM-DD`, `YYYY-MM-DDTHH:mm[:ss[.f]]` with `Z` or an offset) is not one
  * Exchange stores as given, or undefined: a date that does not exist (February 31st, which Date.parse would roll
- * into March), a second 60, a year before 1601 ([MS-OXCDATA] 2.11.1 PtypTime is a FILETIME) or after 9999.
+ * into March), a second 60, a year before 1601 (timeFieldsProblem).
  */
 export function isoDateProblem (value: string): string | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/i.exec(value)
   if (m === null) return 'is not an ISO 8601 date or date-time'
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? '0'))
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
-  const days = month === 2 && leap ? 29 : MONTH_DAYS[month - 1]
-  if (month < 1 || month > 12 || day < 1 || day > days) return 'is not a calendar date'
-  if (hour > 23 || minute > 59 || second > 59) return 'is not a time of day'
-  if (year < 1601) return 'is before 1601, the earliest time Exchange stores'
-  return undefined
+  return timeFieldsProblem(m.slice(1, 7))
 }
 
 const INTEGER_RANGES: Partial<Record<ExtendedPropertyT['propertyType'], readonly [bigint, bigint]>> = {
